@@ -1,0 +1,146 @@
+"""How fast is the sandbox with a large org? It must never be the bottleneck of a sync.
+
+Starts `handoff-sync sandbox` as its own process with a seeded org pair, lifts the rate
+quotas (we measure the server, not HubSpot's limits), then times through the real clients:
+a full SOQL query_all of Opportunity (per 2,000-row page), a 200-record sObject Collections
+update, a HubSpot search page of 200 and a 100-input batch update; and reads the server's
+peak memory (VmHWM). Targets: a 2,000-row page under 0.1 s, a batch write under 0.05 s.
+
+    .venv/bin/python benchmarks/sandbox.py [--deals 100000] [--repeat 5]
+
+The last line is the headline: `sandbox-page-2000: <seconds> s`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+from hubspot import HubSpot
+from hubspot.crm.deals import (
+    BatchInputSimplePublicObjectBatchInput,
+    PublicObjectSearchRequest,
+    SimplePublicObjectBatchInput,
+)
+from simple_salesforce import Salesforce
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_sandbox(deals: int, ca_out: Path) -> tuple[subprocess.Popen[str], str]:
+    exe = Path(sys.executable).with_name("handoff-sync")
+    proc = subprocess.Popen(
+        [str(exe), "--log-format", "json", "sandbox", "--port", "0", "--deals", str(deals),
+         "--ca-out", str(ca_out)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        match = re.search(r"listening on (https://\S+)", line)
+        if match:
+            return proc, match.group(1)
+    raise SystemExit(f"sandbox exited before listening (exit code {proc.wait()})")
+
+
+def peak_memory_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def best_of(repeat: int, action: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times) if repeat < 3 else statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    workdir = tempfile.TemporaryDirectory(prefix="handoff-sync-bench-")
+    ca = Path(workdir.name) / "ca.pem"
+    started = time.perf_counter()
+    proc, base_url = start_sandbox(args.deals, ca)
+    print(f"seeded {args.deals} deal scenarios and started in "
+          f"{time.perf_counter() - started:.1f} s at {base_url}")
+    try:
+        plain = requests.Session()
+        plain.trust_env = False
+        plain.verify = str(ca)
+        creds = plain.get(f"{base_url}/__sandbox__/credentials", timeout=30).json()
+        plain.post(f"{base_url}/__sandbox__/faults", json={"quotas": {
+            "salesforce_daily": None, "hubspot_daily": None, "hubspot_per_10s": None,
+            "hubspot_search_per_second": None}}, timeout=30).raise_for_status()
+
+        sf_session = requests.Session()
+        sf_session.trust_env = False
+        sf_session.verify = str(ca)
+        sf = Salesforce(instance_url=base_url, session_id=creds["salesforce"]["session_id"],
+                        session=sf_session, version="59.0")
+        hs = HubSpot(access_token=creds["hubspot"]["access_token"], host=base_url,
+                     ssl_ca_cert=str(ca))
+
+        soql = "SELECT Id, Name, Amount, StageName, CloseDate, SystemModstamp FROM Opportunity"
+        rows = sf.query(soql.replace("SELECT Id, Name, Amount, StageName, CloseDate, "
+                                     "SystemModstamp", "SELECT COUNT()"))["totalSize"]
+        full = best_of(max(1, args.repeat // 2), lambda: sf.query_all(soql))
+        pages = max(1, -(-rows // 2000))
+        page = full / pages
+        print(f"salesforce query_all: {rows} rows in {pages} pages, {full:.3f} s "
+              f"({page:.4f} s per 2,000-row page)")
+
+        ids = [r["Id"] for r in sf.query(f"{soql} LIMIT 200")["records"]]
+        body = {"allOrNone": False, "records": [
+            {"attributes": {"type": "Opportunity"}, "id": i, "Description": "bench"}
+            for i in ids]}
+        collection = best_of(args.repeat, lambda: sf.restful(
+            "composite/sobjects", method="PATCH", json=body))
+        print(f"salesforce collection update of {len(ids)}: {collection:.4f} s")
+
+        search_api = hs.crm.deals.search_api
+        search = PublicObjectSearchRequest(
+            filter_groups=[{"filters": [{"propertyName": "hs_lastmodifieddate",
+                                         "operator": "GTE", "value": "0"}]}],
+            sorts=[{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+            properties=["dealname", "amount", "dealstage", "hs_lastmodifieddate"], limit=200)
+        found = search_api.do_search(public_object_search_request=search)
+        search_page = best_of(args.repeat, lambda: search_api.do_search(
+            public_object_search_request=search))
+        print(f"hubspot search page of {len(found.results)} (of {found.total}): "
+              f"{search_page:.4f} s")
+
+        batch = BatchInputSimplePublicObjectBatchInput(inputs=[
+            SimplePublicObjectBatchInput(id=deal.id, properties={"description": "bench"})
+            for deal in found.results[:100]])
+        batch_api = hs.crm.deals.batch_api
+        hs_batch = best_of(args.repeat, lambda: batch_api.update(
+            batch_input_simple_public_object_batch_input=batch))
+        print(f"hubspot batch update of {len(batch.inputs)}: {hs_batch:.4f} s")
+        print(f"sandbox peak memory: {peak_memory_mb(proc.pid):.0f} MB")
+        verdict = "ok" if page < 0.1 and max(collection, hs_batch) < 0.05 else "OVER TARGET"
+        print(f"targets (page < 0.1 s, batch write < 0.05 s): {verdict}")
+        print(f"sandbox-page-2000: {page:.4f} s")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        workdir.cleanup()
+
+
+if __name__ == "__main__":
+    main()

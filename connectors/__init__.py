@@ -1,0 +1,1 @@
+"""IO with outside systems: one module per system, one protocol (see connectors/base.py)."""

@@ -1,0 +1,54 @@
+"""The `handoff-sync` command line: parse, call, print. No business logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from handoff_sync import __version__
+from handoff_sync.logs import configure_logging
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="handoff-sync",
+        description=(
+            "Keeps partner deal registrations (PRM) and CRM opportunities in step, gates each "
+            "handoff and writes the verdict and follow-up tasks into Salesforce or HubSpot."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"handoff-sync {__version__}")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"],
+        help="log verbosity (default: info)",
+    )
+    parser.add_argument(
+        "--log-format", choices=["json", "console"], default=None,
+        help="log line format (default: console on a terminal, JSON lines otherwise)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from handoff_sync.sandbox.command import add_sandbox_command
+
+    add_sandbox_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    configure_logging(args.log_level, args.log_format)
+    func: Command = args.func
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

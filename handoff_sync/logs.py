@@ -1,0 +1,64 @@
+"""structlog set-up, done once per process: JSON lines off a terminal, readable on one.
+
+Secrets never reach a log line: values under keys that name a secret are replaced, and so
+are values that look like bearer tokens, whatever the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_KEY = re.compile(
+    r"(pass(word)?|secret|token|authorization|session_id|api_key|private_key|assertion)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"(Bearer\s+)[^\s\"']+", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+_configured = False
+
+
+def redact_secrets(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in list(event.items()):
+        if _SECRET_KEY.search(key) and value not in (None, ""):
+            event[key] = REDACTED
+        elif isinstance(value, str) and "bearer" in value.lower():
+            event[key] = _BEARER.sub(r"\1" + REDACTED, value)
+    return event
+
+
+def configure_logging(level: str = "info", fmt: str | None = None) -> None:
+    """Configure structlog and stdlib logging; later calls only change the level/format."""
+    global _configured
+    numeric = logging.getLevelNamesMapping().get(level.upper())
+    if numeric is None:
+        raise ValueError(f"unknown log level {level!r}; use debug, info, warning or error")
+    if fmt is None:
+        fmt = "console" if sys.stderr.isatty() else "json"
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+    _configured = True

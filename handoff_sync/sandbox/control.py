@@ -1,0 +1,141 @@
+"""The control plane under /__sandbox__/: reset, seed, faults, stats, clock, credentials.
+
+Tools outside the test suite rely on this contract; keep it stable:
+  GET    /__sandbox__/credentials  -> base_url, ca_pem, salesforce{...}, hubspot{...}
+  POST   /__sandbox__/reset
+  POST   /__sandbox__/seed         {deals, partners, random_seed}
+  POST   /__sandbox__/faults       {rules: [...], quotas?: {...}, append?: bool}
+  GET    /__sandbox__/faults       -> armed rules and quotas
+  DELETE /__sandbox__/faults       clears rules (quotas stay)
+  GET    /__sandbox__/stats        -> {salesforce: {calls, by_endpoint}, hubspot: {...}}
+  POST   /__sandbox__/clock        {freeze_at | shift_seconds | reset: true}
+  GET    /__sandbox__/clock
+  POST   /__sandbox__/expire-sessions   every Salesforce session and HubSpot OAuth token
+                                        expires (the next call gets a 401)
+Errors are 400 with {"error": "..."} naming the key at fault.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from handoff_sync.sandbox.faults import FaultRuleError
+from handoff_sync.sandbox.http import ApiError, Request, Response, Router
+
+if TYPE_CHECKING:
+    from handoff_sync.sandbox.app import Sandbox
+
+MAX_SEED_DEALS = 1_000_000
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except ValueError as exc:
+        raise ApiError(400, {"error": f"body is not valid JSON: {exc}"}) from exc
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ApiError(400, {"error": "body must be a JSON object"})
+    return body
+
+
+def _int(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ApiError(400, {"error": f"{key}: expected a whole number from {low} to {high}"})
+    return value
+
+
+def register(router: Router, sandbox: Sandbox) -> None:
+    def add(method: str, path: str, handler: Any) -> None:
+        router.add("control", method, f"/__sandbox__/{path}", handler, f"{method} /{path}",
+                   auth=False)
+
+    def credentials(_: Request) -> Response:
+        return Response.json(200, sandbox.credentials.to_json(sandbox.ca_pem))
+
+    def reset(_: Request) -> Response:
+        sandbox.reset()
+        return Response.json(200, {"status": "reset"})
+
+    def seed(request: Request) -> Response:
+        body = _body(request)
+        unknown = sorted(set(body) - {"deals", "partners", "random_seed"})
+        if unknown:
+            raise ApiError(400, {"error": f"unknown key(s) {unknown}; "
+                                          "known: deals, partners, random_seed"})
+        counts = sandbox.seed(
+            deals=_int(body, "deals", 500, 0, MAX_SEED_DEALS),
+            partners=_int(body, "partners", 12, 1, 10_000),
+            random_seed=_int(body, "random_seed", 42, 0, 2**63 - 1),
+        )
+        return Response.json(200, {"status": "seeded", "counts": counts})
+
+    def faults_get(_: Request) -> Response:
+        return Response.json(
+            200, {"rules": sandbox.faults.rules(), "quotas": sandbox.usage.quotas.to_json()}
+        )
+
+    def faults_post(request: Request) -> Response:
+        body = _body(request)
+        unknown = sorted(set(body) - {"rules", "quotas", "append"})
+        if unknown:
+            raise ApiError(
+                400, {"error": f"unknown key(s) {unknown}; known: rules, quotas, append"}
+            )
+        try:
+            if "quotas" in body:
+                sandbox.usage.quotas.update(body["quotas"])
+            if "rules" in body:
+                sandbox.faults.set_rules(body["rules"], append=bool(body.get("append")))
+        except (FaultRuleError, ValueError) as exc:
+            raise ApiError(400, {"error": str(exc)}) from exc
+        return faults_get(request)
+
+    def faults_delete(request: Request) -> Response:
+        sandbox.faults.clear()
+        return faults_get(request)
+
+    def stats(_: Request) -> Response:
+        return Response.json(200, sandbox.usage.stats())
+
+    def clock_get(_: Request) -> Response:
+        return Response.json(200, sandbox.clock.describe())
+
+    def clock_post(request: Request) -> Response:
+        body = _body(request)
+        unknown = sorted(set(body) - {"freeze_at", "shift_seconds", "reset"})
+        if unknown or not body:
+            raise ApiError(400, {"error": "give one of freeze_at (ISO-8601 with timezone), "
+                                          "shift_seconds (number) or reset: true"})
+        if body.get("reset"):
+            sandbox.clock.reset()
+        if "freeze_at" in body:
+            try:
+                at = datetime.fromisoformat(str(body["freeze_at"]).replace("Z", "+00:00"))
+                sandbox.clock.freeze(at)
+            except ValueError as exc:
+                raise ApiError(400, {"error": f"freeze_at: {exc}"}) from exc
+        if "shift_seconds" in body:
+            shift = body["shift_seconds"]
+            if isinstance(shift, bool) or not isinstance(shift, int | float):
+                raise ApiError(400, {"error": "shift_seconds: expected a number"})
+            sandbox.clock.shift(float(shift))
+        return clock_get(request)
+
+    def expire_sessions(_: Request) -> Response:
+        sandbox.expire_sessions()
+        return Response.json(200, {"status": "expired"})
+
+    add("GET", "credentials", credentials)
+    add("POST", "reset", reset)
+    add("POST", "seed", seed)
+    add("GET", "faults", faults_get)
+    add("POST", "faults", faults_post)
+    add("DELETE", "faults", faults_delete)
+    add("GET", "stats", stats)
+    add("GET", "clock", clock_get)
+    add("POST", "clock", clock_post)
+    add("POST", "expire-sessions", expire_sessions)

@@ -1,0 +1,41 @@
+"""Shared fixtures: one loopback sandbox per test session, reset before each test.
+
+Tests talk to the sandbox only through the real, unmodified vendor clients, configured
+the way production configures them: a CA bundle and ``trust_env = False`` for
+simple-salesforce, ``host`` and ``ssl_ca_cert`` for hubspot-api-client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hubspot import HubSpot
+from simple_salesforce import Salesforce
+
+from handoff_sync.sandbox.server import SandboxServer
+from tests.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer(quotas=generous_quotas()) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The session's sandbox, emptied, with faults cleared and test quotas in force."""
+    sandbox_server.sandbox.reset()
+    sandbox_server.sandbox.usage.quotas = generous_quotas()
+    return sandbox_server
+
+
+@pytest.fixture
+def sf(sandbox: SandboxServer) -> Salesforce:
+    return salesforce_client(sandbox)
+
+
+@pytest.fixture
+def hs(sandbox: SandboxServer) -> HubSpot:
+    return hubspot_client(sandbox)

@@ -1,0 +1,140 @@
+"""The /__sandbox__/ control plane: the stable contract tools outside the tests rely on."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from hubspot.crm.deals import ApiException as DealsApiException
+from hubspot.crm.deals import SimplePublicObjectInputForCreate
+from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGeneralError
+
+from handoff_sync.sandbox.server import SandboxServer
+from tests.sandbox_clients import hubspot_client, salesforce_client, salesforce_session
+
+
+def control(server: SandboxServer, method: str, path: str, **kwargs: object) -> requests.Response:
+    session = salesforce_session(server)  # CA-verified, no proxy/env surprises
+    return session.request(method, f"{server.base_url}/__sandbox__/{path}", timeout=30,
+                           **kwargs)  # type: ignore[arg-type]
+
+
+def test_credentials_document_has_the_documented_keys(sandbox: SandboxServer) -> None:
+    doc = control(sandbox, "GET", "credentials").json()
+    assert doc["base_url"] == sandbox.base_url
+    assert doc["ca_pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert {"username", "password", "security_token", "client_id", "client_secret",
+            "session_id", "instance_url", "api_version"} <= set(doc["salesforce"])
+    assert doc["salesforce"]["instance_url"] == sandbox.base_url
+    assert doc["hubspot"]["access_token"].startswith("pat-")
+
+
+def test_seed_is_deterministic_and_reset_empties(sandbox: SandboxServer, sf: Salesforce) -> None:
+    soql = "SELECT Id, Name, Amount FROM Opportunity ORDER BY Id LIMIT 20"
+    body = {"deals": 60, "partners": 4, "random_seed": 7}
+    counts = control(sandbox, "POST", "seed", json=body).json()["counts"]
+    assert counts["salesforce.Deal_Registration__c"] == 60
+    first = sf.query(soql)["records"]
+    control(sandbox, "POST", "seed", json=body)
+    assert sf.query(soql)["records"] == first
+    control(sandbox, "POST", "seed", json={**body, "random_seed": 8})
+    assert sf.query(soql)["records"] != first
+    control(sandbox, "POST", "reset")
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"deals": -1}, "deals: expected a whole number"),
+        ({"partners": 0}, "partners: expected a whole number"),
+        ({"dealz": 5}, "unknown key(s) ['dealz']"),
+    ],
+)
+def test_seed_rejects_bad_input_naming_the_key(
+    sandbox: SandboxServer, body: dict[str, int], message: str
+) -> None:
+    answer = control(sandbox, "POST", "seed", json=body)
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]
+
+
+def test_stats_count_calls_per_api_and_endpoint_since_reset(sandbox: SandboxServer,
+                                                            sf: Salesforce) -> None:
+    sf.query("SELECT Id FROM Opportunity")
+    sf.query("SELECT Id FROM Account")
+    hubspot_client(sandbox).crm.deals.basic_api.get_page(limit=5)
+    stats = control(sandbox, "GET", "stats").json()
+    assert stats["salesforce"]["calls"] == 2
+    assert sum(stats["salesforce"]["by_endpoint"].values()) == 2
+    assert stats["hubspot"]["calls"] == 1
+    control(sandbox, "POST", "reset")
+    assert control(sandbox, "GET", "stats").json()["salesforce"]["calls"] == 0
+
+
+def test_scripted_faults_hit_then_clear(sandbox: SandboxServer, sf: Salesforce) -> None:
+    armed = control(sandbox, "POST", "faults", json={"rules": [
+        {"api": "salesforce", "path": "/query", "count": 1, "effect": 500}]})
+    assert armed.status_code == 200 and len(armed.json()["rules"]) == 1
+    with pytest.raises(SalesforceGeneralError) as excinfo:
+        sf.query("SELECT Id FROM Opportunity")
+    assert excinfo.value.status == 500
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 0
+    control(sandbox, "POST", "faults", json={"rules": [
+        {"api": "hubspot", "probability": 1, "effect": 503}]})
+    control(sandbox, "DELETE", "faults")
+    assert control(sandbox, "GET", "faults").json()["rules"] == []
+    hubspot_client(sandbox).crm.deals.basic_api.get_page(limit=1)
+
+
+def test_dropped_connection_and_slow_response(sandbox: SandboxServer, sf: Salesforce) -> None:
+    control(sandbox, "POST", "faults", json={"rules": [
+        {"api": "salesforce", "path": "/query", "count": 1, "effect": "drop"},
+        {"api": "salesforce", "path": "/query", "count": 1, "effect": {"delay": 0.6}},
+    ]})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        sf.query("SELECT Id FROM Opportunity")
+    started = time.monotonic()
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 0
+    assert time.monotonic() - started >= 0.6
+
+
+def test_malformed_fault_rules_are_refused_with_the_key(sandbox: SandboxServer) -> None:
+    answer = control(sandbox, "POST", "faults", json={"rules": [{"count": 1, "effect": 99}]})
+    assert answer.status_code == 400
+    assert "rules[0].effect.status" in answer.json()["error"]
+
+
+def test_quota_exhaustion_through_the_control_plane(sandbox: SandboxServer) -> None:
+    control(sandbox, "POST", "faults", json={"quotas": {"hubspot_per_10s": 2}})
+    deals = hubspot_client(sandbox).crm.deals.basic_api
+    deals.get_page(limit=1)
+    deals.get_page(limit=1)
+    with pytest.raises(DealsApiException) as excinfo:
+        deals.get_page(limit=1)
+    assert excinfo.value.status == 429
+
+
+def test_frozen_and_shifted_clock_stamp_writes(sandbox: SandboxServer, sf: Salesforce) -> None:
+    control(sandbox, "POST", "clock", json={"freeze_at": "2026-03-02T09:30:00Z"})
+    created = sf.Account.create({"Name": "Clockwork Ltd"})
+    row = sf.query(format_soql("SELECT SystemModstamp FROM Account WHERE Id = {}", created["id"]))
+    assert row["records"][0]["SystemModstamp"] == "2026-03-02T09:30:00.000+0000"
+    state = control(sandbox, "POST", "clock", json={"shift_seconds": 3600}).json()
+    assert state["frozen"] and state["now"].startswith("2026-03-02T10:30:00")
+    deal = hubspot_client(sandbox).crm.deals.basic_api.create(
+        SimplePublicObjectInputForCreate(properties={"dealname": "Clock deal"}))
+    assert deal.updated_at == datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+    bad = control(sandbox, "POST", "clock", json={"freeze_at": "2026-03-02T09:30:00"})
+    assert bad.status_code == 400 and "timezone" in bad.json()["error"]
+
+
+def test_expired_sessions_refuse_the_old_token(sandbox: SandboxServer, sf: Salesforce) -> None:
+    control(sandbox, "POST", "expire-sessions")
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT Id FROM Account")
+    fresh = salesforce_client(sandbox)  # the credentials now carry the new session id
+    assert fresh.query("SELECT COUNT() FROM Account")["totalSize"] == 0
