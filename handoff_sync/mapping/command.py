@@ -1,0 +1,130 @@
+"""`handoff-sync mappings validate|explain`: check a mappings folder, explain one record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from handoff_sync.mapping.explain import explain_record, guess_system
+from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.model import Owner, OwnerDirectory, SystemName
+
+DEFAULT_FOLDER = Path("mappings")
+MAX_JSON_BYTES = 5_000_000
+
+
+class InputError(Exception):
+    """A command-line input file that cannot be used; the message says why and what to do."""
+
+
+def add_mappings_command(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "mappings", help="validate the mappings folder, or explain how one record maps",
+        description="Check the YAML that maps Salesforce/HubSpot fields and defines the "
+                    "handoff policy, before the daemon syncs anything.")
+    sub = parser.add_subparsers(dest="mappings_command", metavar="SUBCOMMAND", required=True)
+    validate = sub.add_parser(
+        "validate", help="check every file; list every problem with file:line:column",
+        description="Load and check every file of the mappings folder. Prints each problem "
+                    "(file:line:column: key path: what is wrong (hint)) and exits 1, or "
+                    "prints one OK line and exits 0.")
+    validate.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
+                          help="the mappings folder (default: ./mappings)")
+    validate.set_defaults(func=run_validate)
+    explain = sub.add_parser(
+        "explain", help="show the canonical deal, gate verdict and missing fields of a record",
+        description="Map one raw record (a JSON object as the Salesforce or HubSpot API "
+                    "returns it) and show the canonical deal, the gate verdict and the "
+                    "missing fields.")
+    explain.add_argument("deal", type=Path, metavar="DEAL.json", help="the raw record")
+    explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
+                         help="the mappings folder (default: ./mappings)")
+    explain.add_argument("--system", choices=[s.value for s in SystemName], default=None,
+                         help="the record's system (default: guessed from its shape)")
+    explain.add_argument("--owners", type=Path, default=None, metavar="OWNERS.json",
+                         help="owner list [{id, email, active?, manager_id?}] to resolve "
+                              "owner ids (default: leave them unresolved)")
+    explain.set_defaults(func=run_explain)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    mappings, problems = validate_mappings(args.mappings)
+    if problems or mappings is None:
+        for problem in sorted(problems, key=lambda p: p.sort_key):
+            print(problem)
+        files = len({p.file for p in problems})
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
+              f"file{'s' if files != 1 else ''}; nothing was synced.")
+        return 1
+    counts = ", ".join(f"{n} {what}" for what, n in mappings.counts().items())
+    print(f"mappings OK: {args.mappings} (prm: {mappings.prm.system.value} "
+          f"{mappings.prm.object}, crm: {mappings.crm.system.value} {mappings.crm.object}; "
+          f"{counts})")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    mappings, problems = validate_mappings(args.mappings)
+    if problems or mappings is None:
+        for problem in sorted(problems, key=lambda p: p.sort_key):
+            print(problem)
+        print(f"the mappings in {args.mappings} are invalid; fix them first "
+              "(handoff-sync mappings validate)")
+        return 1
+    try:
+        raw = _read_json(args.deal)
+        if not isinstance(raw, dict):
+            raise InputError(f"{args.deal}: expected one JSON object (a record), got "
+                             f"{type(raw).__name__}")
+        system = SystemName(args.system) if args.system else guess_system(raw)
+        if system is None:
+            raise InputError(f"{args.deal}: cannot tell whether this is a Salesforce or a "
+                             "HubSpot record; pass --system salesforce|hubspot")
+        if mappings.for_system(system) is None:
+            raise InputError(f"{args.mappings} maps no {system.value} object; pass --system")
+        owners = _read_owners(args.owners) if args.owners else OwnerDirectory()
+    except InputError as exc:
+        print(f"handoff-sync mappings explain: {exc}")
+        return 1
+    print(explain_record(mappings, system, raw, owners), end="")
+    return 0
+
+
+def _read_json(file: Path) -> Any:
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_JSON_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read it: {exc.strerror}") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise InputError(f"{file}: larger than {MAX_JSON_BYTES // 1_000_000} MB; "
+                         "pass a single record")
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: not UTF-8 (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") \
+            from None
+    except RecursionError:
+        raise InputError(f"{file}: nested too deeply to be a record") from None
+
+
+def _read_owners(file: Path) -> OwnerDirectory:
+    data = _read_json(file)
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = data["results"]  # HubSpot's owners page
+    if not isinstance(data, list):
+        raise InputError(f"{file}: expected a JSON list of owners [{{id, email}}, ...]")
+    owners = []
+    for index, item in enumerate(data):
+        if not (isinstance(item, dict) and isinstance(item.get("id", item.get("Id")), str)
+                and isinstance(item.get("email", item.get("Email")), str)):
+            raise InputError(f"{file}: owner #{index + 1} needs text 'id' and 'email'")
+        manager = item.get("manager_id", item.get("ManagerId"))
+        owners.append(Owner(item.get("id", item.get("Id")), item.get("email", item.get("Email")),
+                            bool(item.get("active", item.get("IsActive", True))),
+                            manager if isinstance(manager, str) else None))
+    return OwnerDirectory(owners)

@@ -1,0 +1,85 @@
+"""`mappings explain`: what one raw record becomes, and what its gate says (pure).
+
+The record is mapped with its system's mapping; fields that only the other system
+provides are blank here, and the report says which, so a "missing" that the other side
+would fill is not mistaken for a gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from handoff_sync.mapping.convert import flatten_record, in_scope, to_canonical
+from handoff_sync.mapping.loader import MappingSet
+from handoff_sync.model import CANONICAL_FIELDS, Deal, GateStatus, OwnerDirectory, SystemName
+from handoff_sync.policy.gates import evaluate_gate
+from handoff_sync.policy.templates import format_value
+
+
+def guess_system(raw: Mapping[str, Any]) -> SystemName | None:
+    """HubSpot objects nest values under 'properties'; Salesforce records carry
+    'attributes' or API names such as Id and *__c."""
+    if isinstance(raw.get("properties"), Mapping):
+        return SystemName.HUBSPOT
+    if "attributes" in raw or "Id" in raw or any(str(k).endswith("__c") for k in raw):
+        return SystemName.SALESFORCE
+    return None
+
+
+def explain_record(mappings: MappingSet, system: SystemName, raw: Mapping[str, Any],
+                   owners: OwnerDirectory) -> str:
+    mapping = mappings.for_system(system)
+    if mapping is None:
+        raise ValueError(f"the mappings in {mappings.folder} do not map {system.value}")
+    record = flatten_record(system, raw)
+    mapped = to_canonical(mapping, record, owners)
+    deal = Deal.from_values({k: v for k, v in mapped.values.items() if v is not None})
+    other = mappings.crm if mapping is mappings.prm else mappings.prm
+    lines = [f"Record: {system.value} {mapping.object} {mapped.record_id or '(no id)'} "
+             f"({mapping.role.value} side, {mapping.file})"]
+    if not in_scope(mapping, record):
+        scope = ", ".join(f"{k} = {v!r}" for k, v in mapping.scope.items())
+        lines.append(f"  note: outside the mapping's scope ({scope}); the daemon skips it")
+    lines += ["", "Canonical deal:"]
+    width = max(len(name) for name in mapping.fields)
+    for name, rule in mapping.fields.items():
+        if not rule.reads:
+            continue
+        source = rule.system_field or "constant"
+        value = mapped.values.get(name)
+        lines.append(f"  {name:<{width}}  {format_value(value) if value is not None else '-'}"
+                     f"    <- {source}")
+    if mapped.issues:
+        lines += ["", "Values that could not be mapped:"]
+        lines += [f"  {issue}" for issue in mapped.issues]
+        if not len(owners) and any("owner directory" in i.message for i in mapped.issues):
+            lines.append("  (owners are looked up in the live system at run time; pass "
+                         "--owners FILE to resolve them here)")
+    result = evaluate_gate(mappings.policy, deal)
+    lines += ["", "Handoff:"]
+    if result.handoff_type is None:
+        lines.append("  no handoff type applies to this deal")
+        return "\n".join(lines) + "\n"
+    handoff = mappings.policy.handoff_types[result.handoff_type]
+    stage = next(s for s in handoff.stages if s.id == result.stage)
+    lines.append(f"  type:       {result.handoff_type} ({handoff.label})")
+    lines.append(f"  stage:      {stage.id} ({stage.label}, days {stage.days[0]}-"
+                 f"{stage.days[1]})")
+    lines.append(f"  required:   {'yes' if result.required else 'no'}")
+    verdict = {GateStatus.PASSED: "PASSED", GateStatus.BLOCKED: "BLOCKED",
+               GateStatus.NOT_REQUIRED: "NOT REQUIRED"}[result.status]
+    lines.append(f"  gate:       {verdict}, {result.completeness_pct}% complete")
+    if result.missing:
+        lines.append("  missing:")
+        for item in result.missing:
+            note = ""
+            if item.field and item.field not in mapping.fields and item.field in other.fields:
+                note = f"  (provided by {other.file.name}, not in this record)"
+            field = f" [{item.field}]" if item.field else ""
+            lines.append(f"    - {item.label}{field}{note}")
+    elsewhere = sorted(n for n in other.fields if n not in mapping.fields
+                       and (n in CANONICAL_FIELDS or n.startswith("custom.")))
+    if elsewhere:
+        lines += ["", f"Only {other.file.name} provides: {', '.join(elsewhere)}"]
+    return "\n".join(lines) + "\n"

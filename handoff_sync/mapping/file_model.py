@@ -1,0 +1,121 @@
+"""The schema of mappings/<system>.yaml: what keys exist, their types and their meaning.
+
+These frozen pydantic models are the structural check (types, allowed keys and values);
+meaning that needs more than one key - a canonical field that exists, a transform that
+suits it, references to the other files - is checked in checks.py. Extra keys are
+forbidden everywhere so a misspelt key is an error, not a silently ignored line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+FORMAT_VERSION = 1
+
+TransformName = Literal["text", "email", "domain", "number", "currency", "integer", "bool",
+                        "date", "datetime", "multi_select", "lines", "owner_email"]
+Direction = Literal["read", "write", "both"]
+ConflictPolicyName = Literal["prm_wins", "crm_wins", "newest_wins", "prm_unless_blank",
+                             "crm_unless_blank", "read_only"]
+OutputName = Literal["handoff_required", "gate_status", "completeness", "missing_fields",
+                     "sla_due", "sla_status", "brief", "last_synced"]
+TaskAttribute = Literal["subject", "body", "due", "assignee", "status", "priority"]
+
+
+class FileModel(BaseModel):
+    """Base of every mappings-file model: frozen, strict, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
+                              use_attribute_docstrings=True, populate_by_name=False)
+
+
+def _shorthand(value: Any) -> Any:
+    """``amount: Amount`` is short for ``amount: {field: Amount}``."""
+    return {"field": value} if isinstance(value, str) else value
+
+
+class FieldMap(FileModel):
+    """How one canonical field is read from, and written to, one system field."""
+
+    field: str | None = None
+    """The system field (API name) that holds the value; leave out only with `constant`."""
+    constant: Any = None
+    """A fixed canonical value instead of a system field (e.g. a currency code)."""
+    transform: TransformName | None = None
+    """How the value is converted; by default the natural one for the canonical type."""
+    values: dict[str, Any] | None = None
+    """Picklist/stage value map, system value: canonical value (written back inverted)."""
+    default: Any = None
+    """The canonical value to use when the system value is blank (and to write for blank)."""
+    direction: Direction = "read"
+    """read: only read from this system; write: only written to it; both: read and written."""
+    policy: ConflictPolicyName | None = None
+    """Who wins when both systems changed the field since the last sync."""
+
+
+class OutputMap(FileModel):
+    """Where one engine output (or one task attribute) is written in this system."""
+
+    field: str
+    """The system field (API name) to write."""
+    transform: TransformName | None = None
+    """How the value is converted; by default the natural one for the output's type."""
+    values: dict[str, Any] | None = None
+    """Value map, system value: handoff-sync value (e.g. Passed: passed)."""
+    default: Any = None
+    """The value to write when the output is blank."""
+
+
+FieldEntry = Annotated[FieldMap, BeforeValidator(_shorthand)]
+OutputEntry = Annotated[OutputMap, BeforeValidator(_shorthand)]
+
+
+class DealLink(FileModel):
+    """How a task is attached to its deal: a lookup field or an association type."""
+
+    field: str | None = None
+    """The task field that holds the deal/opportunity id (Salesforce: WhatId)."""
+    association_type_id: int | None = None
+    """The task-to-deal association type (HubSpot: 216)."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DealLink:
+        if (self.field is None) == (self.association_type_id is None):
+            raise ValueError("give exactly one of 'field' or 'association_type_id'")
+        return self
+
+
+class TaskMapping(FileModel):
+    """Where follow-up tasks are created and how their attributes map to task fields."""
+
+    object: str
+    """The task object (Salesforce: Task, HubSpot: tasks)."""
+    key_field: str
+    """The unique field holding the deterministic task key (makes upserts idempotent)."""
+    deal_link: DealLink
+    """How a task is attached to the deal."""
+    fields: dict[TaskAttribute, OutputEntry]
+    """Task attribute: system field (subject, body, due, assignee, status, priority)."""
+
+
+class SystemFile(FileModel):
+    """mappings/<system>.yaml: one system's side of a pipeline."""
+
+    version: int
+    """Format version of this file; this handoff-sync reads version 1."""
+    role: Literal["prm", "crm"]
+    """prm: partner deal registrations come from here; crm: the direct team works here."""
+    object: str
+    """The object (Salesforce) or object type (HubSpot) holding the deals."""
+    modified_field: str
+    """The record's last-modified timestamp field (incremental reads, newest_wins)."""
+    scope: dict[str, str] = Field(default_factory=dict)
+    """Only records whose fields equal these values belong to this pipeline."""
+    fields: dict[str, FieldEntry]
+    """Canonical field: how it maps to this system (see docs/admin-guide.md)."""
+    outputs: dict[OutputName, OutputEntry] = Field(default_factory=dict)
+    """Engine output: the system field it is written to."""
+    tasks: TaskMapping | None = None
+    """Where follow-up tasks are written (the CRM side only)."""

@@ -1,0 +1,381 @@
+"""Canonical types: the deal the engine reasons about, and the types around it.
+
+Every system-specific record is mapped (handoff_sync.mapping) into these types before the
+engine sees it, and every engine decision is mapped back out of them. Canonical field
+names form a closed, documented set (the fields of ``Deal`` below, listed with labels and
+types in ``CANONICAL_FIELDS``) plus ``custom.<name>`` fields that admins add in the
+mappings. A blank value is always ``None``: mapping turns "", whitespace and empty lists
+into ``None``, so "is this filled?" is one test everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+# One canonical value: text, number, whole number, yes/no, date, instant (timezone-aware,
+# UTC), or a list of texts (multi-select). None means blank.
+Value = str | Decimal | int | bool | date | datetime | tuple[str, ...] | None
+
+CUSTOM_PREFIX = "custom."
+
+
+class FieldType(StrEnum):
+    """The kinds of canonical value; each mapping transform produces exactly one."""
+
+    TEXT = "text"
+    EMAIL = "email"  # lower-cased address
+    DOMAIN = "domain"  # lower-cased host name without scheme, www. or path
+    NUMBER = "number"  # Decimal
+    INTEGER = "integer"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"  # timezone-aware, normalised to UTC
+    TEXT_LIST = "text_list"  # tuple of texts, order kept, no duplicates
+
+
+class Role(StrEnum):
+    """The two sides of a pipeline."""
+
+    PRM = "prm"  # where partners register deals
+    CRM = "crm"  # where the direct team works the opportunity
+
+
+class SystemName(StrEnum):
+    """The systems handoff-sync has mappings (and connectors) for."""
+
+    SALESFORCE = "salesforce"
+    HUBSPOT = "hubspot"
+
+
+class PersonRole(StrEnum):
+    """Who a task or a stage belongs to, resolved to an email through the deal."""
+
+    PRM_OWNER = "prm_owner"  # the partner rep of record (partner_rep_email)
+    CRM_OWNER = "crm_owner"  # the direct account executive (ae_email)
+    CS_OWNER = "cs_owner"  # the customer success owner (cs_owner_email)
+    MANAGER = "manager"  # the CRM owner's manager, from the owner directory
+
+
+class GateStatus(StrEnum):
+    PASSED = "passed"
+    BLOCKED = "blocked"
+    NOT_REQUIRED = "not_required"
+
+
+class SlaStatus(StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"
+
+
+class TaskPriority(StrEnum):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Output(StrEnum):
+    """What the engine computes and a mapping may write back to a system field."""
+
+    HANDOFF_REQUIRED = "handoff_required"
+    GATE_STATUS = "gate_status"
+    COMPLETENESS = "completeness"
+    MISSING_FIELDS = "missing_fields"
+    SLA_DUE = "sla_due"
+    SLA_STATUS = "sla_status"
+    BRIEF = "brief"
+    LAST_SYNCED = "last_synced"
+
+
+OUTPUT_TYPES: Mapping[Output, FieldType] = MappingProxyType({
+    Output.HANDOFF_REQUIRED: FieldType.BOOL,
+    Output.GATE_STATUS: FieldType.TEXT,  # a GateStatus value
+    Output.COMPLETENESS: FieldType.INTEGER,  # percent, 0-100
+    Output.MISSING_FIELDS: FieldType.TEXT_LIST,  # gate requirement labels, policy order
+    Output.SLA_DUE: FieldType.DATETIME,
+    Output.SLA_STATUS: FieldType.TEXT,  # an SlaStatus value
+    Output.BRIEF: FieldType.TEXT,
+    Output.LAST_SYNCED: FieldType.DATETIME,
+})
+
+# Outputs whose text values come from a closed set: their value maps must cover it.
+OUTPUT_VALUES: Mapping[Output, tuple[str, ...]] = MappingProxyType({
+    Output.GATE_STATUS: tuple(GateStatus),
+    Output.SLA_STATUS: tuple(SlaStatus),
+})
+
+
+def _meta(type_: FieldType, label: str, doc: str, *, mappable: bool = True) -> dict[str, Any]:
+    """A Deal field's catalogue entry: type, human label, one-line meaning."""
+    return {"type": type_, "label": label, "doc": doc, "mappable": mappable}
+
+
+T = FieldType
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """One deal as the engine sees it: PRM and CRM values merged into canonical fields."""
+
+    # Identity
+    pipeline: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Pipeline", "the daemon pipeline this deal belongs to (set from the daemon "
+        "config, not mapped)", mappable=False))
+    prm_id: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "PRM registration id", "id of the deal registration in the PRM"))
+    crm_id: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "CRM opportunity id", "id of the opportunity/deal in the CRM"))
+    # The deal
+    deal_name: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Deal name", "name of the deal or opportunity"))
+    account_name: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Customer account", "the prospect's company name"))
+    account_domain: str | None = field(default=None, metadata=_meta(
+        T.DOMAIN, "Customer domain", "the prospect's web domain"))
+    amount: Decimal | None = field(default=None, metadata=_meta(
+        T.NUMBER, "Amount", "expected deal value"))
+    currency: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Currency", "ISO currency code of amount"))
+    close_date: date | None = field(default=None, metadata=_meta(
+        T.DATE, "Close date", "expected or actual close date"))
+    crm_stage: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "CRM stage", "the opportunity/deal stage in the CRM"))
+    is_closed: bool | None = field(default=None, metadata=_meta(
+        T.BOOL, "Closed", "the deal is closed (won or lost)"))
+    is_won: bool | None = field(default=None, metadata=_meta(
+        T.BOOL, "Won", "the deal is closed won"))
+    registration_status: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Registration status", "where the registration is in the PRM's approval flow"))
+    # People and partners
+    partner_account: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Partner", "the partner company that registered the deal"))
+    partner_rep_email: str | None = field(default=None, metadata=_meta(
+        T.EMAIL, "Partner rep", "the partner rep of record"))
+    ae_email: str | None = field(default=None, metadata=_meta(
+        T.EMAIL, "Account executive", "the direct rep who owns the opportunity"))
+    cs_owner_email: str | None = field(default=None, metadata=_meta(
+        T.EMAIL, "CS owner", "the customer success owner"))
+    # Handoff position
+    handoff_type: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Handoff type", "a handoff type id of handoff.yaml (e.g. partner_to_direct)"))
+    handoff_stage: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Handoff stage", "a stage id of the handoff type (e.g. pre_handoff_assessment)"))
+    stage_entered_at: datetime | None = field(default=None, metadata=_meta(
+        T.DATETIME, "Stage entered", "when the deal entered its current handoff stage"))
+    # Qualification facts the gates ask for (domain.md, stages 1-5)
+    budget: Decimal | None = field(default=None, metadata=_meta(
+        T.NUMBER, "Budget", "the budget the prospect confirmed"))
+    economic_buyer: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Economic buyer", "who signs, identified and engaged"))
+    need: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Need", "the pain the prospect wants solved"))
+    decision_date: date | None = field(default=None, metadata=_meta(
+        T.DATE, "Decision timeline", "when the prospect will decide"))
+    decision_process: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Decision process", "how the decision is made and by whom"))
+    technical_requirements: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Technical requirements", "documented technical needs and integrations"))
+    competitors: tuple[str, ...] | None = field(default=None, metadata=_meta(
+        T.TEXT_LIST, "Competitors", "the competitive landscape"))
+    stakeholder_map: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Stakeholder map", "authority, approval path, evaluators, champions and blockers"))
+    commitments: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Commitments", "every promise made to the prospect"))
+    success_criteria: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Success criteria", "what success looks like in the first 90 days"))
+    open_risks: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Open risks", "known risks and objections"))
+    partner_prepared_prospect: bool | None = field(default=None, metadata=_meta(
+        T.BOOL, "Partner prepared prospect",
+        "the partner confirmed the prospect is ready for the transition"))
+    intro_call_at: datetime | None = field(default=None, metadata=_meta(
+        T.DATETIME, "Three-party intro call",
+        "when the partner-prospect-rep introduction was held"))
+    joint_discovery_at: datetime | None = field(default=None, metadata=_meta(
+        T.DATETIME, "Joint discovery", "when the joint discovery session was held"))
+    communication_protocol: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Communication protocol", "who stays cc'd and who joins which meetings"))
+    co_led_meetings: int | None = field(default=None, metadata=_meta(
+        T.INTEGER, "Co-led meetings", "meetings led jointly by partner and direct rep"))
+    partner_feedback: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Partner feedback", "the partner's feedback on the handoff"))
+    partner_ongoing_role: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Partner ongoing role", "what the partner keeps doing after the handoff"))
+    partner_split_pct: Decimal | None = field(default=None, metadata=_meta(
+        T.NUMBER, "Partner split %", "the partner's share of the commission, 0-100"))
+    custom: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))
+
+    def get(self, name: str) -> Value:
+        """A canonical field's value by name, including ``custom.<name>``; None if blank."""
+        if name.startswith(CUSTOM_PREFIX):
+            return self.custom.get(name)
+        if name in CANONICAL_FIELDS:
+            value: Value = getattr(self, name)
+            return value
+        raise KeyError(f"no canonical field named {name!r}")
+
+    def values(self) -> dict[str, Value]:
+        """Every filled field, catalogue order, then custom fields by name."""
+        filled = {name: getattr(self, name) for name in CANONICAL_FIELDS}
+        filled.update(sorted(self.custom.items()))
+        return {name: value for name, value in filled.items() if value is not None}
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Value], *, pipeline: str | None = None) -> Deal:
+        """Build a deal from canonical name -> value (custom.* included); blanks stay None."""
+        known = {name: value for name, value in values.items() if name in CANONICAL_FIELDS}
+        custom = {name: value for name, value in values.items()
+                  if name.startswith(CUSTOM_PREFIX)}
+        unknown = set(values) - set(known) - set(custom)
+        if unknown:
+            raise KeyError(f"not canonical field names: {sorted(unknown)}")
+        if pipeline is not None:
+            known["pipeline"] = pipeline
+        return cls(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalField:
+    """A catalogue entry: what a canonical field holds and how it is shown to people."""
+
+    name: str
+    type: FieldType
+    label: str
+    doc: str
+    mappable: bool  # False: set by the daemon, never read from a system
+
+
+CANONICAL_FIELDS: Mapping[str, CanonicalField] = MappingProxyType({
+    f.name: CanonicalField(f.name, f.metadata["type"], f.metadata["label"], f.metadata["doc"],
+                           f.metadata["mappable"])
+    for f in dataclasses.fields(Deal) if f.metadata
+})
+
+# The canonical field that holds each person role's email (manager comes from the directory).
+ROLE_FIELDS: Mapping[PersonRole, str] = MappingProxyType({
+    PersonRole.PRM_OWNER: "partner_rep_email",
+    PersonRole.CRM_OWNER: "ae_email",
+    PersonRole.CS_OWNER: "cs_owner_email",
+    PersonRole.MANAGER: "ae_email",
+})
+
+
+_CUSTOM_NAME = re.compile(r"custom\.[a-z][a-z0-9_]{0,62}")
+
+
+def is_custom_field(name: str) -> bool:
+    """``custom.<name>``: lower-case letters, digits and underscores after the prefix."""
+    return _CUSTOM_NAME.fullmatch(name) is not None
+
+
+def is_blank(value: object) -> bool:
+    """The one blank test: None, empty/whitespace text, or an empty list."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return not value
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A user who can own records, as a system's user/owner list reports it."""
+
+    id: str  # Salesforce User Id or HubSpot owner id
+    email: str  # lower-cased
+    active: bool = True
+    manager_id: str | None = None
+
+
+class OwnerDirectory:
+    """Owner id <-> email lookups for one system, built from its owner list at run time.
+
+    Mapping functions take a directory argument instead of calling a system, so they stay
+    pure; the daemon builds one per system per cycle, tests build them from literals.
+    """
+
+    __slots__ = ("_by_email", "_by_id")
+
+    def __init__(self, owners: Iterable[Owner] = ()) -> None:
+        self._by_id: dict[str, Owner] = {}
+        self._by_email: dict[str, Owner] = {}
+        for owner in owners:
+            self._by_id[owner.id] = owner
+            email = owner.email.strip().lower()
+            # An active user wins over an inactive one that shares the address.
+            current = self._by_email.get(email)
+            if current is None or (owner.active and not current.active):
+                self._by_email[email] = owner
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def email_for(self, owner_id: str) -> str | None:
+        owner = self._by_id.get(owner_id)
+        return owner.email.strip().lower() if owner else None
+
+    def id_for(self, email: str) -> str | None:
+        """The active owner with this email, or None (inactive users get no new work)."""
+        owner = self._by_email.get(email.strip().lower())
+        return owner.id if owner and owner.active else None
+
+    def manager_email(self, email: str) -> str | None:
+        owner = self._by_email.get(email.strip().lower())
+        if owner is None or owner.manager_id is None:
+            return None
+        return self.email_for(owner.manager_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MissingRequirement:
+    """A gate requirement the deal does not meet yet."""
+
+    label: str  # what the admin called it in handoff.yaml
+    field: str | None  # the canonical field to fill, when the requirement names one
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """The verdict of one deal's current gate."""
+
+    handoff_type: str | None  # None: no handoff type applies to this deal
+    stage: str | None
+    required: bool  # the handoff-required thresholds hold
+    status: GateStatus
+    completeness_pct: int  # weighted share of applicable requirements met, 0-100
+    missing: tuple[MissingRequirement, ...]  # policy order
+
+    @property
+    def missing_labels(self) -> tuple[str, ...]:
+        return tuple(item.label for item in self.missing)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A task the engine wants to exist in the CRM, keyed so upserts are idempotent."""
+
+    key: str  # deterministic: one open task per deal, handoff type, stage and kind
+    kind: str  # the task template id in handoff.yaml
+    crm_id: str  # the CRM deal/opportunity the task is attached to
+    subject: str
+    body: str
+    assignee_email: str
+    due_at: datetime
+    priority: TaskPriority
+    status: TaskStatus = TaskStatus.OPEN
