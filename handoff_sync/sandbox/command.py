@@ -57,6 +57,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _describe_counts(deals: int, partners: int, counts: dict[str, int]) -> str:
+    """'500 deal scenarios, 12 partners' plus the records made in each system."""
+    lines = [f"{deals} deal scenarios across {partners} partners"]
+    for system in ("salesforce", "hubspot"):
+        made = ", ".join(f"{name.split('.', 1)[1]} {count}"
+                         for name, count in sorted(counts.items())
+                         if name.startswith(system + "."))
+        lines.append(f"{'':19}{system}: {made}")
+    return "\n".join(lines)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -80,7 +91,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
     if args.seed == "demo":
         counts = sandbox.seed(deals=args.deals, partners=args.partners,
                               random_seed=args.random_seed)
-        seeded = ", ".join(f"{name}={count}" for name, count in sorted(counts.items()))
+        seeded = _describe_counts(args.deals, args.partners, counts)
     else:
         seeded = "empty"
     creds = sandbox.credentials
