@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from handoff_sync.sandbox.http import ApiError, Request, Response, Router
@@ -165,30 +166,37 @@ class AssociationEndpoints:
         return Response.json(status, batch_json(results, errors, started, self.api.now_ms()))
 
     def batch_create(self, request: Request) -> Response:
-        from_type, to_type = self._pair(request)
-        started = self.api.now_ms()
-        results, errors = [], []
-        for entry in batch_inputs(object_body(request)):
-            from_id, to_id = self._ends(entry)
-            try:
-                results.append(self._link_labelled(from_type, from_id, to_type, to_id,
-                                                   entry.get("types")))
-            except ApiError as exc:
-                errors.append(error_entry(exc, {"fromObjectId": [from_id], "toObjectId": [to_id]}))
-        status = 207 if errors else 201
-        return Response.json(status, batch_json(results, errors, started, self.api.now_ms()))
+        def link(from_type: str, from_id: str, to_type: str, to_id: str,
+                 entry: dict[str, Any]) -> list[dict[str, Any]]:
+            return [self._link_labelled(from_type, from_id, to_type, to_id, entry.get("types"))]
+
+        failed, body = self._batch_links(request, link)
+        return Response.json(207 if failed else 201, body)
 
     def batch_default(self, request: Request) -> Response:
+        def link(from_type: str, from_id: str, to_type: str, to_id: str,
+                 _entry: dict[str, Any]) -> list[dict[str, Any]]:
+            return self._link_default(from_type, from_id, to_type, to_id)
+
+        # The client has no multi-status model for this call: errors travel in a 200.
+        _failed, body = self._batch_links(request, link)
+        return Response.json(200, body)
+
+    def _batch_links(
+        self, request: Request, link: Callable[..., list[dict[str, Any]]]
+    ) -> tuple[bool, dict[str, Any]]:
+        """Apply ``link`` to every input: (any input failed, the batch response body)."""
         from_type, to_type = self._pair(request)
         started = self.api.now_ms()
-        results, errors = [], []
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
         for entry in batch_inputs(object_body(request)):
             from_id, to_id = self._ends(entry)
             try:
-                results += self._link_default(from_type, from_id, to_type, to_id)
+                results += link(from_type, from_id, to_type, to_id, entry)
             except ApiError as exc:
                 errors.append(error_entry(exc, {"fromObjectId": [from_id], "toObjectId": [to_id]}))
-        return Response.json(200, batch_json(results, errors, started, self.api.now_ms()))
+        return bool(errors), batch_json(results, errors, started, self.api.now_ms())
 
     def batch_archive(self, request: Request) -> Response:
         from_type, to_type = self._pair(request)
