@@ -124,6 +124,10 @@ class MappedRecord:
     in_scope: bool  # the record matches the mapping's scope (e.g. the partner pipeline)
     values: Mapping[str, Value]
     issues: tuple[ValueIssue, ...] = ()
+    # Engine outputs as the record holds them now (read back through the output rules),
+    # so the engine writes only what differs: its own earlier writes come back as no-ops.
+    outputs: Mapping[Output, Value] = field(default_factory=lambda: MappingProxyType({}))
+    deleted: bool = False  # the system reports the record deleted/archived
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +157,16 @@ def to_canonical(mapping: SystemMapping, raw: Mapping[str, Any],
         except ValueProblem as exc:
             issues.append(ValueIssue("modified_at", mapping.modified_field,
                                      raw[mapping.modified_field], str(exc)))
+    outputs: dict[Output, Value] = {}
+    ignored: list[ValueIssue] = []  # an output we cannot read back is simply rewritten
+    for output, rule in mapping.outputs.items():
+        if rule.system_field is not None and rule.system_field in raw:
+            outputs[output] = _read(rule, raw, owners, ignored)
     record_id = values.get(mapping.id_field)
     return MappedRecord(mapping.system, mapping.role,
                         record_id if isinstance(record_id, str) else None, modified_at,
-                        in_scope(mapping, raw), MappingProxyType(values), tuple(issues))
+                        in_scope(mapping, raw), MappingProxyType(values), tuple(issues),
+                        MappingProxyType(outputs))
 
 
 def to_system(mapping: SystemMapping, values: Mapping[str, Value],
@@ -173,6 +183,24 @@ def outputs_to_system(mapping: SystemMapping, outputs: Mapping[Output, Value],
                       owners: OwnerDirectory) -> SystemValues:
     """System field values for engine outputs this system has a field for."""
     return _write_all(mapping.system, mapping.outputs, outputs, owners, only_writable=False)
+
+
+def as_stored(mapping: SystemMapping, name: str | Output, value: Value,
+              owners: OwnerDirectory) -> Value:
+    """``value`` as this system would hold it once written and read back.
+
+    A datetime written to a date field comes back as a date, a number to a currency field
+    comes back rounded: the engine compares desired values in this form with what it
+    read, so a value it wrote earlier never looks changed (no echo writes).
+    """
+    rule = mapping.outputs.get(name) if isinstance(name, Output) else mapping.fields.get(name)
+    if rule is None or rule.system_field is None:
+        return value
+    try:
+        written = _write(mapping.system, rule, value, owners)
+    except ValueProblem:
+        return value  # cannot be written: the write itself will report it
+    return _read(rule, {rule.system_field: written}, owners, [])
 
 
 def task_to_system(mapping: SystemMapping, task: TaskSpec,

@@ -52,8 +52,13 @@ def evaluate_gate(policy: HandoffPolicy, deal: Deal) -> GateResult:
     if type_id is None:
         return GateResult(None, None, False, GateStatus.NOT_REQUIRED, 100, ())
     handoff = policy.handoff_types[type_id]
-    stage = stage_of(handoff, deal)
     required = handoff.required_when is None or evaluate(handoff.required_when, deal.get)
+    return evaluate_stage(type_id, stage_of(handoff, deal), deal, required=required)
+
+
+def evaluate_stage(type_id: str, stage: Stage, deal: Deal, *, required: bool) -> GateResult:
+    """The gate of one given stage for the deal, whatever stage the deal is in (the
+    engine asks this of earlier stages and of stages SLA clocks watch)."""
     total = met = 0.0
     missing: list[MissingRequirement] = []
     for requirement in stage.gate:

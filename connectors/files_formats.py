@@ -1,0 +1,266 @@
+"""Streaming readers for the two export formats a PRM drops: CSV and JSON Lines.
+
+They turn an iterator of byte chunks into numbered rows without ever holding the file,
+and report what is wrong with a row as data (``BadRow``) so one bad row never costs the
+good ones. Only a problem that makes the whole file unreadable (bytes in another
+encoding, an ambiguous header) raises ``FileRejected``. What a row means (its id, its
+modification time) is decided in connectors/files.py.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+DELIMITERS = (",", ";", "\t")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One record: the line it starts on and its values by column or key name."""
+
+    line: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A record that cannot be read, and why (said for the admin who fixes the export)."""
+
+    line: int
+    message: str
+
+
+class FileRejected(Exception):
+    """Nothing in the file can be trusted; ``line`` is where that became clear (0: none)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def decoded_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
+    """Text lines, each with its line ending, decoded incrementally (any chunk size).
+
+    Lines are split on "\\n" only, so "\\r\\n" stays whole for the csv module and a form
+    feed or U+2028 inside a value does not start a new line.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    newlines = 0
+    pending: list[str] = []  # the current line so far; a list so a huge line costs O(n)
+    for chunk, final in _with_end(chunks):
+        try:
+            text = decoder.decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            # exc.object is this call's input (plus at most a few buffered bytes of a
+            # split character), so counting b"\n" before the bad byte gives its line
+            # for every ASCII-compatible encoding.
+            before = exc.object[:exc.start].count(b"\n")
+            bad = " ".join(f"0x{byte:02x}" for byte in exc.object[exc.start:exc.end])
+            what = "the byte" if exc.end - exc.start == 1 else "the bytes"
+            verb = "is" if exc.end - exc.start == 1 else "are"
+            raise FileRejected(newlines + before + 1,
+                               f"{what} {bad} {verb} not valid {encoding}") from exc
+        if "\n" not in text:
+            if text:
+                pending.append(text)
+            continue
+        pending.append(text)
+        parts = "".join(pending).split("\n")
+        tail = parts.pop()
+        pending = [tail] if tail else []
+        for part in parts:
+            newlines += 1
+            yield part + "\n"
+    if pending:
+        yield "".join(pending)
+
+
+def _with_end(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
+    for chunk in chunks:
+        yield chunk, False
+    yield b"", True
+
+
+def sniff_delimiter(line: str) -> str:
+    """The candidate delimiter used most often outside quotes in a header line."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties go to the earlier candidate
+    return best if counts[best] else ","
+
+
+# csv.Error text -> what it usually means in an export. The csv module does not number its
+# errors, so the table matches the start of its message.
+_CSV_ERRORS: tuple[tuple[str, str], ...] = (
+    ("unexpected end of data",
+     "a quoted value that starts in this row is never closed, so the rest of the file "
+     "was read as part of it"),
+    ("field larger than field limit",
+     "a value is longer than the csv reader allows, usually an unclosed quote"),
+    ("new-line character seen in unquoted field",
+     "a bare carriage return inside a value that is not quoted"),
+    ("' expected after '\"'",
+     "text follows a closing quote; a quote inside a quoted value must be doubled (\"\")"),
+)
+
+
+def _csv_error(exc: csv.Error) -> str:
+    text = str(exc)
+    for start, meaning in _CSV_ERRORS:
+        if start in text:
+            return meaning
+    return f"the csv reader stopped: {text}"
+
+
+def _is_blank_record(cells: list[str]) -> bool:
+    return not any(cell.strip() for cell in cells)
+
+
+def _span(start: int, end: int) -> str:
+    return f" (the row spans lines {start}-{end})" if end > start else ""
+
+
+class CsvReader:
+    """Reads the header on construction; iterating yields the rows that follow it.
+
+    Values stay exactly as written (an empty cell is ""); header names are trimmed, and
+    columns with a blank name are dropped since no mapping can name them. Extra cells
+    past the header are tolerated only when blank (spreadsheets pad rows with them).
+    """
+
+    def __init__(self, lines: Iterator[str], delimiter: str | None) -> None:
+        # A BOM survives when the encoding setting is plain utf-8; it is never data.
+        first = next(lines, "").lstrip("\ufeff")
+        self._offset = 0  # blank lines before the header: rows keep the file's numbering
+        while first and not first.strip():
+            self._offset += 1
+            first = next(lines, "")
+        self.delimiter = delimiter or sniff_delimiter(first)
+        self._reader = csv.reader(_prepend(first, lines), delimiter=self.delimiter,
+                                  strict=True)
+        self.header_line = self._offset + 1
+        self.columns: tuple[str, ...] = ()
+        self._names: list[str] = []
+        if not first:
+            return  # an empty file: no header, no rows
+        try:
+            cells = next(self._reader)
+        except csv.Error as exc:
+            raise FileRejected(self.header_line, "the header row cannot be read: "
+                               f"{_csv_error(exc)}") from exc
+        self._names = [cell.strip() for cell in cells]
+        self._check_unique(self._names, self.header_line)
+        self.columns = tuple(name for name in self._names if name)
+
+    def _check_unique(self, names: list[str], line: int) -> None:
+        positions: dict[str, list[int]] = {}
+        for index, name in enumerate(names, 1):
+            if name:
+                positions.setdefault(name, []).append(index)
+        twice = {name: where for name, where in positions.items() if len(where) > 1}
+        if twice:
+            listed = "; ".join(f"'{name}' (columns {', '.join(map(str, where))})"
+                               for name, where in twice.items())
+            raise FileRejected(line, f"the header names a column more than once: {listed}. "
+                               "The file was not read because each row would hold two "
+                               "values for one name and nothing says which is meant; "
+                               "rename or remove the extra column and export again")
+
+    @property
+    def _last_line(self) -> int:
+        return self._offset + self._reader.line_num
+
+    def __iter__(self) -> Iterator[Row | BadRow]:
+        width = len(self._names)
+        if not width:
+            return
+        while True:
+            start = self._offset + self._reader.line_num + 1
+            try:
+                cells = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield BadRow(start, f"{_csv_error(exc)}; row skipped"
+                             f"{_span(start, self._last_line)}")
+                continue
+            if _is_blank_record(cells):
+                continue
+            if len(cells) > width and _is_blank_record(cells[width:]):
+                cells = cells[:width]
+            if len(cells) != width:
+                yield BadRow(start, f"{len(cells)} cells, but the header has {width}; row "
+                             f"skipped (an unquoted '{_shown(self.delimiter)}' inside a "
+                             "value, or a missing cell, would shift every value after it)"
+                             f"{_span(start, self._last_line)}")
+                continue
+            yield Row(start, {name: cell for name, cell in zip(self._names, cells, strict=True)
+                              if name})
+
+
+def _shown(delimiter: str) -> str:
+    return "\\t" if delimiter == "\t" else delimiter
+
+
+def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+_JSON_KINDS = {list: "a list [...]", str: "a string", int: "a number", float: "a number",
+               bool: "true/false", type(None): "null"}
+
+
+def jsonl_rows(lines: Iterable[str]) -> Iterator[Row | BadRow]:
+    """One JSON object per line; blank lines are skipped; values are kept as parsed."""
+    for number, text in enumerate(lines, 1):
+        if number == 1:
+            text = text.lstrip("\ufeff")
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text, object_pairs_hook=_unique_pairs)
+        except json.JSONDecodeError as exc:
+            reason = exc.msg.removesuffix(" at")
+            yield BadRow(number, f"not valid JSON at column {exc.colno} "
+                         f"({reason[:1].lower()}{reason[1:]}); line skipped")
+            continue
+        except _DuplicateKey as exc:
+            yield BadRow(number, f"the key '{exc.key}' appears twice in one object, so its "
+                         "value is ambiguous; line skipped")
+            continue
+        except RecursionError:
+            yield BadRow(number, "the JSON is nested too deeply to read; line skipped")
+            continue
+        if not isinstance(value, dict):
+            kind = _JSON_KINDS.get(type(value), type(value).__name__)
+            yield BadRow(number, f"expected a JSON object {{...}}, found {kind}; line skipped")
+            continue
+        yield Row(number, value)

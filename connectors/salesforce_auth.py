@@ -1,0 +1,213 @@
+"""Getting a Salesforce access token ourselves, from a configurable login URL.
+
+simple-salesforce's login helpers only reach ``https://{domain}.salesforce.com`` and lean
+on SOAP ``login()``, which Salesforce is retiring; My Domain hosts, private-connectivity
+endpoints and the loopback sandbox all need another login URL. So the connector posts the
+OAuth grant to ``{login_url}/services/oauth2/token`` itself (JWT bearer, client
+credentials or username-password) and hands the token and instance URL to the client.
+
+Secrets are never settings values: ``SecretRef`` names an environment variable or a file,
+and the value is read only when a token is requested, never stored on the settings or
+logged.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import jwt
+import requests
+
+from connectors.errors import AuthError
+from connectors.salesforce_errors import SYSTEM, classify_token_response
+
+AuthKind = Literal["jwt_bearer", "client_credentials", "password", "session"]
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_LIFETIME_SECONDS = 180  # Salesforce accepts at most 3 minutes
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where a secret lives; the settings hold this, never the secret itself."""
+
+    env: str | None = None
+    """Environment variable holding the secret."""
+    file: Path | None = None
+    """File holding the secret (a mounted secret, the JWT private key PEM); used when
+    ``env`` is unset or empty."""
+
+    def __post_init__(self) -> None:
+        if not self.env and self.file is None:
+            raise ValueError("a secret needs an environment variable (env) or a file")
+
+    def read(self, environ: Mapping[str, str] | None = None) -> str:
+        """The secret's value, stripped of surrounding whitespace; AuthError when absent."""
+        environ = os.environ if environ is None else environ
+        if self.env and environ.get(self.env, "").strip():
+            return environ[self.env].strip()
+        if self.file is not None:
+            try:
+                value = Path(self.file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise AuthError(f"cannot read the secret file {self.file}: {exc.strerror}",
+                                system=SYSTEM) from exc
+            if value:
+                return value
+        where = " or ".join(w for w in (
+            f"environment variable {self.env}" if self.env else "",
+            f"file {self.file}" if self.file is not None else "") if w)
+        raise AuthError(f"the secret is missing: set {where}", system=SYSTEM)
+
+
+@dataclass(frozen=True, slots=True)
+class SalesforceAuth:
+    """How the connector logs in to Salesforce."""
+
+    kind: AuthKind = "jwt_bearer"
+    """jwt_bearer | client_credentials | password | session (an existing session id)."""
+    login_url: str = "https://login.salesforce.com"
+    """Where tokens come from: login/test.salesforce.com, a My Domain URL or the sandbox."""
+    client_id: str = ""
+    """The connected app's consumer key (not a secret; jwt_bearer, client_credentials and
+    password)."""
+    username: str = ""
+    """The integration user (jwt_bearer and password)."""
+    private_key: SecretRef | None = None
+    """The PEM private key whose certificate is on the connected app (jwt_bearer)."""
+    client_secret: SecretRef | None = None
+    """The connected app's consumer secret (client_credentials and password)."""
+    password: SecretRef | None = None
+    """The integration user's password (password)."""
+    security_token: SecretRef | None = None
+    """Appended to the password when the org requires it (password; optional)."""
+    session_id: SecretRef | None = None
+    """An existing access token (session); re-read from its source after a 401."""
+    instance_url: str = ""
+    """The org's instance URL (session; the token response supplies it otherwise)."""
+    jwt_audience: str | None = None
+    """JWT ``aud``; by default login/test.salesforce.com for salesforce.com hosts (My
+    Domain logins included, as Salesforce requires) and the login URL otherwise."""
+
+    def __post_init__(self) -> None:
+        needs: dict[str, tuple[str, ...]] = {
+            "jwt_bearer": ("client_id", "username", "private_key"),
+            "client_credentials": ("client_id", "client_secret"),
+            "password": ("client_id", "client_secret", "username", "password"),
+            "session": ("session_id", "instance_url"),
+        }
+        if self.kind not in needs:
+            raise ValueError(f"auth kind {self.kind!r} is not one of {', '.join(needs)}")
+        missing = [name for name in needs[self.kind] if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"auth kind {self.kind} needs {', '.join(missing)}")
+        for name, url in (("login_url", self.login_url), ("instance_url", self.instance_url)):
+            if url and urlsplit(url).scheme != "https":
+                raise ValueError(f"{name} must be an https:// URL, got {url!r}")
+
+    def audience(self) -> str:
+        if self.jwt_audience:
+            return self.jwt_audience
+        host = urlsplit(self.login_url).hostname or ""
+        if host == "salesforce.com" or host.endswith(".salesforce.com"):
+            sandbox = host.startswith("test.") or ".sandbox." in host
+            return "https://test.salesforce.com" if sandbox else "https://login.salesforce.com"
+        return self.login_url.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An access token and the instance it is good for; repr never shows the token."""
+
+    access_token: str
+    instance_url: str
+
+    def __repr__(self) -> str:
+        return f"Token(instance_url={self.instance_url!r}, access_token=<redacted>)"
+
+
+def obtain_token(auth: SalesforceAuth, session: requests.Session, *,
+                 clock: Callable[[], float] = time.time,
+                 environ: Mapping[str, str] | None = None) -> Token:
+    """A token by the configured grant (one HTTP call), or the configured session.
+
+    Raises ``AuthError`` for refused credentials and ``TransientError`` for failures worth
+    retrying (the caller retries through ``call_with_retry``).
+    """
+    if auth.kind == "session":
+        assert auth.session_id is not None  # checked in SalesforceAuth
+        return Token(auth.session_id.read(environ), auth.instance_url.rstrip("/"))
+    form, basic = _grant(auth, clock, environ)
+    url = auth.login_url.rstrip("/") + "/services/oauth2/token"
+    response = session.post(url, data=form, auth=basic,
+                            headers={"Accept": "application/json"})
+    body = _json(response)
+    if response.status_code != 200 or not isinstance(body, dict):
+        raise classify_token_response(response.status_code, body if body is not None
+                                      else response.text, login_url=auth.login_url,
+                                      retry_after=retry_after_seconds(response))
+    token, instance = body.get("access_token"), body.get("instance_url")
+    if not isinstance(token, str) or not isinstance(instance, str) or not token:
+        raise AuthError(f"the token response from {auth.login_url} has no access_token or "
+                        "instance_url", system=SYSTEM)
+    if urlsplit(instance).scheme != "https":
+        raise AuthError(f"the token response names a non-https instance {instance!r}",
+                        system=SYSTEM)
+    return Token(token, instance.rstrip("/"))
+
+
+def _grant(auth: SalesforceAuth, clock: Callable[[], float],
+           environ: Mapping[str, str] | None) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """The token request's form and, for client credentials, its Basic credentials."""
+    if auth.kind == "jwt_bearer":
+        assert auth.private_key is not None
+        claims = {"iss": auth.client_id, "sub": auth.username, "aud": auth.audience(),
+                  "exp": int(clock()) + JWT_LIFETIME_SECONDS}
+        try:
+            assertion = jwt.encode(claims, auth.private_key.read(environ), algorithm="RS256")
+        except (ValueError, TypeError, jwt.PyJWTError) as exc:
+            raise AuthError("the JWT private key is not a usable RSA PEM key",
+                            system=SYSTEM) from exc
+        return {"grant_type": JWT_GRANT, "assertion": assertion}, None
+    assert auth.client_secret is not None
+    secret = auth.client_secret.read(environ)
+    if auth.kind == "client_credentials":
+        return {"grant_type": "client_credentials"}, (auth.client_id, secret)
+    assert auth.password is not None
+    password = auth.password.read(environ)
+    if auth.security_token is not None:
+        password += auth.security_token.read(environ)
+    return {"grant_type": "password", "client_id": auth.client_id, "client_secret": secret,
+            "username": auth.username, "password": password}, None
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def retry_after_seconds(response: requests.Response, *,
+                        now: Callable[[], float] = time.time) -> float | None:
+    """``Retry-After`` in seconds, from either form (seconds or an HTTP date)."""
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw.strip()))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None  # unreadable: the backoff decides
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now())

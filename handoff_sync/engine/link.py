@@ -1,0 +1,568 @@
+"""Linking PRM deal registrations to CRM opportunities: the first step of engine.plan.
+
+A registration is linked to an opportunity by, in this order:
+
+1. The stored link. It goes only when the input reports one of its two records deleted
+   (REMOVE, plus a linked_record_deleted review). An id field that names another record
+   never relinks: the stored link stays and a link_conflict review asks a person.
+2. An explicit id field: the registration's ``crm_id`` or the opportunity's ``prm_id``
+   names the other record. Every claim touching either record - the stored links, both
+   id fields, any other record naming one of them - must point at the same counterpart,
+   or no link is made and each registration involved gets a link_conflict review. A claim on
+   a record missing from the input links nothing yet, and keeps both records out of
+   matching: an explicit id is never overruled by a look-alike. Claims on records the
+   input reports deleted are void.
+3. Matching rules (handoff.yaml ``matching``), between in-scope, live records that
+   nothing links or claims. A pair is a candidate when every ``exact`` field is equal
+   after normalisation, every ``fuzzy`` field scores at least ``fuzzy_min_score``, the
+   amounts are within ``amount_tolerance_pct`` and the close dates within
+   ``close_date_window_days`` - each test applying only when both records have the
+   value. Each compared component scores 0..1:
+
+       fuzzy field   token-sort similarity / 100 (see engine.match)      weight 2
+       its numbers   1 if both carry the same numbers, else 0            weight 1
+       exact field   1 (unequal values are no candidate at all)          weight 1
+       amount        1 - 0.5 * (% difference / tolerance) ** 2           weight 1
+       close date    1 - 0.5 * (days apart / window) ** 2                weight 1
+
+       confidence = sum(weight * score) / sum(weight), over compared components only
+
+   so a value missing on either side is neutral: it neither counts as agreement nor as
+   disagreement. Amount and date fall from 1 to 0.5 at the edge of their window, on a
+   square so that small drifts (rounding, a slipped week) cost little and differences
+   near the edge cost most. The amount difference is a percentage of the larger amount;
+   amounts in two different currencies are not compared. Only pairs sharing a name word
+   or an exact-field value are looked at (see Speed), so amount and date alone never
+   make a candidate. Names weigh double because the name is what says *which*
+   deal of an account this is; amount and date confirm it.
+
+   The best candidate is linked when it reaches ``auto_link_min_confidence`` and every
+   other candidate is both below that level and at least ``AUTO_LINK_MARGIN`` behind.
+   Otherwise the candidates at or above ``review_min_confidence`` go to an
+   ambiguous_link review, best first: never a guess. An opportunity that is the
+   automatic choice of several registrations is linked to none of them. Decisions are
+   repeated until nothing changes: once a sure registration takes an opportunity,
+   one that hesitated between it and another may be sure of the other, and the next
+   cycle must find nothing left to link. Numbers in a name (years, phases, seat counts)
+   are a component of their own because they tell apart deals that text similarity
+   rates nearly equal: "Acme Expansion 2024" and "Acme Expansion 2025" score 95. They
+   are compared only when both names carry numbers (one side's alone is neutral).
+   Names are compared without the registration's account-name words and without
+   fiscal-period tags (FY27, Q3), which sales ops add and partners leave out.
+
+Channel conflicts: two partners registering the same deal. Registrations are the same
+deal when they are on the same opportunity (linked, named by an id field, or the
+contested automatic choice), or are for the same customer (account domain, else account
+name, normalised) with deal names scoring at least ``fuzzy_min_score`` without the
+customer's words - a missing name, or one that is only the customer, can't be told apart
+and counts as the same. A customer's other deals, registered by other partners for other
+products, are no conflict. Every connected group with two or more partners is one
+channel_conflict review. Only in-scope, undeleted registrations with a partner take part,
+and not those whose registration_status is rejected, expired or closed_lost: a dead
+registration claims nothing.
+
+Speed: stored links and id fields cost set and dictionary operations per record.
+Matching never compares every pair: opportunities are indexed by their normalised name
+tokens and exact-field values; keys held by more than
+``max(COMMON_KEY_MIN, COMMON_KEY_SHARE * pool)`` opportunities are ignored (a
+registration whose keys are all that common uses its rarest one), and the names of the
+remaining candidates are scored in one rapidfuzz call with a score cutoff. A true match
+sharing no word with its registration is not found; at a name similarity of 85 or more
+that takes a misspelling in every word. Channel conflicts compare names only within a
+customer that two partners hold, every pair of its live registrations.
+
+The outcome does not depend on input order: records are keyed by id (a record listed
+twice counts once, the most recently modified), decisions depend on whole candidate
+sets, and changes and reviews are returned sorted by id and key.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from handoff_sync.engine.match import (
+    Candidate,
+    Matcher,
+    auto_choice,
+    customer_words,
+    name_similarity,
+    name_tokens,
+)
+from handoff_sync.engine.normalise import Normaliser
+from handoff_sync.engine.types import (
+    Link,
+    LinkChange,
+    LinkChangeKind,
+    LinkMethod,
+    ReviewItem,
+    ReviewKind,
+    deal_key,
+)
+from handoff_sync.mapping.convert import MappedRecord
+from handoff_sync.model import Value
+from handoff_sync.policy.file_model import Matching
+
+AUTO_LINK_MARGIN = 0.05  # how far the runner-up must trail before the best is trusted
+_CHANNEL_FIELDS = ("partner_account", "account_domain", "account_name",
+                   "registration_status", "deal_name")
+# Canonical registration statuses of a dead registration: it conflicts with nobody.
+DEAD_STATUSES = frozenset({"rejected", "expired", "closed_lost"})
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    """The links in force after this step, what changed, and what a person must decide."""
+
+    links: Mapping[str, Link]  # prm id -> link (stored ones kept, new ones added)
+    changes: tuple[LinkChange, ...]  # removals first, then creations, each by ids
+    reviews: tuple[ReviewItem, ...]  # sorted by key
+
+
+def link_records(prm: Sequence[MappedRecord], crm: Sequence[MappedRecord],
+                 stored: Mapping[str, Link], matching: Matching) -> LinkOutcome:
+    """Link registrations to opportunities: stored link, id field, then matching rules."""
+    state = _State(_scan(prm, "crm_id", _CHANNEL_FIELDS), _scan(crm, "prm_id"), stored)
+    _drop_deleted(state)
+    claims = _Claims(state)
+    claims.resolve()
+    norm = Normaliser(matching.normalise)
+    contested = _match(state, claims, matching, norm)
+    _channel_conflicts(state, claims, contested, norm, matching.fuzzy_min_score)
+    changes = sorted(state.changes, key=lambda change: (
+        change.kind is not LinkChangeKind.REMOVE, change.link.prm_id, change.link.crm_id))
+    return LinkOutcome(MappingProxyType(state.links), tuple(changes),
+                       tuple(state.reviews[key] for key in sorted(state.reviews)))
+
+
+# --- records and the links in force -------------------------------------------------------
+
+
+class _Side(NamedTuple):
+    """One system's records, read in one pass: every later step works from these."""
+
+    records: dict[str, MappedRecord]
+    live: set[str]  # in scope and not deleted
+    deleted: set[str]
+    names: dict[str, str]  # live record -> the other side's id its id field names
+    also: dict[str, tuple[Value, ...]]  # live record -> the values of the fields asked for
+
+
+def _scan(records: Sequence[MappedRecord], id_field: str, also: tuple[str, ...] = ()) -> _Side:
+    # One pass: with 100k records, each record's values are fetched from memory once.
+    side = _Side({}, set(), set(), {}, {})
+    by_id, live, names, extra = side.records, side.live, side.names, side.also
+    repeated = False
+    for record in records:
+        record_id = record.record_id
+        if not record_id:
+            continue
+        if record_id in by_id:
+            repeated = True
+        by_id[record_id] = record
+        if record.deleted:
+            side.deleted.add(record_id)
+        elif record.in_scope:
+            live.add(record_id)
+            get = record.values.get
+            value = get(id_field)
+            if value is not None and (named := str(value).strip()):
+                names[record_id] = named
+            if also:
+                extra[record_id] = tuple(map(get, also))
+    if repeated:
+        return _scan(list(_by_rank(records).values()), id_field, also)
+    return side
+
+
+def _by_rank(records: Sequence[MappedRecord]) -> dict[str, MappedRecord]:
+    """Records by id when some are listed twice: the most recently modified copy counts."""
+    out: dict[str, MappedRecord] = {}
+    for record in records:
+        if not record.record_id:
+            continue
+        held = out.get(record.record_id)
+        if held is None or _rank(record) > _rank(held):
+            out[record.record_id] = record
+    return out
+
+
+def _rank(record: MappedRecord) -> tuple[Any, ...]:
+    # Ties fall through to a deletion (it is final), then to the values themselves, so
+    # the choice never depends on which copy came first.
+    stamp = record.modified_at.timestamp() if record.modified_at else float("-inf")
+    return (stamp, record.deleted, record.in_scope,
+            repr(sorted(record.values.items(), key=lambda item: item[0])))
+
+
+class _State:
+    """The links in force as the step goes, and what it has decided so far."""
+
+    def __init__(self, prm: _Side, crm: _Side, stored: Mapping[str, Link]) -> None:
+        self.prm = prm
+        self.crm = crm
+        self.links: dict[str, Link] = dict(stored)
+        self.changes: list[LinkChange] = []
+        self.reviews: dict[str, ReviewItem] = {}
+
+    def remove(self, prm_id: str, reason: str) -> None:
+        link = self.links.pop(prm_id)
+        self.changes.append(LinkChange(LinkChangeKind.REMOVE, link, reason))
+
+    def create(self, link: Link, reason: str) -> None:
+        self.links[link.prm_id] = link
+        self.changes.append(LinkChange(LinkChangeKind.CREATE, link, reason))
+
+    def review(self, item: ReviewItem) -> None:
+        self.reviews.setdefault(item.key, item)
+
+
+def _drop_deleted(state: _State) -> None:
+    """Remove every link the input shows a deleted record of."""
+    deleted: dict[str, list[str]] = defaultdict(list)
+    for prm_id in state.prm.deleted & state.links.keys():
+        deleted[prm_id].append(f"registration {prm_id}")
+    if state.crm.deleted:
+        for prm_id, link in state.links.items():
+            if link.crm_id in state.crm.deleted:
+                deleted[prm_id].append(f"opportunity {link.crm_id}")
+    for prm_id, sides in deleted.items():
+        crm_id = state.links[prm_id].crm_id
+        what = " and ".join(sides)
+        state.remove(prm_id, f"{what} deleted")
+        state.review(ReviewItem(
+            key=f"linked_record_deleted:prm:{prm_id}",
+            kind=ReviewKind.LINKED_RECORD_DELETED,
+            deal=deal_key(prm_id, None),
+            summary=f"{what} was deleted, so the link between registration {prm_id} and "
+                    f"opportunity {crm_id} is removed",
+            details=MappingProxyType({"crm_id": crm_id, "deleted": tuple(
+                side.split(" ", 1)[0] for side in sides)})))
+
+
+# --- explicit id fields -----------------------------------------------------------------
+
+
+class _Claims:
+    """Who names whom: every stored link and id field as a (prm id, crm id) edge.
+
+    A record with one distinct edge (however many sources agree on it) is settled; a
+    record with two is in conflict, and so is everything connected to it. Counting
+    distinct edges per record finds that without walking the graph.
+    """
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+        gone_crm, gone_prm = state.crm.deleted, state.prm.deleted
+        # A claim on a record the input reports deleted is void.
+        self.prm_field = {prm_id: crm_id for prm_id, crm_id in state.prm.names.items()
+                          if crm_id not in gone_crm}
+        self.crm_field = {crm_id: prm_id for crm_id, prm_id in state.crm.names.items()
+                          if prm_id not in gone_prm}
+        self.stored = {(prm_id, link.crm_id) for prm_id, link in state.links.items()}
+        self.edges = self.stored.union(
+            self.prm_field.items(),
+            zip(self.crm_field.values(), self.crm_field.keys(), strict=True))
+        self.prm_degree = Counter(map(itemgetter(0), self.edges))
+        self.crm_degree = Counter(map(itemgetter(1), self.edges))
+        # Opportunities more than one registration is linked to or named by.
+        self.torn_crm = {crm_id for crm_id, count in self.crm_degree.items() if count > 1}
+
+    def resolve(self) -> None:
+        """Create the links id fields agree on; review every disagreement."""
+        prm_degree, crm_degree = self.prm_degree, self.crm_degree
+        torn_prm = {prm_id for prm_id, count in prm_degree.items() if count > 1}
+        torn_crm = self.torn_crm
+        if torn_prm or torn_crm:
+            # Every edge of a conflicting group touches a record with two edges: an edge
+            # whose two ends have no other edge is a group of its own.
+            self._review_conflicts([edge for edge in self.edges
+                                    if edge[0] in torn_prm or edge[1] in torn_crm])
+        state = self.state
+        prm_live, crm_live = state.prm.live, state.crm.live
+        for prm_id, crm_id in self.edges - self.stored:
+            if (prm_degree[prm_id] > 1 or crm_degree[crm_id] > 1
+                    or prm_id not in prm_live or crm_id not in crm_live):
+                continue  # in conflict, or waiting for the named record to show up
+            from_prm = self.prm_field.get(prm_id) == crm_id
+            from_crm = self.crm_field.get(crm_id) == prm_id
+            state.create(Link(prm_id, crm_id, LinkMethod.ID_FIELD, 1.0),
+                         _ID_FIELD_REASONS[from_prm, from_crm])
+
+    def _review_conflicts(self, edges: list[tuple[str, str]]) -> None:
+        """One link_conflict review per registration of each disagreeing group."""
+        named: dict[str, list[str]] = defaultdict(list)
+        for prm_id, crm_id in edges:
+            named[prm_id].append(crm_id)
+        for group in _connected((f"p{prm_id}", f"c{crm_id}") for prm_id, crm_id in edges):
+            prm_ids = sorted(node[1:] for node in group if node[0] == "p")
+            lines = tuple(sorted(self._describe(prm_id, crm_id)
+                                 for prm_id in prm_ids for crm_id in named[prm_id]))
+            for prm_id in prm_ids:
+                link = self.state.links.get(prm_id)
+                if link is not None:
+                    summary = (f"registration {prm_id} stays linked to opportunity "
+                               f"{link.crm_id}, but an id field or another link "
+                               "disagrees; a person must decide")
+                else:
+                    summary = (f"registration {prm_id} is not linked: the id fields of it "
+                               "and of the records it names disagree; a person must decide")
+                self.state.review(ReviewItem(
+                    key=f"link_conflict:prm:{prm_id}",
+                    kind=ReviewKind.LINK_CONFLICT,
+                    deal=deal_key(prm_id, None),
+                    summary=summary,
+                    candidates=tuple((crm_id, 1.0) for crm_id in sorted(named[prm_id])),
+                    details=MappingProxyType({
+                        "linked_crm_id": link.crm_id if link is not None else None,
+                        "claims": lines})))
+
+    def _describe(self, prm_id: str, crm_id: str) -> str:
+        sources = [label for label, present in (
+            ("stored link", (prm_id, crm_id) in self.stored),
+            (f"registration {prm_id} crm_id", self.prm_field.get(prm_id) == crm_id),
+            (f"opportunity {crm_id} prm_id", self.crm_field.get(crm_id) == prm_id))
+            if present]
+        return f"registration {prm_id} <-> opportunity {crm_id} ({', '.join(sources)})"
+
+
+_ID_FIELD_REASONS = {
+    (True, False): "id field crm_id on the registration",
+    (False, True): "id field prm_id on the opportunity",
+    (True, True): "id fields crm_id and prm_id on both records",
+}
+
+
+def _connected(pairs: Iterable[tuple[str, str]]) -> list[set[str]]:
+    """Connected groups of the graph these pairs are the edges of (union-find)."""
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while (up := parent.setdefault(node, node)) != node:
+            parent[node] = parent.setdefault(up, up)  # path halving
+            node = up
+        return node
+
+    for a, b in pairs:
+        top_a, top_b = root(a), root(b)
+        if top_a != top_b:
+            parent[top_a] = top_b
+    groups: dict[str, set[str]] = defaultdict(set)
+    for node in parent:
+        groups[root(node)].add(node)
+    return list(groups.values())
+
+
+def _match(state: _State, claims: _Claims, matching: Matching,
+           norm: Normaliser) -> list[tuple[str, list[str]]]:
+    """Link what the rules are sure of and review the rest; return the opportunities that
+    registrations of different partners both picked (channel conflicts).
+
+    Decisions go in rounds: an opportunity linked in one round leaves the other
+    registrations' candidate lists, which can make one of them sure. Stopping after one
+    round would leave that to the next cycle, and a plan must leave nothing to do.
+    """
+    queries = [prm_id for prm_id in state.prm.live if prm_id not in claims.prm_degree]
+    pool = [state.crm.records[crm_id] for crm_id in state.crm.live
+            if crm_id not in claims.crm_degree]
+    if not queries or not pool:
+        return []
+    matcher = Matcher(matching, norm, pool)
+    found: dict[str, list[Candidate]] = {}
+    listed_by: dict[str, list[str]] = defaultdict(list)  # crm id -> registrations
+    for prm_id in queries:
+        candidates = matcher.candidates(state.prm.records[prm_id])
+        if candidates:
+            found[prm_id] = candidates
+            for candidate in candidates:
+                listed_by[candidate.crm_id].append(prm_id)
+    choices: dict[str, Candidate] = {}  # registration -> its automatic choice
+    undecided = list(found)
+    while True:
+        for prm_id in undecided:
+            # Lists only shrink, and never lose their owner's choice (another registration
+            # can't be sure of it), so a choice once made stands.
+            choice = auto_choice(found[prm_id], matching, AUTO_LINK_MARGIN)
+            if choice is not None:
+                choices[prm_id] = choice
+        chosen_by = _chosen_by(choices)
+        sure = [(crm_id, prm_ids[0]) for crm_id, prm_ids in chosen_by.items()
+                if len(prm_ids) == 1]
+        if not sure:
+            break
+        touched: set[str] = set()
+        for crm_id, prm_id in sure:
+            choice = choices.pop(prm_id)
+            del found[prm_id]
+            state.create(Link(prm_id, crm_id, LinkMethod.MATCHED, choice.confidence),
+                         choice.reason)
+            for other in listed_by[crm_id]:
+                if other in found:
+                    found[other] = [item for item in found[other] if item.crm_id != crm_id]
+                    touched.add(other)
+        undecided = [prm_id for prm_id in touched if found.get(prm_id)]
+    contested: list[tuple[str, list[str]]] = []
+    for crm_id, prm_ids in chosen_by.items():  # several registrations each
+        partners = {_partner(state.prm.records[prm_id], norm) for prm_id in prm_ids}
+        if len(partners - {None}) > 1:
+            contested.append((crm_id, prm_ids))
+            continue
+        for prm_id in prm_ids:
+            _review_ambiguous(state, prm_id, found[prm_id], matching,
+                              tuple(other for other in prm_ids if other != prm_id))
+    for prm_id, candidates in found.items():
+        if prm_id not in choices and candidates:
+            _review_ambiguous(state, prm_id, candidates, matching, ())
+    return contested
+
+
+def _chosen_by(choices: Mapping[str, Candidate]) -> dict[str, list[str]]:
+    """Opportunity -> the registrations whose automatic choice it is, sorted."""
+    chosen_by: dict[str, list[str]] = defaultdict(list)
+    for prm_id, choice in choices.items():
+        chosen_by[choice.crm_id].append(prm_id)
+    for prm_ids in chosen_by.values():
+        prm_ids.sort()
+    return chosen_by
+
+
+def _review_ambiguous(state: _State, prm_id: str, candidates: list[Candidate],
+                      matching: Matching, rivals: tuple[str, ...]) -> None:
+    floor = min(matching.review_min_confidence, matching.auto_link_min_confidence)
+    listed = [candidate for candidate in candidates if candidate.confidence >= floor]
+    if not listed:
+        return
+    best = listed[0]
+    if rivals:
+        why = "contested"
+        summary = (f"registration {prm_id}: its best match, opportunity {best.crm_id} "
+                   f"({best.confidence:.2f}), is also the best match of registration "
+                   f"{', '.join(rivals)}; none is linked until a person decides")
+    elif best.confidence >= matching.auto_link_min_confidence:
+        why = "several_candidates"
+        summary = (f"registration {prm_id}: {len(listed)} opportunities match about equally "
+                   f"well (best {best.crm_id} at {best.confidence:.2f}); none is linked "
+                   "until a person decides")
+    else:
+        why = "below_auto_link"
+        summary = (f"registration {prm_id}: the best match, opportunity {best.crm_id} at "
+                   f"{best.confidence:.2f}, is below the auto-link level "
+                   f"{matching.auto_link_min_confidence:.2f}")
+    details: dict[str, Any] = {
+        "why": why,
+        "evidence": MappingProxyType({candidate.crm_id: candidate.reason
+                                      for candidate in listed})}
+    if rivals:
+        details["rivals"] = rivals
+    state.review(ReviewItem(
+        key=f"ambiguous_link:prm:{prm_id}", kind=ReviewKind.AMBIGUOUS_LINK,
+        deal=deal_key(prm_id, None), summary=summary,
+        candidates=tuple((candidate.crm_id, candidate.confidence) for candidate in listed),
+        details=MappingProxyType(details)))
+
+
+# --- channel conflicts --------------------------------------------------------------------
+
+
+def _partner(record: MappedRecord, norm: Normaliser) -> str | None:
+    value = record.values.get("partner_account")
+    return (norm.text(value) or None) if isinstance(value, str) else None
+
+
+def _channel_conflicts(state: _State, claims: _Claims, contested: list[tuple[str, list[str]]],
+                       norm: Normaliser, min_score: float) -> None:
+    """One channel_conflict review per connected group of registrations with 2+ partners.
+
+    Two registrations are the same deal when they are on the same opportunity (named by a
+    link or an id field, or the contested automatic choice), or are for the same customer
+    with deal names alike (see _same_customer_pairs). Only customers that registrations of
+    two partners hold are compared, and only among their own registrations: a customer
+    held by one partner costs a dictionary entry and nothing more.
+    """
+    partner_of: dict[str, str] = {}
+    by_customer: dict[str, list[str]] = defaultdict(list)
+    text, domain_of = norm.text, norm.domain
+    for prm_id, (partner, domain, account, status, _name) in state.prm.also.items():
+        if not isinstance(partner, str) or not (partner := text(partner)):
+            continue
+        if isinstance(status, str) and status.strip().lower() in DEAD_STATUSES:
+            continue  # rejected, expired or lost: it no longer claims the customer
+        partner_of[prm_id] = partner
+        if isinstance(domain, str) and (host := domain_of(domain)):
+            by_customer["domain " + host].append(prm_id)
+        elif isinstance(account, str) and (name := text(account)):
+            by_customer["account " + name].append(prm_id)
+    edges: list[tuple[str, str, str]] = []  # (key, registration, registration)
+    for key, prm_ids in by_customer.items():
+        if len({partner_of[prm_id] for prm_id in prm_ids}) > 1:
+            edges.extend((key, *pair) for pair in _same_customer_pairs(
+                state, sorted(prm_ids), norm, min_score))
+    on_opportunity: dict[str, set[str]] = defaultdict(set)
+    if claims.torn_crm:
+        for prm_id, crm_id in claims.edges:
+            if crm_id in claims.torn_crm and prm_id in partner_of:
+                on_opportunity[crm_id].add(prm_id)
+    for crm_id, prm_ids in contested:
+        on_opportunity[crm_id].update(prm_id for prm_id in prm_ids if prm_id in partner_of)
+    for crm_id, holders in on_opportunity.items():
+        ordered = sorted(holders)
+        edges.extend(("opportunity " + crm_id, ordered[0], other) for other in ordered[1:])
+    if not edges:
+        return
+    keys_of: dict[str, set[str]] = defaultdict(set)
+    for key, one, other in edges:
+        keys_of[one].add(key)
+        keys_of[other].add(key)
+    for group in _connected((one, other) for _, one, other in edges):
+        if len({partner_of[prm_id] for prm_id in group}) > 1:
+            _review_channel_conflict(state, group, keys_of)
+
+
+def _same_customer_pairs(state: _State, prm_ids: list[str], norm: Normaliser,
+                         min_score: float) -> list[tuple[str, str]]:
+    """Pairs of one customer's registrations that are the same deal.
+
+    A customer often has several deals, registered by different partners for different
+    products: those are no conflict. Two registrations are the same deal when their names,
+    without the customer's words, score at least ``min_score``. A registration whose name
+    is missing or is only the customer's name cannot be told apart from any of them.
+    """
+    also = state.prm.also
+    customer = frozenset().union(*(customer_words(norm, also[prm_id][2]) for prm_id in prm_ids))
+    named: list[tuple[str, tuple[str, ...]]] = []
+    pairs: list[tuple[str, str]] = []
+    for prm_id in prm_ids:
+        tokens = name_tokens(norm, also[prm_id][4])
+        if tokens and any(token not in customer for token in tokens):
+            named.append((prm_id, tokens))
+        else:
+            pairs.extend((prm_id, other) for other in prm_ids if other != prm_id)
+    for at, (prm_id, tokens) in enumerate(named):
+        pairs.extend((prm_id, other) for other, theirs in named[at + 1:]
+                     if name_similarity(tokens, theirs, customer, min_score))
+    return pairs
+
+
+def _review_channel_conflict(state: _State, group: set[str],
+                             keys_of: Mapping[str, set[str]]) -> None:
+    ordered = sorted(group)
+    records = state.prm.records
+    names = {prm_id: str(records[prm_id].values["partner_account"]).strip()
+             for prm_id in ordered}
+    shown = sorted(set(names.values()))
+    shared = sorted(set().union(*(keys_of[prm_id] for prm_id in ordered)))
+    state.review(ReviewItem(
+        key="channel_conflict:" + ",".join(ordered),
+        kind=ReviewKind.CHANNEL_CONFLICT,
+        deal=deal_key(ordered[0], None),
+        summary=(f"{len(ordered)} registrations from {len(shown)} partners "
+                 f"({', '.join(shown)}) for the same customer or opportunity "
+                 f"({'; '.join(shared)})"),
+        details=MappingProxyType({
+            "registrations": tuple(ordered),
+            "partners": MappingProxyType(names),
+            "shared": tuple(shared)})))

@@ -1,0 +1,89 @@
+"""Who gets a deal's work: a person role resolved to an active CRM user, or the fallback.
+
+Tasks are CRM records and only an active CRM user can own one, so a role whose person is
+blank, unknown to the CRM or deactivated would leave the work in a "no owner" zone. It
+goes to the policy's fallback owner instead, and a review item tells people which field
+to fill or which user to add, so the fallback stays the exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from handoff_sync.engine.types import ReviewItem, ReviewKind
+from handoff_sync.model import (
+    CANONICAL_FIELDS,
+    ROLE_FIELDS,
+    Deal,
+    OwnerDirectory,
+    PersonRole,
+    is_blank,
+)
+
+_WHO: dict[PersonRole, str] = {
+    PersonRole.PRM_OWNER: "partner rep",
+    PersonRole.CRM_OWNER: "account executive",
+    PersonRole.CS_OWNER: "CS owner",
+    PersonRole.MANAGER: "AE's manager",
+}
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """The person a role's work goes to, and whether that is the role's own person."""
+
+    email: str  # who gets the work: the role's person, or the fallback owner
+    role: PersonRole
+    wanted: str | None  # the role's person before fallback (None: blank on the deal)
+    resolved: bool  # False: fell back
+
+
+def resolve_person(role: PersonRole, deal: Deal, owners: OwnerDirectory,
+                   fallback_email: str) -> Assignee:
+    """The role's person if they are an active CRM user, else ``fallback_email``."""
+    wanted: str | None
+    if role is PersonRole.MANAGER:
+        ae = deal.ae_email
+        wanted = None if ae is None or is_blank(ae) else owners.manager_email(ae)
+    else:
+        value = deal.get(ROLE_FIELDS[role])
+        wanted = value.strip().lower() if isinstance(value, str) and not is_blank(value) else None
+    if wanted is not None and owners.id_for(wanted) is not None:
+        return Assignee(wanted, role, wanted, True)
+    return Assignee(fallback_email, role, wanted, False)
+
+
+def unresolved_owner_review(deal: str, assignee: Assignee) -> ReviewItem | None:
+    """A review item for a fallen-back assignee (None when the role resolved)."""
+    if assignee.resolved:
+        return None
+    role, who = assignee.role, _WHO[assignee.role]
+    field = ROLE_FIELDS[role]
+    label = CANONICAL_FIELDS[field].label
+    went = f"its work goes to the fallback owner {assignee.email}"
+    if assignee.wanted is None:
+        if role is PersonRole.MANAGER:
+            summary = (f"No AE's manager for this deal, so {went}: fill {field} ({label}) "
+                       "and set that user's manager in the CRM")
+        else:
+            summary = f"No {who} on this deal, so {went}: fill {field} ({label})"
+    elif role is PersonRole.PRM_OWNER:
+        summary = (f"Partner rep {assignee.wanted} has no active CRM user (partner reps "
+                   f"often have none), so {went}: add them as a CRM user if they should "
+                   f"own tasks, or correct {field} ({label})")
+    elif role is PersonRole.MANAGER:
+        summary = (f"AE's manager {assignee.wanted} has no active CRM user, so {went}: "
+                   "reactivate them or set another manager for the AE in the CRM")
+    else:
+        summary = (f"{who[0].upper()}{who[1:]} {assignee.wanted} has no active CRM user, so "
+                   f"{went}: add or reactivate the user in the CRM, or correct {field} "
+                   f"({label})")
+    return ReviewItem(
+        key=f"unresolved_owner:{deal}:{role.value}", kind=ReviewKind.UNRESOLVED_OWNER,
+        deal=deal, summary=summary,
+        details=MappingProxyType({"role": role.value, "field": field,
+                                  "email": assignee.wanted, "fallback": assignee.email}))
+
+
+__all__ = ["Assignee", "resolve_person", "unresolved_owner_review"]

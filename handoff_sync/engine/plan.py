@@ -1,0 +1,314 @@
+"""engine.plan(): link, reconcile, gate, clock and task every deal of one cycle into a Plan.
+
+The single entry point of the pure core. Per deal (a linked pair, or a registration or
+opportunity on its own):
+
+1. reconcile the two sides against the base snapshot (three-way merge) -> merged deal;
+2. evaluate its gate (policy.gates) and the gates of stages it has already passed;
+3. advance its SLA clocks;
+4. compute the outputs reps see (gate status, completeness, missing fields, SLA, brief)
+   and write to each side only the values that differ from what it holds;
+5. compare the tasks that should be open with the task ledger.
+
+Records the sync layer did not pull this cycle may be passed from its mirror of the last
+read; a linked pair with one side absent plans from the base snapshot for that side and
+writes nothing to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from handoff_sync.engine.link import link_records
+from handoff_sync.engine.ownership import Assignee, resolve_person, unresolved_owner_review
+from handoff_sync.engine.reconcile import reconcile
+from handoff_sync.engine.sla import advance_clocks, headline_clock
+from handoff_sync.engine.stored import StoredForms
+from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
+from handoff_sync.engine.types import (
+    BaseSnapshot,
+    ClockState,
+    Conflict,
+    EngineState,
+    FieldWrite,
+    Plan,
+    ReviewItem,
+    ReviewKind,
+    SlaEvent,
+    TaskAction,
+    TaskState,
+    Verdict,
+    deal_key,
+)
+from handoff_sync.mapping.convert import MappedRecord, SystemMapping
+from handoff_sync.mapping.loader import MappingSet
+from handoff_sync.model import (
+    CANONICAL_FIELDS,
+    CUSTOM_PREFIX,
+    Deal,
+    GateResult,
+    Output,
+    OwnerDirectory,
+    PersonRole,
+    Role,
+    Value,
+)
+from handoff_sync.policy.gates import evaluate_gate, evaluate_stage
+from handoff_sync.policy.templates import render_brief
+
+
+@dataclass(frozen=True)
+class EngineInput:
+    """Everything one cycle of one pipeline plans from."""
+
+    pipeline: str
+    mappings: MappingSet
+    prm: Sequence[MappedRecord]
+    crm: Sequence[MappedRecord]
+    state: EngineState
+    now: datetime  # aware UTC; the only clock the engine knows
+    crm_owners: OwnerDirectory  # tasks and owner fields resolve against the CRM's users
+    prm_owners: OwnerDirectory = dataclasses.field(default_factory=OwnerDirectory)
+
+
+@dataclass
+class _Collector:
+    writes: list[FieldWrite] = dataclasses.field(default_factory=list)
+    tasks: list[TaskAction] = dataclasses.field(default_factory=list)
+    verdicts: list[Verdict] = dataclasses.field(default_factory=list)
+    events: list[SlaEvent] = dataclasses.field(default_factory=list)
+    clocks: list[ClockState] = dataclasses.field(default_factory=list)
+    bases: list[BaseSnapshot] = dataclasses.field(default_factory=list)
+    conflicts: list[Conflict] = dataclasses.field(default_factory=list)
+    reviews: dict[str, ReviewItem] = dataclasses.field(default_factory=dict)
+
+    def review(self, item: ReviewItem | None) -> None:
+        if item is not None:
+            self.reviews.setdefault(item.key, item)
+
+
+def plan(inputs: EngineInput) -> Plan:
+    """The plan for one cycle: deterministic, sorted, and empty when nothing is to do."""
+    mappings = inputs.mappings
+    linked = link_records(inputs.prm, inputs.crm, inputs.state.links,
+                          mappings.policy.matching)
+    out = _Collector()
+    for item in linked.reviews:
+        out.review(item)
+    planner = _DealPlanner(inputs, out)
+    prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
+    crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
+    claimed_crm: set[str] = set()
+    deals = 0
+    for prm_id in sorted(linked.links):
+        link = linked.links[prm_id]
+        claimed_crm.add(link.crm_id)
+        prm, crm = prm_by_id.get(prm_id), crm_by_id.get(link.crm_id)
+        if prm is None and crm is None:
+            continue
+        planner.plan_deal(prm, crm, prm_id, link.crm_id)
+        deals += 1
+    for prm_id in sorted(prm_by_id.keys() - linked.links.keys()):
+        record = prm_by_id[prm_id]
+        if record.in_scope:
+            planner.plan_deal(record, None, prm_id, None)
+            deals += 1
+    for crm_id in sorted(crm_by_id.keys() - claimed_crm):
+        planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
+        deals += 1
+    return Plan(
+        pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
+        writes=tuple(sorted(out.writes, key=lambda w: (w.role.value, w.record_id))),
+        tasks=tuple(sorted(out.tasks, key=lambda t: t.task.key)),
+        verdicts=tuple(sorted(out.verdicts, key=lambda v: v.deal)),
+        sla_events=tuple(sorted(out.events, key=lambda e: (e.deal, e.handoff_type, e.clock,
+                                                          e.at, e.kind.value))),
+        clocks=tuple(sorted(out.clocks, key=lambda c: (c.deal, c.handoff_type, c.clock))),
+        bases=tuple(sorted(out.bases, key=lambda b: b.deal)),
+        conflicts=tuple(sorted(out.conflicts, key=lambda c: (c.deal, c.field))),
+        reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
+        deals=deals,
+    )
+
+
+class _DealPlanner:
+    """Plans one deal at a time; holds the per-cycle lookups every deal shares."""
+
+    def __init__(self, inputs: EngineInput, out: _Collector) -> None:
+        self.inputs = inputs
+        self.out = out
+        self.policy = inputs.mappings.policy
+        self.sides: dict[Role, SystemMapping] = {Role.PRM: inputs.mappings.prm,
+                                                 Role.CRM: inputs.mappings.crm}
+        self.stored = StoredForms(self.sides, {Role.PRM: inputs.prm_owners,
+                                               Role.CRM: inputs.crm_owners})
+        self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
+        for state in inputs.state.tasks.values():
+            self.tasks_by_crm[state.spec.crm_id].append(state)
+        self.clocks_by_deal: dict[str, dict[str, dict[str, ClockState]]] = defaultdict(
+            lambda: defaultdict(dict))
+        for (key, type_id, clock_id), clock in inputs.state.clocks.items():
+            self.clocks_by_deal[key][type_id][clock_id] = clock
+        # Stages whose gate_passed events some SLA clock listens to, per handoff type.
+        self.watched_gates = {
+            type_id: {event.stage for clock in handoff.slas for event in (clock.start,
+                      clock.stop) if event.on == "gate_passed" and event.stage}
+            for type_id, handoff in self.policy.handoff_types.items()}
+
+    def plan_deal(self, prm: MappedRecord | None, crm: MappedRecord | None,
+                  prm_id: str | None, crm_id: str | None) -> None:
+        inputs, out = self.inputs, self.out
+        key = deal_key(prm_id, crm_id)
+        linked = prm_id is not None and crm_id is not None
+        base = inputs.state.bases.get(key) if linked else None
+        # A linked side not pulled this cycle (and not in the mirror) stands still at its
+        # base values; nothing is written to it.
+        prm_in, crm_in = prm, crm
+        if linked and base is not None:
+            prm_in = prm or _stand_in(Role.PRM, self.sides[Role.PRM], prm_id, base.prm)
+            crm_in = crm or _stand_in(Role.CRM, self.sides[Role.CRM], crm_id, base.crm)
+        merged = reconcile(key, prm_in, crm_in, base, self.inputs.mappings.sync,
+                           stored=self.stored, identity={"prm_id": prm_id, "crm_id": crm_id})
+        out.conflicts.extend(merged.conflicts)
+        for record in (prm, crm):
+            for issue in record.issues if record else ():
+                out.review(ReviewItem(
+                    f"invalid_value:{key}:{record.role.value}:{issue.name}",  # type: ignore[union-attr]
+                    ReviewKind.INVALID_VALUE, key, f"{issue}; fix the value in "
+                    f"{record.system.value}", details={"value": str(issue.value)}))  # type: ignore[union-attr]
+        deal = _deal(merged.merged, inputs.pipeline)
+        gate = evaluate_gate(self.policy, deal)
+        clocks: Mapping[str, ClockState] = {}
+        stage_owner: str | None = None
+        ahead: tuple[str, ...] = ()
+        values: dict[str, Value] = {}
+        if gate.handoff_type is not None:
+            handoff = self.policy.handoff_types[gate.handoff_type]
+            stage = next(s for s in handoff.stages if s.id == gate.stage)
+            ahead = self._failing_earlier_gates(deal, gate)
+            owner = self._assign(key, deal, PersonRole(stage.owner))
+            stage_owner = owner.email
+            update = advance_clocks(
+                deal=deal, deal_key=key, handoff_type=gate.handoff_type, handoff=handoff,
+                calendars=self.policy.calendars, required=gate.required,
+                gates_passed=self._gates_passed(deal, gate.handoff_type),
+                previous=self.clocks_by_deal[key][gate.handoff_type], now=inputs.now,
+                escalation_email=lambda role: self._assign(key, deal, PersonRole(role)).email)
+            clocks = update.clocks
+            out.clocks.extend(update.changed)
+            out.events.extend(update.events)
+            values = _template_values(deal, gate, handoff.label, stage.label)
+            if crm_id is not None:
+                calendar = self.policy.calendars.get(handoff.calendar or "")
+                context = TaskContext(
+                    inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
+                    stage.label, gate, deal, clocks, values,
+                    lambda role: self._assign(key, deal, role))
+                out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
+                                              self.tasks_by_crm.get(crm_id, ()),
+                                              now=inputs.now, calendar=calendar))
+        verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
+                          gate.status, gate.completeness_pct, gate.missing_labels,
+                          stage_owner, ahead)
+        if inputs.state.verdicts.get(key) != verdict:
+            out.verdicts.append(verdict)
+        outputs = self._outputs(gate, clocks, values)
+        base_after = merged.base
+        for role, record in ((Role.PRM, prm), (Role.CRM, crm)):
+            if record is None or record.record_id is None:
+                continue
+            fields = dict(merged.writes.get(role, {}))
+            changed = self._changed_outputs(role, record, outputs)
+            if fields or changed:
+                if Output.LAST_SYNCED in self.sides[role].outputs:
+                    changed[Output.LAST_SYNCED] = inputs.now
+                out.writes.append(FieldWrite(role, record.record_id, key,
+                                             MappingProxyType(fields),
+                                             MappingProxyType(changed)))
+        if linked and base_after != base:
+            out.bases.append(base_after)
+
+    def _assign(self, key: str, deal: Deal, role: PersonRole) -> Assignee:
+        assignee = resolve_person(role, deal, self.inputs.crm_owners,
+                                  self.policy.ownership.fallback_owner_email)
+        self.out.review(unresolved_owner_review(key, assignee))
+        return assignee
+
+    def _gates_passed(self, deal: Deal, type_id: str) -> dict[str, bool]:
+        """Whether each stage some SLA clock watches has its gate met now."""
+        stages = {s.id: s for s in self.policy.handoff_types[type_id].stages}
+        return {stage_id: not evaluate_stage(type_id, stages[stage_id], deal,
+                                             required=True).missing
+                for stage_id in sorted(self.watched_gates[type_id]) if stage_id in stages}
+
+    def _failing_earlier_gates(self, deal: Deal, gate: GateResult) -> tuple[str, ...]:
+        """Stages the deal has moved past whose gates still fail ("ahead of its gate")."""
+        if not gate.required or gate.handoff_type is None:
+            return ()
+        failing: list[str] = []
+        for stage in self.policy.handoff_types[gate.handoff_type].stages:
+            if stage.id == gate.stage:
+                break
+            if evaluate_stage(gate.handoff_type, stage, deal, required=True).missing:
+                failing.append(stage.id)
+        return tuple(failing)
+
+    def _outputs(self, gate: GateResult, clocks: Mapping[str, ClockState],
+                 values: Mapping[str, Value]) -> dict[Output, Value]:
+        headline = headline_clock(clocks)
+        brief: str | None = None
+        if gate.required and gate.handoff_type is not None:
+            handoff = self.policy.handoff_types[gate.handoff_type]
+            brief = render_brief(handoff.brief, values)
+        return {
+            Output.HANDOFF_REQUIRED: gate.required,
+            Output.GATE_STATUS: gate.status.value,
+            Output.COMPLETENESS: gate.completeness_pct,
+            Output.MISSING_FIELDS: gate.missing_labels or None,
+            Output.SLA_DUE: headline.due_at if headline else None,
+            Output.SLA_STATUS: headline.status.value if headline else None,
+            Output.BRIEF: brief,
+        }
+
+    def _changed_outputs(self, role: Role, record: MappedRecord,
+                         outputs: Mapping[Output, Value]) -> dict[Output, Value]:
+        rules = self.sides[role].outputs
+        changed: dict[Output, Value] = {}
+        for output, value in outputs.items():
+            if output not in rules:
+                continue
+            # An output not read back (e.g. a field added since) is simply written.
+            if output not in record.outputs or self.stored(role, output, value) != self.stored(
+                    role, output, record.outputs[output]):
+                changed[output] = value
+        return changed
+
+
+def _stand_in(role: Role, mapping: SystemMapping, record_id: str,
+              values: Mapping[str, Value]) -> MappedRecord:
+    """A side that was not pulled, as it stood after the last cycle's writes."""
+    return MappedRecord(mapping.system, role, record_id, None, True, MappingProxyType(
+        dict(values)))
+
+
+def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
+    known = {name: value for name, value in values.items()
+             if name in CANONICAL_FIELDS or name.startswith(CUSTOM_PREFIX)}
+    known.pop("pipeline", None)
+    return Deal.from_values(known, pipeline=pipeline)
+
+
+def _template_values(deal: Deal, gate: GateResult, handoff_label: str,
+                     stage_label: str) -> dict[str, Value]:
+    values: dict[str, Value] = {name: deal.get(name) for name in CANONICAL_FIELDS}
+    values.update(deal.custom)
+    values["handoff_label"] = handoff_label
+    values["stage_label"] = stage_label
+    values["missing_fields"] = "\n".join(f"- {label}" for label in gate.missing_labels) or None
+    values["completeness_pct"] = gate.completeness_pct
+    return values

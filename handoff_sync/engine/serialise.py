@@ -1,0 +1,50 @@
+"""A Plan as stable JSON: what `handoff-sync plan` prints and tests compare.
+
+Keys are sorted and every value has one textual form (decimals as strings, instants as
+ISO 8601 in UTC with a Z, lists for tuples), so two equal plans print byte-identical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from handoff_sync.engine.types import Plan
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for any value the engine puts in a plan."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value.value if isinstance(value, Enum) else value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(
+            value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list, set, frozenset)):
+        items = [to_jsonable(item) for item in value]
+        return sorted(items, key=json.dumps) if isinstance(value, (set, frozenset)) else items
+    raise TypeError(f"cannot put {type(value).__name__} in a plan")
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    data: dict[str, Any] = to_jsonable(plan)
+    data["counts"] = plan.counts()
+    return data
+
+
+def dumps(plan: Plan, *, indent: int | None = 2) -> str:
+    return json.dumps(plan_to_dict(plan), indent=indent, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,54 @@
+"""Values in the form each side will hold them, cheaply: the engine's echo suppression.
+
+``mapping.convert.as_stored`` answers "what will this system give back if we write this
+value?" by running the write and read transforms. The engine asks that for every field
+of every deal, twice, so this wrapper answers the common cases without the round trip:
+plain text is stored as given, and repeated values (booleans, picklist values, owner
+emails, stage names) are remembered for the cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from handoff_sync.mapping.convert import SystemMapping, as_stored
+from handoff_sync.model import Output, OwnerDirectory, Role, Value
+
+# Text transforms whose write-then-read leaves a canonical (already cleaned) text as is.
+_IDENTITY_TRANSFORMS = frozenset({"text", "email", "domain"})
+_CACHE_LIMIT = 100_000
+
+
+class StoredForms:
+    """``stored(role, name, value)``: ``value`` as ``role``'s system would hold it."""
+
+    def __init__(self, sides: Mapping[Role, SystemMapping],
+                 owners: Mapping[Role, OwnerDirectory]) -> None:
+        self._sides = sides
+        self._owners = owners
+        self._identity: set[tuple[Role, str | Output]] = set()
+        for role, mapping in sides.items():
+            rules = [*mapping.fields.items(), *mapping.outputs.items()]
+            for name, rule in rules:
+                if (rule.transform.name in _IDENTITY_TRANSFORMS and rule.values is None
+                        and rule.system_field is not None):
+                    self._identity.add((role, name))
+        self._cache: dict[tuple[Role, str | Output, Value], Value] = {}
+
+    def __call__(self, role: Role, name: str | Output, value: Value) -> Value:
+        if (role, name) in self._identity and isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, str) and len(value) > 200:  # briefs, notes: rarely repeated
+            return as_stored(self._sides[role], name, value, self._owners[role])
+        key = (role, name, value)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: compute it every time
+            return as_stored(self._sides[role], name, value, self._owners[role])
+        result = as_stored(self._sides[role], name, value, self._owners[role])
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()  # bounded memory; a cache miss only costs time
+        self._cache[key] = result
+        return result

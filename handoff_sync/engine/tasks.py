@@ -1,0 +1,192 @@
+"""Follow-up tasks: which ones should be open for a deal, and how to get the CRM there.
+
+A task template (handoff.yaml) is open while its trigger holds: the stage's gate is
+blocked, the deal is in the stage, or an SLA clock is at risk / breached. The key of a
+task is a hash of (pipeline, CRM deal, handoff type, stage or clock, kind), so there is
+at most one task per deal, handoff type, stage and kind, and an upsert by key is
+idempotent. Comparing the desired tasks with the ledger yields the actions:
+
+    desired, no ledger row              -> open
+    desired, open, other assignee       -> reassign   (the owner changed)
+    desired, open, other subject/body   -> update     (e.g. fewer fields missing)
+    desired, closed by the engine       -> reopen     (the gap came back)
+    desired, closed by a person         -> nothing    (never fight a human)
+    not desired, open                   -> close      (the gap is filled)
+
+A task's due date is set when it opens and never moved afterwards: a deadline that
+slides every cycle is no deadline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from handoff_sync.engine.calendar import due_at
+from handoff_sync.engine.ownership import Assignee
+from handoff_sync.engine.types import (
+    ClockState,
+    TaskAction,
+    TaskActionKind,
+    TaskState,
+)
+from handoff_sync.model import (
+    Deal,
+    GateResult,
+    GateStatus,
+    PersonRole,
+    SlaStatus,
+    TaskPriority,
+    TaskSpec,
+    TaskStatus,
+    Value,
+)
+from handoff_sync.policy.conditions import evaluate
+from handoff_sync.policy.file_model import (
+    BusinessCalendar,
+    Duration,
+    HandoffType,
+    SlaClock,
+    TaskTemplate,
+)
+from handoff_sync.policy.templates import render
+
+ESCALATION_PREFIX = "escalate_"
+# Used when a clock names an escalation role but no template covers its breach.
+_ESCALATION_DUE = Duration(hours=4)
+
+
+def task_key(pipeline: str, crm_id: str, handoff_type: str, scope: str, kind: str) -> str:
+    """Deterministic and short enough for any external-id field (36 characters)."""
+    raw = "\x1f".join((pipeline, crm_id, handoff_type, scope, kind))
+    return "hs1-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredTask:
+    """A task whose trigger holds now, before it is compared with the ledger."""
+
+    key: str
+    kind: str
+    subject: str
+    body: str
+    assignee: Assignee
+    due: Duration
+    priority: TaskPriority
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What the task templates of one deal are evaluated against."""
+
+    pipeline: str
+    crm_id: str
+    handoff_type: str
+    handoff: HandoffType
+    stage_id: str
+    stage_label: str
+    gate: GateResult
+    deal: Deal
+    clocks: Mapping[str, ClockState]
+    values: Mapping[str, Value]  # canonical values + computed placeholders
+    assign: Callable[[PersonRole], Assignee]
+
+
+def desired_tasks(ctx: TaskContext) -> list[DesiredTask]:
+    """Every task that should be open for this deal now, sorted by key."""
+    if not ctx.gate.required:
+        return []
+    wanted: list[DesiredTask] = []
+    covered_breaches: set[str] = set()
+    clocks_by_id = {clock.id: clock for clock in ctx.handoff.slas}
+    for template in ctx.handoff.tasks:
+        if template.open_while == "sla_breached" and template.sla:
+            covered_breaches.add(template.sla)
+        if not _holds(template, ctx):
+            continue
+        scope = f"sla:{template.sla}" if template.sla else ctx.stage_id
+        values = ctx.values
+        if template.sla:
+            values = {**values, **_sla_values(clocks_by_id[template.sla],
+                                              ctx.clocks[template.sla])}
+        wanted.append(DesiredTask(
+            task_key(ctx.pipeline, ctx.crm_id, ctx.handoff_type, scope, template.kind),
+            template.kind, render(template.subject, values), render(template.body, values),
+            ctx.assign(PersonRole(template.assignee)), template.due,
+            TaskPriority(template.priority)))
+    for clock in ctx.handoff.slas:
+        state = ctx.clocks.get(clock.id)
+        if (clock.escalate_to is None or clock.id in covered_breaches or state is None
+                or not _running_with(state, SlaStatus.BREACHED)):
+            continue
+        kind = ESCALATION_PREFIX + clock.id
+        values = {**ctx.values, **_sla_values(clock, state)}
+        wanted.append(DesiredTask(
+            task_key(ctx.pipeline, ctx.crm_id, ctx.handoff_type, f"sla:{clock.id}", kind),
+            kind, render("Escalation: {sla_label} breached for {deal_name}", values),
+            render("{sla_label} was due {sla_due_at}.\nStill missing:\n{missing_fields}",
+                   values),
+            ctx.assign(PersonRole(clock.escalate_to)), _ESCALATION_DUE, TaskPriority.HIGH))
+    return sorted(wanted, key=lambda task: task.key)
+
+
+def task_actions(deal: str, crm_id: str, desired: Iterable[DesiredTask],
+                 ledger: Iterable[TaskState], *, now: datetime,
+                 calendar: BusinessCalendar | None) -> list[TaskAction]:
+    """The upserts that bring this deal's tasks in the CRM to the desired set."""
+    actions: list[TaskAction] = []
+    known = {state.spec.key: state for state in ledger}
+    wanted_keys: set[str] = set()
+    for task in desired:
+        wanted_keys.add(task.key)
+        state = known.get(task.key)
+        spec = TaskSpec(task.key, task.kind, crm_id, task.subject, task.body,
+                        task.assignee.email, due_at(now, task.due, calendar), task.priority)
+        if state is None:
+            actions.append(TaskAction(TaskActionKind.OPEN, spec, deal, "trigger holds"))
+            continue
+        held = state.spec
+        if held.status is TaskStatus.DONE:
+            if not state.closed_by_user:
+                actions.append(TaskAction(TaskActionKind.REOPEN, spec, deal,
+                                          "the gap came back after the task was closed"))
+            continue
+        kept = replace(spec, due_at=held.due_at)
+        if held.assignee_email != kept.assignee_email:
+            actions.append(TaskAction(TaskActionKind.REASSIGN, kept, deal,
+                                      f"owner changed from {held.assignee_email}"))
+        elif (held.subject, held.body, held.priority) != (kept.subject, kept.body,
+                                                          kept.priority):
+            actions.append(TaskAction(TaskActionKind.UPDATE, kept, deal, "details changed"))
+    for key in sorted(known.keys() - wanted_keys):
+        held = known[key].spec
+        if held.status is TaskStatus.OPEN:
+            actions.append(TaskAction(TaskActionKind.CLOSE, replace(held, status=TaskStatus.DONE),
+                                      deal, "trigger no longer holds"))
+    return sorted(actions, key=lambda action: action.task.key)
+
+
+def _holds(template: TaskTemplate, ctx: TaskContext) -> bool:
+    if template.stages is not None and ctx.stage_id not in template.stages:
+        return False
+    if template.when is not None and not evaluate(template.when, ctx.deal.get):
+        return False
+    if template.open_while == "gate_blocked":
+        return ctx.gate.status is GateStatus.BLOCKED
+    if template.open_while == "stage_active":
+        return True
+    state = ctx.clocks.get(template.sla or "")
+    if state is None:
+        return False
+    wanted = SlaStatus.AT_RISK if template.open_while == "sla_at_risk" else SlaStatus.BREACHED
+    return _running_with(state, wanted)
+
+
+def _running_with(state: ClockState, status: SlaStatus) -> bool:
+    return state.stopped_at is None and state.status is status
+
+
+def _sla_values(clock: SlaClock, state: ClockState) -> dict[str, Value]:
+    return {"sla_label": clock.label, "sla_due_at": state.due_at}

@@ -1,0 +1,257 @@
+"""The engine's vocabulary: what it remembers between cycles, and the Plan it returns.
+
+Inputs are canonical records (``mapping.convert.MappedRecord``) plus ``EngineState``, the
+part of the store the engine reads. The output is one ``Plan``: every action the daemon
+should take this cycle, as plain frozen data that serialises to stable JSON
+(``engine.serialise``). Nothing here performs IO.
+
+Deal keys: a deal is known by its PRM registration when it has one (``prm:<id>``), else
+by its CRM record (``crm:<id>``); clocks, bases and verdicts are stored under that key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from handoff_sync.model import (
+    GateStatus,
+    Output,
+    Role,
+    SlaStatus,
+    TaskSpec,
+    TaskStatus,
+    Value,
+)
+
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+
+
+def deal_key(prm_id: str | None, crm_id: str | None) -> str:
+    """The deal's identity in the store: its PRM registration first, else its CRM record."""
+    if prm_id:
+        return f"prm:{prm_id}"
+    if crm_id:
+        return f"crm:{crm_id}"
+    raise ValueError("a deal needs a PRM or a CRM id")
+
+
+class LinkMethod(StrEnum):
+    STORED = "stored"  # remembered from an earlier cycle
+    ID_FIELD = "id_field"  # one side names the other's id in a mapped field
+    MATCHED = "matched"  # matching rules scored above the auto-link threshold
+    MANUAL = "manual"  # an admin resolved a review item
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A PRM registration and the CRM opportunity it became."""
+
+    prm_id: str
+    crm_id: str
+    method: LinkMethod
+    confidence: float  # 1.0 for stored, id-field and manual links
+
+
+class LinkChangeKind(StrEnum):
+    CREATE = "create"
+    REMOVE = "remove"  # one of the linked records was deleted (id-field disagreements
+    # never unlink: they raise a LINK_CONFLICT review and keep the stored link)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    kind: LinkChangeKind
+    link: Link
+    reason: str  # one line for the audit log: "id field crm_id", "name 0.97 amount ok ..."
+
+
+class ReviewKind(StrEnum):
+    AMBIGUOUS_LINK = "ambiguous_link"  # more than one candidate, or confidence too low
+    CHANNEL_CONFLICT = "channel_conflict"  # two partners registered the same deal/account
+    UNRESOLVED_OWNER = "unresolved_owner"  # an email with no active CRM user
+    LINK_CONFLICT = "link_conflict"  # id fields disagree with the stored link
+    LINKED_RECORD_DELETED = "linked_record_deleted"
+    INVALID_VALUE = "invalid_value"  # a value the mapping could not convert
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """Something a person must decide; the store keeps one open item per key."""
+
+    key: str  # deterministic, e.g. "ambiguous_link:prm:123"
+    kind: ReviewKind
+    deal: str  # deal key
+    summary: str  # one line for people
+    candidates: tuple[tuple[str, float], ...] = ()  # (crm id, confidence), best first
+    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseSnapshot:
+    """What each side held, and what was agreed, for one linked pair after the last cycle.
+
+    Per-side values make the three-way merge exact even for fields only one side may
+    write: a side "changed" a field when its value differs from what it held last time.
+    """
+
+    deal: str  # deal key
+    prm: Mapping[str, Value]  # canonical field -> the PRM's value after our writes
+    crm: Mapping[str, Value]
+    agreed: Mapping[str, Value]  # canonical field -> the merged value
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Both sides changed a field since the last agreed value; the policy picked one."""
+
+    deal: str
+    field: str
+    policy: str
+    base: Value
+    prm: Value
+    crm: Value
+    winner: Role | None  # None: read_only, nothing written
+    kept: Value  # the winning value
+    lost: Value  # the loser's value, kept here so nobody's edit vanishes untraced
+
+
+@dataclass(frozen=True, slots=True)
+class FieldWrite:
+    """Canonical values and outputs to write to one record (only what differs from it)."""
+
+    role: Role
+    record_id: str
+    deal: str
+    values: Mapping[str, Value] = field(default_factory=lambda: _EMPTY)  # canonical fields
+    outputs: Mapping[Output, Value] = field(default_factory=lambda: _EMPTY)
+
+
+class TaskActionKind(StrEnum):
+    OPEN = "open"
+    UPDATE = "update"  # subject/body changed (e.g. fewer fields missing)
+    REASSIGN = "reassign"  # the responsible person changed
+    CLOSE = "close"  # the gap is filled / the trigger ended
+    REOPEN = "reopen"  # the gap came back after the engine closed the task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAction:
+    kind: TaskActionKind
+    task: TaskSpec  # the full desired task; upserted by task.key
+    deal: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """The ledger's row for a task key: what was last written and who closed it."""
+
+    spec: TaskSpec  # as last written (status included)
+    system_task_id: str | None = None
+    closed_by_user: bool = False  # a person completed it in the CRM: never reopen it
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """One SLA clock of one deal."""
+
+    deal: str
+    handoff_type: str
+    clock: str  # SlaClock.id
+    started_at: datetime
+    due_at: datetime
+    status: SlaStatus
+    stopped_at: datetime | None = None
+
+
+class SlaEventKind(StrEnum):
+    STARTED = "started"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"
+    CANCELLED = "cancelled"  # the deal no longer needs the handoff
+
+
+@dataclass(frozen=True, slots=True)
+class SlaEvent:
+    deal: str
+    handoff_type: str
+    clock: str
+    kind: SlaEventKind
+    at: datetime
+    escalate_to: str | None = None  # email, for BREACHED with an escalation role
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A deal's gate outcome as recorded in gate history (one row per change)."""
+
+    deal: str
+    crm_id: str | None
+    prm_id: str | None
+    handoff_type: str | None
+    stage: str | None
+    required: bool
+    status: GateStatus
+    completeness_pct: int
+    missing: tuple[str, ...]  # requirement labels, policy order
+    stage_owner_email: str | None = None
+    # Earlier stages whose gates still fail although the deal has moved past them.
+    ahead_of_gate: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """What the store remembers, as the engine reads it (all keyed for direct lookup)."""
+
+    links: Mapping[str, Link] = field(default_factory=lambda: _EMPTY)  # by prm id
+    bases: Mapping[str, BaseSnapshot] = field(default_factory=lambda: _EMPTY)  # by deal key
+    tasks: Mapping[str, TaskState] = field(default_factory=lambda: _EMPTY)  # by task key
+    clocks: Mapping[tuple[str, str, str], ClockState] = field(
+        default_factory=lambda: _EMPTY)  # by (deal key, handoff type, clock id)
+    verdicts: Mapping[str, Verdict] = field(default_factory=lambda: _EMPTY)  # by deal key
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one cycle should do, sorted so equal inputs give equal plans."""
+
+    pipeline: str
+    now: datetime
+    links: tuple[LinkChange, ...] = ()
+    writes: tuple[FieldWrite, ...] = ()
+    tasks: tuple[TaskAction, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()  # changed gate outcomes, for history
+    sla_events: tuple[SlaEvent, ...] = ()
+    clocks: tuple[ClockState, ...] = ()  # clock states that changed
+    bases: tuple[BaseSnapshot, ...] = ()  # base snapshots that changed
+    conflicts: tuple[Conflict, ...] = ()
+    # Standing problems for people; re-stated every cycle while they hold (the store
+    # keeps one open item per key), so they are not "work to do".
+    reviews: tuple[ReviewItem, ...] = ()
+    deals: int = 0  # deals considered
+
+    def is_empty(self) -> bool:
+        """Nothing to write or remember: a plan for inputs the last plan was applied to."""
+        return not (self.links or self.writes or self.tasks or self.verdicts
+                    or self.sla_events or self.clocks or self.bases or self.conflicts)
+
+    def counts(self) -> dict[str, int]:
+        return {"deals": self.deals, "links": len(self.links), "writes": len(self.writes),
+                "tasks": len(self.tasks), "verdicts": len(self.verdicts),
+                "sla_events": len(self.sla_events), "clocks": len(self.clocks),
+                "bases": len(self.bases), "conflicts": len(self.conflicts),
+                "reviews": len(self.reviews)}
+
+
+__all__ = [
+    "BaseSnapshot", "ClockState", "Conflict", "EngineState", "FieldWrite", "Link",
+    "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
+    "SlaEvent", "SlaEventKind", "TaskAction", "TaskActionKind", "TaskState", "TaskStatus",
+    "Verdict", "deal_key",
+]
