@@ -53,6 +53,7 @@ class SystemName(StrEnum):
 
     SALESFORCE = "salesforce"
     HUBSPOT = "hubspot"
+    FILES = "files"  # a PRM file drop (CSV/JSON Lines exports): read, never written
 
 
 class PersonRole(StrEnum):

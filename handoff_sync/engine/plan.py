@@ -166,21 +166,18 @@ class _DealPlanner:
         key = deal_key(prm_id, crm_id)
         linked = prm_id is not None and crm_id is not None
         base = inputs.state.bases.get(key) if linked else None
-        # A linked side not pulled this cycle (and not in the mirror) stands still at its
-        # base values; nothing is written to it.
-        prm_in, crm_in = prm, crm
-        if linked and base is not None:
-            prm_in = prm or _stand_in(Role.PRM, self.sides[Role.PRM], prm_id, base.prm)
-            crm_in = crm or _stand_in(Role.CRM, self.sides[Role.CRM], crm_id, base.crm)
-        merged = reconcile(key, prm_in, crm_in, base, self.inputs.mappings.sync,
+        # A linked side not pulled this cycle (and not in the mirror) is None here:
+        # reconcile takes it to hold its base values and plans no write to it.
+        merged = reconcile(key, prm, crm, base, self.inputs.mappings.sync,
                            stored=self.stored, identity={"prm_id": prm_id, "crm_id": crm_id})
         out.conflicts.extend(merged.conflicts)
-        for record in (prm, crm):
-            for issue in record.issues if record else ():
+        for record in (r for r in (prm, crm) if r is not None):
+            for issue in record.issues:
                 out.review(ReviewItem(
-                    f"invalid_value:{key}:{record.role.value}:{issue.name}",  # type: ignore[union-attr]
-                    ReviewKind.INVALID_VALUE, key, f"{issue}; fix the value in "
-                    f"{record.system.value}", details={"value": str(issue.value)}))  # type: ignore[union-attr]
+                    f"invalid_value:{key}:{record.role.value}:{issue.name}",
+                    ReviewKind.INVALID_VALUE, key,
+                    f"{issue}; fix the value in {record.system.value}",
+                    details={"value": str(issue.value)}))
         deal = _deal(merged.merged, inputs.pipeline)
         gate = evaluate_gate(self.policy, deal)
         clocks: Mapping[str, ClockState] = {}
@@ -287,13 +284,6 @@ class _DealPlanner:
                     role, output, record.outputs[output]):
                 changed[output] = value
         return changed
-
-
-def _stand_in(role: Role, mapping: SystemMapping, record_id: str,
-              values: Mapping[str, Value]) -> MappedRecord:
-    """A side that was not pulled, as it stood after the last cycle's writes."""
-    return MappedRecord(mapping.system, role, record_id, None, True, MappingProxyType(
-        dict(values)))
 
 
 def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:

@@ -108,7 +108,11 @@ class _Merge:
         for role in _ROLES:
             record = self.records[role]
             if record is not None and _reads(rule, role):
-                known[role] = self.stored(role, name, record.values.get(name))
+                value = record.values.get(name)
+                last = self._last(role)
+                # Equal to what the base holds (a stored form already): no round trip.
+                known[role] = value if name in last and value == last[name] else self.stored(
+                    role, name, value)
             elif (_reads(rule, role) or _writes(rule, role)) and name in self._last(role):
                 # Unread this cycle, or write-only: it holds what we last saw or wrote.
                 known[role] = self._last(role)[name]
@@ -159,6 +163,8 @@ class _Merge:
         for role in _ROLES:
             if not _writes(rule, role) or self.records[role] is None:
                 continue
+            if role in held and value == held[role]:
+                continue  # held values are stored forms, and storing one changes nothing
             desired = self.stored(role, name, value)
             # Never written and not readable: write it once, but never blank out a value
             # someone may have put there that we cannot see.

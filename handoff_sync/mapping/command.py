@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from handoff_sync.mapping.explain import explain_record, guess_system
-from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import Owner, OwnerDirectory, SystemName
 
 DEFAULT_FOLDER = Path("mappings")
@@ -36,8 +36,8 @@ def add_mappings_command(commands: Any) -> None:
     explain = sub.add_parser(
         "explain", help="show the canonical deal, gate verdict and missing fields of a record",
         description="Map one raw record (a JSON object as the Salesforce or HubSpot API "
-                    "returns it) and show the canonical deal, the gate verdict and the "
-                    "missing fields.")
+                    "returns it, or one file-drop row as column: value) and show the "
+                    "canonical deal, the gate verdict and the missing fields.")
     explain.add_argument("deal", type=Path, metavar="DEAL.json", help="the raw record")
     explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
                          help="the mappings folder (default: ./mappings)")
@@ -78,10 +78,11 @@ def run_explain(args: argparse.Namespace) -> int:
         if not isinstance(raw, dict):
             raise InputError(f"{args.deal}: expected one JSON object (a record), got "
                              f"{type(raw).__name__}")
-        system = SystemName(args.system) if args.system else guess_system(raw)
+        system = SystemName(args.system) if args.system else _guess(mappings, raw)
         if system is None:
             raise InputError(f"{args.deal}: cannot tell whether this is a Salesforce or a "
-                             "HubSpot record; pass --system salesforce|hubspot")
+                             "HubSpot record; pass --system "
+                             f"{'|'.join(s.value for s in SystemName)}")
         if mappings.for_system(system) is None:
             raise InputError(f"{args.mappings} maps no {system.value} object; pass --system")
         owners = _read_owners(args.owners) if args.owners else OwnerDirectory()
@@ -90,6 +91,17 @@ def run_explain(args: argparse.Namespace) -> int:
         return 1
     print(explain_record(mappings, system, raw, owners), end="")
     return 0
+
+
+def _guess(mappings: MappingSet, raw: dict[str, Any]) -> SystemName | None:
+    """A file-drop row has no API shape to guess from: when the folder maps a file drop
+    and the record does not look like a mapped API record, it is a row."""
+    guessed = guess_system(raw)
+    if guessed is not None and mappings.for_system(guessed) is not None:
+        return guessed
+    if mappings.for_system(SystemName.FILES) is not None:
+        return SystemName.FILES
+    return guessed
 
 
 def _read_json(file: Path) -> Any:

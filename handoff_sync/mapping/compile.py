@@ -66,6 +66,12 @@ def compile_system(document: YamlDocument, model: SystemFile,
                    system: SystemName) -> tuple[SystemMapping, list[Problem]]:
     """The runtime mapping and every problem with the file's meaning."""
     problems = check_version(document, model.version)
+    if system is SystemName.FILES:
+        problems.extend(_file_drop_problems(document, model))
+        # Nothing more is said about what could never be written: no follow-on noise.
+        model = model.model_copy(update={
+            "fields": {n: e for n, e in model.fields.items() if e.direction == "read"},
+            "outputs": {}, "tasks": None})
     role = Role(model.role)
     fields: dict[str, FieldRule] = {}
     for name, entry in model.fields.items():
@@ -117,6 +123,28 @@ def compile_system(document: YamlDocument, model: SystemFile,
         positions=MappingProxyType(dict(document.source.values)),
     )
     return mapping, problems
+
+
+def _file_drop_problems(document: YamlDocument, model: SystemFile) -> list[Problem]:
+    """A file drop is a PRM's exports: handoff-sync reads them and can never write back."""
+    problems: list[Problem] = []
+    if model.role != Role.PRM.value:
+        problems.append(document.problem(("role",), "a file drop can only be the PRM side",
+                                         "write 'role: prm'; the CRM side is "
+                                         "salesforce.yaml or hubspot.yaml"))
+    read_only = "a file drop is read-only: handoff-sync cannot write back to files"
+    for name, entry in model.fields.items():
+        if entry.direction != "read":
+            problems.append(document.problem(("fields", name, "direction"), read_only,
+                                             "use direction: read and put outputs in the "
+                                             "CRM file"))
+    if model.outputs:
+        problems.append(document.problem(("outputs",), read_only, "use direction: read and "
+                                         "put outputs in the CRM file", at_key=True))
+    if model.tasks is not None:
+        problems.append(document.problem(("tasks",), read_only,
+                                         "put tasks in the CRM file", at_key=True))
+    return problems
 
 
 def _field_rule(document: YamlDocument, name: str, entry: FieldMap,

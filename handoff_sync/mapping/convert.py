@@ -15,7 +15,13 @@ from types import MappingProxyType
 from typing import Any
 
 from handoff_sync.mapping.problems import KeyPath
-from handoff_sync.mapping.transforms import Transform, ValueProblem, read_datetime, read_text
+from handoff_sync.mapping.transforms import (
+    STRING_SYSTEMS,
+    Transform,
+    ValueProblem,
+    read_datetime,
+    read_text,
+)
 from handoff_sync.model import (
     FieldType,
     Output,
@@ -283,7 +289,7 @@ def _write(system: SystemName, rule: FieldRule, value: Value, owners: OwnerDirec
     if is_blank(value):
         value = rule.default
     if is_blank(value):
-        return "" if system is SystemName.HUBSPOT else None
+        return "" if system in STRING_SYSTEMS else None
     if rule.inverse is not None:
         if isinstance(value, tuple):
             return rule.transform.write(tuple(_unlookup(rule, item) for item in value), system)
@@ -308,8 +314,11 @@ def flatten_record(system: SystemName, raw: Mapping[str, Any]) -> dict[str, Any]
     """A record as the APIs return it -> field name: value.
 
     HubSpot objects nest values under ``properties`` (the id sits beside them);
-    Salesforce records carry an ``attributes`` block that is not a field.
+    Salesforce records carry an ``attributes`` block that is not a field. A file-drop row
+    is already flat, and every key in it is a column (even one named "attributes").
     """
+    if system is SystemName.FILES:
+        return dict(raw)
     if system is SystemName.HUBSPOT and isinstance(raw.get("properties"), Mapping):
         flat = dict(raw["properties"])
         if "id" in raw:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from handoff_sync.mapping.convert import FieldRule, SystemMapping
 from handoff_sync.mapping.problems import KeyPath, Problem, did_you_mean
-from handoff_sync.model import FieldType
+from handoff_sync.model import FieldType, SystemName
 
 # System field types (Salesforce describe types and HubSpot property types) each transform
 # can read and write. "enumeration" is HubSpot's picklist; "multi_enumeration" is a
@@ -107,9 +107,12 @@ def check_against_describe(mapping: SystemMapping, deal_object: SystemObject,
         if deal_object.get(name) is None:
             add(path, f"{deal_object.name} has no field '{name}'",
                 did_you_mean(name, deal_object.fields))
+    # Every value in a file drop is text until a transform reads it: any transform fits.
+    all_text = mapping.system is SystemName.FILES
     for rule in mapping.fields.values():
         if rule.system_field is not None:
-            _check_rule(rule, deal_object, rule.reads, rule.writes, add, stage_values)
+            _check_rule(rule, deal_object, rule.reads, rule.writes, add, stage_values,
+                        all_text=all_text)
     for rule in mapping.outputs.values():
         _check_rule(rule, deal_object, False, True, add, stage_values)
     if mapping.tasks is not None:
@@ -146,7 +149,8 @@ def _stage_values(mapping: SystemMapping, obj: SystemObject, add: Report,
 
 
 def _check_rule(rule: FieldRule, obj: SystemObject, reads: bool, writes: bool, add: Report,
-                stage_values: tuple[str, ...] | None, *, creates: bool = False) -> None:
+                stage_values: tuple[str, ...] | None, *, creates: bool = False,
+                all_text: bool = False) -> None:
     report = add
     assert rule.system_field is not None
     path: KeyPath = (*rule.path, "field")
@@ -156,7 +160,7 @@ def _check_rule(rule: FieldRule, obj: SystemObject, reads: bool, writes: bool, a
                did_you_mean(rule.system_field, obj.fields))
         return
     where = f"{obj.name}.{described.name}"
-    fits = described.type in COMPATIBLE[rule.transform.name] or (
+    fits = described.type in COMPATIBLE[rule.transform.name] or (all_text and not writes) or (
         rule.transform.name == "text" and not writes and described.type in _READABLE_AS_TEXT)
     if rule.values is None and not fits:
         report(path,

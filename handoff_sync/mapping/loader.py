@@ -3,7 +3,8 @@
 ``load_mappings`` returns a ``MappingSet`` or raises ``MappingError`` listing every
 problem of every file (YAML syntax, structure, meaning, and references between files).
 A folder holds exactly ``handoff.yaml`` plus one file per system, named after it
-(``salesforce.yaml``, ``hubspot.yaml``); one must be the PRM side and one the CRM side.
+(``salesforce.yaml``, ``hubspot.yaml``, or ``files.yaml`` for a PRM file drop); one must be
+the PRM side and one the CRM side.
 """
 
 from __future__ import annotations

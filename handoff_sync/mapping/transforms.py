@@ -3,9 +3,11 @@
 Each transform has a reader (system value -> canonical value, lenient about the formats
 the two APIs actually return) and a writer (canonical value -> the exact format the
 system expects: Salesforce takes JSON types, HubSpot takes strings and clears a property
-with ""). Readers raise ``ValueProblem`` for a value they cannot make sense of; the
-caller turns it into a per-record issue, never a crash. ``owner_email`` needs an owner
-directory and is applied in convert.py; here it only declares its type.
+with ""). A file drop is never written, but its raw values are strings like HubSpot's, so
+a value "as the file would hold it" is formatted the same way. Readers raise
+``ValueProblem`` for a value they cannot make sense of; the caller turns it into a
+per-record issue, never a crash. ``owner_email`` needs an owner directory and is applied
+in convert.py; here it only declares its type.
 """
 
 from __future__ import annotations
@@ -170,6 +172,9 @@ def read_lines(raw: Any) -> tuple[str, ...]:
 # ---------------------------------------------------------------- writers
 # Writers get a canonical value that is never None (blanks are handled by the caller).
 
+# Systems whose raw values are all strings (blank is "").
+STRING_SYSTEMS = frozenset({SystemName.HUBSPOT, SystemName.FILES})
+
 
 def _text_out(value: Value, system: SystemName) -> Any:
     return str(value)
@@ -178,7 +183,7 @@ def _text_out(value: Value, system: SystemName) -> Any:
 def _number_out(value: Value, system: SystemName) -> Any:
     assert isinstance(value, (Decimal, int)) and not isinstance(value, bool)
     number = Decimal(value)
-    if system is SystemName.HUBSPOT:
+    if system in STRING_SYSTEMS:
         return format(number, "f")
     return int(number) if number == number.to_integral_value() else float(number)
 
@@ -193,11 +198,11 @@ def _currency_out(value: Value, system: SystemName) -> Any:
 
 def _integer_out(value: Value, system: SystemName) -> Any:
     assert isinstance(value, int)
-    return str(value) if system is SystemName.HUBSPOT else value
+    return str(value) if system in STRING_SYSTEMS else value
 
 
 def _bool_out(value: Value, system: SystemName) -> Any:
-    if system is SystemName.HUBSPOT:
+    if system in STRING_SYSTEMS:
         return "true" if value else "false"
     return bool(value)
 
@@ -212,7 +217,7 @@ def _datetime_out(value: Value, system: SystemName) -> Any:
     assert isinstance(value, datetime)
     moment = value.astimezone(UTC)
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}"
-    return stamp + ("Z" if system is SystemName.HUBSPOT else "+0000")
+    return stamp + ("Z" if system in STRING_SYSTEMS else "+0000")
 
 
 def _items_out(separator: str) -> Callable[[Value, SystemName], Any]:

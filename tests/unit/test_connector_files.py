@@ -470,7 +470,7 @@ def test_a_csv_row_becomes_a_canonical_deal_through_the_mappings(tmp_path: Path)
     mappings.mkdir()
     for name in ("handoff.yaml", "salesforce.yaml"):
         shutil.copy(ROOT / "mappings" / name, mappings / name)
-    (mappings / "hubspot.yaml").write_text(PRM_FILE)  # the PRM side names CSV columns
+    (mappings / "files.yaml").write_text(PRM_FILE)  # the PRM side names CSV columns
     prm = load_mappings(mappings).prm
 
     exports = tmp_path / "exports"

@@ -1,0 +1,132 @@
+"""engine.plan on hand-built deals: tasks, owners, stages ahead of their gate, absent sides.
+
+Raw records are written the way the APIs return them and mapped with the default pack
+(PRM = HubSpot partner registrations, CRM = Salesforce opportunities).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from handoff_sync.engine.plan import EngineInput, plan
+from handoff_sync.engine.serialise import dumps
+from handoff_sync.engine.types import EngineState, TaskActionKind, TaskState
+from handoff_sync.mapping.convert import to_canonical
+from handoff_sync.model import Owner, OwnerDirectory, Role, TaskStatus
+from tests.engine_support import apply_plan, default_mappings
+
+NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+MAPPINGS = default_mappings()
+AE, AE2, MANAGER = "005000000000001AAA", "005000000000002AAA", "005000000000003AAA"
+CRM_OWNERS = OwnerDirectory([Owner(AE, "ava.ae@vendor.example", True, MANAGER),
+                             Owner(AE2, "bo.ae@vendor.example", True, MANAGER),
+                             Owner(MANAGER, "max.manager@vendor.example", True)])
+PRM_OWNERS = OwnerDirectory()
+
+
+def registration(**extra: Any) -> dict[str, Any]:
+    return {"hs_object_id": "501", "pipeline": "9004451", "dealname": "Acme data platform",
+            "dealstage": "9004453", "amount": "150000", "crm_opportunity_id": "006000000000001AAA",
+            "partner_account_name": "Bluebird", "partner_rep_email": "pat@bluebird.example",
+            "hs_lastmodifieddate": "2026-11-18T10:00:00Z", **extra}
+
+
+def opportunity(**extra: Any) -> dict[str, Any]:
+    return {"Id": "006000000000001AAA", "Name": "Acme data platform", "Amount": 150000.0,
+            "IsClosed": False, "IsWon": False, "StageName": "Qualification", "OwnerId": AE,
+            "CloseDate": date(2027, 1, 15), "Partner_Registration_Id__c": "501",
+            "Partner_Prepared_Prospect__c": False,
+            "SystemModstamp": datetime(2026, 11, 18, 11, 0, tzinfo=UTC), **extra}
+
+
+def inputs(prm: dict[str, Any] | None, crm: dict[str, Any] | None,
+           state: EngineState | None = None) -> EngineInput:
+    return EngineInput(
+        "partners", MAPPINGS,
+        (to_canonical(MAPPINGS.prm, prm, PRM_OWNERS),) if prm else (),
+        (to_canonical(MAPPINGS.crm, crm, CRM_OWNERS),) if crm else (),
+        state or EngineState(), NOW, CRM_OWNERS, PRM_OWNERS)
+
+
+STAGE_ONE = {"budget": "150000", "economic_buyer": "CFO Dana Lee", "need": "Replace ETL",
+             "decision_date": "2027-01-10", "decision_process": "Board in Q1",
+             "technical_requirements": "SSO", "competitors": "Acme",
+             "stakeholder_map": "Champion VP Data", "partner_prepared_prospect": "true"}
+
+
+def test_a_blocked_stage_one_gate_opens_one_task_for_the_partner_rep_fallback() -> None:
+    result = plan(inputs(registration(), opportunity()))
+    [action] = [a for a in result.tasks if a.task.kind == "complete_partner_facts"]
+    assert action.kind is TaskActionKind.OPEN
+    # The partner rep has no Salesforce user: the policy's fallback owner gets the task.
+    assert action.task.assignee_email == "revops@example.com"
+    assert "Budget confirmed (BANT)" in action.task.body
+    assert any(r.kind.value == "unresolved_owner" for r in result.reviews)
+
+
+def test_filling_the_gate_closes_the_task() -> None:
+    first_inputs = inputs(registration(), opportunity())
+    after = apply_plan(first_inputs, plan(first_inputs))
+    filled = inputs(registration(**STAGE_ONE), opportunity(), after.state)
+    closes = [a for a in plan(filled).tasks if a.task.kind == "complete_partner_facts"]
+    assert [a.kind for a in closes] == [TaskActionKind.CLOSE]
+    assert closes[0].task.status is TaskStatus.DONE
+
+
+def test_a_task_a_person_closed_is_not_reopened() -> None:
+    first_inputs = inputs(registration(), opportunity())
+    after = apply_plan(first_inputs, plan(first_inputs))
+    tasks = {key: TaskState(dataclasses.replace(s.spec, status=TaskStatus.DONE),
+                            s.system_task_id, closed_by_user=True)
+             for key, s in after.state.tasks.items()}
+    again = plan(dataclasses.replace(after, state=dataclasses.replace(after.state,
+                                                                       tasks=tasks)))
+    assert not again.tasks
+
+
+def test_an_owner_change_reassigns_the_open_task() -> None:
+    stage_two = {"Handoff_Stage__c": "2 Joint Discovery"}
+    first_inputs = inputs(registration(**STAGE_ONE), opportunity(**stage_two))
+    after = apply_plan(first_inputs, plan(first_inputs))
+    # The AE changes in Salesforce; everything else stays as the last cycle left it.
+    [opp] = after.crm
+    moved = dataclasses.replace(after, crm=(dataclasses.replace(
+        opp, values={**opp.values, "ae_email": "bo.ae@vendor.example"}),))
+    kinds = {a.task.kind: a for a in plan(moved).tasks}
+    assert kinds["complete_stage_gate"].kind is TaskActionKind.REASSIGN
+    assert kinds["complete_stage_gate"].task.assignee_email == "bo.ae@vendor.example"
+    # The due date was set when the task opened; reassigning does not move it.
+    opened = after.state.tasks[kinds["complete_stage_gate"].task.key].spec
+    assert kinds["complete_stage_gate"].task.due_at == opened.due_at
+
+
+def test_a_deal_past_a_failing_gate_is_flagged_ahead_of_it() -> None:
+    result = plan(inputs(registration(), opportunity(Handoff_Stage__c="3 Knowledge Transfer")))
+    [verdict] = result.verdicts
+    assert verdict.stage == "knowledge_transfer"
+    assert verdict.ahead_of_gate == ("pre_handoff_assessment", "joint_discovery")
+
+
+def test_a_linked_side_not_read_this_cycle_gets_no_write() -> None:
+    first_inputs = inputs(registration(), opportunity())
+    after = apply_plan(first_inputs, plan(first_inputs))
+    crm_only = dataclasses.replace(inputs(None, opportunity(Need__c="Replace ETL"),
+                                          after.state))
+    result = plan(crm_only)
+    assert {w.role for w in result.writes} == {Role.CRM}
+    # The PRM's last known facts still count towards the gate.
+    [verdict] = result.verdicts
+    assert "Need documented (BANT)" not in verdict.missing
+
+
+def test_the_plan_prints_as_stable_sorted_json() -> None:
+    result = plan(inputs(registration(), opportunity()))
+    text = dumps(result)
+    assert text == dumps(plan(inputs(registration(), opportunity())))
+    data = json.loads(text)
+    assert data["counts"]["deals"] == 1
+    assert data["links"][0]["link"]["method"] == "id_field"
+    assert list(data) == sorted(data)
