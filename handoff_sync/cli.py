@@ -31,11 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="log line format (default: console on a terminal, JSON lines otherwise)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from handoff_sync.engine.command import add_plan_command
     from handoff_sync.mapping.command import add_mappings_command
     from handoff_sync.sandbox.command import add_sandbox_command
 
     add_sandbox_command(commands)
     add_mappings_command(commands)
+    add_plan_command(commands)
     return parser
 
 

@@ -85,7 +85,7 @@ def run_explain(args: argparse.Namespace) -> int:
                              f"{'|'.join(s.value for s in SystemName)}")
         if mappings.for_system(system) is None:
             raise InputError(f"{args.mappings} maps no {system.value} object; pass --system")
-        owners = _read_owners(args.owners) if args.owners else OwnerDirectory()
+        owners = read_owners(args.owners) if args.owners else OwnerDirectory()
     except InputError as exc:
         print(f"handoff-sync mappings explain: {exc}")
         return 1
@@ -124,7 +124,7 @@ def _read_json(file: Path) -> Any:
         raise InputError(f"{file}: nested too deeply to be a record") from None
 
 
-def _read_owners(file: Path) -> OwnerDirectory:
+def read_owners(file: Path) -> OwnerDirectory:
     data = _read_json(file)
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         data = data["results"]  # HubSpot's owners page
