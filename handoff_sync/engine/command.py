@@ -20,9 +20,13 @@ from typing import Any
 from handoff_sync.engine.plan import EngineInput, plan
 from handoff_sync.engine.serialise import dumps
 from handoff_sync.engine.types import EngineState, Plan
-from handoff_sync.mapping.command import DEFAULT_FOLDER, InputError, read_owners
+from handoff_sync.mapping.command import (
+    DEFAULT_FOLDER,
+    InputError,
+    load_or_report,
+    read_owners,
+)
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, flatten_record, to_canonical
-from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.model import OwnerDirectory
 
 MAX_RECORDS_FILE_BYTES = 2_000_000_000
@@ -52,12 +56,8 @@ def add_plan_command(commands: Any) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    mappings, problems = validate_mappings(args.mappings)
-    if problems or mappings is None:
-        for problem in sorted(problems, key=lambda p: p.sort_key):
-            print(problem)
-        print(f"the mappings in {args.mappings} are invalid; fix them first "
-              "(handoff-sync mappings validate)")
+    mappings = load_or_report(args.mappings)
+    if mappings is None:
         return 1
     try:
         crm_owners = read_owners(args.crm_owners) if args.crm_owners else OwnerDirectory()

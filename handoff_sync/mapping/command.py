@@ -65,13 +65,22 @@ def run_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_explain(args: argparse.Namespace) -> int:
-    mappings, problems = validate_mappings(args.mappings)
+def load_or_report(folder: Path) -> MappingSet | None:
+    """The validated mappings folder, or None after printing every problem in it (for
+    commands that need valid mappings before they can do anything)."""
+    mappings, problems = validate_mappings(folder)
     if problems or mappings is None:
         for problem in sorted(problems, key=lambda p: p.sort_key):
             print(problem)
-        print(f"the mappings in {args.mappings} are invalid; fix them first "
+        print(f"the mappings in {folder} are invalid; fix them first "
               "(handoff-sync mappings validate)")
+        return None
+    return mappings
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    mappings = load_or_report(args.mappings)
+    if mappings is None:
         return 1
     try:
         raw = _read_json(args.deal)
