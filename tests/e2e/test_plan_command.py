@@ -55,3 +55,18 @@ def test_bad_input_is_named_with_file_and_line_not_a_traceback(tmp_path: Path) -
     missing = run("plan", "--prm", str(tmp_path / "nope.json"), "--crm",
                   str(DATA / "plan_crm.json"), "--mappings", str(REPO / "mappings"))
     assert missing.returncode == 1 and "cannot read it" in missing.stdout
+
+
+def test_invalid_mappings_are_listed_and_nothing_is_planned(tmp_path: Path) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    for name in ("hubspot.yaml", "salesforce.yaml", "handoff.yaml"):
+        (folder / name).write_text((REPO / "mappings" / name).read_text())
+    crm_file = folder / "salesforce.yaml"
+    crm_file.write_text(crm_file.read_text().replace(
+        "deal_name: Name", "deal_name: {field: Name, transform: sparkle}"))
+    result = run("plan", "--prm", str(DATA / "plan_prm.jsonl"), "--crm",
+                 str(DATA / "plan_crm.json"), "--mappings", str(folder))
+    assert result.returncode == 1
+    assert "salesforce.yaml:" in result.stdout and "sparkle" in result.stdout
+    assert "are invalid; fix them first" in result.stdout
