@@ -40,8 +40,8 @@ class SecretRef:
     env: str | None = None
     """Environment variable holding the secret."""
     file: Path | None = None
-    """File holding the secret (a mounted secret, the JWT private key PEM); used when
-    ``env`` is unset or empty."""
+    """File holding the secret (a mounted secret, the JWT private key PEM); when set it
+    wins over ``env``, as in the HubSpot connector (one rule for operators)."""
 
     def __post_init__(self) -> None:
         if not self.env and self.file is None:
@@ -50,8 +50,6 @@ class SecretRef:
     def read(self, environ: Mapping[str, str] | None = None) -> str:
         """The secret's value, stripped of surrounding whitespace; AuthError when absent."""
         environ = os.environ if environ is None else environ
-        if self.env and environ.get(self.env, "").strip():
-            return environ[self.env].strip()
         if self.file is not None:
             try:
                 value = Path(self.file).read_text(encoding="utf-8").strip()
@@ -60,6 +58,8 @@ class SecretRef:
                                 system=SYSTEM) from exc
             if value:
                 return value
+        if self.env and environ.get(self.env, "").strip():
+            return environ[self.env].strip()
         where = " or ".join(w for w in (
             f"environment variable {self.env}" if self.env else "",
             f"file {self.file}" if self.file is not None else "") if w)
