@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,8 +80,19 @@ def test_check_requirements_and_won_deals_go_to_customer_success(policy):
     meetings = gate(policy, prm_id="1", amount=Decimal(150000),
                     handoff_stage="responsibility_transition", co_led_meetings=1)
     assert meetings.missing_labels == ("Two or more co-led meetings held",)
-    won = gate(policy, prm_id="1", is_won=True, amount=Decimal(10))
+    won = gate(policy, prm_id="1", is_won=True, amount=Decimal(10),
+               close_date=date(2026, 11, 10))
     assert (won.handoff_type, won.stage, won.required) == ("closed_won_to_cs", "kickoff", True)
+
+
+def test_deals_won_before_go_live_and_lost_deals_need_no_handoff(policy):
+    # The first sync must not open kickoff tasks for every deal ever won.
+    old_win = gate(policy, is_won=True, close_date=date(2024, 3, 1))
+    assert (old_win.handoff_type, old_win.required) == ("closed_won_to_cs", False)
+    lost = gate(policy, prm_id="1", amount=Decimal(150000), is_closed=True, is_won=False)
+    assert (lost.handoff_type, lost.required) == ("partner_to_direct", False)
+    open_deal = gate(policy, prm_id="1", amount=Decimal(150000), is_closed=False)
+    assert open_deal.required
 
 
 def test_an_unknown_stage_value_falls_back_to_the_first_stage(policy):
