@@ -26,7 +26,6 @@ import json
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from urllib3.exceptions import (
@@ -40,6 +39,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from connectors.base import RecordError
+from connectors.error_table import Action, status_matches
 from connectors.errors import (
     AuthError,
     ConnectorError,
@@ -53,14 +53,6 @@ from connectors.errors import (
 
 SYSTEM = "hubspot"
 DEFAULT_WINDOW_SECONDS = 10.0
-
-
-class Action(Enum):
-    RETRY = "retry"
-    RETRY_SAFE = "retry if idempotent"
-    REAUTH = "re-authenticate once"
-    RECORD = "blame the records"
-    FAIL = "fail"
 
 
 class OutcomeUnknown(ConnectorError):
@@ -94,12 +86,8 @@ class Row:
     writing: bool | None = None  # only for batch writes (True) / other calls (False)
 
     def matches(self, failure: Failure, writing: bool) -> bool:
-        status = failure.status
-        if isinstance(self.status, range):
-            status_ok = status is not None and status in self.status
-        else:
-            status_ok = self.status is None or self.status == status
-        return (status_ok and (self.code is None or self.code == failure.code)
+        return (status_matches(self.status, failure.status)
+                and (self.code is None or self.code == failure.code)
                 and (self.writing is None or self.writing == writing))
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import requests
 from simple_salesforce.exceptions import SalesforceError
 
 from connectors.base import RecordError
+from connectors.error_table import Action, status_matches
 from connectors.errors import (
     AuthError,
     ConnectorError,
@@ -40,13 +40,6 @@ from connectors.errors import (
 )
 
 SYSTEM = "salesforce"
-
-
-class Action(Enum):
-    RETRY = "retry"
-    RETRY_SAFE = "retry if idempotent"
-    REAUTH = "re-authenticate once"
-    FAIL = "fail"
 
 
 class SessionExpired(AuthError):
@@ -73,11 +66,7 @@ class Row:
     reason: str  # why this row exists (kept next to the rule, per style.md)
 
     def matches(self, status: int | None, code: str | None) -> bool:
-        if isinstance(self.status, range):
-            status_ok = status is not None and status in self.status
-        else:
-            status_ok = self.status is None or self.status == status
-        return status_ok and (self.code is None or self.code == code)
+        return status_matches(self.status, status) and (self.code is None or self.code == code)
 
 
 _R, _S, _A, _F = Action.RETRY, Action.RETRY_SAFE, Action.REAUTH, Action.FAIL

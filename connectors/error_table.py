@@ -1,0 +1,26 @@
+"""What the connectors' error tables share: the actions a row can name, and status matching.
+
+Each connector keeps its own table (``salesforce_errors.TABLE``, ``hubspot_errors.TABLE``)
+because the vendors' codes differ; how a row's HTTP status matches is the same for both.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Action(Enum):
+    """What the connector does with a failure a table row matches."""
+
+    RETRY = "retry"
+    RETRY_SAFE = "retry if idempotent"  # repeat only calls that cannot apply twice
+    REAUTH = "re-authenticate once"
+    RECORD = "blame the records"  # a batch refused for its records: split and find them
+    FAIL = "fail"
+
+
+def status_matches(rule: int | range | None, status: int | None) -> bool:
+    """A row's status (one code, a range, or None for any) against a response's status."""
+    if isinstance(rule, range):
+        return status is not None and status in rule
+    return rule is None or rule == status
