@@ -10,6 +10,7 @@ WORKDIR /opt/handoff-sync
 COPY setup.cfg pyproject.toml README.md ./
 COPY handoff_sync ./handoff_sync
 COPY connectors ./connectors
+COPY migrations ./migrations
 COPY mappings ./mappings
 RUN pip install . \
     && useradd --system --create-home --uid 10001 handoff \
@@ -17,8 +18,10 @@ RUN pip install . \
 
 USER handoff
 WORKDIR /data
-EXPOSE 8765
+# The daemon reads /config/handoff-sync.yaml (mount it with the mappings folder it names);
+# set `server: {host: 0.0.0.0}` there to reach /metrics from outside the container.
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9464/healthz', timeout=4)"
 ENTRYPOINT ["handoff-sync"]
-# Until the daemon lands (`handoff-sync run`), the image serves the loopback sandbox;
-# inside a container "loopback" must be the container's own interface to be reachable.
-CMD ["sandbox", "--host", "0.0.0.0", "--port", "8765"]
+CMD ["run", "--config", "/config/handoff-sync.yaml"]

@@ -32,15 +32,10 @@ from handoff_sync.model import OwnerDirectory
 MAX_RECORDS_FILE_BYTES = 2_000_000_000
 
 
-def add_plan_command(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "plan", help="show what a sync would do with exported records (writes nothing)",
-        description=__doc__.splitlines()[0] + " Records: a JSON array, JSON lines, a SOQL "
-        "result ({records: [...]}) or a HubSpot page ({results: [...]}).")
-    parser.add_argument("--prm", type=Path, required=True, metavar="FILE",
-                        help="the PRM side's records")
-    parser.add_argument("--crm", type=Path, required=True, metavar="FILE",
-                        help="the CRM side's records")
+def add_offline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `plan` from exported files (the live mode's live in plan_command)."""
+    parser.add_argument("--prm", type=Path, metavar="FILE", help="the PRM side's records")
+    parser.add_argument("--crm", type=Path, metavar="FILE", help="the CRM side's records")
     parser.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
                         help="the mappings folder (default: ./mappings)")
     parser.add_argument("--crm-owners", type=Path, metavar="FILE",
@@ -50,9 +45,6 @@ def add_plan_command(commands: Any) -> None:
                         help="PRM owners, same format")
     parser.add_argument("--now", type=_instant, default=None, metavar="ISO-8601",
                         help="the instant to plan at (default: now), e.g. 2026-11-18T15:30Z")
-    parser.add_argument("--pipeline", default="offline", help="pipeline name in task keys")
-    parser.add_argument("--json", action="store_true", help="print the whole plan as JSON")
-    parser.set_defaults(func=run_plan)
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -68,7 +60,7 @@ def run_plan(args: argparse.Namespace) -> int:
         print(f"handoff-sync plan: {exc}")
         return 1
     now = args.now or datetime.now(UTC)
-    result = plan(EngineInput(args.pipeline, mappings, prm, crm, EngineState(), now,
+    result = plan(EngineInput(args.pipeline or "offline", mappings, prm, crm, EngineState(), now,
                               crm_owners, prm_owners))
     print(dumps(result) if args.json else summary(result), end="\n" if args.json else "")
     return 0

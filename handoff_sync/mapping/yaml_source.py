@@ -167,6 +167,10 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, file: Path) -> Problem:
     message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     at = _char_at(text, line, column)
     hint = "check the indentation and the quotes around this point"
+    if "nesting depth" in problem:
+        # PyYAML 6.0.3+ stops runaway nesting in its scanner, before our own depth check.
+        message = f"nesting deeper than {MAX_DEPTH} levels"
+        hint = "a mappings file is never this deep; check the indentation and brackets"
     if "\t" in problem or at == "\t" or "\\t" in problem:
         hint = "YAML indentation must be spaces; replace the tab here with spaces"
     elif isinstance(exc, yaml.reader.ReaderError):

@@ -65,6 +65,8 @@ T = TypeVar("T")
 
 # Credentials.sf_username's default: the user the daemon logs in as.
 INTEGRATION_USERNAME = "integration@handoff-sync.sandbox"
+# Tasks nobody else can own go to the policy's fallback owner; the demo org has that user.
+REVOPS_EMAIL = "revops@example.com"
 VENDOR_DOMAIN = "vendor.example"
 HANDOFF_THRESHOLD = 100_000  # default "handoff required" amount
 # Length of each partner-handoff stage window in days (domain.md: 1-2, 3-5, 6-10, 11-20, 21-30).
@@ -344,10 +346,12 @@ class _Staff:
     cs: list[_Person]
     partner_managers: list[_Person]
     ae_by_region: dict[str, list[_Person]]
+    revops: _Person  # the default policy's fallback owner (mappings/handoff.yaml)
 
     def everyone(self) -> list[_Person]:
+        # RevOps last: adding it kept every other user's generated id.
         return [self.integration, *self.managers, *self.aes, self.inactive_ae, *self.cs,
-                *self.partner_managers]
+                *self.partner_managers, self.revops]
 
 
 @dataclass(slots=True, eq=False)
@@ -540,8 +544,13 @@ def _make_staff(rng: random.Random, deals: int, partners: int, now_ms: int) -> _
     regular = [ae for ae in aes if ae.in_salesforce and ae.in_hubspot]
     by_region = {region: [ae for ae in regular if ae.region == region] or regular
                  for region in REGIONS}
+    revops = _Person(
+        first="Revenue", last="Operations", email=REVOPS_EMAIL, title="RevOps Manager",
+        department="Operations", team="Revenue Operations", region="NA",
+        time_zone="America/New_York", created_ms=now_ms - 1500 * _DAY_MS,
+    )
     return _Staff(integration, managers, aes, sf_only, hs_only, inactive, cs,
-                  partner_managers, by_region)
+                  partner_managers, by_region, revops)
 
 
 # --- companies --------------------------------------------------------------------------
@@ -1089,7 +1098,8 @@ _HS_HANDOFF_TYPE = {label: value for value, label in HS_HANDOFF_TYPES.items()}
 _HS_HANDOFF_STAGE = {label: value for value, label in HS_HANDOFF_STAGES.items()}
 _HS_ROLE = {label: value for value, label in HS_PARTNER_ROLES.items()}
 _HS_TEAMS = {"Sales Leadership": "5100001", "Direct Sales": "5100002",
-             "Customer Success": "5100003", "Channel Partnerships": "5100004"}
+             "Customer Success": "5100003", "Channel Partnerships": "5100004",
+             "Revenue Operations": "5100005"}
 _REP_TITLES = ("Partner Account Manager", "Alliance Manager", "Solutions Consultant",
                "Managing Director")
 _SF_TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Completed",

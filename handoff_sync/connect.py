@@ -1,0 +1,115 @@
+"""From a configured connection to a connector: the config's words to the connectors'.
+
+The config speaks the operator's language (seconds as numbers, secrets as references);
+the connectors take their own frozen settings dataclasses. This module is the one place
+that translates, so neither side needs to know the other's names. Secrets stay references
+here too: Salesforce reads them when it logs in, HubSpot when the connector is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import assert_never
+
+from connectors.budget import BudgetSettings
+from connectors.files import FileDropConnector, FileDropSettings
+from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.hubspot_auth import CredentialSources
+from connectors.retry import RetrySettings
+from connectors.salesforce import SalesforceConnector, SalesforceSettings
+from connectors.salesforce_auth import SalesforceAuth, SecretRef
+from handoff_sync.config import (
+    AnyConnectionConfig,
+    BudgetConfig,
+    FileDropConnectionConfig,
+    HubSpotConnectionConfig,
+    RetryConfig,
+    SalesforceConnectionConfig,
+)
+from handoff_sync.config_secrets import SecretSource
+
+AnyConnector = SalesforceConnector | HubSpotConnector | FileDropConnector
+
+
+def build_connector(connection: AnyConnectionConfig, *,
+                    environ: Mapping[str, str] | None = None) -> AnyConnector:
+    """The connector for ``connection``; secrets come from ``environ`` (default
+    ``os.environ``) or the files the config names.
+
+    A missing HubSpot secret raises ``connectors.errors.AuthError`` here (the HubSpot
+    connector reads its secrets when built); Salesforce raises it at its first call.
+    """
+    if isinstance(connection, SalesforceConnectionConfig):
+        return SalesforceConnector(salesforce_settings(connection), environ=environ)
+    if isinstance(connection, HubSpotConnectionConfig):
+        return HubSpotConnector(hubspot_settings(connection), environ=environ)
+    if isinstance(connection, FileDropConnectionConfig):
+        return FileDropConnector(file_drop_settings(connection))
+    assert_never(connection)
+
+
+def salesforce_settings(connection: SalesforceConnectionConfig) -> SalesforceSettings:
+    def ref(source: SecretSource | None) -> SecretRef | None:
+        return None if source is None else SecretRef(env=source.env, file=source.file)
+
+    auth = SalesforceAuth(
+        kind=connection.auth, login_url=connection.login_url.rstrip("/"),
+        client_id=connection.client_id, username=connection.username,
+        private_key=ref(connection.private_key), client_secret=ref(connection.client_secret),
+        password=ref(connection.password), security_token=ref(connection.security_token),
+        session_id=ref(connection.session_id), instance_url=connection.instance_url,
+        jwt_audience=connection.jwt_audience)
+    return SalesforceSettings(
+        auth=auth, api_version=connection.api_version, ca_file=connection.ca_file,
+        timeout_seconds=connection.timeout_seconds, page_size=connection.page_size,
+        bulk_threshold=connection.bulk_threshold, bulk_page_size=connection.bulk_page_size,
+        bulk_poll_seconds=connection.bulk_poll_seconds,
+        bulk_timeout_seconds=connection.bulk_timeout_seconds,
+        overlap_seconds=connection.overlap_seconds,
+        retry=_retry(connection.retry), budget=_budget(connection.budget))
+
+
+def hubspot_settings(connection: HubSpotConnectionConfig) -> HubSpotSettings:
+    sources: dict[str, str | None] = {}
+    for name in ("access_token", "client_id", "client_secret", "refresh_token"):
+        source: SecretSource | None = getattr(connection, name)
+        if source is None:
+            continue  # not used by this auth kind: the connector's defaults stay
+        if source.file is not None:
+            sources[f"{name}_file"] = str(source.file)
+        else:
+            sources[f"{name}_env"] = source.env
+    return HubSpotSettings(
+        host=connection.host.rstrip("/"), auth=connection.auth,
+        credentials=CredentialSources(**sources),  # type: ignore[arg-type]
+        ca_file=str(connection.ca_file) if connection.ca_file is not None else None,
+        connect_timeout=connection.connect_timeout_seconds,
+        read_timeout=connection.read_timeout_seconds, page_size=connection.page_size,
+        overlap=timedelta(seconds=connection.overlap_seconds),
+        deletion_lookback=timedelta(seconds=connection.deletion_lookback_seconds),
+        archive_scan_interval=timedelta(seconds=connection.archive_scan_interval_seconds),
+        retry=_retry(connection.retry), budget=_budget(connection.budget),
+        burst_limit=connection.burst_limit, burst_window=connection.burst_window_seconds,
+        search_limit=connection.search_limit, search_window=connection.search_window_seconds,
+        pacing_margin=connection.pacing_margin,
+        token_refresh_margin=connection.token_refresh_margin_seconds)
+
+
+def file_drop_settings(connection: FileDropConnectionConfig) -> FileDropSettings:
+    return FileDropSettings(
+        folder=connection.folder, id_field=connection.id_field,
+        modified_field=connection.modified_field, deleted_field=connection.deleted_field,
+        patterns=connection.patterns, encoding=connection.encoding,
+        delimiter=connection.delimiter, settle_seconds=connection.settle_seconds)
+
+
+def _retry(retry: RetryConfig) -> RetrySettings:
+    return RetrySettings(max_attempts=retry.max_attempts, initial_wait=retry.initial_wait_seconds,
+                         max_wait=retry.max_wait_seconds,
+                         give_up_after=retry.give_up_after_seconds)
+
+
+def _budget(budget: BudgetConfig) -> BudgetSettings:
+    return BudgetSettings(share=budget.share, slow_down_at=budget.slow_down_at,
+                          daily_limit=budget.daily_limit)

@@ -1,0 +1,32 @@
+"""The state store: what handoff-sync remembers between cycles, in one SQL database.
+
+SQLite by default, PostgreSQL for production and several replicas. ``Store`` is the API;
+``store.types`` holds what crosses it; the tables live in ``store.schema`` and their
+revisions in the top-level ``migrations`` package (`handoff-sync migrate`).
+"""
+
+from __future__ import annotations
+
+from handoff_sync.store.backoff import backoff
+from handoff_sync.store.database import redact_url, sqlite_url_for
+from handoff_sync.store.leases import pipeline_lease
+from handoff_sync.store.store import Store
+from handoff_sync.store.types import (
+    CycleOutcome,
+    FailureKind,
+    LeaseLost,
+    MirrorRecord,
+    PipelineState,
+    RecordFailure,
+    RetryHold,
+    RunKind,
+    RunOutcome,
+    SchemaOutdated,
+    StoreError,
+)
+
+__all__ = [
+    "CycleOutcome", "FailureKind", "LeaseLost", "MirrorRecord", "PipelineState",
+    "RecordFailure", "RetryHold", "RunKind", "RunOutcome", "SchemaOutdated", "Store",
+    "StoreError", "backoff", "pipeline_lease", "redact_url", "sqlite_url_for",
+]

@@ -1,0 +1,83 @@
+"""Reading one pipeline's state before a cycle plans (one consistent read)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from connectors.base import Cursor
+from handoff_sync.engine.types import EngineState
+from handoff_sync.model import Role
+from handoff_sync.store.rows import (
+    base_from,
+    clock_from,
+    link_from,
+    mirror_from,
+    task_from,
+    verdict_from,
+)
+from handoff_sync.store.schema import (
+    BaseRow,
+    Checkpoint,
+    ClockRow,
+    LinkRow,
+    MirrorRow,
+    PipelineMeta,
+    SyncError,
+    TaskRow,
+    VerdictRow,
+    table,
+)
+from handoff_sync.store.types import MirrorRecord, PipelineState, RetryHold
+
+
+def _rows(connection: Connection, model: type[Any], pipeline: str) -> Any:
+    rows = table(model)
+    return connection.execute(select(rows).where(rows.c.pipeline == pipeline))
+
+
+def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
+    links = {link.prm_id: link
+             for link in map(link_from, _rows(connection, LinkRow, pipeline))}
+    bases = {base.deal: base for base in map(base_from, _rows(connection, BaseRow, pipeline))}
+    tasks = {state.spec.key: state
+             for state in map(task_from, _rows(connection, TaskRow, pipeline))}
+    clocks = {(clock.deal, clock.handoff_type, clock.clock): clock
+              for clock in map(clock_from, _rows(connection, ClockRow, pipeline))}
+    verdicts = {verdict.deal: verdict
+                for verdict in map(verdict_from, _rows(connection, VerdictRow, pipeline))}
+    engine = EngineState(MappingProxyType(links), MappingProxyType(bases),
+                         MappingProxyType(tasks), MappingProxyType(clocks),
+                         MappingProxyType(verdicts))
+    mirror: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
+    for row in _rows(connection, MirrorRow, pipeline):
+        mirror[Role(row.role)][row.record_id] = mirror_from(row)
+    checkpoints = {(row.system, row.object): Cursor(row.modified_at, row.last_id)
+                   for row in _rows(connection, Checkpoint, pipeline)}
+    meta = _rows(connection, PipelineMeta, pipeline).first()
+    return PipelineState(
+        pipeline=pipeline, engine=engine,
+        mirror=MappingProxyType({role: MappingProxyType(records)
+                                 for role, records in mirror.items()}),
+        checkpoints=MappingProxyType(checkpoints),
+        mappings_hash=meta.mappings_hash if meta is not None else None,
+        last_full_at=meta.last_full_at if meta is not None else None,
+        holds=MappingProxyType(_holds(connection, pipeline)),
+        drift=MappingProxyType(dict(meta.drift) if meta is not None else {}))
+
+
+def _holds(connection: Connection, pipeline: str) -> dict[tuple[Role, str], RetryHold]:
+    """One hold per (role, record id or task key): the one that waits longest."""
+    holds: dict[tuple[Role, str], RetryHold] = {}
+    errors = table(SyncError)
+    query = select(errors).where(errors.c.pipeline == pipeline,
+                                 errors.c.next_retry_at.is_not(None))
+    for row in connection.execute(query):
+        key = (Role(row.role), row.record_id)
+        held = holds.get(key)
+        if held is None or row.next_retry_at > held.next_retry_at:
+            holds[key] = RetryHold(key[0], row.record_id, row.code, row.message, row.attempts,
+                                   row.next_retry_at)
+    return holds

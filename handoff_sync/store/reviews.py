@@ -1,0 +1,174 @@
+"""The review queue: one row per key, opened, refreshed and closed as cycles re-state it.
+
+Every cycle states all standing problems (``Plan.reviews``). Against the stored rows:
+
+    new key                        -> open
+    open, stated again             -> stays open; last seen, summary, candidates refreshed
+    dismissed by a person          -> stays dismissed (refreshed, never reopened)
+    resolved by a person           -> stays resolved (e.g. linked by hand)
+    resolved automatically         -> reopened: the problem came back
+    open, no longer stated         -> resolved automatically ("auto: no longer applies")
+
+People act on items with ``resolve``: dismiss any item, or link an ambiguous or
+conflicting registration to the CRM opportunity they choose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, Select, select, update
+
+from handoff_sync.engine.serialise import to_jsonable
+from handoff_sync.engine.types import Link, LinkMethod, ReviewItem, ReviewKind
+from handoff_sync.store import bulk
+from handoff_sync.store.codec import decode_map, encode_map
+from handoff_sync.store.rows import link_row
+from handoff_sync.store.schema import LinkRow, ReviewRow, table
+from handoff_sync.store.types import StoreError
+
+AUTO_RESOLUTION = "auto: no longer applies"
+_AUTO_PREFIX = "auto:"
+LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
+Row = dict[str, Any]
+
+
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+def merge_reviews(pipeline: str, stored: Mapping[str, Row], items: Iterable[ReviewItem],
+                  now: datetime) -> list[Row]:
+    """The rows to write, given the stored rows (every open one, and any with a key in
+    ``items``) and the items this cycle stated."""
+    changed: dict[str, Row] = {}
+    for item in items:
+        old = stored.get(item.key)
+        fresh = {"pipeline": pipeline, "key": item.key, "kind": item.kind.value,
+                 "deal": item.deal, "summary": item.summary,
+                 "candidates": [[crm_id, float(score)] for crm_id, score in item.candidates],
+                 "details": encode_map(item.details), "last_seen": now}
+        if old is None or _reopens(old):
+            changed[item.key] = {**fresh, "status": ReviewStatus.OPEN.value, "first_seen": now,
+                                 "resolved_at": None, "resolved_by": None, "resolution": None}
+        else:
+            changed[item.key] = {**old, **fresh}
+    for key, old in stored.items():
+        if old["status"] == ReviewStatus.OPEN and key not in changed:
+            changed[key] = {**old, "status": ReviewStatus.RESOLVED.value, "resolved_at": now,
+                            "resolved_by": None, "resolution": AUTO_RESOLUTION}
+    return list(changed.values())
+
+
+def _reopens(old: Mapping[str, Any]) -> bool:
+    return (old["status"] == ReviewStatus.RESOLVED
+            and str(old["resolution"] or "").startswith(_AUTO_PREFIX))
+
+
+def record_reviews(connection: Connection, pipeline: str, items: Sequence[ReviewItem],
+                   now: datetime) -> None:
+    queue = table(ReviewRow)
+    keys = sorted({item.key for item in items})
+    wanted = [queue.c.status == ReviewStatus.OPEN.value]
+    wanted += [queue.c.key.in_(list(chunk)) for chunk in bulk.chunks(keys, bulk.DELETE_CHUNK)]
+    stored: dict[str, Row] = {}
+    for condition in wanted:
+        # Locked until the cycle commits, so a person's concurrent decision is applied
+        # after it, not overwritten by it.
+        query = _locked(connection, select(queue).where(queue.c.pipeline == pipeline,
+                                                        condition))
+        stored.update((row["key"], dict(row)) for row in connection.execute(query).mappings())
+    bulk.upsert(connection, queue, merge_reviews(pipeline, stored, items, now),
+                ["pipeline", "key"])
+
+
+def _locked(connection: Connection, query: Select[Any]) -> Select[Any]:
+    """FOR UPDATE on PostgreSQL (SQLite's write transactions exclude each other anyway)."""
+    return query.with_for_update() if connection.dialect.name == "postgresql" else query
+
+
+def review_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A review row as JSON-safe data for the CLI."""
+    return to_jsonable({
+        "pipeline": row["pipeline"], "key": row["key"], "kind": row["kind"],
+        "deal": row["deal"], "summary": row["summary"],
+        "candidates": [[crm_id, score] for crm_id, score in row["candidates"]],
+        "details": decode_map(row["details"] or {}), "status": row["status"],
+        "first_seen": row["first_seen"], "last_seen": row["last_seen"],
+        "resolved_at": row["resolved_at"], "resolved_by": row["resolved_by"],
+        "resolution": row["resolution"]})
+
+
+def list_reviews(connection: Connection, pipeline: str | None,
+                 status: str | None) -> list[dict[str, Any]]:
+    queue = table(ReviewRow)
+    query = select(queue).order_by(queue.c.pipeline, queue.c.first_seen, queue.c.key)
+    if pipeline is not None:
+        query = query.where(queue.c.pipeline == pipeline)
+    if status is not None:
+        query = query.where(queue.c.status == _status(status))
+    return [review_dict(row) for row in connection.execute(query).mappings()]
+
+
+def _status(status: str) -> str:
+    try:
+        return ReviewStatus(status).value
+    except ValueError:
+        raise StoreError(f"unknown review status {status!r}: use "
+                         f"{', '.join(s.value for s in ReviewStatus)}") from None
+
+
+def resolve(connection: Connection, pipeline: str, key: str, *, action: str,
+            crm_id: str | None, by: str, now: datetime) -> dict[str, Any]:
+    """Apply a person's decision to one open item; the item as it stands afterwards."""
+    queue = table(ReviewRow)
+    found = connection.execute(_locked(connection, select(queue).where(
+        queue.c.pipeline == pipeline, queue.c.key == key))).mappings().first()
+    if found is None:
+        raise StoreError(f"no review item {key!r} in pipeline {pipeline!r}; "
+                         "`handoff-sync review` lists the open ones")
+    row = dict(found)
+    if row["status"] != ReviewStatus.OPEN:
+        raise StoreError(f"review item {key!r} is already {row['status']}"
+                         + (f" ({row['resolution']})" if row["resolution"] else ""))
+    if action == "dismiss":
+        changes = {"status": ReviewStatus.DISMISSED.value, "resolution": "dismissed"}
+    elif action == "link":
+        changes = {"status": ReviewStatus.RESOLVED.value,
+                   "resolution": f"linked to {_link(connection, pipeline, row, crm_id, now)}"}
+    else:
+        raise StoreError(f"unknown review action {action!r}: use dismiss, or link with a "
+                         "CRM id")
+    changes.update(resolved_at=now, resolved_by=by)
+    connection.execute(update(queue).where(queue.c.pipeline == pipeline, queue.c.key == key)
+                       .values(**changes))
+    return review_dict({**row, **changes})
+
+
+def _link(connection: Connection, pipeline: str, row: Mapping[str, Any], crm_id: str | None,
+          now: datetime) -> str:
+    """Store the link a person chose for the item's registration; the CRM id linked."""
+    kind = ReviewKind(row["kind"])
+    if kind not in LINKABLE:
+        raise StoreError(f"review item {row['key']!r} is a {kind.value} item and cannot be "
+                         "linked: fix the records in the source system and the item resolves "
+                         "itself, or dismiss it")
+    deal = str(row["deal"])
+    if not deal.startswith("prm:"):
+        raise StoreError(f"review item {row['key']!r} is about {deal}, which has no PRM "
+                         "registration to link; dismiss it instead")
+    candidates = [str(candidate[0]) for candidate in row["candidates"]]
+    if not crm_id or not crm_id.strip():
+        hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
+        raise StoreError(f"linking review item {row['key']!r} needs the CRM opportunity id "
+                         f"to link it to{hint}")
+    crm_id = crm_id.strip()
+    link = Link(deal.removeprefix("prm:"), crm_id, LinkMethod.MANUAL, 1.0)
+    bulk.upsert(connection, table(LinkRow), [link_row(pipeline, link, now)],
+                ["pipeline", "prm_id"])
+    return crm_id

@@ -1,0 +1,328 @@
+"""The store's tables (SQLAlchemy 2.0 declarative), one class per table.
+
+Every row carries its ``pipeline``: one database serves several pipelines (and several
+daemon replicas). JSON columns hold ``store.codec`` data so canonical values come back
+with their types. Instants are stored timezone-aware and always read back as aware UTC
+(``UtcDateTime``), on SQLite too, which has no time zone type.
+
+``migrations/versions`` creates exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint and index names, so later migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware instant in, an aware UTC instant out, on every backend.
+
+    SQLite keeps the text without an offset, so values are converted to UTC before they
+    are stored (comparisons in SQL stay correct) and marked UTC when read. Naive values
+    are refused: an instant without a zone is a bug that would shift by hours.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the store needs aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Append-only history tables grow without bound: 64-bit ids on PostgreSQL; SQLite's
+# INTEGER PRIMARY KEY is already 64-bit and is the only form it auto-increments.
+HistoryId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a model, for bulk statements on a connection."""
+    result: Table = model.__table__  # type: ignore[assignment]
+    return result
+
+
+class Checkpoint(Base):
+    """Where the incremental pull of one system object stands (a connector Cursor)."""
+
+    __tablename__ = "checkpoints"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    system: Mapped[str] = mapped_column(String(), primary_key=True)
+    object: Mapped[str] = mapped_column(String(), primary_key=True)
+    modified_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_id: Mapped[str] = mapped_column(String())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PipelineMeta(Base):
+    """Per-pipeline facts: mappings content hash, last full reconcile, schema drift."""
+
+    __tablename__ = "pipeline_meta"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    mappings_hash: Mapped[str | None] = mapped_column(String())
+    last_full_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    drift: Mapped[dict[str, Any]] = mapped_column(JSON)  # "system.object.field" -> why
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MirrorRow(Base):
+    """The last version of one system record the daemon read (raw, flat API values)."""
+
+    __tablename__ = "mirror"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    role: Mapped[str] = mapped_column(String(), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    modified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+
+
+class LinkRow(Base):
+    """A PRM registration and the CRM opportunity it became."""
+
+    __tablename__ = "links"
+    __table_args__ = (Index("ix_links_pipeline_crm_id", "pipeline", "crm_id"),)
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    prm_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    crm_id: Mapped[str] = mapped_column(String())
+    method: Mapped[str] = mapped_column(String())
+    confidence: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BaseRow(Base):
+    """The last agreed canonical values of one deal, per side (for the 3-way merge)."""
+
+    __tablename__ = "bases"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    deal: Mapped[str] = mapped_column(String(), primary_key=True)
+    prm: Mapped[dict[str, Any]] = mapped_column(JSON)
+    crm: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agreed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TaskRow(Base):
+    """The task ledger: what was last written for a task key, and who closed it."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_pipeline_status", "pipeline", "status"),)
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    task_key: Mapped[str] = mapped_column(String(), primary_key=True)
+    deal: Mapped[str | None] = mapped_column(String())
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # every TaskSpec field
+    system_task_id: Mapped[str | None] = mapped_column(String())
+    status: Mapped[str] = mapped_column(String())
+    closed_by_user: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ClockRow(Base):
+    """One SLA clock of one deal."""
+
+    __tablename__ = "clocks"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    deal: Mapped[str] = mapped_column(String(), primary_key=True)
+    handoff_type: Mapped[str] = mapped_column(String(), primary_key=True)
+    clock: Mapped[str] = mapped_column(String(), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String())
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class VerdictRow(Base):
+    """A deal's current gate verdict."""
+
+    __tablename__ = "verdicts"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    deal: Mapped[str] = mapped_column(String(), primary_key=True)
+    crm_id: Mapped[str | None] = mapped_column(String())
+    prm_id: Mapped[str | None] = mapped_column(String())
+    handoff_type: Mapped[str | None] = mapped_column(String())
+    stage: Mapped[str | None] = mapped_column(String())
+    required: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String())
+    completeness_pct: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[list[str]] = mapped_column(JSON)
+    stage_owner_email: Mapped[str | None] = mapped_column(String())
+    ahead_of_gate: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class GateHistoryRow(Base):
+    """Every change of a deal's verdict (append-only; trend reports read it)."""
+
+    __tablename__ = "gate_history"
+    __table_args__ = (
+        Index("ix_gate_history_pipeline_deal_recorded_at", "pipeline", "deal", "recorded_at"),
+        Index("ix_gate_history_pipeline_recorded_at", "pipeline", "recorded_at"),
+    )
+    id: Mapped[int] = mapped_column(HistoryId, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    run_id: Mapped[str] = mapped_column(String())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deal: Mapped[str] = mapped_column(String())
+    crm_id: Mapped[str | None] = mapped_column(String())
+    prm_id: Mapped[str | None] = mapped_column(String())
+    handoff_type: Mapped[str | None] = mapped_column(String())
+    stage: Mapped[str | None] = mapped_column(String())
+    required: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String())
+    completeness_pct: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[list[str]] = mapped_column(JSON)
+    stage_owner_email: Mapped[str | None] = mapped_column(String())
+    ahead_of_gate: Mapped[list[str]] = mapped_column(JSON)
+
+
+class SlaEventRow(Base):
+    """An SLA clock event (append-only)."""
+
+    __tablename__ = "sla_events"
+    __table_args__ = (Index("ix_sla_events_pipeline_at", "pipeline", "at"),)
+    id: Mapped[int] = mapped_column(HistoryId, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    run_id: Mapped[str] = mapped_column(String())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deal: Mapped[str] = mapped_column(String())
+    handoff_type: Mapped[str] = mapped_column(String())
+    clock: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String())
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    escalate_to: Mapped[str | None] = mapped_column(String())
+
+
+class ConflictRow(Base):
+    """Both sides changed a field; which value the policy kept and which it dropped."""
+
+    __tablename__ = "conflicts"
+    __table_args__ = (Index("ix_conflicts_pipeline_recorded_at", "pipeline", "recorded_at"),)
+    id: Mapped[int] = mapped_column(HistoryId, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    run_id: Mapped[str] = mapped_column(String())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deal: Mapped[str] = mapped_column(String())
+    field: Mapped[str] = mapped_column(String())
+    policy: Mapped[str] = mapped_column(String())
+    base: Mapped[Any] = mapped_column(JSON, nullable=True)
+    prm: Mapped[Any] = mapped_column(JSON, nullable=True)
+    crm: Mapped[Any] = mapped_column(JSON, nullable=True)
+    winner: Mapped[str | None] = mapped_column(String())
+    kept: Mapped[Any] = mapped_column(JSON, nullable=True)
+    lost: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class SyncRun(Base):
+    """One cycle of one pipeline (the audit trail: counts, API calls, outcome)."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_pipeline_started_at", "pipeline", "started_at"),)
+    run_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String())
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String())
+    records_read: Mapped[int] = mapped_column(Integer)
+    records_written: Mapped[int] = mapped_column(Integer)
+    tasks_created: Mapped[int] = mapped_column(Integer)
+    tasks_updated: Mapped[int] = mapped_column(Integer)
+    tasks_closed: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
+    api_calls: Mapped[dict[str, Any]] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+    holder: Mapped[str | None] = mapped_column(String())
+
+
+class SyncError(Base):
+    """Something that failed, per record (or object), with its retry schedule."""
+
+    __tablename__ = "sync_errors"
+    __table_args__ = (Index("ix_sync_errors_pipeline_next_retry_at", "pipeline",
+                            "next_retry_at"),)
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    role: Mapped[str] = mapped_column(String(), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(), primary_key=True)
+    system: Mapped[str] = mapped_column(String())
+    object: Mapped[str] = mapped_column(String())
+    deal: Mapped[str | None] = mapped_column(String())
+    code: Mapped[str] = mapped_column(String())
+    message: Mapped[str] = mapped_column(Text)
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    retriable: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ReviewRow(Base):
+    """A review queue item: something a person must decide (one row per key)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_pipeline_status", "pipeline", "status"),)
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    key: Mapped[str] = mapped_column(String(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String())
+    deal: Mapped[str] = mapped_column(String())
+    summary: Mapped[str] = mapped_column(Text)
+    candidates: Mapped[list[Any]] = mapped_column(JSON)  # [[crm id, confidence], ...]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String())  # open | resolved | dismissed
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String())
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class Lease(Base):
+    """Who runs a pipeline now: the holder renews it; another replica takes it once
+    it expires."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(), primary_key=True)
+    holder: Mapped[str] = mapped_column(String())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

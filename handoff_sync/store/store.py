@@ -1,0 +1,227 @@
+"""``Store``: the one object the daemon, the sync cycle and the CLI talk to for state.
+
+Each method is one transaction on a pooled connection, so a ``Store`` may be shared by
+threads. Database failures surface as ``StoreError`` with the (password-free) URL and
+the driver's reason; a schema that is not current as ``SchemaOutdated`` with the command
+that fixes it. ``connect`` never changes the schema: only ``migrate`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from handoff_sync.engine.serialise import to_jsonable
+from handoff_sync.store import leases, revisions
+from handoff_sync.store import reviews as review_queue
+from handoff_sync.store.database import (
+    create,
+    parse_url,
+    read_transaction,
+    reason,
+    redact_url,
+    write_transaction,
+)
+from handoff_sync.store.load import load_pipeline
+from handoff_sync.store.record import finish_run, record_cycle, run_values
+from handoff_sync.store.schema import SyncRun, table
+from handoff_sync.store.status import pipeline_status, pipelines
+from handoff_sync.store.types import (
+    CycleOutcome,
+    PipelineState,
+    RunKind,
+    RunOutcome,
+    SchemaOutdated,
+    StoreError,
+)
+
+MIGRATE_HINT = "run `handoff-sync migrate --config FILE`"
+
+
+class Store:
+    """The state store of one database (SQLite file or PostgreSQL)."""
+
+    def __init__(self, engine: Engine, url: URL) -> None:
+        self._engine = engine
+        self.url = redact_url(url)  # never holds the password
+
+    @classmethod
+    def connect(cls, url: str) -> Store:
+        """Open the database (creating a SQLite file's folder); StoreError if unreachable."""
+        parsed = parse_url(url)
+        engine = create(parsed)
+        try:
+            with engine.connect():
+                pass
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open the database {redact_url(parsed)}: "
+                             f"{reason(exc)}") from None
+        return cls(engine, parsed)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for read-only reports over the tables (and tests)."""
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url})"
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{doing} failed on {self.url}: {reason(exc)}") from exc
+
+    # -- schema
+
+    @staticmethod
+    def head_revision() -> str:
+        return revisions.head_revision()
+
+    @staticmethod
+    def revision_label(revision: str) -> str:
+        """A revision as its file is named, e.g. ``0001_initial``."""
+        return revisions.revision_label(revision)
+
+    def schema_revision(self) -> str | None:
+        """The database's revision; None for a database without handoff-sync tables."""
+        with self._guard("reading the schema revision"), read_transaction(self._engine) as c:
+            return revisions.current_revision(c)
+
+    def migrate(self) -> list[str]:
+        """Upgrade to the newest revision; the revisions applied (none when current)."""
+        with self._guard("migrating"), write_transaction(self._engine) as connection:
+            current = revisions.current_revision(connection)
+            if current is not None and not revisions.known(current):
+                raise SchemaOutdated(self._newer(current))
+            return revisions.upgrade(connection)
+
+    def require_current_schema(self) -> None:
+        """SchemaOutdated, saying what to run, unless the schema is this version's."""
+        current, head = self.schema_revision(), revisions.head_revision()
+        if current == head:
+            return
+        if current is None:
+            raise SchemaOutdated(f"the database {self.url} has no handoff-sync tables; this "
+                                 f"version needs revision {head}: {MIGRATE_HINT}")
+        if not revisions.known(current):
+            raise SchemaOutdated(self._newer(current))
+        raise SchemaOutdated(f"the database {self.url} is at revision {current}; this "
+                             f"version needs {head}: {MIGRATE_HINT}")
+
+    def _newer(self, current: str) -> str:
+        return (f"the database {self.url} is at revision {current}, which this version of "
+                f"handoff-sync does not know (it needs {revisions.head_revision()}): a newer "
+                "version migrated it; run that version")
+
+    # -- cycles
+
+    def load_pipeline(self, pipeline: str) -> PipelineState:
+        with self._guard(f"loading pipeline {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            return load_pipeline(connection, pipeline)
+
+    def start_run(self, pipeline: str, run_id: str, kind: RunKind, started_at: datetime,
+                  holder: str) -> None:
+        """Record a cycle as running (committed at once, so `status` shows it)."""
+        row = {"run_id": run_id, "pipeline": pipeline, "kind": RunKind(kind).value,
+               "started_at": started_at, "holder": holder,
+               **run_values(None, RunOutcome.RUNNING, None, {}, {}, 0)}
+        try:
+            with self._guard(f"starting run {run_id}"), \
+                    write_transaction(self._engine) as connection:
+                connection.execute(table(SyncRun).insert().values(**row))
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise StoreError(f"a sync run {run_id!r} is already recorded") from None
+            raise
+
+    def finish_run(self, run_id: str, ended_at: datetime, outcome: RunOutcome,
+                   message: str | None, api_calls: Mapping[str, Any],
+                   counts: Mapping[str, int]) -> None:
+        """Close a run that recorded nothing else (failed, interrupted early, dry run)."""
+        values = run_values(ended_at, outcome, message, api_calls, counts,
+                            int(counts.get("errors", 0)))
+        with self._guard(f"finishing run {run_id}"), \
+                write_transaction(self._engine) as connection:
+            finish_run(connection, run_id, values)
+
+    def record_cycle(self, outcome: CycleOutcome, *,
+                     lease: tuple[str, str] | None = None) -> None:
+        """Record the whole cycle in one transaction. With ``lease=(name, holder)``, first
+        check in that transaction that ``holder`` still holds it: LeaseLost, and nothing
+        written, if not."""
+        with self._guard(f"recording run {outcome.run_id}"), \
+                write_transaction(self._engine) as connection:
+            if lease is not None:
+                leases.check_held(connection, lease[0], lease[1], outcome.ended_at)
+            record_cycle(connection, outcome, holder=lease[1] if lease else None)
+
+    # -- leases
+
+    def try_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Acquire or renew; False while another holder's lease is valid."""
+        with self._guard(f"taking the lease {name!r}"):
+            return leases.try_lease(self._engine, name, holder, ttl, now)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._guard(f"releasing the lease {name!r}"):
+            leases.release_lease(self._engine, name, holder)
+
+    def lease(self, name: str) -> tuple[str, datetime] | None:
+        """(holder, expires at), expired or not; None if nobody holds or held it."""
+        with self._guard(f"reading the lease {name!r}"):
+            return leases.lease(self._engine, name)
+
+    # -- status and review
+
+    def pipelines(self) -> list[str]:
+        with self._guard("listing pipelines"), read_transaction(self._engine) as connection:
+            return pipelines(connection)
+
+    def status(self, pipeline: str | None = None, *, now: datetime) -> dict[str, Any]:
+        """JSON-safe: the schema revision, then per pipeline its lease, last runs,
+        checkpoints, drift, errors, open reviews, conflicts, tasks, links and API budget."""
+        with self._guard("reading the status"), read_transaction(self._engine) as connection:
+            names = [pipeline] if pipeline is not None else pipelines(connection)
+            return {
+                "database": self.url,
+                "schema_revision": revisions.current_revision(connection),
+                "head_revision": revisions.head_revision(),
+                "now": to_jsonable(now),
+                "pipelines": {name: pipeline_status(connection, name, now) for name in names},
+            }
+
+    def reviews(self, pipeline: str | None = None, *,
+                status: str | None = "open") -> list[dict[str, Any]]:
+        """Review items (JSON-safe), oldest first; ``status`` None lists every status."""
+        with self._guard("listing review items"), read_transaction(self._engine) as connection:
+            return review_queue.list_reviews(connection, pipeline, status)
+
+    def resolve_review(self, pipeline: str, key: str, *, action: str, crm_id: str | None,
+                       by: str, now: datetime) -> dict[str, Any]:
+        """``dismiss`` an open item, or ``link`` its registration to ``crm_id`` (a manual
+        link the next cycle uses); the item afterwards."""
+        with self._guard(f"resolving review item {key!r}"), \
+                write_transaction(self._engine) as connection:
+            return review_queue.resolve(connection, pipeline, key, action=action,
+                                        crm_id=crm_id, by=by, now=now)

@@ -1,0 +1,147 @@
+"""What crosses the store's boundary: what a cycle reads before planning and records after.
+
+Plain frozen data, no SQLAlchemy: ``sync.py`` builds a ``CycleOutcome`` and the store
+writes all of it in one transaction (``Store.record_cycle``), so a crash leaves either
+the previous checkpoint in force or the whole cycle recorded, never half of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from connectors.base import Cursor
+from handoff_sync.engine.types import EngineState, Plan
+from handoff_sync.model import Role
+
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+
+
+class SchemaOutdated(Exception):
+    """The database is not at the schema revision this version of handoff-sync needs."""
+
+
+class LeaseLost(Exception):
+    """Another replica holds the pipeline's lease: this replica must not record its cycle."""
+
+
+class StoreError(Exception):
+    """The database cannot be reached or refused an operation; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorRecord:
+    """The last version of one system record handoff-sync read, as flat raw API values.
+
+    The mirror lets a cycle plan over every deal while pulling only what changed: a
+    record that did not change is planned from its mirrored values.
+    """
+
+    record_id: str
+    modified_at: datetime | None
+    fields: Mapping[str, Any]  # system field -> raw value (JSON-safe: str, number, bool, None)
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetryHold:
+    """A record whose last write failed: when it may be tried again."""
+
+    role: Role
+    record_id: str  # the record (deal writes) or the task key (task writes)
+    code: str
+    message: str
+    attempts: int
+    next_retry_at: datetime
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    """Everything the store holds for one pipeline, as a cycle needs it before planning."""
+
+    pipeline: str
+    engine: EngineState
+    mirror: Mapping[Role, Mapping[str, MirrorRecord]]  # role -> record id -> record
+    checkpoints: Mapping[tuple[str, str], Cursor]  # (system, object) -> cursor
+    mappings_hash: str | None  # the mappings folder's content hash at the last recorded cycle
+    last_full_at: datetime | None  # end of the last full reconcile
+    holds: Mapping[tuple[Role, str], RetryHold]  # (role, record id or task key) -> hold
+    drift: Mapping[str, str]  # "system.object.field" -> why it is skipped (schema drift)
+
+
+class FailureKind(StrEnum):
+    RECORD = "record"  # a deal record write (field values, outputs)
+    TASK = "task"  # a task upsert
+    READ = "read"  # a pull or fetch that failed for the whole object this cycle
+    SCHEMA = "schema"  # a mapped field missing or read-only in the system (drift)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFailure:
+    """One thing that could not be done this cycle; retried in a later cycle with backoff."""
+
+    kind: FailureKind
+    role: Role
+    system: str
+    object: str
+    record_id: str  # record id, task key, or "*" for object-wide failures
+    code: str  # the system's error code, e.g. FIELD_CUSTOM_VALIDATION_EXCEPTION
+    message: str
+    deal: str | None = None  # deal key
+    fields: tuple[str, ...] = ()
+    retriable: bool = True
+
+
+class RunOutcome(StrEnum):
+    RUNNING = "running"
+    OK = "ok"  # everything planned was done
+    PARTIAL = "partial"  # some records failed; they retry later
+    FAILED = "failed"  # the cycle stopped early (nothing recorded but the run row)
+    INTERRUPTED = "interrupted"  # stopped by a signal after the batch in hand
+    DRY_RUN = "dry_run"
+
+
+class RunKind(StrEnum):
+    INCREMENTAL = "incremental"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class CycleOutcome:
+    """One cycle's results, recorded by ``Store.record_cycle`` in one transaction.
+
+    Only what was done is recorded: ``written_deals`` are the deals whose every planned
+    field write succeeded (their base snapshots advance), ``task_ids`` the task keys
+    whose upsert succeeded (their ledger rows advance). Everything else in the plan is
+    planned again next cycle, which is safe because writes are idempotent.
+    """
+
+    pipeline: str
+    run_id: str
+    kind: RunKind
+    started_at: datetime
+    ended_at: datetime
+    outcome: RunOutcome
+    plan: Plan
+    written_deals: frozenset[str]  # deal keys whose bases may advance
+    task_ids: Mapping[str, str | None]  # task key -> system task id, for successful upserts
+    mirror: Mapping[Role, Mapping[str, MirrorRecord]]  # records read or written this cycle
+    # Full pull: that role's mirror is exactly `mirror`.
+    mirror_replace: frozenset[Role] = frozenset()
+    checkpoints: Mapping[tuple[str, str], Cursor] = field(default_factory=lambda: _EMPTY)
+    failures: tuple[RecordFailure, ...] = ()
+    # (role, record id or task key) that succeeded this cycle: their holds are cleared.
+    cleared: frozenset[tuple[Role, str]] = frozenset()
+    counts: Mapping[str, int] = field(default_factory=lambda: _EMPTY)  # records_read, ...
+    # system -> ApiUsage.snapshot()
+    api_calls: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
+    mappings_hash: str | None = None
+    drift: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # replaces the stored drift
+    message: str | None = None  # one line for the run row (why it failed or was partial)
+    # Task keys a person completed in the CRM (seen this cycle): their ledger rows become
+    # done and closed by a user, so the engine never reopens them.
+    closed_by_user: frozenset[str] = frozenset()

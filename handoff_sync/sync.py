@@ -1,0 +1,399 @@
+"""One cycle of one pipeline: pull, map, plan, write, record (architecture.md's flow).
+
+The only module that touches connectors, the engine and the store together. A cycle
+pulls each side since its checkpoint into the mirror (the last version of every record),
+plans every deal from the mirror with the pure engine, carries out the plan in batches,
+and records everything that was done in one transaction. A crash before that
+transaction leaves the previous checkpoint in force: the next cycle pulls the same
+records again, plans the same writes and upserts the same task keys, so redoing the work
+changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import structlog
+
+from connectors.base import Connector, Cursor
+from connectors.errors import ConnectorError, SchemaError
+from handoff_sync.engine.plan import EngineInput, plan
+from handoff_sync.engine.types import EngineState, Plan, SlaEventKind
+from handoff_sync.mapping.convert import MappedRecord, SystemMapping, to_canonical
+from handoff_sync.mapping.loader import MappingSet, validate_mappings
+from handoff_sync.model import OwnerDirectory, Role, TaskStatus
+from handoff_sync.store.types import (
+    CycleOutcome,
+    LeaseLost,
+    MirrorRecord,
+    PipelineState,
+    RecordFailure,
+    RunKind,
+    RunOutcome,
+)
+from handoff_sync.sync_drift import SCHEMA_ERROR_CODES, detect_drift
+from handoff_sync.sync_pull import (
+    FILES,
+    PullStopped,
+    SidePull,
+    TaskClosures,
+    pull_side,
+    pull_task_closures,
+)
+from handoff_sync.sync_write import Side, carry_out, field_changes, write_call_estimate
+
+log = structlog.get_logger("handoff_sync.sync")
+
+OWNERS_TTL = timedelta(minutes=15)  # users change rarely; re-read on full cycles anyway
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did, for the CLI, the logs and the metrics."""
+
+    pipeline: str
+    run_id: str
+    kind: RunKind
+    outcome: RunOutcome
+    started_at: datetime
+    ended_at: datetime
+    counts: Mapping[str, int]
+    api_calls: Mapping[str, Mapping[str, Any]]
+    failures: tuple[RecordFailure, ...] = ()
+    drift: Mapping[str, str] = field(default_factory=dict)
+    message: str | None = None
+    plan: Plan | None = None  # kept for --dry-run and `plan`
+    # Dry runs: every field the plan would write (system terms, old and new values) and
+    # the write calls it would cost per system.
+    changes: tuple[dict[str, Any], ...] = ()
+    write_calls: Mapping[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "run_id": self.run_id, "kind": self.kind.value,
+                "outcome": self.outcome.value, "started_at": self.started_at.isoformat(),
+                "ended_at": self.ended_at.isoformat(),
+                "duration_seconds": round((self.ended_at - self.started_at).total_seconds(), 3),
+                "counts": dict(self.counts), "api_calls": {k: dict(v) for k, v in
+                                                           self.api_calls.items()},
+                "errors": [{"record": f.record_id, "system": f.system, "object": f.object,
+                            "code": f.code, "message": f.message} for f in self.failures],
+                "schema_drift": dict(self.drift), "message": self.message}
+
+
+class CycleFailed(Exception):
+    """The cycle could not run at all (mappings invalid, a system unreachable)."""
+
+
+def mappings_hash(folder: Path) -> str:
+    """Content hash of the mappings folder: a changed hash triggers a full reconcile."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                       and p.suffix in (".yaml", ".yml")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class PipelineRunner:
+    """One pipeline's connectors and its cycles; not thread-safe (one per pipeline)."""
+
+    def __init__(self, config: Any, pipeline: Any, store: Any, *, holder: str,
+                 environ: Mapping[str, str] | None = None,
+                 clock: Callable[[], datetime] = now_utc,
+                 connectors: Mapping[Role, Connector] | None = None) -> None:
+        from handoff_sync.config import build_connector
+
+        self.config = config
+        self.pipeline = pipeline
+        self.name: str = pipeline.name
+        self.store = store
+        self.holder = holder
+        self.clock = clock
+        if connectors is None:
+            connectors = {
+                Role.PRM: build_connector(config.connections[pipeline.prm], environ=environ),
+                Role.CRM: build_connector(config.connections[pipeline.crm], environ=environ),
+            }
+        self.connectors = dict(connectors)
+        self._owners: dict[Role, OwnerDirectory] = {}
+        self._owners_at: datetime | None = None
+
+    def close(self) -> None:
+        for connector in self.connectors.values():
+            connector.close()
+
+    # ------------------------------------------------------------------ the cycle
+    def run_cycle(self, *, full: bool | None = None, dry_run: bool = False,
+                  should_stop: Callable[[], bool] = lambda: False,
+                  lease: tuple[str, str] | None = None,
+                  heartbeat: Callable[[], None] = lambda: None) -> CycleReport:
+        run_id = uuid.uuid4().hex[:12]
+        started = self.clock()
+        bound = structlog.contextvars.bound_contextvars(pipeline=self.name, run_id=run_id)
+        with bound:
+            state = self.store.load_pipeline(self.name)
+            folder = Path(self.pipeline.mappings)
+            digest = mappings_hash(folder) if folder.is_dir() else None
+            if full is None:
+                full = state.last_full_at is None or state.mappings_hash != digest
+            kind = RunKind.FULL if full else RunKind.INCREMENTAL
+            for connector in self.connectors.values():
+                connector.usage.calls.clear()
+            if not dry_run:
+                self.store.start_run(self.name, run_id, kind, started, self.holder)
+            try:
+                return self._cycle(run_id, kind, started, state, folder, digest, dry_run,
+                                   should_stop, lease, heartbeat)
+            except (CycleFailed, ConnectorError, PullStopped) as exc:
+                stopped = isinstance(exc, PullStopped)
+                outcome = RunOutcome.INTERRUPTED if stopped else RunOutcome.FAILED
+                message = ("stopped while pulling; nothing recorded, the next cycle pulls "
+                           "again") if stopped else _one_line(exc)
+                ended = self.clock()
+                if not dry_run:
+                    self.store.finish_run(run_id, ended, outcome, message, self._usage(), {})
+                log.warning("cycle_not_completed", outcome=outcome.value, reason=message)
+                return CycleReport(self.name, run_id, kind, outcome, started, ended, {},
+                                   self._usage(), (), dict(state.drift), message)
+            except LeaseLost:
+                # Another replica owns the pipeline now: close our run row, let it work.
+                if not dry_run:
+                    self.store.finish_run(run_id, self.clock(), RunOutcome.INTERRUPTED,
+                                          "lease lost to another replica; nothing recorded",
+                                          self._usage(), {})
+                raise
+
+    def _cycle(self, run_id: str, kind: RunKind, started: datetime, state: PipelineState,
+               folder: Path, digest: str | None, dry_run: bool,
+               should_stop: Callable[[], bool], lease: tuple[str, str] | None,
+               heartbeat: Callable[[], None]) -> CycleReport:
+        mappings = self._mappings(folder)
+        full = kind is RunKind.FULL
+        drift = dict(state.drift)
+        if full or drift or not state.checkpoints or _schema_suspect(state):
+            # Describe only when the schema may have moved: a quiet cycle costs one read
+            # per object (the connectors keep their describe caches until start_cycle).
+            for connector in self.connectors.values():
+                connector.start_cycle()
+            drift = self._describe(mappings)
+        owners = self._owner_directories(full)
+        pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
+        mirror = _merged_mirror(state, pulls, full)
+        now = self.clock()
+        closures = self._task_closures(mappings, state, now)
+        result = plan(EngineInput(self.name, mappings,
+                                  _mapped(mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
+                                  _mapped(mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
+                                  _closed_by_people(state.engine, closures.keys), now,
+                                  owners[Role.CRM], owners[Role.PRM]))
+        read = {f"records_read_{role.value}": pulls[role].read for role in Role}
+        base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
+                       "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
+                       "sla_breaches": sum(e.kind is SlaEventKind.BREACHED
+                                           for e in result.sla_events)}
+        sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
+                 for role in Role}
+        if dry_run:
+            return CycleReport(self.name, run_id, kind, RunOutcome.DRY_RUN, started,
+                               self.clock(), {**base_counts, **_planned_counts(result)},
+                               self._usage(), (), drift, None, result,
+                               tuple(field_changes(result, sides, mirror)),
+                               write_call_estimate(result, sides))
+        done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
+                         now=now, should_stop=should_stop, heartbeat=heartbeat)
+        failures = list(done.failures)
+        skipped_rows = [problem for role in Role for problem in pulls[role].problems]
+        for problem in skipped_rows[:20]:
+            log.warning("row_skipped", problem=problem)
+        outcome = (RunOutcome.INTERRUPTED if done.stopped else
+                   RunOutcome.PARTIAL if failures or drift or skipped_rows else RunOutcome.OK)
+        counts = {**base_counts, **{k: v for k, v in done.counts.items()},
+                  "errors": len(failures), "rows_skipped": len(skipped_rows),
+                  "schema_drift_fields": len(drift)}
+        for name in ("records_written", "tasks_created", "tasks_updated", "tasks_closed"):
+            counts.setdefault(name, 0)
+        changed_mirror = {role: {**{r.record_id: r for r in pulls[role].records.values()},
+                                 **done.mirror[role]} for role in Role}
+        checkpoints: dict[tuple[str, str], Cursor] = {}
+        for role in Role:
+            checkpoints.update(pulls[role].checkpoints)
+        checkpoints.update(closures.checkpoints)
+        ended = self.clock()
+        message = _message(failures, drift, done.stopped)
+        self.store.record_cycle(CycleOutcome(
+            pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
+            outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
+            task_ids=MappingProxyType(done.task_ids),
+            mirror={role: MappingProxyType(changed_mirror[role]) for role in Role},
+            mirror_replace=frozenset(r for r in Role if full and _replaceable(mappings, r)),
+            checkpoints=MappingProxyType(checkpoints), failures=tuple(failures),
+            cleared=frozenset(done.cleared), counts=MappingProxyType(counts),
+            api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
+            message=message, closed_by_user=frozenset(closures.keys)), lease=lease)
+        log.info("cycle_recorded", kind=kind.value, outcome=outcome.value, **counts)
+        return CycleReport(self.name, run_id, kind, outcome, started, ended, counts,
+                           self._usage(), tuple(failures), drift, message, result)
+
+    # ------------------------------------------------------------------ steps
+    def _mappings(self, folder: Path) -> MappingSet:
+        mappings, problems = validate_mappings(folder)
+        if mappings is None:
+            listed = "; ".join(str(p) for p in problems[:5])
+            more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise CycleFailed(f"the mappings folder {folder} does not validate: {listed}{more}; "
+                              "run `handoff-sync mappings validate --mappings "
+                              f"{folder}` and fix them")
+        for role in Role:
+            expected = self.connectors[role].system
+            if mappings.side(role).system.value != expected:
+                raise CycleFailed(
+                    f"{mappings.side(role).file} is for {mappings.side(role).system.value} "
+                    f"but the pipeline's {role.value} connection is {expected}")
+        return mappings
+
+    def _describe(self, mappings: MappingSet) -> dict[str, str]:
+        drift: dict[str, str] = {}
+        for role in Role:
+            mapping = mappings.side(role)
+            if mapping.system.value == FILES:
+                continue  # a drop folder's columns are whatever the export holds
+            connector = self.connectors[role]
+            deal_object = connector.describe(mapping.object)
+            task_object = (connector.describe(mapping.tasks.object)
+                           if mapping.tasks is not None else None)
+            drift.update(detect_drift(mapping, deal_object, task_object))
+        if drift:
+            log.warning("schema_drift", fields=sorted(drift), count=len(drift))
+        return drift
+
+    def _owner_directories(self, full: bool) -> dict[Role, OwnerDirectory]:
+        now = self.clock()
+        stale = self._owners_at is None or now - self._owners_at > OWNERS_TTL
+        if full or stale or not self._owners:
+            self._owners = {role: OwnerDirectory(self.connectors[role].owners())
+                            for role in Role}
+            self._owners_at = now
+        return self._owners
+
+    def _pull(self, mappings: MappingSet, state: PipelineState, drift: dict[str, str],
+              full: bool, should_stop: Callable[[], bool],
+              heartbeat: Callable[[], None]) -> dict[Role, SidePull]:
+        pulls: dict[Role, SidePull] = {}
+        for role in Role:
+            mapping = mappings.side(role)
+            since = None if full else state.checkpoints.get(
+                (mapping.system.value, mapping.object))
+            kwargs = dict(mirror=state.mirror.get(role, {}), since=since,
+                          checkpoints=state.checkpoints, should_stop=should_stop,
+                          heartbeat=heartbeat)
+            try:
+                pulls[role] = pull_side(self.connectors[role], mapping, drift=drift, **kwargs)
+            except SchemaError:
+                # A field vanished since the last describe: find out which, pull without it.
+                drift.update(self._describe(mappings))
+                pulls[role] = pull_side(self.connectors[role], mapping, drift=drift, **kwargs)
+        return pulls
+
+    def _task_closures(self, mappings: MappingSet, state: PipelineState,
+                       now: datetime) -> TaskClosures:
+        crm = mappings.crm
+        if crm.tasks is None:
+            return TaskClosures()
+        open_keys = {key for key, task in state.engine.tasks.items()
+                     if task.spec.status is TaskStatus.OPEN}
+        since = state.checkpoints.get((crm.system.value, crm.tasks.object))
+        return pull_task_closures(self.connectors[Role.CRM], crm, since=since,
+                                  open_keys=open_keys, now=now)
+
+    def _usage(self) -> dict[str, dict[str, Any]]:
+        return {connector.system: connector.usage.snapshot()
+                for connector in self.connectors.values()}
+
+
+def _merged_mirror(state: PipelineState, pulls: Mapping[Role, SidePull],
+                   full: bool) -> dict[Role, dict[str, MirrorRecord]]:
+    """The mirror after this cycle's pulls; a full pull drops records it did not see."""
+    merged: dict[Role, dict[str, MirrorRecord]] = {}
+    for role in Role:
+        records = pulls[role].records
+        if full and pulls[role].complete:
+            merged[role] = dict(records)
+        else:
+            merged[role] = {**state.mirror.get(role, {}), **records}
+    return merged
+
+
+def _closed_by_people(state: EngineState, keys: set[str]) -> EngineState:
+    """The engine's view of the ledger once people's closures are known: never reopen."""
+    if not keys:
+        return state
+    tasks = dict(state.tasks)
+    for key in keys:
+        task = tasks[key]
+        tasks[key] = dataclasses.replace(
+            task, spec=dataclasses.replace(task.spec, status=TaskStatus.DONE),
+            closed_by_user=True)
+    return dataclasses.replace(state, tasks=MappingProxyType(tasks))
+
+
+def _mapped(records: Mapping[str, MirrorRecord], mapping: SystemMapping,
+            owners: OwnerDirectory) -> tuple[MappedRecord, ...]:
+    out = []
+    for record in records.values():
+        mapped = to_canonical(mapping, record.fields, owners)
+        if record.deleted or mapped.record_id != record.record_id:
+            mapped = dataclasses.replace(mapped, record_id=record.record_id,
+                                         deleted=record.deleted)
+        out.append(mapped)
+    return tuple(out)
+
+
+def _planned_counts(result: Plan) -> dict[str, int]:
+    counts = {"records_written": len(result.writes), "tasks_created": 0, "tasks_updated": 0,
+              "tasks_closed": 0}
+    for action in result.tasks:
+        name = {"open": "tasks_created", "close": "tasks_closed"}.get(action.kind.value,
+                                                                      "tasks_updated")
+        counts[name] += 1
+    return counts
+
+
+def _replaceable(mappings: MappingSet, role: Role) -> bool:
+    """A full pull sees every record of an API system; a drop folder only its new files."""
+    return mappings.side(role).system.value != FILES
+
+
+def _schema_suspect(state: PipelineState) -> bool:
+    return any(hold.code in SCHEMA_ERROR_CODES for hold in state.holds.values())
+
+
+def _message(failures: list[RecordFailure], drift: Mapping[str, str],
+             stopped: bool) -> str | None:
+    parts = []
+    if stopped:
+        parts.append("stopped by a signal after the batch in hand; the rest is planned "
+                     "again next cycle")
+    if failures:
+        parts.append(f"{len(failures)} record(s) failed and retry later; "
+                     "see `handoff-sync status`")
+    if drift:
+        parts.append(f"{len(drift)} mapped field(s) skipped for schema drift: "
+                     + ", ".join(sorted(drift)))
+    return "; ".join(parts) or None
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"

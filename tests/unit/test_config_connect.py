@@ -1,0 +1,239 @@
+"""From config to working connectors: settings wiring, secrets, and real calls to the sandbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.budget import BudgetSettings
+from connectors.errors import AuthError
+from connectors.files import FileDropConnector, FileDropSettings
+from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.hubspot_auth import CredentialSources
+from connectors.retry import RetrySettings
+from connectors.salesforce import SalesforceConnector, SalesforceSettings
+from connectors.salesforce_auth import SalesforceAuth, SecretRef
+from handoff_sync import config as config_api
+from handoff_sync.config import load_config
+from handoff_sync.connect import (
+    build_connector,
+    file_drop_settings,
+    hubspot_settings,
+    salesforce_settings,
+)
+from handoff_sync.init_command import write_sandbox_config
+from handoff_sync.sandbox.server import SandboxServer
+
+REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+
+
+def config_file(tmp_path: Path, connections: str, pipelines: str | None = None) -> Path:
+    pipelines = pipelines or (f"  - {{name: partners, prm: prm, crm: crm, "
+                              f"mappings: {REPO_MAPPINGS}}}\n")
+    file = tmp_path / "handoff-sync.yaml"
+    file.write_text("version: 1\nconnections:\n" + textwrap.indent(
+        textwrap.dedent(connections), "  ") + "pipelines:\n" + pipelines)
+    return file
+
+
+def test_sandbox_config_from_init_gives_working_connectors(sandbox: SandboxServer,
+                                                           tmp_path: Path) -> None:
+    sandbox.sandbox.seed(deals=4, partners=1, random_seed=7)
+    out = tmp_path / "cfg.yaml"
+    write_sandbox_config(sandbox.base_url, out)
+    config = load_config(out, environ={})  # everything it needs is in files beside it
+    crm = config_api.build_connector(config.connections["crm"], environ={})
+    prm = config_api.build_connector(config.connections["prm"], environ={})
+    try:
+        assert isinstance(crm, SalesforceConnector) and isinstance(prm, HubSpotConnector)
+        opportunity = crm.describe("Opportunity")
+        assert "StageName" in opportunity.fields
+        owners = prm.owners()
+        assert owners and all("@" in owner.email for owner in owners)
+        assert crm.usage.total >= 1 and prm.usage.total >= 1
+    finally:
+        crm.close()
+        prm.close()
+
+
+def test_secrets_from_environment_variables(sandbox: SandboxServer, tmp_path: Path) -> None:
+    creds = sandbox.sandbox.credentials
+    (tmp_path / "ca.pem").write_text(Path(sandbox.ca_file).read_text())
+    file = config_file(tmp_path, f"""\
+        crm:
+          system: salesforce
+          login_url: {sandbox.base_url}
+          client_id: {creds.sf_client_id}
+          username: {creds.sf_username}
+          private_key: ${{SF_KEY}}
+          ca_file: ca.pem
+        prm:
+          system: hubspot
+          host: {sandbox.base_url}
+          access_token: ${{HS_TOKEN}}
+          ca_file: ca.pem
+        """)
+    config = load_config(file, environ={})
+    environ = {"SF_KEY": creds.jwt_private_key_pem, "HS_TOKEN": creds.hs_access_token}
+    crm = build_connector(config.connections["crm"], environ=environ)
+    prm = build_connector(config.connections["prm"], environ=environ)
+    assert "Amount" in crm.describe("Opportunity").fields
+    assert isinstance(prm.owners(), list)
+
+    with pytest.raises(AuthError, match="HS_TOKEN"):  # HubSpot reads secrets when built
+        build_connector(config.connections["prm"], environ={})
+    unkeyed = build_connector(config.connections["crm"], environ={})
+    with pytest.raises(AuthError, match="SF_KEY"):  # Salesforce when it logs in
+        unkeyed.describe("Opportunity")
+
+
+def test_defaults_are_the_connectors_defaults(tmp_path: Path) -> None:
+    (tmp_path / "drops").mkdir()
+    config = load_config(config_file(tmp_path, """\
+        crm: {system: salesforce, client_id: app, username: u@example.com,
+              private_key: "${K}"}
+        prm: {system: hubspot, access_token: "${T}"}
+        drops: {system: files, folder: drops, id_field: id}
+        """), environ={})
+    auth = SalesforceAuth(client_id="app", username="u@example.com",
+                          private_key=SecretRef(env="K"))
+    assert salesforce_settings(config.connections["crm"]) == SalesforceSettings(auth=auth)  # type: ignore[arg-type]
+    # The daemon scans for archived records every 15 minutes, not every pull (the
+    # connector's own default): a quiet cycle stays at one read per object.
+    assert hubspot_settings(config.connections["prm"]) == HubSpotSettings(  # type: ignore[arg-type]
+        credentials=CredentialSources(access_token_env="T"),
+        archive_scan_interval=timedelta(minutes=15))
+    assert file_drop_settings(config.connections["drops"]) == FileDropSettings(  # type: ignore[arg-type]
+        folder=tmp_path / "drops", id_field="id")
+
+
+def test_every_setting_reaches_the_connector(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "drops").mkdir()
+    config = load_config(config_file(tmp_path, """\
+        crm:
+          system: salesforce
+          login_url: https://acme.my.salesforce.com/
+          auth: password
+          client_id: app
+          username: u@example.com
+          client_secret: {file: secrets/sf-secret}
+          password: ${SF_PASSWORD}
+          security_token: ${SF_TOKEN}
+          api_version: "60.0"
+          ca_file: ca.pem
+          timeout_seconds: 30
+          page_size: 500
+          bulk_threshold: 10
+          bulk_page_size: 20
+          bulk_poll_seconds: 1
+          bulk_timeout_seconds: 60
+          overlap_seconds: 5
+          retry: {max_attempts: 3, initial_wait_seconds: 1, max_wait_seconds: 2,
+                  give_up_after_seconds: 9}
+          budget: {share: 0.5, slow_down_at: 0.6, daily_limit: 1000}
+        prm:
+          system: hubspot
+          host: https://hubspot.example/
+          auth: oauth
+          client_id: ${HS_ID}
+          client_secret: {file: /run/secrets/hs-secret}
+          refresh_token: ${HS_REFRESH}
+          ca_file: ca.pem
+          connect_timeout_seconds: 3
+          read_timeout_seconds: 4
+          page_size: 50
+          overlap_seconds: 6
+          deletion_lookback_seconds: 7
+          archive_scan_interval_seconds: 8
+          burst_limit: 9
+          burst_window_seconds: 11
+          search_limit: 2
+          search_window_seconds: 1.5
+          pacing_margin: 0.1
+          token_refresh_margin_seconds: 60
+          retry: {max_attempts: 2}
+          budget: {share: 0.1}
+        drops:
+          system: files
+          folder: drops
+          id_field: reg_id
+          modified_field: updated
+          deleted_field: gone
+          patterns: ["*.txt"]
+          encoding: cp1252
+          delimiter: ";"
+          settle_seconds: 0
+        """), environ={})
+    assert salesforce_settings(config.connections["crm"]) == SalesforceSettings(  # type: ignore[arg-type]
+        auth=SalesforceAuth(kind="password", login_url="https://acme.my.salesforce.com",
+                            client_id="app", username="u@example.com",
+                            client_secret=SecretRef(file=tmp_path / "secrets" / "sf-secret"),
+                            password=SecretRef(env="SF_PASSWORD"),
+                            security_token=SecretRef(env="SF_TOKEN")),
+        api_version="60.0", ca_file=tmp_path / "ca.pem", timeout_seconds=30, page_size=500,
+        bulk_threshold=10, bulk_page_size=20, bulk_poll_seconds=1, bulk_timeout_seconds=60,
+        overlap_seconds=5,
+        retry=RetrySettings(max_attempts=3, initial_wait=1, max_wait=2, give_up_after=9),
+        budget=BudgetSettings(share=0.5, slow_down_at=0.6, daily_limit=1000))
+    assert hubspot_settings(config.connections["prm"]) == HubSpotSettings(  # type: ignore[arg-type]
+        host="https://hubspot.example", auth="oauth",
+        credentials=CredentialSources(client_id_env="HS_ID",
+                                      client_secret_file="/run/secrets/hs-secret",
+                                      refresh_token_env="HS_REFRESH"),
+        ca_file=str(tmp_path / "ca.pem"), connect_timeout=3, read_timeout=4, page_size=50,
+        overlap=timedelta(seconds=6), deletion_lookback=timedelta(seconds=7),
+        archive_scan_interval=timedelta(seconds=8), burst_limit=9, burst_window=11,
+        search_limit=2, search_window=1.5, pacing_margin=0.1, token_refresh_margin=60,
+        retry=RetrySettings(max_attempts=2), budget=BudgetSettings(share=0.1))
+    assert file_drop_settings(config.connections["drops"]) == FileDropSettings(  # type: ignore[arg-type]
+        folder=tmp_path / "drops", id_field="reg_id", modified_field="updated",
+        deleted_field="gone", patterns=("*.txt",), encoding="cp1252", delimiter=";",
+        settle_seconds=0)
+
+
+def test_file_drop_connection_reads_the_folder(tmp_path: Path) -> None:
+    drops = tmp_path / "exports"
+    drops.mkdir()
+    export = drops / "registrations.csv"
+    export.write_text("reg_id,deal\nR-1,Acme rollout\n", encoding="utf-8")
+    old = export.stat().st_mtime - 60  # finished a minute ago: past settle_seconds
+    os.utime(export, (old, old))
+    config = load_config(_drop_config(tmp_path), environ={})
+    connector = build_connector(config.connections["drops"])
+    assert isinstance(connector, FileDropConnector)
+    [pending] = connector.pending(())
+    read = connector.read(pending)
+    assert [(c.id, dict(c.fields)["deal"]) for c in read.changes] == [("R-1", "Acme rollout")]
+
+
+def _drop_config(tmp_path: Path) -> Path:
+    """A pipeline from a file drop into Salesforce needs a mappings folder with files.yaml."""
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "handoff.yaml").write_text((REPO_MAPPINGS / "handoff.yaml").read_text())
+    (mappings / "salesforce.yaml").write_text((REPO_MAPPINGS / "salesforce.yaml").read_text())
+    (mappings / "files.yaml").write_text("version: 1\nrole: prm\n")
+    return config_file(tmp_path, """\
+        drops: {system: files, folder: exports, id_field: reg_id}
+        crm: {system: salesforce, client_id: a, username: u@example.com, private_key: "${K}"}
+        """, pipelines="  - {name: drops, prm: drops, crm: crm, mappings: mappings}\n")
+
+
+def test_connection_settings_hold_no_secret_values(sandbox: SandboxServer,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "cfg.yaml"
+    write_sandbox_config(sandbox.base_url, out)
+    config = load_config(out, environ={})
+    creds = sandbox.sandbox.credentials
+    shown = repr(config) + repr(salesforce_settings(config.connections["crm"])) + repr(  # type: ignore[arg-type]
+        hubspot_settings(config.connections["prm"]))  # type: ignore[arg-type]
+    assert creds.hs_access_token not in shown
+    assert "PRIVATE KEY" not in shown
+    assert dataclasses.asdict(hubspot_settings(config.connections["prm"]))[  # type: ignore[arg-type]
+        "credentials"]["access_token_file"] == str(tmp_path / "secrets" / "hubspot-access-token")

@@ -1,0 +1,108 @@
+"""The review queue over cycles, and what a person's decision does, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from handoff_sync.engine.types import Link, LinkMethod, Plan, ReviewItem, ReviewKind
+from handoff_sync.store import CycleOutcome, RunKind, RunOutcome, Store, StoreError
+
+T0 = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+PIPELINE = "partners"
+AMBIGUOUS = ReviewItem("ambiguous_link:prm:901", ReviewKind.AMBIGUOUS_LINK, "prm:901",
+                       "2 opportunities match Acme", (("0061", 0.82), ("0062", 0.79)),
+                       {"name_score": 0.82, "checked_at": T0})
+OWNER = ReviewItem("unresolved_owner:prm:902", ReviewKind.UNRESOLVED_OWNER, "prm:902",
+                   "pat@partner.example has no active CRM user")
+
+
+def stated(store: Store, *items: ReviewItem, at: datetime) -> None:
+    """Record a cycle whose plan states exactly ``items`` as standing problems."""
+    store.record_cycle(CycleOutcome(
+        PIPELINE, f"run-{at.isoformat()}", RunKind.INCREMENTAL, at, at, RunOutcome.OK,
+        Plan(PIPELINE, at, reviews=items), frozenset(), {}, {}))
+
+
+def by_key(store: Store, status: str | None = None) -> dict[str, dict[str, object]]:
+    return {item["key"]: item for item in store.reviews(PIPELINE, status=status)}
+
+
+def test_items_open_stay_fresh_and_resolve_themselves_when_they_stop_holding(
+        store: Store) -> None:
+    stated(store, AMBIGUOUS, OWNER, at=T0)
+    opened = by_key(store)
+    assert set(opened) == {AMBIGUOUS.key, OWNER.key}
+    assert opened[AMBIGUOUS.key]["candidates"] == [["0061", 0.82], ["0062", 0.79]]
+    assert opened[AMBIGUOUS.key]["details"] == {"name_score": 0.82,
+                                                "checked_at": "2026-11-18T15:30:00Z"}
+    t1 = T0 + timedelta(minutes=5)
+    restated = ReviewItem(AMBIGUOUS.key, AMBIGUOUS.kind, AMBIGUOUS.deal,
+                          "3 opportunities match Acme", (("0063", 0.9),))
+    stated(store, restated, at=t1)
+    [still_open] = store.reviews(PIPELINE)
+    assert (still_open["summary"], still_open["candidates"]) == (
+        "3 opportunities match Acme", [["0063", 0.9]])
+    assert (still_open["first_seen"], still_open["last_seen"]) == (
+        "2026-11-18T15:30:00Z", "2026-11-18T15:35:00Z")
+    gone = by_key(store, "resolved")[OWNER.key]
+    assert (gone["resolution"], gone["resolved_at"], gone["resolved_by"]) == (
+        "auto: no longer applies", "2026-11-18T15:35:00Z", None)
+    # The problem comes back: an item resolved automatically opens again.
+    stated(store, restated, OWNER, at=t1 + timedelta(minutes=5))
+    assert set(by_key(store)) == {AMBIGUOUS.key, OWNER.key}
+    assert len(store.reviews(PIPELINE, status=None)) == 2
+    assert store.status(PIPELINE, now=t1)["pipelines"][PIPELINE]["reviews"]["open"] == {
+        "ambiguous_link": 1, "unresolved_owner": 1}
+
+
+def test_a_dismissed_item_stays_dismissed(store: Store) -> None:
+    stated(store, OWNER, at=T0)
+    item = store.resolve_review(PIPELINE, OWNER.key, action="dismiss", crm_id=None,
+                                by="dana@vendor.example", now=T0 + timedelta(minutes=1))
+    assert (item["status"], item["resolved_by"]) == ("dismissed", "dana@vendor.example")
+    for minutes in (5, 10):
+        stated(store, OWNER, at=T0 + timedelta(minutes=minutes))
+        assert store.reviews(PIPELINE) == []
+    stated(store, at=T0 + timedelta(minutes=15))
+    assert by_key(store, "dismissed")[OWNER.key]["resolution"] == "dismissed"
+    with pytest.raises(StoreError, match="already dismissed"):
+        store.resolve_review(PIPELINE, OWNER.key, action="dismiss", crm_id=None, by="dana",
+                             now=T0)
+
+
+def test_linking_by_hand_stores_a_manual_link_the_next_cycle_loads(store: Store) -> None:
+    stated(store, AMBIGUOUS, at=T0)
+    with pytest.raises(StoreError, match=r"needs the CRM opportunity id .*0061, 0062"):
+        store.resolve_review(PIPELINE, AMBIGUOUS.key, action="link", crm_id=None, by="dana",
+                             now=T0)
+    # Any id will do (the right opportunity may not have been a candidate).
+    item = store.resolve_review(PIPELINE, AMBIGUOUS.key, action="link", crm_id="006X",
+                                by="dana", now=T0 + timedelta(minutes=1))
+    assert (item["status"], item["resolution"]) == ("resolved", "linked to 006X")
+    assert store.load_pipeline(PIPELINE).engine.links == {
+        "901": Link("901", "006X", LinkMethod.MANUAL, 1.0)}
+    # Stated again before the engine sees the link: a person's decision stands.
+    stated(store, AMBIGUOUS, at=T0 + timedelta(minutes=5))
+    assert store.reviews(PIPELINE) == []
+
+
+def test_wrong_decisions_are_refused_with_what_to_do(store: Store) -> None:
+    crm_only = ReviewItem("channel_conflict:crm:0069", ReviewKind.CHANNEL_CONFLICT,
+                          "crm:0069", "two partners registered Acme")
+    stated(store, AMBIGUOUS, OWNER, crm_only, at=T0)
+    cases = [
+        ("nope", "link", "no review item 'nope' in pipeline 'partners'"),
+        (OWNER.key, "link", "unresolved_owner item and cannot be linked: fix the records"),
+        (AMBIGUOUS.key, "approve", "unknown review action 'approve': use dismiss, or link"),
+        (crm_only.key, "link", "no PRM registration to link; dismiss it instead"),
+    ]
+    for key, action, message in cases:
+        with pytest.raises(StoreError, match=message):
+            store.resolve_review(PIPELINE, key, action=action, crm_id="0061", by="dana",
+                                 now=T0)
+    with pytest.raises(StoreError, match="unknown review status 'closed'"):
+        store.reviews(PIPELINE, status="closed")
+    assert len(store.reviews(PIPELINE)) == 3
+    assert store.load_pipeline(PIPELINE).engine.links == {}
