@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
+from handoff_sync.engine.types import EngineState, TaskState, Verdict
 from handoff_sync.init_command import write_sandbox_config
+from handoff_sync.mapping.loader import MappingSet
+from handoff_sync.model import Deal, TaskStatus
+from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox.server import SandboxServer
 
 
@@ -21,3 +27,57 @@ def configured_sandbox(server: SandboxServer, folder: Path, *, database_url: str
             "interval_seconds:") else line for line in text.splitlines()]
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config
+
+
+def handoff_tasks(sf: Any) -> list[dict[str, Any]]:
+    """Every handoff task in Salesforce (the ones carrying a task key)."""
+    return sf.query_all("SELECT Id, Handoff_Task_Key__c, Status, OwnerId, WhatId, Subject "
+                        "FROM Task WHERE Handoff_Task_Key__c != null")["records"]
+
+
+def sample_value(rule: Any) -> Any:
+    """A plausible Salesforce value for a mapped field, as an AE would type it."""
+    if rule.values:
+        return next(iter(rule.values))
+    kind = "percent" if rule.name.endswith("_pct") else rule.type.value
+    return {"currency": 50000, "number": 50000, "integer": 3, "percent": 20,
+            "boolean": True, "date": "2026-12-20", "datetime": "2026-12-01T10:00:00.000+0000",
+            "multi_select": "Acme;Globex"}.get(kind, "Filled by the AE")
+
+
+def fillable_blocked_deal(state: EngineState, mappings: MappingSet,
+                          exclude: Collection[str] = ()) -> tuple[Verdict, list[str]] | None:
+    """A blocked deal whose every missing gate field the CRM side can fill, and those fields."""
+    for key, base in sorted(state.bases.items()):
+        verdict = state.verdicts.get(key)
+        if (verdict is None or verdict.crm_id is None or verdict.status.value != "blocked"
+                or verdict.crm_id in exclude):
+            continue
+        gate = evaluate_gate(mappings.policy, Deal.from_values(base.agreed))
+        fields = [m.field for m in gate.missing if m.field]
+        if fields and len(fields) == len(gate.missing) and all(
+                f in mappings.crm.fields and mappings.crm.fields[f].writes for f in fields):
+            return verdict, fields
+    return None
+
+
+def owner_assigned_tasks(state: EngineState, sf: Any,
+                         exclude: Collection[str] = ()) -> tuple[str, list[TaskState]] | None:
+    """An opportunity with open tasks assigned to its owner, and those tasks."""
+    users = {u["Id"]: u["Email"].lower() for u in sf.query_all(
+        "SELECT Id, Email FROM User WHERE IsActive = true")["records"]}
+    by_deal: dict[str, list[TaskState]] = {}
+    for task in state.tasks.values():
+        if task.spec.status is TaskStatus.OPEN and task.spec.crm_id not in exclude:
+            by_deal.setdefault(task.spec.crm_id, []).append(task)
+    for crm_id, tasks in sorted(by_deal.items()):
+        owner = users.get(sf.Opportunity.get(crm_id)["OwnerId"])
+        mine = [t for t in tasks if t.spec.assignee_email == owner]
+        if mine:
+            return crm_id, mine
+    return None
+
+
+def other_active_user(sf: Any, user_id: str) -> str:
+    users = sf.query_all("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
+    return next(u["Id"] for u in users if u["Id"] != user_id)

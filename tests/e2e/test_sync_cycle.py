@@ -26,7 +26,7 @@ from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner
-from tests.e2e.sync_support import configured_sandbox
+from tests.e2e.sync_support import configured_sandbox, handoff_tasks, sample_value
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours
 
@@ -51,12 +51,6 @@ def cycle(world: dict[str, Any], **kwargs: Any) -> CycleReport:
     report: CycleReport = world["runner"].run_cycle(**kwargs)
     assert report.outcome in (RunOutcome.OK, RunOutcome.PARTIAL), report.message
     return report
-
-
-def handoff_tasks(sf: Salesforce) -> list[dict[str, Any]]:
-    rows = sf.query_all("SELECT Id, Handoff_Task_Key__c, Status, OwnerId, WhatId, Subject "
-                        "FROM Task WHERE Handoff_Task_Key__c != null")["records"]
-    return rows
 
 
 def opportunity(sf: Salesforce, crm_id: str) -> dict[str, Any]:
@@ -142,7 +136,7 @@ def test_filling_a_gate_closes_its_task_and_flips_the_flag(world: dict[str, Any]
     open_before = [t for t in state.tasks.values() if t.spec.crm_id == verdict.crm_id
                    and t.spec.status is TaskStatus.OPEN]
     assert open_before
-    sf.Opportunity.update(verdict.crm_id, {mappings.crm.fields[f].system_field: _sample(
+    sf.Opportunity.update(verdict.crm_id, {mappings.crm.fields[f].system_field: sample_value(
         mappings.crm.fields[f]) for f in fields})
     report = cycle(world)
     closed = {a.task.key for a in report.plan.tasks if a.kind is TaskActionKind.CLOSE
@@ -204,15 +198,6 @@ def test_an_owner_change_reassigns_the_open_task(world: dict[str, Any],
 
 def _email(users: list[dict[str, Any]], user_id: str) -> str | None:
     return next((u["Email"].lower() for u in users if u["Id"] == user_id), None)
-
-
-def _sample(rule: Any) -> Any:
-    if rule.values:
-        return next(iter(rule.values))
-    kind = "percent" if rule.name.endswith("_pct") else rule.type.value
-    return {"currency": 50000, "number": 50000, "integer": 3, "percent": 20,
-            "boolean": True, "date": "2026-12-20", "datetime": "2026-12-01T10:00:00.000+0000",
-            "multi_select": "Acme;Globex"}.get(kind, "Filled by the AE")
 
 
 def test_a_task_a_person_completed_is_never_reopened(world: dict[str, Any],
