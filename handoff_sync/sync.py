@@ -301,7 +301,10 @@ class PipelineRunner:
             try:
                 pulls[role] = pull_side(self.connectors[role], mapping, drift=drift, **kwargs)
             except SchemaError:
-                # A field vanished since the last describe: find out which, pull without it.
+                # A field vanished since the last describe: forget the cached describes,
+                # find out which field, pull without it.
+                for connector in self.connectors.values():
+                    connector.start_cycle()
                 drift.update(self._describe(mappings))
                 pulls[role] = pull_side(self.connectors[role], mapping, drift=drift, **kwargs)
         return pulls

@@ -10,6 +10,10 @@ Tools outside the test suite rely on this contract; keep it stable:
   GET    /__sandbox__/stats        -> {salesforce: {calls, by_endpoint}, hubspot: {...}}
   POST   /__sandbox__/clock        {freeze_at | shift_seconds | reset: true}
   GET    /__sandbox__/clock
+  POST   /__sandbox__/schema       {salesforce: {Object: {hidden: [...], read_only: [...]}}}
+                                   replaces the schema overlay (simulated drift)
+  GET    /__sandbox__/schema       -> the overlay
+  DELETE /__sandbox__/schema       restores the full schema
   POST   /__sandbox__/expire-sessions   every Salesforce session and HubSpot OAuth token
                                         expires (the next call gets a 401)
 Errors are 400 with {"error": "..."} naming the key at fault.
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from handoff_sync.sandbox.faults import FaultRuleError
 from handoff_sync.sandbox.http import ApiError, Request, Response, Router
+from handoff_sync.sandbox.salesforce_overlay import OverlayError
 
 if TYPE_CHECKING:
     from handoff_sync.sandbox.app import Sandbox
@@ -125,6 +130,24 @@ def register(router: Router, sandbox: Sandbox) -> None:
             sandbox.clock.shift(float(shift))
         return clock_get(request)
 
+    def schema_get(_: Request) -> Response:
+        return Response.json(200, {"salesforce": sandbox.salesforce.overlay.to_json()})
+
+    def schema_post(request: Request) -> Response:
+        body = _body(request)
+        unknown = sorted(set(body) - {"salesforce"})
+        if unknown:
+            raise ApiError(400, {"error": f"unknown key(s) {unknown}; known: salesforce"})
+        try:
+            sandbox.salesforce.overlay.set(body.get("salesforce", {}))
+        except OverlayError as exc:
+            raise ApiError(400, {"error": str(exc)}) from exc
+        return schema_get(request)
+
+    def schema_delete(request: Request) -> Response:
+        sandbox.salesforce.overlay.clear()
+        return schema_get(request)
+
     def expire_sessions(_: Request) -> Response:
         sandbox.expire_sessions()
         return Response.json(200, {"status": "expired"})
@@ -138,4 +161,7 @@ def register(router: Router, sandbox: Sandbox) -> None:
     add("GET", "stats", stats)
     add("GET", "clock", clock_get)
     add("POST", "clock", clock_post)
+    add("GET", "schema", schema_get)
+    add("POST", "schema", schema_post)
+    add("DELETE", "schema", schema_delete)
     add("POST", "expire-sessions", expire_sessions)

@@ -41,6 +41,7 @@ from handoff_sync.sandbox.salesforce_describe import (
     object_summary,
 )
 from handoff_sync.sandbox.salesforce_ids import salesforce_id
+from handoff_sync.sandbox.salesforce_overlay import SchemaOverlay
 from handoff_sync.sandbox.salesforce_schema import OBJECTS, SfField, SfObject, find_object
 from handoff_sync.sandbox.salesforce_store import (
     Changes,
@@ -117,8 +118,8 @@ def _not_found() -> ApiError:
 
 
 @cache
-def _field_types(object_name: str) -> dict[str, str]:
-    return {fld.name: fld.type for fld in OBJECTS[object_name].fields}
+def _field_types(obj: SfObject) -> dict[str, str]:
+    return {fld.name: fld.type for fld in obj.fields}
 
 
 def _route_label(method: str, pattern: str) -> str:
@@ -233,6 +234,7 @@ class SalesforceApi:
         self.store = SalesforceStore(sandbox.clock.now, sandbox.credentials.sf_username)
         self.cursors = CursorRegistry()
         self.bulk = BulkQueryJobs()
+        self.overlay = SchemaOverlay()
         self._tokens: set[str] = set()
 
     # --- VendorApi -----------------------------------------------------------------------
@@ -441,11 +443,11 @@ class SalesforceApi:
     def _compile(self, text: str) -> tuple[SfObject, soql.CompiledQuery]:
         try:
             query = soql.parse(text)
-            obj = find_object(query.object_name)
+            obj = self._effective(find_object(query.object_name))
             if obj is None:
                 raise soql.invalid_type_error(query)
             compiled = soql.compile_query(query, object_name_canonical=obj.name,
-                                          field_types=_field_types(obj.name),
+                                          field_types=_field_types(obj),
                                           now=self.sandbox.clock.now())
         except soql.SoqlError as exc:
             raise _fail(400, exc.error_code, exc.message) from exc
@@ -487,8 +489,12 @@ class SalesforceApi:
         return Response.json(200, body)
 
     # --- describe ------------------------------------------------------------------------
+    def _effective(self, obj: SfObject | None) -> SfObject | None:
+        """``obj`` as the integration user sees it under the schema overlay."""
+        return None if obj is None else self.overlay.apply(obj)
+
     def _object(self, request: Request) -> SfObject:
-        obj = find_object(request.params["object"])
+        obj = self._effective(find_object(request.params["object"]))
         if obj is None:
             raise _not_found()
         return obj
@@ -659,7 +665,7 @@ class SalesforceApi:
 
     def _plan_create(self, request: Request, raw: Any) -> _Item:
         kind = _declared_type(raw)
-        obj = find_object(kind) if kind else None
+        obj = self._effective(find_object(kind)) if kind else None
         if obj is None:
             message = (f"sObject type '{kind}' is not supported." if kind
                        else "Must send a concrete entity type.")
@@ -678,7 +684,7 @@ class SalesforceApi:
             return _Item(error=RecordError("MISSING_ARGUMENT",
                                            "Id not specified in an update call"))
         record_id = normalize_id(given)
-        obj = self.store.object_for_id(record_id) if record_id else None
+        obj = self._effective(self.store.object_for_id(record_id)) if record_id else None
         kind = _declared_type(raw)
         if obj is None or (kind and kind.lower() != obj.name.lower()):
             return _Item(record_id=str(given),

@@ -579,7 +579,8 @@ class SalesforceStore:
 
     def _defaults(self, obj: SfObject) -> Record:
         record: Record = {}
-        for fld in obj.fields:
+        # Every field of the object, also those a schema overlay hides: the org still has them.
+        for fld in OBJECTS[obj.name].fields:
             if fld.type == "boolean":
                 record[fld.name] = fld.name == "IsActive"  # new users are active
             else:
