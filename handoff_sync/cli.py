@@ -31,19 +31,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="log line format (default: console on a terminal, JSON lines otherwise)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from handoff_sync.demo_command import add_demo_command
     from handoff_sync.init_command import add_init_command
     from handoff_sync.mapping.command import add_mappings_command
     from handoff_sync.plan_command import add_plan_command
+    from handoff_sync.report.command import add_report_command
     from handoff_sync.run_command import add_run_command
     from handoff_sync.sandbox.command import add_sandbox_command
     from handoff_sync.store_command import add_migrate_command
     from handoff_sync.sync_command import add_sync_commands
 
+    add_demo_command(commands)
     add_init_command(commands)
     add_migrate_command(commands)
     add_run_command(commands)
     add_sync_commands(commands)
     add_plan_command(commands)
+    add_report_command(commands)
     add_mappings_command(commands)
     add_sandbox_command(commands)
     return parser

@@ -166,6 +166,12 @@ class _DealPlanner:
         key = deal_key(prm_id, crm_id)
         linked = prm_id is not None and crm_id is not None
         base = inputs.state.bases.get(key) if linked else None
+        if base is not None and base.agreed.get("crm_id") not in (None, crm_id):
+            # Re-linked to another opportunity (a person resolved a review): the old
+            # pair's agreed values say nothing about this pair. Merging against them
+            # would read every difference as an edit of the new opportunity and copy
+            # its values over the registration.
+            base = None
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
         merged = reconcile(key, prm, crm, base, self.inputs.mappings.sync,

@@ -1,0 +1,116 @@
+"""The plain rows a report is computed from (no SQLAlchemy, no engine types).
+
+``source`` reads them out of the store; tests build them by hand. Everything the figures
+need is here, so ``figures`` stays a pure function of these rows and ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+PARTNER = "partner"  # a PRM registration linked to a CRM opportunity
+DIRECT = "direct"  # a CRM opportunity no registration links to
+PRM_ONLY = "prm_only"  # a registration with no CRM opportunity (yet)
+
+
+@dataclass(frozen=True, slots=True)
+class DealFact:
+    """One deal's current canonical values and gate verdict, as the report needs them."""
+
+    key: str  # deal key: prm:<id> or crm:<id>
+    kind: str  # PARTNER, DIRECT or PRM_ONLY
+    partner: str | None = None
+    handoff_type: str | None = None
+    stage: str | None = None  # the handoff stage
+    owner: str | None = None  # the AE's email
+    region: str | None = None
+    amount: Decimal | None = None
+    is_closed: bool = False
+    is_won: bool = False
+    created_at: datetime | None = None  # the CRM record's creation (cycle length)
+    close_date: date | None = None
+    required: bool = False  # the deal needs a handoff (its gate counts)
+    gate_status: str = "not_required"
+    completeness_pct: int = 100
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClockFact:
+    """One SLA clock of one deal (the store's current state of it)."""
+
+    deal: str
+    handoff_type: str
+    clock: str
+    started_at: datetime
+    due_at: datetime
+    status: str  # on_track | at_risk | breached | met
+    stopped_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlaEventFact:
+    deal: str
+    clock: str
+    kind: str  # started | at_risk | breached | met | cancelled
+    at: datetime
+    escalate_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFact:
+    """One gate-history row: a deal's verdict as it changed."""
+
+    deal: str
+    recorded_at: datetime
+    required: bool
+    completeness_pct: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFact:
+    deal: str | None
+    kind: str
+    status: str  # open | done
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewFact:
+    deal: str
+    kind: str
+    status: str  # open | resolved | dismissed
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictFact:
+    deal: str
+    field: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFacts:
+    """What the report reads from the handoff policy."""
+
+    first_touch_clocks: frozenset[str] = frozenset({"first_touch"})  # stop on a touch
+    escalation_task_kinds: frozenset[str] = frozenset()  # tasks opened by a breach
+    clock_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything one pipeline's report is computed from."""
+
+    pipeline: str
+    deals: tuple[DealFact, ...] = ()
+    clocks: tuple[ClockFact, ...] = ()
+    events: tuple[SlaEventFact, ...] = ()
+    history: tuple[HistoryFact, ...] = ()
+    tasks: tuple[TaskFact, ...] = ()
+    reviews: tuple[ReviewFact, ...] = ()
+    conflicts: tuple[ConflictFact, ...] = ()
+    policy: PolicyFacts = field(default_factory=PolicyFacts)
+    runs: int = 0  # completed sync cycles
+    notes: tuple[str, ...] = ()  # what the source could not read, for the footnote

@@ -1,0 +1,105 @@
+"""The report as rich tables for a terminal (or a text file with --out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from handoff_sync.report.figures import SECTION_TITLES, Count, Report
+from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
+
+
+def render_table(report: Report, file: IO[str], *, width: int = 132) -> None:
+    console = Console(file=file, width=width, no_color=not file.isatty(),
+                      highlight=False, soft_wrap=False)
+    console.print(f"[bold]Handoff report[/bold]  {subtitle(report)}")
+    for section, tables in _sections(report):
+        console.print()
+        console.print(f"[bold]{SECTION_TITLES[section]}[/bold] [dim]({section})[/dim]")
+        for table in tables:
+            if table.title:  # above the table, not wrapped to the table's width
+                console.print(f"[italic]{table.title}[/italic]")
+                table.title = None
+            console.print(table)
+    console.print()
+    for note in report.notes:
+        console.print(f"[dim]* {note}[/dim]")
+
+
+def _table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for index, header in enumerate(headers):
+        table.add_column(header, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    return table
+
+
+def _figures(rows: Iterable[tuple[str, str, str]]) -> Table:
+    return _table(None, ("figure", "value", "target"), rows)
+
+
+def _counts(title: str, header: str, counts: Sequence[Count]) -> Table:
+    return _table(title, (header, "count"), ((c.label, c.count) for c in counts)
+                  if counts else [("(none)", 0)])
+
+
+def _sections(report: Report) -> list[tuple[str, list[Table]]]:
+    v, c, s = report.volume, report.completeness, report.sla
+    p, r, sc = report.preservation, report.reviews, report.scorecard
+    volume = [_table(None, (v.by, "partner", "direct", "PRM only", "total"),
+                     [(row.group, row.partner, row.direct, row.prm_only, row.total)
+                      for row in v.rows] + [("all", v.partner, v.direct, v.prm_only,
+                                             v.total)])]
+    completeness = [
+        _figures([("deals needing a handoff", str(c.deals), ""),
+                  ("mean completeness", pct(c.mean_pct), f">= {c.target_pct}%"),
+                  ("median completeness", pct(c.median_pct), ""),
+                  (f"deals at >= {c.target_pct}%", f"{c.at_target} ({pct(c.at_target_pct)})",
+                   "")]),
+        _table("completeness distribution", ("completeness %", "deals"),
+               ((b.label, b.count) for b in c.histogram)),
+        _counts("most-missing fields", "missing field", c.most_missing)]
+    sla = [
+        _figures([("handoffs within SLA", f"{s.within}/{s.counted} ({pct(s.within_pct)})",
+                   f"> {s.target_pct}% {target_mark(s.within_pct, s.target_pct)}"),
+                  ("met / running / at risk", f"{s.met} / {s.running} / {s.at_risk}", ""),
+                  ("breached clocks", str(s.breached), ""),
+                  ("cancelled clocks (not counted)", str(s.cancelled), ""),
+                  ("breach events / escalations", f"{s.breach_events} / {s.escalations}", ""),
+                  ("escalation tasks (open)", f"{s.escalation_tasks} ({s.escalation_tasks_open})",
+                   ""),
+                  ("time to first touch, median", num(s.first_touch_median_hours, " h"), ""),
+                  ("time to first touch, mean", num(s.first_touch_mean_hours, " h"), ""),
+                  ("first touches / still waiting",
+                   f"{s.first_touched} / {s.first_touch_waiting}", "")]),
+        _table("by clock", ("clock", "counted", "within", "breached", "within %"),
+               ((k.label, k.counted, k.within, k.breached, pct(k.within_pct))
+                for k in s.by_clock))]
+    preservation = [_figures([
+        ("partner deals closed won / closed", f"{p.partner_won}/{p.partner_closed}", ""),
+        ("deal preservation rate", pct(p.rate_pct),
+         f">= {p.target_pct}% {target_mark(p.rate_pct, p.target_pct)}"),
+        ("direct deals closed won / closed", f"{p.direct_won}/{p.direct_closed}", ""),
+        ("direct win rate", pct(p.direct_rate_pct), ""),
+        ("median cycle, partner (won)", f"{num(p.partner_cycle_days, ' d')} "
+         f"(n={p.partner_cycle_deals})", ""),
+        ("median cycle, direct (won)", f"{num(p.direct_cycle_days, ' d')} "
+         f"(n={p.direct_cycle_deals})", ""),
+        ("cycle-length impact", signed(p.cycle_impact_pct, "%"),
+         f"<= +{p.cycle_target_pct}% "
+         f"{target_mark(p.cycle_impact_pct, p.cycle_target_pct, below=True)}")])]
+    reviews = [_counts(f"open review items: {r.open}", "kind", r.by_kind),
+               _counts(f"conflicts: {r.conflicts}", "field", r.conflicts_by_field)]
+    scorecard = [_table(weights(report),
+                        ("partner", "deals", "handoffs", "completeness", "SLA", "preservation",
+                         "readiness", "trend"),
+                        ((x.partner, x.deals, x.handoffs, pct(x.completeness_pct),
+                          pct(x.sla_pct), pct(x.preservation_pct), num(x.readiness),
+                          f"{num(x.trend_start_pct)} -> {num(x.trend_now_pct)} "
+                          f"({signed(x.trend_delta)})") for x in sc.partners))]
+    return [("volume", volume), ("completeness", completeness), ("sla", sla),
+            ("preservation", preservation), ("reviews", reviews), ("scorecard", scorecard)]

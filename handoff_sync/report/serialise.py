@@ -1,0 +1,57 @@
+"""A Report as plain JSON data, and as long-format CSV rows (same figures, same names)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
+
+CSV_HEADER = ("section", "group", "metric", "value")
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [to_jsonable(item) for item in value]
+    return value
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    """The JSON document: header fields, then one object per section, in SECTIONS order."""
+    data = to_jsonable(report)
+    header = {k: v for k, v in data.items() if k not in SECTIONS}
+    header["sections"] = [{"id": s, "title": SECTION_TITLES[s]} for s in SECTIONS]
+    return {**header, **{s: data[s] for s in SECTIONS}}
+
+
+def csv_rows(report: Report) -> Iterator[tuple[str, str, str, Any]]:
+    """(section, group, metric, value): scalars with an empty group; list items grouped
+    by their first field (a label, a partner, an instant), metric "<list>.<field>"."""
+    data = report_data(report)
+    for key in ("pipeline", "generated_at", "since", "by", "runs"):
+        yield "report", "", key, data[key]
+    for note in data["notes"]:
+        yield "report", "", "note", note
+    for section in SECTIONS:
+        for name, value in data[section].items():
+            if isinstance(value, dict):
+                for sub, item in value.items():
+                    yield section, "", f"{name}.{sub}", item
+            elif isinstance(value, list) and value and isinstance(value[0], dict):
+                for item in value:
+                    fields = list(item.items())
+                    group = str(fields[0][1])
+                    for sub, cell in fields[1:]:
+                        yield section, group, f"{name}.{sub}", cell
+            elif isinstance(value, list):
+                yield section, "", name, ";".join(str(v) for v in value)
+            else:
+                yield section, "", name, value

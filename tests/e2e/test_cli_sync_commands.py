@@ -1,0 +1,119 @@
+"""The operator's and the admin's commands, as they type them: sync, status, plan, review.
+
+Runs `handoff-sync` in-process against the sandbox with a config `init --sandbox` wrote,
+and reads what it prints, the store and the CRM.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from simple_salesforce import Salesforce
+
+from handoff_sync.cli import main
+from handoff_sync.engine.types import LinkMethod
+from handoff_sync.model import Role
+from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.store import Store
+from tests.e2e.sync_support import configured_sandbox
+
+
+@pytest.fixture
+def config(sandbox: SandboxServer, tmp_path: Path) -> Path:
+    # This seed has a channel conflict: two partners registered one customer.
+    file = configured_sandbox(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/hs.db",
+                              deals=100, partners=12, random_seed=42)
+    assert main(["migrate", "--config", str(file)]) == 0
+    return file
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--log-level", "error", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sync_status_and_plan_tell_the_same_story(config: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sync", "--once", "--config", str(config), "--json")
+    assert code == 0
+    [summary] = json.loads(out)
+    assert summary["outcome"] == "ok", summary["errors"]
+    assert summary["kind"] == "full" and summary["counts"]["tasks_created"] > 0
+
+    code, out, _ = run(capsys, "status", "--config", str(config), "--json")
+    assert code == 0
+    status = json.loads(out)["pipelines"]["partners"]
+    assert status["runs"][0]["run_id"] == summary["run_id"]
+    assert status["tasks"]["open"] == summary["counts"]["tasks_created"]
+
+    code, out, _ = run(capsys, "status", "--config", str(config))
+    assert code == 0 and summary["run_id"] in out and "review queue" in out
+
+    # Right after a cycle the next one has nothing to write: the plan says so, field by
+    # field, and a dry run writes nothing either.
+    code, out, _ = run(capsys, "plan", "--config", str(config))
+    assert code == 0
+    assert "no field writes" in out and "tasks: none" in out
+    code, out, _ = run(capsys, "sync", "--once", "--dry-run", "--config", str(config))
+    assert code == 0 and "would write 0 records" in out
+
+
+def test_plan_shows_the_old_and_new_value_of_an_edit(config: Path, sf: Salesforce,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0
+    with Store.connect(f"sqlite:///{config.parent}/hs.db") as store:
+        link = sorted(store.load_pipeline("partners").engine.links.values(),
+                      key=lambda x: x.prm_id)[0]
+    sf.Opportunity.update(link.crm_id, {"Stakeholder_Map__c": "CFO signs"})
+    code, out, _ = run(capsys, "plan", "--config", str(config), "--json")
+    assert code == 0
+    [planned] = json.loads(out)
+    change = next(c for c in planned["changes"] if c["field"] == "stakeholder_map")
+    assert change["system"] == "hubspot" and change["record"] == link.prm_id
+    assert change["new"] == "CFO signs"
+    assert planned["write_calls"]["hubspot"] >= 1
+
+
+def test_review_dismiss_and_link(config: Path, sf: Salesforce,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0
+    code, out, _ = run(capsys, "review", "--config", str(config), "--json")
+    assert code == 0
+    items: list[dict[str, Any]] = json.loads(out)
+    conflict = next(i for i in items if i["kind"] == "channel_conflict")
+    owner = next(i for i in items if i["kind"] == "unresolved_owner")
+
+    code, _, err = run(capsys, "review", "link", owner["key"], "006X", "--config",
+                       str(config))
+    assert code == 1 and "cannot be linked" in err
+
+    code, out, _ = run(capsys, "review", "dismiss", owner["key"], "--config", str(config))
+    assert code == 0 and "dismissed" in out
+
+    with Store.connect(f"sqlite:///{config.parent}/hs.db") as store:
+        state = store.load_pipeline("partners")
+    linked = {link.crm_id for link in state.engine.links.values()}
+    target = min(set(state.mirror[Role.CRM]) - linked)  # a direct deal, no partner yet
+    prm_id = conflict["deal"].removeprefix("prm:")
+    previous = state.engine.links.get(prm_id)
+    if previous is not None:
+        # The registration id is unique on opportunities: the admin frees it first, as
+        # the DUPLICATE_VALUE error in `status` would tell them to.
+        sf.Opportunity.update(previous.crm_id, {"Partner_Registration_Id__c": None})
+    code, out, _ = run(capsys, "review", "link", conflict["key"], target, "--config",
+                       str(config))
+    assert code == 0 and f"linked to {target}" in out
+
+    assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0
+    with Store.connect(f"sqlite:///{config.parent}/hs.db") as store:
+        state = store.load_pipeline("partners")
+        open_items = store.reviews("partners")
+    assert state.engine.links[prm_id].crm_id == target
+    assert state.engine.links[prm_id].method is LinkMethod.MANUAL
+    assert sf.Opportunity.get(target)["Partner_Registration_Id__c"] == prm_id
+    assert owner["key"] not in {i["key"] for i in open_items}  # dismissed stays dismissed

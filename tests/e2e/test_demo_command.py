@@ -1,0 +1,179 @@
+"""`handoff-sync demo` end to end, checked against what it reports.
+
+Two runs on 120 deals: one cycle (in-process), whose task count must equal the open gaps
+the policy finds in the synced data; and the whole story with --keep-running (a real
+process), whose Salesforce flags must match the gate verdicts in its database while the
+sandbox is still up, whose later cycles must close tasks and escalate a breached SLA, and
+whose HTML report must hold every section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from simple_salesforce import Salesforce
+
+from handoff_sync.cli import main
+from handoff_sync.mapping.loader import MappingSet, load_mappings
+from handoff_sync.model import Deal, Output
+from handoff_sync.policy.conditions import evaluate
+from handoff_sync.policy.gates import evaluate_gate
+from handoff_sync.store import Store, sqlite_url_for
+
+REPO = Path(__file__).resolve().parents[2]
+DEALS = "120"
+READY_LINE = "Press Ctrl-C"
+START_TIMEOUT_SECONDS = 60
+# The console script's own entry point: `handoff-sync ARGS...`.
+ENTRY = "import sys; from handoff_sync.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[str]:
+    """The tasks the policy asks for, from the agreed values of every linked deal: a
+    gate-blocked task per blocked gate, a stage task per active stage (clocks all start
+    in the first cycle, so none has breached)."""
+    state = store.load_pipeline("partners").engine
+    expected: Counter[str] = Counter()
+    for key, verdict in state.verdicts.items():
+        base = state.bases.get(key)
+        if base is None or verdict.crm_id is None:
+            continue
+        deal = Deal.from_values(base.agreed)
+        gate = evaluate_gate(mappings.policy, deal)
+        assert gate.status == verdict.status, key  # the flag the engine chose
+        if not gate.required or gate.handoff_type is None:
+            continue
+        for template in mappings.policy.handoff_types[gate.handoff_type].tasks:
+            if template.stages and gate.stage not in template.stages:
+                continue
+            if template.when is not None and not evaluate(template.when, deal.get):
+                continue
+            if template.open_while == "stage_active" or (
+                    template.open_while == "gate_blocked" and gate.status.value == "blocked"):
+                expected[template.kind] += 1
+    return expected
+
+
+def test_the_first_cycle_opens_one_task_per_open_gap(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "demo"
+    assert main(["demo", "--dir", str(folder), "--deals", DEALS, "--cycles", "1"]) == 0
+    printed = capsys.readouterr().out
+    reported = int(re.search(r"cycle 1 \(ok, [\d.]+ s\): .* tasks (\d+) created",
+                             printed).group(1))  # type: ignore[union-attr]
+    summary = json.loads((folder / "demo-summary.json").read_text(encoding="utf-8"))
+    assert summary["cycles"][0]["counts"]["tasks_created"] == reported
+
+    mappings = load_mappings(REPO / "mappings")
+    with Store.connect(sqlite_url_for(folder / "handoff-sync.db")) as store:
+        expected = expected_first_cycle_tasks(store, mappings)
+        ledger = Counter(t.spec.kind for t in store.load_pipeline("partners").engine
+                         .tasks.values())
+    assert reported > 0
+    assert sum(expected.values()) == reported
+    assert ledger == expected
+
+
+def test_a_non_empty_folder_is_refused_without_force(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["demo", "--dir", str(tmp_path), "--deals", "5"]) == 1
+    assert "is not empty; pass --force" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def _lines(stream: Any, out: queue.Queue[str]) -> None:
+    for line in stream:
+        out.put(line)
+
+
+def _salesforce(sandbox_url: str, ca_file: Path) -> Salesforce:
+    """A rep's simple-salesforce session on the demo's sandbox, trusting its CA."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(ca_file)
+    credentials = session.get(f"{sandbox_url}/__sandbox__/credentials", timeout=10).json()
+    return Salesforce(instance_url=sandbox_url,
+                      session_id=credentials["salesforce"]["session_id"],
+                      session=session, version="59.0")
+
+
+def test_the_whole_story_flags_closes_escalates_and_reports(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "demo", "--dir", str(folder), "--deals", DEALS,
+         "--keep-running"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(REPO), os.environ.get("PYTHONPATH", "")])},
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    printed: list[str] = []
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        while not printed or READY_LINE not in printed[-1]:
+            try:
+                printed.append(lines.get(timeout=START_TIMEOUT_SECONDS))
+            except queue.Empty:
+                raise AssertionError("the demo did not get to --keep-running: "
+                                     + "".join(printed)) from None
+        text = "".join(printed)
+        sandbox_url = re.search(r"sandbox:\s+(https://\S+)", text).group(1)  # type: ignore[union-attr]
+        health_url = re.search(r"health:\s+(http://\S+)/healthz", text).group(1)  # type: ignore[union-attr]
+
+        # The flags in Salesforce are the gate verdicts in the demo's database.
+        mappings = load_mappings(REPO / "mappings")
+        gate_rule = mappings.crm.outputs[Output.GATE_STATUS]
+        sf = _salesforce(sandbox_url, folder / "ca.pem")
+        flags = {r["Id"]: r[gate_rule.system_field] for r in sf.query_all(
+            f"SELECT Id, {gate_rule.system_field} FROM Opportunity")["records"]}
+        with Store.connect(sqlite_url_for(folder / "handoff-sync.db")) as store:
+            verdicts = {v.crm_id: v.status.value for v in
+                        store.load_pipeline("partners").engine.verdicts.values() if v.crm_id}
+        assert verdicts
+        assert gate_rule.values is not None
+        assert {crm_id: gate_rule.values.get(flags.get(crm_id))  # type: ignore[arg-type]
+                for crm_id in verdicts} == verdicts
+        with urllib.request.urlopen(f"{health_url}/healthz", timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert code == 0
+
+    summary = json.loads((folder / "demo-summary.json").read_text(encoding="utf-8"))
+    later = summary["cycles"][1:]
+    assert len(later) == 4 and all(c["outcome"] in ("ok", "partial") for c in later)
+    assert sum(c["counts"]["tasks_closed"] for c in later) >= 1
+    assert sum(c["sla_breaches"] for c in later) >= 1
+    assert sum(c["escalations"] for c in later) >= 1
+    assert sum(c["escalation_tasks"] for c in later) >= 1
+    assert sum(c["tasks"].get("reassign", 0) for c in later) >= 1
+    totals = summary["totals"]
+    assert f"tasks:            {totals['tasks_created']} created, " \
+           f"{totals['tasks_closed']} closed" in text
+    assert f"SLA breaches:     {totals['sla_breaches']} " in text
+
+    report_module = pytest.importorskip(
+        "handoff_sync.report", reason="the report module (issue 7 item 2) is not in this build")
+    report = folder / "handoff-report.html"
+    assert f"report:   {report.resolve()}" in text
+    html = report.read_text(encoding="utf-8")
+    for section in report_module.SECTIONS:
+        assert f'id="{section}"' in html, section
