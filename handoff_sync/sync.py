@@ -224,7 +224,11 @@ class PipelineRunner:
                   "schema_drift_fields": len(drift)}
         for name in ("records_written", "tasks_created", "tasks_updated", "tasks_closed"):
             counts.setdefault(name, 0)
-        changed_mirror = {role: {**{r.record_id: r for r in pulls[role].records.values()},
+        # Only records that differ from the stored mirror are rewritten: the overlap
+        # window re-reads records every cycle, and a quiet cycle should write nothing.
+        changed_mirror = {role: {**{r.record_id: r for r in pulls[role].records.values()
+                                    if full or state.mirror.get(role, {}).get(r.record_id)
+                                    != r},
                                  **done.mirror[role]} for role in Role}
         checkpoints: dict[tuple[str, str], Cursor] = {}
         for role in Role:

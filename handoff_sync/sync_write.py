@@ -15,8 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector, RecordWrite, TaskTarget, TaskWrite, WriteResult
-from connectors.errors import ConnectorError, TransientError
+from connectors.base import (
+    Connector,
+    RecordChange,
+    RecordError,
+    RecordWrite,
+    TaskTarget,
+    TaskWrite,
+    WriteResult,
+)
+from connectors.errors import ConnectorError, PermissionDenied, SchemaError
 from handoff_sync.engine.types import FieldWrite, Plan, TaskAction, TaskActionKind
 from handoff_sync.mapping.convert import (
     SystemMapping,
@@ -188,13 +196,13 @@ def _send(call: Callable[[], list[WriteResult]], refs: Sequence[str]) -> list[Wr
     the records stay planned, and upserts by id or task key make the retry harmless even
     when the failed call did reach the system.
     """
-    from connectors.base import RecordError
-
     try:
         return call()
     except ConnectorError as exc:
         code = exc.code or type(exc).__name__
-        retriable = isinstance(exc, TransientError) or code != "SchemaError"
+        # Network trouble, a quota, an expired login: worth trying again soon. A missing
+        # field or permission needs a person (it waits the long backoff).
+        retriable = not isinstance(exc, SchemaError | PermissionDenied)
         return [WriteResult(ref, None, False, error=RecordError(code, str(exc),
                                                                 retriable=retriable))
                 for ref in refs]
@@ -209,8 +217,6 @@ def _failure(side: Side, kind: FailureKind, record_id: str, deal: str | None, co
 
 
 def _with_written(previous: MirrorRecord, fields: Mapping[str, Any]) -> MirrorRecord:
-    from connectors.base import RecordChange
-
     return merge(previous, RecordChange(previous.record_id, previous.modified_at,
                                         dict(fields), previous.deleted))
 

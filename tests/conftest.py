@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
@@ -17,6 +18,16 @@ from handoff_sync.sandbox.server import SandboxServer
 from tests.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 
 pytest_plugins = ("tests.store_support",)  # store and store_url, on SQLite and PostgreSQL
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Each test starts with the logging set-up the session had: a command run in-process
+    (`cli.main`) configures logging for itself, e.g. at warning level, which would hide
+    the info lines a later test captures."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session")

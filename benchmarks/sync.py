@@ -1,0 +1,92 @@
+"""Sync cycles end to end: the real connectors against the sandbox, a SQLite store.
+
+For each size N (default 2,000 and 10,000 seeded deal scenarios) it seeds the sandbox,
+writes the `init --sandbox` config, and times
+
+  first cycle   a full reconcile: pull both sides, plan every deal, write every flag and
+                task, record it all;
+  echo cycle    the next cycle, which reads its own writes back and writes nothing;
+  quiet cycle   nothing changed: one read per object, no writes.
+
+It prints seconds, records read and written, API calls per system and store size for
+each, and last `sync: <N> deals/s` for the quiet cycle of the largest size (the rate a
+daemon re-plans an unchanged org at: every cycle plans every deal from the mirror).
+
+    .venv/bin/python benchmarks/sync.py [--sizes 2000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
+
+from handoff_sync.config import load_config  # noqa: E402
+from handoff_sync.init_command import write_sandbox_config  # noqa: E402
+from handoff_sync.logs import configure_logging  # noqa: E402
+from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
+from handoff_sync.sandbox.usage import Quotas  # noqa: E402
+from handoff_sync.store import Store  # noqa: E402
+from handoff_sync.sync import CycleReport, PipelineRunner  # noqa: E402
+
+QUOTAS = Quotas(salesforce_daily=10_000_000, hubspot_daily=10_000_000, hubspot_per_10s=None,
+                hubspot_search_per_second=None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2000,10000",
+                        help="comma-separated deal counts (default: 2000,10000)")
+    args = parser.parse_args()
+    configure_logging("error", "json")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rate = 0.0
+    for size in sizes:
+        rate = measure(size)
+    print(f"sync: {rate:,.0f} deals/s")
+
+
+def measure(deals: int) -> float:
+    with tempfile.TemporaryDirectory(prefix="hs-bench-") as tmp, \
+            SandboxServer(quotas=QUOTAS) as server:
+        folder = Path(tmp)
+        server.sandbox.seed(deals=deals, partners=max(12, deals // 40), random_seed=7)
+        config_file = folder / "handoff-sync.yaml"
+        write_sandbox_config(server.base_url, config_file,
+                             database=f"sqlite:///{folder}/handoff-sync.db")
+        config = load_config(config_file)
+        store = Store.connect(config.database.url)
+        store.migrate()
+        runner = PipelineRunner(config, config.pipelines[0], store, holder="bench")
+        try:
+            rate = 0.0
+            for name in ("first", "echo", "quiet"):
+                started = time.perf_counter()
+                report = runner.run_cycle()
+                seconds = time.perf_counter() - started
+                print(_line(deals, name, seconds, report, folder))
+                rate = report.counts.get("deals", 0) / seconds
+            return rate
+        finally:
+            runner.close()
+            store.close()
+
+
+def _line(deals: int, name: str, seconds: float, report: CycleReport, folder: Path) -> str:
+    counts = report.counts
+    calls = ", ".join(f"{system} {usage.get('total', 0)}"
+                      for system, usage in sorted(report.api_calls.items()))
+    size = (folder / "handoff-sync.db").stat().st_size / 1e6
+    return (f"{deals:>7,} deals  {name:<5} cycle: {seconds:6.2f} s  "
+            f"{counts.get('deals', 0):>6,} planned  read {counts.get('records_read', 0):>6,}  "
+            f"wrote {counts.get('records_written', 0):>6,}  tasks +{counts.get('tasks_created', 0)}"
+            f"  API calls: {calls}  store {size:.1f} MB  outcome {report.outcome.value}")
+
+
+if __name__ == "__main__":
+    main()
