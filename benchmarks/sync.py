@@ -12,6 +12,11 @@ It prints seconds, records read and written, API calls per system and store size
 each, and last `sync: <N> deals/s` for the quiet cycle of the largest size (the rate a
 daemon re-plans an unchanged org at: every cycle plans every deal from the mirror).
 
+The echo and quiet cycles here re-read every record the first cycle wrote, because all of
+them lie inside the pulls' overlap windows (60 s Salesforce, 120 s HubSpot); in a daemon
+running for longer than that a quiet cycle reads only the last two minutes' changes.
+HubSpot's pacing (5 searches per second) is about half of a quiet cycle's time at 10,000.
+
     .venv/bin/python benchmarks/sync.py [--sizes 2000,10000]
 """
 
