@@ -16,7 +16,6 @@ second request, verified with the CA just received, proves the CA belongs to the
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import shlex
 import sys
@@ -34,6 +33,7 @@ from urllib3.exceptions import InsecureRequestWarning
 import handoff_sync
 from handoff_sync.config import ConfigError, load_config
 from handoff_sync.config_template import render_sandbox, render_template
+from handoff_sync.loopback import is_loopback
 
 CREDENTIALS_PATH = "/__sandbox__/credentials"
 DEFAULT_DATABASE = "sqlite:///handoff-sync.db"
@@ -184,7 +184,7 @@ def loopback_url(url: str) -> str:
     if parts.scheme != "https" or not parts.hostname:
         raise InitError(f"--sandbox takes the sandbox's https:// URL as `handoff-sync "
                         f"sandbox` prints it (e.g. https://127.0.0.1:8765), not {url!r}")
-    if not _is_loopback(parts.hostname):
+    if not is_loopback(parts.hostname):
         raise InitError(f"--sandbox only talks to a sandbox on this machine (127.0.0.1, ::1 "
                         f"or localhost), not {parts.hostname}: its first request cannot "
                         "verify TLS")
@@ -193,15 +193,6 @@ def loopback_url(url: str) -> str:
     except ValueError:
         raise InitError(f"{url!r} has an invalid port") from None
     return f"https://{parts.netloc}"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def fetch_sandbox_credentials(base_url: str, *,

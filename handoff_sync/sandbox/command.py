@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import signal
 import threading
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import structlog
 
+from handoff_sync.loopback import is_loopback
 from handoff_sync.sandbox.server import SandboxServer
 
 log = structlog.get_logger("handoff_sync.sandbox")
@@ -68,15 +68,6 @@ def _describe_counts(deals: int, partners: int, counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def run_sandbox(args: argparse.Namespace) -> int:
     try:
         server = SandboxServer(args.host, args.port, ca_out=args.ca_out)
@@ -84,7 +75,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         print(f"handoff-sync sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
               "Pick another --port (0 picks a free one).")
         return 1
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         log.warning("sandbox_not_loopback", host=args.host,
                     hint="anyone who can reach this address can read the sandbox credentials")
     sandbox = server.sandbox

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.config import load_config
 from handoff_sync.engine.types import EngineState, TaskState, Verdict
 from handoff_sync.init_command import write_sandbox_config
-from handoff_sync.mapping.loader import MappingSet
+from handoff_sync.mapping.loader import MappingSet, load_mappings
 from handoff_sync.model import Deal, TaskStatus
 from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.store import Store
+from handoff_sync.sync import PipelineRunner
 
 
 def configured_sandbox(server: SandboxServer, folder: Path, *, database_url: str,
@@ -27,6 +32,25 @@ def configured_sandbox(server: SandboxServer, folder: Path, *, database_url: str
             "interval_seconds:") else line for line in text.splitlines()]
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config
+
+
+@contextmanager
+def sync_world(server: SandboxServer, folder: Path, *, database_url: str, now: datetime,
+               deals: int = 40) -> Iterator[dict[str, Any]]:
+    """A seeded sandbox, a migrated store and a PipelineRunner whose clock stands at
+    ``now``: config, store, runner and mappings, closed afterwards."""
+    config = load_config(configured_sandbox(server, folder, database_url=database_url,
+                                            deals=deals))
+    store = Store.connect(config.database.url)
+    store.migrate()
+    runner = PipelineRunner(config, config.pipelines[0], store, holder="test",
+                            clock=lambda: now)
+    try:
+        yield {"config": config, "store": store, "runner": runner,
+               "mappings": load_mappings(config.pipelines[0].mappings)}
+    finally:
+        runner.close()
+        store.close()
 
 
 def handoff_tasks(sf: Any) -> list[dict[str, Any]]:

@@ -17,12 +17,10 @@ import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from handoff_sync.config import load_config
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner
-from tests.e2e.sync_support import configured_sandbox
+from tests.e2e.sync_support import sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours
 BUDGET = "salesforce.Opportunity.Budget__c"
@@ -33,17 +31,8 @@ DRIFT = {"salesforce": {"Opportunity": {"hidden": ["Budget__c"],
 
 @pytest.fixture
 def world(sandbox: SandboxServer, tmp_path: Path, store_url: str) -> Iterator[dict[str, Any]]:
-    config_file = configured_sandbox(sandbox, tmp_path, database_url=store_url, deals=40)
-    config = load_config(config_file)
-    store = Store.connect(config.database.url)
-    store.migrate()
-    runner = PipelineRunner(config, config.pipelines[0], store, holder="test",
-                            clock=lambda: NOW)
-    try:
-        yield {"store": store, "runner": runner}
-    finally:
-        runner.close()
-        store.close()
+    with sync_world(sandbox, tmp_path, database_url=store_url, now=NOW) as world:
+        yield world
 
 
 def schema(sandbox: SandboxServer, method: str, body: Any = None) -> None:

@@ -17,34 +17,21 @@ import pytest
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from handoff_sync.config import load_config
 from handoff_sync.engine.types import TaskActionKind
-from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.model import Deal, TaskStatus
 from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import CycleReport, PipelineRunner
-from tests.e2e.sync_support import configured_sandbox, handoff_tasks, sample_value
+from handoff_sync.sync import CycleReport
+from tests.e2e.sync_support import handoff_tasks, sample_value, sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours
 
 
 @pytest.fixture
 def world(sandbox: SandboxServer, tmp_path: Path, store_url: str) -> Iterator[dict[str, Any]]:
-    config_file = configured_sandbox(sandbox, tmp_path, database_url=store_url, deals=40)
-    config = load_config(config_file)
-    store = Store.connect(config.database.url)
-    store.migrate()
-    runner = PipelineRunner(config, config.pipelines[0], store, holder="test",
-                            clock=lambda: NOW)
-    try:
-        yield {"config": config, "store": store, "runner": runner,
-               "mappings": load_mappings(config.pipelines[0].mappings)}
-    finally:
-        runner.close()
-        store.close()
+    with sync_world(sandbox, tmp_path, database_url=store_url, now=NOW) as world:
+        yield world
 
 
 def cycle(world: dict[str, Any], **kwargs: Any) -> CycleReport:
