@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -34,6 +37,9 @@ def configured_sandbox(server: SandboxServer, folder: Path, *, database_url: str
     return config
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 @contextmanager
 def sync_world(server: SandboxServer, folder: Path, *, database_url: str, now: datetime,
                deals: int = 40) -> Iterator[dict[str, Any]]:
@@ -51,6 +57,24 @@ def sync_world(server: SandboxServer, folder: Path, *, database_url: str, now: d
     finally:
         runner.close()
         store.close()
+
+
+@contextmanager
+def running_daemon(config: Path, log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A `handoff-sync run` process logging JSON lines to ``log_file``, killed on the way
+    out if it is still alive."""
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "handoff_sync.cli", "--log-format", "json", "run",
+             "--config", str(config)],
+            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
 
 
 def handoff_tasks(sf: Any) -> list[dict[str, Any]]:

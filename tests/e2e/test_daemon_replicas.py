@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +26,7 @@ from sqlalchemy import select
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.schema import SyncRun
-from tests.e2e.sync_support import configured_sandbox, handoff_tasks
+from tests.e2e.sync_support import configured_sandbox, handoff_tasks, running_daemon
 from tests.store_support import fresh_database_url, require_postgres
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,23 +58,6 @@ def daemon_config(server: SandboxServer, folder: Path, database_url: str) -> Pat
     with Store.connect(database_url) as store:
         store.migrate()
     return config
-
-
-@contextmanager
-def daemon(config: Path, log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A `handoff-sync run` process, killed on the way out if it is still alive."""
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "handoff_sync.cli", "--log-format", "json", "run",
-             "--config", str(config)],
-            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-            stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
 
 
 def log_events(log_file: Path) -> list[dict[str, Any]]:
@@ -123,7 +102,7 @@ def test_daemon_syncs_and_stops_cleanly(sandbox: SandboxServer, sf: Salesforce,
     with fresh_database_url("sqlite", tmp_path) as url:
         config = daemon_config(sandbox, tmp_path, url)
         log_file = tmp_path / "daemon.log"
-        with daemon(config, log_file) as process, Store.connect(url) as store:
+        with running_daemon(config, log_file) as process, Store.connect(url) as store:
 
             def finished_run() -> dict[str, Any] | None:
                 runs = store.status("partners", now=datetime.now(UTC))["pipelines"].get(
@@ -147,7 +126,7 @@ def test_two_replicas_share_one_pipeline(sandbox: SandboxServer, tmp_path: Path)
     with fresh_database_url("postgresql") as url, ExitStack() as stack:
         config = daemon_config(sandbox, tmp_path, url)
         logs = [tmp_path / f"replica-{n}.log" for n in (1, 2)]
-        replicas = [stack.enter_context(daemon(config, log)) for log in logs]
+        replicas = [stack.enter_context(running_daemon(config, log)) for log in logs]
         store = stack.enter_context(Store.connect(url))
         time.sleep(5 * INTERVAL_SECONDS)  # about five cycles' worth
         for replica, log in zip(replicas, logs, strict=True):

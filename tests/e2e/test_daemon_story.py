@@ -11,10 +11,8 @@ SIGTERM then stops it cleanly.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -35,6 +33,7 @@ from tests.e2e.sync_support import (
     handoff_tasks,
     other_active_user,
     owner_assigned_tasks,
+    running_daemon,
     sample_value,
 )
 
@@ -54,20 +53,9 @@ def daemon_config(sandbox: SandboxServer, tmp_path: Path, store_url: str) -> Pat
 
 
 @pytest.fixture
-def daemon(daemon_config: Path, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    log = (tmp_path / "daemon.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "handoff_sync.cli", "--log-format", "json", "run",
-         "--config", str(daemon_config)],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=log,
-        stderr=subprocess.STDOUT, text=True)
-    try:
+def daemon(daemon_config: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with running_daemon(daemon_config, tmp_path / "daemon.log") as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
 
 
 def finished_runs(store: Store) -> list[dict[str, Any]]:
@@ -96,7 +84,7 @@ def health_url(log_file: Path) -> str:
 
 
 def test_the_daemon_syncs_a_day_of_edits_and_stops_cleanly(
-        daemon: subprocess.Popen[str], daemon_config: Path, store_url: str, tmp_path: Path,
+        daemon: subprocess.Popen[bytes], daemon_config: Path, store_url: str, tmp_path: Path,
         sf: Salesforce, hs: HubSpot) -> None:
     mappings = load_mappings(REPO / "mappings")
     with Store.connect(store_url) as store:
