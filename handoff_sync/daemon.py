@@ -48,6 +48,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from connectors.errors import ConnectorError
 from handoff_sync.health import HealthServer, one_line, store_readiness
+from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.metrics import Metrics
 from handoff_sync.store.leases import pipeline_lease
 from handoff_sync.store.types import LeaseLost, RunOutcome, SchemaOutdated, StoreError
@@ -181,10 +182,13 @@ class Daemon:
                 return None
             if slot.runner is None:
                 slot.runner = self._runner_factory(slot.pipeline)
-            report = slot.runner.run_cycle(
-                full=True if full else None, should_stop=self.should_stop,
-                lease=(pipeline_lease(name), self.holder),
-                heartbeat=lambda: self._heartbeat(slot))
+            lease = pipeline_lease(name)
+            with lease_kept(lambda: self.store.try_lease(lease, self.holder, self._ttl,
+                                                         self._clock()),
+                            self._ttl.total_seconds() / 3):
+                report = slot.runner.run_cycle(
+                    full=True if full else None, should_stop=self.should_stop,
+                    lease=(lease, self.holder), heartbeat=lambda: self._heartbeat(slot))
         except LeaseLost as exc:
             slot.renewed_at = None
             self.failed_cycles += 1

@@ -191,6 +191,7 @@ class PipelineRunner:
         owners = self._owner_directories(full)
         pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
         mirror = _merged_mirror(state, pulls, full)
+        heartbeat()
         now = self.clock()
         closures = self._task_closures(mappings, state, now)
         result = plan(EngineInput(self.name, mappings,
@@ -203,6 +204,7 @@ class PipelineRunner:
                        "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
                        "sla_breaches": sum(e.kind is SlaEventKind.BREACHED
                                            for e in result.sla_events)}
+        heartbeat()
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}
         if dry_run:

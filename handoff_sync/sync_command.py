@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.store.types import LeaseLost, SchemaOutdated, StoreError
 from handoff_sync.sync import CycleReport, PipelineRunner
 
@@ -143,8 +144,12 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
 
     runner = PipelineRunner(config, pipeline, store, holder=holder)
     try:
-        return runner.run_cycle(full=True if full else None, dry_run=dry_run, lease=lease,
-                                heartbeat=renew)
+        if lease is None:
+            return runner.run_cycle(full=True if full else None, dry_run=True)
+        with lease_kept(lambda: store.try_lease(lease_name, holder, ttl, datetime.now(UTC)),
+                        ttl.total_seconds() / 3):
+            return runner.run_cycle(full=True if full else None, dry_run=dry_run,
+                                    lease=lease, heartbeat=renew)
     finally:
         runner.close()
         if lease is not None:
