@@ -25,8 +25,8 @@ import structlog
 
 from connectors.base import Connector, Cursor
 from connectors.errors import ConnectorError, SchemaError
-from handoff_sync.engine.plan import EngineInput, plan
-from handoff_sync.engine.types import EngineState, Plan, SlaEventKind
+from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
+from handoff_sync.engine.types import EngineState, Link, LinkChangeKind, Plan, SlaEventKind
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, to_canonical
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
@@ -129,6 +129,13 @@ class PipelineRunner:
         self.connectors = dict(connectors)
         self._owners: dict[Role, OwnerDirectory] = {}
         self._owners_at: datetime | None = None
+        self._owner_lists: dict[Role, list[Any]] | None = None
+        self._owners_version = 0
+        # The links as the last recorded cycle left them (None: plan every deal next).
+        self._links_seen: dict[str, Link] | None = None
+        self._mapped_cache: dict[Role, dict[str, tuple[MirrorRecord, MappedRecord]]] = {
+            role: {} for role in Role}
+        self._mapped_for: tuple[str | None, int] | None = None
 
     def close(self) -> None:
         for connector in self.connectors.values():
@@ -157,6 +164,7 @@ class PipelineRunner:
                 return self._cycle(run_id, kind, started, state, folder, digest, dry_run,
                                    should_stop, lease, heartbeat)
             except (CycleFailed, ConnectorError, PullStopped) as exc:
+                self._links_seen = None  # unsure what was seen: the next plan looks at all
                 stopped = isinstance(exc, PullStopped)
                 outcome = RunOutcome.INTERRUPTED if stopped else RunOutcome.FAILED
                 message = ("stopped while pulling; nothing recorded, the next cycle pulls "
@@ -168,6 +176,7 @@ class PipelineRunner:
                 return CycleReport(self.name, run_id, kind, outcome, started, ended, {},
                                    self._usage(), (), dict(state.drift), message)
             except LeaseLost:
+                self._links_seen = None
                 # Another replica owns the pipeline now: close our run row, let it work.
                 if not dry_run:
                     self.store.finish_run(run_id, self.clock(), RunOutcome.INTERRUPTED,
@@ -194,11 +203,16 @@ class PipelineRunner:
         heartbeat()
         now = self.clock()
         closures = self._task_closures(mappings, state, now)
-        result = plan(EngineInput(self.name, mappings,
-                                  _mapped(mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
-                                  _mapped(mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
-                                  _closed_by_people(state.engine, closures.keys), now,
-                                  owners[Role.CRM], owners[Role.PRM]))
+        dirty = self._dirty(state, pulls, full=full, drift=drift, now=now)
+        if self._mapped_for != (digest, self._owners_version):
+            self._mapped_cache = {role: {} for role in Role}
+            self._mapped_for = (digest, self._owners_version)
+        result = plan(EngineInput(
+            self.name, mappings,
+            self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
+            self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
+            _closed_by_people(state.engine, closures.keys), now, owners[Role.CRM],
+            owners[Role.PRM], dirty))
         read = {f"records_read_{role.value}": pulls[role].read for role in Role}
         base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
                        "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
@@ -248,6 +262,11 @@ class PipelineRunner:
             cleared=frozenset(done.cleared), counts=MappingProxyType(counts),
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
             message=message, closed_by_user=frozenset(closures.keys)), lease=lease)
+        # What the next cycle compares with to find what changed outside it.
+        # An interrupted cycle left planned work undone: the next one looks at every deal.
+        self._links_seen = None if done.stopped else _links_after(state.engine.links, result)
+        if result.planned_deals is not None:  # the plan restated only its deals' items
+            counts["reviews_open"] = len(self.store.reviews(self.name))
         log.info("cycle_recorded", kind=kind.value, outcome=outcome.value, **counts)
         return CycleReport(self.name, run_id, kind, outcome, started, ended, counts,
                            self._usage(), tuple(failures), drift, message, result)
@@ -288,10 +307,53 @@ class PipelineRunner:
         now = self.clock()
         stale = self._owners_at is None or now - self._owners_at > OWNERS_TTL
         if full or stale or not self._owners:
-            self._owners = {role: OwnerDirectory(self.connectors[role].owners())
-                            for role in Role}
+            lists = {role: sorted(self.connectors[role].owners(), key=repr) for role in Role}
+            if lists != self._owner_lists:
+                # Any deal's assignees may change: the next plan looks at every deal.
+                self._owner_lists = lists
+                self._owners_version += 1
+                self._links_seen = None
+            self._owners = {role: OwnerDirectory(lists[role]) for role in Role}
             self._owners_at = now
         return self._owners
+
+    def _dirty(self, state: PipelineState, pulls: Mapping[Role, SidePull], *, full: bool,
+               drift: Mapping[str, str], now: datetime) -> Dirty | None:
+        """What changed since the last recorded cycle; None: plan every deal.
+
+        Every deal is planned on a full cycle, in a runner's first cycle (it does not know
+        what the last one saw), after the owner directory, a link made outside the cycle
+        or the schema drift changed, and when a failed write is due for its retry. Else
+        only deals whose records came back different, and deals whose SLA clocks run.
+        """
+        retry_due = any(hold.next_retry_at <= now for hold in state.holds.values())
+        if (full or self._links_seen is None or dict(drift) != dict(state.drift)
+                or retry_due):
+            return None
+        changed = {role: {record_id for record_id, record in pulls[role].records.items()
+                          if state.mirror.get(role, {}).get(record_id) != record}
+                   for role in Role}
+        links = state.engine.links
+        # Links a person made or removed with `handoff-sync review` since the last cycle.
+        changed[Role.PRM] |= {prm_id for prm_id in links.keys() | self._links_seen.keys()
+                              if links.get(prm_id) != self._links_seen.get(prm_id)}
+        return Dirty(frozenset(changed[Role.PRM]), frozenset(changed[Role.CRM]),
+                     clock_driven_deals(state.engine))
+
+    def _mapped(self, role: Role, records: Mapping[str, MirrorRecord], mapping: SystemMapping,
+                owners: OwnerDirectory) -> tuple[MappedRecord, ...]:
+        """Canonical records, mapping only those whose raw record changed since the last
+        cycle (mapping is most of a quiet cycle's work)."""
+        cache = self._mapped_cache[role]
+        out = []
+        for record_id, record in records.items():
+            hit = cache.get(record_id)
+            if hit is None or hit[0] != record:
+                hit = cache[record_id] = (record, _canonical(record, mapping, owners))
+            out.append(hit[1])
+        for gone in cache.keys() - records.keys():
+            del cache[gone]
+        return tuple(out)
 
     def _pull(self, mappings: MappingSet, state: PipelineState, drift: dict[str, str],
               full: bool, should_stop: Callable[[], bool],
@@ -357,16 +419,23 @@ def _closed_by_people(state: EngineState, keys: set[str]) -> EngineState:
     return dataclasses.replace(state, tasks=MappingProxyType(tasks))
 
 
-def _mapped(records: Mapping[str, MirrorRecord], mapping: SystemMapping,
-            owners: OwnerDirectory) -> tuple[MappedRecord, ...]:
-    out = []
-    for record in records.values():
-        mapped = to_canonical(mapping, record.fields, owners)
-        if record.deleted or mapped.record_id != record.record_id:
-            mapped = dataclasses.replace(mapped, record_id=record.record_id,
-                                         deleted=record.deleted)
-        out.append(mapped)
-    return tuple(out)
+def _canonical(record: MirrorRecord, mapping: SystemMapping,
+               owners: OwnerDirectory) -> MappedRecord:
+    mapped = to_canonical(mapping, record.fields, owners)
+    if record.deleted or mapped.record_id != record.record_id:
+        mapped = dataclasses.replace(mapped, record_id=record.record_id,
+                                     deleted=record.deleted)
+    return mapped
+
+
+def _links_after(links: Mapping[str, Link], result: Plan) -> dict[str, Link]:
+    after = dict(links)
+    for change in result.links:
+        if change.kind is LinkChangeKind.CREATE:
+            after[change.link.prm_id] = change.link
+        else:
+            after.pop(change.link.prm_id, None)
+    return after
 
 
 def _planned_counts(result: Plan) -> dict[str, int]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -36,6 +36,7 @@ from handoff_sync.engine.types import (
     Conflict,
     EngineState,
     FieldWrite,
+    LinkChange,
     Plan,
     ReviewItem,
     ReviewKind,
@@ -56,6 +57,7 @@ from handoff_sync.model import (
     OwnerDirectory,
     PersonRole,
     Role,
+    SlaStatus,
     Value,
 )
 from handoff_sync.policy.gates import evaluate_gate, evaluate_stage
@@ -74,6 +76,23 @@ class EngineInput:
     now: datetime  # aware UTC; the only clock the engine knows
     crm_owners: OwnerDirectory  # tasks and owner fields resolve against the CRM's users
     prm_owners: OwnerDirectory = dataclasses.field(default_factory=OwnerDirectory)
+    # None: plan every deal. Otherwise plan only the deals this can change (see Dirty);
+    # every other deal's plan would be empty, so skipping it changes nothing.
+    dirty: Dirty | None = None
+
+
+@dataclass(frozen=True)
+class Dirty:
+    """What changed since the last recorded cycle, so only the deals it touches are planned.
+
+    A deal is planned when one of its records changed, when its link was made or removed
+    this cycle, or when its key is in ``deals`` (the sync layer adds deals whose SLA clocks
+    are running: time alone moves them). Linking always looks at every record.
+    """
+
+    prm: frozenset[str] = frozenset()  # PRM record ids read with new content (or deleted)
+    crm: frozenset[str] = frozenset()
+    deals: frozenset[str] = frozenset()  # deal keys to plan whatever changed
 
 
 @dataclass
@@ -104,23 +123,29 @@ def plan(inputs: EngineInput) -> Plan:
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
     crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
     claimed_crm: set[str] = set()
+    wanted = _wanted(inputs.dirty, linked.changes)
     deals = 0
+    planned: set[str] = set()
     for prm_id in sorted(linked.links):
         link = linked.links[prm_id]
         claimed_crm.add(link.crm_id)
         prm, crm = prm_by_id.get(prm_id), crm_by_id.get(link.crm_id)
-        if prm is None and crm is None:
+        if (prm is None and crm is None) or not wanted(prm_id, link.crm_id):
             continue
         planner.plan_deal(prm, crm, prm_id, link.crm_id)
+        planned.add(deal_key(prm_id, link.crm_id))
         deals += 1
     for prm_id in sorted(prm_by_id.keys() - linked.links.keys()):
         record = prm_by_id[prm_id]
-        if record.in_scope:
+        if record.in_scope and wanted(prm_id, None):
             planner.plan_deal(record, None, prm_id, None)
+            planned.add(deal_key(prm_id, None))
             deals += 1
     for crm_id in sorted(crm_by_id.keys() - claimed_crm):
-        planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
-        deals += 1
+        if wanted(None, crm_id):
+            planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
+            planned.add(deal_key(None, crm_id))
+            deals += 1
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
         writes=tuple(sorted(out.writes, key=lambda w: (w.role.value, w.record_id))),
@@ -133,7 +158,31 @@ def plan(inputs: EngineInput) -> Plan:
         conflicts=tuple(sorted(out.conflicts, key=lambda c: (c.deal, c.field))),
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
         deals=deals,
+        planned_deals=None if inputs.dirty is None else frozenset(planned),
     )
+
+
+def clock_driven_deals(state: EngineState) -> frozenset[str]:
+    """Deals whose SLA clocks time alone can move (on track or at risk, not stopped):
+    an incremental cycle plans them even when nothing about them changed."""
+    return frozenset(clock.deal for clock in state.clocks.values()
+                     if clock.stopped_at is None
+                     and clock.status in (SlaStatus.ON_TRACK, SlaStatus.AT_RISK))
+
+
+def _wanted(dirty: Dirty | None,
+            changes: Sequence[LinkChange]) -> Callable[[str | None, str | None], bool]:
+    """Whether the deal of (prm id, crm id) is to be planned this cycle."""
+    if dirty is None:
+        return lambda prm_id, crm_id: True
+    relinked_prm = {change.link.prm_id for change in changes}
+    relinked_crm = {change.link.crm_id for change in changes}
+
+    def wanted(prm_id: str | None, crm_id: str | None) -> bool:
+        return (prm_id in dirty.prm or crm_id in dirty.crm or prm_id in relinked_prm
+                or crm_id in relinked_crm or deal_key(prm_id, crm_id) in dirty.deals)
+
+    return wanted
 
 
 class _DealPlanner:

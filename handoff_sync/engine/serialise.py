@@ -42,6 +42,8 @@ def to_jsonable(value: Any) -> Any:
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     data: dict[str, Any] = to_jsonable(plan)
+    if plan.planned_deals is None:
+        del data["planned_deals"]  # every deal was planned: nothing to say
     data["counts"] = plan.counts()
     return data
 

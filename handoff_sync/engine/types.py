@@ -235,6 +235,9 @@ class Plan:
     # keeps one open item per key), so they are not "work to do".
     reviews: tuple[ReviewItem, ...] = ()
     deals: int = 0  # deals considered
+    # The deal keys planned when only some were (EngineInput.dirty); None: every deal.
+    # Per-deal review items of the others were not restated, so they still hold.
+    planned_deals: frozenset[str] | None = None
 
     def is_empty(self) -> bool:
         """Nothing to write or remember: a plan for inputs the last plan was applied to."""

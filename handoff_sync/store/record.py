@@ -73,7 +73,7 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
                      [sla_event_row(pipeline, outcome.run_id, now, e) for e in plan.sla_events])
     bulk.insert_rows(connection, table(ConflictRow),
                      [conflict_row(pipeline, outcome.run_id, now, c) for c in plan.conflicts])
-    record_reviews(connection, pipeline, plan.reviews, now)
+    record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals)
     _mirror(connection, outcome)
     bulk.upsert(connection, table(Checkpoint),
                 [checkpoint_row(pipeline, system, object_, cursor, now)

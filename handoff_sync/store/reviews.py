@@ -33,6 +33,11 @@ from handoff_sync.store.types import StoreError
 AUTO_RESOLUTION = "auto: no longer applies"
 _AUTO_PREFIX = "auto:"
 LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
+# Items the linking step raises: it looks at every record every cycle, so they are
+# restated whenever they still apply, however few deals the cycle planned.
+LINKING_KINDS = frozenset(kind.value for kind in (
+    ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT, ReviewKind.LINK_CONFLICT,
+    ReviewKind.LINKED_RECORD_DELETED))
 Row = dict[str, Any]
 
 
@@ -43,9 +48,11 @@ class ReviewStatus(StrEnum):
 
 
 def merge_reviews(pipeline: str, stored: Mapping[str, Row], items: Iterable[ReviewItem],
-                  now: datetime) -> list[Row]:
+                  now: datetime, planned: frozenset[str] | None = None) -> list[Row]:
     """The rows to write, given the stored rows (every open one, and any with a key in
-    ``items``) and the items this cycle stated."""
+    ``items``) and the items this cycle stated. ``planned``: the deals the cycle planned
+    when it planned only some; an open item of another deal was not restated because
+    its deal was not looked at, not because it stopped applying."""
     changed: dict[str, Row] = {}
     for item in items:
         old = stored.get(item.key)
@@ -59,10 +66,16 @@ def merge_reviews(pipeline: str, stored: Mapping[str, Row], items: Iterable[Revi
         else:
             changed[item.key] = {**old, **fresh}
     for key, old in stored.items():
-        if old["status"] == ReviewStatus.OPEN and key not in changed:
+        if (old["status"] == ReviewStatus.OPEN and key not in changed
+                and _looked_at(old, planned)):
             changed[key] = {**old, "status": ReviewStatus.RESOLVED.value, "resolved_at": now,
                             "resolved_by": None, "resolution": AUTO_RESOLUTION}
     return list(changed.values())
+
+
+def _looked_at(old: Mapping[str, Any], planned: frozenset[str] | None) -> bool:
+    """Whether this cycle would have restated the item if it still applied."""
+    return planned is None or old["kind"] in LINKING_KINDS or old["deal"] in planned
 
 
 def _reopens(old: Mapping[str, Any]) -> bool:
@@ -71,7 +84,7 @@ def _reopens(old: Mapping[str, Any]) -> bool:
 
 
 def record_reviews(connection: Connection, pipeline: str, items: Sequence[ReviewItem],
-                   now: datetime) -> None:
+                   now: datetime, planned: frozenset[str] | None = None) -> None:
     queue = table(ReviewRow)
     keys = sorted({item.key for item in items})
     wanted = [queue.c.status == ReviewStatus.OPEN.value]
@@ -83,7 +96,7 @@ def record_reviews(connection: Connection, pipeline: str, items: Sequence[Review
         query = _locked(connection, select(queue).where(queue.c.pipeline == pipeline,
                                                         condition))
         stored.update((row["key"], dict(row)) for row in connection.execute(query).mappings())
-    bulk.upsert(connection, queue, merge_reviews(pipeline, stored, items, now),
+    bulk.upsert(connection, queue, merge_reviews(pipeline, stored, items, now, planned),
                 ["pipeline", "key"])
 
 

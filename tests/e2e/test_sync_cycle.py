@@ -75,6 +75,9 @@ def test_a_second_cycle_writes_nothing_and_a_quiet_one_reads_once_per_object(
     assert echo.counts["tasks_created"] + echo.counts["tasks_updated"] == 0
     quiet = cycle(world)
     assert quiet.counts["records_written"] == 0
+    # Nothing changed: only deals whose SLA clocks run are planned again.
+    assert quiet.plan is not None and quiet.plan.planned_deals is not None
+    assert quiet.counts["deals"] < echo.counts["deals"]
     # Objects a quiet cycle reads: the deal object on each side, and the CRM's tasks
     # (to notice the ones people completed).
     objects = {"salesforce": 2, "hubspot": 1}

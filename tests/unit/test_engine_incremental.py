@@ -1,0 +1,100 @@
+"""Planning only the deals that changed gives the same plan as planning every deal.
+
+The sync layer passes ``Dirty`` (records read with new content, deals with running SLA
+clocks) so a quiet cycle does not re-plan a whole org. That is only safe if every action
+a full plan would take belongs to a planned deal, and the planned deals' actions are the
+same either way. Checked over the seeded org, after random edits on both sides and after
+time passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+import pytest
+
+from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
+from handoff_sync.engine.types import Plan
+from handoff_sync.mapping.convert import MappedRecord
+from tests.engine_support import apply_plan, seeded_inputs
+
+NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+EDITS = {  # canonical field -> values an edit may set (either side)
+    "stakeholder_map": ["CFO signs", None],
+    "budget": [125000, None],
+    "partner_rep_email": ["someone.new@partner.example", None],
+    "intro_call_at": [NOW - timedelta(hours=3), None],
+    "handoff_stage": ["joint_discovery", "knowledge_transfer", "pre_handoff_assessment"],
+    "economic_buyer": ["Dana Ruiz (CFO)", None],
+}
+
+
+@pytest.fixture(scope="module")
+def settled() -> EngineInput:
+    inputs = seeded_inputs(deals=150, now=NOW).engine_input(NOW)
+    for _ in range(3):
+        inputs = apply_plan(inputs, plan(inputs))
+    assert plan(inputs).is_empty()
+    return inputs
+
+
+def edited(records: tuple[MappedRecord, ...], rng: random.Random,
+           count: int) -> tuple[tuple[MappedRecord, ...], frozenset[str]]:
+    chosen = set(rng.sample(range(len(records)), count))
+    out, changed = [], set()
+    for index, record in enumerate(records):
+        if index in chosen and record.record_id:
+            name = rng.choice(sorted(EDITS))
+            values = {**record.values, name: rng.choice(EDITS[name])}
+            record = dataclasses.replace(record, values=MappingProxyType(values))
+            changed.add(record.record_id)
+        out.append(record)
+    return tuple(out), frozenset(changed)
+
+
+def assert_same_actions(full: Plan, incremental: Plan) -> None:
+    assert incremental.planned_deals is not None
+    for name in ("links", "writes", "tasks", "verdicts", "sla_events", "clocks", "bases",
+                 "conflicts"):
+        assert getattr(incremental, name) == getattr(full, name), name
+    planned = incremental.planned_deals
+    assert {item.key for item in incremental.reviews} <= {item.key for item in full.reviews}
+    for item in full.reviews:
+        if item.deal in planned:
+            assert item in incremental.reviews, item.key
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_edits_on_both_sides_plan_the_same_with_only_the_changed_deals(
+        settled: EngineInput, seed: int) -> None:
+    rng = random.Random(seed)
+    prm, prm_changed = edited(tuple(settled.prm), rng, 8)
+    crm, crm_changed = edited(tuple(settled.crm), rng, 8)
+    later = NOW + timedelta(hours=rng.choice([0, 5, 30]))
+    inputs = dataclasses.replace(settled, prm=prm, crm=crm, now=later)
+    full = plan(inputs)
+    assert not full.is_empty()
+    incremental = plan(dataclasses.replace(inputs, dirty=Dirty(
+        prm_changed, crm_changed, clock_driven_deals(inputs.state))))
+    assert_same_actions(full, incremental)
+    assert incremental.deals < full.deals
+
+
+@pytest.mark.parametrize("days", [1, 3, 8, 40])
+def test_time_passing_alone_moves_only_deals_with_running_clocks(settled: EngineInput,
+                                                                 days: int) -> None:
+    inputs = dataclasses.replace(settled, now=NOW + timedelta(days=days))
+    full = plan(inputs)
+    incremental = plan(dataclasses.replace(inputs, dirty=Dirty(
+        deals=clock_driven_deals(inputs.state))))
+    assert_same_actions(full, incremental)
+    if days >= 8:
+        assert full.sla_events  # the clocks did move
+
+
+def test_without_dirty_every_deal_is_planned(settled: EngineInput) -> None:
+    result = plan(settled)
+    assert result.planned_deals is None
