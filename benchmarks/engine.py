@@ -8,7 +8,10 @@ returns them), with the mix a running daemon sees: 85% already linked (stored li
   first cycle   map both sides + plan with no history (every deal gets its verdict,
                 brief and tasks written);
   steady cycle  map + plan again after the first plan was applied (nothing changed, so
-                nothing to do: the daemon's common case).
+                nothing to do: the daemon's common case);
+  incremental   the same as the daemon runs it now: records stay mapped from the last
+                cycle and only deals whose SLA clocks run are planned (EngineInput.dirty);
+                linking still looks at every record.
 
 Memory: the peak resident set during planning minus the resident set before it (the
 kernel's high-water mark is reset just before planning), per deal, for each cycle.
@@ -33,13 +36,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from handoff_sync.engine.plan import EngineInput, plan  # noqa: E402
+from handoff_sync.engine.plan import (  # noqa: E402
+    Dirty,
+    EngineInput,
+    clock_driven_deals,
+    plan,
+)
 from handoff_sync.engine.types import EngineState, Link, LinkMethod  # noqa: E402
 from handoff_sync.mapping.convert import to_canonical  # noqa: E402
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
 from handoff_sync.model import Owner, OwnerDirectory  # noqa: E402
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+CYCLES = ("first", "steady", "incremental")
 WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka",
          "Tyrell", "Cyberdyne", "Soylent", "Aperture", "Vandelay", "Pied", "Piper", "Gringotts",
          "Oscorp", "Monarch", "Dunder", "Sterling", "Prestige", "Massive", "Dynamic",
@@ -125,16 +134,20 @@ def run_size(n: int) -> dict[str, float]:
     gc.collect()
     figures: dict[str, float] = {}
     state = EngineState(links=links)
-    for cycle in ("first", "steady"):
+    prm: list[Any] = []
+    crm: list[Any] = []
+    for cycle in CYCLES:
         gc.collect()
         before = _rss_kb()
         _reset_peak()
         started = time.perf_counter()
-        prm = [to_canonical(mappings.prm, raw, prm_owners) for raw in raw_prm]
-        crm = [to_canonical(mappings.crm, raw, crm_owners) for raw in raw_crm]
+        if cycle != "incremental":  # the daemon keeps unchanged records mapped
+            prm = [to_canonical(mappings.prm, raw, prm_owners) for raw in raw_prm]
+            crm = [to_canonical(mappings.crm, raw, crm_owners) for raw in raw_crm]
         mapped = time.perf_counter()
+        dirty = Dirty(deals=clock_driven_deals(state)) if cycle == "incremental" else None
         result = plan(EngineInput("bench", mappings, prm, crm, state, NOW, crm_owners,
-                                  prm_owners))
+                                  prm_owners, dirty))
         done = time.perf_counter()
         peak = _status_kb("VmHWM")
         figures[f"{cycle}_s"] = done - started
@@ -146,7 +159,7 @@ def run_size(n: int) -> dict[str, float]:
         if cycle == "first":
             _apply(raw_prm, raw_crm, result, mappings)
             state = _next_state(state, result)
-        del prm, crm, result
+        del result
     return figures
 
 
@@ -190,8 +203,8 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--child", str(n)], check=True,
                              capture_output=True, text=True).stdout
         f = json.loads(out.strip().splitlines()[-1])
-        for cycle in ("first", "steady"):
-            print(f"{n:>9,} pairs, {cycle:6} cycle: {f[f'{cycle}_s']:7.2f} s "
+        for cycle in CYCLES:
+            print(f"{n:>9,} pairs, {cycle:11} cycle: {f[f'{cycle}_s']:7.2f} s "
                   f"(mapping {f[f'{cycle}_map_s']:6.2f} s), "
                   f"{f[f'{cycle}_rate']:9,.0f} pairs/s, "
                   f"{f[f'{cycle}_kb_per_deal']:5.2f} KB/deal peak over input, "
