@@ -10,7 +10,7 @@ returns them), with the mix a running daemon sees: 85% already linked (stored li
   steady cycle  map + plan again after the first plan was applied (nothing changed, so
                 nothing to do: the daemon's common case);
   incremental   the same as the daemon runs it now: records stay mapped from the last
-                cycle and only deals whose SLA clocks run are planned (EngineInput.dirty);
+                cycle and only deals whose SLA clocks time moved are planned (EngineInput.dirty);
                 linking still looks at every record.
 
 Memory: the peak resident set during planning minus the resident set before it (the
@@ -145,7 +145,8 @@ def run_size(n: int) -> dict[str, float]:
             prm = [to_canonical(mappings.prm, raw, prm_owners) for raw in raw_prm]
             crm = [to_canonical(mappings.crm, raw, crm_owners) for raw in raw_crm]
         mapped = time.perf_counter()
-        dirty = Dirty(deals=clock_driven_deals(state)) if cycle == "incremental" else None
+        dirty = (Dirty(deals=clock_driven_deals(state, mappings.policy, NOW))
+                 if cycle == "incremental" else None)
         result = plan(EngineInput("bench", mappings, prm, crm, state, NOW, crm_owners,
                                   prm_owners, dirty))
         done = time.perf_counter()

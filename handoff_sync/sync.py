@@ -203,7 +203,7 @@ class PipelineRunner:
         heartbeat()
         now = self.clock()
         closures = self._task_closures(mappings, state, now)
-        dirty = self._dirty(state, pulls, full=full, drift=drift, now=now)
+        dirty = self._dirty(state, pulls, mappings, full=full, drift=drift, now=now)
         if self._mapped_for != (digest, self._owners_version):
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
@@ -317,14 +317,16 @@ class PipelineRunner:
             self._owners_at = now
         return self._owners
 
-    def _dirty(self, state: PipelineState, pulls: Mapping[Role, SidePull], *, full: bool,
-               drift: Mapping[str, str], now: datetime) -> Dirty | None:
+    def _dirty(self, state: PipelineState, pulls: Mapping[Role, SidePull],
+               mappings: MappingSet, *, full: bool, drift: Mapping[str, str],
+               now: datetime) -> Dirty | None:
         """What changed since the last recorded cycle; None: plan every deal.
 
         Every deal is planned on a full cycle, in a runner's first cycle (it does not know
         what the last one saw), after the owner directory, a link made outside the cycle
         or the schema drift changed, and when a failed write is due for its retry. Else
-        only deals whose records came back different, and deals whose SLA clocks run.
+        only deals whose records came back different, and deals whose SLA clocks time has
+        moved.
         """
         retry_due = any(hold.next_retry_at <= now for hold in state.holds.values())
         if (full or self._links_seen is None or dict(drift) != dict(state.drift)
@@ -338,7 +340,7 @@ class PipelineRunner:
         changed[Role.PRM] |= {prm_id for prm_id in links.keys() | self._links_seen.keys()
                               if links.get(prm_id) != self._links_seen.get(prm_id)}
         return Dirty(frozenset(changed[Role.PRM]), frozenset(changed[Role.CRM]),
-                     clock_driven_deals(state.engine))
+                     clock_driven_deals(state.engine, mappings.policy, now))
 
     def _mapped(self, role: Role, records: Mapping[str, MirrorRecord], mapping: SystemMapping,
                 owners: OwnerDirectory) -> tuple[MappedRecord, ...]:

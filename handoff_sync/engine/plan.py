@@ -27,7 +27,7 @@ from types import MappingProxyType
 from handoff_sync.engine.link import link_records
 from handoff_sync.engine.ownership import Assignee, resolve_person, unresolved_owner_review
 from handoff_sync.engine.reconcile import reconcile
-from handoff_sync.engine.sla import advance_clocks, headline_clock
+from handoff_sync.engine.sla import advance_clocks, headline_clock, running_status
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
 from handoff_sync.engine.types import (
@@ -60,6 +60,7 @@ from handoff_sync.model import (
     SlaStatus,
     Value,
 )
+from handoff_sync.policy.file_model import HandoffPolicy
 from handoff_sync.policy.gates import evaluate_gate, evaluate_stage
 from handoff_sync.policy.templates import render_brief
 
@@ -162,12 +163,26 @@ def plan(inputs: EngineInput) -> Plan:
     )
 
 
-def clock_driven_deals(state: EngineState) -> frozenset[str]:
-    """Deals whose SLA clocks time alone can move (on track or at risk, not stopped):
-    an incremental cycle plans them even when nothing about them changed."""
-    return frozenset(clock.deal for clock in state.clocks.values()
-                     if clock.stopped_at is None
-                     and clock.status in (SlaStatus.ON_TRACK, SlaStatus.AT_RISK))
+def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
+                       now: datetime) -> frozenset[str]:
+    """Deals whose running SLA clock time alone has moved by ``now`` (on track to at risk
+    or breached, at risk to breached): an incremental cycle plans them even when nothing
+    about them changed. A clock the policy no longer defines counts as moved."""
+    moved: set[str] = set()
+    for state_ in state.clocks.values():
+        if state_.stopped_at is not None or state_.status not in (SlaStatus.ON_TRACK,
+                                                                   SlaStatus.AT_RISK):
+            continue
+        handoff = policy.handoff_types.get(state_.handoff_type)
+        clock = next((c for c in handoff.slas if c.id == state_.clock), None) \
+            if handoff is not None else None
+        if clock is None:
+            moved.add(state_.deal)
+            continue
+        calendar = policy.calendars.get(handoff.calendar) if handoff.calendar else None
+        if running_status(clock, state_.started_at, now, calendar) is not state_.status:
+            moved.add(state_.deal)
+    return frozenset(moved)
 
 
 def _wanted(dirty: Dirty | None,

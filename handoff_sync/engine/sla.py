@@ -102,7 +102,13 @@ class _Context:
 
 
 def _running_status(ctx: _Context, clock: SlaClock, started_at: datetime) -> SlaStatus:
-    used = elapsed_fraction(started_at, ctx.now, clock.duration, ctx.calendar)
+    return running_status(clock, started_at, ctx.now, ctx.calendar)
+
+
+def running_status(clock: SlaClock, started_at: datetime, now: datetime,
+                   calendar: BusinessCalendar | None) -> SlaStatus:
+    """A running clock's status at ``now``, from the share of its business time used."""
+    used = elapsed_fraction(started_at, now, clock.duration, calendar)
     if used >= 1.0:
         return SlaStatus.BREACHED
     if used >= clock.at_risk_pct / 100:
