@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 from handoff_sync.engine.link import link_records
 from handoff_sync.engine.ownership import Assignee, resolve_person, unresolved_owner_review
-from handoff_sync.engine.reconcile import reconcile
+from handoff_sync.engine.reconcile import Reconciler
 from handoff_sync.engine.sla import advance_clocks, headline_clock, running_status
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
@@ -211,6 +211,7 @@ class _DealPlanner:
                                                  Role.CRM: inputs.mappings.crm}
         self.stored = StoredForms(self.sides, {Role.PRM: inputs.prm_owners,
                                                Role.CRM: inputs.crm_owners})
+        self.reconcile = Reconciler(inputs.mappings.sync, stored=self.stored)
         self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
             self.tasks_by_crm[state.spec.crm_id].append(state)
@@ -238,8 +239,8 @@ class _DealPlanner:
             base = None
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
-        merged = reconcile(key, prm, crm, base, self.inputs.mappings.sync,
-                           stored=self.stored, identity={"prm_id": prm_id, "crm_id": crm_id})
+        merged = self.reconcile(key, prm, crm, base,
+                                identity={"prm_id": prm_id, "crm_id": crm_id})
         out.conflicts.extend(merged.conflicts)
         for record in (r for r in (prm, crm) if r is not None):
             for issue in record.issues:
@@ -357,15 +358,24 @@ class _DealPlanner:
 
 
 def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
-    known = {name: value for name, value in values.items()
-             if name in CANONICAL_FIELDS or name.startswith(CUSTOM_PREFIX)}
-    known.pop("pipeline", None)
-    return Deal.from_values(known, pipeline=pipeline)
+    """The merged values as a Deal (ids and other non-catalogue names left out).
+
+    Built directly rather than through Deal.from_values: it runs once per deal per cycle,
+    and the merged names are known to be canonical or custom."""
+    known: dict[str, Value] = {}
+    custom: dict[str, Value] = {}
+    for name, value in values.items():
+        if name in CANONICAL_FIELDS:
+            known[name] = value
+        elif name.startswith(CUSTOM_PREFIX):
+            custom[name] = value
+    known["pipeline"] = pipeline
+    return Deal(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
 
 
 def _template_values(deal: Deal, gate: GateResult, handoff_label: str,
                      stage_label: str) -> dict[str, Value]:
-    values: dict[str, Value] = {name: deal.get(name) for name in CANONICAL_FIELDS}
+    values: dict[str, Value] = {name: getattr(deal, name) for name in CANONICAL_FIELDS}
     values.update(deal.custom)
     values["handoff_label"] = handoff_label
     values["stage_label"] = stage_label

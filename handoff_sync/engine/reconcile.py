@@ -14,7 +14,7 @@ a write is never planned for a value the side already holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -49,137 +49,155 @@ def reconcile(deal: str, prm: MappedRecord | None, crm: MappedRecord | None,
     side that writes one gets it when it holds something else (a None id is ignored).
     A side whose record is None gets no writes; if there is a base it is taken to still
     hold what it held then (its record was not read this cycle), otherwise it contributes
-    nothing.
+    nothing. Planning many deals, build one ``Reconciler`` and call it instead.
     """
-    merge = _Merge(deal, {Role.PRM: prm, Role.CRM: crm}, base, stored)
-    ids = {name: value for name, value in (identity or {}).items() if value is not None}
-    merged: dict[str, Value] = {}
-    conflicts: list[Conflict] = []
-    for name in sorted(set(sync) | set(ids)):
-        rule = sync.get(name)
-        held = merge.held(name, rule)
-        if name in ids:
-            value: Value = ids[name]
-        else:
-            assert rule is not None
-            value, conflict = merge.merge(name, rule, held)
-            if conflict is not None:
-                conflicts.append(conflict)
-        merged[name] = value
-        if rule is not None and rule.policy != READ_ONLY:
-            merge.write(name, rule, value, held)
-    return Reconciled(MappingProxyType(merged), merge.planned_writes(), tuple(conflicts),
-                      merge.new_base(merged))
+    return Reconciler(sync, stored=stored)(deal, prm, crm, base, identity=identity)
 
 
-def _reads(rule: FieldSync | None, role: Role) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One field's sync rule, flattened per side (PRM, CRM) for the merge loop."""
+
+    name: str
+    rule: FieldSync | None  # None: an identity field no side syncs
+    reads: tuple[bool, bool]
+    writes: tuple[bool, bool]
+    written: bool  # the policy lets the engine write it at all (not read_only)
+
+
+def _field(name: str, rule: FieldSync | None) -> _Field:
     if rule is None:
-        return False
-    return rule.prm_reads if role is Role.PRM else rule.crm_reads
+        return _Field(name, None, (False, False), (False, False), False)
+    return _Field(name, rule, (rule.prm_reads, rule.crm_reads),
+                  (rule.prm_writes, rule.crm_writes), rule.policy != READ_ONLY)
 
 
-def _writes(rule: FieldSync | None, role: Role) -> bool:
-    if rule is None:
-        return False
-    return rule.prm_writes if role is Role.PRM else rule.crm_writes
+_MISSING = object()  # a side that holds nothing we know of for a field
+_EMPTY: Mapping[str, Value] = MappingProxyType({})
+IDENTITY_FIELDS = ("crm_id", "prm_id")
 
 
-class _Merge:
-    """One reconcile call's inputs and the writes and base values it accumulates."""
+class Reconciler:
+    """``reconcile`` with the field rules flattened once, for a cycle's thousands of pairs.
 
-    def __init__(self, deal: str, records: Mapping[Role, MappedRecord | None],
-                 base: BaseSnapshot | None, stored: Stored) -> None:
-        self.deal = deal
-        self.records = records
-        self.base = base
-        self.stored = stored
-        self.writes: dict[Role, dict[str, Value]] = {role: {} for role in _ROLES}
+    The merge runs about 40 fields x 2 sides per deal, so the rules are looked up once
+    here and the loop works on plain tuples and dicts (it is the engine's hottest path).
+    """
+
+    def __init__(self, sync: Mapping[str, FieldSync], *, stored: Stored) -> None:
+        self._sync = sync
+        self._stored = stored
+        self._fields = self._table(IDENTITY_FIELDS)
+
+    def _table(self, identity: Iterable[str]) -> tuple[_Field, ...]:
+        names = sorted(set(self._sync) | set(identity))
+        return tuple(_field(name, self._sync.get(name)) for name in names)
+
+    def __call__(self, deal: str, prm: MappedRecord | None, crm: MappedRecord | None,
+                 base: BaseSnapshot | None,
+                 identity: Mapping[str, Value] | None = None) -> Reconciled:
+        ids = {name: value for name, value in (identity or {}).items() if value is not None}
+        fields = (self._fields if ids.keys() <= set(IDENTITY_FIELDS)
+                  else self._table([*IDENTITY_FIELDS, *ids]))
+        stored = self._stored
+        records = (prm, crm)
+        read = tuple(r.values if r is not None else None for r in records)
+        lasts = (base.prm, base.crm) if base is not None else (_EMPTY, _EMPTY)
+        agreed = base.agreed if base is not None else _EMPTY
+        writes: tuple[dict[str, Value], dict[str, Value]] = ({}, {})
         # What each side will hold once the writes land; absent: we do not know.
-        self.after: dict[Role, dict[str, Value]] = {role: {} for role in _ROLES}
-
-    def _last(self, role: Role) -> Mapping[str, Value]:
-        if self.base is None:
-            return MappingProxyType({})
-        return self.base.prm if role is Role.PRM else self.base.crm
-
-    def held(self, name: str, rule: FieldSync | None) -> dict[Role, Value]:
-        """Per side that takes part in the field, what it holds now (when known)."""
-        known: dict[Role, Value] = {}
-        for role in _ROLES:
-            record = self.records[role]
-            if record is not None and _reads(rule, role):
-                value = record.values.get(name)
-                last = self._last(role)
-                # Equal to what the base holds (a stored form already): no round trip.
-                known[role] = value if name in last and value == last[name] else self.stored(
-                    role, name, value)
-            elif (_reads(rule, role) or _writes(rule, role)) and name in self._last(role):
-                # Unread this cycle, or write-only: it holds what we last saw or wrote.
-                known[role] = self._last(role)[name]
-        for role, value in known.items():
-            self.after[role][name] = value
-        return known
-
-    def merge(self, name: str, rule: FieldSync,
-              held: Mapping[Role, Value]) -> tuple[Value, Conflict | None]:
-        seen = {role: value for role, value in held.items() if _reads(rule, role)}
-        if not seen:
-            return (self.base.agreed.get(name) if self.base is not None else None), None
-        if len(seen) == 1:
-            return next(iter(seen.values())), None
-        return self._three_way(name, rule, seen[Role.PRM], seen[Role.CRM])
-
-    def _three_way(self, name: str, rule: FieldSync, prm: Value,
-                   crm: Value) -> tuple[Value, Conflict | None]:
-        base = self.base
-        if base is None or not (name in base.agreed and name in base.prm and name in base.crm):
-            # First cycle of this pair (or of this field): nothing to conflict with.
-            return (prm if prm == crm else self._decide(rule, prm, crm).value), None
-        prm_changed, crm_changed = prm != base.prm[name], crm != base.crm[name]
-        both_moved_apart = prm_changed and crm_changed and prm != crm
-        # read_only is never written, so its sides may differ for good: it always shows
-        # the policy's view rather than whichever side moved last.
-        if rule.policy != READ_ONLY and not both_moved_apart:
-            if prm_changed != crm_changed:
-                return (prm if prm_changed else crm), None
-            # Neither moved: keep what was agreed. Both moved to the same value: take it.
-            return (prm if prm_changed else base.agreed[name]), None
-        decision = self._decide(rule, prm, crm)
-        if not both_moved_apart:
-            return decision.value, None
-        return decision.value, Conflict(
-            deal=self.deal, field=name, policy=rule.policy, base=base.agreed[name], prm=prm,
-            crm=crm, winner=decision.winner, kept=decision.value,
-            lost=prm if decision.value == crm else crm)
-
-    def _decide(self, rule: FieldSync, prm: Value, crm: Value) -> Decision:
-        prm_record, crm_record = self.records[Role.PRM], self.records[Role.CRM]
-        return decide(rule.policy, prm, crm,
-                      prm_modified=prm_record.modified_at if prm_record else None,
-                      crm_modified=crm_record.modified_at if crm_record else None)
-
-    def write(self, name: str, rule: FieldSync, value: Value,
-              held: Mapping[Role, Value]) -> None:
-        for role in _ROLES:
-            if not _writes(rule, role) or self.records[role] is None:
+        after: tuple[dict[str, Value], dict[str, Value]] = ({}, {})
+        merged: dict[str, Value] = {}
+        conflicts: list[Conflict] = []
+        for field in fields:
+            name = field.name
+            if field.rule is None and name not in ids:
                 continue
-            if role in held and value == held[role]:
-                continue  # held values are stored forms, and storing one changes nothing
-            desired = self.stored(role, name, value)
-            # Never written and not readable: write it once, but never blank out a value
-            # someone may have put there that we cannot see.
-            needed = desired != held[role] if role in held else not is_blank(value)
-            if needed:
-                self.writes[role][name] = desired
-                self.after[role][name] = desired
+            held = [_MISSING, _MISSING]  # per side, what it holds now (when known)
+            for side in (0, 1):
+                values, last = read[side], lasts[side]
+                if values is not None and field.reads[side]:
+                    value = values.get(name)
+                    # Equal to what the base holds (a stored form already): no round trip.
+                    held[side] = (value if name in last and value == last[name]
+                                  else stored(_ROLES[side], name, value))
+                elif (field.reads[side] or field.writes[side]) and name in last:
+                    # Unread this cycle, or write-only: it holds what we last saw or wrote.
+                    held[side] = last[name]
+                else:
+                    continue
+                after[side][name] = held[side]
+            if name in ids:
+                agreed_value: Value = ids[name]
+            else:
+                assert field.rule is not None
+                prm_seen = held[0] if field.reads[0] else _MISSING
+                crm_seen = held[1] if field.reads[1] else _MISSING
+                if prm_seen is _MISSING:
+                    agreed_value = agreed.get(name) if crm_seen is _MISSING else crm_seen
+                elif crm_seen is _MISSING or (prm_seen == crm_seen and base is None):
+                    agreed_value = prm_seen
+                else:
+                    agreed_value, conflict = _three_way(deal, name, field.rule, prm_seen,
+                                                        crm_seen, base, records)
+                    if conflict is not None:
+                        conflicts.append(conflict)
+            merged[name] = agreed_value
+            if not field.written:
+                continue
+            for side in (0, 1):
+                if not field.writes[side] or records[side] is None:
+                    continue
+                now = held[side]
+                if now is not _MISSING and agreed_value == now:
+                    continue  # held values are stored forms, and storing one changes nothing
+                desired = stored(_ROLES[side], name, agreed_value)
+                # Never written and not readable: write it once, but never blank out a value
+                # someone may have put there that we cannot see.
+                if desired != now if now is not _MISSING else not is_blank(agreed_value):
+                    writes[side][name] = desired
+                    after[side][name] = desired
+        planned = MappingProxyType({role: MappingProxyType(dict(sorted(values.items())))
+                                    for role, values in zip(_ROLES, writes, strict=True)
+                                    if values})
+        prm_after, crm_after = (MappingProxyType(dict(sorted(values.items())))
+                                for values in after)
+        return Reconciled(MappingProxyType(merged), planned, tuple(conflicts),
+                          BaseSnapshot(deal, prm_after, crm_after,
+                                       MappingProxyType(dict(merged))))
 
-    def planned_writes(self) -> Mapping[Role, Mapping[str, Value]]:
-        return MappingProxyType({role: MappingProxyType(dict(sorted(values.items())))
-                                 for role, values in self.writes.items() if values})
 
-    def new_base(self, merged: Mapping[str, Value]) -> BaseSnapshot:
-        prm, crm = (MappingProxyType(dict(sorted(self.after[role].items()))) for role in _ROLES)
-        return BaseSnapshot(self.deal, prm, crm, MappingProxyType(dict(merged)))
+def _three_way(deal: str, name: str, rule: FieldSync, prm: Value, crm: Value,
+               base: BaseSnapshot | None,
+               records: tuple[MappedRecord | None, MappedRecord | None],
+               ) -> tuple[Value, Conflict | None]:
+    if base is None or not (name in base.agreed and name in base.prm and name in base.crm):
+        # First cycle of this pair (or of this field): nothing to conflict with.
+        return (prm if prm == crm else _decide(rule, prm, crm, records).value), None
+    prm_changed, crm_changed = prm != base.prm[name], crm != base.crm[name]
+    both_moved_apart = prm_changed and crm_changed and prm != crm
+    # read_only is never written, so its sides may differ for good: it always shows
+    # the policy's view rather than whichever side moved last.
+    if rule.policy != READ_ONLY and not both_moved_apart:
+        if prm_changed != crm_changed:
+            return (prm if prm_changed else crm), None
+        # Neither moved: keep what was agreed. Both moved to the same value: take it.
+        return (prm if prm_changed else base.agreed[name]), None
+    decision = _decide(rule, prm, crm, records)
+    if not both_moved_apart:
+        return decision.value, None
+    return decision.value, Conflict(
+        deal=deal, field=name, policy=rule.policy, base=base.agreed[name], prm=prm,
+        crm=crm, winner=decision.winner, kept=decision.value,
+        lost=prm if decision.value == crm else crm)
 
 
-__all__ = ["Reconciled", "Stored", "reconcile"]
+def _decide(rule: FieldSync, prm: Value, crm: Value,
+            records: tuple[MappedRecord | None, MappedRecord | None]) -> Decision:
+    prm_record, crm_record = records
+    return decide(rule.policy, prm, crm,
+                  prm_modified=prm_record.modified_at if prm_record else None,
+                  crm_modified=crm_record.modified_at if crm_record else None)
+
+
+__all__ = ["Reconciled", "Reconciler", "Stored", "reconcile"]

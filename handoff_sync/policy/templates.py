@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from handoff_sync.model import Value
 from handoff_sync.policy.file_model import Brief
@@ -69,23 +70,35 @@ def format_value(value: Value) -> str:
 
 def render(template: str, values: Mapping[str, Value]) -> str:
     """The template with each placeholder replaced; unknown names render as blank."""
+    return "".join(part if name is None else format_value(values.get(name))
+                   for part, name in _parts(template))
 
-    def substitute(match: re.Match[str]) -> str:
+
+@lru_cache(maxsize=1024)
+def _parts(template: str) -> tuple[tuple[str, str | None], ...]:
+    """The template split once into (literal text, None) and ("", placeholder name):
+    a cycle renders the same few templates for every deal."""
+    parts: list[tuple[str, str | None]] = []
+    at = 0
+    for match in _TOKEN.finditer(template):
+        parts.append((template[at:match.start()], None))
         token = match.group(0)
         if token in ("{{", "}}"):
-            return token[0]
-        if match.group(1) is None:
-            return token
-        return format_value(values.get(match.group(1).strip()))
-
-    return _TOKEN.sub(substitute, template)
+            parts.append((token[0], None))
+        elif match.group(1) is None:
+            parts.append((token, None))  # an unmatched brace, as written
+        else:
+            parts.append(("", match.group(1).strip()))
+        at = match.end()
+    parts.append((template[at:], None))
+    return tuple(part for part in parts if part != ("", None))
 
 
 def render_brief(brief: Brief, values: Mapping[str, Value]) -> str:
     """The handoff brief as plain text: title, then each section (or its if_blank text)."""
     lines = [render(brief.title, values), ""]
     for section in brief.sections:
-        names, _ = placeholders(section.text)
+        names = [name for _, name in _parts(section.text) if name is not None]
         filled = any(values.get(name) is not None for name in names) or not names
         lines.append(section.heading)
         lines.append(render(section.text, values) if filled else section.if_blank)
