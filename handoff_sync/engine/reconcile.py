@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from handoff_sync.engine.stored import Form, StoredForms
 from handoff_sync.engine.types import BaseSnapshot, Conflict
 from handoff_sync.mapping.conflicts import Decision, FieldSync, decide
 from handoff_sync.mapping.convert import MappedRecord
@@ -63,13 +64,7 @@ class _Field:
     reads: tuple[bool, bool]
     writes: tuple[bool, bool]
     written: bool  # the policy lets the engine write it at all (not read_only)
-
-
-def _field(name: str, rule: FieldSync | None) -> _Field:
-    if rule is None:
-        return _Field(name, None, (False, False), (False, False), False)
-    return _Field(name, rule, (rule.prm_reads, rule.crm_reads),
-                  (rule.prm_writes, rule.crm_writes), rule.policy != READ_ONLY)
+    forms: tuple[Form | None, Form | None]  # per side, its stored form; None: as given
 
 
 _MISSING = object()  # a side that holds nothing we know of for a field
@@ -84,14 +79,29 @@ class Reconciler:
     here and the loop works on plain tuples and dicts (it is the engine's hottest path).
     """
 
-    def __init__(self, sync: Mapping[str, FieldSync], *, stored: Stored) -> None:
+    def __init__(self, sync: Mapping[str, FieldSync], *,
+                 stored: Stored | StoredForms) -> None:
         self._sync = sync
         self._stored = stored
         self._fields = self._table(IDENTITY_FIELDS)
 
     def _table(self, identity: Iterable[str]) -> tuple[_Field, ...]:
         names = sorted(set(self._sync) | set(identity))
-        return tuple(_field(name, self._sync.get(name)) for name in names)
+        return tuple(self._field(name, self._sync.get(name)) for name in names)
+
+    def _field(self, name: str, rule: FieldSync | None) -> _Field:
+        if rule is None:
+            return _Field(name, None, (False, False), (False, False), False, (None, None))
+        forms = tuple(self._form(role, name) for role in _ROLES)
+        return _Field(name, rule, (rule.prm_reads, rule.crm_reads),
+                      (rule.prm_writes, rule.crm_writes), rule.policy != READ_ONLY,
+                      (forms[0], forms[1]))
+
+    def _form(self, role: Role, name: str) -> Form | None:
+        stored = self._stored
+        if isinstance(stored, StoredForms):
+            return stored.form(role, name)
+        return lambda value: stored(role, name, value)
 
     def __call__(self, deal: str, prm: MappedRecord | None, crm: MappedRecord | None,
                  base: BaseSnapshot | None,
@@ -99,7 +109,6 @@ class Reconciler:
         ids = {name: value for name, value in (identity or {}).items() if value is not None}
         fields = (self._fields if ids.keys() <= set(IDENTITY_FIELDS)
                   else self._table([*IDENTITY_FIELDS, *ids]))
-        stored = self._stored
         records = (prm, crm)
         read = tuple(r.values if r is not None else None for r in records)
         lasts = (base.prm, base.crm) if base is not None else (_EMPTY, _EMPTY)
@@ -118,9 +127,10 @@ class Reconciler:
                 values, last = read[side], lasts[side]
                 if values is not None and field.reads[side]:
                     value = values.get(name)
+                    form = field.forms[side]
                     # Equal to what the base holds (a stored form already): no round trip.
-                    held[side] = (value if name in last and value == last[name]
-                                  else stored(_ROLES[side], name, value))
+                    held[side] = (value if form is None or (name in last and value == last[name])
+                                  else form(value))
                 elif (field.reads[side] or field.writes[side]) and name in last:
                     # Unread this cycle, or write-only: it holds what we last saw or wrote.
                     held[side] = last[name]
@@ -151,7 +161,8 @@ class Reconciler:
                 now = held[side]
                 if now is not _MISSING and agreed_value == now:
                     continue  # held values are stored forms, and storing one changes nothing
-                desired = stored(_ROLES[side], name, agreed_value)
+                form = field.forms[side]
+                desired = agreed_value if form is None else form(agreed_value)
                 # Never written and not readable: write it once, but never blank out a value
                 # someone may have put there that we cannot see.
                 if desired != now if now is not _MISSING else not is_blank(agreed_value):

@@ -9,7 +9,7 @@ emails, stage names) are remembered for the cycle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from handoff_sync.mapping.convert import SystemMapping, as_stored
 from handoff_sync.model import Output, OwnerDirectory, Role, Value
@@ -17,6 +17,9 @@ from handoff_sync.model import Output, OwnerDirectory, Role, Value
 # Text transforms whose write-then-read leaves a canonical (already cleaned) text as is.
 _IDENTITY_TRANSFORMS = frozenset({"text", "email", "domain"})
 _CACHE_LIMIT = 100_000
+_FIELD_CACHE_LIMIT = 2_048  # per field: picklists, flags and owners fit; unique values churn
+
+Form = Callable[[Value], Value]
 
 
 class StoredForms:
@@ -52,3 +55,34 @@ class StoredForms:
             self._cache.clear()  # bounded memory; a cache miss only costs time
         self._cache[key] = result
         return result
+
+    def form(self, role: Role, name: str | Output) -> Form | None:
+        """``stored`` for one field of one side, or None when the side holds any value as
+        given (no mapping rule or no system field): the merge loop asks this about 80
+        times per deal, so the rule lookup is done once here."""
+        side, owners = self._sides[role], self._owners[role]
+        rule = side.outputs.get(name) if isinstance(name, Output) else side.fields.get(name)
+        if rule is None or rule.system_field is None:
+            return None
+        identity = (role, name) in self._identity
+        cache: dict[Value, Value] = {}
+
+        def stored_form(value: Value) -> Value:
+            if isinstance(value, str):
+                if identity and value.strip():
+                    return value
+                if len(value) > 200:  # briefs, notes: rarely repeated
+                    return as_stored(side, name, value, owners)
+            try:
+                return cache[value]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable value: compute it every time
+                return as_stored(side, name, value, owners)
+            result = as_stored(side, name, value, owners)
+            if len(cache) >= _FIELD_CACHE_LIMIT:
+                cache.clear()
+            cache[value] = result
+            return result
+
+        return stored_form
