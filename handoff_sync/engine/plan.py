@@ -60,7 +60,7 @@ from handoff_sync.model import (
     SlaStatus,
     Value,
 )
-from handoff_sync.policy.file_model import HandoffPolicy
+from handoff_sync.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.policy.gates import evaluate_gate, evaluate_stage
 from handoff_sync.policy.templates import render_brief
 
@@ -258,13 +258,16 @@ class _DealPlanner:
         if gate.handoff_type is not None:
             handoff = self.policy.handoff_types[gate.handoff_type]
             stage = next(s for s in handoff.stages if s.id == gate.stage)
-            ahead = self._failing_earlier_gates(deal, gate)
+            # Gate results per stage id for this deal (missing fields do not depend on
+            # whether a handoff is required): earlier and watched stages often coincide.
+            fails: dict[str | None, bool] = {gate.stage: bool(gate.missing)}
+            ahead = self._failing_earlier_gates(deal, gate, fails)
             owner = self._assign(key, deal, PersonRole(stage.owner))
             stage_owner = owner.email
             update = advance_clocks(
                 deal=deal, deal_key=key, handoff_type=gate.handoff_type, handoff=handoff,
                 calendars=self.policy.calendars, required=gate.required,
-                gates_passed=self._gates_passed(deal, gate.handoff_type),
+                gates_passed=self._gates_passed(deal, gate.handoff_type, fails),
                 previous=self.clocks_by_deal[key][gate.handoff_type], now=inputs.now,
                 escalation_email=lambda role: self._assign(key, deal, PersonRole(role)).email)
             clocks = update.clocks
@@ -307,14 +310,15 @@ class _DealPlanner:
         self.out.review(unresolved_owner_review(key, assignee))
         return assignee
 
-    def _gates_passed(self, deal: Deal, type_id: str) -> dict[str, bool]:
+    def _gates_passed(self, deal: Deal, type_id: str,
+                      fails: dict[str | None, bool]) -> dict[str, bool]:
         """Whether each stage some SLA clock watches has its gate met now."""
         stages = {s.id: s for s in self.policy.handoff_types[type_id].stages}
-        return {stage_id: not evaluate_stage(type_id, stages[stage_id], deal,
-                                             required=True).missing
+        return {stage_id: not _gate_fails(type_id, stages[stage_id], deal, fails)
                 for stage_id in sorted(self.watched_gates[type_id]) if stage_id in stages}
 
-    def _failing_earlier_gates(self, deal: Deal, gate: GateResult) -> tuple[str, ...]:
+    def _failing_earlier_gates(self, deal: Deal, gate: GateResult,
+                               fails: dict[str | None, bool]) -> tuple[str, ...]:
         """Stages the deal has moved past whose gates still fail ("ahead of its gate")."""
         if not gate.required or gate.handoff_type is None:
             return ()
@@ -322,7 +326,7 @@ class _DealPlanner:
         for stage in self.policy.handoff_types[gate.handoff_type].stages:
             if stage.id == gate.stage:
                 break
-            if evaluate_stage(gate.handoff_type, stage, deal, required=True).missing:
+            if _gate_fails(gate.handoff_type, stage, deal, fails):
                 failing.append(stage.id)
         return tuple(failing)
 
@@ -355,6 +359,16 @@ class _DealPlanner:
                     role, output, record.outputs[output]):
                 changed[output] = value
         return changed
+
+
+def _gate_fails(type_id: str, stage: Stage, deal: Deal,
+                fails: dict[str | None, bool]) -> bool:
+    """Whether the stage's gate has unmet requirements, remembered in ``fails``."""
+    known = fails.get(stage.id)
+    if known is None:
+        known = fails[stage.id] = bool(evaluate_stage(type_id, stage, deal,
+                                                      required=True).missing)
+    return known
 
 
 def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
