@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from handoff_sync.lease_keeper import lease_kept
+from handoff_sync.review_view import render_reviews
 from handoff_sync.store.types import LeaseLost, SchemaOutdated, StoreError
 from handoff_sync.sync import CycleReport, PipelineRunner
 
@@ -59,7 +60,9 @@ def add_sync_commands(commands: Any) -> None:
                                  description="List open review items (ambiguous links, "
                                  "channel conflicts, unknown owners ...), or resolve one: "
                                  "`review link KEY CRM_ID` links the registration to that "
-                                 "opportunity, `review dismiss KEY` closes the item.")
+                                 "opportunity, `review dismiss KEY` closes the item, "
+                                 "`review dismiss --owner EMAIL` closes every "
+                                 "unresolved_owner item of that person.")
     config_argument(review)
     review.add_argument("action", nargs="?", choices=["list", "link", "dismiss"],
                         default="list")
@@ -67,6 +70,8 @@ def add_sync_commands(commands: Any) -> None:
     review.add_argument("crm_id", nargs="?", help="for link: the CRM record to link to")
     review.add_argument("--pipeline", metavar="NAME", help="the pipeline (needed with more "
                         "than one)")
+    review.add_argument("--owner", metavar="EMAIL", help="for dismiss: every open "
+                        "unresolved_owner item naming this person (the list groups them)")
     review.add_argument("--all", action="store_true", help="list resolved items too")
     review.add_argument("--json", action="store_true", help="print JSON")
     review.set_defaults(func=run_review)
@@ -210,6 +215,8 @@ def run_review(args: argparse.Namespace) -> int:
                 _print_reviews(items, as_json=args.json)
                 return 0
             pipeline = _one_pipeline(config, args.pipeline)
+            if args.owner is not None:
+                return _dismiss_owner(store, pipeline, args)
             if not args.key:
                 raise CommandError(f"review {args.action} needs the item's key "
                                    "(see `handoff-sync review`)")
@@ -233,6 +240,24 @@ def run_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dismiss_owner(store: Any, pipeline: str, args: argparse.Namespace) -> int:
+    if args.action != "dismiss" or args.key:
+        raise CommandError("--owner goes with dismiss and no key: "
+                           "`handoff-sync review dismiss --owner EMAIL`")
+    try:
+        items = store.dismiss_owner_reviews(pipeline, args.owner, by=holder_id(),
+                                            now=datetime.now(UTC))
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        print(json.dumps(items, indent=2, sort_keys=True, default=str))
+    else:
+        deals = len({item["deal"] for item in items})
+        print(f"{args.owner}: {len(items)} unresolved_owner items dismissed ({deals} deals); "
+              "new deals of this person raise new items")
+    return 0
+
+
 def _one_pipeline(config: Any, name: str | None) -> str:
     if name is not None:
         return str(selected_pipelines(config, name)[0].name)
@@ -245,12 +270,4 @@ def _print_reviews(items: Sequence[dict[str, Any]], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(list(items), indent=2, sort_keys=True, default=str))
         return
-    if not items:
-        print("no review items")
-        return
-    for item in items:
-        candidates = ", ".join(f"{c[0]} ({float(c[1]):.2f})" for c in item.get("candidates")
-                               or [])
-        print(f"[{item['status']}] {item['pipeline']} {item['key']}\n"
-              f"    {item['kind']}: {item['summary']}"
-              + (f"\n    candidates: {candidates}" if candidates else ""))
+    print(render_reviews(items), end="")

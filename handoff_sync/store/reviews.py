@@ -163,6 +163,30 @@ def resolve(connection: Connection, pipeline: str, key: str, *, action: str,
     return review_dict({**row, **changes})
 
 
+def dismiss_owner(connection: Connection, pipeline: str, email: str, *, by: str,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Dismiss every open unresolved_owner item naming ``email`` (any case) in the
+    pipeline: the fix is per person, the items are per deal. The items afterwards."""
+    queue = table(ReviewRow)
+    wanted = email.strip().casefold()
+    rows = connection.execute(_locked(connection, select(queue).where(
+        queue.c.pipeline == pipeline, queue.c.status == ReviewStatus.OPEN.value,
+        queue.c.kind == ReviewKind.UNRESOLVED_OWNER.value))).mappings()
+    matching = [dict(row) for row in rows
+                if str(decode_map(row["details"] or {}).get("email") or "").casefold()
+                == wanted]
+    if not wanted or not matching:
+        raise StoreError(f"no open unresolved_owner item names {email!r} in pipeline "
+                         f"{pipeline!r}; `handoff-sync review` lists them by person")
+    changes = {"status": ReviewStatus.DISMISSED.value, "resolution": "dismissed",
+               "resolved_at": now, "resolved_by": by}
+    for chunk in bulk.chunks([row["key"] for row in matching], bulk.DELETE_CHUNK):
+        connection.execute(update(queue).where(queue.c.pipeline == pipeline,
+                                               queue.c.key.in_(list(chunk)))
+                           .values(**changes))
+    return [review_dict({**row, **changes}) for row in matching]
+
+
 def _link(connection: Connection, pipeline: str, row: Mapping[str, Any], crm_id: str | None,
           now: datetime) -> str:
     """Store the link a person chose for the item's registration; the CRM id linked."""

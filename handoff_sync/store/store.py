@@ -217,6 +217,13 @@ class Store:
         with self._guard("listing review items"), read_transaction(self._engine) as connection:
             return review_queue.list_reviews(connection, pipeline, status)
 
+    def dismiss_owner_reviews(self, pipeline: str, email: str, *, by: str,
+                              now: datetime) -> list[dict[str, Any]]:
+        """Dismiss every open unresolved_owner item of one person; the items afterwards."""
+        with self._guard(f"dismissing review items of {email!r}"), \
+                write_transaction(self._engine) as connection:
+            return review_queue.dismiss_owner(connection, pipeline, email, by=by, now=now)
+
     def resolve_review(self, pipeline: str, key: str, *, action: str, crm_id: str | None,
                        by: str, now: datetime) -> dict[str, Any]:
         """``dismiss`` an open item, or ``link`` its registration to ``crm_id`` (a manual

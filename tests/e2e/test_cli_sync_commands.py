@@ -117,3 +117,32 @@ def test_review_dismiss_and_link(config: Path, sf: Salesforce,
     assert state.engine.links[prm_id].method is LinkMethod.MANUAL
     assert sf.Opportunity.get(target)["Partner_Registration_Id__c"] == prm_id
     assert owner["key"] not in {i["key"] for i in open_items}  # dismissed stays dismissed
+
+
+def test_review_lists_owner_items_once_per_person_and_dismisses_them_together(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0
+    code, out, _ = run(capsys, "review", "--config", str(config), "--json")
+    items: list[dict[str, Any]] = json.loads(out)
+    owners = [i for i in items if i["kind"] == "unresolved_owner" and i["details"]["email"]]
+    emails = [i["details"]["email"] for i in owners]
+    busiest = max(set(emails), key=lambda email: (emails.count(email), email))
+    assert emails.count(busiest) >= 2  # the seed gives partner reps several deals each
+
+    code, out, _ = run(capsys, "review", "--config", str(config))
+    assert code == 0
+    assert out.splitlines()[0].startswith(f"{len(items)} review items: ")
+    assert f"{busiest}: {emails.count(busiest)} deals" in out
+    assert out.count(f"dismiss --owner {busiest}\n") == 1  # one entry, not one per deal
+
+    code, out, _ = run(capsys, "review", "dismiss", "--owner", busiest.upper(), "--config",
+                       str(config))
+    assert code == 0 and f"{emails.count(busiest)} unresolved_owner items dismissed" in out
+    assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0
+    code, out, _ = run(capsys, "review", "--config", str(config), "--json")
+    still_open = {i["key"] for i in json.loads(out)}
+    assert still_open == {i["key"] for i in items} - {
+        i["key"] for i in owners if i["details"]["email"] == busiest}
+    code, _, err = run(capsys, "review", "dismiss", "--owner", busiest, "--config",
+                       str(config))
+    assert code == 1 and "no open unresolved_owner item names" in err

@@ -106,3 +106,29 @@ def test_wrong_decisions_are_refused_with_what_to_do(store: Store) -> None:
         store.reviews(PIPELINE, status="closed")
     assert len(store.reviews(PIPELINE)) == 3
     assert store.load_pipeline(PIPELINE).engine.links == {}
+
+
+def owner_item(deal: str, email: str | None, role: str = "prm_owner") -> ReviewItem:
+    return ReviewItem(f"unresolved_owner:{deal}:{role}", ReviewKind.UNRESOLVED_OWNER, deal,
+                      f"Partner rep {email} has no active CRM user",
+                      details={"role": role, "email": email, "fallback": "revops@x.example"})
+
+
+def test_dismissing_a_person_dismisses_their_items_on_every_deal_and_only_theirs(
+        store: Store) -> None:
+    pat = [owner_item(f"prm:9{i}", "pat@partner.example") for i in range(3)]
+    kim = owner_item("prm:95", "kim@partner.example")
+    nobody = owner_item("prm:96", None)
+    stated(store, *pat, kim, nobody, AMBIGUOUS, at=T0)
+    items = store.dismiss_owner_reviews(PIPELINE, " PAT@Partner.example", by="dana",
+                                        now=T0 + timedelta(minutes=1))
+    assert sorted(item["key"] for item in items) == sorted(item.key for item in pat)
+    assert {item["status"] for item in items} == {"dismissed"}
+    assert set(by_key(store, "open")) == {kim.key, nobody.key, AMBIGUOUS.key}
+    # Restated by the next cycle: still dismissed; a new deal of the same person is new.
+    later = owner_item("prm:97", "pat@partner.example")
+    stated(store, *pat, kim, nobody, AMBIGUOUS, later, at=T0 + timedelta(minutes=5))
+    assert set(by_key(store, "open")) == {kim.key, nobody.key, AMBIGUOUS.key, later.key}
+    for email in ("nobody@partner.example", ""):
+        with pytest.raises(StoreError, match="no open unresolved_owner item names"):
+            store.dismiss_owner_reviews(PIPELINE, email, by="dana", now=T0)
