@@ -97,10 +97,16 @@ class Duration(FileModel):
                              + (f" (found: {', '.join(given)})" if given else ""))
         return self
 
+    # Plain attribute tests rather than a scan: SLA arithmetic asks these of every running
+    # clock of every deal each cycle. (Not cached_property: model_copy would copy a stale
+    # cache along with an updated amount.)
     @property
     def unit(self) -> str:
-        return next(k for k in ("hours", "business_hours", "days", "business_days")
-                    if getattr(self, k) is not None)
+        if self.hours is not None:
+            return "hours"
+        if self.business_hours is not None:
+            return "business_hours"
+        return "days" if self.days is not None else "business_days"
 
     @property
     def amount(self) -> float:
@@ -109,7 +115,7 @@ class Duration(FileModel):
 
     @property
     def uses_calendar(self) -> bool:
-        return self.unit.startswith("business_")
+        return self.hours is None and self.days is None
 
 
 class BusinessCalendar(FileModel):
