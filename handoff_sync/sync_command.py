@@ -140,7 +140,9 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
     if not dry_run:
         if not store.try_lease(lease_name, holder, ttl, datetime.now(UTC)):
             raise CommandError(f"pipeline {pipeline.name} is running elsewhere (another "
-                               "replica holds its lease); try again when its cycle ends")
+                               "replica holds its lease); try again when its cycle ends, "
+                               "or, if that run was killed, once its lease expires "
+                               f"(schedule.lease_seconds: {config.schedule.lease_seconds:g})")
         lease = (lease_name, holder)
 
     def renew() -> None:

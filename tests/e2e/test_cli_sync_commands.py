@@ -7,6 +7,7 @@ and reads what it prints, the store and the CRM.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,20 @@ def test_review_lists_owner_items_once_per_person_and_dismisses_them_together(
     code, _, err = run(capsys, "review", "dismiss", "--owner", busiest, "--config",
                        str(config))
     assert code == 1 and "no open unresolved_owner item names" in err
+
+
+def test_sync_once_waits_for_a_lease_another_run_holds_and_says_how_long(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Store.connect(f"sqlite:///{config.parent}/hs.db") as store:
+        # A run killed mid-cycle leaves its lease behind until it expires.
+        assert store.try_lease("pipeline:partners", "killed-run", timedelta(seconds=60),
+                               datetime.now(UTC))
+    code, _, err = run(capsys, "sync", "--once", "--config", str(config))
+    assert code == 1
+    assert "pipeline partners is running elsewhere" in err
+    assert "once its lease expires (schedule.lease_seconds: 60)" in err
+    with Store.connect(f"sqlite:///{config.parent}/hs.db") as store:
+        # ... until it expires: as if it had been taken two minutes ago.
+        assert store.try_lease("pipeline:partners", "killed-run", timedelta(seconds=60),
+                               datetime.now(UTC) - timedelta(minutes=2))
+    assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0
