@@ -14,7 +14,8 @@ returns them), with the mix a running daemon sees: 85% already linked (stored li
                 linking still looks at every record.
 
 Memory: the peak resident set during planning minus the resident set before it (the
-kernel's high-water mark is reset just before planning), per deal, for each cycle.
+kernel's high-water mark is reset just before planning), per deal, for each cycle; and
+the process's peak resident set itself (input included).
 The last line is `engine: <N> deal-pairs/s`, the first cycle's rate for N = 100,000.
 
     .venv/bin/python benchmarks/engine.py [--sizes 10000,100000,1000000]
@@ -155,6 +156,7 @@ def run_size(n: int) -> dict[str, float]:
         figures[f"{cycle}_map_s"] = mapped - started
         figures[f"{cycle}_rate"] = n / (done - started)
         figures[f"{cycle}_kb_per_deal"] = (peak - before) / n
+        figures[f"{cycle}_peak_mb"] = peak / 1024
         figures[f"{cycle}_writes"] = len(result.writes)
         figures[f"{cycle}_tasks"] = len(result.tasks)
         if cycle == "first":
@@ -208,7 +210,8 @@ def main() -> None:
             print(f"{n:>9,} pairs, {cycle:11} cycle: {f[f'{cycle}_s']:7.2f} s "
                   f"(mapping {f[f'{cycle}_map_s']:6.2f} s), "
                   f"{f[f'{cycle}_rate']:9,.0f} pairs/s, "
-                  f"{f[f'{cycle}_kb_per_deal']:5.2f} KB/deal peak over input, "
+                  f"{f[f'{cycle}_kb_per_deal']:5.2f} KB/deal peak over input "
+                  f"(peak {f[f'{cycle}_peak_mb']:,.0f} MB), "
                   f"{int(f[f'{cycle}_writes']):,} record writes, "
                   f"{int(f[f'{cycle}_tasks']):,} task actions")
         if n == 100_000:
