@@ -70,10 +70,13 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
     """Send the plan's writes and tasks; record what happened to each."""
     out = WriteOutcome()
     done: Counter[str] = Counter()  # successful writes per deal
-    for role in (Role.CRM, Role.PRM):
-        _write_records(sides[role], [w for w in plan.writes if w.role is role], out, done,
-                       mirror=mirror.get(role, {}), holds=holds, drift=drift, now=now,
-                       should_stop=should_stop, heartbeat=heartbeat)
+    for writes in _passes(plan.writes):
+        for role in (Role.CRM, Role.PRM):
+            _write_records(sides[role], [w for w in writes if w.role is role], out, done,
+                           mirror=mirror.get(role, {}), holds=holds, drift=drift, now=now,
+                           should_stop=should_stop, heartbeat=heartbeat)
+            if out.stopped:
+                break
         if out.stopped:
             break
     crm = sides[Role.CRM]
@@ -87,6 +90,18 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
     out.written_deals = {base.deal for base in plan.bases
                          if done[base.deal] == expected[base.deal]}
     return out
+
+
+def _passes(writes: Sequence[FieldWrite]) -> list[list[FieldWrite]]:
+    """The writes in the calls-apart passes they must reach the systems in, by
+    FieldWrite.rank: first those blanking an id the record no longer links by, then those
+    replacing one, then the rest. An id field may be unique (Salesforce rejects a second
+    holder with DUPLICATE_VALUE), so a record must let go of an id before another takes it.
+    """
+    passes: dict[int, list[FieldWrite]] = defaultdict(list)
+    for write in writes:
+        passes[write.rank].append(write)
+    return [passes[rank] for rank in sorted(passes)]
 
 
 def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
@@ -253,8 +268,10 @@ def write_call_estimate(plan: Plan, sides: Mapping[Role, Side]) -> dict[str, int
     for role, side in sides.items():
         system = side.mapping.system.value
         batch = WRITE_BATCH.get(system, 1)
-        records = sum(1 for w in plan.writes if w.role is role)
         tasks = len(plan.tasks) if role is Role.CRM else 0
-        total = -(-records // batch) + -(-tasks // batch)
+        total = -(-tasks // batch)
+        for writes in _passes(plan.writes):  # each pass has calls of its own
+            records = sum(1 for w in writes if w.role is role)
+            total += -(-records // batch)
         calls[system] = calls.get(system, 0) + total
     return calls

@@ -4,7 +4,8 @@ A registration is linked to an opportunity by, in this order:
 
 1. The stored link. It goes only when the input reports one of its two records deleted
    (REMOVE, plus a linked_record_deleted review). An id field that names another record
-   never relinks: the stored link stays and a link_conflict review asks a person.
+   never relinks: the stored link stays and a link_conflict review asks a person -
+   unless the field is stale (below).
 2. An explicit id field: the registration's ``crm_id`` or the opportunity's ``prm_id``
    names the other record. Every claim touching either record - the stored links, both
    id fields, any other record naming one of them - must point at the same counterpart,
@@ -50,6 +51,17 @@ A registration is linked to an opportunity by, in this order:
    Names are compared without the registration's account-name words and without
    fiscal-period tags (FY27, Q3), which sales ops add and partners leave out.
 
+Stale id fields: an id field left naming the record its holder was paired with before
+(``former``: the link just removed, else the pair of the registration's base snapshot),
+after that pair broke up. The registration was re-linked by hand to another opportunity,
+so the old opportunity's ``prm_id`` still names it; or one record of the pair was deleted
+(or is gone from the input), so the survivor's id field names a record that is no more.
+Such a claim is void - no link_conflict, no waiting for the named record - and, when the
+holder ends up unlinked, it is returned in ``stale`` for the plan to blank it. Only for
+sides in ``clearable`` (whose mapping lets the engine write the id field): elsewhere the
+claim stands as before and a person sorts it out. A former pair whose two records are
+both live and unlinked is no stale claim: the id fields link them again (an undelete).
+
 Channel conflicts: two partners registering the same deal. Registrations are the same
 deal when they are on the same opportunity (linked, named by an id field, or the
 contested automatic choice), or are for the same customer (account domain, else account
@@ -79,7 +91,7 @@ sets, and changes and reviews are returned sorted by id and key.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from types import MappingProxyType
@@ -104,7 +116,7 @@ from handoff_sync.engine.types import (
     deal_key,
 )
 from handoff_sync.mapping.convert import MappedRecord
-from handoff_sync.model import Value
+from handoff_sync.model import Role, Value
 from handoff_sync.policy.file_model import Matching
 
 AUTO_LINK_MARGIN = 0.05  # how far the runner-up must trail before the best is trusted
@@ -114,6 +126,18 @@ _CHANNEL_FIELDS = ("partner_account", "account_domain", "account_name",
 DEAD_STATUSES = frozenset({"rejected", "expired", "closed_lost"})
 
 
+class StaleId(NamedTuple):
+    """An unlinked record whose id field still names its former counterpart."""
+
+    role: Role  # the side of the record holding the field (PRM: crm_id, CRM: prm_id)
+    record_id: str
+    names: str  # the id it holds
+
+
+# Registration id -> the opportunity it was last paired with (None: not known).
+Former = Callable[[str], str | None]
+
+
 @dataclass(frozen=True)
 class LinkOutcome:
     """The links in force after this step, what changed, and what a person must decide."""
@@ -121,14 +145,21 @@ class LinkOutcome:
     links: Mapping[str, Link]  # prm id -> link (stored ones kept, new ones added)
     changes: tuple[LinkChange, ...]  # removals first, then creations, each by ids
     reviews: tuple[ReviewItem, ...]  # sorted by key
+    stale: tuple[StaleId, ...] = ()  # id fields to blank, sorted
 
 
 def link_records(prm: Sequence[MappedRecord], crm: Sequence[MappedRecord],
-                 stored: Mapping[str, Link], matching: Matching) -> LinkOutcome:
-    """Link registrations to opportunities: stored link, id field, then matching rules."""
+                 stored: Mapping[str, Link], matching: Matching, *,
+                 former: Former | None = None,
+                 clearable: Collection[Role] = ()) -> LinkOutcome:
+    """Link registrations to opportunities: stored link, id field, then matching rules.
+
+    ``former`` and ``clearable``: see stale id fields in the module docstring.
+    """
     state = _State(_scan(prm, "crm_id", _CHANNEL_FIELDS), _scan(crm, "prm_id"), stored)
     _drop_deleted(state)
-    claims = _Claims(state)
+    stale = _stale_claims(state, former, clearable)
+    claims = _Claims(state, stale)
     claims.resolve()
     norm = Normaliser(matching.normalise)
     contested = _match(state, claims, matching, norm)
@@ -136,7 +167,8 @@ def link_records(prm: Sequence[MappedRecord], crm: Sequence[MappedRecord],
     changes = sorted(state.changes, key=lambda change: (
         change.kind is not LinkChangeKind.REMOVE, change.link.prm_id, change.link.crm_id))
     return LinkOutcome(MappingProxyType(state.links), tuple(changes),
-                       tuple(state.reviews[key] for key in sorted(state.reviews)))
+                       tuple(state.reviews[key] for key in sorted(state.reviews)),
+                       _still_unlinked(state, stale))
 
 
 # --- records and the links in force -------------------------------------------------------
@@ -244,6 +276,63 @@ def _drop_deleted(state: _State) -> None:
                 side.split(" ", 1)[0] for side in sides)})))
 
 
+# --- stale id fields ---------------------------------------------------------------------
+
+
+class _Stale(NamedTuple):
+    """Live records whose id field is stale: record id -> the id it names."""
+
+    prm: dict[str, str]
+    crm: dict[str, str]
+
+
+def _stale_claims(state: _State, former: Former | None,
+                  clearable: Collection[Role]) -> _Stale:
+    """The id fields naming a former counterpart that has moved on or is gone."""
+    stale = _Stale({}, {})
+    if former is None or not clearable:
+        return stale
+    removed = {change.link.prm_id: change.link.crm_id for change in state.changes}
+    links = state.links
+
+    def was_paired(prm_id: str, crm_id: str) -> bool:
+        return removed.get(prm_id) == crm_id or former(prm_id) == crm_id
+
+    # Most id fields agree with the stored link: one lookup each settles them.
+    if Role.CRM in clearable:
+        prm = state.prm
+        for crm_id, prm_id in state.crm.names.items():
+            link = links.get(prm_id)
+            if (link is None or link.crm_id != crm_id) and was_paired(prm_id, crm_id) and (
+                    link is not None or prm_id in prm.deleted or prm_id not in prm.records):
+                stale.crm[crm_id] = prm_id
+    if Role.PRM in clearable:
+        crm, linked_crm = state.crm, None
+        for prm_id, crm_id in state.prm.names.items():
+            link = links.get(prm_id)
+            if (link is not None and link.crm_id == crm_id) or not was_paired(prm_id, crm_id):
+                continue
+            if linked_crm is None:
+                linked_crm = {link.crm_id for link in links.values()}
+            if (link is not None or crm_id in crm.deleted or crm_id not in crm.records
+                    or crm_id in linked_crm):
+                stale.prm[prm_id] = crm_id
+    return stale
+
+
+def _still_unlinked(state: _State, stale: _Stale) -> tuple[StaleId, ...]:
+    """The stale id fields of records no link holds once linking is done: a linked
+    record's field is rewritten by its own pair anyway."""
+    if not (stale.prm or stale.crm):
+        return ()
+    linked_crm = {link.crm_id for link in state.links.values()}
+    found = [StaleId(Role.PRM, prm_id, named) for prm_id, named in stale.prm.items()
+             if prm_id not in state.links]
+    found += [StaleId(Role.CRM, crm_id, named) for crm_id, named in stale.crm.items()
+              if crm_id not in linked_crm]
+    return tuple(sorted(found))
+
+
 # --- explicit id fields -----------------------------------------------------------------
 
 
@@ -255,14 +344,14 @@ class _Claims:
     distinct edges per record finds that without walking the graph.
     """
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, stale: _Stale) -> None:
         self.state = state
         gone_crm, gone_prm = state.crm.deleted, state.prm.deleted
-        # A claim on a record the input reports deleted is void.
+        # A claim on a record the input reports deleted is void, and so is a stale one.
         self.prm_field = {prm_id: crm_id for prm_id, crm_id in state.prm.names.items()
-                          if crm_id not in gone_crm}
+                          if crm_id not in gone_crm and prm_id not in stale.prm}
         self.crm_field = {crm_id: prm_id for crm_id, prm_id in state.crm.names.items()
-                          if prm_id not in gone_prm}
+                          if prm_id not in gone_prm and crm_id not in stale.crm}
         self.stored = {(prm_id, link.crm_id) for prm_id, link in state.links.items()}
         self.edges = self.stored.union(
             self.prm_field.items(),

@@ -13,6 +13,11 @@ opportunity on its own):
 Records the sync layer did not pull this cycle may be passed from its mirror of the last
 read; a linked pair with one side absent plans from the base snapshot for that side and
 writes nothing to it.
+
+A record left unlinked whose id field still names its former counterpart (re-linked by
+hand, or the counterpart deleted: see engine.link, stale id fields) is planned as if the
+field were blank, and its write blanks it. Writes that take an id off a record (blank
+it, or replace it) come first in ``Plan.writes`` (``FieldWrite.releases``).
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from handoff_sync.engine.link import link_records
+from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import Assignee, resolve_person, unresolved_owner_review
-from handoff_sync.engine.reconcile import Reconciler
+from handoff_sync.engine.reconcile import READ_ONLY, Reconciler
 from handoff_sync.engine.sla import advance_clocks, headline_clock, running_status
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
 from handoff_sync.engine.types import (
+    LINK_ID_FIELDS,
     BaseSnapshot,
     ClockState,
     Conflict,
@@ -59,6 +65,7 @@ from handoff_sync.model import (
     Role,
     SlaStatus,
     Value,
+    is_blank,
 )
 from handoff_sync.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.policy.gates import evaluate_gate, evaluate_stage
@@ -116,15 +123,20 @@ def plan(inputs: EngineInput) -> Plan:
     """The plan for one cycle: deterministic, sorted, and empty when nothing is to do."""
     mappings = inputs.mappings
     linked = link_records(inputs.prm, inputs.crm, inputs.state.links,
-                          mappings.policy.matching)
+                          mappings.policy.matching, former=_former(inputs.state),
+                          clearable=_clearable(mappings))
     out = _Collector()
     for item in linked.reviews:
         out.review(item)
     planner = _DealPlanner(inputs, out)
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
     crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
+    for stale in linked.stale:
+        by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
+        if (record := by_id.get(stale.record_id)) is not None:
+            by_id[stale.record_id] = planner.clear(stale, record)
     claimed_crm: set[str] = set()
-    wanted = _wanted(inputs.dirty, linked.changes)
+    wanted = _wanted(inputs.dirty, linked.changes, linked.stale)
     deals = 0
     planned: set[str] = set()
     for prm_id in sorted(linked.links):
@@ -149,7 +161,7 @@ def plan(inputs: EngineInput) -> Plan:
             deals += 1
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
-        writes=tuple(sorted(out.writes, key=lambda w: (w.role.value, w.record_id))),
+        writes=tuple(sorted(out.writes, key=lambda w: (w.rank, w.role.value, w.record_id))),
         tasks=tuple(sorted(out.tasks, key=lambda t: t.task.key)),
         verdicts=tuple(sorted(out.verdicts, key=lambda v: v.deal)),
         sla_events=tuple(sorted(out.events, key=lambda e: (e.deal, e.handoff_type, e.clock,
@@ -185,13 +197,45 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
     return frozenset(moved)
 
 
-def _wanted(dirty: Dirty | None,
-            changes: Sequence[LinkChange]) -> Callable[[str | None, str | None], bool]:
+# The id field each side's records hold of the other side's record.
+_ID_FIELD = {Role.PRM: "crm_id", Role.CRM: "prm_id"}
+
+
+def _former(state: EngineState) -> Callable[[str], str | None]:
+    """Registration -> the opportunity of its base snapshot: the pair it was in last
+    cycle, even when the link has moved since (a person re-linked it) or is gone."""
+    bases = state.bases
+
+    def former(prm_id: str) -> str | None:
+        base = bases.get(deal_key(prm_id, None))
+        crm_id = base.agreed.get("crm_id") if base is not None else None
+        return crm_id if isinstance(crm_id, str) else None
+
+    return former
+
+
+def _clearable(mappings: MappingSet) -> frozenset[Role]:
+    """The sides whose id field the field rules let the engine write (and so blank)."""
+    sides = set()
+    for role, name in _ID_FIELD.items():
+        rule = mappings.sync.get(name)
+        writes = rule is not None and (rule.prm_writes if role is Role.PRM
+                                       else rule.crm_writes)
+        if writes and rule is not None and rule.policy != READ_ONLY:
+            sides.add(role)
+    return frozenset(sides)
+
+
+def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange],
+            stale: Sequence[StaleId]) -> Callable[[str | None, str | None], bool]:
     """Whether the deal of (prm id, crm id) is to be planned this cycle."""
     if dirty is None:
         return lambda prm_id, crm_id: True
+    # A record left holding a stale id is planned to blank it, changed or not.
     relinked_prm = {change.link.prm_id for change in changes}
+    relinked_prm.update(s.record_id for s in stale if s.role is Role.PRM)
     relinked_crm = {change.link.crm_id for change in changes}
+    relinked_crm.update(s.record_id for s in stale if s.role is Role.CRM)
 
     def wanted(prm_id: str | None, crm_id: str | None) -> bool:
         return (prm_id in dirty.prm or crm_id in dirty.crm or prm_id in relinked_prm
@@ -212,6 +256,8 @@ class _DealPlanner:
         self.stored = StoredForms(self.sides, {Role.PRM: inputs.prm_owners,
                                                Role.CRM: inputs.crm_owners})
         self.reconcile = Reconciler(inputs.mappings.sync, stored=self.stored)
+        # (side, record id) -> the stale id field its write blanks (see clear)
+        self.clears: dict[tuple[Role, str], str] = {}
         self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
             self.tasks_by_crm[state.spec.crm_id].append(state)
@@ -224,6 +270,13 @@ class _DealPlanner:
             type_id: {event.stage for clock in handoff.slas for event in (clock.start,
                       clock.stop) if event.on == "gate_passed" and event.stage}
             for type_id, handoff in self.policy.handoff_types.items()}
+
+    def clear(self, stale: StaleId, record: MappedRecord) -> MappedRecord:
+        """The record as it holds once its stale id field is blanked; its write says so."""
+        name = _ID_FIELD[stale.role]
+        self.clears[(stale.role, stale.record_id)] = name
+        return dataclasses.replace(record, values=MappingProxyType({**record.values,
+                                                                    name: None}))
 
     def plan_deal(self, prm: MappedRecord | None, crm: MappedRecord | None,
                   prm_id: str | None, crm_id: str | None) -> None:
@@ -294,13 +347,19 @@ class _DealPlanner:
             if record is None or record.record_id is None:
                 continue
             fields = dict(merged.writes.get(role, {}))
+            cleared = self.clears.get((role, record.record_id))
+            if cleared is not None:
+                fields[cleared] = None
             changed = self._changed_outputs(role, record, outputs)
             if fields or changed:
                 if Output.LAST_SYNCED in self.sides[role].outputs:
                     changed[Output.LAST_SYNCED] = inputs.now
+                # A cleared record is planned blanked already: it held the stale id.
+                releases = tuple(name for name in LINK_ID_FIELDS if name in fields and (
+                    name == cleared or not is_blank(record.values.get(name))))
                 out.writes.append(FieldWrite(role, record.record_id, key,
                                              MappingProxyType(fields),
-                                             MappingProxyType(changed)))
+                                             MappingProxyType(changed), releases))
         if linked and base_after != base:
             out.bases.append(base_after)
 

@@ -44,6 +44,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     data: dict[str, Any] = to_jsonable(plan)
     if plan.planned_deals is None:
         del data["planned_deals"]  # every deal was planned: nothing to say
+    for write in data["writes"]:
+        if not write["releases"]:
+            del write["releases"]  # the common case: said only where an id moves
     data["counts"] = plan.counts()
     return data
 

@@ -120,6 +120,11 @@ class Conflict:
     lost: Value  # the loser's value, kept here so nobody's edit vanishes untraced
 
 
+# The canonical id fields that link records: an opportunity's prm_id names its
+# registration, a registration's crm_id its opportunity.
+LINK_ID_FIELDS = ("prm_id", "crm_id")
+
+
 @dataclass(frozen=True, slots=True)
 class FieldWrite:
     """Canonical values and outputs to write to one record (only what differs from it)."""
@@ -129,6 +134,22 @@ class FieldWrite:
     deal: str
     values: Mapping[str, Value] = field(default_factory=lambda: _EMPTY)  # canonical fields
     outputs: Mapping[Output, Value] = field(default_factory=lambda: _EMPTY)
+
+    # Id fields (LINK_ID_FIELDS) whose held value this write takes off the record: it
+    # blanks one naming a record it is no longer linked to (engine.link, stale id fields),
+    # or replaces one with the id of its new counterpart. An id may be unique in the
+    # system (an external id), so these writes lead Plan.writes and are sent first: a
+    # value is let go of before another record takes it.
+    releases: tuple[str, ...] = ()
+
+    @property
+    def rank(self) -> int:
+        """The pass the sync layer sends this write in: 0 blanks a released id, 1 replaces
+        one (it may take an id a rank-0 write lets go of), 2 is every other write."""
+        if not self.releases:
+            return 2
+        values = self.values
+        return 0 if all(values.get(name) is None for name in self.releases) else 1
 
 
 class TaskActionKind(StrEnum):
@@ -224,6 +245,8 @@ class Plan:
     pipeline: str
     now: datetime
     links: tuple[LinkChange, ...] = ()
+    # By FieldWrite.rank (ids let go of first), then system and record id; the sync
+    # layer sends each rank in calls of its own, in that order.
     writes: tuple[FieldWrite, ...] = ()
     tasks: tuple[TaskAction, ...] = ()
     verdicts: tuple[Verdict, ...] = ()  # changed gate outcomes, for history
@@ -253,8 +276,8 @@ class Plan:
 
 
 __all__ = [
-    "BaseSnapshot", "ClockState", "Conflict", "EngineState", "FieldWrite", "Link",
-    "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
+    "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "EngineState", "FieldWrite",
+    "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
     "SlaEvent", "SlaEventKind", "TaskAction", "TaskActionKind", "TaskState", "TaskStatus",
     "Verdict", "deal_key",
 ]

@@ -101,11 +101,7 @@ def test_review_dismiss_and_link(config: Path, sf: Salesforce,
     linked = {link.crm_id for link in state.engine.links.values()}
     target = min(set(state.mirror[Role.CRM]) - linked)  # a direct deal, no partner yet
     prm_id = conflict["deal"].removeprefix("prm:")
-    previous = state.engine.links.get(prm_id)
-    if previous is not None:
-        # The registration id is unique on opportunities: the admin frees it first, as
-        # the DUPLICATE_VALUE error in `status` would tell them to.
-        sf.Opportunity.update(previous.crm_id, {"Partner_Registration_Id__c": None})
+    # The registration id is unique on opportunities; the cycle frees the old one first.
     code, out, _ = run(capsys, "review", "link", conflict["key"], target, "--config",
                        str(config))
     assert code == 0 and f"linked to {target}" in out
