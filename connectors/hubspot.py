@@ -189,6 +189,10 @@ class HubSpotConnector:
         self._oauth = client.oauth.tokens_api
         self.transport.tokens = self._token_source(environ)
         self._property_cache: dict[str, dict[str, dict[str, Any]]] = {}
+        # Per object: properties confirmed defined although a record came back without
+        # them (e.g. a field the app's scopes may not see), so _check_returned re-reads
+        # the definitions once per cycle for them, not once per page.
+        self._omitted_ok: dict[str, set[str]] = {}
         self._describe_cache: dict[str, ObjectSchema] = {}
         self._archive_scans: dict[tuple[str, tuple[tuple[str, str], ...]], _ArchiveScan] = {}
 
@@ -230,6 +234,7 @@ class HubSpotConnector:
         """Forget per-cycle caches (property definitions, describe)."""
         self._property_cache.clear()
         self._describe_cache.clear()
+        self._omitted_ok.clear()
 
     def describe(self, object_name: str) -> ObjectSchema:
         """Properties as fields (+ the stage ids of each pipeline for deals); cached until
@@ -314,7 +319,9 @@ class HubSpotConnector:
                     object_name, _search_body(r, properties), **kw),
                 search=True)
             body = reply.body if isinstance(reply.body, dict) else {}
-            hits = [Hit(int(r["id"]), _modified_ms(r), r) for r in _results(reply)]
+            records = _results(reply)
+            self._check_returned(object_name, properties, records)
+            hits = [Hit(int(r["id"]), _modified_ms(r), r) for r in records]
             step = plan.accept(hits, has_more=_has_more(body), total=body.get("total"))
             page_changes = tuple(_change(hit.record) for hit in step.hits)
             # Positions inside the overlap window lie behind ``since``: never go back.
@@ -411,9 +418,40 @@ class HubSpotConnector:
             reply = self.transport.call(
                 f"batch read {object_name}", "read",
                 lambda kw, b=body: self._batch.read_with_http_info(object_name, b, **kw))
-            for record in _results(reply):
+            records = _results(reply)
+            self._check_returned(object_name, properties, records)
+            for record in records:
                 found[str(record["id"])] = _change(record)
         return [found[i] for i in wanted if i in found]
+
+    def _check_returned(self, object_name: str, requested: Sequence[str],
+                        records: Sequence[Mapping[str, Any]]) -> None:
+        """SchemaError when records come back without a requested property that HubSpot
+        no longer defines.
+
+        HubSpot answers every requested property that exists (null when unset) and
+        silently leaves out one that does not: a property archived since the definitions
+        were cached is not an error, just missing. Without this check the sync would keep
+        reading around it unaware, until a write to it failed record by record. The
+        definitions are read again first (one call, only when something is missing), so
+        a record that merely lacks a value never stops a pull."""
+        known_ok = self._omitted_ok.get(object_name, set())
+        missing = {name for record in records for name in requested
+                   if name not in (record.get("properties") or {})} - known_ok
+        if not missing:
+            return
+        self._property_cache.pop(object_name, None)
+        self._describe_cache.pop(object_name, None)
+        gone = sorted(missing - set(self._property_defs(object_name)))
+        if gone:
+            raise SchemaError(
+                f"HubSpot {object_name} no longer returns the propert"
+                f"{'y' if len(gone) == 1 else 'ies'} {', '.join(gone)} (archived or deleted "
+                "since the mapping was checked); restore it in HubSpot or fix the mapping, "
+                "then run 'handoff-sync mappings validate --live'", system=SYSTEM)
+        self._omitted_ok.setdefault(object_name, set()).update(missing)
+        log.warning("hubspot records without requested properties", object=object_name,
+                    properties=sorted(missing))
 
     # --- writes -------------------------------------------------------------------------
     def write(self, object_name: str, writes: Sequence[RecordWrite]) -> list[WriteResult]:

@@ -82,7 +82,9 @@ class Sandbox:
         with self.lock:
             for vendor in self.vendors.values():
                 vendor.reset()
-            self.salesforce.overlay.clear()  # not in vendor.reset(): a reseed keeps the drift
+            # Not in vendor.reset(): a reseed keeps the drift.
+            self.salesforce.overlay.clear()
+            self.hubspot.overlay.clear()
             self.faults.clear()
             self.usage.reset()
             self.clock.reset()

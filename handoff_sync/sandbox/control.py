@@ -10,10 +10,20 @@ Tools outside the test suite rely on this contract; keep it stable:
   GET    /__sandbox__/stats        -> {salesforce: {calls, by_endpoint}, hubspot: {...}}
   POST   /__sandbox__/clock        {freeze_at | shift_seconds | reset: true}
   GET    /__sandbox__/clock
-  POST   /__sandbox__/schema       {salesforce: {Object: {hidden: [...], read_only: [...]}}}
-                                   replaces the schema overlay (simulated drift)
-  GET    /__sandbox__/schema       -> the overlay
-  DELETE /__sandbox__/schema       restores the full schema
+  POST   /__sandbox__/schema       {salesforce?: {Object: {hidden: [...], read_only: [...]}},
+                                    hubspot?: {deals: {hidden: [...], read_only: [...]}}}
+                                   replaces the schema overlay of both systems (simulated
+                                   drift; a system left out has none). Salesforce: hidden
+                                   fields leave describe and fail in SOQL and writes
+                                   (INVALID_FIELD), read-only ones are not createable or
+                                   updateable. HubSpot: hidden = archived custom properties
+                                   (gone from /crm/v3/properties, listed with archived=true;
+                                   omitted from reads, 400 in search filters and sorts,
+                                   PROPERTY_DOESNT_EXIST in writes), read-only ones show
+                                   readOnlyValue: true and fail writes with READ_ONLY_VALUE.
+                                   Values are kept: a restored field comes back with them.
+  GET    /__sandbox__/schema       -> the overlay: {salesforce: {...}, hubspot: {...}}
+  DELETE /__sandbox__/schema       restores the full schema of both systems
   POST   /__sandbox__/expire-sessions   every Salesforce session and HubSpot OAuth token
                                         expires (the next call gets a 401)
 Errors are 400 with {"error": "..."} naming the key at fault.
@@ -26,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from handoff_sync.sandbox.faults import FaultRuleError
 from handoff_sync.sandbox.http import ApiError, Request, Response, Router
+from handoff_sync.sandbox.hubspot_overlay import HubSpotOverlayError
+from handoff_sync.sandbox.hubspot_overlay import parse as parse_hubspot_overlay
 from handoff_sync.sandbox.salesforce_overlay import OverlayError
 
 if TYPE_CHECKING:
@@ -131,21 +143,28 @@ def register(router: Router, sandbox: Sandbox) -> None:
         return clock_get(request)
 
     def schema_get(_: Request) -> Response:
-        return Response.json(200, {"salesforce": sandbox.salesforce.overlay.to_json()})
+        return Response.json(200, {"salesforce": sandbox.salesforce.overlay.to_json(),
+                                   "hubspot": sandbox.hubspot.overlay.to_json()})
 
     def schema_post(request: Request) -> Response:
         body = _body(request)
-        unknown = sorted(set(body) - {"salesforce"})
+        unknown = sorted(set(body) - {"salesforce", "hubspot"})
         if unknown:
-            raise ApiError(400, {"error": f"unknown key(s) {unknown}; known: salesforce"})
+            raise ApiError(400, {"error": f"unknown key(s) {unknown}; "
+                                          "known: salesforce, hubspot"})
+        hubspot = sandbox.hubspot.store.properties
         try:
+            # Check both bodies before changing either: a refused body changes nothing.
+            hs_spec = parse_hubspot_overlay(body.get("hubspot", {}), hubspot.is_hubspot_defined)
             sandbox.salesforce.overlay.set(body.get("salesforce", {}))
-        except OverlayError as exc:
+        except (OverlayError, HubSpotOverlayError) as exc:
             raise ApiError(400, {"error": str(exc)}) from exc
+        sandbox.hubspot.overlay.replace(hs_spec)
         return schema_get(request)
 
     def schema_delete(request: Request) -> Response:
         sandbox.salesforce.overlay.clear()
+        sandbox.hubspot.overlay.clear()
         return schema_get(request)
 
     def expire_sessions(_: Request) -> Response:

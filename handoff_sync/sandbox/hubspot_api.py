@@ -26,6 +26,7 @@ from handoff_sync.sandbox.hubspot_errors import (
 )
 from handoff_sync.sandbox.hubspot_metadata_api import MetadataEndpoints
 from handoff_sync.sandbox.hubspot_objects_api import ObjectEndpoints
+from handoff_sync.sandbox.hubspot_overlay import PropertyOverlay
 from handoff_sync.sandbox.hubspot_store import HubSpotStore
 from handoff_sync.sandbox.hubspot_time import iso_ms, to_ms
 from handoff_sync.sandbox.hubspot_tokens import ACCESS_TOKEN_SECONDS
@@ -39,6 +40,11 @@ class HubSpotApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.store = HubSpotStore()
+
+    @property
+    def overlay(self) -> PropertyOverlay:
+        """Properties archived or locked on demand (simulated schema drift)."""
+        return self.store.properties.overlay
 
     @property
     def base_url(self) -> str:

@@ -192,7 +192,7 @@ class BatchEndpoints:
 
     def _apply(self, write: Write) -> dict[str, Any]:
         obj = self.store.apply(write, self.api.now_ms())
-        return object_json(obj, written_names(write.object_type, obj))
+        return object_json(obj, written_names(self.store.properties, write.object_type, obj))
 
     def _answer(self, ok_status: int, results: list[Any], errors: list[dict[str, Any]],
                 started: int) -> Response:

@@ -72,19 +72,29 @@ class MetadataEndpoints:
             "GET /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}")
 
     # --- properties ---------------------------------------------------------------------
-    def _property_json(self, prop: PropertyDef) -> dict[str, Any]:
-        return prop.to_json(self.store.option_pairs(prop))
+    def _property_json(self, prop: PropertyDef, *, archived: bool = False) -> dict[str, Any]:
+        return prop.to_json(self.store.option_pairs(prop), archived=archived)
 
     def properties(self, request: Request) -> Response:
+        """The live definitions, or with ``archived=true`` those in the recycle bin (the
+        ones the schema overlay archived)."""
         object_type = path_type(request)
         wanted = set(request.args("properties"))
-        found = [] if flag(request, "archived") else self.store.properties.all(object_type)
-        results = [self._property_json(p) for p in found if not wanted or p.name in wanted]
+        archived = flag(request, "archived")
+        registry = self.store.properties
+        found = registry.archived(object_type) if archived else registry.all(object_type)
+        results = [self._property_json(p, archived=archived) for p in found
+                   if not wanted or p.name in wanted]
         return Response.json(200, {"results": results})
 
     def property(self, request: Request) -> Response:
         object_type = path_type(request)
-        prop = self.store.properties.require(object_type, request.params["name"])
+        name = request.params["name"]
+        if flag(request, "archived"):
+            for prop in self.store.properties.archived(object_type):
+                if prop.name == name:
+                    return Response.json(200, self._property_json(prop, archived=True))
+        prop = self.store.properties.require(object_type, name)
         return Response.json(200, self._property_json(prop))
 
     def create_property(self, request: Request) -> Response:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from handoff_sync.sandbox.http import Request, Response, Router
 from handoff_sync.sandbox.hubspot_errors import bad_request
+from handoff_sync.sandbox.hubspot_properties import PropertyRegistry
 from handoff_sync.sandbox.hubspot_render import (
     associations_json,
     next_page,
@@ -108,7 +109,8 @@ class ObjectEndpoints:
                                           body.get("associations"))
         self.store.check_unique(write)
         obj = self.store.apply(write, self.api.now_ms())
-        return Response.json(201, object_json(obj, written_names(object_type, obj)))
+        return Response.json(201, object_json(obj, written_names(self.store.properties,
+                                                                 object_type, obj)))
 
     def update(self, request: Request) -> Response:
         object_type = path_type(request)
@@ -118,7 +120,8 @@ class ObjectEndpoints:
                                           object_body(request).get("properties"))
         self.store.check_unique(write)
         obj = self.store.apply(write, self.api.now_ms())
-        return Response.json(200, object_json(obj, written_names(object_type, obj)))
+        return Response.json(200, object_json(obj, written_names(self.store.properties,
+                                                                 object_type, obj)))
 
     def archive(self, request: Request) -> Response:
         """204 whether or not the record existed: archiving is idempotent."""
@@ -142,7 +145,9 @@ class ObjectEndpoints:
         return Response.json(200, body)
 
 
-def written_names(object_type: str, obj: HsObject) -> list[str]:
-    """A write answers with the defaults plus every property the record now holds."""
-    return list(dict.fromkeys([*DEFAULT_PROPERTIES[object_type], *sorted(obj.properties),
-                               *SYSTEM_PROPERTIES]))
+def written_names(registry: PropertyRegistry, object_type: str, obj: HsObject) -> list[str]:
+    """A write answers with the defaults plus every property the record now holds (but
+    those the schema overlay archived: their values are kept, not shown)."""
+    held = [name for name in sorted(obj.properties)
+            if registry.get(object_type, name) is not None]
+    return list(dict.fromkeys([*DEFAULT_PROPERTIES[object_type], *held, *SYSTEM_PROPERTIES]))

@@ -9,11 +9,12 @@ Enumerations without fixed options take their options from elsewhere at request 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from handoff_sync.sandbox import hubspot_schema as schema
 from handoff_sync.sandbox.hubspot_errors import bad_request, conflict, not_found
+from handoff_sync.sandbox.hubspot_overlay import PropertyOverlay
 from handoff_sync.sandbox.hubspot_time import iso_ms
 
 ExternalOptions = Literal["pipelines", "stages", "owners"]
@@ -59,7 +60,8 @@ class PropertyDef:
         """Multiple checkboxes hold ';'-separated option values."""
         return self.type == "enumeration" and self.field_type == "checkbox"
 
-    def to_json(self, options: list[tuple[str, str]]) -> dict[str, Any]:
+    def to_json(self, options: list[tuple[str, str]], *, archived: bool = False
+                ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "updatedAt": iso_ms(self.updated_at),
             "createdAt": iso_ms(self.created_at),
@@ -85,7 +87,7 @@ class PropertyDef:
                 "readOnlyValue": self.read_only_value,
             },
             "formField": self.form_field,
-            "archived": False,
+            "archived": archived,
         }
         if self.external == "owners":
             body["referencedObjectType"] = "OWNER"
@@ -111,9 +113,14 @@ def _from_schema(prop: schema.HsProperty, order: int) -> PropertyDef:
 
 
 class PropertyRegistry:
-    """The definitions of one portal; ``reset()`` forgets those created through the API."""
+    """The definitions of one portal; ``reset()`` forgets those created through the API.
 
-    def __init__(self) -> None:
+    ``get`` and ``all`` answer as the API does, through the schema overlay (archived
+    properties absent, locked ones read-only); ``defined`` and ``unique_names`` see every
+    definition, because the records keep their values and indexes under the overlay."""
+
+    def __init__(self, overlay: PropertyOverlay | None = None) -> None:
+        self.overlay = overlay or PropertyOverlay()
         self._portal: dict[str, dict[str, PropertyDef]] = {
             object_type: {p.name: _from_schema(p, i) for i, p in enumerate(props)}
             for object_type, props in schema.PROPERTIES.items()
@@ -121,11 +128,30 @@ class PropertyRegistry:
         self._created: dict[str, dict[str, PropertyDef]] = {t: {} for t in self._portal}
 
     def reset(self) -> None:
+        """Forget created properties; the overlay stays (a reseed keeps the drift)."""
         self._created = {object_type: {} for object_type in self._portal}
 
-    def get(self, object_type: str, name: str) -> PropertyDef | None:
+    def defined(self, object_type: str, name: str) -> PropertyDef | None:
+        """The definition whatever the overlay says."""
         found = self._portal[object_type].get(name)
         return found if found is not None else self._created[object_type].get(name)
+
+    def get(self, object_type: str, name: str) -> PropertyDef | None:
+        found = self.defined(object_type, name)
+        return None if found is None else self._seen(object_type, found)
+
+    def _seen(self, object_type: str, prop: PropertyDef) -> PropertyDef | None:
+        """``prop`` as the API shows it under the overlay (None: archived)."""
+        if self.overlay.hidden(object_type, prop.name):
+            return None
+        if self.overlay.read_only(object_type, prop.name) and not prop.read_only_value:
+            return replace(prop, read_only_value=True)
+        return prop
+
+    def is_hubspot_defined(self, object_type: str, name: str) -> bool | None:
+        """For the overlay's checks: None when the portal has no such property."""
+        found = self.defined(object_type, name) if object_type in self._portal else None
+        return None if found is None else found.hubspot_defined
 
     def require(self, object_type: str, name: str) -> PropertyDef:
         found = self.get(object_type, name)
@@ -134,11 +160,21 @@ class PropertyRegistry:
                             context={"propertyName": [name]})
         return found
 
-    def all(self, object_type: str) -> list[PropertyDef]:
+    def every(self, object_type: str) -> list[PropertyDef]:
+        """Every definition, archived ones included (seed loading, unique indexes)."""
         return [*self._portal[object_type].values(), *self._created[object_type].values()]
 
+    def all(self, object_type: str) -> list[PropertyDef]:
+        return [seen for prop in self.every(object_type)
+                if (seen := self._seen(object_type, prop)) is not None]
+
+    def archived(self, object_type: str) -> list[PropertyDef]:
+        """The properties the overlay archived (``GET /properties?archived=true``)."""
+        return [prop for prop in self.every(object_type)
+                if self.overlay.hidden(object_type, prop.name)]
+
     def unique_names(self, object_type: str) -> list[str]:
-        return [p.name for p in self.all(object_type) if p.has_unique_value]
+        return [p.name for p in self.every(object_type) if p.has_unique_value]
 
     def create(self, object_type: str, body: Any, now_ms: int) -> PropertyDef:
         """Validate a PropertyCreate body as HubSpot does and add the property."""
@@ -146,7 +182,7 @@ class PropertyRegistry:
             raise bad_request("Invalid input JSON: expected a property object")
         name = _required_text(body, "name")
         _check_name(name)
-        if self.get(object_type, name) is not None:
+        if self.defined(object_type, name) is not None:  # archived ones too: restorable
             raise conflict(f"A property named '{name}' already exists.",
                            context={"propertyName": [name]})
         prop_type, field_type = _check_types(body)

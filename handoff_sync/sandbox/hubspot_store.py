@@ -372,7 +372,7 @@ class HubSpotStore:
         """Add a generated org: ids, timestamps and values kept as given."""
         for name, seeds in data.hubspot.items():
             object_type = resolve_type(name)
-            normalise = _seed_normaliser(self.properties.all(object_type))
+            normalise = _seed_normaliser(self.properties.every(object_type))
             objects = [_seed_object(seed, normalise) for seed in seeds]
             if object_type == "deals":
                 for obj in objects:

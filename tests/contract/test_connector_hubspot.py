@@ -403,6 +403,57 @@ def test_fetch_reads_by_id_in_batches_of_100_leaving_out_unknown_ids(
     assert connector.usage.calls == {"metadata": 1, "read": 2}
 
 
+def test_a_property_archived_mid_run_is_a_schema_error_not_a_silent_gap(
+    sandbox: SandboxServer, make: Factory
+) -> None:
+    """HubSpot leaves an archived property out of reads instead of refusing them; with the
+    definitions cached from before, the connector must notice the gap itself."""
+    ids = seed_deals(sandbox, 3)
+    connector = make()
+    fields = [*FIELDS, "budget"]
+    # budget is unset on every deal: a null value is not a missing property.
+    assert len(changes(list(connector.pull("deals", fields, None)))) == 3
+    control(sandbox, "schema", {"hubspot": {"deals": {"hidden": ["budget"],
+                                                      "read_only": ["amount"]}}})
+    with pytest.raises(SchemaError, match="no longer returns the property budget"):
+        list(connector.pull("deals", fields, None))
+    with pytest.raises(SchemaError, match="no property budget"):  # definitions re-read
+        connector.fetch("deals", ids, fields)
+    connector.start_cycle()  # what the sync does next: describe again, pull without it
+    described = connector.describe("deals")
+    assert "budget" not in described.fields and not described.fields["amount"].updateable
+    assert len(changes(list(connector.pull("deals", FIELDS, None)))) == 3
+
+
+def test_fetch_notices_a_property_archived_since_the_definitions_were_read(
+    sandbox: SandboxServer, make: Factory
+) -> None:
+    ids = seed_deals(sandbox, 2)
+    connector = make()
+    fields = [*FIELDS, "budget"]
+    assert len(connector.fetch("deals", ids, fields)) == 2
+    control(sandbox, "schema", {"hubspot": {"deals": {"hidden": ["budget"]}}})
+    with pytest.raises(SchemaError, match="no longer returns the property budget"):
+        connector.fetch("deals", ids, fields)
+
+
+
+def test_a_defined_property_a_record_lacks_costs_one_definitions_read_per_cycle(
+    sandbox: SandboxServer, make: Factory
+) -> None:
+    """A property HubSpot still defines but leaves out of a record (one the app's scopes
+    may not see) is a warning, re-checked once per cycle rather than once per page."""
+    seed_deals(sandbox, 1)
+    connector = make()
+    connector.describe("deals")
+    before = connector.usage.calls.get("metadata", 0)
+    for _ in range(3):  # three pages of records without dealname
+        connector._check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
+    assert connector.usage.calls.get("metadata", 0) == before + 1
+    connector.start_cycle()
+    connector._check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
+    assert connector.usage.calls.get("metadata", 0) == before + 2
+
 # --- writes ---------------------------------------------------------------------------
 def test_a_partly_failed_batch_reports_each_record_and_writes_the_good_ones_once(
     sandbox: SandboxServer, make: Factory

@@ -20,6 +20,8 @@ from tests.sandbox_clients import salesforce_session
 
 DRIFT = {"salesforce": {"Opportunity": {"hidden": ["Budget__c"],
                                         "read_only": ["Handoff_Brief__c"]}}}
+# The overlay of an undrifted sandbox.
+NONE: dict[str, dict[str, Any]] = {"salesforce": {}, "hubspot": {}}
 
 
 def schema(server: SandboxServer, method: str, body: Any = None) -> requests.Response:
@@ -45,25 +47,25 @@ def collection_statuses(sf: Salesforce, method: str, records: list[dict[str, Any
 
 
 def test_the_overlay_is_set_read_replaced_and_restored(sandbox: SandboxServer) -> None:
-    assert schema(sandbox, "GET").json() == {"salesforce": {}}
+    assert schema(sandbox, "GET").json() == NONE
     answer = schema(sandbox, "POST", {"salesforce": {"opportunity": {"hidden": ["budget__c"]}}})
     assert answer.status_code == 200
     # Names come back canonical; a POST replaces the whole overlay.
-    assert answer.json() == {"salesforce": {"Opportunity": {"hidden": ["Budget__c"],
-                                                            "read_only": []}}}
+    assert answer.json() == {**NONE, "salesforce": {"Opportunity": {"hidden": ["Budget__c"],
+                                                                    "read_only": []}}}
     replaced = schema(sandbox, "POST", {"salesforce": {"Account": {"read_only": ["Website"]}}})
-    assert replaced.json() == {"salesforce": {"Account": {"hidden": [],
-                                                          "read_only": ["Website"]}}}
-    assert schema(sandbox, "DELETE").json() == {"salesforce": {}}
+    assert replaced.json() == {**NONE, "salesforce": {"Account": {"hidden": [],
+                                                                  "read_only": ["Website"]}}}
+    assert schema(sandbox, "DELETE").json() == NONE
     schema(sandbox, "POST", DRIFT)
     sandbox.sandbox.reset()
-    assert schema(sandbox, "GET").json() == {"salesforce": {}}
+    assert schema(sandbox, "GET").json() == NONE
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"hubspot": {}}, "unknown key(s) ['hubspot']; known: salesforce"),
+        ({"zendesk": {}}, "unknown key(s) ['zendesk']; known: salesforce, hubspot"),
         ({"salesforce": {"Nope__c": {}}}, "salesforce.Nope__c: no such object"),
         ({"salesforce": {"Opportunity": {"hiden": []}}},
          "salesforce.Opportunity: unknown key(s) ['hiden']; known: hidden, read_only"),
@@ -80,7 +82,7 @@ def test_bad_overlays_are_refused_naming_the_key(sandbox: SandboxServer, body: A
     answer = schema(sandbox, "POST", body)
     assert answer.status_code == 400
     assert message in answer.json()["error"]
-    assert schema(sandbox, "GET").json() == DRIFT  # a refused body changes nothing
+    assert schema(sandbox, "GET").json() == {**NONE, **DRIFT}  # a refused body changes nothing
 
 
 def test_describe_omits_hidden_fields_and_locks_read_only_ones(sandbox: SandboxServer,
