@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from handoff_sync.config import load_config
 from handoff_sync.engine.types import EngineState, TaskState, Verdict
 from handoff_sync.init_command import write_sandbox_config
@@ -129,3 +131,10 @@ def owner_assigned_tasks(state: EngineState, sf: Any,
 def other_active_user(sf: Any, user_id: str) -> str:
     users = sf.query_all("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
     return next(u["Id"] for u in users if u["Id"] != user_id)
+
+
+def sandbox_schema(server: SandboxServer, method: str, body: Any = None) -> None:
+    """Drift the sandbox's schema (POST an overlay), read it (GET) or restore it (DELETE)."""
+    answer = requests.request(method, f"{server.base_url}/__sandbox__/schema", json=body,
+                              verify=str(server.ca_file), timeout=30)
+    assert answer.status_code == 200, answer.text

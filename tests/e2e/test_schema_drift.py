@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner
-from tests.e2e.sync_support import sync_world
+from tests.e2e.sync_support import sandbox_schema, sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours
 BUDGET = "salesforce.Opportunity.Budget__c"
@@ -33,12 +32,6 @@ DRIFT = {"salesforce": {"Opportunity": {"hidden": ["Budget__c"],
 def world(sandbox: SandboxServer, tmp_path: Path, store_url: str) -> Iterator[dict[str, Any]]:
     with sync_world(sandbox, tmp_path, database_url=store_url, now=NOW) as world:
         yield world
-
-
-def schema(sandbox: SandboxServer, method: str, body: Any = None) -> None:
-    answer = requests.request(method, f"{sandbox.base_url}/__sandbox__/schema", json=body,
-                              verify=str(sandbox.ca_file), timeout=30)
-    assert answer.status_code == 200, answer.text
 
 
 def hs_budgets(hs: HubSpot, prm_ids: list[str]) -> dict[str, str | None]:
@@ -70,7 +63,7 @@ def test_sync_survives_a_hidden_field_and_a_locked_output(
     rep_link, budget_link = [x for x in links
                              if budgets_hs[x.prm_id] and budgets_sf[x.crm_id]][:2]
 
-    schema(sandbox, "POST", DRIFT)
+    sandbox_schema(sandbox, "POST", DRIFT)
     hs.crm.deals.basic_api.update(rep_link.prm_id, {"properties": {
         "partner_rep_email": "x@y.example"}})
     hs.crm.deals.basic_api.update(budget_link.prm_id, {"properties": {"budget": "98765"}})
@@ -93,7 +86,7 @@ def test_sync_survives_a_hidden_field_and_a_locked_output(
     changed = {budget_link.prm_id: "98765"}
     assert hs_budgets(hs, list(budgets_hs)) == {**budgets_hs, **changed}
 
-    schema(sandbox, "DELETE")
+    sandbox_schema(sandbox, "DELETE")
     # ... and the CRM kept its hidden values, the held-back change not yet among them.
     assert sf_budgets(sf, list(budgets_sf)) == budgets_sf
     restored = runner.run_cycle(full=True)

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner
-from tests.e2e.sync_support import sync_world
+from tests.e2e.sync_support import sandbox_schema, sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours
 BUDGET = "hubspot.deals.budget"
@@ -41,12 +40,6 @@ OPPORTUNITY_FIELDS = ("Budget__c, Partner_Rep_Email__c, Commitments__c, "
 def world(sandbox: SandboxServer, tmp_path: Path, store_url: str) -> Iterator[dict[str, Any]]:
     with sync_world(sandbox, tmp_path, database_url=store_url, now=NOW) as world:
         yield world
-
-
-def schema(sandbox: SandboxServer, method: str, body: Any = None) -> None:
-    answer = requests.request(method, f"{sandbox.base_url}/__sandbox__/schema", json=body,
-                              verify=str(sandbox.ca_file), timeout=30)
-    assert answer.status_code == 200, answer.text
 
 
 def hs_deals(hs: HubSpot, prm_ids: list[str]) -> dict[str, dict[str, str | None]]:
@@ -84,7 +77,7 @@ def test_sync_survives_an_archived_property_and_a_locked_output(
         x for x in links if before_hs[x.prm_id]["budget"] and before_sf[x.crm_id]["Budget__c"]
     ][:3]
 
-    schema(sandbox, "POST", DRIFT)
+    sandbox_schema(sandbox, "POST", DRIFT)
     hs.crm.deals.basic_api.update(rep_link.prm_id, {"properties": {
         "partner_rep_email": "x@y.example"}})
     sf.Opportunity.update(commit_link.crm_id, {"Commitments__c": "Weekly steering call"})
@@ -118,7 +111,7 @@ def test_sync_survives_an_archived_property_and_a_locked_output(
     changed_sf[budget_link.crm_id]["Budget__c"] = 98765.0
     assert sf_opportunities(sf, list(before_sf)) == changed_sf
 
-    schema(sandbox, "DELETE")
+    sandbox_schema(sandbox, "DELETE")
     # ... and HubSpot kept its archived budgets and its locked outputs, the held-back
     # budget not yet among them.
     changed_hs = {id_: dict(v) for id_, v in before_hs.items()}
