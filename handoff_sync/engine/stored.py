@@ -16,7 +16,6 @@ from handoff_sync.model import Output, OwnerDirectory, Role, Value
 
 # Text transforms whose write-then-read leaves a canonical (already cleaned) text as is.
 _IDENTITY_TRANSFORMS = frozenset({"text", "email", "domain"})
-_CACHE_LIMIT = 100_000
 _FIELD_CACHE_LIMIT = 2_048  # per field: picklists, flags and owners fit; unique values churn
 
 Form = Callable[[Value], Value]
@@ -36,25 +35,15 @@ class StoredForms:
                 if (rule.transform.name in _IDENTITY_TRANSFORMS and rule.values is None
                         and rule.system_field is not None):
                     self._identity.add((role, name))
-        self._cache: dict[tuple[Role, str | Output, Value], Value] = {}
+        # (side, field) -> its form, made on first use; None: held as given.
+        self._forms: dict[tuple[Role, str | Output], Form | None] = {}
 
     def __call__(self, role: Role, name: str | Output, value: Value) -> Value:
-        if (role, name) in self._identity and isinstance(value, str) and value.strip():
-            return value
-        if isinstance(value, str) and len(value) > 200:  # briefs, notes: rarely repeated
-            return as_stored(self._sides[role], name, value, self._owners[role])
-        key = (role, name, value)
         try:
-            return self._cache[key]
+            form = self._forms[(role, name)]
         except KeyError:
-            pass
-        except TypeError:  # an unhashable value: compute it every time
-            return as_stored(self._sides[role], name, value, self._owners[role])
-        result = as_stored(self._sides[role], name, value, self._owners[role])
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()  # bounded memory; a cache miss only costs time
-        self._cache[key] = result
-        return result
+            form = self._forms[(role, name)] = self.form(role, name)
+        return value if form is None else form(value)
 
     def form(self, role: Role, name: str | Output) -> Form | None:
         """``stored`` for one field of one side, or None when the side holds any value as
