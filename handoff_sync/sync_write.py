@@ -83,13 +83,27 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
     if not out.stopped and plan.tasks and crm.mapping.tasks is not None:
         _upsert_tasks(crm, plan.tasks, out, holds=holds, now=now, should_stop=should_stop,
                       heartbeat=heartbeat)
-    # A deal's base advances only when every write planned for it went through; a write
-    # that failed, waits on a backoff, lost a drifted field or was cut off by a stop
-    # leaves the old base, so the next cycle plans the same write again.
-    expected = Counter(write.deal for write in plan.writes)
-    out.written_deals = {base.deal for base in plan.bases
-                         if done[base.deal] == expected[base.deal]}
+    out.written_deals = advancing_deals(plan, done)
     return out
+
+
+def advancing_deals(plan: Plan, done: Counter[str]) -> set[str]:
+    """The deals whose new base may be recorded, given the successful writes per deal.
+
+    A deal's base advances only when every write planned for it (or held for it:
+    FieldWrite.holds) went through; a write that failed, waits on a backoff, lost a
+    drifted field or was cut off by a stop leaves the old base, so the next cycle plans
+    the same write again.
+    """
+    expected: Counter[str] = Counter()
+    for write in plan.writes:
+        expected.update(_settles(write))
+    return {base.deal for base in plan.bases if done[base.deal] == expected[base.deal]}
+
+
+def _settles(write: FieldWrite) -> tuple[str, ...]:
+    """The deals whose base waits on ``write``."""
+    return (write.deal, *write.holds)
 
 
 def _passes(writes: Sequence[FieldWrite]) -> list[list[FieldWrite]]:
@@ -132,7 +146,7 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
             ready.append((write, RecordWrite(write.record_id, write.record_id, fields),
                           not dropped))
         elif not dropped:
-            done[write.deal] += 1  # nothing this system can take: nothing to fail
+            done.update(_settles(write))  # nothing this system can take: nothing to fail
     for chunk in _chunks(ready, CHUNK):
         if should_stop():
             out.stopped = True
@@ -142,7 +156,7 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
         for (write, record_write, whole), result in zip(chunk, results, strict=True):
             if result.ok:
                 if whole:  # a drifted field left out still differs: keep the base
-                    done[write.deal] += 1
+                    done.update(_settles(write))
                 out.cleared.add((side.role, write.record_id))
                 out.counts["records_written"] += 1
                 previous = mirror.get(write.record_id)

@@ -234,6 +234,8 @@ def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange],
     # A record left holding a stale id is planned to blank it, changed or not.
     relinked_prm = {change.link.prm_id for change in changes}
     relinked_prm.update(s.record_id for s in stale if s.role is Role.PRM)
+    # ... and so is the registration it names, whose base waits on it (FieldWrite.holds).
+    relinked_prm.update(s.names for s in stale if s.role is Role.CRM)
     relinked_crm = {change.link.crm_id for change in changes}
     relinked_crm.update(s.record_id for s in stale if s.role is Role.CRM)
 
@@ -258,6 +260,8 @@ class _DealPlanner:
         self.reconcile = Reconciler(inputs.mappings.sync, stored=self.stored)
         # (side, record id) -> the stale id field its write blanks (see clear)
         self.clears: dict[tuple[Role, str], str] = {}
+        # (side, record id) -> the deals whose base waits on its blanking (FieldWrite.holds)
+        self.holds: dict[tuple[Role, str], tuple[str, ...]] = {}
         self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
             self.tasks_by_crm[state.spec.crm_id].append(state)
@@ -275,6 +279,8 @@ class _DealPlanner:
         """The record as it holds once its stale id field is blanked; its write says so."""
         name = _ID_FIELD[stale.role]
         self.clears[(stale.role, stale.record_id)] = name
+        if stale.role is Role.CRM:  # the registration's base holds the former pair
+            self.holds[(stale.role, stale.record_id)] = (deal_key(stale.names, None),)
         return dataclasses.replace(record, values=MappingProxyType({**record.values,
                                                                     name: None}))
 
@@ -357,9 +363,10 @@ class _DealPlanner:
                 # A cleared record is planned blanked already: it held the stale id.
                 releases = tuple(name for name in LINK_ID_FIELDS if name in fields and (
                     name == cleared or not is_blank(record.values.get(name))))
+                holds = self.holds.get((role, record.record_id), ())
                 out.writes.append(FieldWrite(role, record.record_id, key,
                                              MappingProxyType(fields),
-                                             MappingProxyType(changed), releases))
+                                             MappingProxyType(changed), releases, holds))
         if linked and base_after != base:
             out.bases.append(base_after)
 

@@ -45,8 +45,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     if plan.planned_deals is None:
         del data["planned_deals"]  # every deal was planned: nothing to say
     for write in data["writes"]:
-        if not write["releases"]:
-            del write["releases"]  # the common case: said only where an id moves
+        for said_when_an_id_moves in ("releases", "holds"):  # the common case: empty
+            if not write[said_when_an_id_moves]:
+                del write[said_when_an_id_moves]
     data["counts"] = plan.counts()
     return data
 

@@ -141,6 +141,12 @@ class FieldWrite:
     # system (an external id), so these writes lead Plan.writes and are sent first: a
     # value is let go of before another record takes it.
     releases: tuple[str, ...] = ()
+    # Other deals whose base snapshot advances only once this write goes through. An
+    # opportunity left naming a registration re-linked elsewhere is blanked by its own
+    # deal's write, but it is the registration's base that remembers the old pair (and so
+    # marks the claim stale): if the blank fails, that base must stay, so the next cycle
+    # still knows the claim is stale and blanks it again.
+    holds: tuple[str, ...] = ()
 
     @property
     def rank(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -179,5 +179,39 @@ def test_a_deleted_opportunity_leaves_no_id_on_its_registration(
     deal = hs.crm.deals.basic_api.get_by_id(link.prm_id, properties=["crm_opportunity_id"])
     assert not deal.properties["crm_opportunity_id"]
     assert link.prm_id not in store.load_pipeline("partners").engine.links
+    echo = cycle(daemon)
+    assert echo.counts["records_written"] == 0, echo.plan
+
+
+def test_a_failed_release_of_the_old_id_is_tried_again(
+        runner: tuple[PipelineRunner, Store], sandbox: SandboxServer, sf: Salesforce,
+        hs: HubSpot) -> None:
+    daemon, store = runner
+    cycle(daemon)
+    relink = relink_candidate(store)
+    old = relink.old
+    for rival in relink.rivals:
+        hs.crm.deals.basic_api.archive(rival)
+    store.resolve_review("partners", relink.item["key"], action="link", crm_id=relink.target,
+                         by="test", now=datetime.now(UTC))
+    # Salesforce refuses the first record write of the cycle: the old opportunity's blank.
+    sandbox.sandbox.faults.set_rules([{"api": "salesforce", "method": "PATCH",
+                                       "path": "composite/sobjects$", "count": 1,
+                                       "status": 400}])
+    try:
+        failed = daemon.run_cycle()
+    finally:
+        sandbox.sandbox.faults.clear()
+    assert sf.Opportunity.get(old.crm_id)[REGISTRATION_ID] == old.prm_id
+    assert {f.record_id for f in failed.failures} >= {old.crm_id}
+
+    # Once the failed writes' backoff has run out, the blank goes first and the id moves.
+    later = datetime.now(UTC) + timedelta(hours=7)
+    daemon.clock = lambda: later
+    retried = cycle(daemon)
+    assert sf.Opportunity.get(old.crm_id)[REGISTRATION_ID] is None
+    assert sf.Opportunity.get(relink.target)[REGISTRATION_ID] == old.prm_id
+    assert not [i for i in store.reviews("partners") if i["kind"] == "link_conflict"]
+    assert not retried.failures
     echo = cycle(daemon)
     assert echo.counts["records_written"] == 0, echo.plan

@@ -14,6 +14,7 @@ Raw records are written the way the APIs return them and mapped with the default
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from types import MappingProxyType
@@ -35,6 +36,7 @@ from handoff_sync.engine.types import (
 )
 from handoff_sync.mapping.convert import MappedRecord, to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role
+from handoff_sync.sync_write import advancing_deals
 from tests.engine_support import apply_plan, default_mappings
 from tests.unit.test_engine_link import RULES, opp, reg, stored
 
@@ -225,6 +227,47 @@ def test_a_relink_moves_the_id_from_the_old_opportunity_to_the_new_one() -> None
     verdict = next(v for v in result.verdicts if v.deal == f"crm:{O1}")
     assert verdict.prm_id is None and not verdict.required
     assert '"releases": [' in dumps(result)
+
+
+def carried_out_but(inputs: EngineInput, result: Plan, failed: tuple[Role, str]) -> EngineInput:
+    """The inputs after ``result`` was carried out but for the write to ``failed``, the
+    bases advancing as the sync layer lets them (sync_write.advancing_deals)."""
+    kept = tuple(w for w in result.writes if (w.role, w.record_id) != failed)
+    done: Counter[str] = Counter()
+    for write in kept:
+        done.update((write.deal, *write.holds))
+    advancing = advancing_deals(result, done)
+    return apply_plan(inputs, dataclasses.replace(
+        result, writes=kept, bases=tuple(b for b in result.bases if b.deal in advancing)))
+
+
+def test_a_failed_blank_is_planned_again_next_cycle() -> None:
+    """The old opportunity's blanking fails while the new one takes the id (an id field
+    that is not unique, as on a HubSpot deal): the registration's base, which remembers
+    the old pair, waits for the blank, so the next cycle still knows O1's claim is stale
+    and blanks it again instead of raising a link conflict nobody can act on."""
+    inputs = relink(P, O2)(settled_world())
+    result = plan(inputs)
+    first = write_to(result, Role.CRM, O1)
+    assert first is not None and first.holds == (f"prm:{P}",)
+    assert '"holds": [' in dumps(result)
+
+    failed = carried_out_but(inputs, result, (Role.CRM, O1))
+    assert inputs.state.bases[f"prm:{P}"] == failed.state.bases[f"prm:{P}"]
+    # Incrementally too (nothing changed): O1, and P whose base waits on it, are planned.
+    for again in (plan(failed), plan(dataclasses.replace(failed, dirty=Dirty()))):
+        assert clears(again) == [("crm", O1, "prm_id")], dumps(again)
+        assert not link_reviews(again)
+        assert again.planned_deals is None or f"prm:{P}" in again.planned_deals
+        settled = apply_plan(failed, again)
+        assert settled.state.bases[f"prm:{P}"].agreed["crm_id"] == O2
+        assert plan(settled).is_empty()
+
+    # Had the registration's base moved on, O1's claim would look like a person's edit.
+    moved_on = dataclasses.replace(failed, state=dataclasses.replace(
+        failed.state, bases=MappingProxyType({**failed.state.bases, **{
+            b.deal: b for b in result.bases}})))
+    assert link_reviews(plan(moved_on)) == {ReviewKind.LINK_CONFLICT}
 
 
 def test_an_old_opportunity_another_registration_names_is_linked_to_it_first() -> None:
