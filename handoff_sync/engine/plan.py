@@ -17,7 +17,10 @@ writes nothing to it.
 A record left unlinked whose id field still names its former counterpart (re-linked by
 hand, or the counterpart deleted: see engine.link, stale id fields) is planned as if the
 field were blank, and its write blanks it. Writes that take an id off a record (blank
-it, or replace it) come first in ``Plan.writes`` (``FieldWrite.releases``).
+it, or replace it) come first in ``Plan.writes`` (``FieldWrite.releases``); a
+replacement taking an id another replacing record holds (a swap, a chain of re-links) is
+split into a blank first and the write last (engine.id_passes), so a record may have two
+writes in one plan.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
+from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import Assignee, resolve_person, unresolved_owner_review
 from handoff_sync.engine.reconcile import READ_ONLY, Reconciler
@@ -159,9 +163,16 @@ def plan(inputs: EngineInput) -> Plan:
             planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
             planned.add(deal_key(None, crm_id))
             deals += 1
+    records = {Role.PRM: prm_by_id, Role.CRM: crm_by_id}
+
+    def held(role: Role, record_id: str, name: str) -> Value:
+        record = records[role].get(record_id)
+        return record.values.get(name) if record is not None else None
+
+    writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
-        writes=tuple(sorted(out.writes, key=lambda w: (w.rank, w.role.value, w.record_id))),
+        writes=tuple(sorted(writes, key=lambda w: (w.rank, w.role.value, w.record_id))),
         tasks=tuple(sorted(out.tasks, key=lambda t: t.task.key)),
         verdicts=tuple(sorted(out.verdicts, key=lambda v: v.deal)),
         sla_events=tuple(sorted(out.events, key=lambda e: (e.deal, e.handoff_type, e.clock,

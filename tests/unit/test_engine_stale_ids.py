@@ -21,6 +21,8 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.plan import Dirty, EngineInput, plan
@@ -283,6 +285,98 @@ def test_an_old_opportunity_another_registration_names_is_linked_to_it_first() -
     assert (old.values["prm_id"], old.rank, new.values["prm_id"], new.rank) == (P3, 1, P, 2)
     assert result.writes.index(old) < result.writes.index(new)
     assert plan(apply_plan(inputs, result)).is_empty()
+
+
+def takes_held_ids(inputs: EngineInput, result: Plan) -> list[tuple[int, str, str, str]]:
+    """Writes that would take an id another record still holds as their pass starts: a
+    unique id field (Salesforce's external id) refuses them with DUPLICATE_VALUE, in
+    whatever order a pass's writes reach the system. Empty when the passes are safe."""
+    held = {role: {r.record_id: dict(r.values) for r in records} for role, records in
+            ((Role.PRM, inputs.prm), (Role.CRM, inputs.crm))}
+    taken: list[tuple[int, str, str, str]] = []
+    for rank in sorted({w.rank for w in result.writes}):
+        writes = [w for w in result.writes if w.rank == rank]
+        for write in writes:
+            for name in ("prm_id", "crm_id"):
+                value = write.values.get(name)
+                holders = {i for i, values in held[write.role].items()
+                           if values.get(name) == value and i != write.record_id}
+                if value is not None and holders:
+                    taken.append((rank, write.record_id, name, value))
+        for write in writes:
+            held[write.role][write.record_id].update(write.values)
+    return taken
+
+
+def test_a_swap_of_two_opportunities_lets_go_of_both_ids_first() -> None:
+    """Two registrations swap opportunities by hand (P: O1 -> O3, P2: O3 -> O1). Each
+    opportunity takes the id the other holds, so neither replacement can go first: both
+    let go of their id in the first pass and take the new one in the last."""
+    inputs = relink(P2, O1)(relink(P, O3)(settled_world()))
+    result = plan(inputs)
+    assert not takes_held_ids(inputs, result), dumps(result)
+    crm_writes = [(w.record_id, w.rank, dict(w.values).get("prm_id", "-"))
+                  for w in result.writes if w.role is Role.CRM and "prm_id" in w.values]
+    assert crm_writes == [(O1, 0, None), (O3, 0, None), (O1, 2, P2), (O3, 2, P)]
+    assert not link_reviews(result)
+    settled = apply_plan(inputs, result)
+    assert {r.record_id: r.values["prm_id"] for r in settled.crm} == {
+        O1: P2, O2: None, O3: P}
+    assert plan(settled).is_empty()
+
+
+def test_a_chain_of_relinks_takes_each_id_after_its_holder_let_go() -> None:
+    """P moves to O3, whose registration P2 moves to O2: O3 takes P only after it let go
+    of P2, and O1 (left over) blanks P."""
+    inputs = relink(P2, O2)(relink(P, O3)(settled_world()))
+    result = plan(inputs)
+    assert not takes_held_ids(inputs, result), dumps(result)
+    settled = apply_plan(inputs, result)
+    assert {r.record_id: r.values["prm_id"] for r in settled.crm} == {
+        O1: None, O2: P2, O3: P}
+    assert plan(settled).is_empty()
+
+
+NAMES = ("Acme data platform", "Globex rollout", "Initech analytics", "Hooli search",
+         "Umbrella billing", "Stark support desk")
+
+
+def paired_world(pairs: int, spare: int) -> EngineInput:
+    """``pairs`` registrations each linked to its opportunity by both id fields, and
+    ``spare`` direct opportunities; settled."""
+    prm = tuple(registration(f"6{i:02d}", f"0060000000001{i:02d}AAA", NAMES[i])
+                for i in range(pairs))
+    crm = tuple(opportunity(f"0060000000001{i:02d}AAA", f"6{i:02d}" if i < pairs else None,
+                            NAMES[i]) for i in range(pairs + spare))
+    inputs = EngineInput("partners", MAPPINGS, prm, crm, EngineState(), NOW, CRM_OWNERS,
+                         PRM_OWNERS)
+    return apply_plan(inputs, plan(inputs))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda pairs: st.tuples(
+    st.just(pairs), st.integers(0, 2), st.permutations(range(pairs + 2)))))
+def test_any_reshuffle_of_links_settles_in_one_plan_without_taking_a_held_id(
+        case: tuple[int, int, list[int]]) -> None:
+    """People re-link registrations to any other opportunities at once (swaps, chains,
+    rotations, moves to a direct deal): every id is taken only once its holder let go of
+    it, and one plan settles the ids."""
+    pairs, spare, order = case
+    inputs = paired_world(pairs, spare)
+    opportunities = [r.record_id for r in inputs.crm]
+    for i in range(pairs):
+        target = opportunities[order[i] % len(opportunities)]
+        if order[i] < len(opportunities) and target != opportunities[i]:
+            inputs = relink(f"6{i:02d}", target)(inputs)
+    targets = [link.crm_id for link in inputs.state.links.values()]
+    assume(len(set(targets)) == len(targets))  # one opportunity, one registration
+    result = plan(inputs)
+    assert not takes_held_ids(inputs, result), dumps(result)
+    settled = apply_plan(inputs, result)
+    linked = {link.crm_id: link.prm_id for link in settled.state.links.values()}
+    assert {r.record_id: r.values["prm_id"] for r in settled.crm} == {
+        crm_id: linked.get(crm_id) for crm_id in opportunities}
+    assert plan(settled).is_empty(), dumps(plan(settled))
 
 
 def test_a_plan_that_moves_no_id_prints_as_before() -> None:
