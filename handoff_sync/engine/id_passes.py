@@ -34,7 +34,7 @@ def split_waiting_replacements(writes: Iterable[FieldWrite], held: Held) -> list
     writes = list(writes)
     replacing: dict[tuple[Role, str, Value], str] = {}  # (side, field, id let go of) -> by
     for write in writes:
-        if write.rank == 1:
+        if write.releases and write.rank == 1:  # most writes move no id: no rank to compute
             for name in write.releases:
                 value = held(write.role, write.record_id, name)
                 if write.values.get(name) is not None and not is_blank(value):
@@ -43,7 +43,7 @@ def split_waiting_replacements(writes: Iterable[FieldWrite], held: Held) -> list
         return writes
     out: list[FieldWrite] = []
     for write in writes:
-        waiting = () if write.rank != 1 else tuple(
+        waiting = () if not write.releases or write.rank != 1 else tuple(
             name for name in write.releases if replacing.get(
                 (write.role, name, write.values.get(name)), write.record_id)
             != write.record_id)
