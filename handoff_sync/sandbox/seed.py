@@ -6,11 +6,15 @@ One set of deal scenarios feeds both directions of the default mapping packs:
 Every scenario is registered once in each PRM; approved and converted ones also have a CRM
 record on each side, linked explicitly, by fuzzy match only, ambiguously (two candidate
 opportunities) or as a channel conflict (a second partner registered the same deal).
+Besides the scenarios, a handful of direct deals (no partner, no registration), closed won
+or lost before the default policy's go-live, give the report's cycle length a direct
+baseline to compare with.
 
 The output is a pure function of the arguments: one ``random.Random(random_seed)`` drives
 every choice, nothing depends on hashing or set order, and every date is anchored on
-``now``. Blank qualification facts are left out of the records (the stores read an absent
-field as null), except where Salesforce declares the field non-nillable.
+``now`` (the direct deals' on the earlier of now and ``CS_HANDOFF_GO_LIVE``). Blank
+qualification facts are left out of the records (the stores read an absent field as null),
+except where Salesforce declares the field non-nillable.
 """
 
 from __future__ import annotations
@@ -50,11 +54,14 @@ from handoff_sync.sandbox.salesforce_schema import (
 from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
 
 __all__ = [
+    "CS_HANDOFF_GO_LIVE",
+    "DIRECT_DEALS_PER_REGISTRATIONS",
     "HANDOFF_THRESHOLD",
     "INTEGRATION_USERNAME",
     "LINK_KINDS",
     "STAGE_WINDOW_DAYS",
     "VENDOR_DOMAIN",
+    "DirectTruth",
     "ScenarioTruth",
     "SeedTruth",
     "generate",
@@ -69,9 +76,15 @@ INTEGRATION_USERNAME = "integration@handoff-sync.sandbox"
 REVOPS_EMAIL = "revops@example.com"
 VENDOR_DOMAIN = "vendor.example"
 HANDOFF_THRESHOLD = 100_000  # default "handoff required" amount
+# The default policy's go-live (closed_won_to_cs.required_when in mappings/handoff.yaml).
+# The direct deals are the org's history from before it, so they need no CS handoff (no
+# task, no SLA clock) whatever the clock says; only the report reads them.
+CS_HANDOFF_GO_LIVE = datetime(2026, 11, 1, tzinfo=UTC)
 # Length of each partner-handoff stage window in days (domain.md: 1-2, 3-5, 6-10, 11-20, 21-30).
 STAGE_WINDOW_DAYS = (2, 3, 5, 10, 10)
 LINK_KINDS = ("explicit", "fuzzy", "ambiguous", "conflict", "none")
+# One closed direct deal per this many registrations (at least _MIN_DIRECT_DEALS).
+DIRECT_DEALS_PER_REGISTRATIONS = 50
 
 _PARTNER_TO_DIRECT, _CLOSED_WON_TO_CS = HANDOFF_TYPES
 _SUBMITTED, _APPROVED, _REJECTED, _EXPIRED, _CONVERTED = (
@@ -306,12 +319,27 @@ class ScenarioTruth(NamedTuple):
     conflicts_with: int | None = None  # conflict: index of the other registration
 
 
+class DirectTruth(NamedTuple):
+    """One direct deal: sourced by the direct team, no registration links to it."""
+
+    won: bool
+    created: date  # the CRM record's creation day (UTC)
+    close_date: date
+    sf_opportunity_id: str
+    hs_deal_id: str
+
+    @property
+    def cycle_days(self) -> int:
+        return (self.close_date - self.created).days
+
+
 @dataclass(frozen=True)
 class SeedTruth:
     scenarios: tuple[ScenarioTruth, ...]
     salesforce_only_emails: tuple[str, ...]  # users with no HubSpot owner
     hubspot_only_emails: tuple[str, ...]  # owners with no Salesforce user
     inactive_emails: tuple[str, ...]
+    direct: tuple[DirectTruth, ...] = ()
 
 
 # --- the cast ---------------------------------------------------------------------------
@@ -1641,6 +1669,112 @@ def _hs_task(b: _Builder, deal_id: str, owner_id: str, since_ms: int) -> None:
     b.associate("tasks", task_id, "deals", deal_id)
 
 
+# --- direct deals -----------------------------------------------------------------------
+class _DirectPlan(NamedTuple):
+    won: bool
+    cycle_days: int  # CRM record created -> close date
+    closed_days_before: int  # before the earlier of now and CS_HANDOFF_GO_LIVE
+    lead_source: str
+
+
+# Mid-market direct deals: won ones took 22-41 days from opportunity to signature (median
+# about 30). Partner opportunities are created later in the deal (at registration
+# approval, after the partner's own discovery), so theirs come out shorter still: the
+# demo's cycle-length impact is a plausible negative figure. Larger seeds repeat the table.
+_DIRECT_DEALS = (
+    _DirectPlan(True, 28, 14, "Web"),
+    _DirectPlan(True, 34, 49, "Phone Inquiry"),
+    _DirectPlan(False, 30, 22, "Web"),
+    _DirectPlan(True, 24, 76, "Other"),
+    _DirectPlan(True, 41, 105, "Web"),
+    _DirectPlan(True, 26, 37, "Phone Inquiry"),
+    _DirectPlan(True, 37, 132, "Web"),
+    _DirectPlan(False, 45, 159, "Other"),
+    _DirectPlan(True, 31, 60, "Web"),
+    _DirectPlan(True, 22, 91, "Phone Inquiry"),
+)
+_MIN_DIRECT_DEALS = 3  # two of them won: a median from the smallest seed
+
+
+def _direct_count(deals: int) -> int:
+    if not deals:
+        return 0
+    return max(_MIN_DIRECT_DEALS, round(deals / DIRECT_DEALS_PER_REGISTRATIONS))
+
+
+def _emit_direct_deals(b: _Builder, rng: random.Random, deals: int, staff: _Staff,
+                       taken: set[str]) -> tuple[DirectTruth, ...]:
+    """Closed opportunities (and their HubSpot twins) on accounts no partner touched.
+
+    Run after everything else, so adding them changed no other record or id.
+    """
+    r = rng.random
+    count = _direct_count(deals)
+    nouns = [noun for noun, _, _ in _CUSTOMER_NOUNS]
+    customers = []
+    for name, domain, noun in _unique_names(rng, count, nouns, taken):
+        _, sf_industry, hs_industry = _CUSTOMER_NOUNS[noun]
+        customers.append(_Customer(
+            name=name, short=name.split(" ", 1)[0], domain=domain,
+            website=_one(r, _WEBSITE_FORMS).format(domain), sf_industry=sf_industry,
+            hs_industry=hs_industry, initiative_offset=int(r() * len(_INITIATIVES))))
+    anchor_ms = min(b.now_ms, (CS_HANDOFF_GO_LIVE - _EPOCH) // _ONE_MS)
+    planned = []
+    for i, customer in enumerate(customers):
+        plan = _DIRECT_DEALS[i % len(_DIRECT_DEALS)]
+        # Repeats of the table close on other days, the cycle lengths stay as planned.
+        closed_days = plan.closed_days_before + (i // len(_DIRECT_DEALS)) * 11 % 120
+        closed_ms = anchor_ms - closed_days * _DAY_MS - int(_between(r, 1, 9) * 3_600_000)
+        created_ms = closed_ms - plan.cycle_days * _DAY_MS
+        customer.region = _one(r, REGIONS)
+        customer.country = _one(r, _COUNTRIES[customer.region])
+        # Regular AEs only: a user on both sides, so no owner review is about these deals.
+        customer.owner = _one(r, staff.ae_by_region[customer.region])
+        customer.won, customer.created_ms = plan.won, created_ms
+        planned.append((plan, customer, created_ms, closed_ms))
+    _emit_customers(b, customers, staff)
+    return tuple(_direct_deal(b, rng, plan, customer, (created_ms, closed_ms), staff)
+                 for plan, customer, created_ms, closed_ms in planned)
+
+
+def _direct_deal(b: _Builder, rng: random.Random, plan: _DirectPlan, customer: _Customer,
+                 span: tuple[int, int], staff: _Staff) -> DirectTruth:
+    r = b.r
+    created_ms, closed_ms = span
+    assert customer.owner is not None
+    stage = "Closed Won" if plan.won else "Closed Lost"
+    probability, closed, won = OPPORTUNITY_STAGES[stage]
+    name = f"{customer.short} - {_INITIATIVES[customer.initiative_offset]}"
+    amount = _amount(rng)
+    close = _date(closed_ms)
+    stamps = b.stamps(created_ms, closed_ms)  # last touched at or after the close
+    cs = _one(r, staff.cs) if plan.won else None
+    opportunity_id = b.sf_id("Opportunity")
+    record = b.sf("Opportunity", opportunity_id, stamps, {
+        "OwnerId": _sf_owner(customer.owner), "AccountId": customer.sf_id, "Name": name,
+        "StageName": stage, "Amount": amount, "Probability": float(probability),
+        "CloseDate": close, "Type": "New Business", "LeadSource": plan.lead_source,
+        "IsClosed": closed, "IsWon": won, "Region__c": customer.region,
+        "Partner_Prepared_Prospect__c": False, "Handoff_Required__c": False,
+    })
+    if cs is not None:
+        record["CS_Owner__c"] = _sf_owner(cs)
+    deal_id = str(b.hs_number("crm_deals"))
+    stage_id = _HS_CRM_STAGE[stage]
+    props: dict[str, str | None] = {
+        "hubspot_owner_id": _hs_owner(customer.owner), "dealname": name,
+        "amount": _hs_number(amount), "closedate": _day_iso(close),
+        "pipeline": DEFAULT_PIPELINE.id, "dealstage": stage_id, "dealtype": "newbusiness",
+        **_FLAGS[stage_id], "customer_account_name": customer.name,
+        "customer_domain": customer.domain, "region": customer.region,
+    }
+    if cs is not None:
+        props["cs_owner_id"] = _hs_owner(cs)
+    b.hs("deals", deal_id, stamps, props)
+    b.associate("deals", deal_id, "companies", customer.company_id)
+    return DirectTruth(plan.won, _date(created_ms), close, opportunity_id, deal_id)
+
+
 # --- entry points -----------------------------------------------------------------------
 def _check_arguments(deals: int, partners: int, now: datetime) -> None:
     if deals < 0 or partners < 0:
@@ -1694,11 +1828,13 @@ def _generate(deals: int, partners: int, random_seed: int,
     _emit_customers(builder, customers, staff)
     truths = tuple(_emit_scenario(builder, s) for s in scenarios)
     _emit_contacts(builder, partner_list, customers)
+    direct = _emit_direct_deals(builder, rng, deals, staff, taken)
     truth = SeedTruth(
         scenarios=truths,
         salesforce_only_emails=(staff.sf_only_ae.email,),
         hubspot_only_emails=(staff.hs_only_ae.email,),
         inactive_emails=(staff.inactive_ae.email,),
+        direct=direct,
     )
     return builder.data, truth
 

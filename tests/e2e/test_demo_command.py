@@ -14,11 +14,13 @@ import os
 import queue
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
 import urllib.request
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from handoff_sync.mapping.loader import MappingSet, load_mappings
 from handoff_sync.model import Deal, Output
 from handoff_sync.policy.conditions import evaluate
 from handoff_sync.policy.gates import evaluate_gate
+from handoff_sync.sandbox.seed import generate_with_truth
 from handoff_sync.store import Store, sqlite_url_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,6 +88,31 @@ def test_the_first_cycle_opens_one_task_per_open_gap(
     assert reported > 0
     assert sum(expected.values()) == reported
     assert ledger == expected
+
+
+def test_the_report_measures_cycle_length_against_direct_deals(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The seed's closed direct deals give the demo's report a baseline: its cycle-length
+    impact is a figure, not n/a, and the direct median is the seeded direct cycles'."""
+    pytest.importorskip("handoff_sync.report", reason="the report module is not in this build")
+    folder = tmp_path / "demo"
+    assert main(["demo", "--dir", str(folder), "--deals", DEALS, "--cycles", "1"]) == 0
+    html = (folder / "handoff-report.html").read_text(encoding="utf-8")
+    shown = re.search(r"<b[^>]*>([^<]*)</b><span>cycle-length impact", html)
+    assert shown is not None
+    capsys.readouterr()
+    assert main(["report", "--config", str(folder / "handoff-sync.yaml"),
+                 "--format", "json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["preservation"]
+    assert isinstance(figures["cycle_impact_pct"], float)
+    assert shown.group(1) == f"{figures['cycle_impact_pct']:+.1f}%"
+    # Direct cycles do not depend on the clock the sandbox seeded with.
+    _, truth = generate_with_truth(deals=int(DEALS), partners=12, random_seed=42,
+                                   now=datetime.now(UTC))
+    won = [d.cycle_days for d in truth.direct if d.won]
+    assert figures["direct_cycle_deals"] == len(won) >= 2
+    assert figures["direct_cycle_days"] == statistics.median(won)
+    assert figures["partner_cycle_deals"] > 0
 
 
 def test_a_non_empty_folder_is_refused_without_force(

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import statistics
 import subprocess
 import sys
 from collections import Counter
@@ -15,11 +16,15 @@ from typing import Any
 
 import pytest
 
+from handoff_sync.model import Deal
+from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox import hubspot_schema as hs_schema
 from handoff_sync.sandbox import salesforce_schema as sf_schema
 from handoff_sync.sandbox.credentials import Credentials
 from handoff_sync.sandbox.salesforce_ids import is_valid_id, salesforce_id
 from handoff_sync.sandbox.seed import (
+    CS_HANDOFF_GO_LIVE,
+    DIRECT_DEALS_PER_REGISTRATIONS,
     HANDOFF_THRESHOLD,
     INTEGRATION_USERNAME,
     LINK_KINDS,
@@ -30,6 +35,7 @@ from handoff_sync.sandbox.seed import (
     generate_with_truth,
 )
 from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
+from tests.engine_support import default_mappings, seeded_inputs
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
@@ -567,3 +573,65 @@ def test_channel_conflicts_pair_two_partners_on_one_deal(data: SeedData,
         # One registration was converted and linked; the later rival was just submitted.
         assert {mine["Registration_Status__c"], theirs["Registration_Status__c"]} & {
             "Submitted"}
+
+
+# --- direct deals ------------------------------------------------------------------------
+def test_direct_deals_are_closed_and_untouched_by_partners(data: SeedData,
+                                                          truth: SeedTruth) -> None:
+    opportunities, deals = by_id(data, "Opportunity"), hs_by_id(data, "deals")
+    registered = {r["Customer_Domain__c"] for r in data.salesforce["Deal_Registration__c"]}
+    assert len(truth.direct) == 1000 // DIRECT_DEALS_PER_REGISTRATIONS
+    assert {d.won for d in truth.direct} == {True, False}
+    for d in truth.direct:
+        opp, twin = opportunities[d.sf_opportunity_id], deals[d.hs_deal_id].properties
+        assert (opp["StageName"], opp["IsClosed"], opp["IsWon"]) == (
+            "Closed Won" if d.won else "Closed Lost", True, d.won)
+        assert opp["LeadSource"] != "Partner Referral"
+        assert not {"PartnerAccountId", "Partner_Registration_Id__c", "Handoff_Type__c",
+                    "Handoff_Stage__c"} & set(opp)
+        # The report's cycle length: the CRM record's creation day to its close date.
+        assert (opp["CreatedDate"].date(), opp["CloseDate"]) == (d.created, d.close_date)
+        assert twin["pipeline"] == hs_schema.DEFAULT_PIPELINE.id
+        assert twin["dealstage"] == ("closedwon" if d.won else "closedlost")
+        assert twin["dealname"] == opp["Name"]
+        assert twin["closedate"] == d.close_date.isoformat() + "T00:00:00.000Z"
+        assert deals[d.hs_deal_id].created_at == opp["CreatedDate"]
+        assert "partner_registration_id" not in twin and "partner_account_name" not in twin
+        assert twin["customer_domain"] not in registered
+
+
+def test_direct_won_deals_take_a_typical_direct_cycle(truth: SeedTruth) -> None:
+    cycles = [d.cycle_days for d in truth.direct if d.won]
+    assert 20 <= statistics.median(cycles) <= 45
+    assert all(d.cycle_days > 0 for d in truth.direct)
+
+
+def test_the_seed_knows_the_default_policy_go_live() -> None:
+    rule = default_mappings().policy.handoff_types["closed_won_to_cs"].required_when
+    assert rule is not None and (rule.field, rule.op) == ("close_date", ">=")
+    assert date.fromisoformat(str(rule.value)) == CS_HANDOFF_GO_LIVE.date()
+
+
+@pytest.mark.parametrize("now", [NOW, datetime(2029, 6, 1, 12, tzinfo=UTC)])
+def test_direct_deals_need_no_handoff_under_the_default_policy(now: datetime) -> None:
+    """Before go-live and years after it: no gate, so no task, clock or breach."""
+    inputs = seeded_inputs(deals=200, now=now)
+    direct = {d.sf_opportunity_id for d in inputs.truth.direct}
+    records = [r for r in inputs.crm if r.record_id in direct]
+    assert len(records) == len(direct) >= 3
+    for record in records:
+        close = record.values["close_date"]
+        assert isinstance(close, date) and close < min(now, CS_HANDOFF_GO_LIVE).date()
+        gate = evaluate_gate(inputs.mappings.policy, Deal.from_values(record.values))
+        assert not gate.required, record.record_id
+
+
+def test_direct_deals_come_after_the_scenarios() -> None:
+    """Made last, so adding them moved no scenario's records or ids."""
+    data, truth = generate_with_truth(deals=300, partners=7, random_seed=5, now=NOW)
+    opportunities = [r["Id"] for r in data.salesforce["Opportunity"]]
+    direct = [d.sf_opportunity_id for d in truth.direct]
+    assert opportunities[-len(direct):] == direct
+    scenario_ids = {s.sf_opportunity_id for s in truth.scenarios} | {
+        s.decoy_sf_opportunity_id for s in truth.scenarios}
+    assert set(opportunities[:-len(direct)]) <= scenario_ids
