@@ -437,8 +437,10 @@ def _satisfying(check: Condition) -> Value:
         return True
     if op in (">=", "=="):
         return value
-    if op == ">" and isinstance(value, int | float):
+    if op == ">" and isinstance(value, int):
         return value + 1
+    if op == ">" and isinstance(value, float):  # a Value holds decimals, not floats
+        return Decimal(str(value)) + 1
     if op == "in" and isinstance(value, list) and value:
         return APPROVED if APPROVED in value else value[0]
     return None
@@ -446,7 +448,9 @@ def _satisfying(check: Condition) -> Value:
 
 def _open_sales_stages(sf: Salesforce) -> list[str]:
     """The Opportunity stages in picklist order, without the closed ones."""
-    described = sf.Opportunity.describe()
+    described = sf.restful("sobjects/Opportunity/describe")
+    if not isinstance(described, dict):  # restful answers None to an empty response
+        raise RuntimeError(f"Salesforce described Opportunity as {described!r}")
     stage = next(f for f in described["fields"] if f["name"] == "StageName")
     return [v["value"] for v in stage["picklistValues"] if v.get("active", True)
             and not v["value"].startswith("Closed")]

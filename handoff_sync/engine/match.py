@@ -222,22 +222,22 @@ class Matcher:
                     weight += 1
                     parts.append((f"{name} numbers", score))
         for index, name in enumerate(self.exact_fields):
-            mine, theirs = query.exact[index], other.exact[index]
-            if mine is not None and theirs is not None:
-                if mine != theirs:
+            exact, other_exact = query.exact[index], other.exact[index]
+            if exact is not None and other_exact is not None:
+                if exact != other_exact:
                     return None
                 total += 1
                 weight += 1
                 parts.append((name, 1.0))
-        for name, score in (("amount", self._amount_score(query, other)),
-                            ("close_date", self._date_score(query, other))):
-            if score is None:
+        for name, compared in (("amount", self._amount_score(query, other)),
+                               ("close_date", self._date_score(query, other))):
+            if compared is None:
                 continue
-            if score < 0:
+            if compared < 0:
                 return None
-            total += score
+            total += compared
             weight += 1
-            parts.append((name, score))
+            parts.append((name, compared))
         return Candidate(self.ids[position], round(total / weight, 4), tuple(parts))
 
     def _amount_score(self, mine: _Features, theirs: _Features) -> float | None:

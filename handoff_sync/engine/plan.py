@@ -199,7 +199,7 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
         handoff = policy.handoff_types.get(state_.handoff_type)
         clock = next((c for c in handoff.slas if c.id == state_.clock), None) \
             if handoff is not None else None
-        if clock is None:
+        if handoff is None or clock is None:
             moved.add(state_.deal)
             continue
         calendar = policy.calendars.get(handoff.calendar) if handoff.calendar else None
@@ -312,12 +312,12 @@ class _DealPlanner:
         merged = self.reconcile(key, prm, crm, base,
                                 identity={"prm_id": prm_id, "crm_id": crm_id})
         out.conflicts.extend(merged.conflicts)
-        for record in (r for r in (prm, crm) if r is not None):
-            for issue in record.issues:
+        for read in (r for r in (prm, crm) if r is not None):
+            for issue in read.issues:
                 out.review(ReviewItem(
-                    f"invalid_value:{key}:{record.role.value}:{issue.name}",
+                    f"invalid_value:{key}:{read.role.value}:{issue.name}",
                     ReviewKind.INVALID_VALUE, key,
-                    f"{issue}; fix the value in {record.system.value}",
+                    f"{issue}; fix the value in {read.system.value}",
                     details={"value": str(issue.value)}))
         deal = _deal(merged.merged, inputs.pipeline)
         gate = evaluate_gate(self.policy, deal)

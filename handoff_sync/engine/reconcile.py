@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from handoff_sync.engine.stored import Form, StoredForms
 from handoff_sync.engine.types import BaseSnapshot, Conflict
@@ -67,7 +68,9 @@ class _Field:
     forms: tuple[Form | None, Form | None]  # per side, its stored form; None: as given
 
 
-_MISSING = object()  # a side that holds nothing we know of for a field
+# A side that holds nothing we know of for a field. Typed Any: it stands where a Value
+# would, and every use tests for it by identity first.
+_MISSING: Any = object()
 _EMPTY: Mapping[str, Value] = MappingProxyType({})
 IDENTITY_FIELDS = ("crm_id", "prm_id")
 

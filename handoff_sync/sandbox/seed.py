@@ -301,7 +301,7 @@ _HS_TASK_SUBJECTS = ("Follow up on pricing", "Send case studies", "Schedule demo
 class ScenarioTruth(NamedTuple):
     """What one deal scenario is, for tests and demos to check the engine against."""
 
-    index: int
+    number: int  # its place in SeedTruth.scenarios (``index`` would hide tuple.index)
     link: str  # one of LINK_KINDS
     registration_status: str
     handoff_type: str  # Salesforce picklist label
@@ -1480,7 +1480,7 @@ def _emit_scenario(b: _Builder, s: _Scenario) -> ScenarioTruth:
         if s.link == "ambiguous":
             decoy_opportunity_id, decoy_deal_id = _decoy(b, s)
     return ScenarioTruth(
-        index=s.index, link=s.link, registration_status=s.status,
+        number=s.index, link=s.link, registration_status=s.status,
         handoff_type=s.handoff_type, handoff_stage=s.stage, overdue=_overdue(s, b.now_ms),
         partner=s.partner.name, customer_domain=s.customer.domain, amount=s.amount,
         sf_registration_id=dr_id, hs_registration_id=hs_registration_id,

@@ -72,7 +72,7 @@ def test_a_registration_with_a_decoy_opportunity_is_never_guessed(
 def test_conflicting_partner_registrations_become_one_channel_conflict_review(
         seeded: SeededInputs, first: Plan) -> None:
     conflicts = [item for item in first.reviews if item.kind is ReviewKind.CHANNEL_CONFLICT]
-    by_index = {t.index: t for t in seeded.truth.scenarios}
+    by_index = {t.number: t for t in seeded.truth.scenarios}
     pairs = [(t, by_index[t.conflicts_with]) for t in seeded.truth.scenarios
              if t.link == "conflict" and t.conflicts_with is not None]
     assert pairs

@@ -565,7 +565,7 @@ def test_channel_conflicts_pair_two_partners_on_one_deal(data: SeedData,
     for s in conflicts:
         assert s.conflicts_with is not None
         other = truth.scenarios[s.conflicts_with]
-        assert other.conflicts_with == s.index and other.partner != s.partner
+        assert other.conflicts_with == s.number and other.partner != s.partner
         assert other.customer_domain == s.customer_domain
         mine, theirs = registrations[s.sf_registration_id], registrations[
             other.sf_registration_id]
