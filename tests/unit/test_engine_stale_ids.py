@@ -291,8 +291,8 @@ def takes_held_ids(inputs: EngineInput, result: Plan) -> list[tuple[int, str, st
     """Writes that would take an id another record still holds as their pass starts: a
     unique id field (Salesforce's external id) refuses them with DUPLICATE_VALUE, in
     whatever order a pass's writes reach the system. Empty when the passes are safe."""
-    held = {role: {r.record_id: dict(r.values) for r in records} for role, records in
-            ((Role.PRM, inputs.prm), (Role.CRM, inputs.crm))}
+    held = {role: {r.record_id: dict(r.values) for r in records if not r.deleted}
+            for role, records in ((Role.PRM, inputs.prm), (Role.CRM, inputs.crm))}
     taken: list[tuple[int, str, str, str]] = []
     for rank in sorted({w.rank for w in result.writes}):
         writes = [w for w in result.writes if w.rank == rank]
@@ -353,15 +353,16 @@ def paired_world(pairs: int, spare: int) -> EngineInput:
     return apply_plan(inputs, plan(inputs))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(2, 4).flatmap(lambda pairs: st.tuples(
-    st.just(pairs), st.integers(0, 2), st.permutations(range(pairs + 2)))))
+    st.just(pairs), st.integers(0, 2), st.permutations(range(pairs + 2)),
+    st.lists(st.tuples(st.sampled_from(Role), st.integers(0, 5)), max_size=2))))
 def test_any_reshuffle_of_links_settles_in_one_plan_without_taking_a_held_id(
-        case: tuple[int, int, list[int]]) -> None:
+        case: tuple[int, int, list[int], list[tuple[Role, int]]]) -> None:
     """People re-link registrations to any other opportunities at once (swaps, chains,
-    rotations, moves to a direct deal): every id is taken only once its holder let go of
-    it, and one plan settles the ids."""
-    pairs, spare, order = case
+    rotations, moves to a direct deal) and records get deleted: every id is taken only
+    once its holder let go of it, and one plan settles the ids."""
+    pairs, spare, order, deletes = case
     inputs = paired_world(pairs, spare)
     opportunities = [r.record_id for r in inputs.crm]
     for i in range(pairs):
@@ -370,13 +371,18 @@ def test_any_reshuffle_of_links_settles_in_one_plan_without_taking_a_held_id(
             inputs = relink(f"6{i:02d}", target)(inputs)
     targets = [link.crm_id for link in inputs.state.links.values()]
     assume(len(set(targets)) == len(targets))  # one opportunity, one registration
+    for role, i in deletes:
+        records = inputs.prm if role is Role.PRM else inputs.crm
+        if i < len(records):
+            inputs = delete(role, records[i].record_id)(inputs)
     result = plan(inputs)
     assert not takes_held_ids(inputs, result), dumps(result)
     settled = apply_plan(inputs, result)
-    linked = {link.crm_id: link.prm_id for link in settled.state.links.values()}
-    assert {r.record_id: r.values["prm_id"] for r in settled.crm} == {
-        crm_id: linked.get(crm_id) for crm_id in opportunities}
     assert plan(settled).is_empty(), dumps(plan(settled))
+    # Every live opportunity names the registration linked to it, or nothing.
+    linked = {link.crm_id: link.prm_id for link in settled.state.links.values()}
+    assert {r.record_id: r.values["prm_id"] for r in settled.crm if not r.deleted} == {
+        r.record_id: linked.get(r.record_id) for r in settled.crm if not r.deleted}
 
 
 def test_a_plan_that_moves_no_id_prints_as_before() -> None:
