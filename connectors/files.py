@@ -19,7 +19,7 @@ import codecs
 import hashlib
 import os
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -28,8 +28,20 @@ from typing import Any, BinaryIO
 
 import structlog
 
-from connectors.base import ApiUsage, FieldSchema, ObjectSchema, RecordChange
-from connectors.errors import PermissionDenied, SchemaError
+from connectors.base import (
+    ApiUsage,
+    Cursor,
+    FieldSchema,
+    ObjectSchema,
+    Page,
+    RecordChange,
+    RecordError,
+    RecordWrite,
+    TaskTarget,
+    TaskWrite,
+    WriteResult,
+)
+from connectors.errors import FatalError, PermissionDenied, SchemaError
 from connectors.files_formats import (
     DELIMITERS,
     BadRow,
@@ -41,7 +53,7 @@ from connectors.files_formats import (
 )
 from handoff_sync.mapping.problems import did_you_mean
 from handoff_sync.mapping.transforms import ValueProblem, read_bool, read_datetime
-from handoff_sync.model import is_blank
+from handoff_sync.model import Owner, is_blank
 
 log = structlog.get_logger("connectors.files")
 
@@ -387,12 +399,45 @@ class FileDropConnector:
                     keys.update(dict.fromkeys(item.fields))
             return list(keys)
 
+    # ------------------------------------------------------------------ the rest of Connector
+    # The cycle reads a drop folder with pending() and read() and never writes to it (the
+    # mappings cannot), but it holds every side as a Connector and asks each for owners().
+
+    def pull(self, object_name: str, fields: Sequence[str], since: Cursor | None, *,
+             scope: Mapping[str, str] | None = None) -> Iterator[Page]:
+        """Not supported: exports are listed with ``pending`` and read with ``read``."""
+        raise FatalError("a file drop is read file by file (pending, read), not pulled "
+                         "from a cursor", system=SYSTEM, code="NOT_SUPPORTED")
+
+    def fetch(self, object_name: str, ids: Sequence[str],
+              fields: Sequence[str]) -> list[RecordChange]:
+        """Not supported: rows cannot be looked up by id, an export is read whole."""
+        raise FatalError("a file drop cannot look rows up by id", system=SYSTEM,
+                         code="NOT_SUPPORTED")
+
+    def write(self, object_name: str, writes: Sequence[RecordWrite]) -> list[WriteResult]:
+        """Every write fails (not the batch): a file drop is read-only."""
+        return [_read_only(write.ref, write.id) for write in writes]
+
+    def upsert_tasks(self, target: TaskTarget, tasks: Sequence[TaskWrite]) -> list[WriteResult]:
+        """Every task fails (not the batch): a file drop is read-only."""
+        return [_read_only(task.key, None) for task in tasks]
+
+    def owners(self) -> list[Owner]:
+        """A drop folder has no user list: nobody to look owner ids up in."""
+        return []
+
     def start_cycle(self) -> None:
         """Forget the cached describe: the PRM may have added columns since."""
         self._described.clear()
 
     def close(self) -> None:
         """Nothing is held open between calls."""
+
+
+def _read_only(ref: str, record_id: str | None) -> WriteResult:
+    return WriteResult(ref, record_id, False, error=RecordError(
+        "READ_ONLY", "a file drop is read-only: handoff-sync cannot write back to files"))
 
 
 def _record_id(value: Any) -> str | None:

@@ -313,11 +313,12 @@ class HubSpotConnector:
         cursor = since
         changes = 0
         while (request := plan.next_request()) is not None:
-            reply = self.transport.call(
-                f"search {object_name}", "search",
-                lambda kw, r=request: self._search.do_search_with_http_info(
-                    object_name, _search_body(r, properties), **kw),
-                search=True)
+            def do_search(kw: dict[str, Any], r: SearchRequest = request) -> Any:
+                return self._search.do_search_with_http_info(
+                    object_name, _search_body(r, properties), **kw)
+
+            reply = self.transport.call(f"search {object_name}", "search", do_search,
+                                        search=True)
             body = reply.body if isinstance(reply.body, dict) else {}
             records = _results(reply)
             self._check_returned(object_name, properties, records)
@@ -378,11 +379,12 @@ class HubSpotConnector:
             cutoff = start - lookback_ms
         after: str | None = None
         while True:
-            reply = self.transport.call(
-                f"archived {object_name}", "read",
-                lambda kw, a=after: self._basic.get_page_with_http_info(
+            def archived_page(kw: dict[str, Any], a: str | None = after) -> Any:
+                return self._basic.get_page_with_http_info(
                     object_name, limit=ARCHIVE_PAGE, after=a, properties=properties,
-                    archived=True, **kw))
+                    archived=True, **kw)
+
+            reply = self.transport.call(f"archived {object_name}", "read", archived_page)
             deleted = []
             for record in _results(reply):
                 archived_ms = _instant_ms(record.get("archivedAt") or record.get("updatedAt"))
@@ -415,9 +417,12 @@ class HubSpotConnector:
             body = BatchReadInputSimplePublicObjectId(
                 properties=properties, properties_with_history=[],
                 inputs=[SimplePublicObjectId(id=i) for i in chunk])
-            reply = self.transport.call(
-                f"batch read {object_name}", "read",
-                lambda kw, b=body: self._batch.read_with_http_info(object_name, b, **kw))
+
+            def batch_read(kw: dict[str, Any],
+                           b: BatchReadInputSimplePublicObjectId = body) -> Any:
+                return self._batch.read_with_http_info(object_name, b, **kw)
+
+            reply = self.transport.call(f"batch read {object_name}", "read", batch_read)
             records = _results(reply)
             self._check_returned(object_name, properties, records)
             for record in records:
@@ -606,10 +611,12 @@ class HubSpotConnector:
         for archived in (False, True):
             after: str | None = None
             while True:
-                reply = self.transport.call(
-                    "list owners", "metadata",
-                    lambda kw, a=after, arch=archived: self._owners.get_page_with_http_info(
-                        limit=OWNERS_PAGE, after=a, archived=arch, **kw))
+                def owners_page(kw: dict[str, Any], a: str | None = after,
+                                arch: bool = archived) -> Any:
+                    return self._owners.get_page_with_http_info(
+                        limit=OWNERS_PAGE, after=a, archived=arch, **kw)
+
+                reply = self.transport.call("list owners", "metadata", owners_page)
                 for owner in _results(reply):
                     owner_id = str(owner["id"])
                     active = not archived and not owner.get("archived")

@@ -142,9 +142,9 @@ def outcomes(inputs: Sequence[Input], body: Mapping[str, Any], *, match: Match,
     for entry in _list(body.get("errors")):
         error = record_error(entry)
         for name in named_inputs(entry):
-            item = by_name.get(name)
-            if item is not None:
-                result[item.index] = Outcome(None, error)
+            named = by_name.get(name)
+            if named is not None:
+                result[named.index] = Outcome(None, error)
     waiting = [item for item in inputs if item.index not in result]
     records = _list(body.get("results"))
     for item, record in _pair(waiting, records, match, key_property):

@@ -210,6 +210,7 @@ class SlicedSearch:
             # A group as big as a page: read it by id, from its start unless a resumed
             # cursor already says which of its ids were handled. The slice reads the held
             # records again, in id order, and hands them over with exact positions.
+            assert tail.ms is not None  # _take just opened or extended the group
             floor = None
             if query.lower is not None and query.lower.ms == tail.ms:
                 floor = query.lower.tie_floor

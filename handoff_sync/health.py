@@ -56,7 +56,8 @@ class HealthServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
+        assert isinstance(host, str)  # AF_INET/AF_INET6 sockets name their host as text
+        shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}"
 
     @property

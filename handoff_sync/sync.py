@@ -365,18 +365,20 @@ class PipelineRunner:
             mapping = mappings.side(role)
             since = None if full else state.checkpoints.get(
                 (mapping.system.value, mapping.object))
-            kwargs = dict(mirror=state.mirror.get(role, {}), since=since,
-                          checkpoints=state.checkpoints, should_stop=should_stop,
-                          heartbeat=heartbeat)
+            mirror = state.mirror.get(role, {})
             try:
-                pulls[role] = pull_side(self.connectors[role], mapping, drift=drift, **kwargs)
+                pulls[role] = pull_side(self.connectors[role], mapping, mirror=mirror,
+                                        since=since, drift=drift, checkpoints=state.checkpoints,
+                                        should_stop=should_stop, heartbeat=heartbeat)
             except SchemaError:
                 # A field vanished since the last describe: forget the cached describes,
                 # find out which field, pull without it.
                 for connector in self.connectors.values():
                     connector.start_cycle()
                 drift.update(self._describe(mappings))
-                pulls[role] = pull_side(self.connectors[role], mapping, drift=drift, **kwargs)
+                pulls[role] = pull_side(self.connectors[role], mapping, mirror=mirror,
+                                        since=since, drift=drift, checkpoints=state.checkpoints,
+                                        should_stop=should_stop, heartbeat=heartbeat)
         return pulls
 
     def _task_closures(self, mappings: MappingSet, state: PipelineState,

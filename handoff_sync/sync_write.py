@@ -151,8 +151,12 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
         if should_stop():
             out.stopped = True
             return
-        results = _send(lambda c=chunk: side.connector.write(
-            mapping.object, [rw for _, rw, _ in c]), [rw.ref for _, rw, _ in chunk])
+
+        def write_chunk(c: Sequence[tuple[FieldWrite, RecordWrite, bool]] = chunk
+                        ) -> list[WriteResult]:
+            return side.connector.write(mapping.object, [rw for _, rw, _ in c])
+
+        results = _send(write_chunk, [rw.ref for _, rw, _ in chunk])
         for (write, record_write, whole), result in zip(chunk, results, strict=True):
             if result.ok:
                 if whole:  # a drifted field left out still differs: keep the base
@@ -196,8 +200,12 @@ def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, 
         if should_stop():
             out.stopped = True
             return
-        results = _send(lambda c=chunk: side.connector.upsert_tasks(
-            target, [tw for _, tw in c]), [tw.key for _, tw in chunk])
+
+        def upsert_chunk(c: Sequence[tuple[TaskAction, TaskWrite]] = chunk
+                         ) -> list[WriteResult]:
+            return side.connector.upsert_tasks(target, [tw for _, tw in c])
+
+        results = _send(upsert_chunk, [tw.key for _, tw in chunk])
         for (action, _), result in zip(chunk, results, strict=True):
             if result.ok:
                 out.task_ids[action.task.key] = result.id

@@ -141,11 +141,12 @@ def read_owners(file: Path) -> OwnerDirectory:
         raise InputError(f"{file}: expected a JSON list of owners [{{id, email}}, ...]")
     owners = []
     for index, item in enumerate(data):
-        if not (isinstance(item, dict) and isinstance(item.get("id", item.get("Id")), str)
-                and isinstance(item.get("email", item.get("Email")), str)):
+        owner_id = item.get("id", item.get("Id")) if isinstance(item, dict) else None
+        email = item.get("email", item.get("Email")) if isinstance(item, dict) else None
+        if not (isinstance(owner_id, str) and isinstance(email, str)):
             raise InputError(f"{file}: owner #{index + 1} needs text 'id' and 'email'")
         manager = item.get("manager_id", item.get("ManagerId"))
-        owners.append(Owner(item.get("id", item.get("Id")), item.get("email", item.get("Email")),
+        owners.append(Owner(owner_id, email,
                             bool(item.get("active", item.get("IsActive", True))),
                             manager if isinstance(manager, str) else None))
     return OwnerDirectory(owners)

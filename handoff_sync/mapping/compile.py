@@ -13,7 +13,13 @@ from types import MappingProxyType
 from typing import Any
 
 from handoff_sync.mapping.convert import FieldRule, SystemMapping, TaskRules
-from handoff_sync.mapping.file_model import FORMAT_VERSION, FieldMap, OutputMap, SystemFile
+from handoff_sync.mapping.file_model import (
+    FORMAT_VERSION,
+    FieldMap,
+    OutputMap,
+    SystemFile,
+    TaskAttribute,
+)
 from handoff_sync.mapping.problems import KeyPath, Problem, did_you_mean, one_of
 from handoff_sync.mapping.transforms import (
     DEFAULT_TRANSFORM,
@@ -48,7 +54,7 @@ TASK_ATTRIBUTES: Mapping[str, tuple[FieldType, tuple[str, ...]]] = MappingProxyT
     "status": (FieldType.TEXT, tuple(TaskStatus)),
     "priority": (FieldType.TEXT, tuple(TaskPriority)),
 })
-REQUIRED_TASK_ATTRIBUTES = ("subject", "due", "assignee")
+REQUIRED_TASK_ATTRIBUTES: tuple[TaskAttribute, ...] = ("subject", "due", "assignee")
 
 
 def check_version(document: YamlDocument, version: int) -> list[Problem]:
@@ -170,8 +176,8 @@ def _field_rule(document: YamlDocument, name: str, entry: FieldMap,
         problems.append(document.problem(path, "give exactly one of 'field' (a system "
                                          "field) or 'constant' (a fixed value)"))
         return None
-    transform = _transform(document, path, entry.transform, entry.values, spec and spec.type,
-                           problems)
+    transform = _transform(document, path, entry.transform, entry.values,
+                           spec.type if spec else None, problems)
     if transform is None:
         return None
     field_type = spec.type if spec else (FieldType.TEXT if entry.values is not None

@@ -120,16 +120,16 @@ def check_against_describe(mapping: SystemMapping, deal_object: SystemObject,
             add(("tasks",), "no description of the task object was given to check against")
         else:
             rules = mapping.tasks
-            for name, path in ((rules.key_field, ("tasks", "key_field")),
-                               (rules.deal_link_field, ("tasks", "deal_link", "field"))):
-                if name is None:
+            for task_field, path in ((rules.key_field, ("tasks", "key_field")),
+                                     (rules.deal_link_field, ("tasks", "deal_link", "field"))):
+                if task_field is None:
                     continue
-                described = task_object.get(name)
+                described = task_object.get(task_field)
                 if described is None:
-                    add(path, f"{task_object.name} has no field '{name}'",
-                        did_you_mean(name, task_object.fields))
+                    add(path, f"{task_object.name} has no field '{task_field}'",
+                        did_you_mean(task_field, task_object.fields))
                 elif not (described.createable and described.updateable):
-                    add(path, f"{task_object.name}.{name} is not writable")
+                    add(path, f"{task_object.name}.{task_field} is not writable")
             for rule in rules.fields.values():
                 _check_rule(rule, task_object, False, True, add, None, creates=True)
     return problems

@@ -112,7 +112,8 @@ def _test(condition: Condition, value: Value) -> bool:
     if op == "contains":
         if isinstance(value, tuple):
             return any(item.casefold() == expected for item in value)
-        return bool(expected in value)
+        # Only text contains text; checks.py allows contains on text types only anyway.
+        return isinstance(value, str) and expected in value
     if op == "==":
         return bool(value == expected)
     if op == "!=":

@@ -118,13 +118,16 @@ class Duration(FileModel):
         return self.hours is None and self.days is None
 
 
+def _default_working_days() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
 class BusinessCalendar(FileModel):
     """When the clock runs for business-hours SLAs."""
 
     timezone: str
     """IANA time zone name, e.g. Europe/Berlin or America/New_York."""
-    working_days: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    working_days: list[Weekday] = Field(default_factory=_default_working_days)
     """Days the team works."""
     day_starts: str = "09:00"
     """Start of the working day, HH:MM local time."""
@@ -258,6 +261,10 @@ class HandoffType(FileModel):
     """The handoff brief template."""
 
 
+def _default_normalisation() -> list[Normalisation]:
+    return ["lowercase", "trim", "collapse_spaces", "strip_punctuation", "strip_legal_suffixes"]
+
+
 class Matching(FileModel):
     """How a PRM registration is linked to a CRM deal when no id field links them."""
 
@@ -265,8 +272,7 @@ class Matching(FileModel):
     """Fields that must be equal after normalisation when both sides have them."""
     fuzzy: list[str] = Field(default_factory=lambda: ["deal_name"])
     """Text fields compared by similarity."""
-    normalise: list[Normalisation] = Field(default_factory=lambda: [
-        "lowercase", "trim", "collapse_spaces", "strip_punctuation", "strip_legal_suffixes"])
+    normalise: list[Normalisation] = Field(default_factory=_default_normalisation)
     """Clean-ups applied before comparing texts."""
     fuzzy_min_score: int = Field(default=85, ge=0, le=100)
     """Similarity (0-100) a fuzzy field needs to count as a match."""

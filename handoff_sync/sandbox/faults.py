@@ -76,7 +76,8 @@ class Fault:
 def _effect(where: str, rule: dict[str, Any]) -> dict[str, Any]:
     effect = rule.get("effect")
     if effect is None:
-        flat = {k: rule[k] for k in ("status", "delay", "drop", "retry_after") if k in rule}
+        flat: dict[str, Any] = {k: rule[k] for k in ("status", "delay", "drop", "retry_after")
+                                if k in rule}
         if not flat:
             raise FaultRuleError(f"{where}: give an effect (status code, {{'delay': s}} or 'drop')")
         return flat

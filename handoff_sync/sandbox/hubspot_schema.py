@@ -26,8 +26,10 @@ class HsProperty:
     description: str = ""
 
 
-def _text(name: str, label: str, group: str, *, area: bool = False, **kw: bool) -> HsProperty:
-    return HsProperty(name, label, "string", "textarea" if area else "text", group, **kw)
+def _text(name: str, label: str, group: str, *, area: bool = False,
+          hubspot_defined: bool = True, has_unique_value: bool = False) -> HsProperty:
+    return HsProperty(name, label, "string", "textarea" if area else "text", group,
+                      has_unique_value=has_unique_value, hubspot_defined=hubspot_defined)
 
 
 def _enum(name: str, label: str, group: str, values: tuple[str, ...] | dict[str, str],

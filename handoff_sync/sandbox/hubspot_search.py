@@ -425,10 +425,13 @@ def run(query: SearchQuery, table: ObjectTable, object_type: str,
     if query.text:
         extra.append(text_predicate(object_type, query.text))
     plans = [p for p in (plan_group(g, extra) for g in query.groups) if not p.empty]
-    for plan in plans:
-        if visible_until_ms is not None:  # index lag: fresh writes are not searchable yet
+    if visible_until_ms is not None:  # index lag: fresh writes are not searchable yet
+        def visible(obj: HsObject) -> bool:
+            return obj.updated_at <= visible_until_ms
+
+        for plan in plans:
             plan.ts_high = min(plan.ts_high, visible_until_ms)
-            plan.ts_filters.append(lambda obj, cut=visible_until_ms: obj.updated_at <= cut)
+            plan.ts_filters.append(visible)
     plans = [plan for plan in plans if not plan.empty]
     by_modified, by_id = _modified_source(table, plans), _id_source(table, plans)
     ordered = {"hs_lastmodifieddate": by_modified, None: by_id, "hs_object_id": by_id}.get(

@@ -365,6 +365,7 @@ class HubSpotStore:
             raise bad_request(f"{category} {type_id} is not a valid association type between "
                               f"{from_type}{target}.",
                               context={"associationTypeId": [str(type_id)]})
+        assert isinstance(type_id, int)  # pair is only found for an int id
         return pair[1], type_id
 
     # --- seed -------------------------------------------------------------------------
@@ -376,8 +377,13 @@ class HubSpotStore:
             objects = [_seed_object(seed, normalise) for seed in seeds]
             if object_type == "deals":
                 for obj in objects:
-                    obj.properties.update(_deal_stage_facts(obj.properties.get("pipeline"),
-                                                            obj.properties.get("dealstage")))
+                    facts = _deal_stage_facts(obj.properties.get("pipeline"),
+                                              obj.properties.get("dealstage"))
+                    for name, value in facts.items():  # None unsets, as in modify()
+                        if value is None:
+                            obj.properties.pop(name, None)
+                        else:
+                            obj.properties[name] = value
             self.tables[object_type].load(objects, self.unique_names(object_type))
         for from_type, from_id, to_type, to_id, type_id in data.hubspot_associations:
             self.associations.add(resolve_type(from_type), int(from_id),

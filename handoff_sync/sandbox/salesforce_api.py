@@ -686,7 +686,7 @@ class SalesforceApi:
         record_id = normalize_id(given)
         obj = self._effective(self.store.object_for_id(record_id)) if record_id else None
         kind = _declared_type(raw)
-        if obj is None or (kind and kind.lower() != obj.name.lower()):
+        if record_id is None or obj is None or (kind and kind.lower() != obj.name.lower()):
             return _Item(record_id=str(given),
                          error=RecordError("MALFORMED_ID", f"malformed id {given}", ["Id"]))
         body = {k: v for k, v in raw.items() if k.lower() != "id"}

@@ -322,7 +322,9 @@ class _Table:
     def drop_from_index(self, record: Record) -> None:
         for name, values in self.index.items():
             value = record.get(name)
-            ids = values.get(value.lower()) if value is not None else None
+            if value is None:
+                continue
+            ids = values.get(value.lower())
             if ids and record["Id"] in ids:
                 ids.remove(record["Id"])
                 if not ids:

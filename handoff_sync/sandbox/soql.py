@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from itertools import islice
-from typing import Any, Final, NoReturn, TypeAlias
+from typing import Any, Final, NoReturn, TypeAlias, TypeVar
 
 __all__ = [
     "INVALID_FIELD",
@@ -738,6 +738,7 @@ def parse(text: str) -> Query:
 
 Record: TypeAlias = Mapping[str, Any]
 Predicate: TypeAlias = Callable[[Record], bool]
+R = TypeVar("R", bound=Record)  # run() hands back the caller's own record objects
 
 _ID_TYPES: Final = frozenset({"id", "reference"})
 _TEXT_TYPES: Final = frozenset(
@@ -813,12 +814,12 @@ class CompiledQuery:
         """Whether the WHERE clause accepts ``record`` (always true without WHERE)."""
         return True if self._predicate is None else bool(self._predicate(record))
 
-    def run(self, records: Iterable[Record]) -> list[Record]:
+    def run(self, records: Iterable[R]) -> list[R]:
         """Filter, ORDER BY, then OFFSET, then LIMIT; returns the given objects, not copies."""
         predicate = self._predicate
         start = self.offset or 0
         stop = None if self.limit is None else start + self.limit
-        selected: Iterable[Record] = records if predicate is None else filter(predicate, records)
+        selected: Iterable[R] = records if predicate is None else filter(predicate, records)
         if not self._sorts:
             # No ORDER BY: stop reading as soon as the page is full.
             return list(islice(selected, start, stop))
@@ -837,14 +838,14 @@ class _Sort:
     key: Callable[[Any], Any] | None  # None: sort by the raw value
     null_is_false: bool  # booleans: null sorts as false, as Salesforce treats it
 
-    def apply(self, rows: list[Record]) -> list[Record]:
+    def apply(self, rows: list[R]) -> list[R]:
         name = self.field
         key = self.key
         if self.null_is_false:
             return sorted(rows, key=lambda r: bool(r.get(name)), reverse=self.descending)
         present = [r for r in rows if r.get(name) is not None]
         if len(present) == len(rows):
-            nulls: list[Record] = []
+            nulls: list[R] = []
         else:
             nulls = [r for r in rows if r.get(name) is None]
         if key is None:
@@ -985,8 +986,8 @@ class _Compiler:
             for lit in cond.value:
                 self.check_literal(cat, cond.field, ftype, lit)
             return self.membership(name, cat, cond.value, negate=op == "NOT IN")
+        assert isinstance(cond.value, Literal)
         lit = cond.value
-        assert isinstance(lit, Literal)
         self.check_literal(cat, cond.field, ftype, lit)
         if cat == "boolean":
             if op not in ("=", "!="):

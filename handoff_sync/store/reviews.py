@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Select, select, update
+from sqlalchemy import Connection, RowMapping, Select, select, update
 
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.engine.types import Link, LinkMethod, ReviewItem, ReviewKind
@@ -105,7 +105,7 @@ def _locked(connection: Connection, query: Select[Any]) -> Select[Any]:
     return query.with_for_update() if connection.dialect.name == "postgresql" else query
 
 
-def review_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def review_dict(row: RowMapping | Mapping[str, Any]) -> dict[str, Any]:
     """A review row as JSON-safe data for the CLI."""
     return to_jsonable({
         "pipeline": row["pipeline"], "key": row["key"], "kind": row["kind"],
@@ -149,6 +149,7 @@ def resolve(connection: Connection, pipeline: str, key: str, *, action: str,
     if row["status"] != ReviewStatus.OPEN:
         raise StoreError(f"review item {key!r} is already {row['status']}"
                          + (f" ({row['resolution']})" if row["resolution"] else ""))
+    changes: dict[str, Any]
     if action == "dismiss":
         changes = {"status": ReviewStatus.DISMISSED.value, "resolution": "dismissed"}
     elif action == "link":

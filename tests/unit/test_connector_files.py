@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import PermissionDenied, SchemaError
+from connectors.base import Connector, RecordWrite, TaskTarget, TaskWrite
+from connectors.errors import FatalError, PermissionDenied, SchemaError
 from connectors.files import DropFile, FileDropConnector, FileDropSettings, FileRead
 from connectors.files_formats import decoded_lines
 from handoff_sync.mapping.convert import to_canonical
@@ -420,6 +421,25 @@ def test_describe_is_cached_until_the_next_cycle(tmp_path: Path) -> None:
     assert "Region" not in conn.describe("registrations").fields
     conn.start_cycle()
     assert "Region" in conn.describe("registrations").fields
+
+
+# ---------------------------------------------------------------- the rest of Connector
+
+
+def test_the_connector_is_a_connector_that_refuses_writes(tmp_path: Path) -> None:
+    # The cycle asks every side for its owners: a file drop once had no owners() at all.
+    conn = connector(tmp_path)
+    assert isinstance(conn, Connector)
+    assert conn.owners() == []
+    [written] = conn.write("registrations", [RecordWrite("w1", "R-1", {"Deal Name": "x"})])
+    [task] = conn.upsert_tasks(TaskTarget("followups", "Key"), [TaskWrite("k1", "R-1", {})])
+    for result, ref in ((written, "w1"), (task, "k1")):
+        assert (result.ref, result.ok) == (ref, False)
+        assert result.error is not None and result.error.code == "READ_ONLY"
+    with pytest.raises(FatalError, match="not pulled"):
+        conn.pull("registrations", ["Deal Name"], None)
+    with pytest.raises(FatalError, match="by id"):
+        conn.fetch("registrations", ["R-1"], ["Deal Name"])
 
 
 # ---------------------------------------------------------------- settings
