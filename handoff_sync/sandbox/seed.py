@@ -1709,15 +1709,7 @@ def _emit_direct_deals(b: _Builder, rng: random.Random, deals: int, staff: _Staf
     Run after everything else, so adding them changed no other record or id.
     """
     r = rng.random
-    count = _direct_count(deals)
-    nouns = [noun for noun, _, _ in _CUSTOMER_NOUNS]
-    customers = []
-    for name, domain, noun in _unique_names(rng, count, nouns, taken):
-        _, sf_industry, hs_industry = _CUSTOMER_NOUNS[noun]
-        customers.append(_Customer(
-            name=name, short=name.split(" ", 1)[0], domain=domain,
-            website=_one(r, _WEBSITE_FORMS).format(domain), sf_industry=sf_industry,
-            hs_industry=hs_industry, initiative_offset=int(r() * len(_INITIATIVES))))
+    customers = _make_customers(rng, _direct_count(deals), taken)
     anchor_ms = min(b.now_ms, (CS_HANDOFF_GO_LIVE - _EPOCH) // _ONE_MS)
     planned = []
     for i, customer in enumerate(customers):
