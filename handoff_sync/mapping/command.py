@@ -67,6 +67,10 @@ def add_mappings_command(commands: Any) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     if args.live:
         return run_validate_live(args)
+    if args.pipeline:
+        print("handoff-sync mappings validate: --pipeline selects what --live checks; "
+              "add --live")
+        return 2
     folder = args.mappings if args.mappings is not None else DEFAULT_FOLDER
     mappings, problems = validate_mappings(folder)
     if problems or mappings is None:
