@@ -28,6 +28,7 @@ import codecs
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -624,7 +625,102 @@ def check_files(config: Config) -> list[tuple[KeyPath, str]]:
     for index, pipeline in enumerate(config.pipelines):
         if pipeline.enabled:  # a disabled pipeline may wait for its mappings
             found.extend(_check_mappings(config, pipeline, ("pipelines", index)))
+    found.extend(check_shared_crm_objects(config))
     return found
+
+
+# --- two pipelines on one CRM object -------------------------------------------------------
+# Each pipeline keys its tasks by its own name, so two pipelines that both see an
+# opportunity each keep their own follow-up tasks on it (duplicates) and overwrite each
+# other's outputs. They may share an object only when their CRM mapping files say how:
+# disjoint scopes (both scope on one field, with different values: a Salesforce record type
+# or picklist, a HubSpot deal pipeline), or one of them alone writes outputs and tasks.
+# Both are what the sync obeys; a config key that only silenced this check would not be.
+
+
+@dataclass(frozen=True)
+class _CrmUse:
+    """What one enabled pipeline does to its CRM object, read from its CRM mapping file."""
+
+    index: int
+    name: str
+    org: tuple[str, ...]  # identifies the org/account (see _org_of)
+    object: str  # as the file writes it
+    scope: Mapping[str, str]
+    writes: bool  # the file maps outputs or tasks
+    file: Path
+
+
+def check_shared_crm_objects(config: Config) -> list[tuple[KeyPath, str]]:
+    """A problem for each pair of enabled pipelines that would both write outputs or
+    tasks to one CRM object of one org, with scopes that may overlap."""
+    uses = [use for index, pipeline in enumerate(config.pipelines) if pipeline.enabled
+            for use in [_crm_use(config, index, pipeline)] if use is not None]
+    found: list[tuple[KeyPath, str]] = []
+    for later, second in enumerate(uses):
+        for first in uses[:later]:
+            if first.org != second.org or first.object.lower() != second.object.lower() \
+                    or not (first.writes and second.writes) or _disjoint(first, second):
+                continue
+            crm = config.pipelines[second.index].crm
+            found.append((("pipelines", second.index, "crm"), (
+                f"pipelines '{first.name}' and '{second.name}' both write outputs and tasks "
+                f"to {second.org[0]} {second.object} of one org (connection '{crm}'), "
+                "so each would add its own follow-up tasks to the records both see, and "
+                "overwrite the other's outputs. Say how they share it: make their scopes "
+                f"disjoint (a `scope:` on the same field with different values in "
+                f"{first.file} and {second.file}, e.g. a record type or a HubSpot deal "
+                "pipeline), or let one own outputs and tasks (remove `outputs:` and "
+                "`tasks:` from the other's file), or set `enabled: false` on one")))
+    return found
+
+
+def _disjoint(first: _CrmUse, second: _CrmUse) -> bool:
+    """True when no record can be in both scopes: one field scoped to different values."""
+    return any(key in second.scope and second.scope[key] != value
+               for key, value in first.scope.items())
+
+
+def _crm_use(config: Config, index: int, pipeline: PipelineConfig) -> _CrmUse | None:
+    connection = config.connections.get(pipeline.crm)
+    if connection is None or connection.system == "files":
+        return None  # reported by _references
+    file = pipeline.mappings / f"{connection.system}.yaml"
+    if not file.is_file():
+        return None  # reported by _check_mappings
+    document, _ = read_yaml_file(file)
+    data = document.data if document is not None else None
+    if not isinstance(data, dict) or not isinstance(data.get("object"), str):
+        return None  # the mappings validation says why
+    scope = data.get("scope")
+    return _CrmUse(index, pipeline.name, _org_of(pipeline.crm, connection),
+                   data["object"],
+                   {str(k): str(v) for k, v in scope.items()} if isinstance(scope, dict)
+                   else {},
+                   bool(data.get("outputs")) or bool(data.get("tasks")), file)
+
+
+def _org_of(name: str, connection: AnyConnectionConfig) -> tuple[str, ...]:
+    """Two connections reach one org when they name the same endpoint and identity (the
+    same login URL and user or app; HubSpot: the same host and token reference). Secrets
+    are compared by where they are kept, never read."""
+    if isinstance(connection, SalesforceConnectionConfig):
+        endpoint = (connection.instance_url or connection.login_url).rstrip("/").lower()
+        who = connection.username.lower() or connection.client_id or \
+            _reference(connection.session_id)
+        return ("salesforce", endpoint, who) if who else ("salesforce", name)
+    if isinstance(connection, HubSpotConnectionConfig):
+        secret = connection.access_token or connection.refresh_token
+        who = _reference(secret)
+        host = connection.host.rstrip("/").lower()
+        return ("hubspot", host, who) if who else ("hubspot", name)
+    return (connection.system, name)
+
+
+def _reference(source: SecretSource | None) -> str:
+    if source is None:
+        return ""
+    return f"file:{source.file}" if source.file is not None else f"env:{source.env}"
 
 
 def _check_mappings(config: Config, pipeline: PipelineConfig,

@@ -111,6 +111,9 @@ connections:                            # name: settings; pipelines refer to the
   #   settle_seconds: 5                 # files younger than this are still being written
 
 pipelines:                              # the PRM/CRM pairs to keep in step
+# Two pipelines on one CRM object of one org must say how they share it in their CRM
+# mapping files: disjoint `scope:` (one field, different values), or `outputs:`/`tasks:`
+# in only one of them; otherwise each would add its own tasks to the same records.
   - name: partners                      # a-z 0-9 _ -; appears in logs, metrics, task keys
     prm: prm                            # the connection where partners register deals
     crm: crm                            # the connection where the direct team sells

@@ -21,6 +21,10 @@ How working time is measured, and why:
   a 09:00-17:00 calendar. A start outside working time counts from the next working
   period; a deadline that falls exactly on the end of a working day is that end (Friday
   16:00 + 1 business hour is Friday 17:00, not Monday 09:00).
+- A deadline past ``LATEST`` (datetime stops at the year 9999) is ``LATEST``: such a
+  duration means "never", and a clamp keeps the cycle and every other deal going where an
+  exception would fail every cycle. `mappings validate` refuses durations over 10 years,
+  so only a policy that bypassed it (or one a later version loads) ever gets here.
 """
 
 from __future__ import annotations
@@ -37,6 +41,23 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # date(1, 1, 1) is a Monday (ordinal 1), so ordinal - 1 counts days from a week start.
 _MONDAY_ORDINAL = 1
 _ZERO = timedelta(0)
+_HOUR = timedelta(hours=1)
+# The latest instant handed out: a day short of datetime's end, so converting it to any
+# time zone stays in range.
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+_LONGEST = LATEST - datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _scaled(span: timedelta, factor: float) -> timedelta:
+    """``span * factor``, at most _LONGEST (timedelta overflows long before a float does;
+    `not <=` also catches infinity and NaN)."""
+    return span * factor if span / _HOUR * factor <= _LONGEST / _HOUR else _LONGEST
+
+
+def _after(start: datetime, span: timedelta) -> datetime:
+    """``start + span`` in UTC, or LATEST when that is past it."""
+    start = start.astimezone(UTC)
+    return LATEST if span >= LATEST - start else start + span
 
 
 def _clock(text: str) -> timedelta:
@@ -131,6 +152,8 @@ class WorkCalendar:
         """The earliest aware UTC instant by which `work` working time has passed."""
         _require_aware(start, "start")
         target = self._work_before(self._to_local(start)) + work
+        if target >= self._work_before(self._to_local(LATEST)):
+            return LATEST
         return self._to_utc(self._local_at(target))
 
 
@@ -159,8 +182,8 @@ def _compile(timezone: str, working_days: tuple[str, ...], day_starts: str, day_
 
 def _work_span(duration: Duration, calendar: WorkCalendar) -> timedelta:
     if duration.unit == "business_hours":
-        return timedelta(hours=duration.amount)
-    return calendar.day_length * duration.amount
+        return _scaled(_HOUR, duration.amount)
+    return _scaled(calendar.day_length, duration.amount)
 
 
 def _compiled_for(duration: Duration, calendar: BusinessCalendar | None) -> WorkCalendar:
@@ -170,16 +193,14 @@ def _compiled_for(duration: Duration, calendar: BusinessCalendar | None) -> Work
 
 
 def _plain_span(duration: Duration) -> timedelta:
-    if duration.unit == "hours":
-        return timedelta(hours=duration.amount)
-    return timedelta(days=duration.amount)
+    return _scaled(_HOUR if duration.unit == "hours" else timedelta(days=1), duration.amount)
 
 
 def due_at(start: datetime, duration: Duration, calendar: BusinessCalendar | None) -> datetime:
     """When `duration` measured from `start` runs out (aware UTC in, aware UTC out)."""
     _require_aware(start, "start")
     if not duration.uses_calendar:
-        return start.astimezone(UTC) + _plain_span(duration)
+        return _after(start, _plain_span(duration))
     compiled = _compiled_for(duration, calendar)
     return compiled.add(start, _work_span(duration, compiled))
 
@@ -214,12 +235,12 @@ def instant_at_fraction(start: datetime, duration: Duration,
     """
     _require_aware(start, "start")
     if not duration.uses_calendar:
-        return start.astimezone(UTC) + _plain_span(duration) * fraction
+        return _after(start, _scaled(_plain_span(duration), fraction))
     compiled = _compiled_for(duration, calendar)
-    return compiled.add(start, _work_span(duration, compiled) * fraction)
+    return compiled.add(start, _scaled(_work_span(duration, compiled), fraction))
 
 
 __all__ = [
-    "WorkCalendar", "business_elapsed", "compile_calendar", "due_at", "elapsed_fraction",
+    "LATEST", "WorkCalendar", "business_elapsed", "compile_calendar", "due_at", "elapsed_fraction",
     "instant_at_fraction",
 ]

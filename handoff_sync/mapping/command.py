@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.mapping.describe import check_against_describe
 from handoff_sync.mapping.explain import explain_record, guess_system
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
-from handoff_sync.model import Owner, OwnerDirectory, SystemName
+from handoff_sync.mapping.problems import Problem
+from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
 
 DEFAULT_FOLDER = Path("mappings")
+DEFAULT_CONFIG = Path("handoff-sync.yaml")
 MAX_JSON_BYTES = 5_000_000
 
 
@@ -29,9 +32,21 @@ def add_mappings_command(commands: Any) -> None:
         "validate", help="check every file; list every problem with file:line:column",
         description="Load and check every file of the mappings folder. Prints each problem "
                     "(file:line:column: key path: what is wrong (hint)) and exits 1, or "
-                    "prints one OK line and exits 0.")
-    validate.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
-                          help="the mappings folder (default: ./mappings)")
+                    "prints one OK line and exits 0. With --live, also checks each "
+                    "mapped object against what Salesforce/HubSpot describe, through the "
+                    "connections of the daemon config.")
+    validate.add_argument("--mappings", type=Path, default=None, metavar="DIR",
+                          help="the mappings folder (default: ./mappings; with --live, "
+                               "each pipeline's folder in the config)")
+    validate.add_argument("--live", action="store_true",
+                          help="also describe each mapped object through the config's "
+                               "connections and check every field, its type, whether it "
+                               "can be written and its picklist values")
+    validate.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="FILE",
+                          help="with --live: the daemon config whose connections to use "
+                               "(default: ./handoff-sync.yaml)")
+    validate.add_argument("--pipeline", metavar="NAME",
+                          help="with --live: only this pipeline (default: every enabled one)")
     validate.set_defaults(func=run_validate)
     explain = sub.add_parser(
         "explain", help="show the canonical deal, gate verdict and missing fields of a record",
@@ -50,19 +65,116 @@ def add_mappings_command(commands: Any) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    mappings, problems = validate_mappings(args.mappings)
+    if args.live:
+        return run_validate_live(args)
+    if args.pipeline:
+        print("handoff-sync mappings validate: --pipeline selects what --live checks; "
+              "add --live")
+        return 2
+    folder = args.mappings if args.mappings is not None else DEFAULT_FOLDER
+    mappings, problems = validate_mappings(folder)
     if problems or mappings is None:
-        for problem in sorted(problems, key=lambda p: p.sort_key):
-            print(problem)
-        files = len({p.file for p in problems})
-        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
-              f"file{'s' if files != 1 else ''}; nothing was synced.")
+        _print_problems(problems)
         return 1
-    counts = ", ".join(f"{n} {what}" for what, n in mappings.counts().items())
-    print(f"mappings OK: {args.mappings} (prm: {mappings.prm.system.value} "
-          f"{mappings.prm.object}, crm: {mappings.crm.system.value} {mappings.crm.object}; "
-          f"{counts})")
+    print(_ok_line(folder, mappings))
     return 0
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in sorted(problems, key=lambda p: p.sort_key):
+        print(problem)
+    files = len({p.file for p in problems})
+    print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
+          f"file{'s' if files != 1 else ''}; nothing was synced.")
+
+
+def _ok_line(folder: Path, mappings: MappingSet) -> str:
+    counts = ", ".join(f"{n} {what}" for what, n in mappings.counts().items())
+    return (f"mappings OK: {folder} (prm: {mappings.prm.system.value} "
+            f"{mappings.prm.object}, crm: {mappings.crm.system.value} {mappings.crm.object}; "
+            f"{counts})")
+
+
+def run_validate_live(args: argparse.Namespace) -> int:
+    """Every check of `validate`, then each mapped object against what its system
+    describes, through the connections of each selected pipeline of the daemon config."""
+    from handoff_sync.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc)
+        print("--live needs the daemon config to reach the systems (--config FILE)")
+        return 1
+    if args.pipeline:
+        pipelines = [p for p in config.pipelines if p.name == args.pipeline]
+        missing = f"no pipeline named {args.pipeline!r}"
+    else:
+        pipelines = [p for p in config.pipelines if p.enabled]
+        missing = "no enabled pipeline"
+    if not pipelines:
+        known = ", ".join(p.name for p in config.pipelines)
+        print(f"{config.path}: {missing} (pipelines: {known})")
+        return 1
+    failed = False
+    for pipeline in pipelines:
+        folder = args.mappings if args.mappings is not None else pipeline.mappings
+        mappings, problems = validate_mappings(folder)
+        notes: list[str] = []
+        if mappings is not None:
+            problems, notes = live_problems(config, pipeline, mappings)
+        for note in notes:
+            print(f"pipeline {pipeline.name}: {note}")
+        if problems or mappings is None:
+            _print_problems(problems)
+            failed = True
+            continue
+        if not any(note.startswith("cannot") for note in notes):
+            print(_ok_line(folder, mappings) + f"; live: pipeline {pipeline.name}")
+        else:
+            failed = True
+    return 1 if failed else 0
+
+
+def live_problems(config: Any, pipeline: Any,
+                  mappings: MappingSet) -> tuple[list[Problem], list[str]]:
+    """The describe check of both sides of ``mappings`` through ``pipeline``'s connections:
+    the problems, and notes on what could not be checked (a side whose system could not
+    be reached starts with "cannot")."""
+    from connectors.errors import ConnectorError
+    from handoff_sync.config import build_connector
+
+    problems: list[Problem] = []
+    notes: list[str] = []
+    for role in Role:
+        mapping = mappings.side(role)
+        name = getattr(pipeline, role.value)
+        connection = config.connection(name)
+        if connection.system != mapping.system.value:
+            problems.append(Problem(mapping.file, 1, 1, (), f"this file maps "
+                                    f"{mapping.system.value}, but the pipeline's {role.value} "
+                                    f"connection '{name}' is {connection.system}",
+                                    "pass the pipeline's mappings folder, or fix the config"))
+            continue
+        if mapping.system is SystemName.FILES:
+            notes.append(f"{mapping.file.name} not described: a drop folder's columns are "
+                         "whatever each export holds")
+            continue
+        connector = None
+        try:
+            connector = build_connector(connection)
+            deal_object = connector.describe(mapping.object)
+            task_object = (connector.describe(mapping.tasks.object)
+                           if mapping.tasks is not None else None)
+        except ConnectorError as exc:
+            notes.append(f"cannot describe {mapping.file.name}'s objects through connection "
+                         f"'{name}' ({connection.system}): {exc}")
+            continue
+        finally:
+            if connector is not None:
+                connector.close()
+        problems.extend(check_against_describe(mapping, deal_object, task_object))
+    return problems, notes
 
 
 def load_or_report(folder: Path) -> MappingSet | None:

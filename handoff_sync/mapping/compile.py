@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from handoff_sync.mapping.bounds import PERCENT_FIELDS, PERCENT_OUTPUTS, percent_problem
 from handoff_sync.mapping.convert import FieldRule, SystemMapping, TaskRules
+from handoff_sync.mapping.field_use import check_field_use
 from handoff_sync.mapping.file_model import (
     FORMAT_VERSION,
     FieldMap,
@@ -78,6 +80,7 @@ def compile_system(document: YamlDocument, model: SystemFile,
         model = model.model_copy(update={
             "fields": {n: e for n, e in model.fields.items() if e.direction == "read"},
             "outputs": {}, "tasks": None})
+    problems.extend(check_field_use(document, model))
     role = Role(model.role)
     fields: dict[str, FieldRule] = {}
     for name, entry in model.fields.items():
@@ -194,6 +197,8 @@ def _field_rule(document: YamlDocument, name: str, entry: FieldMap,
     default = None
     if "default" in entry.model_fields_set and entry.default is not None:
         default = _literal(document, (*path, "default"), field_type, entry.default, problems)
+    if name in PERCENT_FIELDS:
+        _check_percent(document, path, constant, default, values, problems)
     if entry.policy == "read_only" and entry.direction != "read":
         problems.append(document.problem((*path, "policy"), "policy read_only means "
                                          f"handoff-sync never writes '{name}', but its "
@@ -236,10 +241,25 @@ def _output_rule(document: YamlDocument, path: KeyPath, name: str, field_type: F
     default = None
     if "default" in entry.model_fields_set and entry.default is not None:
         default = _literal(document, (*path, "default"), field_type, entry.default, problems)
+    if name in PERCENT_OUTPUTS:
+        _check_percent(document, path, None, default, values, problems)
     if len(problems) > before:
         return None
     return FieldRule(name, field_type, entry.field, transform, None, values, inverse, default,
                      "write", None, path)
+
+
+def _check_percent(document: YamlDocument, path: KeyPath, constant: Value, default: Value,
+                   values: Mapping[str, Value] | None, problems: list[Problem]) -> None:
+    """A percentage written in the file (constant, default, value-map target) is 0-100."""
+    written: list[tuple[KeyPath, Value]] = [((*path, "constant"), constant),
+                                            ((*path, "default"), default)]
+    written += [((*path, "values", key), target) for key, target in (values or {}).items()]
+    for where, value in written:
+        problem = percent_problem(value)
+        if problem:
+            problems.append(document.problem(where, problem, "write the percentage itself, "
+                                             "e.g. 15 for 15%"))
 
 
 def _transform(document: YamlDocument, path: KeyPath, name: str | None,

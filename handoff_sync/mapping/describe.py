@@ -1,9 +1,10 @@
 """Check a system mapping against what the system says about its fields (describe()).
 
-This is the pure check behind `mappings validate --live`: the connectors (a later
-issue) will fetch each object's describe, convert it to ``SystemObject``, and call
-``check_against_describe``. Tests run it against the sandbox's definitions. Every
-incompatibility is reported with the mapping file's line and column.
+This is the pure check behind `mappings validate --live`: the command fetches each
+mapped object's describe through the connectors (which return ``SystemObject``) and calls
+``check_against_describe``. Every incompatibility - a field the object lacks, a field
+written that is read-only, a value map naming a value the picklist lacks or lacking one
+it lists (for fields read) - is reported with the mapping file's line and column.
 """
 
 from __future__ import annotations
@@ -193,6 +194,17 @@ def _check_rule(rule: FieldRule, obj: SystemObject, reads: bool, writes: bool, a
             if key not in allowed:
                 report((*rule.path, "values", key), f"'{key}' is not a value of {where}",
                        did_you_mean(key, allowed) or f"values: {', '.join(allowed[:10])}")
+        # A value read that the map lacks is a problem on every record holding it (a
+        # stage added to the org later, a map that forgot one): say so before any sync.
+        unmapped = [value for value in allowed if value not in rule.values]
+        if reads and unmapped:
+            shown = ", ".join(f"'{v}'" for v in unmapped[:10]) + (
+                f" ... ({len(unmapped) - 10} more)" if len(unmapped) > 10 else "")
+            several = len(unmapped) > 1
+            report((*rule.path, "values"), f"{where} has the value{'s' if several else ''} "
+                   f"{shown}, which the value map lacks; records holding "
+                   f"{'them' if several else 'it'} could not be read",
+                   "add 'system value: canonical value' for each")
     if writes and rule.values is None and described.restricted_picklist \
             and described.type in _PICKLIST_TYPES:
         report(path, f"{where} is a restricted picklist; writing free text would be "

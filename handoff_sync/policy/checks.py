@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from handoff_sync.mapping.bounds import PERCENT_FIELDS, percent_problem
 from handoff_sync.mapping.compile import check_version
 from handoff_sync.mapping.problems import KeyPath, Problem, did_you_mean, one_of
 from handoff_sync.mapping.transforms import ValueProblem, read_email
@@ -21,6 +22,7 @@ from handoff_sync.mapping.yaml_source import YamlDocument
 from handoff_sync.model import CANONICAL_FIELDS, ROLE_FIELDS, FieldType, PersonRole, Role
 from handoff_sync.policy.conditions import OPERATORS_FOR, operand
 from handoff_sync.policy.file_model import (
+    BusinessCalendar,
     Condition,
     Duration,
     Event,
@@ -32,6 +34,7 @@ from handoff_sync.policy.templates import COMPUTED_PLACEHOLDERS, placeholders
 _ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _TEXTUAL = (FieldType.TEXT, FieldType.EMAIL, FieldType.DOMAIN)
+MAX_YEARS = 10  # the longest duration (SLA, task due, stage window) a policy may name
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,11 @@ def _timezones() -> frozenset[str]:
 
 
 class _Checker:
-    def __init__(self, document: YamlDocument, catalog: FieldCatalog) -> None:
+    def __init__(self, document: YamlDocument, catalog: FieldCatalog,
+                 calendars: Mapping[str, BusinessCalendar]) -> None:
         self.document = document
         self.catalog = catalog
+        self.calendars = calendars
         self.problems: list[Problem] = []
 
     def add(self, path: KeyPath, message: str, hint: str = "", *, at_key: bool = False) -> None:
@@ -100,10 +105,17 @@ class _Checker:
         if condition.op in ("is_blank", "is_filled", "is_true", "is_false"):
             return
         try:
-            operand(condition, field_type)
+            value = operand(condition, field_type)
         except ValueProblem as exc:
             self.add((*path, "value"), f"value does not fit '{condition.field}' "
                      f"({field_type.value}): {exc}")
+            return
+        if condition.field in PERCENT_FIELDS:
+            for item in value if isinstance(value, tuple) else (value,):
+                problem = percent_problem(item)
+                if problem:
+                    self.add((*path, "value"), f"'{condition.field}': {problem}",
+                             "write the percentage itself, e.g. 15 for 15%")
 
     def template(self, path: KeyPath, text: str) -> None:
         names, errors = placeholders(text)
@@ -135,6 +147,14 @@ class _Checker:
             self.add((*path, duration.unit), f"'{duration.unit}' needs a business calendar, "
                      "but this handoff type names none",
                      "add 'calendar: <name>' to the handoff type, or use hours/days")
+            return
+        limit = duration_limit(duration.unit, self.calendars.get(calendar or ""))
+        # `not <=`: also true for infinity (pydantic already refuses NaN).
+        if limit is not None and not duration.amount <= limit:
+            where = f" of calendar '{calendar}'" if duration.uses_calendar else ""
+            self.add((*path, duration.unit), f"{duration.amount:g} {duration.unit} is more "
+                     f"than {MAX_YEARS} years (at most {limit:g}{where})",
+                     "a typo? Deadlines this far out can never be met or missed")
 
     def unique(self, path: KeyPath, ids: Iterable[str], what: str) -> None:
         seen: set[str] = set()
@@ -148,10 +168,33 @@ class _Checker:
             seen.add(value)
 
 
+def duration_limit(unit: str, calendar: BusinessCalendar | None) -> float | None:
+    """The most of ``unit`` that fits in MAX_YEARS (None: the calendar is unusable, which
+    is reported on its own). Working time counts a calendar's weekly days and hours."""
+    days = MAX_YEARS * 365.25
+    if unit == "days":
+        return days
+    if unit == "hours":
+        return days * 24
+    if calendar is None or not calendar.working_days \
+            or not (_CLOCK.fullmatch(calendar.day_starts) and _CLOCK.fullmatch(calendar.day_ends)):
+        return None
+    working_days = days / 7 * len(set(calendar.working_days))
+    if unit == "business_days":
+        return round(working_days)
+    day_hours = (_minutes(calendar.day_ends) - _minutes(calendar.day_starts)) / 60
+    return round(working_days * day_hours) if day_hours > 0 else None
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
 def check_policy(document: YamlDocument, policy: HandoffPolicy,
                  catalog: FieldCatalog) -> list[Problem]:
     """Every problem with the meaning of handoff.yaml."""
-    check = _Checker(document, catalog)
+    check = _Checker(document, catalog, policy.calendars)
     check.problems.extend(check_version(document, policy.version))
     for name, calendar in policy.calendars.items():
         path: KeyPath = ("calendars", name)
@@ -215,6 +258,9 @@ def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
         if first < 1 or last < first:
             check.add((*stage_path, "days"), f"expected [first day, last day] with "
                       f"1 <= first <= last, got [{first}, {last}]")
+        elif last > MAX_YEARS * 366:
+            check.add((*stage_path, "days"), f"day {last} is more than {MAX_YEARS} years "
+                      "after the handoff starts", "a typo? Stage windows count days")
         elif first <= previous_last:
             check.add((*stage_path, "days"), f"day {first} overlaps the previous stage, "
                       f"which ends on day {previous_last}",

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handoff_sync.engine.calendar import (
+    LATEST,
     business_elapsed,
     compile_calendar,
     due_at,
@@ -248,3 +249,25 @@ def test_business_days_are_whole_working_days(calendar: BusinessCalendar, start:
     work = compile_calendar(calendar).day_length * days
     assert due_at(start, duration(business_days=days), calendar) == \
         _reference_due(calendar, start, work)
+
+
+# Issue 14 (6): `business_days: 100000000` failed every cycle with "year 385333 is out of
+# range". Validation refuses it now; the arithmetic still clamps instead of raising, so a
+# policy that got past validation cannot stop the cycle of every other deal.
+@pytest.mark.parametrize("spec", [
+    {"business_days": 100_000_000}, {"business_hours": 1e300}, {"days": 100_000_000},
+    {"hours": 1e300}, {"hours": float("inf")}, {"business_days": 3_000_000},
+])
+def test_a_deadline_past_the_year_9999_is_clamped_not_a_crash(spec: dict[str, float]) -> None:
+    start = ny(2026, 2, 4, 10)
+    long = Duration.model_construct(**spec)
+    assert due_at(start, long, US) == LATEST
+    assert instant_at_fraction(start, long, US, 0.75) <= LATEST
+    assert elapsed_fraction(start, ny(2026, 3, 4, 10), long, US) < 0.001
+    assert LATEST.astimezone(ZoneInfo("Pacific/Kiritimati")).year == 9999  # still in range
+
+
+def test_a_deadline_just_before_the_clamp_is_exact() -> None:
+    start = datetime(9999, 12, 1, tzinfo=UTC)
+    assert due_at(start, duration(days=28), US) == datetime(9999, 12, 29, tzinfo=UTC)
+    assert due_at(start, duration(days=29), US) == LATEST

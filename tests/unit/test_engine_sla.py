@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from handoff_sync.engine.calendar import LATEST
 from handoff_sync.engine.sla import ClockUpdate, advance_clocks, headline_clock
 from handoff_sync.engine.types import ClockState, SlaEventKind
 from handoff_sync.mapping.loader import load_mappings
@@ -333,3 +334,14 @@ def test_headline_clock(states: list[tuple[str, datetime, datetime | None]],
               for name, due, stopped in states}
     chosen = headline_clock(clocks)
     assert (chosen.clock if chosen else None) == expected
+
+
+def test_an_absurd_sla_duration_clocks_on_without_failing_the_cycle() -> None:
+    # Issue 14 (6): a 100-million-business-day SLA once raised "year 385333 is out of
+    # range" in every cycle. The deadline is "never": the clock runs, on track.
+    clocks = [c.model_copy(update={"duration": c.duration.model_construct(
+        business_days=100_000_000)}) if c.id == "first_touch" else c for c in PARTNER.slas]
+    absurd = PARTNER.model_copy(update={"slas": clocks})
+    update = cycle(START + timedelta(days=400), handoff=absurd)
+    first_touch = update.clocks["first_touch"]
+    assert first_touch.due_at == LATEST and first_touch.status is S.ON_TRACK

@@ -1,0 +1,102 @@
+"""`handoff-sync mappings validate --live` as an admin runs it, against the sandbox.
+
+The command reads the daemon config, describes each mapped object through the real
+connectors (Salesforce describe, HubSpot properties and pipelines) and reports every field
+the org lacks, every read-only field written and every picklist value a value map lacks,
+with file:line:column, in one run; an unreachable system is one clear line, no traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from handoff_sync.cli import main
+from handoff_sync.sandbox.server import SandboxServer
+from tests.e2e.sync_support import REPO, configured_sandbox
+
+
+@pytest.fixture
+def config(sandbox: SandboxServer, tmp_path: Path) -> Path:
+    return configured_sandbox(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/v.db",
+                              deals=10, partners=2)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["--log-level", "error", "mappings", "validate", *argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+def edited_pack(tmp_path: Path, edits: dict[str, list[tuple[str, str]]]) -> Path:
+    folder = tmp_path / "edited"
+    shutil.copytree(REPO / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
+    for file, changes in edits.items():
+        text = (folder / file).read_text()
+        for old, new in changes:
+            assert old in text, f"{old!r} not in {file}"
+            text = text.replace(old, new, 1)
+        (folder / file).write_text(text)
+    return folder
+
+
+def line_of(file: Path, marker: str) -> int:
+    return next(n for n, line in enumerate(file.read_text().splitlines(), 1) if marker in line)
+
+
+def test_the_default_mappings_pass_against_the_live_systems(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "--live", "--config", str(config))
+    assert code == 0, out
+    assert "mappings OK" in out and "live: pipeline partners" in out
+
+
+def test_every_disagreement_with_the_live_describe_is_reported_at_once(
+        config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = edited_pack(tmp_path, {
+        "salesforce.yaml": [
+            ("need: {field: Need__c,", "need: {field: Needs__c,"),  # the org has no such field
+            ("  last_synced: Handoff_Last_Synced__c", "  last_synced: SystemModstamp"),
+            ("      5 Partnership Preservation: partnership_preservation\n", ""),
+        ],
+        "hubspot.yaml": [('      "9004457": closed_lost\n', "")],  # a stage the map misses
+    })
+    code, out = run(capsys, "--live", "--config", str(config), "--mappings", str(folder))
+    assert code == 1
+    sf, hs = folder / "salesforce.yaml", folder / "hubspot.yaml"
+    expected = [
+        f"{sf}:{line_of(sf, 'need: {field: Needs__c')}:",
+        "Opportunity has no field 'Needs__c' (did you mean 'Need__c'?)",
+        f"{sf}:{line_of(sf, 'last_synced: SystemModstamp')}:",
+        "Opportunity.SystemModstamp is read-only in Opportunity; handoff-sync would write it",
+        f"{sf}:{line_of(sf, '1 Pre-Handoff Assessment')}:",
+        "fields.handoff_stage.values: Opportunity.Handoff_Stage__c has the value "
+        "'5 Partnership Preservation', which the value map lacks",
+        f"{hs}:{line_of(hs, '9004452')}:",
+        "fields.registration_status.values: deals.dealstage has the value '9004457'",
+        "5 problems in 2 files",  # SystemModstamp also cannot be blank
+    ]
+    for text in expected:
+        assert text in out, f"{text!r} not in:\n{out}"
+
+
+def test_a_system_it_cannot_reach_is_one_clear_line(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token = config.parent / "secrets" / "hubspot-access-token"
+    token.write_text("pat-na1-00000000-0000-0000-0000-000000000000\n")
+    code, out = run(capsys, "--live", "--config", str(config))
+    assert code == 1
+    assert "cannot describe hubspot.yaml's objects through connection" in out
+    assert "pat-na1-0000" not in out
+    assert "mappings OK" not in out
+
+
+def test_live_without_a_config_says_what_it_needs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "--live", "--config", str(tmp_path / "none.yaml"))
+    assert code == 1
+    assert "none.yaml not found" in out and "--live needs the daemon config" in out
