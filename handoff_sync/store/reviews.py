@@ -38,6 +38,8 @@ LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
 LINKING_KINDS = frozenset(kind.value for kind in (
     ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT, ReviewKind.LINK_CONFLICT,
     ReviewKind.LINKED_RECORD_DELETED))
+# Items every plan states whatever it planned: linking's, and the owner directories'.
+EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value}
 Row = dict[str, Any]
 
 
@@ -75,7 +77,7 @@ def merge_reviews(pipeline: str, stored: Mapping[str, Row], items: Iterable[Revi
 
 def _looked_at(old: Mapping[str, Any], planned: frozenset[str] | None) -> bool:
     """Whether this cycle would have restated the item if it still applied."""
-    return planned is None or old["kind"] in LINKING_KINDS or old["deal"] in planned
+    return planned is None or old["kind"] in EVERY_CYCLE_KINDS or old["deal"] in planned
 
 
 def _reopens(old: Mapping[str, Any]) -> bool:
