@@ -264,7 +264,8 @@ class SalesforceConnector:
         """Records by Id, in input order; chunks keep each query URL under 16 KB."""
         obj = _api_name(object_name)
         select = _select(fields, deleted=False)
-        wanted = list(dict.fromkeys(ids))
+        # Short (15-character) ids are asked for in the 18-character form records carry.
+        wanted = list(dict.fromkeys(salesforce_ids.full_id(i) for i in ids))
         if not wanted:
             return []
         found: dict[str, RecordChange] = {}

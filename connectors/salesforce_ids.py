@@ -25,6 +25,14 @@ def case_suffix(id15: str) -> str:
     return "".join(out)
 
 
+def full_id(value: str) -> str:
+    """The 18-character form of a 15-character id (anything else unchanged): the form
+    the API answers with, so an id typed short finds its record everywhere."""
+    if len(value) == 15 and all(ch in _BASE62 for ch in value):
+        return value + case_suffix(value)
+    return value
+
+
 def id_problem(value: str, key_prefix: str | None = None, *,
                object_name: str = "record") -> str | None:
     """Why ``value`` is not a well-formed id of the object with ``key_prefix``; None
@@ -47,4 +55,4 @@ def id_problem(value: str, key_prefix: str | None = None, *,
     return None
 
 
-__all__ = ["case_suffix", "id_problem"]
+__all__ = ["case_suffix", "full_id", "id_problem"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from connectors.salesforce_ids import case_suffix, id_problem
+from connectors.salesforce_ids import case_suffix, full_id, id_problem
 from handoff_sync.sandbox.salesforce_ids import salesforce_id
 
 
@@ -33,3 +33,10 @@ def test_a_malformed_id_is_refused_with_the_reason(value, says):
 def test_a_long_value_is_quoted_short():
     problem = id_problem("x" * 5000, "006")
     assert problem is not None and len(problem) < 200
+
+
+def test_a_short_id_gets_its_checksum_and_anything_else_stays():
+    minted = salesforce_id("006", 4_242)
+    assert full_id(minted[:15]) == minted
+    assert full_id(minted) == minted
+    assert full_id("006'x") == "006'x"
