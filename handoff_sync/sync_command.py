@@ -267,19 +267,19 @@ def _link(config: Any, store: Any, pipeline: str, args: argparse.Namespace) -> i
     crm_id = args.crm_id or args.opportunity
     item = next((i for i in store.reviews(pipeline, status=None) if i["key"] == args.key),
                 None)
-    if item is None or item["status"] != "open":
-        try:  # the store says what is wrong with the key, in its words
-            store.resolve_review(pipeline, args.key, action="link", crm_id=crm_id,
-                                 by=holder_id(), now=datetime.now(UTC))
-        except StoreError as exc:
-            raise CommandError(str(exc)) from None
+    if item is None:
+        raise CommandError(f"no review item {args.key!r} in pipeline {pipeline!r}; "
+                           "`handoff-sync review` lists the open ones")
+    if item["status"] != "open":
+        raise CommandError(f"review item {args.key!r} is already {item['status']}"
+                           + (f" ({item['resolution']})" if item["resolution"] else ""))
     settings = selected_pipelines(config, pipeline)[0]
     try:
         crm = build_connector(config.connections[settings.crm])
     except ConnectorError as exc:
         raise LinkRefused(f"could not connect to the CRM to check the link: {exc}") from None
     try:
-        preview = check_link(item or {}, store.load_pipeline(pipeline), Path(settings.mappings),
+        preview = check_link(item, store.load_pipeline(pipeline), Path(settings.mappings),
                              crm, crm_id, args.registration, force=args.force)
     finally:
         crm.close()
@@ -293,7 +293,7 @@ def _link(config: Any, store: Any, pipeline: str, args: argparse.Namespace) -> i
         except StoreError as exc:
             raise CommandError(str(exc)) from None
     if args.json:
-        shown = {**(result or item or {}), "link": preview.as_dict(), "dry_run": args.dry_run}
+        shown = {**(result or item), "link": preview.as_dict(), "dry_run": args.dry_run}
         print(json.dumps(shown, indent=2, sort_keys=True, default=str))
         return 0
     print("\n".join(preview.lines()))

@@ -157,6 +157,9 @@ def test_taking_an_opportunity_from_another_partner_shows_the_move_and_needs_for
     assert shown["link"]["moves_attribution"] is True
     assert (shown["link"]["partner_before"], shown["link"]["partner_after"]) == (theirs, mine)
     assert [r["id"] for r in shown["link"]["opportunity_leaves"]] == [holder]
+    code, _, err = run(capsys, "review", "link", item["key"], target, "--registration",
+                       chosen, "--force", "--config", str(config))
+    assert code == 1 and f"is already resolved (linked to {target})" in err
 
     summary = sync(capsys, config)
     assert summary["errors"] == []
