@@ -154,6 +154,12 @@ class Connector(Protocol):
         """Records by id (missing ids are left out), batched at the API maximum."""
         ...
 
+    def id_problem(self, object_name: str, record_id: str) -> str | None:
+        """Why ``record_id`` cannot be an id of ``object_name`` in this system (its shape:
+        length, characters, checksum, object prefix), as one line for people; None when
+        it can. Says nothing about existence: ``fetch`` answers that."""
+        ...
+
     def write(self, object_name: str, writes: Sequence[RecordWrite]) -> list[WriteResult]:
         """Create/update records in batches at the API maximum; one result per write,
         in input order; a failed record never fails its batch."""

@@ -409,6 +409,14 @@ class FileDropConnector:
         raise FatalError("a file drop is read file by file (pending, read), not pulled "
                          "from a cursor", system=SYSTEM, code="NOT_SUPPORTED")
 
+    def id_problem(self, object_name: str, record_id: str) -> str | None:
+        """An export's id column may hold any text, but not a blank or a line break."""
+        if record_id != record_id.strip() or not record_id:
+            return f"{record_id!r} is not a file-drop id: ids are never blank or padded"
+        if any(not ch.isprintable() for ch in record_id):
+            return f"{record_id!r} is not a file-drop id: it holds a control character"
+        return None
+
     def fetch(self, object_name: str, ids: Sequence[str],
               fields: Sequence[str]) -> list[RecordChange]:
         """Not supported: rows cannot be looked up by id, an export is read whole."""

@@ -92,6 +92,7 @@ ARCHIVE_PAGE = 100  # the list endpoint's maximum
 OWNERS_PAGE = 500
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
 PIPELINE_OBJECTS = frozenset({"deals", "deal", "0-3"})
+MAX_RECORD_ID = 2**63 - 1  # record ids are 64-bit integers
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +406,16 @@ class HubSpotConnector:
         self._archive_scans[key] = _ArchiveScan(now, covered)
 
     # --- reads by id ----------------------------------------------------------------------
+    def id_problem(self, object_name: str, record_id: str) -> str | None:
+        """HubSpot record ids of every object are positive 64-bit integers, in decimal."""
+        shown = repr(record_id[:40] + ("..." if len(record_id) > 40 else ""))
+        if not (record_id.isascii() and record_id.isdigit()) or record_id.startswith("0"):
+            return (f"{shown} is not a HubSpot {object_name} id: record ids are positive "
+                    "whole numbers written with digits only (e.g. 18342765012)")
+        if int(record_id) > MAX_RECORD_ID:
+            return f"{shown} is not a HubSpot {object_name} id: it is too large for one"
+        return None
+
     def fetch(self, object_name: str, ids: Sequence[str],
               fields: Sequence[str]) -> list[RecordChange]:
         """Records by id, 100 per batch read; ids HubSpot does not know are left out."""
@@ -621,8 +632,10 @@ class HubSpotConnector:
                     owner_id = str(owner["id"])
                     active = not archived and not owner.get("archived")
                     if owner_id not in found or active:
+                        name = " ".join(str(owner.get(part) or "").strip()
+                                        for part in ("firstName", "lastName")).strip()
                         found[owner_id] = Owner(owner_id, str(owner.get("email") or "").lower(),
-                                                active=active, manager_id=None)
+                                                active=active, manager_id=None, name=name)
                 after = _next_after(reply.body)
                 if after is None:
                     break

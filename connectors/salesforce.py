@@ -39,6 +39,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import Operation
 from simple_salesforce.exceptions import SalesforceError
 
+from connectors import salesforce_ids
 from connectors import soql_literals as soql
 from connectors.base import (
     ApiUsage,
@@ -250,12 +251,21 @@ class SalesforceConnector:
                 yield page
         self._log_pull(obj, pages, records, bulk=False)
 
+    def id_problem(self, object_name: str, record_id: str) -> str | None:
+        """The id's shape, checked against the object's key prefix (describe, cached)."""
+        shape = salesforce_ids.id_problem(record_id)
+        if shape is not None:
+            return shape
+        schema = self.describe(object_name)
+        return salesforce_ids.id_problem(record_id, schema.key_prefix, object_name=schema.name)
+
     def fetch(self, object_name: str, ids: Sequence[str],
               fields: Sequence[str]) -> list[RecordChange]:
         """Records by Id, in input order; chunks keep each query URL under 16 KB."""
         obj = _api_name(object_name)
         select = _select(fields, deleted=False)
-        wanted = list(dict.fromkeys(ids))
+        # Short (15-character) ids are asked for in the 18-character form records carry.
+        wanted = list(dict.fromkeys(salesforce_ids.full_id(i) for i in ids))
         if not wanted:
             return []
         found: dict[str, RecordChange] = {}
@@ -310,9 +320,10 @@ class SalesforceConnector:
     def owners(self) -> list[Owner]:
         owners = []
         for records in self._query_pages(
-                "User", "SELECT Id, Email, IsActive, ManagerId FROM User ORDER BY Id"):
+                "User", "SELECT Id, Name, Email, IsActive, ManagerId FROM User ORDER BY Id"):
             owners += [Owner(id=r["Id"], email=str(r.get("Email") or "").strip().lower(),
-                             active=bool(r.get("IsActive")), manager_id=r.get("ManagerId"))
+                             active=bool(r.get("IsActive")), manager_id=r.get("ManagerId"),
+                             name=str(r.get("Name") or "").strip())
                        for r in records]
         return owners
 
@@ -685,7 +696,8 @@ def _schema(raw: Mapping[str, Any]) -> ObjectSchema:
             restricted_picklist=bool(f.get("restrictedPicklist")),
             reference_to=tuple(f.get("referenceTo") or ()),
         )
-    return ObjectSchema(raw["name"], fields, case_insensitive=True)
+    return ObjectSchema(raw["name"], fields, case_insensitive=True,
+                        key_prefix=raw.get("keyPrefix") or None)
 
 
 def _collection_record(obj: str, values: Mapping[str, Any], *,

@@ -302,6 +302,7 @@ class Owner:
     email: str  # lower-cased
     active: bool = True
     manager_id: str | None = None
+    name: str = ""  # the person's display name, for people reading review items
 
 
 class OwnerDirectory:
@@ -309,16 +310,24 @@ class OwnerDirectory:
 
     Mapping functions take a directory argument instead of calling a system, so they stay
     pure; the daemon builds one per system per cycle, tests build them from literals.
+
+    An email held by two or more active users names nobody: giving the work to one of them
+    would be a guess (which one got it would depend on the order the system listed its
+    users). ``id_for`` answers None for such an email, as for an unknown one, and
+    ``duplicates`` lists them so the plan can ask a person to sort the users out.
     """
 
-    __slots__ = ("_by_email", "_by_id")
+    __slots__ = ("_active", "_by_email", "_by_id")
 
     def __init__(self, owners: Iterable[Owner] = ()) -> None:
         self._by_id: dict[str, Owner] = {}
         self._by_email: dict[str, Owner] = {}
+        self._active: dict[str, list[Owner]] = {}
         for owner in owners:
             self._by_id[owner.id] = owner
             email = owner.email.strip().lower()
+            if owner.active and email:
+                self._active.setdefault(email, []).append(owner)
             # An active user wins over an inactive one that shares the address.
             current = self._by_email.get(email)
             if current is None or (owner.active and not current.active):
@@ -332,13 +341,25 @@ class OwnerDirectory:
         return owner.email.strip().lower() if owner else None
 
     def id_for(self, email: str) -> str | None:
-        """The active owner with this email, or None (inactive users get no new work)."""
-        owner = self._by_email.get(email.strip().lower())
-        return owner.id if owner and owner.active else None
+        """The one active owner with this email, or None: nobody active has it (inactive
+        users get no new work), or several do (see ``duplicates``)."""
+        holders = self._active.get(email.strip().lower(), ())
+        return holders[0].id if len(holders) == 1 else None
+
+    def active_holders(self, email: str) -> tuple[Owner, ...]:
+        """The active owners with this email, by id."""
+        return tuple(sorted(self._active.get(email.strip().lower(), ()), key=lambda o: o.id))
+
+    def duplicates(self) -> dict[str, tuple[Owner, ...]]:
+        """Emails held by two or more active owners -> those owners (by id), by email."""
+        return {email: self.active_holders(email) for email in sorted(self._active)
+                if len(self._active[email]) > 1}
 
     def manager_email(self, email: str) -> str | None:
+        """The manager of the user with this email (None too when several active users
+        have the email: whose manager it is would be a guess)."""
         owner = self._by_email.get(email.strip().lower())
-        if owner is None or owner.manager_id is None:
+        if owner is None or owner.manager_id is None or len(self.active_holders(email)) > 1:
             return None
         return self.email_for(owner.manager_id)
 

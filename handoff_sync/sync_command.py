@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from handoff_sync.lease_keeper import lease_kept
+from handoff_sync.review_link import LinkRefused
 from handoff_sync.review_view import render_reviews
 from handoff_sync.store.types import LeaseLost, SchemaOutdated, StoreError
 from handoff_sync.sync import CycleReport, PipelineRunner
@@ -60,7 +61,8 @@ def add_sync_commands(commands: Any) -> None:
                                  description="List open review items (ambiguous links, "
                                  "channel conflicts, unknown owners ...), or resolve one: "
                                  "`review link KEY CRM_ID` links the registration to that "
-                                 "opportunity, `review dismiss KEY` closes the item, "
+                                 "opportunity (after checking the id with the CRM and "
+                                 "showing what changes), `review dismiss KEY` closes the item, "
                                  "`review dismiss --owner EMAIL` closes every "
                                  "unresolved_owner item of that person.")
     config_argument(review)
@@ -72,6 +74,15 @@ def add_sync_commands(commands: Any) -> None:
                         "than one)")
     review.add_argument("--owner", metavar="EMAIL", help="for dismiss: every open "
                         "unresolved_owner item naming this person (the list groups them)")
+    review.add_argument("--registration", metavar="ID", help="for link: the registration "
+                        "to link, when the item names several (a channel conflict)")
+    review.add_argument("--opportunity", metavar="ID", help="for link: the CRM opportunity "
+                        "to link to (the same as CRM_ID)")
+    review.add_argument("--force", action="store_true", help="for link: take the "
+                        "opportunity from another partner's registration (moves the "
+                        "attribution; shown first)")
+    review.add_argument("--dry-run", action="store_true", help="for link: check and show "
+                        "what the link would change, link nothing")
     review.add_argument("--all", action="store_true", help="list resolved items too")
     review.add_argument("--json", action="store_true", help="print JSON")
     review.set_defaults(func=run_review)
@@ -222,9 +233,8 @@ def run_review(args: argparse.Namespace) -> int:
             if not args.key:
                 raise CommandError(f"review {args.action} needs the item's key "
                                    "(see `handoff-sync review`)")
-            if args.action == "link" and not args.crm_id:
-                raise CommandError("review link needs the CRM record id to link to: "
-                                   "`handoff-sync review link KEY CRM_ID`")
+            if args.action == "link":
+                return _link(config, store, pipeline, args)
             try:
                 item = store.resolve_review(pipeline, args.key, action=args.action,
                                             crm_id=args.crm_id, by=holder_id(),
@@ -234,10 +244,63 @@ def run_review(args: argparse.Namespace) -> int:
     except CommandError as exc:
         print(f"handoff-sync review: {exc}", file=sys.stderr)
         return 1
+    except LinkRefused as exc:
+        print(f"handoff-sync review: {exc}", file=sys.stderr)
+        return exc.code
     if args.json:
         print(json.dumps(item, indent=2, sort_keys=True, default=str))
     else:
         print(f"{item['key']}: {item['status']} ({item.get('resolution') or args.action}); "
+              "the next cycle applies it")
+    return 0
+
+
+def _link(config: Any, store: Any, pipeline: str, args: argparse.Namespace) -> int:
+    """`review link`: check the link with the CRM, show what it changes, then store it."""
+    from connectors.errors import ConnectorError
+    from handoff_sync.config import build_connector
+    from handoff_sync.review_link import USAGE, LinkRefused, check_link
+
+    if args.crm_id and args.opportunity and args.crm_id != args.opportunity:
+        raise LinkRefused(f"two opportunities given ({args.crm_id} and --opportunity "
+                          f"{args.opportunity}): give one", USAGE)
+    crm_id = args.crm_id or args.opportunity
+    item = next((i for i in store.reviews(pipeline, status=None) if i["key"] == args.key),
+                None)
+    if item is None:
+        raise CommandError(f"no review item {args.key!r} in pipeline {pipeline!r}; "
+                           "`handoff-sync review` lists the open ones")
+    if item["status"] != "open":
+        raise CommandError(f"review item {args.key!r} is already {item['status']}"
+                           + (f" ({item['resolution']})" if item["resolution"] else ""))
+    settings = selected_pipelines(config, pipeline)[0]
+    try:
+        crm = build_connector(config.connections[settings.crm])
+    except ConnectorError as exc:
+        raise LinkRefused(f"could not connect to the CRM to check the link: {exc}") from None
+    try:
+        preview = check_link(item, store.load_pipeline(pipeline), Path(settings.mappings),
+                             crm, crm_id, args.registration, force=args.force)
+    finally:
+        crm.close()
+    result: dict[str, Any] | None = None
+    if not args.dry_run:
+        try:
+            result = store.resolve_review(
+                pipeline, args.key, action="link", crm_id=preview.opportunity.id,
+                registration=preview.registration.id, by=holder_id(), now=datetime.now(UTC),
+                displace=[other.id for other in preview.taken_from])
+        except StoreError as exc:
+            raise CommandError(str(exc)) from None
+    if args.json:
+        shown = {**(result or item), "link": preview.as_dict(), "dry_run": args.dry_run}
+        print(json.dumps(shown, indent=2, sort_keys=True, default=str))
+        return 0
+    print("\n".join(preview.lines()))
+    if result is None:
+        print("dry run: nothing linked")
+    else:
+        print(f"{result['key']}: {result['status']} ({result['resolution']}); "
               "the next cycle applies it")
     return 0
 

@@ -4,6 +4,11 @@ Tasks are CRM records and only an active CRM user can own one, so a role whose p
 blank, unknown to the CRM or deactivated would leave the work in a "no owner" zone. It
 goes to the policy's fallback owner instead, and a review item tells people which field
 to fill or which user to add, so the fallback stays the exception.
+
+An email that two or more active CRM users share names nobody for sure: the work goes to
+the fallback too, and instead of one item per deal a single duplicate_owner_email item
+per email names the users, so a person deactivates one or changes an address. It
+resolves itself once the email is one user's again.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from handoff_sync.model import (
     Deal,
     OwnerDirectory,
     PersonRole,
+    Role,
     is_blank,
 )
 
@@ -37,6 +43,9 @@ class Assignee:
     role: PersonRole
     wanted: str | None  # the role's person before fallback (None: blank on the deal)
     resolved: bool  # False: fell back
+    # The email several active users share that kept the role from resolving (the
+    # person's own, or for the manager role the AE's); its review item is per email.
+    duplicate: str | None = None
 
 
 def resolve_person(role: PersonRole, deal: Deal, owners: OwnerDirectory,
@@ -45,18 +54,23 @@ def resolve_person(role: PersonRole, deal: Deal, owners: OwnerDirectory,
     wanted: str | None
     if role is PersonRole.MANAGER:
         ae = deal.ae_email
-        wanted = None if ae is None or is_blank(ae) else owners.manager_email(ae)
+        ae = ae.strip().lower() if isinstance(ae, str) and not is_blank(ae) else None
+        if ae is not None and len(owners.active_holders(ae)) > 1:
+            return Assignee(fallback_email, role, None, False, duplicate=ae)
+        wanted = None if ae is None else owners.manager_email(ae)
     else:
         value = deal.get(ROLE_FIELDS[role])
         wanted = value.strip().lower() if isinstance(value, str) and not is_blank(value) else None
     if wanted is not None and owners.id_for(wanted) is not None:
         return Assignee(wanted, role, wanted, True)
-    return Assignee(fallback_email, role, wanted, False)
+    shared = wanted is not None and len(owners.active_holders(wanted)) > 1
+    return Assignee(fallback_email, role, wanted, False, duplicate=wanted if shared else None)
 
 
 def unresolved_owner_review(deal: str, assignee: Assignee) -> ReviewItem | None:
-    """A review item for a fallen-back assignee (None when the role resolved)."""
-    if assignee.resolved:
+    """A review item for a fallen-back assignee (None when the role resolved, or when an
+    email shared by several users stopped it: ``duplicate_owner_reviews`` covers that)."""
+    if assignee.resolved or assignee.duplicate is not None:
         return None
     role, who = assignee.role, _WHO[assignee.role]
     field = ROLE_FIELDS[role]
@@ -86,4 +100,28 @@ def unresolved_owner_review(deal: str, assignee: Assignee) -> ReviewItem | None:
                                   "email": assignee.wanted, "fallback": assignee.email}))
 
 
-__all__ = ["Assignee", "resolve_person", "unresolved_owner_review"]
+def duplicate_owner_reviews(owners: OwnerDirectory, role: Role, system: str,
+                            fallback_email: str) -> list[ReviewItem]:
+    """One duplicate_owner_email item per email that two or more active users of one
+    system share, naming them; stated every cycle while the duplicate stands."""
+    items = []
+    for email, holders in owners.duplicates().items():
+        users = ", ".join(f"{owner.id} ({owner.name or 'no name'})" for owner in holders)
+        went = (f"tasks and owner fields for {email} go to the fallback owner "
+                f"{fallback_email}" if role is Role.CRM else
+                f"owner fields naming {email} are not written to {system}")
+        items.append(ReviewItem(
+            key=f"duplicate_owner_email:{role.value}:{email}",
+            kind=ReviewKind.DUPLICATE_OWNER_EMAIL, deal=f"owner:{role.value}:{email}",
+            summary=(f"{len(holders)} active {system} users share the email {email}: "
+                     f"{users}; nobody is guessed, so {went}: deactivate the extra user or "
+                     "give it its own email"),
+            details=MappingProxyType({
+                "email": email, "system": system, "role": role.value,
+                "fallback": fallback_email if role is Role.CRM else None,
+                "users": tuple(MappingProxyType({"id": owner.id, "name": owner.name})
+                               for owner in holders)})))
+    return items
+
+
+__all__ = ["Assignee", "duplicate_owner_reviews", "resolve_person", "unresolved_owner_review"]

@@ -34,7 +34,12 @@ from types import MappingProxyType
 
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
-from handoff_sync.engine.ownership import Assignee, resolve_person, unresolved_owner_review
+from handoff_sync.engine.ownership import (
+    Assignee,
+    duplicate_owner_reviews,
+    resolve_person,
+    unresolved_owner_review,
+)
 from handoff_sync.engine.reconcile import READ_ONLY, Reconciler
 from handoff_sync.engine.sla import advance_clocks, headline_clock, running_status
 from handoff_sync.engine.stored import StoredForms
@@ -132,6 +137,11 @@ def plan(inputs: EngineInput) -> Plan:
     out = _Collector()
     for item in linked.reviews:
         out.review(item)
+    fallback = mappings.policy.ownership.fallback_owner_email
+    for role, owners in ((Role.CRM, inputs.crm_owners), (Role.PRM, inputs.prm_owners)):
+        for item in duplicate_owner_reviews(owners, role, mappings.side(role).system.value,
+                                            fallback):
+            out.review(item)
     planner = _DealPlanner(inputs, out)
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
     crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}

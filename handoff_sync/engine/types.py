@@ -77,6 +77,7 @@ class ReviewKind(StrEnum):
     LINK_CONFLICT = "link_conflict"  # id fields disagree with the stored link
     LINKED_RECORD_DELETED = "linked_record_deleted"
     INVALID_VALUE = "invalid_value"  # a value the mapping could not convert
+    DUPLICATE_OWNER_EMAIL = "duplicate_owner_email"  # active users sharing one email
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,6 +297,10 @@ def _write(system: SystemName, rule: FieldRule, value: Value, owners: OwnerDirec
     if rule.transform.name == "owner_email":
         owner_id = owners.id_for(str(value))
         if owner_id is None:
+            shared = owners.active_holders(str(value))
+            if len(shared) > 1:
+                raise ValueProblem(f"{len(shared)} active owners share the email {value!r} "
+                                   f"({', '.join(o.id for o in shared)}): none is guessed")
             raise ValueProblem(f"no active owner with email {value!r} in the owner directory")
         return owner_id
     return rule.transform.write(value, system)

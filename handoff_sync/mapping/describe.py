@@ -79,6 +79,7 @@ class SystemObject:
     pipeline_field: str | None = None
     stage_field: str | None = None
     pipelines: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    key_prefix: str | None = None  # Salesforce: the first 3 characters of every record id
 
     def get(self, name: str) -> SystemField | None:
         if name in self.fields:

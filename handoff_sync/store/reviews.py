@@ -10,17 +10,19 @@ Every cycle states all standing problems (``Plan.reviews``). Against the stored 
     open, no longer stated         -> resolved automatically ("auto: no longer applies")
 
 People act on items with ``resolve``: dismiss any item, or link an ambiguous or
-conflicting registration to the CRM opportunity they choose.
+conflicting registration to the CRM opportunity they choose (never a guess: an item naming
+several registrations needs the one, and an opportunity another registration holds moves
+only when the caller says so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, select, update
+from sqlalchemy import Connection, RowMapping, Select, delete, select, update
 
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.engine.types import Link, LinkMethod, ReviewItem, ReviewKind
@@ -38,6 +40,8 @@ LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
 LINKING_KINDS = frozenset(kind.value for kind in (
     ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT, ReviewKind.LINK_CONFLICT,
     ReviewKind.LINKED_RECORD_DELETED))
+# Items every plan states whatever it planned: linking's, and the owner directories'.
+EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value}
 Row = dict[str, Any]
 
 
@@ -75,7 +79,7 @@ def merge_reviews(pipeline: str, stored: Mapping[str, Row], items: Iterable[Revi
 
 def _looked_at(old: Mapping[str, Any], planned: frozenset[str] | None) -> bool:
     """Whether this cycle would have restated the item if it still applied."""
-    return planned is None or old["kind"] in LINKING_KINDS or old["deal"] in planned
+    return planned is None or old["kind"] in EVERY_CYCLE_KINDS or old["deal"] in planned
 
 
 def _reopens(old: Mapping[str, Any]) -> bool:
@@ -137,7 +141,8 @@ def _status(status: str) -> str:
 
 
 def resolve(connection: Connection, pipeline: str, key: str, *, action: str,
-            crm_id: str | None, by: str, now: datetime) -> dict[str, Any]:
+            crm_id: str | None, by: str, now: datetime, registration: str | None = None,
+            displace: Collection[str] = ()) -> dict[str, Any]:
     """Apply a person's decision to one open item; the item as it stands afterwards."""
     queue = table(ReviewRow)
     found = connection.execute(_locked(connection, select(queue).where(
@@ -153,8 +158,8 @@ def resolve(connection: Connection, pipeline: str, key: str, *, action: str,
     if action == "dismiss":
         changes = {"status": ReviewStatus.DISMISSED.value, "resolution": "dismissed"}
     elif action == "link":
-        changes = {"status": ReviewStatus.RESOLVED.value,
-                   "resolution": f"linked to {_link(connection, pipeline, row, crm_id, now)}"}
+        linked = _link(connection, pipeline, row, crm_id, now, registration, displace)
+        changes = {"status": ReviewStatus.RESOLVED.value, "resolution": f"linked to {linked}"}
     else:
         raise StoreError(f"unknown review action {action!r}: use dismiss, or link with a "
                          "CRM id")
@@ -188,25 +193,58 @@ def dismiss_owner(connection: Connection, pipeline: str, email: str, *, by: str,
     return [review_dict({**row, **changes}) for row in matching]
 
 
+def registrations_of(item: Mapping[str, Any]) -> list[str]:
+    """The registrations a linkable item is about: a channel conflict's every one, else
+    the item's own."""
+    details = item.get("details") or {}
+    named = details.get("registrations") if isinstance(details, Mapping) else None
+    if named:
+        return [str(prm_id) for prm_id in named]
+    deal = str(item["deal"])
+    return [deal.removeprefix("prm:")] if deal.startswith("prm:") else []
+
+
 def _link(connection: Connection, pipeline: str, row: Mapping[str, Any], crm_id: str | None,
-          now: datetime) -> str:
-    """Store the link a person chose for the item's registration; the CRM id linked."""
+          now: datetime, registration: str | None, displace: Collection[str]) -> str:
+    """Store the link a person chose for the item's registration; the CRM id linked.
+
+    Never a guess: an item naming several registrations needs ``registration``, and an
+    opportunity another registration holds moves only when the caller listed that
+    registration in ``displace`` (`review link --force` after showing the move)."""
     kind = ReviewKind(row["kind"])
     if kind not in LINKABLE:
         raise StoreError(f"review item {row['key']!r} is a {kind.value} item and cannot be "
                          "linked: fix the records in the source system and the item resolves "
                          "itself, or dismiss it")
-    deal = str(row["deal"])
-    if not deal.startswith("prm:"):
-        raise StoreError(f"review item {row['key']!r} is about {deal}, which has no PRM "
-                         "registration to link; dismiss it instead")
+    named = registrations_of({**row, "details": decode_map(row["details"] or {})})
+    if not named:
+        raise StoreError(f"review item {row['key']!r} is about {row['deal']}, which has no "
+                         "PRM registration to link; dismiss it instead")
+    if registration is None and len(named) > 1:
+        raise StoreError(f"review item {row['key']!r} names {len(named)} registrations "
+                         f"({', '.join(named)}): say which one to link with "
+                         "--registration ID")
+    prm_id = named[0] if registration is None else registration.strip()
+    if prm_id not in named:
+        raise StoreError(f"registration {prm_id!r} is not one of review item "
+                         f"{row['key']!r}'s ({', '.join(named)})")
     candidates = [str(candidate[0]) for candidate in row["candidates"]]
     if not crm_id or not crm_id.strip():
         hint = f" (candidates: {', '.join(candidates)})" if candidates else ""
         raise StoreError(f"linking review item {row['key']!r} needs the CRM opportunity id "
                          f"to link it to{hint}")
     crm_id = crm_id.strip()
-    link = Link(deal.removeprefix("prm:"), crm_id, LinkMethod.MANUAL, 1.0)
-    bulk.upsert(connection, table(LinkRow), [link_row(pipeline, link, now)],
-                ["pipeline", "prm_id"])
+    links = table(LinkRow)
+    holders = sorted(holder for holder in connection.execute(select(links.c.prm_id).where(
+        links.c.pipeline == pipeline, links.c.crm_id == crm_id)).scalars() if holder != prm_id)
+    kept = [holder for holder in holders if holder not in displace]
+    if kept:
+        raise StoreError(f"opportunity {crm_id} is linked to registration "
+                         f"{', '.join(kept)}: linking it to {prm_id} takes it from them; "
+                         "`handoff-sync review link` shows the move and does it with --force")
+    if holders:
+        connection.execute(delete(links).where(links.c.pipeline == pipeline,
+                                               links.c.prm_id.in_(holders)))
+    link = Link(prm_id, crm_id, LinkMethod.MANUAL, 1.0)
+    bulk.upsert(connection, links, [link_row(pipeline, link, now)], ["pipeline", "prm_id"])
     return crm_id

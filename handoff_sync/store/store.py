@@ -8,7 +8,7 @@ that fixes it. ``connect`` never changes the schema: only ``migrate`` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -225,10 +225,14 @@ class Store:
             return review_queue.dismiss_owner(connection, pipeline, email, by=by, now=now)
 
     def resolve_review(self, pipeline: str, key: str, *, action: str, crm_id: str | None,
-                       by: str, now: datetime) -> dict[str, Any]:
-        """``dismiss`` an open item, or ``link`` its registration to ``crm_id`` (a manual
-        link the next cycle uses); the item afterwards."""
+                       by: str, now: datetime, registration: str | None = None,
+                       displace: Collection[str] = ()) -> dict[str, Any]:
+        """``dismiss`` an open item, or ``link`` its registration (``registration``, which
+        an item naming several needs) to ``crm_id`` (a manual link the next cycle uses);
+        the item afterwards. The links of other registrations to ``crm_id`` are removed
+        when listed in ``displace``; any other one refuses the link."""
         with self._guard(f"resolving review item {key!r}"), \
                 write_transaction(self._engine) as connection:
             return review_queue.resolve(connection, pipeline, key, action=action,
-                                        crm_id=crm_id, by=by, now=now)
+                                        crm_id=crm_id, by=by, now=now,
+                                        registration=registration, displace=displace)

@@ -20,6 +20,8 @@ What the contract pins down, for every system:
 - every fault the sandbox injects (429 with Retry-After, 500, 503, a stall longer than the
   request timeout, a dropped connection) ends in success or a ``ConnectorError``, never
   with a duplicate write and never with real sleeping (the connector gets a fake clock);
+- ``id_problem`` passes real and well-formed ids and refuses malformed ones (a quote,
+  a wrong length or checksum, another object's id) with a one-line reason;
 - describe names the mapped fields and is cached until ``start_cycle``; owners come back
   with lower-cased email, active flag and manager.
 Pulls run with the overlap window off, so "duplicates nothing" is exact; the overlap is
@@ -91,6 +93,9 @@ class ContractAdapter(ABC):
     """Regexes of the request paths for "pull", "write" and "upsert", for fault rules."""
     missing_id: str
     """A well-formed id no record has."""
+    malformed_ids: tuple[str, ...]
+    """Values no deal id can be (wrong length, characters, checksum, object), each of
+    which ``id_problem`` must refuse."""
     timeout_seconds: float = 0.5
     """The request timeout ``make_connector`` must configure (below STALL_SECONDS)."""
 
@@ -261,6 +266,19 @@ class ConnectorContract:
 
         assert [r.id for r in found] == [third, first]
         assert all(adapter.text_field in r.fields for r in found)
+
+    def test_id_problem_passes_real_ids_and_names_what_is_wrong_with_others(
+        self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
+    ) -> None:
+        [real] = adapter.seed_deals(1)
+
+        assert connector.id_problem(adapter.deal_object, real) is None
+        assert connector.id_problem(adapter.deal_object, adapter.missing_id) is None
+        for value in adapter.malformed_ids:
+            problem = connector.id_problem(adapter.deal_object, value)
+            assert problem and "\n" not in problem, value
+        assert connector.fetch(adapter.deal_object, [adapter.missing_id],
+                               adapter.deal_fields) == []
 
     # --- writes ----------------------------------------------------------------------
     def test_a_bad_record_fails_alone_and_results_keep_input_order(

@@ -130,6 +130,8 @@ class HubSpotAdapter(ContractAdapter):
                                     "write": r"/objects/deals/batch/(update|create)$",
                                     "upsert": r"/objects/tasks/batch/upsert$"})
     missing_id = "999999999"
+    malformed_ids = ("1' OR 1=1", "-5", "0", "012", "12.5", "1e3", "", "\u0661\u0662",
+                     "99999999999999999999")
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
@@ -186,12 +188,12 @@ class HubSpotAdapter(ContractAdapter):
         """HubSpot has no API that creates owners (users are invited in the app)."""
         with self.server.sandbox.lock:
             self.server.sandbox.hubspot.load_seed(SeedData(hubspot_owners=[
-                {"id": "301", "email": "Ana@Acme.example", "firstName": "Ana", "userId": 1,
-                 "archived": False},
+                {"id": "301", "email": "Ana@Acme.example", "firstName": "Ana",
+                 "lastName": "Lima", "userId": 1, "archived": False},
                 {"id": "302", "email": "gone@acme.example", "firstName": "Gone", "userId": 2,
                  "archived": True}]))
-        return [Owner("301", "ana@acme.example", True, None),
-                Owner("302", "gone@acme.example", False, None)]
+        return [Owner("301", "ana@acme.example", True, None, "Ana Lima"),
+                Owner("302", "gone@acme.example", False, None, "Gone")]
 
     def _search(self, object_type: str, name: str, value: str) -> list[str]:
         body = PublicObjectSearchRequest(

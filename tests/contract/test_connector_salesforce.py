@@ -91,6 +91,8 @@ class SalesforceAdapter(ContractAdapter):
                                     "write": r"/composite/sobjects/?$",
                                     "upsert": r"/composite/sobjects/Task/"})
     missing_id = "006000000000000AAA"
+    malformed_ids = ("0065g00000ABCDE' OR Name != '", "006X", "006000000000000AAB",
+                     "0015g0000000AbcAAE", "006 00000000000", "")
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
@@ -143,9 +145,9 @@ class SalesforceAdapter(ContractAdapter):
         boss = user("boss")
         rep = user("rep", ManagerId=boss)
         gone = user("gone", IsActive=False)
-        return [Owner(boss, "boss@acme.example", True, None),
-                Owner(rep, "rep@acme.example", True, boss),
-                Owner(gone, "gone@acme.example", False, None)]
+        return [Owner(boss, "boss@acme.example", True, None, "Boss"),
+                Owner(rep, "rep@acme.example", True, boss, "Rep"),
+                Owner(gone, "gone@acme.example", False, None, "Gone")]
 
 
 class TestSalesforceContract(ConnectorContract):

@@ -101,9 +101,13 @@ def test_review_dismiss_and_link(config: Path, sf: Salesforce,
     linked = {link.crm_id for link in state.engine.links.values()}
     target = min(set(state.mirror[Role.CRM]) - linked)  # a direct deal, no partner yet
     prm_id = conflict["deal"].removeprefix("prm:")
-    # The registration id is unique on opportunities; the cycle frees the old one first.
-    code, out, _ = run(capsys, "review", "link", conflict["key"], target, "--config",
+    # The item names two registrations: nothing is picked for the person.
+    code, _, err = run(capsys, "review", "link", conflict["key"], target, "--config",
                        str(config))
+    assert code == 2 and "--registration ID" in err
+    # The registration id is unique on opportunities; the cycle frees the old one first.
+    code, out, _ = run(capsys, "review", "link", conflict["key"], target, "--registration",
+                       prm_id, "--config", str(config))
     assert code == 0 and f"linked to {target}" in out
 
     assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0

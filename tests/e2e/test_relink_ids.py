@@ -80,8 +80,8 @@ def test_a_relink_by_hand_moves_the_registration_id(
     for rival in relink.rivals:  # the other partner withdraws its registration
         hs.crm.deals.basic_api.archive(rival)
 
-    code, out = run(capsys, "review", "link", relink.item["key"], target, "--config",
-                    str(config))
+    code, out = run(capsys, "review", "link", relink.item["key"], target, "--registration",
+                    prm_id, "--config", str(config))
     assert code == 0 and f"linked to {target}" in out
     summary = sync_once(capsys, config)
 
@@ -148,7 +148,7 @@ def test_a_relink_in_a_running_daemon_frees_the_id_first(
     if rival_withdraws:
         hs.crm.deals.basic_api.archive(rival)
     store.resolve_review("partners", relink.item["key"], action="link", crm_id=relink.target,
-                         by="test", now=datetime.now(UTC))
+                         registration=old.prm_id, by="test", now=datetime.now(UTC))
 
     relinked = cycle(daemon)  # planned incrementally: only what changed, and what it frees
     # The old opportunity lets go of the id in a call before the one the new one takes it in.
@@ -193,7 +193,7 @@ def test_a_failed_release_of_the_old_id_is_tried_again(
     for rival in relink.rivals:
         hs.crm.deals.basic_api.archive(rival)
     store.resolve_review("partners", relink.item["key"], action="link", crm_id=relink.target,
-                         by="test", now=datetime.now(UTC))
+                         registration=old.prm_id, by="test", now=datetime.now(UTC))
     # Salesforce refuses the first record write of the cycle: the old opportunity's blank.
     sandbox.sandbox.faults.set_rules([{"api": "salesforce", "method": "PATCH",
                                        "path": "composite/sobjects$", "count": 1,

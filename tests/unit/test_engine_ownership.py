@@ -2,9 +2,14 @@
 
 import pytest
 
-from handoff_sync.engine.ownership import Assignee, resolve_person, unresolved_owner_review
+from handoff_sync.engine.ownership import (
+    Assignee,
+    duplicate_owner_reviews,
+    resolve_person,
+    unresolved_owner_review,
+)
 from handoff_sync.engine.types import ReviewKind
-from handoff_sync.model import Deal, Owner, OwnerDirectory, PersonRole
+from handoff_sync.model import Deal, Owner, OwnerDirectory, PersonRole, Role
 
 FALLBACK = "revops@example.com"
 OWNERS = OwnerDirectory([
@@ -107,3 +112,37 @@ def test_the_review_is_the_same_every_cycle_so_the_store_keeps_one_item():
     other_role = unresolved_owner_review(DEAL_KEY, resolve_person(R.CS_OWNER, deal, OWNERS,
                                                                   FALLBACK))
     assert other_role is not None and first is not None and other_role.key != first.key
+
+
+SHARED = OwnerDirectory([
+    Owner("005S", "sam@example.com", manager_id="005M", name="Sam Stone"),
+    Owner("005T", "sam@example.com", name="Sam Stone (test user)"),
+    Owner("005M", "mia@example.com"),
+])
+
+
+@pytest.mark.parametrize("role", [R.CRM_OWNER, R.MANAGER])
+def test_an_email_two_active_users_share_falls_back_with_no_per_deal_item(role):
+    assignee = resolve_person(role, Deal(ae_email="Sam@example.com"), SHARED, FALLBACK)
+
+    assert assignee.email == FALLBACK and not assignee.resolved
+    assert assignee.duplicate == "sam@example.com"
+    assert unresolved_owner_review(DEAL_KEY, assignee) is None  # one item per email instead
+
+
+def test_one_review_per_shared_email_names_both_users_and_goes_when_they_do():
+    [item] = duplicate_owner_reviews(SHARED, Role.CRM, "salesforce", FALLBACK)
+
+    assert item.kind is ReviewKind.DUPLICATE_OWNER_EMAIL
+    assert item.key == "duplicate_owner_email:crm:sam@example.com"
+    for text in ("sam@example.com", "005S (Sam Stone)", "005T (Sam Stone (test user))",
+                 FALLBACK, "salesforce"):
+        assert text in item.summary
+    assert [dict(u) for u in item.details["users"]] == [
+        {"id": "005S", "name": "Sam Stone"}, {"id": "005T", "name": "Sam Stone (test user)"}]
+    assert duplicate_owner_reviews(SHARED, Role.CRM, "salesforce", FALLBACK) == [item]
+    fixed = OwnerDirectory([Owner("005S", "sam@example.com"),
+                            Owner("005T", "sam@example.com", active=False)])
+    assert duplicate_owner_reviews(fixed, Role.CRM, "salesforce", FALLBACK) == []
+    assert resolve_person(R.CRM_OWNER, Deal(ae_email="sam@example.com"), fixed,
+                          FALLBACK).resolved

@@ -68,3 +68,20 @@ def test_owner_directory_resolves_both_ways_and_prefers_active_users():
     assert directory.manager_email("ann@example.com") == "boss@example.com"
     assert directory.email_for("nope") is None
     assert len(directory) == 4
+
+
+def test_an_email_two_active_users_share_names_nobody():
+    directory = OwnerDirectory([
+        Owner("005B", "ann@example.com", name="Ann Lee"),
+        Owner("005A", "Ann@Example.com", manager_id="005M", name="Ann Lee (old)"),
+        Owner("005C", "ann@example.com", active=False),  # inactive: no share in it
+        Owner("005M", "boss@example.com"),
+        Owner("005D", "dan@example.com"),
+        Owner("005E", "dan@example.com", active=False),
+    ])
+    assert directory.id_for("ann@example.com") is None  # not whichever came first
+    assert directory.manager_email("ann@example.com") is None
+    assert [o.id for o in directory.active_holders(" ANN@example.com")] == ["005A", "005B"]
+    assert list(directory.duplicates()) == ["ann@example.com"]
+    assert directory.id_for("dan@example.com") == "005D"  # one active, one inactive: fine
+    assert OwnerDirectory([Owner("005B", "ann@example.com")]).duplicates() == {}

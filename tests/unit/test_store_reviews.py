@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handoff_sync.engine.types import Link, LinkMethod, Plan, ReviewItem, ReviewKind
+from handoff_sync.engine.types import (
+    Link,
+    LinkChange,
+    LinkChangeKind,
+    LinkMethod,
+    Plan,
+    ReviewItem,
+    ReviewKind,
+)
 from handoff_sync.store import CycleOutcome, RunKind, RunOutcome, Store, StoreError
 
 T0 = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -132,3 +140,34 @@ def test_dismissing_a_person_dismisses_their_items_on_every_deal_and_only_theirs
     for email in ("nobody@partner.example", ""):
         with pytest.raises(StoreError, match="no open unresolved_owner item names"):
             store.dismiss_owner_reviews(PIPELINE, email, by="dana", now=T0)
+
+
+def test_a_link_names_its_registration_and_takes_an_opportunity_only_when_told(
+        store: Store) -> None:
+    conflict = ReviewItem("channel_conflict:901,902", ReviewKind.CHANNEL_CONFLICT, "prm:901",
+                          "2 registrations from 2 partners",
+                          details={"registrations": ("901", "902")})
+    stated(store, conflict, at=T0)
+    with pytest.raises(StoreError, match=r"names 2 registrations \(901, 902\).*--registration"):
+        store.resolve_review(PIPELINE, conflict.key, action="link", crm_id="0061", by="dana",
+                             now=T0)
+    with pytest.raises(StoreError, match="registration '903' is not one of"):
+        store.resolve_review(PIPELINE, conflict.key, action="link", crm_id="0061", by="dana",
+                             now=T0, registration="903")
+    # Another registration holds the opportunity: it moves only when the caller says so.
+    store.record_cycle(CycleOutcome(
+        PIPELINE, "run-link", RunKind.INCREMENTAL, T0, T0, RunOutcome.OK,
+        Plan(PIPELINE, T0, links=(LinkChange(LinkChangeKind.CREATE,
+                                             Link("777", "0061", LinkMethod.MATCHED, 0.97),
+                                             "name 0.97"),), reviews=(conflict,)),
+        frozenset(), {}, {}))
+    with pytest.raises(StoreError, match="opportunity 0061 is linked to registration 777"):
+        store.resolve_review(PIPELINE, conflict.key, action="link", crm_id="0061", by="dana",
+                             now=T0, registration="902")
+    assert store.load_pipeline(PIPELINE).engine.links == {
+        "777": Link("777", "0061", LinkMethod.MATCHED, 0.97)}
+    item = store.resolve_review(PIPELINE, conflict.key, action="link", crm_id="0061",
+                                by="dana", now=T0, registration="902", displace=["777"])
+    assert item["resolution"] == "linked to 0061"
+    assert store.load_pipeline(PIPELINE).engine.links == {
+        "902": Link("902", "0061", LinkMethod.MANUAL, 1.0)}
