@@ -12,7 +12,8 @@ raw into a CSV cell, ``=HYPERLINK("http://x","y")`` is a formula a spreadsheet r
 ``for_rich``      the same, then rich's markup escaped, for text handed to rich (a
                   ``[link=...]`` in a partner name is markup to rich, not text).
 ``csv_cell``      OWASP's CSV-injection rule: a text cell starting with ``= + - @``, tab
-                  or carriage return gets a leading single quote. Numbers are never
+                  or carriage return gets a leading single quote (after escapes and
+                  controls other than newline and tab are dropped). Numbers are never
                   touched: a negative figure stays a number a spreadsheet can sum, and
                   a number cannot hold a formula.
 """
@@ -58,8 +59,11 @@ def for_rich(value: Any, *, layout: bool = False) -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: text that would start a formula gets a
-    leading ``'``; numbers, booleans and None pass unchanged."""
-    if isinstance(value, str) and value.startswith(CSV_TRIGGERS):
-        return "'" + value
-    return value
+    """A CSV cell a spreadsheet shows as text: escapes and controls dropped as for a
+    terminal (a CSV gets `cat`; a lone carriage return also breaks a minimally quoted
+    row), then text that would start a formula gets a leading ``'``. Numbers, booleans
+    and None pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = for_terminal(value, layout=True)
+    return "'" + text if text.startswith(CSV_TRIGGERS) else text
