@@ -190,6 +190,8 @@ class ServerConfig(Section):
     """Address to listen on; loopback by default, so nothing outside the host sees it."""
     port: Annotated[int, Field(ge=0, le=65535)] = 9464
     """TCP port (0 picks a free one)."""
+    unready_after_failed_cycles: Annotated[int, Field(ge=1)] = 3
+    """/readyz answers 503 once a pipeline has failed this many cycles in a row."""
 
 
 class ScheduleConfig(Section):

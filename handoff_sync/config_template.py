@@ -25,6 +25,7 @@ database:                               # where the daemon keeps its state
 server:                                 # /healthz, /readyz and /metrics
   host: 127.0.0.1                       # loopback: only this host can reach it
   port: 9464                            # TCP port (0 picks a free one)
+  unready_after_failed_cycles: 3        # /readyz 503 once a pipeline fails this many in a row
 
 schedule:                               # when each pipeline syncs
   interval_seconds: 300                 # incremental cycle of each pipeline (at least 5)

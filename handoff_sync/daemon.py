@@ -55,6 +55,7 @@ from handoff_sync.store.types import LeaseLost, RunOutcome, SchemaOutdated, Stor
 
 if TYPE_CHECKING:
     from handoff_sync.config import Config, PipelineConfig
+    from handoff_sync.store.types import CycleHealth
     from handoff_sync.sync import CycleReport
 
 log = structlog.get_logger(__name__)
@@ -82,6 +83,12 @@ class LeaseStore(Protocol):
     """The store calls the daemon makes itself (runners make their own)."""
 
     def require_current_schema(self) -> None: ...
+
+    def schema_revision(self) -> str | None: ...
+
+    def head_revision(self) -> str: ...
+
+    def cycle_health(self, pipeline: str) -> CycleHealth: ...
 
     def try_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
 
@@ -165,6 +172,7 @@ class Daemon:
                 return self._locked_cycle(slot, full, job_kind)
             finally:
                 slot.lock.release()
+                self._observe_health(name)
 
     def _take_lock(self, slot: _Slot, *, wait: bool) -> bool:
         if not wait:
@@ -208,6 +216,13 @@ class Daemon:
         self._log_report(report)
         self.metrics.observe(report)
         return report
+
+    def _observe_health(self, name: str) -> None:
+        """The health gauges from the store's run rows (what /readyz and status read)."""
+        try:
+            self.metrics.observe_health(self.store.cycle_health(name))
+        except Exception as exc:  # the database is down: /readyz says so already
+            log.warning("health_not_read", error=type(exc).__name__)
 
     def _skip(self, name: str, reason: str) -> None:
         self.metrics.observe_skip(name, reason)
@@ -329,10 +344,13 @@ class Daemon:
 
         Raises OSError when the health port cannot be bound."""
         server = self.config.server
+        for name in self._slots:  # the last success and the failing streak survive restarts
+            self._observe_health(name)
         self._health = HealthServer(
             server.host, int(server.port), metrics=self.metrics,
             liveness=lambda: self._scheduler.running and not self.should_stop(),
-            readiness=store_readiness(self.store))
+            readiness=store_readiness(self.store, sorted(self._slots),
+                                      failed_cycles=int(server.unready_after_failed_cycles)))
         self._health.start()
         for logger in ("apscheduler.scheduler", "apscheduler.executors.default"):
             logging.getLogger(logger).setLevel(logging.ERROR)  # _on_not_run says it instead

@@ -31,6 +31,7 @@ from handoff_sync.init_command import write_sandbox_config
 from handoff_sync.mapping.loader import MappingSet, load_mappings
 from handoff_sync.model import GateStatus, Output, Role
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sanitise import for_terminal
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner
@@ -411,7 +412,7 @@ def render_summary(result: DemoResult) -> list[str]:
         f"  status:   handoff-sync status --config {result.config}",
         f"  summary:  {result.folder / SUMMARY_FILE} (the numbers above, as JSON)",
     ]
-    return lines
+    return [for_terminal(line) for line in lines]  # step lines name sandbox records
 
 
 def _flag_label(status: str) -> str:

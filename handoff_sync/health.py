@@ -1,8 +1,11 @@
 """The daemon's probe and scrape endpoints on a loopback port.
 
 ``/healthz``  200 ``ok`` while the scheduler runs, 503 once the daemon is stopping.
-``/readyz``   200 when the database answers and its schema is current, else 503 with
-              a one-line reason.
+``/readyz``   200 when the database answers, its schema is current and no pipeline has
+              failed ``server.unready_after_failed_cycles`` cycles in a row (counted
+              from the store's run rows, so a restart does not reset it); else 503
+              with a one-line reason. The reason never names the database's URL, user
+              or host: a probe's answer travels further than the config.
 ``/metrics``  the Prometheus exposition of the daemon's own registry.
 Anything else is 404. Probes come every few seconds, so access lines are not logged.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,8 +22,9 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from handoff_sync.cycle_failures import classify_message
 from handoff_sync.metrics import Metrics
-from handoff_sync.store.types import SchemaOutdated
+from handoff_sync.sanitise import for_terminal
 
 log = structlog.get_logger(__name__)
 
@@ -28,19 +32,56 @@ Readiness = Callable[[], str | None]  # None when ready, else why not (one line)
 Liveness = Callable[[], bool]
 
 
-def store_readiness(store: Any) -> Readiness:
-    """Ready when the store answers (it reads its schema revision) and the schema is current."""
+UNREADY_AFTER_FAILED_CYCLES = 3
+
+
+def store_readiness(store: Any, pipelines: Sequence[str] = (), *,
+                    failed_cycles: int = UNREADY_AFTER_FAILED_CYCLES) -> Readiness:
+    """Ready when the store answers (it reads its schema revision), the schema is current
+    and none of ``pipelines`` has ``failed_cycles`` failed cycles in a row."""
 
     def check() -> str | None:
         try:
-            store.require_current_schema()
-        except SchemaOutdated as exc:
-            return f"schema not current: {one_line(exc)}"
+            current, head = store.schema_revision(), store.head_revision()
+            if current != head:
+                return (f"schema not current: the database is at revision "
+                        f"{current or '(no tables)'}, this version needs {head}: run "
+                        "`handoff-sync migrate`")
+            failing = [_failing(store.cycle_health(name), failed_cycles)
+                       for name in pipelines]
         except Exception as exc:
-            return f"database not answering: {one_line(exc)}"
-        return None
+            return f"database unreachable ({driver_error(exc)})"
+        reasons = [reason for reason in failing if reason]
+        return "; ".join(reasons)[:1000] if reasons else None
 
     return check
+
+
+def _failing(health: Any, failed_cycles: int) -> str | None:
+    count = health.consecutive_failures
+    if count < failed_cycles:
+        return None
+    reason = classify_message(health.last_failure)
+    at = health.last_failure_at.isoformat(timespec="seconds") if health.last_failure_at \
+        else "unknown"
+    last = for_terminal(health.last_failure or "no message")[:300]
+    return (f"pipeline {health.pipeline}: {count} failed cycles in a row ({reason}; last "
+            f"at {at}): {last}")
+
+
+def driver_error(exc: BaseException) -> str:
+    """The class of the error underneath (the DB-API driver's when there is one), e.g.
+    ``sqlite3.OperationalError``: says what failed without the message, which may carry
+    the URL, the user or the host."""
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    inner = getattr(cause, "orig", None)
+    if isinstance(inner, BaseException):
+        cause = inner
+    kind = type(cause)
+    module = kind.__module__.split(".")[0]
+    return kind.__name__ if module == "builtins" else f"{module}.{kind.__name__}"
 
 
 class HealthServer:

@@ -3,6 +3,9 @@
 A private ``CollectorRegistry`` (not prometheus_client's global one) keeps two daemons in
 one test process apart and keeps library collectors out of ``/metrics``. Counters grow by
 what each cycle report says; gauges hold the state after the pipeline's last cycle.
+The health gauges (last success, failing streak, open errors) are read from the store
+after every cycle, failed or not, so they agree with `/readyz` and `status` and survive
+a restart.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from handoff_sync.cycle_failures import CLASSES, classify, classify_message
+from handoff_sync.store.types import RunOutcome
+
 if TYPE_CHECKING:
+    from handoff_sync.store.types import CycleHealth
     from handoff_sync.sync import CycleReport
 
 # Cycles run from seconds (an idle incremental poll) to most of an hour (a full reconcile
@@ -39,9 +46,10 @@ class Metrics:
                                        registry=reg)
         self.tasks = Counter("handoff_sync_tasks", "Follow-up tasks created, updated or closed",
                              ["pipeline", "action"], registry=reg)
-        self.sync_errors = Gauge("handoff_sync_sync_errors",
-                                 "Per-record errors open after the pipeline's last cycle",
-                                 ["pipeline"], registry=reg)
+        self.sync_errors = Gauge(
+            "handoff_sync_sync_errors",
+            "Per-record errors open in the store (waiting for a retry), after the last cycle",
+            ["pipeline"], registry=reg)
         self.api_calls = Counter("handoff_sync_api_calls", "API calls made, by system",
                                  ["pipeline", "system"], registry=reg)
         self.api_budget_remaining = Gauge(
@@ -60,9 +68,22 @@ class Metrics:
         self.lease_held = Gauge("handoff_sync_lease_held",
                                 "1 while this replica holds the pipeline's lease, else 0",
                                 ["pipeline"], registry=reg)
-        self.last_cycle_timestamp = Gauge("handoff_sync_last_cycle_timestamp_seconds",
-                                          "Unix time the pipeline's last cycle ended",
-                                          ["pipeline"], registry=reg)
+        self.last_cycle_timestamp = Gauge(
+            "handoff_sync_last_cycle_timestamp_seconds",
+            "Unix time the pipeline's last reported cycle ended, whatever its outcome",
+            ["pipeline"], registry=reg)
+        self.last_success_timestamp = Gauge(
+            "handoff_sync_last_success_timestamp_seconds",
+            "Unix time the pipeline's last completed (ok or partial) cycle ended",
+            ["pipeline"], registry=reg)
+        self.cycle_failures = Counter(
+            "handoff_sync_cycle_failures",
+            "Cycles that failed (reported failed or raised), by class of reason",
+            ["pipeline", "reason"], registry=reg)
+        self.consecutive_failures = Gauge(
+            "handoff_sync_consecutive_failed_cycles",
+            "Failed cycles since the pipeline's last completed one (/readyz turns 503 at "
+            "server.unready_after_failed_cycles)", ["pipeline"], registry=reg)
         self.cycle_exceptions = Counter(
             "handoff_sync_cycle_exceptions",
             "Cycles that raised instead of reporting (the daemon logged it and went on)",
@@ -83,6 +104,8 @@ class Metrics:
         self.sla_breaches.labels(pipeline)
         self.leases_lost.labels(pipeline)
         self.lease_held.labels(pipeline).set(0)
+        for reason in CLASSES:
+            self.cycle_failures.labels(pipeline, reason)
 
     def observe(self, report: CycleReport) -> None:
         """Fold one cycle report into the metrics."""
@@ -96,8 +119,10 @@ class Metrics:
         for action in TASK_ACTIONS:
             self.tasks.labels(pipeline, action).inc(_count(counts, f"tasks_{action}"))
         self.sla_breaches.labels(pipeline).inc(_count(counts, "sla_breaches"))
-        self.sync_errors.labels(pipeline).set(_count(counts, "errors"))
-        self.review_items_open.labels(pipeline).set(_count(counts, "reviews_open"))
+        if "reviews_open" in counts:  # a failed cycle counted nothing: keep the last count
+            self.review_items_open.labels(pipeline).set(_count(counts, "reviews_open"))
+        if report.outcome == RunOutcome.FAILED:
+            self.cycle_failures.labels(pipeline, classify_message(report.message)).inc()
         self.schema_drift_fields.labels(pipeline).set(len(report.drift))
         self.last_cycle_timestamp.labels(pipeline).set(report.ended_at.timestamp())
         for system, usage in report.api_calls.items():
@@ -108,6 +133,15 @@ class Metrics:
 
     def observe_exception(self, pipeline: str, kind: str, exc: BaseException) -> None:
         self.cycle_exceptions.labels(pipeline, kind, type(exc).__name__).inc()
+        self.cycle_failures.labels(pipeline, classify(exc)).inc()
+
+    def observe_health(self, health: CycleHealth) -> None:
+        """The store's view after a cycle: a failed cycle never moves the last success."""
+        pipeline = health.pipeline
+        self.consecutive_failures.labels(pipeline).set(health.consecutive_failures)
+        self.sync_errors.labels(pipeline).set(health.open_errors)
+        if health.last_success_at is not None:
+            self.last_success_timestamp.labels(pipeline).set(health.last_success_at.timestamp())
 
     def observe_skip(self, pipeline: str, reason: str) -> None:
         self.cycles_skipped.labels(pipeline, reason).inc()

@@ -16,6 +16,7 @@ from typing import Any
 
 from handoff_sync.engine.command import add_offline_arguments, run_plan
 from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
+from handoff_sync.sanitise import for_terminal
 from handoff_sync.sync import CycleReport
 from handoff_sync.sync_command import (
     CommandError,
@@ -73,7 +74,7 @@ def _as_json(report: CycleReport) -> dict[str, Any]:
 
 def _as_text(report: CycleReport) -> str:
     if report.plan is None:
-        return f"pipeline {report.pipeline}: cannot plan: {report.message}"
+        return for_terminal(f"pipeline {report.pipeline}: cannot plan: {report.message}")
     plan = report.plan
     lines = [f"pipeline {report.pipeline}: the next {report.kind.value} cycle would "
              f"(nothing written)"]
@@ -109,11 +110,11 @@ def _as_text(report: CycleReport) -> str:
     reads = ", ".join(f"{s} {u.get('total', 0)}" for s, u in sorted(report.api_calls.items()))
     lines.append(f"  API calls: writing would cost {writes or 'nothing'}; "
                  f"planning read {reads}")
-    return "\n".join(lines)
+    return "\n".join(for_terminal(line) for line in lines)  # subjects, names: system text
 
 
 def _show(value: Any) -> str:
     if value is None or value == "":
         return "(empty)"
-    text = str(value).replace("\n", " ")
+    text = for_terminal(value)
     return repr(text[:60] + ("..." if len(text) > 60 else ""))

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handoff_sync.sanitise import for_terminal
+
 UNRESOLVED_OWNER = "unresolved_owner"
 DEALS_SHOWN = 5  # deal keys printed per group; the JSON output lists every item
 
@@ -64,7 +66,8 @@ def render_reviews(items: Sequence[Mapping[str, Any]]) -> str:
     lines = [f"{len(items)} review items: {counts}", ""]
     for entry in entries:
         lines.extend(_entry_lines(entry))
-    return "\n".join(lines) + "\n"
+    # Summaries name partners and customers: no escape sequence reaches the terminal.
+    return "\n".join(for_terminal(line) for line in lines) + "\n"
 
 
 def _entry_lines(entry: ReviewEntry) -> list[str]:

@@ -183,6 +183,21 @@ class PipelineRunner:
                                           "lease lost to another replica; nothing recorded",
                                           self._usage(), {})
                 raise
+            except Exception as exc:
+                self._links_seen = None
+                # A bug or a database failure: the daemon logs the traceback. Close the
+                # run row as failed first, so `status` and /readyz count this cycle
+                # instead of showing it running forever.
+                if not dry_run:
+                    self._close_failed(run_id, _one_line(exc))
+                raise
+
+    def _close_failed(self, run_id: str, message: str) -> None:
+        try:
+            self.store.finish_run(run_id, self.clock(), RunOutcome.FAILED, message,
+                                  self._usage(), {})
+        except Exception as exc:  # the database is what failed: the row stays running
+            log.warning("run_not_closed", run_id=run_id, error=type(exc).__name__)
 
     def _cycle(self, run_id: str, kind: RunKind, started: datetime, state: PipelineState,
                folder: Path, digest: str | None, dry_run: bool,

@@ -20,10 +20,12 @@ from typing import Any
 from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.review_link import LinkRefused
 from handoff_sync.review_view import render_reviews
+from handoff_sync.sanitise import for_terminal
 from handoff_sync.store.types import LeaseLost, SchemaOutdated, StoreError
 from handoff_sync.sync import CycleReport, PipelineRunner
 
 DEFAULT_CONFIG = Path("handoff-sync.yaml")
+WATCH_SECONDS = 2.0
 
 
 class CommandError(Exception):
@@ -55,6 +57,9 @@ def add_sync_commands(commands: Any) -> None:
     config_argument(status)
     status.add_argument("--pipeline", metavar="NAME", help="only this pipeline")
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--watch", nargs="?", type=_seconds, const=WATCH_SECONDS,
+                        metavar="SECONDS", help="redraw every SECONDS (default "
+                        f"{WATCH_SECONDS:g}) until Ctrl-C")
     status.set_defaults(func=run_status)
 
     review = commands.add_parser("review", help="list and resolve review items",
@@ -199,14 +204,39 @@ def _cycle_text(summary: dict[str, Any], *, dry_run: bool) -> str:
         lines.append(f"  skipped   {field}: {why}")
     if summary["message"]:
         lines.append(f"  note      {summary['message']}")
-    return "\n".join(lines)
+    return "\n".join(for_terminal(line) for line in lines)  # error messages: system text
 
 
-def run_status(args: argparse.Namespace) -> int:
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds "
+                                         "between 0.1 and 3600")
+    return value
+
+
+def run_status(args: argparse.Namespace, *, refreshes: int | None = None) -> int:
+    """``refreshes`` bounds ``--watch`` (tests); None redraws until Ctrl-C."""
+    from handoff_sync.status_view import render_status, status_console, watch
+
     try:
         with opened(args.config) as (config, store):
             if args.pipeline is not None:
                 selected_pipelines(config, args.pipeline)
+            if getattr(args, "watch", None) and not args.json:
+                console = status_console()
+
+                def draw() -> None:
+                    try:
+                        render_status(store.status(args.pipeline, now=datetime.now(UTC)),
+                                      console)
+                    except StoreError as exc:  # the database may come back: keep watching
+                        console.print(f"handoff-sync status: {exc}", markup=False)
+
+                return watch(draw, args.watch, console=console, refreshes=refreshes)
             report = store.status(args.pipeline, now=datetime.now(UTC))
     except CommandError as exc:
         print(f"handoff-sync status: {exc}", file=sys.stderr)
@@ -214,8 +244,6 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True, default=str))
         return 0
-    from handoff_sync.status_view import render_status
-
     render_status(report)
     return 0
 

@@ -15,6 +15,7 @@ from handoff_sync.mapping.loader import MappingSet
 from handoff_sync.model import CANONICAL_FIELDS, Deal, GateStatus, OwnerDirectory, SystemName
 from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.policy.templates import format_value
+from handoff_sync.sanitise import for_terminal
 
 
 def guess_system(raw: Mapping[str, Any]) -> SystemName | None:
@@ -60,7 +61,7 @@ def explain_record(mappings: MappingSet, system: SystemName, raw: Mapping[str, A
     lines += ["", "Handoff:"]
     if result.handoff_type is None:
         lines.append("  no handoff type applies to this deal")
-        return "\n".join(lines) + "\n"
+        return _printable(lines)
     handoff = mappings.policy.handoff_types[result.handoff_type]
     stage = next(s for s in handoff.stages if s.id == result.stage)
     lines.append(f"  type:       {result.handoff_type} ({handoff.label})")
@@ -82,4 +83,9 @@ def explain_record(mappings: MappingSet, system: SystemName, raw: Mapping[str, A
                        and (n in CANONICAL_FIELDS or n.startswith("custom.")))
     if elsewhere:
         lines += ["", f"Only {other.file.name} provides: {', '.join(elsewhere)}"]
-    return "\n".join(lines) + "\n"
+    return _printable(lines)
+
+
+def _printable(lines: list[str]) -> str:
+    # The record is whatever the user pasted from a system: show its values, not its escapes.
+    return "\n".join(for_terminal(line) for line in lines) + "\n"

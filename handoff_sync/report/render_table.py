@@ -10,23 +10,24 @@ from rich.table import Table
 
 from handoff_sync.report.figures import SECTION_TITLES, Count, Report
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
+from handoff_sync.sanitise import for_rich
 
 
 def render_table(report: Report, file: IO[str], *, width: int = 132) -> None:
     console = Console(file=file, width=width, no_color=not file.isatty(),
                       highlight=False, soft_wrap=False)
-    console.print(f"[bold]Handoff report[/bold]  {subtitle(report)}")
+    console.print(f"[bold]Handoff report[/bold]  {for_rich(subtitle(report))}")
     for section, tables in _sections(report):
         console.print()
         console.print(f"[bold]{SECTION_TITLES[section]}[/bold] [dim]({section})[/dim]")
         for table in tables:
             if table.title:  # above the table, not wrapped to the table's width
-                console.print(f"[italic]{table.title}[/italic]")
+                console.print(f"[italic]{for_rich(table.title)}[/italic]")
                 table.title = None
             console.print(table)
     console.print()
     for note in report.notes:
-        console.print(f"[dim]* {note}[/dim]")
+        console.print(f"[dim]* {for_rich(note)}[/dim]")
 
 
 def _table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
@@ -34,7 +35,8 @@ def _table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[An
     for index, header in enumerate(headers):
         table.add_column(header, justify="left" if index == 0 else "right")
     for row in rows:
-        table.add_row(*(str(cell) for cell in row))
+        # Partner names and labels come from the systems: text, never markup or escapes.
+        table.add_row(*(for_rich(cell) for cell in row))
     return table
 
 

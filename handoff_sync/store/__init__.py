@@ -12,6 +12,7 @@ from handoff_sync.store.database import redact_url, sqlite_url_for
 from handoff_sync.store.leases import pipeline_lease
 from handoff_sync.store.store import Store
 from handoff_sync.store.types import (
+    CycleHealth,
     CycleOutcome,
     FailureKind,
     LeaseLost,
@@ -26,7 +27,7 @@ from handoff_sync.store.types import (
 )
 
 __all__ = [
-    "CycleOutcome", "FailureKind", "LeaseLost", "MirrorRecord", "PipelineState",
+    "CycleHealth", "CycleOutcome", "FailureKind", "LeaseLost", "MirrorRecord", "PipelineState",
     "RecordFailure", "RetryHold", "RunKind", "RunOutcome", "SchemaOutdated", "Store",
     "StoreError", "backoff", "pipeline_lease", "redact_url", "sqlite_url_for",
 ]

@@ -23,7 +23,7 @@ from handoff_sync.store.schema import (
     TaskRow,
     table,
 )
-from handoff_sync.store.types import RunOutcome
+from handoff_sync.store.types import COMPLETED_OUTCOMES, CycleHealth, RunOutcome
 
 RUNS_SHOWN = 10
 ERRORS_SHOWN = 20
@@ -62,7 +62,15 @@ def pipeline_status(connection: Connection, pipeline: str, now: datetime) -> dic
         "links": connection.execute(select(func.count()).select_from(table(LinkRow)).where(
             table(LinkRow).c.pipeline == pipeline)).scalar_one(),
         "api_calls": budget,
+        "health": _health_json(cycle_health(connection, pipeline)),
     })
+
+
+def _health_json(health: CycleHealth) -> dict[str, Any]:
+    return {"consecutive_failures": health.consecutive_failures,
+            "last_success_at": health.last_success_at,
+            "last_failure_at": health.last_failure_at, "last_failure": health.last_failure,
+            "open_errors": health.open_errors}
 
 
 def _lease(connection: Connection, pipeline: str, now: datetime) -> dict[str, Any] | None:
@@ -140,3 +148,29 @@ def _conflicts(connection: Connection, pipeline: str) -> dict[str, Any]:
              "recorded_at": row.recorded_at, "run_id": row.run_id}
             for row in connection.execute(query)]
     return {"count": count, "last": last}
+
+
+def cycle_health(connection: Connection, pipeline: str) -> CycleHealth:
+    """The failing streak since the last completed run, that run's end and the open
+    per-record errors: three indexed queries, cheap enough for a probe every few seconds."""
+    runs, errors = table(SyncRun), table(SyncError)
+    mine = runs.c.pipeline == pipeline
+    completed = [outcome.value for outcome in COMPLETED_OUTCOMES]
+    last = connection.execute(
+        select(runs.c.started_at, runs.c.ended_at).where(mine, runs.c.outcome.in_(completed))
+        .order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(1)).first()
+    failed = [mine, runs.c.outcome == RunOutcome.FAILED.value]
+    if last is not None:
+        failed.append(runs.c.started_at > last.started_at)
+    count = connection.execute(select(func.count()).select_from(runs).where(*failed)
+                               ).scalar_one()
+    newest = connection.execute(
+        select(runs.c.ended_at, runs.c.message).where(*failed)
+        .order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(1)).first()
+    open_errors = connection.execute(select(func.count()).select_from(errors).where(
+        errors.c.pipeline == pipeline)).scalar_one()
+    return CycleHealth(pipeline=pipeline, consecutive_failures=int(count),
+                       last_success_at=last.ended_at if last else None,
+                       last_failure_at=newest.ended_at if newest else None,
+                       last_failure=newest.message if newest else None,
+                       open_errors=int(open_errors))

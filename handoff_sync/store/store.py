@@ -32,8 +32,9 @@ from handoff_sync.store.database import (
 from handoff_sync.store.load import load_pipeline
 from handoff_sync.store.record import finish_run, record_cycle, run_values
 from handoff_sync.store.schema import SyncRun, table
-from handoff_sync.store.status import pipeline_status, pipelines
+from handoff_sync.store.status import cycle_health, pipeline_status, pipelines
 from handoff_sync.store.types import (
+    CycleHealth,
     CycleOutcome,
     PipelineState,
     RunKind,
@@ -210,6 +211,13 @@ class Store:
                 "now": to_jsonable(now),
                 "pipelines": {name: pipeline_status(connection, name, now) for name in names},
             }
+
+    def cycle_health(self, pipeline: str) -> CycleHealth:
+        """Consecutive failed cycles, the last success and the open errors, from the run
+        rows: what `/readyz`, the metrics and `status` agree on, across restarts."""
+        with self._guard(f"reading the cycle health of {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            return cycle_health(connection, pipeline)
 
     def reviews(self, pipeline: str | None = None, *,
                 status: str | None = "open") -> list[dict[str, Any]]:

@@ -105,6 +105,25 @@ class RunOutcome(StrEnum):
     DRY_RUN = "dry_run"
 
 
+# A cycle that ran to its end (some records may have failed and retry later): it resets
+# the count of consecutive failed cycles and is a "last success".
+COMPLETED_OUTCOMES = (RunOutcome.OK, RunOutcome.PARTIAL)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleHealth:
+    """How a pipeline's cycles have gone, from its run rows (so a restart keeps it).
+
+    Interrupted, running and dry runs neither count as failed nor end a failing streak."""
+
+    pipeline: str
+    consecutive_failures: int  # failed runs since the last completed one
+    last_success_at: datetime | None  # end of the last ok or partial run
+    last_failure_at: datetime | None  # end of the newest failed run of the streak
+    last_failure: str | None  # that run's message ("AuthError: hubspot: ...")
+    open_errors: int  # per-record errors waiting for a retry (sync_errors rows)
+
+
 class RunKind(StrEnum):
     INCREMENTAL = "incremental"
     FULL = "full"

@@ -193,7 +193,7 @@ def test_unknown_keys_name_the_allowed_keys(folder: Path) -> None:
                          "pipeline: []\n")
     assert problems(folder, text) == [
         "4: server.prot: unknown key 'prot' (did you mean 'port'?); allowed keys here: "
-        "host, port",
+        "host, port, unready_after_failed_cycles",
         "5: pipeline: unknown key 'pipeline' (did you mean 'pipelines'?); allowed keys here: "
         "version, database, server, schedule, connections, pipelines",
     ]
@@ -474,7 +474,7 @@ def test_many_problems_are_reported_together_in_line_order(folder: Path) -> None
         """)
     assert problems(folder, text) == [
         "2: server.hots: unknown key 'hots' (did you mean 'host'?); allowed keys here: host, "
-        "port",
+        "port, unready_after_failed_cycles",
         "2: server.port: expected a whole number, got the text '9464'",
         "6: connections.crm.private_key: secrets may not be written in the config file; use "
         "${ENV_VAR} or {file: /path}",

@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from handoff_sync.daemon import Daemon, default_holder
 from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome
 from handoff_sync.sync import CycleReport
 from tests.unit.test_daemon_support import (
+    T0,
     FakeClock,
     FakeRunner,
     ObservedStore,
@@ -478,3 +480,108 @@ def test_shutdown_is_idempotent_and_survives_a_failing_close(store: ObservedStor
     h.daemon.shutdown()
     assert [e["what"] for e in events(logs, "close_failed")] == ["BadClose"]
     assert len(events(logs, "daemon_stopped")) == 1 and store.closed
+
+
+# -- health that tells the truth ----------------------------------------------------------
+
+class RecordingRunner:
+    """Records its run rows in the store as ``sync.PipelineRunner`` does: a failed report
+    closes its row as failed, and so does a cycle that raises (before re-raising)."""
+
+    def __init__(self, name: str, store: ObservedStore, clock: FakeClock,
+                 script: list[str]) -> None:
+        self.name, self.store, self.clock = name, store, clock
+        self.script = script  # "ok", "failed" or "raise" per cycle; the last one repeats
+        self.gate = threading.Event()
+        self.gate.set()
+        self.started = threading.Event()
+        self.calls = 0
+
+    def run_cycle(self, **kwargs: Any) -> CycleReport:
+        self.calls += 1
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        self.clock.advance(60)
+        run_id, started = f"run-{uuid.uuid4().hex[:8]}", self.clock()
+        self.store.start_run(self.name, run_id, RunKind.INCREMENTAL, started, "me:1:a")
+        self.started.set()
+        self.gate.wait(10)
+        ended = started + timedelta(seconds=2)
+        if step == "raise":
+            self.store.finish_run(run_id, ended, RunOutcome.FAILED,
+                                  "ValueError: year 385333 is out of range", {}, {})
+            raise ValueError("year 385333 is out of range")
+        outcome = RunOutcome.OK if step == "ok" else RunOutcome.FAILED
+        message = None if step == "ok" else "AuthError: hubspot: the token was refused"
+        self.store.finish_run(run_id, ended, outcome, message, {}, {})
+        return make_report(self.name, outcome=outcome, started_at=started, ended_at=ended,
+                           run_id=run_id, message=message,
+                           counts={"reviews_open": 2} if step == "ok" else {})
+
+    def close(self) -> None:
+        pass
+
+
+def test_failed_cycles_turn_readyz_503_and_never_move_the_last_success(
+        store: ObservedStore) -> None:
+    clock = FakeClock()
+    script = ["ok", "failed", "raise", "failed"]
+    h = Harness(store, clock=clock,
+                runner=lambda name: RecordingRunner(name, store, clock, script))
+    for _ in range(4):
+        h.daemon.run_pipeline("alpha")
+    success = (T0 + timedelta(seconds=62)).timestamp()
+    assert h.metric("handoff_sync_last_success_timestamp_seconds", pipeline="alpha") == success
+    assert h.metric("handoff_sync_consecutive_failed_cycles", pipeline="alpha") == 3
+    assert h.metric("handoff_sync_cycle_failures_total", pipeline="alpha", reason="auth") == 2
+    assert h.metric("handoff_sync_cycle_failures_total", pipeline="alpha",
+                    reason="internal") == 1
+    assert h.metric("handoff_sync_review_items_open", pipeline="alpha") == 2
+    assert h.metric("handoff_sync_sync_errors", pipeline="alpha") == 0
+    h.daemon.start()  # its first cycle fails too (the script's last step repeats)
+    try:
+        url = h.daemon.health_url
+        assert url is not None and wait_for(lambda: h.runners["alpha"].calls >= 5)
+        status, body = get(url + "/readyz")
+        assert status == 503 and body.startswith("not ready: pipeline alpha: ")
+        assert "failed cycles in a row (auth; last at " in body
+        assert body.endswith("AuthError: hubspot: the token was refused\n")
+        script[:] = ["ok"]
+        assert h.daemon.run_pipeline("alpha", full=True) is not None
+        assert get(url + "/readyz") == (200, "ready\n")
+        assert h.metric("handoff_sync_consecutive_failed_cycles", pipeline="alpha") == 0
+        moved = h.metric("handoff_sync_last_success_timestamp_seconds", pipeline="alpha")
+        assert moved is not None and moved > success
+    finally:
+        h.daemon.shutdown()
+
+
+def test_a_restarted_daemon_knows_the_failing_streak_and_the_last_success(
+        tmp_path: Path) -> None:
+    clock = FakeClock()
+    first = Harness(open_store(tmp_path), clock=clock, runner=lambda name: RecordingRunner(
+        name, first.store, clock, ["ok", "failed"]))
+    for _ in range(4):
+        first.daemon.run_pipeline("alpha")
+    first.daemon.shutdown()
+    store = open_store(tmp_path)
+    runners: list[RecordingRunner] = []
+
+    def held(name: str) -> RecordingRunner:
+        runners.append(RecordingRunner(name, store, clock, ["ok"]))
+        runners[0].gate.clear()  # the first cycle after the restart waits for the test
+        return runners[0]
+
+    second = Harness(store, clock=clock, runner=held)
+    second.daemon.start()
+    try:
+        assert wait_for(lambda: bool(runners) and runners[0].started.is_set())
+        assert second.metric("handoff_sync_consecutive_failed_cycles", pipeline="alpha") == 3
+        assert second.metric("handoff_sync_last_success_timestamp_seconds",
+                             pipeline="alpha") == (T0 + timedelta(seconds=62)).timestamp()
+        url = second.daemon.health_url
+        assert url is not None and get(url + "/readyz")[0] == 503
+        runners[0].gate.set()
+        assert wait_for(lambda: get(url + "/readyz") == (200, "ready\n"))
+    finally:
+        runners[0].gate.set()
+        second.daemon.shutdown()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import REGISTRY
 
+from connectors.errors import RetriesExhausted
+from connectors.salesforce_errors import SessionExpired
+from handoff_sync.cycle_failures import CLASSES
 from handoff_sync.metrics import Metrics, budget_remaining
-from handoff_sync.store.types import RunKind, RunOutcome
+from handoff_sync.store.types import CycleHealth, RunKind, RunOutcome, StoreError
 from handoff_sync.sync import CycleReport
 from tests.unit.test_daemon_support import make_report, usage
 
@@ -47,7 +50,8 @@ def test_one_report_sets_every_series() -> None:
     assert v("handoff_sync_tasks_total", pipeline="alpha", action="created") == 4
     assert v("handoff_sync_tasks_total", pipeline="alpha", action="updated") == 2
     assert v("handoff_sync_tasks_total", pipeline="alpha", action="closed") == 1
-    assert v("handoff_sync_sync_errors", pipeline="alpha") == 3
+    # Open errors are the store's (observe_health): this cycle's count is not all of them.
+    assert v("handoff_sync_sync_errors", pipeline="alpha") is None
     assert v("handoff_sync_api_calls_total", pipeline="alpha", system="salesforce") == 8
     assert v("handoff_sync_api_calls_total", pipeline="alpha", system="hubspot") == 4
     assert v("handoff_sync_api_budget_remaining", pipeline="alpha",
@@ -72,7 +76,6 @@ def test_counters_add_up_and_gauges_take_the_last_cycle() -> None:
     assert v("handoff_sync_api_calls_total", pipeline="alpha", system="salesforce") == 10
     assert v("handoff_sync_cycles_total", pipeline="alpha", kind="incremental",
              outcome="ok") == 1
-    assert v("handoff_sync_sync_errors", pipeline="alpha") == 0
     assert v("handoff_sync_review_items_open", pipeline="alpha") == 1
     assert v("handoff_sync_schema_drift_fields", pipeline="alpha") == 0
     assert v("handoff_sync_api_budget_remaining", pipeline="alpha",
@@ -130,3 +133,44 @@ def test_budget_needs_both_limit_and_use() -> None:
     assert budget_remaining({"daily_limit": 100, "daily_used": 140}) == 0
     assert budget_remaining({"daily_limit": None, "daily_used": 40}) is None
     assert budget_remaining({}) is None
+
+
+def test_a_failed_cycle_counts_its_reason_class_and_changes_no_state_gauge() -> None:
+    metrics = Metrics()
+    metrics.add_pipeline("alpha")
+    assert all(metrics.value("handoff_sync_cycle_failures_total", pipeline="alpha",
+                             reason=reason) == 0 for reason in CLASSES)
+    metrics.observe(first_report())
+    later = ENDED + timedelta(minutes=5)
+    for message in ("AuthError: hubspot: the token was refused",
+                    "SessionExpired: salesforce: INVALID_SESSION_ID",
+                    "CycleFailed: the mappings folder m does not validate",
+                    "ValueError: year 385333 is out of range", None):
+        metrics.observe(make_report("alpha", outcome=RunOutcome.FAILED, started_at=later,
+                                    ended_at=later, message=message))
+    metrics.observe_exception("alpha", "incremental", StoreError("disk I/O error"))
+    metrics.observe_exception("alpha", "incremental", RetriesExhausted("503s for 30 s"))
+    metrics.observe_exception("alpha", "incremental", SessionExpired("expired"))
+    v = metrics.value
+    failures = {reason: v("handoff_sync_cycle_failures_total", pipeline="alpha",
+                          reason=reason) for reason in CLASSES}
+    assert {k: n for k, n in failures.items() if n} == {
+        "auth": 3, "config": 1, "internal": 2, "database": 1, "unreachable": 1}
+    # A failed cycle read nothing: the review count stays what the last cycle found.
+    assert v("handoff_sync_review_items_open", pipeline="alpha") == 5
+    assert v("handoff_sync_last_success_timestamp_seconds", pipeline="alpha") is None
+
+
+def test_health_gauges_come_from_the_store_and_a_failure_keeps_the_last_success() -> None:
+    metrics = Metrics()
+    metrics.observe_health(CycleHealth("alpha", consecutive_failures=0,
+                                       last_success_at=ENDED, last_failure_at=None,
+                                       last_failure=None, open_errors=7))
+    metrics.observe_health(CycleHealth("alpha", consecutive_failures=4,
+                                       last_success_at=ENDED, last_failure_at=ENDED,
+                                       last_failure="AuthError: x", open_errors=7))
+    v = metrics.value
+    assert v("handoff_sync_last_success_timestamp_seconds", pipeline="alpha") \
+        == ENDED.timestamp()
+    assert v("handoff_sync_consecutive_failed_cycles", pipeline="alpha") == 4
+    assert v("handoff_sync_sync_errors", pipeline="alpha") == 7

@@ -1,0 +1,98 @@
+"""A daemon whose every cycle fails must not look healthy (issue 14, item 7).
+
+The daemon runs in-process as `handoff-sync run` builds it (real config, real store,
+real ``PipelineRunner``s) against the sandbox, with a HubSpot token the sandbox refuses.
+After three failed cycles /readyz answers 503 naming the pipeline, the count and the
+reason; the metrics count the failures by class and show no success; a restarted daemon
+knows the streak from the store; with the right token one good cycle makes it ready.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from handoff_sync.config import Config, load_config
+from handoff_sync.daemon import Daemon
+from handoff_sync.health import store_readiness
+from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.store import Store, sqlite_url_for
+from handoff_sync.sync import PipelineRunner
+from tests.e2e.sync_support import configured_sandbox
+from tests.unit.test_daemon_support import wait_for
+
+PIPELINE = "partners"
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def daemon_for(config: Config) -> Daemon:
+    store = Store.connect(config.database.url)
+    return Daemon(config, store, lambda pipeline: PipelineRunner(config, pipeline, store,
+                                                                 holder="e2e"), holder="e2e")
+
+
+def test_a_daemon_failing_every_cycle_is_not_ready_until_a_cycle_succeeds(
+        sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = configured_sandbox(sandbox, tmp_path, deals=20,
+                              database_url=sqlite_url_for(tmp_path / "state.db"))
+    path.write_text(path.read_text(encoding="utf-8").replace("port: 9464", "port: 0"),
+                    encoding="utf-8")
+    token = tmp_path / "secrets" / "hubspot-access-token"
+    good = token.read_text(encoding="utf-8")
+    token.write_text("pat-na1-00000000-0000-0000-0000-000000000000", encoding="utf-8")
+    config = load_config(path)
+    with Store.connect(config.database.url) as store:
+        store.migrate()
+
+    daemon = daemon_for(config)
+    daemon.start()  # its first cycle starts at once; the test runs the next two itself
+    try:
+        url = daemon.health_url
+        assert url is not None
+        streak = daemon.store.cycle_health  # type: ignore[attr-defined]
+        for _ in range(3):
+            if streak(PIPELINE).consecutive_failures >= 3:
+                break
+            daemon.run_pipeline(PIPELINE, full=True)  # waits for the cycle in hand
+        failed = streak(PIPELINE).consecutive_failures
+        assert failed >= 3
+        status, body = get(url + "/readyz")
+        assert status == 503
+        assert re.fullmatch(rf"not ready: pipeline partners: {failed} failed cycles in a row "
+                            r"\(auth; last at \S+\): AuthError: .+\n", body), body
+        assert get(url + "/healthz") == (200, "ok\n")  # alive, just not ready
+        metrics = get(url + "/metrics")[1]
+        assert ('handoff_sync_cycle_failures_total{pipeline="partners",reason="auth"} '
+                f"{failed}.0") in metrics
+        assert f'handoff_sync_consecutive_failed_cycles{{pipeline="partners"}} {failed}.0' \
+            in metrics
+        assert "handoff_sync_last_success_timestamp_seconds{" not in metrics  # none yet
+    finally:
+        daemon.shutdown()
+
+    # Restarted with the token still wrong: the streak is the store's, not the process's.
+    with Store.connect(config.database.url) as store:
+        assert store_readiness(store, [PIPELINE])() is not None
+        assert store.cycle_health(PIPELINE).consecutive_failures == 3
+
+    token.write_text(good, encoding="utf-8")
+    daemon = daemon_for(load_config(path))
+    daemon.start()
+    try:
+        url = daemon.health_url
+        assert url is not None
+        assert wait_for(lambda: get(url + "/readyz") == (200, "ready\n"), timeout=120)
+        metrics = get(url + "/metrics")[1]
+        assert 'handoff_sync_consecutive_failed_cycles{pipeline="partners"} 0.0' in metrics
+        assert "handoff_sync_last_success_timestamp_seconds{pipeline=\"partners\"}" in metrics
+    finally:
+        daemon.shutdown()
