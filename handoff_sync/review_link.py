@@ -35,6 +35,7 @@ from connectors.errors import ConnectorError
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, in_scope, to_canonical
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role
+from handoff_sync.sanitise import for_terminal
 from handoff_sync.store.reviews import LINKABLE, registrations_of
 from handoff_sync.store.types import MirrorRecord, PipelineState
 
@@ -242,8 +243,7 @@ def _partner_key(partner: str | None) -> str:
 
 def _one_line(text: str) -> str:
     """Record values are typed by outsiders: one line, printable, not too long."""
-    flat = "".join(ch if ch.isprintable() else " " for ch in text)
-    flat = " ".join(flat.split())
+    flat = " ".join(for_terminal(text).split())
     return flat[:80] + ("..." if len(flat) > 80 else "")
 
 
