@@ -26,8 +26,8 @@ import jwt
 import requests
 
 from connectors.errors import AuthError
-from connectors.secret_text import SecretTextError, clean_secret
 from connectors.salesforce_errors import SYSTEM, classify_token_response
+from connectors.secret_text import SecretTextError, clean_secret
 
 AuthKind = Literal["jwt_bearer", "client_credentials", "password", "session"]
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

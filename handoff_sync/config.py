@@ -25,6 +25,7 @@ working directory. Secrets are references resolved by the connectors (see
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -597,10 +598,8 @@ def _register_secrets(config: Config, environ: Mapping[str, str]) -> None:
     one: the connections' secrets and the database password (expanded from ${VAR})."""
     for connection in config.connections.values():
         remember_secrets(connection, environ)
-    try:
+    with contextlib.suppress(ArgumentError):  # not a URL: the store says so when opened
         redaction.remember(make_url(config.database.url).password)
-    except ArgumentError:
-        pass  # not a URL: the store says so when it opens it
 
 
 def build_connector(connection: AnyConnectionConfig, *,

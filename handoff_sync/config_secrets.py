@@ -6,10 +6,12 @@ a secret. A secret key accepts only a reference, ``${NAME}`` (an environment var
 secrets (``status`` works without them), but what it can read it registers with
 ``redaction`` so no output shows it; ``read_secret`` reads one strictly when a connector
 is built: a missing, empty or unreadable secret, or one holding a control character (a
-second line, a ``\r``), is a ``SecretError`` naming the variable or file, never the value.
-A secret file others may read gets a warning with the ``chmod`` that fixes it. Ordinary text may use ``${NAME}``
-too (``database.url: ${DATABASE_URL}``); that is expanded while loading, and a variable
-that is not set is an error naming it. ``$${`` writes a literal ``${``.
+second line, a carriage return), is a ``SecretError`` naming the variable or file, never
+the value. A secret file others may read gets a warning with the ``chmod`` that fixes it.
+
+Ordinary text may use ``${NAME}`` too (``database.url: ${DATABASE_URL}``); that is
+expanded while loading, and a variable that is not set is an error naming it. ``$${``
+writes a literal ``${``.
 
 The folder that relative paths start from and the environment come in through pydantic's
 validation context (``LoadContext``), so the models stay plain declarations.
@@ -175,10 +177,10 @@ def read_secret(source: SecretSource, environ: Mapping[str, str] | None = None, 
         warn_if_loose(source.file, "secret file")
     else:
         where = f"environment variable {source.env}"
-        raw = environ.get(str(source.env))
-        if raw is None:
+        if str(source.env) not in environ:
             raise SecretError(f"{where} is not set: set it to the secret, or refer to a file "
                               "with {file: PATH}")
+        raw = environ[str(source.env)]
     try:
         value = clean_secret(raw, where, multiline=multiline)
     except SecretTextError as exc:
