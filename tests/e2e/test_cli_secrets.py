@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from handoff_sync import redaction
 from handoff_sync.cli import main
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
+from handoff_sync.store.types import RunKind, RunOutcome
 from tests.e2e.sync_support import configured_sandbox
 
 
@@ -108,3 +110,19 @@ def test_a_full_disk_fails_the_sync_with_what_to_do_and_loses_nothing(
     assert code == 0 and summary["outcome"] == "ok" and summary["kind"] == "full"
     with Store.connect(database) as store:
         assert store.load_pipeline("partners").engine.links
+
+
+def test_status_never_shows_a_secret_a_recorded_message_carries(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token = (config.parent / "secrets" / "hubspot-access-token").read_text().strip()
+    now = datetime.now(UTC)
+    with Store.connect(f"sqlite:///{config.parent}/hs.db") as store:
+        # As a vendor library's error text (or an older version) would have recorded it.
+        store.start_run("partners", "r-leak", RunKind.INCREMENTAL, now, "h")
+        store.finish_run("r-leak", now, RunOutcome.FAILED,
+                         f"ValueError: Invalid header value b'Bearer {token}'", {}, {})
+    code, out, err = run(capsys, "status", "--config", str(config), "--json")
+    assert code == 0 and "Invalid header value b'Bearer [redacted]'" in out
+    assert token not in out + err
+    code, out, err = run(capsys, "status", "--config", str(config))
+    assert code == 0 and token not in out + err
