@@ -25,6 +25,7 @@ from typing import Literal
 import structlog
 
 from connectors.errors import AuthError
+from connectors.secret_text import SecretTextError, clean_secret
 
 log = structlog.get_logger("connectors.hubspot")
 
@@ -73,17 +74,22 @@ class CredentialSources:
 def read_secret(what: str, env_name: str, file: str | None,
                 environ: Mapping[str, str] | None = None) -> Secret:
     """The secret from ``file`` if given, else from the environment; AuthError naming the
-    source (never a value) when it is missing or empty."""
+    source (never a value) when it is missing, empty or holds a control character."""
     if file is not None:
         try:
-            value = Path(file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise AuthError(f"cannot read the HubSpot {what} from {file}: {exc.strerror}",
-                            system="hubspot") from exc
+            raw = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise AuthError(f"cannot read the HubSpot {what} from {file}: {why}",
+                            system="hubspot") from None
         source = f"file {file}"
     else:
-        value = (environ if environ is not None else os.environ).get(env_name, "").strip()
+        raw = (environ if environ is not None else os.environ).get(env_name, "")
         source = f"environment variable {env_name}"
+    try:
+        value = clean_secret(raw, source)
+    except SecretTextError as exc:
+        raise AuthError(f"the HubSpot {what} is unusable: {exc}", system="hubspot") from None
     if not value:
         raise AuthError(f"the HubSpot {what} is not set ({source} is missing or empty)",
                         system="hubspot")

@@ -27,6 +27,7 @@ import requests
 
 from connectors.errors import AuthError
 from connectors.salesforce_errors import SYSTEM, classify_token_response
+from connectors.secret_text import SecretTextError, clean_secret
 
 AuthKind = Literal["jwt_bearer", "client_credentials", "password", "session"]
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -47,23 +48,38 @@ class SecretRef:
         if not self.env and self.file is None:
             raise ValueError("a secret needs an environment variable (env) or a file")
 
-    def read(self, environ: Mapping[str, str] | None = None) -> str:
-        """The secret's value, stripped of surrounding whitespace; AuthError when absent."""
+    def read(self, environ: Mapping[str, str] | None = None, *,
+             multiline: bool = False) -> str:
+        """The secret's value, stripped of surrounding spaces and one final newline;
+        AuthError when absent or holding a control character (a line break is allowed
+        with ``multiline``, for a PEM key)."""
         environ = os.environ if environ is None else environ
         if self.file is not None:
             try:
-                value = Path(self.file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise AuthError(f"cannot read the secret file {self.file}: {exc.strerror}",
-                                system=SYSTEM) from exc
+                raw = Path(self.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+                raise AuthError(f"cannot read the secret file {self.file}: {why}",
+                                system=SYSTEM) from None
+            value = _clean(raw, f"file {self.file}", multiline)
             if value:
                 return value
-        if self.env and environ.get(self.env, "").strip():
-            return environ[self.env].strip()
+        if self.env:
+            value = _clean(environ.get(self.env, ""), f"environment variable {self.env}",
+                           multiline)
+            if value:
+                return value
         where = " or ".join(w for w in (
             f"environment variable {self.env}" if self.env else "",
             f"file {self.file}" if self.file is not None else "") if w)
         raise AuthError(f"the secret is missing: set {where}", system=SYSTEM)
+
+
+def _clean(raw: str, source: str, multiline: bool) -> str:
+    try:
+        return clean_secret(raw, source, multiline=multiline)
+    except SecretTextError as exc:
+        raise AuthError(f"the secret is unusable: {exc}", system=SYSTEM) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +186,8 @@ def _grant(auth: SalesforceAuth, clock: Callable[[], float],
         claims = {"iss": auth.client_id, "sub": auth.username, "aud": auth.audience(),
                   "exp": int(clock()) + JWT_LIFETIME_SECONDS}
         try:
-            assertion = jwt.encode(claims, auth.private_key.read(environ), algorithm="RS256")
+            assertion = jwt.encode(claims, auth.private_key.read(environ, multiline=True),
+                                   algorithm="RS256")
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
             raise AuthError("the JWT private key is not a usable RSA PEM key",
                             system=SYSTEM) from exc

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from types import TracebackType
 
+from connectors.errors import ConnectorError
 from handoff_sync import __version__
 from handoff_sync.logs import configure_logging
+from handoff_sync.redaction import RedactingStream, redact
+from handoff_sync.store.types import StoreError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -59,17 +65,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    configure_logging(args.log_level, args.log_format)
     func: Command = args.func
+    # Every secret the command loads is registered with `redaction`; whatever it prints,
+    # logs or leaves in a traceback passes through these streams and that hook.
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(stdout), RedactingStream(stderr)
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _redacted_traceback
     try:
+        configure_logging(args.log_level, args.log_format)
         return func(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # The reader went away (`handoff-sync ... | head`); silence the final flush too.
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stdout.fileno())
         return 141
+    except (ConnectorError, StoreError) as exc:
+        # A system or the database refused, where a command did not say it itself: the
+        # message says what to fix; a traceback would say nothing more to an operator.
+        print(f"handoff-sync {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(f"handoff-sync {args.command}: {disk_full_message(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def disk_full_message(exc: OSError) -> str:
+    where = f" writing {exc.filename}" if exc.filename else ""
+    return (f"the disk is full{where}: free space on it (or point the output elsewhere) "
+            "and run the command again; what was already recorded is kept")
+
+
+def _redacted_traceback(kind: type[BaseException], exc: BaseException,
+                        tb: TracebackType | None) -> None:
+    """An uncaught exception's traceback (a bug), with every known secret redacted."""
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(redact("".join(traceback.format_exception(kind, exc, tb))))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ working directory. Secrets are references resolved by the connectors (see
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -49,6 +50,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from handoff_sync import redaction
 from handoff_sync.config_errors import (
     ConfigError,
     ConfigProblem,
@@ -64,7 +66,9 @@ from handoff_sync.config_secrets import (
     expand_env,
     expand_text,
     parse_secret,
+    remember_secrets,
     resolve_path,
+    warn_if_loose,
 )
 from handoff_sync.mapping.problems import KeyPath, did_you_mean
 from handoff_sync.mapping.yaml_source import read_yaml_file
@@ -587,7 +591,18 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     if problems:
         raise ConfigError.from_problems(file, problems)
     config._path = file
+    _register_secrets(config, context.environ)
+    warn_if_loose(file, "config file", writable_only=True)
     return config
+
+
+def _register_secrets(config: Config, environ: Mapping[str, str]) -> None:
+    """Tell ``redaction`` every secret value this config can reach, so no output shows
+    one: the connections' secrets and the database password (expanded from ${VAR})."""
+    for connection in config.connections.values():
+        remember_secrets(connection, environ)
+    with contextlib.suppress(ArgumentError):  # not a URL: the store says so when opened
+        redaction.remember(make_url(config.database.url).password)
 
 
 def build_connector(connection: AnyConnectionConfig, *,

@@ -2,10 +2,16 @@
 
 A config file is checked into repositories and pasted into tickets, so it must never hold
 a secret. A secret key accepts only a reference, ``${NAME}`` (an environment variable) or
-``{file: PATH}`` (a mounted secret, a PEM key), and the reference is resolved by the
-connector when it needs the value, never at load time. Ordinary text may use ``${NAME}``
-too (``database.url: ${DATABASE_URL}``); that is expanded while loading, and a variable
-that is not set is an error naming it. ``$${`` writes a literal ``${``.
+``{file: PATH}`` (a mounted secret, a PEM key). Loading the config does not require the
+secrets (``status`` works without them), but what it can read it registers with
+``redaction`` so no output shows it; ``read_secret`` reads one strictly when a connector
+is built: a missing, empty or unreadable secret, or one holding a control character (a
+second line, a carriage return), is a ``SecretError`` naming the variable or file, never
+the value. A secret file others may read gets a warning with the ``chmod`` that fixes it.
+
+Ordinary text may use ``${NAME}`` too (``database.url: ${DATABASE_URL}``); that is
+expanded while loading, and a variable that is not set is an error naming it. ``$${``
+writes a literal ``${``.
 
 The folder that relative paths start from and the environment come in through pydantic's
 validation context (``LoadContext``), so the models stay plain declarations.
@@ -15,12 +21,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+
+from connectors.secret_text import SecretTextError, clean_secret
+from handoff_sync import redaction
+
+log = structlog.get_logger("handoff_sync.config")
+_warned: set[tuple[Path, int, bool]] = set()
 
 SECRET_LITERAL = ("secrets may not be written in the config file; use ${ENV_VAR} or "
                   "{file: /path}")
@@ -138,3 +152,96 @@ def parse_secret(value: Any, info: ValidationInfo) -> Any:
             raise ValueError("a secret file is written {file: PATH}, with PATH as text")
         return SecretSource(file=resolve_path(path, info))
     raise ValueError(SECRET_LITERAL)
+
+
+class SecretError(ValueError):
+    """A secret cannot be used; the message names its variable or file and what to do."""
+
+
+def secret_sources(section: BaseModel) -> Iterator[tuple[str, SecretSource]]:
+    """(key, source) for each secret a config section (a connection) refers to."""
+    for key in type(section).model_fields:
+        value = getattr(section, key)
+        if isinstance(value, SecretSource):
+            yield key, value
+
+
+def read_secret(source: SecretSource, environ: Mapping[str, str] | None = None, *,
+                multiline: bool = False) -> str:
+    """The secret's value, checked (see the module docstring) and registered for redaction;
+    SecretError when it is missing, empty, unreadable or holds a control character."""
+    environ = os.environ if environ is None else environ
+    if source.file is not None:
+        where = f"file {source.file}"
+        raw = _read_file(source.file)
+        warn_if_loose(source.file, "secret file")
+    else:
+        where = f"environment variable {source.env}"
+        if str(source.env) not in environ:
+            raise SecretError(f"{where} is not set: set it to the secret, or refer to a file "
+                              "with {file: PATH}")
+        raw = environ[str(source.env)]
+    try:
+        value = clean_secret(raw, where, multiline=multiline)
+    except SecretTextError as exc:
+        redaction.remember_parts(raw)
+        raise SecretError(str(exc)) from None
+    if not value:
+        raise SecretError(f"{where} is empty: put the secret in it")
+    redaction.remember(value)
+    return value
+
+
+def remember_secrets(section: BaseModel, environ: Mapping[str, str]) -> None:
+    """Register for redaction what can be read of a section's secrets, quietly: a missing
+    or bad secret is reported when a connector needs it, not when ``status`` loads."""
+    for _key, source in secret_sources(section):
+        if source.file is not None:
+            try:
+                raw = source.file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+        else:
+            raw = environ.get(str(source.env), "")
+        redaction.remember_parts(raw)
+
+
+def warn_if_loose(path: Path, what: str, *, writable_only: bool = False) -> None:
+    """Log a warning when others than the owner's group may read ``path`` (or, with
+    ``writable_only``, write it), naming the ``chmod`` that fixes it."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if (path, mode, writable_only) in _warned:
+        return  # once per process: two pipelines often share one connection
+    _warned.add((path, mode, writable_only))
+    if writable_only:
+        if mode & stat.S_IWOTH:
+            log.warning("file_world_writable", file=str(path), mode=f"{mode:04o}",
+                        hint=f"anyone on this host may change the {what}: run "
+                             f"`chmod o-w {path}`")
+    elif mode & stat.S_IROTH:
+        log.warning("file_world_readable", file=str(path), mode=f"{mode:04o}",
+                    hint=f"anyone on this host may read the {what}: run `chmod 600 {path}` "
+                         "(or 640 with a shared group)")
+
+
+def _read_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SecretError(f"file {path} not found: create it holding the secret, or fix the "
+                          "path in the config") from None
+    except IsADirectoryError:
+        raise SecretError(f"file {path} is a folder: point the config at the file holding "
+                          "the secret") from None
+    except PermissionError:
+        raise SecretError(f"file {path} cannot be read by this user (permission denied): "
+                          f"`chown` it to the user running handoff-sync, or `chmod 640` it "
+                          "with a shared group") from None
+    except OSError as exc:
+        raise SecretError(f"file {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SecretError(f"file {path} is not UTF-8 text: write the secret as "
+                          "text") from None

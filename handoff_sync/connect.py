@@ -3,7 +3,10 @@
 The config speaks the operator's language (seconds as numbers, secrets as references);
 the connectors take their own frozen settings dataclasses. This module is the one place
 that translates, so neither side needs to know the other's names. Secrets stay references
-here too: Salesforce reads them when it logs in, HubSpot when the connector is built.
+here too: Salesforce reads them when it logs in, HubSpot when the connector is built. But
+each one is read and checked here first (``config_secrets.read_secret``), so a missing or
+malformed secret stops the build with a message naming its variable or file, and its
+value is registered for redaction before any connector can carry it into an error.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import timedelta
 from typing import assert_never
 
 from connectors.budget import BudgetSettings
+from connectors.errors import AuthError
 from connectors.files import FileDropConnector, FileDropSettings
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.hubspot_auth import CredentialSources
@@ -27,7 +31,7 @@ from handoff_sync.config import (
     RetryConfig,
     SalesforceConnectionConfig,
 )
-from handoff_sync.config_secrets import SecretSource
+from handoff_sync.config_secrets import SecretError, SecretSource, read_secret, secret_sources
 
 AnyConnector = SalesforceConnector | HubSpotConnector | FileDropConnector
 
@@ -37,9 +41,10 @@ def build_connector(connection: AnyConnectionConfig, *,
     """The connector for ``connection``; secrets come from ``environ`` (default
     ``os.environ``) or the files the config names.
 
-    A missing HubSpot secret raises ``connectors.errors.AuthError`` here (the HubSpot
-    connector reads its secrets when built); Salesforce raises it at its first call.
+    A missing, unreadable or malformed secret raises ``connectors.errors.AuthError`` here,
+    naming the connection's key and the variable or file.
     """
+    check_secrets(connection, environ)
     if isinstance(connection, SalesforceConnectionConfig):
         return SalesforceConnector(salesforce_settings(connection), environ=environ)
     if isinstance(connection, HubSpotConnectionConfig):
@@ -47,6 +52,17 @@ def build_connector(connection: AnyConnectionConfig, *,
     if isinstance(connection, FileDropConnectionConfig):
         return FileDropConnector(file_drop_settings(connection))
     assert_never(connection)
+
+
+def check_secrets(connection: AnyConnectionConfig,
+                  environ: Mapping[str, str] | None = None) -> None:
+    """Read and check every secret of ``connection`` (registering each for redaction);
+    AuthError naming the first unusable one."""
+    for key, source in secret_sources(connection):
+        try:
+            read_secret(source, environ, multiline=key == "private_key")
+        except SecretError as exc:
+            raise AuthError(f"{key}: {exc}", system=connection.system) from None
 
 
 def salesforce_settings(connection: SalesforceConnectionConfig) -> SalesforceSettings:

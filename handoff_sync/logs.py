@@ -1,7 +1,10 @@
 """structlog set-up, done once per process: JSON lines off a terminal, readable on one.
 
 Secrets never reach a log line: values under keys that name a secret are replaced, and so
-are values that look like bearer tokens, whatever the key.
+are values that look like bearer tokens, whatever the key, and every secret value the
+process has loaded (``redaction``), wherever it appears: in any field, nested or not, and
+in the ``exception`` text, which is why redaction runs after ``format_exc_info``. Lines
+from the standard library's loggers (urllib3, APScheduler) are redacted by their formatter.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import Any
 
 import structlog
 
+from handoff_sync import redaction
+
 _SECRET_KEY = re.compile(
     r"(pass(word)?|secret|token|authorization|session_id|api_key|private_key|assertion)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(Bearer\s+)[^\s\"']+", re.IGNORECASE)
-REDACTED = "[redacted]"
+REDACTED = redaction.REDACTED
 
 _configured = False
 
@@ -46,9 +51,23 @@ def redact_secrets(
     for key, value in list(event.items()):
         if _SECRET_KEY.search(key) and value not in (None, ""):
             event[key] = REDACTED
-        elif isinstance(value, str) and "bearer" in value.lower():
-            event[key] = _BEARER.sub(r"\1" + REDACTED, value)
+        else:
+            event[key] = _redact_value(value)
     return event
+
+
+def _redact_value(value: Any) -> Any:
+    value = redaction.redact_value(value)
+    if isinstance(value, str) and "bearer" in value.lower():
+        return _BEARER.sub(r"\1" + REDACTED, value)
+    return value
+
+
+class _RedactingFormatter(logging.Formatter):
+    """The standard library's lines (and their tracebacks) with secrets redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return str(_redact_value(super().format(record)))
 
 
 def configure_logging(level: str = "info", fmt: str | None = None) -> None:
@@ -67,14 +86,16 @@ def configure_logging(level: str = "info", fmt: str | None = None) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_secrets,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            redact_secrets,  # after the exception became text: it may carry a secret
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=_STDERR),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=_STDERR, force=True)  # type: ignore[arg-type]
+    handler = logging.StreamHandler(_STDERR)  # type: ignore[arg-type]
+    handler.setFormatter(_RedactingFormatter(logging.BASIC_FORMAT))
+    logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
     _configured = True

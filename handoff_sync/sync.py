@@ -30,6 +30,7 @@ from handoff_sync.engine.types import EngineState, Link, LinkChangeKind, Plan, S
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, to_canonical
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
+from handoff_sync.redaction import redact
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
@@ -492,5 +493,7 @@ def _message(failures: list[RecordFailure], drift: Mapping[str, str],
 
 
 def _one_line(exc: Exception) -> str:
+    """The exception as the run's recorded message, with any known secret redacted: it is
+    stored, and `status` prints it."""
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+    return redact(f"{type(exc).__name__}: {text[0] if text else ''}")

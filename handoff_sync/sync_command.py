@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connectors.errors import ConnectorError
 from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.review_link import LinkRefused
 from handoff_sync.review_view import render_reviews
@@ -135,7 +136,7 @@ def run_sync(args: argparse.Namespace) -> int:
         with opened(args.config) as (config, store):
             reports = [one_cycle(config, store, pipeline, full=args.full, dry_run=args.dry_run)
                        for pipeline in selected_pipelines(config, args.pipeline)]
-    except (CommandError, LeaseLost) as exc:
+    except (CommandError, LeaseLost, StoreError) as exc:
         print(f"handoff-sync sync: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -152,9 +153,16 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
     holder = holder_id()
     lease_name = f"pipeline:{pipeline.name}"
     ttl = timedelta(seconds=config.schedule.lease_seconds)
+    try:
+        # Built before taking the lease: a missing or malformed secret stops here, with
+        # no lease left behind for the next run to wait out.
+        runner = PipelineRunner(config, pipeline, store, holder=holder)
+    except ConnectorError as exc:
+        raise CommandError(f"pipeline {pipeline.name}: {exc}") from None
     lease = None
     if not dry_run:
         if not store.try_lease(lease_name, holder, ttl, datetime.now(UTC)):
+            runner.close()
             raise CommandError(f"pipeline {pipeline.name} is running elsewhere (another "
                                "replica holds its lease); try again when its cycle ends, "
                                "or, if that run was killed, once its lease expires "
@@ -165,7 +173,6 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
         if lease is not None:
             store.try_lease(lease_name, holder, ttl, datetime.now(UTC))
 
-    runner = PipelineRunner(config, pipeline, store, holder=holder)
     try:
         if lease is None:
             return runner.run_cycle(full=True if full else None, dry_run=True)

@@ -8,6 +8,7 @@ clients trust the CA through a bundle file (never by turning verification off).
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,8 +31,12 @@ class TlsMaterial:
         ca, cert, key = directory / "ca.pem", directory / "server.pem", directory / "server.key"
         ca.write_text(self.ca_pem)
         cert.write_text(self.cert_pem)
-        key.touch(mode=0o600)
-        key.write_text(self.key_pem)
+        # Owner-only whatever the umask, and even over an older, looser file (touch's mode
+        # applies only to a file it creates).
+        descriptor = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(self.key_pem)
         return ca, cert, key
 
 

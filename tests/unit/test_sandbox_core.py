@@ -174,6 +174,13 @@ def test_server_certificate_verifies_against_the_generated_ca(tmp_path: Path) ->
         _handshake(server_ctx, ssl.create_default_context(), "127.0.0.1")
 
 
+def test_an_older_looser_server_key_is_rewritten_owner_only(tmp_path: Path) -> None:
+    (tmp_path / "server.key").write_text("old key")
+    (tmp_path / "server.key").chmod(0o644)
+    _ca, _cert, key = tls.generate().write(tmp_path)
+    assert key.stat().st_mode & 0o777 == 0o600 and "old key" not in key.read_text()
+
+
 # --- ids ------------------------------------------------------------------------------
 def test_salesforce_ids_have_prefix_length_and_case_checksum() -> None:
     assert case_suffix("001A0000006Vm9r") == "IAC"  # Salesforce's documented example
