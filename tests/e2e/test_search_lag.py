@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import requests
 from hubspot import HubSpot
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
@@ -143,3 +145,73 @@ def test_a_first_sync_under_search_lag_ends_as_without(sandbox: SandboxServer,
         lagged = first_sync_end_state(sandbox, tmp_path / "lagged", lagged_url, 4000)
     for part in clean:
         assert lagged[part] == clean[part], part
+
+
+# --- random edit orders ----------------------------------------------------------------------
+LAG_MS = 3000
+# Which side edits which field. The partner's edits are the ones search lag hides; amount
+# is newest_wins and close_date crm_wins, so a conflict the lag brings about (the partner
+# edited before a cycle that missed it, the AE after) goes to the later edit, as the
+# cycle that would have carried the partner's edit across first decides it without lag.
+EDIT = st.one_of(
+    st.tuples(st.just("prm"), st.integers(0, 1), st.just("amount"),
+              st.sampled_from(["111000", "222000"])),
+    st.tuples(st.just("crm"), st.integers(0, 1), st.just("Amount"),
+              st.sampled_from([333000, 444000])),
+    st.tuples(st.just("crm"), st.integers(0, 1), st.just("CloseDate"),
+              st.sampled_from(["2027-01-29", "2027-04-30"])))
+STEP = st.one_of(st.tuples(st.just("edit"), EDIT), st.tuples(st.just("wait"),
+                                                             st.sampled_from([0.5, 1.0, 2.5])),
+                 st.tuples(st.just("cycle"), st.none()))
+
+
+def edit_story_end_state(server: SandboxServer, folder: Path, database_url: str,
+                         lag_ms: int | None, steps: list[tuple[str, Any]]) -> dict[str, Any]:
+    server.sandbox.reset()
+    server.sandbox.usage.quotas = generous_quotas()
+    server.sandbox.clock.freeze(NOW)
+    sf, hs = salesforce_client(server), hubspot_client(server)
+    with sync_world(server, folder, database_url=database_url, now=NOW, deals=8) as world:
+        cycle(world, server, advance=30)
+        cycle(world, server, advance=30)
+        links = sorted(world["store"].load_pipeline("partners").engine.links.values(),
+                       key=lambda link: link.prm_id)[:2]
+        set_search_lag(server, lag_ms)
+        for kind, detail in steps:
+            if kind == "wait":
+                server.sandbox.clock.shift(detail)
+            elif kind == "cycle":
+                cycle(world, server, advance=0.25)
+            else:
+                side, deal, name, value = detail
+                link = links[deal]
+                if side == "prm":
+                    hs.crm.deals.basic_api.update(link.prm_id, {"properties": {name: value}})
+                else:
+                    sf.Opportunity.update(link.crm_id, {name: value})
+                server.sandbox.clock.shift(0.25)  # no two edits share a stamp
+        server.sandbox.clock.shift(LAG_MS / 1000 + 5)
+        for _ in range(2):
+            cycle(world, server, advance=1.0)
+        engine = world["store"].load_pipeline("partners").engine
+        return {**vendor_state(server, world["mappings"]),
+                "links": sorted((link.prm_id, link.crm_id) for link in engine.links.values())}
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(STEP, min_size=2, max_size=7))
+@example(steps=[("edit", ("crm", 0, "Amount", 333000)), ("wait", 1.0),
+                ("edit", ("prm", 0, "amount", "111000")), ("cycle", None)])  # the issue's
+@example(steps=[("edit", ("prm", 0, "amount", "111000")), ("cycle", None),
+                ("edit", ("crm", 0, "Amount", 333000)), ("cycle", None)])
+def test_random_edit_orders_under_search_lag_end_as_without(
+        sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory, store_url: str,
+        steps: list[tuple[str, Any]]) -> None:
+    backend = "postgresql" if store_url.startswith("postgresql") else "sqlite"
+    folder = tmp_path_factory.mktemp("story")
+    with fresh_database_url(backend, folder) as clean_url:
+        clean = edit_story_end_state(sandbox, folder / "clean", clean_url, None, steps)
+    with fresh_database_url(backend, folder) as lagged_url:
+        lagged = edit_story_end_state(sandbox, folder / "lagged", lagged_url, LAG_MS, steps)
+    assert lagged == clean
