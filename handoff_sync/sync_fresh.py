@@ -6,8 +6,9 @@ change between a cycle's pull and its writes. A plan made from the older version
 write the other side's older value over a person's newer one, and the three-way merge,
 never shown the newer value, would record no conflict. So before a plan's field writes
 are carried out, every record they target is read by id (a HubSpot batch read and a
-Salesforce query by Id see a write at once, unlike search); a record whose modification
-stamp is newer than its mirrored version goes into the mirror, and the deals are planned
+Salesforce query by Id see a write at once, unlike search); a record that moved since
+its mirrored version (a field changed, so ``sync_pull.merge`` gives it the system's newer
+modification stamp) goes into the mirror, and the deals are planned
 again from it (``PipelineRunner._fresh_plan``), so the merge sees both edits and the
 field's conflict policy decides. Records that keep changing through every re-plan are
 withheld: their writes wait for the next cycle, which plans every deal again.
@@ -15,7 +16,7 @@ withheld: their writes wait for the next cycle, which plans every deal again.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
 from handoff_sync.engine.types import Plan
@@ -31,8 +32,7 @@ REPLANS = 2  # a record edited again during a re-plan is re-read; beyond that it
 def moved_targets(plan: Plan, sides: Mapping[Role, Side], *,
                   mirror: Mapping[Role, Mapping[str, MirrorRecord]],
                   holds: Mapping[tuple[Role, str], RetryHold], drift: Mapping[str, str],
-                  now: datetime,
-                  skip: Collection[tuple[Role, str]] = ()) -> dict[Role, dict[str, MirrorRecord]]:
+                  now: datetime) -> dict[Role, dict[str, MirrorRecord]]:
     """The plan's write targets that changed since their mirrored version, as they are
     now (merged over the mirror like a pulled record); one read per batch of ids.
 
@@ -43,7 +43,7 @@ def moved_targets(plan: Plan, sides: Mapping[Role, Side], *,
     for role, side in sides.items():
         held = mirror.get(role, {})
         ids = sorted({write.record_id for write in plan.writes if write.role is role
-                      and write.record_id in held and (role, write.record_id) not in skip
+                      and write.record_id in held
                       and not _backing_off(holds.get((role, write.record_id)), now)})
         if not ids:
             continue
