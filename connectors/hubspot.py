@@ -113,8 +113,11 @@ class HubSpotSettings:
     """Seconds to wait for an answer; a slower call counts as a transient failure."""
     page_size: int = MAX_PAGE
     """Records per search page (HubSpot's maximum is 200)."""
+    search_lag: timedelta = timedelta(seconds=30)
+    """How long a write may take to show in search (HubSpot's index trails by seconds);
+    the overlap must cover it, or a change indexed late would fall behind the cursor."""
     overlap: timedelta = timedelta(minutes=2)
-    """How far before the cursor each pull re-reads (the search index lags by seconds)."""
+    """How far before the cursor each pull re-reads (at least ``search_lag``)."""
     deletion_lookback: timedelta = timedelta(hours=1)
     """Archived records this long before the cursor are reported again (idempotent)."""
     archive_scan_interval: timedelta = timedelta(0)
@@ -141,8 +144,10 @@ class HubSpotSettings:
             raise ValueError("auth must be 'private_app' or 'oauth'")
         if not 2 <= self.page_size <= MAX_PAGE:
             raise ValueError(f"page_size must be 2..{MAX_PAGE}")
-        if self.overlap < timedelta(0) or self.deletion_lookback < self.overlap:
-            raise ValueError("overlap must be >= 0 and deletion_lookback >= overlap")
+        if self.search_lag < timedelta(0) or self.overlap < self.search_lag:
+            raise ValueError("search_lag must be >= 0 and overlap >= search_lag")
+        if self.deletion_lookback < self.overlap:
+            raise ValueError("deletion_lookback must be >= overlap")
         if self.burst_limit < 1 or self.search_limit < 1:
             raise ValueError("burst_limit and search_limit must be >= 1")
         if self.archive_scan_interval < timedelta(0) or self.pacing_margin < 0:

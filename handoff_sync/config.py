@@ -406,8 +406,11 @@ class HubSpotConnectionConfig(Section):
     """Longest wait for an answer; a slower call counts as a transient failure."""
     page_size: Annotated[int, Field(ge=2, le=200)] = 200
     """Records per search page (2-200)."""
+    search_lag_seconds: Annotated[float, Field(ge=0)] = 30.0
+    """How long a write may take to show in HubSpot's search (its index trails writes by
+    seconds); overlap_seconds must cover it."""
     overlap_seconds: Annotated[float, Field(ge=0)] = 120.0
-    """How far before its cursor a pull re-reads (the search index lags by seconds)."""
+    """How far before its cursor a pull re-reads (at least search_lag_seconds)."""
     deletion_lookback_seconds: Annotated[float, Field(ge=0)] = 3600.0
     """Archived records this long before the cursor are reported again (at least
     overlap_seconds)."""
@@ -437,6 +440,11 @@ class HubSpotConnectionConfig(Section):
         found = _HUBSPOT_AUTH.problems(self, self.auth)
         if urlsplit(self.host).scheme != "https" or not urlsplit(self.host).hostname:
             found.append((("host",), f"expected an https:// URL, got {self.host!r}"))
+        if self.overlap_seconds < self.search_lag_seconds:
+            found.append((("overlap_seconds",), "must be at least search_lag_seconds "
+                          f"({self.search_lag_seconds:g}): a pull must re-read as far back "
+                          "as HubSpot's search index may trail, or a late-indexed change "
+                          "is never read"))
         if self.deletion_lookback_seconds < self.overlap_seconds:
             found.append((("deletion_lookback_seconds",), "must be at least overlap_seconds "
                           f"({self.overlap_seconds:g})"))

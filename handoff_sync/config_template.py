@@ -80,7 +80,8 @@ connections:                            # name: settings; pipelines refer to the
     connect_timeout_seconds: 10         # longest wait for a connection
     read_timeout_seconds: 60            # longest wait for an answer
     page_size: 200                      # records per search page (2-200)
-    overlap_seconds: 120                # a pull re-reads this far behind its cursor
+    search_lag_seconds: 30              # how far HubSpot's search index may trail writes
+    overlap_seconds: 120                # a pull re-reads this far behind its cursor (>= lag)
     deletion_lookback_seconds: 3600     # archived records re-reported this far back
     archive_scan_interval_seconds: 900  # least time between archive scans (0: every pull);
                                         # the nightly full reconcile sees deletions too

@@ -102,6 +102,7 @@ def hubspot_settings(connection: HubSpotConnectionConfig) -> HubSpotSettings:
         ca_file=str(connection.ca_file) if connection.ca_file is not None else None,
         connect_timeout=connection.connect_timeout_seconds,
         read_timeout=connection.read_timeout_seconds, page_size=connection.page_size,
+        search_lag=timedelta(seconds=connection.search_lag_seconds),
         overlap=timedelta(seconds=connection.overlap_seconds),
         deletion_lookback=timedelta(seconds=connection.deletion_lookback_seconds),
         archive_scan_interval=timedelta(seconds=connection.archive_scan_interval_seconds),

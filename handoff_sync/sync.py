@@ -41,6 +41,7 @@ from handoff_sync.store.types import (
     RunOutcome,
 )
 from handoff_sync.sync_drift import SCHEMA_ERROR_CODES, detect_drift
+from handoff_sync.sync_fresh import REPLANS, moved_targets
 from handoff_sync.sync_pull import (
     FILES,
     PullStopped,
@@ -223,20 +224,27 @@ class PipelineRunner:
         if self._mapped_for != (digest, self._owners_version):
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
-        result = plan(EngineInput(
-            self.name, mappings,
-            self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
-            self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
-            _closed_by_people(state.engine, closures.keys), now, owners[Role.CRM],
-            owners[Role.PRM], dirty))
+        engine = _closed_by_people(state.engine, closures.keys)
+
+        def planned(deals: Dirty | None) -> Plan:
+            return plan(EngineInput(
+                self.name, mappings,
+                self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
+                self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
+                engine, now, owners[Role.CRM], owners[Role.PRM], deals))
+
+        sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
+                 for role in Role}
+        result = planned(dirty)
+        heartbeat()
+        result, refreshed, withheld = self._fresh_plan(result, planned, dirty, sides, mirror,
+                                                       state, drift, now)
         read = {f"records_read_{role.value}": pulls[role].read for role in Role}
         base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
                        "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
                        "sla_breaches": sum(e.kind is SlaEventKind.BREACHED
                                            for e in result.sla_events)}
         heartbeat()
-        sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
-                 for role in Role}
         if dry_run:
             return CycleReport(self.name, run_id, kind, RunOutcome.DRY_RUN, started,
                                self.clock(), {**base_counts, **_planned_counts(result)},
@@ -244,7 +252,8 @@ class PipelineRunner:
                                tuple(field_changes(result, sides, mirror)),
                                write_call_estimate(result, sides))
         done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
-                         now=now, should_stop=should_stop, heartbeat=heartbeat)
+                         now=now, should_stop=should_stop, heartbeat=heartbeat,
+                         withheld=withheld)
         failures = list(done.failures)
         skipped_rows = [problem for role in Role for problem in pulls[role].problems]
         for problem in skipped_rows[:20]:
@@ -261,7 +270,7 @@ class PipelineRunner:
         changed_mirror = {role: {**{r.record_id: r for r in pulls[role].records.values()
                                     if full or state.mirror.get(role, {}).get(r.record_id)
                                     != r},
-                                 **done.mirror[role]} for role in Role}
+                                 **refreshed[role], **done.mirror[role]} for role in Role}
         checkpoints: dict[tuple[str, str], Cursor] = {}
         for role in Role:
             checkpoints.update(pulls[role].checkpoints)
@@ -279,8 +288,10 @@ class PipelineRunner:
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
             message=message, closed_by_user=frozenset(closures.keys)), lease=lease)
         # What the next cycle compares with to find what changed outside it.
-        # An interrupted cycle left planned work undone: the next one looks at every deal.
-        self._links_seen = None if done.stopped else _links_after(state.engine.links, result)
+        # An interrupted cycle left planned work undone, and withheld writes wait: the
+        # next one looks at every deal.
+        self._links_seen = (None if done.stopped or withheld
+                            else _links_after(state.engine.links, result))
         if result.planned_deals is not None:  # the plan restated only its deals' items
             counts["reviews_open"] = len(self.store.reviews(self.name))
         log.info("cycle_recorded", kind=kind.value, outcome=outcome.value, **counts)
@@ -288,6 +299,36 @@ class PipelineRunner:
                            self._usage(), tuple(failures), drift, message, result)
 
     # ------------------------------------------------------------------ steps
+    def _fresh_plan(self, result: Plan, planned: Callable[[Dirty | None], Plan],
+                    dirty: Dirty | None, sides: Mapping[Role, Side],
+                    mirror: dict[Role, dict[str, MirrorRecord]], state: PipelineState,
+                    drift: Mapping[str, str], now: datetime
+                    ) -> tuple[Plan, dict[Role, dict[str, MirrorRecord]],
+                               frozenset[tuple[Role, str]]]:
+        """The plan, made again while a record it writes to changed since it was mirrored
+        (``sync_fresh``); the records read fresh (into ``mirror``, to be stored); and the
+        records still changing after every re-plan, whose writes wait."""
+        refreshed: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
+        for attempt in range(REPLANS + 1):
+            moved = moved_targets(result, sides, mirror=mirror, holds=state.holds,
+                                  drift=drift, now=now)
+            if not any(moved.values()):
+                break
+            for role in Role:
+                mirror[role].update(moved[role])
+                refreshed[role].update(moved[role])
+            log.info("write_targets_changed_since_read", attempt=attempt + 1,
+                     **{role.value: sorted(moved[role]) for role in Role})
+            if attempt == REPLANS:
+                return result, refreshed, frozenset(
+                    (role, record_id) for role in Role for record_id in moved[role])
+            if dirty is not None:
+                dirty = dataclasses.replace(
+                    dirty, prm=dirty.prm.union(moved[Role.PRM]),
+                    crm=dirty.crm.union(moved[Role.CRM]))
+            result = planned(dirty)
+        return result, refreshed, frozenset()
+
     def _mappings(self, folder: Path) -> MappingSet:
         mappings, problems = validate_mappings(folder)
         if mappings is None:
@@ -445,6 +486,11 @@ def _canonical(record: MirrorRecord, mapping: SystemMapping,
     if record.deleted or mapped.record_id != record.record_id:
         mapped = dataclasses.replace(mapped, record_id=record.record_id,
                                      deleted=record.deleted)
+    if mapped.modified_at is not None and record.modified_at is not None \
+            and mapped.modified_at != record.modified_at:
+        # The mirror's stamp moves only with the values the engine reads (sync_pull.merge):
+        # a stamp our own output write moved is not a person's newer edit.
+        mapped = dataclasses.replace(mapped, modified_at=record.modified_at)
     return mapped
 
 

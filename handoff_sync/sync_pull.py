@@ -42,14 +42,15 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
               should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> SidePull:
     """Pull one side and merge what came back into mirror records (not yet stored)."""
     if mapping.system.value == FILES:
-        return _pull_files(connector, mirror, checkpoints)
+        return _pull_files(connector, mirror, checkpoints, names=read_fields(mapping))
     skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
     fields = sorted(mapping.system_fields() - skipped)
     out = SidePull()
     key = (mapping.system.value, mapping.object)
+    read = read_fields(mapping)
     for page in connector.pull(mapping.object, fields, since, scope=dict(mapping.scope)):
         for change in page.changes:
-            out.records[change.id] = merge(mirror.get(change.id), change)
+            out.records[change.id] = merge(mirror.get(change.id), change, read=read)
             out.read += 1
         if page.cursor is not None:
             out.checkpoints[key] = page.cursor
@@ -59,13 +60,29 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
     return out
 
 
-def merge(previous: MirrorRecord | None, change: RecordChange) -> MirrorRecord:
-    """A pulled record over its mirrored version: fields not pulled keep their value."""
+def merge(previous: MirrorRecord | None, change: RecordChange, *,
+          read: Collection[str] = ()) -> MirrorRecord:
+    """A pulled record over its mirrored version: fields not pulled keep their value.
+
+    The record's stamp says when the fields the mapping ``read``s last changed: when
+    none of them moved (only an output we wrote, or a field nobody syncs), the mirrored
+    stamp stays. newest_wins compares these stamps, so an output the daemon wrote to a
+    record never makes it look newer than a person's edit on the other side.
+    """
     fields: dict[str, Any] = dict(previous.fields) if previous else {}
     fields.update({k: _json_safe(v) for k, v in change.fields.items()})
-    return MirrorRecord(change.id, change.modified_at or (previous.modified_at if previous
-                                                          else None),
-                        fields, change.deleted)
+    modified_at = change.modified_at
+    if previous is not None and (modified_at is None or (
+            read and change.deleted == previous.deleted and previous.modified_at is not None
+            and all(fields.get(name) == previous.fields.get(name) for name in read))):
+        modified_at = previous.modified_at
+    return MirrorRecord(change.id, modified_at, fields, change.deleted)
+
+
+def read_fields(mapping: SystemMapping) -> frozenset[str]:
+    """The system fields whose values the engine reads (outputs are only written)."""
+    return frozenset(rule.system_field for rule in mapping.fields.values()
+                     if rule.system_field)
 
 
 def _json_safe(value: Any) -> Any:
@@ -79,7 +96,8 @@ def _json_safe(value: Any) -> Any:
 
 
 def _pull_files(connector: Any, mirror: Mapping[str, MirrorRecord],
-                checkpoints: Mapping[tuple[str, str], Cursor]) -> SidePull:
+                checkpoints: Mapping[tuple[str, str], Cursor], *,
+                names: Collection[str]) -> SidePull:
     """A drop folder: every export not handled before, oldest first, rows as upserts."""
     seen = {obj[len(FILE_CHECKPOINT_PREFIX):] for system, obj in checkpoints
             if system == FILES and obj.startswith(FILE_CHECKPOINT_PREFIX)}
@@ -91,7 +109,7 @@ def _pull_files(connector: Any, mirror: Mapping[str, MirrorRecord],
         if read.rejected:
             continue  # offered again once the file or the settings are fixed
         for change in read.changes:
-            record = merge(merged.get(change.id), change)
+            record = merge(merged.get(change.id), change, read=names)
             merged[change.id] = out.records[change.id] = record
             out.read += 1
         out.checkpoints[(FILES, FILE_CHECKPOINT_PREFIX + drop.checksum)] = Cursor(

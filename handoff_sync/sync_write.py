@@ -10,7 +10,7 @@ retry later. A failed record never stops the others.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,13 +66,18 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
               mirror: Mapping[Role, Mapping[str, MirrorRecord]],
               holds: Mapping[tuple[Role, str], RetryHold], drift: Mapping[str, str],
               now: datetime, should_stop: Callable[[], bool],
-              heartbeat: Callable[[], None]) -> WriteOutcome:
-    """Send the plan's writes and tasks; record what happened to each."""
+              heartbeat: Callable[[], None],
+              withheld: Collection[tuple[Role, str]] = ()) -> WriteOutcome:
+    """Send the plan's writes and tasks; record what happened to each.
+
+    Writes to ``withheld`` records (changed since the plan was made) are not sent: their
+    deals keep their base, so the next cycle plans them again."""
     out = WriteOutcome()
     done: Counter[str] = Counter()  # successful writes per deal
     for writes in _passes(plan.writes):
         for role in (Role.CRM, Role.PRM):
-            _write_records(sides[role], [w for w in writes if w.role is role], out, done,
+            _write_records(sides[role], [w for w in writes if w.role is role
+                                         and (role, w.record_id) not in withheld], out, done,
                            mirror=mirror.get(role, {}), holds=holds, drift=drift, now=now,
                            should_stop=should_stop, heartbeat=heartbeat)
             if out.stopped:

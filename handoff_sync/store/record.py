@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, select, update
 
-from handoff_sync.engine.types import LinkChangeKind, Plan
+from handoff_sync.engine.types import LinkChangeKind, Plan, deal_key
 from handoff_sync.model import TaskStatus
 from handoff_sync.store import bulk
 from handoff_sync.store.backoff import NOT_RETRIABLE_DELAY, backoff
@@ -97,6 +97,12 @@ def _links(connection: Connection, pipeline: str, plan: Plan, now: datetime) -> 
                 # A link that is re-stated keeps the time it was first made.
                 set_=lambda new, _t: {name: new[name]
                                       for name in ("crm_id", "method", "confidence")})
+    # An opportunity planned alone until now (its registration not read yet, e.g. behind
+    # HubSpot's search lag) is part of the linked deal from here: its lone deal's verdict,
+    # base and clocks go, or a report would count the opportunity twice.
+    absorbed = [deal_key(None, link.crm_id) for link in final.values() if link is not None]
+    for row in (VerdictRow, BaseRow, ClockRow):
+        bulk.delete_ids(connection, table(row), {"pipeline": pipeline}, "deal", absorbed)
 
 
 def _tasks(connection: Connection, outcome: CycleOutcome) -> None:

@@ -141,7 +141,7 @@ class HubSpotAdapter(ContractAdapter):
         """Default pacing and retries; the fake clock makes every wait instant."""
         settings = HubSpotSettings(host=self.server.base_url, ca_file=str(self.server.ca_file),
                                    page_size=self.page_size, overlap=timedelta(0),
-                                   read_timeout=self.timeout_seconds)
+                                   search_lag=timedelta(0), read_timeout=self.timeout_seconds)
         token = self.server.sandbox.credentials.hs_access_token
         return HubSpotConnector(settings, environ={"HUBSPOT_ACCESS_TOKEN": token},
                                 sleep=fake_time.sleep, clock=fake_time.clock)
@@ -368,7 +368,8 @@ def test_a_skipped_archive_scan_reports_its_deletions_at_the_next_scan(
     ids = seed_deals(sandbox, 10)
     clock = FakeTime()
     connector = make(clock=clock, archive_scan_interval=timedelta(hours=1),
-                     overlap=timedelta(0), deletion_lookback=timedelta(0))
+                     overlap=timedelta(0), search_lag=timedelta(0),
+                     deletion_lookback=timedelta(0))
     cursor = final_cursor(list(connector.pull("deals", FIELDS, None)))
     hs.crm.deals.basic_api.archive(ids[2])
     connector.write("deals", [RecordWrite("later", ids[7], {"amount": "5"})])

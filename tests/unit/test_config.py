@@ -364,6 +364,13 @@ def test_hubspot_limits(folder: Path) -> None:
                          "    deletion_lookback_seconds: 60\n")
     assert problems(folder, text) == [
         "12: connections.prm.deletion_lookback_seconds: must be at least overlap_seconds (600)"]
+    # The re-read window must cover HubSpot's search index lag (30 s by default).
+    text = VALID.replace("    access_token: {file: secrets/token}\n",
+                         "    access_token: {file: secrets/token}\n    overlap_seconds: 10\n")
+    assert problems(folder, text) == [
+        "11: connections.prm.overlap_seconds: must be at least search_lag_seconds (30): a "
+        "pull must re-read as far back as HubSpot's search index may trail, or a "
+        "late-indexed change is never read"]
 
 
 def test_file_drop_rules(folder: Path) -> None:
