@@ -43,7 +43,16 @@ class ValueProblem(ValueError):
 def shown(raw: Any, limit: int = _SHOWN) -> str:
     """A value quoted for people: control and bidi characters escaped, cut to ``limit``
     characters with its full length said, so a 100 kB or hostile value stays one line."""
-    text = raw if isinstance(raw, str) else repr(raw)
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, (int, float, Decimal)):  # bool too: True, not 'True'
+        text = str(raw)
+    elif isinstance(raw, (date, datetime)):
+        text = raw.isoformat()
+    elif isinstance(raw, tuple):  # a canonical multi-select
+        text = ";".join(map(str, raw))
+    else:
+        text = repr(raw)
     cut = text[:limit]
     cut = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cut)
     if len(text) > limit:
@@ -150,7 +159,11 @@ def read_datetime(raw: Any) -> datetime:
     elif isinstance(raw, (int, str)) and not isinstance(raw, bool):
         text = str(raw).strip()
         if _EPOCH_MS.fullmatch(text):
-            return datetime.fromtimestamp(int(text) / 1000, UTC)
+            try:
+                return datetime.fromtimestamp(int(text) / 1000, UTC)
+            except (ValueError, OverflowError, OSError):  # beyond year 1 to 9999
+                raise ValueProblem(f"{shown(raw)} is not a date and time between the "
+                                   "years 1 and 9999") from None
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
@@ -159,7 +172,11 @@ def read_datetime(raw: Any) -> datetime:
         raise ValueProblem(f"expected a date and time, got {type(raw).__name__}")
     if moment.tzinfo is None:  # both APIs speak UTC when they omit the offset
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise ValueProblem(f"{shown(raw)} is not a date and time between the years 1 and "
+                           "9999 in UTC") from None
 
 
 def read_date(raw: Any) -> date:

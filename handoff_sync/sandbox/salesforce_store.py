@@ -223,9 +223,9 @@ def _datetime(fld: SfField, value: Any) -> datetime:
         parsed = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0),
                           int(ss or 0), int((frac or "").ljust(3, "0")[:3]) * 1000,
                           tzinfo=_zone(zone))
-    except ValueError:
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: past 9999-12-31 once in UTC
         raise _reject(fld, value) from None
-    return parsed.astimezone(UTC)
 
 
 def _zone(text: str | None) -> timezone:

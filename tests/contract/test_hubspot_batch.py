@@ -170,3 +170,14 @@ def test_values_a_portal_cannot_hold_are_validation_errors_never_a_500(hs: HubSp
     with pytest.raises(deals.ApiException) as info:
         hs.crm.deals.basic_api.update(a, {"properties": {"economic_buyer": "x" * 65_537}})
     assert info.value.status == 400 and "65536" in body_of(info)["message"]
+
+
+def test_an_instant_beyond_the_calendar_is_invalid_date_never_a_500(hs: HubSpot) -> None:
+    # iso_ms(999999999999999) raised OverflowError: a 500 for the whole batch.
+    [deal_id] = (r.id for r in create_many(hs, {"dealname": "A"}).results)
+    for value in ("999999999999999", "9999-12-31T23:00:00-05:00"):
+        with pytest.raises(deals.ApiException) as info:
+            hs.crm.deals.basic_api.update(deal_id, {"properties": {
+                "handoff_stage_entered_at": value}})
+        assert info.value.status == 400, value
+        assert body_of(info)["errors"][0]["code"] == "INVALID_DATE"

@@ -161,7 +161,9 @@ def test_a_value_the_crm_field_cannot_hold_is_left_out_and_raised_once() -> None
     assert buyer.details["field"] == "Economic_Buyer__c"
     assert buyer.details["value"].endswith("(304 characters)")
     assert "holds at most 120" in buyer.summary and len(buyer.summary) < 300
-    assert "16 digits" in items["invalid_value:prm:501:crm:amount"].summary
+    amount = items["invalid_value:prm:501:crm:amount"]
+    assert amount.summary.startswith("amount '100000000000000000000' is too large for Amount")
+    assert "16 digits" in amount.summary
     # The CRM keeps what it held in the base: shortening the value at the source syncs it.
     [base] = result.bases
     assert base.crm.get("economic_buyer") is None

@@ -162,3 +162,13 @@ def test_a_bad_value_is_quoted_short_and_without_control_characters():
     message = str(caught.value)
     assert len(message) < 200 and "\x1b" not in message
     assert "100,005 characters" in message and "\\x1b[2J" in message
+
+
+@pytest.mark.parametrize("raw", ["999999999999999", -999999999999999,
+                                 "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"])
+def test_an_instant_beyond_the_calendar_is_a_problem_not_a_crash(raw):
+    # Epoch ms of year 33658 raised a bare ValueError, which no reader caught.
+    with pytest.raises(ValueProblem, match="between the years 1 and 9999"):
+        read("datetime", raw)
+    with pytest.raises(ValueProblem):
+        read("date", raw)
