@@ -10,7 +10,7 @@ item resolves itself once the value is fixed at the source.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,9 @@ from simple_salesforce import Salesforce
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport
+from tests.contract.test_salesforce_sandbox import create_many, opportunity
 from tests.e2e.sync_support import sync_world
+from tests.unit.test_mapping_files_system import FILES_YAML as PACK_FILES_YAML
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 LONG_BUYER = "Dana Lee, CFO; " + "signs off after the board review. " * 9  # 321 characters
@@ -122,3 +124,68 @@ def test_values_no_system_can_hold_are_reviewed_and_the_rest_syncs(
     resolved = invalid_items(world, status="resolved")
     assert {f"invalid_value:prm:{huge.prm_id}:prm:amount",
             f"invalid_value:prm:{wordy.prm_id}:crm:economic_buyer"} <= resolved.keys()
+
+
+# The unit tests' files.yaml (it validates beside the default pack), plus the link and
+# two qualification facts.
+FILES_YAML = PACK_FILES_YAML.replace("  prm_id: Registration ID\n", (
+    "  prm_id: Registration ID\n  crm_id: Opportunity\n  need: Need\n"
+    "  economic_buyer: Economic Buyer\n"))
+
+
+def file_drop_runner(world: dict[str, Any], folder: Path) -> Any:
+    """The world's pipeline with a file drop as its PRM side (Salesforce stays the CRM)."""
+    from connectors.files import FileDropConnector, FileDropSettings
+    from handoff_sync.model import Role
+    from handoff_sync.sync import PipelineRunner
+
+    mappings = folder / "mappings"
+    mappings.mkdir()
+    repo_mappings = Path(__file__).resolve().parents[2] / "mappings"
+    for name in ("handoff.yaml", "salesforce.yaml"):
+        (mappings / name).write_text((repo_mappings / name).read_text())
+    (mappings / "files.yaml").write_text(FILES_YAML)
+    pipeline = world["config"].pipelines[0].model_copy(update={"mappings": mappings})
+    drops = FileDropConnector(FileDropSettings(folder=folder / "drops", id_field="Registration ID",
+                                               modified_field="Last Modified",
+                                               settle_seconds=0))
+    return PipelineRunner(world["config"], pipeline, world["store"], holder="test",
+                          clock=lambda: NOW, connectors={
+                              Role.PRM: drops, Role.CRM: world["runner"].connectors[Role.CRM]})
+
+
+def test_a_file_drop_row_with_1e400_syncs_everything_but_that_value(
+        world: dict[str, Any], sandbox: SandboxServer, sf: Salesforce, tmp_path: Path) -> None:
+    opportunities = create_many(sf, "Opportunity", [
+        opportunity(Name=f"Direct {n}", Amount=100.0 + n) for n in range(5)])
+    amounts = {i: sf.Opportunity.get(i)["Amount"] for i in opportunities}
+    buyers = {i: sf.Opportunity.get(i)["Economic_Buyer__c"] for i in opportunities}
+    # The export is newer than the opportunities: its amounts win (newest_wins).
+    exported = (sandbox.sandbox.clock.now() + timedelta(minutes=1)).isoformat()
+    (tmp_path / "drops").mkdir()
+    bad = ["1e400", "1e-400", "NaN", "1000", "2000"]
+    rows = [f'{{"Registration ID": "R-{n}", "Opportunity": "{opp}", "Deal Name": "Deal {n}", '
+            f'"Amount": {amount}, "Need": "Need {n}", "Economic Buyer": '
+            f'"{LONG_BUYER if n == 3 else "Dana Lee"}", '
+            f'"Program": "Partner Deals", "Last Modified": "{exported}"}}'
+            for n, (opp, amount) in enumerate(zip(opportunities, bad, strict=True))]
+    (tmp_path / "drops" / "export-1.jsonl").write_text("\n".join(rows) + "\n")
+    runner = file_drop_runner(world, tmp_path)
+    try:
+        report = cycle({"runner": runner})
+        for n, opp in enumerate(opportunities):
+            record = sf.Opportunity.get(opp)
+            assert record["Need__c"] == f"Need {n}", n
+            assert record["Amount"] == (amounts[opp] if n < 3 else float(bad[n])), n
+            assert record["Economic_Buyer__c"] == (buyers[opp] if n == 3 else "Dana Lee"), n
+        items = invalid_items(world)
+        found = sorted((item["details"]["record"], item["details"]["field"],
+                        item["details"]["value"]) for item in items.values())
+        assert found == sorted([
+            ("R-0", "Amount", "'1e400'"), ("R-1", "Amount", "'1e-400'"),
+            ("R-2", "Amount", "'NaN'"),
+            (opportunities[3], "Economic_Buyer__c",
+             f"'{LONG_BUYER[:40]}...' (321 characters)")])
+        assert report.failures == ()
+    finally:
+        runner.close()
