@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -233,6 +234,25 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _json_float(text: str) -> float | str:
+    """A JSON number as a float, or its text when a float would change it: 1e400 would
+    become infinity and 1e-400 zero. The text goes on to the mapping, which reports the
+    value on its record and field instead of syncing what the partner did not write."""
+    number = float(text)
+    if math.isinf(number) or (number == 0.0 and any(c in "123456789" for c in
+                                                    text.partition("e")[0].partition("E")[0])):
+        return text
+    return number
+
+
+def _json_int(text: str) -> int | str:
+    """A JSON integer, or its text past the digits Python converts (4,300 by default)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 _JSON_KINDS = {list: "a list [...]", str: "a string", int: "a number", float: "a number",
                bool: "true/false", type(None): "null"}
 
@@ -246,7 +266,9 @@ def jsonl_rows(lines: Iterable[str]) -> Iterator[Row | BadRow]:
         if not text.strip():
             continue
         try:
-            value = json.loads(text, object_pairs_hook=_unique_pairs)
+            value = json.loads(text, object_pairs_hook=_unique_pairs,
+                               parse_float=_json_float, parse_int=_json_int,
+                               parse_constant=str)
         except json.JSONDecodeError as exc:
             reason = exc.msg.removesuffix(" at")
             yield BadRow(number, f"not valid JSON at column {exc.colno} "

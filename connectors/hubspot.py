@@ -93,6 +93,9 @@ OWNERS_PAGE = 500
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
 PIPELINE_OBJECTS = frozenset({"deals", "deal", "0-3"})
 MAX_RECORD_ID = 2**63 - 1  # record ids are 64-bit integers
+# HubSpot caps every string property value at 65,536 characters (its describe does not
+# say so): a longer value fails the whole batch input with a VALIDATION_ERROR.
+STRING_LIMIT = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,10 +259,12 @@ class HubSpotConnector:
             enumeration = prop.get("type") == "enumeration"
             picklist = options if enumeration and options else None
             multi = enumeration and prop.get("fieldType") == "checkbox"
+            kind = "multi_enumeration" if multi else str(prop.get("type"))
             fields[prop["name"]] = SystemField(
-                name=prop["name"], type="multi_enumeration" if multi else str(prop.get("type")),
-                createable=not read_only, updateable=not read_only, picklist_values=picklist,
-                restricted_picklist=picklist is not None)
+                name=prop["name"], type=kind, createable=not read_only,
+                updateable=not read_only, picklist_values=picklist,
+                restricted_picklist=picklist is not None,
+                length=STRING_LIMIT if kind == "string" else 0)
         pipelines: dict[str, tuple[str, ...]] = {}
         if object_name in PIPELINE_OBJECTS:
             reply = self.transport.call(

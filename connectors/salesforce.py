@@ -692,6 +692,7 @@ def _schema(raw: Mapping[str, Any]) -> ObjectSchema:
             name=f["name"], type=f["type"], createable=bool(f.get("createable")),
             updateable=bool(f.get("updateable")), nillable=bool(f.get("nillable")),
             length=int(f.get("length") or 0),
+            precision=int(f.get("precision") or 0), scale=int(f.get("scale") or 0),
             picklist_values=picklist if f["type"] in _PICKLIST_TYPES else None,
             restricted_picklist=bool(f.get("restrictedPicklist")),
             reference_to=tuple(f.get("referenceTo") or ()),

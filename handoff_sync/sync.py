@@ -28,6 +28,7 @@ from connectors.errors import ConnectorError, SchemaError
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import EngineState, Link, LinkChangeKind, Plan, SlaEventKind
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, to_canonical
+from handoff_sync.mapping.describe import SystemObject
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
 from handoff_sync.redaction import redact
@@ -231,7 +232,8 @@ class PipelineRunner:
                 self.name, mappings,
                 self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
                 self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
-                engine, now, owners[Role.CRM], owners[Role.PRM], deals))
+                engine, now, owners[Role.CRM], owners[Role.PRM], deals,
+                self._limits(mappings)))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}
@@ -359,6 +361,13 @@ class PipelineRunner:
         if drift:
             log.warning("schema_drift", fields=sorted(drift), count=len(drift))
         return drift
+
+    def _limits(self, mappings: MappingSet) -> dict[Role, SystemObject]:
+        """Each API side's deal object as described (lengths, precisions), so the plan
+        leaves out a value the field cannot hold instead of failing the record's write.
+        The connectors cache describes between cycles: this costs no call on most."""
+        return {role: self.connectors[role].describe(mappings.side(role).object)
+                for role in Role if mappings.side(role).system.value != FILES}
 
     def _owner_directories(self, full: bool) -> dict[Role, OwnerDirectory]:
         now = self.clock()

@@ -40,7 +40,7 @@ from handoff_sync.engine.ownership import (
     resolve_person,
     unresolved_owner_review,
 )
-from handoff_sync.engine.reconcile import READ_ONLY, Reconciler
+from handoff_sync.engine.reconcile import READ_ONLY, Reconciler, Rejected
 from handoff_sync.engine.sla import advance_clocks, headline_clock, running_status
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
@@ -61,8 +61,10 @@ from handoff_sync.engine.types import (
     Verdict,
     deal_key,
 )
-from handoff_sync.mapping.convert import MappedRecord, SystemMapping
+from handoff_sync.mapping.convert import MappedRecord, SystemMapping, ValueIssue
+from handoff_sync.mapping.describe import SystemObject
 from handoff_sync.mapping.loader import MappingSet
+from handoff_sync.mapping.transforms import shown
 from handoff_sync.model import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
@@ -96,6 +98,10 @@ class EngineInput:
     # None: plan every deal. Otherwise plan only the deals this can change (see Dirty);
     # every other deal's plan would be empty, so skipping it changes nothing.
     dirty: Dirty | None = None
+    # Each side's deal object as its system describes it: a value longer or larger than
+    # the field holds is not written but raised for review. Absent: no limits known.
+    limits: Mapping[Role, SystemObject] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -277,7 +283,7 @@ class _DealPlanner:
         self.sides: dict[Role, SystemMapping] = {Role.PRM: inputs.mappings.prm,
                                                  Role.CRM: inputs.mappings.crm}
         self.stored = StoredForms(self.sides, {Role.PRM: inputs.prm_owners,
-                                               Role.CRM: inputs.crm_owners})
+                                               Role.CRM: inputs.crm_owners}, inputs.limits)
         self.reconcile = Reconciler(inputs.mappings.sync, stored=self.stored)
         # (side, record id) -> the stale id field its write blanks (see clear)
         self.clears: dict[tuple[Role, str], str] = {}
@@ -324,11 +330,10 @@ class _DealPlanner:
         out.conflicts.extend(merged.conflicts)
         for read in (r for r in (prm, crm) if r is not None):
             for issue in read.issues:
-                out.review(ReviewItem(
-                    f"invalid_value:{key}:{read.role.value}:{issue.name}",
-                    ReviewKind.INVALID_VALUE, key,
-                    f"{issue}; fix the value in {read.system.value}",
-                    details={"value": str(issue.value)}))
+                out.review(_invalid_value(key, read, issue))
+        for rejected in merged.rejected:
+            out.review(self._unwritable(key, rejected, crm if rejected.role is Role.CRM
+                                        else prm))
         deal = _deal(merged.merged, inputs.pipeline)
         gate = evaluate_gate(self.policy, deal)
         clocks: Mapping[str, ClockState] = {}
@@ -390,6 +395,22 @@ class _DealPlanner:
                                              MappingProxyType(changed), releases, holds))
         if linked and base_after != base:
             out.bases.append(base_after)
+
+    def _unwritable(self, key: str, rejected: Rejected,
+                    record: MappedRecord | None) -> ReviewItem:
+        """A review item for a value one side's field cannot hold (not written)."""
+        side = self.sides[rejected.role]
+        rule = side.fields[rejected.field]
+        record_id = record.record_id if record is not None else None
+        where = f"{side.system.value} {side.object} {record_id}" if record_id else \
+            f"{side.system.value} {side.object}"
+        return ReviewItem(
+            f"invalid_value:{key}:{rejected.role.value}:{rejected.field}",
+            ReviewKind.INVALID_VALUE, key,
+            f"{rejected.field} {shown(rejected.value)} {rejected.message}, so it is not "
+            f"written to {where}; fix the value at its source or widen {rule.system_field}",
+            details={"record": record_id, "system": side.system.value,
+                     "field": rule.system_field, "value": shown(rejected.value)})
 
     def _assign(self, key: str, deal: Deal, role: PersonRole) -> Assignee:
         assignee = resolve_person(role, deal, self.inputs.crm_owners,
@@ -483,3 +504,15 @@ def _template_values(deal: Deal, gate: GateResult, handoff_label: str,
     values["missing_fields"] = "\n".join(f"- {label}" for label in gate.missing_labels) or None
     values["completeness_pct"] = gate.completeness_pct
     return values
+
+
+def _invalid_value(key: str, read: MappedRecord, issue: ValueIssue) -> ReviewItem:
+    """A review item for a value a side's record holds that could not be converted: the
+    field is not synced for this deal until the value is fixed at its source."""
+    return ReviewItem(
+        f"invalid_value:{key}:{read.role.value}:{issue.name}",
+        ReviewKind.INVALID_VALUE, key,
+        f"{read.system.value} record {read.record_id}: {issue}; {issue.name} is not synced "
+        f"for this deal until the value is fixed in {read.system.value}",
+        details={"record": read.record_id, "system": read.system.value,
+                 "field": issue.system_field, "value": shown(issue.value)})

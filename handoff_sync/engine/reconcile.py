@@ -10,6 +10,14 @@ value stands, so an edit in a side we may not write is not undone the next cycle
 Every comparison is made in the form a side would hold a value once written and read back
 (``Stored``), so a value the engine wrote earlier comes back equal and plans nothing, and
 a write is never planned for a value the side already holds.
+
+A value that cannot be trusted is never synced: a field a side's record could not convert
+(``MappedRecord.issues``: 1e400, NaN, a date that is no date) counts as unknown on that
+side, as if the side had not been read, and is not written there either (we would
+overwrite a value we cannot see); a value the other side's field cannot hold (longer or
+larger than its describe allows) is not written and comes back in ``Reconciled.rejected``.
+Either way that side keeps what it held in the base, so fixing the value at its source
+syncs it like any other edit.
 """
 
 from __future__ import annotations
@@ -32,6 +40,16 @@ READ_ONLY = "read_only"
 _ROLES = (Role.PRM, Role.CRM)
 
 
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A write left out because the side's field cannot hold the value."""
+
+    role: Role
+    field: str  # canonical field
+    value: Value
+    message: str  # why, e.g. "is 300 characters long; Name holds at most 120"
+
+
 @dataclass(frozen=True)
 class Reconciled:
     """The merge of one pair: the agreed values, the writes that reach them, and why."""
@@ -40,6 +58,7 @@ class Reconciled:
     writes: Mapping[Role, Mapping[str, Value]]  # per side: field -> value to write (stored form)
     conflicts: tuple[Conflict, ...]  # sorted by field
     base: BaseSnapshot  # what to remember if every write succeeds
+    rejected: tuple[Rejected, ...] = ()  # writes left out: the value does not fit the side
 
 
 def reconcile(deal: str, prm: MappedRecord | None, crm: MappedRecord | None,
@@ -72,6 +91,7 @@ class _Field:
 # would, and every use tests for it by identity first.
 _MISSING: Any = object()
 _EMPTY: Mapping[str, Value] = MappingProxyType({})
+_NONE: frozenset[str] = frozenset()
 IDENTITY_FIELDS = ("crm_id", "prm_id")
 
 
@@ -86,6 +106,7 @@ class Reconciler:
                  stored: Stored | StoredForms) -> None:
         self._sync = sync
         self._stored = stored
+        self._check = stored.problem if isinstance(stored, StoredForms) else None
         self._fields = self._table(IDENTITY_FIELDS)
 
     def _table(self, identity: Iterable[str]) -> tuple[_Field, ...]:
@@ -114,6 +135,10 @@ class Reconciler:
                   else self._table([*IDENTITY_FIELDS, *ids]))
         records = (prm, crm)
         read = tuple(r.values if r is not None else None for r in records)
+        # Fields a side could not convert: unknown there (see the module docstring).
+        unknown = tuple(frozenset(issue.name for issue in r.issues)
+                        if r is not None and r.issues else _NONE for r in records)
+        rejected: list[Rejected] = []
         lasts = (base.prm, base.crm) if base is not None else (_EMPTY, _EMPTY)
         agreed = base.agreed if base is not None else _EMPTY
         writes: tuple[dict[str, Value], dict[str, Value]] = ({}, {})
@@ -128,7 +153,7 @@ class Reconciler:
             held = [_MISSING, _MISSING]  # per side, what it holds now (when known)
             for side in (0, 1):
                 values, last = read[side], lasts[side]
-                if values is not None and field.reads[side]:
+                if values is not None and field.reads[side] and name not in unknown[side]:
                     value = values.get(name)
                     form = field.forms[side]
                     # Equal to what the base holds (a stored form already): no round trip.
@@ -159,7 +184,7 @@ class Reconciler:
             if not field.written:
                 continue
             for side in (0, 1):
-                if not field.writes[side] or records[side] is None:
+                if not field.writes[side] or records[side] is None or name in unknown[side]:
                     continue
                 now = held[side]
                 if now is not _MISSING and agreed_value == now:
@@ -169,6 +194,11 @@ class Reconciler:
                 # Never written and not readable: write it once, but never blank out a value
                 # someone may have put there that we cannot see.
                 if desired != now if now is not _MISSING else not is_blank(agreed_value):
+                    problem = self._check(_ROLES[side], name, agreed_value) \
+                        if self._check is not None else None
+                    if problem is not None:  # the side keeps what it holds
+                        rejected.append(Rejected(_ROLES[side], name, agreed_value, problem))
+                        continue
                     writes[side][name] = desired
                     after[side][name] = desired
         planned = MappingProxyType({role: MappingProxyType(dict(sorted(values.items())))
@@ -178,7 +208,7 @@ class Reconciler:
                                 for values in after)
         return Reconciled(MappingProxyType(merged), planned, tuple(conflicts),
                           BaseSnapshot(deal, prm_after, crm_after,
-                                       MappingProxyType(dict(merged))))
+                                       MappingProxyType(dict(merged))), tuple(rejected))
 
 
 def _three_way(deal: str, name: str, rule: FieldSync, prm: Value, crm: Value,
@@ -214,4 +244,4 @@ def _decide(rule: FieldSync, prm: Value, crm: Value,
                   crm_modified=crm_record.modified_at if crm_record else None)
 
 
-__all__ = ["Reconciled", "Reconciler", "Stored", "reconcile"]
+__all__ = ["Reconciled", "Reconciler", "Rejected", "Stored", "reconcile"]

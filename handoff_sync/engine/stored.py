@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from handoff_sync.mapping.convert import SystemMapping, as_stored
+from handoff_sync.mapping.describe import SystemObject, write_problem
 from handoff_sync.model import Output, OwnerDirectory, Role, Value
 
 # Text transforms whose write-then-read leaves a canonical (already cleaned) text as is.
@@ -25,9 +26,11 @@ class StoredForms:
     """``stored(role, name, value)``: ``value`` as ``role``'s system would hold it."""
 
     def __init__(self, sides: Mapping[Role, SystemMapping],
-                 owners: Mapping[Role, OwnerDirectory]) -> None:
+                 owners: Mapping[Role, OwnerDirectory],
+                 limits: Mapping[Role, SystemObject] | None = None) -> None:
         self._sides = sides
         self._owners = owners
+        self._limits = limits or {}
         self._identity: set[tuple[Role, str | Output]] = set()
         for role, mapping in sides.items():
             rules = [*mapping.fields.items(), *mapping.outputs.items()]
@@ -75,3 +78,11 @@ class StoredForms:
             return result
 
         return stored_form
+
+    def problem(self, role: Role, name: str, value: Value) -> str | None:
+        """Why ``role``'s system would refuse ``value`` for ``name`` (longer or larger than
+        its described field holds); None when it fits or nothing is known of its limits."""
+        described = self._limits.get(role)
+        if described is None:
+            return None
+        return write_problem(self._sides[role], name, value, self._owners[role], described)

@@ -21,6 +21,7 @@ from handoff_sync.mapping.transforms import (
     ValueProblem,
     read_datetime,
     read_text,
+    shown,
 )
 from handoff_sync.model import (
     FieldType,
@@ -242,7 +243,7 @@ def _read(rule: FieldRule, raw: Mapping[str, Any], owners: OwnerDirectory,
             owner_id = read_text(value).strip()
             result = owners.email_for(owner_id)
             if result is None:
-                raise ValueProblem(f"owner id {owner_id!r} is not in the owner directory")
+                raise ValueProblem(f"owner id {shown(owner_id)} is not in the owner directory")
         else:
             result = rule.transform.read(value)
     except ValueProblem as exc:
@@ -266,7 +267,7 @@ def _lookup(rule: FieldRule, text: str) -> Any:
         return rule.values[text]
     if text.strip() in rule.values:
         return rule.values[text.strip()]
-    raise ValueProblem(f"value {text!r} has no entry in the value map "
+    raise ValueProblem(f"value {shown(text)} has no entry in the value map "
                        f"(known: {', '.join(map(repr, list(rule.values)[:8]))})")
 
 
@@ -283,6 +284,12 @@ def _write_all(system: SystemName, rules: Mapping[Any, FieldRule], values: Mappi
         except ValueProblem as exc:
             issues.append(ValueIssue(str(name), rule.system_field, value, str(exc)))
     return SystemValues(MappingProxyType(out), tuple(issues))
+
+
+def written_value(system: SystemName, rule: FieldRule, value: Value,
+                  owners: OwnerDirectory) -> Any:
+    """``value`` as it is sent to ``system`` for ``rule``; raises ValueProblem."""
+    return _write(system, rule, value, owners)
 
 
 def _write(system: SystemName, rule: FieldRule, value: Value, owners: OwnerDirectory) -> Any:

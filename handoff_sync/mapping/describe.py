@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
 
-from handoff_sync.mapping.convert import FieldRule, SystemMapping
+from handoff_sync.mapping.convert import FieldRule, SystemMapping, written_value
 from handoff_sync.mapping.problems import KeyPath, Problem, did_you_mean
-from handoff_sync.model import FieldType, SystemName
+from handoff_sync.mapping.transforms import ValueProblem
+from handoff_sync.model import FieldType, OwnerDirectory, SystemName, Value
 
 # System field types (Salesforce describe types and HubSpot property types) each transform
 # can read and write. "enumeration" is HubSpot's picklist; "multi_enumeration" is a
@@ -62,6 +64,8 @@ class SystemField:
     updateable: bool = True
     nillable: bool = True
     length: int = 0  # 0: not limited (or not reported)
+    precision: int = 0  # numbers: digits in all (Salesforce describe); 0: not limited
+    scale: int = 0  # numbers: digits after the decimal point
     picklist_values: tuple[str, ...] | None = None  # None: not a picklist
     restricted_picklist: bool = False  # values outside the list are rejected on write
     reference_to: tuple[str, ...] = ()
@@ -88,6 +92,48 @@ class SystemObject:
             lowered = name.lower()
             return next((f for n, f in self.fields.items() if n.lower() == lowered), None)
         return None
+
+
+def limit_problem(described: SystemField, value: Any) -> str | None:
+    """Why ``value``, in the form written to the system, does not fit the field as it is
+    described (too long for its length, too many digits for its precision); None if it
+    fits or the describe says nothing about it. The system would refuse the write."""
+    if value is None or value == "":
+        return None
+    if described.type in _NUMBER_TYPES:
+        if not described.precision or isinstance(value, bool):
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return None
+        digits = described.precision - described.scale
+        if not number.is_finite() or abs(number) >= Decimal(10) ** digits:
+            return (f"is too large for {described.name}, which holds at most {digits} "
+                    "digits before the decimal point")
+        return None
+    if isinstance(value, str) and described.length and len(value) > described.length:
+        return (f"is {len(value):,} characters long; {described.name} holds at most "
+                f"{described.length:,}")
+    return None
+
+
+def write_problem(mapping: SystemMapping, name: str, value: Value, owners: OwnerDirectory,
+                  obj: SystemObject) -> str | None:
+    """Why the canonical ``value`` of field ``name`` cannot be written to ``obj`` as the
+    system describes it (see ``limit_problem``); None when it can, or when it cannot be
+    converted at all (the write reports that itself)."""
+    rule = mapping.fields.get(name)
+    if rule is None or rule.system_field is None:
+        return None
+    described = obj.get(rule.system_field)
+    if described is None:
+        return None
+    try:
+        written = written_value(mapping.system, rule, value, owners)
+    except ValueProblem:
+        return None
+    return limit_problem(described, written)
 
 
 def check_against_describe(mapping: SystemMapping, deal_object: SystemObject,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,10 +28,36 @@ _TRUE = frozenset({"true", "yes", "1", "y", "on"})
 _FALSE = frozenset({"false", "no", "0", "n", "off"})
 _EPOCH_MS = re.compile(r"-?[0-9]{9,15}")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
+# Both target systems hold numbers as doubles (HubSpot stores them so, Salesforce speaks
+# them over JSON): a value beyond the largest double, or so small a double rounds it to
+# zero, cannot be synced as what the partner wrote.
+_LARGEST = Decimal(sys.float_info.max)
+_SHOWN = 40  # characters of a value quoted in a message
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class ValueProblem(ValueError):
     """A system value that does not fit the transform; the message is for people."""
+
+
+def shown(raw: Any, limit: int = _SHOWN) -> str:
+    """A value quoted for people: control and bidi characters escaped, cut to ``limit``
+    characters with its full length said, so a 100 kB or hostile value stays one line."""
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, (int, float, Decimal)):  # bool too: True, not 'True'
+        text = str(raw)
+    elif isinstance(raw, (date, datetime)):
+        text = raw.isoformat()
+    elif isinstance(raw, tuple):  # a canonical multi-select
+        text = ";".join(map(str, raw))
+    else:
+        text = repr(raw)
+    cut = text[:limit]
+    cut = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cut)
+    if len(text) > limit:
+        return f"'{cut}...' ({len(text):,} characters)"
+    return f"'{cut}'"
 
 
 # ---------------------------------------------------------------- readers
@@ -49,7 +76,7 @@ def read_text(raw: Any) -> str:
 def read_email(raw: Any) -> str:
     text = read_text(raw).strip().lower()
     if text.count("@") != 1 or text.startswith("@") or text.endswith("@") or " " in text:
-        raise ValueProblem(f"{text!r} is not an email address")
+        raise ValueProblem(f"{shown(text)} is not an email address")
     return text
 
 
@@ -63,7 +90,7 @@ def read_domain(raw: Any) -> str:
     text = text.rsplit("@", 1)[-1].split(":", 1)[0].strip(".")
     text = text.removeprefix("www.")
     if "." not in text or " " in text:
-        raise ValueProblem(f"{raw!r} does not contain a web domain")
+        raise ValueProblem(f"{shown(raw)} does not contain a web domain")
     return text
 
 
@@ -76,24 +103,36 @@ def read_number(raw: Any) -> Decimal:
         number = Decimal(raw)
     elif isinstance(raw, float):
         if not math.isfinite(raw):
-            raise ValueProblem(f"expected a number, got {raw}")
+            raise ValueProblem(f"{shown(raw)} is not a finite number")
         number = Decimal(repr(raw))  # repr: the shortest text that round-trips
     elif isinstance(raw, str):
         try:
             number = Decimal(raw.strip())
         except InvalidOperation:
-            raise ValueProblem(f"{raw!r} is not a number") from None
+            raise ValueProblem(f"{shown(raw)} is not a number") from None
     else:
         raise ValueProblem(f"expected a number, got {type(raw).__name__}")
     if not number.is_finite():
-        raise ValueProblem(f"{raw!r} is not a finite number")
+        raise ValueProblem(f"{shown(raw)} is not a finite number")
+    return _in_double_range(number, raw)
+
+
+def _in_double_range(number: Decimal, raw: Any) -> Decimal:
+    """``number`` if a double holds it as a number of the same size, else a problem:
+    1e400 would become infinity and 1e-400 zero in either system."""
+    magnitude = abs(number)
+    if magnitude > _LARGEST:
+        raise ValueProblem(f"{shown(raw)} is too large to sync (more than about 1.8e308, "
+                           "the largest number the systems hold)")
+    if magnitude and float(magnitude) == 0.0:
+        raise ValueProblem(f"{shown(raw)} is too small to sync (it would become 0)")
     return number
 
 
 def read_integer(raw: Any) -> int:
     number = read_number(raw)
     if number != number.to_integral_value():
-        raise ValueProblem(f"{raw!r} is not a whole number")
+        raise ValueProblem(f"{shown(raw)} is not a whole number")
     return int(number)
 
 
@@ -108,7 +147,7 @@ def read_bool(raw: Any) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise ValueProblem(f"{raw!r} is not true or false")
+    raise ValueProblem(f"{shown(raw)} is not true or false")
 
 
 def read_datetime(raw: Any) -> datetime:
@@ -120,16 +159,24 @@ def read_datetime(raw: Any) -> datetime:
     elif isinstance(raw, (int, str)) and not isinstance(raw, bool):
         text = str(raw).strip()
         if _EPOCH_MS.fullmatch(text):
-            return datetime.fromtimestamp(int(text) / 1000, UTC)
+            try:
+                return datetime.fromtimestamp(int(text) / 1000, UTC)
+            except (ValueError, OverflowError, OSError):  # beyond year 1 to 9999
+                raise ValueProblem(f"{shown(raw)} is not a date and time between the "
+                                   "years 1 and 9999") from None
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueProblem(f"{raw!r} is not a date and time") from None
+            raise ValueProblem(f"{shown(raw)} is not a date and time") from None
     else:
         raise ValueProblem(f"expected a date and time, got {type(raw).__name__}")
     if moment.tzinfo is None:  # both APIs speak UTC when they omit the offset
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise ValueProblem(f"{shown(raw)} is not a date and time between the years 1 and "
+                           "9999 in UTC") from None
 
 
 def read_date(raw: Any) -> date:
@@ -141,11 +188,11 @@ def read_date(raw: Any) -> date:
         try:
             return date.fromisoformat(raw.strip())
         except ValueError:
-            raise ValueProblem(f"{raw!r} is not a date") from None
+            raise ValueProblem(f"{shown(raw)} is not a date") from None
     try:
         return read_datetime(raw).date()
     except ValueProblem:
-        raise ValueProblem(f"{raw!r} is not a date") from None
+        raise ValueProblem(f"{shown(raw)} is not a date") from None
 
 
 def _read_items(raw: Any, separator: str | None) -> tuple[str, ...]:

@@ -24,6 +24,11 @@ def to_ms(at: datetime) -> int:
     return (at - EPOCH) // ONE_MS
 
 
+# The instants a datetime holds (years 1 to 9999 in UTC); HubSpot refuses others.
+_FIRST_MS = to_ms(datetime(1, 1, 1, tzinfo=UTC))
+_LAST_MS = to_ms(datetime(9999, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC))
+
+
 @lru_cache(maxsize=65_536)
 def iso_ms(ms: int) -> str:
     at = EPOCH + timedelta(milliseconds=ms)
@@ -35,12 +40,14 @@ def parse_instant_ms(text: str) -> int | None:
     """Epoch ms digits, an ISO date-time (naive means UTC) or a bare date; None if neither."""
     text = text.strip()
     if _EPOCH_MS.fullmatch(text):
-        return int(text)
+        ms = int(text)
+        return ms if _FIRST_MS <= ms <= _LAST_MS else None  # HubSpot: INVALID_DATE
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        ms = to_ms(parsed)
+    except (ValueError, OverflowError):
         return None
-    return to_ms(parsed)
+    return ms if _FIRST_MS <= ms <= _LAST_MS else None
 
 
 def date_text(ms: int) -> str:

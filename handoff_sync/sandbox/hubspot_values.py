@@ -7,6 +7,7 @@ error code. ``None`` or an empty string clears the property.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection
 from typing import Any
@@ -23,6 +24,8 @@ from handoff_sync.sandbox.hubspot_time import (
 )
 
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# HubSpot caps every property value at 65,536 characters and stores numbers as doubles.
+MAX_CHARACTERS = 65_536
 Coerced = tuple[str | None, PropertyError | None]
 
 
@@ -46,6 +49,10 @@ def coerce(prop: PropertyDef, raw: Any, options: Collection[str] | None) -> Coer
                                    f"{raw!r} is not a valid value for {prop.name}")
     if text is None or text == "":
         return None, None
+    if len(text) > MAX_CHARACTERS:
+        return None, PropertyError(prop.name, "INVALID_PROPERTY_VALUE",
+                                   f"{prop.name} is {len(text)} characters long; values may "
+                                   f"hold at most {MAX_CHARACTERS}.")
     coercer = _COERCERS.get(prop.type, _string)
     return coercer(prop, text, options)
 
@@ -56,9 +63,10 @@ def _string(prop: PropertyDef, text: str, options: Collection[str] | None) -> Co
 
 def _number(prop: PropertyDef, text: str, options: Collection[str] | None) -> Coerced:
     stripped = text.strip()
-    if NUMBER.fullmatch(stripped):
+    if NUMBER.fullmatch(stripped) and math.isfinite(float(stripped)):
         return stripped, None
-    return None, PropertyError(prop.name, "INVALID_DECIMAL", f"{text} was not a valid decimal.")
+    return None, PropertyError(prop.name, "INVALID_DECIMAL",
+                               f"{text[:100]} was not a valid decimal.")
 
 
 def _date(prop: PropertyDef, text: str, options: Collection[str] | None) -> Coerced:

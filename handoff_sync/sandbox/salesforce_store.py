@@ -172,15 +172,24 @@ def coerce(fld: SfField, value: Any) -> Any:
 
 
 def _number(fld: SfField, value: Any) -> float:
+    """A number as a double; one beyond the double range reads as infinity, which the
+    range check then refuses for that record (NUMBER_OUTSIDE_VALID_RANGE)."""
     if isinstance(value, bool):
         raise _reject(fld, value)
     if isinstance(value, int | float):
-        if not math.isfinite(value):  # Python's json reads NaN/Infinity; Salesforce does not
-            raise _reject(fld, value)
-        return float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _reject(fld, value)  # Python's json reads NaN/Infinity; Salesforce does not
+        return _double(value)
     if _NUMBER_RE.fullmatch(value.strip()):
-        return float(value)
+        return _double(value)
     raise _reject(fld, value)
+
+
+def _double(value: float | str) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int of hundreds of digits
+        return -math.inf if str(value).startswith("-") else math.inf
 
 
 def _boolean(fld: SfField, value: Any) -> bool:
@@ -214,9 +223,9 @@ def _datetime(fld: SfField, value: Any) -> datetime:
         parsed = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0),
                           int(ss or 0), int((frac or "").ljust(3, "0")[:3]) * 1000,
                           tzinfo=_zone(zone))
-    except ValueError:
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: past 9999-12-31 once in UTC
         raise _reject(fld, value) from None
-    return parsed.astimezone(UTC)
 
 
 def _zone(text: str | None) -> timezone:
@@ -275,7 +284,7 @@ def _check_value(fld: SfField, value: Any) -> None:
     if fld.type == "email" and not _EMAIL_RE.fullmatch(value):
         raise RecordError("INVALID_EMAIL_ADDRESS", f"{fld.label}: invalid email address: {value}",
                           [fld.name])
-    if fld.type in _NUMBER_TYPES and fld.precision:
+    if fld.type in _NUMBER_TYPES and (fld.precision or not math.isfinite(value)):
         _check_range(fld, value)
 
 
@@ -291,7 +300,7 @@ def _check_picklist(fld: SfField, value: str) -> None:
 
 
 def _check_range(fld: SfField, value: float) -> None:
-    if abs(value) >= 10 ** (fld.precision - fld.scale):
+    if not math.isfinite(value) or abs(value) >= 10 ** (fld.precision - fld.scale):
         raise RecordError(
             "NUMBER_OUTSIDE_VALID_RANGE",
             f"{fld.label}: value outside of valid range on numeric field: {value}",

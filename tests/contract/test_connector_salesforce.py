@@ -486,3 +486,22 @@ def test_settings_refuse_impossible_values(sandbox: SandboxServer) -> None:
         dataclasses.replace(auth, client_id="")
     with pytest.raises(ValueError, match="https"):
         dataclasses.replace(auth, login_url="http://login.example")
+
+
+def test_a_number_or_text_the_field_cannot_hold_fails_its_record_once_not_the_batch(
+        sandbox: SandboxServer, connector: SalesforceConnector) -> None:
+    # A 401-digit Amount was a 500: the whole batch was retried 8 times and failed.
+    ids = create_many(salesforce_client(sandbox), "Opportunity",
+                      [opportunity(Name=f"Deal {i}") for i in range(4)])
+    results = connector.write("Opportunity", [
+        RecordWrite(ids[0], ids[0], {"Amount": 10 ** 400}),
+        RecordWrite(ids[1], ids[1], {"Economic_Buyer__c": "x" * 121}),
+        RecordWrite(ids[2], ids[2], {"Amount": 12.5}),
+        RecordWrite(ids[3], ids[3], {"Budget__c": "1e400"}),
+    ])
+    assert [r.ok for r in results] == [False, False, True, False]
+    errors = [r.error for r in results if r.error is not None]
+    assert [(e.code, e.retriable) for e in errors] == [
+        ("NUMBER_OUTSIDE_VALID_RANGE", False), ("STRING_TOO_LONG", False),
+        ("NUMBER_OUTSIDE_VALID_RANGE", False)]
+    assert connector.usage.calls.get("write") == 1  # one call, nothing retried

@@ -154,3 +154,30 @@ def test_more_than_100_inputs_is_a_400(hs: HubSpot) -> None:
     assert (info.value.status, body_of(info)["category"]) == (400, "VALIDATION_ERROR")
     assert "100" in body_of(info)["message"]
     assert len(create_many(hs, *[{"dealname": str(i)} for i in range(100)]).results) == 100
+
+
+def test_values_a_portal_cannot_hold_are_validation_errors_never_a_500(hs: HubSpot) -> None:
+    a, b, c, d = (r.id for r in create_many(hs, *({"dealname": n} for n in "ABCD")).results)
+    updated = update_many(hs, (a, {"amount": "1e400"}), (b, {"amount": "-1e999"}),
+                          (c, {"economic_buyer": "x" * 65_537}), (d, {"amount": "12.5"}))
+    assert isinstance(updated, BatchResponseSimplePublicObjectWithErrors)
+    assert [(r.id, r.properties["amount"]) for r in updated.results] == [(d, "12.5")]
+    assert {e.category for e in updated.errors} == {"VALIDATION_ERROR"}
+    assert sorted(i for e in updated.errors for i in e.context["ids"]) == sorted([a, b, c])
+    with pytest.raises(deals.ApiException) as info:
+        hs.crm.deals.basic_api.update(a, {"properties": {"amount": "Infinity"}})
+    assert info.value.status == 400 and body_of(info)["category"] == "VALIDATION_ERROR"
+    with pytest.raises(deals.ApiException) as info:
+        hs.crm.deals.basic_api.update(a, {"properties": {"economic_buyer": "x" * 65_537}})
+    assert info.value.status == 400 and "65536" in body_of(info)["message"]
+
+
+def test_an_instant_beyond_the_calendar_is_invalid_date_never_a_500(hs: HubSpot) -> None:
+    # iso_ms(999999999999999) raised OverflowError: a 500 for the whole batch.
+    [deal_id] = (r.id for r in create_many(hs, {"dealname": "A"}).results)
+    for value in ("999999999999999", "9999-12-31T23:00:00-05:00"):
+        with pytest.raises(deals.ApiException) as info:
+            hs.crm.deals.basic_api.update(deal_id, {"properties": {
+                "handoff_stage_entered_at": value}})
+        assert info.value.status == 400, value
+        assert body_of(info)["errors"][0]["code"] == "INVALID_DATE"

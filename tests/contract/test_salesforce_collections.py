@@ -162,3 +162,26 @@ def test_one_collection_call_is_one_api_request(sf: Salesforce) -> None:
                all_or_none=True)
 
     assert sf.api_usage["api-usage"].used == before + 1
+
+
+def test_numbers_out_of_range_fail_their_record_never_the_request(sf: Salesforce) -> None:
+    # A 401-digit JSON number was a 500 (OverflowError) that sank the whole batch.
+    ids = create_many(sf, "Opportunity", [opportunity(Name=n) for n in "ABCDE"])
+    before = [sf.Opportunity.get(i)["Amount"] for i in ids]
+    results = collection(sf, "PATCH", [
+        typed("Opportunity", id=ids[0], Amount=10 ** 400),
+        typed("Opportunity", id=ids[1], Amount="1e400"),
+        typed("Opportunity", id=ids[2], Amount=-(10 ** 400)),
+        typed("Opportunity", id=ids[3], Budget__c=10 ** 16, Economic_Buyer__c="x" * 121),
+        typed("Opportunity", id=ids[4], Amount=12.5),
+    ], all_or_none=False)
+    assert statuses(results) == ["NUMBER_OUTSIDE_VALID_RANGE"] * 4 + ["ok"]
+    assert results[0]["errors"][0]["fields"] == ["Amount"]
+    assert [sf.Opportunity.get(i)["Amount"] for i in ids] == [*before[:4], 12.5]
+
+
+def test_a_huge_number_in_a_single_record_update_is_a_400(sf: Salesforce) -> None:
+    [record_id] = create_many(sf, "Opportunity", [opportunity()])
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Opportunity.update(record_id, {"Amount": 10 ** 400})
+    assert error_code(info) == "NUMBER_OUTSIDE_VALID_RANGE"

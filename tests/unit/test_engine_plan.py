@@ -130,3 +130,59 @@ def test_the_plan_prints_as_stable_sorted_json() -> None:
     assert data["counts"]["deals"] == 1
     assert data["links"][0]["link"]["method"] == "id_field"
     assert list(data) == sorted(data)
+
+
+def limited_inputs(prm: dict[str, Any], crm: dict[str, Any],
+                   state: EngineState | None = None) -> EngineInput:
+    """``inputs`` with the Opportunity described as the sandbox org describes it."""
+    from handoff_sync.mapping.describe import SystemField, SystemObject
+
+    described = SystemObject("Opportunity", {
+        "Economic_Buyer__c": SystemField("Economic_Buyer__c", "string", length=120),
+        "Amount": SystemField("Amount", "currency", precision=18, scale=2)},
+        case_insensitive=True)
+    return dataclasses.replace(inputs(prm, crm, state), limits={Role.CRM: described})
+
+
+def test_a_value_the_crm_field_cannot_hold_is_left_out_and_raised_once() -> None:
+    first = limited_inputs(registration(), opportunity())
+    state = apply_plan(first, plan(first)).state
+    long_buyer = "CFO " + "x" * 300
+    result = plan(limited_inputs(
+        registration(economic_buyer=long_buyer, need="Replace ETL", amount="1e20"),
+        opportunity(), state))
+    [crm_write] = [w for w in result.writes if w.role is Role.CRM]
+    assert crm_write.values == {"need": "Replace ETL"}  # the rest of the record syncs
+    items = {r.key: r for r in result.reviews if r.kind.value == "invalid_value"}
+    assert sorted(items) == ["invalid_value:prm:501:crm:amount",
+                             "invalid_value:prm:501:crm:economic_buyer"]
+    buyer = items["invalid_value:prm:501:crm:economic_buyer"]
+    assert buyer.details["record"] == "006000000000001AAA"
+    assert buyer.details["field"] == "Economic_Buyer__c"
+    assert buyer.details["value"].endswith("(304 characters)")
+    assert "holds at most 120" in buyer.summary and len(buyer.summary) < 300
+    amount = items["invalid_value:prm:501:crm:amount"]
+    assert amount.summary.startswith("amount '100000000000000000000' is too large for Amount")
+    assert "16 digits" in amount.summary
+    # The CRM keeps what it held in the base: shortening the value at the source syncs it.
+    [base] = result.bases
+    assert base.crm.get("economic_buyer") is None
+    after = apply_plan(limited_inputs(registration(economic_buyer=long_buyer),
+                                      opportunity(), state), result).state
+    fixed = plan(limited_inputs(registration(economic_buyer="CFO Dana Lee"), opportunity(),
+                                after))
+    [write] = [w for w in fixed.writes if w.role is Role.CRM]
+    assert write.values["economic_buyer"] == "CFO Dana Lee"
+    assert not [r for r in fixed.reviews if r.kind.value == "invalid_value"]
+
+
+def test_an_unreadable_partner_value_is_raised_with_record_field_and_a_short_value() -> None:
+    result = plan(inputs(registration(amount="1e400"),
+                         opportunity()))
+    [item] = [r for r in result.reviews if r.kind.value == "invalid_value"]
+    assert item.key == "invalid_value:prm:501:prm:amount"
+    assert item.details == {"record": "501", "system": "hubspot", "field": "amount",
+                            "value": "'1e400'"}
+    assert "too large to sync" in item.summary and "hubspot record 501" in item.summary
+    # Unknown, not blank: nothing is written over the opportunity's amount.
+    assert all("amount" not in w.values for w in result.writes)

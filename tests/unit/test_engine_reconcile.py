@@ -428,3 +428,49 @@ def test_default_pack_first_cycle_then_quiet():
     assert edited.merged["close_date"] == date(2026, 8, 15)
     assert edited.writes == {}
     assert pack_reconcile(hs3, sf2, edited.base).writes == {}
+
+
+# ---------------------------------------------------------------- values that cannot be synced
+
+
+def unreadable(role: Role, values: Mapping[str, Value], name: str, raw: str) -> MappedRecord:
+    """A record whose ``name`` could not be converted (it reads as None, with an issue)."""
+    from handoff_sync.mapping.convert import ValueIssue
+
+    base = record(role, {**values, name: None})
+    return MappedRecord(base.system, role, base.record_id, None, True, base.values,
+                        (ValueIssue(name, name, raw, "too large to sync"),))
+
+
+def test_a_value_a_side_could_not_read_is_unknown_not_blank():
+    # The partner's amount became 1e400: it must not blank the CRM's amount (nor win).
+    sync = {"amount": field("amount", policy="newest_wins", type_=FieldType.NUMBER),
+            "f": field()}
+    agreed = {"amount": Decimal("5000.00"), "f": "old"}
+    base = snapshot(agreed, agreed, agreed)
+    result = reconcile(DEAL, unreadable(Role.PRM, {"f": "new"}, "amount", "1e400"),
+                       record(Role.CRM, agreed), base, sync, stored=fake_stored)
+    assert writes_of(result) == {Role.CRM: {"f": "new"}}  # the rest of the record syncs
+    assert result.merged["amount"] == Decimal("5000.00")
+    assert result.base.prm["amount"] == Decimal("5000.00")  # still what it held before
+    # The AE moves the amount meanwhile: the partner's unreadable value is not overwritten.
+    moved = reconcile(DEAL, unreadable(Role.PRM, {"f": "new"}, "amount", "1e400"),
+                      record(Role.CRM, {**agreed, "f": "new", "amount": Decimal("7000.00")}),
+                      result.base, sync, stored=fake_stored)
+    assert moved.writes == {}
+    assert moved.merged["amount"] == Decimal("7000.00")
+    # Fixed at the source: an ordinary edit again, synced and agreed.
+    fixed = run(sync, {"f": "new", "amount": Decimal("6000")},
+                {"f": "new", "amount": Decimal("7000.00")}, moved.base,
+                prm_time=LATE, crm_time=EARLY)
+    assert writes_of(fixed) == {Role.CRM: {"amount": Decimal("6000.00")}}
+
+
+def test_a_first_cycle_with_an_unreadable_value_writes_nothing_to_that_side():
+    sync = {"amount": field("amount", type_=FieldType.NUMBER)}
+    result = reconcile(DEAL, unreadable(Role.PRM, {}, "amount", "nan"),
+                       record(Role.CRM, {"amount": Decimal("10.00")}), None, sync,
+                       stored=fake_stored)
+    assert result.writes == {}
+    assert result.merged == {"amount": Decimal("10.00")}
+    assert "amount" not in result.base.prm

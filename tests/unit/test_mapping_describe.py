@@ -157,3 +157,20 @@ def test_task_fields_are_checked_against_the_task_object():
         "Task.Handoff_Task_Key__c is not writable"]
     assert _messages(crm, salesforce_object("Opportunity"))[0][2].startswith(
         "no description of the task object")
+
+
+def test_limit_problem_knows_lengths_and_precisions_from_describe():
+    from handoff_sync.mapping.describe import SystemField, limit_problem
+
+    name = SystemField("Economic_Buyer__c", "string", length=120)
+    assert limit_problem(name, "x" * 120) is None
+    assert "121 characters long; Economic_Buyer__c holds at most 120" in str(
+        limit_problem(name, "x" * 121))
+    amount = SystemField("Amount", "currency", precision=18, scale=2)
+    assert limit_problem(amount, 999_999_999_999_999.5) is None
+    assert limit_problem(amount, 9_999_999_999_999_999) is None
+    assert "at most 16 digits" in str(limit_problem(amount, 10 ** 16))
+    assert limit_problem(amount, 10 ** 400) is not None
+    assert limit_problem(amount, None) is None
+    # HubSpot numbers are doubles (no precision in describe): only the read bounds apply.
+    assert limit_problem(SystemField("amount", "number"), "1" * 300) is None

@@ -214,3 +214,42 @@ def test_explain_takes_a_flat_row_as_a_file_drop_row(tmp_path: Path,
 
     assert args.func(args) == 0
     assert "Record: files registrations R-9 (prm side" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extension", ["csv", "jsonl"])
+def test_a_file_drop_number_out_of_range_is_an_issue_on_its_row_and_field(
+        tmp_path: Path, extension: str) -> None:
+    # 1e400 was accepted as a 401-digit number; 1e-400 became 0 (a JSON float even before
+    # the mapping saw it); a JSON NaN became a float nan; 5,000 digits crashed the reader.
+    prm = load_mappings(files_pack(tmp_path)).prm
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    amounts = ["1e400", "1e-400", "NaN", "9" * 5000, "125000.50"]
+    if extension == "csv":
+        content = "Registration ID,Amount,Program,Last Modified\n" + "".join(
+            f"R-{n},{amount},Partner Deals,2026-03-01T10:00:00Z\n"
+            for n, amount in enumerate(amounts, 1))
+    else:  # JSON numbers, not strings
+        content = "".join(
+            f'{{"Registration ID": "R-{n}", "Amount": {amount}, "Program": "Partner Deals",'
+            f' "Last Modified": "2026-03-01T10:00:00Z"}}\n'
+            for n, amount in enumerate(amounts, 1))
+    export = exports / f"registrations.{extension}"
+    export.write_text(content)
+    os.utime(export, (NOW - 60, NOW - 60))
+    conn = FileDropConnector(FileDropSettings(folder=exports, id_field="Registration ID",
+                                              modified_field="Last Modified"),
+                             clock=lambda: NOW)
+    [file] = conn.pending(())
+    read = conn.read(file)
+    assert read.problems == ()
+    deals = [to_canonical(prm, flatten_record(SystemName.FILES, change.fields),
+                          OwnerDirectory([])) for change in read.changes]
+    issues = [[(issue.name, issue.system_field) for issue in deal.issues] for deal in deals]
+    assert issues == [[("amount", "Amount")]] * 4 + [[]]
+    messages = [deal.issues[0].message for deal in deals[:4]]
+    assert "too large to sync" in messages[0] and "too small to sync" in messages[1]
+    assert "not a finite number" in messages[2]
+    assert "5,000 characters" in messages[3] and len(messages[3]) < 200
+    assert [deal.values["amount"] for deal in deals] == [None] * 4 + [Decimal("125000.50")]
+    assert all(deal.values["deal_name"] is None and deal.record_id for deal in deals)

@@ -126,3 +126,49 @@ def test_canonical_literal_types_yaml_values():
                             (FieldType.DATE, 20260101)):
         with pytest.raises(ValueProblem):
             canonical_literal(field_type, raw)
+
+
+@pytest.mark.parametrize("raw", ["1e400", "-1e400", "1" * 5000, 10 ** 400, Decimal("1E+309")])
+def test_a_number_beyond_the_double_range_is_a_problem_not_a_huge_number(raw):
+    # Both systems hold doubles: 1e400 would become infinity (or a 401-digit JSON number).
+    with pytest.raises(ValueProblem, match="too large to sync"):
+        read("currency", raw)
+    with pytest.raises(ValueProblem, match="too large to sync"):
+        read("integer", raw)
+
+
+@pytest.mark.parametrize("raw", ["1e-400", "-2.5e-330", Decimal("1E-400")])
+def test_a_number_a_double_rounds_to_zero_is_a_problem_not_zero(raw):
+    with pytest.raises(ValueProblem, match="too small to sync"):
+        read("number", raw)
+
+
+@pytest.mark.parametrize("raw", ["nan", "NaN", "inf", "-inf", "Infinity", "-Infinity", "sNaN",
+                                 float("inf"), float("-inf"), float("nan"), Decimal("NaN")])
+def test_non_finite_numbers_are_problems(raw):
+    with pytest.raises(ValueProblem, match="not a finite number"):
+        read("number", raw)
+
+
+def test_numbers_at_the_edges_of_the_double_range_still_read():
+    assert read("number", "1.7976931348623157e308") == Decimal("1.7976931348623157e308")
+    assert read("number", 5e-324) == Decimal("5E-324")
+    assert read("number", "0e-500") == 0  # a zero is zero whatever its exponent
+
+
+def test_a_bad_value_is_quoted_short_and_without_control_characters():
+    with pytest.raises(ValueProblem) as caught:
+        read("number", "\x1b[2J" + "9" * 100_000 + "x")
+    message = str(caught.value)
+    assert len(message) < 200 and "\x1b" not in message
+    assert "100,005 characters" in message and "\\x1b[2J" in message
+
+
+@pytest.mark.parametrize("raw", ["999999999999999", -999999999999999,
+                                 "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"])
+def test_an_instant_beyond_the_calendar_is_a_problem_not_a_crash(raw):
+    # Epoch ms of year 33658 raised a bare ValueError, which no reader caught.
+    with pytest.raises(ValueProblem, match="between the years 1 and 9999"):
+        read("datetime", raw)
+    with pytest.raises(ValueProblem):
+        read("date", raw)
