@@ -11,13 +11,28 @@ file is read once, a copy under another name is not read again, and a re-export 
 content is read again (rows are upserts by id, so that is harmless). Files are never
 moved, renamed or deleted; the folder may be read-only. A bad row is reported with its
 file and line and skipped; the good rows of the same file still count.
+
+Only regular files in the folder itself are read. A symbolic link (to a file or a folder,
+inside the folder or outside it), a named pipe, a device or a socket is refused and
+reported by name: whoever can write into the drop folder must not be able to make the
+daemon read /etc/passwd or a token file. The check is made on the entry itself (lstat)
+and the file is opened without following links (O_NOFOLLOW) and checked again on the
+open descriptor, so swapping a file for a link between the two cannot slip through.
+Nothing a file holds is quoted in a log line or message until its header shows it is an
+export (see files_formats.py).
+
+A file is read as a stream of pages of ``page_size`` changes (``read_pages``), so a
+300,000-row export costs a page, not the file, in memory.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
+import re
+import stat
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +63,7 @@ from connectors.files_formats import (
     CsvReader,
     FileRejected,
     Row,
+    Undecodable,
     decoded_lines,
     jsonl_rows,
 )
@@ -63,6 +79,13 @@ JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 DESCRIBE_SAMPLE = 1000  # JSONL objects per file whose keys describe() collects
 # Editors and spreadsheets leave these beside the files they have open.
 _LOCK_PREFIXES = (".", "~$")
+# O_NOFOLLOW: a link as the last component fails (ELOOP) instead of being followed.
+# O_NONBLOCK: opening a named pipe that appeared in a race does not wait for a writer.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_BINARY", 0))
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISDIR, "a folder"))
 
 
 @dataclass(frozen=True)
@@ -85,6 +108,8 @@ class FileDropSettings:
     """CSV delimiter; None: guessed per file from the header among ',' ';' and tab."""
     settle_seconds: float = 5.0
     """Files modified more recently than this are still being written: read them later."""
+    page_size: int = 2000
+    """Changes per page of ``read_pages``: what a file costs in memory while it is read."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "folder", Path(self.folder))
@@ -102,6 +127,8 @@ class FileDropSettings:
             raise ValueError("patterns: at least one file name pattern, e.g. '*.csv'")
         if self.settle_seconds < 0:
             raise ValueError("settle_seconds: zero or more seconds")
+        if self.page_size < 1:
+            raise ValueError("page_size: one or more changes per page")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,16 +147,31 @@ class RowProblem:
 
 @dataclass(frozen=True, slots=True)
 class DropFile:
-    """One finished export, identified by its content."""
+    """One finished export, identified by its content; or an entry that is refused."""
 
     path: Path
-    checksum: str  # sha256 of the bytes, hex
+    checksum: str  # sha256 of the bytes, hex ("" for a refused entry: it is never read)
     size: int
     modified_at: datetime  # the file's modification time, UTC
+    refused: str | None = None  # why the entry is not read (a link, a pipe, ...)
 
     @property
     def name(self) -> str:
         return self.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class FilePage:
+    """Up to ``page_size`` changes of one file, and the problems found since the last page.
+
+    A page with ``rejected`` set is the file's last and holds the reason: nothing in the
+    file may be used, not even the changes of its earlier pages (the caller stages a
+    file's pages and drops them), and its checksum must not be recorded.
+    """
+
+    changes: tuple[RecordChange, ...]
+    problems: tuple[RowProblem, ...]
+    rejected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,15 +191,46 @@ class FileRead:
 
 @dataclass
 class _FileState:
-    """Per-file bookkeeping while rows stream past."""
+    """Per-file bookkeeping while rows stream past: the page being filled.
+
+    Only the id -> line index outlives a page; it names the earlier row when an id
+    appears again. Within a page the later row replaces the earlier one; across pages
+    the caller does (a later change of the same id in the same file wins whole).
+    """
 
     name: str
     file_time: datetime
-    changes: dict[str, tuple[int, RecordChange]] = field(default_factory=dict)
+    page_size: int
+    lines: dict[str, int] = field(default_factory=dict)  # id -> line of its latest row
+    page: dict[str, RecordChange] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
+    changes: int = 0  # changes handed out in pages, for the log line
+    problem_count: int = 0
 
     def problem(self, line: int, message: str, record_id: str | None = None) -> None:
         self.problems.append(RowProblem(self.name, line, record_id, message))
+
+    def take(self, line: int, change: RecordChange) -> None:
+        earlier = self.lines.get(change.id)
+        if earlier is not None:
+            self.problem(earlier, f"registration '{change.id}' appears again on line "
+                         f"{line}; the later row is used", change.id)
+            self.page.pop(change.id, None)
+        self.lines[change.id] = line
+        self.page[change.id] = change
+
+    @property
+    def full(self) -> bool:
+        return len(self.page) >= self.page_size
+
+    def flush(self) -> FilePage:
+        page = FilePage(tuple(self.page.values()),
+                        tuple(sorted(self.problems, key=lambda p: p.line)))
+        self.changes += len(page.changes)
+        self.problem_count += len(page.problems)
+        self.page = {}
+        self.problems = []
+        return page
 
 
 class FileDropConnector:
@@ -181,34 +254,55 @@ class FileDropConnector:
         """Finished exports whose content has not been handled, oldest first.
 
         Order is (modification time, name), so a later export of a registration wins.
-        Of several files with the same content only the first is listed.
+        Of several files with the same content only the first is listed. Entries that
+        are refused (links, pipes, devices, sockets, files that cannot be opened) are
+        listed too, with the reason, so reading them reports them by name in the cycle.
         """
         taken = set(seen_checksums)
         found: list[DropFile] = []
         live: dict[tuple[str, int, int, int], str] = {}
-        for path, stat in self._settled_files():
-            key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
-            checksum = self._checksums.get(key)
-            if checksum is None:
+        for path, info in self._candidates():
+            modified_at = datetime.fromtimestamp(info.st_mtime, UTC)
+            refusal = _refusal(info)
+            if refusal is None and self._settling(info):
+                continue  # still being written; next cycle
+            key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+            checksum = self._checksums.get(key) if refusal is None else None
+            if refusal is None and checksum is None:
                 try:
-                    checksum = _sha256(path)
+                    checksum = _sha256(path, info)
+                except _Refused as exc:
+                    refusal = exc.reason
                 except FileNotFoundError:
                     continue  # moved away since it was listed
                 except PermissionError as exc:
                     raise _unreadable(path) from exc
+                except OSError as exc:  # e.g. an I/O error on a network share
+                    refusal = (f"the file could not be read ({exc.strerror}); it is tried "
+                               "again next cycle")
+            if refusal is not None or checksum is None:
+                if refusal is not None:
+                    found.append(DropFile(path, "", info.st_size, modified_at, refusal))
+                continue  # checksum None: replaced since it was listed; next cycle
             live[key] = checksum
             if checksum in taken:
                 continue
             taken.add(checksum)
-            found.append(DropFile(path, checksum, stat.st_size,
-                                  datetime.fromtimestamp(stat.st_mtime, UTC)))
+            found.append(DropFile(path, checksum, info.st_size, modified_at))
         self._checksums = live
         return found
 
-    def _settled_files(self) -> list[tuple[Path, os.stat_result]]:
+    def _settling(self, info: os.stat_result) -> bool:
+        return self._clock() - info.st_mtime < self.settings.settle_seconds
+
+    def _candidates(self) -> list[tuple[Path, os.stat_result]]:
+        """Entries whose names match, as lstat sees them (links are not followed).
+
+        Plain sub-folders are left alone like any unmatched name; everything else that
+        is not a regular file is returned so that it is refused by name.
+        """
         folder = self.settings.folder
         patterns = [p.lower() for p in self.settings.patterns]
-        now = self._clock()
         files: list[tuple[Path, os.stat_result]] = []
         try:
             entries = list(os.scandir(folder))
@@ -225,52 +319,78 @@ class FileDropConnector:
                     fnmatchcase(name.lower(), p) for p in patterns):
                 continue
             try:
-                if not entry.is_file():
-                    continue
-                stat = entry.stat()
+                info = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            if now - stat.st_mtime < self.settings.settle_seconds:
-                continue  # still being written; next cycle
-            files.append((Path(entry.path), stat))
+            if stat.S_ISDIR(info.st_mode):
+                continue  # sub-folders are not read
+            files.append((Path(entry.path), info))
         files.sort(key=lambda item: (item[1].st_mtime_ns, item[0].name))
         return files
 
     # ------------------------------------------------------------------ reading
 
-    def read(self, file: DropFile) -> FileRead:
-        """Every row of the file as a change, or a problem saying why it was skipped.
+    def read_pages(self, file: DropFile) -> Iterator[FilePage]:
+        """The file's rows as pages of changes in file order, each with its problems.
 
         Never raises for a bad row or a bad file; only an unreadable file (permissions)
-        raises ``PermissionDenied``, because an admin must fix that.
+        raises ``PermissionDenied``, because an admin must fix that. A refused or bad
+        file ends with a ``rejected`` page: the caller drops what it staged of the file.
         """
         self.usage.count("file")
-        state = _FileState(file.name, file.modified_at)
+        if file.refused is not None:
+            yield self._rejected(file, 0, file.refused)
+            return
+        state = _FileState(file.name, file.modified_at, self.settings.page_size)
         digest = hashlib.sha256()
+        failure: tuple[int, str] | None = None
         try:
-            with file.path.open("rb") as handle:
+            with _open_export(file.path) as handle:
                 for item in self._rows(_chunks(handle, digest), file):
                     self.usage.count("row")
                     if isinstance(item, BadRow):
                         state.problem(item.line, item.message)
                     else:
                         self._take(state, item)
+                    if state.full:
+                        yield state.flush()
+        except _Refused as exc:
+            failure = (0, exc.reason)
         except FileRejected as exc:
-            return self._rejected(file, exc.line, exc.message)
+            failure = (exc.line, exc.message)
         except FileNotFoundError:
-            return self._rejected(file, 0, "the file disappeared before it was read")
+            failure = (0, "the file disappeared before it was read")
         except PermissionError as exc:
             raise _unreadable(file.path) from exc
         except OSError as exc:  # e.g. an I/O error on a network share: try next cycle
-            return self._rejected(file, 0, f"the file could not be read ({exc.strerror})")
-        if digest.hexdigest() != file.checksum:
-            return self._rejected(file, 0, "the file changed while it was being read; it "
-                                  "is read again once it has settled")
-        changes = tuple(change for _, change in state.changes.values())
-        problems = tuple(sorted(state.problems, key=lambda p: p.line))
-        log.info("file drop read", file=file.name, changes=len(changes),
-                 problems=len(problems))
-        return FileRead(file, changes, problems)
+            failure = (0, f"the file could not be read ({exc.strerror})")
+        if failure is None and digest.hexdigest() != file.checksum:
+            failure = (0, "the file changed while it was being read; it is read again once "
+                       "it has settled")
+        if failure is not None:
+            yield self._rejected(file, *failure)
+            return
+        yield state.flush()
+        log.info("file drop read", file=file.name, changes=state.changes,
+                 problems=state.problem_count)
+
+    def read(self, file: DropFile) -> FileRead:
+        """The whole file at once: its pages collected, the later row of an id winning.
+
+        For tools and tests; the cycle streams ``read_pages`` instead, since this holds
+        every change of the file.
+        """
+        changes: dict[str, RecordChange] = {}
+        problems: list[RowProblem] = []
+        for page in self.read_pages(file):
+            if page.rejected:
+                return FileRead(file, (), page.problems, rejected=True)
+            for change in page.changes:
+                changes.pop(change.id, None)
+                changes[change.id] = change
+            problems.extend(page.problems)
+        return FileRead(file, tuple(changes.values()),
+                        tuple(sorted(problems, key=lambda p: p.line)))
 
     def _rows(self, chunks: Iterator[bytes], file: DropFile) -> Iterator[Row | BadRow]:
         lines = self._decoded(chunks)
@@ -283,17 +403,25 @@ class FileDropConnector:
     def _decoded(self, chunks: Iterator[bytes]) -> Iterator[str]:
         try:
             yield from decoded_lines(chunks, self.settings.encoding)
-        except FileRejected as exc:
+        except Undecodable as exc:
             raise FileRejected(exc.line, f"{exc.message}; the file was not read. Export it "
                                f"as UTF-8, or set the file drop's 'encoding' setting (now "
                                f"{self.settings.encoding!r}) to the encoding the PRM uses, "
                                "e.g. 'cp1252' for Windows exports") from exc
 
+    def _check_export(self, reader: CsvReader) -> None:
+        """Is the header an export's? Nothing of it is quoted until it names the id column."""
+        if reader.columns and self.settings.id_field not in reader.columns:
+            raise FileRejected(reader.header_line, _no_id_column(self.settings.id_field,
+                                                                 reader.columns))
+        reader.check_unique()
+
     def _check_columns(self, reader: CsvReader) -> None:
         if not reader.columns:
             return  # an empty file holds no rows to misread
+        self._check_export(reader)
         settings = self.settings
-        wanted = [("id_field", settings.id_field), ("modified_field", settings.modified_field),
+        wanted = [("modified_field", settings.modified_field),
                   ("deleted_field", settings.deleted_field)]
         missing = [(setting, column) for setting, column in wanted
                    if column is not None and column not in reader.columns]
@@ -307,13 +435,8 @@ class FileDropConnector:
 
     def _take(self, state: _FileState, row: Row) -> None:
         change = self._change(state, row)
-        if change is None:
-            return
-        earlier = state.changes.pop(change.id, None)
-        if earlier is not None:
-            state.problem(earlier[0], f"registration '{change.id}' appears again on line "
-                          f"{row.line}; the later row is used", change.id)
-        state.changes[change.id] = (row.line, change)
+        if change is not None:
+            state.take(row.line, change)
 
     def _change(self, state: _FileState, row: Row) -> RecordChange | None:
         settings = self.settings
@@ -349,10 +472,10 @@ class FileDropConnector:
                     return None
         return RecordChange(record_id, modified_at, row.fields, deleted)
 
-    def _rejected(self, file: DropFile, line: int, message: str) -> FileRead:
+    def _rejected(self, file: DropFile, line: int, message: str) -> FilePage:
         problem = RowProblem(file.name, line, None, message)
         log.warning("file drop rejected", file=file.name, problem=str(problem))
-        return FileRead(file, (), (problem,), rejected=True)
+        return FilePage((), (problem,), rejected=True)
 
     # ------------------------------------------------------------------ describing
 
@@ -366,10 +489,12 @@ class FileDropConnector:
             return self._described[object_name]
         names: dict[str, None] = {}
         described = 0
-        for path, _ in self._settled_files():
+        for path, info in self._candidates():
+            if _refusal(info) is not None or self._settling(info):
+                continue  # a refused entry is reported when the cycle reads it
             try:
                 found = self._names_in(path)
-            except (FileRejected, FileNotFoundError):
+            except (_Refused, FileRejected, FileNotFoundError):
                 continue  # reported when the file is read
             except PermissionError as exc:
                 raise _unreadable(path) from exc
@@ -387,15 +512,18 @@ class FileDropConnector:
         return schema
 
     def _names_in(self, path: Path) -> list[str]:
-        with path.open("rb") as handle:
+        """The columns or keys of an export; only of rows that name an id (see read)."""
+        with _open_export(path) as handle:
             lines = self._decoded(_chunks(handle, None))
             if path.suffix.lower() not in JSONL_SUFFIXES:
-                return list(CsvReader(lines, self.settings.delimiter).columns)
+                reader = CsvReader(lines, self.settings.delimiter)
+                self._check_export(reader)
+                return list(reader.columns)
             keys: dict[str, None] = {}
             for count, item in enumerate(jsonl_rows(lines)):
                 if count >= DESCRIBE_SAMPLE:
                     break
-                if isinstance(item, Row):
+                if isinstance(item, Row) and self.settings.id_field in item.fields:
                     keys.update(dict.fromkeys(item.fields))
             return list(keys)
 
@@ -465,12 +593,85 @@ def _chunks(handle: BinaryIO, digest: Any) -> Iterator[bytes]:
         yield chunk
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, listed: os.stat_result) -> str | None:
+    """The file's checksum; None when the entry is no longer the inode that was listed."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with _open_export(path) as handle:
+        opened = os.fstat(handle.fileno())
+        if (opened.st_dev, opened.st_ino) != (listed.st_dev, listed.st_ino):
+            return None
         for _ in _chunks(handle, digest):
             pass
     return digest.hexdigest()
+
+
+class _Refused(Exception):
+    """The entry is not a regular file of the folder; ``reason`` says so for the admin."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_LINK = ("a symbolic link: links are not followed, so that nothing outside the drop folder "
+         "can be read through one. Not read: copy or move the export itself into the "
+         "folder and remove the link")
+
+
+def _refusal(info: os.stat_result) -> str | None:
+    """Why an entry (as lstat or fstat sees it) is not read; None for a regular file."""
+    if stat.S_ISREG(info.st_mode):
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return _LINK
+    kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+    return (f"{kind}, not a regular file: only regular files are read. Not read: remove it "
+            "from the drop folder")
+
+
+def _open_export(path: Path) -> BinaryIO:
+    """The regular file at ``path``, opened without following a link.
+
+    The check is made on the open descriptor, so an entry swapped for a link or a pipe
+    after it was listed is refused, not read.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Refused(_LINK) from None
+        if exc.errno == errno.ENXIO:  # open() of a socket
+            raise _Refused(f"{dict(_KINDS)[stat.S_ISSOCK]}, not a regular file: only "
+                           "regular files are read. Not read: remove it from the drop "
+                           "folder") from None
+        raise
+    try:
+        refusal = _refusal(os.fstat(fd))
+        if refusal is not None:
+            raise _Refused(refusal)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _no_id_column(id_field: str, columns: Sequence[str]) -> str:
+    """The header lacks the id column: say so without quoting it, unless the only
+    difference is case or punctuation (then the name quoted is the setting's own)."""
+    wanted = _folded(id_field)
+    near = next((name for name in columns if _folded(name) == wanted), None)
+    if near is not None:
+        sensitive = "? Names are case-sensitive" if near.lower() == id_field.lower() else "?"
+        return (f"the header has no column '{id_field}' (the file drop's 'id_field' "
+                f"setting; did you mean '{near}'{sensitive}); the file was not read")
+    return (f"the header has no column '{id_field}' (the file drop's 'id_field' setting); "
+            "the file was not read. An export's first non-blank line is its header and "
+            "names that column: check that this file is an export from the PRM (its "
+            "content is not shown, in case it is not), or correct the setting")
+
+
+def _folded(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name).casefold()
 
 
 def _unreadable(path: Path) -> PermissionDenied:

@@ -3,8 +3,12 @@
 They turn an iterator of byte chunks into numbered rows without ever holding the file,
 and report what is wrong with a row as data (``BadRow``) so one bad row never costs the
 good ones. Only a problem that makes the whole file unreadable (bytes in another
-encoding, an ambiguous header) raises ``FileRejected``. What a row means (its id, its
-modification time) is decided in connectors/files.py.
+encoding, a line too long to be an export's, an ambiguous header) raises ``FileRejected``.
+What a row means (its id, its modification time) is decided in connectors/files.py.
+
+Until a file is known to be an export (its header names the id column), no message quotes
+anything from it: a file that is not an export may hold a secret, and messages end up in
+logs and in the cycle's report.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 DELIMITERS = (",", ";", "\t")
+# Characters one line may hold. A line is the unit held in memory (a quoted CSV value
+# spans lines; the csv module bounds a value itself), so this bounds what a file without
+# line breaks, or with one enormous JSON object, can cost.
+MAX_LINE_CHARS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,41 +53,58 @@ class FileRejected(Exception):
         self.message = message
 
 
-def decoded_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
+class Undecodable(FileRejected):
+    """Bytes that are not valid in the configured encoding (the caller says what to do)."""
+
+
+def decoded_lines(chunks: Iterable[bytes], encoding: str, *,
+                  max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
     """Text lines, each with its line ending, decoded incrementally (any chunk size).
 
     Lines are split on "\\n" only, so "\\r\\n" stays whole for the csv module and a form
-    feed or U+2028 inside a value does not start a new line.
+    feed or U+2028 inside a value does not start a new line. A line longer than
+    ``max_line_chars`` rejects the file before more of it is held.
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     newlines = 0
     pending: list[str] = []  # the current line so far; a list so a huge line costs O(n)
+    held = 0  # characters in pending
     for chunk, final in _with_end(chunks):
         try:
             text = decoder.decode(chunk, final)
         except UnicodeDecodeError as exc:
             # exc.object is this call's input (plus at most a few buffered bytes of a
             # split character), so counting b"\n" before the bad byte gives its line
-            # for every ASCII-compatible encoding.
+            # for every ASCII-compatible encoding. The bytes themselves are not quoted:
+            # they are the file's content, and the file may not be an export at all.
             before = exc.object[:exc.start].count(b"\n")
-            bad = " ".join(f"0x{byte:02x}" for byte in exc.object[exc.start:exc.end])
-            what = "the byte" if exc.end - exc.start == 1 else "the bytes"
-            verb = "is" if exc.end - exc.start == 1 else "are"
-            raise FileRejected(newlines + before + 1,
-                               f"{what} {bad} {verb} not valid {encoding}") from exc
+            raise Undecodable(newlines + before + 1, f"this line holds bytes that are not "
+                              f"valid {encoding}") from exc
         if "\n" not in text:
             if text:
                 pending.append(text)
+                held += len(text)
+                _check_length(held, newlines + 1, max_line_chars)
             continue
         pending.append(text)
         parts = "".join(pending).split("\n")
         tail = parts.pop()
         pending = [tail] if tail else []
+        held = len(tail)
         for part in parts:
             newlines += 1
+            _check_length(len(part), newlines, max_line_chars)
             yield part + "\n"
+        _check_length(held, newlines + 1, max_line_chars)
     if pending:
         yield "".join(pending)
+
+
+def _check_length(chars: int, line: int, limit: int) -> None:
+    if chars > limit:
+        raise FileRejected(line, f"this line is longer than {limit:,} characters, more than "
+                           "any export row needs; the file was not read. Check that it is "
+                           "a CSV or JSON Lines export (a file without line breaks is not)")
 
 
 def _with_end(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
@@ -138,6 +163,8 @@ class CsvReader:
     Values stay exactly as written (an empty cell is ""); header names are trimmed, and
     columns with a blank name are dropped since no mapping can name them. Extra cells
     past the header are tolerated only when blank (spreadsheets pad rows with them).
+    The header's names are not checked here: the caller first checks that the header is
+    an export's (names its id column), then calls ``check_unique``, which quotes names.
     """
 
     def __init__(self, lines: Iterator[str], delimiter: str | None) -> None:
@@ -161,19 +188,20 @@ class CsvReader:
             raise FileRejected(self.header_line, "the header row cannot be read: "
                                f"{_csv_error(exc)}") from exc
         self._names = [cell.strip() for cell in cells]
-        self._check_unique(self._names, self.header_line)
         self.columns = tuple(name for name in self._names if name)
 
-    def _check_unique(self, names: list[str], line: int) -> None:
+    def check_unique(self) -> None:
+        """Reject a header that names a column twice (it quotes the names)."""
         positions: dict[str, list[int]] = {}
-        for index, name in enumerate(names, 1):
+        for index, name in enumerate(self._names, 1):
             if name:
                 positions.setdefault(name, []).append(index)
         twice = {name: where for name, where in positions.items() if len(where) > 1}
         if twice:
             listed = "; ".join(f"'{name}' (columns {', '.join(map(str, where))})"
                                for name, where in twice.items())
-            raise FileRejected(line, f"the header names a column more than once: {listed}. "
+            raise FileRejected(self.header_line, "the header names a column more than "
+                               f"once: {listed}. "
                                "The file was not read because each row would hold two "
                                "values for one name and nothing says which is meant; "
                                "rename or remove the extra column and export again")

@@ -42,7 +42,8 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
               should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> SidePull:
     """Pull one side and merge what came back into mirror records (not yet stored)."""
     if mapping.system.value == FILES:
-        return _pull_files(connector, mirror, checkpoints, names=read_fields(mapping))
+        return _pull_files(connector, mirror, checkpoints, should_stop, heartbeat,
+                           names=read_fields(mapping))
     skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
     fields = sorted(mapping.system_fields() - skipped)
     out = SidePull()
@@ -96,22 +97,41 @@ def _json_safe(value: Any) -> Any:
 
 
 def _pull_files(connector: Any, mirror: Mapping[str, MirrorRecord],
-                checkpoints: Mapping[tuple[str, str], Cursor], *,
+                checkpoints: Mapping[tuple[str, str], Cursor],
+                should_stop: Callable[[], bool], heartbeat: Callable[[], None], *,
                 names: Collection[str]) -> SidePull:
-    """A drop folder: every export not handled before, oldest first, rows as upserts."""
+    """A drop folder: every export not handled before, oldest first, rows as upserts.
+
+    A file streams in pages; its records are staged and kept only once the file has been
+    read to the end without being rejected. Each is merged over the record as it stood
+    before this file, so a later row of the same file replaces an earlier one whole.
+    """
     seen = {obj[len(FILE_CHECKPOINT_PREFIX):] for system, obj in checkpoints
             if system == FILES and obj.startswith(FILE_CHECKPOINT_PREFIX)}
     out = SidePull(complete=False)
     merged = dict(mirror)
     for drop in connector.pending(seen):
-        read = connector.read(drop)
-        out.problems.extend(str(problem) for problem in read.problems)
-        if read.rejected:
+        staged: dict[str, MirrorRecord] = {}
+        problems: list[Any] = []  # the connector's RowProblem: file, line, message
+        rejected = False
+        for page in connector.read_pages(drop):
+            rejected = page.rejected
+            if rejected:
+                problems = list(page.problems)
+                break
+            problems.extend(page.problems)
+            for change in page.changes:
+                staged.pop(change.id, None)  # keep file order: the later row's place
+                staged[change.id] = merge(merged.get(change.id), change, read=names)
+            heartbeat()
+            if should_stop():
+                raise PullStopped
+        out.problems.extend(str(p) for p in sorted(problems, key=lambda p: p.line))
+        if rejected:
             continue  # offered again once the file or the settings are fixed
-        for change in read.changes:
-            record = merge(merged.get(change.id), change, read=names)
-            merged[change.id] = out.records[change.id] = record
-            out.read += 1
+        merged.update(staged)
+        out.records.update(staged)
+        out.read += len(staged)
         out.checkpoints[(FILES, FILE_CHECKPOINT_PREFIX + drop.checksum)] = Cursor(
             drop.modified_at, drop.name)
     return out

@@ -9,20 +9,27 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
+import stat
 import tracemalloc
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from connectors.base import Connector, RecordWrite, TaskTarget, TaskWrite
 from connectors.errors import FatalError, PermissionDenied, SchemaError
 from connectors.files import DropFile, FileDropConnector, FileDropSettings, FileRead
-from connectors.files_formats import decoded_lines
-from handoff_sync.mapping.convert import to_canonical
+from connectors.files_formats import MAX_LINE_CHARS, FileRejected, decoded_lines
+from handoff_sync.mapping.convert import SystemMapping, to_canonical
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.model import OwnerDirectory, Role
+from handoff_sync.store.types import MirrorRecord
+from handoff_sync.sync_pull import SidePull, pull_side
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "Registration ID,Deal Name,Last Modified\n"
@@ -212,9 +219,9 @@ def test_undecodable_bytes_reject_the_file_and_name_the_setting(tmp_path: Path) 
     result = read_only_file(connector(tmp_path))
     assert result.rejected and result.changes == ()
     assert messages(result) == [
-        "regs.csv:3: the byte 0xe9 is not valid utf-8-sig; the file was not read. Export it as "
-        "UTF-8, or set the file drop's 'encoding' setting (now 'utf-8-sig') to the encoding "
-        "the PRM uses, e.g. 'cp1252' for Windows exports"]
+        "regs.csv:3: this line holds bytes that are not valid utf-8-sig; the file was not "
+        "read. Export it as UTF-8, or set the file drop's 'encoding' setting (now "
+        "'utf-8-sig') to the encoding the PRM uses, e.g. 'cp1252' for Windows exports"]
     fixed = read_only_file(connector(tmp_path, encoding="latin-1"))
     assert [c.fields["Deal Name"] for c in fixed.changes] == ["Acme", "Société Générale"]
 
@@ -451,6 +458,7 @@ def test_the_connector_is_a_connector_that_refuses_writes(tmp_path: Path) -> Non
     ({"delimiter": ",;"}, "delimiter: one character"),
     ({"patterns": ()}, "patterns: at least one"),
     ({"settle_seconds": -1}, "settle_seconds: zero or more"),
+    ({"page_size": 0}, "page_size: one or more"),
 ])
 def test_settings_refuse_values_that_cannot_work(tmp_path: Path, overrides: dict[str, object],
                                                  message: str) -> None:
@@ -527,3 +535,345 @@ def test_an_unreadable_export_stops_with_the_path_to_fix(tmp_path: Path) -> None
     assert str(caught.value) == (
         f"files: cannot read {path}: give the daemon's user read access to the file drop "
         "folder and its files, or remove the file")
+
+
+# ---------------------------------------------------------------- what may be read (issue 14)
+# Whoever can write into the drop folder must not make the daemon read, or quote in a log
+# line or message, anything outside it: links and special files are refused by name, and
+# nothing a file holds is quoted before its header shows it is an export.
+
+TOKEN = "pat-na1-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+PASSWD = "root:x:0:0:root:/root:/bin/bash"
+LINK_REFUSED = ("a symbolic link: links are not followed, so that nothing outside the drop "
+                "folder can be read through one. Not read: copy or move the export itself "
+                "into the folder and remove the link")
+GOOD_EXPORT = HEADER + f"R-1,Acme,{T1}\n"
+
+
+def secret_file(tmp_path: Path, name: str = "token", text: str = TOKEN + "\n") -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    path = outside / name
+    path.write_text(text)
+    return path
+
+
+def exports_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    drop(folder, "good.csv", GOOD_EXPORT, age=100)
+    return folder
+
+
+def read_all(conn: FileDropConnector) -> dict[str, FileRead]:
+    return {file.name: conn.read(file) for file in conn.pending(())}
+
+
+def assert_never_quoted(secret: str, logs: Sequence[Mapping[str, Any]],
+                        results: dict[str, FileRead]) -> None:
+    for entry in logs:
+        assert secret not in repr(entry)
+    for result in results.values():
+        for problem in result.problems:
+            assert secret not in str(problem)
+        for change in result.changes:
+            assert secret not in repr(change)
+
+
+def link_targets(tmp_path: Path, folder: Path) -> dict[str, Path]:
+    inside_dir = folder / "archive"
+    inside_dir.mkdir()
+    drop(inside_dir, "old.csv", GOOD_EXPORT)
+    inside_file = drop(folder, "real-export.txt", GOOD_EXPORT)
+    return {"file outside": secret_file(tmp_path), "folder outside": tmp_path / "outside",
+            "file inside": inside_file, "folder inside": inside_dir,
+            "dangling": tmp_path / "nowhere.csv"}
+
+
+@pytest.mark.parametrize("target", ["file outside", "folder outside", "file inside",
+                                    "folder inside", "dangling"])
+def test_links_are_refused_by_name_and_the_rest_of_the_drop_is_read(
+        tmp_path: Path, target: str) -> None:
+    folder = exports_folder(tmp_path)
+    (folder / "regs.csv").symlink_to(link_targets(tmp_path, folder)[target])
+    results = read_all(connector(folder))
+    assert set(results) == {"good.csv", "regs.csv"}
+    assert ids(results["good.csv"]) == ["R-1"] and not results["good.csv"].rejected
+    refused = results["regs.csv"]
+    assert refused.rejected and refused.changes == ()
+    assert messages(refused) == [f"regs.csv: {LINK_REFUSED}"]
+
+
+@pytest.mark.parametrize(("content", "secret"), [
+    (TOKEN + "\n", TOKEN), (PASSWD + "\n", PASSWD),
+    (f"Registration ID,{TOKEN}\n{TOKEN},1\n", TOKEN)], ids=["token", "passwd", "csv"])
+def test_a_link_to_a_secret_never_puts_it_in_a_log_line_or_message(
+        tmp_path: Path, content: str, secret: str) -> None:
+    target = secret_file(tmp_path, text=content)
+    folder = exports_folder(tmp_path)
+    (folder / "regs.csv").symlink_to(target)
+    (folder / "regs.jsonl").symlink_to(target)
+    conn = connector(folder)
+    with capture_logs() as logs:
+        results = read_all(conn)
+        schema = conn.describe("registrations")
+    assert [messages(results[name]) for name in ("regs.csv", "regs.jsonl")] == [
+        [f"regs.csv: {LINK_REFUSED}"], [f"regs.jsonl: {LINK_REFUSED}"]]
+    assert list(schema.fields) == ["Registration ID", "Deal Name", "Last Modified"]
+    assert {entry["event"] for entry in logs} >= {"file drop read", "file drop rejected"}
+    assert_never_quoted(secret, logs, results)
+
+
+def test_a_file_that_is_not_an_export_is_rejected_without_quoting_it(tmp_path: Path) -> None:
+    # A regular file in the folder: read, but its first line is not a header naming the id
+    # column, so nothing of it is quoted (the issue's `columns: pat-na1-...`).
+    folder = exports_folder(tmp_path)
+    drop(folder, "token.csv", TOKEN + "\n" + TOKEN + "\n")
+    drop(folder, "passwd.csv", f"{PASSWD}\nx,y,{TOKEN},{TOKEN}\n")
+    drop(folder, "twice.csv", f"{TOKEN},{TOKEN}\n")  # a repeated name is not quoted either
+    drop(folder, "token.jsonl", TOKEN + "\n")
+    conn = connector(folder)
+    with capture_logs() as logs:
+        results = read_all(conn)
+        schema = conn.describe("registrations")
+    not_an_export = ("1: the header has no column 'Registration ID' (the file drop's "
+                     "'id_field' setting); the file was not read. An export's first non-blank "
+                     "line is its header and names that column: check that this file is an "
+                     "export from the PRM (its content is not shown, in case it is not), or "
+                     "correct the setting")
+    assert {name: messages(result) for name, result in results.items()} == {
+        "good.csv": [],
+        "token.csv": [f"token.csv:{not_an_export}"],
+        "passwd.csv": [f"passwd.csv:{not_an_export}"],
+        "twice.csv": [f"twice.csv:{not_an_export}"],
+        "token.jsonl": ["token.jsonl:1: not valid JSON at column 1 (expecting value); line "
+                        "skipped"],
+    }
+    assert list(schema.fields) == ["Registration ID", "Deal Name", "Last Modified"]
+    assert_never_quoted(TOKEN, logs, results)
+    assert_never_quoted("root:x", logs, results)
+
+
+def test_a_header_differing_only_in_case_or_punctuation_is_still_named(tmp_path: Path) -> None:
+    drop(tmp_path, "regs.csv", "registration_id,Last Modified\nR-1,2026-03-01\n")
+    assert messages(read_only_file(connector(tmp_path))) == [
+        "regs.csv:1: the header has no column 'Registration ID' (the file drop's 'id_field' "
+        "setting; did you mean 'registration_id'?); the file was not read"]
+
+
+def test_undecodable_bytes_on_the_first_line_are_not_quoted(tmp_path: Path) -> None:
+    drop(tmp_path, "key.csv", b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82\x01\x01\x00\xc4\n")
+    [problem] = messages(read_only_file(connector(tmp_path)))
+    assert problem.startswith("key.csv:1: this line holds bytes that are not valid utf-8-sig")
+    assert "0x" not in problem
+
+
+def _special_entries(folder: Path) -> dict[str, str]:
+    """Entries this process can make: name -> what the refusal calls it."""
+    os.mkfifo(folder / "pipe.csv")
+    made = {"pipe.csv": "a named pipe (FIFO)"}
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(folder / "sock.csv"))
+        made["sock.csv"] = "a socket"
+    except OSError:  # a socket path too long for AF_UNIX
+        pass
+    finally:
+        server.close()
+    try:
+        os.mknod(folder / "null.csv", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        made["null.csv"] = "a character device"
+    except PermissionError:  # only root makes devices
+        pass
+    return made
+
+
+def test_pipes_sockets_and_devices_are_refused_by_name(tmp_path: Path) -> None:
+    folder = exports_folder(tmp_path)
+    made = _special_entries(folder)
+    results = read_all(connector(folder))
+    assert ids(results.pop("good.csv")) == ["R-1"]
+    assert {name: messages(result) for name, result in results.items()} == {
+        name: [f"{name}: {kind}, not a regular file: only regular files are read. Not read: "
+               "remove it from the drop folder"] for name, kind in made.items()}
+    assert all(result.rejected for result in results.values())
+
+
+@pytest.mark.parametrize("swap", ["link", "pipe"])
+def test_an_export_swapped_after_listing_is_refused_not_followed(tmp_path: Path,
+                                                                 swap: str) -> None:
+    # The check is made again on the opened file: a link that replaces a listed export is
+    # not followed (O_NOFOLLOW), and a pipe is not waited on (O_NONBLOCK).
+    secret = secret_file(tmp_path)
+    path = drop(tmp_path, "regs.csv", GOOD_EXPORT)
+    conn = connector(tmp_path)
+    [listed] = conn.pending(())
+    path.unlink()
+    if swap == "link":
+        path.symlink_to(secret)
+    else:
+        os.mkfifo(path)
+    with capture_logs() as logs:
+        result = conn.read(listed)
+    assert result.rejected and result.changes == ()
+    expected = LINK_REFUSED if swap == "link" else (
+        "a named pipe (FIFO), not a regular file: only regular files are read. Not read: "
+        "remove it from the drop folder")
+    assert messages(result) == [f"regs.csv: {expected}"]
+    assert_never_quoted(TOKEN, logs, {"regs.csv": result})
+
+
+def test_a_file_without_line_breaks_is_rejected_at_the_line_limit(tmp_path: Path) -> None:
+    folder = exports_folder(tmp_path)
+    drop(folder, "blob.csv", HEADER + "x" * (MAX_LINE_CHARS + 10))
+    results = read_all(connector(folder))
+    assert ids(results["good.csv"]) == ["R-1"]
+    assert results["blob.csv"].rejected
+    assert messages(results["blob.csv"]) == [
+        "blob.csv:2: this line is longer than 1,048,576 characters, more than any export row "
+        "needs; the file was not read. Check that it is a CSV or JSON Lines export (a file "
+        "without line breaks is not)"]
+
+
+@pytest.mark.parametrize("size", [1, 5, 64])
+def test_the_line_limit_does_not_depend_on_how_bytes_are_chunked(size: int) -> None:
+    data = b"ab\n" + b"c" * 10 + b"\nd\n"
+    chunks = [data[i:i + size] for i in range(0, len(data), size)]
+    assert list(decoded_lines(chunks, "utf-8", max_line_chars=10)) == ["ab\n", "c" * 10 + "\n",
+                                                                        "d\n"]
+    with pytest.raises(FileRejected) as caught:
+        list(decoded_lines(chunks, "utf-8", max_line_chars=9))
+    assert caught.value.line == 2
+
+
+# ---------------------------------------------------------------- streaming in pages
+
+WIDE_HEADER = ("Registration ID,Deal Name,Customer,Website,Amount,Close Date,Status,Partner,"
+               "Partner Rep,Competitors,Prospect Prepared,Last Modified\n")
+
+
+def wide_rows(count: int, first: int = 0) -> str:
+    return "".join(
+        f"R-{i:06d},Rollout {i},Customer {i} Ltd,https://www.customer{i}.example/,{i}.50,"
+        f"2026-06-30,Approved,Channel Co {i % 7},rep{i}@partner.example,Globex,yes,{T1}\n"
+        for i in range(first, first + count))
+
+
+def test_a_file_is_read_in_pages_of_the_page_size(tmp_path: Path) -> None:
+    drop(tmp_path, "regs.csv", WIDE_HEADER + wide_rows(250))
+    conn = connector(tmp_path, page_size=100)
+    [listed] = conn.pending(())
+    pages = list(conn.read_pages(listed))
+    assert [len(page.changes) for page in pages] == [100, 100, 50]
+    assert [c.id for page in pages for c in page.changes] == [f"R-{i:06d}" for i in range(250)]
+    assert not any(page.rejected for page in pages)
+
+
+def test_reading_pages_holds_a_page_not_the_file(tmp_path: Path) -> None:
+    # 20,000 rows of 12 columns: about 30 MB as changes held at once (what a 300k-row drop
+    # multiplied into 1.28 GB); streamed, a page and the id index.
+    drop(tmp_path, "regs.csv", WIDE_HEADER + wide_rows(20_000))
+    conn = connector(tmp_path, page_size=200)
+    [listed] = conn.pending(())
+    tracemalloc.start()
+    try:
+        count = sum(len(page.changes) for page in conn.read_pages(listed))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 20_000
+    assert peak < 8 * 1024 * 1024
+
+
+def test_an_id_repeated_across_pages_the_later_row_wins(tmp_path: Path) -> None:
+    drop(tmp_path, "regs.csv", HEADER + f"R-1,Old name,{T1}\n" +
+         "".join(f"R-{i},Deal {i},{T1}\n" for i in range(2, 8)) + f"R-1,New name,{T1}\n")
+    result = read_only_file(connector(tmp_path, page_size=3))
+    assert ids(result) == ["R-2", "R-3", "R-4", "R-5", "R-6", "R-7", "R-1"]
+    assert result.changes[-1].fields["Deal Name"] == "New name"
+    assert messages(result) == [
+        "regs.csv:2: registration 'R-1' appears again on line 9; the later row is used"]
+
+
+def bad_byte_after(rows: str) -> bytes:
+    """An export whose last row is in latin-1: rejected once the reader gets that far."""
+    assert len(rows) > 2 * 65536  # past the first chunks read, so pages come first
+    return (WIDE_HEADER + rows).encode() + ("R-999999,Société" + ",x" * 10 + "\n").encode(
+        "latin-1")
+
+
+def test_a_file_rejected_after_some_pages_yields_nothing_usable(tmp_path: Path) -> None:
+    drop(tmp_path, "regs.csv", bad_byte_after(wide_rows(1000)))
+    conn = connector(tmp_path, page_size=100)
+    [listed] = conn.pending(())
+    pages = list(conn.read_pages(listed))
+    assert len(pages) > 2 and [page.rejected for page in pages][-2:] == [False, True]
+    assert [str(p) for p in pages[-1].problems] == [
+        "regs.csv:1002: this line holds bytes that are not valid utf-8-sig; the file was not "
+        "read. Export it as UTF-8, or set the file drop's 'encoding' setting (now "
+        "'utf-8-sig') to the encoding the PRM uses, e.g. 'cp1252' for Windows exports"]
+    result = conn.read(listed)
+    assert result.rejected and result.changes == ()
+    assert [p.line for p in result.problems] == [1002]
+
+
+# ---------------------------------------------------------------- the cycle's pull of a drop
+
+
+def files_mapping(tmp_path: Path) -> SystemMapping:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    for name in ("handoff.yaml", "salesforce.yaml"):
+        shutil.copy(ROOT / "mappings" / name, mappings / name)
+    (mappings / "files.yaml").write_text(PRM_FILE)
+    return load_mappings(mappings).prm
+
+
+def pull(conn: FileDropConnector, mapping: SystemMapping,
+         mirror: dict[str, MirrorRecord] | None = None) -> SidePull:
+    return pull_side(conn, mapping, mirror=mirror or {}, since=None, drift={},
+                     checkpoints={}, should_stop=lambda: False, heartbeat=lambda: None)
+
+
+def test_the_cycle_pull_reports_refused_entries_and_keeps_the_rest(tmp_path: Path) -> None:
+    mapping = files_mapping(tmp_path)
+    folder = exports_folder(tmp_path)
+    (folder / "regs.csv").symlink_to(secret_file(tmp_path))
+    with capture_logs() as logs:
+        pulled = pull(connector(folder), mapping)
+    assert list(pulled.records) == ["R-1"]
+    assert pulled.problems == [f"regs.csv: {LINK_REFUSED}"]
+    assert len(pulled.checkpoints) == 1  # the good file only: the link is reported again
+    assert all(TOKEN not in repr(entry) for entry in logs)
+
+
+def test_the_cycle_pull_stages_pages_and_drops_a_rejected_file(tmp_path: Path) -> None:
+    mapping = files_mapping(tmp_path)
+    drop(tmp_path, "a.csv", WIDE_HEADER + wide_rows(11), age=200)
+    # b.csv renames the same 11 deals (and more) in its first pages, then turns out bad.
+    drop(tmp_path, "b.csv", bad_byte_after(wide_rows(1000).replace("Rollout", "Renamed")),
+         age=100)
+    mirror = {"R-000001": MirrorRecord("R-000001", None, {"Extra": "kept"}, False)}
+    pulled = pull(connector(tmp_path, page_size=4), mapping, mirror)
+    assert pulled.read == 11 and list(pulled.records) == [f"R-{i:06d}" for i in range(11)]
+    assert {r.fields["Deal Name"] for r in pulled.records.values()} == {
+        f"Rollout {i}" for i in range(11)}  # nothing of the rejected b.csv
+    assert pulled.records["R-000001"].fields["Extra"] == "kept"
+    assert [p.split(":")[:2] for p in pulled.problems] == [["b.csv", "1002"]]
+    assert len(pulled.checkpoints) == 1
+
+
+def test_the_cycle_pull_a_later_row_replaces_an_earlier_one_whole(tmp_path: Path) -> None:
+    # JSONL rows need not carry every key: the later row of an id is merged over the
+    # record as it stood before the file, as if the earlier row were not there.
+    mapping = files_mapping(tmp_path)
+    drop(tmp_path, "regs.jsonl", "\n".join([
+        '{"Registration ID": "R-1", "Deal Name": "Old", "Status": "Submitted"}',
+        '{"Registration ID": "R-2", "Deal Name": "Other"}',
+        '{"Registration ID": "R-3", "Deal Name": "Third"}',
+        '{"Registration ID": "R-1", "Deal Name": "New"}', ""]))
+    pulled = pull(connector(tmp_path, modified_field=None, page_size=1), mapping)
+    assert pulled.records["R-1"].fields == {"Registration ID": "R-1", "Deal Name": "New"}
+    assert list(pulled.records) == ["R-2", "R-3", "R-1"]
+    assert pulled.problems == [
+        "regs.jsonl:1: registration 'R-1' appears again on line 4; the later row is used"]
