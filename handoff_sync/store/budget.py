@@ -33,7 +33,10 @@ def spend(engine: Engine, key: str, calls: int, now: float) -> tuple[int, float 
     """Add ``calls`` to the minute of ``now`` (epoch seconds); return the calls of the
     rolling day and the age in seconds of the oldest (None: none)."""
     minute = int(now // MINUTE)
-    with write_transaction(engine) as connection:
+    # Only looking takes no write lock (SQLite's BEGIN IMMEDIATE would queue behind a
+    # cycle recording its results).
+    begin = write_transaction if calls > 0 else read_transaction
+    with begin(engine) as connection:
         if calls > 0:
             insert = dialect_insert(connection, _TABLE).values(key=key, minute=minute,
                                                                calls=calls)

@@ -69,8 +69,9 @@ def test_calls_leave_the_rolling_day_by_the_minute(migrated: Store) -> None:
 
     assert ledger.spend(0)[0] == 5
     # The 3 first calls are dated to the end of their minute: never counted out early.
-    assert ledger.age_of(0) == ledger.age_of(2) <= 120
-    assert ledger.age_of(3) is not None and ledger.age_of(3) < ledger.age_of(0)  # type: ignore[operator]
+    oldest, newest = ledger.age_of(0), ledger.age_of(3)
+    assert oldest is not None and newest is not None
+    assert ledger.age_of(2) == oldest <= 120 and newest < oldest
     assert ledger.age_of(5) is None
 
     now["t"] += DAY - 60
