@@ -6,6 +6,7 @@ because the vendors' codes differ; how a row's HTTP status matches is the same f
 
 from __future__ import annotations
 
+import ssl
 from enum import Enum
 
 
@@ -24,3 +25,23 @@ def status_matches(rule: int | range | None, status: int | None) -> bool:
     if isinstance(rule, range):
         return status is not None and status in rule
     return rule is None or rule == status
+
+
+def certificate_rejected(exc: BaseException) -> bool:
+    """Did TLS verification refuse the server's certificate (CERTIFICATE_VERIFY_FAILED)?
+
+    requests and urllib3 wrap ssl's error a few layers deep (in ``args``, ``reason`` or
+    the chain), so every layer is looked at."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError) or \
+                "CERTIFICATE_VERIFY_FAILED" in str(item):
+            return True
+        pending += [*item.args, getattr(item, "reason", None), item.__cause__,
+                    item.__context__]
+    return False

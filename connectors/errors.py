@@ -15,8 +15,14 @@
         ├── QuotaExhausted             the daily allowance is used up (Salesforce
         │                              REQUEST_LIMIT_EXCEEDED, HubSpot DAILY): a 24-hour
         │                              quota, not a blip, so the run stops
-        └── SchemaError                unknown object or field: the mapping and the org
-                                       disagree
+        ├── SchemaError                unknown object or field: the mapping and the org
+        │                              disagree
+        └── CertificateRejected        the server's TLS certificate does not verify against
+                                       the configured CA: a wrong ca_file or host
+
+    StopRequested                      not a failure: a stop (SIGTERM) was asked for while
+                                       the connector waited (the API budget); the call was
+                                       not made, the cycle stops without recording
 
 Per-record problems (a validation rule, a value too long, a deleted record) are not
 exceptions: they come back as ``WriteResult.error`` so one bad record never sinks its batch.
@@ -76,3 +82,12 @@ class QuotaExhausted(FatalError):
 
 class SchemaError(FatalError):
     """An object or field the mapping names does not exist or cannot be used."""
+
+
+class CertificateRejected(FatalError):
+    """The server's certificate does not verify against the CA the connection trusts."""
+
+
+class StopRequested(Exception):
+    """A stop was asked for while waiting; the call was not made. Not a ConnectorError,
+    so no caller mistakes it for a failed call or a failed record."""

@@ -56,8 +56,8 @@ from connectors.base import (
     TaskWrite,
     WriteResult,
 )
-from connectors.budget import BudgetGuard, BudgetSettings, RatePacer
-from connectors.errors import AuthError, SchemaError
+from connectors.budget import BudgetGuard, BudgetSettings, LedgerFactory, RatePacer
+from connectors.errors import AuthError, ConnectorError, FatalError, SchemaError
 from connectors.hubspot_auth import (
     AuthKind,
     CredentialSources,
@@ -173,11 +173,18 @@ class HubSpotConnector:
     def __init__(self, settings: HubSpotSettings | None = None, *,
                  environ: Mapping[str, str] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 ledgers: LedgerFactory | None = None,
+                 stop: Callable[[], bool] | None = None) -> None:
+        """``ledgers`` gives the portal's shared budget ledger once the account details
+        name the portal (without it the budget counts this connector's calls); ``stop``
+        ends budget waits early (``StopRequested``)."""
         self.settings = settings = settings or HubSpotSettings()
         self.usage = ApiUsage()
         self._clock = clock
-        self.budget = BudgetGuard(settings.budget, system=SYSTEM, sleep=sleep, clock=clock)
+        self._ledgers = ledgers
+        self.budget = BudgetGuard(settings.budget, system=SYSTEM, sleep=sleep, clock=clock,
+                                  stop=stop)
         margin = 1 + settings.pacing_margin
         self.transport = HubSpotTransport(
             usage=self.usage, retry=settings.retry, budget=self.budget,
@@ -197,6 +204,8 @@ class HubSpotConnector:
         self._owners = client.crm.owners.owners_api
         self._oauth = client.oauth.tokens_api
         self.transport.tokens = self._token_source(environ)
+        if ledgers is not None:
+            self.transport.before_first_call = self._share_budget
         self._property_cache: dict[str, dict[str, dict[str, Any]]] = {}
         # Per object: properties confirmed defined although a record came back without
         # them (e.g. a field the app's scopes may not see), so _check_returned re-reads
@@ -204,6 +213,31 @@ class HubSpotConnector:
         self._omitted_ok: dict[str, set[str]] = {}
         self._describe_cache: dict[str, ObjectSchema] = {}
         self._archive_scans: dict[tuple[str, tuple[tuple[str, str], ...]], _ArchiveScan] = {}
+
+    # --- the portal's budget ---------------------------------------------------------
+    def _share_budget(self) -> None:
+        """Count calls in the portal's shared ledger: one budget per portal, whatever
+        pipeline or replica spends it. The account details name the portal (one call)."""
+        assert self._ledgers is not None
+        try:
+            reply = self.transport.call(
+                "read the account details", "other",
+                lambda kw: self._owners.api_client.call_api(
+                    "/account-info/v3/details", "GET", header_params={"Accept":
+                                                                      "application/json"},
+                    response_types_map={}, auth_settings=["oauth2"], **kw))
+        except ConnectorError as exc:
+            if not isinstance(exc, FatalError):  # a blip: ask again before the next call
+                self.transport.before_first_call = self._share_budget
+            log.warning("api budget counted for this process only: the account details "
+                        "did not name the portal", error=str(exc))
+            return
+        portal = reply.body.get("portalId") if isinstance(reply.body, dict) else None
+        if portal is None:
+            log.warning("api budget counted for this process only: the account details "
+                        "did not name the portal", error="no portalId in the answer")
+            return
+        self.budget.share(self._ledgers(f"{SYSTEM} portal {portal}"))
 
     # --- authentication -------------------------------------------------------------
     def _token_source(self, environ: Mapping[str, str] | None) -> TokenSource:
@@ -652,7 +686,8 @@ class HubSpotConnector:
         return list(found.values())
 
     def close(self) -> None:
-        """Close the connection pools."""
+        """Tell the budget ledger the calls it has not heard of; close the connection pools."""
+        self.budget.flush()
         for api in (self._basic, self._batch, self._search, self._associations,
                     self._properties, self._pipelines, self._owners, self._oauth):
             api.api_client.rest_client.pool_manager.clear()

@@ -39,9 +39,10 @@ from urllib3.exceptions import (
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from connectors.base import RecordError
-from connectors.error_table import Action, status_matches
+from connectors.error_table import Action, certificate_rejected, status_matches
 from connectors.errors import (
     AuthError,
+    CertificateRejected,
     ConnectorError,
     FatalError,
     PermissionDenied,
@@ -186,6 +187,15 @@ TOKEN_TABLE: tuple[Row, ...] = (
         "any other refusal of the grant needs a person to re-authorize the app"),
 )
 
+# TLS verification refused the server's certificate: checked before NETWORK_TABLE (whose
+# SSLError row covers other handshake failures). {detail}: the host.
+CERTIFICATE_ROW = Row(None, "certificate", _F, CertificateRejected,
+    "HubSpot's TLS certificate at {detail} does not verify against the CA this connection "
+    "trusts ({subject}); set ca_file in the connection settings to the CA bundle that "
+    "signed it (a TLS-inspecting proxy's, or the sandbox's), or remove ca_file to trust "
+    "the public CAs, and check host names the right server",
+    "a wrong CA or host is configuration: every retry fails the same way")
+
 # Below HTTP: which urllib3 failure, which action (the first matching type wins).
 NETWORK_TABLE: tuple[tuple[type[BaseException], Row], ...] = (
     (SSLError, Row(None, "tls", _F, FatalError,
@@ -254,11 +264,22 @@ def failure_of(exc: BaseException) -> Failure | None:
     cause: BaseException = exc
     if isinstance(exc, MaxRetryError) and exc.reason is not None:
         cause = exc.reason
+    if isinstance(cause, SSLError) and certificate_rejected(cause):
+        return Failure(None, CERTIFICATE_ROW.code, detail=_pool_host(exc),
+                       network_row=CERTIFICATE_ROW)
     for kind, row in NETWORK_TABLE:
         if isinstance(cause, kind):
             return Failure(None, row.code, detail=type(cause).__name__ + ": " + str(cause)[:200],
                            network_row=row)
     return None
+
+
+def _pool_host(exc: BaseException) -> str:
+    pool = getattr(exc, "pool", None)
+    host, port = getattr(pool, "host", None), getattr(pool, "port", None)
+    if not host:
+        return "the configured host"
+    return f"{host}:{port}" if port else str(host)
 
 
 def classify(failure: Failure, *, subject: str, writing: bool = False,

@@ -59,6 +59,8 @@ class HubSpotTransport:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.usage = usage
         self.tokens: TokenSource | None = None
+        # Run once before the first paced call (the connector learns its portal there).
+        self.before_first_call: Callable[[], None] | None = None
         self.rate_limited = 0  # 429 answers seen (each was waited out and retried)
         self._retry = retry
         self._budget = budget
@@ -144,6 +146,9 @@ class HubSpotTransport:
         of the CRM API's quotas, so it is not paced."""
         if not paced:
             return
+        if self.before_first_call is not None:
+            first, self.before_first_call = self.before_first_call, None
+            first()
         waited = self._budget.before_call()
         if search:
             waited += self._search.acquire()

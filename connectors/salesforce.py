@@ -53,7 +53,7 @@ from connectors.base import (
     TaskWrite,
     WriteResult,
 )
-from connectors.budget import BudgetGuard, BudgetSettings
+from connectors.budget import BudgetGuard, BudgetSettings, LedgerFactory
 from connectors.errors import (
     AuthError,
     FatalError,
@@ -170,14 +170,21 @@ class SalesforceConnector:
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None,
+                 ledgers: LedgerFactory | None = None,
+                 stop: Callable[[], bool] | None = None) -> None:
+        """``ledgers`` gives the org's shared budget ledger once the login names the org
+        (without it the budget counts this connector's calls); ``stop`` ends budget waits
+        early (``StopRequested``)."""
         self.settings = settings
         self.usage = ApiUsage()
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
         self._environ = environ
-        self.budget = BudgetGuard(settings.budget, system=SYSTEM, sleep=sleep, clock=clock)
+        self._ledgers = ledgers
+        self.budget = BudgetGuard(settings.budget, system=SYSTEM, sleep=sleep, clock=clock,
+                                  stop=stop)
         self._session = _MeteredSession(self.usage, self.budget, settings.timeout_seconds)
         self._session.trust_env = False  # REQUESTS_CA_BUNDLE would silently override verify
         self._session.verify = str(settings.ca_file) if settings.ca_file else True
@@ -331,6 +338,7 @@ class SalesforceConnector:
         self._describes.clear()
 
     def close(self) -> None:
+        self.budget.flush()
         self._session.close()
 
     # --- calls ----------------------------------------------------------------------------
@@ -387,6 +395,9 @@ class SalesforceConnector:
                 "Salesforce refused the configured session id and it has not been replaced; "
                 "put a fresh one where the settings read it, or use an OAuth grant",
                 system=SYSTEM, status=401) from refused
+        if self._ledgers is not None and self._token is None:
+            # One budget per org: the instance URL names it, whatever pipeline asks.
+            self.budget.share(self._ledgers(f"{SYSTEM} {token.instance_url.lower()}"))
         self._token = token
         self._sf = Salesforce(instance_url=token.instance_url, session_id=token.access_token,
                               session=self._session, version=self.settings.api_version)

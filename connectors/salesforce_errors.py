@@ -21,14 +21,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.exceptions import SalesforceError
 
 from connectors.base import RecordError
-from connectors.error_table import Action, status_matches
+from connectors.error_table import Action, certificate_rejected, status_matches
 from connectors.errors import (
     AuthError,
+    CertificateRejected,
     ConnectorError,
     FatalError,
     PermissionDenied,
@@ -149,6 +151,15 @@ TABLE: tuple[Row, ...] = (
         "Salesforce rejected {subject} with HTTP {status} ({detail})",
         "any other 4xx is a request we built wrong; repeating it cannot succeed"),
 )
+
+# TLS verification refused the server's certificate: checked before NETWORK_TABLE, whose
+# ConnectionError row would otherwise retry it as a broken connection. {detail}: the host.
+CERTIFICATE_ROW = Row(None, None, _F, CertificateRejected,
+    "Salesforce's TLS certificate at {detail} does not verify against the CA this "
+    "connection trusts ({subject}); set ca_file in the connection settings to the CA "
+    "bundle that signed it (a TLS-inspecting proxy's, or the sandbox's), or remove ca_file "
+    "to trust the public CAs, and check login_url / instance_url name the right host",
+    "a wrong CA or host is configuration: every retry fails the same way, 33 s later")
 
 # Failures below HTTP: which requests exception, which action.
 NETWORK_TABLE: tuple[tuple[type[requests.RequestException], Row], ...] = (
@@ -339,11 +350,21 @@ def classify(exc: BaseException, *, subject: str, idempotent: bool = True,
         return _build(row, subject=subject, detail=detail, status=exc.status, code=code,
                       idempotent=idempotent, retry_after=retry_after, field=field)
     if isinstance(exc, requests.RequestException):
+        if isinstance(exc, requests.exceptions.SSLError) and certificate_rejected(exc):
+            return _build(CERTIFICATE_ROW, subject=subject, detail=_host(exc), status=None,
+                          code="CERTIFICATE_VERIFY_FAILED", idempotent=idempotent,
+                          retry_after=None)
         for kind, row in NETWORK_TABLE:
             if isinstance(exc, kind):
                 return _build(row, subject=subject, detail=type(exc).__name__, status=None,
                               code=None, idempotent=idempotent, retry_after=None)
     raise TypeError(f"not a Salesforce or HTTP failure: {exc!r}") from exc
+
+
+def _host(exc: requests.RequestException) -> str:
+    url = getattr(exc.request, "url", None) if exc.request is not None else None
+    netloc = urlsplit(str(url)).netloc if url else ""
+    return netloc or "the configured host"
 
 
 def classify_token_response(status: int, body: Any, *, login_url: str,

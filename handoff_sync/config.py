@@ -28,7 +28,7 @@ import codecs
 import contextlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -74,6 +74,7 @@ from handoff_sync.mapping.problems import KeyPath, did_you_mean
 from handoff_sync.mapping.yaml_source import read_yaml_file
 
 if TYPE_CHECKING:
+    from connectors.budget import LedgerFactory
     from handoff_sync.connect import AnyConnector
 
 __all__ = [
@@ -269,6 +270,11 @@ class BudgetConfig(Section):
     """Fraction of the share after which calls are spaced out."""
     daily_limit: Annotated[int, Field(ge=1)] | None = None
     """The allowance when the server does not report it (it usually does)."""
+    flush_calls: Annotated[int, Field(ge=1, le=1000)] = 20
+    """Calls counted in this process before they are added to the org's budget in the
+    database (shared by every pipeline and replica); the overspend bound per process."""
+    flush_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
+    """Longest time calls are counted in this process before they are added."""
 
 
 class _Auth:
@@ -614,13 +620,15 @@ def _register_secrets(config: Config, environ: Mapping[str, str]) -> None:
 
 
 def build_connector(connection: AnyConnectionConfig, *,
-                    environ: Mapping[str, str] | None = None) -> AnyConnector:
+                    environ: Mapping[str, str] | None = None,
+                    ledgers: LedgerFactory | None = None,
+                    stop: Callable[[], bool] | None = None) -> AnyConnector:
     """The connector for ``connection``; secrets come from ``environ`` (default
     ``os.environ``) or the files the config names. See ``handoff_sync.connect``, imported on
     use so loading a config does not import the vendor clients."""
     from handoff_sync.connect import build_connector as build
 
-    return build(connection, environ=environ)
+    return build(connection, environ=environ, ledgers=ledgers, stop=stop)
 
 
 def load_config_or_report(path: Path, environ: Mapping[str, str] | None = None) -> \

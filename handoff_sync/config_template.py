@@ -65,6 +65,8 @@ connections:                            # name: settings; pipelines refer to the
     budget:                             # the org's daily API allowance
       share: 0.2                        # fraction handoff-sync may spend (0-1]
       slow_down_at: 0.8                 # calls are spaced out past this part of the share
+      flush_calls: 20                   # calls counted here before the shared count hears
+      flush_seconds: 5                  # ... or seconds (one budget per org, all replicas)
       # daily_limit: 100000             # only if the org does not report its allowance
 
   prm:                                  # the PRM: HubSpot here
@@ -98,6 +100,8 @@ connections:                            # name: settings; pipelines refer to the
     budget:                             # the account's daily API allowance
       share: 0.2                        # fraction handoff-sync may spend (0-1]
       slow_down_at: 0.8                 # calls are spaced out past this part of the share
+      flush_calls: 20                   # calls counted here before the shared count hears
+      flush_seconds: 5                  # ... or seconds (one budget per account, all replicas)
       # daily_limit: 500000             # only if HubSpot does not report it
 
   # A PRM without an API, exporting CSV / JSON Lines files into a folder:

@@ -11,11 +11,12 @@ value is registered for redaction before any connector can carry it into an erro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import assert_never
 
-from connectors.budget import BudgetSettings
+from connectors.budget import BudgetSettings, LedgerFactory
 from connectors.errors import AuthError
 from connectors.files import FileDropConnector, FileDropSettings
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
@@ -37,18 +38,31 @@ AnyConnector = SalesforceConnector | HubSpotConnector | FileDropConnector
 
 
 def build_connector(connection: AnyConnectionConfig, *,
-                    environ: Mapping[str, str] | None = None) -> AnyConnector:
+                    environ: Mapping[str, str] | None = None,
+                    ledgers: LedgerFactory | None = None,
+                    stop: Callable[[], bool] | None = None) -> AnyConnector:
     """The connector for ``connection``; secrets come from ``environ`` (default
     ``os.environ``) or the files the config names.
 
     A missing, unreadable or malformed secret raises ``connectors.errors.AuthError`` here,
     naming the connection's key and the variable or file.
+
+    ``ledgers`` (the store's, in the daemon and ``sync``) keeps the API budget per org in
+    the database, shared by every pipeline and replica, counted in batches of
+    ``budget.flush_calls``; without it each connector counts its own calls. ``stop`` ends
+    a budget wait early (SIGTERM).
     """
     check_secrets(connection, environ)
     if isinstance(connection, SalesforceConnectionConfig):
-        return SalesforceConnector(salesforce_settings(connection), environ=environ)
+        settings = salesforce_settings(connection)
+        if ledgers is not None:
+            settings = replace(settings, budget=_shared(connection.budget))
+        return SalesforceConnector(settings, environ=environ, ledgers=ledgers, stop=stop)
     if isinstance(connection, HubSpotConnectionConfig):
-        return HubSpotConnector(hubspot_settings(connection), environ=environ)
+        hubspot = hubspot_settings(connection)
+        if ledgers is not None:
+            hubspot = replace(hubspot, budget=_shared(connection.budget))
+        return HubSpotConnector(hubspot, environ=environ, ledgers=ledgers, stop=stop)
     if isinstance(connection, FileDropConnectionConfig):
         return FileDropConnector(file_drop_settings(connection))
     assert_never(connection)
@@ -130,3 +144,9 @@ def _retry(retry: RetryConfig) -> RetrySettings:
 def _budget(budget: BudgetConfig) -> BudgetSettings:
     return BudgetSettings(share=budget.share, slow_down_at=budget.slow_down_at,
                           daily_limit=budget.daily_limit)
+
+
+def _shared(budget: BudgetConfig) -> BudgetSettings:
+    """The budget counted in batches: a shared ledger costs a database round trip."""
+    return replace(_budget(budget), flush_calls=budget.flush_calls,
+                   flush_seconds=budget.flush_seconds)

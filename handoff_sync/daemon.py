@@ -17,8 +17,9 @@ the pipeline over: within ``lease_seconds + interval_seconds + jitter_seconds``.
 cycles and replicas may take turns with a pipeline, which is harmless.
 
 SIGTERM/SIGINT ask the cycle in hand to stop after its batch (the runner checks
-``should_stop`` between batches and records what it did); then leases are released and
-everything is closed. A second signal exits at once with code 130.
+``should_stop`` between batches and records what it did; a connector waiting on the API
+budget polls it too and gives up the wait within a second, recording nothing); then
+leases are released and everything is closed. A second signal exits at once with code 130.
 """
 
 from __future__ import annotations

@@ -36,6 +36,8 @@ from handoff_sync.config_template import render_sandbox, render_template
 from handoff_sync.loopback import is_loopback
 
 CREDENTIALS_PATH = "/__sandbox__/credentials"
+# The sandbox's control token, as `handoff-sync sandbox` reads it (sandbox/server.py).
+CONTROL_TOKEN_ENV = "HANDOFF_SYNC_SANDBOX_CONTROL_TOKEN"
 DEFAULT_DATABASE = "sqlite:///handoff-sync.db"
 SANDBOX_TIMEOUT_SECONDS = 10.0
 SECRETS_FOLDER = "secrets"
@@ -210,6 +212,12 @@ def fetch_sandbox_credentials(base_url: str, *,
     return verified
 
 
+def _control_headers() -> dict[str, str]:
+    """A sandbox beyond loopback answers its control plane only with its token."""
+    token = os.environ.get(CONTROL_TOKEN_ENV, "").strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def _get(base_url: str, *, verify: bool | str, timeout: float) -> Any:
     session = requests.Session()
     session.trust_env = False  # no proxy and no REQUESTS_CA_BUNDLE for a loopback call
@@ -217,7 +225,8 @@ def _get(base_url: str, *, verify: bool | str, timeout: float) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InsecureRequestWarning)
-            response = session.get(url, verify=verify, timeout=timeout)
+            response = session.get(url, verify=verify, timeout=timeout,
+                                   headers=_control_headers())
     except requests.exceptions.SSLError:
         if verify is False:
             raise InitError(f"cannot talk TLS to {base_url}: is it the sandbox (`handoff-sync "
@@ -231,6 +240,9 @@ def _get(base_url: str, *, verify: bool | str, timeout: float) -> Any:
         raise InitError(f"cannot read {url}: {type(exc).__name__}") from None
     finally:
         session.close()
+    if response.status_code == 401:
+        raise InitError(f"the sandbox at {base_url} wants its control token: set "
+                        f"{CONTROL_TOKEN_ENV} to the token it was started with")
     if response.status_code != 200:
         raise InitError(f"{url} answered HTTP {response.status_code}: is {base_url} the "
                         "handoff-sync sandbox?")

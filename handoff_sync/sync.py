@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 
 from connectors.base import Connector, Cursor
-from connectors.errors import ConnectorError, SchemaError
+from connectors.errors import ConnectorError, SchemaError, StopRequested
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import EngineState, Link, LinkChangeKind, Plan, SlaEventKind
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, to_canonical
@@ -124,11 +124,15 @@ class PipelineRunner:
         self.store = store
         self.holder = holder
         self.clock = clock
+        # The cycle in hand's stop flag; budget waits inside the connectors poll it.
+        self._should_stop: Callable[[], bool] = _never
         if connectors is None:
+            # One API budget per org, kept in the store for every pipeline and replica.
+            ledgers = getattr(store, "budget_ledger", None)
             connectors = {
-                Role.PRM: build_connector(config.connections[pipeline.prm], environ=environ),
-                Role.CRM: build_connector(config.connections[pipeline.crm], environ=environ),
-            }
+                role: build_connector(config.connections[name], environ=environ,
+                                      ledgers=ledgers, stop=self._stop_requested)
+                for role, name in ((Role.PRM, pipeline.prm), (Role.CRM, pipeline.crm))}
         self.connectors = dict(connectors)
         self._owners: dict[Role, OwnerDirectory] = {}
         self._owners_at: datetime | None = None
@@ -143,6 +147,9 @@ class PipelineRunner:
     def close(self) -> None:
         for connector in self.connectors.values():
             connector.close()
+
+    def _stop_requested(self) -> bool:
+        return self._should_stop()
 
     # ------------------------------------------------------------------ the cycle
     def run_cycle(self, *, full: bool | None = None, dry_run: bool = False,
@@ -163,15 +170,15 @@ class PipelineRunner:
                 connector.usage.calls.clear()
             if not dry_run:
                 self.store.start_run(self.name, run_id, kind, started, self.holder)
+            self._should_stop = should_stop
             try:
                 return self._cycle(run_id, kind, started, state, folder, digest, dry_run,
                                    should_stop, lease, heartbeat)
-            except (CycleFailed, ConnectorError, PullStopped) as exc:
+            except (CycleFailed, ConnectorError, PullStopped, StopRequested) as exc:
                 self._links_seen = None  # unsure what was seen: the next plan looks at all
-                stopped = isinstance(exc, PullStopped)
+                stopped = isinstance(exc, PullStopped | StopRequested)
                 outcome = RunOutcome.INTERRUPTED if stopped else RunOutcome.FAILED
-                message = ("stopped while pulling; nothing recorded, the next cycle pulls "
-                           "again") if stopped else _one_line(exc)
+                message = _stopped_message(exc) if stopped else _one_line(exc)
                 ended = self.clock()
                 if not dry_run:
                     self.store.finish_run(run_id, ended, outcome, message, self._usage(), {})
@@ -194,6 +201,8 @@ class PipelineRunner:
                 if not dry_run:
                     self._close_failed(run_id, _one_line(exc))
                 raise
+            finally:
+                self._should_stop = _never
 
     def _close_failed(self, run_id: str, message: str) -> None:
         try:
@@ -545,6 +554,17 @@ def _message(failures: list[RecordFailure], drift: Mapping[str, str],
         parts.append(f"{len(drift)} mapped field(s) skipped for schema drift: "
                      + ", ".join(sorted(drift)))
     return "; ".join(parts) or None
+
+
+def _never() -> bool:
+    return False
+
+
+def _stopped_message(exc: Exception) -> str:
+    if isinstance(exc, StopRequested):
+        return ("stopped while waiting for the API budget; nothing recorded, the next "
+                "cycle redoes the work")
+    return "stopped while pulling; nothing recorded, the next cycle pulls again"
 
 
 def _one_line(exc: Exception) -> str:

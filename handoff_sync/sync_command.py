@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -131,11 +133,43 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:cli"
 
 
+class _StopSignal:
+    """SIGTERM/SIGINT ask the cycle in hand to stop (after its batch, or out of a budget
+    wait within a second); a second signal exits at once with 130, as the daemon does."""
+
+    def __init__(self) -> None:
+        self.count = 0  # the handler only assigns: it may run while the main thread
+        self._previous: dict[int, Any] = {}  # holds a lock (a log write, an Event)
+
+    def __enter__(self) -> _StopSignal:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._on_signal)
+                              for sig in (signal.SIGTERM, signal.SIGINT)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        self.count += 1
+        if self.count > 1:
+            os.write(2, b"handoff-sync sync: second signal, exiting without waiting\n")
+            os._exit(130)
+
+    def requested(self) -> bool:
+        return self.count > 0
+
+
 def run_sync(args: argparse.Namespace) -> int:
+    reports: list[CycleReport] = []
     try:
-        with opened(args.config) as (config, store):
-            reports = [one_cycle(config, store, pipeline, full=args.full, dry_run=args.dry_run)
-                       for pipeline in selected_pipelines(config, args.pipeline)]
+        with opened(args.config) as (config, store), _StopSignal() as stop:
+            for pipeline in selected_pipelines(config, args.pipeline):
+                if stop.requested():
+                    break
+                reports.append(one_cycle(config, store, pipeline, full=args.full,
+                                         dry_run=args.dry_run, should_stop=stop.requested))
     except (CommandError, LeaseLost, StoreError) as exc:
         print(f"handoff-sync sync: {exc}", file=sys.stderr)
         return 1
@@ -144,11 +178,14 @@ def run_sync(args: argparse.Namespace) -> int:
     else:
         for report in reports:
             print(_cycle_text(report.summary(), dry_run=args.dry_run))
-    return 0 if all(r.outcome.value in ("ok", "partial", "dry_run") for r in reports) else 1
+    # A cycle a signal stopped is not a failure: it recorded nothing and the next redoes it.
+    fine = ("ok", "partial", "dry_run", "interrupted") if stop.requested() else \
+        ("ok", "partial", "dry_run")
+    return 0 if all(r.outcome.value in fine for r in reports) else 1
 
 
 def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
-              dry_run: bool) -> CycleReport:
+              dry_run: bool, should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
     """One cycle of one pipeline under its lease (a dry run writes nothing: no lease)."""
     holder = holder_id()
     lease_name = f"pipeline:{pipeline.name}"
@@ -175,11 +212,12 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
 
     try:
         if lease is None:
-            return runner.run_cycle(full=True if full else None, dry_run=True)
+            return runner.run_cycle(full=True if full else None, dry_run=True,
+                                    should_stop=should_stop)
         with lease_kept(lambda: store.try_lease(lease_name, holder, ttl, datetime.now(UTC)),
                         ttl.total_seconds() / 3):
             return runner.run_cycle(full=True if full else None, dry_run=dry_run,
-                                    lease=lease, heartbeat=renew)
+                                    lease=lease, heartbeat=renew, should_stop=should_stop)
     finally:
         runner.close()
         if lease is not None:

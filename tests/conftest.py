@@ -38,9 +38,9 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
-    """The session's sandbox, emptied, with faults cleared and test quotas in force."""
+    """The session's sandbox, emptied, with faults cleared and the test quotas it was
+    started with in force again (reset restores them)."""
     sandbox_server.sandbox.reset()
-    sandbox_server.sandbox.usage.quotas = generous_quotas()
     return sandbox_server
 
 

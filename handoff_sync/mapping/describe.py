@@ -252,8 +252,10 @@ def _check_rule(rule: FieldRule, obj: SystemObject, reads: bool, writes: bool, a
                    f"{shown}, which the value map lacks; records holding "
                    f"{'them' if several else 'it'} could not be read",
                    "add 'system value: canonical value' for each")
+    # owner_email writes an owner id the owners API gave (HubSpot lists owners as the
+    # options of owner properties): a value map in all but name.
     if writes and rule.values is None and described.restricted_picklist \
-            and described.type in _PICKLIST_TYPES:
+            and described.type in _PICKLIST_TYPES and rule.transform.name != "owner_email":
         report(path, f"{where} is a restricted picklist; writing free text would be "
                "rejected", "add a value map ('values:')")
     for literal, key in ((rule.default, "default"), (rule.constant, "constant")):

@@ -9,6 +9,7 @@ becomes the vendor's 500 and is logged, never a hung connection.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from typing import Protocol
@@ -54,13 +55,17 @@ class Sandbox:
         ca_pem: str,
         *,
         quotas: Quotas | None = None,
+        control_token: str | None = None,
     ) -> None:
+        """``control_token``: when set, every /__sandbox__/ request must carry it as a
+        bearer token (required when the server listens beyond loopback)."""
         # Imported here: the vendor modules import this module's types.
         from handoff_sync.sandbox.hubspot_api import HubSpotApi
         from handoff_sync.sandbox.salesforce_api import SalesforceApi
 
         self.base_url = base_url
         self.ca_pem = ca_pem
+        self.control_token = control_token or None
         self.lock = threading.RLock()
         self.clock = SandboxClock()
         self.usage = UsageMeter(quotas)
@@ -108,11 +113,21 @@ class Sandbox:
             for vendor in self.vendors.values():
                 vendor.expire_sessions()
 
+    def _control_allowed(self, request: Request) -> bool:
+        if self.control_token is None:
+            return True
+        scheme, _, token = (request.header("Authorization") or "").strip().partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), self.control_token.encode())
+
     # --- the request path ---------------------------------------------------------------
     def dispatch(self, request: Request) -> Response | None:
         """Answer one request; ``None`` means: drop the connection without answering."""
         route, params, path_known = self.router.resolve(request.method, request.path)
         api = route.api if route else api_for_path(request.path)
+        if api == "control" and not self._control_allowed(request):
+            return Response.json(401, {"error": "the sandbox control plane needs its token: "
+                                                "send Authorization: Bearer <control token>"})
         vendor = self.vendors.get(api)
         if vendor is not None:
             self.usage.record(api, route.name if route else f"{request.method} (no such path)")

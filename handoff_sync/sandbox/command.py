@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,11 @@ from typing import Any
 import structlog
 
 from handoff_sync.loopback import is_loopback
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.server import (
+    CONTROL_TOKEN_ENV,
+    ControlTokenRequired,
+    SandboxServer,
+)
 
 log = structlog.get_logger("handoff_sync.sandbox")
 
@@ -30,6 +36,10 @@ def add_sandbox_command(commands: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default: 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 = any)")
+    parser.add_argument("--control-token", default=None,
+                        help="token every /__sandbox__/ request must carry as 'Authorization: "
+                             "Bearer <token>'; required with a --host beyond loopback "
+                             f"(default: ${CONTROL_TOKEN_ENV}, which keeps it out of ps)")
     parser.add_argument("--seed", choices=["demo", "empty"], default="demo",
                         help="start with a generated org pair (demo) or no data (empty)")
     parser.add_argument("--deals", type=_non_negative, default=500,
@@ -69,15 +79,19 @@ def _describe_counts(deals: int, partners: int, counts: dict[str, int]) -> str:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
+    token = args.control_token or os.environ.get(CONTROL_TOKEN_ENV) or None
     try:
-        server = SandboxServer(args.host, args.port, ca_out=args.ca_out)
+        server = SandboxServer(args.host, args.port, ca_out=args.ca_out, control_token=token)
+    except ControlTokenRequired as exc:
+        print(f"handoff-sync sandbox: refusing to start: {exc}.", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"handoff-sync sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
               "Pick another --port (0 picks a free one).")
         return 1
     if not is_loopback(args.host):
         log.warning("sandbox_not_loopback", host=args.host,
-                    hint="anyone who can reach this address can read the sandbox credentials")
+                    hint="the control plane answers only requests carrying the control token")
     sandbox = server.sandbox
     if args.seed == "demo":
         counts = sandbox.seed(deals=args.deals, partners=args.partners,

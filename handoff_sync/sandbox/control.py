@@ -6,7 +6,8 @@ Tools outside the test suite rely on this contract; keep it stable:
   POST   /__sandbox__/seed         {deals, partners, random_seed}
   POST   /__sandbox__/faults       {rules: [...], quotas?: {...}, append?: bool}
   GET    /__sandbox__/faults       -> armed rules and quotas
-  DELETE /__sandbox__/faults       clears rules (quotas stay)
+  DELETE /__sandbox__/faults       clears rules and restores the quotas the server
+                                   started with (as reset does)
   GET    /__sandbox__/stats        -> {salesforce: {calls, by_endpoint}, hubspot: {...}}
   POST   /__sandbox__/clock        {freeze_at | shift_seconds | reset: true}
   GET    /__sandbox__/clock
@@ -26,7 +27,9 @@ Tools outside the test suite rely on this contract; keep it stable:
   DELETE /__sandbox__/schema       restores the full schema of both systems
   POST   /__sandbox__/expire-sessions   every Salesforce session and HubSpot OAuth token
                                         expires (the next call gets a 401)
-Errors are 400 with {"error": "..."} naming the key at fault.
+Errors are 400 with {"error": "..."} naming the key at fault. When the server has a
+control token (required beyond loopback), every request here must carry it as
+``Authorization: Bearer <token>``; without it the answer is 401.
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ def register(router: Router, sandbox: Sandbox) -> None:
 
     def faults_delete(request: Request) -> Response:
         sandbox.faults.clear()
+        sandbox.usage.restore_quotas()
         return faults_get(request)
 
     def stats(_: Request) -> Response:

@@ -45,6 +45,7 @@ class Credentials:
     hs_client_id: str = field(default_factory=lambda: secrets.token_hex(16))
     hs_client_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     hs_refresh_token: str = field(default_factory=lambda: "na1-" + secrets.token_hex(20))
+    hs_portal_id: int = field(default_factory=lambda: 10_000_000 + secrets.randbelow(10**8))
     jwt_private_key_pem: str = ""
     jwt_public_key_pem: str = ""
 
@@ -78,5 +79,6 @@ class Credentials:
                 "client_id": self.hs_client_id,
                 "client_secret": self.hs_client_secret,
                 "refresh_token": self.hs_refresh_token,
+                "portal_id": self.hs_portal_id,
             },
         }

@@ -60,6 +60,8 @@ class MetadataEndpoints:
         add("hubspot", "GET", PROPERTIES + "/(?P<name>[^/]+)", self.property,
             "GET /crm/v3/properties/{objectType}/{propertyName}")
         add("hubspot", "GET", "/crm/v3/owners/?", self.owners, "GET /crm/v3/owners/")
+        add("hubspot", "GET", "/account-info/v3/details", self.account_details,
+            "GET /account-info/v3/details")
         add("hubspot", "GET", "/crm/v3/owners/(?P<owner_id>[^/]+)", self.owner,
             "GET /crm/v3/owners/{ownerId}")
         add("hubspot", "GET", "/crm/v3/pipelines/(?P<object_type>[^/]+)", self.pipelines,
@@ -102,6 +104,16 @@ class MetadataEndpoints:
         created = self.store.properties.create(object_type, json_body(request),
                                                self.api.now_ms())
         return Response.json(201, self._property_json(created))
+
+    # --- the account ------------------------------------------------------------------
+    def account_details(self, _: Request) -> Response:
+        """GET /account-info/v3/details: which portal this is (connectors key their
+        shared API budget by it)."""
+        return Response.json(200, {
+            "portalId": self.api.sandbox.credentials.hs_portal_id, "accountType": "STANDARD",
+            "timeZone": "US/Eastern", "companyCurrency": "USD", "additionalCurrencies": [],
+            "utcOffset": "-05:00", "utcOffsetMilliseconds": -18_000_000,
+            "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})
 
     # --- owners -------------------------------------------------------------------------
     def owners(self, request: Request) -> Response:

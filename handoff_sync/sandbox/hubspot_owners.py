@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+# The user who created the app: a real portal always lists at least this owner, so an
+# empty sandbox portal does too (a seed replaces the list with its own people).
+APP_CREATOR: dict[str, Any] = {
+    "id": "40000001", "email": "admin@handoff-sync.sandbox", "type": "PERSON",
+    "firstName": "Sandbox", "lastName": "Admin", "userId": 8000001,
+    "userIdIncludingInactive": 8000001, "createdAt": "2020-01-01T00:00:00.000Z",
+    "updatedAt": "2020-01-01T00:00:00.000Z", "archived": False, "teams": [],
+}
+
 
 class OwnerDirectory:
     def __init__(self) -> None:
         self._owners: list[dict[str, Any]] = []
+        self.reset()
 
     def reset(self) -> None:
-        self._owners = []
+        self._owners = [dict(APP_CREATOR)]
 
     def load(self, owners: list[dict[str, Any]]) -> None:
         loaded = [{"archived": False, **owner} for owner in owners]

@@ -17,12 +17,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.loopback import is_loopback
 from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.app import Sandbox
 from handoff_sync.sandbox.http import Request
 from handoff_sync.sandbox.usage import Quotas
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
+CONTROL_TOKEN_ENV = "HANDOFF_SYNC_SANDBOX_CONTROL_TOKEN"
+
+
+class ControlTokenRequired(ValueError):
+    """Listening beyond loopback without a control-plane token."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -100,7 +106,14 @@ class SandboxServer:
         *,
         ca_out: Path | None = None,
         quotas: Quotas | None = None,
+        control_token: str | None = None,
     ) -> None:
+        if not is_loopback(host) and not control_token:
+            raise ControlTokenRequired(
+                f"the sandbox would listen on {host}, beyond loopback, where anyone who can "
+                "reach it could read its credentials and reset it: give a control token "
+                f"(--control-token or {CONTROL_TOKEN_ENV}), which every /__sandbox__/ "
+                "request must then carry")
         self._tmp = tempfile.TemporaryDirectory(prefix="handoff-sync-sandbox-")
         material = tls.generate(_cert_hosts(host))
         ca_file, cert_file, key_file = material.write(Path(self._tmp.name))
@@ -115,7 +128,8 @@ class SandboxServer:
         url_host = "localhost" if host == "localhost" else str(bound_host)
         self.base_url = f"https://{url_host}:{bound_port}"
         self.ca_file = ca_file
-        self.sandbox = Sandbox(self.base_url, material.ca_pem, quotas=quotas)
+        self.sandbox = Sandbox(self.base_url, material.ca_pem, quotas=quotas,
+                               control_token=control_token)
         self._httpd.sandbox = self.sandbox
         self._thread: threading.Thread | None = None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 HUBSPOT_WINDOW_SECONDS = 10.0
@@ -54,11 +54,19 @@ Verdict = Literal["ok", "daily", "ten_secondly", "secondly"]
 
 class UsageMeter:
     def __init__(self, quotas: Quotas | None = None) -> None:
-        self.quotas = quotas or Quotas()
+        # The quotas the server was started with: reset and DELETE faults return to them.
+        self._initial = replace(quotas) if quotas is not None else Quotas()
+        self.quotas = replace(self._initial)
         self._lock = threading.Lock()
         self.reset()
 
+    def restore_quotas(self) -> None:
+        """Back to the quotas the server was started with (faults may have changed them)."""
+        self.quotas = replace(self._initial)
+
     def reset(self) -> None:
+        """Forget every call counted and restore the starting quotas."""
+        self.restore_quotas()
         with self._lock:
             self._calls: dict[str, Counter[str]] = {"salesforce": Counter(), "hubspot": Counter()}
             self._totals: Counter[str] = Counter()

@@ -326,3 +326,13 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(), primary_key=True)
     holder: Mapped[str] = mapped_column(String())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiBudget(Base):
+    """API calls spent on one org's budget per minute (``budget.py``): every pipeline and
+    replica reaching the same org adds to one row per minute."""
+
+    __tablename__ = "api_budget"
+    key: Mapped[str] = mapped_column(String(), primary_key=True)  # system and org
+    minute: Mapped[int] = mapped_column(BigInteger(), primary_key=True)  # epoch s // 60
+    calls: Mapped[int] = mapped_column(Integer())

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.store import leases, revisions
 from handoff_sync.store import reviews as review_queue
+from handoff_sync.store.budget import StoreLedger
 from handoff_sync.store.database import (
     create,
     parse_url,
@@ -192,6 +193,13 @@ class Store:
         """(holder, expires at), expired or not; None if nobody holds or held it."""
         with self._guard(f"reading the lease {name!r}"):
             return leases.lease(self._engine, name)
+
+    # -- the shared API budget
+
+    def budget_ledger(self, key: str) -> StoreLedger:
+        """The ledger of one org's API budget (``store.budget``), shared by every pipeline
+        and replica whose connector names the same org."""
+        return StoreLedger(self._engine, key, url=self.url)
 
     # -- status and review
 

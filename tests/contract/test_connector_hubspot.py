@@ -611,7 +611,7 @@ def test_oauth_secrets_can_come_from_files(
                                 client_secret_file=str(files["secret"]),
                                 refresh_token_file=str(files["refresh"]))
     connector = make(auth="oauth", credentials=sources, environ={"UNRELATED": "1"})
-    assert connector.owners() == []
+    assert [o.email for o in connector.owners()] == ["admin@handoff-sync.sandbox"]
 
 
 def test_a_refused_private_app_token_is_an_auth_error_that_names_no_secret(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from datetime import UTC, datetime
 
@@ -12,7 +13,8 @@ from hubspot.crm.deals import SimplePublicObjectInputForCreate
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGeneralError
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.command import add_sandbox_command
+from handoff_sync.sandbox.server import ControlTokenRequired, SandboxServer
 from tests.sandbox_clients import hubspot_client, salesforce_client, salesforce_session
 
 
@@ -138,3 +140,57 @@ def test_expired_sessions_refuse_the_old_token(sandbox: SandboxServer, sf: Sales
         sf.query("SELECT Id FROM Account")
     fresh = salesforce_client(sandbox)  # the credentials now carry the new session id
     assert fresh.query("SELECT COUNT() FROM Account")["totalSize"] == 0
+
+
+def test_reset_and_clearing_faults_restore_the_quotas_the_server_started_with(
+        sandbox: SandboxServer) -> None:
+    started = control(sandbox, "GET", "faults").json()["quotas"]
+    assert started["salesforce_daily"] == 1_000_000  # the session's generous quotas
+
+    control(sandbox, "POST", "faults", json={"quotas": {"salesforce_daily": 3,
+                                                        "hubspot_per_10s": 2}})
+    assert control(sandbox, "DELETE", "faults").json()["quotas"] == started
+
+    control(sandbox, "POST", "faults", json={"quotas": {"hubspot_daily": 0}})
+    control(sandbox, "POST", "reset")
+    assert control(sandbox, "GET", "faults").json()["quotas"] == started
+    hubspot_client(sandbox).crm.deals.basic_api.get_page(limit=1)  # not refused
+
+
+def test_an_empty_portal_lists_the_owner_who_made_the_app(sandbox: SandboxServer) -> None:
+    owners = hubspot_client(sandbox).crm.owners.owners_api.get_page().results
+    assert [(o.email, o.archived) for o in owners] == [("admin@handoff-sync.sandbox", False)]
+
+
+def test_beyond_loopback_the_sandbox_refuses_to_start_without_a_control_token() -> None:
+    with pytest.raises(ControlTokenRequired, match="--control-token or "
+                                                   "HANDOFF_SYNC_SANDBOX_CONTROL_TOKEN"):
+        SandboxServer("0.0.0.0", 0)
+
+
+def test_the_sandbox_command_refuses_a_public_bind_without_a_token(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HANDOFF_SYNC_SANDBOX_CONTROL_TOKEN", raising=False)
+    parser = argparse.ArgumentParser()
+    add_sandbox_command(parser.add_subparsers())
+    args = parser.parse_args(["sandbox", "--host", "0.0.0.0", "--port", "0"])
+
+    assert args.func(args) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("handoff-sync sandbox: refusing to start: the sandbox would "
+                            "listen on 0.0.0.0, beyond loopback")
+    assert "Traceback" not in error
+
+
+def test_with_a_control_token_every_control_request_must_carry_it() -> None:
+    with SandboxServer(control_token="s3cret-control") as server:
+        refused = control(server, "GET", "credentials")
+        assert refused.status_code == 401
+        assert "control token" in refused.json()["error"]
+        assert control(server, "POST", "reset",
+                       headers={"Authorization": "Bearer wrong"}).status_code == 401
+        allowed = control(server, "GET", "credentials",
+                          headers={"Authorization": "Bearer s3cret-control"})
+        assert allowed.status_code == 200
+        # The vendor APIs keep their own credentials; the token guards the control plane.
+        assert salesforce_client(server).query("SELECT Id FROM User LIMIT 1")["totalSize"] >= 0

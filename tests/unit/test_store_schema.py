@@ -21,12 +21,14 @@ def test_migrate_creates_the_schema_once_and_the_daemon_check_passes(store_url: 
             store.require_current_schema()
         assert str(refused.value) == (
             f"the database {store.url} has no handoff-sync tables; this version needs "
-            "revision 0001: run `handoff-sync migrate --config FILE`")
-        assert store.migrate() == [Store.head_revision()] == ["0001"]
+            "revision 0002_budget: run `handoff-sync migrate --config FILE`")
+        assert store.migrate() == ["0001", "0002_budget"]
+        assert Store.head_revision() == "0002_budget"
         assert store.migrate() == []
         store.require_current_schema()
-        assert store.schema_revision() == "0001"
+        assert store.schema_revision() == "0002_budget"
         assert Store.revision_label("0001") == "0001_initial"
+        assert Store.revision_label("0002_budget") == "0002_budget"
 
 
 def test_models_and_migrated_schema_agree(store: Store) -> None:
