@@ -32,12 +32,14 @@ from handoff_sync.mapping.describe import SystemObject
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
 from handoff_sync.redaction import redact
+from handoff_sync.sanitise import for_terminal
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
     MirrorRecord,
     PipelineState,
     RecordFailure,
+    ReviewChanges,
     RunKind,
     RunOutcome,
 )
@@ -288,7 +290,7 @@ class PipelineRunner:
         checkpoints.update(closures.checkpoints)
         ended = self.clock()
         message = _message(failures, drift, done.stopped)
-        self.store.record_cycle(CycleOutcome(
+        reviews = self.store.record_cycle(CycleOutcome(
             pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
             outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
             task_ids=MappingProxyType(done.task_ids),
@@ -305,6 +307,7 @@ class PipelineRunner:
                             else _links_after(state.engine.links, result))
         if result.planned_deals is not None:  # the plan restated only its deals' items
             counts["reviews_open"] = len(self.store.reviews(self.name))
+        _log_review_changes(reviews)
         log.info("cycle_recorded", kind=kind.value, outcome=outcome.value, **counts)
         return CycleReport(self.name, run_id, kind, outcome, started, ended, counts,
                            self._usage(), tuple(failures), drift, message, result)
@@ -554,6 +557,16 @@ def _message(failures: list[RecordFailure], drift: Mapping[str, str],
         parts.append(f"{len(drift)} mapped field(s) skipped for schema drift: "
                      + ", ".join(sorted(drift)))
     return "; ".join(parts) or None
+
+
+def _log_review_changes(changes: ReviewChanges) -> None:
+    """One line when a problem enters the review queue and one when it leaves it by
+    itself; a problem that stands is in `review`, not in every cycle's log."""
+    for item in changes.opened:
+        log.info("review_opened", kind=item["kind"], key=for_terminal(item["key"]),
+                 summary=for_terminal(item["summary"]))
+    for key in changes.resolved:
+        log.info("review_resolved", key=for_terminal(key))
 
 
 def _never() -> bool:

@@ -20,6 +20,7 @@ from handoff_sync.store.types import (
     PipelineState,
     RecordFailure,
     RetryHold,
+    ReviewChanges,
     RunKind,
     RunOutcome,
     SchemaOutdated,
@@ -28,6 +29,6 @@ from handoff_sync.store.types import (
 
 __all__ = [
     "CycleHealth", "CycleOutcome", "FailureKind", "LeaseLost", "MirrorRecord", "PipelineState",
-    "RecordFailure", "RetryHold", "RunKind", "RunOutcome", "SchemaOutdated", "Store",
-    "StoreError", "backoff", "pipeline_lease", "redact_url", "sqlite_url_for",
+    "RecordFailure", "RetryHold", "ReviewChanges", "RunKind", "RunOutcome", "SchemaOutdated",
+    "Store", "StoreError", "backoff", "pipeline_lease", "redact_url", "sqlite_url_for",
 ]

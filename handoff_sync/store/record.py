@@ -50,6 +50,7 @@ from handoff_sync.store.schema import (
 from handoff_sync.store.types import (
     CycleOutcome,
     RecordFailure,
+    ReviewChanges,
     RunKind,
     RunOutcome,
     StoreError,
@@ -59,7 +60,7 @@ COUNTS = ("records_read", "records_written", "tasks_created", "tasks_updated", "
 
 
 def record_cycle(connection: Connection, outcome: CycleOutcome, *,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None) -> ReviewChanges:
     pipeline, now, plan = outcome.pipeline, outcome.ended_at, outcome.plan
     _links(connection, pipeline, plan, now)
     bulk.upsert(connection, table(BaseRow),
@@ -73,7 +74,7 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
                      [sla_event_row(pipeline, outcome.run_id, now, e) for e in plan.sla_events])
     bulk.insert_rows(connection, table(ConflictRow),
                      [conflict_row(pipeline, outcome.run_id, now, c) for c in plan.conflicts])
-    record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals)
+    reviews = record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals)
     _mirror(connection, outcome)
     bulk.upsert(connection, table(Checkpoint),
                 [checkpoint_row(pipeline, system, object_, cursor, now)
@@ -82,6 +83,7 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
     _meta(connection, outcome)
     _errors(connection, outcome)
     _run(connection, outcome, holder)
+    return reviews
 
 
 def _links(connection: Connection, pipeline: str, plan: Plan, now: datetime) -> None:

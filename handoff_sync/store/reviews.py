@@ -30,7 +30,7 @@ from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map, encode_map
 from handoff_sync.store.rows import link_row
 from handoff_sync.store.schema import LinkRow, ReviewRow, table
-from handoff_sync.store.types import StoreError
+from handoff_sync.store.types import ReviewChanges, StoreError
 
 AUTO_RESOLUTION = "auto: no longer applies"
 _AUTO_PREFIX = "auto:"
@@ -88,7 +88,7 @@ def _reopens(old: Mapping[str, Any]) -> bool:
 
 
 def record_reviews(connection: Connection, pipeline: str, items: Sequence[ReviewItem],
-                   now: datetime, planned: frozenset[str] | None = None) -> None:
+                   now: datetime, planned: frozenset[str] | None = None) -> ReviewChanges:
     queue = table(ReviewRow)
     keys = sorted({item.key for item in items})
     wanted = [queue.c.status == ReviewStatus.OPEN.value]
@@ -100,8 +100,13 @@ def record_reviews(connection: Connection, pipeline: str, items: Sequence[Review
         query = _locked(connection, select(queue).where(queue.c.pipeline == pipeline,
                                                         condition))
         stored.update((row["key"], dict(row)) for row in connection.execute(query).mappings())
-    bulk.upsert(connection, queue, merge_reviews(pipeline, stored, items, now, planned),
-                ["pipeline", "key"])
+    rows = merge_reviews(pipeline, stored, items, now, planned)
+    bulk.upsert(connection, queue, rows, ["pipeline", "key"])
+    return ReviewChanges(
+        opened=tuple(row for row in rows if row["status"] == ReviewStatus.OPEN
+                     and row["first_seen"] == now),
+        resolved=tuple(row["key"] for row in rows if row["status"] == ReviewStatus.RESOLVED
+                       and row["resolved_at"] == now and row["resolution"] == AUTO_RESOLUTION))
 
 
 def _locked(connection: Connection, query: Select[Any]) -> Select[Any]:

@@ -38,6 +38,7 @@ from handoff_sync.store.types import (
     CycleHealth,
     CycleOutcome,
     PipelineState,
+    ReviewChanges,
     RunKind,
     RunOutcome,
     SchemaOutdated,
@@ -168,15 +169,15 @@ class Store:
             finish_run(connection, run_id, values)
 
     def record_cycle(self, outcome: CycleOutcome, *,
-                     lease: tuple[str, str] | None = None) -> None:
+                     lease: tuple[str, str] | None = None) -> ReviewChanges:
         """Record the whole cycle in one transaction. With ``lease=(name, holder)``, first
         check in that transaction that ``holder`` still holds it: LeaseLost, and nothing
-        written, if not."""
+        written, if not. Returns what the cycle opened and resolved in the review queue."""
         with self._guard(f"recording run {outcome.run_id}"), \
                 write_transaction(self._engine) as connection:
             if lease is not None:
                 leases.check_held(connection, lease[0], lease[1], outcome.ended_at)
-            record_cycle(connection, outcome, holder=lease[1] if lease else None)
+            return record_cycle(connection, outcome, holder=lease[1] if lease else None)
 
     # -- leases
 

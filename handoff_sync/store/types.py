@@ -130,6 +130,17 @@ class RunKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class ReviewChanges:
+    """What a recorded cycle did to the review queue: the items it opened (new, or back
+    after resolving themselves) and the keys of those that resolved themselves. The
+    sync logs each once, so the log names a problem when it starts and when it ends,
+    not every cycle it stands."""
+
+    opened: tuple[Mapping[str, Any], ...] = ()
+    resolved: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CycleOutcome:
     """One cycle's results, recorded by ``Store.record_cycle`` in one transaction.
 
