@@ -27,6 +27,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("PermissionDenied", "permission", "the integration user lacks a scope or permission"),
     ("QuotaExhausted", "quota", "the daily API allowance is used up"),
     ("SchemaError", "schema", "an object or field the mappings name is not in the system"),
+    ("CertificateRejected", "tls", "the server's certificate does not verify against ca_file"),
     ("TransientError", "unreachable", "the system did not answer or kept failing"),
     ("RetriesExhausted", "unreachable", "the system did not answer or kept failing"),
     ("ConnectorError", "connector", "the system refused the cycle's requests"),
