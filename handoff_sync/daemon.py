@@ -28,15 +28,13 @@ import logging
 import math
 import os
 import secrets
-import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -51,6 +49,7 @@ from connectors.errors import ConnectorError
 from handoff_sync.health import HealthServer, one_line, store_readiness
 from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.metrics import Metrics
+from handoff_sync.signals import StopSignals
 from handoff_sync.store.leases import pipeline_lease
 from handoff_sync.store.types import LeaseLost, RunOutcome, SchemaOutdated, StoreError
 
@@ -66,7 +65,7 @@ Clock = Callable[[], datetime]
 # briefly down) is still worth running; later than that, the next night's will do.
 FULL_MISFIRE_GRACE_SECONDS = 3600
 LOCK_POLL_SECONDS = 0.2  # how often a waiting full job looks at the stop flag
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class Runner(Protocol):
@@ -146,8 +145,7 @@ class Daemon:
             self.metrics.add_pipeline(name)
         self._scheduler = self._build_scheduler()
         self._health: HealthServer | None = None
-        self._signals = 0  # set by the signal handler; the only thing it touches
-        self._signal_name = ""
+        self._signals = StopSignals("handoff-sync run")
         self._shut_down = False
 
     # -- the one job function ------------------------------------------------------------
@@ -328,7 +326,7 @@ class Daemon:
 
     def should_stop(self) -> bool:
         """True once a stop was asked for (``stop()`` or a signal); runners poll this."""
-        return self._signals > 0 or self.stop_event.is_set()
+        return self._signals.requested() or self.stop_event.is_set()
 
     def stop(self) -> None:
         """Ask the daemon to stop (any thread); ``run_forever`` then shuts down and returns."""
@@ -366,23 +364,22 @@ class Daemon:
         code = self._check_schema()
         if code:
             return code
-        previous = self._install_signal_handlers()
-        try:
+        with self._signals:
             try:
-                self.start()
-            except OSError as exc:
-                server = self.config.server
-                print(f"handoff-sync run: cannot listen on {server.host}:{server.port}: "
-                      f"{exc.strerror or exc}; set server.port to a free port (0 picks one)",
-                      file=sys.stderr)
-                return EXIT_USAGE
-            # Sleep, not Event.wait: setting an Event from a signal handler can deadlock.
-            while not self.should_stop():
-                time.sleep(LOCK_POLL_SECONDS)
-            self.stop_event.set()
-        finally:
-            self.shutdown()
-            self._restore_signal_handlers(previous)
+                try:
+                    self.start()
+                except OSError as exc:
+                    server = self.config.server
+                    print(f"handoff-sync run: cannot listen on {server.host}:{server.port}: "
+                          f"{exc.strerror or exc}; set server.port to a free port (0 picks "
+                          "one)", file=sys.stderr)
+                    return EXIT_USAGE
+                # Sleep, not Event.wait: setting an Event from a signal handler can deadlock.
+                while not self.should_stop():
+                    time.sleep(LOCK_POLL_SECONDS)
+                self.stop_event.set()
+            finally:
+                self.shutdown()
         return EXIT_OK
 
     def run_once(self) -> int:
@@ -393,17 +390,17 @@ class Daemon:
         code = self._check_schema()
         if code:
             return code
-        previous = self._install_signal_handlers()
         failed = False
-        try:
-            for name in self._slots:
-                if self.should_stop():
-                    break
-                report = self.run_pipeline(name)
-                failed = failed or (report is not None and report.outcome == RunOutcome.FAILED)
-        finally:
-            self.shutdown()
-            self._restore_signal_handlers(previous)
+        with self._signals:
+            try:
+                for name in self._slots:
+                    if self.should_stop():
+                        break
+                    report = self.run_pipeline(name)
+                    failed = failed or (report is not None
+                                        and report.outcome == RunOutcome.FAILED)
+            finally:
+                self.shutdown()
         return EXIT_FAILED if failed or self.failed_cycles else EXIT_OK
 
     def shutdown(self) -> None:
@@ -412,7 +409,7 @@ class Daemon:
             return
         self._shut_down = True
         self.stop_event.set()
-        log.info("daemon_stopping", signal=self._signal_name or None)
+        log.info("daemon_stopping", signal=self._signals.name or None)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self._release_leases()
@@ -435,28 +432,6 @@ class Daemon:
             print(f"handoff-sync run: {exc}", file=sys.stderr)
             return EXIT_FAILED
         return 0
-
-    # -- signals -------------------------------------------------------------------------
-
-    def _install_signal_handlers(self) -> Mapping[int, Any] | None:
-        if threading.current_thread() is not threading.main_thread():
-            return None  # only the main thread may; embedders call stop() instead
-        return {sig: signal.signal(sig, self._on_signal)
-                for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    @staticmethod
-    def _restore_signal_handlers(previous: Mapping[int, Any] | None) -> None:
-        for sig, handler in (previous or {}).items():
-            signal.signal(sig, handler)
-
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        # Only plain assignments here: the main thread may hold a lock (a log write, an
-        # Event) at the moment the handler runs, and taking it again would deadlock.
-        self._signals += 1
-        if self._signals > 1:
-            os.write(2, b"handoff-sync run: second signal, exiting without waiting\n")
-            os._exit(EXIT_INTERRUPTED)
-        self._signal_name = signal.Signals(signum).name
 
 
 def _close_quietly(thing: Any, **context: str) -> None:
