@@ -147,8 +147,15 @@ class PipelineRunner:
         self._mapped_for: tuple[str | None, int] | None = None
 
     def close(self) -> None:
-        for connector in self.connectors.values():
-            connector.close()
+        """Close every connector, even when one fails (logged): the caller still has a
+        cycle's result to report and a lease to release."""
+        for role, connector in self.connectors.items():
+            try:
+                connector.close()
+            except Exception as exc:
+                log.warning("connector_close_failed", role=role.value,
+                            system=connector.system, error=type(exc).__name__,
+                            message=_one_line(exc))
 
     def _stop_requested(self) -> bool:
         return self._should_stop()

@@ -190,9 +190,21 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
             return runner.run_cycle(full=True if full else None, dry_run=dry_run,
                                     lease=lease, heartbeat=renew, should_stop=should_stop)
     finally:
-        runner.close()
-        if lease is not None:
-            store.release_lease(lease_name, holder)
+        try:
+            runner.close()
+        finally:
+            if lease is not None:
+                _release(store, lease_name, holder)
+
+
+def _release(store: Any, lease_name: str, holder: str) -> None:
+    """Release the lease after the cycle; a failure costs only a wait (it expires after
+    ``schedule.lease_seconds``), not the cycle's result."""
+    try:
+        store.release_lease(lease_name, holder)
+    except StoreError as exc:
+        print(f"handoff-sync sync: could not release the lease {lease_name} ({exc}); "
+              "it expires after schedule.lease_seconds", file=sys.stderr)
 
 
 def _cycle_text(summary: dict[str, Any], *, dry_run: bool) -> str:
