@@ -32,7 +32,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,12 +47,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connectors.errors import ConnectorError
+from handoff_sync.cycle_failures import failure_message
 from handoff_sync.health import HealthServer, one_line, store_readiness
 from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.metrics import Metrics
 from handoff_sync.signals import StopSignals
 from handoff_sync.store.leases import pipeline_lease
-from handoff_sync.store.types import LeaseLost, RunOutcome, SchemaOutdated, StoreError
+from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, SchemaOutdated, StoreError
 
 if TYPE_CHECKING:
     from handoff_sync.config import Config, PipelineConfig
@@ -87,6 +89,13 @@ class LeaseStore(Protocol):
     def schema_problem(self) -> str | None: ...
 
     def cycle_health(self, pipeline: str) -> CycleHealth: ...
+
+    def start_run(self, pipeline: str, run_id: str, kind: RunKind, started_at: datetime,
+                  holder: str) -> None: ...
+
+    def finish_run(self, run_id: str, ended_at: datetime, outcome: RunOutcome,
+                   message: str | None, api_calls: Mapping[str, Any],
+                   counts: Mapping[str, int]) -> None: ...
 
     def try_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
 
@@ -186,7 +195,7 @@ class Daemon:
                 self._skip(name, "lease_held_elsewhere")
                 return None
             if slot.runner is None:
-                slot.runner = self._runner_factory(slot.pipeline)
+                slot.runner = self._build_runner(slot, full)
             lease = pipeline_lease(name)
             with lease_kept(lambda: self.store.try_lease(lease, self.holder, self._ttl,
                                                          self._clock()),
@@ -213,6 +222,24 @@ class Daemon:
         self._log_report(report)
         self.metrics.observe(report)
         return report
+
+    def _build_runner(self, slot: _Slot, full: bool) -> Runner:
+        """The pipeline's runner. When it cannot be built (a missing, blank or malformed
+        secret), the cycle is recorded as a failed run before the error goes on: /readyz,
+        the metrics and `status` count from run rows, and would otherwise see nothing."""
+        try:
+            return self._runner_factory(slot.pipeline)
+        except Exception as exc:
+            run_id, now = uuid.uuid4().hex[:12], self._clock()
+            kind = RunKind.FULL if full else RunKind.INCREMENTAL
+            try:
+                self.store.start_run(slot.name, run_id, kind, now, self.holder)
+                self.store.finish_run(run_id, now, RunOutcome.FAILED, failure_message(exc),
+                                      {}, {})
+            except StoreError as store_exc:  # the database is down: /readyz says so
+                log.warning("run_not_recorded", run_id=run_id,
+                            error=type(store_exc).__name__)
+            raise
 
     def _observe_health(self, name: str) -> None:
         """The health gauges from the store's run rows (what /readyz and status read)."""
