@@ -176,6 +176,19 @@ class BudgetGuard:
         if self._pending:
             self._sync(self._clock())
 
+    def close(self) -> None:
+        """The last flush, when the connector closes; a ledger failing then is logged, not
+        raised, so the close goes on (the connection pools, the other connectors, the
+        lease, the cycle's result). What is lost is the calls not yet told: fewer than
+        ``flush_calls`` (unless the ledger had already been failing), counted low in the
+        shared budget until they would have left its rolling day."""
+        try:
+            self.flush()
+        except Exception as exc:  # the ledger is the caller's (a database): any failure
+            log.warning("api budget not flushed on close", system=self.system,
+                        calls_lost=self._pending, error=type(exc).__name__,
+                        message=str(exc).strip()[:300])
+
     def _due(self, now: float) -> bool:
         """Ask the ledger before deciding? Always near the share, else per batch."""
         if self._synced_at is None or now - self._synced_at >= self.settings.flush_seconds:

@@ -687,7 +687,7 @@ class HubSpotConnector:
 
     def close(self) -> None:
         """Tell the budget ledger the calls it has not heard of; close the connection pools."""
-        self.budget.flush()
+        self.budget.close()
         for api in (self._basic, self._batch, self._search, self._associations,
                     self._properties, self._pipelines, self._owners, self._oauth):
             api.api_client.rest_client.pool_manager.clear()

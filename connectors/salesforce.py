@@ -338,7 +338,7 @@ class SalesforceConnector:
         self._describes.clear()
 
     def close(self) -> None:
-        self.budget.flush()
+        self.budget.close()
         self._session.close()
 
     # --- calls ----------------------------------------------------------------------------

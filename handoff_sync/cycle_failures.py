@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import connectors.hubspot_errors
 import connectors.salesforce_errors  # noqa: F401
 from connectors.errors import ConnectorError
+from handoff_sync.redaction import redact
 
 INTERNAL = "internal"
 
@@ -27,6 +28,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("PermissionDenied", "permission", "the integration user lacks a scope or permission"),
     ("QuotaExhausted", "quota", "the daily API allowance is used up"),
     ("SchemaError", "schema", "an object or field the mappings name is not in the system"),
+    ("CertificateRejected", "tls", "the server's certificate does not verify against ca_file"),
     ("TransientError", "unreachable", "the system did not answer or kept failing"),
     ("RetriesExhausted", "unreachable", "the system did not answer or kept failing"),
     ("ConnectorError", "connector", "the system refused the cycle's requests"),
@@ -37,6 +39,13 @@ TABLE: tuple[tuple[str, str, str], ...] = (
 CLASSES = (*dict.fromkeys(row[1] for row in TABLE), INTERNAL)
 _BY_NAME = {name: failure_class for name, failure_class, _ in TABLE}
 _NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*):")
+
+
+def failure_message(exc: BaseException) -> str:
+    """A failed run's recorded message, ``"Name: first line"``, with every known secret
+    redacted: it is stored, and `status` and /readyz print it."""
+    text = str(exc).strip().splitlines()
+    return redact(f"{type(exc).__name__}: {text[0] if text else ''}")
 
 
 def classify(exc: BaseException) -> str:
@@ -73,4 +82,4 @@ def _connector_errors() -> dict[str, type[ConnectorError]]:
     return found
 
 
-__all__ = ["CLASSES", "INTERNAL", "TABLE", "classify", "classify_message"]
+__all__ = ["CLASSES", "INTERNAL", "TABLE", "classify", "classify_message", "failure_message"]

@@ -28,15 +28,14 @@ import logging
 import math
 import os
 import secrets
-import signal
 import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -48,11 +47,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connectors.errors import ConnectorError
+from handoff_sync.cycle_failures import failure_message
 from handoff_sync.health import HealthServer, one_line, store_readiness
 from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.metrics import Metrics
+from handoff_sync.signals import StopSignals
 from handoff_sync.store.leases import pipeline_lease
-from handoff_sync.store.types import LeaseLost, RunOutcome, SchemaOutdated, StoreError
+from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, SchemaOutdated, StoreError
 
 if TYPE_CHECKING:
     from handoff_sync.config import Config, PipelineConfig
@@ -66,7 +67,7 @@ Clock = Callable[[], datetime]
 # briefly down) is still worth running; later than that, the next night's will do.
 FULL_MISFIRE_GRACE_SECONDS = 3600
 LOCK_POLL_SECONDS = 0.2  # how often a waiting full job looks at the stop flag
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class Runner(Protocol):
@@ -85,11 +86,16 @@ class LeaseStore(Protocol):
 
     def require_current_schema(self) -> None: ...
 
-    def schema_revision(self) -> str | None: ...
-
-    def head_revision(self) -> str: ...
+    def schema_problem(self) -> str | None: ...
 
     def cycle_health(self, pipeline: str) -> CycleHealth: ...
+
+    def start_run(self, pipeline: str, run_id: str, kind: RunKind, started_at: datetime,
+                  holder: str) -> None: ...
+
+    def finish_run(self, run_id: str, ended_at: datetime, outcome: RunOutcome,
+                   message: str | None, api_calls: Mapping[str, Any],
+                   counts: Mapping[str, int]) -> None: ...
 
     def try_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
 
@@ -148,8 +154,7 @@ class Daemon:
             self.metrics.add_pipeline(name)
         self._scheduler = self._build_scheduler()
         self._health: HealthServer | None = None
-        self._signals = 0  # set by the signal handler; the only thing it touches
-        self._signal_name = ""
+        self._signals = StopSignals("handoff-sync run")
         self._shut_down = False
 
     # -- the one job function ------------------------------------------------------------
@@ -190,7 +195,7 @@ class Daemon:
                 self._skip(name, "lease_held_elsewhere")
                 return None
             if slot.runner is None:
-                slot.runner = self._runner_factory(slot.pipeline)
+                slot.runner = self._build_runner(slot, full)
             lease = pipeline_lease(name)
             with lease_kept(lambda: self.store.try_lease(lease, self.holder, self._ttl,
                                                          self._clock()),
@@ -217,6 +222,24 @@ class Daemon:
         self._log_report(report)
         self.metrics.observe(report)
         return report
+
+    def _build_runner(self, slot: _Slot, full: bool) -> Runner:
+        """The pipeline's runner. When it cannot be built (a missing, blank or malformed
+        secret), the cycle is recorded as a failed run before the error goes on: /readyz,
+        the metrics and `status` count from run rows, and would otherwise see nothing."""
+        try:
+            return self._runner_factory(slot.pipeline)
+        except Exception as exc:
+            run_id, now = uuid.uuid4().hex[:12], self._clock()
+            kind = RunKind.FULL if full else RunKind.INCREMENTAL
+            try:
+                self.store.start_run(slot.name, run_id, kind, now, self.holder)
+                self.store.finish_run(run_id, now, RunOutcome.FAILED, failure_message(exc),
+                                      {}, {})
+            except StoreError as store_exc:  # the database is down: /readyz says so
+                log.warning("run_not_recorded", run_id=run_id,
+                            error=type(store_exc).__name__)
+            raise
 
     def _observe_health(self, name: str) -> None:
         """The health gauges from the store's run rows (what /readyz and status read)."""
@@ -330,7 +353,7 @@ class Daemon:
 
     def should_stop(self) -> bool:
         """True once a stop was asked for (``stop()`` or a signal); runners poll this."""
-        return self._signals > 0 or self.stop_event.is_set()
+        return self._signals.requested() or self.stop_event.is_set()
 
     def stop(self) -> None:
         """Ask the daemon to stop (any thread); ``run_forever`` then shuts down and returns."""
@@ -368,23 +391,22 @@ class Daemon:
         code = self._check_schema()
         if code:
             return code
-        previous = self._install_signal_handlers()
-        try:
+        with self._signals:
             try:
-                self.start()
-            except OSError as exc:
-                server = self.config.server
-                print(f"handoff-sync run: cannot listen on {server.host}:{server.port}: "
-                      f"{exc.strerror or exc}; set server.port to a free port (0 picks one)",
-                      file=sys.stderr)
-                return EXIT_USAGE
-            # Sleep, not Event.wait: setting an Event from a signal handler can deadlock.
-            while not self.should_stop():
-                time.sleep(LOCK_POLL_SECONDS)
-            self.stop_event.set()
-        finally:
-            self.shutdown()
-            self._restore_signal_handlers(previous)
+                try:
+                    self.start()
+                except OSError as exc:
+                    server = self.config.server
+                    print(f"handoff-sync run: cannot listen on {server.host}:{server.port}: "
+                          f"{exc.strerror or exc}; set server.port to a free port (0 picks "
+                          "one)", file=sys.stderr)
+                    return EXIT_USAGE
+                # Sleep, not Event.wait: setting an Event from a signal handler can deadlock.
+                while not self.should_stop():
+                    time.sleep(LOCK_POLL_SECONDS)
+                self.stop_event.set()
+            finally:
+                self.shutdown()
         return EXIT_OK
 
     def run_once(self) -> int:
@@ -395,17 +417,17 @@ class Daemon:
         code = self._check_schema()
         if code:
             return code
-        previous = self._install_signal_handlers()
         failed = False
-        try:
-            for name in self._slots:
-                if self.should_stop():
-                    break
-                report = self.run_pipeline(name)
-                failed = failed or (report is not None and report.outcome == RunOutcome.FAILED)
-        finally:
-            self.shutdown()
-            self._restore_signal_handlers(previous)
+        with self._signals:
+            try:
+                for name in self._slots:
+                    if self.should_stop():
+                        break
+                    report = self.run_pipeline(name)
+                    failed = failed or (report is not None
+                                        and report.outcome == RunOutcome.FAILED)
+            finally:
+                self.shutdown()
         return EXIT_FAILED if failed or self.failed_cycles else EXIT_OK
 
     def shutdown(self) -> None:
@@ -414,7 +436,7 @@ class Daemon:
             return
         self._shut_down = True
         self.stop_event.set()
-        log.info("daemon_stopping", signal=self._signal_name or None)
+        log.info("daemon_stopping", signal=self._signals.name or None)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self._release_leases()
@@ -437,28 +459,6 @@ class Daemon:
             print(f"handoff-sync run: {exc}", file=sys.stderr)
             return EXIT_FAILED
         return 0
-
-    # -- signals -------------------------------------------------------------------------
-
-    def _install_signal_handlers(self) -> Mapping[int, Any] | None:
-        if threading.current_thread() is not threading.main_thread():
-            return None  # only the main thread may; embedders call stop() instead
-        return {sig: signal.signal(sig, self._on_signal)
-                for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    @staticmethod
-    def _restore_signal_handlers(previous: Mapping[int, Any] | None) -> None:
-        for sig, handler in (previous or {}).items():
-            signal.signal(sig, handler)
-
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        # Only plain assignments here: the main thread may hold a lock (a log write, an
-        # Event) at the moment the handler runs, and taking it again would deadlock.
-        self._signals += 1
-        if self._signals > 1:
-            os.write(2, b"handoff-sync run: second signal, exiting without waiting\n")
-            os._exit(EXIT_INTERRUPTED)
-        self._signal_name = signal.Signals(signum).name
 
 
 def _close_quietly(thing: Any, **context: str) -> None:

@@ -42,11 +42,9 @@ def store_readiness(store: Any, pipelines: Sequence[str] = (), *,
 
     def check() -> str | None:
         try:
-            current, head = store.schema_revision(), store.head_revision()
-            if current != head:
-                return (f"schema not current: the database is at revision "
-                        f"{current or '(no tables)'}, this version needs {head}: run "
-                        "`handoff-sync migrate`")
+            problem = store.schema_problem()
+            if problem is not None:
+                return f"schema not current: {problem}"
             failing = [_failing(store.cycle_health(name), failed_cycles)
                        for name in pipelines]
         except Exception as exc:

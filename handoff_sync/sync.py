@@ -25,13 +25,13 @@ import structlog
 
 from connectors.base import Connector, Cursor
 from connectors.errors import ConnectorError, SchemaError, StopRequested
+from handoff_sync.cycle_failures import failure_message
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import EngineState, Link, LinkChangeKind, Plan, SlaEventKind
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, to_canonical
 from handoff_sync.mapping.describe import SystemObject
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
-from handoff_sync.redaction import redact
 from handoff_sync.sanitise import for_terminal
 from handoff_sync.store.types import (
     CycleOutcome,
@@ -147,8 +147,15 @@ class PipelineRunner:
         self._mapped_for: tuple[str | None, int] | None = None
 
     def close(self) -> None:
-        for connector in self.connectors.values():
-            connector.close()
+        """Close every connector, even when one fails (logged): the caller still has a
+        cycle's result to report and a lease to release."""
+        for role, connector in self.connectors.items():
+            try:
+                connector.close()
+            except Exception as exc:
+                log.warning("connector_close_failed", role=role.value,
+                            system=connector.system, error=type(exc).__name__,
+                            message=failure_message(exc))
 
     def _stop_requested(self) -> bool:
         return self._should_stop()
@@ -180,7 +187,7 @@ class PipelineRunner:
                 self._links_seen = None  # unsure what was seen: the next plan looks at all
                 stopped = isinstance(exc, PullStopped | StopRequested)
                 outcome = RunOutcome.INTERRUPTED if stopped else RunOutcome.FAILED
-                message = _stopped_message(exc) if stopped else _one_line(exc)
+                message = _stopped_message(exc) if stopped else failure_message(exc)
                 ended = self.clock()
                 if not dry_run:
                     self.store.finish_run(run_id, ended, outcome, message, self._usage(), {})
@@ -201,7 +208,7 @@ class PipelineRunner:
                 # run row as failed first, so `status` and /readyz count this cycle
                 # instead of showing it running forever.
                 if not dry_run:
-                    self._close_failed(run_id, _one_line(exc))
+                    self._close_failed(run_id, failure_message(exc))
                 raise
             finally:
                 self._should_stop = _never
@@ -578,10 +585,3 @@ def _stopped_message(exc: Exception) -> str:
         return ("stopped while waiting for the API budget; nothing recorded, the next "
                 "cycle redoes the work")
     return "stopped while pulling; nothing recorded, the next cycle pulls again"
-
-
-def _one_line(exc: Exception) -> str:
-    """The exception as the run's recorded message, with any known secret redacted: it is
-    stored, and `status` prints it."""
-    text = str(exc).strip().splitlines()
-    return redact(f"{type(exc).__name__}: {text[0] if text else ''}")

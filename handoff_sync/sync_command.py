@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from handoff_sync.lease_keeper import lease_kept
 from handoff_sync.review_link import LinkRefused
 from handoff_sync.review_view import render_reviews
 from handoff_sync.sanitise import for_terminal
+from handoff_sync.signals import StopSignals
 from handoff_sync.store.types import LeaseLost, SchemaOutdated, StoreError
 from handoff_sync.sync import CycleReport, PipelineRunner
 
@@ -133,38 +132,10 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:cli"
 
 
-class _StopSignal:
-    """SIGTERM/SIGINT ask the cycle in hand to stop (after its batch, or out of a budget
-    wait within a second); a second signal exits at once with 130, as the daemon does."""
-
-    def __init__(self) -> None:
-        self.count = 0  # the handler only assigns: it may run while the main thread
-        self._previous: dict[int, Any] = {}  # holds a lock (a log write, an Event)
-
-    def __enter__(self) -> _StopSignal:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = {sig: signal.signal(sig, self._on_signal)
-                              for sig in (signal.SIGTERM, signal.SIGINT)}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _on_signal(self, _signum: int, _frame: object) -> None:
-        self.count += 1
-        if self.count > 1:
-            os.write(2, b"handoff-sync sync: second signal, exiting without waiting\n")
-            os._exit(130)
-
-    def requested(self) -> bool:
-        return self.count > 0
-
-
 def run_sync(args: argparse.Namespace) -> int:
     reports: list[CycleReport] = []
     try:
-        with opened(args.config) as (config, store), _StopSignal() as stop:
+        with opened(args.config) as (config, store), StopSignals("handoff-sync sync") as stop:
             for pipeline in selected_pipelines(config, args.pipeline):
                 if stop.requested():
                     break
@@ -219,9 +190,21 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
             return runner.run_cycle(full=True if full else None, dry_run=dry_run,
                                     lease=lease, heartbeat=renew, should_stop=should_stop)
     finally:
-        runner.close()
-        if lease is not None:
-            store.release_lease(lease_name, holder)
+        try:
+            runner.close()
+        finally:
+            if lease is not None:
+                _release(store, lease_name, holder)
+
+
+def _release(store: Any, lease_name: str, holder: str) -> None:
+    """Release the lease after the cycle; a failure costs only a wait (it expires after
+    ``schedule.lease_seconds``), not the cycle's result."""
+    try:
+        store.release_lease(lease_name, holder)
+    except StoreError as exc:
+        print(f"handoff-sync sync: could not release the lease {lease_name} ({exc}); "
+              "it expires after schedule.lease_seconds", file=sys.stderr)
 
 
 def _cycle_text(summary: dict[str, Any], *, dry_run: bool) -> str:

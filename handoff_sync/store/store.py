@@ -115,26 +115,21 @@ class Store:
         with self._guard("migrating"), write_transaction(self._engine) as connection:
             current = revisions.current_revision(connection)
             if current is not None and not revisions.known(current):
-                raise SchemaOutdated(self._newer(current))
+                raise SchemaOutdated(_schema_problem(f"the database {self.url}", current))
             return revisions.upgrade(connection)
+
+    def schema_problem(self) -> str | None:
+        """Why the schema is not this version's, and what to run; None when it is.
+
+        Names no URL, user or host (``/readyz`` answers with it; ``require_current_schema``
+        adds the URL for the operator at the console)."""
+        return _schema_problem("the database", self.schema_revision())
 
     def require_current_schema(self) -> None:
         """SchemaOutdated, saying what to run, unless the schema is this version's."""
-        current, head = self.schema_revision(), revisions.head_revision()
-        if current == head:
-            return
-        if current is None:
-            raise SchemaOutdated(f"the database {self.url} has no handoff-sync tables; this "
-                                 f"version needs revision {head}: {MIGRATE_HINT}")
-        if not revisions.known(current):
-            raise SchemaOutdated(self._newer(current))
-        raise SchemaOutdated(f"the database {self.url} is at revision {current}; this "
-                             f"version needs {head}: {MIGRATE_HINT}")
-
-    def _newer(self, current: str) -> str:
-        return (f"the database {self.url} is at revision {current}, which this version of "
-                f"handoff-sync does not know (it needs {revisions.head_revision()}): a newer "
-                "version migrated it; run that version")
+        problem = _schema_problem(f"the database {self.url}", self.schema_revision())
+        if problem is not None:
+            raise SchemaOutdated(problem)
 
     # -- cycles
 
@@ -253,3 +248,19 @@ class Store:
             return review_queue.resolve(connection, pipeline, key, action=action,
                                         crm_id=crm_id, by=by, now=now,
                                         registration=registration, displace=displace)
+
+
+def _schema_problem(database: str, current: str | None) -> str | None:
+    """What is wrong with a database (``database`` names it) at revision ``current``."""
+    head = revisions.head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return (f"{database} has no handoff-sync tables; this version needs revision "
+                f"{head}: {MIGRATE_HINT}")
+    if not revisions.known(current):
+        # Migrating cannot help: only the newer version knows its revision.
+        return (f"{database} is at revision {current}, which this version of handoff-sync "
+                f"does not know (it needs {head}): a newer version migrated it; run that "
+                "version")
+    return f"{database} is at revision {current}; this version needs {head}: {MIGRATE_HINT}"

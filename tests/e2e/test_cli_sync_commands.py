@@ -13,12 +13,17 @@ from typing import Any
 
 import pytest
 from simple_salesforce import Salesforce
+from sqlalchemy import text
+from structlog.testing import capture_logs
 
 from handoff_sync.cli import main
+from handoff_sync.config import load_config
 from handoff_sync.engine.types import LinkMethod
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
+from handoff_sync.store.types import CycleOutcome, ReviewChanges, RunOutcome
+from handoff_sync.sync_command import one_cycle
 from tests.e2e.sync_support import configured_sandbox
 
 
@@ -164,3 +169,40 @@ def test_sync_once_waits_for_a_lease_another_run_holds_and_says_how_long(
         assert store.try_lease("pipeline:partners", "killed-run", timedelta(seconds=60),
                                datetime.now(UTC) - timedelta(minutes=2))
     assert run(capsys, "sync", "--once", "--config", str(config))[0] == 0
+
+
+class BudgetGoneAfterRecording(Store):
+    """The real store, whose shared API budget table fails once the cycle is recorded:
+    the connectors' last budget flush, on close, meets a database error."""
+
+    def record_cycle(self, outcome: CycleOutcome, *,
+                     lease: tuple[str, str] | None = None) -> ReviewChanges:
+        changes = super().record_cycle(outcome, lease=lease)
+        with self.engine.begin() as connection:
+            connection.execute(text("DROP TABLE api_budget"))
+        return changes
+
+
+def test_a_budget_flush_failing_on_close_loses_neither_the_result_nor_the_lease(
+        sandbox: SandboxServer, tmp_path: Path) -> None:
+    file = configured_sandbox(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/s.db",
+                              deals=20)
+    yaml = file.read_text(encoding="utf-8")
+    # Every call of the cycle stays with its connector until close: both flush then.
+    assert yaml.count("    ca_file: ca.pem\n") == 2
+    file.write_text(yaml.replace("    ca_file: ca.pem\n", "    ca_file: ca.pem\n    budget: "
+                                 "{flush_calls: 1000, flush_seconds: 300}\n"),
+                    encoding="utf-8")
+    assert main(["migrate", "--config", str(file)]) == 0
+    config = load_config(file)
+    store = BudgetGoneAfterRecording.connect(config.database.url)
+    try:
+        with capture_logs() as logs:
+            report = one_cycle(config, store, config.pipelines[0], full=False, dry_run=False)
+        assert report.outcome == RunOutcome.OK
+        assert store.lease("pipeline:partners") is None  # released
+    finally:
+        store.close()
+    lost = [entry for entry in logs if entry["event"] == "api budget not flushed on close"]
+    assert sorted(entry["system"] for entry in lost) == ["hubspot", "salesforce"]
+    assert all(entry["calls_lost"] > 0 and entry["error"] == "StoreError" for entry in lost)

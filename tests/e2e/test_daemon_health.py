@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
+
+from structlog.testing import capture_logs
 
 from handoff_sync.config import Config, load_config
 from handoff_sync.daemon import Daemon
@@ -96,3 +99,42 @@ def test_a_daemon_failing_every_cycle_is_not_ready_until_a_cycle_succeeds(
         assert "handoff_sync_last_success_timestamp_seconds{pipeline=\"partners\"}" in metrics
     finally:
         daemon.shutdown()
+
+
+def test_a_pipeline_whose_connectors_cannot_be_built_is_not_ready(
+        sandbox: SandboxServer, tmp_path: Path) -> None:
+    # The token file is gone: building the HubSpot connector fails before any cycle runs.
+    path = configured_sandbox(sandbox, tmp_path, deals=5,
+                              database_url=sqlite_url_for(tmp_path / "state.db"))
+    path.write_text(path.read_text(encoding="utf-8").replace("port: 9464", "port: 0"),
+                    encoding="utf-8")
+    config = load_config(path)
+    (tmp_path / "secrets" / "hubspot-access-token").unlink()
+    with Store.connect(config.database.url) as store:
+        store.migrate()
+
+    daemon = daemon_for(config)
+    with capture_logs() as logs:
+        for _ in range(3):
+            daemon.run_pipeline(PIPELINE)
+    try:
+        daemon.start()
+        url = daemon.health_url
+        assert url is not None
+        status, body = get(url + "/readyz")
+        metrics = get(url + "/metrics")[1]
+    finally:
+        daemon.shutdown()
+    # (The scheduler's first cycle, started at once, may have failed a fourth time.)
+    assert status == 503
+    answer = re.fullmatch(r"not ready: pipeline partners: ([34]) failed cycles in a row "
+                          r"\(auth; last at \S+\): AuthError: hubspot: access_token: file "
+                          r"\S+hubspot-access-token not found: .*\n", body)
+    assert answer is not None, body
+    assert re.search(r'handoff_sync_consecutive_failed_cycles\{pipeline="partners"\} [34]\.0',
+                     metrics)
+    failed = [entry for entry in logs if entry["event"] == "cycle_failed"]
+    assert len(failed) == 3 and not any(entry["exc_info"] for entry in failed)  # no traceback
+    with Store.connect(config.database.url) as store:  # what `status` reads
+        runs = store.status(PIPELINE, now=datetime.now(UTC))["pipelines"][PIPELINE]["runs"]
+    assert {run["outcome"] for run in runs} == {"failed"} and len(runs) >= 3

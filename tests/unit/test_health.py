@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg import sql
+from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from handoff_sync.health import HealthServer, store_readiness
@@ -120,6 +121,21 @@ def test_readyz_names_no_database_url_when_the_schema_is_outdated(tmp_path: Path
     finally:
         store.close()
     assert reason is not None and str(tmp_path) not in reason and "sqlite" not in reason
+
+
+def test_readyz_does_not_offer_migrate_for_a_database_newer_than_this_version(
+        tmp_path: Path) -> None:
+    for probe in serve(open_store(tmp_path)):
+        with probe.store.engine.begin() as connection:  # as a newer version leaves it
+            connection.execute(text("UPDATE alembic_version SET version_num = '0042'"))
+        status, body, _ = probe.get("/readyz")
+        assert status == 503
+        # The same words as `run` and `migrate` print, without the database's URL.
+        assert body == ("not ready: schema not current: the database is at revision 0042, "
+                        "which this version of handoff-sync does not know (it needs "
+                        f"{Store.head_revision()}): a newer version migrated it; run that "
+                        "version\n")
+        assert "migrate`" not in body and str(tmp_path) not in body
 
 
 def record_runs(store: Store, pipeline: str, outcomes: list[RunOutcome],

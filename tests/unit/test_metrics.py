@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client import REGISTRY
 
-from connectors.errors import RetriesExhausted
+from connectors.errors import CertificateRejected, RetriesExhausted
 from connectors.salesforce_errors import SessionExpired
-from handoff_sync.cycle_failures import CLASSES
+from handoff_sync.cycle_failures import CLASSES, classify, classify_message
 from handoff_sync.metrics import Metrics, budget_remaining
 from handoff_sync.store.types import CycleHealth, RunKind, RunOutcome, StoreError
 from handoff_sync.sync import CycleReport
@@ -159,6 +159,22 @@ def test_a_failed_cycle_counts_its_reason_class_and_changes_no_state_gauge() -> 
     # A failed cycle read nothing: the review count stays what the last cycle found.
     assert v("handoff_sync_review_items_open", pipeline="alpha") == 5
     assert v("handoff_sync_last_success_timestamp_seconds", pipeline="alpha") is None
+
+
+def test_a_rejected_certificate_is_a_tls_failure_not_a_connector_one() -> None:
+    # A wrong ca_file is configuration, not "the system refused": its own class.
+    exc = CertificateRejected("TLS certificate at 127.0.0.1 does not verify",
+                              system="salesforce")
+    assert classify(exc) == "tls"
+    assert classify_message(f"CertificateRejected: {exc}") == "tls"
+    metrics = Metrics()
+    metrics.add_pipeline("alpha")
+    metrics.observe_exception("alpha", "incremental", exc)
+    metrics.observe(make_report("alpha", outcome=RunOutcome.FAILED, started_at=STARTED,
+                                ended_at=ENDED, message=f"CertificateRejected: {exc}"))
+    for reason, expected in (("tls", 2), ("connector", 0)):
+        assert metrics.value("handoff_sync_cycle_failures_total", pipeline="alpha",
+                             reason=reason) == expected
 
 
 def test_health_gauges_come_from_the_store_and_a_failure_keeps_the_last_success() -> None:
