@@ -82,6 +82,7 @@ from connectors.hubspot_search import (
 )
 from connectors.hubspot_transport import NO_POOL_RETRIES, HubSpotTransport, Reply
 from connectors.retry import RetrySettings
+from connectors.secret_text import SecretHook, ignore
 from handoff_sync.mapping.describe import SystemField, SystemObject
 from handoff_sync.model import Owner
 
@@ -175,14 +176,17 @@ class HubSpotConnector:
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  ledgers: LedgerFactory | None = None,
-                 stop: Callable[[], bool] | None = None) -> None:
+                 stop: Callable[[], bool] | None = None,
+                 on_secret: SecretHook | None = None) -> None:
         """``ledgers`` gives the portal's shared budget ledger once the account details
         name the portal (without it the budget counts this connector's calls); ``stop``
-        ends budget waits early (``StopRequested``)."""
+        ends budget waits early (``StopRequested``); ``on_secret`` is told every secret
+        read and every token an OAuth refresh mints (the daemon redacts them)."""
         self.settings = settings = settings or HubSpotSettings()
         self.usage = ApiUsage()
         self._clock = clock
         self._ledgers = ledgers
+        self._on_secret = on_secret or ignore
         self.budget = BudgetGuard(settings.budget, system=SYSTEM, sleep=sleep, clock=clock,
                                   stop=stop)
         margin = 1 + settings.pacing_margin
@@ -241,17 +245,18 @@ class HubSpotConnector:
 
     # --- authentication -------------------------------------------------------------
     def _token_source(self, environ: Mapping[str, str] | None) -> TokenSource:
-        creds = self.settings.credentials
+        creds, hook = self.settings.credentials, self._on_secret
         if self.settings.auth == "private_app":
             return PrivateAppToken(read_secret("private-app access token",
                                                creds.access_token_env,
-                                               creds.access_token_file, environ))
+                                               creds.access_token_file, environ,
+                                               on_secret=hook))
         client_id = read_secret("OAuth client id", creds.client_id_env, creds.client_id_file,
-                                environ)
+                                environ, on_secret=hook)
         client_secret = read_secret("OAuth client secret", creds.client_secret_env,
-                                    creds.client_secret_file, environ)
+                                    creds.client_secret_file, environ, on_secret=hook)
         refresh_token = read_secret("OAuth refresh token", creds.refresh_token_env,
-                                    creds.refresh_token_file, environ)
+                                    creds.refresh_token_file, environ, on_secret=hook)
 
         def refresh(token: Secret) -> TokenGrant:
             reply = self.transport.call(
@@ -261,6 +266,9 @@ class HubSpotConnector:
                     client_secret=client_secret.reveal(), refresh_token=token.reveal(), **kw),
                 token_call=True)
             body = reply.body if isinstance(reply.body, dict) else {}
+            for minted in ("access_token", "refresh_token"):  # before any error may show it
+                if body.get(minted):
+                    hook(str(body[minted]))
             if not body.get("access_token"):
                 raise AuthError("HubSpot's token endpoint answered without an access token",
                                 system=SYSTEM)

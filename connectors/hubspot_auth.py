@@ -2,7 +2,9 @@
 
 Settings name environment variables or files, never the secrets themselves, so a settings
 object can be printed, logged or diffed safely. Secrets are read once, when the connector
-starts, into ``Secret`` values whose repr hides them.
+starts (``secret_text.read_secret``, the one reader), into ``Secret`` values whose repr
+hides them; each value read and each token an OAuth refresh mints goes to the
+``on_secret`` hook, which the daemon uses to redact it.
 
 Two kinds of app:
 * a private app has one static access token; a 401 means the token is wrong or revoked,
@@ -15,17 +17,16 @@ Two kinds of app:
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import structlog
 
 from connectors.errors import AuthError
-from connectors.secret_text import SecretTextError, clean_secret
+from connectors.secret_text import SecretHook, SecretTextError
+from connectors.secret_text import read_secret as read_text
 
 log = structlog.get_logger("connectors.hubspot")
 
@@ -72,28 +73,17 @@ class CredentialSources:
 
 
 def read_secret(what: str, env_name: str, file: str | None,
-                environ: Mapping[str, str] | None = None) -> Secret:
-    """The secret from ``file`` if given, else from the environment; AuthError naming the
-    source (never a value) when it is missing, empty or holds a control character."""
-    if file is not None:
-        try:
-            raw = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-            raise AuthError(f"cannot read the HubSpot {what} from {file}: {why}",
-                            system="hubspot") from None
-        source = f"file {file}"
-    else:
-        raw = (environ if environ is not None else os.environ).get(env_name, "")
-        source = f"environment variable {env_name}"
+                environ: Mapping[str, str] | None = None, *,
+                on_secret: SecretHook | None = None) -> Secret:
+    """The secret from ``file`` if given, else from the environment, told to
+    ``on_secret``; AuthError naming the source (never a value) when it is missing, empty,
+    unreadable or holds a control character."""
     try:
-        value = clean_secret(raw, source)
+        return Secret(read_text(file=file, env=env_name, environ=environ,
+                                on_secret=on_secret))
     except SecretTextError as exc:
-        raise AuthError(f"the HubSpot {what} is unusable: {exc}", system="hubspot") from None
-    if not value:
-        raise AuthError(f"the HubSpot {what} is not set ({source} is missing or empty)",
-                        system="hubspot")
-    return Secret(value)
+        raise AuthError(f"the HubSpot {what} cannot be used: {exc}",
+                        system="hubspot") from None
 
 
 @dataclass(frozen=True, slots=True)

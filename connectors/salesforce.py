@@ -77,6 +77,7 @@ from connectors.salesforce_errors import (
     classify,
     record_error,
 )
+from connectors.secret_text import SecretHook, ignore
 from handoff_sync.model import Owner
 
 T = TypeVar("T")
@@ -172,10 +173,12 @@ class SalesforceConnector:
                  wall_clock: Callable[[], float] = time.time,
                  environ: Mapping[str, str] | None = None,
                  ledgers: LedgerFactory | None = None,
-                 stop: Callable[[], bool] | None = None) -> None:
+                 stop: Callable[[], bool] | None = None,
+                 on_secret: SecretHook | None = None) -> None:
         """``ledgers`` gives the org's shared budget ledger once the login names the org
         (without it the budget counts this connector's calls); ``stop`` ends budget waits
-        early (``StopRequested``)."""
+        early (``StopRequested``); ``on_secret`` is told every secret read and token
+        minted at each login (the daemon redacts them)."""
         self.settings = settings
         self.usage = ApiUsage()
         self._sleep = sleep
@@ -183,6 +186,7 @@ class SalesforceConnector:
         self._wall_clock = wall_clock
         self._environ = environ
         self._ledgers = ledgers
+        self._on_secret = on_secret or ignore
         self.budget = BudgetGuard(settings.budget, system=SYSTEM, sleep=sleep, clock=clock,
                                   stop=stop)
         self._session = _MeteredSession(self.usage, self.budget, settings.timeout_seconds)
@@ -407,7 +411,7 @@ class SalesforceConnector:
         self._session.kind = "auth"
         try:
             return obtain_token(self.settings.auth, self._session, clock=self._wall_clock,
-                                environ=self._environ)
+                                environ=self._environ, on_secret=self._on_secret)
         except requests.RequestException as exc:
             raise classify(exc, subject=f"login at {self.settings.auth.login_url}") from exc
         finally:

@@ -7,13 +7,14 @@ OAuth grant to ``{login_url}/services/oauth2/token`` itself (JWT bearer, client
 credentials or username-password) and hands the token and instance URL to the client.
 
 Secrets are never settings values: ``SecretRef`` names an environment variable or a file,
-and the value is read only when a token is requested, never stored on the settings or
-logged.
+and the value is read (``secret_text.read_secret``, the one reader) at each login, so a
+rotated secret is picked up, and never stored on the settings or logged. Each value read
+and each token minted (the JWT assertion, the access token) goes to the ``on_secret``
+hook, which the daemon uses to redact it.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import requests
 
 from connectors.errors import AuthError
 from connectors.salesforce_errors import SYSTEM, classify_token_response
-from connectors.secret_text import SecretTextError, clean_secret
+from connectors.secret_text import SecretHook, SecretTextError, ignore, read_secret
 
 AuthKind = Literal["jwt_bearer", "client_credentials", "password", "session"]
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -48,38 +49,16 @@ class SecretRef:
         if not self.env and self.file is None:
             raise ValueError("a secret needs an environment variable (env) or a file")
 
-    def read(self, environ: Mapping[str, str] | None = None, *,
-             multiline: bool = False) -> str:
-        """The secret's value, stripped of surrounding spaces and one final newline;
-        AuthError when absent or holding a control character (a line break is allowed
-        with ``multiline``, for a PEM key)."""
-        environ = os.environ if environ is None else environ
-        if self.file is not None:
-            try:
-                raw = Path(self.file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-                raise AuthError(f"cannot read the secret file {self.file}: {why}",
-                                system=SYSTEM) from None
-            value = _clean(raw, f"file {self.file}", multiline)
-            if value:
-                return value
-        if self.env:
-            value = _clean(environ.get(self.env, ""), f"environment variable {self.env}",
-                           multiline)
-            if value:
-                return value
-        where = " or ".join(w for w in (
-            f"environment variable {self.env}" if self.env else "",
-            f"file {self.file}" if self.file is not None else "") if w)
-        raise AuthError(f"the secret is missing: set {where}", system=SYSTEM)
-
-
-def _clean(raw: str, source: str, multiline: bool) -> str:
-    try:
-        return clean_secret(raw, source, multiline=multiline)
-    except SecretTextError as exc:
-        raise AuthError(f"the secret is unusable: {exc}", system=SYSTEM) from None
+    def read(self, environ: Mapping[str, str] | None = None, *, multiline: bool = False,
+             on_secret: SecretHook | None = None) -> str:
+        """The secret's value, told to ``on_secret``; AuthError naming the file or variable
+        when it is missing, unreadable or holds a control character (a line break is
+        allowed with ``multiline``, for a PEM key)."""
+        try:
+            return read_secret(file=self.file, env=self.env, environ=environ,
+                               multiline=multiline, on_secret=on_secret)
+        except SecretTextError as exc:
+            raise AuthError(str(exc), system=SYSTEM) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +129,19 @@ class Token:
 
 def obtain_token(auth: SalesforceAuth, session: requests.Session, *,
                  clock: Callable[[], float] = time.time,
-                 environ: Mapping[str, str] | None = None) -> Token:
-    """A token by the configured grant (one HTTP call), or the configured session.
+                 environ: Mapping[str, str] | None = None,
+                 on_secret: SecretHook = ignore) -> Token:
+    """A token by the configured grant (one HTTP call), or the configured session; every
+    secret read and the token minted are told to ``on_secret`` first.
 
     Raises ``AuthError`` for refused credentials and ``TransientError`` for failures worth
     retrying (the caller retries through ``call_with_retry``).
     """
     if auth.kind == "session":
         assert auth.session_id is not None  # checked in SalesforceAuth
-        return Token(auth.session_id.read(environ), auth.instance_url.rstrip("/"))
-    form, basic = _grant(auth, clock, environ)
+        return Token(auth.session_id.read(environ, on_secret=on_secret),
+                     auth.instance_url.rstrip("/"))
+    form, basic = _grant(auth, clock, environ, on_secret)
     url = auth.login_url.rstrip("/") + "/services/oauth2/token"
     response = session.post(url, data=form, auth=basic,
                             headers={"Accept": "application/json"})
@@ -169,6 +151,9 @@ def obtain_token(auth: SalesforceAuth, session: requests.Session, *,
                                       else response.text, login_url=auth.login_url,
                                       retry_after=retry_after_seconds(response))
     token, instance = body.get("access_token"), body.get("instance_url")
+    for minted in (token, body.get("refresh_token")):
+        if isinstance(minted, str):
+            on_secret(minted)
     if not isinstance(token, str) or not isinstance(instance, str) or not token:
         raise AuthError(f"the token response from {auth.login_url} has no access_token or "
                         "instance_url", system=SYSTEM)
@@ -179,27 +164,29 @@ def obtain_token(auth: SalesforceAuth, session: requests.Session, *,
 
 
 def _grant(auth: SalesforceAuth, clock: Callable[[], float],
-           environ: Mapping[str, str] | None) -> tuple[dict[str, str], tuple[str, str] | None]:
+           environ: Mapping[str, str] | None, on_secret: SecretHook,
+           ) -> tuple[dict[str, str], tuple[str, str] | None]:
     """The token request's form and, for client credentials, its Basic credentials."""
     if auth.kind == "jwt_bearer":
         assert auth.private_key is not None
         claims = {"iss": auth.client_id, "sub": auth.username, "aud": auth.audience(),
                   "exp": int(clock()) + JWT_LIFETIME_SECONDS}
+        key = auth.private_key.read(environ, multiline=True, on_secret=on_secret)
         try:
-            assertion = jwt.encode(claims, auth.private_key.read(environ, multiline=True),
-                                   algorithm="RS256")
+            assertion = jwt.encode(claims, key, algorithm="RS256")
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
             raise AuthError("the JWT private key is not a usable RSA PEM key",
                             system=SYSTEM) from exc
+        on_secret(assertion)  # a bearer credential for its 3 minutes
         return {"grant_type": JWT_GRANT, "assertion": assertion}, None
     assert auth.client_secret is not None
-    secret = auth.client_secret.read(environ)
+    secret = auth.client_secret.read(environ, on_secret=on_secret)
     if auth.kind == "client_credentials":
         return {"grant_type": "client_credentials"}, (auth.client_id, secret)
     assert auth.password is not None
-    password = auth.password.read(environ)
+    password = auth.password.read(environ, on_secret=on_secret)
     if auth.security_token is not None:
-        password += auth.security_token.read(environ)
+        password += auth.security_token.read(environ, on_secret=on_secret)
     return {"grant_type": "password", "client_id": auth.client_id, "client_secret": secret,
             "username": auth.username, "password": password}, None
 

@@ -12,6 +12,7 @@ from types import TracebackType
 
 from connectors.errors import ConnectorError
 from handoff_sync import __version__
+from handoff_sync.local_files import disk_full_advice
 from handoff_sync.logs import configure_logging
 from handoff_sync.redaction import RedactingStream, redact
 from handoff_sync.store.types import StoreError
@@ -90,16 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
             raise
-        print(f"handoff-sync {args.command}: {disk_full_message(exc)}", file=sys.stderr)
+        where = str(exc.filename) if exc.filename else "its output"
+        print(f"handoff-sync {args.command}: the disk is full: {disk_full_advice(where)}",
+              file=sys.stderr)
         return 1
     finally:
         sys.stdout, sys.stderr = stdout, stderr
-
-
-def disk_full_message(exc: OSError) -> str:
-    where = f" writing {exc.filename}" if exc.filename else ""
-    return (f"the disk is full{where}: free space on it (or point the output elsewhere) "
-            "and run the command again; what was already recorded is kept")
 
 
 def _redacted_traceback(kind: type[BaseException], exc: BaseException,

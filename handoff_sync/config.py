@@ -68,8 +68,8 @@ from handoff_sync.config_secrets import (
     parse_secret,
     remember_secrets,
     resolve_path,
-    warn_if_loose,
 )
+from handoff_sync.local_files import warn_if_loose
 from handoff_sync.mapping.problems import KeyPath, did_you_mean
 from handoff_sync.mapping.yaml_source import read_yaml_file
 
@@ -606,7 +606,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError.from_problems(file, problems)
     config._path = file
     _register_secrets(config, context.environ)
-    warn_if_loose(file, "config file", writable_only=True)
+    warn_if_loose(file, "config file", private=False)  # it references secrets only
     return config
 
 

@@ -5,9 +5,11 @@ a secret. A secret key accepts only a reference, ``${NAME}`` (an environment var
 ``{file: PATH}`` (a mounted secret, a PEM key). Loading the config does not require the
 secrets (``status`` works without them), but what it can read it registers with
 ``redaction`` so no output shows it; ``read_secret`` reads one strictly when a connector
-is built: a missing, empty or unreadable secret, or one holding a control character (a
-second line, a carriage return), is a ``SecretError`` naming the variable or file, never
-the value. A secret file others may read gets a warning with the ``chmod`` that fixes it.
+is built, by the connectors' own rule (``connectors.secret_text``, the one reader): a
+missing, empty or unreadable secret, or one holding a control character (a second line, a
+carriage return), is a ``SecretError`` naming the variable or file, never the value. A
+secret file others may read gets a warning with the ``chmod`` that fixes it
+(``local_files``).
 
 Ordinary text may use ``${NAME}`` too (``database.url: ${DATABASE_URL}``); that is
 expanded while loading, and a variable that is not set is an error naming it. ``$${``
@@ -19,22 +21,20 @@ validation context (``LoadContext``), so the models stay plain declarations.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
-from connectors.secret_text import SecretTextError, clean_secret
+from connectors import secret_text
+from connectors.secret_text import SecretTextError
 from handoff_sync import redaction
-
-log = structlog.get_logger("handoff_sync.config")
-_warned: set[tuple[Path, int, bool]] = set()
+from handoff_sync.local_files import warn_if_loose
 
 SECRET_LITERAL = ("secrets may not be written in the config file; use ${ENV_VAR} or "
                   "{file: /path}")
@@ -166,82 +166,28 @@ def secret_sources(section: BaseModel) -> Iterator[tuple[str, SecretSource]]:
             yield key, value
 
 
+MULTILINE_KEYS = frozenset({"private_key"})
+"""Secret keys whose value spans lines (a PEM key)."""
+
+
 def read_secret(source: SecretSource, environ: Mapping[str, str] | None = None, *,
                 multiline: bool = False) -> str:
     """The secret's value, checked (see the module docstring) and registered for redaction;
     SecretError when it is missing, empty, unreadable or holds a control character."""
-    environ = os.environ if environ is None else environ
     if source.file is not None:
-        where = f"file {source.file}"
-        raw = _read_file(source.file)
-        warn_if_loose(source.file, "secret file")
-    else:
-        where = f"environment variable {source.env}"
-        if str(source.env) not in environ:
-            raise SecretError(f"{where} is not set: set it to the secret, or refer to a file "
-                              "with {file: PATH}")
-        raw = environ[str(source.env)]
+        warn_if_loose(source.file, "secret file", private=True)
     try:
-        value = clean_secret(raw, where, multiline=multiline)
+        return secret_text.read_secret(file=source.file, env=source.env, environ=environ,
+                                       multiline=multiline, on_secret=redaction.remember)
     except SecretTextError as exc:
-        redaction.remember_parts(raw)
         raise SecretError(str(exc)) from None
-    if not value:
-        raise SecretError(f"{where} is empty: put the secret in it")
-    redaction.remember(value)
-    return value
 
 
 def remember_secrets(section: BaseModel, environ: Mapping[str, str]) -> None:
     """Register for redaction what can be read of a section's secrets, quietly: a missing
     or bad secret is reported when a connector needs it, not when ``status`` loads."""
-    for _key, source in secret_sources(section):
-        if source.file is not None:
-            try:
-                raw = source.file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-        else:
-            raw = environ.get(str(source.env), "")
-        redaction.remember_parts(raw)
-
-
-def warn_if_loose(path: Path, what: str, *, writable_only: bool = False) -> None:
-    """Log a warning when others than the owner's group may read ``path`` (or, with
-    ``writable_only``, write it), naming the ``chmod`` that fixes it."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return
-    if (path, mode, writable_only) in _warned:
-        return  # once per process: two pipelines often share one connection
-    _warned.add((path, mode, writable_only))
-    if writable_only:
-        if mode & stat.S_IWOTH:
-            log.warning("file_world_writable", file=str(path), mode=f"{mode:04o}",
-                        hint=f"anyone on this host may change the {what}: run "
-                             f"`chmod o-w {path}`")
-    elif mode & stat.S_IROTH:
-        log.warning("file_world_readable", file=str(path), mode=f"{mode:04o}",
-                    hint=f"anyone on this host may read the {what}: run `chmod 600 {path}` "
-                         "(or 640 with a shared group)")
-
-
-def _read_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SecretError(f"file {path} not found: create it holding the secret, or fix the "
-                          "path in the config") from None
-    except IsADirectoryError:
-        raise SecretError(f"file {path} is a folder: point the config at the file holding "
-                          "the secret") from None
-    except PermissionError:
-        raise SecretError(f"file {path} cannot be read by this user (permission denied): "
-                          f"`chown` it to the user running handoff-sync, or `chmod 640` it "
-                          "with a shared group") from None
-    except OSError as exc:
-        raise SecretError(f"file {path} cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SecretError(f"file {path} is not UTF-8 text: write the secret as "
-                          "text") from None
+    for key, source in secret_sources(section):
+        with contextlib.suppress(SecretTextError):  # a refused one is registered anyway
+            secret_text.read_secret(file=source.file, env=source.env, environ=environ,
+                                    multiline=key in MULTILINE_KEYS,
+                                    on_secret=redaction.remember)

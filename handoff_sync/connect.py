@@ -3,10 +3,12 @@
 The config speaks the operator's language (seconds as numbers, secrets as references);
 the connectors take their own frozen settings dataclasses. This module is the one place
 that translates, so neither side needs to know the other's names. Secrets stay references
-here too: Salesforce reads them when it logs in, HubSpot when the connector is built. But
-each one is read and checked here first (``config_secrets.read_secret``), so a missing or
-malformed secret stops the build with a message naming its variable or file, and its
-value is registered for redaction before any connector can carry it into an error.
+here too: Salesforce reads them at each login (a rotated secret is picked up), HubSpot
+when the connector is built. Both read them by one rule (``connectors.secret_text``) and
+tell every value, and every token they mint, to the ``on_secret`` hook given here, which
+registers it for redaction: connectors import nothing of handoff_sync. Each secret is also
+checked once here, by that same reader, so a missing or malformed one stops the build
+with a message naming the config key and its variable or file, before any call.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from connectors.hubspot_auth import CredentialSources
 from connectors.retry import RetrySettings
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce_auth import SalesforceAuth, SecretRef
+from handoff_sync import redaction
 from handoff_sync.config import (
     AnyConnectionConfig,
     BudgetConfig,
@@ -32,7 +35,13 @@ from handoff_sync.config import (
     RetryConfig,
     SalesforceConnectionConfig,
 )
-from handoff_sync.config_secrets import SecretError, SecretSource, read_secret, secret_sources
+from handoff_sync.config_secrets import (
+    MULTILINE_KEYS,
+    SecretError,
+    SecretSource,
+    read_secret,
+    secret_sources,
+)
 
 AnyConnector = SalesforceConnector | HubSpotConnector | FileDropConnector
 
@@ -50,19 +59,22 @@ def build_connector(connection: AnyConnectionConfig, *,
     ``ledgers`` (the store's, in the daemon and ``sync``) keeps the API budget per org in
     the database, shared by every pipeline and replica, counted in batches of
     ``budget.flush_calls``; without it each connector counts its own calls. ``stop`` ends
-    a budget wait early (SIGTERM).
+    a budget wait early (SIGTERM). Every secret the connector reads and every token it
+    mints is registered for redaction (``redaction.remember``).
     """
     check_secrets(connection, environ)
     if isinstance(connection, SalesforceConnectionConfig):
         settings = salesforce_settings(connection)
         if ledgers is not None:
             settings = replace(settings, budget=_shared(connection.budget))
-        return SalesforceConnector(settings, environ=environ, ledgers=ledgers, stop=stop)
+        return SalesforceConnector(settings, environ=environ, ledgers=ledgers, stop=stop,
+                                   on_secret=redaction.remember)
     if isinstance(connection, HubSpotConnectionConfig):
         hubspot = hubspot_settings(connection)
         if ledgers is not None:
             hubspot = replace(hubspot, budget=_shared(connection.budget))
-        return HubSpotConnector(hubspot, environ=environ, ledgers=ledgers, stop=stop)
+        return HubSpotConnector(hubspot, environ=environ, ledgers=ledgers, stop=stop,
+                                on_secret=redaction.remember)
     if isinstance(connection, FileDropConnectionConfig):
         return FileDropConnector(file_drop_settings(connection))
     assert_never(connection)
@@ -70,11 +82,12 @@ def build_connector(connection: AnyConnectionConfig, *,
 
 def check_secrets(connection: AnyConnectionConfig,
                   environ: Mapping[str, str] | None = None) -> None:
-    """Read and check every secret of ``connection`` (registering each for redaction);
-    AuthError naming the first unusable one."""
+    """Read and check every secret of ``connection`` by the connectors' own reader
+    (registering each for redaction, warning about loose file modes); AuthError naming
+    the key of the first unusable one."""
     for key, source in secret_sources(connection):
         try:
-            read_secret(source, environ, multiline=key == "private_key")
+            read_secret(source, environ, multiline=key in MULTILINE_KEYS)
         except SecretError as exc:
             raise AuthError(f"{key}: {exc}", system=connection.system) from None
 

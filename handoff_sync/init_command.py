@@ -33,11 +33,9 @@ from urllib3.exceptions import InsecureRequestWarning
 import handoff_sync
 from handoff_sync.config import ConfigError, load_config
 from handoff_sync.config_template import render_sandbox, render_template
-from handoff_sync.loopback import is_loopback
+from handoff_sync.sandbox.loopback import CONTROL_TOKEN_ENV, is_loopback
 
 CREDENTIALS_PATH = "/__sandbox__/credentials"
-# The sandbox's control token, as `handoff-sync sandbox` reads it (sandbox/server.py).
-CONTROL_TOKEN_ENV = "HANDOFF_SYNC_SANDBOX_CONTROL_TOKEN"
 DEFAULT_DATABASE = "sqlite:///handoff-sync.db"
 SANDBOX_TIMEOUT_SECONDS = 10.0
 SECRETS_FOLDER = "secrets"

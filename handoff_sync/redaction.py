@@ -2,10 +2,12 @@
 
 Key names and token shapes catch most leaks, but not a secret inside an exception's text:
 ``ValueError: Invalid header value b'Bearer pat-…\\nsecond-line'`` names no key, and a
-traceback is rendered long after any field was checked. So the config loader and the
-secret readers register every value they load here, and the log pipeline, the commands'
-output streams and the messages recorded in the store replace each registered value
-wherever it appears. The registry only grows: a rotated secret's old value stays
+traceback is rendered long after any field was checked. So every secret value is
+registered here as it is loaded: by the config loader, and by the connectors for every
+secret they read (at each login: a rotated file too) and every token they mint, through
+the ``on_secret`` hook ``connect`` gives them. The log pipeline, the commands' output
+streams and the messages recorded in the store replace each registered value wherever it
+appears. The registry only grows: a rotated secret's old value stays
 redacted, which costs nothing.
 """
 
@@ -38,12 +40,6 @@ def remember(*values: str | None) -> None:
         # Longest first, so a value containing another is replaced whole.
         _pattern = re.compile("|".join(re.escape(v) for v in
                                        sorted(_known, key=len, reverse=True)))
-
-
-def remember_parts(raw: str) -> None:
-    """Register the pieces of a value refused for its control characters: it is never
-    used, but its lines may still be real secrets (line 1 of a token file is the token)."""
-    remember(raw, *re.split(r"[\x00-\x1f\x7f]+", raw))
 
 
 def known() -> frozenset[str]:

@@ -17,14 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from handoff_sync.loopback import is_loopback
 from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.app import Sandbox
 from handoff_sync.sandbox.http import Request
+from handoff_sync.sandbox.loopback import CONTROL_TOKEN_ENV, is_loopback
 from handoff_sync.sandbox.usage import Quotas
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
-CONTROL_TOKEN_ENV = "HANDOFF_SYNC_SANDBOX_CONTROL_TOKEN"
+__all__ = ["CONTROL_TOKEN_ENV", "ControlTokenRequired", "SandboxServer"]
 
 
 class ControlTokenRequired(ValueError):

@@ -7,9 +7,10 @@ its first statement instead of failing half-way with "database is locked".
 
 The SQLite file is a copy of CRM data (names, amounts, emails), so it is created owner-only
 (0600) before SQLite opens it; SQLite gives its -wal, -shm and -journal files the
-database file's mode. An existing file others may read is used, with a warning saying the
-``chmod`` that fixes it. A full disk is worded as such (``reason``): nothing committed is
-lost, the failed transaction is rolled back and the next cycle redoes it.
+database file's mode. An existing file others may read or write is used, with a warning
+saying the ``chmod`` that fixes it (``local_files``: one rule for every file we keep). A
+full disk is worded as such (``reason``): nothing committed is lost, the failed
+transaction is rolled back and the next cycle redoes it.
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ from __future__ import annotations
 import errno
 import os
 import re
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import structlog
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from handoff_sync.local_files import disk_full_advice, warn_if_loose
 from handoff_sync.store.types import StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -36,8 +36,6 @@ PG_CONNECT_TIMEOUT_S = 10
 _WRITE = "handoff_sync_write"  # execution option: begin with BEGIN IMMEDIATE on SQLite
 _PASSWORD_IN_TEXT = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 _DISK_FULL = ("database or disk is full", "no space left on device")
-
-log = structlog.get_logger("handoff_sync.store")
 
 
 def sqlite_url_for(path: str | Path) -> str:
@@ -111,34 +109,17 @@ def _make_private(path: Path) -> None:
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        _warn_if_loose(path)
+        # A copy of CRM data: private (see local_files), like its -wal and -shm files.
+        warn_if_loose(path, "store (a copy of CRM data)", private=True, event="database_file",
+                      chmod_paths=f"{path} {path}-wal {path}-shm",
+                      when=" while the daemon is stopped")
         return
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise StoreError(f"cannot create the database {path}: {disk_full(path)}") \
-                from None
+            raise StoreError(f"cannot create the database {path}, the disk is full: "
+                             f"{disk_full_advice('it')}") from None
         raise StoreError(f"cannot create the database {path}: {exc.strerror}") from None
     os.close(descriptor)
-
-
-def _warn_if_loose(path: Path) -> None:
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return  # SQLite says what is wrong with it when it opens it
-    if mode & (stat.S_IROTH | stat.S_IWOTH):
-        log.warning("database_file_world_readable", file=str(path), mode=f"{mode:04o}",
-                    hint="the store holds a copy of CRM data; run "
-                         f"`chmod 600 {path} {path}-wal {path}-shm` while the daemon is stopped")
-
-
-DISK_FULL_ADVICE = ("free space on the disk holding the database, then run again (nothing "
-                    "already recorded is lost; the next cycle redoes the one that failed)")
-
-
-def disk_full(path: Path) -> str:
-    """What to say when the disk is full: what is full, what to do, what is safe."""
-    return f"the disk holding {path} is full: {DISK_FULL_ADVICE}"
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -183,5 +164,5 @@ def reason(exc: SQLAlchemyError) -> str:
     first = text[0] if text else type(original).__name__
     if any(sign in first.lower() for sign in _DISK_FULL) or \
             getattr(original, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
-        return f"{first}: {DISK_FULL_ADVICE}"
+        return f"{first}: {disk_full_advice('the database')}"
     return first

@@ -1,20 +1,25 @@
 """Secrets are checked as they are read and never shown: every reader refuses a control
 character with a message naming the variable or file; every value read is registered, and
 the logs (fields, nested values, exception text, stdlib loggers) redact it. Secret and
-config files others may read or write get a warning naming the chmod."""
+config files and the store get a warning naming the chmod when others may read or write
+them, by one rule (``local_files``); a full disk is worded once."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
+from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
 from connectors.errors import AuthError
@@ -24,8 +29,10 @@ from handoff_sync import redaction
 from handoff_sync.config import load_config
 from handoff_sync.config_secrets import SecretError, SecretSource, read_secret
 from handoff_sync.daemon import Daemon
+from handoff_sync.local_files import disk_full_advice, warn_if_loose
 from handoff_sync.logs import configure_logging
 from handoff_sync.store import Store, sqlite_url_for
+from handoff_sync.store.database import reason
 from tests.unit.test_daemon_support import FakeRunner, make_config, open_store
 
 TOKEN = "pat-na1-0123456789abcdef"
@@ -300,3 +307,64 @@ def test_an_existing_world_readable_store_is_warned_about(tmp_path: Path) -> Non
     with capture_logs() as captured, Store.connect(sqlite_url_for(path)):
         pass
     assert captured == []
+
+
+@pytest.mark.parametrize(("mode", "private", "event"), [
+    (0o600, True, None), (0o640, True, None), (0o660, True, None),  # a group is chosen
+    (0o644, True, "readable"), (0o604, True, "readable"), (0o606, True, "readable"),
+    (0o602, True, "writable"), (0o622, True, "writable"),
+    (0o644, False, None), (0o664, False, None),  # the config holds no secret
+    (0o602, False, "writable"), (0o666, False, "writable"),
+])
+def test_one_mode_rule_for_every_file_we_keep(tmp_path: Path, mode: int, private: bool,
+                                              event: str | None) -> None:
+    file = tmp_path / f"file-{mode:o}-{private}"
+    file.write_text("x", encoding="utf-8")
+    file.chmod(mode)
+    with capture_logs() as captured:
+        warn_if_loose(file, "test file", private=private)
+    assert [e["event"] for e in captured] == ([f"file_world_{event}"] if event else [])
+    if event == "readable":
+        assert f"chmod 600 {file}" in captured[0]["hint"]
+    elif event == "writable":
+        assert f"chmod o-w {file}" in captured[0]["hint"]
+
+
+def test_a_secret_file_others_may_write_is_warned_about(tmp_path: Path) -> None:
+    """Whoever may write a secret file may swap the credential the daemon uses."""
+    file = tmp_path / "swappable-token"
+    file.write_text(TOKEN, encoding="utf-8")
+    file.chmod(0o602)
+    with capture_logs() as captured:
+        read_secret(SecretSource(file=file), {})
+    [warning] = [e for e in captured if e["event"] == "file_world_writable"]
+    assert f"chmod o-w {file}" in warning["hint"]
+
+
+def test_a_store_others_may_write_is_warned_about_as_writable(tmp_path: Path) -> None:
+    path = tmp_path / "handoff-sync.db"
+    Store.connect(sqlite_url_for(path)).close()
+    path.chmod(0o602)
+    with capture_logs() as captured, Store.connect(sqlite_url_for(path)):
+        pass
+    [warning] = [e for e in captured if e["event"] == "database_file_world_writable"]
+    assert f"chmod o-w {path} {path}-wal {path}-shm" in warning["hint"]
+
+
+def test_a_full_disk_is_worded_once_for_the_command_line_and_the_store() -> None:
+    """Writing to /dev/full fails with ENOSPC, as on a full disk: the command's last
+    line gives the same advice as the store's full-disk message."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this host")
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "handoff_sync.cli", "mappings", "validate", "--mappings",
+             str(Path(__file__).resolve().parents[2] / "mappings")],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"handoff-sync mappings: the disk is full: {disk_full_advice('its output')}")
+    full_database = OperationalError("INSERT", {}, sqlite3.OperationalError(
+        "database or disk is full"))
+    assert reason(full_database) == \
+        f"database or disk is full: {disk_full_advice('the database')}"
