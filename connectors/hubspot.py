@@ -81,6 +81,7 @@ from connectors.hubspot_search import (
     SlicedSearch,
 )
 from connectors.hubspot_transport import NO_POOL_RETRIES, HubSpotTransport, Reply
+from connectors.quoting import quoted
 from connectors.retry import RetrySettings
 from handoff_sync.mapping.describe import SystemField, SystemObject
 from handoff_sync.model import Owner
@@ -452,7 +453,7 @@ class HubSpotConnector:
     # --- reads by id ----------------------------------------------------------------------
     def id_problem(self, object_name: str, record_id: str) -> str | None:
         """HubSpot record ids of every object are positive 64-bit integers, in decimal."""
-        shown = repr(record_id[:40] + ("..." if len(record_id) > 40 else ""))
+        shown = quoted(record_id)
         if not (record_id.isascii() and record_id.isdigit()) or record_id.startswith("0"):
             return (f"{shown} is not a HubSpot {object_name} id: record ids are positive "
                     "whole numbers written with digits only (e.g. 18342765012)")
