@@ -16,22 +16,10 @@ from connectors.salesforce_auth import SalesforceAuth, SecretRef
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.budget import StoreLedger
+from tests.clock_support import FakeTime
 
 SPENDERS = 8
 CALLS_EACH = 25
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture
