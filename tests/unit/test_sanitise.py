@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from connectors.quoting import quoted as connector_quoted
+from handoff_sync.cli import main
 from handoff_sync.engine.types import Plan
 from handoff_sync.mapping.command import add_mappings_command
 from handoff_sync.mapping.transforms import shown
@@ -155,6 +156,26 @@ def test_plan_text_strips_escapes_from_records_and_values() -> None:
     assert "901Acme" in text
     failed = dataclasses.replace(report, plan=None, message=f"AuthError: {HOSTILE}")
     assert_clean(_as_text(failed))
+
+
+def test_offline_plan_summary_strips_escapes_from_the_exported_records(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ROOT / "tests" / "e2e" / "data"
+    records = [json.loads(line) for line in
+               (data / "plan_prm.jsonl").read_text().splitlines() if line.strip()]
+    for record in records:  # a hostile id (the deal key), deal name and partner rep
+        record["id"] = record["properties"]["hs_object_id"] = record["id"] + ESCAPES
+        record["properties"]["dealname"] = HOSTILE
+        record["properties"]["partner_rep_email"] = ESCAPES + "pat@bluebird.example"
+    prm = tmp_path / "prm.jsonl"
+    prm.write_text("\n".join(json.dumps(record) for record in records) + "\n")
+    code = main(["plan", "--prm", str(prm), "--crm", str(data / "plan_crm.json"),
+                 "--crm-owners", str(data / "plan_crm_users.json"), "--now",
+                 "2026-11-18T15:30Z", "--mappings", str(ROOT / "mappings")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert_clean(out)
+    assert "prm:501Acme " in out and "review unresolved_owner: prm:502Acme: " in out
 
 
 def test_sync_summary_strips_escapes_from_error_messages() -> None:
