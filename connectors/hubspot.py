@@ -218,7 +218,12 @@ class HubSpotConnector:
     # --- the portal's budget ---------------------------------------------------------
     def _share_budget(self) -> None:
         """Count calls in the portal's shared ledger: one budget per portal, whatever
-        pipeline or replica spends it. The account details name the portal (one call)."""
+        pipeline or replica spends it. The account details name the portal (one call).
+
+        When they cannot (a token refused them, an answer without a portal id), syncing
+        goes on with this process's own count, and ``usage.budget_unshared`` says why, so
+        ``status`` shows it; the next cycle asks again (a blip: before the next call).
+        """
         assert self._ledgers is not None
         try:
             reply = self.transport.call(
@@ -230,15 +235,22 @@ class HubSpotConnector:
         except ConnectorError as exc:
             if not isinstance(exc, FatalError):  # a blip: ask again before the next call
                 self.transport.before_first_call = self._share_budget
-            log.warning("api budget counted for this process only: the account details "
-                        "did not name the portal", error=str(exc))
+            self._unshared(str(exc))
             return
         portal = reply.body.get("portalId") if isinstance(reply.body, dict) else None
         if portal is None:
-            log.warning("api budget counted for this process only: the account details "
-                        "did not name the portal", error="no portalId in the answer")
+            self._unshared("the answer held no portalId")
             return
+        self.usage.budget_unshared = None
         self.budget.share(self._ledgers(f"{SYSTEM} portal {portal}"))
+
+    def _unshared(self, error: str) -> None:
+        reason = (f"counted by this process only: GET /account-info/v3/details did not "
+                  f"name the portal ({error}); pipelines and replicas on this portal can "
+                  "together spend more than the share until it does (asked each cycle)")
+        if reason != self.usage.budget_unshared:  # once per reason, not every cycle
+            log.warning("api budget counted for this process only", reason=reason)
+        self.usage.budget_unshared = reason
 
     # --- authentication -------------------------------------------------------------
     def _token_source(self, environ: Mapping[str, str] | None) -> TokenSource:
@@ -275,10 +287,13 @@ class HubSpotConnector:
 
     # --- schema -----------------------------------------------------------------------
     def start_cycle(self) -> None:
-        """Forget per-cycle caches (property definitions, describe)."""
+        """Forget per-cycle caches (property definitions, describe); while the budget
+        is not shared, ask the account details again (a scope granted since counts)."""
         self._property_cache.clear()
         self._describe_cache.clear()
         self._omitted_ok.clear()
+        if self._ledgers is not None and self.usage.budget_unshared is not None:
+            self.transport.before_first_call = self._share_budget
 
     def describe(self, object_name: str) -> ObjectSchema:
         """Properties as fields (+ the stage ids of each pipeline for deals); cached until
