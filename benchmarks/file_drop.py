@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,39 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `connectors` is the package at the root, not this script
 
-COLUMNS = ("Registration ID", "Deal Name", "Customer", "Website", "Amount", "Close Date",
-           "Status", "Partner", "Partner Rep", "Competitors", "Prospect Prepared",
-           "Last Modified")
+from tests.file_drop_support import EXPORT_COLUMNS, file_drop_mappings  # noqa: E402
+
 MODES = ("connector", "pull")
 SETTLED = 3600  # seconds: the export is older than any settle time
-FILES_MAPPING = """\
-version: 1
-role: prm
-object: registrations
-modified_field: Last Modified
-fields:
-  prm_id: Registration ID
-  deal_name: Deal Name
-  account_name: Customer
-  account_domain: Website
-  amount: {field: Amount, transform: currency}
-  currency: {constant: USD}
-  close_date: {field: Close Date, transform: date}
-  registration_status:
-    field: Status
-    values: {Submitted: submitted, Approved: approved, Rejected: rejected}
-  partner_account: Partner
-  partner_rep_email: Partner Rep
-  competitors: {field: Competitors, transform: multi_select}
-  partner_prepared_prospect: {field: Prospect Prepared, transform: bool}
-"""
 
 
 def write_export(path: Path, rows: int) -> None:
     """N distinct registrations, written in blocks so the generator stays small too."""
     statuses = ("Submitted", "Approved", "Rejected")
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(",".join(COLUMNS) + "\r\n")
+        out.write(",".join(EXPORT_COLUMNS) + "\r\n")
         block: list[str] = []
         for i in range(rows):
             block.append(
@@ -125,10 +102,7 @@ def measure(rows: int, modes: list[str]) -> dict[str, dict[str, float]]:
         folder = Path(tmp)
         (folder / "exports").mkdir()
         write_export(folder / "exports" / "registrations.csv", rows)
-        (folder / "mappings").mkdir()
-        for name in ("handoff.yaml", "salesforce.yaml"):
-            shutil.copy(ROOT / "mappings" / name, folder / "mappings" / name)
-        (folder / "mappings" / "files.yaml").write_text(FILES_MAPPING, encoding="utf-8")
+        file_drop_mappings(folder / "mappings")
         size = (folder / "exports" / "registrations.csv").stat().st_size / 1e6
         for mode in modes:
             done = subprocess.run([sys.executable, __file__, "--child", mode, str(folder)],

@@ -114,6 +114,9 @@ class ApiUsage:
     window_remaining: int | None = None  # HubSpot: calls left in the 10-second window
     window_limit: int | None = None
     throttled_seconds: float = 0.0  # time spent waiting on rate limits and the budget
+    # Why the daily budget counts only this process's calls although a shared ledger was
+    # offered (the connector could not tell which org or portal it talks to); None: shared.
+    budget_unshared: str | None = None
 
     @property
     def total(self) -> int:
@@ -126,7 +129,8 @@ class ApiUsage:
         return {"calls": dict(sorted(self.calls.items())), "total": self.total,
                 "daily_used": self.daily_used, "daily_limit": self.daily_limit,
                 "window_remaining": self.window_remaining, "window_limit": self.window_limit,
-                "throttled_seconds": round(self.throttled_seconds, 3)}
+                "throttled_seconds": round(self.throttled_seconds, 3),
+                "budget_unshared": self.budget_unshared}
 
 
 @runtime_checkable

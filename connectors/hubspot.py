@@ -81,6 +81,7 @@ from connectors.hubspot_search import (
     SlicedSearch,
 )
 from connectors.hubspot_transport import NO_POOL_RETRIES, HubSpotTransport, Reply
+from connectors.quoting import quoted
 from connectors.retry import RetrySettings
 from connectors.secret_text import SecretHook, ignore
 from handoff_sync.mapping.describe import SystemField, SystemObject
@@ -221,7 +222,12 @@ class HubSpotConnector:
     # --- the portal's budget ---------------------------------------------------------
     def _share_budget(self) -> None:
         """Count calls in the portal's shared ledger: one budget per portal, whatever
-        pipeline or replica spends it. The account details name the portal (one call)."""
+        pipeline or replica spends it. The account details name the portal (one call).
+
+        When they cannot (a token refused them, an answer without a portal id), syncing
+        goes on with this process's own count, and ``usage.budget_unshared`` says why, so
+        ``status`` shows it; the next cycle asks again (a blip: before the next call).
+        """
         assert self._ledgers is not None
         try:
             reply = self.transport.call(
@@ -233,15 +239,22 @@ class HubSpotConnector:
         except ConnectorError as exc:
             if not isinstance(exc, FatalError):  # a blip: ask again before the next call
                 self.transport.before_first_call = self._share_budget
-            log.warning("api budget counted for this process only: the account details "
-                        "did not name the portal", error=str(exc))
+            self._unshared(str(exc))
             return
         portal = reply.body.get("portalId") if isinstance(reply.body, dict) else None
         if portal is None:
-            log.warning("api budget counted for this process only: the account details "
-                        "did not name the portal", error="no portalId in the answer")
+            self._unshared("the answer held no portalId")
             return
+        self.usage.budget_unshared = None
         self.budget.share(self._ledgers(f"{SYSTEM} portal {portal}"))
+
+    def _unshared(self, error: str) -> None:
+        reason = (f"counted by this process only: GET /account-info/v3/details did not "
+                  f"name the portal ({error}); pipelines and replicas on this portal can "
+                  "together spend more than the share until it does (asked each cycle)")
+        if reason != self.usage.budget_unshared:  # once per reason, not every cycle
+            log.warning("api budget counted for this process only", reason=reason)
+        self.usage.budget_unshared = reason
 
     # --- authentication -------------------------------------------------------------
     def _token_source(self, environ: Mapping[str, str] | None) -> TokenSource:
@@ -282,10 +295,13 @@ class HubSpotConnector:
 
     # --- schema -----------------------------------------------------------------------
     def start_cycle(self) -> None:
-        """Forget per-cycle caches (property definitions, describe)."""
+        """Forget per-cycle caches (property definitions, describe); while the budget
+        is not shared, ask the account details again (a scope granted since counts)."""
         self._property_cache.clear()
         self._describe_cache.clear()
         self._omitted_ok.clear()
+        if self._ledgers is not None and self.usage.budget_unshared is not None:
+            self.transport.before_first_call = self._share_budget
 
     def describe(self, object_name: str) -> ObjectSchema:
         """Properties as fields (+ the stage ids of each pipeline for deals); cached until
@@ -460,7 +476,7 @@ class HubSpotConnector:
     # --- reads by id ----------------------------------------------------------------------
     def id_problem(self, object_name: str, record_id: str) -> str | None:
         """HubSpot record ids of every object are positive 64-bit integers, in decimal."""
-        shown = repr(record_id[:40] + ("..." if len(record_id) > 40 else ""))
+        shown = quoted(record_id)
         if not (record_id.isascii() and record_id.isdigit()) or record_id.startswith("0"):
             return (f"{shown} is not a HubSpot {object_name} id: record ids are positive "
                     "whole numbers written with digits only (e.g. 18342765012)")

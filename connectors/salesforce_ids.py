@@ -10,9 +10,10 @@ before it is stored anywhere or reaches a SOQL string.
 
 from __future__ import annotations
 
+from connectors.quoting import quoted
+
 _BASE62 = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_SHOWN = 40  # characters of a bad value quoted back in a message
 
 
 def case_suffix(id15: str) -> str:
@@ -37,7 +38,7 @@ def id_problem(value: str, key_prefix: str | None = None, *,
                object_name: str = "record") -> str | None:
     """Why ``value`` is not a well-formed id of the object with ``key_prefix``; None
     when it is (whether the record exists is the server's answer, not this one's)."""
-    shown = repr(value[:_SHOWN] + ("..." if len(value) > _SHOWN else ""))
+    shown = quoted(value)
     if len(value) not in (15, 18):
         return (f"{shown} is not a Salesforce id: ids are 15 or 18 characters, "
                 f"this has {len(value)}")

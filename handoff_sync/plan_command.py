@@ -14,8 +14,8 @@ import json
 import sys
 from typing import Any
 
-from handoff_sync.engine.command import add_offline_arguments, run_plan
 from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
+from handoff_sync.plan_offline import add_offline_arguments, run_plan
 from handoff_sync.sanitise import for_terminal
 from handoff_sync.sync import CycleReport
 from handoff_sync.sync_command import (

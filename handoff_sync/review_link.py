@@ -35,7 +35,7 @@ from connectors.errors import ConnectorError
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, in_scope, to_canonical
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role
-from handoff_sync.sanitise import for_terminal
+from handoff_sync.sanitise import for_terminal, quoted
 from handoff_sync.store.reviews import LINKABLE, registrations_of
 from handoff_sync.store.types import MirrorRecord, PipelineState
 
@@ -63,11 +63,11 @@ class Shown:
     def label(self, noun: str) -> str:
         words = [f"{noun} {self.id}"]
         if self.name:
-            words.append(f'"{_one_line(self.name)}"')
+            words.append(quoted(self.name))
         if self.account:
-            words.append(f"({_one_line(self.account)})")
+            words.append(f"({quoted(self.account)})")
         if noun == "registration":
-            words.append(f"by {_one_line(self.partner) if self.partner else 'no partner'}")
+            words.append(f"by {_partner(self.partner)}")
         return " ".join(words)
 
     def as_dict(self) -> dict[str, Any]:
@@ -104,9 +104,8 @@ class LinkPreview:
             out.append(f"  opportunity {opp.id} loses {other.label('registration')}")
         if self.leaves is not None:
             out.append(f"  {self.leaves.label('opportunity')} loses registration {reg.id}")
-        before = ", ".join(_one_line(r.partner) if r.partner else "no partner"
-                           for r in self.taken_from) or "none"
-        after = _one_line(reg.partner) if reg.partner else "no partner"
+        before = ", ".join(_partner(r.partner) for r in self.taken_from) or "none"
+        after = _partner(reg.partner)
         out.append(f"  partner of record of opportunity {opp.id}: {before} -> {after}")
         return out
 
@@ -208,7 +207,7 @@ def _read_opportunity(crm: Connector, mapping: SystemMapping, crm_id: str) -> Sh
         found = crm.fetch(mapping.object, [crm_id], fields)
     except ConnectorError as exc:
         raise LinkRefused(f"could not check {what} {crm_id} in {crm.system}: "
-                          f"{_one_line(str(exc))}; nothing was linked") from None
+                          f"{for_terminal(exc)}; nothing was linked") from None
     if not found:
         raise LinkRefused(f"no {what} {crm_id} exists (deleted, or never there): nothing "
                           "was linked; check the id in the CRM")
@@ -241,10 +240,9 @@ def _partner_key(partner: str | None) -> str:
     return " ".join((partner or "").split()).casefold()
 
 
-def _one_line(text: str) -> str:
-    """Record values are typed by outsiders: one line, printable, not too long."""
-    flat = " ".join(for_terminal(text).split())
-    return flat[:80] + ("..." if len(flat) > 80 else "")
+def _partner(partner: str | None) -> str:
+    """A partner's name as typed by outsiders (quoted: one line, controls escaped, short)."""
+    return quoted(partner) if partner else "no partner"
 
 
 __all__ = ["REFUSED", "USAGE", "LinkPreview", "LinkRefused", "Shown", "check_link"]

@@ -6,11 +6,15 @@ draws a link the reader did not expect and ``"\\x1b[2J"`` clears their screen; w
 raw into a CSV cell, ``=HYPERLINK("http://x","y")`` is a formula a spreadsheet runs.
 
 ``for_terminal``  drops escape sequences (CSI, OSC, DCS/SOS/PM/APC strings, two-byte
-                  ESC sequences), every other C0 and C1 control, DEL and the bidi
-                  overrides that reorder what a line seems to say. Newline and tab stay
+                  ESC sequences), every other C0 and C1 control, DEL, the line and
+                  paragraph separators and the bidi overrides that reorder what a
+                  line seems to say. Newline and tab stay
                   only where the caller's layout needs them.
 ``for_rich``      the same, then rich's markup escaped, for text handed to rich (a
                   ``[link=...]`` in a partner name is markup to rich, not text).
+``quoted``        a value named in a message: every control character above written as
+                  an escape (``\\x1b``, ``\\u202e``), so the reader sees it is there
+                  and no terminal acts on it, cut to 40 characters with its length said.
 ``csv_cell``      OWASP's CSV-injection rule: a text cell starting with ``= + - @``, tab
                   or carriage return gets a leading single quote (after escapes and
                   controls other than newline and tab are dropped). Numbers are never
@@ -34,14 +38,17 @@ _ESCAPES = re.compile(
     r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c|\Z)"
     r"|\x1b[\x20-\x2f]*[\x30-\x7e]?",
     re.DOTALL)
-# Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069): "Trojan source".
+# Line and paragraph separators (U+2028-2029) break a line in editors and browsers;
+# bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069): "Trojan source".
 _CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x20), *range(0x7f, 0xa0),
-                                     *range(0x202a, 0x202f), *range(0x2066, 0x206a)))
+                                     *range(0x2028, 0x202f), *range(0x2066, 0x206a)))
 _WHITESPACE = "\t\n\r"
 # One line: tab, newline and carriage return read as a space. Layout: newline and tab
 # stay; a carriage return (which would let text overwrite its own line) goes.
 _ONE_LINE = str.maketrans(dict.fromkeys(_CONTROLS, None) | dict.fromkeys(_WHITESPACE, " "))
 _LAYOUT = str.maketrans(dict.fromkeys(_CONTROLS, None) | {"\n": "\n", "\t": "\t"})
+_ESCAPED = str.maketrans({c: c.encode("unicode_escape").decode("ascii") for c in _CONTROLS})
+QUOTED_LIMIT = 40  # characters of a value quoted in a message
 
 CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,6 +63,16 @@ def for_terminal(value: Any, *, layout: bool = False) -> str:
 def for_rich(value: Any, *, layout: bool = False) -> str:
     """``for_terminal``, then escaped so rich prints it as text, never as markup."""
     return escape(for_terminal(value, layout=layout))
+
+
+def quoted(text: str, limit: int = QUOTED_LIMIT) -> str:
+    """``text`` quoted in a message for people: one line, each control character written
+    as its escape, cut to ``limit`` characters with its full length said, so a 100 kB or
+    hostile value stays one short line: ``'Acme\\x1b[2J'``, ``'xxx...' (5,000 characters)``."""
+    cut = text[:limit].translate(_ESCAPED)
+    if len(text) > limit:
+        return f"'{cut}...' ({len(text):,} characters)"
+    return f"'{cut}'"
 
 
 def csv_cell(value: Any) -> Any:

@@ -131,6 +131,9 @@ def _other_lines(p: dict[str, Any], width: int) -> list[str]:
             budget = f"; today {usage.get('daily_used')}/{usage['daily_limit']}"
         lines += _wrap(f"API {system}: {usage.get('total', 0)} calls last run{budget}",
                        width, "")
+        if usage.get("budget_unshared"):
+            lines += _wrap(f"API {system} budget {usage['budget_unshared']}",
+                           width, "")
     return lines
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import Connector, Cursor, RecordChange
+from connectors.files import FileDropConnector
 from handoff_sync.mapping.convert import SystemMapping
 from handoff_sync.store.types import MirrorRecord
 from handoff_sync.sync_drift import drifted_fields
@@ -42,6 +43,7 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
               should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> SidePull:
     """Pull one side and merge what came back into mirror records (not yet stored)."""
     if mapping.system.value == FILES:
+        assert isinstance(connector, FileDropConnector)  # the files system's connector
         return _pull_files(connector, mirror, checkpoints, should_stop, heartbeat,
                            names=read_fields(mapping))
     skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
@@ -96,39 +98,34 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
-def _pull_files(connector: Any, mirror: Mapping[str, MirrorRecord],
+def _pull_files(connector: FileDropConnector, mirror: Mapping[str, MirrorRecord],
                 checkpoints: Mapping[tuple[str, str], Cursor],
                 should_stop: Callable[[], bool], heartbeat: Callable[[], None], *,
                 names: Collection[str]) -> SidePull:
     """A drop folder: every export not handled before, oldest first, rows as upserts.
 
-    A file streams in pages; its records are staged and kept only once the file has been
-    read to the end without being rejected. Each is merged over the record as it stood
-    before this file, so a later row of the same file replaces an earlier one whole.
+    The connector's ``read`` merges a file: its records are kept only once the file has
+    been read to the end without being rejected, and a later row of an id replaces an
+    earlier one whole. Each row is merged over the record as it stood before this file.
     """
     seen = {obj[len(FILE_CHECKPOINT_PREFIX):] for system, obj in checkpoints
             if system == FILES and obj.startswith(FILE_CHECKPOINT_PREFIX)}
     out = SidePull(complete=False)
     merged = dict(mirror)
+
+    def after_page() -> None:
+        heartbeat()
+        if should_stop():
+            raise PullStopped
+
     for drop in connector.pending(seen):
-        staged: dict[str, MirrorRecord] = {}
-        problems: list[Any] = []  # the connector's RowProblem: file, line, message
-        rejected = False
-        for page in connector.read_pages(drop):
-            rejected = page.rejected
-            if rejected:
-                problems = list(page.problems)
-                break
-            problems.extend(page.problems)
-            for change in page.changes:
-                staged.pop(change.id, None)  # keep file order: the later row's place
-                staged[change.id] = merge(merged.get(change.id), change, read=names)
-            heartbeat()
-            if should_stop():
-                raise PullStopped
-        out.problems.extend(str(p) for p in sorted(problems, key=lambda p: p.line))
-        if rejected:
+        read = connector.read(drop, lambda change: merge(merged.get(change.id), change,
+                                                          read=names),
+                              after_page=after_page)
+        out.problems.extend(str(p) for p in read.problems)
+        if read.rejected:
             continue  # offered again once the file or the settings are fixed
+        staged = {record.record_id: record for record in read.changes}
         merged.update(staged)
         out.records.update(staged)
         out.read += len(staged)

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from handoff_sync.model import FieldType, SystemName, Value
+from handoff_sync.sanitise import QUOTED_LIMIT, quoted
 
 _CENT = Decimal("0.01")
 _TRUE = frozenset({"true", "yes", "1", "y", "on"})
@@ -32,17 +33,15 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # them over JSON): a value beyond the largest double, or so small a double rounds it to
 # zero, cannot be synced as what the partner wrote.
 _LARGEST = Decimal(sys.float_info.max)
-_SHOWN = 40  # characters of a value quoted in a message
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class ValueProblem(ValueError):
     """A system value that does not fit the transform; the message is for people."""
 
 
-def shown(raw: Any, limit: int = _SHOWN) -> str:
-    """A value quoted for people: control and bidi characters escaped, cut to ``limit``
-    characters with its full length said, so a 100 kB or hostile value stays one line."""
+def shown(raw: Any, limit: int = QUOTED_LIMIT) -> str:
+    """A value quoted for people (``sanitise.quoted``: controls escaped, cut to ``limit``
+    characters with its length said), written as the system would hold it."""
     if isinstance(raw, str):
         text = raw
     elif isinstance(raw, (int, float, Decimal)):  # bool too: True, not 'True'
@@ -53,11 +52,7 @@ def shown(raw: Any, limit: int = _SHOWN) -> str:
         text = ";".join(map(str, raw))
     else:
         text = repr(raw)
-    cut = text[:limit]
-    cut = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cut)
-    if len(text) > limit:
-        return f"'{cut}...' ({len(text):,} characters)"
-    return f"'{cut}'"
+    return quoted(text, limit)
 
 
 # ---------------------------------------------------------------- readers

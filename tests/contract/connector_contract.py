@@ -34,7 +34,6 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,25 +50,11 @@ from connectors.base import (
 from connectors.errors import ConnectorError, RetriesExhausted
 from handoff_sync.model import Owner
 from handoff_sync.sandbox.server import SandboxServer
+from tests.clock_support import FakeTime
 
 SEEDED_AT = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 BEFORE = Cursor(SEEDED_AT - timedelta(hours=1))
 STALL_SECONDS = 1.2  # longer than ContractAdapter.timeout_seconds
-
-
-@dataclass
-class FakeTime:
-    """A monotonic clock that only moves when the connector sleeps; records every sleep."""
-
-    now: float = 1_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 class ContractAdapter(ABC):

@@ -60,6 +60,7 @@ from handoff_sync.model import Owner, SystemName
 from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.sandbox.usage import Quotas
+from tests.clock_support import FakeTime
 from tests.contract import connector_contract as contract
 from tests.contract.connector_contract import ConnectorContract, ContractAdapter
 from tests.sandbox_clients import hubspot_client
@@ -70,21 +71,6 @@ FIRST_ID = 20_001
 PARTNER_PIPELINE = "9004451"
 TASKS = TaskTarget("tasks", "handoff_task_key", deal_association_type_id=216)
 FIELDS = ["dealname", "amount", "pipeline"]
-
-
-class FakeTime:
-    """A monotonic clock that sleeping advances at once; every sleep is recorded."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return time.monotonic() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += max(seconds, 0.0)
 
 
 Factory = Callable[..., HubSpotConnector]
@@ -108,7 +94,7 @@ def make(sandbox: SandboxServer) -> Iterator[Factory]:
             HubSpotSettings(**options),
             environ=environ or {"HUBSPOT_ACCESS_TOKEN": sandbox.sandbox.credentials
                                 .hs_access_token},
-            sleep=fake.sleep, clock=fake.now)
+            sleep=fake.sleep, clock=fake.clock)
         made.append(connector)
         return connector
 
@@ -137,7 +123,7 @@ class HubSpotAdapter(ContractAdapter):
         self.server = server
         self.hs = hubspot_client(server)
 
-    def make_connector(self, fake_time: contract.FakeTime) -> HubSpotConnector:
+    def make_connector(self, fake_time: FakeTime) -> HubSpotConnector:
         """Default pacing and retries; the fake clock makes every wait instant."""
         settings = HubSpotSettings(host=self.server.base_url, ca_file=str(self.server.ca_file),
                                    page_size=self.page_size, overlap=timedelta(0),
@@ -377,7 +363,7 @@ def test_a_skipped_archive_scan_reports_its_deletions_at_the_next_scan(
     skipped = list(connector.pull("deals", FIELDS, cursor))
     assert [c.id for c in changes(skipped)] == [ids[7]]  # no scan: no deletion yet
     assert connector.usage.calls["read"] == reads
-    clock.offset += 3_600
+    clock.now += 3_600
     moved = final_cursor(skipped)
     assert moved is not None and cursor is not None and moved > cursor
     scanned = list(connector.pull("deals", FIELDS, moved))
@@ -593,7 +579,7 @@ def test_oauth_renews_ahead_of_expiry_without_waiting_for_a_401(
     clock = FakeTime()
     connector = make(auth="oauth", environ=oauth_environ(sandbox), clock=clock)
     connector.fetch("deals", ids, ["dealname"])
-    clock.offset += 1_600  # 200 s before the 1,800 s token lapses: inside the margin
+    clock.now += 1_600  # 200 s before the 1,800 s token lapses: inside the margin
     connector.fetch("deals", ids, ["dealname"])
     assert connector.usage.calls["auth"] == 2 and connector.usage.calls["read"] == 2
 

@@ -26,12 +26,12 @@ from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce_auth import SalesforceAuth, SecretRef
 from handoff_sync.model import Owner
 from handoff_sync.sandbox.server import SandboxServer
+from tests.clock_support import FakeTime
 from tests.contract.connector_contract import (
     BEFORE,
     SEEDED_AT,
     ConnectorContract,
     ContractAdapter,
-    FakeTime,
 )
 from tests.contract.test_salesforce_sandbox import control, create_many, opportunity
 from tests.sandbox_clients import salesforce_client

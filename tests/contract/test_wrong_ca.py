@@ -16,19 +16,7 @@ from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce_auth import SalesforceAuth, SecretRef
 from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.server import SandboxServer
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
+from tests.clock_support import FakeTime
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ report and logs; the export beside it syncs; the token appears nowhere.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -18,33 +17,13 @@ from handoff_sync.config import load_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync import PipelineRunner
-from tests.e2e.sync_support import REPO, configured_sandbox
+from tests.e2e.sync_support import configured_sandbox
+from tests.file_drop_support import file_drop_mappings
 
 TOKEN = "pat-na1-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 LINK_REFUSED = ("a symbolic link: links are not followed, so that nothing outside the drop "
                 "folder can be read through one. Not read: copy or move the export itself "
                 "into the folder and remove the link")
-FILES_MAPPING = """\
-version: 1
-role: prm
-object: registrations
-modified_field: Last Modified
-fields:
-  prm_id: Registration ID
-  deal_name: Deal Name
-  account_name: Customer
-  account_domain: Website
-  amount: {field: Amount, transform: currency}
-  currency: {constant: USD}
-  close_date: {field: Close Date, transform: date}
-  registration_status:
-    field: Status
-    values: {Submitted: submitted, Approved: approved, Rejected: rejected}
-  partner_account: Partner
-  partner_rep_email: Partner Rep
-  competitors: {field: Competitors, transform: multi_select}
-  partner_prepared_prospect: {field: Prospect Prepared, transform: bool}
-"""
 
 EXPORT = ("Registration ID,Deal Name,Customer,Website,Amount,Close Date,Status,Partner,"
           "Partner Rep,Competitors,Prospect Prepared,Last Modified\n"
@@ -61,12 +40,7 @@ def drop_config(sandbox: SandboxServer, folder: Path) -> Path:
     data["connections"][pipeline["prm"]] = {
         "system": "files", "folder": str(folder / "exports"), "id_field": "Registration ID",
         "modified_field": "Last Modified", "settle_seconds": 0}
-    mappings = folder / "file-mappings"
-    mappings.mkdir()
-    for name in ("handoff.yaml", "salesforce.yaml"):
-        shutil.copy(REPO / "mappings" / name, mappings / name)
-    (mappings / "files.yaml").write_text(FILES_MAPPING, encoding="utf-8")
-    pipeline["mappings"] = str(mappings)
+    pipeline["mappings"] = str(file_drop_mappings(folder / "file-mappings"))
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     return config
 

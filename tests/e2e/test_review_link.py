@@ -18,6 +18,7 @@ from simple_salesforce import Salesforce
 from handoff_sync.cli import main
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sanitise import quoted
 from handoff_sync.store import Store
 from handoff_sync.store.types import PipelineState
 from tests.e2e.sync_support import configured_sandbox
@@ -115,9 +116,8 @@ def test_an_item_naming_several_registrations_lists_them_and_picks_none(
     assert code == 2 and out == ""
     assert "--registration ID" in err
     for prm_id in item["details"]["registrations"]:
-        assert f"registration {prm_id} " in err and partner(now, prm_id) in err
-        name = now.mirror[Role.PRM][prm_id].fields["dealname"]
-        assert f'"{name}"' in err
+        assert f"registration {prm_id} " in err and quoted(partner(now, prm_id)) in err
+        assert quoted(now.mirror[Role.PRM][prm_id].fields["dealname"]) in err
     code, _, err = run(capsys, "review", "link", item["key"], target, "--registration",
                        "123", "--config", str(config))
     assert code == 2 and "registration '123' is not one of" in err
@@ -143,9 +143,10 @@ def test_taking_an_opportunity_from_another_partner_shows_the_move_and_needs_for
     code, out, err = run(capsys, "review", "link", item["key"], target[:15], "--registration",
                          chosen, "--config", str(config))
     assert code == 1 and out == ""
-    assert f"partner of record of opportunity {target}: {theirs} -> {mine}" in err
+    assert (f"partner of record of opportunity {target}: {quoted(theirs)} -> {quoted(mine)}"
+            in err)
     assert f"opportunity {target} loses registration {holder}" in err
-    assert f'"{opportunity["Name"]}"' in err
+    assert quoted(opportunity["Name"]) in err
     assert "--force" in err
     assert state(config).engine.links == now.engine.links
 

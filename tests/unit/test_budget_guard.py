@@ -7,21 +7,7 @@ import pytest
 
 from connectors.budget import DAY, STOP_POLL_SECONDS, BudgetGuard, BudgetSettings, MemoryLedger
 from connectors.errors import StopRequested
-
-
-class FakeTime:
-    """A clock that moves only when someone sleeps; every sleep is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
+from tests.clock_support import FakeTime
 
 
 class CountingLedger(MemoryLedger):

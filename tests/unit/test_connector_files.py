@@ -29,9 +29,9 @@ from handoff_sync.mapping.convert import SystemMapping, to_canonical
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.store.types import MirrorRecord
-from handoff_sync.sync_pull import SidePull, pull_side
+from handoff_sync.sync_pull import PullStopped, SidePull, pull_side
+from tests.file_drop_support import EXPORT_COLUMNS, file_drop_mappings
 
-ROOT = Path(__file__).resolve().parents[2]
 HEADER = "Registration ID,Deal Name,Last Modified\n"
 T1 = "2026-03-01T10:00:00Z"
 NOW = 1_780_000_000.0  # the connector's clock; file times are set relative to it
@@ -449,6 +449,31 @@ def test_the_connector_is_a_connector_that_refuses_writes(tmp_path: Path) -> Non
         conn.fetch("registrations", ["R-1"], ["Deal Name"])
 
 
+@pytest.mark.parametrize("record_id", ["R-1", "12345", "Réf 7/2026", "x" * 300])
+def test_an_export_id_may_be_any_printable_text(tmp_path: Path, record_id: str) -> None:
+    assert connector(tmp_path).id_problem("registrations", record_id) is None
+
+
+@pytest.mark.parametrize(("record_id", "problem"), [
+    ("", "'' is not a file-drop id: ids are never blank or padded"),
+    (" R-1", "' R-1' is not a file-drop id: ids are never blank or padded"),
+    ("R-1\n", "'R-1\\n' is not a file-drop id: ids are never blank or padded"),
+    ("R-\x1b[2J1", "'R-\\x1b[2J1' is not a file-drop id: it holds a control character"),
+    ("R\u202e1-", "'R\\u202e1-' is not a file-drop id: it holds a control character"),
+    ("R-1\u2028R-2", "'R-1\\u2028R-2' is not a file-drop id: it holds a control character"),
+])
+def test_a_blank_padded_or_control_id_is_refused_showing_what_it_holds(
+        tmp_path: Path, record_id: str, problem: str) -> None:
+    # `review link` quotes this back on a terminal: the escape is shown, never performed.
+    assert connector(tmp_path).id_problem("registrations", record_id) == problem
+
+
+def test_a_long_bad_id_is_quoted_short_with_its_length(tmp_path: Path) -> None:
+    problem = connector(tmp_path).id_problem("registrations", " " + "x" * 4999)
+    assert problem == (f"' {'x' * 39}...' (5,000 characters) is not a file-drop id: ids "
+                       "are never blank or padded")
+
+
 # ---------------------------------------------------------------- settings
 
 
@@ -470,36 +495,9 @@ def test_settings_refuse_values_that_cannot_work(tmp_path: Path, overrides: dict
 
 # ---------------------------------------------------------------- through the mappings
 
-PRM_FILE = """\
-version: 1
-role: prm
-object: registrations
-modified_field: Last Modified
-fields:
-  prm_id: Registration ID
-  deal_name: Deal Name
-  account_name: Customer
-  account_domain: Website
-  amount: {field: Amount, transform: currency}
-  currency: {constant: USD}
-  close_date: {field: Close Date, transform: date}
-  registration_status:
-    field: Status
-    values: {Submitted: submitted, Approved: approved, Rejected: rejected}
-  partner_account: Partner
-  partner_rep_email: Partner Rep
-  competitors: {field: Competitors, transform: multi_select}
-  partner_prepared_prospect: {field: Prospect Prepared, transform: bool}
-"""
-
 
 def test_a_csv_row_becomes_a_canonical_deal_through_the_mappings(tmp_path: Path) -> None:
-    mappings = tmp_path / "mappings"
-    mappings.mkdir()
-    for name in ("handoff.yaml", "salesforce.yaml"):
-        shutil.copy(ROOT / "mappings" / name, mappings / name)
-    (mappings / "files.yaml").write_text(PRM_FILE)  # the PRM side names CSV columns
-    prm = load_mappings(mappings).prm
+    prm = load_mappings(file_drop_mappings(tmp_path / "mappings")).prm  # CSV columns
 
     exports = tmp_path / "exports"
     exports.mkdir()
@@ -748,8 +746,7 @@ def test_the_line_limit_does_not_depend_on_how_bytes_are_chunked(size: int) -> N
 
 # ---------------------------------------------------------------- streaming in pages
 
-WIDE_HEADER = ("Registration ID,Deal Name,Customer,Website,Amount,Close Date,Status,Partner,"
-               "Partner Rep,Competitors,Prospect Prepared,Last Modified\n")
+WIDE_HEADER = ",".join(EXPORT_COLUMNS) + "\n"
 
 
 def wide_rows(count: int, first: int = 0) -> str:
@@ -821,12 +818,7 @@ def test_a_file_rejected_after_some_pages_yields_nothing_usable(tmp_path: Path) 
 
 
 def files_mapping(tmp_path: Path) -> SystemMapping:
-    mappings = tmp_path / "mappings"
-    mappings.mkdir()
-    for name in ("handoff.yaml", "salesforce.yaml"):
-        shutil.copy(ROOT / "mappings" / name, mappings / name)
-    (mappings / "files.yaml").write_text(PRM_FILE)
-    return load_mappings(mappings).prm
+    return load_mappings(file_drop_mappings(tmp_path / "mappings")).prm
 
 
 def pull(conn: FileDropConnector, mapping: SystemMapping,
@@ -861,6 +853,31 @@ def test_the_cycle_pull_stages_pages_and_drops_a_rejected_file(tmp_path: Path) -
     assert pulled.records["R-000001"].fields["Extra"] == "kept"
     assert [p.split(":")[:2] for p in pulled.problems] == [["b.csv", "1002"]]
     assert len(pulled.checkpoints) == 1
+
+
+def test_read_keeps_what_the_caller_makes_of_each_row_and_reports_each_page(
+        tmp_path: Path) -> None:
+    # The cycle's pull goes through read: it keeps mirror records, not changes.
+    drop(tmp_path, "regs.csv", HEADER + "".join(f"R-{i},Deal {i},{T1}\n" for i in range(5))
+         + f"R-0,Renamed,{T1}\n")
+    conn = connector(tmp_path, page_size=2)
+    pages: list[int] = []
+    result = conn.read(conn.pending(())[0], lambda change: change.fields["Deal Name"],
+                       after_page=lambda: pages.append(len(pages)))
+    assert result.changes == ("Deal 1", "Deal 2", "Deal 3", "Deal 4", "Renamed")
+    assert len(pages) == 4 and not result.rejected
+
+
+def test_a_stop_asked_for_between_pages_ends_the_pull_with_nothing_kept(
+        tmp_path: Path) -> None:
+    mapping = files_mapping(tmp_path)
+    drop(tmp_path, "regs.csv", WIDE_HEADER + wide_rows(10))
+    beats: list[None] = []
+    with pytest.raises(PullStopped):
+        pull_side(connector(tmp_path, page_size=4), mapping, mirror={}, since=None,
+                  drift={}, checkpoints={}, should_stop=lambda: len(beats) == 2,
+                  heartbeat=lambda: beats.append(None))
+    assert len(beats) == 2  # stopped after the second page, not at the end of the file
 
 
 def test_the_cycle_pull_a_later_row_replaces_an_earlier_one_whole(tmp_path: Path) -> None:

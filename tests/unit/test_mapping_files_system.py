@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,32 +23,15 @@ from handoff_sync.mapping.describe import SystemField, SystemObject, check_again
 from handoff_sync.mapping.loader import load_mappings, validate_mappings
 from handoff_sync.mapping.problems import Problem
 from handoff_sync.model import OwnerDirectory, Role, SystemName
+from tests.file_drop_support import FILES_YAML as FILES_EXPORT_YAML
+from tests.file_drop_support import file_drop_mappings
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_780_000_000.0  # the connector's clock; the export is made older than it
 
-FILES_YAML = """\
-version: 1
-role: prm
-object: registrations
-modified_field: Last Modified
-scope: {Program: Partner Deals}
-fields:
-  prm_id: Registration ID
-  deal_name: Deal Name
-  account_name: Customer
-  account_domain: Website
-  amount: {field: Amount, transform: currency}
-  currency: {constant: USD}
-  close_date: {field: Close Date, transform: date}
-  registration_status:
-    field: Status
-    values: {Submitted: submitted, Approved: approved, Rejected: rejected}
-  partner_account: Partner
-  partner_rep_email: Partner Rep
-  competitors: {field: Competitors, transform: multi_select}
-  partner_prepared_prospect: {field: Prospect Prepared, transform: bool}
-"""
+# The export's mapping, scoped to one programme (the scope is what these tests check).
+FILES_YAML = FILES_EXPORT_YAML.replace("modified_field: Last Modified\n",
+                                       "modified_field: Last Modified\n"
+                                       "scope: {Program: Partner Deals}\n")
 
 OUTPUTS = """\
 outputs:
@@ -68,12 +50,7 @@ READ_ONLY = "a file drop is read-only: handoff-sync cannot write back to files"
 
 
 def files_pack(tmp_path: Path, files_yaml: str = FILES_YAML) -> Path:
-    folder = tmp_path / "mappings"
-    folder.mkdir()
-    for name in ("handoff.yaml", "salesforce.yaml"):
-        shutil.copy(ROOT / "mappings" / name, folder / name)
-    (folder / "files.yaml").write_text(files_yaml)
-    return folder
+    return file_drop_mappings(tmp_path / "mappings", files_yaml)
 
 
 def line_of(file: Path, marker: str) -> int:

@@ -11,7 +11,6 @@ import base64
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -31,6 +30,7 @@ from connectors.errors import AuthError, FatalError, QuotaExhausted, RetriesExha
 from connectors.salesforce import MAX_URL_BYTES, SalesforceConnector, SalesforceSettings
 from connectors.salesforce_auth import SalesforceAuth, SecretRef, retry_after_seconds
 from connectors.salesforce_errors import NETWORK_TABLE, RECORD_TABLE, TABLE, TOKEN_TABLE
+from tests.clock_support import FakeTime
 
 LOGIN = "https://acme.my.salesforce.com"
 INSTANCE = "https://acme.my.salesforce.com"
@@ -42,19 +42,6 @@ TOKEN = "00D000000000001!token"
 USER = {"attributes": {"type": "User"}, "Id": "005000000000001AAA",
         "Email": "Ada@Acme.example", "IsActive": True, "ManagerId": None}
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-
-
-@dataclass
-class FakeTime:
-    now: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture

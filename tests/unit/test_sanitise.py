@@ -13,13 +13,17 @@ from typing import Any
 
 import pytest
 
+from connectors.quoting import quoted as connector_quoted
+from handoff_sync.cli import main
 from handoff_sync.engine.types import Plan
 from handoff_sync.mapping.command import add_mappings_command
+from handoff_sync.mapping.transforms import shown
 from handoff_sync.plan_command import _as_text
 from handoff_sync.report import render
 from handoff_sync.report.figures import compute
+from handoff_sync.review_link import LinkPreview, Shown
 from handoff_sync.review_view import render_reviews
-from handoff_sync.sanitise import csv_cell, for_rich, for_terminal
+from handoff_sync.sanitise import csv_cell, for_rich, for_terminal, quoted
 from handoff_sync.store.types import RunKind, RunOutcome
 from handoff_sync.sync import CycleReport
 from handoff_sync.sync_command import _cycle_text
@@ -45,10 +49,40 @@ def assert_clean(text: str) -> None:
     ("c1 csi \x9b2J and osc \x9d8;;u\x9c.", "c1 csi  and osc ."),
     ("two\nlines\tand\rcr", "two lines and cr"),
     ("right\u202eto left", "rightto left"),
+    ("line\u2028para\u2029graph", "lineparagraph"),
     ("Café Ünïcode ✓", "Café Ünïcode ✓"),
 ])
 def test_for_terminal_drops_escapes_and_controls(raw: str, shown: str) -> None:
     assert for_terminal(raw) == shown
+
+
+def test_quoted_shows_every_control_as_its_escape_and_cuts_long_values() -> None:
+    text = quoted(HOSTILE)
+    assert all(ch.isprintable() for ch in text)  # nothing a terminal acts on
+    assert text.startswith("'\\x1b]8;;http://evil\\x1b\\Acme\\x1b[2J\\u202e\\x9b31m")
+    assert quoted("line\u2028break\nand\ttab") == "'line\\u2028break\\nand\\ttab'"
+    assert quoted("Café ✓") == "'Café ✓'"
+    assert quoted("x" * 5000) == f"'{'x' * 40}...' (5,000 characters)"
+    assert quoted("x" * 41, limit=41) == f"'{'x' * 41}'"
+
+
+def test_a_value_problem_and_an_id_problem_quote_alike() -> None:
+    # One rule for the product (sanitise) and one for the connectors, which import
+    # nothing of handoff_sync: the same value reads the same in both messages.
+    for value in (HOSTILE, "x" * 5000, "0065g00000ABCDE' OR Name != '"):
+        assert quoted(value) == connector_quoted(value)
+        assert shown(value) == quoted(value)
+
+
+def test_link_preview_quotes_names_without_their_escapes() -> None:
+    registration = Shown("501", HOSTILE, ESCAPES, "Partner " + ESCAPES + "x" * 100)
+    opportunity = Shown("006000000000001AAA", ESCAPES, None, None)
+    preview = LinkPreview("channel_conflict:prm:501", registration, opportunity, None,
+                          (Shown("502", "Other", None, ESCAPES),))
+    text = "\n".join(preview.lines())
+    assert all(ch.isprintable() for line in preview.lines() for ch in line)
+    assert quoted(HOSTILE) in text and "characters)" in text  # the long partner, cut
+    assert f"{quoted(ESCAPES)} -> {quoted('Partner ' + ESCAPES + 'x' * 100)}" in text
 
 
 def test_layout_keeps_newlines_and_tabs_only() -> None:
@@ -122,6 +156,26 @@ def test_plan_text_strips_escapes_from_records_and_values() -> None:
     assert "901Acme" in text
     failed = dataclasses.replace(report, plan=None, message=f"AuthError: {HOSTILE}")
     assert_clean(_as_text(failed))
+
+
+def test_offline_plan_summary_strips_escapes_from_the_exported_records(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ROOT / "tests" / "e2e" / "data"
+    records = [json.loads(line) for line in
+               (data / "plan_prm.jsonl").read_text().splitlines() if line.strip()]
+    for record in records:  # a hostile id (the deal key), deal name and partner rep
+        record["id"] = record["properties"]["hs_object_id"] = record["id"] + ESCAPES
+        record["properties"]["dealname"] = HOSTILE
+        record["properties"]["partner_rep_email"] = ESCAPES + "pat@bluebird.example"
+    prm = tmp_path / "prm.jsonl"
+    prm.write_text("\n".join(json.dumps(record) for record in records) + "\n")
+    code = main(["plan", "--prm", str(prm), "--crm", str(data / "plan_crm.json"),
+                 "--crm-owners", str(data / "plan_crm_users.json"), "--now",
+                 "2026-11-18T15:30Z", "--mappings", str(ROOT / "mappings")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert_clean(out)
+    assert "prm:501Acme " in out and "review unresolved_owner: prm:502Acme: " in out
 
 
 def test_sync_summary_strips_escapes_from_error_messages() -> None:

@@ -145,3 +145,22 @@ def test_every_status_line_fits_80_columns_whatever_the_ids(store: Store) -> Non
     text = rendered(store)
     assert all(len(line) <= 80 for line in text.splitlines())
     assert re.search(r"^f{8} incr failed", text, re.MULTILINE)
+
+
+def test_an_api_budget_that_is_not_shared_is_said_in_the_table(store: Store) -> None:
+    reason = ("counted by this process only: GET /account-info/v3/details did not name the "
+              "portal (hubspot: the HubSpot app lacks the scope(s) (HubSpot did not say "
+              "which) needed for read the account details; add them in the app's settings, "
+              "then re-install the app or rotate its token); pipelines and replicas on this "
+              "portal can together spend more than the share until it does (asked each cycle)")
+    started = T0 + timedelta(minutes=1)
+    store.start_run("partners", "aaaaaaaa1111", RunKind.INCREMENTAL, started, "host:1:abcd")
+    store.finish_run("aaaaaaaa1111", started + timedelta(seconds=1), RunOutcome.OK, None,
+                     {"hubspot": {"total": 7, "budget_unshared": reason},
+                      "salesforce": {"total": 3, "budget_unshared": None}}, {})
+    text = rendered(store)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    flat = " ".join(text.split())
+    assert "API hubspot budget counted by this process only: GET /account-info" in flat
+    assert "lacks the scope(s)" in flat and "API salesforce: 3 calls last run" in flat
+    assert "API salesforce budget" not in flat

@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+import requests
+from structlog.testing import capture_logs
 
 from connectors.budget import DAY, BudgetSettings
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
@@ -16,22 +18,10 @@ from connectors.salesforce_auth import SalesforceAuth, SecretRef
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.budget import StoreLedger
+from tests.clock_support import FakeTime
 
 SPENDERS = 8
 CALLS_EACH = 25
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -142,3 +132,40 @@ def test_two_hubspot_connectors_on_one_portal_share_its_budget(
         second.close()
     portal = sandbox.sandbox.credentials.hs_portal_id
     assert migrated.budget_ledger(f"hubspot portal {portal}").spend(0)[0] == 20
+
+
+def faults(server: SandboxServer, method: str, **body: object) -> None:
+    """The sandbox's fault control plane, over HTTP as an operator's script would use it."""
+    requests.request(method, f"{server.base_url}/__sandbox__/faults", json=body or None,
+                     verify=str(server.ca_file), timeout=10).raise_for_status()
+
+
+def test_a_token_refused_the_account_details_syncs_on_and_says_the_budget_is_not_shared(
+        sandbox: SandboxServer, migrated: Store) -> None:
+    # A token without access to the account details cannot name its portal: its calls
+    # cannot be counted in the portal's budget. Syncing goes on; `status` must say so.
+    faults(sandbox, "POST", rules=[{"api": "hubspot", "path": "^/account-info/v3/details$",
+                                    "probability": 1, "effect": 403}])
+    time = FakeTime()
+    connector = hubspot(sandbox, time, migrated)
+    portal = sandbox.sandbox.credentials.hs_portal_id
+    try:
+        with capture_logs() as logs:
+            assert connector.owners()  # the sync itself carries on
+            connector.start_cycle()
+            connector.owners()  # asked again next cycle, still refused: warned once
+        reason = connector.usage.snapshot()["budget_unshared"]
+        assert reason is not None and "lacks the scope" in reason
+        assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
+            "api budget counted for this process only"]
+        assert migrated.budget_ledger(f"hubspot portal {portal}").spend(0)[0] == 0
+
+        faults(sandbox, "DELETE")  # the scope granted: the next cycle shares the budget
+        connector.start_cycle()
+        connector.owners()
+        assert connector.usage.snapshot()["budget_unshared"] is None
+    finally:
+        connector.close()
+    # Once the portal is known, every call is in its ledger, those made before included
+    # (they move along): two refused cycles of 1 + 2 calls, then 1 + 2.
+    assert migrated.budget_ledger(f"hubspot portal {portal}").spend(0)[0] == 9

@@ -1,10 +1,12 @@
-"""`handoff-sync plan`: what the daemon would do with exported records, without doing it.
+"""`handoff-sync plan --prm FILE --crm FILE`: what the daemon would do with exported
+records, without doing it.
 
 Reads raw records as the APIs return them (a JSON array, JSON lines, a SOQL result with
 `records` or a HubSpot page with `results`), maps them with the mappings folder and
 prints the engine's plan: links, field writes, tasks, verdicts, SLA events and review
 items. Offline there is no store, so it is the plan of a first cycle: nothing linked
-before, no tasks open yet. Nothing is written anywhere.
+before, no tasks open yet. Nothing is written anywhere. Record ids, stages and review
+summaries come from the exports, so every one passes ``for_terminal`` before it prints.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from handoff_sync.mapping.command import (
 )
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, flatten_record, to_canonical
 from handoff_sync.model import OwnerDirectory
+from handoff_sync.sanitise import for_terminal
 
 MAX_RECORDS_FILE_BYTES = 2_000_000_000
 
@@ -84,12 +87,14 @@ def summary(result: Plan) -> str:
         for verdict in result.verdicts:
             missing = ", ".join(verdict.missing[:3]) + (
                 f" (+{len(verdict.missing) - 3})" if len(verdict.missing) > 3 else "")
-            lines.append(f"{verdict.deal:<24} {verdict.handoff_type or '-':<20} "
-                         f"{verdict.stage or '-':<28} {verdict.status.value:<13} "
-                         f"{verdict.completeness_pct:>4}%  {missing}")
+            lines.append(f"{for_terminal(verdict.deal):<24} "
+                         f"{for_terminal(verdict.handoff_type or '-'):<20} "
+                         f"{for_terminal(verdict.stage or '-'):<28} {verdict.status.value:<13} "
+                         f"{verdict.completeness_pct:>4}%  {for_terminal(missing)}")
         lines.append("")
     for item in result.reviews:
-        lines.append(f"review {item.kind.value}: {item.deal}: {item.summary}")
+        lines.append(f"review {item.kind.value}: {for_terminal(item.deal)}: "
+                     f"{for_terminal(item.summary)}")
     return "\n".join(lines).rstrip() + "\n"
 
 
