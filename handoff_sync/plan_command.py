@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"handoff-sync plan: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps([_as_json(r) for r in reports], indent=2, sort_keys=True,
-                         ensure_ascii=False))
+        # ASCII only, as engine.serialise.dumps: no raw C1 control or bidi override.
+        print(json.dumps([_as_json(r) for r in reports], indent=2, sort_keys=True))
     else:
         print("\n\n".join(_as_text(r) for r in reports))
     return 0 if all(r.plan is not None for r in reports) else 1

@@ -53,4 +53,6 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def dumps(plan: Plan, *, indent: int | None = 2) -> str:
-    return json.dumps(plan_to_dict(plan), indent=indent, sort_keys=True, ensure_ascii=False)
+    # ASCII only: partner text may hold C1 controls or bidi overrides, which JSON leaves
+    # raw otherwise and a terminal would act on; \uXXXX reads back the same.
+    return json.dumps(plan_to_dict(plan), indent=indent, sort_keys=True)

@@ -178,6 +178,27 @@ def test_offline_plan_summary_strips_escapes_from_the_exported_records(
     assert "prm:501Acme " in out and "review unresolved_owner: prm:502Acme: " in out
 
 
+def test_plan_json_carries_c1_controls_and_bidi_overrides_only_as_escapes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON escapes C0 controls itself, not C1 (\x9b is a CSI on many terminals) nor
+    bidi overrides: `plan --json` on a terminal must not print them raw."""
+    data = ROOT / "tests" / "e2e" / "data"
+    records = [json.loads(line) for line in
+               (data / "plan_prm.jsonl").read_text().splitlines() if line.strip()]
+    name = "Acme\x9b2J \u202eevil\u202c naïve"
+    for record in records:
+        record["properties"]["dealname"] = name
+    prm = tmp_path / "prm.jsonl"
+    prm.write_text("\n".join(json.dumps(record) for record in records) + "\n")
+    code = main(["plan", "--json", "--prm", str(prm), "--crm", str(data / "plan_crm.json"),
+                 "--crm-owners", str(data / "plan_crm_users.json"), "--now",
+                 "2026-11-18T15:30Z", "--mappings", str(ROOT / "mappings")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert not set(out) & {"\x9b", "\u202e", "\u202c"}
+    assert name in out.encode().decode("unicode_escape")  # the value itself is all there
+
+
 def test_sync_summary_strips_escapes_from_error_messages() -> None:
     summary = {"pipeline": "partners", "kind": "full", "run_id": "r1", "outcome": "partial",
                "duration_seconds": 1.0, "counts": {}, "api_calls": {},
