@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,7 +15,8 @@ from typing import Any
 
 import requests
 
-from handoff_sync.config import load_config
+from handoff_sync.config import Config, load_config
+from handoff_sync.daemon import Daemon
 from handoff_sync.engine.types import EngineState, TaskState, Verdict
 from handoff_sync.init_command import write_sandbox_config
 from handoff_sync.mapping.loader import MappingSet, load_mappings
@@ -138,3 +141,30 @@ def sandbox_schema(server: SandboxServer, method: str, body: Any = None) -> None
     answer = requests.request(method, f"{server.base_url}/__sandbox__/schema", json=body,
                               verify=str(server.ca_file), timeout=30)
     assert answer.status_code == 200, answer.text
+
+
+def held_in_portal(server: SandboxServer, deal_id: str, name: str, value: str) -> None:
+    """A value the portal holds though its API refuses it today (an old import, a
+    property whose type changed): the sync must cope with whatever it reads."""
+    api = server.sandbox.hubspot
+    with server.sandbox.lock:
+        obj = api.store.table("deals").get(int(deal_id))
+        assert obj is not None
+        api.store.table("deals").modify(obj, {name: value}, api.now_ms(),
+                                        api.store.unique_names("deals"))
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """Status and body of a GET, error statuses included (/readyz answers 503)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def daemon_for(config: Config) -> Daemon:
+    """The daemon `handoff-sync run` builds for ``config``, on its own store connection."""
+    store = Store.connect(config.database.url)
+    return Daemon(config, store, lambda pipeline: PipelineRunner(config, pipeline, store,
+                                                                 holder="e2e"), holder="e2e")

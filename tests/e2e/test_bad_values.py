@@ -22,7 +22,7 @@ from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport
 from tests.contract.test_salesforce_sandbox import create_many, opportunity
-from tests.e2e.sync_support import sync_world
+from tests.e2e.sync_support import held_in_portal, sync_world
 from tests.unit.test_mapping_files_system import FILES_YAML as PACK_FILES_YAML
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
@@ -42,15 +42,6 @@ def cycle(world: dict[str, Any]) -> CycleReport:
     return report
 
 
-def held_in_portal(server: SandboxServer, deal_id: str, name: str, value: str) -> None:
-    """A value the portal holds though its API refuses it today (an old import, a
-    property whose type changed): the sync must cope with whatever it reads."""
-    api = server.sandbox.hubspot
-    with server.sandbox.lock:
-        obj = api.store.table("deals").get(int(deal_id))
-        assert obj is not None
-        api.store.table("deals").modify(obj, {name: value}, api.now_ms(),
-                                        api.store.unique_names("deals"))
 
 
 def invalid_items(world: dict[str, Any], status: str | None = "open") -> dict[str, Any]:

@@ -10,37 +10,23 @@ knows the streak from the store; with the right token one good cycle makes it re
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from handoff_sync.config import Config, load_config
-from handoff_sync.daemon import Daemon
+from handoff_sync.config import load_config
 from handoff_sync.health import store_readiness
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for
-from handoff_sync.sync import PipelineRunner
-from tests.e2e.sync_support import configured_sandbox
+from tests.e2e.sync_support import configured_sandbox, daemon_for, http_get
 from tests.unit.test_daemon_support import wait_for
 
 PIPELINE = "partners"
 
 
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
-def daemon_for(config: Config) -> Daemon:
-    store = Store.connect(config.database.url)
-    return Daemon(config, store, lambda pipeline: PipelineRunner(config, pipeline, store,
-                                                                 holder="e2e"), holder="e2e")
 
 
 def test_a_daemon_failing_every_cycle_is_not_ready_until_a_cycle_succeeds(
@@ -68,12 +54,12 @@ def test_a_daemon_failing_every_cycle_is_not_ready_until_a_cycle_succeeds(
             daemon.run_pipeline(PIPELINE, full=True)  # waits for the cycle in hand
         failed = streak(PIPELINE).consecutive_failures
         assert failed >= 3
-        status, body = get(url + "/readyz")
+        status, body = http_get(url + "/readyz")
         assert status == 503
         assert re.fullmatch(rf"not ready: pipeline partners: {failed} failed cycles in a row "
                             r"\(auth; last at \S+\): AuthError: .+\n", body), body
-        assert get(url + "/healthz") == (200, "ok\n")  # alive, just not ready
-        metrics = get(url + "/metrics")[1]
+        assert http_get(url + "/healthz") == (200, "ok\n")  # alive, just not ready
+        metrics = http_get(url + "/metrics")[1]
         assert ('handoff_sync_cycle_failures_total{pipeline="partners",reason="auth"} '
                 f"{failed}.0") in metrics
         assert f'handoff_sync_consecutive_failed_cycles{{pipeline="partners"}} {failed}.0' \
@@ -93,8 +79,8 @@ def test_a_daemon_failing_every_cycle_is_not_ready_until_a_cycle_succeeds(
     try:
         url = daemon.health_url
         assert url is not None
-        assert wait_for(lambda: get(url + "/readyz") == (200, "ready\n"), timeout=120)
-        metrics = get(url + "/metrics")[1]
+        assert wait_for(lambda: http_get(url + "/readyz") == (200, "ready\n"), timeout=120)
+        metrics = http_get(url + "/metrics")[1]
         assert 'handoff_sync_consecutive_failed_cycles{pipeline="partners"} 0.0' in metrics
         assert "handoff_sync_last_success_timestamp_seconds{pipeline=\"partners\"}" in metrics
     finally:
@@ -121,8 +107,8 @@ def test_a_pipeline_whose_connectors_cannot_be_built_is_not_ready(
         daemon.start()
         url = daemon.health_url
         assert url is not None
-        status, body = get(url + "/readyz")
-        metrics = get(url + "/metrics")[1]
+        status, body = http_get(url + "/readyz")
+        metrics = http_get(url + "/metrics")[1]
     finally:
         daemon.shutdown()
     # (The scheduler's first cycle, started at once, may have failed a fourth time.)

@@ -17,8 +17,6 @@ import csv
 import io
 import json
 import sqlite3
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,11 +27,9 @@ from simple_salesforce import Salesforce
 
 from handoff_sync.cli import main
 from handoff_sync.config import load_config
-from handoff_sync.daemon import Daemon
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.store import Store, sqlite_url_for
-from handoff_sync.sync import PipelineRunner
-from tests.e2e.sync_support import configured_sandbox
+from handoff_sync.store import sqlite_url_for
+from tests.e2e.sync_support import configured_sandbox, daemon_for, held_in_portal, http_get
 
 DEALS, PARTNERS, SEED = 40, 4, 7
 HOSTILE_PARTNER = ('=HYPERLINK("http://evil.example/x","Acme")'
@@ -89,14 +85,6 @@ def salesforce_state(sf: Salesforce) -> dict[str, dict[str, Any]]:
                         "tasks": sorted(tasks.get(row["Id"], []))} for row in rows}
 
 
-def held_in_portal(server: SandboxServer, deal_id: str, name: str, value: str) -> None:
-    """A value the portal holds though its API refuses it today (an old import)."""
-    api = server.sandbox.hubspot
-    with server.sandbox.lock:
-        obj = api.store.table("deals").get(int(deal_id))
-        assert obj is not None
-        api.store.table("deals").modify(obj, {name: value}, api.now_ms(),
-                                        api.store.unique_names("deals"))
 
 
 def secret_values(folder: Path) -> list[str]:
@@ -110,29 +98,20 @@ def secret_values(folder: Path) -> list[str]:
     return [token, *key]
 
 
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def scrape_daemon(config_path: Path) -> tuple[int, str, str]:
     """/readyz and /metrics of the daemon after one more (quiet) cycle on this store."""
     config_path.write_text(config_path.read_text(encoding="utf-8").replace(
         "port: 9464", "port: 0"), encoding="utf-8")
-    config = load_config(config_path)
-    store = Store.connect(config.database.url)
-    daemon = Daemon(config, store, lambda pipeline: PipelineRunner(
-        config, pipeline, store, holder="e2e"), holder="e2e")
+    daemon = daemon_for(load_config(config_path))
     daemon.start()
     try:
         url = daemon.health_url
         assert url is not None
         daemon.run_pipeline("partners")
-        status, ready = get(url + "/readyz")
-        return status, ready, get(url + "/metrics")[1]
+        status, ready = http_get(url + "/readyz")
+        return status, ready, http_get(url + "/metrics")[1]
     finally:
         daemon.shutdown()
 
