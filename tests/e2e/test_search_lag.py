@@ -215,3 +215,51 @@ def test_random_edit_orders_under_search_lag_end_as_without(
     with fresh_database_url(backend, folder) as lagged_url:
         lagged = edit_story_end_state(sandbox, folder / "lagged", lagged_url, LAG_MS, steps)
     assert lagged == clean
+
+
+# --- a full reconcile while the index lags ---------------------------------------------------
+def full_reconcile_end_state(server: SandboxServer, folder: Path, database_url: str,
+                             lag_ms: int | None) -> dict[str, Any]:
+    """The nightly full cycle runs seconds after partners edited registrations: a search
+    that does not return them yet must not read as their deletion."""
+    server.sandbox.reset()
+    server.sandbox.clock.freeze(NOW)
+    hs = hubspot_client(server)
+    with sync_world(server, folder, database_url=database_url, now=NOW, deals=20) as world:
+        cycle(world, server, advance=30)
+        cycle(world, server, advance=30)
+        links = sorted(world["store"].load_pipeline("partners").engine.links.values(),
+                       key=lambda link: link.prm_id)[:3]
+        tasks_before = {t["Handoff_Task_Key__c"]: t["Id"] for t in handoff_tasks(
+            salesforce_client(server))}
+        set_search_lag(server, lag_ms)
+        for n, link in enumerate(links):
+            hs.crm.deals.basic_api.update(link.prm_id, {"properties": {
+                "need": f"Rebuild the claims pipeline, step {n}"}})
+            server.sandbox.clock.shift(0.25)
+        report: CycleReport = world["runner"].run_cycle(full=True)
+        assert report.outcome is RunOutcome.OK, report.message
+        if lag_ms:  # the index did hide the edited registrations from this pull
+            assert report.counts["records_read_prm"] == 20 - len(links)
+        engine = world["store"].load_pipeline("partners").engine
+        kept = {(link.prm_id, link.crm_id) for link in engine.links.values()}
+        assert {(link.prm_id, link.crm_id) for link in links} <= kept
+        server.sandbox.clock.shift(lag_ms / 1000 + 5 if lag_ms else 5)
+        for _ in range(2):
+            cycle(world, server, advance=1.0)
+        tasks_after = {t["Handoff_Task_Key__c"]: t["Id"] for t in handoff_tasks(
+            salesforce_client(server))}
+        assert all(tasks_after.get(key) == task for key, task in tasks_before.items())
+        engine = world["store"].load_pipeline("partners").engine
+        return {**vendor_state(server, world["mappings"]),
+                "links": sorted((link.prm_id, link.crm_id) for link in engine.links.values())}
+
+
+def test_a_full_reconcile_under_search_lag_loses_no_record(
+        sandbox: SandboxServer, tmp_path: Path, store_url: str) -> None:
+    backend = "postgresql" if store_url.startswith("postgresql") else "sqlite"
+    clean = full_reconcile_end_state(sandbox, tmp_path / "clean", store_url, None)
+    with fresh_database_url(backend, tmp_path) as lagged_url:
+        lagged = full_reconcile_end_state(sandbox, tmp_path / "lagged", lagged_url, 5000)
+    for part in clean:
+        assert lagged[part] == clean[part], part
