@@ -218,9 +218,10 @@ def _link(connection: Connection, pipeline: str, row: Mapping[str, Any], crm_id:
     registration in ``displace`` (`review link --force` after showing the move)."""
     kind = ReviewKind(row["kind"])
     if kind not in LINKABLE:
-        raise StoreError(f"review item {row['key']!r} is a {kind.value} item and cannot be "
-                         "linked: fix the records in the source system and the item resolves "
-                         "itself, or dismiss it")
+        raise StoreError(f"review item {row['key']!r} ({kind.value}) cannot be linked: "
+                         "only ambiguous_link and channel_conflict items link; fix the "
+                         "records in the source system and the item resolves itself, or "
+                         "dismiss it")
     named = registrations_of({**row, "details": decode_map(row["details"] or {})})
     if not named:
         raise StoreError(f"review item {row['key']!r} is about {row['deal']}, which has no "

@@ -102,7 +102,7 @@ def test_wrong_decisions_are_refused_with_what_to_do(store: Store) -> None:
     stated(store, AMBIGUOUS, OWNER, crm_only, at=T0)
     cases = [
         ("nope", "link", "no review item 'nope' in pipeline 'partners'"),
-        (OWNER.key, "link", "unresolved_owner item and cannot be linked: fix the records"),
+        (OWNER.key, "link", r"\(unresolved_owner\) cannot be linked: only ambiguous_link"),
         (AMBIGUOUS.key, "approve", "unknown review action 'approve': use dismiss, or link"),
         (crm_only.key, "link", "no PRM registration to link; dismiss it instead"),
     ]
