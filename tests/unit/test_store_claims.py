@@ -26,6 +26,7 @@ def test_claims_on_one_object_of_one_org_see_each_other_in_order(migrated: Store
     later = NOW + timedelta(minutes=5)
     second, others = migrated.claim_crm_object("resellers", ORG, "opportunity",
                                                {"Type": "New Business"}, later, DAY)
+    assert second.object == "opportunity"  # objects compare without case
     assert [(c.pipeline, c.object, c.claimed_at) for c in others] == [
         ("partners", "opportunity", NOW)]
     # Renewing keeps the first claim's time: the older claim stays first.
