@@ -121,13 +121,18 @@ def test_the_second_pipeline_on_one_org_is_refused_and_stays_refused(
     world["store"] = Store.connect(world["url"])
 
 
-def test_a_pipeline_no_longer_listed_blocks_nobody(world: dict[str, Any]) -> None:
+def test_a_pipeline_disabled_or_no_longer_listed_blocks_nobody(
+        world: dict[str, Any]) -> None:
     config, store = world["config"], world["store"]
     assert run(config, store, 0, NOW).outcome in (RunOutcome.OK, RunOutcome.PARTIAL)
-    renamed = config.model_copy(update={"pipelines": [
+    assert run(config, store, 1, NOW + timedelta(minutes=1)).outcome is RunOutcome.FAILED
+    disabled = config.model_copy(update={"pipelines": [
         config.pipelines[0].model_copy(update={"enabled": False}), config.pipelines[1]]})
-    report = run(renamed, store, 1, NOW + timedelta(minutes=1))
-    assert report.outcome in (RunOutcome.OK, RunOutcome.PARTIAL), report.message
+    removed = config.model_copy(update={"pipelines": [config.pipelines[1]]})
+    for minute, edited in ((2, disabled), (3, removed)):
+        report = run(edited, store, len(edited.pipelines) - 1,
+                     NOW + timedelta(minutes=minute))
+        assert report.outcome in (RunOutcome.OK, RunOutcome.PARTIAL), report.message
 
 
 @pytest.mark.parametrize("world", [("New Business", "Existing Business")], indirect=True)
