@@ -177,6 +177,12 @@ class Connector(Protocol):
         """Users who can own records: id, email, active, manager."""
         ...
 
+    def org_key(self) -> str | None:
+        """The org or account this connector reaches, as its API budget is keyed
+        (``salesforce https://acme.my.salesforce.com``, ``hubspot portal 123``), logging in
+        or asking the system if need be; None when it cannot tell (a file drop)."""
+        ...
+
     def start_cycle(self) -> None:
         """Forget per-cycle caches (describe)."""
         ...

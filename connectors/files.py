@@ -583,6 +583,10 @@ class FileDropConnector:
         """A drop folder has no user list: nobody to look owner ids up in."""
         return []
 
+    def org_key(self) -> str | None:
+        """None: a folder of files is no org, and nothing here writes tasks."""
+        return None
+
     def start_cycle(self) -> None:
         """Forget the cached describe: the PRM may have added columns since."""
         self._described.clear()

@@ -187,6 +187,7 @@ class HubSpotConnector:
         self.usage = ApiUsage()
         self._clock = clock
         self._ledgers = ledgers
+        self._portal: str | None = None  # the portal id, once the account details said
         self._on_secret = on_secret or ignore
         self.budget = BudgetGuard(settings.budget, system=SYSTEM, sleep=sleep, clock=clock,
                                   stop=stop)
@@ -230,23 +231,38 @@ class HubSpotConnector:
         """
         assert self._ledgers is not None
         try:
+            portal = self._read_portal()
+        except ConnectorError as exc:
+            if not isinstance(exc, FatalError):  # a blip: ask again before the next call
+                self.transport.before_first_call = self._share_budget
+            self._unshared(str(exc))
+            return
+        if portal is None:
+            self._unshared("the answer held no portalId")
+            return
+        self.usage.budget_unshared = None
+        self.budget.share(self._ledgers(_org_key(portal)))
+
+    def _read_portal(self) -> str | None:
+        """The portal id, from the account details (one call; kept once known)."""
+        if self._portal is None:
             reply = self.transport.call(
                 "read the account details", "other",
                 lambda kw: self._owners.api_client.call_api(
                     "/account-info/v3/details", "GET", header_params={"Accept":
                                                                       "application/json"},
                     response_types_map={}, auth_settings=["oauth2"], **kw))
-        except ConnectorError as exc:
-            if not isinstance(exc, FatalError):  # a blip: ask again before the next call
-                self.transport.before_first_call = self._share_budget
-            self._unshared(str(exc))
-            return
-        portal = reply.body.get("portalId") if isinstance(reply.body, dict) else None
-        if portal is None:
-            self._unshared("the answer held no portalId")
-            return
-        self.usage.budget_unshared = None
-        self.budget.share(self._ledgers(f"{SYSTEM} portal {portal}"))
+            portal = reply.body.get("portalId") if isinstance(reply.body, dict) else None
+            self._portal = None if portal is None else str(portal)
+        return self._portal
+
+    def org_key(self) -> str | None:
+        """The portal, named by its id in the account details (None: they named none)."""
+        first, self.transport.before_first_call = self.transport.before_first_call, None
+        if first is not None:  # the budget's turn to learn the portal: ask once, not twice
+            first()
+        portal = self._read_portal()
+        return None if portal is None else _org_key(portal)
 
     def _unshared(self, error: str) -> None:
         reason = (f"counted by this process only: GET /account-info/v3/details did not "
@@ -811,3 +827,7 @@ def _order(at: Position | Cursor) -> tuple[int, int]:
     if isinstance(at, Position):
         return at.modified_ms, at.last_id
     return _to_ms(at.modified_at), int(at.last_id) if at.last_id.isdigit() else -1
+
+
+def _org_key(portal: str) -> str:
+    return f"{SYSTEM} portal {portal}"

@@ -338,6 +338,12 @@ class SalesforceConnector:
                        for r in records]
         return owners
 
+    def org_key(self) -> str | None:
+        """The org, named by the instance URL its login answered (logs in if need be)."""
+        self._client()
+        assert self._token is not None
+        return _org_key(self._token)
+
     def start_cycle(self) -> None:
         self._describes.clear()
 
@@ -401,7 +407,7 @@ class SalesforceConnector:
                 system=SYSTEM, status=401) from refused
         if self._ledgers is not None and self._token is None:
             # One budget per org: the instance URL names it, whatever pipeline asks.
-            self.budget.share(self._ledgers(f"{SYSTEM} {token.instance_url.lower()}"))
+            self.budget.share(self._ledgers(_org_key(token)))
         self._token = token
         self._sf = Salesforce(instance_url=token.instance_url, session_id=token.access_token,
                               session=self._session, version=self.settings.api_version)
@@ -750,3 +756,8 @@ def _write_result(ref: str, record_id: str | None, outcome: Mapping[str, Any], *
     error = record_error(dict(errors[0]), extra=[dict(e) for e in errors[1:]]) if errors else \
         record_error({"statusCode": "UNKNOWN", "message": "Salesforce gave no reason"})
     return WriteResult(ref=ref, id=new_id, ok=False, error=error)
+
+
+def _org_key(token: Token) -> str:
+    """One org, whatever login URL or user reached it: the instance URL names it."""
+    return f"{SYSTEM} {token.instance_url.rstrip('/').lower()}"

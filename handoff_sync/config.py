@@ -669,10 +669,12 @@ def check_files(config: Config) -> list[tuple[KeyPath, str]]:
 # disjoint scopes (both scope on one field, with different values: a Salesforce record type
 # or picklist, a HubSpot deal pipeline), or one of them alone writes outputs and tasks.
 # Both are what the sync obeys; a config key that only silenced this check would not be.
+# This check compares connection settings; each cycle also claims its object under the org
+# its login names (``sync.py``, ``store/claims.py``), which catches one org reached two ways.
 
 
 @dataclass(frozen=True)
-class _CrmUse:
+class CrmUse:
     """What one enabled pipeline does to its CRM object, read from its CRM mapping file."""
 
     index: int
@@ -683,38 +685,47 @@ class _CrmUse:
     writes: bool  # the file maps outputs or tasks
     file: Path
 
+    def disjoint_from(self, other_scope: Mapping[str, str]) -> bool:
+        """True when no record can be in this scope and in ``other_scope``: one field
+        scoped to different values."""
+        return any(key in other_scope and other_scope[key] != value
+                   for key, value in self.scope.items())
+
 
 def check_shared_crm_objects(config: Config) -> list[tuple[KeyPath, str]]:
     """A problem for each pair of enabled pipelines that would both write outputs or
     tasks to one CRM object of one org, with scopes that may overlap."""
     uses = [use for index, pipeline in enumerate(config.pipelines) if pipeline.enabled
-            for use in [_crm_use(config, index, pipeline)] if use is not None]
+            for use in [crm_use(config, pipeline, index)] if use is not None]
     found: list[tuple[KeyPath, str]] = []
     for later, second in enumerate(uses):
         for first in uses[:later]:
             if first.org != second.org or first.object.lower() != second.object.lower() \
-                    or not (first.writes and second.writes) or _disjoint(first, second):
+                    or not (first.writes and second.writes) or first.disjoint_from(second.scope):
                 continue
             crm = config.pipelines[second.index].crm
-            found.append((("pipelines", second.index, "crm"), (
-                f"pipelines '{first.name}' and '{second.name}' both write outputs and tasks "
-                f"to {second.org[0]} {second.object} of one org (connection '{crm}'), "
-                "so each would add its own follow-up tasks to the records both see, and "
-                "overwrite the other's outputs. Say how they share it: make their scopes "
-                f"disjoint (a `scope:` on the same field with different values in "
-                f"{first.file} and {second.file}, e.g. a record type or a HubSpot deal "
-                "pipeline), or let one own outputs and tasks (remove `outputs:` and "
-                "`tasks:` from the other's file), or set `enabled: false` on one")))
+            found.append((("pipelines", second.index, "crm"), shared_object_problem(
+                (first.name, first.file), second,
+                f"{second.org[0]} {second.object} of one org (connection '{crm}')")))
     return found
 
 
-def _disjoint(first: _CrmUse, second: _CrmUse) -> bool:
-    """True when no record can be in both scopes: one field scoped to different values."""
-    return any(key in second.scope and second.scope[key] != value
-               for key, value in first.scope.items())
+def shared_object_problem(first: tuple[str, Path], second: CrmUse, what: str) -> str:
+    """Why pipeline ``first`` (name, CRM mapping file) and ``second`` may not both write
+    ``what`` (an object of one org), and the three ways to let them."""
+    first_name, first_file = first
+    return (f"pipelines '{first_name}' and '{second.name}' both write outputs and tasks "
+            f"to {what}, so each would add its own follow-up tasks to the records both "
+            "see, and overwrite the other's outputs. Say how they share it: make their "
+            f"scopes disjoint (a `scope:` on the same field with different values in "
+            f"{first_file} and {second.file}, e.g. a record type or a HubSpot deal "
+            "pipeline), or let one own outputs and tasks (remove `outputs:` and `tasks:` "
+            "from the other's file), or set `enabled: false` on one")
 
 
-def _crm_use(config: Config, index: int, pipeline: PipelineConfig) -> _CrmUse | None:
+def crm_use(config: Config, pipeline: PipelineConfig, index: int) -> CrmUse | None:
+    """What ``pipeline`` (the ``index``th) does to its CRM object (None: no CRM mapping
+    file to read; the config and mappings checks say why)."""
     connection = config.connections.get(pipeline.crm)
     if connection is None or connection.system == "files":
         return None  # reported by _references
@@ -726,11 +737,11 @@ def _crm_use(config: Config, index: int, pipeline: PipelineConfig) -> _CrmUse | 
     if not isinstance(data, dict) or not isinstance(data.get("object"), str):
         return None  # the mappings validation says why
     scope = data.get("scope")
-    return _CrmUse(index, pipeline.name, _org_of(pipeline.crm, connection),
-                   data["object"],
-                   {str(k): str(v) for k, v in scope.items()} if isinstance(scope, dict)
-                   else {},
-                   bool(data.get("outputs")) or bool(data.get("tasks")), file)
+    return CrmUse(index, pipeline.name, _org_of(pipeline.crm, connection),
+                  data["object"],
+                  {str(k): str(v) for k, v in scope.items()} if isinstance(scope, dict)
+                  else {},
+                  bool(data.get("outputs")) or bool(data.get("tasks")), file)
 
 
 def _org_of(name: str, connection: AnyConnectionConfig) -> tuple[str, ...]:

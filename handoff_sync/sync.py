@@ -58,6 +58,9 @@ from handoff_sync.sync_write import Side, carry_out, field_changes, write_call_e
 log = structlog.get_logger("handoff_sync.sync")
 
 OWNERS_TTL = timedelta(minutes=15)  # users change rarely; re-read on full cycles anyway
+# A pipeline's claim on its CRM object lapses when its cycles stop renewing it this long
+# (its daemon stopped, its connection moved to another org); see _claim_crm_object.
+CLAIM_TTL = timedelta(days=1)
 
 
 def now_utc() -> datetime:
@@ -225,6 +228,8 @@ class PipelineRunner:
                should_stop: Callable[[], bool], lease: tuple[str, str] | None,
                heartbeat: Callable[[], None]) -> CycleReport:
         mappings = self._mappings(folder)
+        if not dry_run:
+            self._claim_crm_object()
         full = kind is RunKind.FULL
         drift = dict(state.drift)
         if full or drift or not state.checkpoints or _schema_suspect(state):
@@ -349,6 +354,41 @@ class PipelineRunner:
                     crm=dirty.crm.union(moved[Role.CRM]))
             result = planned(dirty)
         return result, refreshed, frozenset()
+
+    def _claim_crm_object(self) -> None:
+        """Claim this pipeline's CRM object under the org its login names, or fail the
+        cycle (a config failure) before anything is written when another pipeline claimed
+        it first with a scope that may overlap.
+
+        The config check compares connection settings; two connections to one org (other
+        users, a login URL and an instance URL, two variables holding one token) pass it.
+        Only claims of pipelines this config lists as enabled count, so a pipeline renamed,
+        removed or disabled stops blocking at once (the replicas of one store share one
+        config, as they share its pipelines' leases); a claim not renewed for CLAIM_TTL
+        lapses. What "writes" and "disjoint" mean is the config check's (``CrmUse``)."""
+        from handoff_sync.config import crm_use, shared_object_problem
+
+        pipelines = self.config.pipelines
+        listed = {p.name: p for p in pipelines if p.enabled}
+        use = crm_use(self.config, self.pipeline, -1)
+        if use is None or not use.writes:
+            self.store.release_crm_object(self.name)
+            return
+        org = self.connectors[Role.CRM].org_key()
+        if org is None:  # the connector cannot tell its org: the config check stands alone
+            return
+        mine, others = self.store.claim_crm_object(self.name, org, use.object, use.scope,
+                                                   self.clock(), CLAIM_TTL)
+        for other in others:
+            if other.pipeline not in listed or use.disjoint_from(other.scope) \
+                    or (other.claimed_at, other.pipeline) > (mine.claimed_at, self.name):
+                continue  # not running, disjoint, or it came later: it is the one refused
+            theirs = listed[other.pipeline]
+            their_use = crm_use(self.config, theirs, -1)
+            raise CycleFailed(shared_object_problem(
+                (other.pipeline, their_use.file if their_use else Path(theirs.mappings)), use,
+                f"{use.object} of the org {org} (its connections '{theirs.crm}' and "
+                f"'{self.pipeline.crm}' both log in there)"))
 
     def _mappings(self, folder: Path) -> MappingSet:
         mappings, problems = validate_mappings(folder)

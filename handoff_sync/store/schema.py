@@ -336,3 +336,16 @@ class ApiBudget(Base):
     key: Mapped[str] = mapped_column(String(), primary_key=True)  # system and org
     minute: Mapped[int] = mapped_column(BigInteger(), primary_key=True)  # epoch s // 60
     calls: Mapped[int] = mapped_column(Integer())
+
+
+class CrmClaim(Base):
+    """Which CRM object of which org a pipeline writes outputs and tasks to
+    (``claims.py``): one row per pipeline, renewed at each of its cycles."""
+
+    __tablename__ = "crm_claims"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    org: Mapped[str] = mapped_column(String())  # the connector's org key, as the budget's
+    object: Mapped[str] = mapped_column(String())  # lower-cased
+    scope: Mapped[dict[str, str]] = mapped_column(JSON())  # field -> value ({}: all)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    renewed_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from handoff_sync.engine.serialise import to_jsonable
-from handoff_sync.store import leases, revisions
+from handoff_sync.store import claims, leases, revisions
 from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.budget import StoreLedger
 from handoff_sync.store.database import (
@@ -196,6 +196,21 @@ class Store:
         """The ledger of one org's API budget (``store.budget``), shared by every pipeline
         and replica whose connector names the same org."""
         return StoreLedger(self._engine, key, url=self.url)
+
+    # -- which pipeline writes which CRM object of which org
+
+    def claim_crm_object(self, pipeline: str, org: str, object_name: str,
+                         scope: Mapping[str, str], now: datetime,
+                         ttl: timedelta) -> tuple[claims.Claim, list[claims.Claim]]:
+        """Claim (or renew) ``object_name`` of ``org`` for ``pipeline``'s outputs and
+        tasks; its claim and the other live claims on that object (``store.claims``)."""
+        with self._guard(f"claiming {object_name} of {org} for pipeline {pipeline!r}"):
+            return claims.claim(self._engine, pipeline, org, object_name, scope, now, ttl)
+
+    def release_crm_object(self, pipeline: str) -> None:
+        """Drop ``pipeline``'s claim: it writes no outputs or tasks now."""
+        with self._guard(f"releasing pipeline {pipeline!r}'s CRM claim"):
+            claims.release(self._engine, pipeline)
 
     # -- status and review
 

@@ -169,3 +169,20 @@ def test_a_token_refused_the_account_details_syncs_on_and_says_the_budget_is_not
     # Once the portal is known, every call is in its ledger, those made before included
     # (they move along): two refused cycles of 1 + 2 calls, then 1 + 2.
     assert migrated.budget_ledger(f"hubspot portal {portal}").spend(0)[0] == 9
+
+
+def test_each_connector_names_its_org_by_its_budget_key(sandbox: SandboxServer,
+                                                        migrated: Store) -> None:
+    # The sync claims CRM objects under these keys (store.claims): the org the login or
+    # the account details name, whatever the connection settings say.
+    time = FakeTime()
+    hs, sf = hubspot(sandbox, time, migrated), salesforce(sandbox, time, migrated)
+    try:
+        portal = sandbox.sandbox.credentials.hs_portal_id
+        assert hs.org_key() == f"hubspot portal {portal}"
+        assert hs.org_key() == f"hubspot portal {portal}"
+        assert hs.usage.total == 1  # the account details, asked once for budget and key
+        assert sf.org_key() == f"salesforce {sandbox.base_url}"
+    finally:
+        hs.close()
+        sf.close()
