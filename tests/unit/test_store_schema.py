@@ -21,12 +21,12 @@ def test_migrate_creates_the_schema_once_and_the_daemon_check_passes(store_url: 
             store.require_current_schema()
         assert str(refused.value) == (
             f"the database {store.url} has no handoff-sync tables; this version needs "
-            "revision 0002_budget: run `handoff-sync migrate --config FILE`")
-        assert store.migrate() == ["0001", "0002_budget"]
-        assert Store.head_revision() == "0002_budget"
+            "revision 0003_fieldfail: run `handoff-sync migrate --config FILE`")
+        assert store.migrate() == ["0001", "0002_budget", "0003_fieldfail"]
+        assert Store.head_revision() == "0003_fieldfail"
         assert store.migrate() == []
         store.require_current_schema()
-        assert store.schema_revision() == "0002_budget"
+        assert store.schema_revision() == "0003_fieldfail"
         assert Store.revision_label("0001") == "0001_initial"
         assert Store.revision_label("0002_budget") == "0002_budget"
 
