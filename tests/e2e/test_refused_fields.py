@@ -60,7 +60,7 @@ def test_a_value_a_validation_rule_refuses_holds_back_only_that_field(
     amount = sf.Opportunity.get(bad.crm_id)["Amount"]
     answer = requests.post(f"{sandbox.base_url}/__sandbox__/validation-rules", json={
         "salesforce": [{"object": "Opportunity", "field": "Amount", "value": 13,
-                        "message": RULE}]}, verify=sandbox.ca_file, timeout=10)
+                        "message": RULE}]}, verify=str(sandbox.ca_file), timeout=10)
     assert answer.status_code == 200, answer.text
     hs.crm.deals.basic_api.update(bad.prm_id, {"properties": {
         "amount": "13", "need": "Replace the ETL stack"}})
