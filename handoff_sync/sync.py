@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,12 +27,20 @@ from connectors.base import Connector, Cursor
 from connectors.errors import ConnectorError, SchemaError, StopRequested
 from handoff_sync.cycle_failures import failure_message
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
-from handoff_sync.engine.types import EngineState, Link, LinkChangeKind, Plan, SlaEventKind
+from handoff_sync.engine.types import (
+    EngineState,
+    Link,
+    LinkChangeKind,
+    Plan,
+    ReviewItem,
+    ReviewKind,
+    SlaEventKind,
+)
 from handoff_sync.mapping.convert import MappedRecord, SystemMapping, to_canonical
 from handoff_sync.mapping.describe import SystemObject
 from handoff_sync.mapping.loader import MappingSet, validate_mappings
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
-from handoff_sync.sanitise import for_terminal
+from handoff_sync.sanitise import for_terminal, quoted
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
@@ -53,7 +61,13 @@ from handoff_sync.sync_pull import (
     pull_side,
     pull_task_closures,
 )
-from handoff_sync.sync_write import Side, carry_out, field_changes, write_call_estimate
+from handoff_sync.sync_write import (
+    Refused,
+    Side,
+    carry_out,
+    field_changes,
+    write_call_estimate,
+)
 
 log = structlog.get_logger("handoff_sync.sync")
 
@@ -278,7 +292,8 @@ class PipelineRunner:
                                write_call_estimate(result, sides))
         done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
                          now=now, should_stop=should_stop, heartbeat=heartbeat,
-                         withheld=withheld)
+                         withheld=withheld, field_holds=state.field_holds)
+        result = _with_refusals(result, done.refused)
         failures = list(done.failures)
         skipped_rows = [problem for role in Role for problem in pulls[role].problems]
         for problem in skipped_rows[:20]:
@@ -309,7 +324,8 @@ class PipelineRunner:
             mirror={role: MappingProxyType(changed_mirror[role]) for role in Role},
             mirror_replace=frozenset(r for r in Role if full and _replaceable(mappings, r)),
             checkpoints=MappingProxyType(checkpoints), failures=tuple(failures),
-            cleared=frozenset(done.cleared), counts=MappingProxyType(counts),
+            cleared=frozenset(done.cleared), field_failures=tuple(done.field_failures),
+            fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
             message=message, closed_by_user=frozenset(closures.keys)), lease=lease)
         # What the next cycle compares with to find what changed outside it.
@@ -625,3 +641,22 @@ def _stopped_message(exc: Exception) -> str:
         return ("stopped while waiting for the API budget; nothing recorded, the next "
                 "cycle redoes the work")
     return "stopped while pulling; nothing recorded, the next cycle pulls again"
+
+
+def _with_refusals(result: Plan, refused: Sequence[Refused]) -> Plan:
+    """The plan with a review item for each field a system refused (sync_write)."""
+    if not refused:
+        return result
+    items = {}
+    for refusal in refused:
+        key = f"invalid_value:{refusal.deal}:{refusal.role.value}:{refusal.field}"
+        where = f"{refusal.system} record {refusal.record_id}"
+        items[key] = ReviewItem(
+            key, ReviewKind.INVALID_VALUE, refusal.deal,
+            f"{refusal.field} {quoted(str(refusal.value))} was refused by {where}: "
+            f"{quoted(refusal.message, 200)}; the record's other fields were written; fix the "
+            "value at its source (or the rule that refuses it)",
+            details={"record": refusal.record_id, "system": refusal.system,
+                     "field": refusal.field, "value": quoted(str(refusal.value)),
+                     "message": quoted(refusal.message, 200)})
+    return dataclasses.replace(result, reviews=(*result.reviews, *items.values()))

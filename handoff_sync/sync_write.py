@@ -5,10 +5,29 @@ system values, sends them in chunks (checking for a stop request between chunks,
 SIGTERM finishes the batch in hand), and sorts the results into what may be recorded:
 deals whose every write succeeded, task keys whose upsert succeeded, and failures to
 retry later. A failed record never stops the others.
+
+One refused field never fails the rest of its record. When a record's write comes back
+refused, not retriable, naming fields it carried (a validation rule, a restricted
+picklist, a field that shrank: ``RecordError.fields``), the record is sent once more in
+the same cycle without them (one call for all such records of a chunk). If that write
+goes through, the record counts as written for its other fields; each refused field
+becomes a FIELD failure: a review item naming record, field, value and the system's
+message, and a row in sync_errors keyed by record and field, holding a digest of the
+refused value and the usual not-retriable backoff. The deal's base does not advance,
+so the engine keeps planning the field; while the hold lasts and the value is the same
+(``digest``), the field is left out of that record's writes before sending (no second
+call, no failed call: a record with nothing else to write is not sent at all). A new
+value, or the hold running out, sends the field again; a successful write of the record
+without a refusal clears the field's row, and its review item resolves itself. A
+refusal naming every field written leaves nothing to resend: those fields are held the
+same way, never the whole record. If the second write fails too, the record fails as
+before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +51,14 @@ from handoff_sync.mapping.convert import (
     task_to_system,
     to_system,
 )
-from handoff_sync.model import OwnerDirectory, Role
-from handoff_sync.store.types import FailureKind, MirrorRecord, RecordFailure, RetryHold
+from handoff_sync.model import Output, OwnerDirectory, Role
+from handoff_sync.store.types import (
+    FailureKind,
+    FieldHold,
+    MirrorRecord,
+    RecordFailure,
+    RetryHold,
+)
 from handoff_sync.sync_drift import drifted_fields
 from handoff_sync.sync_pull import merge
 
@@ -60,6 +85,28 @@ class WriteOutcome:
         default_factory=lambda: {Role.PRM: {}, Role.CRM: {}})
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     stopped: bool = False
+    field_failures: list[RecordFailure] = field(default_factory=list)  # refused this cycle
+    fields_held: set[tuple[Role, str, str]] = field(default_factory=set)  # left out, held
+    refused: list[Refused] = field(default_factory=list)  # both: one review item each
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A field the system refused for a record (this cycle or still held): its review."""
+
+    role: Role
+    system: str
+    record_id: str
+    deal: str
+    field: str  # the system field
+    value: Any
+    message: str
+
+
+def digest(value: Any) -> str:
+    """A short fingerprint of a system value: a held field is retried once it differs."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
@@ -67,7 +114,9 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
               holds: Mapping[tuple[Role, str], RetryHold], drift: Mapping[str, str],
               now: datetime, should_stop: Callable[[], bool],
               heartbeat: Callable[[], None],
-              withheld: Collection[tuple[Role, str]] = ()) -> WriteOutcome:
+              withheld: Collection[tuple[Role, str]] = (),
+              field_holds: Mapping[tuple[Role, str, str], FieldHold] | None = None
+              ) -> WriteOutcome:
     """Send the plan's writes and tasks; record what happened to each.
 
     Writes to ``withheld`` records (changed since the plan was made) are not sent: their
@@ -79,7 +128,8 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
             _write_records(sides[role], [w for w in writes if w.role is role
                                          and (role, w.record_id) not in withheld], out, done,
                            mirror=mirror.get(role, {}), holds=holds, drift=drift, now=now,
-                           should_stop=should_stop, heartbeat=heartbeat)
+                           should_stop=should_stop, heartbeat=heartbeat,
+                           field_holds=field_holds or {})
             if out.stopped:
                 break
         if out.stopped:
@@ -127,7 +177,8 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
                    done: Counter[str], *, mirror: Mapping[str, MirrorRecord],
                    holds: Mapping[tuple[Role, str], RetryHold], drift: Mapping[str, str],
                    now: datetime, should_stop: Callable[[], bool],
-                   heartbeat: Callable[[], None]) -> None:
+                   heartbeat: Callable[[], None],
+                   field_holds: Mapping[tuple[Role, str, str], FieldHold]) -> None:
     mapping = side.mapping
     skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
     ready: list[tuple[FieldWrite, RecordWrite, bool]] = []
@@ -142,6 +193,10 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
         dropped = skipped & fields.keys()
         for name in dropped:
             del fields[name]
+        held = _held(side, write, fields, field_holds, now, out)
+        if held and not fields.keys() & values.values.keys() and set(write.outputs) <= {
+                Output.LAST_SYNCED}:
+            fields = {}  # only the sync stamp is left: a write for nothing, every cycle
         if issues:
             out.failures.append(_failure(side, FailureKind.RECORD, write.record_id, write.deal,
                                          "INVALID_VALUE", "; ".join(map(str, issues)),
@@ -149,8 +204,8 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
             continue
         if fields:
             ready.append((write, RecordWrite(write.record_id, write.record_id, fields),
-                          not dropped))
-        elif not dropped:
+                          not dropped and not held))
+        elif not dropped and not held:
             done.update(_settles(write))  # nothing this system can take: nothing to fail
     for chunk in _chunks(ready, CHUNK):
         if should_stop():
@@ -162,24 +217,95 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
             return side.connector.write(mapping.object, [rw for _, rw, _ in c])
 
         results = _send(write_chunk, [rw.ref for _, rw, _ in chunk])
+        again: list[tuple[FieldWrite, RecordWrite, bool]] = []
+        refusals: dict[str, tuple[RecordWrite, RecordError, set[str]]] = {}
         for (write, record_write, whole), result in zip(chunk, results, strict=True):
-            if result.ok:
-                if whole:  # a drifted field left out still differs: keep the base
-                    done.update(_settles(write))
-                out.cleared.add((side.role, write.record_id))
-                out.counts["records_written"] += 1
-                previous = mirror.get(write.record_id)
-                if previous is not None:  # the record now holds what we wrote
-                    out.mirror[side.role][write.record_id] = _with_written(
-                        previous, record_write.fields)
-            else:
-                error = result.error
-                out.failures.append(_failure(
-                    side, FailureKind.RECORD, write.record_id, write.deal,
-                    error.code if error else "UNKNOWN", error.message if error else
-                    "the system gave no reason", fields=error.fields if error else (),
-                    retriable=error.retriable if error else True))
+            named = _refused_fields(record_write, result)
+            if not named or result.error is None:
+                _settle(side, write, record_write, whole, result, out, done, mirror)
+                continue
+            rest = {k: v for k, v in record_write.fields.items() if k not in named}
+            if not rest:  # nothing else to send: only the fields wait
+                _refuse(side, write, record_write, result.error, named, out)
+                continue
+            refusals[record_write.ref] = (record_write, result.error, named)
+            again.append((write, RecordWrite(record_write.ref, record_write.id, rest), False))
+        if again:
+            def write_again(c: Sequence[tuple[FieldWrite, RecordWrite, bool]] = again
+                            ) -> list[WriteResult]:
+                return side.connector.write(mapping.object, [rw for _, rw, _ in c])
+
+            retried = _send(write_again, [rw.ref for _, rw, _ in again])
+            for (write, record_write, whole), result in zip(again, retried, strict=True):
+                if result.ok:  # the rest landed: the refused fields wait on their own
+                    first, error, named = refusals[record_write.ref]
+                    _refuse(side, write, first, error, named, out)
+                # else the second write failed too: the record fails as before
+                _settle(side, write, record_write, whole, result, out, done, mirror)
         heartbeat()
+
+
+def _held(side: Side, write: FieldWrite, fields: dict[str, Any],
+          field_holds: Mapping[tuple[Role, str, str], FieldHold], now: datetime,
+          out: WriteOutcome) -> bool:
+    """Take out of ``fields`` those refused before with the same value while their hold
+    lasts; each stays a review item. Whether any was taken out."""
+    taken = False
+    for name in list(fields):
+        hold = field_holds.get((side.role, write.record_id, name))
+        if hold is None or hold.next_retry_at <= now or hold.value_digest != digest(
+                fields[name]):
+            continue
+        out.fields_held.add((side.role, write.record_id, name))
+        out.refused.append(Refused(side.role, side.mapping.system.value, write.record_id,
+                                   write.deal, name, fields.pop(name), hold.message))
+        taken = True
+    return taken
+
+
+def _refused_fields(record_write: RecordWrite, result: WriteResult) -> set[str]:
+    """The fields of ``record_write`` a not-retriable refusal names (none: not one)."""
+    error = result.error
+    if result.ok or error is None or error.retriable or not error.fields:
+        return set()
+    sent = {name.lower(): name for name in record_write.fields}
+    named = {sent[name.lower()] for name in error.fields if name.lower() in sent}
+    # A refusal naming a field the write did not carry is about the record as a whole.
+    return named if len(named) == len({n.lower() for n in error.fields}) else set()
+
+
+def _refuse(side: Side, write: FieldWrite, record_write: RecordWrite, error: RecordError,
+            named: Collection[str], out: WriteOutcome) -> None:
+    for name in sorted(named):
+        value = record_write.fields[name]
+        out.field_failures.append(RecordFailure(
+            FailureKind.FIELD, side.role, side.mapping.system.value, side.mapping.object,
+            write.record_id, error.code, error.message, write.deal, (name,),
+            retriable=False, value_digest=digest(value)))
+        out.refused.append(Refused(side.role, side.mapping.system.value, write.record_id,
+                                   write.deal, name, value, error.message))
+
+
+def _settle(side: Side, write: FieldWrite, record_write: RecordWrite, whole: bool,
+            result: WriteResult, out: WriteOutcome, done: Counter[str],
+            mirror: Mapping[str, MirrorRecord]) -> None:
+    """Record one record's result: written (its mirror holds what was sent) or failed."""
+    if result.ok:
+        if whole:  # a field left out (drifted, refused) still differs: keep the base
+            done.update(_settles(write))
+        out.cleared.add((side.role, write.record_id))
+        out.counts["records_written"] += 1
+        previous = mirror.get(write.record_id)
+        if previous is not None:  # the record now holds what we wrote
+            out.mirror[side.role][write.record_id] = _with_written(
+                previous, record_write.fields)
+        return
+    error = result.error
+    out.failures.append(_failure(
+        side, FailureKind.RECORD, write.record_id, write.deal,
+        error.code if error else "UNKNOWN", error.message if error else
+        "the system gave no reason", fields=error.fields if error else (),
+        retriable=error.retriable if error else True))
 
 
 def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, *,

@@ -25,6 +25,11 @@ Tools outside the test suite rely on this contract; keep it stable:
                                    Values are kept: a restored field comes back with them.
   GET    /__sandbox__/schema       -> the overlay: {salesforce: {...}, hubspot: {...}}
   DELETE /__sandbox__/schema       restores the full schema of both systems
+  POST   /__sandbox__/validation-rules  {salesforce: [{object, field, value, message}]}
+                                   replaces the org's validation rules: a create or update
+                                   whose saved record holds ``value`` in ``field`` fails
+                                   per record with FIELD_CUSTOM_VALIDATION_EXCEPTION,
+                                   ``message`` and fields [field]; reset clears them
   POST   /__sandbox__/expire-sessions   every Salesforce session and HubSpot OAuth token
                                         expires (the next call gets a 401)
 Errors are 400 with {"error": "..."} naming the key at fault. When the server has a
@@ -42,6 +47,8 @@ from handoff_sync.sandbox.http import ApiError, Request, Response, Router
 from handoff_sync.sandbox.hubspot_overlay import HubSpotOverlayError
 from handoff_sync.sandbox.hubspot_overlay import parse as parse_hubspot_overlay
 from handoff_sync.sandbox.salesforce_overlay import OverlayError
+from handoff_sync.sandbox.salesforce_schema import find_object
+from handoff_sync.sandbox.salesforce_store import ValidationRule
 
 if TYPE_CHECKING:
     from handoff_sync.sandbox.app import Sandbox
@@ -171,6 +178,23 @@ def register(router: Router, sandbox: Sandbox) -> None:
         sandbox.hubspot.overlay.clear()
         return schema_get(request)
 
+    def validation_rules(request: Request) -> Response:
+        raw = _body(request).get("salesforce", [])
+        if not isinstance(raw, list):
+            raise ApiError(400, {"error": "salesforce: expected a list of rules"})
+        rules = []
+        for n, rule in enumerate(raw):
+            obj = find_object(str(rule.get("object"))) if isinstance(rule, dict) else None
+            name = str(rule.get("field")) if isinstance(rule, dict) else ""
+            fld = obj.field(name) if obj is not None else None
+            if obj is None or fld is None or "value" not in rule:
+                raise ApiError(400, {"error": f"salesforce[{n}]: expected {{object, field, "
+                                              "value, message}} naming a known field"})
+            rules.append(ValidationRule(obj.name, fld.name, rule["value"],
+                                        str(rule.get("message") or "Validation failed")))
+        sandbox.salesforce.store.validation_rules = rules
+        return Response.json(200, {"salesforce": len(rules)})
+
     def expire_sessions(_: Request) -> Response:
         sandbox.expire_sessions()
         return Response.json(200, {"status": "expired"})
@@ -187,4 +211,5 @@ def register(router: Router, sandbox: Sandbox) -> None:
     add("GET", "schema", schema_get)
     add("POST", "schema", schema_post)
     add("DELETE", "schema", schema_delete)
+    add("POST", "validation-rules", validation_rules)
     add("POST", "expire-sessions", expire_sessions)

@@ -84,6 +84,17 @@ def rolled_back_error() -> RecordError:
     return RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK", _ROLLED_BACK)
 
 
+@dataclass(frozen=True)
+class ValidationRule:
+    """A validation rule as an admin writes one: the record fails when ``field`` holds
+    ``value`` (Salesforce answers FIELD_CUSTOM_VALIDATION_EXCEPTION naming the field)."""
+
+    object: str
+    field: str
+    value: Any
+    message: str
+
+
 class JsonTypeError(Exception):
     """A JSON value the field's type cannot be read from; Salesforce fails the whole request."""
 
@@ -378,6 +389,7 @@ class SalesforceStore:
         self._next_number = {obj.key_prefix: 1 for obj in OBJECTS.values()}
         self._auto_number = 0
         self._journal: list[tuple[str, str, Record | None]] | None = None
+        self.validation_rules: list[ValidationRule] = []
         self.ensure_integration_user()
 
     def load(self, data: Mapping[str, list[Record]]) -> None:
@@ -508,6 +520,7 @@ class SalesforceStore:
         record.update(changes.values)
         self._derive(obj, record, changes.values, creating=True)
         self._check_required(obj, record, changes.values, creating=True)
+        self._check_rules(obj, record)
         record["Id"] = self._new_id(obj)
         self._check_unique(obj, record)
         stamp = self.stamp()
@@ -526,6 +539,7 @@ class SalesforceStore:
         record = {**current, **given}
         self._derive(obj, record, given, creating=False)
         self._check_required(obj, record, given, creating=False)
+        self._check_rules(obj, record)
         self._check_unique(obj, record)
         self._touch(record)
         self._store(obj, record)
@@ -553,6 +567,13 @@ class SalesforceStore:
         record = {**self.fetch(obj, record_id), "IsDeleted": True}
         self._touch(record)
         self._store(obj, record)
+
+    def _check_rules(self, obj: SfObject, record: Record) -> None:
+        """An admin's validation rules: the saved record may not hold a rule's value."""
+        for rule in self.validation_rules:
+            if rule.object == obj.name and record.get(rule.field) == rule.value:
+                raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message,
+                                  [rule.field])
 
     # --- transactions (allOrNone): a journal of the dicts each write replaced
     def begin(self) -> None:

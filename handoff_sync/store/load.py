@@ -30,7 +30,13 @@ from handoff_sync.store.schema import (
     VerdictRow,
     table,
 )
-from handoff_sync.store.types import MirrorRecord, PipelineState, RetryHold
+from handoff_sync.store.types import (
+    FailureKind,
+    FieldHold,
+    MirrorRecord,
+    PipelineState,
+    RetryHold,
+)
 
 
 def _rows(connection: Connection, model: type[Any], pipeline: str) -> Any:
@@ -65,7 +71,8 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
         mappings_hash=meta.mappings_hash if meta is not None else None,
         last_full_at=meta.last_full_at if meta is not None else None,
         holds=MappingProxyType(_holds(connection, pipeline)),
-        drift=MappingProxyType(dict(meta.drift) if meta is not None else {}))
+        drift=MappingProxyType(dict(meta.drift) if meta is not None else {}),
+        field_holds=MappingProxyType(_field_holds(connection, pipeline)))
 
 
 def _holds(connection: Connection, pipeline: str) -> dict[tuple[Role, str], RetryHold]:
@@ -75,9 +82,35 @@ def _holds(connection: Connection, pipeline: str) -> dict[tuple[Role, str], Retr
     query = select(errors).where(errors.c.pipeline == pipeline,
                                  errors.c.next_retry_at.is_not(None))
     for row in connection.execute(query):
+        if _is_field(row.kind):
+            continue  # a refused field holds only that field (field_holds)
         key = (Role(row.role), row.record_id)
         held = holds.get(key)
         if held is None or row.next_retry_at > held.next_retry_at:
             holds[key] = RetryHold(key[0], row.record_id, row.code, row.message, row.attempts,
                                    row.next_retry_at)
+    return holds
+
+
+_FIELD_PREFIX = FailureKind.FIELD.value + ":"
+
+
+def _is_field(kind: str) -> bool:
+    return kind.startswith(_FIELD_PREFIX)
+
+
+def _field_holds(connection: Connection, pipeline: str
+                 ) -> dict[tuple[Role, str, str], FieldHold]:
+    """The refused fields: (role, record id, system field) -> hold."""
+    errors = table(SyncError)
+    query = select(errors).where(errors.c.pipeline == pipeline,
+                                 errors.c.kind.startswith(_FIELD_PREFIX, autoescape=True))
+    holds: dict[tuple[Role, str, str], FieldHold] = {}
+    for row in connection.execute(query):
+        name = row.kind[len(_FIELD_PREFIX):]
+        if row.next_retry_at is None or row.value_digest is None:
+            continue
+        holds[(Role(row.role), row.record_id, name)] = FieldHold(
+            Role(row.role), row.record_id, name, row.value_digest, row.code, row.message,
+            row.next_retry_at)
     return holds

@@ -49,6 +49,7 @@ from handoff_sync.store.schema import (
 )
 from handoff_sync.store.types import (
     CycleOutcome,
+    FailureKind,
     RecordFailure,
     ReviewChanges,
     RunKind,
@@ -170,7 +171,7 @@ def _meta(connection: Connection, outcome: CycleOutcome) -> None:
 
 
 def failure_key(failure: RecordFailure) -> tuple[str, str, str]:
-    return failure.role.value, failure.record_id, failure.kind.value
+    return failure.role.value, failure.record_id, failure.key_kind
 
 
 def error_rows(pipeline: str, failures: Iterable[RecordFailure],
@@ -184,12 +185,12 @@ def error_rows(pipeline: str, failures: Iterable[RecordFailure],
         attempts += 1
         delay: timedelta = backoff(attempts) if failure.retriable else NOT_RETRIABLE_DELAY
         rows.append({"pipeline": pipeline, "role": failure.role.value,
-                     "record_id": failure.record_id, "kind": failure.kind.value,
+                     "record_id": failure.record_id, "kind": failure.key_kind,
                      "system": failure.system, "object": failure.object, "deal": failure.deal,
                      "code": failure.code, "message": failure.message,
                      "fields": list(failure.fields), "retriable": failure.retriable,
                      "attempts": attempts, "first_seen": first_seen, "last_seen": now,
-                     "next_retry_at": now + delay})
+                     "next_retry_at": now + delay, "value_digest": failure.value_digest})
     return rows
 
 
@@ -203,12 +204,18 @@ def _errors(connection: Connection, outcome: CycleOutcome) -> None:
                          errors.c.first_seen).where(errors.c.pipeline == outcome.pipeline))}
     failing = {(f.role.value, f.record_id) for f in outcome.failures}
     cleared = {(role.value, record_id) for role, record_id in outcome.cleared} - failing
-    for role, record_id, kind in [key for key in stored if key[:2] in cleared]:
+    # A record written this cycle keeps only the field rows refused or held this cycle.
+    kept = {failure_key(f) for f in outcome.field_failures} | {
+        (role.value, record_id, f"{FailureKind.FIELD.value}:{name}")
+        for role, record_id, name in outcome.fields_held}
+    for role, record_id, kind in [key for key in stored
+                                  if key[:2] in cleared and key not in kept]:
         connection.execute(delete(errors).where(
             errors.c.pipeline == outcome.pipeline, errors.c.role == role,
             errors.c.record_id == record_id, errors.c.kind == kind))
     bulk.upsert(connection, errors,
-                error_rows(outcome.pipeline, outcome.failures, stored, outcome.ended_at),
+                error_rows(outcome.pipeline, [*outcome.failures, *outcome.field_failures],
+                           stored, outcome.ended_at),
                 ["pipeline", "role", "record_id", "kind"])
 
 

@@ -296,6 +296,9 @@ class SyncError(Base):
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
     next_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A refused field (kind "field:<name>"): a digest of the value, so a new value is
+    # tried at once instead of waiting out the hold.
+    value_digest: Mapped[str | None] = mapped_column(String())
 
 
 class ReviewRow(Base):

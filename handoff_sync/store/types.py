@@ -59,6 +59,20 @@ class RetryHold:
     next_retry_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class FieldHold:
+    """A field a record write was refused for: left out of that record's writes while the
+    value is the same and the hold lasts (sync_write's docstring says why)."""
+
+    role: Role
+    record_id: str
+    field: str  # the system field
+    value_digest: str
+    code: str
+    message: str
+    next_retry_at: datetime
+
+
 @dataclass(frozen=True)
 class PipelineState:
     """Everything the store holds for one pipeline, as a cycle needs it before planning."""
@@ -71,6 +85,9 @@ class PipelineState:
     last_full_at: datetime | None  # end of the last full reconcile
     holds: Mapping[tuple[Role, str], RetryHold]  # (role, record id or task key) -> hold
     drift: Mapping[str, str]  # "system.object.field" -> why it is skipped (schema drift)
+    # (role, record id, system field) -> hold
+    field_holds: Mapping[tuple[Role, str, str], FieldHold] = field(
+        default_factory=lambda: MappingProxyType({}))
 
 
 class FailureKind(StrEnum):
@@ -78,6 +95,7 @@ class FailureKind(StrEnum):
     TASK = "task"  # a task upsert
     READ = "read"  # a pull or fetch that failed for the whole object this cycle
     SCHEMA = "schema"  # a mapped field missing or read-only in the system (drift)
+    FIELD = "field"  # one field of a record write the system refused (stored per field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,14 @@ class RecordFailure:
     deal: str | None = None  # deal key
     fields: tuple[str, ...] = ()
     retriable: bool = True
+    value_digest: str | None = None  # FIELD: the refused value's digest (sync_write.digest)
+
+    @property
+    def key_kind(self) -> str:
+        """The stored kind: a FIELD failure is kept per field ("field:Amount")."""
+        if self.kind is FailureKind.FIELD:
+            return f"{self.kind.value}:{self.fields[0]}"
+        return self.kind.value
 
 
 class RunOutcome(StrEnum):
@@ -166,6 +192,10 @@ class CycleOutcome:
     failures: tuple[RecordFailure, ...] = ()
     # (role, record id or task key) that succeeded this cycle: their holds are cleared.
     cleared: frozenset[tuple[Role, str]] = frozenset()
+    # Fields refused this cycle (FailureKind.FIELD, not cycle errors: review items), and
+    # (role, record id, system field) still held, whose rows stay as they are.
+    field_failures: tuple[RecordFailure, ...] = ()
+    fields_held: frozenset[tuple[Role, str, str]] = frozenset()
     counts: Mapping[str, int] = field(default_factory=lambda: _EMPTY)  # records_read, ...
     # system -> ApiUsage.snapshot()
     api_calls: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)

@@ -25,10 +25,10 @@ def run(*argv: str) -> int:
 def test_migrate_then_migrate_again(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--database", store_url) == 0
     assert capsys.readouterr().out == (
-        f"database {store_url}: migrated (empty) -> 0002_budget (applied: 0001_initial, "
-        "0002_budget)\n")
+        f"database {store_url}: migrated (empty) -> 0004_field_holds (applied: 0001_initial, "
+        "0002_budget, 0003_crm_claims, 0004_field_holds)\n")
     assert run("--database", store_url) == 0
-    assert capsys.readouterr().out == f"database {store_url}: already at 0002_budget\n"
+    assert capsys.readouterr().out == f"database {store_url}: already at 0004_field_holds\n"
     with Store.connect(store_url) as store:
         store.require_current_schema()
 
@@ -51,7 +51,7 @@ def test_the_database_comes_from_the_config_file(tmp_path: Path,
     # A relative SQLite path is relative to the config file's folder.
     database = tmp_path / "conf" / "state" / "handoff-sync.db"
     assert capsys.readouterr().out.startswith(
-        f"database {sqlite_url_for(database)}: migrated (empty) -> 0002_budget")
+        f"database {sqlite_url_for(database)}: migrated (empty) -> 0004_field_holds")
     assert database.is_file()
 
 
