@@ -168,3 +168,20 @@ def daemon_for(config: Config) -> Daemon:
     store = Store.connect(config.database.url)
     return Daemon(config, store, lambda pipeline: PipelineRunner(config, pipeline, store,
                                                                  holder="e2e"), holder="e2e")
+
+
+def clean_cycle(world: dict[str, Any]) -> Any:
+    """One cycle of ``sync_world``'s runner that must end ok with no record failure."""
+    from handoff_sync.store.types import RunOutcome
+
+    report = world["runner"].run_cycle()
+    assert report.outcome is RunOutcome.OK, (report.message, report.failures)
+    assert report.failures == ()
+    return report
+
+
+def invalid_value_items(world: dict[str, Any], status: str | None = "open"
+                        ) -> dict[str, Any]:
+    """The pipeline's invalid_value review items by key."""
+    return {item["key"]: item for item in world["store"].reviews("partners", status=status)
+            if item["kind"] == "invalid_value"}

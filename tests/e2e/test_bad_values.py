@@ -19,10 +19,8 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import CycleReport
 from tests.contract.test_salesforce_sandbox import create_many, opportunity
-from tests.e2e.sync_support import held_in_portal, sync_world
+from tests.e2e.sync_support import clean_cycle, held_in_portal, invalid_value_items, sync_world
 from tests.unit.test_mapping_files_system import FILES_YAML as PACK_FILES_YAML
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
@@ -35,23 +33,15 @@ def world(sandbox: SandboxServer, tmp_path: Path, store_url: str) -> Iterator[di
         yield world
 
 
-def cycle(world: dict[str, Any]) -> CycleReport:
-    report: CycleReport = world["runner"].run_cycle()
-    assert report.outcome is RunOutcome.OK, (report.message, report.failures)
-    assert report.failures == ()
-    return report
 
 
 
 
-def invalid_items(world: dict[str, Any], status: str | None = "open") -> dict[str, Any]:
-    return {item["key"]: item for item in world["store"].reviews("partners", status=status)
-            if item["kind"] == "invalid_value"}
 
 
 def test_values_no_system_can_hold_are_reviewed_and_the_rest_syncs(
         world: dict[str, Any], sandbox: SandboxServer, sf: Salesforce, hs: HubSpot) -> None:
-    cycle(world)
+    clean_cycle(world)
     links = sorted(world["store"].load_pipeline("partners").engine.links.values(),
                    key=lambda link: link.prm_id)
     assert len(links) >= 8
@@ -70,7 +60,7 @@ def test_values_no_system_can_hold_are_reviewed_and_the_rest_syncs(
             "need": f"Replace the ETL stack, phase {n}"}})
     hs.crm.deals.basic_api.update(good[0].prm_id, {"properties": {"amount": "4321.5"}})
 
-    report = cycle(world)
+    report = clean_cycle(world)
 
     for n, link in enumerate(links):
         opportunity = sf.Opportunity.get(link.crm_id)
@@ -79,7 +69,7 @@ def test_values_no_system_can_hold_are_reviewed_and_the_rest_syncs(
             assert opportunity["Amount"] == amounts[link.crm_id], link  # not 0, not blank
         assert opportunity["Economic_Buyer__c"] == buyers[link.crm_id], link
     assert sf.Opportunity.get(good[0].crm_id)["Amount"] == 4321.5
-    items = invalid_items(world)
+    items = invalid_value_items(world)
     assert sorted(items) == sorted([
         f"invalid_value:prm:{huge.prm_id}:prm:amount",
         f"invalid_value:prm:{tiny.prm_id}:prm:amount",
@@ -99,20 +89,20 @@ def test_values_no_system_can_hold_are_reviewed_and_the_rest_syncs(
     assert report.counts["reviews_open"] == len(world["store"].reviews("partners"))
 
     # Nothing is retried or written again for the bad values, and nothing is raised twice.
-    again = cycle(world)
+    again = clean_cycle(world)
     assert again.counts["records_written"] == 0
-    assert invalid_items(world).keys() == items.keys()
+    assert invalid_value_items(world).keys() == items.keys()
 
     # The partner fixes two of them: they sync, and their items resolve themselves.
     hs.crm.deals.basic_api.update(huge.prm_id, {"properties": {"amount": "2500"}})
     hs.crm.deals.basic_api.update(wordy.prm_id, {"properties": {"economic_buyer": "Dana Lee"}})
-    cycle(world)
+    clean_cycle(world)
     assert sf.Opportunity.get(huge.crm_id)["Amount"] == 2500.0
     assert sf.Opportunity.get(wordy.crm_id)["Economic_Buyer__c"] == "Dana Lee"
-    still_open = invalid_items(world)
+    still_open = invalid_value_items(world)
     assert sorted(still_open) == sorted([f"invalid_value:prm:{tiny.prm_id}:prm:amount",
                                          f"invalid_value:prm:{nan.prm_id}:prm:amount"])
-    resolved = invalid_items(world, status="resolved")
+    resolved = invalid_value_items(world, status="resolved")
     assert {f"invalid_value:prm:{huge.prm_id}:prm:amount",
             f"invalid_value:prm:{wordy.prm_id}:crm:economic_buyer"} <= resolved.keys()
 
@@ -163,13 +153,13 @@ def test_a_file_drop_row_with_1e400_syncs_everything_but_that_value(
     (tmp_path / "drops" / "export-1.jsonl").write_text("\n".join(rows) + "\n")
     runner = file_drop_runner(world, tmp_path)
     try:
-        report = cycle({"runner": runner})
+        report = clean_cycle({"runner": runner})
         for n, opp in enumerate(opportunities):
             record = sf.Opportunity.get(opp)
             assert record["Need__c"] == f"Need {n}", n
             assert record["Amount"] == (amounts[opp] if n < 3 else float(bad[n])), n
             assert record["Economic_Buyer__c"] == (buyers[opp] if n == 3 else "Dana Lee"), n
-        items = invalid_items(world)
+        items = invalid_value_items(world)
         found = sorted((item["details"]["record"], item["details"]["field"],
                         item["details"]["value"]) for item in items.values())
         assert found == sorted([

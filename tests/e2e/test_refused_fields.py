@@ -20,9 +20,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import CycleReport
-from tests.e2e.sync_support import sync_world
+from tests.e2e.sync_support import clean_cycle, invalid_value_items, sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 RULE = "Amount 13 is reserved for internal test deals"
@@ -34,11 +32,6 @@ def world(sandbox: SandboxServer, tmp_path: Path, store_url: str) -> Iterator[di
         yield world
 
 
-def cycle(world: dict[str, Any]) -> CycleReport:
-    report: CycleReport = world["runner"].run_cycle()
-    assert report.outcome is RunOutcome.OK, (report.message, report.failures)
-    assert report.failures == ()
-    return report
 
 
 def collection_writes(sandbox: SandboxServer) -> int:
@@ -46,14 +39,11 @@ def collection_writes(sandbox: SandboxServer) -> int:
     return sum(n for endpoint, n in stats.items() if endpoint.startswith("PATCH"))
 
 
-def refused(world: dict[str, Any], status: str | None = "open") -> dict[str, Any]:
-    return {item["key"]: item for item in world["store"].reviews("partners", status=status)
-            if item["kind"] == "invalid_value"}
 
 
 def test_a_value_a_validation_rule_refuses_holds_back_only_that_field(
         world: dict[str, Any], sandbox: SandboxServer, sf: Salesforce, hs: HubSpot) -> None:
-    cycle(world)
+    clean_cycle(world)
     links = sorted(world["store"].load_pipeline("partners").engine.links.values(),
                    key=lambda link: link.prm_id)
     bad, good = links[0], links[1]
@@ -66,14 +56,14 @@ def test_a_value_a_validation_rule_refuses_holds_back_only_that_field(
         "amount": "13", "need": "Replace the ETL stack"}})
     hs.crm.deals.basic_api.update(good.prm_id, {"properties": {"need": "Move to the cloud"}})
 
-    report = cycle(world)
+    report = clean_cycle(world)
 
     bad_opportunity = sf.Opportunity.get(bad.crm_id)
     assert bad_opportunity["Need__c"] == "Replace the ETL stack"  # landed, same cycle
     assert bad_opportunity["Amount"] == amount
     assert sf.Opportunity.get(good.crm_id)["Need__c"] == "Move to the cloud"
     assert report.counts["records_written"] == 2
-    items = refused(world)
+    items = invalid_value_items(world)
     assert list(items) == [f"invalid_value:prm:{bad.prm_id}:crm:Amount"]
     item = next(iter(items.values()))
     assert item["details"]["record"] == bad.crm_id
@@ -83,20 +73,20 @@ def test_a_value_a_validation_rule_refuses_holds_back_only_that_field(
 
     # Later cycles do not resend the refused value, and raise nothing twice.
     before = collection_writes(sandbox)
-    quiet = cycle(world)
+    quiet = clean_cycle(world)
     assert quiet.counts["records_written"] == 0
     assert collection_writes(sandbox) == before
     hs.crm.deals.basic_api.update(bad.prm_id, {"properties": {"need": "Replace it all"}})
-    busy = cycle(world)
+    busy = clean_cycle(world)
     assert busy.counts["records_written"] == 1
     assert collection_writes(sandbox) == before + 1  # one call, no refusal, no second call
     assert sf.Opportunity.get(bad.crm_id)["Need__c"] == "Replace it all"
-    assert refused(world).keys() == items.keys()
-    assert refused(world)[item["key"]]["first_seen"] == item["first_seen"]
+    assert invalid_value_items(world).keys() == items.keys()
+    assert invalid_value_items(world)[item["key"]]["first_seen"] == item["first_seen"]
 
     # The partner fixes the value: it syncs and the item resolves itself.
     hs.crm.deals.basic_api.update(bad.prm_id, {"properties": {"amount": "14"}})
-    cycle(world)
+    clean_cycle(world)
     assert sf.Opportunity.get(bad.crm_id)["Amount"] == 14.0
-    assert refused(world) == {}
-    assert item["key"] in refused(world, status="resolved")
+    assert invalid_value_items(world) == {}
+    assert item["key"] in invalid_value_items(world, status="resolved")
