@@ -51,12 +51,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `connectors` is the package at the root, not this script
 
 from connectors.base import ApiUsage, Connector, Cursor, RecordWrite  # noqa: E402
-from connectors.hubspot import HubSpotConnector, HubSpotSettings  # noqa: E402
-from connectors.salesforce import SalesforceConnector, SalesforceSettings  # noqa: E402
-from connectors.salesforce_auth import SalesforceAuth, SecretRef  # noqa: E402
-from handoff_sync.logs import configure_logging  # noqa: E402
-from handoff_sync.mapping.convert import SystemMapping, in_scope, outputs_to_system  # noqa: E402
+from connectors.hubspot.connector import HubSpotConnector, HubSpotSettings  # noqa: E402
+from connectors.salesforce.auth import SalesforceAuth, SecretRef  # noqa: E402
+from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings  # noqa: E402
+from handoff_sync.daemon.logs import configure_logging  # noqa: E402
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
+from handoff_sync.mapping.system.convert import SystemMapping, in_scope, outputs_to_system  # noqa: E402
 from handoff_sync.model import GateStatus, Output, OwnerDirectory  # noqa: E402
 from handoff_sync.sandbox.salesforce_ids import salesforce_id  # noqa: E402
 from handoff_sync.sandbox.seed import generate  # noqa: E402

@@ -44,8 +44,8 @@ from handoff_sync.engine.plan import (  # noqa: E402
     plan,
 )
 from handoff_sync.engine.types import EngineState, Link, LinkMethod  # noqa: E402
-from handoff_sync.mapping.convert import to_canonical  # noqa: E402
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
+from handoff_sync.mapping.system.convert import to_canonical  # noqa: E402
 from handoff_sync.model import Owner, OwnerDirectory  # noqa: E402
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -169,7 +169,7 @@ def run_size(n: int) -> dict[str, float]:
 def _apply(raw_prm: list[dict[str, Any]], raw_crm: list[dict[str, Any]], result: Any,
            mappings: Any) -> None:
     """Write the plan's values into the raw records, as the systems would hold them."""
-    from handoff_sync.mapping.convert import outputs_to_system, to_system
+    from handoff_sync.mapping.system.convert import outputs_to_system, to_system
     from handoff_sync.model import Role
     owners = OwnerDirectory(USERS)
     by_id = {Role.PRM: {r["hs_object_id"]: r for r in raw_prm},

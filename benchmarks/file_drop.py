@@ -61,10 +61,10 @@ def write_export(path: Path, rows: int) -> None:
 
 def child(mode: str, folder: Path) -> dict[str, float]:
     """One measurement in this (fresh) process; returns its figures."""
-    from connectors.files import FileDropConnector, FileDropSettings
-    from handoff_sync.logs import configure_logging
+    from connectors.files.connector import FileDropConnector, FileDropSettings
+    from handoff_sync.daemon.logs import configure_logging
     from handoff_sync.mapping.loader import load_mappings
-    from handoff_sync.sync_pull import pull_side
+    from handoff_sync.sync.pull import pull_side
 
     configure_logging("error", "json")
     mappings = load_mappings(folder / "mappings") if mode == "pull" else None

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from handoff_sync.engine.link import LinkOutcome, link_records  # noqa: E402
 from handoff_sync.engine.types import Link, LinkMethod  # noqa: E402
-from handoff_sync.mapping.convert import MappedRecord  # noqa: E402
+from handoff_sync.mapping.policy.file_model import Matching  # noqa: E402
+from handoff_sync.mapping.system.convert import MappedRecord  # noqa: E402
 from handoff_sync.model import Role, SystemName, Value  # noqa: E402
-from handoff_sync.policy.file_model import Matching  # noqa: E402
 
 PAIRS = 100_000
 STORED_SHARE, ID_FIELD_SHARE = 0.6, 0.3

@@ -31,13 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from handoff_sync.config import load_config  # noqa: E402
-from handoff_sync.init_command import write_sandbox_config  # noqa: E402
-from handoff_sync.logs import configure_logging  # noqa: E402
+from handoff_sync.config.settings import load_config  # noqa: E402
+from handoff_sync.daemon.logs import configure_logging  # noqa: E402
+from handoff_sync.demo.sandbox_config import write_sandbox_config  # noqa: E402
 from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
 from handoff_sync.sandbox.usage import Quotas  # noqa: E402
 from handoff_sync.store import Store  # noqa: E402
-from handoff_sync.sync import CycleReport, PipelineRunner  # noqa: E402
+from handoff_sync.sync.cycle import CycleReport, PipelineRunner  # noqa: E402
 
 QUOTAS = Quotas(salesforce_daily=10_000_000, hubspot_daily=10_000_000, hubspot_per_10s=None,
                 hubspot_search_per_second=None)

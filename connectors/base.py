@@ -15,7 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
-from handoff_sync.mapping.describe import SystemField, SystemObject
+from handoff_sync.mapping.system.describe import SystemField, SystemObject
 from handoff_sync.model import Owner
 
 # describe() speaks the mapping layer's describe types, so `mappings validate --live`

@@ -2,7 +2,7 @@
 export. Such text may hold a terminal escape, a line break or 5,000 characters; the
 message must stay one short line that shows, never performs, what the value holds.
 
-(handoff_sync/sanitise.py quotes the same way for the rest of the product; connectors
+(handoff_sync/safety/sanitise.py quotes the same way for the rest of the product; connectors
 import nothing of handoff_sync, so they share this one.)
 """
 

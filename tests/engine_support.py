@@ -23,8 +23,9 @@ from handoff_sync.engine.types import (
     Plan,
     TaskState,
 )
-from handoff_sync.mapping.convert import MappedRecord, flatten_record, to_canonical
-from handoff_sync.mapping.loader import MappingSet, load_mappings
+from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.system.convert import MappedRecord, flatten_record, to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
 from handoff_sync.sandbox.seed import SeedTruth, generate_with_truth
 

@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from handoff_sync.policy.file_model import BusinessCalendar, Duration
+from handoff_sync.mapping.policy.file_model import BusinessCalendar, Duration
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # date(1, 1, 1) is a Monday (ordinal 1), so ordinal - 1 counts days from a week start.

@@ -115,9 +115,9 @@ from handoff_sync.engine.types import (
     ReviewKind,
     deal_key,
 )
-from handoff_sync.mapping.convert import MappedRecord
+from handoff_sync.mapping.policy.file_model import Matching
+from handoff_sync.mapping.system.convert import MappedRecord
 from handoff_sync.model import Role, Value
-from handoff_sync.policy.file_model import Matching
 
 AUTO_LINK_MARGIN = 0.05  # how far the runner-up must trail before the best is trusted
 _CHANNEL_FIELDS = ("partner_account", "account_domain", "account_name",

@@ -61,10 +61,13 @@ from handoff_sync.engine.types import (
     Verdict,
     deal_key,
 )
-from handoff_sync.mapping.convert import MappedRecord, SystemMapping, ValueIssue
-from handoff_sync.mapping.describe import SystemObject
-from handoff_sync.mapping.loader import MappingSet
-from handoff_sync.mapping.transforms import shown
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
+from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
+from handoff_sync.mapping.policy.templates import render_brief
+from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
+from handoff_sync.mapping.system.describe import SystemObject
+from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
@@ -78,9 +81,6 @@ from handoff_sync.model import (
     Value,
     is_blank,
 )
-from handoff_sync.policy.file_model import HandoffPolicy, Stage
-from handoff_sync.policy.gates import evaluate_gate, evaluate_stage
-from handoff_sync.policy.templates import render_brief
 
 
 @dataclass(frozen=True)

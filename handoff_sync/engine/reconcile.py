@@ -29,8 +29,8 @@ from typing import Any
 
 from handoff_sync.engine.stored import Form, StoredForms
 from handoff_sync.engine.types import BaseSnapshot, Conflict
-from handoff_sync.mapping.conflicts import Decision, FieldSync, decide
-from handoff_sync.mapping.convert import MappedRecord
+from handoff_sync.mapping.system.conflicts import Decision, FieldSync, decide
+from handoff_sync.mapping.system.convert import MappedRecord
 from handoff_sync.model import Role, Value, is_blank
 
 # (side, canonical field, value) -> the value as that side would hold it once written.

@@ -47,8 +47,8 @@ from types import MappingProxyType
 
 from handoff_sync.engine.calendar import due_at, elapsed_fraction, instant_at_fraction
 from handoff_sync.engine.types import ClockState, SlaEvent, SlaEventKind
+from handoff_sync.mapping.policy.file_model import BusinessCalendar, Event, HandoffType, SlaClock
 from handoff_sync.model import Deal, SlaStatus
-from handoff_sync.policy.file_model import BusinessCalendar, Event, HandoffType, SlaClock
 
 _LIFE_ORDER = {kind: index for index, kind in enumerate(SlaEventKind)}
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from handoff_sync.mapping.convert import SystemMapping, as_stored
-from handoff_sync.mapping.describe import SystemObject, write_problem
+from handoff_sync.mapping.system.convert import SystemMapping, as_stored
+from handoff_sync.mapping.system.describe import SystemObject, write_problem
 from handoff_sync.model import Output, OwnerDirectory, Role, Value
 
 # Text transforms whose write-then-read leaves a canonical (already cleaned) text as is.

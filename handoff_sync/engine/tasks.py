@@ -32,6 +32,15 @@ from handoff_sync.engine.types import (
     TaskActionKind,
     TaskState,
 )
+from handoff_sync.mapping.policy.conditions import evaluate
+from handoff_sync.mapping.policy.file_model import (
+    BusinessCalendar,
+    Duration,
+    HandoffType,
+    SlaClock,
+    TaskTemplate,
+)
+from handoff_sync.mapping.policy.templates import render
 from handoff_sync.model import (
     Deal,
     GateResult,
@@ -43,15 +52,6 @@ from handoff_sync.model import (
     TaskStatus,
     Value,
 )
-from handoff_sync.policy.conditions import evaluate
-from handoff_sync.policy.file_model import (
-    BusinessCalendar,
-    Duration,
-    HandoffType,
-    SlaClock,
-    TaskTemplate,
-)
-from handoff_sync.policy.templates import render
 
 ESCALATION_PREFIX = "escalate_"
 # Used when a clock names an escalation role but no template covers its breach.

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handoff_sync.mapping.convert import flatten_record, in_scope, to_canonical
-from handoff_sync.mapping.loader import MappingSet
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.gates import evaluate_gate
+from handoff_sync.mapping.policy.templates import format_value
+from handoff_sync.mapping.system.convert import flatten_record, in_scope, to_canonical
 from handoff_sync.model import CANONICAL_FIELDS, Deal, GateStatus, OwnerDirectory, SystemName
-from handoff_sync.policy.gates import evaluate_gate
-from handoff_sync.policy.templates import format_value
-from handoff_sync.sanitise import for_terminal
+from handoff_sync.safety.sanitise import for_terminal
 
 
 def guess_system(raw: Mapping[str, Any]) -> SystemName | None:

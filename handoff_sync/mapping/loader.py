@@ -10,52 +10,23 @@ the PRM side and one the CRM side.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from handoff_sync.mapping.compile import compile_system
-from handoff_sync.mapping.conflicts import FieldSync
-from handoff_sync.mapping.convert import SystemMapping
-from handoff_sync.mapping.file_model import SystemFile
-from handoff_sync.mapping.problems import MappingError, Problem, did_you_mean
-from handoff_sync.mapping.schema_errors import validate_document
-from handoff_sync.mapping.yaml_source import YamlDocument, read_yaml_file
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.checks import FieldCatalog, check_policy
+from handoff_sync.mapping.policy.file_model import HandoffPolicy
+from handoff_sync.mapping.system.compile import compile_system
+from handoff_sync.mapping.system.conflicts import FieldSync
+from handoff_sync.mapping.system.convert import SystemMapping
+from handoff_sync.mapping.system.file_model import SystemFile
 from handoff_sync.model import FieldType, Role, SystemName
-from handoff_sync.policy.checks import FieldCatalog, check_policy
-from handoff_sync.policy.file_model import HandoffPolicy
+from handoff_sync.problems.pydantic_errors import validate_document
+from handoff_sync.problems.report import MappingError, Problem, did_you_mean
+from handoff_sync.problems.yaml_source import YamlDocument, read_yaml_file
 
 POLICY_FILE = "handoff.yaml"
 MAX_FILES = 20
-
-
-@dataclass(frozen=True)
-class MappingSet:
-    """A validated mappings folder: what the engine and the connectors read."""
-
-    folder: Path
-    prm: SystemMapping
-    crm: SystemMapping
-    policy: HandoffPolicy
-    sync: Mapping[str, FieldSync]  # canonical field -> how it moves between the systems
-
-    def side(self, role: Role) -> SystemMapping:
-        return self.prm if role is Role.PRM else self.crm
-
-    def for_system(self, system: SystemName) -> SystemMapping | None:
-        return next((m for m in (self.prm, self.crm) if m.system is system), None)
-
-    def counts(self) -> dict[str, int]:
-        stages = [s for t in self.policy.handoff_types.values() for s in t.stages]
-        return {
-            "fields": len(self.sync),
-            "outputs": len(self.prm.outputs) + len(self.crm.outputs),
-            "handoff types": len(self.policy.handoff_types),
-            "stages": len(stages),
-            "gate requirements": sum(len(s.gate) for s in stages),
-            "task templates": sum(len(t.tasks) for t in self.policy.handoff_types.values()),
-            "SLA clocks": sum(len(t.slas) for t in self.policy.handoff_types.values()),
-        }
 
 
 def load_mappings(folder: Path) -> MappingSet:

@@ -11,7 +11,7 @@ import io
 
 from handoff_sync.report.figures import Report
 from handoff_sync.report.serialise import CSV_HEADER, csv_rows
-from handoff_sync.sanitise import csv_cell
+from handoff_sync.safety.sanitise import csv_cell
 
 
 def render_csv(report: Report) -> str:

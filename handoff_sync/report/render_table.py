@@ -10,7 +10,7 @@ from rich.table import Table
 
 from handoff_sync.report.figures import SECTION_TITLES, Count, Report
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
-from handoff_sync.sanitise import for_rich
+from handoff_sync.safety.sanitise import for_rich
 
 
 def render_table(report: Report, file: IO[str], *, width: int = 132) -> None:

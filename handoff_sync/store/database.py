@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from handoff_sync.local_files import disk_full_advice, warn_if_loose
+from handoff_sync.safety.local_files import disk_full_advice, warn_if_loose
 from handoff_sync.store.types import StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -1,14 +1,16 @@
-"""Schema revisions: Alembic, configured in code, over the top-level ``migrations`` package.
+"""Schema revisions: Alembic, configured in code, over the top-level ``migrations`` folder.
 
-No alembic.ini is needed at run time: the script location is the installed package's
-folder and the connection is handed to ``migrations/env.py`` through
-``config.attributes["connection"]``, so `handoff-sync migrate`, the daemon's start-up
-check and the tests all take the same path.
+No alembic.ini is needed at run time: the script location is the installed ``migrations``
+folder, found by path (its import spec, never imported: the revisions import the store,
+so importing them from here would make a cycle) and the connection is handed to
+``migrations/env.py`` through ``config.attributes["connection"]``, so `handoff-sync
+migrate`, the daemon's start-up check and the tests all take the same path.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from alembic import command
@@ -17,15 +19,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
-import migrations
-
 # Two replicas starting `migrate` at once on PostgreSQL: the second waits, then finds the
 # schema current. (An arbitrary constant, unique to handoff-sync's migrations.)
 _PG_MIGRATE_LOCK = 0x68616E646F6666
 
 
 def script_location() -> Path:
-    return Path(migrations.__file__).resolve().parent
+    spec = find_spec("migrations")
+    if spec is None or spec.origin is None:  # pragma: no cover - installed with the package
+        raise RuntimeError("the migrations folder is not installed beside handoff_sync")
+    return Path(spec.origin).resolve().parent
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

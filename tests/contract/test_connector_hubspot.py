@@ -50,12 +50,12 @@ from connectors.errors import (
     RetriesExhausted,
     SchemaError,
 )
-from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.hubspot_auth import CredentialSources
-from connectors.hubspot_errors import Action, Failure, classify, failure_of
+from connectors.hubspot.auth import CredentialSources
+from connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
+from connectors.hubspot.errors import Action, Failure, classify, failure_of
 from connectors.retry import RetrySettings
-from handoff_sync.mapping.describe import check_against_describe
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import Owner, SystemName
 from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.server import SandboxServer

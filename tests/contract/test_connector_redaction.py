@@ -2,7 +2,7 @@
 each login, so a rotated secret file too) and the ones it mints (a HubSpot access token
 from an OAuth refresh, a Salesforce session from a grant). Connectors import nothing of
 handoff_sync, so ``connect.build_connector`` hands them the hook that registers each value;
-the checks go through the real log pipeline (``handoff_sync.logs``), fields and exception
+the checks go through the real log pipeline (``handoff_sync.daemon.logs``), fields and exception
 text both, as a vendor library's error would carry a token."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import structlog
 
-from connectors.salesforce import SalesforceConnector
-from handoff_sync import redaction
-from handoff_sync.config import load_config
-from handoff_sync.connect import build_connector
-from handoff_sync.logs import configure_logging
+from connectors.salesforce.connector import SalesforceConnector
+from handoff_sync.config.settings import load_config
+from handoff_sync.daemon.logs import configure_logging
+from handoff_sync.safety import redaction
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sync.connect import build_connector
 from tests.contract.test_salesforce_sandbox import control
 from tests.unit.test_config_connect import config_file
 

@@ -22,8 +22,8 @@ from simple_salesforce import Salesforce, format_soql
 
 from connectors.base import Cursor, RecordWrite, TaskTarget, TaskWrite
 from connectors.errors import AuthError, QuotaExhausted, SchemaError
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
-from connectors.salesforce_auth import SalesforceAuth, SecretRef
+from connectors.salesforce.auth import SalesforceAuth, SecretRef
+from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
 from handoff_sync.model import Owner
 from handoff_sync.sandbox.server import SandboxServer
 from tests.clock_support import FakeTime

@@ -16,9 +16,9 @@ import pytest
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from handoff_sync.mapping.convert import SystemMapping
-from handoff_sync.mapping.describe import SystemField, SystemObject, check_against_describe
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.system.convert import SystemMapping
+from handoff_sync.mapping.system.describe import SystemField, SystemObject, check_against_describe
 from handoff_sync.model import SystemName
 
 ROOT = Path(__file__).resolve().parents[2]

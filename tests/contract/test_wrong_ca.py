@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from connectors.errors import CertificateRejected
-from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.hubspot_auth import CredentialSources
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
-from connectors.salesforce_auth import SalesforceAuth, SecretRef
+from connectors.hubspot.auth import CredentialSources
+from connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
+from connectors.salesforce.auth import SalesforceAuth, SecretRef
+from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
 from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.server import SandboxServer
 from tests.clock_support import FakeTime

@@ -15,16 +15,17 @@ from typing import Any
 
 import requests
 
-from handoff_sync.config import Config, load_config
-from handoff_sync.daemon import Daemon
+from handoff_sync.config.settings import Config, load_config
+from handoff_sync.daemon.scheduler import Daemon
+from handoff_sync.demo.sandbox_config import write_sandbox_config
 from handoff_sync.engine.types import EngineState, TaskState, Verdict
-from handoff_sync.init_command import write_sandbox_config
-from handoff_sync.mapping.loader import MappingSet, load_mappings
+from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal, TaskStatus
-from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
-from handoff_sync.sync import PipelineRunner
+from handoff_sync.sync.cycle import PipelineRunner
 
 
 def configured_sandbox(server: SandboxServer, folder: Path, *, database_url: str,

@@ -116,9 +116,9 @@ FILES_YAML = PACK_FILES_YAML.replace("  prm_id: Registration ID\n", (
 
 def file_drop_runner(world: dict[str, Any], folder: Path) -> Any:
     """The world's pipeline with a file drop as its PRM side (Salesforce stays the CRM)."""
-    from connectors.files import FileDropConnector, FileDropSettings
+    from connectors.files.connector import FileDropConnector, FileDropSettings
     from handoff_sync.model import Role
-    from handoff_sync.sync import PipelineRunner
+    from handoff_sync.sync.cycle import PipelineRunner
 
     mappings = folder / "mappings"
     mappings.mkdir()

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from handoff_sync import redaction
-from handoff_sync.cli import main
+from handoff_sync.cli.main import main
+from handoff_sync.safety import redaction
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunKind, RunOutcome

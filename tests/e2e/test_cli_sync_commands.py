@@ -16,14 +16,14 @@ from simple_salesforce import Salesforce
 from sqlalchemy import text
 from structlog.testing import capture_logs
 
-from handoff_sync.cli import main
-from handoff_sync.config import load_config
+from handoff_sync.cli.main import main
+from handoff_sync.cli.sync import one_cycle
+from handoff_sync.config.settings import load_config
 from handoff_sync.engine.types import LinkMethod
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import CycleOutcome, ReviewChanges, RunOutcome
-from handoff_sync.sync_command import one_cycle
 from tests.e2e.sync_support import configured_sandbox
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from handoff_sync.config import load_config
-from handoff_sync.health import store_readiness
+from handoff_sync.config.settings import load_config
+from handoff_sync.daemon.health import store_readiness
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for
 from tests.e2e.sync_support import configured_sandbox, daemon_for, http_get

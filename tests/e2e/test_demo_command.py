@@ -28,11 +28,12 @@ import pytest
 import requests
 from simple_salesforce import Salesforce
 
-from handoff_sync.cli import main
-from handoff_sync.mapping.loader import MappingSet, load_mappings
+from handoff_sync.cli.main import main
+from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.conditions import evaluate
+from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal, Output
-from handoff_sync.policy.conditions import evaluate
-from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox.seed import generate_with_truth
 from handoff_sync.store import Store, sqlite_url_for
 
@@ -41,7 +42,7 @@ DEALS = "120"
 READY_LINE = "Press Ctrl-C"
 START_TIMEOUT_SECONDS = 60
 # The console script's own entry point: `handoff-sync ARGS...`.
-ENTRY = "import sys; from handoff_sync.cli import main; sys.exit(main(sys.argv[1:]))"
+ENTRY = "import sys; from handoff_sync.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[str]:

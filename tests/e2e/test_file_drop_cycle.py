@@ -13,10 +13,10 @@ from pathlib import Path
 import yaml
 from structlog.testing import capture_logs
 
-from handoff_sync.config import load_config
+from handoff_sync.config.settings import load_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
-from handoff_sync.sync import PipelineRunner
+from handoff_sync.sync.cycle import PipelineRunner
 from tests.e2e.sync_support import configured_sandbox
 from tests.file_drop_support import file_drop_mappings
 

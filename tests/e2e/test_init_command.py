@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from handoff_sync.cli import main
-from handoff_sync.config import load_config
+from handoff_sync.cli.main import main
+from handoff_sync.config.settings import load_config
 from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.server import SandboxServer
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff_sync.cli import main
+from handoff_sync.cli.main import main
 from handoff_sync.sandbox.server import SandboxServer
 from tests.e2e.sync_support import REPO, configured_sandbox
 

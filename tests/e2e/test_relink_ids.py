@@ -18,14 +18,14 @@ import pytest
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from handoff_sync.cli import main
-from handoff_sync.config import load_config
+from handoff_sync.cli.main import main
+from handoff_sync.config.settings import load_config
 from handoff_sync.engine.types import Link, LinkMethod
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import CycleReport, PipelineRunner
+from handoff_sync.sync.cycle import CycleReport, PipelineRunner
 from tests.e2e.sync_support import configured_sandbox
 
 REGISTRATION_ID = "Partner_Registration_Id__c"

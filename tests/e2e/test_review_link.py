@@ -15,10 +15,10 @@ import pytest
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from handoff_sync.cli import main
+from handoff_sync.cli.main import main
 from handoff_sync.model import Role
+from handoff_sync.safety.sanitise import quoted
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.sanitise import quoted
 from handoff_sync.store import Store
 from handoff_sync.store.types import PipelineState
 from tests.e2e.sync_support import configured_sandbox

@@ -18,7 +18,7 @@ from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import CycleReport, PipelineRunner
+from handoff_sync.sync.cycle import CycleReport, PipelineRunner
 from tests.e2e.sync_support import sandbox_schema, sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours

@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 import pytest
 from simple_salesforce import Salesforce
 
-from handoff_sync.config import Config, load_config
-from handoff_sync.cycle_failures import classify_message
+from handoff_sync.config.settings import Config, load_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import CycleReport, PipelineRunner
+from handoff_sync.sync.cycle import CycleReport, PipelineRunner
+from handoff_sync.sync.failures import classify_message
 from tests.e2e.sync_support import configured_sandbox, handoff_tasks
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)

@@ -18,11 +18,11 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.engine.types import TaskActionKind
+from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal, TaskStatus
-from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import CycleReport
+from handoff_sync.sync.cycle import CycleReport
 from tests.e2e.sync_support import handoff_tasks, sample_value, sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from handoff_sync import config as config_module
-from handoff_sync.config import Config, ConfigError, load_config, load_config_or_report
-from handoff_sync.config_secrets import SecretSource
+from handoff_sync.config import settings as config_module
+from handoff_sync.config.secrets import SecretSource
+from handoff_sync.config.settings import Config, ConfigError, load_config, load_config_or_report
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 ENV = {"SF_JWT_KEY": "unused at load", "HUBSPOT_ACCESS_TOKEN": "unused at load"}

@@ -12,22 +12,21 @@ import pytest
 
 from connectors.budget import BudgetSettings
 from connectors.errors import AuthError
-from connectors.files import FileDropConnector, FileDropSettings
-from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.hubspot_auth import CredentialSources
+from connectors.files.connector import FileDropConnector, FileDropSettings
+from connectors.hubspot.auth import CredentialSources
+from connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
 from connectors.retry import RetrySettings
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
-from connectors.salesforce_auth import SalesforceAuth, SecretRef
-from handoff_sync import config as config_api
-from handoff_sync.config import load_config
-from handoff_sync.connect import (
+from connectors.salesforce.auth import SalesforceAuth, SecretRef
+from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
+from handoff_sync.config.settings import load_config
+from handoff_sync.demo.sandbox_config import write_sandbox_config
+from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sync.connect import (
     build_connector,
     file_drop_settings,
     hubspot_settings,
     salesforce_settings,
 )
-from handoff_sync.init_command import write_sandbox_config
-from handoff_sync.sandbox.server import SandboxServer
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 
@@ -47,8 +46,8 @@ def test_sandbox_config_from_init_gives_working_connectors(sandbox: SandboxServe
     out = tmp_path / "cfg.yaml"
     write_sandbox_config(sandbox.base_url, out)
     config = load_config(out, environ={})  # everything it needs is in files beside it
-    crm = config_api.build_connector(config.connections["crm"], environ={})
-    prm = config_api.build_connector(config.connections["prm"], environ={})
+    crm = build_connector(config.connections["crm"], environ={})
+    prm = build_connector(config.connections["prm"], environ={})
     try:
         assert isinstance(crm, SalesforceConnector) and isinstance(prm, HubSpotConnector)
         opportunity = crm.describe("Opportunity")

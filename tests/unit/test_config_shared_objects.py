@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff_sync.config import ConfigError, load_config
+from handoff_sync.config.settings import ConfigError, load_config
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 ENV = {"SF_JWT_KEY": "unused at load", "OTHER_KEY": "unused at load"}

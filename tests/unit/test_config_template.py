@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from handoff_sync import config as config_module
-from handoff_sync.config import ConfigError, load_config
-from handoff_sync.config_template import TEMPLATE, render_template
-from handoff_sync.init_command import write_template
+from handoff_sync.config import settings as config_module
+from handoff_sync.config.init_files import write_template
+from handoff_sync.config.settings import ConfigError, load_config
+from handoff_sync.config.template import TEMPLATE, render_template
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 TEMPLATE_ENV = {"SF_CLIENT_ID": "3MVG9-app", "SF_USERNAME": "sync@example.com"}

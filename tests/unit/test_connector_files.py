@@ -23,13 +23,13 @@ from structlog.testing import capture_logs
 
 from connectors.base import Connector, RecordWrite, TaskTarget, TaskWrite
 from connectors.errors import FatalError, PermissionDenied, SchemaError
-from connectors.files import DropFile, FileDropConnector, FileDropSettings, FileRead
-from connectors.files_formats import MAX_LINE_CHARS, FileRejected, decoded_lines
-from handoff_sync.mapping.convert import SystemMapping, to_canonical
+from connectors.files.connector import DropFile, FileDropConnector, FileDropSettings, FileRead
+from connectors.files.formats import MAX_LINE_CHARS, FileRejected, decoded_lines
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.system.convert import SystemMapping, to_canonical
 from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.store.types import MirrorRecord
-from handoff_sync.sync_pull import PullStopped, SidePull, pull_side
+from handoff_sync.sync.pull import PullStopped, SidePull, pull_side
 from tests.file_drop_support import EXPORT_COLUMNS, file_drop_mappings
 
 HEADER = "Registration ID,Deal Name,Last Modified\n"

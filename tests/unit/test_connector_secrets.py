@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from connectors.errors import AuthError
-from connectors.hubspot_auth import read_secret
-from connectors.salesforce_auth import SecretRef
+from connectors.hubspot.auth import read_secret
+from connectors.salesforce.auth import SecretRef
 
 
 def test_a_file_wins_over_its_variable_in_both_connectors(tmp_path: Path) -> None:

@@ -24,10 +24,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from structlog.testing import capture_logs
 
-from handoff_sync.config import Config, PipelineConfig
-from handoff_sync.daemon import Daemon, default_holder
+from handoff_sync.config.settings import Config, PipelineConfig
+from handoff_sync.daemon.scheduler import Daemon, default_holder
 from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome
-from handoff_sync.sync import CycleReport
+from handoff_sync.sync.cycle import CycleReport
 from tests.unit.test_daemon_support import (
     T0,
     FakeClock,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff_sync.run_command import add_run_command
+from handoff_sync.cli.run import add_run_command
 from handoff_sync.store import Store, sqlite_url_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,8 +27,8 @@ SCRIPT = """
 import sys
 from pathlib import Path
 
-from handoff_sync.daemon import Daemon
-from handoff_sync.logs import configure_logging
+from handoff_sync.daemon.scheduler import Daemon
+from handoff_sync.daemon.logs import configure_logging
 from handoff_sync.store import Store, sqlite_url_for
 from tests.unit.test_daemon_support import FakeRunner, make_config
 

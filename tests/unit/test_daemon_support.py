@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from handoff_sync.config import Config
-from handoff_sync.config_secrets import LoadContext
+from handoff_sync.config.secrets import LoadContext
+from handoff_sync.config.settings import Config
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.types import RunKind, RunOutcome
-from handoff_sync.sync import CycleReport
+from handoff_sync.sync.cycle import CycleReport
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

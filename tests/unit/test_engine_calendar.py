@@ -19,7 +19,7 @@ from handoff_sync.engine.calendar import (
     instant_at_fraction,
 )
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.policy.file_model import BusinessCalendar, Duration
+from handoff_sync.mapping.policy.file_model import BusinessCalendar, Duration
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_YORK = ZoneInfo("America/New_York")

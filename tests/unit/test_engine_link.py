@@ -21,9 +21,9 @@ from handoff_sync.engine.link import LinkOutcome, link_records
 from handoff_sync.engine.normalise import Normaliser
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.engine.types import Link, LinkChangeKind, LinkMethod, ReviewKind
-from handoff_sync.mapping.convert import MappedRecord
+from handoff_sync.mapping.policy.file_model import Matching
+from handoff_sync.mapping.system.convert import MappedRecord
 from handoff_sync.model import Role, SystemName, Value
-from handoff_sync.policy.file_model import Matching
 
 ALL_STEPS = ["lowercase", "trim", "collapse_spaces", "strip_punctuation",
              "strip_legal_suffixes"]

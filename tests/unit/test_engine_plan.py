@@ -14,7 +14,7 @@ from typing import Any
 from handoff_sync.engine.plan import EngineInput, plan
 from handoff_sync.engine.serialise import dumps
 from handoff_sync.engine.types import EngineState, TaskActionKind, TaskState
-from handoff_sync.mapping.convert import to_canonical
+from handoff_sync.mapping.system.convert import to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role, TaskStatus
 from tests.engine_support import apply_plan, default_mappings
 
@@ -135,7 +135,7 @@ def test_the_plan_prints_as_stable_sorted_json() -> None:
 def limited_inputs(prm: dict[str, Any], crm: dict[str, Any],
                    state: EngineState | None = None) -> EngineInput:
     """``inputs`` with the Opportunity described as the sandbox org describes it."""
-    from handoff_sync.mapping.describe import SystemField, SystemObject
+    from handoff_sync.mapping.system.describe import SystemField, SystemObject
 
     described = SystemObject("Opportunity", {
         "Economic_Buyer__c": SystemField("Economic_Buyer__c", "string", length=120),

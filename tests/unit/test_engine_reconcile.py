@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from handoff_sync.engine.reconcile import Reconciled, reconcile
 from handoff_sync.engine.types import BaseSnapshot, Conflict
-from handoff_sync.mapping.conflicts import POLICIES, FieldSync
-from handoff_sync.mapping.convert import MappedRecord, as_stored, to_canonical, to_system
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.system.conflicts import POLICIES, FieldSync
+from handoff_sync.mapping.system.convert import MappedRecord, as_stored, to_canonical, to_system
 from handoff_sync.model import FieldType, Owner, OwnerDirectory, Role, SystemName, Value
 
 DEAL = "prm:123"
@@ -435,7 +435,7 @@ def test_default_pack_first_cycle_then_quiet():
 
 def unreadable(role: Role, values: Mapping[str, Value], name: str, raw: str) -> MappedRecord:
     """A record whose ``name`` could not be converted (it reads as None, with an issue)."""
-    from handoff_sync.mapping.convert import ValueIssue
+    from handoff_sync.mapping.system.convert import ValueIssue
 
     base = record(role, {**values, name: None})
     return MappedRecord(base.system, role, base.record_id, None, True, base.values,

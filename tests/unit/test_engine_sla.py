@@ -15,8 +15,8 @@ from handoff_sync.engine.calendar import LATEST
 from handoff_sync.engine.sla import ClockUpdate, advance_clocks, headline_clock
 from handoff_sync.engine.types import ClockState, SlaEventKind
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.policy.file_model import HandoffType, SlaClock
 from handoff_sync.model import Deal, SlaStatus
-from handoff_sync.policy.file_model import HandoffType, SlaClock
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_mappings(ROOT / "mappings").policy

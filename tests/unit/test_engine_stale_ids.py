@@ -36,9 +36,9 @@ from handoff_sync.engine.types import (
     Plan,
     ReviewKind,
 )
-from handoff_sync.mapping.convert import MappedRecord, to_canonical
+from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role
-from handoff_sync.sync_write import advancing_deals
+from handoff_sync.sync.write import advancing_deals
 from tests.engine_support import apply_plan, default_mappings
 from tests.unit.test_engine_link import RULES, opp, reg, stored
 

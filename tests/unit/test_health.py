@@ -18,8 +18,8 @@ from psycopg import sql
 from sqlalchemy import text
 from structlog.testing import capture_logs
 
-from handoff_sync.health import HealthServer, store_readiness
-from handoff_sync.metrics import Metrics
+from handoff_sync.daemon.health import HealthServer, store_readiness
+from handoff_sync.daemon.metrics import Metrics
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunKind, RunOutcome
 from tests.store_support import PG_ADMIN_URL, fresh_database_url

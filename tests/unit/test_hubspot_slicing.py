@@ -1,12 +1,12 @@
 """How the HubSpot connector slices work, tested without a server.
 
-The search cursor (connectors.hubspot_search) runs against an in-memory search index that
+The search cursor (connectors.hubspot.search) runs against an in-memory search index that
 behaves the way the plan must assume HubSpot does: OR'ed groups of AND'ed filters, offset
 paging, a cap on results per query, and an order among equal timestamps that is arbitrary
 (and, in one test, different on every request). Small pages and caps make the slicing
 paths run on small data; one test runs the real sizes.
 
-Batch writes (connectors.hubspot_batch) are sliced too: into calls of at most 100, and,
+Batch writes (connectors.hubspot.batch) are sliced too: into calls of at most 100, and,
 when HubSpot refuses a whole batch, into smaller batches until the records at fault stand
 alone. A fake ``send`` plays HubSpot there.
 """
@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import RecordError
-from connectors.hubspot_batch import Input, chunks, isolate, outcomes
-from connectors.hubspot_errors import BatchRejected, OutcomeUnknown
-from connectors.hubspot_search import (
+from connectors.hubspot.batch import Input, chunks, isolate, outcomes
+from connectors.hubspot.errors import BatchRejected, OutcomeUnknown
+from connectors.hubspot.search import (
     MODIFIED,
     NO_TIES,
     RECORD_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from handoff_sync.lease_keeper import lease_kept
+from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.store import Store
 
 TTL = timedelta(seconds=1.2)

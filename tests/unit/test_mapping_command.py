@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from handoff_sync.mapping.command import add_mappings_command
+from handoff_sync.cli.mappings import add_mappings_command
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handoff_sync.mapping.convert import (
+from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.system.convert import (
     flatten_record,
     in_scope,
     outputs_to_system,
@@ -16,7 +17,6 @@ from handoff_sync.mapping.convert import (
     to_canonical,
     to_system,
 )
-from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.model import (
     Output,
     Owner,

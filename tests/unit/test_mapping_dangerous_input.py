@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.mapping.loader import validate_mappings
-from handoff_sync.mapping.problems import Problem
+from handoff_sync.problems.report import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "mappings"

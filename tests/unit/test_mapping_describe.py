@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from handoff_sync.mapping.describe import SystemField, SystemObject, check_against_describe
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.system.describe import SystemField, SystemObject, check_against_describe
 from handoff_sync.model import SystemName
 from handoff_sync.sandbox import hubspot_schema, salesforce_schema
 
@@ -160,7 +160,7 @@ def test_task_fields_are_checked_against_the_task_object():
 
 
 def test_limit_problem_knows_lengths_and_precisions_from_describe():
-    from handoff_sync.mapping.describe import SystemField, limit_problem
+    from handoff_sync.mapping.system.describe import SystemField, limit_problem
 
     name = SystemField("Economic_Buyer__c", "string", length=120)
     assert limit_problem(name, "x" * 120) is None

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.mapping.loader import load_mappings, validate_mappings
-from handoff_sync.mapping.problems import MappingError, Problem
-from handoff_sync.mapping.yaml_source import read_yaml_file
+from handoff_sync.problems.report import MappingError, Problem
+from handoff_sync.problems.yaml_source import read_yaml_file
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "mappings"

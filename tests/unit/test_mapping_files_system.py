@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.files import FileDropConnector, FileDropSettings
-from handoff_sync.mapping.command import add_mappings_command
-from handoff_sync.mapping.convert import flatten_record, in_scope, to_canonical
-from handoff_sync.mapping.describe import SystemField, SystemObject, check_against_describe
+from connectors.files.connector import FileDropConnector, FileDropSettings
+from handoff_sync.cli.mappings import add_mappings_command
 from handoff_sync.mapping.loader import load_mappings, validate_mappings
-from handoff_sync.mapping.problems import Problem
+from handoff_sync.mapping.system.convert import flatten_record, in_scope, to_canonical
+from handoff_sync.mapping.system.describe import SystemField, SystemObject, check_against_describe
 from handoff_sync.model import OwnerDirectory, Role, SystemName
+from handoff_sync.problems.report import Problem
 from tests.file_drop_support import FILES_YAML as FILES_EXPORT_YAML
 from tests.file_drop_support import file_drop_mappings
 

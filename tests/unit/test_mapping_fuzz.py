@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.mapping.problems import MappingError
-from handoff_sync.mapping.yaml_source import MAX_FILE_BYTES
+from handoff_sync.problems.report import MappingError
+from handoff_sync.problems.yaml_source import MAX_FILE_BYTES
 
 PACK = Path(__file__).resolve().parents[2] / "mappings"
 FILES = {name: (PACK / name).read_bytes()

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handoff_sync.mapping.conflicts import POLICIES, decide
+from handoff_sync.mapping.system.conflicts import POLICIES, decide
 from handoff_sync.model import Role
 
 EARLY = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,7 +40,7 @@ def test_newest_wins_uses_modification_times_and_ties_go_to_the_crm(prm_time, cr
 def test_every_policy_the_file_format_allows_is_decidable():
     from typing import get_args
 
-    from handoff_sync.mapping.file_model import ConflictPolicyName
+    from handoff_sync.mapping.system.file_model import ConflictPolicyName
 
     assert set(get_args(ConflictPolicyName)) == set(POLICIES)
     for policy in POLICIES:

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from handoff_sync.mapping.transforms import TRANSFORMS, ValueProblem, canonical_literal
+from handoff_sync.mapping.system.transforms import TRANSFORMS, ValueProblem, canonical_literal
 from handoff_sync.model import FieldType, SystemName
 
 SF, HS = SystemName.SALESFORCE, SystemName.HUBSPOT

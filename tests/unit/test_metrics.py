@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import REGISTRY
 
 from connectors.errors import CertificateRejected, RetriesExhausted
-from connectors.salesforce_errors import SessionExpired
-from handoff_sync.cycle_failures import CLASSES, classify, classify_message
-from handoff_sync.metrics import Metrics, budget_remaining
+from connectors.salesforce.errors import SessionExpired
+from handoff_sync.daemon.metrics import Metrics, budget_remaining
 from handoff_sync.store.types import CycleHealth, RunKind, RunOutcome, StoreError
-from handoff_sync.sync import CycleReport
+from handoff_sync.sync.cycle import CycleReport
+from handoff_sync.sync.failures import CLASSES, classify, classify_message
 from tests.unit.test_daemon_support import make_report, usage
 
 STARTED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
+from handoff_sync.mapping.policy.conditions import condition_fields, evaluate
+from handoff_sync.mapping.policy.file_model import Condition
 from handoff_sync.model import Deal
-from handoff_sync.policy.conditions import condition_fields, evaluate
-from handoff_sync.policy.file_model import Condition
 
 DEAL = Deal.from_values({
     "amount": Decimal("150000"), "deal_name": "Acme Rollout", "close_date": date(2026, 6, 30),

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal, GateStatus
-from handoff_sync.policy.gates import evaluate_gate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,8 +1,14 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from handoff_sync.policy.file_model import Brief
-from handoff_sync.policy.templates import BLANK, format_value, placeholders, render, render_brief
+from handoff_sync.mapping.policy.file_model import Brief
+from handoff_sync.mapping.policy.templates import (
+    BLANK,
+    format_value,
+    placeholders,
+    render,
+    render_brief,
+)
 
 
 def test_placeholders_and_syntax_errors():

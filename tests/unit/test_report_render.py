@@ -10,8 +10,8 @@ import re
 
 import pytest
 
+from handoff_sync.cli.report import add_report_command, since_value
 from handoff_sync.report import SECTIONS, render
-from handoff_sync.report.command import add_report_command, since_value
 from handoff_sync.report.figures import SECTION_TITLES, Report, compute
 from tests.unit.test_report_figures import DATA, NOW
 

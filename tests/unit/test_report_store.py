@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from handoff_sync.config import load_config
+from handoff_sync.config.settings import load_config
 from handoff_sync.report import SECTIONS, build_report, write_report
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
-from handoff_sync.sync import PipelineRunner
+from handoff_sync.sync.cycle import PipelineRunner
 from tests.e2e.sync_support import configured_sandbox
 from tests.unit.test_report_render import run_command
 

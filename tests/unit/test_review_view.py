@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff_sync.review_view import group_reviews, render_reviews
+from handoff_sync.cli.review_view import group_reviews, render_reviews
 
 
 def item(key: str, kind: str, deal: str, *, email: str | None = None, role: str = "prm_owner",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from connectors.salesforce_ids import case_suffix, full_id, id_problem
+from connectors.salesforce.ids import case_suffix, full_id, id_problem
 from handoff_sync.sandbox.salesforce_ids import salesforce_id
 
 

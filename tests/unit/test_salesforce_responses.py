@@ -27,9 +27,9 @@ from responses import matchers
 
 from connectors.base import RecordWrite
 from connectors.errors import AuthError, FatalError, QuotaExhausted, RetriesExhausted
-from connectors.salesforce import MAX_URL_BYTES, SalesforceConnector, SalesforceSettings
-from connectors.salesforce_auth import SalesforceAuth, SecretRef, retry_after_seconds
-from connectors.salesforce_errors import NETWORK_TABLE, RECORD_TABLE, TABLE, TOKEN_TABLE
+from connectors.salesforce.auth import SalesforceAuth, SecretRef, retry_after_seconds
+from connectors.salesforce.connector import MAX_URL_BYTES, SalesforceConnector, SalesforceSettings
+from connectors.salesforce.errors import NETWORK_TABLE, RECORD_TABLE, TABLE, TOKEN_TABLE
 from tests.clock_support import FakeTime
 
 LOGIN = "https://acme.my.salesforce.com"

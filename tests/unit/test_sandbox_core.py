@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from handoff_sync.logs import REDACTED, redact_secrets
+from handoff_sync.daemon.logs import REDACTED, redact_secrets
 from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.clock import SandboxClock
 from handoff_sync.sandbox.faults import FaultInjector, FaultRuleError
@@ -207,7 +207,7 @@ def test_secrets_are_redacted_from_log_events() -> None:
 
 
 def test_structlog_pipeline_redacts_when_configured() -> None:
-    from handoff_sync.logs import configure_logging
+    from handoff_sync.daemon.logs import configure_logging
 
     configure_logging("info", "json")
     with structlog.testing.capture_logs(processors=[redact_secrets]) as logs:

@@ -14,19 +14,19 @@ from typing import Any
 import pytest
 
 from connectors.quoting import quoted as connector_quoted
-from handoff_sync.cli import main
+from handoff_sync.cli.main import main
+from handoff_sync.cli.mappings import add_mappings_command
+from handoff_sync.cli.plan import _as_text
+from handoff_sync.cli.review_view import render_reviews
+from handoff_sync.cli.sync import _cycle_text
 from handoff_sync.engine.types import Plan
-from handoff_sync.mapping.command import add_mappings_command
-from handoff_sync.mapping.transforms import shown
-from handoff_sync.plan_command import _as_text
+from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.report import render
 from handoff_sync.report.figures import compute
-from handoff_sync.review_link import LinkPreview, Shown
-from handoff_sync.review_view import render_reviews
-from handoff_sync.sanitise import csv_cell, for_rich, for_terminal, quoted
+from handoff_sync.safety.sanitise import csv_cell, for_rich, for_terminal, quoted
 from handoff_sync.store.types import RunKind, RunOutcome
-from handoff_sync.sync import CycleReport
-from handoff_sync.sync_command import _cycle_text
+from handoff_sync.sync.cycle import CycleReport
+from handoff_sync.sync.review_link import LinkPreview, Shown
 from tests.unit.test_report_figures import DATA, NOW
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,14 +23,14 @@ from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
 from connectors.errors import AuthError
-from connectors.hubspot_auth import read_secret as hubspot_read
-from connectors.salesforce_auth import SecretRef
-from handoff_sync import redaction
-from handoff_sync.config import load_config
-from handoff_sync.config_secrets import SecretError, SecretSource, read_secret
-from handoff_sync.daemon import Daemon
-from handoff_sync.local_files import disk_full_advice, warn_if_loose
-from handoff_sync.logs import configure_logging
+from connectors.hubspot.auth import read_secret as hubspot_read
+from connectors.salesforce.auth import SecretRef
+from handoff_sync.config.secrets import SecretError, SecretSource, read_secret
+from handoff_sync.config.settings import load_config
+from handoff_sync.daemon.logs import configure_logging
+from handoff_sync.daemon.scheduler import Daemon
+from handoff_sync.safety import redaction
+from handoff_sync.safety.local_files import disk_full_advice, warn_if_loose
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.database import reason
 from tests.unit.test_daemon_support import FakeRunner, make_config, open_store

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal
-from handoff_sync.policy.gates import evaluate_gate
 from handoff_sync.sandbox import hubspot_schema as hs_schema
 from handoff_sync.sandbox import salesforce_schema as sf_schema
 from handoff_sync.sandbox.credentials import Credentials

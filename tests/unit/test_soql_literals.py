@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors import soql_literals as soql
+from connectors.salesforce import soql_literals as soql
 from handoff_sync.sandbox.soql import Condition, Literal, SoqlError, parse
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from handoff_sync.cli import build_parser
+from handoff_sync.cli.main import build_parser
+from handoff_sync.cli.status_view import render_status, watch
+from handoff_sync.cli.sync import run_status
 from handoff_sync.engine.types import Plan
 from handoff_sync.model import Role
-from handoff_sync.status_view import render_status, watch
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.types import (
     CycleOutcome,
@@ -24,7 +25,6 @@ from handoff_sync.store.types import (
     RunKind,
     RunOutcome,
 )
-from handoff_sync.sync_command import run_status
 from tests.unit.test_daemon_support import T0
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"

@@ -11,10 +11,10 @@ import requests
 from structlog.testing import capture_logs
 
 from connectors.budget import DAY, BudgetSettings
-from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.hubspot_auth import CredentialSources
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
-from connectors.salesforce_auth import SalesforceAuth, SecretRef
+from connectors.hubspot.auth import CredentialSources
+from connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
+from connectors.salesforce.auth import SalesforceAuth, SecretRef
+from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.budget import StoreLedger

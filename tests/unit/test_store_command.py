@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from handoff_sync.cli.migrate import add_migrate_command
 from handoff_sync.store import Store, sqlite_url_for
-from handoff_sync.store_command import add_migrate_command
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 

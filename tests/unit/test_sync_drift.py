@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handoff_sync.mapping.describe import SystemField, SystemObject
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.sync_drift import detect_drift, drifted_fields
+from handoff_sync.mapping.system.describe import SystemField, SystemObject
+from handoff_sync.sync.drift import detect_drift, drifted_fields
 from tests.engine_support import DEFAULT_MAPPINGS
 
 

@@ -1,0 +1,1 @@
+"""File drops: connector and file formats."""

@@ -1,0 +1,1 @@
+"""HubSpot: connector, auth, batch, errors table, search, transport."""

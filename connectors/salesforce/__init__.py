@@ -1,0 +1,1 @@
+"""Salesforce: connector, auth, errors table, ids, SOQL literals."""

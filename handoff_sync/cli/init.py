@@ -1,0 +1,68 @@
+"""`handoff-sync init`: write a daemon config file to start from.
+
+Two ways in:
+* ``init --out FILE`` writes the commented template for real orgs: every key with a
+  comment, secrets as ``${VARS}`` to set before the first run.
+* ``init --sandbox URL --out FILE`` writes a config that works at once against the loopback
+  sandbox (`handoff-sync sandbox`): it fetches the sandbox's credentials and CA, keeps the
+  secrets in files beside the config (``secrets/``, owner-only) and refers to them as
+  ``{file: ...}``, so no secret is ever in the config file itself.
+
+The sandbox's CA is not known before the first request, so that request skips TLS
+verification; that is safe only on loopback, which is why other hosts are refused. A
+second request, verified with the CA just received, proves the CA belongs to the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from handoff_sync.config.init_files import DEFAULT_DATABASE, InitError, write_template
+from handoff_sync.config.settings import ConfigError
+from handoff_sync.demo.sandbox_config import write_sandbox_config
+
+
+def add_init_command(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "init", help="write a daemon config file (a commented template, or one for the sandbox)",
+        description="Write a daemon config file. Without --sandbox: a commented template for "
+                    "real orgs, secrets as ${VARS} to set. With --sandbox URL: a config that "
+                    "works at once against the loopback sandbox, with its CA (ca.pem) and "
+                    "secrets (secrets/, owner-only) beside the config.")
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE",
+                        help="the config file to write, e.g. handoff-sync.yaml")
+    parser.add_argument("--sandbox", metavar="URL", default=None,
+                        help="the loopback sandbox's URL as `handoff-sync sandbox` prints it, "
+                             "e.g. https://127.0.0.1:8765")
+    parser.add_argument("--mappings", type=Path, default=None, metavar="DIR",
+                        help="the mappings folder (default: ./mappings next to FILE; with "
+                             "--sandbox, the mappings shipped with handoff-sync)")
+    parser.add_argument("--database", default=None, metavar="URL",
+                        help=f"database URL (default: {DEFAULT_DATABASE}, next to FILE)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite files that already exist")
+    parser.set_defaults(func=run_init)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    try:
+        if args.sandbox is None:
+            lines = write_template(args.out, force=args.force, mappings=args.mappings,
+                                   database=args.database)
+        else:
+            lines = write_sandbox_config(args.sandbox, args.out, force=args.force,
+                                         mappings=args.mappings, database=args.database)
+    except InitError as exc:
+        print(f"handoff-sync init: {exc}", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        print(f"handoff-sync init: the config written to {args.out} does not load; fix the "
+              "problems above (or the options given) and run init again with --force",
+              file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,265 @@
+"""`handoff-sync mappings validate|explain`: check a mappings folder, explain one record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from handoff_sync.mapping.explain import explain_record, guess_system
+from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.system.describe import check_against_describe
+from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
+from handoff_sync.problems.report import Problem
+
+DEFAULT_FOLDER = Path("mappings")
+DEFAULT_CONFIG = Path("handoff-sync.yaml")
+MAX_JSON_BYTES = 5_000_000
+
+
+class InputError(Exception):
+    """A command-line input file that cannot be used; the message says why and what to do."""
+
+
+def add_mappings_command(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "mappings", help="validate the mappings folder, or explain how one record maps",
+        description="Check the YAML that maps Salesforce/HubSpot fields and defines the "
+                    "handoff policy, before the daemon syncs anything.")
+    sub = parser.add_subparsers(dest="mappings_command", metavar="SUBCOMMAND", required=True)
+    validate = sub.add_parser(
+        "validate", help="check every file; list every problem with file:line:column",
+        description="Load and check every file of the mappings folder. Prints each problem "
+                    "(file:line:column: key path: what is wrong (hint)) and exits 1, or "
+                    "prints one OK line and exits 0. With --live, also checks each "
+                    "mapped object against what Salesforce/HubSpot describe, through the "
+                    "connections of the daemon config.")
+    validate.add_argument("--mappings", type=Path, default=None, metavar="DIR",
+                          help="the mappings folder (default: ./mappings; with --live, "
+                               "each pipeline's folder in the config)")
+    validate.add_argument("--live", action="store_true",
+                          help="also describe each mapped object through the config's "
+                               "connections and check every field, its type, whether it "
+                               "can be written and its picklist values")
+    validate.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="FILE",
+                          help="with --live: the daemon config whose connections to use "
+                               "(default: ./handoff-sync.yaml)")
+    validate.add_argument("--pipeline", metavar="NAME",
+                          help="with --live: only this pipeline (default: every enabled one)")
+    validate.set_defaults(func=run_validate)
+    explain = sub.add_parser(
+        "explain", help="show the canonical deal, gate verdict and missing fields of a record",
+        description="Map one raw record (a JSON object as the Salesforce or HubSpot API "
+                    "returns it, or one file-drop row as column: value) and show the "
+                    "canonical deal, the gate verdict and the missing fields.")
+    explain.add_argument("deal", type=Path, metavar="DEAL.json", help="the raw record")
+    explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
+                         help="the mappings folder (default: ./mappings)")
+    explain.add_argument("--system", choices=[s.value for s in SystemName], default=None,
+                         help="the record's system (default: guessed from its shape)")
+    explain.add_argument("--owners", type=Path, default=None, metavar="OWNERS.json",
+                         help="owner list [{id, email, active?, manager_id?}] to resolve "
+                              "owner ids (default: leave them unresolved)")
+    explain.set_defaults(func=run_explain)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    if args.live:
+        return run_validate_live(args)
+    if args.pipeline:
+        print("handoff-sync mappings validate: --pipeline selects what --live checks; "
+              "add --live")
+        return 2
+    folder = args.mappings if args.mappings is not None else DEFAULT_FOLDER
+    mappings, problems = validate_mappings(folder)
+    if problems or mappings is None:
+        _print_problems(problems)
+        return 1
+    print(_ok_line(folder, mappings))
+    return 0
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in sorted(problems, key=lambda p: p.sort_key):
+        print(problem)
+    files = len({p.file for p in problems})
+    print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
+          f"file{'s' if files != 1 else ''}; nothing was synced.")
+
+
+def _ok_line(folder: Path, mappings: MappingSet) -> str:
+    counts = ", ".join(f"{n} {what}" for what, n in mappings.counts().items())
+    return (f"mappings OK: {folder} (prm: {mappings.prm.system.value} "
+            f"{mappings.prm.object}, crm: {mappings.crm.system.value} {mappings.crm.object}; "
+            f"{counts})")
+
+
+def run_validate_live(args: argparse.Namespace) -> int:
+    """Every check of `validate`, then each mapped object against what its system
+    describes, through the connections of each selected pipeline of the daemon config."""
+    from handoff_sync.config.settings import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc)
+        print("--live needs the daemon config to reach the systems (--config FILE)")
+        return 1
+    if args.pipeline:
+        pipelines = [p for p in config.pipelines if p.name == args.pipeline]
+        missing = f"no pipeline named {args.pipeline!r}"
+    else:
+        pipelines = [p for p in config.pipelines if p.enabled]
+        missing = "no enabled pipeline"
+    if not pipelines:
+        known = ", ".join(p.name for p in config.pipelines)
+        print(f"{config.path}: {missing} (pipelines: {known})")
+        return 1
+    failed = False
+    for pipeline in pipelines:
+        folder = args.mappings if args.mappings is not None else pipeline.mappings
+        mappings, problems = validate_mappings(folder)
+        notes: list[str] = []
+        if mappings is not None:
+            problems, notes = live_problems(config, pipeline, mappings)
+        for note in notes:
+            print(f"pipeline {pipeline.name}: {note}")
+        if problems or mappings is None:
+            _print_problems(problems)
+            failed = True
+            continue
+        if not any(note.startswith("cannot") for note in notes):
+            print(_ok_line(folder, mappings) + f"; live: pipeline {pipeline.name}")
+        else:
+            failed = True
+    return 1 if failed else 0
+
+
+def live_problems(config: Any, pipeline: Any,
+                  mappings: MappingSet) -> tuple[list[Problem], list[str]]:
+    """The describe check of both sides of ``mappings`` through ``pipeline``'s connections:
+    the problems, and notes on what could not be checked (a side whose system could not
+    be reached starts with "cannot")."""
+    from connectors.errors import ConnectorError
+    from handoff_sync.sync.connect import build_connector
+
+    problems: list[Problem] = []
+    notes: list[str] = []
+    for role in Role:
+        mapping = mappings.side(role)
+        name = getattr(pipeline, role.value)
+        connection = config.connection(name)
+        if connection.system != mapping.system.value:
+            problems.append(Problem(mapping.file, 1, 1, (), f"this file maps "
+                                    f"{mapping.system.value}, but the pipeline's {role.value} "
+                                    f"connection '{name}' is {connection.system}",
+                                    "pass the pipeline's mappings folder, or fix the config"))
+            continue
+        if mapping.system is SystemName.FILES:
+            notes.append(f"{mapping.file.name} not described: a drop folder's columns are "
+                         "whatever each export holds")
+            continue
+        connector = None
+        try:
+            connector = build_connector(connection)
+            deal_object = connector.describe(mapping.object)
+            task_object = (connector.describe(mapping.tasks.object)
+                           if mapping.tasks is not None else None)
+        except ConnectorError as exc:
+            notes.append(f"cannot describe {mapping.file.name}'s objects through connection "
+                         f"'{name}' ({connection.system}): {exc}")
+            continue
+        finally:
+            if connector is not None:
+                connector.close()
+        problems.extend(check_against_describe(mapping, deal_object, task_object))
+    return problems, notes
+
+
+def load_or_report(folder: Path) -> MappingSet | None:
+    """The validated mappings folder, or None after printing every problem in it (for
+    commands that need valid mappings before they can do anything)."""
+    mappings, problems = validate_mappings(folder)
+    if problems or mappings is None:
+        for problem in sorted(problems, key=lambda p: p.sort_key):
+            print(problem)
+        print(f"the mappings in {folder} are invalid; fix them first "
+              "(handoff-sync mappings validate)")
+        return None
+    return mappings
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    mappings = load_or_report(args.mappings)
+    if mappings is None:
+        return 1
+    try:
+        raw = _read_json(args.deal)
+        if not isinstance(raw, dict):
+            raise InputError(f"{args.deal}: expected one JSON object (a record), got "
+                             f"{type(raw).__name__}")
+        system = SystemName(args.system) if args.system else _guess(mappings, raw)
+        if system is None:
+            raise InputError(f"{args.deal}: cannot tell whether this is a Salesforce or a "
+                             "HubSpot record; pass --system "
+                             f"{'|'.join(s.value for s in SystemName)}")
+        if mappings.for_system(system) is None:
+            raise InputError(f"{args.mappings} maps no {system.value} object; pass --system")
+        owners = read_owners(args.owners) if args.owners else OwnerDirectory()
+    except InputError as exc:
+        print(f"handoff-sync mappings explain: {exc}")
+        return 1
+    print(explain_record(mappings, system, raw, owners), end="")
+    return 0
+
+
+def _guess(mappings: MappingSet, raw: dict[str, Any]) -> SystemName | None:
+    """A file-drop row has no API shape to guess from: when the folder maps a file drop
+    and the record does not look like a mapped API record, it is a row."""
+    guessed = guess_system(raw)
+    if guessed is not None and mappings.for_system(guessed) is not None:
+        return guessed
+    if mappings.for_system(SystemName.FILES) is not None:
+        return SystemName.FILES
+    return guessed
+
+
+def _read_json(file: Path) -> Any:
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_JSON_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read it: {exc.strerror}") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise InputError(f"{file}: larger than {MAX_JSON_BYTES // 1_000_000} MB; "
+                         "pass a single record")
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: not UTF-8 (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") \
+            from None
+    except RecursionError:
+        raise InputError(f"{file}: nested too deeply to be a record") from None
+
+
+def read_owners(file: Path) -> OwnerDirectory:
+    data = _read_json(file)
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = data["results"]  # HubSpot's owners page
+    if not isinstance(data, list):
+        raise InputError(f"{file}: expected a JSON list of owners [{{id, email}}, ...]")
+    owners = []
+    for index, item in enumerate(data):
+        owner_id = item.get("id", item.get("Id")) if isinstance(item, dict) else None
+        email = item.get("email", item.get("Email")) if isinstance(item, dict) else None
+        if not (isinstance(owner_id, str) and isinstance(email, str)):
+            raise InputError(f"{file}: owner #{index + 1} needs text 'id' and 'email'")
+        manager = item.get("manager_id", item.get("ManagerId"))
+        owners.append(Owner(owner_id, email,
+                            bool(item.get("active", item.get("IsActive", True))),
+                            manager if isinstance(manager, str) else None))
+    return OwnerDirectory(owners)

@@ -1,0 +1,77 @@
+"""`handoff-sync migrate`: create the state store's tables, or bring them up to date.
+
+The daemon never changes the schema itself (two replicas upgrading at once, or a new
+version silently rewriting a production database, are not things to do implicitly); it
+refuses to start on an old schema and names this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from handoff_sync.store import SchemaOutdated, Store, StoreError, redact_url
+
+DEFAULT_DATABASE_URL = "sqlite:///handoff-sync.db"
+DEFAULT_CONFIG = Path("handoff-sync.yaml")
+
+
+class CommandError(Exception):
+    """Why the command cannot run; the message is ready for people."""
+
+
+def add_migrate_command(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "migrate", help="create or upgrade the state store's tables",
+        description=__doc__.splitlines()[0] + " The database is --database, else the one "
+        f"the config file names (--config, default ./{DEFAULT_CONFIG} if it exists), else "
+        f"{DEFAULT_DATABASE_URL}. Safe to run again: a current database is left as it is.")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="the daemon config whose database to migrate (default: "
+                             f"./{DEFAULT_CONFIG} if it exists)")
+    parser.add_argument("--database", metavar="URL",
+                        help="the database URL (overrides the config file), e.g. "
+                             "sqlite:///var/lib/handoff-sync/state.db or "
+                             "postgresql://user@host:5432/handoff")
+    parser.set_defaults(func=run_migrate)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    try:
+        url = database_url(args.database, args.config)
+        print(migrate(url))
+    except (CommandError, StoreError, SchemaOutdated) as exc:
+        print(f"handoff-sync migrate: {exc}")
+        return 1
+    return 0
+
+
+def database_url(database: str | None, config: Path | None) -> str:
+    """--database, else the config file's (--config, or ./handoff-sync.yaml when it
+    exists), else the default SQLite file."""
+    if database:
+        return database
+    if config is None:
+        if not DEFAULT_CONFIG.is_file():
+            return DEFAULT_DATABASE_URL
+        config = DEFAULT_CONFIG
+    # Imported here: `migrate --database` needs nothing of the config layer.
+    from handoff_sync.config.settings import ConfigError, load_config
+
+    try:
+        return str(load_config(config).database.url)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def migrate(url: str) -> str:
+    """Migrate the database; the one line that says what happened."""
+    with Store.connect(url) as store:
+        before = store.schema_revision()
+        applied = store.migrate()
+    where = f"database {redact_url(url)}"
+    if not applied:
+        return f"{where}: already at {before}"
+    names = ", ".join(Store.revision_label(revision) for revision in applied)
+    return f"{where}: migrated {before or '(empty)'} -> {applied[-1]} (applied: {names})"

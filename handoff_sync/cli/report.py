@@ -1,0 +1,76 @@
+"""`handoff-sync report`: the handoff scorecards from the store (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HTML = Path("handoff-report.html")
+SINCE_FORMAT = "an ISO date or instant, e.g. 2026-11-01 or 2026-11-01T09:00:00+00:00"
+
+
+def since_value(text: str) -> datetime:
+    """--since: an ISO date (midnight UTC) or an ISO instant (UTC when it has no offset)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {SINCE_FORMAT}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def add_report_command(commands: Any) -> None:
+    from handoff_sync.cli.sync import config_argument
+    from handoff_sync.report import DIMENSIONS, FORMATS
+
+    report = commands.add_parser(
+        "report", help="handoff scorecards: volume, completeness, SLA, preservation",
+        description="Report from the store: handoff volume, completeness distribution and "
+        "most-missing fields, SLA compliance and time to first touch, deal preservation and "
+        "cycle-length impact, review queue and conflicts, and a partner scorecard.")
+    config_argument(report)
+    report.add_argument("--pipeline", metavar="NAME",
+                        help="the pipeline (default: the first enabled one)")
+    report.add_argument("--since", type=since_value, metavar="ISO-DATE",
+                        help=f"start of the period: {SINCE_FORMAT} (default: everything)")
+    report.add_argument("--by", choices=DIMENSIONS, default="partner",
+                        help="group the volume by this (default: partner)")
+    report.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
+                        help="table (default), csv, json or html")
+    report.add_argument("--out", type=Path, metavar="PATH",
+                        help=f"write to this file (html: default {DEFAULT_HTML}; "
+                        "others: stdout)")
+    report.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from handoff_sync.cli.sync import CommandError, opened
+    from handoff_sync.problems.report import MappingError
+    from handoff_sync.report import ReportError, build_report, print_report, render
+
+    now = datetime.now(UTC)
+    if args.since is not None and args.since > now:
+        print(f"handoff-sync report: --since {args.since.isoformat()} is in the future",
+              file=sys.stderr)
+        return 1
+    out = args.out if args.out is not None or args.fmt != "html" else DEFAULT_HTML
+    try:
+        with opened(args.config) as (config, store):
+            report = build_report(store, config, now=now, since=args.since, by=args.by,
+                                  pipeline=args.pipeline)
+    except (CommandError, ReportError, MappingError) as exc:
+        print(f"handoff-sync report: {exc}", file=sys.stderr)
+        return 1
+    if out is None:
+        print_report(report, args.fmt)
+        return 0
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(report, args.fmt), encoding="utf-8")
+    except OSError as exc:
+        print(f"handoff-sync report: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({args.fmt})")
+    return 0

@@ -1,0 +1,57 @@
+"""`handoff-sync run`: the daemon (or, with --once, one leased cycle per pipeline for cron).
+
+Thin: load the config, open the store, hand both to ``Daemon``. Exit codes: 0 after a
+clean shutdown, 1 when a ``--once`` cycle failed or the database cannot be reached, 2
+for a config or schema problem (the message says what to fix), 130 on a second signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from handoff_sync.cli.sync import config_argument
+from handoff_sync.daemon.scheduler import EXIT_FAILED, EXIT_USAGE, Daemon, default_holder
+from handoff_sync.store.types import StoreError
+
+
+def add_run_command(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "run", help="run the sync daemon (scheduled cycles, health and metrics)",
+        description="Run every enabled pipeline on its schedule: an incremental cycle every "
+        "schedule.interval_seconds and a full reconcile on schedule.full_reconcile_cron. "
+        "Serves /healthz, /readyz and /metrics on server.host:server.port. SIGTERM finishes "
+        "the batch in hand, records it and exits; a second signal exits at once.")
+    config_argument(parser)
+    parser.add_argument("--once", action="store_true",
+                        help="run one cycle of each enabled pipeline (respecting other "
+                             "replicas' leases), then exit: for cron instead of a daemon")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from handoff_sync.config.settings import ConfigError, load_config
+    from handoff_sync.store import Store
+    from handoff_sync.sync.cycle import PipelineRunner
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    try:
+        store = Store.connect(config.database.url)
+    except StoreError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    holder = default_holder()
+
+    def runner_factory(pipeline: Any) -> PipelineRunner:
+        return PipelineRunner(config, pipeline, store, holder=holder)
+
+    daemon = Daemon(config, store, runner_factory, holder=holder)
+    return daemon.run_once() if args.once else daemon.run_forever()
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"handoff-sync run: {message}", file=sys.stderr)
+    return code

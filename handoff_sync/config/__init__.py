@@ -1,0 +1,1 @@
+"""The daemon's config file: sections, connections, secrets, the template."""

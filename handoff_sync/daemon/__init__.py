@@ -1,0 +1,1 @@
+"""The long-running process: scheduler, lease keeper, health, metrics, logging, signals."""

@@ -1,0 +1,469 @@
+"""The long-running daemon: scheduled sync cycles, leases, signals, health and metrics.
+
+Per enabled pipeline the scheduler holds two jobs that call one function:
+
+    sync:<name>   interval (jittered, coalesced, one instance, first run at once);
+                  the runner decides whether the cycle is incremental or full
+    full:<name>   crontab (``schedule.full_reconcile_cron``): a full reconcile for drift
+
+One cycle of a pipeline at a time in this process (a per-pipeline lock: an interval job
+that finds the pipeline busy is skipped, the nightly full job waits its turn), and one
+replica at a time across processes (a lease row ``pipeline:<name>`` in the database).
+A replica keeps its lease after a cycle and renews it with the next one (and every
+third of ``lease_seconds`` during a long one, through the runner's heartbeat); if it dies,
+the lease expires after ``lease_seconds`` and another replica's next interval run takes
+the pipeline over: within ``lease_seconds + interval_seconds + jitter_seconds``. When
+``lease_seconds`` is shorter than the interval (the defaults), the lease lapses between
+cycles and replicas may take turns with a pipeline, which is harmless.
+
+SIGTERM/SIGINT ask the cycle in hand to stop after its batch (the runner checks
+``should_stop`` between batches and records what it did; a connector waiting on the API
+budget polls it too and gives up the wait within a second, recording nothing); then
+leases are released and everything is closed. A second signal exits at once with code 130.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+import structlog
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobSubmissionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from connectors.errors import ConnectorError
+from handoff_sync.daemon.health import HealthServer, one_line, store_readiness
+from handoff_sync.daemon.lease_keeper import lease_kept
+from handoff_sync.daemon.metrics import Metrics
+from handoff_sync.daemon.signals import StopSignals
+from handoff_sync.store.leases import pipeline_lease
+from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, SchemaOutdated, StoreError
+from handoff_sync.sync.failures import failure_message
+
+if TYPE_CHECKING:
+    from handoff_sync.config.settings import Config, PipelineConfig
+    from handoff_sync.store.types import CycleHealth
+    from handoff_sync.sync.cycle import CycleReport
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+# A nightly full reconcile that starts up to an hour late (the process was busy or
+# briefly down) is still worth running; later than that, the next night's will do.
+FULL_MISFIRE_GRACE_SECONDS = 3600
+LOCK_POLL_SECONDS = 0.2  # how often a waiting full job looks at the stop flag
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Runner(Protocol):
+    """What the daemon needs from ``sync.PipelineRunner`` (one per pipeline)."""
+
+    def run_cycle(self, *, full: bool | None = None, dry_run: bool = False,
+                  should_stop: Callable[[], bool] = ...,
+                  lease: tuple[str, str] | None = None,
+                  heartbeat: Callable[[], None] = ...) -> CycleReport: ...
+
+    def close(self) -> None: ...
+
+
+class LeaseStore(Protocol):
+    """The store calls the daemon makes itself (runners make their own)."""
+
+    def require_current_schema(self) -> None: ...
+
+    def schema_problem(self) -> str | None: ...
+
+    def cycle_health(self, pipeline: str) -> CycleHealth: ...
+
+    def start_run(self, pipeline: str, run_id: str, kind: RunKind, started_at: datetime,
+                  holder: str) -> None: ...
+
+    def finish_run(self, run_id: str, ended_at: datetime, outcome: RunOutcome,
+                   message: str | None, api_calls: Mapping[str, Any],
+                   counts: Mapping[str, int]) -> None: ...
+
+    def try_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
+
+    def release_lease(self, name: str, holder: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+RunnerFactory = Callable[["PipelineConfig"], Runner]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_holder() -> str:
+    """This replica's lease holder id: host, process and a random part (pids get reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass
+class _Slot:
+    """One pipeline's share of the daemon: its lock, its runner and its lease."""
+
+    pipeline: PipelineConfig
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    runner: Runner | None = None
+    renewed_at: datetime | None = None  # when this replica last took the lease; None: not held
+
+    @property
+    def name(self) -> str:
+        return str(self.pipeline.name)
+
+
+class Daemon:
+    """Runs every enabled pipeline on its schedule until asked to stop."""
+
+    def __init__(self, config: Config, store: LeaseStore, runner_factory: RunnerFactory, *,
+                 holder: str | None = None, clock: Clock = utc_now,
+                 metrics: Metrics | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.holder = holder or default_holder()
+        self.metrics = metrics or Metrics()
+        self.stop_event = threading.Event()
+        self.failed_cycles = 0  # cycles that raised or lost their lease (``run --once`` exit code)
+        self._runner_factory = runner_factory
+        self._clock = clock
+        schedule = config.schedule
+        self._interval = float(schedule.interval_seconds)
+        self._jitter = float(schedule.jitter_seconds or 0)
+        self._ttl = timedelta(seconds=float(schedule.lease_seconds))
+        self._tz = ZoneInfo(schedule.timezone)  # validated by config.py
+        self._slots = {p.name: _Slot(p) for p in config.pipelines if p.enabled}
+        for name in self._slots:
+            self.metrics.add_pipeline(name)
+        self._scheduler = self._build_scheduler()
+        self._health: HealthServer | None = None
+        self._signals = StopSignals("handoff-sync run")
+        self._shut_down = False
+
+    # -- the one job function ------------------------------------------------------------
+
+    def run_pipeline(self, name: str, *, full: bool = False) -> CycleReport | None:
+        """One cycle of one pipeline, if the lock and the lease allow; never raises.
+
+        ``full=True`` forces a full reconcile; otherwise the runner decides. Returns the
+        report, or None when the cycle was skipped or failed (both are logged and counted).
+        """
+        slot = self._slots[name]
+        job_kind = "full" if full else "incremental"
+        with structlog.contextvars.bound_contextvars(pipeline=name):
+            if self.should_stop():
+                return None
+            if not self._take_lock(slot, wait=full):
+                if not self.should_stop():
+                    self._skip(name, "pipeline_busy")
+                return None
+            try:
+                return self._locked_cycle(slot, full, job_kind)
+            finally:
+                slot.lock.release()
+                self._observe_health(name)
+
+    def _take_lock(self, slot: _Slot, *, wait: bool) -> bool:
+        if not wait:
+            return slot.lock.acquire(blocking=False)
+        while not self.should_stop():
+            if slot.lock.acquire(timeout=LOCK_POLL_SECONDS):
+                return True
+        return False
+
+    def _locked_cycle(self, slot: _Slot, full: bool, job_kind: str) -> CycleReport | None:
+        name = slot.name
+        try:
+            if not self._acquire_lease(slot):
+                self._skip(name, "lease_held_elsewhere")
+                return None
+            if slot.runner is None:
+                slot.runner = self._build_runner(slot, full)
+            lease = pipeline_lease(name)
+            with lease_kept(lambda: self.store.try_lease(lease, self.holder, self._ttl,
+                                                         self._clock()),
+                            self._ttl.total_seconds() / 3):
+                report = slot.runner.run_cycle(
+                    full=True if full else None, should_stop=self.should_stop,
+                    lease=(lease, self.holder), heartbeat=lambda: self._heartbeat(slot))
+        except LeaseLost as exc:
+            slot.renewed_at = None
+            self.failed_cycles += 1
+            self.metrics.observe_lease_lost(name)
+            log.warning("lease_lost", kind=job_kind, lease=pipeline_lease(name),
+                        message=one_line(exc))
+            return None
+        except Exception as exc:
+            self.failed_cycles += 1
+            self.metrics.observe_exception(name, job_kind, exc)
+            # Expected failures (a system or the database refused) say enough in one line;
+            # anything else is a bug, and its traceback is what fixes it.
+            expected = isinstance(exc, ConnectorError | StoreError)
+            log.error("cycle_failed", kind=job_kind, error=type(exc).__name__,
+                      message=one_line(exc), exc_info=not expected)
+            return None
+        self._log_report(report)
+        self.metrics.observe(report)
+        return report
+
+    def _build_runner(self, slot: _Slot, full: bool) -> Runner:
+        """The pipeline's runner. When it cannot be built (a missing, blank or malformed
+        secret), the cycle is recorded as a failed run before the error goes on: /readyz,
+        the metrics and `status` count from run rows, and would otherwise see nothing."""
+        try:
+            return self._runner_factory(slot.pipeline)
+        except Exception as exc:
+            run_id, now = uuid.uuid4().hex[:12], self._clock()
+            kind = RunKind.FULL if full else RunKind.INCREMENTAL
+            try:
+                self.store.start_run(slot.name, run_id, kind, now, self.holder)
+                self.store.finish_run(run_id, now, RunOutcome.FAILED, failure_message(exc),
+                                      {}, {})
+            except StoreError as store_exc:  # the database is down: /readyz says so
+                log.warning("run_not_recorded", run_id=run_id,
+                            error=type(store_exc).__name__)
+            raise
+
+    def _observe_health(self, name: str) -> None:
+        """The health gauges from the store's run rows (what /readyz and status read)."""
+        try:
+            self.metrics.observe_health(self.store.cycle_health(name))
+        except Exception as exc:  # the database is down: /readyz says so already
+            log.warning("health_not_read", error=type(exc).__name__)
+
+    def _skip(self, name: str, reason: str) -> None:
+        self.metrics.observe_skip(name, reason)
+        log.debug("cycle_skipped", reason=reason)
+
+    # -- leases --------------------------------------------------------------------------
+
+    def _acquire_lease(self, slot: _Slot) -> bool:
+        now = self._clock()
+        held_before = slot.renewed_at is not None
+        got = self.store.try_lease(pipeline_lease(slot.name), self.holder, self._ttl, now)
+        slot.renewed_at = now if got else None
+        self.metrics.set_lease_held(slot.name, got)
+        if got and not held_before:
+            log.info("lease_acquired", lease=pipeline_lease(slot.name), holder=self.holder)
+        elif held_before and not got:
+            log.info("lease_taken_over", lease=pipeline_lease(slot.name))
+        return got
+
+    def _heartbeat(self, slot: _Slot) -> None:
+        """Renew the lease during a long cycle, at most every third of its lifetime."""
+        now = self._clock()
+        if slot.renewed_at is not None and now - slot.renewed_at < self._ttl / 3:
+            return
+        if not self.store.try_lease(pipeline_lease(slot.name), self.holder, self._ttl, now):
+            slot.renewed_at = None
+            raise LeaseLost(f"another replica holds {pipeline_lease(slot.name)}; "
+                            "this cycle stops without recording")
+        slot.renewed_at = now
+
+    def _release_leases(self) -> None:
+        for slot in self._slots.values():
+            if slot.renewed_at is None:
+                continue
+            try:
+                self.store.release_lease(pipeline_lease(slot.name), self.holder)
+                log.info("lease_released", pipeline=slot.name, lease=pipeline_lease(slot.name))
+            except Exception as exc:
+                # It expires on its own after lease_seconds.
+                log.warning("lease_release_failed", pipeline=slot.name,
+                            error=type(exc).__name__, message=one_line(exc))
+            slot.renewed_at = None
+            self.metrics.set_lease_held(slot.name, False)
+
+    # -- the canonical line ----------------------------------------------------------------
+
+    def _log_report(self, report: CycleReport) -> None:
+        duration_ms = round((report.ended_at - report.started_at).total_seconds() * 1000)
+        api_calls = {system: int(usage.get("total") or 0)
+                     for system, usage in report.api_calls.items()}
+        throttled = sum(float(usage.get("throttled_seconds") or 0)
+                        for usage in report.api_calls.values())
+        fields: dict[str, Any] = {
+            "kind": str(report.kind), "outcome": str(report.outcome),
+            "duration_ms": duration_ms, "counts": dict(report.counts),
+            "api_calls": api_calls, "throttled_seconds": round(throttled, 3),
+            "failures": len(report.failures), "drift_fields": len(report.drift),
+        }
+        if report.message:
+            fields["message"] = report.message
+        emit = log.warning if report.outcome in (RunOutcome.PARTIAL, RunOutcome.FAILED) \
+            else log.info
+        with structlog.contextvars.bound_contextvars(run_id=report.run_id):
+            emit("cycle_finished", **fields)
+
+    # -- scheduler -----------------------------------------------------------------------
+
+    def _build_scheduler(self) -> BackgroundScheduler:
+        # Two workers per pipeline: a full job may wait on the lock while an interval
+        # cycle runs, and must not starve another pipeline of a thread.
+        workers = 2 * len(self._slots) + 1
+        scheduler = BackgroundScheduler(
+            timezone=self._tz, executors={"default": ThreadPoolExecutor(workers)})
+        grace = max(1, math.ceil(self._interval))
+        cron = self.config.schedule.full_reconcile_cron  # validated by config.py
+        now = datetime.now(self._tz)  # the scheduler runs on wall time, whatever our clock
+        for name in self._slots:
+            scheduler.add_job(
+                self.run_pipeline, IntervalTrigger(seconds=self._interval,
+                                                   jitter=self._jitter or None, timezone=self._tz),
+                args=[name], kwargs={"full": False}, id=f"sync:{name}",
+                name=f"sync {name}", max_instances=1, coalesce=True, misfire_grace_time=grace,
+                replace_existing=True, next_run_time=now)
+            scheduler.add_job(
+                self.run_pipeline, CronTrigger.from_crontab(cron, timezone=self._tz),
+                args=[name], kwargs={"full": True}, id=f"full:{name}",
+                name=f"full reconcile {name}", max_instances=1, coalesce=True,
+                misfire_grace_time=FULL_MISFIRE_GRACE_SECONDS, replace_existing=True)
+        scheduler.add_listener(self._on_not_run, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        return scheduler
+
+    @property
+    def scheduler(self) -> BackgroundScheduler:
+        return self._scheduler
+
+    def _on_not_run(self, event: JobSubmissionEvent) -> None:
+        # APScheduler would say this as a plain-text warning; say it as a log event.
+        _, _, name = event.job_id.partition(":")
+        reason = "still_running" if event.code == EVENT_JOB_MAX_INSTANCES else "misfired"
+        with structlog.contextvars.bound_contextvars(pipeline=name):
+            self._skip(name, reason)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def should_stop(self) -> bool:
+        """True once a stop was asked for (``stop()`` or a signal); runners poll this."""
+        return self._signals.requested() or self.stop_event.is_set()
+
+    def stop(self) -> None:
+        """Ask the daemon to stop (any thread); ``run_forever`` then shuts down and returns."""
+        self.stop_event.set()
+
+    @property
+    def health_url(self) -> str | None:
+        return self._health.url if self._health else None
+
+    def start(self) -> None:
+        """Start the health server and the scheduler; returns at once.
+
+        Raises OSError when the health port cannot be bound."""
+        server = self.config.server
+        for name in self._slots:  # the last success and the failing streak survive restarts
+            self._observe_health(name)
+        self._health = HealthServer(
+            server.host, int(server.port), metrics=self.metrics,
+            liveness=lambda: self._scheduler.running and not self.should_stop(),
+            readiness=store_readiness(self.store, sorted(self._slots),
+                                      failed_cycles=int(server.unready_after_failed_cycles)))
+        self._health.start()
+        for logger in ("apscheduler.scheduler", "apscheduler.executors.default"):
+            logging.getLogger(logger).setLevel(logging.ERROR)  # _on_not_run says it instead
+        if not self._slots:
+            log.warning("no_pipelines_enabled", hint="set enabled: true on a pipeline")
+        self._scheduler.start()
+        log.info("daemon_started", holder=self.holder, pipelines=sorted(self._slots),
+                 interval_seconds=self._interval,
+                 full_reconcile_cron=self.config.schedule.full_reconcile_cron)
+
+    def run_forever(self) -> int:
+        """Serve until SIGTERM/SIGINT or ``stop()``; 0 after a clean shutdown, 2 when the
+        schema is outdated or the health port cannot be bound."""
+        code = self._check_schema()
+        if code:
+            return code
+        with self._signals:
+            try:
+                try:
+                    self.start()
+                except OSError as exc:
+                    server = self.config.server
+                    print(f"handoff-sync run: cannot listen on {server.host}:{server.port}: "
+                          f"{exc.strerror or exc}; set server.port to a free port (0 picks "
+                          "one)", file=sys.stderr)
+                    return EXIT_USAGE
+                # Sleep, not Event.wait: setting an Event from a signal handler can deadlock.
+                while not self.should_stop():
+                    time.sleep(LOCK_POLL_SECONDS)
+                self.stop_event.set()
+            finally:
+                self.shutdown()
+        return EXIT_OK
+
+    def run_once(self) -> int:
+        """One cycle of each enabled pipeline (leases respected), then shut down.
+
+        0 when every cycle ran or was skipped for another replica's lease; 1 when one
+        raised, lost its lease or reported ``failed``; 2 when the schema is outdated."""
+        code = self._check_schema()
+        if code:
+            return code
+        failed = False
+        with self._signals:
+            try:
+                for name in self._slots:
+                    if self.should_stop():
+                        break
+                    report = self.run_pipeline(name)
+                    failed = failed or (report is not None
+                                        and report.outcome == RunOutcome.FAILED)
+            finally:
+                self.shutdown()
+        return EXIT_FAILED if failed or self.failed_cycles else EXIT_OK
+
+    def shutdown(self) -> None:
+        """Let the cycle in hand finish its batch, release leases, close everything."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.stop_event.set()
+        log.info("daemon_stopping", signal=self._signals.name or None)
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        self._release_leases()
+        if self._health is not None:
+            self._health.stop()
+        for slot in self._slots.values():
+            if slot.runner is not None:
+                _close_quietly(slot.runner, pipeline=slot.name)
+                slot.runner = None
+        _close_quietly(self.store)
+        log.info("daemon_stopped")
+
+    def _check_schema(self) -> int:
+        try:
+            self.store.require_current_schema()
+        except SchemaOutdated as exc:
+            print(f"handoff-sync run: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except StoreError as exc:
+            print(f"handoff-sync run: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        return 0
+
+
+def _close_quietly(thing: Any, **context: str) -> None:
+    try:
+        thing.close()
+    except Exception as exc:
+        log.warning("close_failed", what=type(thing).__name__, error=type(exc).__name__,
+                    message=one_line(exc), **context)

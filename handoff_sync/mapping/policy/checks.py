@@ -1,0 +1,341 @@
+"""Check the meaning of a structurally valid handoff.yaml against the system mappings.
+
+Every field the policy names (in conditions, gates, templates, matching rules, SLA
+events, roles) must be a canonical field that some mapping reads; operators must suit
+the field's type and values must be of that type; ids must be unique and references
+(calendars, stages, SLA clocks) must exist. All problems are collected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from handoff_sync.mapping.policy.conditions import OPERATORS_FOR, operand
+from handoff_sync.mapping.policy.file_model import (
+    BusinessCalendar,
+    Condition,
+    Duration,
+    Event,
+    HandoffPolicy,
+    HandoffType,
+)
+from handoff_sync.mapping.policy.templates import COMPUTED_PLACEHOLDERS, placeholders
+from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, percent_problem
+from handoff_sync.mapping.system.compile import check_version
+from handoff_sync.mapping.system.transforms import ValueProblem, read_email
+from handoff_sync.model import CANONICAL_FIELDS, ROLE_FIELDS, FieldType, PersonRole, Role
+from handoff_sync.problems.report import KeyPath, Problem, did_you_mean, one_of
+from handoff_sync.problems.yaml_source import YamlDocument
+
+_ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+_TEXTUAL = (FieldType.TEXT, FieldType.EMAIL, FieldType.DOMAIN)
+MAX_YEARS = 10  # the longest duration (SLA, task due, stage window) a policy may name
+
+
+@dataclass(frozen=True)
+class FieldCatalog:
+    """The canonical fields the mappings provide: their types and which sides read them."""
+
+    types: Mapping[str, FieldType]
+    read_by: Mapping[str, frozenset[Role]]
+    files: tuple[str, ...]  # the mapping file names, for messages
+
+    def provided(self, name: str) -> bool:
+        return bool(self.read_by.get(name))
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+class _Checker:
+    def __init__(self, document: YamlDocument, catalog: FieldCatalog,
+                 calendars: Mapping[str, BusinessCalendar]) -> None:
+        self.document = document
+        self.catalog = catalog
+        self.calendars = calendars
+        self.problems: list[Problem] = []
+
+    def add(self, path: KeyPath, message: str, hint: str = "", *, at_key: bool = False) -> None:
+        self.problems.append(self.document.problem(path, message, hint, at_key=at_key))
+
+    def field(self, path: KeyPath, name: str, *, both_sides: bool = False) -> FieldType | None:
+        """The field's type if it is known and provided; a problem otherwise."""
+        if name in self.catalog.types and self.catalog.provided(name):
+            if both_sides and len(self.catalog.read_by[name]) < 2:
+                side = next(iter(self.catalog.read_by[name])).value
+                self.add(path, f"'{name}' is read only from the {side} side; matching "
+                         "compares both sides", "map it in both system files, or remove it")
+                return None
+            return self.catalog.types[name]
+        if name in CANONICAL_FIELDS or name.startswith("custom."):
+            self.add(path, f"no mapping provides '{name}'",
+                     f"map it (direction read or both) in {' or '.join(self.catalog.files)}")
+        else:
+            known = [n for n in self.catalog.types if self.catalog.provided(n)]
+            hint = did_you_mean(name, known) or did_you_mean(name, CANONICAL_FIELDS) or \
+                "see the canonical field list in docs/admin-guide.md"
+            self.add(path, f"unknown canonical field '{name}'", hint)
+        return None
+
+    def condition(self, path: KeyPath, condition: Condition) -> None:
+        if condition.all is not None or condition.any is not None:
+            key = "all" if condition.all is not None else "any"
+            for index, child in enumerate(condition.all or condition.any or []):
+                self.condition((*path, key, index), child)
+            return
+        if condition.not_ is not None:
+            self.condition((*path, "not"), condition.not_)
+            return
+        assert condition.field is not None and condition.op is not None
+        field_type = self.field((*path, "field"), condition.field)
+        if field_type is None:
+            return
+        allowed = OPERATORS_FOR[field_type]
+        if condition.op not in allowed:
+            self.add((*path, "op"), f"operator '{condition.op}' does not apply to "
+                     f"'{condition.field}' ({field_type.value})", f"use {one_of(allowed)}")
+            return
+        if condition.op in ("is_blank", "is_filled", "is_true", "is_false"):
+            return
+        try:
+            value = operand(condition, field_type)
+        except ValueProblem as exc:
+            self.add((*path, "value"), f"value does not fit '{condition.field}' "
+                     f"({field_type.value}): {exc}")
+            return
+        if condition.field in PERCENT_FIELDS:
+            for item in value if isinstance(value, tuple) else (value,):
+                problem = percent_problem(item)
+                if problem:
+                    self.add((*path, "value"), f"'{condition.field}': {problem}",
+                             "write the percentage itself, e.g. 15 for 15%")
+
+    def template(self, path: KeyPath, text: str) -> None:
+        names, errors = placeholders(text)
+        for error in errors:
+            self.add(path, f"template: {error}")
+        for name in names:
+            if name in COMPUTED_PLACEHOLDERS:
+                continue
+            if name in self.catalog.types and self.catalog.provided(name):
+                continue
+            if name in CANONICAL_FIELDS or name.startswith("custom."):
+                self.add(path, f"placeholder {{{name}}}: no mapping provides '{name}'",
+                         f"map it in {' or '.join(self.catalog.files)}")
+                continue
+            choices = [*COMPUTED_PLACEHOLDERS, *(n for n in self.catalog.types
+                                                 if self.catalog.provided(n))]
+            self.add(path, f"unknown placeholder {{{name}}}",
+                     did_you_mean(name, choices) or "placeholders name canonical fields or "
+                     f"{one_of(COMPUTED_PLACEHOLDERS)}")
+
+    def role(self, path: KeyPath, role: str) -> None:
+        name = ROLE_FIELDS[PersonRole(role)]
+        if not self.catalog.provided(name):
+            self.add(path, f"role '{role}' needs '{name}', which no mapping provides",
+                     f"map '{name}' in {' or '.join(self.catalog.files)}")
+
+    def duration(self, path: KeyPath, duration: Duration, calendar: str | None) -> None:
+        if duration.uses_calendar and calendar is None:
+            self.add((*path, duration.unit), f"'{duration.unit}' needs a business calendar, "
+                     "but this handoff type names none",
+                     "add 'calendar: <name>' to the handoff type, or use hours/days")
+            return
+        limit = duration_limit(duration.unit, self.calendars.get(calendar or ""))
+        # `not <=`: also true for infinity (pydantic already refuses NaN).
+        if limit is not None and not duration.amount <= limit:
+            where = f" of calendar '{calendar}'" if duration.uses_calendar else ""
+            self.add((*path, duration.unit), f"{duration.amount:g} {duration.unit} is more "
+                     f"than {MAX_YEARS} years (at most {limit:g}{where})",
+                     "a typo? Deadlines this far out can never be met or missed")
+
+    def unique(self, path: KeyPath, ids: Iterable[str], what: str) -> None:
+        seen: set[str] = set()
+        for index, value in enumerate(ids):
+            if not _ID.fullmatch(value):
+                self.add((*path, index), f"{what} id '{value}' must be lower-case letters, "
+                         "digits and underscores, starting with a letter")
+            if value in seen:
+                self.add((*path, index), f"duplicate {what} id '{value}'",
+                         "ids must be unique within the handoff type")
+            seen.add(value)
+
+
+def duration_limit(unit: str, calendar: BusinessCalendar | None) -> float | None:
+    """The most of ``unit`` that fits in MAX_YEARS (None: the calendar is unusable, which
+    is reported on its own). Working time counts a calendar's weekly days and hours."""
+    days = MAX_YEARS * 365.25
+    if unit == "days":
+        return days
+    if unit == "hours":
+        return days * 24
+    if calendar is None or not calendar.working_days \
+            or not (_CLOCK.fullmatch(calendar.day_starts) and _CLOCK.fullmatch(calendar.day_ends)):
+        return None
+    working_days = days / 7 * len(set(calendar.working_days))
+    if unit == "business_days":
+        return round(working_days)
+    day_hours = (_minutes(calendar.day_ends) - _minutes(calendar.day_starts)) / 60
+    return round(working_days * day_hours) if day_hours > 0 else None
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def check_policy(document: YamlDocument, policy: HandoffPolicy,
+                 catalog: FieldCatalog) -> list[Problem]:
+    """Every problem with the meaning of handoff.yaml."""
+    check = _Checker(document, catalog, policy.calendars)
+    check.problems.extend(check_version(document, policy.version))
+    for name, calendar in policy.calendars.items():
+        path: KeyPath = ("calendars", name)
+        try:
+            if calendar.timezone not in _timezones():
+                ZoneInfo(calendar.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            check.add((*path, "timezone"), f"unknown time zone '{calendar.timezone}'",
+                      did_you_mean(calendar.timezone, _timezones()) or
+                      "use an IANA name such as Europe/Berlin")
+        for key in ("day_starts", "day_ends"):
+            if not _CLOCK.fullmatch(getattr(calendar, key)):
+                check.add((*path, key), f"expected a time like 09:00, got "
+                          f"'{getattr(calendar, key)}'", "write it in quotes as HH:MM")
+        if (_CLOCK.fullmatch(calendar.day_starts) and _CLOCK.fullmatch(calendar.day_ends)
+                and calendar.day_starts >= calendar.day_ends):
+            check.add((*path, "day_ends"), "the working day must end after it starts")
+        if not calendar.working_days:
+            check.add((*path, "working_days"), "a calendar needs at least one working day")
+        if len(set(calendar.working_days)) != len(calendar.working_days):
+            check.add((*path, "working_days"), "a day is listed twice")
+    try:
+        read_email(policy.ownership.fallback_owner_email)
+    except ValueProblem as exc:
+        check.add(("ownership", "fallback_owner_email"), str(exc))
+    matching = policy.matching
+    for key in ("exact", "fuzzy"):
+        for index, name in enumerate(getattr(matching, key)):
+            field_type = check.field(("matching", key, index), name, both_sides=True)
+            if field_type is not None and field_type not in _TEXTUAL:
+                check.add(("matching", key, index), f"'{name}' is {field_type.value}; "
+                          "matching compares text fields", "amount and close date have "
+                          "their own tolerance settings")
+    if matching.review_min_confidence > matching.auto_link_min_confidence:
+        check.add(("matching", "review_min_confidence"), "must not be above "
+                  "auto_link_min_confidence")
+    for type_id, handoff in policy.handoff_types.items():
+        if not _ID.fullmatch(type_id):
+            check.add(("handoff_types", type_id), f"handoff type id '{type_id}' must be "
+                      "lower-case letters, digits and underscores", at_key=True)
+        _check_type(check, ("handoff_types", type_id), handoff, policy)
+    return check.problems
+
+
+def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
+                policy: HandoffPolicy) -> None:
+    if handoff.calendar is not None and handoff.calendar not in policy.calendars:
+        check.add((*path, "calendar"), f"no calendar named '{handoff.calendar}'",
+                  did_you_mean(handoff.calendar, policy.calendars) or
+                  "define it under 'calendars:'")
+    for key in ("applies_when", "required_when"):
+        condition = getattr(handoff, key)
+        if condition is not None:
+            check.condition((*path, key), condition)
+    stage_ids = [stage.id for stage in handoff.stages]
+    check.unique((*path, "stages"), stage_ids, "stage")
+    previous_last = 0
+    for index, stage in enumerate(handoff.stages):
+        stage_path: KeyPath = (*path, "stages", index)
+        first, last = stage.days
+        if first < 1 or last < first:
+            check.add((*stage_path, "days"), f"expected [first day, last day] with "
+                      f"1 <= first <= last, got [{first}, {last}]")
+        elif last > MAX_YEARS * 366:
+            check.add((*stage_path, "days"), f"day {last} is more than {MAX_YEARS} years "
+                      "after the handoff starts", "a typo? Stage windows count days")
+        elif first <= previous_last:
+            check.add((*stage_path, "days"), f"day {first} overlaps the previous stage, "
+                      f"which ends on day {previous_last}",
+                      f"start this stage on day {previous_last + 1} or later")
+        previous_last = max(previous_last, last)
+        check.role((*stage_path, "owner"), stage.owner)
+        for number, requirement in enumerate(stage.gate):
+            req_path: KeyPath = (*stage_path, "gate", number)
+            if requirement.field is None and requirement.check is None:
+                check.add(req_path, "a gate requirement needs 'field' (must be filled) "
+                          "or 'check' (a condition)")
+            if requirement.field is None and requirement.check is not None \
+                    and not requirement.label:
+                check.add(req_path, "a requirement with only a 'check' needs a 'label' "
+                          "(what people see when it is missing)", "add 'label: ...'")
+            if requirement.field is not None:
+                check.field((*req_path, "field"), requirement.field)
+            if requirement.check is not None:
+                check.condition((*req_path, "check"), requirement.check)
+            if requirement.when is not None:
+                check.condition((*req_path, "when"), requirement.when)
+    sla_ids = [sla.id for sla in handoff.slas]
+    check.unique((*path, "slas"), sla_ids, "SLA clock")
+    for index, sla in enumerate(handoff.slas):
+        sla_path: KeyPath = (*path, "slas", index)
+        for key in ("start", "stop"):
+            _check_event(check, (*sla_path, key), getattr(sla, key), stage_ids)
+        check.duration((*sla_path, "duration"), sla.duration, handoff.calendar)
+        if sla.escalate_to is not None:
+            check.role((*sla_path, "escalate_to"), sla.escalate_to)
+    check.unique((*path, "tasks"), [task.kind for task in handoff.tasks], "task kind")
+    for index, task in enumerate(handoff.tasks):
+        task_path: KeyPath = (*path, "tasks", index)
+        if task.open_while.startswith("sla_"):
+            if task.sla is None:
+                check.add(task_path, f"'{task.open_while}' tasks need 'sla: <clock id>'",
+                          f"one of {one_of(sla_ids)}" if sla_ids else "define an SLA clock")
+            elif task.sla not in sla_ids:
+                check.add((*task_path, "sla"), f"no SLA clock '{task.sla}' in this handoff "
+                          "type", did_you_mean(task.sla, sla_ids))
+        elif task.sla is not None:
+            check.add((*task_path, "sla"), f"'sla' only applies to sla_at_risk/sla_breached "
+                      f"tasks, not '{task.open_while}'", "remove it")
+        for number, stage_id in enumerate(task.stages or []):
+            if stage_id not in stage_ids:
+                check.add((*task_path, "stages", number), f"no stage '{stage_id}' in this "
+                          "handoff type", did_you_mean(stage_id, stage_ids) or
+                          f"stages: {one_of(stage_ids)}")
+        if task.when is not None:
+            check.condition((*task_path, "when"), task.when)
+        check.template((*task_path, "subject"), task.subject)
+        check.template((*task_path, "body"), task.body)
+        check.role((*task_path, "assignee"), task.assignee)
+        check.duration((*task_path, "due"), task.due, handoff.calendar)
+    check.template((*path, "brief", "title"), handoff.brief.title)
+    for index, section in enumerate(handoff.brief.sections):
+        check.template((*path, "brief", "sections", index, "text"), section.text)
+
+
+def _check_event(check: _Checker, path: KeyPath, event: Event, stage_ids: list[str]) -> None:
+    needs_stage = event.on in ("stage_entered", "gate_passed")
+    needs_field = event.on == "field_filled"
+    if needs_stage:
+        if event.stage is None:
+            check.add(path, f"event '{event.on}' needs 'stage: <stage id>'",
+                      f"one of {one_of(stage_ids)}")
+        elif event.stage not in stage_ids:
+            check.add((*path, "stage"), f"no stage '{event.stage}' in this handoff type",
+                      did_you_mean(event.stage, stage_ids) or f"stages: {one_of(stage_ids)}")
+    elif event.stage is not None:
+        check.add((*path, "stage"), f"event '{event.on}' takes no stage", "remove it")
+    if needs_field:
+        if event.field is None:
+            check.add(path, "event 'field_filled' needs 'field: <canonical field>'")
+        else:
+            check.field((*path, "field"), event.field)
+    elif event.field is not None:
+        check.add((*path, "field"), f"event '{event.on}' takes no field", "remove it")

@@ -1,0 +1,306 @@
+"""The schema of mappings/handoff.yaml: handoff types, stages, gates, tasks, SLAs, briefs.
+
+These frozen models are both the file's structural check and the policy the engine
+reads. Conditions are data (field, operator, value; all/any/not), evaluated by
+policy/conditions.py - nothing in this file is ever executed as code. Meaning that spans
+keys or files (a gate naming a field no mapping provides, a task for a stage that does
+not exist) is checked in policy/checks.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from handoff_sync.mapping.system.file_model import FileModel
+
+FORMAT_VERSION = 1
+
+Operator = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains",
+                   "is_blank", "is_filled", "is_true", "is_false"]
+UNARY_OPERATORS = frozenset({"is_blank", "is_filled", "is_true", "is_false"})
+RoleName = Literal["prm_owner", "crm_owner", "cs_owner", "manager"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EventName = Literal["handoff_required", "stage_entered", "gate_passed", "field_filled",
+                    "closed_won"]
+TaskTrigger = Literal["gate_blocked", "stage_active", "sla_at_risk", "sla_breached"]
+Normalisation = Literal["lowercase", "trim", "collapse_spaces", "strip_punctuation",
+                        "strip_legal_suffixes", "strip_www"]
+LaxDate = Annotated[date, Field(strict=False)]
+
+
+class Condition(FileModel):
+    """A test on the deal: {field, op, value}, or all:/any: of a list, or not: of one."""
+
+    field: str | None = None
+    """The canonical field to test."""
+    op: Operator | None = None
+    """The comparison: ==, !=, >, >=, <, <=, in, not_in, contains, is_blank, is_filled,
+    is_true, is_false."""
+    value: Any = None
+    """What to compare with (a list for in/not_in; nothing for is_* operators)."""
+    all: list[Condition] | None = None
+    """True when every listed condition is true."""
+    any: list[Condition] | None = None
+    """True when at least one listed condition is true."""
+    not_: Condition | None = Field(default=None, alias="not")
+    """True when the given condition is false."""
+
+    # Operands converted to the tested field's type, filled on first use (conditions.py).
+    _operands: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Condition:
+        forms = [name for name, present in (
+            ("field", self.field is not None or self.op is not None),
+            ("all", self.all is not None), ("any", self.any is not None),
+            ("not", self.not_ is not None)) if present]
+        if len(forms) != 1:
+            shown = ", ".join(forms) if forms else "none"
+            raise ValueError("a condition is exactly one of {field, op, value}, all: [...], "
+                             f"any: [...] or not: {{...}} (found: {shown})")
+        if forms == ["field"]:
+            if self.field is None or self.op is None:
+                raise ValueError("a field test needs both 'field' and 'op'")
+            unary = self.op in UNARY_OPERATORS
+            if unary and "value" in self.model_fields_set:
+                raise ValueError(f"operator '{self.op}' takes no 'value'")
+            if not unary and "value" not in self.model_fields_set:
+                raise ValueError(f"operator '{self.op}' needs a 'value'")
+        elif (forms == ["all"] and not self.all) or (forms == ["any"] and not self.any):
+            raise ValueError(f"'{forms[0]}' needs at least one condition")
+        elif "value" in self.model_fields_set:
+            raise ValueError("'value' belongs to a field test, not to all/any/not")
+        return self
+
+
+class Duration(FileModel):
+    """A length of time: exactly one of hours, business_hours, days, business_days."""
+
+    hours: float | None = Field(default=None, gt=0)
+    """Clock hours."""
+    business_hours: float | None = Field(default=None, gt=0)
+    """Working hours of the handoff type's calendar."""
+    days: float | None = Field(default=None, gt=0)
+    """Calendar days."""
+    business_days: float | None = Field(default=None, gt=0)
+    """Working days of the handoff type's calendar."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Duration:
+        given = [k for k in ("hours", "business_hours", "days", "business_days")
+                 if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of hours, business_hours, days, business_days"
+                             + (f" (found: {', '.join(given)})" if given else ""))
+        return self
+
+    # Plain attribute tests rather than a scan: SLA arithmetic asks these of every running
+    # clock of every deal each cycle. (Not cached_property: model_copy would copy a stale
+    # cache along with an updated amount.)
+    @property
+    def unit(self) -> str:
+        if self.hours is not None:
+            return "hours"
+        if self.business_hours is not None:
+            return "business_hours"
+        return "days" if self.days is not None else "business_days"
+
+    @property
+    def amount(self) -> float:
+        value: float = getattr(self, self.unit)
+        return value
+
+    @property
+    def uses_calendar(self) -> bool:
+        return self.hours is None and self.days is None
+
+
+def _default_working_days() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
+class BusinessCalendar(FileModel):
+    """When the clock runs for business-hours SLAs."""
+
+    timezone: str
+    """IANA time zone name, e.g. Europe/Berlin or America/New_York."""
+    working_days: list[Weekday] = Field(default_factory=_default_working_days)
+    """Days the team works."""
+    day_starts: str = "09:00"
+    """Start of the working day, HH:MM local time."""
+    day_ends: str = "17:00"
+    """End of the working day, HH:MM local time."""
+    holidays: list[LaxDate] = Field(default_factory=list)
+    """Dates (YYYY-MM-DD) on which the clock does not run."""
+
+
+class Event(FileModel):
+    """Something that happens to a deal; starts or stops an SLA clock."""
+
+    on: EventName
+    """handoff_required, stage_entered, gate_passed, field_filled or closed_won."""
+    stage: str | None = None
+    """The stage, for stage_entered and gate_passed."""
+    field: str | None = None
+    """The canonical field, for field_filled."""
+
+
+class SlaClock(FileModel):
+    """A service-level clock: runs from one event to another, with a deadline."""
+
+    id: str
+    """Short id, unique within the handoff type (used in task keys and reports)."""
+    label: str
+    """What the clock measures, for people."""
+    start: Event
+    """The event that starts the clock."""
+    stop: Event
+    """The event that stops it (met)."""
+    duration: Duration
+    """How long the clock may run before it is breached."""
+    at_risk_pct: int = Field(default=75, ge=1, le=99)
+    """Share of the duration elapsed at which the clock turns at_risk."""
+    escalate_to: RoleName | None = "manager"
+    """Who hears about a breach (a task for them), or nothing."""
+
+
+class GateRequirement(FileModel):
+    """One thing that must be true before a deal leaves a stage."""
+
+    field: str | None = None
+    """A canonical field that must be filled."""
+    check: Condition | None = None
+    """A condition that must hold (instead of, or in addition to, a filled field)."""
+    label: str | None = None
+    """What people see when it is missing; defaults to the field's label."""
+    weight: float = Field(default=1, gt=0, le=100)
+    """Its share in the completeness score."""
+    when: Condition | None = None
+    """The requirement applies only when this holds."""
+
+
+class Stage(FileModel):
+    """One stage of a handoff: a day window, an owner and a gate."""
+
+    id: str
+    """Stage id; the values the handoff_stage field maps to."""
+    label: str
+    """The stage's name, for people."""
+    days: list[int] = Field(min_length=2, max_length=2)
+    """[first day, last day] of the stage, counted from the start of the handoff."""
+    owner: RoleName
+    """Who owns the deal during this stage."""
+    gate: list[GateRequirement] = Field(default_factory=list)
+    """What must be true to leave the stage."""
+
+
+class TaskTemplate(FileModel):
+    """A follow-up task the engine keeps open while its trigger holds."""
+
+    kind: str
+    """Template id, unique within the handoff type (part of the task key)."""
+    open_while: TaskTrigger
+    """gate_blocked, stage_active, sla_at_risk or sla_breached; closed once it ends."""
+    sla: str | None = None
+    """The SLA clock id, for sla_at_risk and sla_breached."""
+    stages: list[str] | None = None
+    """Only in these stages (default: every stage)."""
+    when: Condition | None = None
+    """Only for deals where this holds."""
+    subject: str
+    """Task subject; {placeholders} name canonical fields or computed values."""
+    body: str = ""
+    """Task description; {placeholders} as in subject."""
+    assignee: RoleName
+    """Who does it: prm_owner, crm_owner, cs_owner or manager."""
+    due: Duration
+    """How long after the task opens it is due."""
+    priority: Literal["high", "normal", "low"] = "normal"
+    """Task priority."""
+
+
+class BriefSection(FileModel):
+    heading: str
+    """Section heading."""
+    text: str
+    """Section text with {placeholders}."""
+    if_blank: str = "Not captured yet."
+    """Shown instead when every placeholder in the text is blank."""
+
+
+class Brief(FileModel):
+    """The one-page handoff story the receiving rep reads in the CRM."""
+
+    title: str
+    """First line, with {placeholders}."""
+    sections: list[BriefSection] = Field(min_length=1)
+    """The sections, in order."""
+
+
+class HandoffType(FileModel):
+    """A kind of handoff: who hands what to whom, in which stages, under which SLAs."""
+
+    label: str
+    """Name for people, e.g. Partner to direct sales."""
+    applies_when: Condition | None = None
+    """Deals whose handoff_type is blank are of this type when this holds (first wins)."""
+    required_when: Condition | None = None
+    """Handoff-required threshold; without it every deal of this type needs the handoff."""
+    calendar: str | None = None
+    """The business calendar for business_hours/business_days durations."""
+    stages: list[Stage] = Field(min_length=1)
+    """The stages, in order."""
+    tasks: list[TaskTemplate] = Field(default_factory=list)
+    """Follow-up task templates."""
+    slas: list[SlaClock] = Field(default_factory=list)
+    """SLA clocks."""
+    brief: Brief
+    """The handoff brief template."""
+
+
+def _default_normalisation() -> list[Normalisation]:
+    return ["lowercase", "trim", "collapse_spaces", "strip_punctuation", "strip_legal_suffixes"]
+
+
+class Matching(FileModel):
+    """How a PRM registration is linked to a CRM deal when no id field links them."""
+
+    exact: list[str] = Field(default_factory=list)
+    """Fields that must be equal after normalisation when both sides have them."""
+    fuzzy: list[str] = Field(default_factory=lambda: ["deal_name"])
+    """Text fields compared by similarity."""
+    normalise: list[Normalisation] = Field(default_factory=_default_normalisation)
+    """Clean-ups applied before comparing texts."""
+    fuzzy_min_score: int = Field(default=85, ge=0, le=100)
+    """Similarity (0-100) a fuzzy field needs to count as a match."""
+    amount_tolerance_pct: float = Field(default=10, ge=0, le=100)
+    """Amounts may differ by this percentage."""
+    close_date_window_days: int = Field(default=30, ge=0, le=3650)
+    """Close dates may differ by this many days."""
+    auto_link_min_confidence: float = Field(default=0.9, gt=0, le=1)
+    """Candidates at or above this confidence are linked automatically."""
+    review_min_confidence: float = Field(default=0.5, gt=0, le=1)
+    """Candidates between this and the auto-link level go to the review queue."""
+
+
+class Ownership(FileModel):
+    fallback_owner_email: str
+    """Who owns a task when the role's person has no user in the CRM."""
+
+
+class HandoffPolicy(FileModel):
+    """mappings/handoff.yaml: how handoffs are gated, tasked, clocked and linked."""
+
+    version: int
+    """Format version of this file; this handoff-sync reads version 1."""
+    calendars: dict[str, BusinessCalendar] = Field(default_factory=dict)
+    """Business-hours calendars by name."""
+    ownership: Ownership
+    """Ownership rules shared by every handoff type."""
+    matching: Matching = Field(default_factory=Matching)
+    """Linking rules."""
+    handoff_types: dict[str, HandoffType] = Field(min_length=1)
+    """Handoff types by id (the values the handoff_type field maps to)."""

@@ -1,0 +1,83 @@
+"""The gate verdict for one deal: which handoff, which stage, required or not, what is missing.
+
+A small pure function over the policy, used by `mappings explain` now and by the engine
+(issue 4) as its gate step; the engine adds history, "stage ahead of its gate", tasks
+and clocks on top.
+"""
+
+from __future__ import annotations
+
+from handoff_sync.mapping.policy.conditions import evaluate
+from handoff_sync.mapping.policy.file_model import (
+    GateRequirement,
+    HandoffPolicy,
+    HandoffType,
+    Stage,
+)
+from handoff_sync.model import CANONICAL_FIELDS, Deal, GateResult, GateStatus, MissingRequirement
+
+
+def handoff_type_of(policy: HandoffPolicy, deal: Deal) -> str | None:
+    """The deal's own handoff_type when the policy knows it, else the first type whose
+    applies_when holds (types without applies_when never claim a deal by themselves)."""
+    if deal.handoff_type in policy.handoff_types:
+        return deal.handoff_type
+    for type_id, handoff in policy.handoff_types.items():
+        if handoff.applies_when is not None and evaluate(handoff.applies_when, deal.get):
+            return type_id
+    return None
+
+
+def stage_of(handoff: HandoffType, deal: Deal) -> Stage:
+    """The deal's handoff_stage when it is a stage of this type, else the first stage."""
+    for stage in handoff.stages:
+        if stage.id == deal.handoff_stage:
+            return stage
+    return handoff.stages[0]
+
+
+def requirement_label(requirement: GateRequirement) -> str:
+    if requirement.label:
+        return requirement.label
+    assert requirement.field is not None  # checks.py insists on a label otherwise
+    spec = CANONICAL_FIELDS.get(requirement.field)
+    return spec.label if spec else requirement.field
+
+
+def requirement_met(requirement: GateRequirement, deal: Deal) -> bool:
+    if requirement.field is not None and deal.get(requirement.field) is None:
+        return False
+    return requirement.check is None or evaluate(requirement.check, deal.get)
+
+
+def evaluate_gate(policy: HandoffPolicy, deal: Deal) -> GateResult:
+    """The deal's current gate: passed, blocked or not required, with a weighted
+    completeness score and the unmet requirements in policy order."""
+    type_id = handoff_type_of(policy, deal)
+    if type_id is None:
+        return GateResult(None, None, False, GateStatus.NOT_REQUIRED, 100, ())
+    handoff = policy.handoff_types[type_id]
+    required = handoff.required_when is None or evaluate(handoff.required_when, deal.get)
+    return evaluate_stage(type_id, stage_of(handoff, deal), deal, required=required)
+
+
+def evaluate_stage(type_id: str, stage: Stage, deal: Deal, *, required: bool) -> GateResult:
+    """The gate of one given stage for the deal, whatever stage the deal is in (the
+    engine asks this of earlier stages and of stages SLA clocks watch)."""
+    total = met = 0.0
+    missing: list[MissingRequirement] = []
+    for requirement in stage.gate:
+        if requirement.when is not None and not evaluate(requirement.when, deal.get):
+            continue
+        total += requirement.weight
+        if requirement_met(requirement, deal):
+            met += requirement.weight
+        else:
+            missing.append(MissingRequirement(requirement_label(requirement),
+                                              requirement.field))
+    completeness = 100 if total == 0 else int(100 * met / total)  # floor: 99.9 is not done
+    if not required:
+        status = GateStatus.NOT_REQUIRED
+    else:
+        status = GateStatus.BLOCKED if missing else GateStatus.PASSED
+    return GateResult(type_id, stage.id, required, status, completeness, tuple(missing))

@@ -1,0 +1,330 @@
+"""Check the meaning of one validated mappings/<system>.yaml and build its SystemMapping.
+
+The structure (keys, types) was checked by the pydantic models; here each entry is
+checked for sense: the canonical field exists, the transform suits its type, value maps
+hold valid values and can be written back, the file maps its own record id, and so on.
+Problems are collected, never raised one at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, PERCENT_OUTPUTS, percent_problem
+from handoff_sync.mapping.system.convert import FieldRule, SystemMapping, TaskRules
+from handoff_sync.mapping.system.field_use import check_field_use
+from handoff_sync.mapping.system.file_model import (
+    FORMAT_VERSION,
+    FieldMap,
+    OutputMap,
+    SystemFile,
+    TaskAttribute,
+)
+from handoff_sync.mapping.system.transforms import (
+    DEFAULT_TRANSFORM,
+    TRANSFORMS,
+    Transform,
+    ValueProblem,
+    canonical_literal,
+)
+from handoff_sync.model import (
+    CANONICAL_FIELDS,
+    OUTPUT_TYPES,
+    OUTPUT_VALUES,
+    FieldType,
+    Output,
+    Role,
+    SystemName,
+    TaskPriority,
+    TaskStatus,
+    Value,
+    is_custom_field,
+)
+from handoff_sync.problems.report import KeyPath, Problem, did_you_mean, one_of
+from handoff_sync.problems.yaml_source import YamlDocument
+
+MAPPABLE_FIELDS = tuple(name for name, spec in CANONICAL_FIELDS.items() if spec.mappable)
+
+# Task attributes: their type, and the closed set of values a value map must cover.
+TASK_ATTRIBUTES: Mapping[str, tuple[FieldType, tuple[str, ...]]] = MappingProxyType({
+    "subject": (FieldType.TEXT, ()),
+    "body": (FieldType.TEXT, ()),
+    "due": (FieldType.DATETIME, ()),
+    "assignee": (FieldType.EMAIL, ()),
+    "status": (FieldType.TEXT, tuple(TaskStatus)),
+    "priority": (FieldType.TEXT, tuple(TaskPriority)),
+})
+REQUIRED_TASK_ATTRIBUTES: tuple[TaskAttribute, ...] = ("subject", "due", "assignee")
+
+
+def check_version(document: YamlDocument, version: int) -> list[Problem]:
+    if version == FORMAT_VERSION:
+        return []
+    if version > FORMAT_VERSION:
+        return [document.problem(("version",), f"format version {version} is newer than "
+                                 f"this handoff-sync reads ({FORMAT_VERSION})",
+                                 "upgrade handoff-sync, or use a file written for it")]
+    return [document.problem(("version",), f"format version {version} does not exist",
+                             f"write 'version: {FORMAT_VERSION}'")]
+
+
+def compile_system(document: YamlDocument, model: SystemFile,
+                   system: SystemName) -> tuple[SystemMapping, list[Problem]]:
+    """The runtime mapping and every problem with the file's meaning."""
+    problems = check_version(document, model.version)
+    if system is SystemName.FILES:
+        problems.extend(_file_drop_problems(document, model))
+        # Nothing more is said about what could never be written: no follow-on noise.
+        model = model.model_copy(update={
+            "fields": {n: e for n, e in model.fields.items() if e.direction == "read"},
+            "outputs": {}, "tasks": None})
+    problems.extend(check_field_use(document, model))
+    role = Role(model.role)
+    fields: dict[str, FieldRule] = {}
+    for name, entry in model.fields.items():
+        rule = _field_rule(document, name, entry, problems)
+        if rule is not None:
+            fields[name] = rule
+    own_id = "prm_id" if role is Role.PRM else "crm_id"
+    if own_id not in model.fields:
+        problems.append(document.problem(("fields",), f"a {role.value} mapping must map "
+                                         f"'{own_id}' (the record's own id)",
+                                         f"add '{own_id}: <id field>' under fields"))
+    elif own_id in fields and fields[own_id].writes:
+        problems.append(document.problem(("fields", own_id, "direction"),
+                                         f"'{own_id}' is the record's own id; it is only read",
+                                         "remove 'direction' (it defaults to read)"))
+    outputs: dict[Output, FieldRule] = {}
+    for output_name, out_entry in model.outputs.items():
+        output = Output(output_name)
+        rule = _output_rule(document, ("outputs", output_name), output_name,
+                            OUTPUT_TYPES[output], OUTPUT_VALUES.get(output, ()), out_entry,
+                            problems)
+        if rule is not None:
+            outputs[output] = rule
+    tasks = None
+    if model.tasks is not None:
+        if role is not Role.CRM:
+            problems.append(document.problem(("tasks",), "tasks are written to the CRM; "
+                                             "this file is the PRM side",
+                                             "move the tasks section to the crm file"))
+        task_fields: dict[str, FieldRule] = {}
+        for attribute, task_entry in model.tasks.fields.items():
+            type_, closed = TASK_ATTRIBUTES[attribute]
+            rule = _output_rule(document, ("tasks", "fields", attribute), attribute, type_,
+                                closed, task_entry, problems)
+            if rule is not None:
+                task_fields[attribute] = rule
+        for attribute in REQUIRED_TASK_ATTRIBUTES:
+            if attribute not in model.tasks.fields:
+                problems.append(document.problem(("tasks", "fields"),
+                                                 f"task attribute '{attribute}' is not mapped",
+                                                 f"add '{attribute}: <task field>'"))
+        link = model.tasks.deal_link
+        tasks = TaskRules(model.tasks.object, model.tasks.key_field, link.field,
+                          link.association_type_id, MappingProxyType(task_fields))
+    mapping = SystemMapping(
+        file=document.file, system=system, role=role, object=model.object,
+        modified_field=model.modified_field, scope=MappingProxyType(dict(model.scope)),
+        fields=MappingProxyType(fields), outputs=MappingProxyType(outputs), tasks=tasks,
+        positions=MappingProxyType(dict(document.source.values)),
+    )
+    return mapping, problems
+
+
+def _file_drop_problems(document: YamlDocument, model: SystemFile) -> list[Problem]:
+    """A file drop is a PRM's exports: handoff-sync reads them and can never write back."""
+    problems: list[Problem] = []
+    if model.role != Role.PRM.value:
+        problems.append(document.problem(("role",), "a file drop can only be the PRM side",
+                                         "write 'role: prm'; the CRM side is "
+                                         "salesforce.yaml or hubspot.yaml"))
+    read_only = "a file drop is read-only: handoff-sync cannot write back to files"
+    for name, entry in model.fields.items():
+        if entry.direction != "read":
+            problems.append(document.problem(("fields", name, "direction"), read_only,
+                                             "use direction: read and put outputs in the "
+                                             "CRM file"))
+    if model.outputs:
+        problems.append(document.problem(("outputs",), read_only, "use direction: read and "
+                                         "put outputs in the CRM file", at_key=True))
+    if model.tasks is not None:
+        problems.append(document.problem(("tasks",), read_only,
+                                         "put tasks in the CRM file", at_key=True))
+    return problems
+
+
+def _field_rule(document: YamlDocument, name: str, entry: FieldMap,
+                problems: list[Problem]) -> FieldRule | None:
+    path: KeyPath = ("fields", name)
+    before = len(problems)
+    spec = CANONICAL_FIELDS.get(name)
+    if spec is None and not is_custom_field(name):
+        hint = did_you_mean(name, MAPPABLE_FIELDS) or (
+            "custom fields are written 'custom.<name>' with a lower-case name"
+            if name.startswith("custom") else
+            "see the canonical field list in docs/admin-guide.md, or use custom.<name>")
+        problems.append(document.problem(path, f"unknown canonical field '{name}'", hint,
+                                         at_key=True))
+        return None
+    if spec is not None and not spec.mappable:
+        problems.append(document.problem(path, f"'{name}' is set by handoff-sync itself and "
+                                         "cannot be mapped", "remove this entry",
+                                         at_key=True))
+        return None
+    has_constant = "constant" in entry.model_fields_set
+    if has_constant == (entry.field is not None):
+        problems.append(document.problem(path, "give exactly one of 'field' (a system "
+                                         "field) or 'constant' (a fixed value)"))
+        return None
+    transform = _transform(document, path, entry.transform, entry.values,
+                           spec.type if spec else None, problems)
+    if transform is None:
+        return None
+    field_type = spec.type if spec else (FieldType.TEXT if entry.values is not None
+                                         else transform.produces)
+    constant = None
+    if has_constant:
+        constant = _literal(document, (*path, "constant"), field_type, entry.constant,
+                            problems)
+        if entry.direction != "read":
+            problems.append(document.problem((*path, "direction"), "a constant is only read",
+                                             "remove 'direction'"))
+    values, inverse = _value_map(document, path, entry.values, field_type,
+                                 writes=entry.direction != "read", problems=problems)
+    default = None
+    if "default" in entry.model_fields_set and entry.default is not None:
+        default = _literal(document, (*path, "default"), field_type, entry.default, problems)
+    if name in PERCENT_FIELDS:
+        _check_percent(document, path, constant, default, values, problems)
+    if entry.policy == "read_only" and entry.direction != "read":
+        problems.append(document.problem((*path, "policy"), "policy read_only means "
+                                         f"handoff-sync never writes '{name}', but its "
+                                         f"direction is '{entry.direction}'",
+                                         "use direction: read, or another policy"))
+    if len(problems) > before:
+        return None
+    return FieldRule(name, field_type, entry.field, transform, constant, values, inverse,
+                     default, entry.direction, entry.policy, path)
+
+
+def _output_rule(document: YamlDocument, path: KeyPath, name: str, field_type: FieldType,
+                 closed: tuple[str, ...], entry: OutputMap,
+                 problems: list[Problem]) -> FieldRule | None:
+    before = len(problems)
+    transform = _transform(document, path, entry.transform, entry.values, field_type,
+                           problems, write_only=True)
+    if transform is None:
+        return None
+    values, inverse = _value_map(document, path, entry.values, field_type, writes=True,
+                                 problems=problems)
+    if closed:
+        if values is None:
+            problems.append(document.problem(path, f"'{name}' takes the values "
+                                             f"{one_of(closed)}; map them to this system's "
+                                             "values", "add 'values: {<system value>: "
+                                             f"{closed[0]}, ...}}'"))
+        else:
+            mapped = set(values.values())
+            for key, target in values.items():
+                if target not in closed:
+                    problems.append(document.problem(
+                        (*path, "values", key), f"'{target}' is not a value of '{name}'; "
+                        f"expected {one_of(closed)}", did_you_mean(str(target), closed)))
+            missing = [v for v in closed if v not in mapped]
+            if missing:
+                problems.append(document.problem((*path, "values"), "no system value for "
+                                                 f"{one_of(missing)}",
+                                                 "every value must be writable"))
+    default = None
+    if "default" in entry.model_fields_set and entry.default is not None:
+        default = _literal(document, (*path, "default"), field_type, entry.default, problems)
+    if name in PERCENT_OUTPUTS:
+        _check_percent(document, path, None, default, values, problems)
+    if len(problems) > before:
+        return None
+    return FieldRule(name, field_type, entry.field, transform, None, values, inverse, default,
+                     "write", None, path)
+
+
+def _check_percent(document: YamlDocument, path: KeyPath, constant: Value, default: Value,
+                   values: Mapping[str, Value] | None, problems: list[Problem]) -> None:
+    """A percentage written in the file (constant, default, value-map target) is 0-100."""
+    written: list[tuple[KeyPath, Value]] = [((*path, "constant"), constant),
+                                            ((*path, "default"), default)]
+    written += [((*path, "values", key), target) for key, target in (values or {}).items()]
+    for where, value in written:
+        problem = percent_problem(value)
+        if problem:
+            problems.append(document.problem(where, problem, "write the percentage itself, "
+                                             "e.g. 15 for 15%"))
+
+
+def _transform(document: YamlDocument, path: KeyPath, name: str | None,
+               values: Mapping[str, Any] | None, field_type: FieldType | None,
+               problems: list[Problem], *, write_only: bool = False) -> Transform | None:
+    if name is None:
+        default_name = DEFAULT_TRANSFORM[field_type] if field_type else "text"
+        if values is not None and field_type is not FieldType.TEXT_LIST:
+            default_name = "text"
+        return TRANSFORMS[default_name]
+    transform = TRANSFORMS[name]
+    if values is not None and name not in ("text", "multi_select"):
+        problems.append(document.problem((*path, "transform"), f"transform '{name}' cannot "
+                                         "be combined with a value map ('values')",
+                                         "remove 'transform'; the value map decides"))
+        return None
+    if field_type is None or values is not None:
+        return transform
+    fits = transform.produces is field_type or (
+        write_only and field_type is FieldType.DATETIME and name == "date")
+    if not fits:
+        suitable = [n for n, t in TRANSFORMS.items() if t.produces is field_type]
+        problems.append(document.problem(
+            (*path, "transform"), f"transform '{name}' produces {transform.produces.value}, "
+            f"but this field holds {field_type.value}",
+            f"use {one_of(suitable)}" if suitable else ""))
+        return None
+    return transform
+
+
+def _value_map(document: YamlDocument, path: KeyPath, values: Mapping[str, Any] | None,
+               field_type: FieldType, *, writes: bool, problems: list[Problem],
+               ) -> tuple[Mapping[str, Value] | None, Mapping[Value, str] | None]:
+    if values is None:
+        return None, None
+    if not values:
+        problems.append(document.problem((*path, "values"), "the value map is empty",
+                                         "list 'system value: canonical value' pairs, or "
+                                         "remove 'values'"))
+        return None, None
+    item_type = FieldType.TEXT if field_type is FieldType.TEXT_LIST else field_type
+    typed: dict[str, Value] = {}
+    inverse: dict[Value, str] = {}
+    for key, raw in values.items():
+        target = _literal(document, (*path, "values", key), item_type, raw, problems)
+        if target is None:
+            continue
+        typed[key] = target
+        if target in inverse and writes:
+            problems.append(document.problem(
+                (*path, "values", key), f"'{inverse[target]}' and '{key}' both map to "
+                f"{target!r}, so handoff-sync cannot tell which to write back",
+                "keep one, or make the field direction: read"))
+        inverse.setdefault(target, key)
+    return MappingProxyType(typed), MappingProxyType(inverse)
+
+
+def _literal(document: YamlDocument, path: KeyPath, field_type: FieldType, raw: Any,
+             problems: list[Problem]) -> Value:
+    if raw is None:
+        problems.append(document.problem(path, "a value is missing here",
+                                         f"write a {field_type.value} value"))
+        return None
+    try:
+        return canonical_literal(field_type, raw)
+    except ValueProblem as exc:
+        problems.append(document.problem(path, f"not a valid {field_type.value}: {exc}"))
+        return None

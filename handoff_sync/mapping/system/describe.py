@@ -1,0 +1,263 @@
+"""Check a system mapping against what the system says about its fields (describe()).
+
+This is the pure check behind `mappings validate --live`: the command fetches each
+mapped object's describe through the connectors (which return ``SystemObject``) and calls
+``check_against_describe``. Every incompatibility - a field the object lacks, a field
+written that is read-only, a value map naming a value the picklist lacks or lacking one
+it lists (for fields read) - is reported with the mapping file's line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from handoff_sync.mapping.system.convert import FieldRule, SystemMapping, written_value
+from handoff_sync.mapping.system.transforms import ValueProblem
+from handoff_sync.model import FieldType, OwnerDirectory, SystemName, Value
+from handoff_sync.problems.report import KeyPath, Problem, did_you_mean
+
+# System field types (Salesforce describe types and HubSpot property types) each transform
+# can read and write. "enumeration" is HubSpot's picklist; "multi_enumeration" is a
+# HubSpot enumeration shown as checkboxes (values separated by ';').
+_TEXT_TYPES = frozenset({"id", "string", "textarea", "picklist", "combobox", "reference",
+                         "email", "url", "phone", "enumeration"})
+_NUMBER_TYPES = frozenset({"currency", "double", "percent", "int", "number"})
+COMPATIBLE: Mapping[str, frozenset[str]] = {
+    "text": _TEXT_TYPES,
+    "email": frozenset({"email", "string"}),
+    "domain": frozenset({"string", "url"}),
+    "number": _NUMBER_TYPES,
+    "currency": _NUMBER_TYPES,
+    "integer": _NUMBER_TYPES,
+    "bool": frozenset({"boolean", "bool"}),
+    "date": frozenset({"date", "datetime"}),
+    "datetime": frozenset({"datetime"}),
+    "multi_select": frozenset({"multipicklist", "multi_enumeration"}),
+    "lines": frozenset({"textarea", "string"}),
+    "owner_email": frozenset({"reference", "enumeration"}),
+}
+# Reading is more forgiving than writing: any field can be read as text (HubSpot's record
+# id is a number property, for instance), but text is never written into a number field.
+_READABLE_AS_TEXT = frozenset({"number", "int", "double", "currency", "percent", "boolean",
+                               "bool", "date", "datetime", "multipicklist",
+                               "multi_enumeration"})
+# Task attributes a TaskSpec always carries: never written blank.
+_ALWAYS_SET_TASK_ATTRIBUTES = frozenset({"subject", "due", "assignee", "status", "priority"})
+_PICKLIST_TYPES = frozenset({"picklist", "multipicklist", "combobox", "enumeration",
+                             "multi_enumeration"})
+
+
+class Report(Protocol):
+    def __call__(self, path: KeyPath, message: str, hint: str = "") -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SystemField:
+    """One field as the system describes it."""
+
+    name: str
+    type: str  # Salesforce describe type, or HubSpot property type (see COMPATIBLE)
+    createable: bool = True
+    updateable: bool = True
+    nillable: bool = True
+    length: int = 0  # 0: not limited (or not reported)
+    precision: int = 0  # numbers: digits in all (Salesforce describe); 0: not limited
+    scale: int = 0  # numbers: digits after the decimal point
+    picklist_values: tuple[str, ...] | None = None  # None: not a picklist
+    restricted_picklist: bool = False  # values outside the list are rejected on write
+    reference_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemObject:
+    """One object as the system describes it."""
+
+    name: str
+    fields: Mapping[str, SystemField]
+    case_insensitive: bool = False  # Salesforce API names are case-insensitive
+    # HubSpot deals: the stage ids of each pipeline; dealstage values depend on the
+    # pipeline the mapping's scope selects.
+    pipeline_field: str | None = None
+    stage_field: str | None = None
+    pipelines: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    key_prefix: str | None = None  # Salesforce: the first 3 characters of every record id
+
+    def get(self, name: str) -> SystemField | None:
+        if name in self.fields:
+            return self.fields[name]
+        if self.case_insensitive:
+            lowered = name.lower()
+            return next((f for n, f in self.fields.items() if n.lower() == lowered), None)
+        return None
+
+
+def limit_problem(described: SystemField, value: Any) -> str | None:
+    """Why ``value``, in the form written to the system, does not fit the field as it is
+    described (too long for its length, too many digits for its precision); None if it
+    fits or the describe says nothing about it. The system would refuse the write."""
+    if value is None or value == "":
+        return None
+    if described.type in _NUMBER_TYPES:
+        if not described.precision or isinstance(value, bool):
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return None
+        digits = described.precision - described.scale
+        if not number.is_finite() or abs(number) >= Decimal(10) ** digits:
+            return (f"is too large for {described.name}, which holds at most {digits} "
+                    "digits before the decimal point")
+        return None
+    if isinstance(value, str) and described.length and len(value) > described.length:
+        return (f"is {len(value):,} characters long; {described.name} holds at most "
+                f"{described.length:,}")
+    return None
+
+
+def write_problem(mapping: SystemMapping, name: str, value: Value, owners: OwnerDirectory,
+                  obj: SystemObject) -> str | None:
+    """Why the canonical ``value`` of field ``name`` cannot be written to ``obj`` as the
+    system describes it (see ``limit_problem``); None when it can, or when it cannot be
+    converted at all (the write reports that itself)."""
+    rule = mapping.fields.get(name)
+    if rule is None or rule.system_field is None:
+        return None
+    described = obj.get(rule.system_field)
+    if described is None:
+        return None
+    try:
+        written = written_value(mapping.system, rule, value, owners)
+    except ValueProblem:
+        return None
+    return limit_problem(described, written)
+
+
+def check_against_describe(mapping: SystemMapping, deal_object: SystemObject,
+                           task_object: SystemObject | None = None) -> list[Problem]:
+    """Every incompatibility between the mapping and the described objects."""
+    problems: list[Problem] = []
+
+    def add(path: KeyPath, message: str, hint: str = "") -> None:
+        line, column = mapping.position(path)
+        problems.append(Problem(mapping.file, line, column, path, message, hint))
+
+    if deal_object.name.lower() != mapping.object.lower():
+        add(("object",), f"described object is '{deal_object.name}', the mapping reads "
+            f"'{mapping.object}'")
+    stage_values = _stage_values(mapping, deal_object, add)
+    for name in (mapping.modified_field, *mapping.scope):
+        path: KeyPath = ("modified_field",) if name == mapping.modified_field else (
+            "scope", name)
+        if deal_object.get(name) is None:
+            add(path, f"{deal_object.name} has no field '{name}'",
+                did_you_mean(name, deal_object.fields))
+    # Every value in a file drop is text until a transform reads it: any transform fits.
+    all_text = mapping.system is SystemName.FILES
+    for rule in mapping.fields.values():
+        if rule.system_field is not None:
+            _check_rule(rule, deal_object, rule.reads, rule.writes, add, stage_values,
+                        all_text=all_text)
+    for rule in mapping.outputs.values():
+        _check_rule(rule, deal_object, False, True, add, stage_values)
+    if mapping.tasks is not None:
+        if task_object is None:
+            add(("tasks",), "no description of the task object was given to check against")
+        else:
+            rules = mapping.tasks
+            for task_field, path in ((rules.key_field, ("tasks", "key_field")),
+                                     (rules.deal_link_field, ("tasks", "deal_link", "field"))):
+                if task_field is None:
+                    continue
+                described = task_object.get(task_field)
+                if described is None:
+                    add(path, f"{task_object.name} has no field '{task_field}'",
+                        did_you_mean(task_field, task_object.fields))
+                elif not (described.createable and described.updateable):
+                    add(path, f"{task_object.name}.{task_field} is not writable")
+            for rule in rules.fields.values():
+                _check_rule(rule, task_object, False, True, add, None, creates=True)
+    return problems
+
+
+def _stage_values(mapping: SystemMapping, obj: SystemObject, add: Report,
+                  ) -> tuple[str, ...] | None:
+    if obj.pipeline_field is None or obj.pipeline_field not in mapping.scope:
+        return None
+    pipeline = mapping.scope[obj.pipeline_field]
+    if pipeline not in obj.pipelines:
+        add(("scope", obj.pipeline_field), f"no pipeline with id '{pipeline}'",
+            did_you_mean(pipeline, obj.pipelines) or
+            f"pipelines: {', '.join(obj.pipelines)}")
+        return None
+    return obj.pipelines[pipeline]
+
+
+def _check_rule(rule: FieldRule, obj: SystemObject, reads: bool, writes: bool, add: Report,
+                stage_values: tuple[str, ...] | None, *, creates: bool = False,
+                all_text: bool = False) -> None:
+    report = add
+    assert rule.system_field is not None
+    path: KeyPath = (*rule.path, "field")
+    described = obj.get(rule.system_field)
+    if described is None:
+        report(path, f"{obj.name} has no field '{rule.system_field}'",
+               did_you_mean(rule.system_field, obj.fields))
+        return
+    where = f"{obj.name}.{described.name}"
+    fits = described.type in COMPATIBLE[rule.transform.name] or (all_text and not writes) or (
+        rule.transform.name == "text" and not writes and described.type in _READABLE_AS_TEXT)
+    if rule.values is None and not fits:
+        report(path,
+               f"{where} is of type '{described.type}', which transform "
+               f"'{rule.transform.name}' cannot read or write",
+               f"it fits types: {', '.join(sorted(COMPATIBLE[rule.transform.name]))}")
+    if rule.values is not None and described.type in _NUMBER_TYPES | {"boolean", "bool"}:
+        report(path, f"{where} is of type '{described.type}'; a value map needs a text or "
+               "picklist field")
+    if writes:
+        # Tasks are created and later updated; deal fields are only updated.
+        writable = described.updateable and (described.createable or not creates)
+        if not writable:
+            report(path, f"{where} is read-only in {obj.name}; handoff-sync would write it",
+                   "make the mapping direction: read" if reads else "map another field")
+        may_be_blank = not (creates and rule.name in _ALWAYS_SET_TASK_ATTRIBUTES)
+        if not described.nillable and rule.default is None and may_be_blank \
+                and rule.type is not FieldType.BOOL:
+            report(path, f"{where} cannot be blank, but the value written may be blank",
+                   "add a 'default:'")
+        if not described.nillable and rule.type is FieldType.BOOL and rule.default is None \
+                and may_be_blank:
+            report(path, f"{where} cannot be blank; a blank yes/no would be rejected",
+                   "add 'default: false'")
+    allowed = described.picklist_values
+    if described.name == obj.stage_field and stage_values is not None:
+        allowed = stage_values
+    if rule.values is not None and allowed is not None:
+        for key in rule.values:
+            if key not in allowed:
+                report((*rule.path, "values", key), f"'{key}' is not a value of {where}",
+                       did_you_mean(key, allowed) or f"values: {', '.join(allowed[:10])}")
+        # A value read that the map lacks is a problem on every record holding it (a
+        # stage added to the org later, a map that forgot one): say so before any sync.
+        unmapped = [value for value in allowed if value not in rule.values]
+        if reads and unmapped:
+            shown = ", ".join(f"'{v}'" for v in unmapped[:10]) + (
+                f" ... ({len(unmapped) - 10} more)" if len(unmapped) > 10 else "")
+            several = len(unmapped) > 1
+            report((*rule.path, "values"), f"{where} has the value{'s' if several else ''} "
+                   f"{shown}, which the value map lacks; records holding "
+                   f"{'them' if several else 'it'} could not be read",
+                   "add 'system value: canonical value' for each")
+    # owner_email writes an owner id the owners API gave (HubSpot lists owners as the
+    # options of owner properties): a value map in all but name.
+    if writes and rule.values is None and described.restricted_picklist \
+            and described.type in _PICKLIST_TYPES and rule.transform.name != "owner_email":
+        report(path, f"{where} is a restricted picklist; writing free text would be "
+               "rejected", "add a value map ('values:')")
+    for literal, key in ((rule.default, "default"), (rule.constant, "constant")):
+        if isinstance(literal, str) and described.length and len(literal) > described.length:
+            report((*rule.path, key), f"longer than {where} allows ({described.length})")

@@ -1,0 +1,2 @@
+"""How the product reports what is wrong in a file an admin edits: problems with file:line,
+YAML read with line numbers, pydantic errors put in words."""

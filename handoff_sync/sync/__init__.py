@@ -1,0 +1,1 @@
+"""One sync cycle of one pipeline: connect, pull, map, plan, write, drift."""

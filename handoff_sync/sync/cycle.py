@@ -1,0 +1,663 @@
+"""One cycle of one pipeline: pull, map, plan, write, record (architecture.md's flow).
+
+The only module that touches connectors, the engine and the store together. A cycle
+pulls each side since its checkpoint into the mirror (the last version of every record),
+plans every deal from the mirror with the pure engine, carries out the plan in batches,
+and records everything that was done in one transaction. A crash before that
+transaction leaves the previous checkpoint in force: the next cycle pulls the same
+records again, plans the same writes and upserts the same task keys, so redoing the work
+changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import structlog
+
+from connectors.base import Connector, Cursor
+from connectors.errors import ConnectorError, SchemaError, StopRequested
+from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
+from handoff_sync.engine.types import (
+    EngineState,
+    Link,
+    LinkChangeKind,
+    Plan,
+    ReviewItem,
+    ReviewKind,
+    SlaEventKind,
+)
+from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical
+from handoff_sync.mapping.system.describe import SystemObject
+from handoff_sync.model import OwnerDirectory, Role, TaskStatus
+from handoff_sync.safety.sanitise import for_terminal, quoted
+from handoff_sync.store.types import (
+    CycleOutcome,
+    LeaseLost,
+    MirrorRecord,
+    PipelineState,
+    RecordFailure,
+    ReviewChanges,
+    RunKind,
+    RunOutcome,
+)
+from handoff_sync.sync.drift import SCHEMA_ERROR_CODES, detect_drift
+from handoff_sync.sync.failures import failure_message
+from handoff_sync.sync.fresh import REPLANS, moved_targets
+from handoff_sync.sync.pull import (
+    FILES,
+    PullStopped,
+    SidePull,
+    TaskClosures,
+    pull_side,
+    pull_task_closures,
+)
+from handoff_sync.sync.write import (
+    Refused,
+    Side,
+    carry_out,
+    field_changes,
+    write_call_estimate,
+)
+
+log = structlog.get_logger("handoff_sync.sync")
+
+OWNERS_TTL = timedelta(minutes=15)  # users change rarely; re-read on full cycles anyway
+# A pipeline's claim on its CRM object lapses when its cycles stop renewing it this long
+# (its daemon stopped, its connection moved to another org); see _claim_crm_object.
+CLAIM_TTL = timedelta(days=1)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did, for the CLI, the logs and the metrics."""
+
+    pipeline: str
+    run_id: str
+    kind: RunKind
+    outcome: RunOutcome
+    started_at: datetime
+    ended_at: datetime
+    counts: Mapping[str, int]
+    api_calls: Mapping[str, Mapping[str, Any]]
+    failures: tuple[RecordFailure, ...] = ()
+    drift: Mapping[str, str] = field(default_factory=dict)
+    message: str | None = None
+    plan: Plan | None = None  # kept for --dry-run and `plan`
+    # Dry runs: every field the plan would write (system terms, old and new values) and
+    # the write calls it would cost per system.
+    changes: tuple[dict[str, Any], ...] = ()
+    write_calls: Mapping[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "run_id": self.run_id, "kind": self.kind.value,
+                "outcome": self.outcome.value, "started_at": self.started_at.isoformat(),
+                "ended_at": self.ended_at.isoformat(),
+                "duration_seconds": round((self.ended_at - self.started_at).total_seconds(), 3),
+                "counts": dict(self.counts), "api_calls": {k: dict(v) for k, v in
+                                                           self.api_calls.items()},
+                "errors": [{"record": f.record_id, "system": f.system, "object": f.object,
+                            "code": f.code, "message": f.message} for f in self.failures],
+                "schema_drift": dict(self.drift), "message": self.message}
+
+
+class CycleFailed(Exception):
+    """The cycle could not run at all (mappings invalid, a system unreachable)."""
+
+
+def mappings_hash(folder: Path) -> str:
+    """Content hash of the mappings folder: a changed hash triggers a full reconcile."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                       and p.suffix in (".yaml", ".yml")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class PipelineRunner:
+    """One pipeline's connectors and its cycles; not thread-safe (one per pipeline)."""
+
+    def __init__(self, config: Any, pipeline: Any, store: Any, *, holder: str,
+                 environ: Mapping[str, str] | None = None,
+                 clock: Callable[[], datetime] = now_utc,
+                 connectors: Mapping[Role, Connector] | None = None) -> None:
+        from handoff_sync.sync.connect import build_connector
+
+        self.config = config
+        self.pipeline = pipeline
+        self.name: str = pipeline.name
+        self.store = store
+        self.holder = holder
+        self.clock = clock
+        # The cycle in hand's stop flag; budget waits inside the connectors poll it.
+        self._should_stop: Callable[[], bool] = _never
+        if connectors is None:
+            # One API budget per org, kept in the store for every pipeline and replica.
+            ledgers = getattr(store, "budget_ledger", None)
+            connectors = {
+                role: build_connector(config.connections[name], environ=environ,
+                                      ledgers=ledgers, stop=self._stop_requested)
+                for role, name in ((Role.PRM, pipeline.prm), (Role.CRM, pipeline.crm))}
+        self.connectors = dict(connectors)
+        self._owners: dict[Role, OwnerDirectory] = {}
+        self._owners_at: datetime | None = None
+        self._owner_lists: dict[Role, list[Any]] | None = None
+        self._owners_version = 0
+        # The links as the last recorded cycle left them (None: plan every deal next).
+        self._links_seen: dict[str, Link] | None = None
+        self._mapped_cache: dict[Role, dict[str, tuple[MirrorRecord, MappedRecord]]] = {
+            role: {} for role in Role}
+        self._mapped_for: tuple[str | None, int] | None = None
+
+    def close(self) -> None:
+        """Close every connector, even when one fails (logged): the caller still has a
+        cycle's result to report and a lease to release."""
+        for role, connector in self.connectors.items():
+            try:
+                connector.close()
+            except Exception as exc:
+                log.warning("connector_close_failed", role=role.value,
+                            system=connector.system, error=type(exc).__name__,
+                            message=failure_message(exc))
+
+    def _stop_requested(self) -> bool:
+        return self._should_stop()
+
+    # ------------------------------------------------------------------ the cycle
+    def run_cycle(self, *, full: bool | None = None, dry_run: bool = False,
+                  should_stop: Callable[[], bool] = lambda: False,
+                  lease: tuple[str, str] | None = None,
+                  heartbeat: Callable[[], None] = lambda: None) -> CycleReport:
+        run_id = uuid.uuid4().hex[:12]
+        started = self.clock()
+        bound = structlog.contextvars.bound_contextvars(pipeline=self.name, run_id=run_id)
+        with bound:
+            state = self.store.load_pipeline(self.name)
+            folder = Path(self.pipeline.mappings)
+            digest = mappings_hash(folder) if folder.is_dir() else None
+            if full is None:
+                full = state.last_full_at is None or state.mappings_hash != digest
+            kind = RunKind.FULL if full else RunKind.INCREMENTAL
+            for connector in self.connectors.values():
+                connector.usage.calls.clear()
+            if not dry_run:
+                self.store.start_run(self.name, run_id, kind, started, self.holder)
+            self._should_stop = should_stop
+            try:
+                return self._cycle(run_id, kind, started, state, folder, digest, dry_run,
+                                   should_stop, lease, heartbeat)
+            except (CycleFailed, ConnectorError, PullStopped, StopRequested) as exc:
+                self._links_seen = None  # unsure what was seen: the next plan looks at all
+                stopped = isinstance(exc, PullStopped | StopRequested)
+                outcome = RunOutcome.INTERRUPTED if stopped else RunOutcome.FAILED
+                message = _stopped_message(exc) if stopped else failure_message(exc)
+                ended = self.clock()
+                if not dry_run:
+                    self.store.finish_run(run_id, ended, outcome, message, self._usage(), {})
+                log.warning("cycle_not_completed", outcome=outcome.value, reason=message)
+                return CycleReport(self.name, run_id, kind, outcome, started, ended, {},
+                                   self._usage(), (), dict(state.drift), message)
+            except LeaseLost:
+                self._links_seen = None
+                # Another replica owns the pipeline now: close our run row, let it work.
+                if not dry_run:
+                    self.store.finish_run(run_id, self.clock(), RunOutcome.INTERRUPTED,
+                                          "lease lost to another replica; nothing recorded",
+                                          self._usage(), {})
+                raise
+            except Exception as exc:
+                self._links_seen = None
+                # A bug or a database failure: the daemon logs the traceback. Close the
+                # run row as failed first, so `status` and /readyz count this cycle
+                # instead of showing it running forever.
+                if not dry_run:
+                    self._close_failed(run_id, failure_message(exc))
+                raise
+            finally:
+                self._should_stop = _never
+
+    def _close_failed(self, run_id: str, message: str) -> None:
+        try:
+            self.store.finish_run(run_id, self.clock(), RunOutcome.FAILED, message,
+                                  self._usage(), {})
+        except Exception as exc:  # the database is what failed: the row stays running
+            log.warning("run_not_closed", run_id=run_id, error=type(exc).__name__)
+
+    def _cycle(self, run_id: str, kind: RunKind, started: datetime, state: PipelineState,
+               folder: Path, digest: str | None, dry_run: bool,
+               should_stop: Callable[[], bool], lease: tuple[str, str] | None,
+               heartbeat: Callable[[], None]) -> CycleReport:
+        mappings = self._mappings(folder)
+        if not dry_run:
+            self._claim_crm_object()
+        full = kind is RunKind.FULL
+        drift = dict(state.drift)
+        if full or drift or not state.checkpoints or _schema_suspect(state):
+            # Describe only when the schema may have moved: a quiet cycle costs one read
+            # per object (the connectors keep their describe caches until start_cycle).
+            for connector in self.connectors.values():
+                connector.start_cycle()
+            drift = self._describe(mappings)
+        owners = self._owner_directories(full)
+        pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
+        mirror = _merged_mirror(state, pulls, full)
+        heartbeat()
+        now = self.clock()
+        closures = self._task_closures(mappings, state, now)
+        dirty = self._dirty(state, pulls, mappings, full=full, drift=drift, now=now)
+        if self._mapped_for != (digest, self._owners_version):
+            self._mapped_cache = {role: {} for role in Role}
+            self._mapped_for = (digest, self._owners_version)
+        engine = _closed_by_people(state.engine, closures.keys)
+
+        def planned(deals: Dirty | None) -> Plan:
+            return plan(EngineInput(
+                self.name, mappings,
+                self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
+                self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
+                engine, now, owners[Role.CRM], owners[Role.PRM], deals,
+                self._limits(mappings)))
+
+        sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
+                 for role in Role}
+        result = planned(dirty)
+        heartbeat()
+        result, refreshed, withheld = self._fresh_plan(result, planned, dirty, sides, mirror,
+                                                       state, drift, now)
+        read = {f"records_read_{role.value}": pulls[role].read for role in Role}
+        base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
+                       "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
+                       "sla_breaches": sum(e.kind is SlaEventKind.BREACHED
+                                           for e in result.sla_events)}
+        heartbeat()
+        if dry_run:
+            return CycleReport(self.name, run_id, kind, RunOutcome.DRY_RUN, started,
+                               self.clock(), {**base_counts, **_planned_counts(result)},
+                               self._usage(), (), drift, None, result,
+                               tuple(field_changes(result, sides, mirror)),
+                               write_call_estimate(result, sides))
+        done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
+                         now=now, should_stop=should_stop, heartbeat=heartbeat,
+                         withheld=withheld, field_holds=state.field_holds)
+        result = _with_refusals(result, done.refused)
+        failures = list(done.failures)
+        skipped_rows = [problem for role in Role for problem in pulls[role].problems]
+        for problem in skipped_rows[:20]:
+            log.warning("row_skipped", problem=problem)
+        outcome = (RunOutcome.INTERRUPTED if done.stopped else
+                   RunOutcome.PARTIAL if failures or drift or skipped_rows else RunOutcome.OK)
+        counts = {**base_counts, **{k: v for k, v in done.counts.items()},
+                  "errors": len(failures), "rows_skipped": len(skipped_rows),
+                  "schema_drift_fields": len(drift)}
+        for name in ("records_written", "tasks_created", "tasks_updated", "tasks_closed"):
+            counts.setdefault(name, 0)
+        # Only records that differ from the stored mirror are rewritten: the overlap
+        # window re-reads records every cycle, and a quiet cycle should write nothing.
+        changed_mirror = {role: {**{r.record_id: r for r in pulls[role].records.values()
+                                    if full or state.mirror.get(role, {}).get(r.record_id)
+                                    != r},
+                                 **refreshed[role], **done.mirror[role]} for role in Role}
+        checkpoints: dict[tuple[str, str], Cursor] = {}
+        for role in Role:
+            checkpoints.update(pulls[role].checkpoints)
+        checkpoints.update(closures.checkpoints)
+        ended = self.clock()
+        message = _message(failures, drift, done.stopped)
+        reviews = self.store.record_cycle(CycleOutcome(
+            pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
+            outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
+            task_ids=MappingProxyType(done.task_ids),
+            mirror={role: MappingProxyType(changed_mirror[role]) for role in Role},
+            mirror_replace=frozenset(r for r in Role if full and _replaceable(mappings, r)),
+            checkpoints=MappingProxyType(checkpoints), failures=tuple(failures),
+            cleared=frozenset(done.cleared), field_failures=tuple(done.field_failures),
+            fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
+            api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
+            message=message, closed_by_user=frozenset(closures.keys)), lease=lease)
+        # What the next cycle compares with to find what changed outside it.
+        # An interrupted cycle left planned work undone, and withheld writes wait: the
+        # next one looks at every deal.
+        self._links_seen = (None if done.stopped or withheld
+                            else _links_after(state.engine.links, result))
+        if result.planned_deals is not None:  # the plan restated only its deals' items
+            counts["reviews_open"] = len(self.store.reviews(self.name))
+        _log_review_changes(reviews)
+        log.info("cycle_recorded", kind=kind.value, outcome=outcome.value, **counts)
+        return CycleReport(self.name, run_id, kind, outcome, started, ended, counts,
+                           self._usage(), tuple(failures), drift, message, result)
+
+    # ------------------------------------------------------------------ steps
+    def _fresh_plan(self, result: Plan, planned: Callable[[Dirty | None], Plan],
+                    dirty: Dirty | None, sides: Mapping[Role, Side],
+                    mirror: dict[Role, dict[str, MirrorRecord]], state: PipelineState,
+                    drift: Mapping[str, str], now: datetime
+                    ) -> tuple[Plan, dict[Role, dict[str, MirrorRecord]],
+                               frozenset[tuple[Role, str]]]:
+        """The plan, made again while a record it writes to changed since it was mirrored
+        (``sync_fresh``); the records read fresh (into ``mirror``, to be stored); and the
+        records still changing after every re-plan, whose writes wait."""
+        refreshed: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
+        for attempt in range(REPLANS + 1):
+            moved = moved_targets(result, sides, mirror=mirror, holds=state.holds,
+                                  drift=drift, now=now)
+            if not any(moved.values()):
+                break
+            for role in Role:
+                mirror[role].update(moved[role])
+                refreshed[role].update(moved[role])
+            log.info("write_targets_changed_since_read", attempt=attempt + 1,
+                     **{role.value: sorted(moved[role]) for role in Role})
+            if attempt == REPLANS:
+                return result, refreshed, frozenset(
+                    (role, record_id) for role in Role for record_id in moved[role])
+            if dirty is not None:
+                dirty = dataclasses.replace(
+                    dirty, prm=dirty.prm.union(moved[Role.PRM]),
+                    crm=dirty.crm.union(moved[Role.CRM]))
+            result = planned(dirty)
+        return result, refreshed, frozenset()
+
+    def _claim_crm_object(self) -> None:
+        """Claim this pipeline's CRM object under the org its login names, or fail the
+        cycle (a config failure) before anything is written when another pipeline claimed
+        it first with a scope that may overlap.
+
+        The config check compares connection settings; two connections to one org (other
+        users, a login URL and an instance URL, two variables holding one token) pass it.
+        Only claims of pipelines this config lists as enabled count, so a pipeline renamed,
+        removed or disabled stops blocking at once (the replicas of one store share one
+        config, as they share its pipelines' leases); a claim not renewed for CLAIM_TTL
+        lapses. What "writes" and "disjoint" mean is the config check's (``CrmUse``)."""
+        from handoff_sync.config.settings import crm_use, shared_object_problem
+
+        pipelines = self.config.pipelines
+        listed = {p.name: p for p in pipelines if p.enabled}
+        use = crm_use(self.config, self.pipeline, -1)
+        if use is None or not use.writes:
+            self.store.release_crm_object(self.name)
+            return
+        org = self.connectors[Role.CRM].org_key()
+        if org is None:  # the connector cannot tell its org: the config check stands alone
+            return
+        mine, others = self.store.claim_crm_object(self.name, org, use.object, use.scope,
+                                                   self.clock(), CLAIM_TTL)
+        for other in others:
+            if other.pipeline not in listed or use.disjoint_from(other.scope) \
+                    or (other.claimed_at, other.pipeline) > (mine.claimed_at, self.name):
+                continue  # not running, disjoint, or it came later: it is the one refused
+            theirs = listed[other.pipeline]
+            their_use = crm_use(self.config, theirs, -1)
+            raise CycleFailed(shared_object_problem(
+                (other.pipeline, their_use.file if their_use else Path(theirs.mappings)), use,
+                f"{use.object} of the org {org} (its connections '{theirs.crm}' and "
+                f"'{self.pipeline.crm}' both log in there)"))
+
+    def _mappings(self, folder: Path) -> MappingSet:
+        mappings, problems = validate_mappings(folder)
+        if mappings is None:
+            listed = "; ".join(str(p) for p in problems[:5])
+            more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise CycleFailed(f"the mappings folder {folder} does not validate: {listed}{more}; "
+                              "run `handoff-sync mappings validate --mappings "
+                              f"{folder}` and fix them")
+        for role in Role:
+            expected = self.connectors[role].system
+            if mappings.side(role).system.value != expected:
+                raise CycleFailed(
+                    f"{mappings.side(role).file} is for {mappings.side(role).system.value} "
+                    f"but the pipeline's {role.value} connection is {expected}")
+        return mappings
+
+    def _describe(self, mappings: MappingSet) -> dict[str, str]:
+        drift: dict[str, str] = {}
+        for role in Role:
+            mapping = mappings.side(role)
+            if mapping.system.value == FILES:
+                continue  # a drop folder's columns are whatever the export holds
+            connector = self.connectors[role]
+            deal_object = connector.describe(mapping.object)
+            task_object = (connector.describe(mapping.tasks.object)
+                           if mapping.tasks is not None else None)
+            drift.update(detect_drift(mapping, deal_object, task_object))
+        if drift:
+            log.warning("schema_drift", fields=sorted(drift), count=len(drift))
+        return drift
+
+    def _limits(self, mappings: MappingSet) -> dict[Role, SystemObject]:
+        """Each API side's deal object as described (lengths, precisions), so the plan
+        leaves out a value the field cannot hold instead of failing the record's write.
+        The connectors cache describes between cycles: this costs no call on most."""
+        return {role: self.connectors[role].describe(mappings.side(role).object)
+                for role in Role if mappings.side(role).system.value != FILES}
+
+    def _owner_directories(self, full: bool) -> dict[Role, OwnerDirectory]:
+        now = self.clock()
+        stale = self._owners_at is None or now - self._owners_at > OWNERS_TTL
+        if full or stale or not self._owners:
+            lists = {role: sorted(self.connectors[role].owners(), key=repr) for role in Role}
+            if lists != self._owner_lists:
+                # Any deal's assignees may change: the next plan looks at every deal.
+                self._owner_lists = lists
+                self._owners_version += 1
+                self._links_seen = None
+            self._owners = {role: OwnerDirectory(lists[role]) for role in Role}
+            self._owners_at = now
+        return self._owners
+
+    def _dirty(self, state: PipelineState, pulls: Mapping[Role, SidePull],
+               mappings: MappingSet, *, full: bool, drift: Mapping[str, str],
+               now: datetime) -> Dirty | None:
+        """What changed since the last recorded cycle; None: plan every deal.
+
+        Every deal is planned on a full cycle, in a runner's first cycle (it does not know
+        what the last one saw), after the owner directory, a link made outside the cycle
+        or the schema drift changed, and when a failed write is due for its retry. Else
+        only deals whose records came back different, and deals whose SLA clocks time has
+        moved.
+        """
+        retry_due = any(hold.next_retry_at <= now for hold in state.holds.values())
+        if (full or self._links_seen is None or dict(drift) != dict(state.drift)
+                or retry_due):
+            return None
+        changed = {role: {record_id for record_id, record in pulls[role].records.items()
+                          if state.mirror.get(role, {}).get(record_id) != record}
+                   for role in Role}
+        links = state.engine.links
+        # Links a person made or removed with `handoff-sync review` since the last cycle.
+        changed[Role.PRM] |= {prm_id for prm_id in links.keys() | self._links_seen.keys()
+                              if links.get(prm_id) != self._links_seen.get(prm_id)}
+        return Dirty(frozenset(changed[Role.PRM]), frozenset(changed[Role.CRM]),
+                     clock_driven_deals(state.engine, mappings.policy, now))
+
+    def _mapped(self, role: Role, records: Mapping[str, MirrorRecord], mapping: SystemMapping,
+                owners: OwnerDirectory) -> tuple[MappedRecord, ...]:
+        """Canonical records, mapping only those whose raw record changed since the last
+        cycle (mapping is most of a quiet cycle's work)."""
+        cache = self._mapped_cache[role]
+        out = []
+        for record_id, record in records.items():
+            hit = cache.get(record_id)
+            if hit is None or hit[0] != record:
+                hit = cache[record_id] = (record, _canonical(record, mapping, owners))
+            out.append(hit[1])
+        for gone in cache.keys() - records.keys():
+            del cache[gone]
+        return tuple(out)
+
+    def _pull(self, mappings: MappingSet, state: PipelineState, drift: dict[str, str],
+              full: bool, should_stop: Callable[[], bool],
+              heartbeat: Callable[[], None]) -> dict[Role, SidePull]:
+        pulls: dict[Role, SidePull] = {}
+        for role in Role:
+            mapping = mappings.side(role)
+            since = None if full else state.checkpoints.get(
+                (mapping.system.value, mapping.object))
+            mirror = state.mirror.get(role, {})
+            try:
+                pulls[role] = pull_side(self.connectors[role], mapping, mirror=mirror,
+                                        since=since, drift=drift, checkpoints=state.checkpoints,
+                                        should_stop=should_stop, heartbeat=heartbeat)
+            except SchemaError:
+                # A field vanished since the last describe: forget the cached describes,
+                # find out which field, pull without it.
+                for connector in self.connectors.values():
+                    connector.start_cycle()
+                drift.update(self._describe(mappings))
+                pulls[role] = pull_side(self.connectors[role], mapping, mirror=mirror,
+                                        since=since, drift=drift, checkpoints=state.checkpoints,
+                                        should_stop=should_stop, heartbeat=heartbeat)
+        return pulls
+
+    def _task_closures(self, mappings: MappingSet, state: PipelineState,
+                       now: datetime) -> TaskClosures:
+        crm = mappings.crm
+        if crm.tasks is None:
+            return TaskClosures()
+        open_keys = {key for key, task in state.engine.tasks.items()
+                     if task.spec.status is TaskStatus.OPEN}
+        since = state.checkpoints.get((crm.system.value, crm.tasks.object))
+        return pull_task_closures(self.connectors[Role.CRM], crm, since=since,
+                                  open_keys=open_keys, now=now)
+
+    def _usage(self) -> dict[str, dict[str, Any]]:
+        return {connector.system: connector.usage.snapshot()
+                for connector in self.connectors.values()}
+
+
+def _merged_mirror(state: PipelineState, pulls: Mapping[Role, SidePull],
+                   full: bool) -> dict[Role, dict[str, MirrorRecord]]:
+    """The mirror after this cycle's pulls; a full pull drops records it did not see."""
+    merged: dict[Role, dict[str, MirrorRecord]] = {}
+    for role in Role:
+        records = pulls[role].records
+        if full and pulls[role].complete:
+            merged[role] = dict(records)
+        else:
+            merged[role] = {**state.mirror.get(role, {}), **records}
+    return merged
+
+
+def _closed_by_people(state: EngineState, keys: set[str]) -> EngineState:
+    """The engine's view of the ledger once people's closures are known: never reopen."""
+    if not keys:
+        return state
+    tasks = dict(state.tasks)
+    for key in keys:
+        task = tasks[key]
+        tasks[key] = dataclasses.replace(
+            task, spec=dataclasses.replace(task.spec, status=TaskStatus.DONE),
+            closed_by_user=True)
+    return dataclasses.replace(state, tasks=MappingProxyType(tasks))
+
+
+def _canonical(record: MirrorRecord, mapping: SystemMapping,
+               owners: OwnerDirectory) -> MappedRecord:
+    mapped = to_canonical(mapping, record.fields, owners)
+    if record.deleted or mapped.record_id != record.record_id:
+        mapped = dataclasses.replace(mapped, record_id=record.record_id,
+                                     deleted=record.deleted)
+    if mapped.modified_at is not None and record.modified_at is not None \
+            and mapped.modified_at != record.modified_at:
+        # The mirror's stamp moves only with the values the engine reads (sync_pull.merge):
+        # a stamp our own output write moved is not a person's newer edit.
+        mapped = dataclasses.replace(mapped, modified_at=record.modified_at)
+    return mapped
+
+
+def _links_after(links: Mapping[str, Link], result: Plan) -> dict[str, Link]:
+    after = dict(links)
+    for change in result.links:
+        if change.kind is LinkChangeKind.CREATE:
+            after[change.link.prm_id] = change.link
+        else:
+            after.pop(change.link.prm_id, None)
+    return after
+
+
+def _planned_counts(result: Plan) -> dict[str, int]:
+    counts = {"records_written": len(result.writes), "tasks_created": 0, "tasks_updated": 0,
+              "tasks_closed": 0}
+    for action in result.tasks:
+        name = {"open": "tasks_created", "close": "tasks_closed"}.get(action.kind.value,
+                                                                      "tasks_updated")
+        counts[name] += 1
+    return counts
+
+
+def _replaceable(mappings: MappingSet, role: Role) -> bool:
+    """A full pull sees every record of an API system; a drop folder only its new files."""
+    return mappings.side(role).system.value != FILES
+
+
+def _schema_suspect(state: PipelineState) -> bool:
+    return any(hold.code in SCHEMA_ERROR_CODES for hold in state.holds.values())
+
+
+def _message(failures: list[RecordFailure], drift: Mapping[str, str],
+             stopped: bool) -> str | None:
+    parts = []
+    if stopped:
+        parts.append("stopped by a signal after the batch in hand; the rest is planned "
+                     "again next cycle")
+    if failures:
+        parts.append(f"{len(failures)} record(s) failed and retry later; "
+                     "see `handoff-sync status`")
+    if drift:
+        parts.append(f"{len(drift)} mapped field(s) skipped for schema drift: "
+                     + ", ".join(sorted(drift)))
+    return "; ".join(parts) or None
+
+
+def _log_review_changes(changes: ReviewChanges) -> None:
+    """One line when a problem enters the review queue and one when it leaves it by
+    itself; a problem that stands is in `review`, not in every cycle's log."""
+    for item in changes.opened:
+        log.info("review_opened", kind=item["kind"], key=for_terminal(item["key"]),
+                 summary=for_terminal(item["summary"]))
+    for key in changes.resolved:
+        log.info("review_resolved", key=for_terminal(key))
+
+
+def _never() -> bool:
+    return False
+
+
+def _stopped_message(exc: Exception) -> str:
+    if isinstance(exc, StopRequested):
+        return ("stopped while waiting for the API budget; nothing recorded, the next "
+                "cycle redoes the work")
+    return "stopped while pulling; nothing recorded, the next cycle pulls again"
+
+
+def _with_refusals(result: Plan, refused: Sequence[Refused]) -> Plan:
+    """The plan with a review item for each field a system refused (sync_write)."""
+    if not refused:
+        return result
+    items = {}
+    for refusal in refused:
+        key = f"invalid_value:{refusal.deal}:{refusal.role.value}:{refusal.field}"
+        where = f"{refusal.system} record {refusal.record_id}"
+        items[key] = ReviewItem(
+            key, ReviewKind.INVALID_VALUE, refusal.deal,
+            f"{refusal.field} {quoted(str(refusal.value))} was refused by {where}: "
+            f"{quoted(refusal.message, 200)}; the record's other fields were written; fix the "
+            "value at its source (or the rule that refuses it)",
+            details={"record": refusal.record_id, "system": refusal.system,
+                     "field": refusal.field, "value": quoted(str(refusal.value)),
+                     "message": quoted(refusal.message, 200)})
+    return dataclasses.replace(result, reviews=(*result.reviews, *items.values()))

@@ -1,0 +1,174 @@
+"""The read half of a cycle: what changed on one side since its checkpoint, into the mirror.
+
+A pull yields raw records; the mirror keeps the last version of every record, so the
+cycle can plan every deal while the systems are asked only for what changed. A field
+left out of a pull (schema drift) keeps its last mirrored value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.base import Connector, Cursor, RecordChange
+from connectors.files.connector import FileDropConnector
+from handoff_sync.mapping.system.convert import SystemMapping
+from handoff_sync.store.types import MirrorRecord
+from handoff_sync.sync.drift import drifted_fields
+
+FILES = "files"
+FILE_CHECKPOINT_PREFIX = "sha256:"  # files system: one checkpoint row per handled export
+
+
+@dataclass
+class SidePull:
+    """What one side's pull returned this cycle."""
+
+    records: dict[str, MirrorRecord] = field(default_factory=dict)  # id -> merged record
+    checkpoints: dict[tuple[str, str], Cursor] = field(default_factory=dict)
+    read: int = 0  # records (and deletions) the system returned
+    problems: list[str] = field(default_factory=list)  # rows skipped, files rejected
+    complete: bool = True  # saw every record (an API pull); a drop folder sees new files only
+
+
+class PullStopped(Exception):
+    """A stop was requested while pulling; nothing of this cycle is recorded."""
+
+
+def pull_side(connector: Connector, mapping: SystemMapping, *,
+              mirror: Mapping[str, MirrorRecord], since: Cursor | None,
+              drift: Mapping[str, str], checkpoints: Mapping[tuple[str, str], Cursor],
+              should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> SidePull:
+    """Pull one side and merge what came back into mirror records (not yet stored)."""
+    if mapping.system.value == FILES:
+        assert isinstance(connector, FileDropConnector)  # the files system's connector
+        return _pull_files(connector, mirror, checkpoints, should_stop, heartbeat,
+                           names=read_fields(mapping))
+    skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
+    fields = sorted(mapping.system_fields() - skipped)
+    out = SidePull()
+    key = (mapping.system.value, mapping.object)
+    read = read_fields(mapping)
+    for page in connector.pull(mapping.object, fields, since, scope=dict(mapping.scope)):
+        for change in page.changes:
+            out.records[change.id] = merge(mirror.get(change.id), change, read=read)
+            out.read += 1
+        if page.cursor is not None:
+            out.checkpoints[key] = page.cursor
+        heartbeat()
+        if should_stop():
+            raise PullStopped
+    return out
+
+
+def merge(previous: MirrorRecord | None, change: RecordChange, *,
+          read: Collection[str] = ()) -> MirrorRecord:
+    """A pulled record over its mirrored version: fields not pulled keep their value.
+
+    The record's stamp says when the fields the mapping ``read``s last changed: when
+    none of them moved (only an output we wrote, or a field nobody syncs), the mirrored
+    stamp stays. newest_wins compares these stamps, so an output the daemon wrote to a
+    record never makes it look newer than a person's edit on the other side.
+    """
+    fields: dict[str, Any] = dict(previous.fields) if previous else {}
+    fields.update({k: _json_safe(v) for k, v in change.fields.items()})
+    modified_at = change.modified_at
+    if previous is not None and (modified_at is None or (
+            read and change.deleted == previous.deleted and previous.modified_at is not None
+            and all(fields.get(name) == previous.fields.get(name) for name in read))):
+        modified_at = previous.modified_at
+    return MirrorRecord(change.id, modified_at, fields, change.deleted)
+
+
+def read_fields(mapping: SystemMapping) -> frozenset[str]:
+    """The system fields whose values the engine reads (outputs are only written)."""
+    return frozenset(rule.system_field for rule in mapping.fields.values()
+                     if rule.system_field)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool, dict)):
+        return value
+    return str(value)
+
+
+def _pull_files(connector: FileDropConnector, mirror: Mapping[str, MirrorRecord],
+                checkpoints: Mapping[tuple[str, str], Cursor],
+                should_stop: Callable[[], bool], heartbeat: Callable[[], None], *,
+                names: Collection[str]) -> SidePull:
+    """A drop folder: every export not handled before, oldest first, rows as upserts.
+
+    The connector's ``read`` merges a file: its records are kept only once the file has
+    been read to the end without being rejected, and a later row of an id replaces an
+    earlier one whole. Each row is merged over the record as it stood before this file.
+    """
+    seen = {obj[len(FILE_CHECKPOINT_PREFIX):] for system, obj in checkpoints
+            if system == FILES and obj.startswith(FILE_CHECKPOINT_PREFIX)}
+    out = SidePull(complete=False)
+    merged = dict(mirror)
+
+    def after_page() -> None:
+        heartbeat()
+        if should_stop():
+            raise PullStopped
+
+    for drop in connector.pending(seen):
+        read = connector.read(drop, lambda change: merge(merged.get(change.id), change,
+                                                          read=names),
+                              after_page=after_page)
+        out.problems.extend(str(p) for p in read.problems)
+        if read.rejected:
+            continue  # offered again once the file or the settings are fixed
+        staged = {record.record_id: record for record in read.changes}
+        merged.update(staged)
+        out.records.update(staged)
+        out.read += len(staged)
+        out.checkpoints[(FILES, FILE_CHECKPOINT_PREFIX + drop.checksum)] = Cursor(
+            drop.modified_at, drop.name)
+    return out
+
+
+@dataclass
+class TaskClosures:
+    """Handoff tasks a person completed in the CRM since the last look."""
+
+    keys: set[str] = field(default_factory=set)
+    checkpoints: dict[tuple[str, str], Cursor] = field(default_factory=dict)
+
+
+def pull_task_closures(connector: Connector, mapping: SystemMapping, *,
+                       since: Cursor | None, open_keys: Collection[str],
+                       now: datetime) -> TaskClosures:
+    """Task keys of open ledger tasks that the CRM now holds as done.
+
+    Only tasks modified since the last look are read (one query in a quiet cycle). The
+    first look starts from now: before it, no task of ours existed.
+    """
+    rules = mapping.tasks
+    out = TaskClosures()
+    if rules is None or mapping.system.value == FILES:
+        return out
+    key = (mapping.system.value, rules.object)
+    if since is None:
+        out.checkpoints[key] = Cursor(now)
+        return out
+    status = rules.fields.get("status")
+    if status is None or status.system_field is None:
+        return out
+    done_values = {raw for raw, value in (status.values or {}).items() if value == "done"}
+    fields = [rules.key_field, status.system_field]
+    for page in connector.pull(rules.object, fields, since):
+        for change in page.changes:
+            task_key = change.fields.get(rules.key_field)
+            if (task_key in open_keys and not change.deleted
+                    and change.fields.get(status.system_field) in done_values):
+                out.keys.add(str(task_key))
+        if page.cursor is not None:
+            out.checkpoints[key] = page.cursor
+    return out
