@@ -91,19 +91,18 @@ sets, and changes and reviews are returned sorted by id and key.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from handoff_sync.engine.channel_conflicts import channel_conflicts
+from handoff_sync.engine.link_state import LinkState, connected, drop_deleted, partner_of, scan
 from handoff_sync.engine.match import (
     Candidate,
     Matcher,
     auto_choice,
-    customer_words,
-    name_similarity,
-    name_tokens,
 )
 from handoff_sync.engine.normalise import Normaliser
 from handoff_sync.engine.types import (
@@ -117,13 +116,11 @@ from handoff_sync.engine.types import (
 )
 from handoff_sync.mapping.policy.file_model import Matching
 from handoff_sync.mapping.system.convert import MappedRecord
-from handoff_sync.model import Role, Value
+from handoff_sync.model import Role
 
 AUTO_LINK_MARGIN = 0.05  # how far the runner-up must trail before the best is trusted
 _CHANNEL_FIELDS = ("partner_account", "account_domain", "account_name",
                    "registration_status", "deal_name")
-# Canonical registration statuses of a dead registration: it conflicts with nobody.
-DEAD_STATUSES = frozenset({"rejected", "expired", "closed_lost"})
 
 
 class StaleId(NamedTuple):
@@ -156,124 +153,20 @@ def link_records(prm: Sequence[MappedRecord], crm: Sequence[MappedRecord],
 
     ``former`` and ``clearable``: see stale id fields in the module docstring.
     """
-    state = _State(_scan(prm, "crm_id", _CHANNEL_FIELDS), _scan(crm, "prm_id"), stored)
-    _drop_deleted(state)
+    state = LinkState(scan(prm, "crm_id", _CHANNEL_FIELDS), scan(crm, "prm_id"), stored)
+    drop_deleted(state)
     stale = _stale_claims(state, former, clearable)
     claims = _Claims(state, stale)
     claims.resolve()
     norm = Normaliser(matching.normalise)
     contested = _match(state, claims, matching, norm)
-    _channel_conflicts(state, claims, contested, norm, matching.fuzzy_min_score)
+    channel_conflicts(state, claims.edges, claims.torn_crm, contested, norm,
+                      matching.fuzzy_min_score)
     changes = sorted(state.changes, key=lambda change: (
         change.kind is not LinkChangeKind.REMOVE, change.link.prm_id, change.link.crm_id))
     return LinkOutcome(MappingProxyType(state.links), tuple(changes),
                        tuple(state.reviews[key] for key in sorted(state.reviews)),
                        _still_unlinked(state, stale))
-
-
-# --- records and the links in force -------------------------------------------------------
-
-
-class _Side(NamedTuple):
-    """One system's records, read in one pass: every later step works from these."""
-
-    records: dict[str, MappedRecord]
-    live: set[str]  # in scope and not deleted
-    deleted: set[str]
-    names: dict[str, str]  # live record -> the other side's id its id field names
-    also: dict[str, tuple[Value, ...]]  # live record -> the values of the fields asked for
-
-
-def _scan(records: Sequence[MappedRecord], id_field: str, also: tuple[str, ...] = ()) -> _Side:
-    # One pass: with 100k records, each record's values are fetched from memory once.
-    side = _Side({}, set(), set(), {}, {})
-    by_id, live, names, extra = side.records, side.live, side.names, side.also
-    repeated = False
-    for record in records:
-        record_id = record.record_id
-        if not record_id:
-            continue
-        if record_id in by_id:
-            repeated = True
-        by_id[record_id] = record
-        if record.deleted:
-            side.deleted.add(record_id)
-        elif record.in_scope:
-            live.add(record_id)
-            get = record.values.get
-            value = get(id_field)
-            if value is not None and (named := str(value).strip()):
-                names[record_id] = named
-            if also:
-                extra[record_id] = tuple(map(get, also))
-    if repeated:
-        return _scan(list(_by_rank(records).values()), id_field, also)
-    return side
-
-
-def _by_rank(records: Sequence[MappedRecord]) -> dict[str, MappedRecord]:
-    """Records by id when some are listed twice: the most recently modified copy counts."""
-    out: dict[str, MappedRecord] = {}
-    for record in records:
-        if not record.record_id:
-            continue
-        held = out.get(record.record_id)
-        if held is None or _rank(record) > _rank(held):
-            out[record.record_id] = record
-    return out
-
-
-def _rank(record: MappedRecord) -> tuple[Any, ...]:
-    # Ties fall through to a deletion (it is final), then to the values themselves, so
-    # the choice never depends on which copy came first.
-    stamp = record.modified_at.timestamp() if record.modified_at else float("-inf")
-    return (stamp, record.deleted, record.in_scope,
-            repr(sorted(record.values.items(), key=lambda item: item[0])))
-
-
-class _State:
-    """The links in force as the step goes, and what it has decided so far."""
-
-    def __init__(self, prm: _Side, crm: _Side, stored: Mapping[str, Link]) -> None:
-        self.prm = prm
-        self.crm = crm
-        self.links: dict[str, Link] = dict(stored)
-        self.changes: list[LinkChange] = []
-        self.reviews: dict[str, ReviewItem] = {}
-
-    def remove(self, prm_id: str, reason: str) -> None:
-        link = self.links.pop(prm_id)
-        self.changes.append(LinkChange(LinkChangeKind.REMOVE, link, reason))
-
-    def create(self, link: Link, reason: str) -> None:
-        self.links[link.prm_id] = link
-        self.changes.append(LinkChange(LinkChangeKind.CREATE, link, reason))
-
-    def review(self, item: ReviewItem) -> None:
-        self.reviews.setdefault(item.key, item)
-
-
-def _drop_deleted(state: _State) -> None:
-    """Remove every link the input shows a deleted record of."""
-    deleted: dict[str, list[str]] = defaultdict(list)
-    for prm_id in state.prm.deleted & state.links.keys():
-        deleted[prm_id].append(f"registration {prm_id}")
-    if state.crm.deleted:
-        for prm_id, link in state.links.items():
-            if link.crm_id in state.crm.deleted:
-                deleted[prm_id].append(f"opportunity {link.crm_id}")
-    for prm_id, sides in deleted.items():
-        crm_id = state.links[prm_id].crm_id
-        what = " and ".join(sides)
-        state.remove(prm_id, f"{what} deleted")
-        state.review(ReviewItem(
-            key=f"linked_record_deleted:prm:{prm_id}",
-            kind=ReviewKind.LINKED_RECORD_DELETED,
-            deal=deal_key(prm_id, None),
-            summary=f"{what} was deleted, so the link between registration {prm_id} and "
-                    f"opportunity {crm_id} is removed",
-            details=MappingProxyType({"crm_id": crm_id, "deleted": tuple(
-                side.split(" ", 1)[0] for side in sides)})))
 
 
 # --- stale id fields ---------------------------------------------------------------------
@@ -286,7 +179,7 @@ class _Stale(NamedTuple):
     crm: dict[str, str]
 
 
-def _stale_claims(state: _State, former: Former | None,
+def _stale_claims(state: LinkState, former: Former | None,
                   clearable: Collection[Role]) -> _Stale:
     """The id fields naming a former counterpart that has moved on or is gone."""
     stale = _Stale({}, {})
@@ -320,7 +213,7 @@ def _stale_claims(state: _State, former: Former | None,
     return stale
 
 
-def _still_unlinked(state: _State, stale: _Stale) -> tuple[StaleId, ...]:
+def _still_unlinked(state: LinkState, stale: _Stale) -> tuple[StaleId, ...]:
     """The stale id fields of records no link holds once linking is done: a linked
     record's field is rewritten by its own pair anyway."""
     if not (stale.prm or stale.crm):
@@ -344,7 +237,7 @@ class _Claims:
     distinct edges per record finds that without walking the graph.
     """
 
-    def __init__(self, state: _State, stale: _Stale) -> None:
+    def __init__(self, state: LinkState, stale: _Stale) -> None:
         self.state = state
         gone_crm, gone_prm = state.crm.deleted, state.prm.deleted
         # A claim on a record the input reports deleted is void, and so is a stale one.
@@ -387,7 +280,7 @@ class _Claims:
         named: dict[str, list[str]] = defaultdict(list)
         for prm_id, crm_id in edges:
             named[prm_id].append(crm_id)
-        for group in _connected((f"p{prm_id}", f"c{crm_id}") for prm_id, crm_id in edges):
+        for group in connected((f"p{prm_id}", f"c{crm_id}") for prm_id, crm_id in edges):
             prm_ids = sorted(node[1:] for node in group if node[0] == "p")
             lines = tuple(sorted(self._describe(prm_id, crm_id)
                                  for prm_id in prm_ids for crm_id in named[prm_id]))
@@ -426,27 +319,7 @@ _ID_FIELD_REASONS = {
 }
 
 
-def _connected(pairs: Iterable[tuple[str, str]]) -> list[set[str]]:
-    """Connected groups of the graph these pairs are the edges of (union-find)."""
-    parent: dict[str, str] = {}
-
-    def root(node: str) -> str:
-        while (up := parent.setdefault(node, node)) != node:
-            parent[node] = parent.setdefault(up, up)  # path halving
-            node = up
-        return node
-
-    for a, b in pairs:
-        top_a, top_b = root(a), root(b)
-        if top_a != top_b:
-            parent[top_a] = top_b
-    groups: dict[str, set[str]] = defaultdict(set)
-    for node in parent:
-        groups[root(node)].add(node)
-    return list(groups.values())
-
-
-def _match(state: _State, claims: _Claims, matching: Matching,
+def _match(state: LinkState, claims: _Claims, matching: Matching,
            norm: Normaliser) -> list[tuple[str, list[str]]]:
     """Link what the rules are sure of and review the rest; return the opportunities that
     registrations of different partners both picked (channel conflicts).
@@ -496,7 +369,7 @@ def _match(state: _State, claims: _Claims, matching: Matching,
         undecided = [prm_id for prm_id in touched if found.get(prm_id)]
     contested: list[tuple[str, list[str]]] = []
     for crm_id, prm_ids in chosen_by.items():  # several registrations each
-        partners = {_partner(state.prm.records[prm_id], norm) for prm_id in prm_ids}
+        partners = {partner_of(state.prm.records[prm_id], norm) for prm_id in prm_ids}
         if len(partners - {None}) > 1:
             contested.append((crm_id, prm_ids))
             continue
@@ -519,7 +392,7 @@ def _chosen_by(choices: Mapping[str, Candidate]) -> dict[str, list[str]]:
     return chosen_by
 
 
-def _review_ambiguous(state: _State, prm_id: str, candidates: list[Candidate],
+def _review_ambiguous(state: LinkState, prm_id: str, candidates: list[Candidate],
                       matching: Matching, rivals: tuple[str, ...]) -> None:
     floor = min(matching.review_min_confidence, matching.auto_link_min_confidence)
     listed = [candidate for candidate in candidates if candidate.confidence >= floor]
@@ -554,104 +427,3 @@ def _review_ambiguous(state: _State, prm_id: str, candidates: list[Candidate],
         details=MappingProxyType(details)))
 
 
-# --- channel conflicts --------------------------------------------------------------------
-
-
-def _partner(record: MappedRecord, norm: Normaliser) -> str | None:
-    value = record.values.get("partner_account")
-    return (norm.text(value) or None) if isinstance(value, str) else None
-
-
-def _channel_conflicts(state: _State, claims: _Claims, contested: list[tuple[str, list[str]]],
-                       norm: Normaliser, min_score: float) -> None:
-    """One channel_conflict review per connected group of registrations with 2+ partners.
-
-    Two registrations are the same deal when they are on the same opportunity (named by a
-    link or an id field, or the contested automatic choice), or are for the same customer
-    with deal names alike (see _same_customer_pairs). Only customers that registrations of
-    two partners hold are compared, and only among their own registrations: a customer
-    held by one partner costs a dictionary entry and nothing more.
-    """
-    partner_of: dict[str, str] = {}
-    by_customer: dict[str, list[str]] = defaultdict(list)
-    text, domain_of = norm.text, norm.domain
-    for prm_id, (partner, domain, account, status, _name) in state.prm.also.items():
-        if not isinstance(partner, str) or not (partner := text(partner)):
-            continue
-        if isinstance(status, str) and status.strip().lower() in DEAD_STATUSES:
-            continue  # rejected, expired or lost: it no longer claims the customer
-        partner_of[prm_id] = partner
-        if isinstance(domain, str) and (host := domain_of(domain)):
-            by_customer["domain " + host].append(prm_id)
-        elif isinstance(account, str) and (name := text(account)):
-            by_customer["account " + name].append(prm_id)
-    edges: list[tuple[str, str, str]] = []  # (key, registration, registration)
-    for key, prm_ids in by_customer.items():
-        if len({partner_of[prm_id] for prm_id in prm_ids}) > 1:
-            edges.extend((key, *pair) for pair in _same_customer_pairs(
-                state, sorted(prm_ids), norm, min_score))
-    on_opportunity: dict[str, set[str]] = defaultdict(set)
-    if claims.torn_crm:
-        for prm_id, crm_id in claims.edges:
-            if crm_id in claims.torn_crm and prm_id in partner_of:
-                on_opportunity[crm_id].add(prm_id)
-    for crm_id, prm_ids in contested:
-        on_opportunity[crm_id].update(prm_id for prm_id in prm_ids if prm_id in partner_of)
-    for crm_id, holders in on_opportunity.items():
-        ordered = sorted(holders)
-        edges.extend(("opportunity " + crm_id, ordered[0], other) for other in ordered[1:])
-    if not edges:
-        return
-    keys_of: dict[str, set[str]] = defaultdict(set)
-    for key, one, other in edges:
-        keys_of[one].add(key)
-        keys_of[other].add(key)
-    for group in _connected((one, other) for _, one, other in edges):
-        if len({partner_of[prm_id] for prm_id in group}) > 1:
-            _review_channel_conflict(state, group, keys_of)
-
-
-def _same_customer_pairs(state: _State, prm_ids: list[str], norm: Normaliser,
-                         min_score: float) -> list[tuple[str, str]]:
-    """Pairs of one customer's registrations that are the same deal.
-
-    A customer often has several deals, registered by different partners for different
-    products: those are no conflict. Two registrations are the same deal when their names,
-    without the customer's words, score at least ``min_score``. A registration whose name
-    is missing or is only the customer's name cannot be told apart from any of them.
-    """
-    also = state.prm.also
-    customer = frozenset().union(*(customer_words(norm, also[prm_id][2]) for prm_id in prm_ids))
-    named: list[tuple[str, tuple[str, ...]]] = []
-    pairs: list[tuple[str, str]] = []
-    for prm_id in prm_ids:
-        tokens = name_tokens(norm, also[prm_id][4])
-        if tokens and any(token not in customer for token in tokens):
-            named.append((prm_id, tokens))
-        else:
-            pairs.extend((prm_id, other) for other in prm_ids if other != prm_id)
-    for at, (prm_id, tokens) in enumerate(named):
-        pairs.extend((prm_id, other) for other, theirs in named[at + 1:]
-                     if name_similarity(tokens, theirs, customer, min_score))
-    return pairs
-
-
-def _review_channel_conflict(state: _State, group: set[str],
-                             keys_of: Mapping[str, set[str]]) -> None:
-    ordered = sorted(group)
-    records = state.prm.records
-    names = {prm_id: str(records[prm_id].values["partner_account"]).strip()
-             for prm_id in ordered}
-    shown = sorted(set(names.values()))
-    shared = sorted(set().union(*(keys_of[prm_id] for prm_id in ordered)))
-    state.review(ReviewItem(
-        key="channel_conflict:" + ",".join(ordered),
-        kind=ReviewKind.CHANNEL_CONFLICT,
-        deal=deal_key(ordered[0], None),
-        summary=(f"{len(ordered)} registrations from {len(shown)} partners "
-                 f"({', '.join(shown)}) for the same customer or opportunity "
-                 f"({'; '.join(shared)})"),
-        details=MappingProxyType({
-            "registrations": tuple(ordered),
-            "partners": MappingProxyType(names),
-            "shared": tuple(shared)})))
