@@ -1,61 +1,88 @@
-"""A house layer rule (docs/architecture.md), checked on the source rather than trusted:
-the sandbox imports nothing of handoff_sync outside its own package. It stands in for the
-vendors, so it may not share code, and with it bugs, with the product it tests."""
+"""The rules of the house (docs: ../shared/docs/architecture.md, "Layout"), checked as code:
+the import-linter contracts in .importlinter pass, and they are not blind - a breach of each
+kind planted in a copy of the source makes them fail, naming the contract.
+
+Run them by hand with `lint-imports` from the repository root.
+"""
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterator
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("handoff_sync", "connectors", "migrations")
 
 
-def imports_of(path: Path, root: Path) -> Iterator[tuple[int, str]]:
-    """(line, module) for every import in a file, at any depth (a function's late import
-    counts too); relative imports resolved against the file's package."""
-    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
-            if module == "handoff_sync":  # `from handoff_sync import redaction`
-                for alias in node.names:
-                    yield node.lineno, f"handoff_sync.{alias.name}"
-            else:
-                yield node.lineno, module
+def lint(root: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` on the source under ``root`` (its packages first on the path)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
+         "sys.exit(lint_imports(no_cache=True, no_logo=True))"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def breaches(folder: str, allowed: str, root: Path = ROOT) -> list[str]:
-    """Each import of handoff_sync under ``folder`` outside the ``allowed`` package."""
-    return [f"{path.relative_to(root)}:{line} imports {module}"
-            for path in sorted((root / folder).rglob("*.py"))
-            for line, module in imports_of(path, root)
-            if (module == "handoff_sync" or module.startswith("handoff_sync."))
-            and module != allowed and not module.startswith(allowed + ".")]
+def test_the_code_keeps_every_contract() -> None:
+    result = lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "BROKEN" not in result.stdout
 
 
-def test_the_sandbox_imports_nothing_of_handoff_sync_outside_the_sandbox() -> None:
-    assert breaches("handoff_sync/sandbox", "handoff_sync.sandbox") == []
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source and the contracts, copied so breaches can be planted."""
+    root = tmp_path_factory.mktemp("house")
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, root / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", root / ".importlinter")
+    return root
 
 
-def test_the_check_sees_every_form_of_import(tmp_path: Path) -> None:
-    """The rule cannot pass by missing an import form (a test that cannot fail is none)."""
-    sample = tmp_path / "handoff_sync" / "sandbox" / "probe.py"
-    sample.parent.mkdir(parents=True)
-    sample.write_text("import handoff_sync.loopback\n"
-                      "from handoff_sync import redaction\n"
-                      "from .. import logs\n"
-                      "def late() -> None:\n"
-                      "    from handoff_sync.config import load_config\n"
-                      "from . import tls\n", encoding="utf-8")
-    found = breaches("handoff_sync/sandbox", "handoff_sync.sandbox", tmp_path)
-    assert sorted(b.split(" imports ")[1] for b in found) == [
-        "handoff_sync.config", "handoff_sync.logs", "handoff_sync.loopback",
-        "handoff_sync.redaction"]
+BREACHES = {
+    # contract name (as .importlinter words it) -> (file to add, its text)
+    "Connectors import nothing of handoff_sync":
+        ("connectors/probe.py", "from handoff_sync.model import Role\n"),
+    "The engine is pure":
+        ("handoff_sync/engine/probe.py", "import sqlalchemy\n"),
+    "Layers, top to bottom":
+        ("handoff_sync/store/probe.py", "def late() -> None:\n"
+                                        "    from handoff_sync.sync import cycle\n"),
+    "The sandbox stands alone":
+        ("handoff_sync/sandbox/probe.py", "from handoff_sync.safety import redaction\n"),
+    "Nothing imports the migrations":
+        ("handoff_sync/store/probe.py", "import migrations\n"),
+    "Mapping: the policy builds on the system maps":
+        ("handoff_sync/mapping/system/probe.py", "from handoff_sync.mapping.policy import gates\n"),
+    "No cycles between packages":
+        ("handoff_sync/report/probe.py", "from handoff_sync.report import figures\n"
+                                         "def back() -> None: ...\n"),
+}
+
+
+@pytest.mark.parametrize("contract", sorted(BREACHES))
+def test_each_contract_catches_its_breach(copy: Path, contract: str) -> None:
+    file, text = BREACHES[contract]
+    probe = copy / file
+    extra: Path | None = None
+    if contract == "No cycles between packages":  # figures -> probe as well: a cycle
+        extra = copy / "handoff_sync/report/figures.py"
+        original = extra.read_text(encoding="utf-8")
+        extra.write_text(original + "\nfrom handoff_sync.report import probe  # noqa\n",
+                         encoding="utf-8")
+    probe.write_text(text, encoding="utf-8")
+    try:
+        result = lint(copy)
+    finally:
+        probe.unlink()
+        if extra is not None:
+            extra.write_text(original, encoding="utf-8")
+    assert result.returncode != 0
+    broken = [line for line in result.stdout.splitlines() if line.endswith("BROKEN")]
+    assert any(line.startswith(contract) for line in broken), result.stdout
