@@ -58,10 +58,10 @@ from handoff_sync.logs import configure_logging  # noqa: E402
 from handoff_sync.mapping.convert import SystemMapping, in_scope, outputs_to_system  # noqa: E402
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
 from handoff_sync.model import GateStatus, Output, OwnerDirectory  # noqa: E402
-from handoff_sync.sandbox.salesforce_ids import salesforce_id  # noqa: E402
-from handoff_sync.sandbox.seed import generate  # noqa: E402
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData  # noqa: E402
-from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData  # noqa: E402
+from handoff_sync.sandbox.core.server import SandboxServer  # noqa: E402
+from handoff_sync.sandbox.salesforce.ids import salesforce_id  # noqa: E402
+from handoff_sync.sandbox.seed.generator import generate  # noqa: E402
 from tests.sandbox_clients import generous_quotas  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)

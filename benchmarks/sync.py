@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 from handoff_sync.config import load_config  # noqa: E402
 from handoff_sync.init_command import write_sandbox_config  # noqa: E402
 from handoff_sync.logs import configure_logging  # noqa: E402
-from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
-from handoff_sync.sandbox.usage import Quotas  # noqa: E402
+from handoff_sync.sandbox.core.server import SandboxServer  # noqa: E402
+from handoff_sync.sandbox.core.usage import Quotas  # noqa: E402
 from handoff_sync.store import Store  # noqa: E402
 from handoff_sync.sync import CycleReport, PipelineRunner  # noqa: E402
 

@@ -33,7 +33,7 @@ from urllib3.exceptions import InsecureRequestWarning
 import handoff_sync
 from handoff_sync.config import ConfigError, load_config
 from handoff_sync.config_template import render_sandbox, render_template
-from handoff_sync.sandbox.loopback import CONTROL_TOKEN_ENV, is_loopback
+from handoff_sync.sandbox.core.loopback import CONTROL_TOKEN_ENV, is_loopback
 
 CREDENTIALS_PATH = "/__sandbox__/credentials"
 DEFAULT_DATABASE = "sqlite:///handoff-sync.db"

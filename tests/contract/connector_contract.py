@@ -49,7 +49,7 @@ from connectors.base import (
 )
 from connectors.errors import ConnectorError, RetriesExhausted
 from handoff_sync.model import Owner
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.clock_support import FakeTime
 
 SEEDED_AT = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)

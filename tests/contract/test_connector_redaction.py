@@ -19,7 +19,7 @@ from handoff_sync import redaction
 from handoff_sync.config import load_config
 from handoff_sync.connect import build_connector
 from handoff_sync.logs import configure_logging
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.contract.test_salesforce_sandbox import control
 from tests.unit.test_config_connect import config_file
 

@@ -25,7 +25,7 @@ from connectors.errors import AuthError, QuotaExhausted, SchemaError
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce_auth import SalesforceAuth, SecretRef
 from handoff_sync.model import Owner
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.clock_support import FakeTime
 from tests.contract.connector_contract import (
     BEFORE,

@@ -16,8 +16,8 @@ from hubspot.crm.deals import (
 )
 from hubspot.crm.properties import Option, PropertyCreate
 
-from handoff_sync.sandbox.seed_data import SeedData
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.seed_data import SeedData
+from handoff_sync.sandbox.core.server import SandboxServer
 
 
 def owner(i: int, *, active: bool = True) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from hubspot.crm.objects import tasks
 from hubspot.oauth import ApiException as OAuthApiException
 from urllib3.util.retry import Retry
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.sandbox_clients import hubspot_client
 
 FROZEN = datetime(2026, 3, 2, 9, 30, 0, 123000, tzinfo=UTC)

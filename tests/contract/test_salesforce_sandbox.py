@@ -24,7 +24,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.sandbox_clients import salesforce_session
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

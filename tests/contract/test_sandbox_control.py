@@ -14,7 +14,7 @@ from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGeneralError
 
 from handoff_sync.sandbox.command import add_sandbox_command
-from handoff_sync.sandbox.server import ControlTokenRequired, SandboxServer
+from handoff_sync.sandbox.core.server import ControlTokenRequired, SandboxServer
 from tests.sandbox_clients import hubspot_client, salesforce_client, salesforce_session
 
 

@@ -14,7 +14,7 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.contract.test_salesforce_sandbox import create_many, error_code, opportunity
 from tests.sandbox_clients import salesforce_session
 

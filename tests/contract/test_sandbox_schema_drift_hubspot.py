@@ -18,7 +18,7 @@ from hubspot.crm.deals import ApiException, PublicObjectSearchRequest
 from hubspot.crm.deals import BatchResponseSimplePublicObjectWithErrors as WithErrors
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.contract.test_hubspot_batch import create_many, update_many, upsert_many
 
 DRIFT = {"hubspot": {"deals": {"hidden": ["budget"], "read_only": ["handoff_brief"]}}}

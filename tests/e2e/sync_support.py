@@ -22,7 +22,7 @@ from handoff_sync.init_command import write_sandbox_config
 from handoff_sync.mapping.loader import MappingSet, load_mappings
 from handoff_sync.model import Deal, TaskStatus
 from handoff_sync.policy.gates import evaluate_gate
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync import PipelineRunner
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.schema import Checkpoint, SyncRun
 from tests.e2e.sync_support import REPO, configured_sandbox

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 
 from handoff_sync import redaction
 from handoff_sync.cli import main
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunKind, RunOutcome
 from tests.e2e.sync_support import configured_sandbox

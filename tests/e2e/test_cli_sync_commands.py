@@ -20,7 +20,7 @@ from handoff_sync.cli import main
 from handoff_sync.config import load_config
 from handoff_sync.engine.types import LinkMethod
 from handoff_sync.model import Role
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import CycleOutcome, ReviewChanges, RunOutcome
 from handoff_sync.sync_command import one_cycle

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from handoff_sync.config import load_config
 from handoff_sync.model import TaskStatus
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.schema import SyncRun
 from tests.e2e.sync_support import configured_sandbox, handoff_tasks

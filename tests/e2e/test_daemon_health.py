@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 
 from handoff_sync.config import load_config
 from handoff_sync.health import store_readiness
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for
 from tests.e2e.sync_support import configured_sandbox, daemon_for, http_get
 from tests.unit.test_daemon_support import wait_for

@@ -23,7 +23,7 @@ import pytest
 from simple_salesforce import Salesforce
 from sqlalchemy import select
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.schema import SyncRun
 from tests.e2e.sync_support import configured_sandbox, handoff_tasks, running_daemon

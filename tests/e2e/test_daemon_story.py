@@ -25,7 +25,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from tests.e2e.sync_support import (
     configured_sandbox,

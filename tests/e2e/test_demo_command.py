@@ -33,7 +33,7 @@ from handoff_sync.mapping.loader import MappingSet, load_mappings
 from handoff_sync.model import Deal, Output
 from handoff_sync.policy.conditions import evaluate
 from handoff_sync.policy.gates import evaluate_gate
-from handoff_sync.sandbox.seed import generate_with_truth
+from handoff_sync.sandbox.seed.generator import generate_with_truth
 from handoff_sync.store import Store, sqlite_url_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import yaml
 from structlog.testing import capture_logs
 
 from handoff_sync.config import load_config
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync import PipelineRunner
 from tests.e2e.sync_support import configured_sandbox

@@ -27,7 +27,7 @@ from simple_salesforce import Salesforce
 
 from handoff_sync.cli import main
 from handoff_sync.config import load_config
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import sqlite_url_for
 from tests.e2e.sync_support import configured_sandbox, daemon_for, held_in_portal, http_get
 

@@ -17,8 +17,8 @@ import structlog
 
 from handoff_sync.cli import main
 from handoff_sync.config import load_config
-from handoff_sync.sandbox import tls
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core import tls
+from handoff_sync.sandbox.core.server import SandboxServer
 
 
 @pytest.fixture(autouse=True)

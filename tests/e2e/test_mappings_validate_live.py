@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.cli import main
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.e2e.sync_support import REPO, configured_sandbox
 
 

@@ -19,7 +19,7 @@ import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from tests.e2e.sync_support import clean_cycle, invalid_value_items, sync_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)

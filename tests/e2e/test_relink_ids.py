@@ -22,7 +22,7 @@ from handoff_sync.cli import main
 from handoff_sync.config import load_config
 from handoff_sync.engine.types import Link, LinkMethod
 from handoff_sync.model import Role
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner

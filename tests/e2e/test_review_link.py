@@ -17,7 +17,7 @@ from simple_salesforce import Salesforce
 
 from handoff_sync.cli import main
 from handoff_sync.model import Role
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.sanitise import quoted
 from handoff_sync.store import Store
 from handoff_sync.store.types import PipelineState

@@ -19,7 +19,7 @@ import pytest
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner
 from tests.e2e.sync_support import sandbox_schema, sync_world

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from simple_salesforce import Salesforce
 
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport
 from tests.e2e.sync_support import handoff_tasks, sync_world

@@ -20,7 +20,7 @@ from simple_salesforce import Salesforce
 
 from handoff_sync.config import Config, load_config
 from handoff_sync.cycle_failures import classify_message
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport, PipelineRunner

@@ -20,7 +20,7 @@ from simple_salesforce import Salesforce
 from handoff_sync.engine.types import TaskActionKind
 from handoff_sync.model import Deal, TaskStatus
 from handoff_sync.policy.gates import evaluate_gate
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import CycleReport
 from tests.e2e.sync_support import handoff_tasks, sample_value, sync_world

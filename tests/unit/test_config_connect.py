@@ -27,7 +27,7 @@ from handoff_sync.connect import (
     salesforce_settings,
 )
 from handoff_sync.init_command import write_sandbox_config
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 

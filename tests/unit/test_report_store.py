@@ -14,7 +14,7 @@ import pytest
 
 from handoff_sync.config import load_config
 from handoff_sync.report import SECTIONS, build_report, write_report
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync import PipelineRunner

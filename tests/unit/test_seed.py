@@ -18,11 +18,12 @@ import pytest
 
 from handoff_sync.model import Deal
 from handoff_sync.policy.gates import evaluate_gate
-from handoff_sync.sandbox import hubspot_schema as hs_schema
-from handoff_sync.sandbox import salesforce_schema as sf_schema
-from handoff_sync.sandbox.credentials import Credentials
-from handoff_sync.sandbox.salesforce_ids import is_valid_id, salesforce_id
-from handoff_sync.sandbox.seed import (
+from handoff_sync.sandbox.core.credentials import Credentials
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.hubspot import schema as hs_schema
+from handoff_sync.sandbox.salesforce import schema as sf_schema
+from handoff_sync.sandbox.salesforce.ids import is_valid_id, salesforce_id
+from handoff_sync.sandbox.seed.generator import (
     CS_HANDOFF_GO_LIVE,
     DIRECT_DEALS_PER_REGISTRATIONS,
     HANDOFF_THRESHOLD,
@@ -34,7 +35,6 @@ from handoff_sync.sandbox.seed import (
     generate,
     generate_with_truth,
 )
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
 from tests.engine_support import default_mappings, seeded_inputs
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
@@ -125,7 +125,7 @@ def test_a_different_seed_or_clock_gives_different_data() -> None:
 def test_output_does_not_depend_on_string_hashing() -> None:
     script = (
         "import hashlib; from datetime import datetime, UTC;"
-        "from handoff_sync.sandbox.seed import generate;"
+        "from handoff_sync.sandbox.seed.generator import generate;"
         "d = generate(deals=150, partners=5, random_seed=9,"
         " now=datetime(2026, 3, 2, 9, 30, tzinfo=UTC));"
         "print(hashlib.sha256(repr(d).encode()).hexdigest())"

@@ -15,7 +15,7 @@ from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.hubspot_auth import CredentialSources
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce_auth import SalesforceAuth, SecretRef
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.budget import StoreLedger
 from tests.clock_support import FakeTime

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from handoff_sync.sandbox.http import Request, Response, Router
-from handoff_sync.sandbox.hubspot_errors import bad_request, not_found
-from handoff_sync.sandbox.hubspot_properties import PORTAL_CREATED_MS, PropertyDef
-from handoff_sync.sandbox.hubspot_render import next_page
-from handoff_sync.sandbox.hubspot_requests import flag, int_arg, json_body, path_type
-from handoff_sync.sandbox.hubspot_schema import PIPELINES, HsPipeline, HsStage
-from handoff_sync.sandbox.hubspot_time import iso_ms
+from handoff_sync.sandbox.core.http import Request, Response, Router
+from handoff_sync.sandbox.hubspot.errors import bad_request, not_found
+from handoff_sync.sandbox.hubspot.properties import PORTAL_CREATED_MS, PropertyDef
+from handoff_sync.sandbox.hubspot.render import next_page
+from handoff_sync.sandbox.hubspot.requests import flag, int_arg, json_body, path_type
+from handoff_sync.sandbox.hubspot.schema import PIPELINES, HsPipeline, HsStage
+from handoff_sync.sandbox.hubspot.time import iso_ms
 
 if TYPE_CHECKING:
-    from handoff_sync.sandbox.hubspot_api import HubSpotApi
+    from handoff_sync.sandbox.hubspot.api import HubSpotApi
 
 PROPERTIES = "/crm/v3/properties/(?P<object_type>[^/]+)"
 PIPELINE = "/crm/v3/pipelines/(?P<object_type>[^/]+)/(?P<pipeline_id>[^/]+)"

@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import chain, islice
 from typing import Any
 
-from handoff_sync.sandbox.salesforce_ids import POD, case_suffix, is_valid_id, salesforce_id
-from handoff_sync.sandbox.salesforce_schema import (
+from handoff_sync.sandbox.salesforce.ids import POD, case_suffix, is_valid_id, salesforce_id
+from handoff_sync.sandbox.salesforce.schema import (
     CLOSED_TASK_STATUSES,
     OBJECTS,
     OPPORTUNITY_STAGES,

@@ -1,4 +1,4 @@
-"""Describe documents of the emulated org, built from salesforce_schema.
+"""Describe documents of the emulated org, built from :mod:`.schema`.
 
 Shapes follow DescribeGlobalResult / DescribeSObjectResult / Field as the REST API returns
 them (crm-api-reference.md 2.3); keys a connector never reads are present with the values
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff_sync.sandbox.salesforce_schema import OBJECTS, SfField, SfObject
+from handoff_sync.sandbox.salesforce.schema import OBJECTS, SfField, SfObject
 
 _SOAP_TYPES = {
     "id": "tns:ID",

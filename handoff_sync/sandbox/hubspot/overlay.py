@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from handoff_sync.sandbox import hubspot_schema as schema
-from handoff_sync.sandbox.hubspot_associations import SINGULAR
+from handoff_sync.sandbox.hubspot import schema
+from handoff_sync.sandbox.hubspot.associations import SINGULAR
 
 KINDS = ("hidden", "read_only")
 # Every call names records by these; HubSpot lets no one archive them.

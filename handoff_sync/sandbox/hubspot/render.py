@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff_sync.sandbox.hubspot_associations import AssociationStore, type_label
-from handoff_sync.sandbox.hubspot_properties import PropertyRegistry
-from handoff_sync.sandbox.hubspot_schema import DEFAULT_PROPERTIES
-from handoff_sync.sandbox.hubspot_store import SYSTEM_PROPERTIES, HsObject
-from handoff_sync.sandbox.hubspot_time import iso_ms
+from handoff_sync.sandbox.hubspot.associations import AssociationStore, type_label
+from handoff_sync.sandbox.hubspot.properties import PropertyRegistry
+from handoff_sync.sandbox.hubspot.schema import DEFAULT_PROPERTIES
+from handoff_sync.sandbox.hubspot.store import SYSTEM_PROPERTIES, HsObject
+from handoff_sync.sandbox.hubspot.time import iso_ms
 
 
 def property_names(registry: PropertyRegistry, object_type: str,

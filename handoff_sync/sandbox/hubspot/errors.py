@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from handoff_sync.sandbox.http import ApiError
+from handoff_sync.sandbox.core.http import ApiError
 
 # The category HubSpot sends with each status; statuses without one send none.
 CATEGORY_BY_STATUS: dict[int, str] = {

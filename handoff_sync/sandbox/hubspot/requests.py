@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff_sync.sandbox.http import Request
-from handoff_sync.sandbox.hubspot_errors import (
+from handoff_sync.sandbox.core.http import Request
+from handoff_sync.sandbox.hubspot.errors import (
     MAX_BATCH_INPUTS,
     bad_request,
     invalid_json,
     too_many_inputs,
 )
-from handoff_sync.sandbox.hubspot_store import resolve_type
+from handoff_sync.sandbox.hubspot.store import resolve_type
 
 
 def json_body(request: Request) -> Any:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from handoff_sync.sandbox.http import ApiError, Request, Response, Router
-from handoff_sync.sandbox.hubspot_associations import SINGULAR
-from handoff_sync.sandbox.hubspot_errors import bad_request, not_found, standard_error
-from handoff_sync.sandbox.hubspot_objects_api import OBJECTS, written_names
-from handoff_sync.sandbox.hubspot_render import batch_json, object_json, property_names
-from handoff_sync.sandbox.hubspot_requests import (
+from handoff_sync.sandbox.core.http import ApiError, Request, Response, Router
+from handoff_sync.sandbox.hubspot.associations import SINGULAR
+from handoff_sync.sandbox.hubspot.errors import bad_request, not_found, standard_error
+from handoff_sync.sandbox.hubspot.objects_api import OBJECTS, written_names
+from handoff_sync.sandbox.hubspot.render import batch_json, object_json, property_names
+from handoff_sync.sandbox.hubspot.requests import (
     batch_inputs,
     flag,
     input_id,
@@ -24,10 +24,10 @@ from handoff_sync.sandbox.hubspot_requests import (
     object_body,
     path_type,
 )
-from handoff_sync.sandbox.hubspot_store import HsObject, Write
+from handoff_sync.sandbox.hubspot.store import HsObject, Write
 
 if TYPE_CHECKING:
-    from handoff_sync.sandbox.hubspot_api import HubSpotApi
+    from handoff_sync.sandbox.hubspot.api import HubSpotApi
 
 Claims = dict[tuple[str, str], int]
 

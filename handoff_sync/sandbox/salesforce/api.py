@@ -2,9 +2,9 @@
 
 Fidelity reference: crm-api-reference.md sections 1, 2 and 4, and simple-salesforce 1.12
 as the judge of what a client sends and expects. The org itself (records, validation,
-system fields) is :mod:`salesforce_store`; describe documents are
-:mod:`salesforce_describe`; Bulk API 2.0 query jobs are :mod:`salesforce_bulk`. This module
-only registers routes and translates requests and errors.
+system fields) is :mod:`.store`; describe documents are :mod:`.describe`; Bulk API 2.0
+query jobs are :mod:`.bulk`. This module only registers routes and translates requests
+and errors.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from urllib.parse import unquote_plus
 
 import jwt
 
-from handoff_sync.sandbox import soql
-from handoff_sync.sandbox.http import ApiError, Request, Response, Route, Router
-from handoff_sync.sandbox.salesforce_bulk import (
+from handoff_sync.sandbox.core.http import ApiError, Request, Response, Route, Router
+from handoff_sync.sandbox.core.seed_data import SeedData
+from handoff_sync.sandbox.salesforce import soql
+from handoff_sync.sandbox.salesforce.bulk import (
     DELIMITERS,
     LINE_ENDINGS,
     OPERATIONS,
@@ -35,15 +36,15 @@ from handoff_sync.sandbox.salesforce_bulk import (
     LocatorError,
     QueryJob,
 )
-from handoff_sync.sandbox.salesforce_describe import (
+from handoff_sync.sandbox.salesforce.describe import (
     describe_global,
     describe_object,
     object_summary,
 )
-from handoff_sync.sandbox.salesforce_ids import salesforce_id
-from handoff_sync.sandbox.salesforce_overlay import SchemaOverlay
-from handoff_sync.sandbox.salesforce_schema import OBJECTS, SfField, SfObject, find_object
-from handoff_sync.sandbox.salesforce_store import (
+from handoff_sync.sandbox.salesforce.ids import salesforce_id
+from handoff_sync.sandbox.salesforce.overlay import SchemaOverlay
+from handoff_sync.sandbox.salesforce.schema import OBJECTS, SfField, SfObject, find_object
+from handoff_sync.sandbox.salesforce.store import (
     Changes,
     Cursor,
     CursorRegistry,
@@ -57,10 +58,9 @@ from handoff_sync.sandbox.salesforce_store import (
     rolled_back_error,
     to_json,
 )
-from handoff_sync.sandbox.seed_data import SeedData
 
 if TYPE_CHECKING:
-    from handoff_sync.sandbox.app import Sandbox
+    from handoff_sync.sandbox.core.app import Sandbox
 
 MIN_VERSION = 31
 MAX_VERSION = 66

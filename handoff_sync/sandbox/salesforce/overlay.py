@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from handoff_sync.sandbox.salesforce_schema import OBJECTS, SfObject, find_object
+from handoff_sync.sandbox.salesforce.schema import OBJECTS, SfObject, find_object
 
 KINDS = ("hidden", "read_only")
 _UNHIDEABLE = frozenset({"Id"})  # every call names records by Id; no profile hides it

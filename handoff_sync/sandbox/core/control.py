@@ -42,16 +42,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from handoff_sync.sandbox.faults import FaultRuleError
-from handoff_sync.sandbox.http import ApiError, Request, Response, Router
-from handoff_sync.sandbox.hubspot_overlay import HubSpotOverlayError
-from handoff_sync.sandbox.hubspot_overlay import parse as parse_hubspot_overlay
-from handoff_sync.sandbox.salesforce_overlay import OverlayError
-from handoff_sync.sandbox.salesforce_schema import find_object
-from handoff_sync.sandbox.salesforce_store import ValidationRule
+from handoff_sync.sandbox.core.faults import FaultRuleError
+from handoff_sync.sandbox.core.http import ApiError, Request, Response, Router
+from handoff_sync.sandbox.hubspot.overlay import HubSpotOverlayError
+from handoff_sync.sandbox.hubspot.overlay import parse as parse_hubspot_overlay
+from handoff_sync.sandbox.salesforce.overlay import OverlayError
+from handoff_sync.sandbox.salesforce.schema import find_object
+from handoff_sync.sandbox.salesforce.store import ValidationRule
 
 if TYPE_CHECKING:
-    from handoff_sync.sandbox.app import Sandbox
+    from handoff_sync.sandbox.core.app import Sandbox
 
 MAX_SEED_DEALS = 1_000_000
 

@@ -5,28 +5,28 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
-from handoff_sync.sandbox.http import Request, Response, Router
-from handoff_sync.sandbox.hubspot_errors import bad_request
-from handoff_sync.sandbox.hubspot_properties import PropertyRegistry
-from handoff_sync.sandbox.hubspot_render import (
+from handoff_sync.sandbox.core.http import Request, Response, Router
+from handoff_sync.sandbox.hubspot.errors import bad_request
+from handoff_sync.sandbox.hubspot.properties import PropertyRegistry
+from handoff_sync.sandbox.hubspot.render import (
     associations_json,
     next_page,
     object_json,
     property_names,
 )
-from handoff_sync.sandbox.hubspot_requests import (
+from handoff_sync.sandbox.hubspot.requests import (
     flag,
     int_arg,
     json_body,
     object_body,
     path_type,
 )
-from handoff_sync.sandbox.hubspot_schema import DEFAULT_PROPERTIES
-from handoff_sync.sandbox.hubspot_search import parse_query, run
-from handoff_sync.sandbox.hubspot_store import SYSTEM_PROPERTIES, HsObject, resolve_type
+from handoff_sync.sandbox.hubspot.schema import DEFAULT_PROPERTIES
+from handoff_sync.sandbox.hubspot.search import parse_query, run
+from handoff_sync.sandbox.hubspot.store import SYSTEM_PROPERTIES, HsObject, resolve_type
 
 if TYPE_CHECKING:
-    from handoff_sync.sandbox.hubspot_api import HubSpotApi
+    from handoff_sync.sandbox.hubspot.api import HubSpotApi
 
 OBJECTS = "/crm/v3/objects/(?P<object_type>[^/]+)"
 ONE_OBJECT = OBJECTS + "/(?P<object_id>[^/]+)"

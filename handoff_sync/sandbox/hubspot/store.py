@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from handoff_sync.sandbox import hubspot_schema as schema
-from handoff_sync.sandbox.hubspot_associations import (
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.hubspot import schema
+from handoff_sync.sandbox.hubspot.associations import (
     HUBSPOT_DEFINED,
     PAIR_OF_TYPE,
     SINGULAR,
     AssociationStore,
 )
-from handoff_sync.sandbox.hubspot_errors import (
+from handoff_sync.sandbox.hubspot.errors import (
     PropertyError,
     bad_request,
     conflict,
@@ -33,19 +34,18 @@ from handoff_sync.sandbox.hubspot_errors import (
     not_found,
     unknown_object_type,
 )
-from handoff_sync.sandbox.hubspot_index import SortedKeys
-from handoff_sync.sandbox.hubspot_owners import OwnerDirectory
-from handoff_sync.sandbox.hubspot_properties import PropertyDef, PropertyRegistry
-from handoff_sync.sandbox.hubspot_time import (
+from handoff_sync.sandbox.hubspot.index import SortedKeys
+from handoff_sync.sandbox.hubspot.owners import OwnerDirectory
+from handoff_sync.sandbox.hubspot.properties import PropertyDef, PropertyRegistry
+from handoff_sync.sandbox.hubspot.time import (
     date_text,
     iso_ms,
     parse_date_ms,
     parse_instant_ms,
     to_ms,
 )
-from handoff_sync.sandbox.hubspot_tokens import TokenRegistry
-from handoff_sync.sandbox.hubspot_values import coerce
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.hubspot.tokens import TokenRegistry
+from handoff_sync.sandbox.hubspot.values import coerce
 
 OBJECT_TYPES: tuple[str, ...] = tuple(schema.PROPERTIES)
 SYSTEM_PROPERTIES = ("hs_object_id", "createdate", "hs_lastmodifieddate")

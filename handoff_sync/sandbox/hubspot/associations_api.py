@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from handoff_sync.sandbox.http import ApiError, Request, Response, Router
-from handoff_sync.sandbox.hubspot_associations import (
+from handoff_sync.sandbox.core.http import ApiError, Request, Response, Router
+from handoff_sync.sandbox.hubspot.associations import (
     HUBSPOT_DEFINED,
     SINGULAR,
     object_type_id,
 )
-from handoff_sync.sandbox.hubspot_batch_api import error_entry
-from handoff_sync.sandbox.hubspot_errors import bad_request, not_found, standard_error
-from handoff_sync.sandbox.hubspot_render import batch_json, next_page
-from handoff_sync.sandbox.hubspot_requests import (
+from handoff_sync.sandbox.hubspot.batch_api import error_entry
+from handoff_sync.sandbox.hubspot.errors import bad_request, not_found, standard_error
+from handoff_sync.sandbox.hubspot.render import batch_json, next_page
+from handoff_sync.sandbox.hubspot.requests import (
     batch_inputs,
     input_id,
     int_arg,
@@ -22,11 +22,11 @@ from handoff_sync.sandbox.hubspot_requests import (
     object_body,
     path_type,
 )
-from handoff_sync.sandbox.hubspot_schema import ASSOCIATION_TYPES
-from handoff_sync.sandbox.hubspot_store import HsObject
+from handoff_sync.sandbox.hubspot.schema import ASSOCIATION_TYPES
+from handoff_sync.sandbox.hubspot.store import HsObject
 
 if TYPE_CHECKING:
-    from handoff_sync.sandbox.hubspot_api import HubSpotApi
+    from handoff_sync.sandbox.hubspot.api import HubSpotApi
 
 RECORD = "/crm/v4/objects/(?P<from_type>[^/]+)/(?P<from_id>[^/]+)/associations"
 BATCH = "/crm/v4/associations/(?P<from_type>[^/]+)/(?P<to_type>[^/]+)/batch"

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from handoff_sync.sandbox.http import Request, Response, Route, Router
-from handoff_sync.sandbox.hubspot_associations_api import AssociationEndpoints
-from handoff_sync.sandbox.hubspot_batch_api import BatchEndpoints
-from handoff_sync.sandbox.hubspot_errors import (
+from handoff_sync.sandbox.core.http import Request, Response, Route, Router
+from handoff_sync.sandbox.core.seed_data import SeedData
+from handoff_sync.sandbox.hubspot.associations_api import AssociationEndpoints
+from handoff_sync.sandbox.hubspot.batch_api import BatchEndpoints
+from handoff_sync.sandbox.hubspot.errors import (
     CATEGORY_BY_STATUS,
     error_body,
     expired_token,
@@ -24,16 +25,15 @@ from handoff_sync.sandbox.hubspot_errors import (
     rate_limit_body,
     rate_limited,
 )
-from handoff_sync.sandbox.hubspot_metadata_api import MetadataEndpoints
-from handoff_sync.sandbox.hubspot_objects_api import ObjectEndpoints
-from handoff_sync.sandbox.hubspot_overlay import PropertyOverlay
-from handoff_sync.sandbox.hubspot_store import HubSpotStore
-from handoff_sync.sandbox.hubspot_time import iso_ms, to_ms
-from handoff_sync.sandbox.hubspot_tokens import ACCESS_TOKEN_SECONDS
-from handoff_sync.sandbox.seed_data import SeedData
+from handoff_sync.sandbox.hubspot.metadata_api import MetadataEndpoints
+from handoff_sync.sandbox.hubspot.objects_api import ObjectEndpoints
+from handoff_sync.sandbox.hubspot.overlay import PropertyOverlay
+from handoff_sync.sandbox.hubspot.store import HubSpotStore
+from handoff_sync.sandbox.hubspot.time import iso_ms, to_ms
+from handoff_sync.sandbox.hubspot.tokens import ACCESS_TOKEN_SECONDS
 
 if TYPE_CHECKING:
-    from handoff_sync.sandbox.app import Sandbox
+    from handoff_sync.sandbox.core.app import Sandbox
 
 
 class HubSpotApi:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from handoff_sync.sandbox.hubspot_schema import ASSOCIATION_TYPES, OBJECT_TYPE_IDS
+from handoff_sync.sandbox.hubspot.schema import ASSOCIATION_TYPES, OBJECT_TYPE_IDS
 
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
 SINGULAR: dict[str, str] = {

@@ -30,18 +30,19 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Any, NamedTuple, TypeVar
 
-from handoff_sync.sandbox.hubspot_schema import (
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.hubspot.schema import (
     ASSOCIATION_TYPES,
     DEFAULT_PIPELINE,
     PARTNER_PIPELINE,
     HsPipeline,
     HsStage,
 )
-from handoff_sync.sandbox.hubspot_schema import HANDOFF_STAGES as HS_HANDOFF_STAGES
-from handoff_sync.sandbox.hubspot_schema import HANDOFF_TYPES as HS_HANDOFF_TYPES
-from handoff_sync.sandbox.hubspot_schema import PARTNER_ROLES as HS_PARTNER_ROLES
-from handoff_sync.sandbox.salesforce_ids import case_suffix, salesforce_id
-from handoff_sync.sandbox.salesforce_schema import (
+from handoff_sync.sandbox.hubspot.schema import HANDOFF_STAGES as HS_HANDOFF_STAGES
+from handoff_sync.sandbox.hubspot.schema import HANDOFF_TYPES as HS_HANDOFF_TYPES
+from handoff_sync.sandbox.hubspot.schema import PARTNER_ROLES as HS_PARTNER_ROLES
+from handoff_sync.sandbox.salesforce.ids import case_suffix, salesforce_id
+from handoff_sync.sandbox.salesforce.schema import (
     CLOSED_TASK_STATUSES,
     COMPETITORS,
     HANDOFF_STAGES,
@@ -51,7 +52,6 @@ from handoff_sync.sandbox.salesforce_schema import (
     PARTNER_ROLES,
     REGIONS,
 )
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
 
 __all__ = [
     "CS_HANDOFF_GO_LIVE",

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from handoff_sync.sandbox.salesforce_ids import salesforce_id
-from handoff_sync.sandbox.salesforce_store import Record, format_datetime, to_json
+from handoff_sync.sandbox.salesforce.ids import salesforce_id
+from handoff_sync.sandbox.salesforce.store import Record, format_datetime, to_json
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
               "BACKQUOTE": "`"}

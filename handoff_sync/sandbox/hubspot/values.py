@@ -12,9 +12,9 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from handoff_sync.sandbox.hubspot_errors import PropertyError
-from handoff_sync.sandbox.hubspot_properties import PropertyDef
-from handoff_sync.sandbox.hubspot_time import (
+from handoff_sync.sandbox.hubspot.errors import PropertyError
+from handoff_sync.sandbox.hubspot.properties import PropertyDef
+from handoff_sync.sandbox.hubspot.time import (
     DAY_MS,
     date_text,
     iso_ms,

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from handoff_sync.sandbox import hubspot_schema as schema
-from handoff_sync.sandbox.hubspot_errors import bad_request, conflict, not_found
-from handoff_sync.sandbox.hubspot_overlay import PropertyOverlay
-from handoff_sync.sandbox.hubspot_time import iso_ms
+from handoff_sync.sandbox.hubspot import schema
+from handoff_sync.sandbox.hubspot.errors import bad_request, conflict, not_found
+from handoff_sync.sandbox.hubspot.overlay import PropertyOverlay
+from handoff_sync.sandbox.hubspot.time import iso_ms
 
 ExternalOptions = Literal["pipelines", "stages", "owners"]
 

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from handoff_sync.sandbox.hubspot_errors import bad_request
-from handoff_sync.sandbox.hubspot_properties import PropertyDef, PropertyRegistry
-from handoff_sync.sandbox.hubspot_requests import name_list
-from handoff_sync.sandbox.hubspot_schema import DEFAULT_PROPERTIES
-from handoff_sync.sandbox.hubspot_store import HsObject, ObjectTable
-from handoff_sync.sandbox.hubspot_time import parse_date_ms, parse_instant_ms
-from handoff_sync.sandbox.hubspot_values import NUMBER, as_text
+from handoff_sync.sandbox.hubspot.errors import bad_request
+from handoff_sync.sandbox.hubspot.properties import PropertyDef, PropertyRegistry
+from handoff_sync.sandbox.hubspot.requests import name_list
+from handoff_sync.sandbox.hubspot.schema import DEFAULT_PROPERTIES
+from handoff_sync.sandbox.hubspot.store import HsObject, ObjectTable
+from handoff_sync.sandbox.hubspot.time import parse_date_ms, parse_instant_ms
+from handoff_sync.sandbox.hubspot.values import NUMBER, as_text
 
 MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25
 DEFAULT_LIMIT, MAX_LIMIT, MAX_RESULTS = 10, 200, 10_000
