@@ -26,7 +26,8 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.convert import MappedRecord, flatten_record, to_canonical
 from handoff_sync.mapping.loader import MappingSet, load_mappings
 from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
-from handoff_sync.sandbox.seed.generator import SeedTruth, generate_with_truth
+from handoff_sync.sandbox.seed.generator import generate_with_truth
+from handoff_sync.sandbox.seed.truth import SeedTruth
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MAPPINGS = REPO / "mappings"

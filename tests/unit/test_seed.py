@@ -23,18 +23,17 @@ from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.hubspot import schema as hs_schema
 from handoff_sync.sandbox.salesforce import schema as sf_schema
 from handoff_sync.sandbox.salesforce.ids import is_valid_id, salesforce_id
-from handoff_sync.sandbox.seed.generator import (
+from handoff_sync.sandbox.seed.generator import generate, generate_with_truth
+from handoff_sync.sandbox.seed.records import IdSequence
+from handoff_sync.sandbox.seed.rules import (
     CS_HANDOFF_GO_LIVE,
     DIRECT_DEALS_PER_REGISTRATIONS,
     HANDOFF_THRESHOLD,
     INTEGRATION_USERNAME,
     LINK_KINDS,
     STAGE_WINDOW_DAYS,
-    SeedTruth,
-    _IdSequence,
-    generate,
-    generate_with_truth,
 )
+from handoff_sync.sandbox.seed.truth import SeedTruth
 from tests.engine_support import default_mappings, seeded_inputs
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
@@ -239,7 +238,7 @@ def test_salesforce_ids_are_numbered_per_object_from_one(data: SeedData) -> None
 
 
 def test_incremental_ids_equal_salesforce_id_across_digit_blocks() -> None:
-    sequence = _IdSequence("a0D")  # the generator's fast path; blocks turn over every 3,844
+    sequence = IdSequence("a0D")  # the generator's fast path; blocks turn over every 3,844
     assert [sequence.next() for _ in range(9000)] == [salesforce_id("a0D", n)
                                                       for n in range(1, 9001)]
 
