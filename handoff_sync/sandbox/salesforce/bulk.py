@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from handoff_sync.sandbox.salesforce.ids import salesforce_id
-from handoff_sync.sandbox.salesforce.store import Record, format_datetime, to_json
+from handoff_sync.sandbox.salesforce.store import Record
+from handoff_sync.sandbox.salesforce.values import format_datetime, to_json
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
               "BACKQUOTE": "`"}

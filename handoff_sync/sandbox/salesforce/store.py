@@ -8,22 +8,21 @@ dicts page through a true snapshot, and a transaction journal can restore the ol
 Writes validate and coerce the way Salesforce does (crm-api-reference.md 2.3-2.5) and
 set the system fields and the values Salesforce derives (stage -> IsClosed/IsWon/
 Probability, task status -> IsClosed, user full name, auto-numbers). Errors are
-:class:`RecordError` (Salesforce errorCode + message + fields) or, for a value whose JSON
-type the field cannot take at all, :class:`JsonTypeError` (the whole request fails in the
-deserializer, before any record is written).
+:class:`RecordError` (Salesforce errorCode + message + fields; :mod:`.errors`) or, for a
+value whose JSON type the field cannot take at all, :class:`JsonTypeError` (:mod:`.values`;
+the whole request fails in the deserializer, before any record is written).
 """
 
 from __future__ import annotations
 
-import math
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from itertools import chain, islice
 from typing import Any
 
+from handoff_sync.sandbox.salesforce.errors import MultipleMatches, RecordError
 from handoff_sync.sandbox.salesforce.ids import POD, case_suffix, is_valid_id, salesforce_id
 from handoff_sync.sandbox.salesforce.schema import (
     CLOSED_TASK_STATUSES,
@@ -32,56 +31,14 @@ from handoff_sync.sandbox.salesforce.schema import (
     SfField,
     SfObject,
 )
+from handoff_sync.sandbox.salesforce.values import Changes, check_value
 
 Record = dict[str, Any]
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_NUMBER_TYPES = frozenset({"currency", "double", "percent", "int"})
-_LENGTH_TYPES = frozenset(
-    {"string", "textarea", "picklist", "multipicklist", "combobox", "email", "url", "phone"}
-)
 _SYSTEM_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
                   "SystemModstamp")
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_DATETIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
-    r"(Z|[+-]\d{2}:?\d{2})?"
-)
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _AUTO_NUMBER_RE = re.compile(r"DR-(\d+)")
-_ROLLED_BACK = (
-    "Record rolled back because not all records were valid and the request was using "
-    "AllOrNone header"
-)
-
-
-class RecordError(Exception):
-    """One record's failure, as Salesforce reports it (errorCode, message, fields)."""
-
-    def __init__(
-        self, code: str, message: str, fields: Iterable[str] | None = (), status: int = 400
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.fields = None if fields is None else list(fields)  # None: REST omits the key
-        self.status = status
-
-    def rest_error(self) -> dict[str, Any]:
-        """The single-record REST shape (errorCode)."""
-        error: dict[str, Any] = {"message": self.message, "errorCode": self.code}
-        if self.fields is not None:
-            error["fields"] = self.fields
-        return error
-
-    def collection_error(self) -> dict[str, Any]:
-        """The per-record shape of sObject Collections (statusCode)."""
-        return {"statusCode": self.code, "message": self.message, "fields": self.fields or []}
-
-
-def rolled_back_error() -> RecordError:
-    return RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK", _ROLLED_BACK)
 
 
 @dataclass(frozen=True)
@@ -93,36 +50,6 @@ class ValidationRule:
     field: str
     value: Any
     message: str
-
-
-class JsonTypeError(Exception):
-    """A JSON value the field's type cannot be read from; Salesforce fails the whole request."""
-
-    def __init__(self, field_name: str, field_type: str, token: str, text: str) -> None:
-        super().__init__(f"{field_name}: cannot read {field_type} from {token} {text}")
-        self.field_name = field_name
-        self.field_type = field_type
-        self.token = token
-        self.text = text
-
-
-class MultipleMatches(Exception):
-    """An external id value that matches several records (REST answers 300)."""
-
-    def __init__(self, ids: list[str]) -> None:
-        super().__init__(f"{len(ids)} records match")
-        self.ids = ids
-
-
-@dataclass
-class Changes:
-    """A parsed request body: canonical field -> typed value, plus names no field has."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    unknown: list[str] = field(default_factory=list)
-
-
-# --- ids ----------------------------------------------------------------------------------
 
 
 def normalize_id(value: Any) -> str | None:
@@ -137,189 +64,6 @@ def _id_number(record_id: str) -> int:
     for ch in record_id[6:15]:
         number = number * 62 + _BASE62.index(ch)
     return number
-
-
-# --- JSON value -> typed value ------------------------------------------------------------
-
-
-def json_token(value: Any) -> tuple[str, str]:
-    """Jackson's token name and text for a JSON value, as Salesforce's messages quote them."""
-    if isinstance(value, bool):
-        return ("VALUE_TRUE" if value else "VALUE_FALSE"), str(value).lower()
-    if isinstance(value, int):
-        return "VALUE_NUMBER_INT", str(value)
-    if isinstance(value, float):
-        return "VALUE_NUMBER_FLOAT", repr(value)
-    if isinstance(value, dict):
-        return "START_OBJECT", ""
-    if isinstance(value, list):
-        return "START_ARRAY", ""
-    return "VALUE_STRING", str(value)
-
-
-def _reject(fld: SfField, value: Any) -> JsonTypeError:
-    token, text = json_token(value)
-    return JsonTypeError(fld.name, fld.type, token, text)
-
-
-def coerce(fld: SfField, value: Any) -> Any:
-    """Read one JSON value into the field's Python type; JsonTypeError when it cannot."""
-    if value is None:
-        return None
-    if isinstance(value, dict | list):
-        raise _reject(fld, value)
-    kind = fld.type
-    if kind in _NUMBER_TYPES:
-        return _number(fld, value)
-    if kind == "boolean":
-        return _boolean(fld, value)
-    if kind == "date":
-        return _date(fld, value)
-    if kind == "datetime":
-        return _datetime(fld, value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)
-
-
-def _number(fld: SfField, value: Any) -> float:
-    """A number as a double; one beyond the double range reads as infinity, which the
-    range check then refuses for that record (NUMBER_OUTSIDE_VALID_RANGE)."""
-    if isinstance(value, bool):
-        raise _reject(fld, value)
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _reject(fld, value)  # Python's json reads NaN/Infinity; Salesforce does not
-        return _double(value)
-    if _NUMBER_RE.fullmatch(value.strip()):
-        return _double(value)
-    raise _reject(fld, value)
-
-
-def _double(value: float | str) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # an int of hundreds of digits
-        return -math.inf if str(value).startswith("-") else math.inf
-
-
-def _boolean(fld: SfField, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise _reject(fld, value)
-
-
-def _date(fld: SfField, value: Any) -> date:
-    if not isinstance(value, str):
-        raise _reject(fld, value)
-    match = _DATE_RE.match(value)
-    if match is None or (len(value) > 10 and value[10] not in "T "):
-        raise _reject(fld, value)
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        raise _reject(fld, value) from None
-
-
-def _datetime(fld: SfField, value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise _reject(fld, value)
-    match = _DATETIME_RE.fullmatch(value.strip())
-    if match is None:
-        raise _reject(fld, value)
-    year, month, day, hh, mm, ss, frac, zone = match.groups()
-    try:
-        parsed = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0),
-                          int(ss or 0), int((frac or "").ljust(3, "0")[:3]) * 1000,
-                          tzinfo=_zone(zone))
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: past 9999-12-31 once in UTC
-        raise _reject(fld, value) from None
-
-
-def _zone(text: str | None) -> timezone:
-    """Salesforce reads a datetime without a zone as UTC."""
-    if text is None or text == "Z":
-        return UTC
-    digits = text[1:].replace(":", "")
-    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return timezone(offset if text[0] == "+" else -offset)
-
-
-def parse_changes(obj: SfObject, raw: Mapping[str, Any]) -> Changes:
-    """Resolve field names case-insensitively and coerce values; ``attributes`` is skipped."""
-    changes = Changes()
-    for name, value in raw.items():
-        if name == "attributes":
-            continue
-        fld = obj.field(name)
-        if fld is None:
-            changes.unknown.append(name)
-        else:
-            changes.values[fld.name] = coerce(fld, value)
-    return changes
-
-
-def format_datetime(value: datetime) -> str:
-    """Salesforce's wire form: ``2024-05-01T12:00:00.000+0000`` (UTC, milliseconds)."""
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}+0000"
-
-
-def to_json(value: Any) -> Any:
-    """A stored value as REST JSON (and Bulk CSV) writes it."""
-    if isinstance(value, datetime):
-        return format_datetime(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-# --- per-value checks ---------------------------------------------------------------------
-
-
-def _check_value(fld: SfField, value: Any) -> None:
-    if value is None:
-        return
-    if fld.type in _LENGTH_TYPES and fld.length and len(value) > fld.length:
-        raise RecordError(
-            "STRING_TOO_LONG",
-            f"{fld.label}: data value too large: {value} (max length={fld.length})",
-            [fld.name],
-        )
-    if fld.restricted:
-        _check_picklist(fld, value)
-    if fld.type == "email" and not _EMAIL_RE.fullmatch(value):
-        raise RecordError("INVALID_EMAIL_ADDRESS", f"{fld.label}: invalid email address: {value}",
-                          [fld.name])
-    if fld.type in _NUMBER_TYPES and (fld.precision or not math.isfinite(value)):
-        _check_range(fld, value)
-
-
-def _check_picklist(fld: SfField, value: str) -> None:
-    chosen = value.split(";") if fld.type == "multipicklist" else [value]
-    for item in chosen:
-        if item not in fld.picklist:
-            raise RecordError(
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                f"{fld.label}: bad value for restricted picklist field: {item}",
-                [fld.name],
-            )
-
-
-def _check_range(fld: SfField, value: float) -> None:
-    if not math.isfinite(value) or abs(value) >= 10 ** (fld.precision - fld.scale):
-        raise RecordError(
-            "NUMBER_OUTSIDE_VALID_RANGE",
-            f"{fld.label}: value outside of valid range on numeric field: {value}",
-            [fld.name],
-        )
-
-
-# --- tables -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -368,9 +112,6 @@ class _Table:
             self.deleted.pop(record_id, None)
             self.live[record_id] = record
             self.add_to_index(record)
-
-
-# --- the org ------------------------------------------------------------------------------
 
 
 class SalesforceStore:
@@ -639,7 +380,7 @@ class SalesforceStore:
         for name, value in changes.values.items():
             fld = obj.field(name)
             assert fld is not None  # parse_changes only keeps known fields
-            _check_value(fld, value)
+            check_value(fld, value)
             if fld.type == "reference" and value is not None:
                 self._check_reference(fld, value)
 
@@ -717,52 +458,3 @@ def _writable(fld: SfField | None, *, creating: bool) -> bool:
     if fld is None:
         return False
     return fld.createable if creating else fld.updateable
-
-
-# --- query cursors ------------------------------------------------------------------------
-
-
-@dataclass
-class Cursor:
-    """One open query result: the rows matched when it was opened, paged by offset."""
-
-    object_name: str
-    fields: tuple[str, ...]
-    rows: list[Record]
-    batch_size: int
-    last_used: float = field(default_factory=time.monotonic)
-
-
-class CursorRegistry:
-    """Open query locators, like Salesforce's: a few hundred at most, 15 minutes idle."""
-
-    MAX_OPEN = 200
-    IDLE_SECONDS = 15 * 60
-
-    def __init__(self) -> None:
-        self._cursors: dict[str, Cursor] = {}
-        self._counter = 0
-
-    def open(self, cursor: Cursor) -> str:
-        self._expire()
-        self._counter += 1
-        locator = salesforce_id("01g", self._counter)
-        self._cursors[locator] = cursor
-        while len(self._cursors) > self.MAX_OPEN:
-            del self._cursors[next(iter(self._cursors))]
-        return locator
-
-    def get(self, locator: str) -> Cursor | None:
-        self._expire()
-        cursor = self._cursors.get(locator)
-        if cursor is not None:
-            cursor.last_used = time.monotonic()
-        return cursor
-
-    def clear(self) -> None:
-        self._cursors.clear()
-
-    def _expire(self) -> None:
-        cutoff = time.monotonic() - self.IDLE_SECONDS
-        for locator in [k for k, c in self._cursors.items() if c.last_used < cutoff]:
-            del self._cursors[locator]
