@@ -34,7 +34,8 @@ Tools outside the test suite rely on this contract; keep it stable:
                                         expires (the next call gets a 401)
 Errors are 400 with {"error": "..."} naming the key at fault. When the server has a
 control token (required beyond loopback), every request here must carry it as
-``Authorization: Bearer <token>``; without it the answer is 401.
+``Authorization: Bearer <token>``; without it the answer is 401. From Python, drive it
+with the typed client in :mod:`.control_client`.
 """
 
 from __future__ import annotations
