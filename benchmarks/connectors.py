@@ -58,9 +58,9 @@ from handoff_sync.daemon.logs import configure_logging  # noqa: E402
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
 from handoff_sync.mapping.system.convert import SystemMapping, in_scope, outputs_to_system  # noqa: E402
 from handoff_sync.model import GateStatus, Output, OwnerDirectory  # noqa: E402
-from handoff_sync.sandbox.salesforce_ids import salesforce_id  # noqa: E402
-from handoff_sync.sandbox.seed import generate  # noqa: E402
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData  # noqa: E402
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData  # noqa: E402
+from handoff_sync.sandbox.salesforce.ids import salesforce_id  # noqa: E402
+from handoff_sync.sandbox.seed.generator import generate  # noqa: E402
 from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
 from tests.sandbox_clients import generous_quotas  # noqa: E402
 

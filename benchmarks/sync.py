@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 from handoff_sync.config.settings import load_config  # noqa: E402
 from handoff_sync.daemon.logs import configure_logging  # noqa: E402
 from handoff_sync.demo.sandbox_config import write_sandbox_config  # noqa: E402
+from handoff_sync.sandbox.core.usage import Quotas  # noqa: E402
 from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
-from handoff_sync.sandbox.usage import Quotas  # noqa: E402
 from handoff_sync.store import Store  # noqa: E402
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner  # noqa: E402
 

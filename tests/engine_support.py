@@ -27,7 +27,8 @@ from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, flatten_record, to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
-from handoff_sync.sandbox.seed import SeedTruth, generate_with_truth
+from handoff_sync.sandbox.seed.generator import generate_with_truth
+from handoff_sync.sandbox.seed.truth import SeedTruth
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MAPPINGS = REPO / "mappings"

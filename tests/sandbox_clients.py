@@ -6,8 +6,8 @@ import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
+from handoff_sync.sandbox.core.usage import Quotas
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.sandbox.usage import Quotas
 
 
 def generous_quotas() -> Quotas:

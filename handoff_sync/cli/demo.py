@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,11 @@ from handoff_sync.demo.scenario import (
     DemoOptions,
     render_summary,
 )
+from handoff_sync.sandbox.control import (
+    MAX_RANDOM_SEED,
+    MAX_SEED_DEALS,
+    MAX_SEED_PARTNERS,
+)
 
 WAIT_POLL_SECONDS = 0.2
 
@@ -50,15 +56,15 @@ def add_demo_command(commands: Any) -> None:
     parser.add_argument("--dir", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
                         help=f"the folder to create for the config, database and report "
                              f"(default: ./{DEFAULT_FOLDER}; must be new or empty)")
-    parser.add_argument("--deals", type=_positive, default=500,
+    parser.add_argument("--deals", type=_up_to(MAX_SEED_DEALS, least=1), default=500,
                         help="deal scenarios to seed (default: 500)")
-    parser.add_argument("--partners", type=_positive, default=12,
+    parser.add_argument("--partners", type=_up_to(MAX_SEED_PARTNERS, least=1), default=12,
                         help="partner companies to seed (default: 12)")
     parser.add_argument("--cycles", type=_positive, default=5,
                         help="sync cycles to run; people edit deals between two cycles "
                              "(default: 5: the first sync, then partners fill registrations, "
                              "AEs work, a week passes, AEs answer escalations)")
-    parser.add_argument("--random-seed", type=_non_negative, default=42,
+    parser.add_argument("--random-seed", type=_up_to(MAX_RANDOM_SEED, least=0), default=42,
                         help="seed for the data and the edits; same seed, same story "
                              "(default: 42)")
     parser.add_argument("--force", action="store_true",
@@ -77,11 +83,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def _non_negative(text: str) -> int:
-    value = _whole(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("expected a whole number >= 0")
-    return value
+def _up_to(most: int, *, least: int) -> Callable[[str], int]:
+    """A whole number the sandbox's control plane accepts (it seeds over HTTP)."""
+    def parse(text: str) -> int:
+        value = _whole(text)
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {least} to {most}")
+        return value
+    return parse
 
 
 def _whole(text: str) -> int:

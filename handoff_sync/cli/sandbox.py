@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from handoff_sync.sandbox.loopback import CONTROL_TOKEN_ENV, is_loopback
+from handoff_sync.sandbox.core.loopback import CONTROL_TOKEN_ENV, is_loopback
 from handoff_sync.sandbox.server import ControlTokenRequired, SandboxServer
 
 log = structlog.get_logger("handoff_sync.sandbox")

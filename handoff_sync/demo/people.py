@@ -16,8 +16,9 @@ import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -30,7 +31,7 @@ from handoff_sync.mapping.policy.file_model import Condition, GateRequirement
 from handoff_sync.mapping.policy.gates import requirement_label
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical, to_system
 from handoff_sync.model import GateStatus, Output, Owner, OwnerDirectory, SlaStatus, Value
-from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sandbox.core.control_client import ControlClient, SandboxCredentials
 
 SF_API_VERSION = "59.0"
 SF_BATCH = 200  # Salesforce sObject Collections maximum
@@ -97,34 +98,35 @@ class _Opportunity:
         return tuple(str(label) for label in labels) if isinstance(labels, tuple) else ()
 
 
-def salesforce_client(server: SandboxServer) -> Salesforce:
+def salesforce_client(base_url: str, ca_file: Path,
+                      credentials: SandboxCredentials) -> Salesforce:
     """simple-salesforce on the sandbox, logged in as a rep (the sandbox's session)."""
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would silently override verify
-    session.verify = str(server.ca_file)
-    return Salesforce(instance_url=server.base_url,
-                      session_id=server.sandbox.credentials.sf_session_id,
+    session.verify = str(ca_file)
+    return Salesforce(instance_url=base_url, session_id=credentials.salesforce.session_id,
                       session=session, version=SF_API_VERSION)
 
 
-def hubspot_client(server: SandboxServer) -> HubSpot:
+def hubspot_client(base_url: str, ca_file: Path, credentials: SandboxCredentials) -> HubSpot:
     """hubspot-api-client on the sandbox, with a partner portal's private-app token."""
-    return HubSpot(access_token=server.sandbox.credentials.hs_access_token,
-                   host=server.base_url, ssl_ca_cert=str(server.ca_file))
+    return HubSpot(access_token=credentials.hubspot.access_token, host=base_url,
+                   ssl_ca_cert=str(ca_file))
 
 
 class DemoGenerator:
     """The sandbox edits between the demo's cycles; one method per step of the story."""
 
-    def __init__(self, server: SandboxServer, mappings: MappingSet, *, random_seed: int,
-                 share: float = 0.5) -> None:
-        self.server = server
+    def __init__(self, base_url: str, ca_file: Path, control: ControlClient,
+                 mappings: MappingSet, *, random_seed: int, share: float = 0.5) -> None:
+        self.control = control
         self.mappings = mappings
         self.share = share  # of the candidates, how many act in a step
         self.rng = random.Random(random_seed)
-        self.sf = salesforce_client(server)
-        self.hs = hubspot_client(server)
-        self.clock: Callable[[], datetime] = server.sandbox.clock.now
+        credentials = control.credentials()
+        self.sf = salesforce_client(base_url, ca_file, credentials)
+        self.hs = hubspot_client(base_url, ca_file, credentials)
+        self.clock: Callable[[], datetime] = control.now
         self._requirements = {
             type_id: {requirement_label(r): r for stage in handoff.stages for r in stage.gate}
             for type_id, handoff in mappings.policy.handoff_types.items()}
@@ -214,7 +216,7 @@ class DemoGenerator:
         shift = TIME_PASSES
         if earliest is not None:
             shift = max(shift, earliest - now + timedelta(hours=1))
-        self.server.sandbox.clock.shift(shift.total_seconds())
+        self.control.shift_clock(shift.total_seconds())
         days = shift.total_seconds() / 86_400
         return StepResult(
             f"{days:.0f} days pass (the sandbox clock moves ahead)",
@@ -454,8 +456,3 @@ def _open_sales_stages(sf: Salesforce) -> list[str]:
     stage = next(f for f in described["fields"] if f["name"] == "StageName")
     return [v["value"] for v in stage["picklistValues"] if v.get("active", True)
             and not v["value"].startswith("Closed")]
-
-
-def sandbox_now(server: SandboxServer) -> datetime:
-    """The sandbox's clock as an aware UTC datetime (what SLA clocks follow)."""
-    return server.sandbox.clock.now().astimezone(UTC)

@@ -31,7 +31,7 @@ from handoff_sync.config.init_files import (
 )
 from handoff_sync.config.settings import load_config
 from handoff_sync.config.template import render_sandbox
-from handoff_sync.sandbox.loopback import CONTROL_TOKEN_ENV, is_loopback
+from handoff_sync.sandbox.core.loopback import CONTROL_TOKEN_ENV, is_loopback
 
 CREDENTIALS_PATH = "/__sandbox__/credentials"
 SANDBOX_TIMEOUT_SECONDS = 10.0

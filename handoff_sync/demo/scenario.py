@@ -25,13 +25,14 @@ from typing import Any, Protocol
 
 from handoff_sync.config.settings import Config, load_config
 from handoff_sync.daemon.scheduler import Daemon
-from handoff_sync.demo.people import DemoGenerator, StepResult, sandbox_now
+from handoff_sync.demo.people import DemoGenerator, StepResult
 from handoff_sync.demo.sandbox_config import write_sandbox_config
 from handoff_sync.engine.types import Plan, SlaEventKind, TaskActionKind
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.model import GateStatus, Output, Role
 from handoff_sync.safety.sanitise import for_terminal
+from handoff_sync.sandbox.core.control_client import ControlClient
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.types import RunOutcome
@@ -183,6 +184,7 @@ class Demo:
         self.progress = progress or _Silent()
         self._monotonic = clock
         self.server: SandboxServer | None = None
+        self.control: ControlClient | None = None
         self.store: Store | None = None
         self.daemon: Daemon | None = None
         self.config: Config | None = None
@@ -207,9 +209,11 @@ class Demo:
 
         self.progress.phase("starting the sandbox on a free loopback port")
         self.server = server = SandboxServer("127.0.0.1", 0).start()
+        # From here on the sandbox is driven as any client would: over its control plane.
+        self.control = control = ControlClient(server.base_url, server.ca_file)
         self.progress.phase(f"seeding {options.deals} deals from {options.partners} partners")
-        seeded = server.sandbox.seed(deals=options.deals, partners=options.partners,
-                                     random_seed=options.random_seed)
+        seeded = control.seed(deals=options.deals, partners=options.partners,
+                              random_seed=options.random_seed)
         self.progress.phase("writing the config")
         config_path = folder / CONFIG_FILE
         database = sqlite_url_for(folder / DATABASE_FILE)
@@ -218,7 +222,7 @@ class Demo:
         self.progress.phase("creating the database")
         self.store = store = Store.connect(config.database.url)
         store.migrate()
-        clock = server.sandbox.clock.now
+        clock = control.now
 
         def runner_factory(pipeline: Any) -> PipelineRunner:
             return PipelineRunner(config, pipeline, store, holder=HOLDER, clock=clock)
@@ -226,7 +230,8 @@ class Demo:
         self.daemon = Daemon(config, store, runner_factory, holder=HOLDER, clock=clock)
         result = DemoResult(folder, config_path, database, server.base_url, options.deals,
                             options.partners, seeded)
-        generator = DemoGenerator(server, mappings, random_seed=options.random_seed)
+        generator = DemoGenerator(server.base_url, server.ca_file, control, mappings,
+                                  random_seed=options.random_seed)
         escalation_kinds = _escalation_task_kinds(mappings)
         flagged: set[str] = set()
 
@@ -241,7 +246,7 @@ class Demo:
         self.progress.phase("writing the HTML report")
         result.flagged_opportunities = len(flagged)
         self._read_store(result)
-        result.sandbox_time = sandbox_now(server)
+        result.sandbox_time = control.now()
         result.report, result.report_problem = _write_report(
             store, config, folder / REPORT_FILE, now=result.sandbox_time)
         self.progress.finish()
@@ -258,6 +263,9 @@ class Demo:
         elif self.store is not None:
             self.store.close()
         self.store = None
+        if self.control is not None:
+            self.control.close()
+            self.control = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -275,11 +283,11 @@ class Demo:
         return summarise_cycle(number, after, report, escalation_kinds, flagged)
 
     def _read_store(self, result: DemoResult) -> None:
-        assert self.store is not None and self.server is not None
+        assert self.store is not None and self.control is not None
         state = self.store.load_pipeline(PIPELINE).engine
         result.verdicts = dict(Counter(v.status.value for v in state.verdicts.values()
                                        if v.crm_id is not None))
-        status = self.store.status(PIPELINE, now=sandbox_now(self.server))
+        status = self.store.status(PIPELINE, now=self.control.now())
         pipeline = status["pipelines"].get(PIPELINE, {})
         result.reviews = dict(pipeline.get("reviews", {}).get("open", {}))
         result.conflicts = int(pipeline.get("conflicts", {}).get("count", 0))

@@ -17,11 +17,13 @@ from typing import Protocol
 import structlog
 
 from handoff_sync.sandbox import control
-from handoff_sync.sandbox.clock import SandboxClock
-from handoff_sync.sandbox.credentials import Credentials
-from handoff_sync.sandbox.faults import FaultInjector
-from handoff_sync.sandbox.http import ApiError, Request, Response, Route, Router, api_for_path
-from handoff_sync.sandbox.usage import Quotas, UsageMeter
+from handoff_sync.sandbox.core.clock import SandboxClock
+from handoff_sync.sandbox.core.credentials import Credentials
+from handoff_sync.sandbox.core.faults import FaultInjector
+from handoff_sync.sandbox.core.http import ApiError, Request, Response, Route, Router, api_for_path
+from handoff_sync.sandbox.core.usage import Quotas, UsageMeter
+from handoff_sync.sandbox.hubspot.api import HubSpotApi
+from handoff_sync.sandbox.salesforce.api import SalesforceApi
 
 log = structlog.get_logger("handoff_sync.sandbox")
 
@@ -59,10 +61,6 @@ class Sandbox:
     ) -> None:
         """``control_token``: when set, every /__sandbox__/ request must carry it as a
         bearer token (required when the server listens beyond loopback)."""
-        # Imported here: the vendor modules import this module's types.
-        from handoff_sync.sandbox.hubspot_api import HubSpotApi
-        from handoff_sync.sandbox.salesforce_api import SalesforceApi
-
         self.base_url = base_url
         self.ca_pem = ca_pem
         self.control_token = control_token or None
@@ -96,7 +94,7 @@ class Sandbox:
 
     def seed(self, *, deals: int, partners: int, random_seed: int) -> dict[str, int]:
         """Replace all data with a generated org pair; returns record counts per object."""
-        from handoff_sync.sandbox.seed import generate
+        from handoff_sync.sandbox.seed.generator import generate
 
         data = generate(deals=deals, partners=partners, random_seed=random_seed,
                         now=self.clock.now())

@@ -34,7 +34,8 @@ Tools outside the test suite rely on this contract; keep it stable:
                                         expires (the next call gets a 401)
 Errors are 400 with {"error": "..."} naming the key at fault. When the server has a
 control token (required beyond loopback), every request here must carry it as
-``Authorization: Bearer <token>``; without it the answer is 401.
+``Authorization: Bearer <token>``; without it the answer is 401. From Python, drive it
+with the typed client in :mod:`.control_client`.
 """
 
 from __future__ import annotations
@@ -42,18 +43,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from handoff_sync.sandbox.faults import FaultRuleError
-from handoff_sync.sandbox.http import ApiError, Request, Response, Router
-from handoff_sync.sandbox.hubspot_overlay import HubSpotOverlayError
-from handoff_sync.sandbox.hubspot_overlay import parse as parse_hubspot_overlay
-from handoff_sync.sandbox.salesforce_overlay import OverlayError
-from handoff_sync.sandbox.salesforce_schema import find_object
-from handoff_sync.sandbox.salesforce_store import ValidationRule
+from handoff_sync.sandbox.core.faults import FaultRuleError
+from handoff_sync.sandbox.core.http import ApiError, Request, Response, Router
+from handoff_sync.sandbox.hubspot.overlay import HubSpotOverlayError
+from handoff_sync.sandbox.hubspot.overlay import parse as parse_hubspot_overlay
+from handoff_sync.sandbox.salesforce.overlay import OverlayError
+from handoff_sync.sandbox.salesforce.schema import find_object
+from handoff_sync.sandbox.salesforce.store import ValidationRule
 
 if TYPE_CHECKING:
     from handoff_sync.sandbox.app import Sandbox
 
 MAX_SEED_DEALS = 1_000_000
+MAX_SEED_PARTNERS = 10_000
+MAX_RANDOM_SEED = 2**63 - 1
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -95,8 +98,8 @@ def register(router: Router, sandbox: Sandbox) -> None:
                                           "known: deals, partners, random_seed"})
         counts = sandbox.seed(
             deals=_int(body, "deals", 500, 0, MAX_SEED_DEALS),
-            partners=_int(body, "partners", 12, 1, 10_000),
-            random_seed=_int(body, "random_seed", 42, 0, 2**63 - 1),
+            partners=_int(body, "partners", 12, 1, MAX_SEED_PARTNERS),
+            random_seed=_int(body, "random_seed", 42, 0, MAX_RANDOM_SEED),
         )
         return Response.json(200, {"status": "seeded", "counts": counts})
 

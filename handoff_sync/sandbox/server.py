@@ -17,11 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.app import Sandbox
-from handoff_sync.sandbox.http import Request
-from handoff_sync.sandbox.loopback import CONTROL_TOKEN_ENV, is_loopback
-from handoff_sync.sandbox.usage import Quotas
+from handoff_sync.sandbox.core import tls
+from handoff_sync.sandbox.core.http import Request
+from handoff_sync.sandbox.core.loopback import CONTROL_TOKEN_ENV, is_loopback
+from handoff_sync.sandbox.core.usage import Quotas
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 __all__ = ["CONTROL_TOKEN_ENV", "ControlTokenRequired", "SandboxServer"]

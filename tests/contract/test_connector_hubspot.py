@@ -57,9 +57,9 @@ from connectors.retry import RetrySettings
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import Owner, SystemName
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.core.usage import Quotas
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.sandbox.usage import Quotas
 from tests.clock_support import FakeTime
 from tests.contract import connector_contract as contract
 from tests.contract.connector_contract import ConnectorContract, ContractAdapter

@@ -115,5 +115,5 @@ def test_a_salesforce_session_minted_by_a_grant_is_redacted(
     finally:
         crm.close()
     # What the sandbox handed out: the only copy outside the connector.
-    [session] = sandbox.sandbox.salesforce._tokens
+    [session] = sandbox.sandbox.salesforce.tokens
     assert session not in leak_into_the_log(session, capsys)

@@ -16,7 +16,7 @@ from hubspot.crm.deals import (
 )
 from hubspot.crm.properties import Option, PropertyCreate
 
-from handoff_sync.sandbox.seed_data import SeedData
+from handoff_sync.sandbox.core.seed_data import SeedData
 from handoff_sync.sandbox.server import SandboxServer
 
 

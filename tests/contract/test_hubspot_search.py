@@ -15,7 +15,7 @@ from hubspot import HubSpot
 from hubspot.crm import deals
 from hubspot.crm.deals import SimplePublicObjectInputForCreate
 
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.server import SandboxServer
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from handoff_sync.sandbox.salesforce_ids import salesforce_id
+from handoff_sync.sandbox.salesforce.ids import salesforce_id
 from tests.contract.test_salesforce_sandbox import create_many, error_code, opportunity
 
 ROLLED_BACK = {

@@ -14,8 +14,8 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.format import format_external_id
 
-from handoff_sync.sandbox.salesforce_ids import salesforce_id
-from handoff_sync.sandbox.seed_data import SeedData
+from handoff_sync.sandbox.core.seed_data import SeedData
+from handoff_sync.sandbox.salesforce.ids import salesforce_id
 from handoff_sync.sandbox.server import SandboxServer
 from tests.contract.test_salesforce_sandbox import error_code, opportunity
 

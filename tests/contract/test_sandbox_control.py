@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,6 +16,7 @@ from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGeneralError
 
 from handoff_sync.cli.sandbox import add_sandbox_command
+from handoff_sync.sandbox.core.control_client import ControlClient, ControlError
 from handoff_sync.sandbox.server import ControlTokenRequired, SandboxServer
 from tests.sandbox_clients import hubspot_client, salesforce_client, salesforce_session
 
@@ -194,3 +197,110 @@ def test_with_a_control_token_every_control_request_must_carry_it() -> None:
         assert allowed.status_code == 200
         # The vendor APIs keep their own credentials; the token guards the control plane.
         assert salesforce_client(server).query("SELECT Id FROM User LIMIT 1")["totalSize"] >= 0
+
+
+# --- the typed client (what the demo and scripts drive a sandbox with) -------------------
+def client_for(server: SandboxServer, token: str | None = None) -> ControlClient:
+    return ControlClient(server.base_url, server.ca_file, token=token)
+
+
+def test_the_client_reads_the_credentials_document_field_by_field(
+        sandbox: SandboxServer) -> None:
+    doc = control(sandbox, "GET", "credentials").json()
+    with client_for(sandbox) as client:
+        creds = client.credentials()
+    assert (creds.base_url, creds.ca_pem) == (doc["base_url"], doc["ca_pem"])
+    assert dataclasses.asdict(creds.salesforce) == doc["salesforce"]
+    assert dataclasses.asdict(creds.hubspot) == doc["hubspot"]
+    # ... and they log in: the session id and the private-app token the sandbox accepts.
+    sf = Salesforce(instance_url=creds.salesforce.instance_url,
+                    session_id=creds.salesforce.session_id,
+                    session=salesforce_session(sandbox), version=creds.salesforce.api_version)
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 0
+    hs = hubspot_client(sandbox, access_token=creds.hubspot.access_token)
+    assert hs.crm.deals.basic_api.get_page(limit=1).results == []
+
+
+def test_the_client_seeds_and_its_counts_are_what_the_apis_serve(
+        sandbox: SandboxServer, sf: Salesforce) -> None:
+    with client_for(sandbox) as client:
+        counts = client.seed(deals=60, partners=4, random_seed=7)
+        assert counts["salesforce.Deal_Registration__c"] == 60
+        assert counts == client.seed(deals=60, partners=4, random_seed=7)  # same seed, same org
+    opportunities = sf.query("SELECT COUNT() FROM Opportunity")["totalSize"]
+    assert opportunities == counts["salesforce.Opportunity"] > 0
+    deals = hubspot_client(sandbox).crm.deals.basic_api.get_page(limit=100)
+    assert len(deals.results) == min(100, counts["hubspot.deals"])
+
+
+def test_the_client_reads_and_shifts_the_sandbox_clock(sandbox: SandboxServer) -> None:
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    with client_for(sandbox) as client:
+        assert client.freeze_clock(at).frozen
+        assert client.now() == at == sandbox.sandbox.clock.now()
+        state = client.shift_clock(3 * 86_400)
+        assert state.now == client.now() == at + timedelta(days=3)
+        deal = hubspot_client(sandbox).crm.deals.basic_api.create(
+            SimplePublicObjectInputForCreate(properties={"dealname": "Three days on"}))
+        assert deal.updated_at == at + timedelta(days=3)  # writes are stamped with it
+
+        running = client.reset_clock()
+        assert not running.frozen and running.shift_seconds == 0
+        ahead = client.shift_clock(86_400)
+        assert ahead.shift_seconds == 86_400 and not ahead.frozen
+        drift = client.now() - datetime.now(UTC) - timedelta(days=1)
+        assert abs(drift.total_seconds()) < 5  # real time keeps running, a day ahead
+        assert client.now().utcoffset() == timedelta(0)
+
+
+def test_the_client_sees_the_session_rotate_when_sessions_expire(
+        sandbox: SandboxServer) -> None:
+    with client_for(sandbox) as client:
+        before = client.credentials().salesforce.session_id
+        client.expire_sessions()
+        after = client.credentials().salesforce.session_id
+    assert after != before and after == sandbox.sandbox.credentials.sf_session_id
+
+
+def test_the_client_counts_no_vendor_calls_and_reset_empties(sandbox: SandboxServer,
+                                                             sf: Salesforce) -> None:
+    with client_for(sandbox) as client:
+        client.seed(deals=10, partners=2, random_seed=1)
+        client.now()
+        client.credentials()
+        sf.query("SELECT Id FROM Account LIMIT 1")
+        assert client.stats()["salesforce"]["calls"] == 1  # only the vendor call counts
+        client.reset()
+        assert client.stats()["salesforce"]["calls"] == 0
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 0
+
+
+def test_the_client_raises_the_control_planes_error_naming_the_key(
+        sandbox: SandboxServer) -> None:
+    with client_for(sandbox) as client, pytest.raises(ControlError) as excinfo:
+        client.seed(deals=-1, partners=4, random_seed=7)
+    assert excinfo.value.status == 400
+    assert excinfo.value.message.startswith("deals: expected a whole number")
+    with client_for(sandbox) as client, pytest.raises(ControlError, match="timezone"):
+        client.freeze_clock(datetime(2026, 3, 2, 9, 30))
+
+
+def test_the_client_carries_the_control_token() -> None:
+    with SandboxServer(control_token="s3cret-control") as server:
+        with client_for(server, token="s3cret-control") as client:
+            assert client.credentials().base_url == server.base_url
+        with client_for(server) as client, pytest.raises(ControlError) as excinfo:
+            client.credentials()
+        assert excinfo.value.status == 401 and "control token" in excinfo.value.message
+
+
+def test_an_unreachable_sandbox_is_a_control_error_naming_the_url(tmp_path: Path) -> None:
+    ca_copy = tmp_path / "ca.pem"
+    with SandboxServer(ca_out=ca_copy) as server:
+        base_url = server.base_url
+    # Stopped: the port is closed again.
+    with ControlClient(base_url, ca_copy, timeout=5) as client, \
+            pytest.raises(ControlError) as excinfo:
+        client.now()
+    assert excinfo.value.status is None
+    assert f"{base_url}/__sandbox__/clock" in excinfo.value.message

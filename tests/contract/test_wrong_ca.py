@@ -14,7 +14,7 @@ from connectors.hubspot.auth import CredentialSources
 from connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
 from connectors.salesforce.auth import SalesforceAuth, SecretRef
 from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
-from handoff_sync.sandbox import tls
+from handoff_sync.sandbox.core import tls
 from handoff_sync.sandbox.server import SandboxServer
 from tests.clock_support import FakeTime
 

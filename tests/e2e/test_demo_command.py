@@ -34,7 +34,7 @@ from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal, Output
-from handoff_sync.sandbox.seed import generate_with_truth
+from handoff_sync.sandbox.seed.generator import generate_with_truth
 from handoff_sync.store import Store, sqlite_url_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ import structlog
 
 from handoff_sync.cli.main import main
 from handoff_sync.config.settings import load_config
-from handoff_sync.sandbox import tls
+from handoff_sync.sandbox.core import tls
 from handoff_sync.sandbox.server import SandboxServer
 
 

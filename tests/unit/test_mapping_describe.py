@@ -13,7 +13,8 @@ import pytest
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.describe import SystemField, SystemObject, check_against_describe
 from handoff_sync.model import SystemName
-from handoff_sync.sandbox import hubspot_schema, salesforce_schema
+from handoff_sync.sandbox.hubspot import schema as hubspot_schema
+from handoff_sync.sandbox.salesforce import schema as salesforce_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 

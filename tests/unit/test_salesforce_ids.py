@@ -3,7 +3,7 @@
 import pytest
 
 from connectors.salesforce.ids import case_suffix, full_id, id_problem
-from handoff_sync.sandbox.salesforce_ids import salesforce_id
+from handoff_sync.sandbox.salesforce.ids import salesforce_id
 
 
 def test_the_checksum_matches_the_ids_the_sandbox_mints():

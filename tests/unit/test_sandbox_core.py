@@ -13,11 +13,11 @@ import pytest
 import structlog
 
 from handoff_sync.daemon.logs import REDACTED, redact_secrets
-from handoff_sync.sandbox import tls
-from handoff_sync.sandbox.clock import SandboxClock
-from handoff_sync.sandbox.faults import FaultInjector, FaultRuleError
-from handoff_sync.sandbox.salesforce_ids import case_suffix, is_valid_id, salesforce_id
-from handoff_sync.sandbox.usage import Quotas, UsageMeter
+from handoff_sync.sandbox.core import tls
+from handoff_sync.sandbox.core.clock import SandboxClock
+from handoff_sync.sandbox.core.faults import FaultInjector, FaultRuleError
+from handoff_sync.sandbox.core.usage import Quotas, UsageMeter
+from handoff_sync.sandbox.salesforce.ids import case_suffix, is_valid_id, salesforce_id
 
 
 # --- faults ---------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from handoff_sync.sandbox.http import ApiError
-from handoff_sync.sandbox.hubspot_overlay import HubSpotOverlayError, parse
-from handoff_sync.sandbox.hubspot_properties import PropertyRegistry
+from handoff_sync.sandbox.core.http import ApiError
+from handoff_sync.sandbox.hubspot.overlay import HubSpotOverlayError, parse
+from handoff_sync.sandbox.hubspot.properties import PropertyRegistry
 
 NEW_PROPERTY = {"name": "budget", "label": "Budget", "type": "number", "fieldType": "number",
                 "groupName": "handoff"}

@@ -18,23 +18,22 @@ import pytest
 
 from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal
-from handoff_sync.sandbox import hubspot_schema as hs_schema
-from handoff_sync.sandbox import salesforce_schema as sf_schema
-from handoff_sync.sandbox.credentials import Credentials
-from handoff_sync.sandbox.salesforce_ids import is_valid_id, salesforce_id
-from handoff_sync.sandbox.seed import (
+from handoff_sync.sandbox.core.credentials import Credentials
+from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.hubspot import schema as hs_schema
+from handoff_sync.sandbox.salesforce import schema as sf_schema
+from handoff_sync.sandbox.salesforce.ids import is_valid_id, salesforce_id
+from handoff_sync.sandbox.seed.generator import generate, generate_with_truth
+from handoff_sync.sandbox.seed.records import IdSequence
+from handoff_sync.sandbox.seed.rules import (
     CS_HANDOFF_GO_LIVE,
     DIRECT_DEALS_PER_REGISTRATIONS,
     HANDOFF_THRESHOLD,
     INTEGRATION_USERNAME,
     LINK_KINDS,
     STAGE_WINDOW_DAYS,
-    SeedTruth,
-    _IdSequence,
-    generate,
-    generate_with_truth,
 )
-from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
+from handoff_sync.sandbox.seed.truth import SeedTruth
 from tests.engine_support import default_mappings, seeded_inputs
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
@@ -125,7 +124,7 @@ def test_a_different_seed_or_clock_gives_different_data() -> None:
 def test_output_does_not_depend_on_string_hashing() -> None:
     script = (
         "import hashlib; from datetime import datetime, UTC;"
-        "from handoff_sync.sandbox.seed import generate;"
+        "from handoff_sync.sandbox.seed.generator import generate;"
         "d = generate(deals=150, partners=5, random_seed=9,"
         " now=datetime(2026, 3, 2, 9, 30, tzinfo=UTC));"
         "print(hashlib.sha256(repr(d).encode()).hexdigest())"
@@ -239,7 +238,7 @@ def test_salesforce_ids_are_numbered_per_object_from_one(data: SeedData) -> None
 
 
 def test_incremental_ids_equal_salesforce_id_across_digit_blocks() -> None:
-    sequence = _IdSequence("a0D")  # the generator's fast path; blocks turn over every 3,844
+    sequence = IdSequence("a0D")  # the generator's fast path; blocks turn over every 3,844
     assert [sequence.next() for _ in range(9000)] == [salesforce_id("a0D", n)
                                                       for n in range(1, 9001)]
 

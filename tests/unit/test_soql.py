@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simple_salesforce import format_soql
 
-from handoff_sync.sandbox import soql
+from handoff_sync.sandbox.salesforce import soql
 
 NOW = datetime(2024, 6, 15, 12, 30, tzinfo=UTC)  # "today" is 2024-06-15 (UTC)
 PLUS_TWO = timezone(timedelta(hours=2))

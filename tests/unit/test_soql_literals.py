@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.salesforce import soql_literals as soql
-from handoff_sync.sandbox.soql import Condition, Literal, SoqlError, parse
+from handoff_sync.sandbox.salesforce.soql import Condition, Literal, SoqlError, parse
 
 
 def where_of(literal_text: str, op: str = "=") -> Condition:
