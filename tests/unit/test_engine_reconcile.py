@@ -19,6 +19,7 @@ from handoff_sync.mapping.conflicts import POLICIES, FieldSync
 from handoff_sync.mapping.convert import MappedRecord, as_stored, to_canonical, to_system
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.model import FieldType, Owner, OwnerDirectory, Role, SystemName, Value
+from tests.property_support import examples
 
 DEAL = "prm:123"
 EARLY = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -344,7 +345,7 @@ ECHO_OF_AN_UNSTORED_BASE = {
     "prm_time": None, "crm_time": None}
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 @example(ECHO_OF_AN_UNSTORED_BASE)
 def test_applying_the_writes_and_reconciling_again_plans_nothing(case):
@@ -367,7 +368,7 @@ def test_applying_the_writes_and_reconciling_again_plans_nothing(case):
                **times) == first
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(cases())
 def test_a_lone_change_since_the_base_is_never_overwritten(case):
     sync, base = case["sync"], case["base"]
