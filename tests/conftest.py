@@ -12,12 +12,30 @@ from collections.abc import Iterator
 import pytest
 import structlog
 from hubspot import HubSpot
+from hypothesis import is_hypothesis_test, settings
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
+from tests.property_support import profile_for
 from tests.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 
 pytest_plugins = ("tests.store_support",)  # store and store_url, on SQLite and PostgreSQL
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin adds --hypothesis-verbosity
+def pytest_configure(config: pytest.Config) -> None:
+    """The Hypothesis profile of this run (tests/property_support.py): fixed examples by
+    default, the deep random run under ``-m slow``. Loaded before any test module is
+    imported, so every ``@settings`` starts from it; ``--hypothesis-profile`` wins."""
+    if not config.getoption("--hypothesis-profile"):
+        settings.load_profile(profile_for(config.option.markexpr or "",
+                                          config.getoption("--hypothesis-seed")))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Every property test is ``slow``: the deep run (``-m slow``) is exactly them."""
+    if isinstance(item, pytest.Function) and is_hypothesis_test(item.obj):
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ def test_ruff_reports_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.slow  # 30-60 s with a cold cache; later runs reuse .mypy_cache (git-ignored)
+@pytest.mark.heavy  # 30-60 s with a cold cache; later runs reuse .mypy_cache (git-ignored)
 def test_mypy_reports_nothing() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "handoff_sync", "connectors"],

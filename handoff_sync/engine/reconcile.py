@@ -156,9 +156,11 @@ class Reconciler:
                 if values is not None and field.reads[side] and name not in unknown[side]:
                     value = values.get(name)
                     form = field.forms[side]
-                    # Equal to what the base holds (a stored form already): no round trip.
-                    held[side] = (value if form is None or (name in last and value == last[name])
-                                  else form(value))
+                    # Always in stored form, even when equal to the base's value: a base
+                    # need not hold stored forms (kept before the field's mapping or an
+                    # owner changed), and a read left as given would differ from the
+                    # agreed value it stands for and plan an echo write.
+                    held[side] = value if form is None else form(value)
                 elif (field.reads[side] or field.writes[side]) and name in last:
                     # Unread this cycle, or write-only: it holds what we last saw or wrote.
                     held[side] = last[name]

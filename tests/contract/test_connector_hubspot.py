@@ -266,7 +266,7 @@ def final_cursor(pages: list[Page]) -> Cursor | None:
 
 
 # --- pull -------------------------------------------------------------------------------
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_twelve_thousand_deals_at_one_instant_are_pulled_completely_once(
     sandbox: SandboxServer, make: Factory
 ) -> None:

@@ -49,7 +49,7 @@ OPPORTUNITY_FIELDS = ("Handoff_Gate_Status__c", "Handoff_Completeness__c",
                       "Partner_Registration_Id__c")
 WRITE_COUNTS = ("records_written", "tasks_created", "tasks_updated", "tasks_closed")
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.heavy
 
 
 def sync_command(config: Path) -> list[str]:

@@ -20,6 +20,7 @@ from handoff_sync.engine.calendar import (
 )
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.policy.file_model import BusinessCalendar, Duration
+from tests.property_support import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -225,7 +226,7 @@ INSTANTS = st.datetimes(datetime(2026, 1, 1), datetime(2026, 12, 31),
                         timezones=st.just(UTC))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(calendar=calendars(), start=INSTANTS, gap=st.timedeltas(timedelta(0), timedelta(days=400)))
 def test_elapsed_agrees_with_a_day_by_day_walk(calendar: BusinessCalendar, start: datetime,
                                                gap: timedelta) -> None:
@@ -233,7 +234,7 @@ def test_elapsed_agrees_with_a_day_by_day_walk(calendar: BusinessCalendar, start
     assert business_elapsed(start, end, calendar) == _reference_elapsed(calendar, start, end)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(calendar=calendars(), start=INSTANTS, hours=st.floats(0.01, 40))
 def test_due_at_agrees_with_a_day_by_day_walk(calendar: BusinessCalendar, start: datetime,
                                               hours: float) -> None:
@@ -242,7 +243,7 @@ def test_due_at_agrees_with_a_day_by_day_walk(calendar: BusinessCalendar, start:
     assert business_elapsed(start, due, calendar) == timedelta(hours=hours)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(calendar=calendars(), start=INSTANTS, days=st.floats(0.01, 60))
 def test_business_days_are_whole_working_days(calendar: BusinessCalendar, start: datetime,
                                               days: float) -> None:

@@ -26,6 +26,7 @@ from handoff_sync.engine.types import EngineState, TaskActionKind
 from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role, TaskStatus
 from tests.engine_support import apply_plan, default_mappings
+from tests.property_support import examples
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 MAPPINGS = default_mappings()
@@ -98,7 +99,7 @@ def _hs(value: float | None) -> str:
     return "" if value is None else str(value)
 
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=examples(60), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 

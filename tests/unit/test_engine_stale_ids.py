@@ -40,6 +40,7 @@ from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role
 from handoff_sync.sync.write import advancing_deals
 from tests.engine_support import apply_plan, default_mappings
+from tests.property_support import examples
 from tests.unit.test_engine_link import RULES, opp, reg, stored
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -353,7 +354,7 @@ def paired_world(pairs: int, spare: int) -> EngineInput:
     return apply_plan(inputs, plan(inputs))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(2, 4).flatmap(lambda pairs: st.tuples(
     st.just(pairs), st.integers(0, 2), st.permutations(range(pairs + 2)),
     st.lists(st.tuples(st.sampled_from(Role), st.integers(0, 5)), max_size=2))))

@@ -37,6 +37,7 @@ from connectors.hubspot.search import (
     SearchRequest,
     SlicedSearch,
 )
+from tests.property_support import examples
 
 
 class CapExceeded(AssertionError):
@@ -177,7 +178,7 @@ def test_groups_of_a_batch_write_do_not_trigger_slicing() -> None:
     assert plan.slices == 0 and len(index.requests) == 11
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     instants=st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=180),
     page=st.integers(min_value=2, max_value=12),

@@ -26,6 +26,7 @@ from handoff_sync.model import (
     TaskPriority,
     TaskSpec,
 )
+from tests.property_support import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_A = load_mappings(ROOT / "mappings")
@@ -188,6 +189,7 @@ def _raw_strategy(rule, system):
     return _TEXT
 
 
+@pytest.mark.slow  # a property test per mapping (conftest marks only @given tests itself)
 @pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda m: f"{m.file.parent.name}/{m.file.name}")
 def test_round_trip_keeps_every_mapped_value(mapping):
     both = {name: rule for name, rule in mapping.fields.items()
@@ -196,7 +198,8 @@ def test_round_trip_keeps_every_mapped_value(mapping):
     record = st.fixed_dictionaries({rule.system_field: _raw_strategy(rule, mapping.system)
                                     for rule in both.values()})
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(60), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(record)
     def round_trip(raw):
         mapped = to_canonical(mapping, raw, OWNERS)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.problems.report import MappingError
 from handoff_sync.problems.yaml_source import MAX_FILE_BYTES
+from tests.property_support import examples
 
 PACK = Path(__file__).resolve().parents[2] / "mappings"
 FILES = {name: (PACK / name).read_bytes()
@@ -79,7 +80,7 @@ _PAYLOAD = st.one_of(
 )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(FILES)),
        kind=st.sampled_from(["truncate", "insert", "replace", "tab", "duplicate_line",
                              "swap_type"]),
@@ -88,7 +89,7 @@ def test_mutated_default_files_only_raise_mapping_error(name, kind, position, pa
     load_with(name, _mutate(FILES[name], kind, position, payload))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(name=st.sampled_from(sorted(FILES)), content=st.binary(max_size=2000))
 def test_random_bytes_only_raise_mapping_error(name, content):
     load_with(name, content)

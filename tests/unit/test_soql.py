@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from simple_salesforce import format_soql
 
 from handoff_sync.sandbox.salesforce import soql
+from tests.property_support import examples
 
 NOW = datetime(2024, 6, 15, 12, 30, tzinfo=UTC)  # "today" is 2024-06-15 (UTC)
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -364,7 +365,7 @@ def test_format_soql_round_trips_awkward_strings(name: str) -> None:
     assert run(like, records) == "X"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(max_size=40))
 def test_format_soql_equality_matches_exactly_the_case_insensitive_equal(s: str) -> None:
     records = (
@@ -387,7 +388,7 @@ def test_format_soql_equality_matches_exactly_the_case_insensitive_equal(s: str)
     assert "1" in got
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(max_size=20), st.text(max_size=20))
 def test_format_soql_like_contains(needle: str, hay: str) -> None:
     records = ({"Id": "1", "Name": hay}, {"Id": "2", "Name": needle})
@@ -407,7 +408,7 @@ def _like_oracle(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value.lower(), re.DOTALL) is not None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet="aAb%_", max_size=8), st.text(alphabet="aAb", max_size=8))
 def test_like_agrees_with_a_regex_oracle(pattern: str, value: str) -> None:
     cq = compiled(f"SELECT Id FROM Opportunity WHERE Name LIKE '{pattern}'")
@@ -425,7 +426,7 @@ _SOQLISH = st.lists(
 ).map(" ".join)  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(st.text(max_size=60), _SOQLISH))
 def test_parse_and_compile_raise_only_soql_errors(text: str) -> None:
     try:

@@ -232,7 +232,7 @@ def test_mirror_upserts_and_a_full_pull_replaces_only_its_role(store: Store) -> 
     assert mirror[Role.CRM]["c9"] == MirrorRecord("c9", None, {}, deleted=True)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_a_hundred_thousand_mirror_records_are_recorded_and_loaded(store: Store) -> None:
     fields = {f"Field_{n}__c": f"value {n}" for n in range(12)}
     records = {f"006{n:015d}": MirrorRecord(f"006{n:015d}", NOW, {**fields, "Amount": n})
