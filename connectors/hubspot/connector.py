@@ -47,7 +47,9 @@ from hubspot.crm.objects import (
 from connectors.base import (
     ApiUsage,
     Cursor,
+    FieldSchema,
     ObjectSchema,
+    Owner,
     Page,
     RecordChange,
     RecordError,
@@ -68,12 +70,11 @@ from connectors.hubspot.auth import (
     TokenSource,
     read_secret,
 )
-from connectors.hubspot.batch import MAX_BATCH, Input, Outcome, chunks, isolate
+from connectors.hubspot.batch import Input, Outcome, chunks, isolate
 from connectors.hubspot.errors import SYSTEM
+from connectors.hubspot.facts import MAX_BATCH, MAX_PAGE, RECORD_ID
 from connectors.hubspot.search import (
-    MAX_PAGE,
     MODIFIED,
-    RECORD_ID,
     Hit,
     Lower,
     Position,
@@ -84,8 +85,6 @@ from connectors.hubspot.transport import NO_POOL_RETRIES, HubSpotTransport, Repl
 from connectors.quoting import quoted
 from connectors.retry import RetrySettings
 from connectors.secret_text import SecretHook, ignore
-from handoff_sync.mapping.system.describe import SystemField, SystemObject
-from handoff_sync.model import Owner
 
 log = structlog.get_logger("connectors.hubspot")
 
@@ -325,7 +324,7 @@ class HubSpotConnector:
         cached = self._describe_cache.get(object_name)
         if cached is not None:
             return cached
-        fields: dict[str, SystemField] = {}
+        fields: dict[str, FieldSchema] = {}
         for prop in self._property_defs(object_name).values():
             meta = prop.get("modificationMetadata") or {}
             read_only = bool(meta.get("readOnlyValue")) or bool(prop.get("calculated"))
@@ -334,7 +333,7 @@ class HubSpotConnector:
             picklist = options if enumeration and options else None
             multi = enumeration and prop.get("fieldType") == "checkbox"
             kind = "multi_enumeration" if multi else str(prop.get("type"))
-            fields[prop["name"]] = SystemField(
+            fields[prop["name"]] = FieldSchema(
                 name=prop["name"], type=kind, createable=not read_only,
                 updateable=not read_only, picklist_values=picklist,
                 restricted_picklist=picklist is not None,
@@ -347,7 +346,7 @@ class HubSpotConnector:
             for pipeline in _results(reply):
                 pipelines[str(pipeline["id"])] = tuple(
                     str(stage["id"]) for stage in pipeline.get("stages") or [])
-        described = SystemObject(object_name, fields,
+        described = ObjectSchema(object_name, fields,
                                  pipeline_field="pipeline" if pipelines else None,
                                  stage_field="dealstage" if pipelines else None,
                                  pipelines=pipelines)

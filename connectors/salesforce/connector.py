@@ -44,6 +44,7 @@ from connectors.base import (
     Cursor,
     FieldSchema,
     ObjectSchema,
+    Owner,
     Page,
     RecordChange,
     RecordWrite,
@@ -77,15 +78,12 @@ from connectors.salesforce.errors import (
     classify,
     record_error,
 )
+from connectors.salesforce.facts import COLLECTION_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE
 from connectors.secret_text import SecretHook, ignore
-from handoff_sync.model import Owner
 
 T = TypeVar("T")
 log = structlog.get_logger("connectors.salesforce")
 
-COLLECTION_SIZE = 200  # sObject Collections maximum per call
-MAX_PAGE_SIZE = 2000
-MIN_PAGE_SIZE = 200  # Sforce-Query-Options batchSize floor
 # Salesforce refuses a request whose URI plus headers exceed 16,384 bytes; our headers
 # (bearer token, content type, query options) stay far below the 2,384 bytes left over.
 MAX_URL_BYTES = 14_000

@@ -36,6 +36,7 @@ from hubspot.crm.objects import Filter, FilterGroup, PublicObjectSearchRequest
 from connectors.base import (
     Connector,
     Cursor,
+    Owner,
     Page,
     RecordChange,
     RecordWrite,
@@ -56,7 +57,7 @@ from connectors.hubspot.errors import Action, Failure, classify, failure_of
 from connectors.retry import RetrySettings
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.describe import check_against_describe
-from handoff_sync.model import Owner, SystemName
+from handoff_sync.model import SystemName
 from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.sandbox.usage import Quotas
