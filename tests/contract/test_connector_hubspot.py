@@ -438,10 +438,10 @@ def test_a_defined_property_a_record_lacks_costs_one_definitions_read_per_cycle(
     connector.describe("deals")
     before = connector.usage.calls.get("metadata", 0)
     for _ in range(3):  # three pages of records without dealname
-        connector._check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
+        connector._schema.check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
     assert connector.usage.calls.get("metadata", 0) == before + 1
     connector.start_cycle()
-    connector._check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
+    connector._schema.check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
     assert connector.usage.calls.get("metadata", 0) == before + 2
 
 # --- writes ---------------------------------------------------------------------------
