@@ -27,7 +27,11 @@ class FieldSchema:
     """One field as the system describes it."""
 
     name: str
-    type: str  # Salesforce describe type, or HubSpot property type (text for a file drop)
+    # The field's type in the vocabulary mapping checks know (handoff_sync.mapping.system.
+    # describe.COMPATIBLE): Salesforce describe types and HubSpot property types, e.g.
+    # string, textarea, picklist, enumeration, double, currency, boolean, date, datetime.
+    # Another system's connector names its types by the nearest of these.
+    type: str
     createable: bool = True
     updateable: bool = True
     nillable: bool = True
@@ -184,7 +188,7 @@ class ApiUsage:
 class Connector(Protocol):
     """What the sync cycle needs from a system."""
 
-    system: str  # "salesforce" | "hubspot" | "files"
+    system: str  # its name in connectors.registry: "salesforce", "hubspot", "files"
     usage: ApiUsage
 
     def describe(self, object_name: str) -> ObjectSchema:

@@ -4,6 +4,7 @@ that system, every row has its config section, and what the product knows of a s
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -90,3 +91,37 @@ def test_records_are_flattened_and_recognised_by_their_rows() -> None:
 def test_only_a_read_only_system_is_untyped_and_unwritable() -> None:
     assert [name for name, row in SYSTEMS.items() if row.read_only] == ["files"]
     assert [name for name, row in SYSTEMS.items() if row.untyped] == ["files"]
+
+
+# Where docs/contributing.md says a system is still named outside connectors/: each
+# connection section's `system: Literal[...]`, and the demo's sandbox wiring.
+NAMED_ON_PURPOSE = {"handoff_sync/config/settings.py", "handoff_sync/demo/sandbox_config.py",
+                    "handoff_sync/cli/sandbox.py"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def names_a_system(path: Path) -> list[str]:
+    """Each place in ``path`` that names a system: the name as a string literal, or a
+    ``SystemName.<MEMBER>`` switch."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and node.value in SYSTEMS:
+            found.append(f"{node.lineno}: {node.value!r}")
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+              and node.value.id == "SystemName"):
+            found.append(f"{node.lineno}: SystemName.{node.attr}")
+    return found
+
+
+def test_the_product_names_no_system_outside_the_contributing_list() -> None:
+    named = {str(path.relative_to(ROOT)): hits
+             for path in sorted((ROOT / "handoff_sync").rglob("*.py"))
+             if "sandbox" not in path.relative_to(ROOT / "handoff_sync").parts
+             for hits in [names_a_system(path)] if hits}
+    assert set(named) <= NAMED_ON_PURPOSE, named
+
+
+def test_the_check_sees_a_name_switch(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("if system == 'hubspot' or system is SystemName.FILES:\n    pass\n")
+    assert names_a_system(probe) == ["1: 'hubspot'", "1: SystemName.FILES"]
