@@ -2,10 +2,11 @@
 
 Some partner portals have no usable API but export registrations on a schedule. This
 connector lists the exports that are finished and not yet handled (``pending``), reads
-each one into the same ``RecordChange`` values the API connectors produce (``read``,
-page by page with ``read_pages``), and
-describes the columns it has seen (``describe``), so the mapping layer and the engine
-treat a row exactly like an API record.
+each one into the same ``RecordChange`` values the API connectors produce (``read``, page
+by page with ``read_pages``), and describes the columns it has seen (``describe``), so
+the mapping layer and the engine treat a row exactly like an API record. It is the
+``DropSource`` of ``connectors.base``: the cycle reads it file by file, never from a
+cursor, and never writes to it.
 
 Which files are done is the caller's record, kept by content checksum in the store: a
 file is read once, a copy under another name is not read again, and a re-export with new

@@ -624,13 +624,14 @@ AnyConnectionConfig = SalesforceConnectionConfig | HubSpotConnectionConfig \
 what it stands for: ``connector_settings()`` (the registry's settings class), ``org(name)``
 and ``path_problems()``."""
 
+ConnectionConfig = Annotated[AnyConnectionConfig, Field(discriminator="system")]
+"""The same, as the config file declares it: the ``system`` key picks the model."""
+
 
 def _ca_file_problems(ca_file: Path | None) -> list[tuple[KeyPath, str]]:
     if ca_file is not None and not ca_file.is_file():
         return [(("ca_file",), f"file {ca_file} not found")]
     return []
-ConnectionConfig = Annotated[AnyConnectionConfig, Field(discriminator="system")]
-"""The same, as the config file declares it: the ``system`` key picks the model."""
 
 
 class PipelineConfig(Section):
