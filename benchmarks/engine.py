@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
+from connectors.base import Owner  # noqa: E402
 from handoff_sync.engine.plan import (  # noqa: E402
     Dirty,
     EngineInput,
@@ -46,7 +47,7 @@ from handoff_sync.engine.plan import (  # noqa: E402
 from handoff_sync.engine.types import EngineState, Link, LinkMethod  # noqa: E402
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
 from handoff_sync.mapping.system.convert import to_canonical  # noqa: E402
-from handoff_sync.model import Owner, OwnerDirectory  # noqa: E402
+from handoff_sync.model import OwnerDirectory  # noqa: E402
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 CYCLES = ("first", "steady", "incremental")

@@ -2,28 +2,79 @@
 
 A connector translates one outside system into these types and nothing else: vendor
 records become ``RecordChange`` (flat field -> raw API value), vendor errors become
-``connectors.errors`` exceptions or per-record ``RecordError``. Mapping raw values to
-canonical ones is the mapping layer's job; deciding what to write is the engine's.
-Connectors never import the engine or the store.
+``connectors.errors`` exceptions or per-record ``RecordError``, the system's users become
+``Owner``s and its field metadata an ``ObjectSchema``. Mapping raw values to canonical ones
+is the mapping layer's job; deciding what to write is the engine's. Everything here is
+plain data, so every layer of handoff_sync may speak it; connectors import nothing of
+handoff_sync.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from handoff_sync.mapping.system.describe import SystemField, SystemObject
-from handoff_sync.model import Owner
-
-# describe() speaks the mapping layer's describe types, so `mappings validate --live`
-# checks a mapping against a connector's answer without any conversion.
-ObjectSchema = SystemObject
-FieldSchema = SystemField
-
+T = TypeVar("T")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSchema:
+    """One field as the system describes it."""
+
+    name: str
+    # The field's type in the vocabulary mapping checks know (handoff_sync.mapping.system.
+    # describe.COMPATIBLE): Salesforce describe types and HubSpot property types, e.g.
+    # string, textarea, picklist, enumeration, double, currency, boolean, date, datetime.
+    # Another system's connector names its types by the nearest of these.
+    type: str
+    createable: bool = True
+    updateable: bool = True
+    nillable: bool = True
+    length: int = 0  # 0: not limited (or not reported)
+    precision: int = 0  # numbers: digits in all (Salesforce describe); 0: not limited
+    scale: int = 0  # numbers: digits after the decimal point
+    picklist_values: tuple[str, ...] | None = None  # None: not a picklist
+    restricted_picklist: bool = False  # values outside the list are rejected on write
+    reference_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectSchema:
+    """One object as the system describes it."""
+
+    name: str
+    fields: Mapping[str, FieldSchema]
+    case_insensitive: bool = False  # Salesforce API names are case-insensitive
+    # HubSpot deals: the stage ids of each pipeline; dealstage values depend on the
+    # pipeline the mapping's scope selects.
+    pipeline_field: str | None = None
+    stage_field: str | None = None
+    pipelines: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    key_prefix: str | None = None  # Salesforce: the first 3 characters of every record id
+
+    def get(self, name: str) -> FieldSchema | None:
+        if name in self.fields:
+            return self.fields[name]
+        if self.case_insensitive:
+            lowered = name.lower()
+            return next((f for n, f in self.fields.items() if n.lower() == lowered), None)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A user who can own records, as a system's user/owner list reports it."""
+
+    id: str  # Salesforce User Id or HubSpot owner id
+    email: str  # lower-cased
+    active: bool = True
+    manager_id: str | None = None
+    name: str = ""  # the person's display name, for people reading review items
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -137,7 +188,7 @@ class ApiUsage:
 class Connector(Protocol):
     """What the sync cycle needs from a system."""
 
-    system: str  # "salesforce" | "hubspot" | "files"
+    system: str  # its name in connectors.registry: "salesforce", "hubspot", "files"
     usage: ApiUsage
 
     def describe(self, object_name: str) -> ObjectSchema:
@@ -188,4 +239,86 @@ class Connector(Protocol):
         ...
 
     def close(self) -> None:
+        ...
+
+
+class ConnectorFactory(Protocol):
+    """How every connector class is built (``connectors.registry`` names the class):
+    from its own settings, plus what the daemon hands every connector alike."""
+
+    def __call__(self, settings: Any, *, environ: Mapping[str, str] | None = None,
+                 ledgers: Callable[[str], Any] | None = None,
+                 stop: Callable[[], bool] | None = None,
+                 on_secret: Callable[[str], None] | None = None) -> Connector:
+        """``environ``: where secrets referenced by environment variable are read (default
+        ``os.environ``); ``ledgers``: org key -> the shared API budget ledger
+        (``connectors.budget.LedgerFactory``); ``stop``: ends budget waits early;
+        ``on_secret``: told every secret read and every token minted (for redaction)."""
+        ...
+
+
+# --- a system whose records arrive as files, not through an API --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A row (or, with ``line`` 0, a whole file) that was skipped, and why."""
+
+    file: str  # the file's name in the drop folder
+    line: int  # where the row starts (1-based); 0: the file as a whole
+    record_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class DropFile:
+    """One finished export, identified by its content; or an entry that is refused."""
+
+    path: Path
+    checksum: str  # sha256 of the bytes, hex ("" for a refused entry: it is never read)
+    size: int
+    modified_at: datetime  # the file's modification time, UTC
+    refused: str | None = None  # why the entry is not read (a link, a pipe, ...)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class FileRead(Generic[T]):
+    """What one file held: its changes (or what the reader kept of them) in file order,
+    one per id, and the rows that were skipped.
+
+    ``rejected`` means nothing in the file was used (wrong encoding, ambiguous header,
+    the file changed while it was read): do not record its checksum, so it is offered
+    again once the file or the settings are fixed.
+    """
+
+    file: DropFile
+    changes: tuple[T, ...]
+    problems: tuple[RowProblem, ...]
+    rejected: bool = False
+
+
+@runtime_checkable
+class DropSource(Protocol):
+    """A connector whose records arrive as exported files rather than from a cursor.
+
+    Its ``pull`` is not used: the cycle lists the finished files it has not handled yet
+    (by content checksum, which it keeps as checkpoints) and reads each one whole. Such a
+    system is read, never written, and a full pull of it sees only its new files."""
+
+    def pending(self, seen_checksums: Collection[str]) -> list[DropFile]:
+        """Finished files whose content is not among ``seen_checksums``, oldest first."""
+        ...
+
+    def read(self, file: DropFile, keep: Callable[[RecordChange], T], *,
+             after_page: Callable[[], None] = ...) -> FileRead[T]:
+        """The whole file, each change kept as ``keep(change)``, a later row of an id
+        winning; ``after_page`` runs after each page read (heartbeat, stop check)."""
         ...

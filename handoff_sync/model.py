@@ -20,6 +20,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from connectors.base import Owner
+from connectors.registry import SYSTEMS
+
 # One canonical value: text, number, whole number, yes/no, date, instant (timezone-aware,
 # UTC), or a list of texts (multi-select). None means blank.
 Value = str | Decimal | int | bool | date | datetime | tuple[str, ...] | None
@@ -48,12 +51,10 @@ class Role(StrEnum):
     CRM = "crm"  # where the direct team works the opportunity
 
 
-class SystemName(StrEnum):
-    """The systems handoff-sync has mappings (and connectors) for."""
-
-    SALESFORCE = "salesforce"
-    HUBSPOT = "hubspot"
-    FILES = "files"  # a PRM file drop (CSV/JSON Lines exports): read, never written
+# The systems handoff-sync has mappings and connectors for (salesforce, hubspot, files),
+# as connectors.registry lists them: the registry is the one list of systems.
+SystemName = StrEnum(  # type: ignore[misc]  # members come from the registry
+    "SystemName", [(name.upper(), name) for name in SYSTEMS], module=__name__)
 
 
 class PersonRole(StrEnum):
@@ -292,17 +293,6 @@ def is_blank(value: object) -> bool:
     if isinstance(value, (tuple, list, set, frozenset)):
         return not value
     return False
-
-
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """A user who can own records, as a system's user/owner list reports it."""
-
-    id: str  # Salesforce User Id or HubSpot owner id
-    email: str  # lower-cased
-    active: bool = True
-    manager_id: str | None = None
-    name: str = ""  # the person's display name, for people reading review items
 
 
 class OwnerDirectory:

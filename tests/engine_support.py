@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from connectors.base import Owner
 from handoff_sync.engine.plan import EngineInput
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.types import (
@@ -26,7 +27,7 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, flatten_record, to_canonical
-from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
+from handoff_sync.model import OwnerDirectory, Role, SystemName
 from handoff_sync.sandbox.seed.generator import generate_with_truth
 from handoff_sync.sandbox.seed.truth import SeedTruth
 

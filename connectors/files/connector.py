@@ -2,25 +2,21 @@
 
 Some partner portals have no usable API but export registrations on a schedule. This
 connector lists the exports that are finished and not yet handled (``pending``), reads
-each one into the same ``RecordChange`` values the API connectors produce (``read``,
-page by page with ``read_pages``), and
-describes the columns it has seen (``describe``), so the mapping layer and the engine
-treat a row exactly like an API record.
+each one into the same ``RecordChange`` values the API connectors produce (``read``, page
+by page with ``read_pages``), and describes the columns it has seen (``describe``), so
+the mapping layer and the engine treat a row exactly like an API record. It is the
+``DropSource`` of ``connectors.base``: the cycle reads it file by file, never from a
+cursor, and never writes to it.
 
 Which files are done is the caller's record, kept by content checksum in the store: a
 file is read once, a copy under another name is not read again, and a re-export with new
-content is read again (rows are upserts by id, so that is harmless). Files are never
-moved, renamed or deleted; the folder may be read-only. A bad row is reported with its
-file and line and skipped; the good rows of the same file still count.
-
-Only regular files in the folder itself are read. A symbolic link (to a file or a folder,
-inside the folder or outside it), a named pipe, a device or a socket is refused and
-reported by name: whoever can write into the drop folder must not be able to make the
-daemon read /etc/passwd or a token file. The check is made on the entry itself (lstat)
-and the file is opened without following links (O_NOFOLLOW) and checked again on the
-open descriptor, so swapping a file for a link between the two cannot slip through.
+content is read again (rows are upserts by id, so that is harmless). A bad row is
+reported with its file and line and skipped; the good rows of the same file still count.
+The folder's side - listing settled exports, refusing links and pipes, opening without
+following links - is ``connectors.files.folder``; the id, modified and deleted columns are
+read by ``connectors.files.columns``; CSV and JSON Lines by ``connectors.files.formats``.
 Nothing a file holds is quoted in a log line or message until its header shows it is an
-export (see files_formats.py).
+export.
 
 A file is read as a stream of pages of ``page_size`` changes (``read_pages``): the
 connector itself holds a page and an id index, not the file (a 300,000-row export peaks
@@ -34,35 +30,37 @@ records: about 520 MB peak at 300,000 rows.
 from __future__ import annotations
 
 import codecs
-import errno
 import hashlib
-import os
-import re
-import stat
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from fnmatch import fnmatchcase
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Generic, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import structlog
 
 from connectors.base import (
     ApiUsage,
     Cursor,
+    DropFile,
     FieldSchema,
+    FileRead,
     ObjectSchema,
+    Owner,
     Page,
     RecordChange,
     RecordError,
     RecordWrite,
+    RowProblem,
     TaskTarget,
     TaskWrite,
     WriteResult,
 )
-from connectors.errors import FatalError, PermissionDenied, SchemaError
+from connectors.errors import FatalError, SchemaError
+from connectors.files import columns
+from connectors.files.facts import PAGE_SIZE, READ_ONLY, SYSTEM
+from connectors.files.folder import DropFolder, Refused, chunks, open_export, refusal, unreadable
 from connectors.files.formats import (
     DELIMITERS,
     BadRow,
@@ -74,26 +72,12 @@ from connectors.files.formats import (
     jsonl_rows,
 )
 from connectors.quoting import quoted
-from handoff_sync.mapping.system.transforms import ValueProblem, read_bool, read_datetime
-from handoff_sync.model import Owner, is_blank
-from handoff_sync.problems.report import did_you_mean
 
 log = structlog.get_logger("connectors.files")
 T = TypeVar("T")
 
-SYSTEM = "files"
-CHUNK = 1 << 16  # bytes per read: the file is hashed and parsed without being held
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 DESCRIBE_SAMPLE = 1000  # JSONL objects per file whose keys describe() collects
-# Editors and spreadsheets leave these beside the files they have open.
-_LOCK_PREFIXES = (".", "~$")
-# O_NOFOLLOW: a link as the last component fails (ELOOP) instead of being followed.
-# O_NONBLOCK: opening a named pipe that appeared in a race does not wait for a writer.
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_BINARY", 0))
-_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISDIR, "a folder"))
 
 
 @dataclass(frozen=True)
@@ -116,7 +100,7 @@ class FileDropSettings:
     """CSV delimiter; None: guessed per file from the header among ',' ';' and tab."""
     settle_seconds: float = 5.0
     """Files modified more recently than this are still being written: read them later."""
-    page_size: int = 2000
+    page_size: int = PAGE_SIZE
     """Changes per page of ``read_pages``: what a file costs in memory while it is read."""
 
     def __post_init__(self) -> None:
@@ -140,35 +124,6 @@ class FileDropSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class RowProblem:
-    """A row (or, with ``line`` 0, a whole file) that was skipped, and why."""
-
-    file: str  # the file's name in the drop folder
-    line: int  # where the row starts (1-based); 0: the file as a whole
-    record_id: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class DropFile:
-    """One finished export, identified by its content; or an entry that is refused."""
-
-    path: Path
-    checksum: str  # sha256 of the bytes, hex ("" for a refused entry: it is never read)
-    size: int
-    modified_at: datetime  # the file's modification time, UTC
-    refused: str | None = None  # why the entry is not read (a link, a pipe, ...)
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-@dataclass(frozen=True, slots=True)
 class FilePage:
     """Up to ``page_size`` changes of one file, and the problems found since the last page.
 
@@ -178,22 +133,6 @@ class FilePage:
     """
 
     changes: tuple[RecordChange, ...]
-    problems: tuple[RowProblem, ...]
-    rejected: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class FileRead(Generic[T]):
-    """What one file held: its changes (or what the reader kept of them) in file order,
-    one per id, and the rows that were skipped.
-
-    ``rejected`` means nothing in the file was used (wrong encoding, ambiguous header,
-    the file changed while it was read): do not record its checksum, so it is offered
-    again once the file or the settings are fixed.
-    """
-
-    file: DropFile
-    changes: tuple[T, ...]
     problems: tuple[RowProblem, ...]
     rejected: bool = False
 
@@ -248,94 +187,26 @@ class FileDropConnector:
     system = SYSTEM
 
     def __init__(self, settings: FileDropSettings, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 environ: Mapping[str, str] | None = None,
+                 ledgers: Callable[[str], Any] | None = None,
+                 stop: Callable[[], bool] | None = None,
+                 on_secret: Callable[[str], None] | None = None) -> None:
+        """``environ``, ``ledgers``, ``stop`` and ``on_secret`` are taken so every
+        connector is built alike (``connectors.base.ConnectorFactory``) and not used: a
+        folder has no secret to read and no API budget to count or wait for."""
         self.settings = settings
         self.usage = ApiUsage()
-        self._clock = clock
-        # (path, inode, size, mtime_ns) -> sha256: unchanged files are hashed only once
-        # however many cycles they sit in the folder.
-        self._checksums: dict[tuple[str, int, int, int], str] = {}
+        self._folder = DropFolder(settings.folder, settings.patterns, settings.settle_seconds,
+                                  clock)
         self._described: dict[str, ObjectSchema] = {}
 
     # ------------------------------------------------------------------ listing
 
     def pending(self, seen_checksums: Collection[str]) -> list[DropFile]:
-        """Finished exports whose content has not been handled, oldest first.
-
-        Order is (modification time, name), so a later export of a registration wins.
-        Of several files with the same content only the first is listed. Entries that
-        are refused (links, pipes, devices, sockets, files that cannot be opened) are
-        listed too, with the reason, so reading them reports them by name in the cycle.
-        """
-        taken = set(seen_checksums)
-        found: list[DropFile] = []
-        live: dict[tuple[str, int, int, int], str] = {}
-        for path, info in self._candidates():
-            modified_at = datetime.fromtimestamp(info.st_mtime, UTC)
-            refusal = _refusal(info)
-            if refusal is None and self._settling(info):
-                continue  # still being written; next cycle
-            key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
-            checksum = self._checksums.get(key) if refusal is None else None
-            if refusal is None and checksum is None:
-                try:
-                    checksum = _sha256(path, info)
-                except _Refused as exc:
-                    refusal = exc.reason
-                except FileNotFoundError:
-                    continue  # moved away since it was listed
-                except PermissionError as exc:
-                    raise _unreadable(path) from exc
-                except OSError as exc:  # e.g. an I/O error on a network share
-                    refusal = (f"the file could not be read ({exc.strerror}); it is tried "
-                               "again next cycle")
-            if refusal is not None or checksum is None:
-                if refusal is not None:
-                    found.append(DropFile(path, "", info.st_size, modified_at, refusal))
-                continue  # checksum None: replaced since it was listed; next cycle
-            live[key] = checksum
-            if checksum in taken:
-                continue
-            taken.add(checksum)
-            found.append(DropFile(path, checksum, info.st_size, modified_at))
-        self._checksums = live
-        return found
-
-    def _settling(self, info: os.stat_result) -> bool:
-        return self._clock() - info.st_mtime < self.settings.settle_seconds
-
-    def _candidates(self) -> list[tuple[Path, os.stat_result]]:
-        """Entries whose names match, as lstat sees them (links are not followed).
-
-        Plain sub-folders are left alone like any unmatched name; everything else that
-        is not a regular file is returned so that it is refused by name.
-        """
-        folder = self.settings.folder
-        patterns = [p.lower() for p in self.settings.patterns]
-        files: list[tuple[Path, os.stat_result]] = []
-        try:
-            entries = list(os.scandir(folder))
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            what = "is not a folder" if folder.exists() else "does not exist"
-            raise SchemaError(f"the file drop folder {folder} {what}; create it or point the "
-                              "file drop's 'folder' setting at the folder the PRM exports "
-                              "into", system=SYSTEM, code="FOLDER_MISSING") from exc
-        except PermissionError as exc:
-            raise _unreadable(folder) from exc
-        for entry in entries:
-            name = entry.name
-            if name.startswith(_LOCK_PREFIXES) or not any(
-                    fnmatchcase(name.lower(), p) for p in patterns):
-                continue
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                continue  # sub-folders are not read
-            files.append((Path(entry.path), info))
-        files.sort(key=lambda item: (item[1].st_mtime_ns, item[0].name))
-        return files
+        """Finished exports whose content has not been handled, oldest first; refused
+        entries listed with the reason (see ``DropFolder.pending``)."""
+        return self._folder.pending(seen_checksums)
 
     # ------------------------------------------------------------------ reading
 
@@ -354,8 +225,8 @@ class FileDropConnector:
         digest = hashlib.sha256()
         failure: tuple[int, str] | None = None
         try:
-            with _open_export(file.path) as handle:
-                for item in self._rows(_chunks(handle, digest), file):
+            with open_export(file.path) as handle:
+                for item in self._rows(chunks(handle, digest), file):
                     self.usage.count("row")
                     if isinstance(item, BadRow):
                         state.problem(item.line, item.message)
@@ -363,14 +234,14 @@ class FileDropConnector:
                         self._take(state, item)
                     if state.full:
                         yield state.flush()
-        except _Refused as exc:
+        except Refused as exc:
             failure = (0, exc.reason)
         except FileRejected as exc:
             failure = (exc.line, exc.message)
         except FileNotFoundError:
             failure = (0, "the file disappeared before it was read")
         except PermissionError as exc:
-            raise _unreadable(file.path) from exc
+            raise unreadable(file.path) from exc
         except OSError as exc:  # e.g. an I/O error on a network share: try next cycle
             failure = (0, f"the file could not be read ({exc.strerror})")
         if failure is None and digest.hexdigest() != file.checksum:
@@ -432,8 +303,8 @@ class FileDropConnector:
     def _check_export(self, reader: CsvReader) -> None:
         """Is the header an export's? Nothing of it is quoted until it names the id column."""
         if reader.columns and self.settings.id_field not in reader.columns:
-            raise FileRejected(reader.header_line, _no_id_column(self.settings.id_field,
-                                                                 reader.columns))
+            raise FileRejected(reader.header_line, columns.no_id_column(self.settings.id_field,
+                                                                        reader.columns))
         reader.check_unique()
 
     def _check_columns(self, reader: CsvReader) -> None:
@@ -447,11 +318,8 @@ class FileDropConnector:
                    if column is not None and column not in reader.columns]
         if missing:
             setting, column = missing[0]
-            hint = did_you_mean(column, reader.columns) or (
-                f"columns: {', '.join(reader.columns[:12])}")
-            raise FileRejected(reader.header_line, f"the header has no column '{column}' "
-                               f"(the file drop's '{setting}' setting; {hint}); the file "
-                               "was not read")
+            raise FileRejected(reader.header_line,
+                               columns.missing_column(column, setting, reader.columns))
 
     def _take(self, state: _FileState, row: Row) -> None:
         change = self._change(state, row)
@@ -460,20 +328,20 @@ class FileDropConnector:
 
     def _change(self, state: _FileState, row: Row) -> RecordChange | None:
         settings = self.settings
-        record_id = _record_id(row.fields.get(settings.id_field))
+        record_id = columns.record_id(row.fields.get(settings.id_field))
         if record_id is None:
             value = row.fields.get(settings.id_field)
             state.problem(row.line, f"no registration id in '{settings.id_field}'"
-                          if is_blank(value) else f"the id in '{settings.id_field}' must be "
+                          if columns.blank(value) else f"the id in '{settings.id_field}' must be "
                           f"text or a whole number, found {quoted(value)}")
             return None
         modified_at = state.file_time
         if settings.modified_field is not None:
             raw = row.fields.get(settings.modified_field)
-            if not is_blank(raw):
+            if not columns.blank(raw):
                 try:
-                    modified_at = read_datetime(raw)
-                except ValueProblem:
+                    modified_at = columns.instant(raw)
+                except columns.Unreadable:
                     state.problem(row.line, f"'{settings.modified_field}' value {quoted(raw)} is "
                                   "not a date and time (write it like 2026-03-31T14:05:00Z "
                                   "or in epoch milliseconds); row skipped", record_id)
@@ -481,10 +349,10 @@ class FileDropConnector:
         deleted = False
         if settings.deleted_field is not None:
             raw = row.fields.get(settings.deleted_field)
-            if not is_blank(raw):
+            if not columns.blank(raw):
                 try:
-                    deleted = read_bool(raw)
-                except ValueProblem:
+                    deleted = columns.flag(raw)
+                except columns.Unreadable:
                     state.problem(row.line, f"'{settings.deleted_field}' value {quoted(raw)} "
                                   "is not true or false (yes/no, 1/0 also work); row skipped "
                                   "rather than guess whether the registration was deleted",
@@ -509,15 +377,15 @@ class FileDropConnector:
             return self._described[object_name]
         names: dict[str, None] = {}
         described = 0
-        for path, info in self._candidates():
-            if _refusal(info) is not None or self._settling(info):
+        for path, info in self._folder.candidates():
+            if refusal(info) is not None or self._folder.settling(info):
                 continue  # a refused entry is reported when the cycle reads it
             try:
                 found = self._names_in(path)
-            except (_Refused, FileRejected, FileNotFoundError):
+            except (Refused, FileRejected, FileNotFoundError):
                 continue  # reported when the file is read
             except PermissionError as exc:
-                raise _unreadable(path) from exc
+                raise unreadable(path) from exc
             names.update(dict.fromkeys(found))
             described += 1
         if not described:
@@ -533,8 +401,8 @@ class FileDropConnector:
 
     def _names_in(self, path: Path) -> list[str]:
         """The columns or keys of an export; only of rows that name an id (see read)."""
-        with _open_export(path) as handle:
-            lines = self._decoded(_chunks(handle, None))
+        with open_export(path) as handle:
+            lines = self._decoded(chunks(handle, None))
             if path.suffix.lower() not in JSONL_SUFFIXES:
                 reader = CsvReader(lines, self.settings.delimiter)
                 self._check_export(reader)
@@ -596,109 +464,4 @@ class FileDropConnector:
 
 
 def _read_only(ref: str, record_id: str | None) -> WriteResult:
-    return WriteResult(ref, record_id, False, error=RecordError(
-        "READ_ONLY", "a file drop is read-only: handoff-sync cannot write back to files"))
-
-
-def _record_id(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def _chunks(handle: BinaryIO, digest: Any) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
-        if digest is not None:
-            digest.update(chunk)
-        yield chunk
-
-
-def _sha256(path: Path, listed: os.stat_result) -> str | None:
-    """The file's checksum; None when the entry is no longer the inode that was listed."""
-    digest = hashlib.sha256()
-    with _open_export(path) as handle:
-        opened = os.fstat(handle.fileno())
-        if (opened.st_dev, opened.st_ino) != (listed.st_dev, listed.st_ino):
-            return None
-        for _ in _chunks(handle, digest):
-            pass
-    return digest.hexdigest()
-
-
-class _Refused(Exception):
-    """The entry is not a regular file of the folder; ``reason`` says so for the admin."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-_LINK = ("a symbolic link: links are not followed, so that nothing outside the drop folder "
-         "can be read through one. Not read: copy or move the export itself into the "
-         "folder and remove the link")
-
-
-def _refusal(info: os.stat_result) -> str | None:
-    """Why an entry (as lstat or fstat sees it) is not read; None for a regular file."""
-    if stat.S_ISREG(info.st_mode):
-        return None
-    if stat.S_ISLNK(info.st_mode):
-        return _LINK
-    kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
-    return (f"{kind}, not a regular file: only regular files are read. Not read: remove it "
-            "from the drop folder")
-
-
-def _open_export(path: Path) -> BinaryIO:
-    """The regular file at ``path``, opened without following a link.
-
-    The check is made on the open descriptor, so an entry swapped for a link or a pipe
-    after it was listed is refused, not read.
-    """
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _Refused(_LINK) from None
-        if exc.errno == errno.ENXIO:  # open() of a socket
-            raise _Refused(f"{dict(_KINDS)[stat.S_ISSOCK]}, not a regular file: only "
-                           "regular files are read. Not read: remove it from the drop "
-                           "folder") from None
-        raise
-    try:
-        refusal = _refusal(os.fstat(fd))
-        if refusal is not None:
-            raise _Refused(refusal)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _no_id_column(id_field: str, columns: Sequence[str]) -> str:
-    """The header lacks the id column: say so without quoting it, unless the only
-    difference is case or punctuation (then the name quoted is the setting's own)."""
-    wanted = _folded(id_field)
-    near = next((name for name in columns if _folded(name) == wanted), None)
-    if near is not None:
-        sensitive = "? Names are case-sensitive" if near.lower() == id_field.lower() else "?"
-        return (f"the header has no column '{id_field}' (the file drop's 'id_field' "
-                f"setting; did you mean '{near}'{sensitive}); the file was not read")
-    return (f"the header has no column '{id_field}' (the file drop's 'id_field' setting); "
-            "the file was not read. An export's first non-blank line is its header and "
-            "names that column: check that this file is an export from the PRM (its "
-            "content is not shown, in case it is not), or correct the setting")
-
-
-def _folded(name: str) -> str:
-    return re.sub(r"[\W_]+", "", name).casefold()
-
-
-def _unreadable(path: Path) -> PermissionDenied:
-    return PermissionDenied(f"cannot read {path}: give the daemon's user read access to the "
-                            "file drop folder and its files, or remove the file",
-                            system=SYSTEM, code="UNREADABLE")
+    return WriteResult(ref, record_id, False, error=RecordError("READ_ONLY", READ_ONLY))

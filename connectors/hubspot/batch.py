@@ -28,8 +28,8 @@ from connectors.hubspot.errors import (
     named_inputs,
     record_error,
 )
+from connectors.hubspot.facts import MAX_BATCH
 
-MAX_BATCH = 100
 Match = Literal["id", "key", "order"]
 
 

@@ -39,10 +39,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.hubspot.facts import MAX_PAGE, RECORD_ID
+
 MODIFIED = "hs_lastmodifieddate"
-RECORD_ID = "hs_object_id"
 RESULT_CAP = 10_000
-MAX_PAGE = 200
 NO_TIES = 2**63 - 1  # a tie floor above every id: nothing at the instant itself
 
 

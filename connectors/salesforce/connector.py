@@ -9,41 +9,42 @@ Why it looks the way it does:
   bundle (``trust_env`` off, so REQUESTS_CA_BUNDLE cannot override it), a timeout, the
   budget guard, call counting by kind and the limit header. simple-salesforce keeps that
   header per SFType instance; reading it on the session sees every response.
-- Tokens come from ``salesforce_auth`` (our own OAuth calls to a configurable login URL);
-  the client runs in direct-session mode, so a 401 surfaces here and we log in again once.
+- Tokens come from ``connectors.salesforce.auth`` (our own OAuth calls to a configurable
+  login URL); the client runs in direct-session mode, so a 401 surfaces here and we log
+  in again once.
 - Vendor exceptions are translated once, at ``_attempt``, through the tables in
-  ``salesforce_errors``; retries (tenacity, ``connectors.retry``) only see our exceptions.
+  ``connectors.salesforce.errors``; retries (tenacity, ``connectors.retry``) only see our
+  exceptions.
+
+This module makes the calls. What they send and what comes back is translated by pure
+neighbours: the SOQL by ``query``, records, describes and results by ``records``; the
+Bulk API 2.0 tail of a big pull is ``bulk``.
 
 One connector serves one thread: the session's notion of the current call kind is state.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote_plus
 
 import requests
 import structlog
 from simple_salesforce import Salesforce
-from simple_salesforce.bulk2 import Operation
 from simple_salesforce.exceptions import SalesforceError
 
 from connectors.base import (
     ApiUsage,
     Cursor,
-    FieldSchema,
     ObjectSchema,
+    Owner,
     Page,
     RecordChange,
     RecordWrite,
@@ -56,12 +57,10 @@ from connectors.errors import (
     AuthError,
     FatalError,
     RateLimited,
-    RetriesExhausted,
-    SchemaError,
-    TransientError,
 )
 from connectors.retry import RetrySettings, call_with_retry
 from connectors.salesforce import ids as salesforce_ids
+from connectors.salesforce import query
 from connectors.salesforce import soql_literals as soql
 from connectors.salesforce.auth import (
     SalesforceAuth,
@@ -69,28 +68,26 @@ from connectors.salesforce.auth import (
     obtain_token,
     retry_after_seconds,
 )
+from connectors.salesforce.bulk import BulkQuery
 from connectors.salesforce.errors import (
     SYSTEM,
     BatchRejected,
     QueryLocatorExpired,
     SessionExpired,
     classify,
-    record_error,
+)
+from connectors.salesforce.facts import COLLECTION_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE
+from connectors.salesforce.records import (
+    collection_record,
+    json_value,
+    object_schema,
+    record_change,
+    write_result,
 )
 from connectors.secret_text import SecretHook, ignore
-from handoff_sync.model import Owner
 
 T = TypeVar("T")
 log = structlog.get_logger("connectors.salesforce")
-
-COLLECTION_SIZE = 200  # sObject Collections maximum per call
-MAX_PAGE_SIZE = 2000
-MIN_PAGE_SIZE = 200  # Sforce-Query-Options batchSize floor
-# Salesforce refuses a request whose URI plus headers exceed 16,384 bytes; our headers
-# (bearer token, content type, query options) stay far below the 2,384 bytes left over.
-MAX_URL_BYTES = 14_000
-_NUMBER_TYPES = frozenset({"currency", "double", "percent"})
-_PICKLIST_TYPES = frozenset({"picklist", "multipicklist", "combobox"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +198,10 @@ class SalesforceConnector:
     def describe(self, object_name: str) -> ObjectSchema:
         key = object_name.lower()
         if key not in self._describes:
-            obj = _api_name(object_name)
+            obj = query.api_name(object_name)
             raw = self._call("describe", f"describe {obj}",
                              lambda sf: getattr(sf, obj).describe())
-            self._describes[key] = _schema(raw)
+            self._describes[key] = object_schema(raw)
         return self._describes[key]
 
     def pull(self, object_name: str, fields: Sequence[str], since: Cursor | None, *,
@@ -217,16 +214,16 @@ class SalesforceConnector:
         ``overlap_seconds`` early (closed interval); with no overlap the (time, id)
         tie-break resumes exactly after the cursor's record.
         """
-        obj = _api_name(object_name)
+        obj = query.api_name(object_name)
         include_deleted = since is not None
-        select = _select(fields, deleted=include_deleted)
-        floor = _normalized(since)
+        select = query.select_fields(fields, deleted=include_deleted)
+        floor = query.normalized(since)
         start = floor
         if floor is not None and self.settings.overlap_seconds > 0:
             start = Cursor(floor.modified_at - timedelta(seconds=self.settings.overlap_seconds))
 
         def query_after(position: Cursor | None) -> dict[str, Any]:
-            return self._query(obj, _soql(obj, select, scope, position, ordered=True),
+            return self._query(obj, query.query_text(obj, select, scope, position, ordered=True),
                                include_deleted)
 
         result = query_after(start)
@@ -273,19 +270,19 @@ class SalesforceConnector:
     def fetch(self, object_name: str, ids: Sequence[str],
               fields: Sequence[str]) -> list[RecordChange]:
         """Records by Id, in input order; chunks keep each query URL under 16 KB."""
-        obj = _api_name(object_name)
-        select = _select(fields, deleted=False)
+        obj = query.api_name(object_name)
+        select = query.select_fields(fields, deleted=False)
         # Short (15-character) ids are asked for in the 18-character form records carry.
         wanted = list(dict.fromkeys(salesforce_ids.full_id(i) for i in ids))
         if not wanted:
             return []
         found: dict[str, RecordChange] = {}
         prefix = f"SELECT {', '.join(select)} FROM {obj} WHERE Id IN ("
-        for chunk in id_chunks(self._query_url_length(), prefix, ")", wanted):
+        for chunk in query.id_chunks(self._query_url_length(), prefix, ")", wanted):
             text = prefix + ",".join(soql.quote(i) for i in chunk) + ")"
             for records in self._query_pages(obj, text):
                 for record in records:
-                    change = _change(record, select)
+                    change = record_change(record, select)
                     found[change.id] = change
         # Callers may hold 15-character ids; Salesforce answers with 18.
         position = {i[:15]: n for n, i in reversed(list(enumerate(wanted)))}
@@ -293,26 +290,26 @@ class SalesforceConnector:
 
     def write(self, object_name: str, writes: Sequence[RecordWrite]) -> list[WriteResult]:
         """Creates (POST) and updates (PATCH) through sObject Collections, allOrNone off."""
-        obj = _api_name(object_name)
+        obj = query.api_name(object_name)
         results: list[WriteResult | None] = [None] * len(writes)
         creates = [(i, w) for i, w in enumerate(writes) if w.id is None]
         updates = [(i, w) for i, w in enumerate(writes) if w.id is not None]
         for method, group in (("POST", creates), ("PATCH", updates)):
             for chunk in _chunks(group, COLLECTION_SIZE):
-                records = [_collection_record(obj, w.fields, record_id=w.id) for _, w in chunk]
+                records = [collection_record(obj, w.fields, record_id=w.id) for _, w in chunk]
                 outcomes = self._collection("composite/sobjects", method, records,
                                             kind="write", subject=f"write {obj}",
                                             idempotent=method == "PATCH")
                 for (index, w), outcome in zip(chunk, outcomes, strict=True):
-                    results[index] = _write_result(w.ref, w.id, outcome,
+                    results[index] = write_result(w.ref, w.id, outcome,
                                                    created=method == "POST")
         return [r for r in results if r is not None]
 
     def upsert_tasks(self, target: TaskTarget, tasks: Sequence[TaskWrite]) -> list[WriteResult]:
         """Upsert by the external-id key field (collections upsert), linked by WhatId."""
-        obj = _api_name(target.object)
-        key = _api_name(target.key_field)
-        link = _api_name(target.deal_link_field) if target.deal_link_field else None
+        obj = query.api_name(target.object)
+        key = query.api_name(target.key_field)
+        link = query.api_name(target.deal_link_field) if target.deal_link_field else None
         results: list[WriteResult] = []
         for chunk in _chunks(tasks, COLLECTION_SIZE):
             records = []
@@ -320,11 +317,11 @@ class SalesforceConnector:
                 values = {**task.fields, key: task.key}
                 if link is not None:
                     values[link] = task.deal_id
-                records.append(_collection_record(obj, values))
+                records.append(collection_record(obj, values))
             outcomes = self._collection(f"composite/sobjects/{obj}/{key}", "PATCH", records,
                                         kind="upsert", subject=f"upsert {obj} by {key}",
                                         idempotent=True)
-            results += [_write_result(task.key, None, outcome, created=None)
+            results += [write_result(task.key, None, outcome, created=None)
                         for task, outcome in zip(chunk, outcomes, strict=True)]
         return results
 
@@ -456,7 +453,7 @@ class SalesforceConnector:
         page's cursor is the same but never below ``floor``, the cursor the caller holds,
         which rows re-read from the overlap window must not move backwards.
         """
-        changes = tuple(_change(r, select) for r in records)
+        changes = tuple(record_change(r, select) for r in records)
         if changes and changes[-1].modified_at is not None:
             position = Cursor(changes[-1].modified_at, changes[-1].id)
         cursor = floor
@@ -467,54 +464,14 @@ class SalesforceConnector:
     def _bulk_pull(self, obj: str, select: Sequence[str], scope: Mapping[str, str] | None,
                    include_deleted: bool, after: Cursor | None,
                    safe: Cursor | None) -> Iterator[Page]:
-        """The rest of a big pull, after ``after``, through one Bulk API 2.0 query job.
-
-        Bulk results are unordered (ORDER BY disables Salesforce's chunking and risks
-        timeouts), so the cursor cannot move until the last page is in: earlier pages
-        carry ``safe`` (the cursor already reached), the last one the highest seen.
-        """
-        schema = self.describe(obj)
-        text = _soql(obj, select, scope, after, ordered=False)
-        operation = Operation.query_all if include_deleted else Operation.query
-        job = self._call("bulk", f"bulk query {obj}",
-                         lambda sf: _bulk(sf, obj).create_job(operation, text))
-        job_id = str(job["id"])
-        self._await_job(obj, job_id)
-        best, locator = safe, ""
-        while True:
-            result = self._call("bulk", f"bulk results {obj}",
-                                partial(_bulk_results, obj, job_id, locator,
-                                        self.settings.bulk_page_size))
-            changes = tuple(_csv_changes(result["records"], schema, select))
-            for change in changes:
-                if change.modified_at is not None:
-                    seen = Cursor(change.modified_at, change.id)
-                    best = seen if best is None else max(best, seen)
-            locator = result["locator"]
-            if not locator:
-                yield Page(changes, best)
-                return
-            yield Page(changes, safe)
-
-    def _await_job(self, obj: str, job_id: str) -> None:
-        waited = 0.0
-        while True:
-            info = self._call("bulk", f"bulk job status {obj}",
-                              lambda sf: _bulk(sf, obj).get_job(job_id, True))
-            state = info.get("state")
-            if state == "JobComplete":
-                return
-            if state in ("Failed", "Aborted"):
-                raise RetriesExhausted(
-                    f"the Bulk API 2.0 query job {job_id} on {obj} ended {state}: "
-                    f"{info.get('errorMessage') or 'no reason given'}; the next cycle tries "
-                    "again", system=SYSTEM)
-            if waited >= self.settings.bulk_timeout_seconds:
-                raise RetriesExhausted(
-                    f"the Bulk API 2.0 query job {job_id} on {obj} was still {state} after "
-                    f"{waited:.0f} s; the next cycle tries again", system=SYSTEM)
-            self._sleep(self.settings.bulk_poll_seconds)
-            waited += self.settings.bulk_poll_seconds
+        """The rest of a big pull, after ``after``, through one Bulk API 2.0 query job
+        (``connectors.salesforce.bulk``); its pages carry ``safe`` until the last."""
+        bulk = BulkQuery(self._call, page_size=self.settings.bulk_page_size,
+                         poll_seconds=self.settings.bulk_poll_seconds,
+                         timeout_seconds=self.settings.bulk_timeout_seconds, sleep=self._sleep)
+        yield from bulk.pages(obj, query.query_text(obj, select, scope, after, ordered=False),
+                              self.describe(obj), select, include_deleted=include_deleted,
+                              safe=safe)
 
     # --- writes ---------------------------------------------------------------------------
     def _collection(self, path: str, method: str, records: list[dict[str, Any]], *,
@@ -524,7 +481,7 @@ class SalesforceConnector:
         A request refused as a whole (a value of the wrong JSON type) is split in halves
         until the record at fault fails alone, so it never sinks the rest of its batch.
         """
-        body = json.dumps({"allOrNone": False, "records": records}, default=_json_value)
+        body = json.dumps({"allOrNone": False, "records": records}, default=json_value)
         try:
             raw = self._call(kind, subject,
                              lambda sf: sf.restful(path, method=method, data=body),
@@ -557,205 +514,14 @@ class SalesforceConnector:
 # --- pure helpers -------------------------------------------------------------------------
 
 
-def _api_name(identifier: str) -> str:
-    """A checked field/object name; a bad one is a mapping problem, reported as such."""
-    try:
-        return soql.name(identifier)
-    except ValueError as exc:
-        raise SchemaError(f"{identifier!r} is not a Salesforce field or object API name; fix "
-                          "it in the mapping", system=SYSTEM) from exc
-
-
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     iterator = iter(items)
     while chunk := tuple(islice(iterator, size)):
         yield chunk
 
 
-def _normalized(cursor: Cursor | None) -> Cursor | None:
-    """A cursor in UTC; a naive time (as some databases return) is read as UTC."""
-    if cursor is None:
-        return None
-    moment = cursor.modified_at
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return Cursor(moment, cursor.last_id)
-
-
-def _select(fields: Sequence[str], *, deleted: bool) -> list[str]:
-    """Id and SystemModstamp first (the cursor needs them), requested fields, IsDeleted."""
-    wanted = ["Id", "SystemModstamp", *fields, *(["IsDeleted"] if deleted else [])]
-    seen: dict[str, str] = {}
-    for item in wanted:
-        seen.setdefault(_api_name(item).lower(), item)
-    return list(seen.values())
-
-
-def _soql(obj: str, select: Sequence[str], scope: Mapping[str, str] | None,
-          after: Cursor | None, *, ordered: bool) -> str:
-    where: list[str] = []
-    if after is not None:
-        stamp = soql.datetime_literal(after.modified_at)
-        if after.last_id:
-            where.append(f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} "
-                         f"AND Id > {soql.quote(after.last_id)}))")
-        else:
-            where.append(f"SystemModstamp >= {stamp}")
-    for name, value in sorted((scope or {}).items()):
-        where.append(f"{_api_name(name)} = {soql.literal(value)}")
-    text = f"SELECT {', '.join(select)} FROM {obj}"
-    if where:
-        text += " WHERE " + " AND ".join(where)
-    return text + (" ORDER BY SystemModstamp, Id" if ordered else "")
-
-
-def id_chunks(url_prefix_bytes: int, prefix: str, suffix: str,
-              ids: Sequence[str]) -> Iterator[list[str]]:
-    """Ids in runs whose ``prefix + 'id','id' + suffix`` query URL stays under the limit.
-
-    URL-encoding works character by character, so encoded lengths add up exactly.
-    """
-    fixed = url_prefix_bytes + len(quote_plus(prefix)) + len(quote_plus(suffix))
-    chunk: list[str] = []
-    size = fixed
-    for record_id in ids:
-        item = len(quote_plus(soql.quote(record_id))) + (len(quote_plus(",")) if chunk else 0)
-        if chunk and size + item > MAX_URL_BYTES:
-            yield chunk
-            chunk, size = [], fixed
-            item = len(quote_plus(soql.quote(record_id)))
-        if size + item > MAX_URL_BYTES:
-            raise ValueError(f"the query for id {record_id!r} alone exceeds the URL limit")
-        chunk.append(record_id)
-        size += item
-    if chunk:
-        yield chunk
-
-
 def _query_more(url: str, headers: dict[str, str], sf: Salesforce) -> Any:
     return sf.query_more(url, identifier_is_url=True, headers=headers)
-
-
-def _bulk(sf: Salesforce, obj: str) -> Any:
-    """The Bulk API 2.0 client for ``obj``.
-
-    Its private ``_client`` is used because the public ``query_all`` generator sleeps
-    with ``time.sleep`` while polling and cannot resume a results page after a transient
-    failure; the client's create/status/results steps let each be retried alone.
-    Pinned by setup.cfg to simple-salesforce 1.12.x, where this is stable.
-    """
-    return getattr(sf.bulk2, obj)._client
-
-
-def _bulk_results(obj: str, job_id: str, locator: str, max_records: int,
-                  sf: Salesforce) -> Any:
-    try:
-        return _bulk(sf, obj).get_query_results(job_id, locator, max_records)
-    except KeyError as exc:  # the client reads Sforce-NumberOfRecords without a default
-        raise TransientError(
-            f"the Bulk API 2.0 results for {obj} came without their Sforce-NumberOfRecords "
-            "header (a proxy stripping headers?)", system=SYSTEM) from exc
-
-
-def _timestamp(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{Owner: {attributes, Email}}`` -> ``{"Owner.Email": ...}``; attributes dropped."""
-    flat: dict[str, Any] = {}
-    for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat
-
-
-def _change(record: Mapping[str, Any], select: Sequence[str]) -> RecordChange:
-    values = _flatten(record)
-    for name in select:  # a null relationship comes back as one null, not its fields
-        values.setdefault(name, None)
-    return RecordChange(id=str(values["Id"]), modified_at=_timestamp(values.get("SystemModstamp")),
-                        fields=values, deleted=values.get("IsDeleted") is True)
-
-
-def _csv_changes(text: str, schema: ObjectSchema,
-                 select: Sequence[str]) -> Iterator[RecordChange]:
-    """Bulk CSV rows as the REST API would have typed them (numbers, booleans, nulls)."""
-    for row in csv.DictReader(io.StringIO(text)):
-        typed = {name: _csv_value(value, schema.get(name)) for name, value in row.items()}
-        yield _change(typed, select)
-
-
-def _csv_value(text: str | None, described: FieldSchema | None) -> Any:
-    if text is None or text == "":  # Bulk CSV writes null as an empty field
-        return None
-    kind = described.type if described is not None else "string"
-    if kind == "boolean":
-        return text.lower() == "true"
-    if kind in _NUMBER_TYPES:
-        return float(text)
-    if kind == "int":
-        return int(float(text))
-    return text
-
-
-def _schema(raw: Mapping[str, Any]) -> ObjectSchema:
-    fields = {}
-    for f in raw["fields"]:
-        picklist = tuple(v["value"] for v in f.get("picklistValues") or () if v.get("active"))
-        fields[f["name"]] = FieldSchema(
-            name=f["name"], type=f["type"], createable=bool(f.get("createable")),
-            updateable=bool(f.get("updateable")), nillable=bool(f.get("nillable")),
-            length=int(f.get("length") or 0),
-            precision=int(f.get("precision") or 0), scale=int(f.get("scale") or 0),
-            picklist_values=picklist if f["type"] in _PICKLIST_TYPES else None,
-            restricted_picklist=bool(f.get("restrictedPicklist")),
-            reference_to=tuple(f.get("referenceTo") or ()),
-        )
-    return ObjectSchema(raw["name"], fields, case_insensitive=True,
-                        key_prefix=raw.get("keyPrefix") or None)
-
-
-def _collection_record(obj: str, values: Mapping[str, Any], *,
-                       record_id: str | None = None) -> dict[str, Any]:
-    record: dict[str, Any] = {"attributes": {"type": obj}}
-    record.update((k, v) for k, v in values.items() if k.lower() != "id")
-    if record_id is not None:
-        record["id"] = record_id
-    return record
-
-
-def _json_value(value: Any) -> Any:
-    """JSON for values the mapping layer may hand over unformatted."""
-    if isinstance(value, datetime):
-        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}+0000"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, tuple | set | frozenset):
-        return ";".join(str(v) for v in value)  # multi-select picklists
-    raise TypeError(f"cannot send a {type(value).__name__} to Salesforce")
-
-
-def _write_result(ref: str, record_id: str | None, outcome: Mapping[str, Any], *,
-                  created: bool | None) -> WriteResult:
-    ok = bool(outcome.get("success"))
-    new_id = outcome.get("id") or record_id
-    if ok:
-        was_created = bool(outcome.get("created")) if created is None else created
-        return WriteResult(ref=ref, id=new_id, ok=True, created=was_created)
-    errors = [e for e in outcome.get("errors") or [] if isinstance(e, Mapping)]
-    error = record_error(dict(errors[0]), extra=[dict(e) for e in errors[1:]]) if errors else \
-        record_error({"statusCode": "UNKNOWN", "message": "Salesforce gave no reason"})
-    return WriteResult(ref=ref, id=new_id, ok=False, error=error)
 
 
 def _org_key(token: Token) -> str:

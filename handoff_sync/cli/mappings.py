@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from connectors.base import Owner
+from connectors.registry import SYSTEMS
 from handoff_sync.mapping.explain import explain_record, guess_system
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.describe import check_against_describe
-from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
+from handoff_sync.model import OwnerDirectory, Role, SystemName
 from handoff_sync.problems.report import Problem
 
 DEFAULT_FOLDER = Path("mappings")
@@ -157,9 +159,9 @@ def live_problems(config: Any, pipeline: Any,
                                     f"connection '{name}' is {connection.system}",
                                     "pass the pipeline's mappings folder, or fix the config"))
             continue
-        if mapping.system is SystemName.FILES:
-            notes.append(f"{mapping.file.name} not described: a drop folder's columns are "
-                         "whatever each export holds")
+        untyped = SYSTEMS[mapping.system].untyped
+        if untyped is not None:
+            notes.append(f"{mapping.file.name} not described: {untyped}")
             continue
         connector = None
         try:
@@ -202,9 +204,10 @@ def run_explain(args: argparse.Namespace) -> int:
                              f"{type(raw).__name__}")
         system = SystemName(args.system) if args.system else _guess(mappings, raw)
         if system is None:
-            raise InputError(f"{args.deal}: cannot tell whether this is a Salesforce or a "
-                             "HubSpot record; pass --system "
-                             f"{'|'.join(s.value for s in SystemName)}")
+            shapes = " or a ".join(row.title for row in SYSTEMS.values()
+                                   if row.looks_like is not None)
+            raise InputError(f"{args.deal}: cannot tell whether this is a {shapes} record; "
+                             f"pass --system {'|'.join(s.value for s in SystemName)}")
         if mappings.for_system(system) is None:
             raise InputError(f"{args.mappings} maps no {system.value} object; pass --system")
         owners = read_owners(args.owners) if args.owners else OwnerDirectory()
@@ -216,14 +219,14 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def _guess(mappings: MappingSet, raw: dict[str, Any]) -> SystemName | None:
-    """A file-drop row has no API shape to guess from: when the folder maps a file drop
-    and the record does not look like a mapped API record, it is a row."""
+    """A file-drop row has no API shape to guess from: when the folder maps such a system
+    and the record does not look like a mapped API record, it is one of its rows."""
     guessed = guess_system(raw)
     if guessed is not None and mappings.for_system(guessed) is not None:
         return guessed
-    if mappings.for_system(SystemName.FILES) is not None:
-        return SystemName.FILES
-    return guessed
+    shapeless = (m.system for m in (mappings.prm, mappings.crm)
+                 if SYSTEMS[m.system].looks_like is None)
+    return next(shapeless, guessed)
 
 
 def _read_json(file: Path) -> Any:

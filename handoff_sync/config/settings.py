@@ -30,9 +30,10 @@ import contextlib
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,6 +52,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from connectors.registry import SYSTEMS
 from handoff_sync.config.errors import (
     ConfigError,
     ConfigProblem,
@@ -73,6 +75,13 @@ from handoff_sync.problems.report import KeyPath, did_you_mean
 from handoff_sync.problems.yaml_source import read_yaml_file
 from handoff_sync.safety import redaction
 from handoff_sync.safety.local_files import warn_if_loose
+
+if TYPE_CHECKING:  # the connectors' settings, imported where they are built
+    from connectors.budget import BudgetSettings
+    from connectors.files.connector import FileDropSettings
+    from connectors.hubspot.connector import HubSpotSettings
+    from connectors.retry import RetrySettings
+    from connectors.salesforce.connector import SalesforceSettings
 
 __all__ = [
     "AnyConnectionConfig",
@@ -256,6 +265,15 @@ class RetryConfig(Section):
     give_up_after_seconds: Annotated[float, Field(ge=0)] = 120.0
     """No retry starts later than this after the first attempt."""
 
+    def settings(self) -> RetrySettings:
+        """This section in the connectors' terms."""
+        from connectors.retry import RetrySettings
+
+        return RetrySettings(max_attempts=self.max_attempts,
+                             initial_wait=self.initial_wait_seconds,
+                             max_wait=self.max_wait_seconds,
+                             give_up_after=self.give_up_after_seconds)
+
 
 class BudgetConfig(Section):
     """The share of the system's daily API allowance handoff-sync may spend."""
@@ -271,6 +289,19 @@ class BudgetConfig(Section):
     database (shared by every pipeline and replica); the overspend bound per process."""
     flush_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     """Longest time calls are counted in this process before they are added."""
+
+    def settings(self, *, shared: bool = False) -> BudgetSettings:
+        """This section in the connectors' terms. ``shared``: the budget is kept in a
+        ledger in the database, so calls are counted in batches (flush_calls,
+        flush_seconds): a shared ledger costs a database round trip."""
+        from connectors.budget import BudgetSettings
+
+        budget = BudgetSettings(share=self.share, slow_down_at=self.slow_down_at,
+                                daily_limit=self.daily_limit)
+        if shared:
+            budget = replace(budget, flush_calls=self.flush_calls,
+                             flush_seconds=self.flush_seconds)
+        return budget
 
 
 class _Auth:
@@ -373,6 +404,42 @@ class SalesforceConnectionConfig(Section):
             raise KeyProblems(found)
         return self
 
+    def connector_settings(self, *, shared_budget: bool = False) -> SalesforceSettings:
+        """This section in the connector's terms; secrets stay references (the connector
+        reads them at each login, so a rotated secret is picked up). ``shared_budget``:
+        see ``BudgetConfig.settings``."""
+        from connectors.salesforce.auth import SalesforceAuth, SecretRef
+        from connectors.salesforce.connector import SalesforceSettings
+
+        def ref(source: SecretSource | None) -> SecretRef | None:
+            return None if source is None else SecretRef(env=source.env, file=source.file)
+
+        auth = SalesforceAuth(
+            kind=self.auth, login_url=self.login_url.rstrip("/"), client_id=self.client_id,
+            username=self.username, private_key=ref(self.private_key),
+            client_secret=ref(self.client_secret), password=ref(self.password),
+            security_token=ref(self.security_token), session_id=ref(self.session_id),
+            instance_url=self.instance_url, jwt_audience=self.jwt_audience)
+        return SalesforceSettings(
+            auth=auth, api_version=self.api_version, ca_file=self.ca_file,
+            timeout_seconds=self.timeout_seconds, page_size=self.page_size,
+            bulk_threshold=self.bulk_threshold, bulk_page_size=self.bulk_page_size,
+            bulk_poll_seconds=self.bulk_poll_seconds,
+            bulk_timeout_seconds=self.bulk_timeout_seconds,
+            overlap_seconds=self.overlap_seconds, retry=self.retry.settings(),
+            budget=self.budget.settings(shared=shared_budget))
+
+    def org(self, name: str) -> tuple[str, ...]:
+        """Which org this connection (named ``name``) reaches, as far as the config tells:
+        the same endpoint and user or app (see ``check_shared_crm_objects``)."""
+        endpoint = (self.instance_url or self.login_url).rstrip("/").lower()
+        who = self.username.lower() or self.client_id or _reference(self.session_id)
+        return (self.system, endpoint, who) if who else (self.system, name)
+
+    def path_problems(self) -> list[tuple[KeyPath, str]]:
+        """Files this section names that are not there."""
+        return _ca_file_problems(self.ca_file)
+
 
 _HUBSPOT_AUTH = _Auth(
     needs={"private_app": ("access_token",),
@@ -454,6 +521,48 @@ class HubSpotConnectionConfig(Section):
             raise KeyProblems(found)
         return self
 
+    def connector_settings(self, *, shared_budget: bool = False) -> HubSpotSettings:
+        """This section in the connector's terms; secrets stay references (read when the
+        connector is built). ``shared_budget``: see ``BudgetConfig.settings``."""
+        from connectors.hubspot.auth import CredentialSources
+        from connectors.hubspot.connector import HubSpotSettings
+
+        sources: dict[str, str | None] = {}
+        for name in ("access_token", "client_id", "client_secret", "refresh_token"):
+            source: SecretSource | None = getattr(self, name)
+            if source is None:
+                continue  # not used by this auth kind: the connector's defaults stay
+            if source.file is not None:
+                sources[f"{name}_file"] = str(source.file)
+            else:
+                sources[f"{name}_env"] = source.env
+        return HubSpotSettings(
+            host=self.host.rstrip("/"), auth=self.auth,
+            credentials=CredentialSources(**sources),  # type: ignore[arg-type]
+            ca_file=str(self.ca_file) if self.ca_file is not None else None,
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds, page_size=self.page_size,
+            search_lag=timedelta(seconds=self.search_lag_seconds),
+            overlap=timedelta(seconds=self.overlap_seconds),
+            deletion_lookback=timedelta(seconds=self.deletion_lookback_seconds),
+            archive_scan_interval=timedelta(seconds=self.archive_scan_interval_seconds),
+            retry=self.retry.settings(), budget=self.budget.settings(shared=shared_budget),
+            burst_limit=self.burst_limit, burst_window=self.burst_window_seconds,
+            search_limit=self.search_limit, search_window=self.search_window_seconds,
+            pacing_margin=self.pacing_margin,
+            token_refresh_margin=self.token_refresh_margin_seconds)
+
+    def org(self, name: str) -> tuple[str, ...]:
+        """Which account this connection (named ``name``) reaches, as far as the config
+        tells: the same host and token reference (see ``check_shared_crm_objects``)."""
+        who = _reference(self.access_token or self.refresh_token)
+        host = self.host.rstrip("/").lower()
+        return (self.system, host, who) if who else (self.system, name)
+
+    def path_problems(self) -> list[tuple[KeyPath, str]]:
+        """Files this section names that are not there."""
+        return _ca_file_problems(self.ca_file)
+
 
 class FileDropConnectionConfig(Section):
     """A PRM without an API: CSV or JSON Lines exports dropped into a folder."""
@@ -488,12 +597,41 @@ class FileDropConnectionConfig(Section):
                              "utf-16)") from None
         return value
 
+    def connector_settings(self, *, shared_budget: bool = False) -> FileDropSettings:
+        """This section in the connector's terms (a folder has no API budget to share)."""
+        from connectors.files.connector import FileDropSettings
+
+        return FileDropSettings(
+            folder=self.folder, id_field=self.id_field, modified_field=self.modified_field,
+            deleted_field=self.deleted_field, patterns=self.patterns, encoding=self.encoding,
+            delimiter=self.delimiter, settle_seconds=self.settle_seconds)
+
+    def org(self, name: str) -> tuple[str, ...]:
+        """A folder is no org: only the connection itself."""
+        return (self.system, name)
+
+    def path_problems(self) -> list[tuple[KeyPath, str]]:
+        """The drop folder, if it is not there."""
+        if self.folder.is_dir():
+            return []
+        return [(("folder",), f"folder {self.folder} not found")]
+
 
 AnyConnectionConfig = SalesforceConnectionConfig | HubSpotConnectionConfig \
     | FileDropConnectionConfig
-"""One connection's settings, whichever its system."""
+"""One connection's settings, whichever its system: one model per system of
+``connectors.registry`` (its ``system`` key is the registry's name). Each model also says
+what it stands for: ``connector_settings()`` (the registry's settings class), ``org(name)``
+and ``path_problems()``."""
+
 ConnectionConfig = Annotated[AnyConnectionConfig, Field(discriminator="system")]
 """The same, as the config file declares it: the ``system`` key picks the model."""
+
+
+def _ca_file_problems(ca_file: Path | None) -> list[tuple[KeyPath, str]]:
+    if ca_file is not None and not ca_file.is_file():
+        return [(("ca_file",), f"file {ca_file} not found")]
+    return []
 
 
 class PipelineConfig(Section):
@@ -559,9 +697,10 @@ class Config(Section):
                     found.append(((*where, side), f"no connection named '{name}'"
                                   + (f" ({near})" if near else "") + f"; {known}"))
             crm = self.connections.get(pipeline.crm)
-            if crm is not None and crm.system == "files":
-                found.append(((*where, "crm"), f"connection '{pipeline.crm}' is a file drop, "
-                              "which can only be a PRM (it is read, never written)"))
+            if crm is not None and SYSTEMS[crm.system].read_only is not None:
+                found.append(((*where, "crm"), f"connection '{pipeline.crm}' is a "
+                              f"{SYSTEMS[crm.system].title}, which can only be a PRM (it is "
+                              "read, never written)"))
             if pipeline.prm == pipeline.crm and pipeline.prm in self.connections:
                 found.append(((*where, "crm"), "prm and crm name the same connection"))
         if found:
@@ -633,12 +772,8 @@ def check_files(config: Config) -> list[tuple[KeyPath, str]]:
     """
     found: list[tuple[KeyPath, str]] = []
     for name, connection in config.connections.items():
-        where: KeyPath = ("connections", name)
-        ca_file = getattr(connection, "ca_file", None)
-        if ca_file is not None and not ca_file.is_file():
-            found.append(((*where, "ca_file"), f"file {ca_file} not found"))
-        if isinstance(connection, FileDropConnectionConfig) and not connection.folder.is_dir():
-            found.append(((*where, "folder"), f"folder {connection.folder} not found"))
+        found.extend((("connections", name, *key), message)
+                     for key, message in connection.path_problems())
     for index, pipeline in enumerate(config.pipelines):
         if pipeline.enabled:  # a disabled pipeline may wait for its mappings
             found.extend(_check_mappings(config, pipeline, ("pipelines", index)))
@@ -663,7 +798,7 @@ class CrmUse:
 
     index: int
     name: str
-    org: tuple[str, ...]  # identifies the org/account (see _org_of)
+    org: tuple[str, ...]  # identifies the org/account (see each connection model's org())
     object: str  # as the file writes it
     scope: Mapping[str, str]
     writes: bool  # the file maps outputs or tasks
@@ -711,7 +846,7 @@ def crm_use(config: Config, pipeline: PipelineConfig, index: int) -> CrmUse | No
     """What ``pipeline`` (the ``index``th) does to its CRM object (None: no CRM mapping
     file to read; the config and mappings checks say why)."""
     connection = config.connections.get(pipeline.crm)
-    if connection is None or connection.system == "files":
+    if connection is None or SYSTEMS[connection.system].read_only is not None:
         return None  # reported by _references
     file = pipeline.mappings / f"{connection.system}.yaml"
     if not file.is_file():
@@ -721,28 +856,11 @@ def crm_use(config: Config, pipeline: PipelineConfig, index: int) -> CrmUse | No
     if not isinstance(data, dict) or not isinstance(data.get("object"), str):
         return None  # the mappings validation says why
     scope = data.get("scope")
-    return CrmUse(index, pipeline.name, _org_of(pipeline.crm, connection),
+    return CrmUse(index, pipeline.name, connection.org(pipeline.crm),
                   data["object"],
                   {str(k): str(v) for k, v in scope.items()} if isinstance(scope, dict)
                   else {},
                   bool(data.get("outputs")) or bool(data.get("tasks")), file)
-
-
-def _org_of(name: str, connection: AnyConnectionConfig) -> tuple[str, ...]:
-    """Two connections reach one org when they name the same endpoint and identity (the
-    same login URL and user or app; HubSpot: the same host and token reference). Secrets
-    are compared by where they are kept, never read."""
-    if isinstance(connection, SalesforceConnectionConfig):
-        endpoint = (connection.instance_url or connection.login_url).rstrip("/").lower()
-        who = connection.username.lower() or connection.client_id or \
-            _reference(connection.session_id)
-        return ("salesforce", endpoint, who) if who else ("salesforce", name)
-    if isinstance(connection, HubSpotConnectionConfig):
-        secret = connection.access_token or connection.refresh_token
-        who = _reference(secret)
-        host = connection.host.rstrip("/").lower()
-        return ("hubspot", host, who) if who else ("hubspot", name)
-    return (connection.system, name)
 
 
 def _reference(source: SecretSource | None) -> str:
@@ -781,7 +899,7 @@ def _roles(folder: Path) -> dict[str, str | None]:
     """System file -> its ``role`` key, for each system file in the folder (None when the
     file cannot be read; the mappings validation says why)."""
     roles: dict[str, str | None] = {}
-    for system in ("salesforce", "hubspot", "files"):
+    for system in SYSTEMS:
         file = folder / f"{system}.yaml"
         if file.is_file():
             document, _ = read_yaml_file(file)

@@ -26,11 +26,12 @@ from hubspot import HubSpot
 from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from simple_salesforce import Salesforce
 
+from connectors.base import Owner
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import Condition, GateRequirement
 from handoff_sync.mapping.policy.gates import requirement_label
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical, to_system
-from handoff_sync.model import GateStatus, Output, Owner, OwnerDirectory, SlaStatus, Value
+from handoff_sync.model import GateStatus, Output, OwnerDirectory, SlaStatus, Value
 from handoff_sync.sandbox.core.control_client import ControlClient, SandboxCredentials
 
 SF_API_VERSION = "59.0"

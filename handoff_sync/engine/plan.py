@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
+from connectors.base import ObjectSchema
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -66,7 +67,6 @@ from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
 from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
-from handoff_sync.mapping.system.describe import SystemObject
 from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
     CANONICAL_FIELDS,
@@ -100,7 +100,7 @@ class EngineInput:
     dirty: Dirty | None = None
     # Each side's deal object as its system describes it: a value longer or larger than
     # the field holds is not written but raised for review. Absent: no limits known.
-    limits: Mapping[Role, SystemObject] = dataclasses.field(
+    limits: Mapping[Role, ObjectSchema] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
 
 

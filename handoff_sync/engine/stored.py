@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from connectors.base import ObjectSchema
 from handoff_sync.mapping.system.convert import SystemMapping, as_stored
-from handoff_sync.mapping.system.describe import SystemObject, write_problem
+from handoff_sync.mapping.system.describe import write_problem
 from handoff_sync.model import Output, OwnerDirectory, Role, Value
 
 # Text transforms whose write-then-read leaves a canonical (already cleaned) text as is.
@@ -27,7 +28,7 @@ class StoredForms:
 
     def __init__(self, sides: Mapping[Role, SystemMapping],
                  owners: Mapping[Role, OwnerDirectory],
-                 limits: Mapping[Role, SystemObject] | None = None) -> None:
+                 limits: Mapping[Role, ObjectSchema] | None = None) -> None:
         self._sides = sides
         self._owners = owners
         self._limits = limits or {}

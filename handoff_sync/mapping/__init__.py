@@ -9,5 +9,5 @@ Public entry points:
 - system.convert.to_canonical / to_system / outputs_to_system / task_to_system (pure; owner
   lookups through a model.OwnerDirectory);
 - system.conflicts.decide(policy, prm, crm, ...) -> Decision (who wins a two-sided change);
-- system.describe.check_against_describe(mapping, SystemObject, ...) (the `--live` check).
+- system.describe.check_against_describe(mapping, ObjectSchema, ...) (the `--live` check).
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from connectors.registry import SYSTEMS
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.mapping.policy.templates import format_value
@@ -19,13 +20,11 @@ from handoff_sync.safety.sanitise import for_terminal
 
 
 def guess_system(raw: Mapping[str, Any]) -> SystemName | None:
-    """HubSpot objects nest values under 'properties'; Salesforce records carry
-    'attributes' or API names such as Id and *__c."""
-    if isinstance(raw.get("properties"), Mapping):
-        return SystemName.HUBSPOT
-    if "attributes" in raw or "Id" in raw or any(str(k).endswith("__c") for k in raw):
-        return SystemName.SALESFORCE
-    return None
+    """The first system whose API shape the record has, as each registry row tells it
+    (HubSpot objects nest values under 'properties'; Salesforce records carry 'attributes'
+    or API names such as Id and *__c); None when none recognises it."""
+    return next((SystemName(name) for name, row in SYSTEMS.items()
+                 if row.looks_like is not None and row.looks_like(raw)), None)
 
 
 def explain_record(mappings: MappingSet, system: SystemName, raw: Mapping[str, Any],

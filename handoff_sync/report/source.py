@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from connectors.base import Owner
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import SystemMapping, to_canonical
-from handoff_sync.model import Owner, OwnerDirectory, Role, Value
+from handoff_sync.model import OwnerDirectory, Role, Value
 from handoff_sync.report.facts import (
     DIRECT,
     PARTNER,

@@ -23,8 +23,9 @@ from typing import Any
 
 import structlog
 
-from connectors.base import Connector, Cursor
+from connectors.base import Connector, Cursor, ObjectSchema
 from connectors.errors import ConnectorError, SchemaError, StopRequested
+from connectors.registry import spec
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import (
     EngineState,
@@ -38,7 +39,6 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical
-from handoff_sync.mapping.system.describe import SystemObject
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
 from handoff_sync.safety.sanitise import for_terminal, quoted
 from handoff_sync.store.types import (
@@ -55,7 +55,6 @@ from handoff_sync.sync.drift import SCHEMA_ERROR_CODES, detect_drift
 from handoff_sync.sync.failures import failure_message
 from handoff_sync.sync.fresh import REPLANS, moved_targets
 from handoff_sync.sync.pull import (
-    FILES,
     PullStopped,
     SidePull,
     TaskClosures,
@@ -323,7 +322,7 @@ class PipelineRunner:
             outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
             task_ids=MappingProxyType(done.task_ids),
             mirror={role: MappingProxyType(changed_mirror[role]) for role in Role},
-            mirror_replace=frozenset(r for r in Role if full and _replaceable(mappings, r)),
+            mirror_replace=frozenset(r for r in Role if full and pulls[r].complete),
             checkpoints=MappingProxyType(checkpoints), failures=tuple(failures),
             cleared=frozenset(done.cleared), field_failures=tuple(done.field_failures),
             fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
@@ -427,8 +426,8 @@ class PipelineRunner:
         drift: dict[str, str] = {}
         for role in Role:
             mapping = mappings.side(role)
-            if mapping.system.value == FILES:
-                continue  # a drop folder's columns are whatever the export holds
+            if spec(mapping.system).untyped is not None:
+                continue  # e.g. a drop folder's columns are whatever the export holds
             connector = self.connectors[role]
             deal_object = connector.describe(mapping.object)
             task_object = (connector.describe(mapping.tasks.object)
@@ -438,12 +437,12 @@ class PipelineRunner:
             log.warning("schema_drift", fields=sorted(drift), count=len(drift))
         return drift
 
-    def _limits(self, mappings: MappingSet) -> dict[Role, SystemObject]:
+    def _limits(self, mappings: MappingSet) -> dict[Role, ObjectSchema]:
         """Each API side's deal object as described (lengths, precisions), so the plan
         leaves out a value the field cannot hold instead of failing the record's write.
         The connectors cache describes between cycles: this costs no call on most."""
         return {role: self.connectors[role].describe(mappings.side(role).object)
-                for role in Role if mappings.side(role).system.value != FILES}
+                for role in Role if spec(mappings.side(role).system).untyped is None}
 
     def _owner_directories(self, full: bool) -> dict[Role, OwnerDirectory]:
         now = self.clock()
@@ -597,11 +596,6 @@ def _planned_counts(result: Plan) -> dict[str, int]:
                                                                       "tasks_updated")
         counts[name] += 1
     return counts
-
-
-def _replaceable(mappings: MappingSet, role: Role) -> bool:
-    """A full pull sees every record of an API system; a drop folder only its new files."""
-    return mappings.side(role).system.value != FILES
 
 
 def _schema_suspect(state: PipelineState) -> bool:

@@ -8,8 +8,8 @@ next describe finds nothing and syncing resumes.
 
 from __future__ import annotations
 
+from connectors.base import ObjectSchema
 from handoff_sync.mapping.system.convert import SystemMapping
-from handoff_sync.mapping.system.describe import SystemObject
 
 # Per-record error codes that mean "the schema is not what the mapping says": the next
 # cycle describes the objects again instead of trusting the cached verdict.
@@ -23,8 +23,8 @@ def drift_key(system: str, object_name: str, field: str) -> str:
     return f"{system}.{object_name}.{field}"
 
 
-def detect_drift(mapping: SystemMapping, deal_object: SystemObject,
-                 task_object: SystemObject | None = None) -> dict[str, str]:
+def detect_drift(mapping: SystemMapping, deal_object: ObjectSchema,
+                 task_object: ObjectSchema | None = None) -> dict[str, str]:
     """``system.object.field`` -> why it is skipped, for every mapped field that drifted."""
     system = mapping.system.value
     drift: dict[str, str] = {}

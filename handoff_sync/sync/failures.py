@@ -12,11 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# Imported for their exception classes: a stored name is looked up among every
-# ConnectorError subclass, and these modules define some (SessionExpired, OutcomeUnknown).
-import connectors.hubspot.errors
-import connectors.salesforce.errors  # noqa: F401
 from connectors.errors import ConnectorError
+from connectors.registry import SYSTEMS
 from handoff_sync.safety.redaction import redact
 
 INTERNAL = "internal"
@@ -73,6 +70,11 @@ def _first_known(names: Iterable[str]) -> str:
 
 
 def _connector_errors() -> dict[str, type[ConnectorError]]:
+    """Every ConnectorError subclass by name. Each registered connector is loaded first:
+    a stored name may be one only a connector's modules define (SessionExpired,
+    OutcomeUnknown), and `status` reads stored names without building any connector."""
+    for row in SYSTEMS.values():
+        row.connector_class()
     found: dict[str, type[ConnectorError]] = {}
     pending: list[type[ConnectorError]] = [ConnectorError]
     while pending:

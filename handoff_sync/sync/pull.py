@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import Connector, Cursor, RecordChange
-from connectors.files.connector import FileDropConnector
+from connectors.base import Connector, Cursor, DropSource, RecordChange
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.store.types import MirrorRecord
 from handoff_sync.sync.drift import drifted_fields
 
-FILES = "files"
-FILE_CHECKPOINT_PREFIX = "sha256:"  # files system: one checkpoint row per handled export
+FILE_CHECKPOINT_PREFIX = "sha256:"  # a drop folder: one checkpoint row per handled export
 
 
 @dataclass
@@ -42,10 +40,9 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
               drift: Mapping[str, str], checkpoints: Mapping[tuple[str, str], Cursor],
               should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> SidePull:
     """Pull one side and merge what came back into mirror records (not yet stored)."""
-    if mapping.system.value == FILES:
-        assert isinstance(connector, FileDropConnector)  # the files system's connector
-        return _pull_files(connector, mirror, checkpoints, should_stop, heartbeat,
-                           names=read_fields(mapping))
+    if isinstance(connector, DropSource):  # records arrive as files, not from a cursor
+        return _pull_files(connector, mapping.system.value, mirror, checkpoints, should_stop,
+                           heartbeat, names=read_fields(mapping))
     skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
     fields = sorted(mapping.system_fields() - skipped)
     out = SidePull()
@@ -98,7 +95,7 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
-def _pull_files(connector: FileDropConnector, mirror: Mapping[str, MirrorRecord],
+def _pull_files(connector: DropSource, system: str, mirror: Mapping[str, MirrorRecord],
                 checkpoints: Mapping[tuple[str, str], Cursor],
                 should_stop: Callable[[], bool], heartbeat: Callable[[], None], *,
                 names: Collection[str]) -> SidePull:
@@ -108,8 +105,8 @@ def _pull_files(connector: FileDropConnector, mirror: Mapping[str, MirrorRecord]
     been read to the end without being rejected, and a later row of an id replaces an
     earlier one whole. Each row is merged over the record as it stood before this file.
     """
-    seen = {obj[len(FILE_CHECKPOINT_PREFIX):] for system, obj in checkpoints
-            if system == FILES and obj.startswith(FILE_CHECKPOINT_PREFIX)}
+    seen = {obj[len(FILE_CHECKPOINT_PREFIX):] for kept_for, obj in checkpoints
+            if kept_for == system and obj.startswith(FILE_CHECKPOINT_PREFIX)}
     out = SidePull(complete=False)
     merged = dict(mirror)
 
@@ -129,7 +126,7 @@ def _pull_files(connector: FileDropConnector, mirror: Mapping[str, MirrorRecord]
         merged.update(staged)
         out.records.update(staged)
         out.read += len(staged)
-        out.checkpoints[(FILES, FILE_CHECKPOINT_PREFIX + drop.checksum)] = Cursor(
+        out.checkpoints[(system, FILE_CHECKPOINT_PREFIX + drop.checksum)] = Cursor(
             drop.modified_at, drop.name)
     return out
 
@@ -152,7 +149,7 @@ def pull_task_closures(connector: Connector, mapping: SystemMapping, *,
     """
     rules = mapping.tasks
     out = TaskClosures()
-    if rules is None or mapping.system.value == FILES:
+    if rules is None:  # no tasks mapped (never, for a system handoff-sync cannot write)
         return out
     key = (mapping.system.value, rules.object)
     if since is None:

@@ -44,6 +44,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.errors import ConnectorError, PermissionDenied, SchemaError
+from connectors.registry import spec
 from handoff_sync.engine.types import FieldWrite, Plan, TaskAction, TaskActionKind
 from handoff_sync.mapping.system.convert import (
     SystemMapping,
@@ -394,11 +395,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
-# Records per write call, as each connector batches them (Salesforce sObject Collections,
-# HubSpot batch endpoints); `plan` uses them to say what a cycle would cost.
-WRITE_BATCH = {"salesforce": 200, "hubspot": 100, "files": 1}
-
-
 def field_changes(plan: Plan, sides: Mapping[Role, Side],
                   mirror: Mapping[Role, Mapping[str, MirrorRecord]]) -> list[dict[str, Any]]:
     """Every field a plan would write, in system terms: system, object, record, old, new."""
@@ -416,15 +412,17 @@ def field_changes(plan: Plan, sides: Mapping[Role, Side],
 
 
 def write_call_estimate(plan: Plan, sides: Mapping[Role, Side]) -> dict[str, int]:
-    """Write calls the plan would cost per system (records / batch size, rounded up)."""
+    """Write calls the plan would cost per system (records / batch size, rounded up, at the
+    batch sizes each system's registry row gives: Salesforce sObject Collections, HubSpot
+    batch endpoints)."""
     calls: dict[str, int] = {}
     for role, side in sides.items():
         system = side.mapping.system.value
-        batch = WRITE_BATCH.get(system, 1)
+        row = spec(system)
         tasks = len(plan.tasks) if role is Role.CRM else 0
-        total = -(-tasks // batch)
+        total = -(-tasks // row.task_batch)
         for writes in _passes(plan.writes):  # each pass has calls of its own
             records = sum(1 for w in writes if w.role is role)
-            total += -(-records // batch)
+            total += -(-records // row.write_batch)
         calls[system] = calls.get(system, 0) + total
     return calls

@@ -42,13 +42,13 @@ import pytest
 from connectors.base import (
     Connector,
     Cursor,
+    Owner,
     Page,
     RecordWrite,
     TaskTarget,
     TaskWrite,
 )
 from connectors.errors import ConnectorError, RetriesExhausted
-from handoff_sync.model import Owner
 from handoff_sync.sandbox.server import SandboxServer
 from tests.clock_support import FakeTime
 

@@ -36,6 +36,7 @@ from hubspot.crm.objects import Filter, FilterGroup, PublicObjectSearchRequest
 from connectors.base import (
     Connector,
     Cursor,
+    Owner,
     Page,
     RecordChange,
     RecordWrite,
@@ -56,7 +57,7 @@ from connectors.hubspot.errors import Action, Failure, classify, failure_of
 from connectors.retry import RetrySettings
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.describe import check_against_describe
-from handoff_sync.model import Owner, SystemName
+from handoff_sync.model import SystemName
 from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.core.usage import Quotas
 from handoff_sync.sandbox.server import SandboxServer
@@ -437,10 +438,10 @@ def test_a_defined_property_a_record_lacks_costs_one_definitions_read_per_cycle(
     connector.describe("deals")
     before = connector.usage.calls.get("metadata", 0)
     for _ in range(3):  # three pages of records without dealname
-        connector._check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
+        connector._schema.check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
     assert connector.usage.calls.get("metadata", 0) == before + 1
     connector.start_cycle()
-    connector._check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
+    connector._schema.check_returned("deals", ["dealname"], [{"id": "1", "properties": {}}])
     assert connector.usage.calls.get("metadata", 0) == before + 2
 
 # --- writes ---------------------------------------------------------------------------

@@ -20,11 +20,10 @@ import pytest
 import structlog
 from simple_salesforce import Salesforce, format_soql
 
-from connectors.base import Cursor, RecordWrite, TaskTarget, TaskWrite
+from connectors.base import Cursor, Owner, RecordWrite, TaskTarget, TaskWrite
 from connectors.errors import AuthError, QuotaExhausted, SchemaError
 from connectors.salesforce.auth import SalesforceAuth, SecretRef
 from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
-from handoff_sync.model import Owner
 from handoff_sync.sandbox.server import SandboxServer
 from tests.clock_support import FakeTime
 from tests.contract.connector_contract import (

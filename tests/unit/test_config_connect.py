@@ -21,12 +21,7 @@ from connectors.salesforce.connector import SalesforceConnector, SalesforceSetti
 from handoff_sync.config.settings import load_config
 from handoff_sync.demo.sandbox_config import write_sandbox_config
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.sync.connect import (
-    build_connector,
-    file_drop_settings,
-    hubspot_settings,
-    salesforce_settings,
-)
+from handoff_sync.sync.connect import build_connector
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 
@@ -101,13 +96,13 @@ def test_defaults_are_the_connectors_defaults(tmp_path: Path) -> None:
         """), environ={})
     auth = SalesforceAuth(client_id="app", username="u@example.com",
                           private_key=SecretRef(env="K"))
-    assert salesforce_settings(config.connections["crm"]) == SalesforceSettings(auth=auth)  # type: ignore[arg-type]
+    assert config.connections["crm"].connector_settings() == SalesforceSettings(auth=auth)
     # The daemon scans for archived records every 15 minutes, not every pull (the
     # connector's own default): a quiet cycle stays at one read per object.
-    assert hubspot_settings(config.connections["prm"]) == HubSpotSettings(  # type: ignore[arg-type]
+    assert config.connections["prm"].connector_settings() == HubSpotSettings(
         credentials=CredentialSources(access_token_env="T"),
         archive_scan_interval=timedelta(minutes=15))
-    assert file_drop_settings(config.connections["drops"]) == FileDropSettings(  # type: ignore[arg-type]
+    assert config.connections["drops"].connector_settings() == FileDropSettings(
         folder=tmp_path / "drops", id_field="id")
 
 
@@ -170,7 +165,7 @@ def test_every_setting_reaches_the_connector(tmp_path: Path) -> None:
           delimiter: ";"
           settle_seconds: 0
         """), environ={})
-    assert salesforce_settings(config.connections["crm"]) == SalesforceSettings(  # type: ignore[arg-type]
+    assert config.connections["crm"].connector_settings() == SalesforceSettings(
         auth=SalesforceAuth(kind="password", login_url="https://acme.my.salesforce.com",
                             client_id="app", username="u@example.com",
                             client_secret=SecretRef(file=tmp_path / "secrets" / "sf-secret"),
@@ -181,7 +176,7 @@ def test_every_setting_reaches_the_connector(tmp_path: Path) -> None:
         overlap_seconds=5,
         retry=RetrySettings(max_attempts=3, initial_wait=1, max_wait=2, give_up_after=9),
         budget=BudgetSettings(share=0.5, slow_down_at=0.6, daily_limit=1000))
-    assert hubspot_settings(config.connections["prm"]) == HubSpotSettings(  # type: ignore[arg-type]
+    assert config.connections["prm"].connector_settings() == HubSpotSettings(
         host="https://hubspot.example", auth="oauth",
         credentials=CredentialSources(client_id_env="HS_ID",
                                       client_secret_file="/run/secrets/hs-secret",
@@ -192,7 +187,7 @@ def test_every_setting_reaches_the_connector(tmp_path: Path) -> None:
         archive_scan_interval=timedelta(seconds=8), burst_limit=9, burst_window=11,
         search_limit=2, search_window=1.5, pacing_margin=0.1, token_refresh_margin=60,
         retry=RetrySettings(max_attempts=2), budget=BudgetSettings(share=0.1))
-    assert file_drop_settings(config.connections["drops"]) == FileDropSettings(  # type: ignore[arg-type]
+    assert config.connections["drops"].connector_settings() == FileDropSettings(
         folder=tmp_path / "drops", id_field="reg_id", modified_field="updated",
         deleted_field="gone", patterns=("*.txt",), encoding="cp1252", delimiter=";",
         settle_seconds=0)
@@ -232,9 +227,9 @@ def test_connection_settings_hold_no_secret_values(sandbox: SandboxServer,
     write_sandbox_config(sandbox.base_url, out)
     config = load_config(out, environ={})
     creds = sandbox.sandbox.credentials
-    shown = repr(config) + repr(salesforce_settings(config.connections["crm"])) + repr(  # type: ignore[arg-type]
-        hubspot_settings(config.connections["prm"]))  # type: ignore[arg-type]
+    shown = repr(config) + repr(config.connections["crm"].connector_settings()) + repr(
+        config.connections["prm"].connector_settings())
     assert creds.hs_access_token not in shown
     assert "PRIVATE KEY" not in shown
-    assert dataclasses.asdict(hubspot_settings(config.connections["prm"]))[  # type: ignore[arg-type]
+    assert dataclasses.asdict(config.connections["prm"].connector_settings())[
         "credentials"]["access_token_file"] == str(tmp_path / "secrets" / "hubspot-access-token")

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.base import Connector, RecordWrite, TaskTarget, TaskWrite
+from connectors.base import Connector, DropFile, FileRead, RecordWrite, TaskTarget, TaskWrite
 from connectors.errors import FatalError, PermissionDenied, SchemaError
-from connectors.files.connector import DropFile, FileDropConnector, FileDropSettings, FileRead
+from connectors.files.connector import FileDropConnector, FileDropSettings
 from connectors.files.formats import MAX_LINE_CHARS, FileRejected, decoded_lines
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.convert import SystemMapping, to_canonical

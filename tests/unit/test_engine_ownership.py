@@ -2,6 +2,7 @@
 
 import pytest
 
+from connectors.base import Owner
 from handoff_sync.engine.ownership import (
     Assignee,
     duplicate_owner_reviews,
@@ -9,7 +10,7 @@ from handoff_sync.engine.ownership import (
     unresolved_owner_review,
 )
 from handoff_sync.engine.types import ReviewKind
-from handoff_sync.model import Deal, Owner, OwnerDirectory, PersonRole, Role
+from handoff_sync.model import Deal, OwnerDirectory, PersonRole, Role
 
 FALLBACK = "revops@example.com"
 OWNERS = OwnerDirectory([

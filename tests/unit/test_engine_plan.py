@@ -11,11 +11,12 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.base import Owner
 from handoff_sync.engine.plan import EngineInput, plan
 from handoff_sync.engine.serialise import dumps
 from handoff_sync.engine.types import EngineState, TaskActionKind, TaskState
 from handoff_sync.mapping.system.convert import to_canonical
-from handoff_sync.model import Owner, OwnerDirectory, Role, TaskStatus
+from handoff_sync.model import OwnerDirectory, Role, TaskStatus
 from tests.engine_support import apply_plan, default_mappings
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -135,11 +136,11 @@ def test_the_plan_prints_as_stable_sorted_json() -> None:
 def limited_inputs(prm: dict[str, Any], crm: dict[str, Any],
                    state: EngineState | None = None) -> EngineInput:
     """``inputs`` with the Opportunity described as the sandbox org describes it."""
-    from handoff_sync.mapping.system.describe import SystemField, SystemObject
+    from connectors.base import FieldSchema, ObjectSchema
 
-    described = SystemObject("Opportunity", {
-        "Economic_Buyer__c": SystemField("Economic_Buyer__c", "string", length=120),
-        "Amount": SystemField("Amount", "currency", precision=18, scale=2)},
+    described = ObjectSchema("Opportunity", {
+        "Economic_Buyer__c": FieldSchema("Economic_Buyer__c", "string", length=120),
+        "Amount": FieldSchema("Amount", "currency", precision=18, scale=2)},
         case_insensitive=True)
     return dataclasses.replace(inputs(prm, crm, state), limits={Role.CRM: described})
 

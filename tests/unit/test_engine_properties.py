@@ -19,12 +19,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connectors.base import Owner
 from handoff_sync.engine.plan import EngineInput, plan
 from handoff_sync.engine.serialise import dumps
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.types import EngineState, TaskActionKind
 from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
-from handoff_sync.model import Owner, OwnerDirectory, Role, TaskStatus
+from handoff_sync.model import OwnerDirectory, Role, TaskStatus
 from tests.engine_support import apply_plan, default_mappings
 from tests.property_support import examples
 

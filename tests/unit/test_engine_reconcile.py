@@ -13,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from connectors.base import Owner
 from handoff_sync.engine.reconcile import Reconciled, reconcile
 from handoff_sync.engine.types import BaseSnapshot, Conflict
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.conflicts import POLICIES, FieldSync
 from handoff_sync.mapping.system.convert import MappedRecord, as_stored, to_canonical, to_system
-from handoff_sync.model import FieldType, Owner, OwnerDirectory, Role, SystemName, Value
+from handoff_sync.model import FieldType, OwnerDirectory, Role, SystemName, Value
 from tests.property_support import examples
 
 DEAL = "prm:123"

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from connectors.base import Owner
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.serialise import dumps
@@ -37,7 +38,7 @@ from handoff_sync.engine.types import (
     ReviewKind,
 )
 from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
-from handoff_sync.model import Owner, OwnerDirectory, Role
+from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.sync.write import advancing_deals
 from tests.engine_support import apply_plan, default_mappings
 from tests.property_support import examples

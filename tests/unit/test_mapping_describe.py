@@ -2,7 +2,7 @@
 
 The product talks to the sandbox only over HTTP; these tests read its object definitions
 directly (salesforce_schema, hubspot_schema) and turn them into the describe-like
-SystemObjects that `mappings validate --live` will build from the connectors.
+ObjectSchemas that `mappings validate --live` will build from the connectors.
 """
 
 import dataclasses
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.base import FieldSchema, ObjectSchema
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.mapping.system.describe import SystemField, SystemObject, check_against_describe
+from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import SystemName
 from handoff_sync.sandbox.hubspot import schema as hubspot_schema
 from handoff_sync.sandbox.salesforce import schema as salesforce_schema
@@ -19,11 +20,11 @@ from handoff_sync.sandbox.salesforce import schema as salesforce_schema
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def salesforce_object(name: str) -> SystemObject:
+def salesforce_object(name: str) -> ObjectSchema:
     obj = salesforce_schema.find_object(name)
     assert obj is not None, name
     fields = {
-        f.name: SystemField(
+        f.name: FieldSchema(
             name=f.name, type=f.type, createable=f.createable, updateable=f.updateable,
             nillable=f.nillable, length=f.length,
             picklist_values=f.picklist if f.type in ("picklist", "multipicklist",
@@ -32,10 +33,10 @@ def salesforce_object(name: str) -> SystemObject:
         )
         for f in obj.fields
     }
-    return SystemObject(obj.name, fields, case_insensitive=True)
+    return ObjectSchema(obj.name, fields, case_insensitive=True)
 
 
-def hubspot_object(object_type: str) -> SystemObject:
+def hubspot_object(object_type: str) -> ObjectSchema:
     fields = {}
     for prop in hubspot_schema.PROPERTIES[object_type]:
         type_ = prop.type
@@ -44,13 +45,13 @@ def hubspot_object(object_type: str) -> SystemObject:
         writable = not (prop.read_only_value or prop.calculated)
         options = tuple(value for _, value in prop.options)
         picklist = options if prop.type == "enumeration" and options else None
-        fields[prop.name] = SystemField(
+        fields[prop.name] = FieldSchema(
             name=prop.name, type=type_, createable=writable, updateable=writable,
             picklist_values=picklist, restricted_picklist=picklist is not None,
         )
     pipelines = {p.id: tuple(s.id for s in p.stages)
                  for p in hubspot_schema.PIPELINES.get(object_type, ())}
-    return SystemObject(object_type, fields, pipeline_field="pipeline" if pipelines else None,
+    return ObjectSchema(object_type, fields, pipeline_field="pipeline" if pipelines else None,
                         stage_field="dealstage" if pipelines else None, pipelines=pipelines)
 
 PACKS = [ROOT / "mappings", ROOT / "mappings" / "packs" / "salesforce-prm-hubspot-crm"]
@@ -81,11 +82,11 @@ def _pack_a():
     return load_mappings(PACKS[0])
 
 
-def _without(obj: SystemObject, name: str) -> SystemObject:
+def _without(obj: ObjectSchema, name: str) -> ObjectSchema:
     return dataclasses.replace(obj, fields={k: v for k, v in obj.fields.items() if k != name})
 
 
-def _changed(obj: SystemObject, name: str, **changes) -> SystemObject:
+def _changed(obj: ObjectSchema, name: str, **changes) -> ObjectSchema:
     fields = dict(obj.fields)
     fields[name] = dataclasses.replace(fields[name], **changes)
     return dataclasses.replace(obj, fields=fields)
@@ -161,17 +162,18 @@ def test_task_fields_are_checked_against_the_task_object():
 
 
 def test_limit_problem_knows_lengths_and_precisions_from_describe():
-    from handoff_sync.mapping.system.describe import SystemField, limit_problem
+    from connectors.base import FieldSchema
+    from handoff_sync.mapping.system.describe import limit_problem
 
-    name = SystemField("Economic_Buyer__c", "string", length=120)
+    name = FieldSchema("Economic_Buyer__c", "string", length=120)
     assert limit_problem(name, "x" * 120) is None
     assert "121 characters long; Economic_Buyer__c holds at most 120" in str(
         limit_problem(name, "x" * 121))
-    amount = SystemField("Amount", "currency", precision=18, scale=2)
+    amount = FieldSchema("Amount", "currency", precision=18, scale=2)
     assert limit_problem(amount, 999_999_999_999_999.5) is None
     assert limit_problem(amount, 9_999_999_999_999_999) is None
     assert "at most 16 digits" in str(limit_problem(amount, 10 ** 16))
     assert limit_problem(amount, 10 ** 400) is not None
     assert limit_problem(amount, None) is None
     # HubSpot numbers are doubles (no precision in describe): only the read bounds apply.
-    assert limit_problem(SystemField("amount", "number"), "1" * 300) is None
+    assert limit_problem(FieldSchema("amount", "number"), "1" * 300) is None

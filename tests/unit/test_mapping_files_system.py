@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from connectors.base import FieldSchema, ObjectSchema
 from connectors.files.connector import FileDropConnector, FileDropSettings
 from handoff_sync.cli.mappings import add_mappings_command
 from handoff_sync.mapping.loader import load_mappings, validate_mappings
 from handoff_sync.mapping.system.convert import flatten_record, in_scope, to_canonical
-from handoff_sync.mapping.system.describe import SystemField, SystemObject, check_against_describe
+from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import OwnerDirectory, Role, SystemName
 from handoff_sync.problems.report import Problem
 from tests.file_drop_support import FILES_YAML as FILES_EXPORT_YAML
@@ -168,12 +169,12 @@ def test_live_check_accepts_any_transform_reading_a_text_column(tmp_path: Path) 
                "Status", "Partner", "Partner Rep", "Competitors", "Prospect Prepared",
                "Program", "Last Modified"]
     # What FileDropConnector.describe reports: every column a read-only string.
-    described = SystemObject("registrations", {
-        name: SystemField(name, "string", createable=False, updateable=False)
+    described = ObjectSchema("registrations", {
+        name: FieldSchema(name, "string", createable=False, updateable=False)
         for name in columns})
 
     assert check_against_describe(prm, described) == []
-    without_amount = SystemObject("registrations", {
+    without_amount = ObjectSchema("registrations", {
         n: f for n, f in described.fields.items() if n != "Amount"})
     [problem] = check_against_describe(prm, without_amount)
     assert problem.message == "registrations has no field 'Amount'"

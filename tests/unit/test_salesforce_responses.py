@@ -28,8 +28,9 @@ from responses import matchers
 from connectors.base import RecordWrite
 from connectors.errors import AuthError, FatalError, QuotaExhausted, RetriesExhausted
 from connectors.salesforce.auth import SalesforceAuth, SecretRef, retry_after_seconds
-from connectors.salesforce.connector import MAX_URL_BYTES, SalesforceConnector, SalesforceSettings
+from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.errors import NETWORK_TABLE, RECORD_TABLE, TABLE, TOKEN_TABLE
+from connectors.salesforce.query import MAX_URL_BYTES
 from tests.clock_support import FakeTime
 
 LOGIN = "https://acme.my.salesforce.com"

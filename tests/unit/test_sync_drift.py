@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from connectors.base import FieldSchema, ObjectSchema
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.mapping.system.describe import SystemField, SystemObject
 from handoff_sync.sync.drift import detect_drift, drifted_fields
 from tests.engine_support import DEFAULT_MAPPINGS
 
 
 def described(names: set[str], *, read_only: frozenset[str] = frozenset(),
-              object_name: str = "Opportunity") -> SystemObject:
-    return SystemObject(object_name, {
-        name: SystemField(name, "string", createable=name not in read_only,
+              object_name: str = "Opportunity") -> ObjectSchema:
+    return ObjectSchema(object_name, {
+        name: FieldSchema(name, "string", createable=name not in read_only,
                           updateable=name not in read_only) for name in names},
         case_insensitive=True)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from connectors.registry import SYSTEMS, SystemSpec
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, PERCENT_OUTPUTS, percent_problem
 from handoff_sync.mapping.system.convert import FieldRule, SystemMapping, TaskRules
 from handoff_sync.mapping.system.field_use import check_field_use
@@ -74,8 +75,9 @@ def compile_system(document: YamlDocument, model: SystemFile,
                    system: SystemName) -> tuple[SystemMapping, list[Problem]]:
     """The runtime mapping and every problem with the file's meaning."""
     problems = check_version(document, model.version)
-    if system is SystemName.FILES:
-        problems.extend(_file_drop_problems(document, model))
+    row = SYSTEMS[system]
+    if row.read_only is not None:
+        problems.extend(_read_only_problems(document, model, row))
         # Nothing more is said about what could never be written: no follow-on noise.
         model = model.model_copy(update={
             "fields": {n: e for n, e in model.fields.items() if e.direction == "read"},
@@ -134,14 +136,19 @@ def compile_system(document: YamlDocument, model: SystemFile,
     return mapping, problems
 
 
-def _file_drop_problems(document: YamlDocument, model: SystemFile) -> list[Problem]:
-    """A file drop is a PRM's exports: handoff-sync reads them and can never write back."""
+def _read_only_problems(document: YamlDocument, model: SystemFile,
+                        system: SystemSpec) -> list[Problem]:
+    """A system handoff-sync cannot write (a file drop: a PRM's exports) can only be read,
+    as the PRM side."""
     problems: list[Problem] = []
     if model.role != Role.PRM.value:
-        problems.append(document.problem(("role",), "a file drop can only be the PRM side",
-                                         "write 'role: prm'; the CRM side is "
-                                         "salesforce.yaml or hubspot.yaml"))
-    read_only = "a file drop is read-only: handoff-sync cannot write back to files"
+        crm_files = " or ".join(f"{name}.yaml" for name, other in SYSTEMS.items()
+                                if other.read_only is None)
+        problems.append(document.problem(("role",), f"a {system.title} can only be the PRM "
+                                         "side", f"write 'role: prm'; the CRM side is "
+                                         f"{crm_files}"))
+    read_only = system.read_only
+    assert read_only is not None
     for name, entry in model.fields.items():
         if entry.direction != "read":
             problems.append(document.problem(("fields", name, "direction"), read_only,

@@ -14,13 +14,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from connectors.registry import spec
 from handoff_sync.mapping.system.transforms import (
-    STRING_SYSTEMS,
     Transform,
     ValueProblem,
     read_datetime,
     read_text,
     shown,
+    text_values,
 )
 from handoff_sync.model import (
     FieldType,
@@ -296,7 +297,7 @@ def _write(system: SystemName, rule: FieldRule, value: Value, owners: OwnerDirec
     if is_blank(value):
         value = rule.default
     if is_blank(value):
-        return "" if system in STRING_SYSTEMS else None
+        return "" if text_values(system) else None
     if rule.inverse is not None:
         if isinstance(value, tuple):
             return rule.transform.write(tuple(_unlookup(rule, item) for item in value), system)
@@ -322,17 +323,7 @@ def _unlookup(rule: FieldRule, value: Value) -> str:
 
 
 def flatten_record(system: SystemName, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A record as the APIs return it -> field name: value.
-
-    HubSpot objects nest values under ``properties`` (the id sits beside them);
-    Salesforce records carry an ``attributes`` block that is not a field. A file-drop row
-    is already flat, and every key in it is a column (even one named "attributes").
-    """
-    if system is SystemName.FILES:
-        return dict(raw)
-    if system is SystemName.HUBSPOT and isinstance(raw.get("properties"), Mapping):
-        flat = dict(raw["properties"])
-        if "id" in raw:
-            flat.setdefault("hs_object_id", str(raw["id"]))
-        return flat
-    return {name: value for name, value in raw.items() if name != "attributes"}
+    """A record as the system's API returns it -> field name: value, as the system's
+    registry row flattens it (HubSpot nests values under ``properties``, Salesforce adds
+    an ``attributes`` block, a file-drop row is already flat)."""
+    return spec(system).flatten(raw)

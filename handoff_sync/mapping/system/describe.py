@@ -1,7 +1,7 @@
 """Check a system mapping against what the system says about its fields (describe()).
 
 This is the pure check behind `mappings validate --live`: the command fetches each
-mapped object's describe through the connectors (which return ``SystemObject``) and calls
+mapped object's describe through the connectors (which return ``ObjectSchema``) and calls
 ``check_against_describe``. Every incompatibility - a field the object lacks, a field
 written that is read-only, a value map naming a value the picklist lacks or lacking one
 it lists (for fields read) - is reported with the mapping file's line and column.
@@ -10,13 +10,14 @@ it lists (for fields read) - is reported with the mapping file's line and column
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from connectors.base import FieldSchema, ObjectSchema
+from connectors.registry import spec
 from handoff_sync.mapping.system.convert import FieldRule, SystemMapping, written_value
 from handoff_sync.mapping.system.transforms import ValueProblem
-from handoff_sync.model import FieldType, OwnerDirectory, SystemName, Value
+from handoff_sync.model import FieldType, OwnerDirectory, Value
 from handoff_sync.problems.report import KeyPath, Problem, did_you_mean
 
 # System field types (Salesforce describe types and HubSpot property types) each transform
@@ -54,47 +55,7 @@ class Report(Protocol):
     def __call__(self, path: KeyPath, message: str, hint: str = "") -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class SystemField:
-    """One field as the system describes it."""
-
-    name: str
-    type: str  # Salesforce describe type, or HubSpot property type (see COMPATIBLE)
-    createable: bool = True
-    updateable: bool = True
-    nillable: bool = True
-    length: int = 0  # 0: not limited (or not reported)
-    precision: int = 0  # numbers: digits in all (Salesforce describe); 0: not limited
-    scale: int = 0  # numbers: digits after the decimal point
-    picklist_values: tuple[str, ...] | None = None  # None: not a picklist
-    restricted_picklist: bool = False  # values outside the list are rejected on write
-    reference_to: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SystemObject:
-    """One object as the system describes it."""
-
-    name: str
-    fields: Mapping[str, SystemField]
-    case_insensitive: bool = False  # Salesforce API names are case-insensitive
-    # HubSpot deals: the stage ids of each pipeline; dealstage values depend on the
-    # pipeline the mapping's scope selects.
-    pipeline_field: str | None = None
-    stage_field: str | None = None
-    pipelines: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    key_prefix: str | None = None  # Salesforce: the first 3 characters of every record id
-
-    def get(self, name: str) -> SystemField | None:
-        if name in self.fields:
-            return self.fields[name]
-        if self.case_insensitive:
-            lowered = name.lower()
-            return next((f for n, f in self.fields.items() if n.lower() == lowered), None)
-        return None
-
-
-def limit_problem(described: SystemField, value: Any) -> str | None:
+def limit_problem(described: FieldSchema, value: Any) -> str | None:
     """Why ``value``, in the form written to the system, does not fit the field as it is
     described (too long for its length, too many digits for its precision); None if it
     fits or the describe says nothing about it. The system would refuse the write."""
@@ -119,7 +80,7 @@ def limit_problem(described: SystemField, value: Any) -> str | None:
 
 
 def write_problem(mapping: SystemMapping, name: str, value: Value, owners: OwnerDirectory,
-                  obj: SystemObject) -> str | None:
+                  obj: ObjectSchema) -> str | None:
     """Why the canonical ``value`` of field ``name`` cannot be written to ``obj`` as the
     system describes it (see ``limit_problem``); None when it can, or when it cannot be
     converted at all (the write reports that itself)."""
@@ -136,8 +97,8 @@ def write_problem(mapping: SystemMapping, name: str, value: Value, owners: Owner
     return limit_problem(described, written)
 
 
-def check_against_describe(mapping: SystemMapping, deal_object: SystemObject,
-                           task_object: SystemObject | None = None) -> list[Problem]:
+def check_against_describe(mapping: SystemMapping, deal_object: ObjectSchema,
+                           task_object: ObjectSchema | None = None) -> list[Problem]:
     """Every incompatibility between the mapping and the described objects."""
     problems: list[Problem] = []
 
@@ -155,8 +116,9 @@ def check_against_describe(mapping: SystemMapping, deal_object: SystemObject,
         if deal_object.get(name) is None:
             add(path, f"{deal_object.name} has no field '{name}'",
                 did_you_mean(name, deal_object.fields))
-    # Every value in a file drop is text until a transform reads it: any transform fits.
-    all_text = mapping.system is SystemName.FILES
+    # A system that does not type its fields (a file drop) holds text until a transform
+    # reads it: any transform fits.
+    all_text = spec(mapping.system).untyped is not None
     for rule in mapping.fields.values():
         if rule.system_field is not None:
             _check_rule(rule, deal_object, rule.reads, rule.writes, add, stage_values,
@@ -183,7 +145,7 @@ def check_against_describe(mapping: SystemMapping, deal_object: SystemObject,
     return problems
 
 
-def _stage_values(mapping: SystemMapping, obj: SystemObject, add: Report,
+def _stage_values(mapping: SystemMapping, obj: ObjectSchema, add: Report,
                   ) -> tuple[str, ...] | None:
     if obj.pipeline_field is None or obj.pipeline_field not in mapping.scope:
         return None
@@ -196,7 +158,7 @@ def _stage_values(mapping: SystemMapping, obj: SystemObject, add: Report,
     return obj.pipelines[pipeline]
 
 
-def _check_rule(rule: FieldRule, obj: SystemObject, reads: bool, writes: bool, add: Report,
+def _check_rule(rule: FieldRule, obj: ObjectSchema, reads: bool, writes: bool, add: Report,
                 stage_values: tuple[str, ...] | None, *, creates: bool = False,
                 all_text: bool = False) -> None:
     report = add

@@ -2,9 +2,10 @@
 
 Each transform has a reader (system value -> canonical value, lenient about the formats
 the two APIs actually return) and a writer (canonical value -> the exact format the
-system expects: Salesforce takes JSON types, HubSpot takes strings and clears a property
-with ""). A file drop is never written, but its raw values are strings like HubSpot's, so
-a value "as the file would hold it" is formatted the same way. Readers raise
+system expects: JSON types for Salesforce, strings for HubSpot, which clears a property
+with ""; each system's registry row says which, ``connectors.registry``). A file drop is
+never written, but its raw values are strings like HubSpot's, so a value "as the file
+would hold it" is formatted the same way. Readers raise
 ``ValueProblem`` for a value they cannot make sense of; the caller turns it into a
 per-record issue, never a crash. ``owner_email`` needs an owner directory and is applied
 in convert.py; here it only declares its type.
@@ -21,6 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from connectors.registry import spec
 from handoff_sync.model import FieldType, SystemName, Value
 from handoff_sync.safety.sanitise import QUOTED_LIMIT, quoted
 
@@ -214,8 +216,12 @@ def read_lines(raw: Any) -> tuple[str, ...]:
 # ---------------------------------------------------------------- writers
 # Writers get a canonical value that is never None (blanks are handled by the caller).
 
-# Systems whose raw values are all strings (blank is "").
-STRING_SYSTEMS = frozenset({SystemName.HUBSPOT, SystemName.FILES})
+
+
+def text_values(system: SystemName) -> bool:
+    """Whether every raw value of ``system`` is text (blank is ""), as its registry row
+    says; otherwise values are JSON types (blank is null)."""
+    return spec(system).text_values
 
 
 def _text_out(value: Value, system: SystemName) -> Any:
@@ -225,7 +231,7 @@ def _text_out(value: Value, system: SystemName) -> Any:
 def _number_out(value: Value, system: SystemName) -> Any:
     assert isinstance(value, (Decimal, int)) and not isinstance(value, bool)
     number = Decimal(value)
-    if system in STRING_SYSTEMS:
+    if text_values(system):
         return format(number, "f")
     return int(number) if number == number.to_integral_value() else float(number)
 
@@ -240,11 +246,11 @@ def _currency_out(value: Value, system: SystemName) -> Any:
 
 def _integer_out(value: Value, system: SystemName) -> Any:
     assert isinstance(value, int)
-    return str(value) if system in STRING_SYSTEMS else value
+    return str(value) if text_values(system) else value
 
 
 def _bool_out(value: Value, system: SystemName) -> Any:
-    if system in STRING_SYSTEMS:
+    if text_values(system):
         return "true" if value else "false"
     return bool(value)
 
@@ -259,7 +265,7 @@ def _datetime_out(value: Value, system: SystemName) -> Any:
     assert isinstance(value, datetime)
     moment = value.astimezone(UTC)
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}"
-    return stamp + ("Z" if system in STRING_SYSTEMS else "+0000")
+    return stamp + ("Z" if text_values(system) else "+0000")
 
 
 def _items_out(separator: str) -> Callable[[Value, SystemName], Any]:
