@@ -1,6 +1,7 @@
 """Schema drift: mapped fields a system no longer has, or no longer lets us write.
 
-Pure: compares a mapping with the connector's describe() answer. The sync cycle leaves a
+Pure: the same check as `mappings validate --live` (mapping.system.describe), keeping
+the findings that mean a field must be left alone. The sync cycle leaves a
 drifted field out of pulls and writes (its last value stays in the mirror, so the engine
 sees no change and no gate flips) and reports it in status; once the field is back the
 next describe finds nothing and syncing resumes.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from connectors.base import ObjectSchema
 from handoff_sync.mapping.system.convert import SystemMapping
+from handoff_sync.mapping.system.describe import describe_findings
 
 # Per-record error codes that mean "the schema is not what the mapping says": the next
 # cycle describes the objects again instead of trusting the cached verdict.
@@ -25,31 +27,12 @@ def drift_key(system: str, object_name: str, field: str) -> str:
 
 def detect_drift(mapping: SystemMapping, deal_object: ObjectSchema,
                  task_object: ObjectSchema | None = None) -> dict[str, str]:
-    """``system.object.field`` -> why it is skipped, for every mapped field that drifted."""
+    """``system.object.field`` -> why it is skipped, for every mapped field that drifted:
+    the findings of `mappings validate --live`'s own check that mean drift."""
     system = mapping.system.value
-    drift: dict[str, str] = {}
-    for rule in (*mapping.fields.values(), *mapping.outputs.values()):
-        name = rule.system_field
-        if name is None:
-            continue
-        described = deal_object.get(name)
-        key = drift_key(system, mapping.object, name)
-        if described is None:
-            drift[key] = f"{mapping.object} has no field {name} any more (deleted or renamed)"
-        elif (rule.writes or rule in mapping.outputs.values()) and not described.updateable:
-            drift[key] = f"{mapping.object}.{name} is read-only now; handoff-sync writes it"
-    if mapping.tasks is not None and task_object is not None:
-        for rule in mapping.tasks.fields.values():
-            name = rule.system_field
-            if name is None:
-                continue
-            described = task_object.get(name)
-            key = drift_key(system, mapping.tasks.object, name)
-            if described is None:
-                drift[key] = f"{mapping.tasks.object} has no field {name} any more"
-            elif not (described.createable and described.updateable):
-                drift[key] = f"{mapping.tasks.object}.{name} is read-only now"
-    return drift
+    return {drift_key(system, found.drift.object, found.drift.field): found.drift.reason
+            for found in describe_findings(mapping, deal_object, task_object)
+            if found.drift is not None}
 
 
 def drifted_fields(drift: dict[str, str] | None, system: str, object_name: str) -> set[str]:

@@ -10,6 +10,7 @@ it lists (for fields read) - is reported with the mapping file's line and column
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -52,7 +53,28 @@ _PICKLIST_TYPES = frozenset({"picklist", "multipicklist", "combobox", "enumerati
 
 
 class Report(Protocol):
-    def __call__(self, path: KeyPath, message: str, hint: str = "") -> None: ...
+    def __call__(self, path: KeyPath, message: str, hint: str = "", *,
+                 drift: Drift | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A finding that leaves one mapped field out of sync until the schema is back: the
+    field is gone, or handoff-sync writes it and the system no longer lets it."""
+
+    object: str  # as the mapping names it
+    field: str
+    reason: str  # in the words `status` shows
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One incompatibility between a mapping and what the system describes."""
+
+    path: KeyPath
+    message: str
+    hint: str = ""
+    drift: Drift | None = None
 
 
 def limit_problem(described: FieldSchema, value: Any) -> str | None:
@@ -99,12 +121,25 @@ def write_problem(mapping: SystemMapping, name: str, value: Value, owners: Owner
 
 def check_against_describe(mapping: SystemMapping, deal_object: ObjectSchema,
                            task_object: ObjectSchema | None = None) -> list[Problem]:
-    """Every incompatibility between the mapping and the described objects."""
+    """Every incompatibility between the mapping and the described objects, with the
+    mapping file's line and column (`mappings validate --live`)."""
     problems: list[Problem] = []
+    for finding in describe_findings(mapping, deal_object, task_object):
+        line, column = mapping.position(finding.path)
+        problems.append(Problem(mapping.file, line, column, finding.path, finding.message,
+                                finding.hint))
+    return problems
 
-    def add(path: KeyPath, message: str, hint: str = "") -> None:
-        line, column = mapping.position(path)
-        problems.append(Problem(mapping.file, line, column, path, message, hint))
+
+def describe_findings(mapping: SystemMapping, deal_object: ObjectSchema,
+                      task_object: ObjectSchema | None = None) -> list[Finding]:
+    """The one walk of a mapping against a describe: `mappings validate --live` reports
+    every finding, the sync cycle skips the fields of those that are drift."""
+    findings: list[Finding] = []
+
+    def add(path: KeyPath, message: str, hint: str = "", *,
+            drift: Drift | None = None) -> None:
+        findings.append(Finding(path, message, hint, drift))
 
     if deal_object.name.lower() != mapping.object.lower():
         add(("object",), f"described object is '{deal_object.name}', the mapping reads "
@@ -119,12 +154,14 @@ def check_against_describe(mapping: SystemMapping, deal_object: ObjectSchema,
     # A system that does not type its fields (a file drop) holds text until a transform
     # reads it: any transform fits.
     all_text = spec(mapping.system).untyped is not None
+    deal = _Target(deal_object, mapping.object, task=False)
     for rule in mapping.fields.values():
         if rule.system_field is not None:
-            _check_rule(rule, deal_object, rule.reads, rule.writes, add, stage_values,
+            _check_rule(rule, deal, rule.reads, rule.writes, add, stage_values,
                         all_text=all_text)
     for rule in mapping.outputs.values():
-        _check_rule(rule, deal_object, False, True, add, stage_values)
+        if rule.system_field is not None:
+            _check_rule(rule, deal, False, True, add, stage_values)
     if mapping.tasks is not None:
         if task_object is None:
             add(("tasks",), "no description of the task object was given to check against")
@@ -140,9 +177,28 @@ def check_against_describe(mapping: SystemMapping, deal_object: ObjectSchema,
                         did_you_mean(task_field, task_object.fields))
                 elif not (described.createable and described.updateable):
                     add(path, f"{task_object.name}.{task_field} is not writable")
+            task = _Target(task_object, rules.object, task=True)
             for rule in rules.fields.values():
-                _check_rule(rule, task_object, False, True, add, None, creates=True)
-    return problems
+                if rule.system_field is not None:
+                    _check_rule(rule, task, False, True, add, None, creates=True)
+    return findings
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The described object a rule's field is on, and the mapping's name for it."""
+
+    schema: ObjectSchema
+    name: str  # as the mapping names it (drift keys use it)
+    task: bool
+
+    def gone(self, field: str) -> Drift:
+        what = "" if self.task else " (deleted or renamed)"
+        return Drift(self.name, field, f"{self.name} has no field {field} any more{what}")
+
+    def read_only(self, field: str) -> Drift:
+        why = "" if self.task else "; handoff-sync writes it"
+        return Drift(self.name, field, f"{self.name}.{field} is read-only now{why}")
 
 
 def _stage_values(mapping: SystemMapping, obj: ObjectSchema, add: Report,
@@ -158,16 +214,17 @@ def _stage_values(mapping: SystemMapping, obj: ObjectSchema, add: Report,
     return obj.pipelines[pipeline]
 
 
-def _check_rule(rule: FieldRule, obj: ObjectSchema, reads: bool, writes: bool, add: Report,
+def _check_rule(rule: FieldRule, target: _Target, reads: bool, writes: bool, add: Report,
                 stage_values: tuple[str, ...] | None, *, creates: bool = False,
                 all_text: bool = False) -> None:
-    report = add
+    report, obj = add, target.schema
     assert rule.system_field is not None
     path: KeyPath = (*rule.path, "field")
     described = obj.get(rule.system_field)
     if described is None:
         report(path, f"{obj.name} has no field '{rule.system_field}'",
-               did_you_mean(rule.system_field, obj.fields))
+               did_you_mean(rule.system_field, obj.fields),
+               drift=target.gone(rule.system_field))
         return
     where = f"{obj.name}.{described.name}"
     fits = described.type in COMPATIBLE[rule.transform.name] or (all_text and not writes) or (
@@ -185,7 +242,8 @@ def _check_rule(rule: FieldRule, obj: ObjectSchema, reads: bool, writes: bool, a
         writable = described.updateable and (described.createable or not creates)
         if not writable:
             report(path, f"{where} is read-only in {obj.name}; handoff-sync would write it",
-                   "make the mapping direction: read" if reads else "map another field")
+                   "make the mapping direction: read" if reads else "map another field",
+                   drift=target.read_only(rule.system_field))
         may_be_blank = not (creates and rule.name in _ALWAYS_SET_TASK_ATTRIBUTES)
         if not described.nillable and rule.default is None and may_be_blank \
                 and rule.type is not FieldType.BOOL:
