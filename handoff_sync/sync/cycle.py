@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,19 +28,15 @@ from connectors.errors import ConnectorError, SchemaError, StopRequested
 from connectors.registry import spec
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import (
-    EngineState,
     Link,
-    LinkChangeKind,
     Plan,
-    ReviewItem,
-    ReviewKind,
     SlaEventKind,
 )
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical
+from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
-from handoff_sync.safety.sanitise import for_terminal, quoted
+from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
@@ -51,7 +47,18 @@ from handoff_sync.store.types import (
     RunKind,
     RunOutcome,
 )
-from handoff_sync.sync.drift import SCHEMA_ERROR_CODES, detect_drift
+from handoff_sync.sync.cycle_parts import (
+    canonical,
+    closed_by_people,
+    links_after,
+    merged_mirror,
+    planned_counts,
+    run_message,
+    schema_suspect,
+    stopped_message,
+    with_refusals,
+)
+from handoff_sync.sync.drift import detect_drift
 from handoff_sync.sync.failures import failure_message
 from handoff_sync.sync.fresh import REPLANS, moved_targets
 from handoff_sync.sync.pull import (
@@ -62,7 +69,6 @@ from handoff_sync.sync.pull import (
     pull_task_closures,
 )
 from handoff_sync.sync.write import (
-    Refused,
     Side,
     carry_out,
     field_changes,
@@ -204,7 +210,7 @@ class PipelineRunner:
                 self._links_seen = None  # unsure what was seen: the next plan looks at all
                 stopped = isinstance(exc, PullStopped | StopRequested)
                 outcome = RunOutcome.INTERRUPTED if stopped else RunOutcome.FAILED
-                message = _stopped_message(exc) if stopped else failure_message(exc)
+                message = stopped_message(exc) if stopped else failure_message(exc)
                 ended = self.clock()
                 if not dry_run:
                     self.store.finish_run(run_id, ended, outcome, message, self._usage(), {})
@@ -246,7 +252,7 @@ class PipelineRunner:
             self._claim_crm_object()
         full = kind is RunKind.FULL
         drift = dict(state.drift)
-        if full or drift or not state.checkpoints or _schema_suspect(state):
+        if full or drift or not state.checkpoints or schema_suspect(state):
             # Describe only when the schema may have moved: a quiet cycle costs one read
             # per object (the connectors keep their describe caches until start_cycle).
             for connector in self.connectors.values():
@@ -254,7 +260,7 @@ class PipelineRunner:
             drift = self._describe(mappings)
         owners = self._owner_directories(full)
         pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
-        mirror = _merged_mirror(state, pulls, full)
+        mirror = merged_mirror(state, pulls, full)
         heartbeat()
         now = self.clock()
         closures = self._task_closures(mappings, state, now)
@@ -262,7 +268,7 @@ class PipelineRunner:
         if self._mapped_for != (digest, self._owners_version):
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
-        engine = _closed_by_people(state.engine, closures.keys)
+        engine = closed_by_people(state.engine, closures.keys)
 
         def planned(deals: Dirty | None) -> Plan:
             return plan(EngineInput(
@@ -286,14 +292,14 @@ class PipelineRunner:
         heartbeat()
         if dry_run:
             return CycleReport(self.name, run_id, kind, RunOutcome.DRY_RUN, started,
-                               self.clock(), {**base_counts, **_planned_counts(result)},
+                               self.clock(), {**base_counts, **planned_counts(result)},
                                self._usage(), (), drift, None, result,
                                tuple(field_changes(result, sides, mirror)),
                                write_call_estimate(result, sides))
         done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
                          now=now, should_stop=should_stop, heartbeat=heartbeat,
                          withheld=withheld, field_holds=state.field_holds)
-        result = _with_refusals(result, done.refused)
+        result = with_refusals(result, done.refused)
         failures = list(done.failures)
         skipped_rows = [problem for role in Role for problem in pulls[role].problems]
         for problem in skipped_rows[:20]:
@@ -316,7 +322,7 @@ class PipelineRunner:
             checkpoints.update(pulls[role].checkpoints)
         checkpoints.update(closures.checkpoints)
         ended = self.clock()
-        message = _message(failures, drift, done.stopped)
+        message = run_message(failures, drift, done.stopped)
         reviews = self.store.record_cycle(CycleOutcome(
             pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
             outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
@@ -332,7 +338,7 @@ class PipelineRunner:
         # An interrupted cycle left planned work undone, and withheld writes wait: the
         # next one looks at every deal.
         self._links_seen = (None if done.stopped or withheld
-                            else _links_after(state.engine.links, result))
+                            else links_after(state.engine.links, result))
         if result.planned_deals is not None:  # the plan restated only its deals' items
             counts["reviews_open"] = len(self.store.reviews(self.name))
         _log_review_changes(reviews)
@@ -492,7 +498,7 @@ class PipelineRunner:
         for record_id, record in records.items():
             hit = cache.get(record_id)
             if hit is None or hit[0] != record:
-                hit = cache[record_id] = (record, _canonical(record, mapping, owners))
+                hit = cache[record_id] = (record, canonical(record, mapping, owners))
             out.append(hit[1])
         for gone in cache.keys() - records.keys():
             del cache[gone]
@@ -538,85 +544,6 @@ class PipelineRunner:
                 for connector in self.connectors.values()}
 
 
-def _merged_mirror(state: PipelineState, pulls: Mapping[Role, SidePull],
-                   full: bool) -> dict[Role, dict[str, MirrorRecord]]:
-    """The mirror after this cycle's pulls; a full pull drops records it did not see."""
-    merged: dict[Role, dict[str, MirrorRecord]] = {}
-    for role in Role:
-        records = pulls[role].records
-        if full and pulls[role].complete:
-            merged[role] = dict(records)
-        else:
-            merged[role] = {**state.mirror.get(role, {}), **records}
-    return merged
-
-
-def _closed_by_people(state: EngineState, keys: set[str]) -> EngineState:
-    """The engine's view of the ledger once people's closures are known: never reopen."""
-    if not keys:
-        return state
-    tasks = dict(state.tasks)
-    for key in keys:
-        task = tasks[key]
-        tasks[key] = dataclasses.replace(
-            task, spec=dataclasses.replace(task.spec, status=TaskStatus.DONE),
-            closed_by_user=True)
-    return dataclasses.replace(state, tasks=MappingProxyType(tasks))
-
-
-def _canonical(record: MirrorRecord, mapping: SystemMapping,
-               owners: OwnerDirectory) -> MappedRecord:
-    mapped = to_canonical(mapping, record.fields, owners)
-    if record.deleted or mapped.record_id != record.record_id:
-        mapped = dataclasses.replace(mapped, record_id=record.record_id,
-                                     deleted=record.deleted)
-    if mapped.modified_at is not None and record.modified_at is not None \
-            and mapped.modified_at != record.modified_at:
-        # The mirror's stamp moves only with the values the engine reads (sync_pull.merge):
-        # a stamp our own output write moved is not a person's newer edit.
-        mapped = dataclasses.replace(mapped, modified_at=record.modified_at)
-    return mapped
-
-
-def _links_after(links: Mapping[str, Link], result: Plan) -> dict[str, Link]:
-    after = dict(links)
-    for change in result.links:
-        if change.kind is LinkChangeKind.CREATE:
-            after[change.link.prm_id] = change.link
-        else:
-            after.pop(change.link.prm_id, None)
-    return after
-
-
-def _planned_counts(result: Plan) -> dict[str, int]:
-    counts = {"records_written": len(result.writes), "tasks_created": 0, "tasks_updated": 0,
-              "tasks_closed": 0}
-    for action in result.tasks:
-        name = {"open": "tasks_created", "close": "tasks_closed"}.get(action.kind.value,
-                                                                      "tasks_updated")
-        counts[name] += 1
-    return counts
-
-
-def _schema_suspect(state: PipelineState) -> bool:
-    return any(hold.code in SCHEMA_ERROR_CODES for hold in state.holds.values())
-
-
-def _message(failures: list[RecordFailure], drift: Mapping[str, str],
-             stopped: bool) -> str | None:
-    parts = []
-    if stopped:
-        parts.append("stopped by a signal after the batch in hand; the rest is planned "
-                     "again next cycle")
-    if failures:
-        parts.append(f"{len(failures)} record(s) failed and retry later; "
-                     "see `handoff-sync status`")
-    if drift:
-        parts.append(f"{len(drift)} mapped field(s) skipped for schema drift: "
-                     + ", ".join(sorted(drift)))
-    return "; ".join(parts) or None
-
-
 def _log_review_changes(changes: ReviewChanges) -> None:
     """One line when a problem enters the review queue and one when it leaves it by
     itself; a problem that stands is in `review`, not in every cycle's log."""
@@ -629,29 +556,3 @@ def _log_review_changes(changes: ReviewChanges) -> None:
 
 def _never() -> bool:
     return False
-
-
-def _stopped_message(exc: Exception) -> str:
-    if isinstance(exc, StopRequested):
-        return ("stopped while waiting for the API budget; nothing recorded, the next "
-                "cycle redoes the work")
-    return "stopped while pulling; nothing recorded, the next cycle pulls again"
-
-
-def _with_refusals(result: Plan, refused: Sequence[Refused]) -> Plan:
-    """The plan with a review item for each field a system refused (sync_write)."""
-    if not refused:
-        return result
-    items = {}
-    for refusal in refused:
-        key = f"invalid_value:{refusal.deal}:{refusal.role.value}:{refusal.field}"
-        where = f"{refusal.system} record {refusal.record_id}"
-        items[key] = ReviewItem(
-            key, ReviewKind.INVALID_VALUE, refusal.deal,
-            f"{refusal.field} {quoted(str(refusal.value))} was refused by {where}: "
-            f"{quoted(refusal.message, 200)}; the record's other fields were written; fix the "
-            "value at its source (or the rule that refuses it)",
-            details={"record": refusal.record_id, "system": refusal.system,
-                     "field": refusal.field, "value": quoted(str(refusal.value)),
-                     "message": quoted(refusal.message, 200)})
-    return dataclasses.replace(result, reviews=(*result.reviews, *items.values()))

@@ -1,0 +1,131 @@
+"""The pure parts of a sync cycle (sync.cycle): the mirror after the pulls, records as the
+engine sees them, the links after a plan, what a plan will write, and the words a run
+records."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from connectors.errors import StopRequested
+from handoff_sync.engine.types import (
+    EngineState,
+    Link,
+    LinkChangeKind,
+    Plan,
+    ReviewItem,
+    ReviewKind,
+)
+from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical
+from handoff_sync.model import OwnerDirectory, Role, TaskStatus
+from handoff_sync.safety.sanitise import quoted
+from handoff_sync.store.types import MirrorRecord, PipelineState, RecordFailure
+from handoff_sync.sync.drift import SCHEMA_ERROR_CODES
+from handoff_sync.sync.pull import SidePull
+from handoff_sync.sync.write import Refused
+
+
+def merged_mirror(state: PipelineState, pulls: Mapping[Role, SidePull],
+                   full: bool) -> dict[Role, dict[str, MirrorRecord]]:
+    """The mirror after this cycle's pulls; a full pull drops records it did not see."""
+    merged: dict[Role, dict[str, MirrorRecord]] = {}
+    for role in Role:
+        records = pulls[role].records
+        if full and pulls[role].complete:
+            merged[role] = dict(records)
+        else:
+            merged[role] = {**state.mirror.get(role, {}), **records}
+    return merged
+
+
+def closed_by_people(state: EngineState, keys: set[str]) -> EngineState:
+    """The engine's view of the ledger once people's closures are known: never reopen."""
+    if not keys:
+        return state
+    tasks = dict(state.tasks)
+    for key in keys:
+        task = tasks[key]
+        tasks[key] = dataclasses.replace(
+            task, spec=dataclasses.replace(task.spec, status=TaskStatus.DONE),
+            closed_by_user=True)
+    return dataclasses.replace(state, tasks=MappingProxyType(tasks))
+
+
+def canonical(record: MirrorRecord, mapping: SystemMapping,
+               owners: OwnerDirectory) -> MappedRecord:
+    mapped = to_canonical(mapping, record.fields, owners)
+    if record.deleted or mapped.record_id != record.record_id:
+        mapped = dataclasses.replace(mapped, record_id=record.record_id,
+                                     deleted=record.deleted)
+    if mapped.modified_at is not None and record.modified_at is not None \
+            and mapped.modified_at != record.modified_at:
+        # The mirror's stamp moves only with the values the engine reads (sync_pull.merge):
+        # a stamp our own output write moved is not a person's newer edit.
+        mapped = dataclasses.replace(mapped, modified_at=record.modified_at)
+    return mapped
+
+
+def links_after(links: Mapping[str, Link], result: Plan) -> dict[str, Link]:
+    after = dict(links)
+    for change in result.links:
+        if change.kind is LinkChangeKind.CREATE:
+            after[change.link.prm_id] = change.link
+        else:
+            after.pop(change.link.prm_id, None)
+    return after
+
+
+def planned_counts(result: Plan) -> dict[str, int]:
+    counts = {"records_written": len(result.writes), "tasks_created": 0, "tasks_updated": 0,
+              "tasks_closed": 0}
+    for action in result.tasks:
+        name = {"open": "tasks_created", "close": "tasks_closed"}.get(action.kind.value,
+                                                                      "tasks_updated")
+        counts[name] += 1
+    return counts
+
+
+def schema_suspect(state: PipelineState) -> bool:
+    return any(hold.code in SCHEMA_ERROR_CODES for hold in state.holds.values())
+
+
+def run_message(failures: list[RecordFailure], drift: Mapping[str, str],
+             stopped: bool) -> str | None:
+    parts = []
+    if stopped:
+        parts.append("stopped by a signal after the batch in hand; the rest is planned "
+                     "again next cycle")
+    if failures:
+        parts.append(f"{len(failures)} record(s) failed and retry later; "
+                     "see `handoff-sync status`")
+    if drift:
+        parts.append(f"{len(drift)} mapped field(s) skipped for schema drift: "
+                     + ", ".join(sorted(drift)))
+    return "; ".join(parts) or None
+
+
+def stopped_message(exc: Exception) -> str:
+    if isinstance(exc, StopRequested):
+        return ("stopped while waiting for the API budget; nothing recorded, the next "
+                "cycle redoes the work")
+    return "stopped while pulling; nothing recorded, the next cycle pulls again"
+
+
+def with_refusals(result: Plan, refused: Sequence[Refused]) -> Plan:
+    """The plan with a review item for each field a system refused (sync_write)."""
+    if not refused:
+        return result
+    items = {}
+    for refusal in refused:
+        key = f"invalid_value:{refusal.deal}:{refusal.role.value}:{refusal.field}"
+        where = f"{refusal.system} record {refusal.record_id}"
+        items[key] = ReviewItem(
+            key, ReviewKind.INVALID_VALUE, refusal.deal,
+            f"{refusal.field} {quoted(str(refusal.value))} was refused by {where}: "
+            f"{quoted(refusal.message, 200)}; the record's other fields were written; fix the "
+            "value at its source (or the rule that refuses it)",
+            details={"record": refusal.record_id, "system": refusal.system,
+                     "field": refusal.field, "value": quoted(str(refusal.value)),
+                     "message": quoted(refusal.message, 200)})
+    return dataclasses.replace(result, reviews=(*result.reviews, *items.values()))
