@@ -11,14 +11,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.errors import CommandError
 from handoff_sync.store import SchemaOutdated, Store, StoreError, redact_url
 
 DEFAULT_DATABASE_URL = "sqlite:///handoff-sync.db"
 DEFAULT_CONFIG = Path("handoff-sync.yaml")
-
-
-class CommandError(Exception):
-    """Why the command cannot run; the message is ready for people."""
 
 
 def add_migrate_command(commands: Any) -> None:

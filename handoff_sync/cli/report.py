@@ -46,8 +46,8 @@ def add_report_command(commands: Any) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from handoff_sync.cli.sync import CommandError, opened
-    from handoff_sync.problems.report import MappingError
+    from handoff_sync.cli.sync import opened
+    from handoff_sync.errors import CommandError, MappingError
     from handoff_sync.report import ReportError, build_report, print_report, render
 
     now = datetime.now(UTC)

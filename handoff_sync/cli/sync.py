@@ -21,6 +21,7 @@ from connectors.errors import ConnectorError
 from handoff_sync.cli.review_view import render_reviews
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.signals import StopSignals
+from handoff_sync.errors import CommandError
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import LeaseLost, SchemaOutdated, StoreError
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner
@@ -28,10 +29,6 @@ from handoff_sync.sync.review_link import LinkRefused
 
 DEFAULT_CONFIG = Path("handoff-sync.yaml")
 WATCH_SECONDS = 2.0
-
-
-class CommandError(Exception):
-    """A problem the user can fix; printed as one line, exit 1."""
 
 
 def config_argument(parser: argparse.ArgumentParser) -> None:

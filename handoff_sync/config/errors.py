@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from handoff_sync.errors import ConfigError
 from handoff_sync.problems.pydantic_errors import describe_value
 from handoff_sync.problems.report import KeyPath, did_you_mean, format_path, one_of
 from handoff_sync.problems.yaml_source import SourceMap
+
+__all__ = ["ConfigError", "ConfigProblem", "KeyProblems", "line_of", "validation_problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,19 +38,9 @@ class ConfigProblem:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {format_path(self.path)}: {self.message}"
 
-
-class ConfigError(Exception):
-    """The config file is missing or invalid; ``str()`` is ready to print as it is."""
-
-    def __init__(self, message: str, problems: Sequence[ConfigProblem] = ()) -> None:
-        super().__init__(message)
-        self.problems = tuple(problems)
-
-    @classmethod
-    def from_problems(cls, file: Path, problems: Iterable[ConfigProblem]) -> ConfigError:
-        ordered = sorted(set(problems), key=lambda p: (p.line, format_path(p.path), p.message))
-        count = f"{len(ordered)} problem{'s' if len(ordered) != 1 else ''}"
-        return cls("\n".join([f"{file}: {count}", *map(str, ordered)]), ordered)
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        return (self.line, format_path(self.path), self.message)
 
 
 class KeyProblems(ValueError):

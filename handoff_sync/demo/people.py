@@ -25,6 +25,7 @@ from hubspot import HubSpot
 from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from simple_salesforce import Salesforce
 
+from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import Condition, GateRequirement
 from handoff_sync.mapping.policy.gates import requirement_label
@@ -408,8 +409,10 @@ class DemoGenerator:
         return saved
 
 
-class GeneratorError(Exception):
+class GeneratorError(UserError):
     """A system refused one of the demo's own edits (a demo bug, not the user's)."""
+
+    hint = "a bug in the demo, not in your setup: report it with the message"
 
 
 def _registration_props(prm: SystemMapping, values: Mapping[str, Value]) -> dict[str, str]:

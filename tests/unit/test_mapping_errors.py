@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from handoff_sync.errors import MappingError
 from handoff_sync.mapping.loader import load_mappings, validate_mappings
-from handoff_sync.problems.report import MappingError, Problem
+from handoff_sync.problems.report import Problem
 from handoff_sync.problems.yaml_source import read_yaml_file
 
 ROOT = Path(__file__).resolve().parents[2]
