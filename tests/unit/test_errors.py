@@ -31,7 +31,7 @@ from handoff_sync.errors import (
 INTERNAL = {
     "handoff_sync.sync.cycle.CycleFailed",  # becomes the failed run's message
     "handoff_sync.sync.pull.PullStopped",  # a stop, recorded as nothing
-    "handoff_sync.config.errors.KeyProblems",  # a validator's problems at keys
+    "handoff_sync.problems.pydantic_errors.KeyProblems",  # a validator's problems at keys
     "handoff_sync.problems.yaml_source._Fatal",  # becomes a Problem
     "handoff_sync.mapping.system.transforms.ValueProblem",  # becomes a per-value problem
     "connectors.errors.StopRequested",  # not a failure

@@ -114,7 +114,7 @@ def test_each_error_names_file_line_and_hint(tmp_path, file, old, new, message, 
 def test_missing_required_key_names_the_key_and_its_meaning(tmp_path):
     folder = edited_pack(tmp_path, "salesforce.yaml", "object: Opportunity\n", "")
     problem = only_problem(folder)
-    assert problem.message.startswith("missing required key 'object' (the object")
+    assert problem.message.startswith("missing required key 'object': the object")
     assert problem.hint == "add 'object:' here; see docs/admin-guide.md"
 
 
