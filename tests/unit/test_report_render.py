@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from handoff_sync.cli.report import add_report_command, since_value
+from handoff_sync.cli.report import since_value
 from handoff_sync.report import SECTIONS, render
 from handoff_sync.report.figures import SECTION_TITLES, Report, compute
 from tests.unit.test_report_figures import DATA, NOW
@@ -75,12 +75,10 @@ def test_since_accepts_dates_and_instants_and_names_the_format() -> None:
 
 
 def run_command(argv: list[str]) -> int:
-    import argparse
+    """The command as `handoff-sync` runs it: cli.main says the errors a person can fix."""
+    from handoff_sync.cli.main import main
 
-    parser = argparse.ArgumentParser(prog="handoff-sync")
-    add_report_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(argv)
 
 
 def test_bad_since_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
