@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.transforms import (
     STRING_SYSTEMS,
     Transform,
@@ -48,7 +49,7 @@ class FieldRule:
     inverse: Mapping[Value, str] | None = None  # canonical value -> system value
     default: Value = None
     direction: str = "read"  # read | write | both
-    policy: str | None = None
+    policy: ConflictPolicy | None = None
     path: KeyPath = ()  # where it is declared in its file
 
     @property
