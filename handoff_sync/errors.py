@@ -13,8 +13,9 @@
     │   └── InputError         (cli.mappings) an input file it was given cannot be used
     ├── ReportError            (report.source) the store has nothing to report yet
     ├── InitError              (config.init_files) init wrote nothing
-    └── DemoError              (demo.scenario) the demo stopped
-        └── GeneratorError     (demo.people) a system refused one of the demo's own edits
+    ├── DemoError              (demo.scenario) the demo stopped
+    └── GeneratorError         (demo.people) a system refused one of the demo's own edits
+                               (a bug in the demo; demo.scenario imports demo.people)
 
     ConnectorError             (connectors.errors, re-exported here) a system refused or
                                failed: the connector branch of the tree
@@ -26,10 +27,16 @@ USER_ERRORS``) and the daemon treats as expected (no traceback). A connector's m
 already says what to change (``connectors.errors``: a FatalError's message names the
 action). ``abc.register`` would not do: ``except`` matches real subclasses only.
 
-Messages are printed as they are (``str(error)``); each class's ``hint`` is the advice
-for its family, for places that show it apart. A hint passed to the constructor is part
-of what is printed: ``UserError("no item 'k'", hint="list them")`` prints
-``no item 'k'; list them``.
+What is printed is ``str(error)``. A hint passed to the constructor is part of it:
+``CommandError("no item 'k'", hint="`handoff-sync review` lists them")`` prints
+``no item 'k'; `handoff-sync review` lists them``. Without one, ``hint`` is the class's
+advice for its family and is not printed: the messages raised before this tree existed
+already end in their own advice, and what users see stays byte-identical.
+
+Only classes live here, and connectors.errors: the engine must import neither (the
+engine-purity contract forbids connectors), so nothing the engine reaches (model,
+problems, mapping below its loader) imports this module; that is why MappingError lives
+here and not beside ``problems.report.Problem``.
 
 Not in the tree, on purpose: exceptions that never reach a person because the code that
 raises them catches them (``sync.cycle.CycleFailed``, ``sync.pull.PullStopped``,
