@@ -1,4 +1,10 @@
-"""The `handoff-sync` command line: parse, call, print. No business logic lives here."""
+"""The `handoff-sync` command line: parse, call, print. No business logic lives here.
+
+Errors a person can fix (``handoff_sync.errors.USER_ERRORS``: every ``UserError`` and
+every connector error) are caught here, once, for every command: one line on stderr,
+``handoff-sync COMMAND: message``, and the error's exit code. A command catches one
+itself only to say something else (or elsewhere) than that line.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
-from connectors.errors import ConnectorError
 from handoff_sync import __version__
 from handoff_sync.daemon.logs import configure_logging
+from handoff_sync.errors import USER_ERRORS, exit_code_of
 from handoff_sync.safety.local_files import disk_full_advice
 from handoff_sync.safety.redaction import RedactingStream, redact
-from handoff_sync.store.types import StoreError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -83,11 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stdout.fileno())
         return 141
-    except (ConnectorError, StoreError) as exc:
-        # A system or the database refused, where a command did not say it itself: the
-        # message says what to fix; a traceback would say nothing more to an operator.
+    except USER_ERRORS as exc:
+        # The message says what to fix; a traceback would say nothing more to an operator.
         print(f"handoff-sync {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return exit_code_of(exc)
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
             raise

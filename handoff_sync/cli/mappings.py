@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.base import Owner
 from connectors.registry import SYSTEMS
+from handoff_sync.errors import CommandError
 from handoff_sync.mapping.explain import explain_record, guess_system
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
@@ -21,8 +22,10 @@ DEFAULT_CONFIG = Path("handoff-sync.yaml")
 MAX_JSON_BYTES = 5_000_000
 
 
-class InputError(Exception):
+class InputError(CommandError):
     """A command-line input file that cannot be used; the message says why and what to do."""
+
+    hint = "fix the input file the message names, or pass another"
 
 
 def add_mappings_command(commands: Any) -> None:

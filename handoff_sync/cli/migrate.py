@@ -11,14 +11,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from handoff_sync.store import SchemaOutdated, Store, StoreError, redact_url
+from handoff_sync.errors import UserError
+from handoff_sync.store import Store, redact_url
 
 DEFAULT_DATABASE_URL = "sqlite:///handoff-sync.db"
 DEFAULT_CONFIG = Path("handoff-sync.yaml")
-
-
-class CommandError(Exception):
-    """Why the command cannot run; the message is ready for people."""
 
 
 def add_migrate_command(commands: Any) -> None:
@@ -41,7 +38,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     try:
         url = database_url(args.database, args.config)
         print(migrate(url))
-    except (CommandError, StoreError, SchemaOutdated) as exc:
+    except UserError as exc:  # on stdout, as migrate always said it (not cli.main's stderr)
         print(f"handoff-sync migrate: {exc}")
         return 1
     return 0
@@ -57,12 +54,9 @@ def database_url(database: str | None, config: Path | None) -> str:
             return DEFAULT_DATABASE_URL
         config = DEFAULT_CONFIG
     # Imported here: `migrate --database` needs nothing of the config layer.
-    from handoff_sync.config.settings import ConfigError, load_config
+    from handoff_sync.config.settings import load_config
 
-    try:
-        return str(load_config(config).database.url)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+    return str(load_config(config).database.url)
 
 
 def migrate(url: str) -> str:

@@ -15,13 +15,7 @@ import sys
 from typing import Any
 
 from handoff_sync.cli.plan_offline import add_offline_arguments, run_plan
-from handoff_sync.cli.sync import (
-    CommandError,
-    config_argument,
-    one_cycle,
-    opened,
-    selected_pipelines,
-)
+from handoff_sync.cli.sync import config_argument, one_cycle, opened, selected_pipelines
 from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sync.cycle import CycleReport
@@ -48,13 +42,9 @@ def run(args: argparse.Namespace) -> int:
                   "neither (live, with --config)", file=sys.stderr)
             return 2
         return run_plan(args)
-    try:
-        with opened(args.config) as (config, store):
-            reports = [one_cycle(config, store, pipeline, full=False, dry_run=True)
-                       for pipeline in selected_pipelines(config, args.pipeline)]
-    except CommandError as exc:
-        print(f"handoff-sync plan: {exc}", file=sys.stderr)
-        return 1
+    with opened(args.config) as (config, store):
+        reports = [one_cycle(config, store, pipeline, full=False, dry_run=True)
+                   for pipeline in selected_pipelines(config, args.pipeline)]
     if args.json:
         # ASCII only, as engine.serialise.dumps: no raw C1 control or bidi override.
         print(json.dumps([_as_json(r) for r in reports], indent=2, sort_keys=True))

@@ -46,9 +46,8 @@ def add_report_command(commands: Any) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from handoff_sync.cli.sync import CommandError, opened
-    from handoff_sync.problems.report import MappingError
-    from handoff_sync.report import ReportError, build_report, print_report, render
+    from handoff_sync.cli.sync import opened
+    from handoff_sync.report import build_report, print_report, render
 
     now = datetime.now(UTC)
     if args.since is not None and args.since > now:
@@ -56,13 +55,9 @@ def run_report(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     out = args.out if args.out is not None or args.fmt != "html" else DEFAULT_HTML
-    try:
-        with opened(args.config) as (config, store):
-            report = build_report(store, config, now=now, since=args.since, by=args.by,
-                                  pipeline=args.pipeline)
-    except (CommandError, ReportError, MappingError) as exc:
-        print(f"handoff-sync report: {exc}", file=sys.stderr)
-        return 1
+    with opened(args.config) as (config, store):
+        report = build_report(store, config, now=now, since=args.since, by=args.by,
+                              pipeline=args.pipeline)
     if out is None:
         print_report(report, args.fmt)
         return 0

@@ -1,7 +1,8 @@
 """`handoff-sync sync --once`, `status` and `review`: one cycle by hand, and what the store knows.
 
 Thin: parse, open the config and the store, call sync/store, print. Every problem a user
-can fix (config, schema, a system refusing) is one clear line and exit code 1 or 2.
+can fix (config, schema, a system refusing) is a ``UserError`` or a connector error, which
+``cli.main`` prints as one clear line with exit code 1 (2 when `review link` needs more).
 """
 
 from __future__ import annotations
@@ -21,17 +22,13 @@ from connectors.errors import ConnectorError
 from handoff_sync.cli.review_view import render_reviews
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.signals import StopSignals
+from handoff_sync.errors import CommandError
 from handoff_sync.safety.sanitise import for_terminal
-from handoff_sync.store.types import LeaseLost, SchemaOutdated, StoreError
+from handoff_sync.store.types import StoreError
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner
-from handoff_sync.sync.review_link import LinkRefused
 
 DEFAULT_CONFIG = Path("handoff-sync.yaml")
 WATCH_SECONDS = 2.0
-
-
-class CommandError(Exception):
-    """A problem the user can fix; printed as one line, exit 1."""
 
 
 def config_argument(parser: argparse.ArgumentParser) -> None:
@@ -97,23 +94,16 @@ def add_sync_commands(commands: Any) -> None:
 
 @contextmanager
 def opened(config_path: Path) -> Iterator[tuple[Any, Any]]:
-    """The loaded config and a store at the current schema, closed afterwards."""
-    from handoff_sync.config.settings import ConfigError, load_config
+    """The loaded config and a store at the current schema, closed afterwards
+    (ConfigError, StoreError or SchemaOutdated when there are none)."""
+    from handoff_sync.config.settings import load_config
     from handoff_sync.store import Store
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    try:
-        store = Store.connect(config.database.url)
-    except StoreError as exc:
-        raise CommandError(str(exc)) from None
+    config = load_config(config_path)
+    store = Store.connect(config.database.url)
     try:
         store.require_current_schema()
         yield config, store
-    except SchemaOutdated as exc:
-        raise CommandError(str(exc)) from None
     finally:
         store.close()
 
@@ -134,16 +124,12 @@ def holder_id() -> str:
 
 def run_sync(args: argparse.Namespace) -> int:
     reports: list[CycleReport] = []
-    try:
-        with opened(args.config) as (config, store), StopSignals("handoff-sync sync") as stop:
-            for pipeline in selected_pipelines(config, args.pipeline):
-                if stop.requested():
-                    break
-                reports.append(one_cycle(config, store, pipeline, full=args.full,
-                                         dry_run=args.dry_run, should_stop=stop.requested))
-    except (CommandError, LeaseLost, StoreError) as exc:
-        print(f"handoff-sync sync: {exc}", file=sys.stderr)
-        return 1
+    with opened(args.config) as (config, store), StopSignals("handoff-sync sync") as stop:
+        for pipeline in selected_pipelines(config, args.pipeline):
+            if stop.requested():
+                break
+            reports.append(one_cycle(config, store, pipeline, full=args.full,
+                                     dry_run=args.dry_run, should_stop=stop.requested))
     if args.json:
         print(json.dumps([r.summary() for r in reports], indent=2, sort_keys=True))
     else:
@@ -250,25 +236,20 @@ def run_status(args: argparse.Namespace, *, refreshes: int | None = None) -> int
     """``refreshes`` bounds ``--watch`` (tests); None redraws until Ctrl-C."""
     from handoff_sync.cli.status_view import render_status, status_console, watch
 
-    try:
-        with opened(args.config) as (config, store):
-            if args.pipeline is not None:
-                selected_pipelines(config, args.pipeline)
-            if getattr(args, "watch", None) and not args.json:
-                console = status_console()
+    with opened(args.config) as (config, store):
+        if args.pipeline is not None:
+            selected_pipelines(config, args.pipeline)
+        if getattr(args, "watch", None) and not args.json:
+            console = status_console()
 
-                def draw() -> None:
-                    try:
-                        render_status(store.status(args.pipeline, now=datetime.now(UTC)),
-                                      console)
-                    except StoreError as exc:  # the database may come back: keep watching
-                        console.print(f"handoff-sync status: {exc}", markup=False)
+            def draw() -> None:
+                try:
+                    render_status(store.status(args.pipeline, now=datetime.now(UTC)), console)
+                except StoreError as exc:  # the database may come back: keep watching
+                    console.print(f"handoff-sync status: {exc}", markup=False)
 
-                return watch(draw, args.watch, console=console, refreshes=refreshes)
-            report = store.status(args.pipeline, now=datetime.now(UTC))
-    except CommandError as exc:
-        print(f"handoff-sync status: {exc}", file=sys.stderr)
-        return 1
+            return watch(draw, args.watch, console=console, refreshes=refreshes)
+        report = store.status(args.pipeline, now=datetime.now(UTC))
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True, default=str))
         return 0
@@ -277,32 +258,21 @@ def run_status(args: argparse.Namespace, *, refreshes: int | None = None) -> int
 
 
 def run_review(args: argparse.Namespace) -> int:
-    try:
-        with opened(args.config) as (config, store):
-            if args.action == "list":
-                items = store.reviews(args.pipeline, status=None if args.all else "open")
-                _print_reviews(items, as_json=args.json)
-                return 0
-            pipeline = _one_pipeline(config, args.pipeline)
-            if args.owner is not None:
-                return _dismiss_owner(store, pipeline, args)
-            if not args.key:
-                raise CommandError(f"review {args.action} needs the item's key "
-                                   "(see `handoff-sync review`)")
-            if args.action == "link":
-                return _link(config, store, pipeline, args)
-            try:
-                item = store.resolve_review(pipeline, args.key, action=args.action,
-                                            crm_id=args.crm_id, by=holder_id(),
-                                            now=datetime.now(UTC))
-            except StoreError as exc:
-                raise CommandError(str(exc)) from None
-    except CommandError as exc:
-        print(f"handoff-sync review: {exc}", file=sys.stderr)
-        return 1
-    except LinkRefused as exc:
-        print(f"handoff-sync review: {exc}", file=sys.stderr)
-        return exc.code
+    with opened(args.config) as (config, store):
+        if args.action == "list":
+            items = store.reviews(args.pipeline, status=None if args.all else "open")
+            _print_reviews(items, as_json=args.json)
+            return 0
+        pipeline = _one_pipeline(config, args.pipeline)
+        if args.owner is not None:
+            return _dismiss_owner(store, pipeline, args)
+        if not args.key:
+            raise CommandError(f"review {args.action} needs the item's key "
+                               "(see `handoff-sync review`)")
+        if args.action == "link":
+            return _link(config, store, pipeline, args)
+        item = store.resolve_review(pipeline, args.key, action=args.action,
+                                    crm_id=args.crm_id, by=holder_id(), now=datetime.now(UTC))
     if args.json:
         print(json.dumps(item, indent=2, sort_keys=True, default=str))
     else:
@@ -324,8 +294,8 @@ def _link(config: Any, store: Any, pipeline: str, args: argparse.Namespace) -> i
     item = next((i for i in store.reviews(pipeline, status=None) if i["key"] == args.key),
                 None)
     if item is None:
-        raise CommandError(f"no review item {args.key!r} in pipeline {pipeline!r}; "
-                           "`handoff-sync review` lists the open ones")
+        raise CommandError(f"no review item {args.key!r} in pipeline {pipeline!r}",
+                           hint="`handoff-sync review` lists the open ones")
     if item["status"] != "open":
         raise CommandError(f"review item {args.key!r} is already {item['status']}"
                            + (f" ({item['resolution']})" if item["resolution"] else ""))
@@ -341,13 +311,10 @@ def _link(config: Any, store: Any, pipeline: str, args: argparse.Namespace) -> i
         crm.close()
     result: dict[str, Any] | None = None
     if not args.dry_run:
-        try:
-            result = store.resolve_review(
-                pipeline, args.key, action="link", crm_id=preview.opportunity.id,
-                registration=preview.registration.id, by=holder_id(), now=datetime.now(UTC),
-                displace=[other.id for other in preview.taken_from])
-        except StoreError as exc:
-            raise CommandError(str(exc)) from None
+        result = store.resolve_review(
+            pipeline, args.key, action="link", crm_id=preview.opportunity.id,
+            registration=preview.registration.id, by=holder_id(), now=datetime.now(UTC),
+            displace=[other.id for other in preview.taken_from])
     if args.json:
         shown = {**(result or item), "link": preview.as_dict(), "dry_run": args.dry_run}
         print(json.dumps(shown, indent=2, sort_keys=True, default=str))
@@ -365,11 +332,8 @@ def _dismiss_owner(store: Any, pipeline: str, args: argparse.Namespace) -> int:
     if args.action != "dismiss" or args.key:
         raise CommandError("--owner goes with dismiss and no key: "
                            "`handoff-sync review dismiss --owner EMAIL`")
-    try:
-        items = store.dismiss_owner_reviews(pipeline, args.owner, by=holder_id(),
-                                            now=datetime.now(UTC))
-    except StoreError as exc:
-        raise CommandError(str(exc)) from None
+    items = store.dismiss_owner_reviews(pipeline, args.owner, by=holder_id(),
+                                        now=datetime.now(UTC))
     if args.json:
         print(json.dumps(items, indent=2, sort_keys=True, default=str))
     else:

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import handoff_sync
 from handoff_sync.config.template import render_template
+from handoff_sync.errors import UserError
 
 DEFAULT_DATABASE = "sqlite:///handoff-sync.db"
 
 
-class InitError(Exception):
+class InitError(UserError):
     """Why init wrote nothing (or stopped); one line, ready to print."""
+
+    hint = "pass --force to overwrite files that exist, or fix what the message names"
 
 
 def default_mappings() -> Path:

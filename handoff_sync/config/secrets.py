@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from connectors import secret_text
 from connectors.secret_text import SecretTextError
+from handoff_sync.errors import ConfigError
 from handoff_sync.safety import redaction
 from handoff_sync.safety.local_files import warn_if_loose
 
@@ -154,8 +155,10 @@ def parse_secret(value: Any, info: ValidationInfo) -> Any:
     raise ValueError(SECRET_LITERAL)
 
 
-class SecretError(ValueError):
+class SecretError(ConfigError, ValueError):
     """A secret cannot be used; the message names its variable or file and what to do."""
+
+    hint = "set the environment variable, or fix the secret file, that the config names"
 
 
 def secret_sources(section: BaseModel) -> Iterator[tuple[str, SecretSource]]:

@@ -104,6 +104,12 @@ FORMAT_VERSION = 1
 DEFAULT_FILE = Path("handoff-sync.yaml")
 POLICY_FILE = "handoff.yaml"  # as in handoff_sync.mapping.loader
 NAME_PATTERN = r"^[a-z0-9_-]+$"
+API_VERSION_PATTERN = r"^\d+\.\d$"
+PATTERN_WORDS = {
+    NAME_PATTERN: "use lowercase letters, digits, '_' and '-'",
+    API_VERSION_PATTERN: "write the version as digits, a dot and one digit, e.g. '59.0'",
+}
+"""What each ``pattern=`` below allows, as a problem says it."""
 
 Text = Annotated[str, BeforeValidator(expand_text)]
 """Text in which ``${NAME}`` is replaced by the environment variable's value."""
@@ -369,7 +375,7 @@ class SalesforceConnectionConfig(Section):
     """The org's instance URL (session; the token response supplies it otherwise)."""
     jwt_audience: Text | None = None
     """JWT aud claim; by default worked out from login_url (jwt_bearer; rarely needed)."""
-    api_version: Annotated[Text, Field(pattern=r"^\d+\.\d$")] = "59.0"
+    api_version: Annotated[Text, Field(pattern=API_VERSION_PATTERN)] = "59.0"
     """REST API version without the v, in quotes, e.g. "59.0"."""
     ca_file: ConfigPath | None = None
     """CA bundle that verifies the org (a TLS-inspecting proxy, the sandbox); by default
@@ -734,7 +740,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         config = Config.model_validate(document.data, context=context)
     except ValidationError as exc:
         raise ConfigError.from_problems(
-            file, validation_problems(Config, exc, file, document.source)) from None
+            file, validation_problems(Config, exc, document, PATTERN_WORDS)) from None
     problems = [ConfigProblem(file, line_of(document.source, where), where, message)
                 for where, message in check_files(config)]
     if problems:

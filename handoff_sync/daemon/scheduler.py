@@ -46,11 +46,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from connectors.errors import ConnectorError
 from handoff_sync.daemon.health import HealthServer, one_line, store_readiness
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.metrics import Metrics
 from handoff_sync.daemon.signals import StopSignals
+from handoff_sync.errors import USER_ERRORS
 from handoff_sync.store.leases import pipeline_lease
 from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, SchemaOutdated, StoreError
 from handoff_sync.sync.failures import failure_message
@@ -213,9 +213,10 @@ class Daemon:
         except Exception as exc:
             self.failed_cycles += 1
             self.metrics.observe_exception(name, job_kind, exc)
-            # Expected failures (a system or the database refused) say enough in one line;
-            # anything else is a bug, and its traceback is what fixes it.
-            expected = isinstance(exc, ConnectorError | StoreError)
+            # Expected failures (a system or the database refused: errors a person can
+            # fix) say enough in one line; anything else is a bug, and its traceback is
+            # what fixes it.
+            expected = isinstance(exc, USER_ERRORS)
             log.error("cycle_failed", kind=job_kind, error=type(exc).__name__,
                       message=one_line(exc), exc_info=not expected)
             return None

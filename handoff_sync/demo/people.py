@@ -27,6 +27,7 @@ from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput, SimplePubl
 from simple_salesforce import Salesforce
 
 from connectors.base import Owner
+from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import Condition, GateRequirement
 from handoff_sync.mapping.policy.gates import requirement_label
@@ -411,8 +412,10 @@ class DemoGenerator:
         return saved
 
 
-class GeneratorError(Exception):
+class GeneratorError(UserError):
     """A system refused one of the demo's own edits (a demo bug, not the user's)."""
+
+    hint = "a bug in the demo, not in your setup: report it with the message"
 
 
 def _registration_props(prm: SystemMapping, values: Mapping[str, Value]) -> dict[str, str]:

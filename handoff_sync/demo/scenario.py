@@ -28,6 +28,7 @@ from handoff_sync.daemon.scheduler import Daemon
 from handoff_sync.demo.people import DemoGenerator, StepResult
 from handoff_sync.demo.sandbox_config import write_sandbox_config
 from handoff_sync.engine.types import Plan, SlaEventKind, TaskActionKind
+from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.model import GateStatus, Output, Role
@@ -51,8 +52,10 @@ OWN_FILES = (DATABASE_FILE, REPORT_FILE, SUMMARY_FILE)
 KEEP_RUNNING_INTERVAL_SECONDS = 10
 
 
-class DemoError(Exception):
+class DemoError(UserError):
     """Why the demo stopped; one line, ready to print."""
+
+    hint = "fix what the message names; --dir names a new folder, --force reuses one"
 
 
 class DemoProgress(Protocol):

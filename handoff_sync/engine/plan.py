@@ -41,7 +41,7 @@ from handoff_sync.engine.ownership import (
     resolve_person,
     unresolved_owner_review,
 )
-from handoff_sync.engine.reconcile import READ_ONLY, Reconciler, Rejected
+from handoff_sync.engine.reconcile import Reconciler, Rejected
 from handoff_sync.engine.sla import advance_clocks, headline_clock, running_status
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
@@ -66,6 +66,7 @@ from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
 from handoff_sync.mapping.policy.templates import render_brief
+from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
 from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
@@ -248,7 +249,7 @@ def _clearable(mappings: MappingSet) -> frozenset[Role]:
         rule = mappings.sync.get(name)
         writes = rule is not None and (rule.prm_writes if role is Role.PRM
                                        else rule.crm_writes)
-        if writes and rule is not None and rule.policy != READ_ONLY:
+        if writes and rule is not None and rule.policy != ConflictPolicy.READ_ONLY:
             sides.add(role)
     return frozenset(sides)
 

@@ -29,14 +29,13 @@ from typing import Any
 
 from handoff_sync.engine.stored import Form, StoredForms
 from handoff_sync.engine.types import BaseSnapshot, Conflict
-from handoff_sync.mapping.system.conflicts import Decision, FieldSync, decide
+from handoff_sync.mapping.system.conflicts import ConflictPolicy, Decision, FieldSync, decide
 from handoff_sync.mapping.system.convert import MappedRecord
 from handoff_sync.model import Role, Value, is_blank
 
 # (side, canonical field, value) -> the value as that side would hold it once written.
 Stored = Callable[[Role, str, Value], Value]
 
-READ_ONLY = "read_only"
 _ROLES = (Role.PRM, Role.CRM)
 
 
@@ -118,7 +117,8 @@ class Reconciler:
             return _Field(name, None, (False, False), (False, False), False, (None, None))
         forms = tuple(self._form(role, name) for role in _ROLES)
         return _Field(name, rule, (rule.prm_reads, rule.crm_reads),
-                      (rule.prm_writes, rule.crm_writes), rule.policy != READ_ONLY,
+                      (rule.prm_writes, rule.crm_writes),
+                      rule.policy != ConflictPolicy.READ_ONLY,
                       (forms[0], forms[1]))
 
     def _form(self, role: Role, name: str) -> Form | None:
@@ -224,7 +224,7 @@ def _three_way(deal: str, name: str, rule: FieldSync, prm: Value, crm: Value,
     both_moved_apart = prm_changed and crm_changed and prm != crm
     # read_only is never written, so its sides may differ for good: it always shows
     # the policy's view rather than whichever side moved last.
-    if rule.policy != READ_ONLY and not both_moved_apart:
+    if rule.policy != ConflictPolicy.READ_ONLY and not both_moved_apart:
         if prm_changed != crm_changed:
             return (prm if prm_changed else crm), None
         # Neither moved: keep what was agreed. Both moved to the same value: take it.

@@ -18,6 +18,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.model import (
     GateStatus,
     Output,
@@ -112,7 +113,7 @@ class Conflict:
 
     deal: str
     field: str
-    policy: str
+    policy: ConflictPolicy
     base: Value
     prm: Value
     crm: Value

@@ -13,17 +13,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from handoff_sync.errors import MappingError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.checks import FieldCatalog, check_policy
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
 from handoff_sync.mapping.system.compile import compile_system
-from handoff_sync.mapping.system.conflicts import FieldSync
+from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.mapping.system.file_model import SystemFile
 from handoff_sync.model import FieldType, Role, SystemName
 from handoff_sync.problems.pydantic_errors import validate_document
-from handoff_sync.problems.report import MappingError, Problem, did_you_mean
+from handoff_sync.problems.report import Problem, did_you_mean
 from handoff_sync.problems.yaml_source import YamlDocument, read_yaml_file
+
+POLICY_HINT = (f"add 'policy: {ConflictPolicy.PRM_WINS}' (or "
+               + ", ".join(p for p in ConflictPolicy
+                           if p not in (ConflictPolicy.PRM_WINS, ConflictPolicy.READ_ONLY))
+               + ")")
+"""What to add when a field both systems read and one writes names no policy."""
 
 POLICY_FILE = "handoff.yaml"
 MAX_FILES = 20
@@ -184,12 +191,11 @@ def _field_sync(prm: SystemMapping, crm: SystemMapping,
                 doc = docs[Role.PRM if rule is p else Role.CRM]
                 problems.append(doc.problem(rule.path, f"'{name}' is read from both systems "
                                             "and written back, so it needs a conflict policy",
-                                            "add 'policy: prm_wins' (or crm_wins, "
-                                            "newest_wins, prm_unless_blank, "
-                                            "crm_unless_blank)"))
+                                            POLICY_HINT))
                 continue
-            policy = "prm_wins" if prm_reads and not crm_reads else (
-                "crm_wins" if crm_reads and not prm_reads else "read_only")
+            policy = ConflictPolicy.PRM_WINS if prm_reads and not crm_reads else (
+                ConflictPolicy.CRM_WINS if crm_reads and not prm_reads
+                else ConflictPolicy.READ_ONLY)
         field_type = (p or c).type  # type: ignore[union-attr]
         sync[name] = FieldSync(name, field_type, policy, prm_reads, bool(p and p.writes),
                                crm_reads, bool(c and c.writes))

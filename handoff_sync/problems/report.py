@@ -8,7 +8,7 @@ problem of every file before raising, so one run of `mappings validate` lists th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,17 +46,6 @@ class Problem:
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (str(self.file), self.line, self.column, self.message)
-
-
-class MappingError(Exception):
-    """The mappings folder (or one file in it) is invalid; ``problems`` lists why."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(sorted(problems, key=lambda p: p.sort_key))
-        files = {p.file for p in self.problems}
-        summary = (f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''} "
-                   f"in {len(files)} file{'s' if len(files) != 1 else ''}")
-        super().__init__("\n".join([*map(str, self.problems), summary]))
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
+from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 
 CSV_HEADER = ("section", "group", "metric", "value")
 
 
-def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [to_jsonable(item) for item in value]
-    return value
-
-
 def report_data(report: Report) -> dict[str, Any]:
-    """The JSON document: header fields, then one object per section, in SECTIONS order."""
-    data = to_jsonable(report)
+    """The JSON document: header fields, then one object per section, in SECTIONS order.
+    Instants keep the offset they carry (2026-11-18T15:30:00+00:00), as the report has
+    always written them."""
+    data: dict[str, Any] = to_jsonable(report, instant=datetime.isoformat)
     header = {k: v for k, v in data.items() if k not in SECTIONS}
     header["sections"] = [{"id": s, "title": SECTION_TITLES[s]} for s in SECTIONS]
     return {**header, **{s: data[s] for s in SECTIONS}}

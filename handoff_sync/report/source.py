@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from connectors.base import Owner
+from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import SystemMapping, to_canonical
 from handoff_sync.model import OwnerDirectory, Role, Value
@@ -47,8 +48,10 @@ from handoff_sync.store.types import MirrorRecord, PipelineState
 NO_CYCLE = "no cycle has run yet: run `handoff-sync sync --once` first"
 
 
-class ReportError(Exception):
+class ReportError(UserError):
     """The store cannot give a report (e.g. nothing synced yet); one line for the user."""
+
+    hint = "run `handoff-sync sync --once` first, so the store has something to report"
 
 
 def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportData:

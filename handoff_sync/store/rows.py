@@ -22,6 +22,7 @@ from handoff_sync.engine.types import (
     TaskState,
     Verdict,
 )
+from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.model import GateStatus, Role, SlaStatus, TaskPriority, TaskSpec, TaskStatus
 from handoff_sync.store.codec import decode, decode_map, encode, encode_map, frozen_map
 from handoff_sync.store.types import MirrorRecord
@@ -110,14 +111,15 @@ def sla_event_row(pipeline: str, run_id: str, now: datetime, event: SlaEvent) ->
 
 def conflict_row(pipeline: str, run_id: str, now: datetime, conflict: Conflict) -> Row:
     return {"pipeline": pipeline, "run_id": run_id, "recorded_at": now, "deal": conflict.deal,
-            "field": conflict.field, "policy": conflict.policy, "base": encode(conflict.base),
+            "field": conflict.field, "policy": str(conflict.policy), "base": encode(conflict.base),
             "prm": encode(conflict.prm), "crm": encode(conflict.crm),
             "winner": conflict.winner.value if conflict.winner is not None else None,
             "kept": encode(conflict.kept), "lost": encode(conflict.lost)}
 
 
 def conflict_from(row: Any) -> Conflict:
-    return Conflict(row.deal, row.field, row.policy, decode(row.base), decode(row.prm),
+    return Conflict(row.deal, row.field, ConflictPolicy(row.policy), decode(row.base),
+                    decode(row.prm),
                     decode(row.crm), Role(row.winner) if row.winner else None,
                     decode(row.kept), decode(row.lost))
 

@@ -115,7 +115,9 @@ class Store:
         with self._guard("migrating"), write_transaction(self._engine) as connection:
             current = revisions.current_revision(connection)
             if current is not None and not revisions.known(current):
-                raise SchemaOutdated(_schema_problem(f"the database {self.url}", current))
+                problem = _schema_problem(f"the database {self.url}", current)
+                assert problem is not None  # an unknown revision is never the head
+                raise SchemaOutdated(problem)
             return revisions.upgrade(connection)
 
     def schema_problem(self) -> str | None:

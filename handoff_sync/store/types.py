@@ -16,21 +16,12 @@ from typing import Any
 
 from connectors.base import Cursor
 from handoff_sync.engine.types import EngineState, Plan
+from handoff_sync.errors import LeaseLost, SchemaOutdated, StoreError
 from handoff_sync.model import Role
 
+__all__ = ["LeaseLost", "SchemaOutdated", "StoreError"]  # the store's branch of the error tree
+
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
-
-
-class SchemaOutdated(Exception):
-    """The database is not at the schema revision this version of handoff-sync needs."""
-
-
-class LeaseLost(Exception):
-    """Another replica holds the pipeline's lease: this replica must not record its cycle."""
-
-
-class StoreError(Exception):
-    """The database cannot be reached or refused an operation; the message says which."""
 
 
 @dataclass(frozen=True, slots=True)

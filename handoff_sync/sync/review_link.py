@@ -32,6 +32,7 @@ from typing import Any
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError
+from handoff_sync.errors import ConflictError
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, in_scope, to_canonical
@@ -44,12 +45,14 @@ USAGE = 2  # the command line must say more (exit code, as argparse's)
 REFUSED = 1  # the link cannot or may not be made as asked
 
 
-class LinkRefused(Exception):
+class LinkRefused(ConflictError):
     """Why the link was not made, as one paragraph for people, and the exit code."""
+
+    hint = "`handoff-sync review` lists the items and their candidate opportunities"
 
     def __init__(self, message: str, code: int = REFUSED) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = self.exit_code = code  # USAGE when the command line must say more
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from connectors.base import Owner
 from handoff_sync.engine.reconcile import Reconciled, reconcile
 from handoff_sync.engine.types import BaseSnapshot, Conflict
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.mapping.system.conflicts import POLICIES, FieldSync
+from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import MappedRecord, as_stored, to_canonical, to_system
 from handoff_sync.model import FieldType, OwnerDirectory, Role, SystemName, Value
 from tests.property_support import examples
@@ -39,7 +39,7 @@ def fake_stored(role: Role, name: str, value: Value) -> Value:
 
 def field(name: str = "f", policy: str = "prm_wins", prm: str = "both", crm: str = "both",
           type_: FieldType = FieldType.TEXT) -> FieldSync:
-    return FieldSync(name, type_, policy, prm_reads=prm in ("read", "both"),
+    return FieldSync(name, type_, ConflictPolicy(policy), prm_reads=prm in ("read", "both"),
                      prm_writes=prm in ("write", "both"), crm_reads=crm in ("read", "both"),
                      crm_writes=crm in ("write", "both"))
 
@@ -296,7 +296,7 @@ def field_syncs(draw: Any, name: str) -> FieldSync:
     prm, crm = draw(DIRECTIONS), draw(DIRECTIONS)
     if prm not in ("read", "both") and crm not in ("read", "both"):
         prm = "read"  # the loader refuses fields no side reads
-    return field(name, draw(st.sampled_from(POLICIES)), prm, crm)
+    return field(name, draw(st.sampled_from(list(ConflictPolicy))), prm, crm)
 
 
 def side_values(draw: Any, names: list[str]) -> dict[str, Value]:

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from handoff_sync.errors import MappingError
 from handoff_sync.mapping.loader import load_mappings, validate_mappings
-from handoff_sync.problems.report import MappingError, Problem
+from handoff_sync.problems.report import Problem
 from handoff_sync.problems.yaml_source import read_yaml_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +114,7 @@ def test_each_error_names_file_line_and_hint(tmp_path, file, old, new, message, 
 def test_missing_required_key_names_the_key_and_its_meaning(tmp_path):
     folder = edited_pack(tmp_path, "salesforce.yaml", "object: Opportunity\n", "")
     problem = only_problem(folder)
-    assert problem.message.startswith("missing required key 'object' (the object")
+    assert problem.message.startswith("missing required key 'object': the object")
     assert problem.hint == "add 'object:' here; see docs/admin-guide.md"
 
 

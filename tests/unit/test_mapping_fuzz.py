@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handoff_sync.errors import MappingError
 from handoff_sync.mapping.loader import load_mappings
-from handoff_sync.problems.report import MappingError
 from handoff_sync.problems.yaml_source import MAX_FILE_BYTES
 from tests.property_support import examples
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from handoff_sync.cli.report import add_report_command, since_value
+from handoff_sync.cli.report import since_value
 from handoff_sync.report import SECTIONS, render
 from handoff_sync.report.figures import SECTION_TITLES, Report, compute
 from tests.unit.test_report_figures import DATA, NOW
@@ -30,6 +30,27 @@ def test_json_has_every_section_and_the_figures(report: Report) -> None:
     assert data["scorecard"]["weights"] == {"completeness": 0.4, "sla": 0.3,
                                             "preservation": 0.3}
     assert data["scorecard"]["partners"][0]["partner"] == "A"
+
+
+def test_json_writes_instants_with_their_offset_through_the_one_to_jsonable(
+        report: Report) -> None:
+    # One to_jsonable (engine.serialise) for the plan, the store and the report; the plan
+    # writes instants in UTC with a Z, the report as it always has: with their offset.
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from handoff_sync.engine.serialise import to_jsonable
+    from handoff_sync.model import Role
+
+    data = json.loads(render(report, "json"))
+    assert data["generated_at"] == report.generated_at.isoformat()
+    assert data["generated_at"].endswith("+00:00")
+    paris = datetime(2026, 11, 18, 16, 30, tzinfo=timezone(timedelta(hours=1)))
+    value = {"at": paris, "sides": {Role.CRM, Role.PRM}}
+    assert to_jsonable(value) == {"at": "2026-11-18T15:30:00Z", "sides": ["crm", "prm"]}
+    assert to_jsonable(value, instant=datetime.isoformat) == {
+        "at": "2026-11-18T16:30:00+01:00", "sides": ["crm", "prm"]}
+    with pytest.raises(TypeError, match="cannot put object in JSON"):
+        to_jsonable({"at": datetime.now(UTC), "what": object()})
 
 
 def test_csv_parses_and_carries_the_json_figures(report: Report) -> None:
@@ -75,12 +96,10 @@ def test_since_accepts_dates_and_instants_and_names_the_format() -> None:
 
 
 def run_command(argv: list[str]) -> int:
-    import argparse
+    """The command as `handoff-sync` runs it: cli.main says the errors a person can fix."""
+    from handoff_sync.cli.main import main
 
-    parser = argparse.ArgumentParser(prog="handoff-sync")
-    add_report_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(argv)
 
 
 def test_bad_since_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from connectors.registry import SYSTEMS, SystemSpec
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, PERCENT_OUTPUTS, percent_problem
+from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import FieldRule, SystemMapping, TaskRules
 from handoff_sync.mapping.system.field_use import check_field_use
 from handoff_sync.mapping.system.file_model import (
@@ -206,8 +207,8 @@ def _field_rule(document: YamlDocument, name: str, entry: FieldMap,
         default = _literal(document, (*path, "default"), field_type, entry.default, problems)
     if name in PERCENT_FIELDS:
         _check_percent(document, path, constant, default, values, problems)
-    if entry.policy == "read_only" and entry.direction != "read":
-        problems.append(document.problem((*path, "policy"), "policy read_only means "
+    if entry.policy is ConflictPolicy.READ_ONLY and entry.direction != "read":
+        problems.append(document.problem((*path, "policy"), f"policy {entry.policy} means "
                                          f"handoff-sync never writes '{name}', but its "
                                          f"direction is '{entry.direction}'",
                                          "use direction: read, or another policy"))

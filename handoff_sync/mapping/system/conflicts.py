@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from handoff_sync.model import FieldType, Role, Value
 
-POLICIES = ("prm_wins", "crm_wins", "newest_wins", "prm_unless_blank", "crm_unless_blank",
-            "read_only")
+
+class ConflictPolicy(StrEnum):
+    """Who wins a field both systems changed: the one list of the policies a mappings
+    file may name (``policy:``), the engine decides by and the store records."""
+
+    PRM_WINS = "prm_wins"
+    CRM_WINS = "crm_wins"
+    NEWEST_WINS = "newest_wins"
+    PRM_UNLESS_BLANK = "prm_unless_blank"
+    CRM_UNLESS_BLANK = "crm_unless_blank"
+    READ_ONLY = "read_only"  # never written; implied when only one side reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +31,7 @@ class FieldSync:
 
     name: str
     type: FieldType
-    policy: str  # one of POLICIES; implied by the reading side when only one side reads
+    policy: ConflictPolicy  # implied by the reading side when only one side reads
     prm_reads: bool
     prm_writes: bool
     crm_reads: bool
@@ -34,7 +44,8 @@ class Decision:
     value: Value
 
 
-def decide(policy: str, prm: Value, crm: Value, *, prm_modified: datetime | None = None,
+def decide(policy: ConflictPolicy, prm: Value, crm: Value, *,
+           prm_modified: datetime | None = None,
            crm_modified: datetime | None = None) -> Decision:
     """The winning side and value for a field both systems changed.
 
@@ -42,18 +53,21 @@ def decide(policy: str, prm: Value, crm: Value, *, prm_modified: datetime | None
     side, goes to the CRM (it is where the direct team works). read_only never writes;
     its value for gates is the CRM's, or the PRM's when the CRM's is blank.
     """
-    if policy == "prm_wins":
-        return Decision(Role.PRM, prm)
-    if policy == "crm_wins":
-        return Decision(Role.CRM, crm)
-    if policy == "prm_unless_blank":
-        return Decision(Role.CRM, crm) if prm is None else Decision(Role.PRM, prm)
-    if policy == "crm_unless_blank":
-        return Decision(Role.PRM, prm) if crm is None else Decision(Role.CRM, crm)
-    if policy == "newest_wins":
-        if prm_modified is not None and (crm_modified is None or prm_modified > crm_modified):
+    match policy:
+        case ConflictPolicy.PRM_WINS:
             return Decision(Role.PRM, prm)
-        return Decision(Role.CRM, crm)
-    if policy == "read_only":
-        return Decision(None, prm if crm is None else crm)
-    raise ValueError(f"unknown conflict policy {policy!r}; expected one of {POLICIES}")
+        case ConflictPolicy.CRM_WINS:
+            return Decision(Role.CRM, crm)
+        case ConflictPolicy.PRM_UNLESS_BLANK:
+            return Decision(Role.CRM, crm) if prm is None else Decision(Role.PRM, prm)
+        case ConflictPolicy.CRM_UNLESS_BLANK:
+            return Decision(Role.PRM, prm) if crm is None else Decision(Role.CRM, crm)
+        case ConflictPolicy.NEWEST_WINS:
+            if prm_modified is not None and (crm_modified is None
+                                             or prm_modified > crm_modified):
+                return Decision(Role.PRM, prm)
+            return Decision(Role.CRM, crm)
+        case ConflictPolicy.READ_ONLY:
+            return Decision(None, prm if crm is None else crm)
+    raise ValueError(f"unknown conflict policy {policy!r}; expected one of "
+                     f"{', '.join(ConflictPolicy)}")

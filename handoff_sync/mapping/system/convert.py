@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from connectors.registry import spec
+from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.transforms import (
     Transform,
     ValueProblem,
@@ -49,7 +50,7 @@ class FieldRule:
     inverse: Mapping[Value, str] | None = None  # canonical value -> system value
     default: Value = None
     direction: str = "read"  # read | write | both
-    policy: str | None = None
+    policy: ConflictPolicy | None = None
     path: KeyPath = ()  # where it is declared in its file
 
     @property

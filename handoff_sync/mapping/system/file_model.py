@@ -12,13 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from handoff_sync.mapping.system.conflicts import ConflictPolicy
+
 FORMAT_VERSION = 1
 
 TransformName = Literal["text", "email", "domain", "number", "currency", "integer", "bool",
                         "date", "datetime", "multi_select", "lines", "owner_email"]
 Direction = Literal["read", "write", "both"]
-ConflictPolicyName = Literal["prm_wins", "crm_wins", "newest_wins", "prm_unless_blank",
-                             "crm_unless_blank", "read_only"]
+PolicyName = Annotated[ConflictPolicy, Field(strict=False)]  # the file writes the value
 OutputName = Literal["handoff_required", "gate_status", "completeness", "missing_fields",
                      "sla_due", "sla_status", "brief", "last_synced"]
 TaskAttribute = Literal["subject", "body", "due", "assignee", "status", "priority"]
@@ -51,7 +52,7 @@ class FieldMap(FileModel):
     """The canonical value to use when the system value is blank (and to write for blank)."""
     direction: Direction = "read"
     """read: only read from this system; write: only written to it; both: read and written."""
-    policy: ConflictPolicyName | None = None
+    policy: PolicyName | None = None
     """Who wins when both systems changed the field since the last sync."""
 
 
