@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from handoff_sync.config.init_files import DEFAULT_DATABASE, write_template
-from handoff_sync.config.settings import ConfigError
 from handoff_sync.demo.sandbox_config import write_sandbox_config
+from handoff_sync.errors import ConfigError
 
 
 def add_init_command(commands: Any) -> None:

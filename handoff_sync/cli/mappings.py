@@ -104,7 +104,8 @@ def _ok_line(folder: Path, mappings: MappingSet) -> str:
 def run_validate_live(args: argparse.Namespace) -> int:
     """Every check of `validate`, then each mapped object against what its system
     describes, through the connections of each selected pipeline of the daemon config."""
-    from handoff_sync.config.settings import ConfigError, load_config
+    from handoff_sync.config.load import load_config
+    from handoff_sync.errors import ConfigError
 
     try:
         config = load_config(args.config)

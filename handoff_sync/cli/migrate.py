@@ -54,7 +54,7 @@ def database_url(database: str | None, config: Path | None) -> str:
             return DEFAULT_DATABASE_URL
         config = DEFAULT_CONFIG
     # Imported here: `migrate --database` needs nothing of the config layer.
-    from handoff_sync.config.settings import load_config
+    from handoff_sync.config.load import load_config
 
     return str(load_config(config).database.url)
 

@@ -31,7 +31,8 @@ def add_run_command(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from handoff_sync.config.settings import ConfigError, load_config
+    from handoff_sync.config.load import load_config
+    from handoff_sync.errors import ConfigError
     from handoff_sync.store import Store
     from handoff_sync.sync.cycle import PipelineRunner
 

@@ -96,7 +96,7 @@ def add_sync_commands(commands: Any) -> None:
 def opened(config_path: Path) -> Iterator[tuple[Any, Any]]:
     """The loaded config and a store at the current schema, closed afterwards
     (ConfigError, StoreError or SchemaOutdated when there are none)."""
-    from handoff_sync.config.settings import load_config
+    from handoff_sync.config.load import load_config
     from handoff_sync.store import Store
 
     config = load_config(config_path)

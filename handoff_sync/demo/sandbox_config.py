@@ -29,7 +29,7 @@ from handoff_sync.config.init_files import (
     write,
     write_secret,
 )
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.config.template import render_sandbox
 from handoff_sync.sandbox.core.loopback import CONTROL_TOKEN_ENV, is_loopback
 

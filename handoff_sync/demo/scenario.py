@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from handoff_sync.config.settings import Config, load_config
+from handoff_sync.config.load import load_config
+from handoff_sync.config.settings import Config
 from handoff_sync.daemon.scheduler import Daemon
 from handoff_sync.demo.people import DemoGenerator, StepResult
 from handoff_sync.demo.sandbox_config import write_sandbox_config

@@ -20,13 +20,13 @@ from connectors.base import Connector
 from connectors.budget import LedgerFactory
 from connectors.errors import AuthError
 from connectors.registry import spec
+from handoff_sync.config.connections import AnyConnectionConfig
 from handoff_sync.config.secrets import (
     MULTILINE_KEYS,
     SecretError,
     read_secret,
     secret_sources,
 )
-from handoff_sync.config.settings import AnyConnectionConfig
 from handoff_sync.safety import redaction
 
 

@@ -388,7 +388,7 @@ class PipelineRunner:
         removed or disabled stops blocking at once (the replicas of one store share one
         config, as they share its pipelines' leases); a claim not renewed for CLAIM_TTL
         lapses. What "writes" and "disjoint" mean is the config check's (``CrmUse``)."""
-        from handoff_sync.config.settings import crm_use, shared_object_problem
+        from handoff_sync.config.load import crm_use, shared_object_problem
 
         pipelines = self.config.pipelines
         listed = {p.name: p for p in pipelines if p.enabled}

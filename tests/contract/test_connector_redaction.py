@@ -15,7 +15,7 @@ import pytest
 import structlog
 
 from connectors.salesforce.connector import SalesforceConnector
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.daemon.logs import configure_logging
 from handoff_sync.safety import redaction
 from handoff_sync.sandbox.server import SandboxServer

@@ -15,7 +15,8 @@ from typing import Any
 
 import requests
 
-from handoff_sync.config.settings import Config, load_config
+from handoff_sync.config.load import load_config
+from handoff_sync.config.settings import Config
 from handoff_sync.daemon.scheduler import Daemon
 from handoff_sync.demo.sandbox_config import write_sandbox_config
 from handoff_sync.engine.types import EngineState, TaskState, Verdict

@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from handoff_sync.cli.main import main
 from handoff_sync.cli.sync import one_cycle
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.engine.types import LinkMethod
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer

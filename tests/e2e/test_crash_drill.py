@@ -30,7 +30,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 from sqlalchemy import func, select
 
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.model import TaskStatus
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.daemon.health import store_readiness
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from structlog.testing import capture_logs
 
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync.cycle import PipelineRunner

@@ -26,7 +26,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.cli.main import main
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import sqlite_url_for
 from tests.e2e.sync_support import configured_sandbox, daemon_for, held_in_portal, http_get

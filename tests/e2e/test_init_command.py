@@ -16,7 +16,7 @@ import pytest
 import structlog
 
 from handoff_sync.cli.main import main
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.sandbox.core import tls
 from handoff_sync.sandbox.server import SandboxServer
 

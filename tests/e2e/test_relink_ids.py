@@ -19,7 +19,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.cli.main import main
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.engine.types import Link, LinkMethod
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from simple_salesforce import Salesforce
 
-from handoff_sync.config.settings import Config, load_config
+from handoff_sync.config.load import load_config
+from handoff_sync.config.settings import Config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome

@@ -18,7 +18,7 @@ from connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
 from connectors.retry import RetrySettings
 from connectors.salesforce.auth import SalesforceAuth, SecretRef
 from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.demo.sandbox_config import write_sandbox_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.sync.connect import build_connector

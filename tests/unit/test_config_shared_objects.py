@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from handoff_sync.config.settings import ConfigError, load_config
+from handoff_sync.config.load import load_config
+from handoff_sync.errors import ConfigError
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 ENV = {"SF_JWT_KEY": "unused at load", "OTHER_KEY": "unused at load"}

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from handoff_sync.config.settings import ConfigError, load_config
+from handoff_sync.config.load import load_config
+from handoff_sync.errors import ConfigError
 from handoff_sync.mapping.loader import validate_mappings
 
 PACK = Path(__file__).resolve().parents[2] / "mappings"

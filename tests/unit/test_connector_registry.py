@@ -15,7 +15,7 @@ import pytest
 
 from connectors.base import Connector
 from connectors.registry import SYSTEMS, SystemSpec, spec
-from handoff_sync.config.settings import AnyConnectionConfig
+from handoff_sync.config.connections import AnyConnectionConfig
 from handoff_sync.engine.types import FieldWrite, Plan
 from handoff_sync.mapping.explain import guess_system
 from handoff_sync.mapping.loader import load_mappings

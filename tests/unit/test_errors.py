@@ -108,10 +108,9 @@ def test_the_branches() -> None:
 def test_the_old_homes_name_the_same_classes() -> None:
     from handoff_sync.cli import sync
     from handoff_sync.config import errors as config_errors
-    from handoff_sync.config import settings
     from handoff_sync.store import types
 
-    assert settings.ConfigError is config_errors.ConfigError is ConfigError
+    assert config_errors.ConfigError is ConfigError
     assert (types.StoreError, types.SchemaOutdated, types.LeaseLost) == (
         StoreError, SchemaOutdated, LeaseLost)
     assert sync.CommandError is CommandError

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from handoff_sync.config.settings import load_config
+from handoff_sync.config.load import load_config
 from handoff_sync.report import SECTIONS, build_report, write_report
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store

@@ -25,8 +25,8 @@ from structlog.testing import capture_logs
 from connectors.errors import AuthError
 from connectors.hubspot.auth import read_secret as hubspot_read
 from connectors.salesforce.auth import SecretRef
+from handoff_sync.config.load import load_config
 from handoff_sync.config.secrets import SecretError, SecretSource, read_secret
-from handoff_sync.config.settings import load_config
 from handoff_sync.daemon.logs import configure_logging
 from handoff_sync.daemon.scheduler import Daemon
 from handoff_sync.safety import redaction
