@@ -31,26 +31,27 @@ def add_run_command(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The run command's own exit codes: 2 for what the operator must change first (the
+    config, the schema, the port), 1 when the database cannot be reached."""
     from handoff_sync.config.load import load_config
-    from handoff_sync.errors import ConfigError
+    from handoff_sync.errors import ConfigError, SchemaOutdated
     from handoff_sync.store import Store
     from handoff_sync.sync.cycle import PipelineRunner
 
     try:
         config = load_config(args.config)
-    except ConfigError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    try:
         store = Store.connect(config.database.url)
+        holder = default_holder()
+
+        def runner_factory(pipeline: Any) -> PipelineRunner:
+            return PipelineRunner(config, pipeline, store, holder=holder)
+
+        daemon = Daemon(config, store, runner_factory, holder=holder)
+        return daemon.run_once() if args.once else daemon.run_forever()
+    except (ConfigError, SchemaOutdated) as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except StoreError as exc:
         return _fail(str(exc), EXIT_FAILED)
-    holder = default_holder()
-
-    def runner_factory(pipeline: Any) -> PipelineRunner:
-        return PipelineRunner(config, pipeline, store, holder=holder)
-
-    daemon = Daemon(config, store, runner_factory, holder=holder)
-    return daemon.run_once() if args.once else daemon.run_forever()
 
 
 def _fail(message: str, code: int) -> int:

@@ -29,7 +29,6 @@ import math
 import os
 import secrets
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -50,9 +49,9 @@ from handoff_sync.daemon.health import HealthServer, one_line, store_readiness
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.metrics import Metrics
 from handoff_sync.daemon.signals import StopSignals
-from handoff_sync.errors import USER_ERRORS
+from handoff_sync.errors import USER_ERRORS, CommandError
 from handoff_sync.store.leases import pipeline_lease
-from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, SchemaOutdated, StoreError
+from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, StoreError
 from handoff_sync.sync.failures import failure_message
 
 if TYPE_CHECKING:
@@ -68,6 +67,12 @@ Clock = Callable[[], datetime]
 FULL_MISFIRE_GRACE_SECONDS = 3600
 LOCK_POLL_SECONDS = 0.2  # how often a waiting full job looks at the stop flag
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class PortUnavailable(CommandError):
+    """The health and metrics port cannot be bound: the daemon did not start."""
+
+    exit_code = EXIT_USAGE
 
 
 class Runner(Protocol):
@@ -387,21 +392,20 @@ class Daemon:
                  full_reconcile_cron=self.config.schedule.full_reconcile_cron)
 
     def run_forever(self) -> int:
-        """Serve until SIGTERM/SIGINT or ``stop()``; 0 after a clean shutdown, 2 when the
-        schema is outdated or the health port cannot be bound."""
-        code = self._check_schema()
-        if code:
-            return code
+        """Serve until SIGTERM/SIGINT or ``stop()``; 0 after a clean shutdown. Raises
+        ``SchemaOutdated``/``StoreError`` before starting anything when the database is
+        not ready, ``PortUnavailable`` when the health port cannot be bound."""
+        self.store.require_current_schema()
         with self._signals:
             try:
                 try:
                     self.start()
                 except OSError as exc:
                     server = self.config.server
-                    print(f"handoff-sync run: cannot listen on {server.host}:{server.port}: "
-                          f"{exc.strerror or exc}; set server.port to a free port (0 picks "
-                          "one)", file=sys.stderr)
-                    return EXIT_USAGE
+                    raise PortUnavailable(
+                        f"cannot listen on {server.host}:{server.port}: "
+                        f"{exc.strerror or exc}; set server.port to a free port (0 picks "
+                        "one)") from None
                 # Sleep, not Event.wait: setting an Event from a signal handler can deadlock.
                 while not self.should_stop():
                     time.sleep(LOCK_POLL_SECONDS)
@@ -414,10 +418,9 @@ class Daemon:
         """One cycle of each enabled pipeline (leases respected), then shut down.
 
         0 when every cycle ran or was skipped for another replica's lease; 1 when one
-        raised, lost its lease or reported ``failed``; 2 when the schema is outdated."""
-        code = self._check_schema()
-        if code:
-            return code
+        raised, lost its lease or reported ``failed``. Raises as ``run_forever`` does when
+        the database is not ready."""
+        self.store.require_current_schema()
         failed = False
         with self._signals:
             try:
@@ -449,17 +452,6 @@ class Daemon:
                 slot.runner = None
         _close_quietly(self.store)
         log.info("daemon_stopped")
-
-    def _check_schema(self) -> int:
-        try:
-            self.store.require_current_schema()
-        except SchemaOutdated as exc:
-            print(f"handoff-sync run: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except StoreError as exc:
-            print(f"handoff-sync run: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        return 0
 
 
 def _close_quietly(thing: Any, **context: str) -> None:

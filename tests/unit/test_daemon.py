@@ -25,8 +25,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from structlog.testing import capture_logs
 
 from handoff_sync.config.settings import Config, PipelineConfig
-from handoff_sync.daemon.scheduler import Daemon, default_holder
-from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome
+from handoff_sync.daemon.scheduler import Daemon, PortUnavailable, default_holder
+from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, SchemaOutdated
 from handoff_sync.sync.cycle import CycleReport
 from tests.unit.test_daemon_support import (
     T0,
@@ -432,8 +432,8 @@ def test_healthz_turns_503_while_the_daemon_is_stopping(store: ObservedStore) ->
 def test_run_forever_refuses_an_outdated_schema_before_starting_anything(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     h = Harness(open_store(tmp_path, migrate=False))
-    assert h.daemon.run_forever() == 2
-    assert "handoff-sync migrate" in capsys.readouterr().err
+    with pytest.raises(SchemaOutdated, match="handoff-sync migrate"):
+        h.daemon.run_forever()
     assert not h.daemon.scheduler.running and h.daemon.health_url is None and h.runners == {}
 
 
@@ -443,8 +443,9 @@ def test_run_forever_reports_a_port_in_use(store: ObservedStore,
     first.daemon.start()
     try:
         port = int(str(first.daemon.health_url).rsplit(":", 1)[1])
-        assert Harness(store, make_config(port=port)).daemon.run_forever() == 2
-        assert "set server.port" in capsys.readouterr().err
+        with pytest.raises(PortUnavailable, match=r"set server\.port") as refused:
+            Harness(store, make_config(port=port)).daemon.run_forever()
+        assert refused.value.exit_code == 2
     finally:
         first.daemon.shutdown()
 

@@ -86,3 +86,25 @@ def test_once_respects_another_replicas_lease(tmp_path: Path) -> None:
     with Store.connect(url) as store:
         lease = store.lease("pipeline:partners")
     assert lease is not None and lease[0] == "other:9:b"
+
+
+def test_a_port_in_use_is_exit_2_saying_which_key_to_change(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Through the real entry point: the daemon refuses, the command line says why once."""
+    import socket
+
+    from handoff_sync.cli.main import main
+
+    url = sqlite_url_for(tmp_path / "state.db")
+    with Store.connect(url) as store:
+        store.migrate()
+    path = write_config(tmp_path, url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path.write_text(path.read_text().replace("port: 0", f"port: {port}"))
+        assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"handoff-sync run: cannot listen on 127.0.0.1:{port}")
+    assert "set server.port" in err and "Traceback" not in err
