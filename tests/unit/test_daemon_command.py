@@ -106,5 +106,6 @@ def test_a_port_in_use_is_exit_2_saying_which_key_to_change(
         path.write_text(path.read_text().replace("port: 0", f"port: {port}"))
         assert main(["run", "--config", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"handoff-sync run: cannot listen on 127.0.0.1:{port}")
-    assert "set server.port" in err and "Traceback" not in err
+    last = err.splitlines()[-1]  # after the daemon's own shutdown log lines
+    assert last.startswith(f"handoff-sync run: cannot listen on 127.0.0.1:{port}")
+    assert "set server.port" in last and "Traceback" not in err
