@@ -15,7 +15,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
-from tests.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
+from handoff_sync.testing.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 
 pytest_plugins = ("tests.store_support",)  # store and store_url, on SQLite and PostgreSQL
 

@@ -1,6 +1,6 @@
 """The HubSpot connector against the sandbox, through the real, unmodified hubspot-api-client.
 
-The shared contract (tests/contract/connector_contract.py) runs through ``HubSpotAdapter``.
+The shared contract (handoff_sync/testing/contract.py) runs through ``HubSpotAdapter``.
 The tests below it cover issue #5 point 3 in HubSpot's terms: the incremental pull (12,000
 deals at one instant, changes, deletions, scope), batch writes with partial and whole-batch
 failures, task upserts with their deal association, OAuth refresh, pacing under the
@@ -60,10 +60,10 @@ from handoff_sync.model import Owner, SystemName
 from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.sandbox.usage import Quotas
-from tests.clock_support import FakeTime
-from tests.contract import connector_contract as contract
-from tests.contract.connector_contract import ConnectorContract, ContractAdapter
-from tests.sandbox_clients import hubspot_client
+from handoff_sync.testing import contract
+from handoff_sync.testing.clock import FakeClock
+from handoff_sync.testing.contract import ConnectorContract, ContractAdapter
+from handoff_sync.testing.sandbox_clients import hubspot_client
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -82,14 +82,14 @@ def make(sandbox: SandboxServer) -> Iterator[Factory]:
     pacing wide open (the sandbox's quotas are off), fast retries, a fake clock."""
     made: list[HubSpotConnector] = []
 
-    def build(*, clock: FakeTime | None = None, environ: dict[str, str] | None = None,
+    def build(*, clock: FakeClock | None = None, environ: dict[str, str] | None = None,
               **overrides: Any) -> HubSpotConnector:
         options: dict[str, Any] = {
             "host": sandbox.base_url, "ca_file": str(sandbox.ca_file),
             "burst_limit": 100_000, "search_limit": 100_000,
             "retry": RetrySettings(initial_wait=0.05, max_wait=0.5, give_up_after=60),
             **overrides}
-        fake = clock or FakeTime()
+        fake = clock or FakeClock()
         connector = HubSpotConnector(
             HubSpotSettings(**options),
             environ=environ or {"HUBSPOT_ACCESS_TOKEN": sandbox.sandbox.credentials
@@ -123,7 +123,7 @@ class HubSpotAdapter(ContractAdapter):
         self.server = server
         self.hs = hubspot_client(server)
 
-    def make_connector(self, fake_time: FakeTime) -> HubSpotConnector:
+    def make_connector(self, fake_time: FakeClock) -> HubSpotConnector:
         """Default pacing and retries; the fake clock makes every wait instant."""
         settings = HubSpotSettings(host=self.server.base_url, ca_file=str(self.server.ca_file),
                                    page_size=self.page_size, overlap=timedelta(0),
@@ -352,7 +352,7 @@ def test_a_skipped_archive_scan_reports_its_deletions_at_the_next_scan(
     """With scans spaced an hour apart, a deletion that falls in a skipped cycle is
     reported by the next scan even though the search cursor has moved past it."""
     ids = seed_deals(sandbox, 10)
-    clock = FakeTime()
+    clock = FakeClock()
     connector = make(clock=clock, archive_scan_interval=timedelta(hours=1),
                      overlap=timedelta(0), search_lag=timedelta(0),
                      deletion_lookback=timedelta(0))
@@ -576,7 +576,7 @@ def test_oauth_renews_ahead_of_expiry_without_waiting_for_a_401(
     sandbox: SandboxServer, make: Factory
 ) -> None:
     ids = seed_deals(sandbox, 1)
-    clock = FakeTime()
+    clock = FakeClock()
     connector = make(auth="oauth", environ=oauth_environ(sandbox), clock=clock)
     connector.fetch("deals", ids, ["dealname"])
     clock.now += 1_600  # 200 s before the 1,800 s token lapses: inside the margin
@@ -686,7 +686,7 @@ FAULTS = {
 }
 
 
-def faulty(make: Factory, clock: FakeTime) -> HubSpotConnector:
+def faulty(make: Factory, clock: FakeClock) -> HubSpotConnector:
     return make(clock=clock, read_timeout=0.4)
 
 
@@ -695,7 +695,7 @@ def test_a_fault_during_a_pull_is_retried_and_nothing_is_lost_or_doubled(
     sandbox: SandboxServer, make: Factory, fault: str
 ) -> None:
     ids = seed_deals(sandbox, 450)
-    clock = FakeTime()
+    clock = FakeClock()
     connector = faulty(make, clock)
     arm(sandbox, "/search$", FAULTS[fault])
     pulled = [c.id for c in changes(list(connector.pull("deals", FIELDS, None)))]
@@ -710,7 +710,7 @@ def test_a_fault_during_a_batch_update_is_retried_and_applied(
     sandbox: SandboxServer, make: Factory, fault: str
 ) -> None:
     ids = seed_deals(sandbox, 150)
-    connector = faulty(make, FakeTime())
+    connector = faulty(make, FakeClock())
     arm(sandbox, "/batch/update$", FAULTS[fault])
     results = connector.write("deals", [RecordWrite(i, i, {"amount": "77"}) for i in ids])
     assert all(r.ok for r in results)
@@ -722,7 +722,7 @@ def test_a_fault_during_a_batch_update_is_retried_and_applied(
 def test_a_fault_during_a_batch_create_never_creates_twice(
     sandbox: SandboxServer, make: Factory, fault: str
 ) -> None:
-    connector = faulty(make, FakeTime())
+    connector = faulty(make, FakeClock())
     arm(sandbox, "/batch/create$", FAULTS[fault])
     writes = [RecordWrite(f"r{i}", None, {"dealname": f"Created {i}"}) for i in range(150)]
     results = connector.write("deals", writes)
@@ -749,7 +749,7 @@ def test_a_fault_during_task_upserts_still_leaves_one_task_and_one_association(
     sandbox: SandboxServer, make: Factory, hs: HubSpot, fault: str
 ) -> None:
     deals = seed_deals(sandbox, 3)
-    connector = faulty(make, FakeTime())
+    connector = faulty(make, FakeClock())
     arm(sandbox, "/objects/tasks/batch/upsert$", FAULTS[fault])
     arm(sandbox, "/associations/tasks/deals/batch/create$", FAULTS[fault], append=True)
     results = connector.upsert_tasks(TASKS, [task(f"k:{d}", d) for d in deals])

@@ -26,15 +26,15 @@ from connectors.salesforce.auth import SalesforceAuth, SecretRef
 from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
 from handoff_sync.model import Owner
 from handoff_sync.sandbox.server import SandboxServer
-from tests.clock_support import FakeTime
-from tests.contract.connector_contract import (
+from handoff_sync.testing.clock import FakeClock
+from handoff_sync.testing.contract import (
     BEFORE,
     SEEDED_AT,
     ConnectorContract,
     ContractAdapter,
 )
+from handoff_sync.testing.sandbox_clients import salesforce_client
 from tests.contract.test_salesforce_sandbox import control, create_many, opportunity
-from tests.sandbox_clients import salesforce_client
 
 TASKS = TaskTarget(object="Task", key_field="Handoff_Task_Key__c", deal_link_field="WhatId")
 DEAL_FIELDS = ("Name", "Amount", "StageName", "CloseDate", "Handoff_Required__c")
@@ -66,10 +66,10 @@ def auth_for(server: SandboxServer, kind: str = "jwt_bearer") -> SalesforceAuth:
                           instance_url=server.base_url)
 
 
-def make(server: SandboxServer, fake_time: FakeTime | None = None, *,
+def make(server: SandboxServer, fake_time: FakeClock | None = None, *,
          environ: dict[str, str] | None = None, auth: SalesforceAuth | None = None,
          **settings: Any) -> SalesforceConnector:
-    fake_time = fake_time or FakeTime()
+    fake_time = fake_time or FakeClock()
     options: dict[str, Any] = {"overlap_seconds": 0.0, "bulk_poll_seconds": 0.0,
                                "timeout_seconds": 10.0, **settings}
     return SalesforceConnector(
@@ -98,7 +98,7 @@ class SalesforceAdapter(ContractAdapter):
         self.server = server
         self.sf = salesforce_client(server)
 
-    def make_connector(self, fake_time: FakeTime) -> SalesforceConnector:
+    def make_connector(self, fake_time: FakeClock) -> SalesforceConnector:
         return make(self.server, fake_time, page_size=self.page_size,
                     timeout_seconds=self.timeout_seconds)
 
@@ -326,7 +326,7 @@ def test_an_expired_configured_session_is_re_read_from_its_source(
 
 
 def test_refused_credentials_are_an_auth_error_without_retries(sandbox: SandboxServer) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeClock()
     environ = {**secrets_env(sandbox), "SF_CLIENT_SECRET": "not-the-secret"}
     connector = make(sandbox, fake_time, environ=environ,
                      auth=auth_for(sandbox, "client_credentials"))
@@ -366,7 +366,7 @@ def test_secrets_never_reach_logs_or_settings_reprs(sandbox: SandboxServer) -> N
 def test_request_limit_exceeded_is_quota_exhausted_and_never_retried(
     sandbox: SandboxServer,
 ) -> None:
-    fake_time = FakeTime()
+    fake_time = FakeClock()
     connector = make(sandbox, fake_time)
     connector.owners()
     # Other integrations spent the rest of the org's allowance meanwhile.
@@ -396,7 +396,7 @@ def test_the_budget_guard_slows_down_near_the_share_and_never_fails(
     sandbox: SandboxServer,
 ) -> None:
     control(sandbox, "faults", {"quotas": {"salesforce_daily": 100}})  # share: 20 calls
-    fake_time = FakeTime()
+    fake_time = FakeClock()
     connector = make(sandbox, fake_time)
 
     with structlog.testing.capture_logs() as logs:

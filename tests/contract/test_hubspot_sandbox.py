@@ -23,7 +23,7 @@ from hubspot.oauth import ApiException as OAuthApiException
 from urllib3.util.retry import Retry
 
 from handoff_sync.sandbox.server import SandboxServer
-from tests.sandbox_clients import hubspot_client
+from handoff_sync.testing.sandbox_clients import hubspot_client
 
 FROZEN = datetime(2026, 3, 2, 9, 30, 0, 123000, tzinfo=UTC)
 

@@ -25,7 +25,7 @@ from simple_salesforce.exceptions import (
 )
 
 from handoff_sync.sandbox.server import SandboxServer
-from tests.sandbox_clients import salesforce_session
+from handoff_sync.testing.sandbox_clients import salesforce_session
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 

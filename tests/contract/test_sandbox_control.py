@@ -15,7 +15,11 @@ from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGen
 
 from handoff_sync.cli.sandbox import add_sandbox_command
 from handoff_sync.sandbox.server import ControlTokenRequired, SandboxServer
-from tests.sandbox_clients import hubspot_client, salesforce_client, salesforce_session
+from handoff_sync.testing.sandbox_clients import (
+    hubspot_client,
+    salesforce_client,
+    salesforce_session,
+)
 
 
 def control(server: SandboxServer, method: str, path: str, **kwargs: object) -> requests.Response:

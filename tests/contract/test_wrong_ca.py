@@ -16,7 +16,7 @@ from connectors.salesforce.auth import SalesforceAuth, SecretRef
 from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
 from handoff_sync.sandbox import tls
 from handoff_sync.sandbox.server import SandboxServer
-from tests.clock_support import FakeTime
+from handoff_sync.testing.clock import FakeClock
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_salesforce_with_the_wrong_ca_fails_at_once_naming_host_and_setting(
                           client_id=creds.sf_client_id, username=creds.sf_username,
                           client_secret=SecretRef(env="SF_SECRET"),
                           password=SecretRef(env="SF_PASSWORD"))
-    time = FakeTime()
+    time = FakeClock()
     connector = SalesforceConnector(
         SalesforceSettings(auth=auth, ca_file=other_ca), sleep=time.sleep, clock=time.clock,
         environ={"SF_SECRET": creds.sf_client_secret,
@@ -52,7 +52,7 @@ def test_salesforce_with_the_wrong_ca_fails_at_once_naming_host_and_setting(
 
 def test_hubspot_with_the_wrong_ca_fails_at_once_naming_host_and_setting(
         sandbox: SandboxServer, other_ca: Path) -> None:
-    time = FakeTime()
+    time = FakeClock()
     connector = HubSpotConnector(
         HubSpotSettings(host=sandbox.base_url, ca_file=str(other_ca),
                         credentials=CredentialSources(access_token_env="HS_TOKEN")),

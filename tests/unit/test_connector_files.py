@@ -30,7 +30,7 @@ from handoff_sync.mapping.system.convert import SystemMapping, to_canonical
 from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.store.types import MirrorRecord
 from handoff_sync.sync.pull import PullStopped, SidePull, pull_side
-from tests.file_drop_support import EXPORT_COLUMNS, file_drop_mappings
+from handoff_sync.testing.file_drop import EXPORT_COLUMNS, file_drop_mappings
 
 HEADER = "Registration ID,Deal Name,Last Modified\n"
 T1 = "2026-03-01T10:00:00Z"

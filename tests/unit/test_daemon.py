@@ -28,9 +28,9 @@ from handoff_sync.config.settings import Config, PipelineConfig
 from handoff_sync.daemon.scheduler import Daemon, default_holder
 from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome
 from handoff_sync.sync.cycle import CycleReport
-from tests.unit.test_daemon_support import (
+from handoff_sync.testing.clock import FakeClock
+from handoff_sync.testing.daemon import (
     T0,
-    FakeClock,
     FakeRunner,
     ObservedStore,
     Overlap,

@@ -2,8 +2,8 @@
 0 with leases released; a second exits at once with 130.
 
 The process runs ``Daemon.run_forever()`` over the real store (a SQLite file) and the
-fake runner of test_daemon_support (the real runner needs live systems; the e2e suite
-covers that).
+fake runner of handoff_sync.testing.daemon (the real runner needs live systems; the e2e
+suite covers that).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.store import Store, sqlite_url_for
-from tests.unit.test_daemon_support import open_store, wait_for
+from handoff_sync.testing.daemon import open_store, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from handoff_sync.daemon.scheduler import Daemon
 from handoff_sync.daemon.logs import configure_logging
 from handoff_sync.store import Store, sqlite_url_for
-from tests.unit.test_daemon_support import FakeRunner, make_config
+from handoff_sync.testing.daemon import FakeRunner, make_config
 
 folder, mode = Path(sys.argv[1]), sys.argv[2]
 configure_logging("info", "json")

@@ -39,7 +39,7 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
 from handoff_sync.model import Owner, OwnerDirectory, Role
 from handoff_sync.sync.write import advancing_deals
-from tests.engine_support import apply_plan, default_mappings
+from handoff_sync.testing.builders import apply_plan, default_mappings
 from tests.unit.test_engine_link import RULES, opp, reg, stored
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)

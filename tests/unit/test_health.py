@@ -22,8 +22,8 @@ from handoff_sync.daemon.health import HealthServer, store_readiness
 from handoff_sync.daemon.metrics import Metrics
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunKind, RunOutcome
+from handoff_sync.testing.daemon import T0, ObservedStore, make_report, open_store
 from tests.store_support import PG_ADMIN_URL, fresh_database_url
-from tests.unit.test_daemon_support import T0, ObservedStore, make_report, open_store
 
 
 def open_store_at(url: str) -> ObservedStore:

@@ -33,7 +33,7 @@ from handoff_sync.safety import redaction
 from handoff_sync.safety.local_files import disk_full_advice, warn_if_loose
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.database import reason
-from tests.unit.test_daemon_support import FakeRunner, make_config, open_store
+from handoff_sync.testing.daemon import FakeRunner, make_config, open_store
 
 TOKEN = "pat-na1-0123456789abcdef"
 Reader = Callable[[dict[str, str], Path | None], str]

@@ -35,7 +35,7 @@ from handoff_sync.sandbox.seed import (
     generate_with_truth,
 )
 from handoff_sync.sandbox.seed_data import HubSpotSeedObject, SeedData
-from tests.engine_support import default_mappings, seeded_inputs
+from handoff_sync.testing.builders import default_mappings, seeded_inputs
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]

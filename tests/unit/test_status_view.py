@@ -25,7 +25,7 @@ from handoff_sync.store.types import (
     RunKind,
     RunOutcome,
 )
-from tests.unit.test_daemon_support import T0
+from handoff_sync.testing.daemon import T0
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 HOSTILE = "\x1b]8;;http://evil\x1b\\Acme\x1b[2J"

@@ -18,7 +18,7 @@ from connectors.salesforce.connector import SalesforceConnector, SalesforceSetti
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.budget import StoreLedger
-from tests.clock_support import FakeTime
+from handoff_sync.testing.clock import FakeClock
 
 SPENDERS = 8
 CALLS_EACH = 25
@@ -68,7 +68,7 @@ def test_calls_leave_the_rolling_day_by_the_minute(migrated: Store) -> None:
     assert ledger.spend(0)[0] == 2
 
 
-def salesforce(server: SandboxServer, time: FakeTime, store: Store) -> SalesforceConnector:
+def salesforce(server: SandboxServer, time: FakeClock, store: Store) -> SalesforceConnector:
     creds = server.sandbox.credentials
     auth = SalesforceAuth(kind="password", login_url=server.base_url,
                           client_id=creds.sf_client_id, username=creds.sf_username,
@@ -83,7 +83,7 @@ def salesforce(server: SandboxServer, time: FakeTime, store: Store) -> Salesforc
                  "SF_TOKEN": creds.sf_security_token})
 
 
-def hubspot(server: SandboxServer, time: FakeTime, store: Store) -> HubSpotConnector:
+def hubspot(server: SandboxServer, time: FakeClock, store: Store) -> HubSpotConnector:
     settings = HubSpotSettings(host=server.base_url, ca_file=str(server.ca_file),
                                credentials=CredentialSources(access_token_env="HS_TOKEN"),
                                budget=BudgetSettings(share=0.2, slow_down_at=1.0))
@@ -95,7 +95,7 @@ def hubspot(server: SandboxServer, time: FakeTime, store: Store) -> HubSpotConne
 def test_two_salesforce_connectors_on_one_org_share_its_budget(
         sandbox: SandboxServer, migrated: Store) -> None:
     sandbox.sandbox.usage.quotas.salesforce_daily = 50  # share 20%: 10 calls a day
-    time = FakeTime()
+    time = FakeClock()
     first, second = salesforce(sandbox, time, migrated), salesforce(sandbox, time, migrated)
     try:
         for _ in range(5):
@@ -115,7 +115,7 @@ def test_two_salesforce_connectors_on_one_org_share_its_budget(
 def test_two_hubspot_connectors_on_one_portal_share_its_budget(
         sandbox: SandboxServer, migrated: Store) -> None:
     sandbox.sandbox.usage.quotas.hubspot_daily = 90  # share 20%: 18 calls a day
-    time = FakeTime()
+    time = FakeClock()
     first, second = hubspot(sandbox, time, migrated), hubspot(sandbox, time, migrated)
     try:
         # owners() lists active and archived owners (2 calls); each connector's first
@@ -146,7 +146,7 @@ def test_a_token_refused_the_account_details_syncs_on_and_says_the_budget_is_not
     # cannot be counted in the portal's budget. Syncing goes on; `status` must say so.
     faults(sandbox, "POST", rules=[{"api": "hubspot", "path": "^/account-info/v3/details$",
                                     "probability": 1, "effect": 403}])
-    time = FakeTime()
+    time = FakeClock()
     connector = hubspot(sandbox, time, migrated)
     portal = sandbox.sandbox.credentials.hs_portal_id
     try:
@@ -175,7 +175,7 @@ def test_each_connector_names_its_org_by_its_budget_key(sandbox: SandboxServer,
                                                         migrated: Store) -> None:
     # The sync claims CRM objects under these keys (store.claims): the org the login or
     # the account details name, whatever the connection settings say.
-    time = FakeTime()
+    time = FakeClock()
     hs, sf = hubspot(sandbox, time, migrated), salesforce(sandbox, time, migrated)
     try:
         portal = sandbox.sandbox.credentials.hs_portal_id

@@ -40,7 +40,7 @@ from handoff_sync.store import (
     pipeline_lease,
 )
 from handoff_sync.store.schema import Base
-from tests.engine_support import SeededInputs, apply_plan, seeded_inputs
+from handoff_sync.testing.builders import SeededInputs, apply_plan, seeded_inputs
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 PIPELINE = "partners"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 EXPORT_COLUMNS = ("Registration ID", "Deal Name", "Customer", "Website", "Amount",
                   "Close Date", "Status", "Partner", "Partner Rep", "Competitors",

@@ -50,7 +50,7 @@ from connectors.base import (
 from connectors.errors import ConnectorError, RetriesExhausted
 from handoff_sync.model import Owner
 from handoff_sync.sandbox.server import SandboxServer
-from tests.clock_support import FakeTime
+from handoff_sync.testing.clock import FakeClock
 
 SEEDED_AT = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 BEFORE = Cursor(SEEDED_AT - timedelta(hours=1))
@@ -85,7 +85,7 @@ class ContractAdapter(ABC):
     """The request timeout ``make_connector`` must configure (below STALL_SECONDS)."""
 
     @abstractmethod
-    def make_connector(self, fake_time: FakeTime) -> Connector:
+    def make_connector(self, fake_time: FakeClock) -> Connector:
         """A connector on this sandbox: no overlap window, ``page_size`` pages,
         ``timeout_seconds`` requests, and ``fake_time.sleep``/``fake_time.clock`` for every
         wait (retries, rate limits, budget)."""
@@ -171,11 +171,11 @@ class ConnectorContract:
         raise NotImplementedError("a connector's contract module provides this fixture")
 
     @pytest.fixture
-    def fake_time(self) -> FakeTime:
-        return FakeTime()
+    def fake_time(self) -> FakeClock:
+        return FakeClock()
 
     @pytest.fixture
-    def connector(self, adapter: ContractAdapter, fake_time: FakeTime) -> Iterator[Connector]:
+    def connector(self, adapter: ContractAdapter, fake_time: FakeClock) -> Iterator[Connector]:
         connector = adapter.make_connector(fake_time)
         yield connector
         connector.close()
@@ -328,7 +328,7 @@ class ConnectorContract:
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
     def test_a_fault_during_a_pull_ends_in_success(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
-        fake_time: FakeTime, fault: str,
+        fake_time: FakeClock, fault: str,
     ) -> None:
         seeded = adapter.seed_deals(adapter.page_size + 3)
         _arm(frozen, adapter.api, adapter.fault_paths["pull"], FAULTS[fault])
@@ -343,7 +343,7 @@ class ConnectorContract:
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
     def test_a_fault_during_an_update_ends_in_success_without_duplicates(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
-        fake_time: FakeTime, fault: str,
+        fake_time: FakeClock, fault: str,
     ) -> None:
         ids = adapter.seed_deals(2)
         _arm(frozen, adapter.api, adapter.fault_paths["write"], FAULTS[fault])
@@ -400,7 +400,7 @@ class ConnectorContract:
 
     def test_a_fault_that_never_clears_ends_in_a_clear_error(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
-        fake_time: FakeTime,
+        fake_time: FakeClock,
     ) -> None:
         adapter.seed_deals(1)
         _arm(frozen, adapter.api, adapter.fault_paths["pull"], 503, count=1_000)

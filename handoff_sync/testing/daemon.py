@@ -1,4 +1,6 @@
-"""Helpers for the daemon, health and metrics tests and the signal-test subprocess script.
+"""The daemon's test kit: a real Config, CycleReports and usage figures as the daemon sees
+them, a fake runner, an observed store; for the daemon, health, metrics, status and
+secrets tests and the signal-test subprocess script.
 
 Config and store are the real ones (the store on a SQLite file). The runner is a fake at
 our own seam: it stands in for ``sync.PipelineRunner`` and returns the real
@@ -19,8 +21,9 @@ from handoff_sync.config.settings import Config
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.types import RunKind, RunOutcome
 from handoff_sync.sync.cycle import CycleReport
+from handoff_sync.testing.clock import START, FakeClock
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+T0 = START
 
 
 def make_config(*names: str, disabled: Sequence[str] = (), port: int = 0,
@@ -41,19 +44,6 @@ def make_config(*names: str, disabled: Sequence[str] = (), port: int = 0,
     }
     return Config.model_validate(document, context=LoadContext(base=Path("/nonexistent"),
                                                                environ={}))
-
-
-class FakeClock:
-    """A clock the test moves."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class ObservedStore(Store):

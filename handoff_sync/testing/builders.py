@@ -1,4 +1,4 @@
-"""Engine test support: realistic inputs from the sandbox seed, and applying a plan.
+"""Engine state builders: realistic inputs from the sandbox seed, and applying a plan.
 
 ``apply_plan`` does to the inputs what the sync cycle does to the systems and the store
 when every write succeeds: records take the written values (in the form each system
@@ -29,7 +29,7 @@ from handoff_sync.mapping.system.convert import MappedRecord, flatten_record, to
 from handoff_sync.model import Owner, OwnerDirectory, Role, SystemName
 from handoff_sync.sandbox.seed import SeedTruth, generate_with_truth
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MAPPINGS = REPO / "mappings"
 
 
