@@ -20,7 +20,7 @@ from handoff_sync.daemon.logs import configure_logging
 from handoff_sync.safety import redaction
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.sync.connect import build_connector
-from tests.contract.test_salesforce_sandbox import control
+from tests.sandbox.test_salesforce_sandbox import control
 from tests.unit.test_config_connect import config_file
 
 

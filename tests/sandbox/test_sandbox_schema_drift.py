@@ -16,7 +16,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.testing.sandbox_clients import salesforce_session
-from tests.contract.test_salesforce_sandbox import create_many, error_code, opportunity
+from tests.sandbox.test_salesforce_sandbox import create_many, error_code, opportunity
 
 DRIFT = {"salesforce": {"Opportunity": {"hidden": ["Budget__c"],
                                         "read_only": ["Handoff_Brief__c"]}}}

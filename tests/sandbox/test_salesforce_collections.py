@@ -9,7 +9,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from handoff_sync.sandbox.salesforce_ids import salesforce_id
-from tests.contract.test_salesforce_sandbox import create_many, error_code, opportunity
+from tests.sandbox.test_salesforce_sandbox import create_many, error_code, opportunity
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",

@@ -17,7 +17,7 @@ from simple_salesforce.format import format_external_id
 from handoff_sync.sandbox.salesforce_ids import salesforce_id
 from handoff_sync.sandbox.seed_data import SeedData
 from handoff_sync.sandbox.server import SandboxServer
-from tests.contract.test_salesforce_sandbox import error_code, opportunity
+from tests.sandbox.test_salesforce_sandbox import error_code, opportunity
 
 
 def test_crud_round_trip_with_soft_delete(sf: Salesforce) -> None:

@@ -12,7 +12,7 @@ from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from handoff_sync.sandbox.server import SandboxServer
-from tests.contract.test_salesforce_sandbox import create_many, error_code, opportunity
+from tests.sandbox.test_salesforce_sandbox import create_many, error_code, opportunity
 
 SF_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
 

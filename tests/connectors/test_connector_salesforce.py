@@ -34,7 +34,7 @@ from handoff_sync.testing.contract import (
     ContractAdapter,
 )
 from handoff_sync.testing.sandbox_clients import salesforce_client
-from tests.contract.test_salesforce_sandbox import control, create_many, opportunity
+from tests.sandbox.test_salesforce_sandbox import control, create_many, opportunity
 
 TASKS = TaskTarget(object="Task", key_field="Handoff_Task_Key__c", deal_link_field="WhatId")
 DEAL_FIELDS = ("Name", "Amount", "StageName", "CloseDate", "Handoff_Required__c")

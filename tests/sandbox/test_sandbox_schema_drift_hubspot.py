@@ -19,7 +19,7 @@ from hubspot.crm.deals import BatchResponseSimplePublicObjectWithErrors as WithE
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
 from handoff_sync.sandbox.server import SandboxServer
-from tests.contract.test_hubspot_batch import create_many, update_many, upsert_many
+from tests.sandbox.test_hubspot_batch import create_many, update_many, upsert_many
 
 DRIFT = {"hubspot": {"deals": {"hidden": ["budget"], "read_only": ["handoff_brief"]}}}
 NONE: dict[str, dict[str, Any]] = {"salesforce": {}, "hubspot": {}}
