@@ -1,4 +1,4 @@
-"""The one contract every connector passes (style.md 14), against the sandbox.
+"""The one contract every connector passes (style.md 14), against the sandbox or a folder.
 
 A system's test module subclasses ``ConnectorContract`` and provides one fixture,
 ``adapter``, returning a ``ContractAdapter``: the few system-specific facts the contract
@@ -26,6 +26,13 @@ What the contract pins down, for every system:
   with lower-cased email, active flag and manager.
 Pulls run with the overlap window off, so "duplicates nothing" is exact; the overlap is
 system-specific and tested in each system's module.
+
+A connector that cannot do something (a file drop is read, never pulled from a cursor or
+written to) declares it in ``ContractAdapter.lacks`` with the reason: the tests that need
+it are skipped saying so, and one test checks that it refuses what it lacks loudly (a
+ConnectorError, or a failed result per record) rather than doing nothing.
+
+This module imports pytest; the rest of handoff_sync.testing does not.
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import pytest
 
@@ -55,6 +63,30 @@ from handoff_sync.testing.clock import FakeClock
 SEEDED_AT = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 BEFORE = Cursor(SEEDED_AT - timedelta(hours=1))
 STALL_SECONDS = 1.2  # longer than ContractAdapter.timeout_seconds
+CAPABILITIES = MappingProxyType({
+    "pull": "incremental pulls by cursor, with deletions",
+    "fetch": "fetching records by id",
+    "write": "writing records",
+    "tasks": "upserting tasks by key",
+    "owners": "a user list (owners)",
+    "faults": "HTTP faults the sandbox injects",
+    "usage": "API calls counted in ``usage``",
+})
+"""What a connector may lack (``ContractAdapter.lacks``), and what each means."""
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def needs(*capabilities: str) -> Callable[[F], F]:
+    """Mark a contract test as needing ``capabilities`` (keys of CAPABILITIES); it is
+    skipped, with the adapter's reason, for a connector that declares it lacks one."""
+    unknown = set(capabilities) - set(CAPABILITIES)
+    if unknown:
+        raise ValueError(f"unknown capabilities {sorted(unknown)}; see CAPABILITIES")
+
+    def mark(test: F) -> F:
+        test.contract_needs = capabilities  # type: ignore[attr-defined]
+        return test
+    return mark
 
 
 class ContractAdapter(ABC):
@@ -83,6 +115,9 @@ class ContractAdapter(ABC):
     which ``id_problem`` must refuse."""
     timeout_seconds: float = 0.5
     """The request timeout ``make_connector`` must configure (below STALL_SECONDS)."""
+    lacks: Mapping[str, str] = MappingProxyType({})
+    """Capabilities (keys of CAPABILITIES) this connector does not have, each with the
+    reason; the tests needing one are skipped with it, and it must be refused loudly."""
 
     @abstractmethod
     def make_connector(self, fake_time: FakeClock) -> Connector:
@@ -174,6 +209,16 @@ class ConnectorContract:
     def fake_time(self) -> FakeClock:
         return FakeClock()
 
+    @pytest.fixture(autouse=True)
+    def _capabilities(self, request: pytest.FixtureRequest, adapter: ContractAdapter) -> None:
+        """Skip a test needing what this connector declares it lacks, saying why."""
+        unknown = set(adapter.lacks) - set(CAPABILITIES)
+        assert not unknown, f"{type(adapter).__name__}.lacks names unknown {sorted(unknown)}"
+        for capability in getattr(request.function, "contract_needs", ()):
+            if capability in adapter.lacks:
+                pytest.skip(f"{adapter.api} lacks {CAPABILITIES[capability]}: "
+                            f"{adapter.lacks[capability]}")
+
     @pytest.fixture
     def connector(self, adapter: ContractAdapter, fake_time: FakeClock) -> Iterator[Connector]:
         connector = adapter.make_connector(fake_time)
@@ -187,6 +232,7 @@ class ConnectorContract:
         return sandbox
 
     # --- pulls -----------------------------------------------------------------------
+    @needs("pull")
     def test_pull_across_page_edges_with_one_shared_timestamp_is_exact(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -203,6 +249,7 @@ class ConnectorContract:
         assert cursors == sorted(cursors)  # type: ignore[type-var]
         assert cursors[-1] is not None and cursors[-1].modified_at == SEEDED_AT
 
+    @needs("pull")
     def test_a_pull_resumed_from_a_mid_way_cursor_continues_exactly(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -217,6 +264,7 @@ class ConnectorContract:
         assert not set(resumed) & set(already)
         assert set(resumed) | set(already) == set(seeded)
 
+    @needs("pull")
     def test_a_pull_from_the_last_cursor_finds_nothing_new(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -227,6 +275,7 @@ class ConnectorContract:
 
         assert _ids(again) == []
 
+    @needs("pull")
     def test_deletions_come_back_as_deleted_changes(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -241,6 +290,7 @@ class ConnectorContract:
         assert [(c.id, c.deleted) for c in changes] == [(gone, True)]
         assert kept not in {c.id for c in changes}
 
+    @needs("fetch")
     def test_fetch_returns_records_by_id_in_input_order_and_skips_missing_ones(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -253,7 +303,7 @@ class ConnectorContract:
         assert all(adapter.text_field in r.fields for r in found)
 
     def test_id_problem_passes_real_ids_and_names_what_is_wrong_with_others(
-        self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
+        self, adapter: ContractAdapter, connector: Connector
     ) -> None:
         [real] = adapter.seed_deals(1)
 
@@ -262,10 +312,12 @@ class ConnectorContract:
         for value in adapter.malformed_ids:
             problem = connector.id_problem(adapter.deal_object, value)
             assert problem and "\n" not in problem, value
-        assert connector.fetch(adapter.deal_object, [adapter.missing_id],
-                               adapter.deal_fields) == []
+        if "fetch" not in adapter.lacks:
+            assert connector.fetch(adapter.deal_object, [adapter.missing_id],
+                                   adapter.deal_fields) == []
 
     # --- writes ----------------------------------------------------------------------
+    @needs("write")
     def test_a_bad_record_fails_alone_and_results_keep_input_order(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -287,6 +339,7 @@ class ConnectorContract:
         assert adapter.read_text(one) == "Renamed one"
         assert adapter.read_text(three) == "Renamed three"
 
+    @needs("write")
     def test_writes_are_batched_at_the_api_maximum(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -303,6 +356,7 @@ class ConnectorContract:
             len(writes) / adapter.write_batch_size)
         assert adapter.read_text(ids[-1]) == f"Batch {len(ids) - 1}"
 
+    @needs("tasks")
     def test_upserting_tasks_twice_leaves_one_task_per_key(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
@@ -326,6 +380,7 @@ class ConnectorContract:
 
     # --- faults ----------------------------------------------------------------------
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
+    @needs("faults", "pull")
     def test_a_fault_during_a_pull_ends_in_success(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
         fake_time: FakeClock, fault: str,
@@ -341,6 +396,7 @@ class ConnectorContract:
             assert max(fake_time.sleeps) >= 2
 
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
+    @needs("faults", "write")
     def test_a_fault_during_an_update_ends_in_success_without_duplicates(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
         fake_time: FakeClock, fault: str,
@@ -361,6 +417,7 @@ class ConnectorContract:
             assert max(fake_time.sleeps) >= 2
 
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
+    @needs("faults", "write")
     def test_a_fault_during_a_create_never_creates_twice(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
         fault: str,
@@ -383,6 +440,7 @@ class ConnectorContract:
             assert adapter.deals_with_text(marker) == [results[0].id]
 
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
+    @needs("faults", "tasks")
     def test_a_fault_during_a_task_upsert_ends_in_success_without_duplicates(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
         fault: str,
@@ -398,6 +456,7 @@ class ConnectorContract:
         assert result.ok
         assert adapter.tasks_with_key(task.key) == [result.id]
 
+    @needs("faults", "pull")
     def test_a_fault_that_never_clears_ends_in_a_clear_error(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer,
         fake_time: FakeClock,
@@ -422,14 +481,17 @@ class ConnectorContract:
         again = connector.describe(adapter.deal_object)
         cached_calls = connector.usage.total
         connector.start_cycle()
-        connector.describe(adapter.deal_object)
+        fresh = connector.describe(adapter.deal_object)
 
         for name in adapter.deal_fields:
             assert schema.get(name) is not None, name
         assert again is schema
         assert cached_calls == calls
-        assert connector.usage.total > calls
+        assert fresh is not schema  # described again
+        if "usage" not in adapter.lacks:
+            assert connector.usage.total > calls
 
+    @needs("owners")
     def test_owners_report_email_active_flag_and_manager(
         self, adapter: ContractAdapter, connector: Connector
     ) -> None:
@@ -440,3 +502,42 @@ class ConnectorContract:
         for owner in expected:
             assert owners.get(owner.id) == owner
         assert all(o.email == o.email.lower() for o in owners.values())
+
+    # --- what a connector lacks ------------------------------------------------------
+    def test_what_it_lacks_it_refuses_loudly_never_by_doing_nothing(
+        self, adapter: ContractAdapter, connector: Connector
+    ) -> None:
+        """The cycle holds every side as a Connector: a read it cannot make raises a
+        ConnectorError, a write it cannot make fails each record (not retriable, in
+        input order) and changes nothing, and a system without users has no owners."""
+        if not set(adapter.lacks) & {"pull", "fetch", "write", "tasks", "owners"}:
+            pytest.skip(f"{adapter.api} lacks nothing the contract can call")
+        [deal] = adapter.seed_deals(1)
+        before = adapter.read_text(deal)
+
+        if "pull" in adapter.lacks:
+            with pytest.raises(ConnectorError):
+                list(connector.pull(adapter.deal_object, adapter.deal_fields, BEFORE))
+        if "fetch" in adapter.lacks:
+            with pytest.raises(ConnectorError):
+                connector.fetch(adapter.deal_object, [deal], adapter.deal_fields)
+        refused = []
+        if "write" in adapter.lacks:
+            refused.append((["w1", "w2"], connector.write(adapter.deal_object, [
+                RecordWrite("w1", deal, {adapter.text_field: "Renamed"}),
+                RecordWrite("w2", None, adapter.new_deal("Brand new"))])))
+            assert adapter.read_text(deal) == before
+            assert adapter.deals_with_text("Brand new") == []
+        if "tasks" in adapter.lacks:
+            refused.append((["k1", "k2"], connector.upsert_tasks(adapter.task_target, [
+                TaskWrite("k1", deal, adapter.task_fields("Book intro call")),
+                TaskWrite("k2", deal, adapter.task_fields("Send the brief"))])))
+            assert adapter.tasks_with_key("k1") == adapter.tasks_with_key("k2") == []
+        for refs, results in refused:
+            assert [r.ref for r in results] == refs
+            for result in results:
+                assert not result.ok and result.error is not None
+                assert result.error.code and result.error.message
+                assert not result.error.retriable
+        if "owners" in adapter.lacks:
+            assert connector.owners() == []
