@@ -18,6 +18,7 @@ from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync.cycle import PipelineRunner
+from handoff_sync.testing.clock import FakeClock
 from tests.e2e.sync_support import configured_sandbox
 from tests.unit.test_report_render import run_command
 
@@ -31,12 +32,12 @@ def synced(sandbox: SandboxServer, tmp_path: Path,
     config = load_config(config_file)
     store = Store.connect(config.database.url)
     store.migrate()
-    now = [NOW]
-    runner = PipelineRunner(config, config.pipelines[0], store, holder="test",
-                            clock=lambda: now[0])
+    clock = FakeClock(NOW)
+    runner = PipelineRunner(config, config.pipelines[0], store, holder="test", clock=clock)
     try:
         for step in range(2):
-            now[0] = NOW + timedelta(days=8 * step)  # the second cycle breaches SLAs
+            if step:  # the second cycle, 8 days on, breaches SLAs
+                clock.advance(timedelta(days=8).total_seconds())
             report = runner.run_cycle(full=True if step else None)
             assert report.outcome in (RunOutcome.OK, RunOutcome.PARTIAL), report.message
         yield {"config": config, "store": store, "file": config_file}

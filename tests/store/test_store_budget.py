@@ -4,6 +4,7 @@ atomically on SQLite and PostgreSQL, reached through the real connectors and the
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,10 +52,10 @@ def test_concurrent_spends_are_all_counted(migrated: Store) -> None:
 
 
 def test_calls_leave_the_rolling_day_by_the_minute(migrated: Store) -> None:
-    now = {"t": 1_700_000_000.0}
-    ledger = StoreLedger(migrated.engine, "hubspot portal 1", clock=lambda: now["t"])
+    clock = FakeClock(datetime.fromtimestamp(1_700_000_000, UTC))
+    ledger = StoreLedger(migrated.engine, "hubspot portal 1", clock=clock.time)
     ledger.spend(3)
-    now["t"] += 120
+    clock.advance(120)
     ledger.spend(2)
 
     assert ledger.spend(0)[0] == 5
@@ -64,7 +65,7 @@ def test_calls_leave_the_rolling_day_by_the_minute(migrated: Store) -> None:
     assert ledger.age_of(2) == oldest <= 120 and newest < oldest
     assert ledger.age_of(5) is None
 
-    now["t"] += DAY - 60
+    clock.advance(DAY - 60)
     assert ledger.spend(0)[0] == 2
 
 
