@@ -62,7 +62,7 @@ from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData  # n
 from handoff_sync.sandbox.salesforce.ids import salesforce_id  # noqa: E402
 from handoff_sync.sandbox.seed.generator import generate  # noqa: E402
 from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
-from tests.sandbox_clients import generous_quotas  # noqa: E402
+from handoff_sync.testing.sandbox_clients import generous_quotas  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)
 # Records per call at the API maximum: (read page, write batch).

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `connectors` is the package at the root, not this script
 
-from tests.file_drop_support import EXPORT_COLUMNS, file_drop_mappings  # noqa: E402
+from handoff_sync.testing.file_drop import EXPORT_COLUMNS, file_drop_mappings  # noqa: E402
 
 MODES = ("connector", "pull")
 SETTLED = 3600  # seconds: the export is older than any settle time

@@ -16,8 +16,8 @@ from hypothesis import is_hypothesis_test, settings
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.testing.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 from tests.property_support import profile_for
-from tests.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 
 pytest_plugins = ("tests.store_support",)  # store and store_url, on SQLite and PostgreSQL
 

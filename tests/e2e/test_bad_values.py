@@ -19,8 +19,8 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
-from tests.contract.test_salesforce_sandbox import create_many, opportunity
 from tests.e2e.sync_support import clean_cycle, held_in_portal, invalid_value_items, sync_world
+from tests.sandbox.test_salesforce_sandbox import create_many, opportunity
 from tests.unit.test_mapping_files_system import FILES_YAML as PACK_FILES_YAML
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)

@@ -19,8 +19,8 @@ from handoff_sync.config.load import load_config
 from handoff_sync.daemon.health import store_readiness
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for
+from handoff_sync.testing.daemon import wait_for
 from tests.e2e.sync_support import configured_sandbox, daemon_for, http_get
-from tests.unit.test_daemon_support import wait_for
 
 PIPELINE = "partners"
 

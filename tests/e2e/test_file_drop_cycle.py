@@ -17,8 +17,8 @@ from handoff_sync.config.load import load_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync.cycle import PipelineRunner
+from handoff_sync.testing.file_drop import file_drop_mappings
 from tests.e2e.sync_support import configured_sandbox
-from tests.file_drop_support import file_drop_mappings
 
 TOKEN = "pat-na1-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 LINK_REFUSED = ("a symbolic link: links are not followed, so that nothing outside the drop "

@@ -22,8 +22,8 @@ from simple_salesforce import Salesforce
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync.cycle import CycleReport
+from handoff_sync.testing.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 from tests.e2e.sync_support import handoff_tasks, sync_world
-from tests.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 from tests.store_support import fresh_database_url
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday afternoon: business hours

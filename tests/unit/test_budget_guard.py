@@ -7,13 +7,13 @@ import pytest
 
 from connectors.budget import DAY, STOP_POLL_SECONDS, BudgetGuard, BudgetSettings, MemoryLedger
 from connectors.errors import StopRequested
-from tests.clock_support import FakeTime
+from handoff_sync.testing.clock import FakeClock
 
 
 class CountingLedger(MemoryLedger):
     """A shared ledger that remembers how often it was reached (a database round trip)."""
 
-    def __init__(self, time: FakeTime) -> None:
+    def __init__(self, time: FakeClock) -> None:
         super().__init__(time.clock)
         self.spends: list[int] = []
 
@@ -22,7 +22,7 @@ class CountingLedger(MemoryLedger):
         return super().spend(calls)
 
 
-def guard(time: FakeTime, *, ledger: MemoryLedger | None = None, stop: object = None,
+def guard(time: FakeClock, *, ledger: MemoryLedger | None = None, stop: object = None,
           **settings: object) -> BudgetGuard:
     return BudgetGuard(BudgetSettings(daily_limit=100, **settings),  # type: ignore[arg-type]
                        sleep=time.sleep, clock=time.clock, ledger=ledger,
@@ -30,7 +30,7 @@ def guard(time: FakeTime, *, ledger: MemoryLedger | None = None, stop: object = 
 
 
 def test_alone_it_spends_the_share_then_waits_for_the_oldest_call_to_age_out() -> None:
-    time = FakeTime()
+    time = FakeClock()
     alone = guard(time, slow_down_at=1.0)  # share 20% of 100: 20 calls
 
     for _ in range(20):
@@ -44,7 +44,7 @@ def test_alone_it_spends_the_share_then_waits_for_the_oldest_call_to_age_out() -
 
 
 def test_two_guards_on_one_ledger_share_one_budget() -> None:
-    time = FakeTime()
+    time = FakeClock()
     org = MemoryLedger(time.clock)
     first, second = guard(time, ledger=org, slow_down_at=1.0), \
         guard(time, ledger=org, slow_down_at=1.0)
@@ -60,7 +60,7 @@ def test_two_guards_on_one_ledger_share_one_budget() -> None:
 
 def test_a_shared_ledger_is_told_in_batches_far_from_the_share_and_every_call_near_it(
 ) -> None:
-    time = FakeTime()
+    time = FakeClock()
     ledger = CountingLedger(time)
     batched = guard(time, ledger=ledger, share=1.0, slow_down_at=0.5, flush_calls=10,
                     flush_seconds=60.0)
@@ -82,7 +82,7 @@ def test_a_shared_ledger_is_told_in_batches_far_from_the_share_and_every_call_ne
 
 
 def test_another_replica_spending_is_seen_within_one_batch() -> None:
-    time = FakeTime()
+    time = FakeClock()
     org = MemoryLedger(time.clock)
     ours = guard(time, ledger=org, slow_down_at=1.0, flush_calls=5, flush_seconds=30.0)
     ours.before_call()
@@ -93,7 +93,7 @@ def test_another_replica_spending_is_seen_within_one_batch() -> None:
 
 
 def test_a_stop_ends_a_budget_wait_within_one_poll_without_making_the_call() -> None:
-    time = FakeTime()
+    time = FakeClock()
     stopping = {"now": False}
     waiting = guard(time, slow_down_at=1.0, stop=lambda: stopping["now"])
     for _ in range(20):
@@ -112,7 +112,7 @@ def test_a_stop_ends_a_budget_wait_within_one_poll_without_making_the_call() -> 
 
 
 def test_without_a_stop_the_wait_is_one_sleep_as_before() -> None:
-    time = FakeTime()
+    time = FakeClock()
     plain = guard(time, slow_down_at=1.0)
     for _ in range(21):
         plain.before_call()
@@ -120,7 +120,7 @@ def test_without_a_stop_the_wait_is_one_sleep_as_before() -> None:
 
 
 def test_calls_counted_before_the_org_was_known_move_into_its_ledger() -> None:
-    time = FakeTime()
+    time = FakeClock()
     early = guard(time)
     for _ in range(3):
         early.before_call()

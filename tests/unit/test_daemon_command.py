@@ -1,16 +1,16 @@
 """`handoff-sync run`: what it says and returns before a cycle ever runs (config, store,
-schema, leases). A real cycle needs live systems: the e2e suite runs those."""
+schema, leases; the checks on a real database are in tests/store). A real cycle needs live
+systems: the e2e suite runs those."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from handoff_sync.cli.run import add_run_command
-from handoff_sync.store import Store, sqlite_url_for
+from handoff_sync.store import sqlite_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,13 +59,6 @@ def test_an_invalid_config_names_file_line_and_key(tmp_path: Path,
     assert "Traceback" not in err
 
 
-def test_an_unmigrated_database_is_exit_2_saying_migrate(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_config(tmp_path, sqlite_url_for(tmp_path / "state.db"))
-    assert run("--config", str(path)) == 2
-    assert "handoff-sync migrate" in capsys.readouterr().err
-
-
 def test_an_unreachable_database_is_exit_1(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"
@@ -75,37 +68,3 @@ def test_an_unreachable_database_is_exit_1(tmp_path: Path,
     assert "handoff-sync run: cannot" in capsys.readouterr().err
 
 
-def test_once_respects_another_replicas_lease(tmp_path: Path) -> None:
-    url = sqlite_url_for(tmp_path / "state.db")
-    with Store.connect(url) as store:
-        store.migrate()
-        assert store.try_lease("pipeline:partners", "other:9:b", timedelta(minutes=10),
-                               datetime.now(UTC))
-    # The cycle is skipped before a runner (and its connectors) is built: a clean exit.
-    assert run("--config", str(write_config(tmp_path, url)), "--once") == 0
-    with Store.connect(url) as store:
-        lease = store.lease("pipeline:partners")
-    assert lease is not None and lease[0] == "other:9:b"
-
-
-def test_a_port_in_use_is_exit_2_saying_which_key_to_change(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Through the real entry point: the daemon refuses, the command line says why once."""
-    import socket
-
-    from handoff_sync.cli.main import main
-
-    url = sqlite_url_for(tmp_path / "state.db")
-    with Store.connect(url) as store:
-        store.migrate()
-    path = write_config(tmp_path, url)
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        path.write_text(path.read_text().replace("port: 0", f"port: {port}"))
-        assert main(["run", "--config", str(path)]) == 2
-    err = capsys.readouterr().err
-    last = err.splitlines()[-1]  # after the daemon's own shutdown log lines
-    assert last.startswith(f"handoff-sync run: cannot listen on 127.0.0.1:{port}")
-    assert "set server.port" in last and "Traceback" not in err

@@ -19,7 +19,7 @@ import pytest
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import Plan
 from handoff_sync.mapping.system.convert import MappedRecord
-from tests.engine_support import apply_plan, seeded_inputs
+from handoff_sync.testing.builders import apply_plan, seeded_inputs
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 EDITS = {  # canonical field -> values an edit may set (either side)

@@ -17,7 +17,7 @@ from handoff_sync.engine.serialise import dumps
 from handoff_sync.engine.types import EngineState, TaskActionKind, TaskState
 from handoff_sync.mapping.system.convert import to_canonical
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
-from tests.engine_support import apply_plan, default_mappings
+from handoff_sync.testing.builders import apply_plan, default_mappings
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 MAPPINGS = default_mappings()

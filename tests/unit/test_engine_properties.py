@@ -26,7 +26,7 @@ from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.types import EngineState, TaskActionKind
 from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
-from tests.engine_support import apply_plan, default_mappings
+from handoff_sync.testing.builders import apply_plan, default_mappings
 from tests.property_support import examples
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)

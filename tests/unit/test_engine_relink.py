@@ -14,7 +14,7 @@ from types import MappingProxyType
 from handoff_sync.engine.plan import plan
 from handoff_sync.engine.types import Link, LinkMethod
 from handoff_sync.model import Role
-from tests.engine_support import apply_plan, seeded_inputs
+from handoff_sync.testing.builders import apply_plan, seeded_inputs
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ import pytest
 from handoff_sync.engine.plan import plan
 from handoff_sync.engine.types import LinkMethod, Plan, ReviewKind
 from handoff_sync.model import GateStatus
-from tests.engine_support import SeededInputs, apply_plan, seeded_inputs
+from handoff_sync.testing.builders import SeededInputs, apply_plan, seeded_inputs
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 

@@ -40,7 +40,7 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.system.convert import MappedRecord, to_canonical
 from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.sync.write import advancing_deals
-from tests.engine_support import apply_plan, default_mappings
+from handoff_sync.testing.builders import apply_plan, default_mappings
 from tests.property_support import examples
 from tests.unit.test_engine_link import RULES, opp, reg, stored
 

@@ -24,8 +24,8 @@ from handoff_sync.mapping.system.convert import flatten_record, in_scope, to_can
 from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import OwnerDirectory, Role, SystemName
 from handoff_sync.problems.report import Problem
-from tests.file_drop_support import FILES_YAML as FILES_EXPORT_YAML
-from tests.file_drop_support import file_drop_mappings
+from handoff_sync.testing.file_drop import FILES_YAML as FILES_EXPORT_YAML
+from handoff_sync.testing.file_drop import file_drop_mappings
 
 NOW = 1_780_000_000.0  # the connector's clock; the export is made older than it
 

@@ -12,7 +12,7 @@ from handoff_sync.daemon.metrics import Metrics, budget_remaining
 from handoff_sync.store.types import CycleHealth, RunKind, RunOutcome, StoreError
 from handoff_sync.sync.cycle import CycleReport
 from handoff_sync.sync.failures import CLASSES, classify, classify_message
-from tests.unit.test_daemon_support import make_report, usage
+from handoff_sync.testing.daemon import make_report, usage
 
 STARTED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ENDED = datetime(2026, 3, 2, 9, 0, 4, tzinfo=UTC)

@@ -31,7 +31,7 @@ from connectors.salesforce.auth import SalesforceAuth, SecretRef, retry_after_se
 from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.errors import NETWORK_TABLE, RECORD_TABLE, TABLE, TOKEN_TABLE
 from connectors.salesforce.query import MAX_URL_BYTES
-from tests.clock_support import FakeTime
+from handoff_sync.testing.clock import FakeClock
 
 LOGIN = "https://acme.my.salesforce.com"
 INSTANCE = "https://acme.my.salesforce.com"
@@ -52,8 +52,8 @@ def rsps() -> Iterator[responses.RequestsMock]:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> FakeClock:
+    return FakeClock()
 
 
 def client_credentials() -> SalesforceAuth:
@@ -61,7 +61,7 @@ def client_credentials() -> SalesforceAuth:
                           client_secret=SecretRef(env="SF_SECRET"))
 
 
-def make(fake_time: FakeTime, auth: SalesforceAuth | None = None,
+def make(fake_time: FakeClock, auth: SalesforceAuth | None = None,
          environ: dict[str, str] | None = None, **settings: Any) -> SalesforceConnector:
     return SalesforceConnector(
         SalesforceSettings(auth=auth or client_credentials(), **settings),
@@ -88,7 +88,7 @@ def add_owners(rsps: responses.RequestsMock, *, limit_info: str | None = "api-us
 
 
 def test_client_credentials_post_basic_auth_to_the_login_url_and_the_token_is_used(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps)
@@ -121,7 +121,7 @@ def rsa_pair() -> tuple[str, Any]:
     ],
 )
 def test_jwt_bearer_signs_the_claims_salesforce_checks(
-    rsps: responses.RequestsMock, fake_time: FakeTime, login_url: str, audience: str
+    rsps: responses.RequestsMock, fake_time: FakeClock, login_url: str, audience: str
 ) -> None:
     pem, public = rsa_pair()
     auth = SalesforceAuth(kind="jwt_bearer", login_url=login_url, client_id="3MVG9.key",
@@ -155,7 +155,7 @@ def test_jwt_bearer_signs_the_claims_salesforce_checks(
     ],
 )
 def test_token_endpoint_refusals_are_auth_errors_and_not_retried(
-    rsps: responses.RequestsMock, fake_time: FakeTime, status: int, body: Any, message: str
+    rsps: responses.RequestsMock, fake_time: FakeClock, status: int, body: Any, message: str
 ) -> None:
     if isinstance(body, str):
         rsps.post(TOKEN_URL, status=status, body=body, content_type="text/html")
@@ -171,7 +171,7 @@ def test_token_endpoint_refusals_are_auth_errors_and_not_retried(
 
 
 def test_an_unavailable_token_endpoint_is_retried(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     rsps.post(TOKEN_URL, status=503, body="<html>maintenance</html>", content_type="text/html")
     rsps.post(TOKEN_URL, status=500, json={"error": "server_error"})
@@ -189,7 +189,7 @@ def test_an_unavailable_token_endpoint_is_retried(
 
 
 def test_a_malformed_sforce_limit_info_keeps_the_last_good_reading(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps, limit_info="api-usage=10/15000")
@@ -207,7 +207,7 @@ def test_a_malformed_sforce_limit_info_keeps_the_last_good_reading(
 
 
 def test_sforce_limit_info_with_per_app_usage_is_read(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps, limit_info="api-usage=25/5000; per-app-api-usage=17/250(appName=handoff)")
@@ -219,7 +219,7 @@ def test_sforce_limit_info_with_per_app_usage_is_read(
 
 
 def test_an_html_502_from_a_proxy_on_a_query_is_retried(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps, status=502, body=HTML_502, content_type="text/html", json=None,
@@ -236,7 +236,7 @@ def test_an_html_502_from_a_proxy_on_a_query_is_retried(
 
 
 def test_an_html_502_on_a_create_is_not_repeated(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     rsps.post(f"{DATA}/composite/sobjects", status=502, body=HTML_502, content_type="text/html")
@@ -249,7 +249,7 @@ def test_an_html_502_on_a_create_is_not_repeated(
 
 
 def test_a_200_with_an_html_page_is_retried_like_a_glitch(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps, body="<html>Sign in to the guest wifi</html>", content_type="text/html",
@@ -261,7 +261,7 @@ def test_a_200_with_an_html_page_is_retried_like_a_glitch(
 
 
 def test_a_non_json_400_is_a_clear_error_and_not_retried(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps, status=400, body="Bad Request: header too large", json=None,
@@ -275,7 +275,7 @@ def test_a_non_json_400_is_a_clear_error_and_not_retried(
 
 
 def test_a_401_with_an_html_body_still_logs_in_again(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps, token="00D!first")
     add_owners(rsps, status=401, body="<html>Session expired</html>", json=None,
@@ -291,7 +291,7 @@ def test_a_401_with_an_html_body_still_logs_in_again(
 
 
 def test_retry_after_seconds_are_honoured_and_counted_as_throttling(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps, status=429, json=[{"errorCode": "REQUEST_LIMIT_EXCEEDED",
@@ -321,7 +321,7 @@ def test_retry_after_reads_both_forms() -> None:
 
 
 def test_request_limit_exceeded_is_quota_exhausted_after_one_call(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     add_owners(rsps, status=403, json=[{"errorCode": "REQUEST_LIMIT_EXCEEDED",
@@ -340,7 +340,7 @@ def test_request_limit_exceeded_is_quota_exhausted_after_one_call(
 
 
 def test_per_record_lock_errors_are_retriable_and_other_failures_are_not(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     ids = ["006000000000001AAA", "006000000000002AAA", "006000000000003AAA"]
@@ -368,7 +368,7 @@ def test_per_record_lock_errors_are_retriable_and_other_failures_are_not(
 
 
 def test_results_that_cannot_be_matched_to_records_are_an_error(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     rsps.patch(f"{DATA}/composite/sobjects", json=[{"id": "006000000000001AAA",
@@ -384,7 +384,7 @@ def test_results_that_cannot_be_matched_to_records_are_an_error(
 
 
 def test_a_bulk_results_page_without_its_record_count_header_is_retried(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     stamp = "2025-03-03T09:30:00.000+0000"
@@ -419,7 +419,7 @@ def test_a_bulk_results_page_without_its_record_count_header_is_retried(
 
 
 def test_fetch_keeps_every_query_url_under_the_16_kb_limit(
-    rsps: responses.RequestsMock, fake_time: FakeTime
+    rsps: responses.RequestsMock, fake_time: FakeClock
 ) -> None:
     add_token(rsps)
     ids = [f"006{n:012d}AAA" for n in range(1_200)]

@@ -2,24 +2,20 @@
 character with a message naming the variable or file; every value read is registered, and
 the logs (fields, nested values, exception text, stdlib loggers) redact it. Secret and
 config files and the store get a warning naming the chmod when others may read or write
-them, by one rule (``local_files``); a full disk is worded once."""
+them, by one rule (``local_files``); a full disk is worded once. Where a database or a
+process is involved: tests/store/test_secrets_store.py, tests/e2e/test_disk_full.py."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import sqlite3
 import stat
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
 from connectors.errors import AuthError
@@ -28,12 +24,8 @@ from connectors.salesforce.auth import SecretRef
 from handoff_sync.config.load import load_config
 from handoff_sync.config.secrets import SecretError, SecretSource, read_secret
 from handoff_sync.daemon.logs import configure_logging
-from handoff_sync.daemon.scheduler import Daemon
 from handoff_sync.safety import redaction
-from handoff_sync.safety.local_files import disk_full_advice, warn_if_loose
-from handoff_sync.store import Store, sqlite_url_for
-from handoff_sync.store.database import reason
-from tests.unit.test_daemon_support import FakeRunner, make_config, open_store
+from handoff_sync.safety.local_files import warn_if_loose
 
 TOKEN = "pat-na1-0123456789abcdef"
 Reader = Callable[[dict[str, str], Path | None], str]
@@ -215,36 +207,6 @@ def test_log_lines_redact_known_secrets_in_every_field_and_the_exception(
         assert line["detail"] == {"sent": ["x[redacted]y"]}
 
 
-def test_the_daemon_json_log_redacts_a_secret_in_the_exception_field(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    token_file = tmp_path / "hs-token"
-    token_file.write_text(TOKEN + "\n", encoding="utf-8")
-    read_secret(SecretSource(file=token_file), {})  # as building the connector does
-
-    class Leaky(FakeRunner):
-        def run_cycle(self, **kwargs: Any) -> Any:
-            # What http.client raised before secrets were checked: an unexpected error.
-            raise ValueError(f"Invalid header value b'Bearer {TOKEN}\\nsecond-line'")
-
-    configure_logging("info", "json")
-    store = open_store(tmp_path)
-    daemon = Daemon(make_config(), store, lambda pipeline: Leaky(pipeline.name),
-                    holder="me:1:a")
-    try:
-        for _ in range(2):  # every cycle
-            assert daemon.run_pipeline("alpha") is None
-    finally:
-        daemon.shutdown()
-    err = capsys.readouterr().err
-    failed = [json.loads(x) for x in err.splitlines() if '"cycle_failed"' in x]
-    assert len(failed) == 2
-    for line in failed:
-        assert "Traceback" in line["exception"] and "ValueError" in line["exception"]
-        assert "Bearer [redacted]" in line["exception"]
-        assert "Bearer [redacted]" in line["message"]
-    assert TOKEN not in err
-
-
 # -- file modes ---------------------------------------------------------------------------
 
 def test_a_world_readable_secret_file_is_warned_about_with_the_chmod(tmp_path: Path) -> None:
@@ -282,33 +244,6 @@ def test_a_world_writable_config_file_is_warned_about(tmp_path: Path) -> None:
     assert stat.S_IMODE(config.stat().st_mode) == 0o666  # a warning, not a fix
 
 
-def test_the_sqlite_store_and_its_wal_are_created_owner_only(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "handoff-sync.db"
-    umask = os.umask(0)  # whatever the umask, the store holds a copy of CRM data
-    try:
-        with Store.connect(sqlite_url_for(path)) as store:
-            store.migrate()
-            files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
-            assert all(f.exists() for f in files)
-            assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {"0o600"}
-    finally:
-        os.umask(umask)
-
-
-def test_an_existing_world_readable_store_is_warned_about(tmp_path: Path) -> None:
-    path = tmp_path / "handoff-sync.db"
-    Store.connect(sqlite_url_for(path)).close()
-    path.chmod(0o644)
-    with capture_logs() as captured, Store.connect(sqlite_url_for(path)):
-        pass
-    [warning] = [e for e in captured if e["event"] == "database_file_world_readable"]
-    assert f"chmod 600 {path}" in warning["hint"] and warning["file"] == str(path)
-    path.chmod(0o600)
-    with capture_logs() as captured, Store.connect(sqlite_url_for(path)):
-        pass
-    assert captured == []
-
-
 @pytest.mark.parametrize(("mode", "private", "event"), [
     (0o600, True, None), (0o640, True, None), (0o660, True, None),  # a group is chosen
     (0o644, True, "readable"), (0o604, True, "readable"), (0o606, True, "readable"),
@@ -341,30 +276,3 @@ def test_a_secret_file_others_may_write_is_warned_about(tmp_path: Path) -> None:
     assert f"chmod o-w {file}" in warning["hint"]
 
 
-def test_a_store_others_may_write_is_warned_about_as_writable(tmp_path: Path) -> None:
-    path = tmp_path / "handoff-sync.db"
-    Store.connect(sqlite_url_for(path)).close()
-    path.chmod(0o602)
-    with capture_logs() as captured, Store.connect(sqlite_url_for(path)):
-        pass
-    [warning] = [e for e in captured if e["event"] == "database_file_world_writable"]
-    assert f"chmod o-w {path} {path}-wal {path}-shm" in warning["hint"]
-
-
-def test_a_full_disk_is_worded_once_for_the_command_line_and_the_store() -> None:
-    """Writing to /dev/full fails with ENOSPC, as on a full disk: the command's last
-    line gives the same advice as the store's full-disk message."""
-    if not Path("/dev/full").exists():
-        pytest.skip("no /dev/full on this host")
-    with open("/dev/full", "w", encoding="utf-8") as full:
-        result = subprocess.run(
-            [sys.executable, "-m", "handoff_sync.cli", "mappings", "validate", "--mappings",
-             str(Path(__file__).resolve().parents[2] / "mappings")],
-            stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        f"handoff-sync mappings: the disk is full: {disk_full_advice('its output')}")
-    full_database = OperationalError("INSERT", {}, sqlite3.OperationalError(
-        "database or disk is full"))
-    assert reason(full_database) == \
-        f"database or disk is full: {disk_full_advice('the database')}"

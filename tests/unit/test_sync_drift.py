@@ -6,7 +6,7 @@ from connectors.base import FieldSchema, ObjectSchema
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.sync.drift import detect_drift, drifted_fields
-from tests.engine_support import DEFAULT_MAPPINGS
+from handoff_sync.testing.builders import DEFAULT_MAPPINGS
 
 
 def described(names: set[str], *, read_only: frozenset[str] = frozenset(),
