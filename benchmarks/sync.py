@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from handoff_sync.config.settings import load_config  # noqa: E402
+from handoff_sync.config.load import load_config  # noqa: E402
 from handoff_sync.daemon.logs import configure_logging  # noqa: E402
 from handoff_sync.demo.sandbox_config import write_sandbox_config  # noqa: E402
 from handoff_sync.sandbox.core.usage import Quotas  # noqa: E402

@@ -60,6 +60,10 @@ BREACHES = {
         ("handoff_sync/store/probe.py", "import migrations\n"),
     "Mapping: the policy builds on the system maps":
         ("handoff_sync/mapping/system/probe.py", "from handoff_sync.mapping.policy import gates\n"),
+    "The test kit (handoff_sync.testing)":
+        ("handoff_sync/store/probe.py", "from handoff_sync.testing import clock\n"),
+    "The test kit: only its contract suite imports pytest":
+        ("handoff_sync/testing/probe.py", "import pytest\n"),
     "No cycles between packages":
         ("handoff_sync/report/probe.py", "from handoff_sync.report import figures\n"
                                          "def back() -> None: ...\n"),
@@ -87,3 +91,22 @@ def test_each_contract_catches_its_breach(copy: Path, contract: str) -> None:
     broken = [line for line in result.stdout.splitlines()
               if line.endswith("BROKEN") or " BROKEN (" in line]
     assert any(line.startswith(contract) for line in broken), result.stdout
+
+
+# The house's size rules (issue 15): small modules a newcomer can read, a root that
+# holds only what every layer shares. The SOQL parser is one grammar, kept whole.
+MAX_MODULE_LINES = 600
+LONG_ON_PURPOSE = {"handoff_sync/sandbox/salesforce/soql.py"}
+ROOT_MODULES = {"__init__.py", "model.py", "errors.py"}
+
+
+def test_no_module_is_over_600_lines() -> None:
+    long = {str(path.relative_to(ROOT)): lines
+            for package in ("handoff_sync", "connectors")
+            for path in (ROOT / package).rglob("*.py")
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert set(long) == LONG_ON_PURPOSE, long
+
+
+def test_the_root_of_handoff_sync_holds_only_what_every_layer_shares() -> None:
+    assert {path.name for path in (ROOT / "handoff_sync").glob("*.py")} == ROOT_MODULES

@@ -74,7 +74,7 @@ def seeded_inputs(*, deals: int, now: datetime, random_seed: int = 7,
     crm_owners = salesforce_owners(data.salesforce.get("User", []))
     prm = []
     for obj in data.hubspot.get("deals", []):
-        raw = flatten_record(SystemName.HUBSPOT, {"id": obj.id, "properties": obj.properties})
+        raw = flatten_record(SystemName("hubspot"), {"id": obj.id, "properties": obj.properties})
         raw.setdefault("hs_lastmodifieddate", obj.updated_at.isoformat())
         record = to_canonical(mappings.prm, raw, prm_owners)
         if record.in_scope:
