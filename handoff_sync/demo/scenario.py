@@ -34,7 +34,7 @@ from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.model import GateStatus, Output, Role
 from handoff_sync.safety.sanitise import for_terminal
-from handoff_sync.sandbox.core.control_client import ControlClient
+from handoff_sync.sandbox.core.control_client import ControlClient, ControlError
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.types import RunOutcome
@@ -205,6 +205,13 @@ class Demo:
 
     def run(self) -> DemoResult:
         """Everything up to the summary; the sandbox and the daemon stay up until close()."""
+        try:
+            return self._run()
+        except ControlError as exc:  # the sandbox died, or refused or timed out a call
+            raise DemoError(f"the sandbox's control plane failed: {exc}; run the demo "
+                            "again (with fewer --deals if seeding timed out)") from None
+
+    def _run(self) -> DemoResult:
         options = self.options
         started = self._monotonic()
         folder = options.folder.resolve()

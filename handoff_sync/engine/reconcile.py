@@ -151,6 +151,7 @@ class Reconciler:
             if field.rule is None and name not in ids:
                 continue
             held = [_MISSING, _MISSING]  # per side, what it holds now (when known)
+            was = [_MISSING, _MISSING]  # per side, the base's value in the form held has
             for side in (0, 1):
                 values, last = read[side], lasts[side]
                 if values is not None and field.reads[side] and name not in unknown[side]:
@@ -161,6 +162,8 @@ class Reconciler:
                     # owner changed), and a read left as given would differ from the
                     # agreed value it stands for and plan an echo write.
                     held[side] = value if form is None else form(value)
+                    if name in last:  # compared in the same form: unchanged stays unchanged
+                        was[side] = last[name] if form is None else form(last[name])
                 elif (field.reads[side] or field.writes[side]) and name in last:
                     # Unread this cycle, or write-only: it holds what we last saw or wrote.
                     held[side] = last[name]
@@ -179,7 +182,7 @@ class Reconciler:
                     agreed_value = prm_seen
                 else:
                     agreed_value, conflict = _three_way(deal, name, field.rule, prm_seen,
-                                                        crm_seen, base, records)
+                                                        crm_seen, base, records, was)
                     if conflict is not None:
                         conflicts.append(conflict)
             merged[name] = agreed_value
@@ -216,11 +219,15 @@ class Reconciler:
 def _three_way(deal: str, name: str, rule: FieldSync, prm: Value, crm: Value,
                base: BaseSnapshot | None,
                records: tuple[MappedRecord | None, MappedRecord | None],
+               was: list[Any],
                ) -> tuple[Value, Conflict | None]:
     if base is None or not (name in base.agreed and name in base.prm and name in base.crm):
         # First cycle of this pair (or of this field): nothing to conflict with.
         return (prm if prm == crm else _decide(rule, prm, crm, records).value), None
-    prm_changed, crm_changed = prm != base.prm[name], crm != base.crm[name]
+    before = tuple(base_value if seen is _MISSING else seen
+                   for seen, base_value in zip(was, (base.prm[name], base.crm[name]),
+                                               strict=True))
+    prm_changed, crm_changed = prm != before[0], crm != before[1]
     both_moved_apart = prm_changed and crm_changed and prm != crm
     # read_only is never written, so its sides may differ for good: it always shows
     # the policy's view rather than whichever side moved last.

@@ -9,6 +9,7 @@ whose HTML report must hold every section.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -122,6 +123,22 @@ def test_a_non_empty_folder_is_refused_without_force(
     assert main(["demo", "--dir", str(tmp_path), "--deals", "5"]) == 1
     assert "is not empty; pass --force" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_sandbox_that_times_out_stops_the_demo_with_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo drives the sandbox over HTTP: a call that fails is a DemoError saying
+    what to do, never a traceback (here the seed outlasts a tiny timeout)."""
+    from handoff_sync.demo import scenario
+    from handoff_sync.sandbox.core.control_client import ControlClient
+
+    monkeypatch.setattr(scenario, "ControlClient",
+                        functools.partial(ControlClient, seed_timeout=0.001))
+    assert main(["demo", "--dir", str(tmp_path / "demo"), "--deals", "2000"]) == 1
+    err = capsys.readouterr().err
+    assert "handoff-sync demo: the sandbox's control plane failed" in err
+    assert "with fewer --deals" in err and "Traceback" not in err
 
 
 def _lines(stream: Any, out: queue.Queue[str]) -> None:

@@ -369,16 +369,37 @@ def test_applying_the_writes_and_reconciling_again_plans_nothing(case):
                **times) == first
 
 
+# Found in review (issue #15): a base kept in an older stored form (the CRM side holds an
+# unset checkbox as None; the CRM now holds it as false). Nothing changed in the CRM; the
+# partner ticked the box. Compared in different forms the CRM looked moved too, so the
+# partner's edit lost to crm_wins and a false conflict was recorded.
+LONE_EDIT_OVER_AN_UNSTORED_BASE = {
+    "sync": {"flag": field("flag", "crm_wins", type_=FieldType.BOOL)},
+    "prm": {"flag": True}, "crm": {"flag": None},
+    "base": snapshot({"flag": False}, {"flag": None}, {"flag": False}), "identity": None,
+    "prm_time": None, "crm_time": None}
+
+
+def test_a_lone_edit_wins_over_a_base_kept_in_an_older_stored_form():
+    case = LONE_EDIT_OVER_AN_UNSTORED_BASE
+    result = run(case["sync"], case["prm"], case["crm"], case["base"])
+    assert result.merged == {"flag": True}
+    assert writes_of(result) == {Role.CRM: {"flag": True}}
+    assert result.conflicts == ()
+
+
 @settings(max_examples=examples(200), deadline=None)
 @given(cases())
+@example(LONE_EDIT_OVER_AN_UNSTORED_BASE)
 def test_a_lone_change_since_the_base_is_never_overwritten(case):
     sync, base = case["sync"], case["base"]
     if base is None or case["prm"] is None or case["crm"] is None:
         return
     result = run(sync, case["prm"], case["crm"], base, **{k: case[k] for k in
                                                           ("prm_time", "crm_time")})
-    sides = {Role.PRM: (held(sync, Role.PRM, case["prm"]), base.prm),
-             Role.CRM: (held(sync, Role.CRM, case["crm"]), base.crm)}
+    # A side moved when what it holds differs from the base in the same (stored) form.
+    sides = {Role.PRM: (held(sync, Role.PRM, case["prm"]), held(sync, Role.PRM, base.prm)),
+             Role.CRM: (held(sync, Role.CRM, case["crm"]), held(sync, Role.CRM, base.crm))}
     for name in sync:
         moved = [role for role, (now, last) in sides.items()
                  if name in now and name in last and now[name] != last[name]]
