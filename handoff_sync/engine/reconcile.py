@@ -163,7 +163,10 @@ class Reconciler:
                     # agreed value it stands for and plan an echo write.
                     held[side] = value if form is None else form(value)
                     if name in last:  # compared in the same form: unchanged stays unchanged
-                        was[side] = last[name] if form is None else form(last[name])
+                        before = last[name]
+                        same = type(before) is type(value) and before == value
+                        was[side] = (held[side] if same  # its stored form: computed once
+                                     else before if form is None else form(before))
                 elif (field.reads[side] or field.writes[side]) and name in last:
                     # Unread this cycle, or write-only: it holds what we last saw or wrote.
                     held[side] = last[name]
