@@ -42,6 +42,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from connectors.reading import did_you_mean
 from connectors.registry import SYSTEMS
 from handoff_sync.config.connections import AnyConnectionConfig
 from handoff_sync.config.errors import (
@@ -53,7 +54,7 @@ from handoff_sync.config.secrets import (
     context_of,
     expand_env,
 )
-from handoff_sync.problems.report import KeyPath, did_you_mean
+from handoff_sync.problems.report import KeyPath
 
 if TYPE_CHECKING:  # the connectors' settings, imported where they are built
     pass

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from connectors.reading import did_you_mean
 from handoff_sync.errors import MappingError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.checks import FieldCatalog, check_policy
@@ -23,7 +24,7 @@ from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.mapping.system.file_model import SystemFile
 from handoff_sync.model import FieldType, Role, SystemName
 from handoff_sync.problems.pydantic_errors import validate_document
-from handoff_sync.problems.report import Problem, did_you_mean
+from handoff_sync.problems.report import Problem
 from handoff_sync.problems.yaml_source import YamlDocument, read_yaml_file
 
 POLICY_HINT = (f"add 'policy: {ConflictPolicy.PRM_WINS}' (or "

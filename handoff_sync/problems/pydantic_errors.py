@@ -25,7 +25,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from handoff_sync.problems.report import KeyPath, Problem, did_you_mean, format_path, one_of
+from connectors.reading import did_you_mean
+from handoff_sync.problems.report import KeyPath, Problem, format_path, one_of
 from handoff_sync.problems.yaml_source import YamlDocument
 
 M = typing.TypeVar("M", bound=BaseModel)

@@ -7,7 +7,6 @@ problem of every file before raising, so one run of `mappings validate` lists th
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,19 +45,6 @@ class Problem:
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (str(self.file), self.line, self.column, self.message)
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A hint naming the closest choice, or "" when nothing is close enough to suggest."""
-    options = sorted(set(choices))
-    lowered = {c.lower(): c for c in options}
-    if word.lower() in lowered and lowered[word.lower()] != word:
-        return f"did you mean '{lowered[word.lower()]}'? Names are case-sensitive"
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if not close:
-        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered),
-                                                                n=1, cutoff=0.6)]
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def one_of(choices: Iterable[str], limit: int = 12) -> str:

@@ -40,7 +40,7 @@ INTERNAL = {
     "connectors.files.formats.Undecodable",
     "connectors.files.formats._DuplicateKey",
     "connectors.files.folder.Refused",  # becomes a per-file problem of the drop
-    "connectors.files.columns.Unreadable",  # becomes a row problem
+    "connectors.reading.Unreadable",  # becomes a row problem or a per-value problem
 }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from connectors.reading import did_you_mean
 from handoff_sync.mapping.policy.conditions import OPERATORS_FOR, operand
 from handoff_sync.mapping.policy.file_model import (
     BusinessCalendar,
@@ -28,7 +29,7 @@ from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, percent_problem
 from handoff_sync.mapping.system.compile import check_version
 from handoff_sync.mapping.system.transforms import ValueProblem, read_email
 from handoff_sync.model import CANONICAL_FIELDS, ROLE_FIELDS, FieldType, PersonRole, Role
-from handoff_sync.problems.report import KeyPath, Problem, did_you_mean, one_of
+from handoff_sync.problems.report import KeyPath, Problem, one_of
 from handoff_sync.problems.yaml_source import YamlDocument
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,62}")

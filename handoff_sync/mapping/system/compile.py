@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from connectors.reading import did_you_mean
 from connectors.registry import SYSTEMS, SystemSpec
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, PERCENT_OUTPUTS, percent_problem
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
@@ -44,7 +45,7 @@ from handoff_sync.model import (
     Value,
     is_custom_field,
 )
-from handoff_sync.problems.report import KeyPath, Problem, did_you_mean, one_of
+from handoff_sync.problems.report import KeyPath, Problem, one_of
 from handoff_sync.problems.yaml_source import YamlDocument
 
 MAPPABLE_FIELDS = tuple(name for name, spec in CANONICAL_FIELDS.items() if spec.mappable)

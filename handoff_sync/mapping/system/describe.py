@@ -15,11 +15,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from connectors.base import FieldSchema, ObjectSchema
+from connectors.reading import did_you_mean
 from connectors.registry import spec
 from handoff_sync.mapping.system.convert import FieldRule, SystemMapping, written_value
 from handoff_sync.mapping.system.transforms import ValueProblem
 from handoff_sync.model import FieldType, OwnerDirectory, Value
-from handoff_sync.problems.report import KeyPath, Problem, did_you_mean
+from handoff_sync.problems.report import KeyPath, Problem
 
 # System field types (Salesforce describe types and HubSpot property types) each transform
 # can read and write. "enumeration" is HubSpot's picklist; "multi_enumeration" is a

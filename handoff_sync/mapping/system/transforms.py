@@ -22,14 +22,12 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from connectors.reading import Unreadable, read_flag, read_instant
 from connectors.registry import spec
 from handoff_sync.model import FieldType, SystemName, Value
 from handoff_sync.safety.sanitise import QUOTED_LIMIT, quoted
 
 _CENT = Decimal("0.01")
-_TRUE = frozenset({"true", "yes", "1", "y", "on"})
-_FALSE = frozenset({"false", "no", "0", "n", "off"})
-_EPOCH_MS = re.compile(r"-?[0-9]{9,15}")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # Both target systems hold numbers as doubles (HubSpot stores them so, Salesforce speaks
 # them over JSON): a value beyond the largest double, or so small a double rounds it to
@@ -134,46 +132,25 @@ def read_integer(raw: Any) -> int:
 
 
 def read_bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, int) and raw in (0, 1):
-        return bool(raw)
-    if isinstance(raw, str):
-        text = raw.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    raise ValueProblem(f"{shown(raw)} is not true or false")
+    try:
+        return read_flag(raw)
+    except Unreadable as exc:
+        raise _problem(raw, exc) from None
 
 
 def read_datetime(raw: Any) -> datetime:
     """An instant in UTC from ISO text (Salesforce's +0000, HubSpot's Z) or epoch ms."""
-    if isinstance(raw, datetime):
-        moment = raw
-    elif isinstance(raw, date):
-        moment = datetime(raw.year, raw.month, raw.day)
-    elif isinstance(raw, (int, str)) and not isinstance(raw, bool):
-        text = str(raw).strip()
-        if _EPOCH_MS.fullmatch(text):
-            try:
-                return datetime.fromtimestamp(int(text) / 1000, UTC)
-            except (ValueError, OverflowError, OSError):  # beyond year 1 to 9999
-                raise ValueProblem(f"{shown(raw)} is not a date and time between the "
-                                   "years 1 and 9999") from None
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueProblem(f"{shown(raw)} is not a date and time") from None
-    else:
-        raise ValueProblem(f"expected a date and time, got {type(raw).__name__}")
-    if moment.tzinfo is None:  # both APIs speak UTC when they omit the offset
-        return moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
-        raise ValueProblem(f"{shown(raw)} is not a date and time between the years 1 and "
-                           "9999 in UTC") from None
+        return read_instant(raw)
+    except Unreadable as exc:
+        raise _problem(raw, exc) from None
+
+
+def _problem(raw: Any, unreadable: Unreadable) -> ValueProblem:
+    """The reader's words with the value named: "'maybe' is not true or false"."""
+    if unreadable.about_value:
+        return ValueProblem(f"{shown(raw)} is {unreadable}")
+    return ValueProblem(str(unreadable))
 
 
 def read_date(raw: Any) -> date:
