@@ -1,9 +1,9 @@
 """Reading raw values the way exports and APIs write them, and naming the nearest choice.
 
 Vendor-neutral and pure: the file-drop connector reads its control columns with these,
-and the product's transforms (mapping.system.transforms) and file:line problems
-(problems.report) use the same functions, so a yes/no, an instant or a did-you-mean hint
-reads the same wherever it comes from. It lives in connectors/ because connectors import
+and the product (the engine and mapping's blank test, the transforms, file:line problems)
+uses the same functions, so a blank, a yes/no, an instant or a did-you-mean hint reads
+the same wherever it comes from. It lives in connectors/ because connectors import
 nothing of handoff_sync, while handoff_sync may import connectors.
 """
 
@@ -28,6 +28,17 @@ class Unreadable(ValueError):
     def __init__(self, reason: str, *, about_value: bool = True) -> None:
         super().__init__(reason)
         self.about_value = about_value
+
+
+def is_blank(value: object) -> bool:
+    """The one blank test: None, empty or whitespace text, or an empty list."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return not value
+    return False
 
 
 def read_flag(raw: Any) -> bool:

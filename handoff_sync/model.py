@@ -284,17 +284,6 @@ def is_custom_field(name: str) -> bool:
     return _CUSTOM_NAME.fullmatch(name) is not None
 
 
-def is_blank(value: object) -> bool:
-    """The one blank test: None, empty/whitespace text, or an empty list."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (tuple, list, set, frozenset)):
-        return not value
-    return False
-
-
 class OwnerDirectory:
     """Owner id <-> email lookups for one system, built from its owner list at run time.
 

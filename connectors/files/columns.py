@@ -15,22 +15,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from connectors.reading import Unreadable, did_you_mean, read_flag, read_instant
+from connectors.reading import (
+    Unreadable,
+    did_you_mean,
+    read_flag,
+    read_instant,
+)
+from connectors.reading import is_blank as blank  # the one blank test
 
 __all__ = ["Unreadable", "blank", "flag", "instant", "missing_column", "no_id_column",
            "record_id"]
 
-
-
-def blank(value: Any) -> bool:
-    """None, empty or whitespace text, or an empty list: the column was left empty."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (tuple, list, set, frozenset)):
-        return not value
-    return False
 
 
 def record_id(value: Any) -> str | None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
 
+from connectors.reading import is_blank
 from handoff_sync.engine.types import FieldWrite
-from handoff_sync.model import Role, Value, is_blank
+from handoff_sync.model import Role, Value
 
 # (side, record id, id field) -> the value the record holds now (as read this cycle)
 Held = Callable[[Role, str, str], Value]

@@ -30,10 +30,11 @@ from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
+from connectors.reading import is_blank
 from handoff_sync.engine.normalise import Normaliser
 from handoff_sync.mapping.policy.file_model import Matching
 from handoff_sync.mapping.system.convert import MappedRecord
-from handoff_sync.model import CANONICAL_FIELDS, FieldType, Value, is_blank
+from handoff_sync.model import CANONICAL_FIELDS, FieldType, Value
 
 NAME_WEIGHT = 2.0
 COMMON_KEY_MIN = 50

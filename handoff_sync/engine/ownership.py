@@ -16,16 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from connectors.reading import is_blank
 from handoff_sync.engine.types import ReviewItem, ReviewKind
-from handoff_sync.model import (
-    CANONICAL_FIELDS,
-    ROLE_FIELDS,
-    Deal,
-    OwnerDirectory,
-    PersonRole,
-    Role,
-    is_blank,
-)
+from handoff_sync.model import CANONICAL_FIELDS, ROLE_FIELDS, Deal, OwnerDirectory, PersonRole, Role
 
 _WHO: dict[PersonRole, str] = {
     PersonRole.PRM_OWNER: "partner rep",

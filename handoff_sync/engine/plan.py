@@ -33,6 +33,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from connectors.base import ObjectSchema
+from connectors.reading import is_blank
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -80,7 +81,6 @@ from handoff_sync.model import (
     Role,
     SlaStatus,
     Value,
-    is_blank,
 )
 
 

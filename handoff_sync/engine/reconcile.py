@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from connectors.reading import is_blank
 from handoff_sync.engine.stored import Form, StoredForms
 from handoff_sync.engine.types import BaseSnapshot, Conflict
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, Decision, FieldSync, decide
 from handoff_sync.mapping.system.convert import MappedRecord
-from handoff_sync.model import Role, Value, is_blank
+from handoff_sync.model import Role, Value
 
 # (side, canonical field, value) -> the value as that side would hold it once written.
 Stored = Callable[[Role, str, Value], Value]

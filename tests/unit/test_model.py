@@ -3,13 +3,13 @@ from decimal import Decimal
 
 import pytest
 
+from connectors.reading import is_blank
 from handoff_sync.model import (
     CANONICAL_FIELDS,
     Deal,
     FieldType,
     Owner,
     OwnerDirectory,
-    is_blank,
     is_custom_field,
 )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from connectors.reading import is_blank
 from connectors.registry import spec
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.transforms import (
@@ -24,16 +25,7 @@ from handoff_sync.mapping.system.transforms import (
     shown,
     text_values,
 )
-from handoff_sync.model import (
-    FieldType,
-    Output,
-    OwnerDirectory,
-    Role,
-    SystemName,
-    TaskSpec,
-    Value,
-    is_blank,
-)
+from handoff_sync.model import FieldType, Output, OwnerDirectory, Role, SystemName, TaskSpec, Value
 from handoff_sync.problems.report import KeyPath
 
 
