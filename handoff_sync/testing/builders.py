@@ -35,6 +35,20 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MAPPINGS = REPO / "mappings"
 
 
+def minimal_config(database_url: str, mappings: Path = DEFAULT_MAPPINGS) -> str:
+    """The text of a valid daemon config: one pipeline, Salesforce (CRM) and HubSpot (PRM)
+    with their secrets as references (nothing is read until a connector is built), the
+    store at ``database_url``. For commands that fail or finish before any call."""
+    return (f'version: 1\n'
+            f'database: {{url: "{database_url}"}}\n'
+            'connections:\n'
+            '  crm: {system: salesforce, client_id: app, username: sync@example.com,\n'
+            '        private_key: "${SF_JWT_KEY}"}\n'
+            '  prm: {system: hubspot, access_token: {file: token}}\n'
+            'pipelines:\n'
+            f'  - {{name: partners, prm: prm, crm: crm, mappings: {mappings}}}\n')
+
+
 def default_mappings() -> MappingSet:
     return load_mappings(DEFAULT_MAPPINGS)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from handoff_sync.errors import (
 from handoff_sync.problems.report import Problem
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.sync.review_link import USAGE, LinkRefused
+from handoff_sync.testing.builders import minimal_config
 
-REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 EXE = str(Path(sys.executable).with_name("handoff-sync"))
 STORE_COMMANDS = [["sync", "--once"], ["status"], ["review"], ["plan"], ["report"]]
 
@@ -31,16 +30,7 @@ STORE_COMMANDS = [["sync", "--once"], ["status"], ["review"], ["plan"], ["report
 def write_config(folder: Path) -> Path:
     """A valid config with a SQLite store beside it (not created: see ``migrated``)."""
     config = folder / "handoff-sync.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        version: 1
-        database: {{url: "{sqlite_url_for(folder / 'state.db')}"}}
-        connections:
-          crm: {{system: salesforce, client_id: app, username: sync@example.com,
-                private_key: "${{SF_JWT_KEY}}"}}
-          prm: {{system: hubspot, access_token: {{file: token}}}}
-        pipelines:
-          - {{name: partners, prm: prm, crm: crm, mappings: {REPO_MAPPINGS}}}
-        """))
+    config.write_text(minimal_config(sqlite_url_for(folder / 'state.db')))
     return config
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,9 +24,9 @@ from handoff_sync.store.types import (
     RunKind,
     RunOutcome,
 )
+from handoff_sync.testing.builders import minimal_config
 from handoff_sync.testing.daemon import T0
 
-REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 HOSTILE = "\x1b]8;;http://evil\x1b\\Acme\x1b[2J"
 LONG_REASON = ("AuthError: hubspot: the private app token was refused (401 "
                "INVALID_AUTHENTICATION); check connections.prm.access_token and that the "
@@ -119,16 +118,7 @@ def test_status_watch_from_the_command_line(store: Store, tmp_path: Path,
     add_run(store, "aaaaaaaa1111", 0, RunOutcome.FAILED, "CycleFailed: the mappings folder "
             "does not validate")
     config = tmp_path / "handoff-sync.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        version: 1
-        database: {{url: "{sqlite_url_for(tmp_path / 'state.db')}"}}
-        connections:
-          crm: {{system: salesforce, client_id: app, username: sync@example.com,
-                private_key: "${{SF_JWT_KEY}}"}}
-          prm: {{system: hubspot, access_token: {{file: token}}}}
-        pipelines:
-          - {{name: partners, prm: prm, crm: crm, mappings: {REPO_MAPPINGS}}}
-        """))
+    config.write_text(minimal_config(sqlite_url_for(tmp_path / 'state.db')))
     args = build_parser().parse_args(["status", "--config", str(config), "--watch", "0.1"])
     assert args.watch == 0.1
     assert run_status(args, refreshes=2) == 0

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from handoff_sync.cli.migrate import add_migrate_command
 from handoff_sync.store import Store, sqlite_url_for
-
-REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+from handoff_sync.testing.builders import minimal_config
 
 
 def run(*argv: str) -> int:
@@ -37,16 +35,7 @@ def test_the_database_comes_from_the_config_file(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "conf" / "handoff-sync.yaml"
     config.parent.mkdir()
-    config.write_text(textwrap.dedent(f"""\
-        version: 1
-        database: {{url: "sqlite:///state/handoff-sync.db"}}
-        connections:
-          crm: {{system: salesforce, client_id: app, username: sync@example.com,
-                private_key: "${{SF_JWT_KEY}}"}}
-          prm: {{system: hubspot, access_token: {{file: token}}}}
-        pipelines:
-          - {{name: partners, prm: prm, crm: crm, mappings: {REPO_MAPPINGS}}}
-        """))
+    config.write_text(minimal_config("sqlite:///state/handoff-sync.db"))
     assert run("--config", str(config)) == 0
     # A relative SQLite path is relative to the config file's folder.
     database = tmp_path / "conf" / "state" / "handoff-sync.db"
