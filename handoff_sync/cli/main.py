@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     from handoff_sync.cli.demo import add_demo_command
+    from handoff_sync.cli.health import add_health_command
     from handoff_sync.cli.init import add_init_command
     from handoff_sync.cli.mappings import add_mappings_command
     from handoff_sync.cli.migrate import add_migrate_command
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_init_command(commands)
     add_migrate_command(commands)
     add_run_command(commands)
+    add_health_command(commands)
     add_sync_commands(commands)
     add_plan_command(commands)
     add_report_command(commands)

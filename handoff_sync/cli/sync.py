@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.errors import ConnectorError
+from handoff_sync.cli.config_path import default_config, default_config_help
 from handoff_sync.cli.review_view import render_reviews
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.signals import StopSignals
@@ -27,13 +28,12 @@ from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import StoreError
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner
 
-DEFAULT_CONFIG = Path("handoff-sync.yaml")
 WATCH_SECONDS = 2.0
 
 
 def config_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="FILE",
-                        help="the daemon config (default: ./handoff-sync.yaml; "
+    parser.add_argument("--config", type=Path, default=default_config(), metavar="FILE",
+                        help=f"the daemon config (default: {default_config_help()}; "
                              "`handoff-sync init` writes one)")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import site
+import sys
 from pathlib import Path
 
 import handoff_sync
@@ -21,8 +23,17 @@ class InitError(UserError):
 
 
 def default_mappings() -> Path:
-    """The mappings folder shipped beside the package (a source checkout has one)."""
-    return Path(handoff_sync.__file__).resolve().parent.parent / "mappings"
+    """The shipped mappings folder: the checkout's beside the package (a source or
+    editable install), else the copy an install puts in <prefix>/share/handoff-sync
+    (setup.cfg's data_files: pip install ., pipx, the Docker image)."""
+    checkout = Path(handoff_sync.__file__).resolve().parent.parent / "mappings"
+    if checkout.is_dir():
+        return checkout
+    for prefix in (sys.prefix, site.getuserbase()):  # a venv or system install; --user
+        installed = Path(prefix) / "share" / "handoff-sync" / "mappings"
+        if installed.is_dir():
+            return installed
+    return checkout  # the caller's "does not exist" names it
 
 
 # --- the template for real orgs -------------------------------------------------------

@@ -50,6 +50,7 @@ from handoff_sync.config.errors import (
 )
 from handoff_sync.config.fields import DEFAULT_FILE, ConfigPath, Name, Section, Text
 from handoff_sync.config.secrets import (
+    LoadContext,
     absolute,
     context_of,
     expand_env,
@@ -94,8 +95,19 @@ def _database_url(value: Any, info: ValidationInfo) -> Any:
         url = url.set(password=password)
     if driver == "sqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):
-        url = url.set(database=str(absolute(Path(url.database), context.base)))
+        url = url.set(database=str(absolute(Path(url.database), _data_folder(context))))
     return url.render_as_string(hide_password=False)
+
+
+DATA_DIR_ENV = "HANDOFF_SYNC_DATA_DIR"
+
+
+def _data_folder(context: LoadContext) -> Path:
+    """Where a relative SQLite path lands: ``$HANDOFF_SYNC_DATA_DIR`` when set (the Docker
+    image sets /data, a writable volume, while /config is mounted read-only), else the
+    config file's folder."""
+    named = context.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(named) if named else context.base
 
 
 def _password_span(raw: str) -> tuple[int, int] | None:
@@ -129,7 +141,8 @@ class DatabaseConfig(Section):
 
     url: Annotated[str, BeforeValidator(_database_url)] = Field(
         default="sqlite:///handoff-sync.db", validate_default=True)
-    """SQLAlchemy URL: sqlite:///FILE (relative to the config folder) or
+    """SQLAlchemy URL: sqlite:///FILE (relative to $HANDOFF_SYNC_DATA_DIR if set, else to
+    the config folder) or
     postgresql+psycopg://USER@HOST/DB; a password only as ${VAR}."""
 
 
