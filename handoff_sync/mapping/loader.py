@@ -5,25 +5,35 @@ problem of every file (YAML syntax, structure, meaning, and references between f
 A folder holds exactly ``handoff.yaml`` plus one file per system, named after it
 (``salesforce.yaml``, ``hubspot.yaml``, or ``files.yaml`` for a PRM file drop); one must be
 the PRM side and one the CRM side.
+
+One pass finds them all: a file with a structural problem still takes part with the
+parts of it that loaded (``problems.partial``), so a typo in salesforce.yaml and a gate
+in handoff.yaml naming a field neither system file maps are reported together. What
+did not load is unknown, never absent: a check that depends on it is skipped rather
+than guessed (``FieldCatalog.maybe_provided``, ``policy.defined``, ``Gaps``), so no
+"unknown field" is reported because the file defining the field has a typo elsewhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 from connectors.reading import did_you_mean
 from handoff_sync.errors import MappingError
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.mapping.policy.checks import FieldCatalog, check_policy
+from handoff_sync.mapping.policy.checks import POLICY_PARTS, FieldCatalog, check_policy
+from handoff_sync.mapping.policy.defined import UNKNOWN, Defined, handoff_ids
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
-from handoff_sync.mapping.system.compile import compile_system
+from handoff_sync.mapping.system.compile import compile_system, system_parts
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.mapping.system.file_model import SystemFile
 from handoff_sync.model import FieldType, Role, SystemName
-from handoff_sync.problems.pydantic_errors import validate_document
+from handoff_sync.problems.partial import Validated, validate_document
 from handoff_sync.problems.report import Problem
 from handoff_sync.problems.yaml_source import YamlDocument, read_yaml_file
 
@@ -36,6 +46,8 @@ POLICY_HINT = (f"add 'policy: {ConflictPolicy.PRM_WINS}' (or "
 POLICY_FILE = "handoff.yaml"
 MAX_FILES = 20
 
+M = TypeVar("M", SystemFile, HandoffPolicy)
+
 
 def load_mappings(folder: Path) -> MappingSet:
     """The folder's mappings, fully validated; raises MappingError with every problem."""
@@ -46,63 +58,118 @@ def load_mappings(folder: Path) -> MappingSet:
 
 
 def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
-    """Like load_mappings, but returns the problems instead of raising."""
+    """Like load_mappings, but returns the problems (sorted by file, line and column)
+    instead of raising. The one validation of a folder: `mappings validate`, `plan`,
+    each sync cycle and the daemon all call it, so they all list the same problems."""
     folder = Path(folder)
     if not folder.is_dir():
         return None, [Problem(folder, 1, 1, (), "not a folder",
                               "pass the folder holding handoff.yaml (--mappings DIR)")]
     problems: list[Problem] = []
+    found = _read_folder(folder, problems)
+    systems = {system: _validate_system(document, found.role_stand_ins.get(system), problems)
+               for system, document in found.systems.items()}
+    prm, crm = _sides(folder, systems, found.doubtful, problems)
+    compiled: dict[SystemName, SystemMapping] = {}
+    for system, side in systems.items():
+        if side.loaded.model is not None:
+            mapping, meaning = compile_system(side.document, side.loaded.model, system,
+                                              side.loaded.gaps)
+            problems.extend(meaning)
+            compiled[system] = mapping
+    sides: dict[Role, _Side | None] = {
+        role: (compiled[system], systems[system]) if system in compiled else None
+        for role, system in ((Role.PRM, prm), (Role.CRM, crm))}
+    catalog = _catalog(sides)
+    policy = found.policy
+    if policy is not None and policy.loaded.model is not None:
+        problems.extend(check_policy(policy.document, policy.loaded.model, catalog,
+                                     policy.loaded.gaps))
+    type_ids, stage_ids = handoff_ids(policy.document.data) if policy else (UNKNOWN, UNKNOWN)
+    for system, mapping in compiled.items():
+        problems.extend(_check_policy_ids(systems[system].document, mapping, type_ids,
+                                          stage_ids))
+    prm_side, crm_side = sides[Role.PRM], sides[Role.CRM]
+    sync = (_field_sync(prm_side, crm_side, catalog, problems)
+            if prm_side is not None and crm_side is not None else {})
+    problems = sorted(dict.fromkeys(problems), key=lambda p: p.sort_key)
+    if problems or prm_side is None or crm_side is None or policy is None \
+            or policy.loaded.model is None or policy.loaded.gaps:
+        return None, problems
+    return MappingSet(folder, prm_side[0], crm_side[0], policy.loaded.model,
+                      MappingProxyType(sync)), []
+
+
+@dataclass(frozen=True)
+class _File(Generic[M]):
+    """One file of the folder: as read, and what its structure check made of it."""
+
+    document: YamlDocument
+    loaded: Validated[M]
+
+
+_Side = tuple[SystemMapping, _File[SystemFile]]  # a system file that compiled, by role
+
+
+@dataclass
+class _Found:
+    """The files of a folder, read and checked one by one."""
+
+    systems: dict[SystemName, YamlDocument] = field(default_factory=dict)
+    policy: _File[HandoffPolicy] | None = None
+    doubtful: bool = False  # a YAML file that could hold a system's side did not load
+    role_stand_ins: dict[SystemName, str] = field(default_factory=dict)
+
+
+def _read_folder(folder: Path, problems: list[Problem]) -> _Found:
     files = sorted(p for p in folder.iterdir()
                    if p.suffix in (".yaml", ".yml") and p.is_file())[:MAX_FILES]
     known = [f"{s.value}.yaml" for s in SystemName] + [POLICY_FILE]
-    systems: dict[SystemName, tuple[YamlDocument, SystemFile | None]] = {}
-    policy_doc: YamlDocument | None = None
-    policy_model: HandoffPolicy | None = None
+    found = _Found()
     policy_seen = False
     for file in files:
         if file.name not in known:
             problems.append(Problem(file, 1, 1, (), f"unexpected file '{file.name}' in a "
                                     "mappings folder", did_you_mean(file.name, known) or
                                     f"expected {', '.join(known)}"))
+            found.doubtful = True  # a misnamed system file: its side is unknown
             continue
         document, read_problems = read_yaml_file(file)
         problems.extend(read_problems)
         if file.name == POLICY_FILE:
             policy_seen = True
             if document is not None:
-                policy_doc = document
-                policy_model, structural = validate_document(HandoffPolicy, document)
-                problems.extend(structural)
-            continue
-        if document is not None:
-            model, structural = validate_document(SystemFile, document)
-            problems.extend(structural)
-            systems[SystemName(file.stem)] = (document, model)
+                loaded = validate_document(HandoffPolicy, document, parts=POLICY_PARTS)
+                problems.extend(loaded.problems)
+                found.policy = _File(document, loaded)
+        elif document is None:
+            found.doubtful = True
+        else:
+            found.systems[SystemName(file.stem)] = document
     if not policy_seen:
         problems.append(Problem(folder / POLICY_FILE, 1, 1, (), "handoff.yaml is missing",
                                 "copy it from a default pack (see docs/admin-guide.md)"))
-    compiled: dict[SystemName, SystemMapping] = {}
-    for system, (document, model) in systems.items():
-        if model is not None:
-            mapping, meaning = compile_system(document, model, system)
-            problems.extend(meaning)
-            compiled[system] = mapping
-    prm, crm = _sides(folder, systems, problems)
-    if prm is None or crm is None or prm not in compiled or crm not in compiled:
-        return None, problems
-    prm_map, crm_map = compiled[prm], compiled[crm]
-    raw_fields = {role: _raw_field_keys(systems[system][0]) for role, system
-                  in ((Role.PRM, prm), (Role.CRM, crm))}
-    sync = _field_sync(prm_map, crm_map, systems, problems)
-    catalog = _catalog(prm_map, crm_map, raw_fields)
-    if policy_doc is not None and policy_model is not None:
-        problems.extend(check_policy(policy_doc, policy_model, catalog))
-        for mapping in (prm_map, crm_map):
-            problems.extend(_check_policy_ids(systems[mapping.system][0], mapping,
-                                              policy_model))
-    if problems or policy_model is None:
-        return None, problems
-    return MappingSet(folder, prm_map, crm_map, policy_model, MappingProxyType(sync)), []
+    found.role_stand_ins = _role_stand_ins(found.systems)
+    return found
+
+
+def _role_stand_ins(systems: Mapping[SystemName, YamlDocument]) -> dict[SystemName, str]:
+    """A system file whose role is missing or wrong stands in as the other side when the
+    folder's other system file names its own: its entries still meet handoff.yaml."""
+    roles = {system: document.data.get("role") for system, document in systems.items()}
+    named = {system: role for system, role in roles.items() if role in ("prm", "crm")}
+    if len(systems) != 2 or len(named) != 1:
+        return {}
+    [(system, role)] = named.items()
+    other = next(s for s in systems if s is not system)
+    return {other: Role.CRM.value if role == Role.PRM.value else Role.PRM.value}
+
+
+def _validate_system(document: YamlDocument, role: str | None,
+                     problems: list[Problem]) -> _File[SystemFile]:
+    loaded = validate_document(SystemFile, document, parts=system_parts(role))
+    problems.extend(loaded.problems)
+    return _File(document, loaded)
 
 
 def _raw_field_keys(document: YamlDocument) -> set[str]:
@@ -110,22 +177,22 @@ def _raw_field_keys(document: YamlDocument) -> set[str]:
     return {str(k) for k in fields} if isinstance(fields, dict) else set()
 
 
-def _sides(folder: Path, systems: Mapping[SystemName, tuple[YamlDocument, SystemFile | None]],
+def _sides(folder: Path, systems: Mapping[SystemName, _File[SystemFile]], doubtful: bool,
            problems: list[Problem]) -> tuple[SystemName | None, SystemName | None]:
     by_role: dict[str, list[SystemName]] = {"prm": [], "crm": []}
-    for system, (document, model) in systems.items():
-        role = model.role if model else (document.data.get("role")
-                                         if isinstance(document.data, dict) else None)
-        if role in by_role:
-            by_role[role].append(system)
+    for system, side in systems.items():
+        if side.loaded.model is not None:
+            by_role[side.loaded.model.role].append(system)
+    # A system file that did not load, or whose role is unknown, may be the missing side.
+    doubtful = doubtful or any(side.loaded.model is None for side in systems.values())
     for role, found in by_role.items():
         if len(found) > 1:
             for system in found:
-                document = systems[system][0]
+                document = systems[system].document
                 problems.append(document.problem(("role",), f"both {' and '.join(found)} "
                                                  f"claim role '{role}'", "one system file "
                                                  "must be prm and the other crm"))
-        elif not found and len(systems) + (1 if problems else 0) > 0:
+        elif not found and not doubtful:
             names = ", ".join(f"{s.value}.yaml" for s in SystemName)
             problems.append(Problem(folder, 1, 1, (), f"no system file has role '{role}'",
                                     f"a mappings folder needs one prm and one crm file "
@@ -135,33 +202,44 @@ def _sides(folder: Path, systems: Mapping[SystemName, tuple[YamlDocument, System
     return prm, crm
 
 
-def _catalog(prm: SystemMapping, crm: SystemMapping,
-             raw_fields: Mapping[Role, set[str]]) -> FieldCatalog:
+def _catalog(sides: Mapping[Role, _Side | None]) -> FieldCatalog:
+    """What the two sides provide; a side that did not load (or whose ``fields:`` did
+    not) is unknown, and the entries of a side that did not load are unsure."""
     types: dict[str, FieldType] = {}
     read_by: dict[str, set[Role]] = {}
-    for mapping in (prm, crm):
+    unsure: dict[Role, frozenset[str]] = {}
+    unknown: set[Role] = set()
+    files: list[str] = []
+    for role, side in sides.items():
+        if side is None:
+            unknown.add(role)
+            continue
+        mapping, file = side
+        files.append(mapping.file.name)
+        if file.loaded.gaps.lost(("fields",)):
+            unknown.add(role)
+        unsure[role] = frozenset(_raw_field_keys(file.document) - set(mapping.fields))
         for name, rule in mapping.fields.items():
             types.setdefault(name, rule.type)
             if rule.reads:
                 read_by.setdefault(name, set()).add(mapping.role)
-    # Entries dropped for structural errors still count as provided: no follow-on noise.
-    for role, names in raw_fields.items():
-        for name in names:
-            if name not in (prm.fields if role is Role.PRM else crm.fields):
-                types.setdefault(name, FieldType.TEXT)
-                read_by.setdefault(name, set()).add(role)
     return FieldCatalog(MappingProxyType(types),
                         MappingProxyType({k: frozenset(v) for k, v in read_by.items()}),
-                        (prm.file.name, crm.file.name))
+                        tuple(files), MappingProxyType(unsure), frozenset(unknown))
 
 
-def _field_sync(prm: SystemMapping, crm: SystemMapping,
-                systems: Mapping[SystemName, tuple[YamlDocument, SystemFile | None]],
+def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,
                 problems: list[Problem]) -> dict[str, FieldSync]:
-    docs = {m.role: systems[m.system][0] for m in (prm, crm)}
+    """How each field moves between the systems; a problem where the two files disagree
+    or a field cannot move (nothing said where an entry that did not load may decide)."""
+    (prm, prm_file), (crm, crm_file) = prm_side, crm_side
+    docs = {Role.PRM: prm_file.document, Role.CRM: crm_file.document}
     sync: dict[str, FieldSync] = {}
     for name in [*prm.fields, *(n for n in crm.fields if n not in prm.fields)]:
         p, c = prm.fields.get(name), crm.fields.get(name)
+        if (p is None and catalog.may_read(name, Role.PRM)) \
+                or (c is None and catalog.may_read(name, Role.CRM)):
+            continue
         if p is not None and c is not None and p.type is not c.type:
             problems.append(docs[Role.CRM].problem(c.path, f"'{name}' is {c.type.value} here "
                                                    f"but {p.type.value} in {prm.file.name}",
@@ -203,19 +281,18 @@ def _field_sync(prm: SystemMapping, crm: SystemMapping,
     return sync
 
 
-def _check_policy_ids(document: YamlDocument, mapping: SystemMapping,
-                      policy: HandoffPolicy) -> list[Problem]:
+def _check_policy_ids(document: YamlDocument, mapping: SystemMapping, type_ids: Defined,
+                      stage_ids: Defined) -> list[Problem]:
     """Value maps into handoff_type/handoff_stage must name ids handoff.yaml defines."""
     problems: list[Problem] = []
-    type_ids = list(policy.handoff_types)
-    stage_ids = sorted({s.id for t in policy.handoff_types.values() for s in t.stages})
-    for name, ids, what in (("handoff_type", type_ids, "handoff type"),
-                            ("handoff_stage", stage_ids, "stage")):
+    for name, defined, what in (("handoff_type", type_ids, "handoff type"),
+                                ("handoff_stage", stage_ids, "stage")):
         rule = mapping.fields.get(name)
         if rule is None or rule.values is None:
             continue
+        ids = list(defined.ids) if what != "stage" else sorted(set(defined.ids))
         for key, target in rule.values.items():
-            if target not in ids:
+            if defined.lacks(str(target)):
                 problems.append(document.problem(
                     (*rule.path, "values", key), f"'{target}' is not a {what} id in "
                     f"{POLICY_FILE}", did_you_mean(str(target), ids) or

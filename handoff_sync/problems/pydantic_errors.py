@@ -5,9 +5,9 @@ error into the key path the file writes (pydantic's own markers dropped: union t
 ``[key]``, so ``connections.crm.login_url``, not ``connections.crm.salesforce.login_url``),
 a message in the file's terms ("unknown key 'polcy'") and a hint, what to do ("did you
 mean 'policy'?"). Both YAML files an admin edits go through it: the mappings loader
-(``validate_document``, which places each problem at its line and column and prunes the
-broken entries so the rest of the file can still be checked for meaning in the same
-run) and the daemon's config (``config.errors``, which places each at its line).
+(``problems.partial.validate_document``, which places each problem at its line and column
+and keeps the healthy parts of the file for the checks that follow) and the daemon's
+config (``config.errors``, which places each at its line).
 
 Messages describe values (``describe_value``) but a secret never reaches one: the config
 parses secrets before pydantic sees a type, and words those errors itself.
@@ -15,7 +15,6 @@ parses secrets before pydantic sees a type, and words those errors itself.
 
 from __future__ import annotations
 
-import copy
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -26,12 +25,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from connectors.reading import did_you_mean
-from handoff_sync.problems.report import KeyPath, Problem, format_path, one_of
-from handoff_sync.problems.yaml_source import YamlDocument
+from handoff_sync.problems.report import KeyPath, format_path, one_of
 
-M = typing.TypeVar("M", bound=BaseModel)
-
-_MAX_PRUNE_ROUNDS = 4
 ADMIN_GUIDE = "docs/admin-guide.md"
 
 
@@ -76,33 +71,6 @@ MAPPINGS = Wording()
 """The mappings files' words: a missing key points to the admin guide."""
 
 
-def validate_document(model: type[M], document: YamlDocument,
-                      wording: Wording = MAPPINGS) -> tuple[M | None, list[Problem]]:
-    """The validated model, or None; every structural problem of the file either way.
-
-    When entries of lists or mappings are broken, they are dropped and the remainder is
-    validated again, so the caller can still check the meaning of the healthy part.
-    """
-    data = document.data
-    problems: list[Problem] = []
-    for round_ in range(_MAX_PRUNE_ROUNDS):
-        try:
-            return model.model_validate(data), problems
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-        if round_ == 0:
-            problems = [document.problem(e.path, e.message, e.hint, at_key=e.at_key)
-                        for error in errors
-                        for e in explain_error(model, error, document.data, wording)]
-        prune = {_prune_point(model, data, error["loc"]) for error in errors}
-        if None in prune:
-            return None, problems
-        data = copy.deepcopy(data)
-        for path in sorted(prune, key=len, reverse=True):  # type: ignore[arg-type]
-            _remove(data, path)  # type: ignore[arg-type]
-    return None, problems
-
-
 def explain_errors(model: type[BaseModel], error: ValidationError, data: Any,
                    wording: Wording = MAPPINGS) -> list[Explained]:
     """Every error of ``error`` (raised validating ``data`` as ``model``), explained."""
@@ -115,8 +83,8 @@ def explain_error(model: type[BaseModel], error: Any, data: Any,
     """One pydantic error (an item of ``ValidationError.errors()``) in the file's terms;
     several when a validator reported problems at several keys (``KeyProblems``)."""
     loc: tuple[Any, ...] = tuple(error["loc"])
-    steps = _walk(model, loc)
-    path, at_key = _data_path(data, steps)
+    steps = walk(model, loc)
+    path, at_key = data_path(data, steps)
     kind: str = error["type"]
     value = error.get("input")
     got = describe_value(value)
@@ -227,7 +195,7 @@ def describe_value(value: Any) -> str:
 # --- following a loc through the models and the data ---------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class _Step:
+class Step:
     """One part of a ``loc``: how it was reached and the annotation it leads to."""
 
     part: Any
@@ -236,41 +204,41 @@ class _Step:
     holder: type[BaseModel] | None = None  # for "field": the model that holds the key
 
 
-def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> list[_Step]:
+def walk(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Step]:
     """Each part of ``loc`` as a step: a model key ("field"), a value of a dict ("entry"),
     a list item ("item"), pydantic's "[key]" marker ("key"), a union's tag ("tag"), or a
     part beyond the structure the models describe ("other")."""
-    steps: list[_Step] = []
+    steps: list[Step] = []
     current: Any = model
     key_type: Any = Any
     for part in loc:
         current = _strip(current)
         origin = get_origin(current)
         if part == "[key]":
-            steps.append(_Step(part, "key", key_type))
+            steps.append(Step(part, "key", key_type))
         elif origin in (Union, types.UnionType):  # pydantic names the member it tried
             current = _union_member(current, part)
-            steps.append(_Step(part, "tag", current))
+            steps.append(Step(part, "tag", current))
         elif _is_model(current):
             holder = current
             info = _model_field(holder, part)
             current = _strip(info.annotation) if info is not None else Any
-            steps.append(_Step(part, "field", current, holder))
+            steps.append(Step(part, "field", current, holder))
         elif origin is dict or origin is Mapping:
             args = get_args(current)
             key_type, current = (args[0], _strip(args[1])) if args else (Any, Any)
-            steps.append(_Step(part, "entry", current))
+            steps.append(Step(part, "entry", current))
         elif origin in (list, tuple, set, frozenset):
             args = get_args(current)
             current = _strip(args[0]) if args else Any
-            steps.append(_Step(part, "item", current))
+            steps.append(Step(part, "item", current))
         else:
             current = Any
-            steps.append(_Step(part, "other", current))
+            steps.append(Step(part, "other", current))
     return steps
 
 
-def _data_path(data: Any, steps: Sequence[_Step]) -> tuple[KeyPath, bool]:
+def data_path(data: Any, steps: Sequence[Step]) -> tuple[KeyPath, bool]:
     """Follow the steps through the data, skipping pydantic's own markers; returns the
     deepest real path and whether the error is about a key."""
     path: list[str | int] = []
@@ -366,29 +334,3 @@ def _tags(annotation: Any, key: str) -> list[str]:
         if info is not None and get_origin(_strip(info.annotation)) is Literal:
             tags.extend(str(t) for t in get_args(_strip(info.annotation)))
     return tags
-
-
-# --- pruning broken entries --------------------------------------------------------------
-
-def _prune_point(model: type[BaseModel], data: Any, loc: tuple[Any, ...]) -> KeyPath | None:
-    """The list item or mapping entry to drop so the rest validates; None if the error
-    sits in the file's own top-level keys."""
-    steps = _walk(model, tuple(loc))
-    cut = max((i for i, step in enumerate(steps) if step.how in ("entry", "item")),
-              default=None)
-    if cut is None:
-        return None
-    wanted = [step for step in steps[: cut + 1] if step.how not in ("key", "tag")]
-    path, _ = _data_path(data, steps[: cut + 1])
-    return path if len(path) == len(wanted) else None
-
-
-def _remove(data: Any, path: KeyPath) -> None:
-    node = data
-    for part in path[:-1]:
-        node = node[part]
-    last = path[-1]
-    if isinstance(node, dict):
-        node.pop(last, None)
-    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
-        node.pop(last)

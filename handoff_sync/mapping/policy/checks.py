@@ -1,34 +1,53 @@
-"""Check the meaning of a structurally valid handoff.yaml against the system mappings.
+"""Check the meaning of handoff.yaml (its parts that loaded) against the system mappings.
 
 Every field the policy names (in conditions, gates, templates, matching rules, SLA
 events, roles) must be a canonical field that some mapping reads; operators must suit
 the field's type and values must be of that type; ids must be unique and references
 (calendars, stages, SLA clocks) must exist. All problems are collected.
+
+A part that did not load - a system file's broken entry, a whole system file, a broken
+stage of this file - may define what a reference names. Such a reference is passed over
+in silence (its cause is reported where it is): see ``FieldCatalog.maybe_provided`` and
+``policy.defined``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from connectors.reading import did_you_mean
 from handoff_sync.mapping.policy.conditions import OPERATORS_FOR, operand
+from handoff_sync.mapping.policy.defined import Defined, ids_of, keys_of
 from handoff_sync.mapping.policy.file_model import (
+    FORMAT_VERSION,
+    Brief,
     BusinessCalendar,
     Condition,
     Duration,
     Event,
     HandoffPolicy,
     HandoffType,
+    Ownership,
+    Stage,
 )
 from handoff_sync.mapping.policy.templates import COMPUTED_PLACEHOLDERS, placeholders
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, percent_problem
 from handoff_sync.mapping.system.compile import check_version
 from handoff_sync.mapping.system.transforms import ValueProblem, read_email
-from handoff_sync.model import CANONICAL_FIELDS, ROLE_FIELDS, FieldType, PersonRole, Role
+from handoff_sync.model import (
+    CANONICAL_FIELDS,
+    ROLE_FIELDS,
+    FieldType,
+    PersonRole,
+    Role,
+    is_custom_field,
+)
+from handoff_sync.problems.partial import NO_GAPS, Gaps, Parts
 from handoff_sync.problems.report import KeyPath, Problem, one_of
 from handoff_sync.problems.yaml_source import YamlDocument
 
@@ -37,17 +56,51 @@ _CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _TEXTUAL = (FieldType.TEXT, FieldType.EMAIL, FieldType.DOMAIN)
 MAX_YEARS = 10  # the longest duration (SLA, task due, stage window) a policy may name
 
+POLICY_PARTS: Parts = MappingProxyType({
+    HandoffPolicy: MappingProxyType({
+        "version": FORMAT_VERSION, "handoff_types": {},
+        "ownership": Ownership.model_construct(fallback_owner_email="")}),
+    HandoffType: MappingProxyType({
+        "label": "", "stages": [], "brief": Brief.model_construct(title="", sections=[])}),
+    Stage: MappingProxyType({"label": "", "days": [1, 1], "owner": "crm_owner"}),
+})
+"""What handoff.yaml's validation builds key by key when broken (``problems.partial``),
+with a stand-in for each required key whose own checks below are skipped when it is lost:
+a stage with a misspelt owner still has its gate checked against the system files."""
+
 
 @dataclass(frozen=True)
 class FieldCatalog:
-    """The canonical fields the mappings provide: their types and which sides read them."""
+    """The canonical fields the mappings provide: their types and which sides read them.
+
+    ``unsure`` and ``unknown_sides`` say what the system files may provide beyond that:
+    the names of entries that did not load (a typo in the entry), and the sides whose
+    entries are unknown (the file, or its ``fields:``, did not load).
+    """
 
     types: Mapping[str, FieldType]
     read_by: Mapping[str, frozenset[Role]]
     files: tuple[str, ...]  # the mapping file names, for messages
+    unsure: Mapping[Role, frozenset[str]] = field(default_factory=dict)
+    unknown_sides: frozenset[Role] = frozenset()
 
     def provided(self, name: str) -> bool:
         return bool(self.read_by.get(name))
+
+    def may_read(self, name: str, role: Role) -> bool:
+        """``role``'s file may read ``name`` in an entry that did not load."""
+        return role in self.unknown_sides or name in self.unsure.get(role, frozenset())
+
+    def maybe_provided(self, name: str) -> bool:
+        """Not known to be provided, but an entry that did not load may provide it."""
+        spec = CANONICAL_FIELDS.get(name)
+        mappable = spec.mappable if spec is not None else is_custom_field(name)
+        return mappable and any(self.may_read(name, role) for role in Role)
+
+    def type_of(self, name: str) -> FieldType | None:
+        """The field's type, if known (a custom field's type is its entry's)."""
+        spec = CANONICAL_FIELDS.get(name)
+        return self.types.get(name) or (spec.type if spec is not None else None)
 
 
 @lru_cache(maxsize=1)
@@ -56,25 +109,40 @@ def _timezones() -> frozenset[str]:
 
 
 class _Checker:
+    """Collects problems; ``path`` arguments are paths into the model (see ``Gaps``)."""
+
     def __init__(self, document: YamlDocument, catalog: FieldCatalog,
-                 calendars: Mapping[str, BusinessCalendar]) -> None:
+                 calendars: Mapping[str, BusinessCalendar], gaps: Gaps) -> None:
         self.document = document
         self.catalog = catalog
         self.calendars = calendars
+        self.gaps = gaps
         self.problems: list[Problem] = []
 
     def add(self, path: KeyPath, message: str, hint: str = "", *, at_key: bool = False) -> None:
-        self.problems.append(self.document.problem(path, message, hint, at_key=at_key))
+        self.problems.append(self.document.problem(self.gaps.in_file(path), message, hint,
+                                                   at_key=at_key))
+
+    def known(self, path: KeyPath) -> bool:
+        """What the file writes at ``path`` loaded whole (else a stand-in, or a list that
+        lost items, holds its place, and checks of its value would be guesses)."""
+        return self.gaps.whole(self.gaps.in_file(path))
 
     def field(self, path: KeyPath, name: str, *, both_sides: bool = False) -> FieldType | None:
-        """The field's type if it is known and provided; a problem otherwise."""
-        if name in self.catalog.types and self.catalog.provided(name):
-            if both_sides and len(self.catalog.read_by[name]) < 2:
-                side = next(iter(self.catalog.read_by[name])).value
-                self.add(path, f"'{name}' is read only from the {side} side; matching "
+        """The field's type if it is known and provided; a problem if it is not provided
+        (None and no problem when an entry that did not load may provide it)."""
+        catalog = self.catalog
+        if catalog.provided(name):
+            if both_sides and len(catalog.read_by[name]) < 2:
+                side = next(iter(catalog.read_by[name]))
+                if catalog.may_read(name, Role.CRM if side is Role.PRM else Role.PRM):
+                    return None
+                self.add(path, f"'{name}' is read only from the {side.value} side; matching "
                          "compares both sides", "map it in both system files, or remove it")
                 return None
-            return self.catalog.types[name]
+            return catalog.type_of(name)
+        if catalog.maybe_provided(name):
+            return catalog.type_of(name)
         if name in CANONICAL_FIELDS or name.startswith("custom."):
             self.add(path, f"no mapping provides '{name}'",
                      f"map it (direction read or both) in {' or '.join(self.catalog.files)}")
@@ -125,7 +193,7 @@ class _Checker:
         for name in names:
             if name in COMPUTED_PLACEHOLDERS:
                 continue
-            if name in self.catalog.types and self.catalog.provided(name):
+            if self.catalog.provided(name) or self.catalog.maybe_provided(name):
                 continue
             if name in CANONICAL_FIELDS or name.startswith("custom."):
                 self.add(path, f"placeholder {{{name}}}: no mapping provides '{name}'",
@@ -139,12 +207,13 @@ class _Checker:
 
     def role(self, path: KeyPath, role: str) -> None:
         name = ROLE_FIELDS[PersonRole(role)]
-        if not self.catalog.provided(name):
+        if not (self.catalog.provided(name) or self.catalog.maybe_provided(name)):
             self.add(path, f"role '{role}' needs '{name}', which no mapping provides",
                      f"map '{name}' in {' or '.join(self.catalog.files)}")
 
-    def duration(self, path: KeyPath, duration: Duration, calendar: str | None) -> None:
-        if duration.uses_calendar and calendar is None:
+    def duration(self, path: KeyPath, duration: Duration, calendar: str | None, *,
+                 calendar_lost: bool = False) -> None:
+        if duration.uses_calendar and calendar is None and not calendar_lost:
             self.add((*path, duration.unit), f"'{duration.unit}' needs a business calendar, "
                      "but this handoff type names none",
                      "add 'calendar: <name>' to the handoff type, or use hours/days")
@@ -192,10 +261,14 @@ def _minutes(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def check_policy(document: YamlDocument, policy: HandoffPolicy,
-                 catalog: FieldCatalog) -> list[Problem]:
-    """Every problem with the meaning of handoff.yaml."""
-    check = _Checker(document, catalog, policy.calendars)
+def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCatalog,
+                 gaps: Gaps = NO_GAPS) -> list[Problem]:
+    """Every problem with the meaning of handoff.yaml; ``gaps``: its parts that did not
+    load (nothing is said about what they might have held)."""
+    # A calendar that lost a working day would make business-time limits wrong: left out.
+    check = _Checker(document, catalog, {name: calendar for name, calendar
+                                         in policy.calendars.items()
+                                         if gaps.whole(("calendars", name))}, gaps)
     check.problems.extend(check_version(document, policy.version))
     for name, calendar in policy.calendars.items():
         path: KeyPath = ("calendars", name)
@@ -213,14 +286,27 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy,
         if (_CLOCK.fullmatch(calendar.day_starts) and _CLOCK.fullmatch(calendar.day_ends)
                 and calendar.day_starts >= calendar.day_ends):
             check.add((*path, "day_ends"), "the working day must end after it starts")
-        if not calendar.working_days:
+        if not calendar.working_days and check.known((*path, "working_days")):
             check.add((*path, "working_days"), "a calendar needs at least one working day")
         if len(set(calendar.working_days)) != len(calendar.working_days):
             check.add((*path, "working_days"), "a day is listed twice")
-    try:
-        read_email(policy.ownership.fallback_owner_email)
-    except ValueProblem as exc:
-        check.add(("ownership", "fallback_owner_email"), str(exc))
+    if not gaps.lost(("ownership",)):
+        try:
+            read_email(policy.ownership.fallback_owner_email)
+        except ValueProblem as exc:
+            check.add(("ownership", "fallback_owner_email"), str(exc))
+    if not gaps.lost(("matching",)):
+        _check_matching(check, policy)
+    calendars = keys_of(document.data, ("calendars",))
+    for type_id, handoff in policy.handoff_types.items():
+        if not _ID.fullmatch(type_id):
+            check.add(("handoff_types", type_id), f"handoff type id '{type_id}' must be "
+                      "lower-case letters, digits and underscores", at_key=True)
+        _check_type(check, ("handoff_types", type_id), handoff, calendars)
+    return check.problems
+
+
+def _check_matching(check: _Checker, policy: HandoffPolicy) -> None:
     matching = policy.matching
     for key in ("exact", "fuzzy"):
         for index, name in enumerate(getattr(matching, key)):
@@ -232,19 +318,13 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy,
     if matching.review_min_confidence > matching.auto_link_min_confidence:
         check.add(("matching", "review_min_confidence"), "must not be above "
                   "auto_link_min_confidence")
-    for type_id, handoff in policy.handoff_types.items():
-        if not _ID.fullmatch(type_id):
-            check.add(("handoff_types", type_id), f"handoff type id '{type_id}' must be "
-                      "lower-case letters, digits and underscores", at_key=True)
-        _check_type(check, ("handoff_types", type_id), handoff, policy)
-    return check.problems
 
 
 def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
-                policy: HandoffPolicy) -> None:
-    if handoff.calendar is not None and handoff.calendar not in policy.calendars:
+                calendars: Defined) -> None:
+    if handoff.calendar is not None and calendars.lacks(handoff.calendar):
         check.add((*path, "calendar"), f"no calendar named '{handoff.calendar}'",
-                  did_you_mean(handoff.calendar, policy.calendars) or
+                  did_you_mean(handoff.calendar, calendars.ids) or
                   "define it under 'calendars:'")
     for key in ("applies_when", "required_when"):
         condition = getattr(handoff, key)
@@ -252,22 +332,18 @@ def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
             check.condition((*path, key), condition)
     stage_ids = [stage.id for stage in handoff.stages]
     check.unique((*path, "stages"), stage_ids, "stage")
+    # What a reference may name: also the stages and clocks that did not load.
+    stages = ids_of(check.document.data, (*path, "stages"), required=True)
+    clocks = ids_of(check.document.data, (*path, "slas"))
+    calendar_lost = not check.known((*path, "calendar"))
     previous_last = 0
     for index, stage in enumerate(handoff.stages):
         stage_path: KeyPath = (*path, "stages", index)
-        first, last = stage.days
-        if first < 1 or last < first:
-            check.add((*stage_path, "days"), f"expected [first day, last day] with "
-                      f"1 <= first <= last, got [{first}, {last}]")
-        elif last > MAX_YEARS * 366:
-            check.add((*stage_path, "days"), f"day {last} is more than {MAX_YEARS} years "
-                      "after the handoff starts", "a typo? Stage windows count days")
-        elif first <= previous_last:
-            check.add((*stage_path, "days"), f"day {first} overlaps the previous stage, "
-                      f"which ends on day {previous_last}",
-                      f"start this stage on day {previous_last + 1} or later")
-        previous_last = max(previous_last, last)
-        check.role((*stage_path, "owner"), stage.owner)
+        if check.known((*stage_path, "days")):
+            previous_last = _check_days(check, (*stage_path, "days"), stage.days,
+                                        previous_last)
+        if check.known((*stage_path, "owner")):
+            check.role((*stage_path, "owner"), stage.owner)
         for number, requirement in enumerate(stage.gate):
             req_path: KeyPath = (*stage_path, "gate", number)
             if requirement.field is None and requirement.check is None:
@@ -288,8 +364,9 @@ def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
     for index, sla in enumerate(handoff.slas):
         sla_path: KeyPath = (*path, "slas", index)
         for key in ("start", "stop"):
-            _check_event(check, (*sla_path, key), getattr(sla, key), stage_ids)
-        check.duration((*sla_path, "duration"), sla.duration, handoff.calendar)
+            _check_event(check, (*sla_path, key), getattr(sla, key), stages)
+        check.duration((*sla_path, "duration"), sla.duration, handoff.calendar,
+                       calendar_lost=calendar_lost)
         if sla.escalate_to is not None:
             check.role((*sla_path, "escalate_to"), sla.escalate_to)
     check.unique((*path, "tasks"), [task.kind for task in handoff.tasks], "task kind")
@@ -299,38 +376,54 @@ def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
             if task.sla is None:
                 check.add(task_path, f"'{task.open_while}' tasks need 'sla: <clock id>'",
                           f"one of {one_of(sla_ids)}" if sla_ids else "define an SLA clock")
-            elif task.sla not in sla_ids:
+            elif clocks.lacks(task.sla):
                 check.add((*task_path, "sla"), f"no SLA clock '{task.sla}' in this handoff "
-                          "type", did_you_mean(task.sla, sla_ids))
+                          "type", did_you_mean(task.sla, clocks.ids))
         elif task.sla is not None:
             check.add((*task_path, "sla"), f"'sla' only applies to sla_at_risk/sla_breached "
                       f"tasks, not '{task.open_while}'", "remove it")
         for number, stage_id in enumerate(task.stages or []):
-            if stage_id not in stage_ids:
+            if stages.lacks(stage_id):
                 check.add((*task_path, "stages", number), f"no stage '{stage_id}' in this "
-                          "handoff type", did_you_mean(stage_id, stage_ids) or
-                          f"stages: {one_of(stage_ids)}")
+                          "handoff type", did_you_mean(stage_id, stages.ids) or
+                          f"stages: {one_of(stages.ids)}")
         if task.when is not None:
             check.condition((*task_path, "when"), task.when)
         check.template((*task_path, "subject"), task.subject)
         check.template((*task_path, "body"), task.body)
         check.role((*task_path, "assignee"), task.assignee)
-        check.duration((*task_path, "due"), task.due, handoff.calendar)
+        check.duration((*task_path, "due"), task.due, handoff.calendar,
+                       calendar_lost=calendar_lost)
     check.template((*path, "brief", "title"), handoff.brief.title)
     for index, section in enumerate(handoff.brief.sections):
         check.template((*path, "brief", "sections", index, "text"), section.text)
 
 
-def _check_event(check: _Checker, path: KeyPath, event: Event, stage_ids: list[str]) -> None:
+def _check_days(check: _Checker, path: KeyPath, days: list[int], previous_last: int) -> int:
+    """A stage's [first day, last day]; returns the last day of the stages so far."""
+    first, last = days
+    if first < 1 or last < first:
+        check.add(path, f"expected [first day, last day] with 1 <= first <= last, got "
+                  f"[{first}, {last}]")
+    elif last > MAX_YEARS * 366:
+        check.add(path, f"day {last} is more than {MAX_YEARS} years after the handoff "
+                  "starts", "a typo? Stage windows count days")
+    elif first <= previous_last:
+        check.add(path, f"day {first} overlaps the previous stage, which ends on day "
+                  f"{previous_last}", f"start this stage on day {previous_last + 1} or later")
+    return max(previous_last, last)
+
+
+def _check_event(check: _Checker, path: KeyPath, event: Event, stages: Defined) -> None:
     needs_stage = event.on in ("stage_entered", "gate_passed")
     needs_field = event.on == "field_filled"
     if needs_stage:
         if event.stage is None:
             check.add(path, f"event '{event.on}' needs 'stage: <stage id>'",
-                      f"one of {one_of(stage_ids)}")
-        elif event.stage not in stage_ids:
+                      f"one of {one_of(stages.ids)}")
+        elif stages.lacks(event.stage):
             check.add((*path, "stage"), f"no stage '{event.stage}' in this handoff type",
-                      did_you_mean(event.stage, stage_ids) or f"stages: {one_of(stage_ids)}")
+                      did_you_mean(event.stage, stages.ids) or f"stages: {one_of(stages.ids)}")
     elif event.stage is not None:
         check.add((*path, "stage"), f"event '{event.on}' takes no stage", "remove it")
     if needs_field:

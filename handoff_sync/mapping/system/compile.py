@@ -45,6 +45,7 @@ from handoff_sync.model import (
     Value,
     is_custom_field,
 )
+from handoff_sync.problems.partial import NO_GAPS, Gaps, Parts
 from handoff_sync.problems.report import KeyPath, Problem, one_of
 from handoff_sync.problems.yaml_source import YamlDocument
 
@@ -61,6 +62,18 @@ TASK_ATTRIBUTES: Mapping[str, tuple[FieldType, tuple[str, ...]]] = MappingProxyT
 })
 REQUIRED_TASK_ATTRIBUTES: tuple[TaskAttribute, ...] = ("subject", "due", "assignee")
 
+SYSTEM_STAND_INS: Mapping[str, Any] = MappingProxyType({
+    "version": FORMAT_VERSION, "object": "", "modified_field": "", "fields": {}})
+"""What a missing or broken required key of a system file stands in as, so the rest of
+the file is still checked (``problems.partial``; ``role`` is the loader's to guess)."""
+
+
+def system_parts(role: str | None) -> Parts:
+    """How a system file is built key by key when broken; ``role``: a stand-in for a
+    missing or wrong ``role:`` (without one, such a file builds no model)."""
+    stand_ins = {**SYSTEM_STAND_INS, **({"role": role} if role else {})}
+    return {SystemFile: stand_ins}
+
 
 def check_version(document: YamlDocument, version: int) -> list[Problem]:
     if version == FORMAT_VERSION:
@@ -73,13 +86,15 @@ def check_version(document: YamlDocument, version: int) -> list[Problem]:
                              f"write 'version: {FORMAT_VERSION}'")]
 
 
-def compile_system(document: YamlDocument, model: SystemFile,
-                   system: SystemName) -> tuple[SystemMapping, list[Problem]]:
-    """The runtime mapping and every problem with the file's meaning."""
+def compile_system(document: YamlDocument, model: SystemFile, system: SystemName,
+                   gaps: Gaps = NO_GAPS) -> tuple[SystemMapping, list[Problem]]:
+    """The runtime mapping and every problem with the file's meaning. ``gaps``: parts of
+    the file that did not load (their structural problems are reported); nothing is said
+    about what they might have held, e.g. no "must map 'crm_id'" when its entry is broken."""
     problems = check_version(document, model.version)
     row = SYSTEMS[system]
     if row.read_only is not None:
-        problems.extend(_read_only_problems(document, model, row))
+        problems.extend(_read_only_problems(document, model, row, gaps))
         # Nothing more is said about what could never be written: no follow-on noise.
         model = model.model_copy(update={
             "fields": {n: e for n, e in model.fields.items() if e.direction == "read"},
@@ -92,7 +107,7 @@ def compile_system(document: YamlDocument, model: SystemFile,
         if rule is not None:
             fields[name] = rule
     own_id = "prm_id" if role is Role.PRM else "crm_id"
-    if own_id not in model.fields:
+    if own_id not in model.fields and not gaps.lost(("fields", own_id)):
         problems.append(document.problem(("fields",), f"a {role.value} mapping must map "
                                          f"'{own_id}' (the record's own id)",
                                          f"add '{own_id}: <id field>' under fields"))
@@ -122,7 +137,8 @@ def compile_system(document: YamlDocument, model: SystemFile,
             if rule is not None:
                 task_fields[attribute] = rule
         for attribute in REQUIRED_TASK_ATTRIBUTES:
-            if attribute not in model.tasks.fields:
+            if attribute not in model.tasks.fields \
+                    and not gaps.lost(("tasks", "fields", attribute)):
                 problems.append(document.problem(("tasks", "fields"),
                                                  f"task attribute '{attribute}' is not mapped",
                                                  f"add '{attribute}: <task field>'"))
@@ -138,12 +154,12 @@ def compile_system(document: YamlDocument, model: SystemFile,
     return mapping, problems
 
 
-def _read_only_problems(document: YamlDocument, model: SystemFile,
-                        system: SystemSpec) -> list[Problem]:
+def _read_only_problems(document: YamlDocument, model: SystemFile, system: SystemSpec,
+                        gaps: Gaps) -> list[Problem]:
     """A system handoff-sync cannot write (a file drop: a PRM's exports) can only be read,
     as the PRM side."""
     problems: list[Problem] = []
-    if model.role != Role.PRM.value:
+    if model.role != Role.PRM.value and not gaps.lost(("role",)):
         crm_files = " or ".join(f"{name}.yaml" for name, other in SYSTEMS.items()
                                 if other.read_only is None)
         problems.append(document.problem(("role",), f"a {system.title} can only be the PRM "

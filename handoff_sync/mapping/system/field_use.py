@@ -72,7 +72,8 @@ def _collisions(document: YamlDocument, object_name: str,
             both_fields = first.path[0] == use.path[0] == "fields"
             problems.append(document.problem(
                 (*use.path, "field"),
-                f"{object_name}.{field} is already used by {first.what} (line {line}); "
+                f"{object_name + '.' if object_name else ''}{field} is already used by "
+                f"{first.what} (line {line}); "
                 + _consequence(first, use),
                 "give each its own system field" + (
                     "; two canonical fields may share one only when both are direction: "

@@ -1,0 +1,74 @@
+"""`handoff-sync mappings validate --mappings DIR` as an admin runs it: one run lists the
+structural problems of one file and the problems between the others, each at its
+file:line:column, sorted; `plan` refuses the folder with the same list."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+EXE = str(Path(sys.executable).with_name("handoff-sync"))
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60)
+
+
+def edit(file: Path, old: str, new: str) -> int:
+    """Replace ``old`` once; the 1-based line the edit is on."""
+    text = file.read_text()
+    assert old in text, f"{old!r} not in {file.name}"
+    file.write_text(text.replace(old, new, 1))
+    return text[:text.index(old)].count("\n") + 1
+
+
+def test_structural_and_cross_file_problems_in_one_run(tmp_path: Path) -> None:
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
+    hubspot, salesforce, handoff = (folder / f"{name}.yaml"
+                                    for name in ("hubspot", "salesforce", "handoff"))
+    # hubspot.yaml: a top-level key of the wrong type, and a broken entry (the only one
+    # mapping registration_status, which a gate of handoff.yaml tests).
+    modified = edit(hubspot, "modified_field: hs_lastmodifieddate",
+                    "modified_field: [hs_lastmodifieddate]")
+    status = edit(hubspot, "    field: dealstage\n", "    field: dealstage\n    direction: bth\n")
+    # Between the two files that loaded: a gate naming a field neither system file maps,
+    # and a value map naming a stage handoff.yaml does not define.
+    gate = edit(handoff, "- {field: commitments, label:", "- {field: custom.kickoff_at, label:")
+    stage = edit(salesforce, "2 Joint Discovery: joint_discovery",
+                 "2 Joint Discovery: joint_discovry")
+
+    result = run("mappings", "validate", "--mappings", str(folder))
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    # Exactly these: nothing about the gate testing registration_status (its entry did not
+    # load, so whether it is mapped is unknown), nor a missing prm side.
+    assert result.stdout.splitlines() == [
+        f"{handoff}:{gate}:21: handoff_types.closed_won_to_cs.stages[0].gate[2].field: "
+        "no mapping provides 'custom.kickoff_at' (map it (direction read or both) in "
+        "hubspot.yaml or salesforce.yaml)",
+        f"{hubspot}:{modified}:17: modified_field: expected text, got a list",
+        f"{hubspot}:{status + 1}:16: fields.registration_status.direction: expected 'read', "
+        "'write' or 'both', got the text 'bth' (did you mean 'both'?)",
+        f"{salesforce}:{stage}:26: fields.handoff_stage.values.'2 Joint Discovery': "
+        "'joint_discovry' is not a stage id in handoff.yaml (did you mean 'joint_discovery'?)",
+        "4 problems in 3 files; nothing was synced.",
+    ]
+
+    plan = run("plan", "--prm", str(DATA / "plan_prm.jsonl"), "--crm",
+               str(DATA / "plan_crm.json"), "--mappings", str(folder))
+    assert plan.returncode == 1
+    assert plan.stdout.splitlines()[:-1] == result.stdout.splitlines()[:-1]
+    assert "are invalid; fix them first" in plan.stdout.splitlines()[-1]
+
+
+def test_the_shipped_packs_validate() -> None:
+    for folder in (REPO / "mappings", REPO / "mappings" / "packs" / "salesforce-prm-hubspot-crm"):
+        result = run("mappings", "validate", "--mappings", str(folder))
+        assert result.returncode == 0, result.stdout
+        assert result.stdout.startswith(f"mappings OK: {folder} ")
