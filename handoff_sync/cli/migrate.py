@@ -8,9 +8,12 @@ refuses to start on an old schema and names this command.
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.cli.output import print_json
 from handoff_sync.errors import UserError
 from handoff_sync.store import Store, redact_url
 
@@ -31,16 +34,22 @@ def add_migrate_command(commands: Any) -> None:
                         help="the database URL (overrides the config file), e.g. "
                              "sqlite:///var/lib/handoff-sync/state.db or "
                              "postgresql://user@host:5432/handoff")
+    parser.add_argument("--json", action="store_true",
+                        help="print {database, from, to, applied, changed} as JSON")
     parser.set_defaults(func=run_migrate)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
     try:
         url = database_url(args.database, args.config)
-        print(migrate(url))
+        result = migrate_database(url)
     except UserError as exc:  # on stdout, as migrate always said it (not cli.main's stderr)
-        print(f"handoff-sync migrate: {exc}")
+        print(f"handoff-sync migrate: {exc}", file=sys.stderr if args.json else sys.stdout)
         return 1
+    if args.json:
+        print_json(result.as_dict())
+    else:
+        print(result.line())
     return 0
 
 
@@ -59,13 +68,33 @@ def database_url(database: str | None, config: Path | None) -> str:
     return str(load_config(config).database.url)
 
 
-def migrate(url: str) -> str:
-    """Migrate the database; the one line that says what happened."""
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """What `migrate` did to one database: its revision before and after, and the
+    revisions applied in between (none when it was current)."""
+
+    database: str  # the URL, password redacted
+    before: str | None  # None: no handoff-sync tables yet
+    applied: tuple[str, ...]  # revision labels, e.g. 0001_initial, oldest first
+    after: str | None
+
+    def line(self) -> str:
+        where = f"database {self.database}"
+        if not self.applied:
+            return f"{where}: already at {self.before}"
+        return (f"{where}: migrated {self.before or '(empty)'} -> {self.after} "
+                f"(applied: {', '.join(self.applied)})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"database": self.database, "from": self.before, "to": self.after,
+                "applied": list(self.applied), "changed": bool(self.applied)}
+
+
+def migrate_database(url: str) -> Migration:
+    """Migrate the database to this version's schema."""
     with Store.connect(url) as store:
         before = store.schema_revision()
         applied = store.migrate()
-    where = f"database {redact_url(url)}"
-    if not applied:
-        return f"{where}: already at {before}"
-    names = ", ".join(Store.revision_label(revision) for revision in applied)
-    return f"{where}: migrated {before or '(empty)'} -> {applied[-1]} (applied: {names})"
+    return Migration(redact_url(url), before,
+                     tuple(Store.revision_label(revision) for revision in applied),
+                     applied[-1] if applied else before)
