@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.cli.completion import DIRECTORY, FILE, complete
 from handoff_sync.config.init_files import DEFAULT_DATABASE, write_template
 from handoff_sync.config.packs import DEFAULT_PACK, shipped_packs
 from handoff_sync.demo.sandbox_config import write_sandbox_config
@@ -41,21 +42,22 @@ def add_init_command(commands: Any) -> None:
                     "works at once against the loopback sandbox, with its CA (ca.pem) and "
                     "secrets (secrets/, owner-only) beside the config. Either way its "
                     "connections are the systems of the mapping pack (--pack).")
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE",
-                        help="the config file to write, e.g. handoff-sync.yaml")
+    complete(parser.add_argument("--out", type=Path, required=True, metavar="FILE",
+                                 help="the config file to write, e.g. handoff-sync.yaml"), FILE)
     parser.add_argument("--sandbox", metavar="URL", default=None,
                         help="the loopback sandbox's URL as `handoff-sync sandbox` prints it, "
                              "e.g. https://127.0.0.1:8765")
-    # choices: argparse names the shipped packs when given another; an installation
-    # without mappings/ has none to offer.
+    # choices: argparse names the shipped packs when given another, and the shell
+    # completes them; an installation without mappings/ has none to offer.
     parser.add_argument(
         "--pack", metavar="NAME", default=None, choices=list(packs) or None,
         help=f"the mapping pack whose systems to connect and whose mappings to use, of "
              f"those shipped: {listed or 'none'} (default: the one --mappings DIR holds, "
              f"else {DEFAULT_PACK})")
-    parser.add_argument("--mappings", type=Path, default=None, metavar="DIR",
-                        help="the mappings folder (default: ./mappings next to FILE; with "
-                             "--sandbox, the pack's folder shipped with handoff-sync)")
+    complete(parser.add_argument(
+        "--mappings", type=Path, default=None, metavar="DIR",
+        help="the mappings folder (default: ./mappings next to FILE; with --sandbox, the "
+             "pack's folder shipped with handoff-sync)"), DIRECTORY)
     parser.add_argument("--database", default=None, metavar="URL",
                         help=f"database URL (default: {DEFAULT_DATABASE}, next to FILE)")
     parser.add_argument("--force", action="store_true",

@@ -15,6 +15,7 @@ from typing import Any
 
 from connectors.base import Owner
 from connectors.registry import SYSTEMS
+from handoff_sync.cli.completion import DIRECTORY, FILE, complete
 from handoff_sync.cli.output import print_json
 from handoff_sync.errors import CommandError
 from handoff_sync.mapping.explain import Explanation, explain, guess_system, render_explanation
@@ -48,16 +49,17 @@ def add_mappings_command(commands: Any) -> None:
                     "prints one OK line and exits 0. With --live, also checks each "
                     "mapped object against what Salesforce/HubSpot describe, through the "
                     "connections of the daemon config.")
-    validate.add_argument("--mappings", type=Path, default=None, metavar="DIR",
-                          help="the mappings folder (default: ./mappings; with --live, "
-                               "each pipeline's folder in the config)")
+    complete(validate.add_argument("--mappings", type=Path, default=None, metavar="DIR",
+                                   help="the mappings folder (default: ./mappings; with "
+                                        "--live, each pipeline's folder in the config)"),
+             DIRECTORY)
     validate.add_argument("--live", action="store_true",
                           help="also describe each mapped object through the config's "
                                "connections and check every field, its type, whether it "
                                "can be written and its picklist values")
-    validate.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="FILE",
-                          help="with --live: the daemon config whose connections to use "
-                               "(default: ./handoff-sync.yaml)")
+    complete(validate.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                                   metavar="FILE", help="with --live: the daemon config whose "
+                                   "connections to use (default: ./handoff-sync.yaml)"), FILE)
     validate.add_argument("--pipeline", metavar="NAME",
                           help="with --live: only this pipeline (default: every enabled one)")
     validate.add_argument("--json", action="store_true",
@@ -69,14 +71,17 @@ def add_mappings_command(commands: Any) -> None:
         description="Map one raw record (a JSON object as the Salesforce or HubSpot API "
                     "returns it, or one file-drop row as column: value) and show the "
                     "canonical deal, the gate verdict and the missing fields.")
-    explain.add_argument("deal", type=Path, metavar="DEAL.json", help="the raw record")
-    explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
-                         help="the mappings folder (default: ./mappings)")
+    complete(explain.add_argument("deal", type=Path, metavar="DEAL.json",
+                                  help="the raw record"), FILE)
+    complete(explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER,
+                                  metavar="DIR", help="the mappings folder (default: "
+                                  "./mappings)"), DIRECTORY)
     explain.add_argument("--system", choices=[s.value for s in SystemName], default=None,
                          help="the record's system (default: guessed from its shape)")
-    explain.add_argument("--owners", type=Path, default=None, metavar="OWNERS.json",
-                         help="owner list [{id, email, active?, manager_id?}] to resolve "
-                              "owner ids (default: leave them unresolved)")
+    complete(explain.add_argument("--owners", type=Path, default=None, metavar="OWNERS.json",
+                                  help="owner list [{id, email, active?, manager_id?}] to "
+                                       "resolve owner ids (default: leave them unresolved)"),
+             FILE)
     explain.add_argument("--json", action="store_true",
                          help="print the mapped record, the gate verdict and the missing "
                               "fields as JSON")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.cli.completion import FILE, complete
 from handoff_sync.cli.output import print_json
 from handoff_sync.errors import UserError
 from handoff_sync.store import Store, redact_url
@@ -27,9 +28,9 @@ def add_migrate_command(commands: Any) -> None:
         description=__doc__.splitlines()[0] + " The database is --database, else the one "
         f"the config file names (--config, default ./{DEFAULT_CONFIG} if it exists), else "
         f"{DEFAULT_DATABASE_URL}. Safe to run again: a current database is left as it is.")
-    parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="the daemon config whose database to migrate (default: "
-                             f"./{DEFAULT_CONFIG} if it exists)")
+    complete(parser.add_argument("--config", type=Path, metavar="FILE",
+                                 help="the daemon config whose database to migrate (default: "
+                                      f"./{DEFAULT_CONFIG} if it exists)"), FILE)
     parser.add_argument("--database", metavar="URL",
                         help="the database URL (overrides the config file), e.g. "
                              "sqlite:///var/lib/handoff-sync/state.db or "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.errors import ConnectorError
+from handoff_sync.cli.completion import FILE, complete
 from handoff_sync.cli.review_view import render_reviews
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.signals import StopSignals
@@ -32,9 +33,9 @@ WATCH_SECONDS = 2.0
 
 
 def config_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="FILE",
-                        help="the daemon config (default: ./handoff-sync.yaml; "
-                             "`handoff-sync init` writes one)")
+    complete(parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="FILE",
+                                 help="the daemon config (default: ./handoff-sync.yaml; "
+                                      "`handoff-sync init` writes one)"), FILE)
 
 
 def add_sync_commands(commands: Any) -> None:
