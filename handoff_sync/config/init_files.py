@@ -17,13 +17,10 @@ from handoff_sync.config.packs import (
     read_pack,
     shipped_packs,
 )
-from handoff_sync.config.template import WRITTEN_SYSTEMS, render_template
+from handoff_sync.config.template import WRITTEN_SYSTEMS, render_template, variables
 from handoff_sync.errors import UserError
 
 DEFAULT_DATABASE = "sqlite:///handoff-sync.db"
-TEMPLATE_VARIABLES = {"salesforce": ("SF_CLIENT_ID", "SF_USERNAME", "SF_JWT_KEY"),
-                      "hubspot": ("HUBSPOT_ACCESS_TOKEN",)}
-"""The environment variables the template's connection of each system names."""
 
 
 class InitError(UserError):
@@ -61,7 +58,7 @@ class InitResult:
         return {"config": str(self.config), "pack": self.pack.name or None, **sides,
                 "mappings": str(self.mappings), "database": self.database,
                 "sandbox": self.sandbox,
-                "files": [{"path": str(f.path), "kind": f.kind} for f in self.files],
+                "written": [{"path": str(f.path), "kind": f.kind} for f in self.files],
                 "variables": list(self.variables), "next": list(self.next_commands),
                 "notes": list(self.notes)}
 
@@ -119,14 +116,13 @@ def write_template(out: Path, *, force: bool = False, pack: str | None = None,
                                sides=sides(chosen)))
     folder = mappings.resolve() if mappings is not None else out.resolve().parent / "mappings"
     config = shlex.quote(str(out))
-    variables = tuple(v for side in ("crm", "prm")
-                      for v in TEMPLATE_VARIABLES[getattr(chosen, side).system])
+    needed = variables(sides(chosen))
     commands = (f"handoff-sync mappings validate --mappings {shlex.quote(str(folder))}",
                 f"handoff-sync migrate --config {config}",
                 f"handoff-sync sync --once --config {config}")
     lines = (
         f"wrote {out}: a commented config template for real orgs, {chosen.label()}",
-        f"next: set {', '.join(variables[:-1])} and {variables[-1]} (or point the secrets "
+        f"next: set {', '.join(needed[:-1])} and {needed[-1]} (or point the secrets "
         "at files with {file: PATH}), review every key,",
         f"      put the mappings in {folder} (to start from: {chosen.folder}) and check "
         f"them: {commands[0]}",
@@ -134,7 +130,7 @@ def write_template(out: Path, *, force: bool = False, pack: str | None = None,
         f"      {commands[2]}",
     )
     return InitResult(lines, out, chosen, folder, database or DEFAULT_DATABASE,
-                      (Written(out, "config"),), commands, variables=variables,
+                      (Written(out, "config"),), commands, variables=needed,
                       notes=(f"put the mappings in {folder} (to start from: "
                              f"{chosen.folder})",))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import handoff_sync
 from connectors.registry import SYSTEMS
 from handoff_sync.config.fields import POLICY_FILE
+from handoff_sync.config.template import DEFAULT_SIDES
 from handoff_sync.problems.yaml_source import read_yaml_file
 
 DEFAULT_PACK = "default"
@@ -54,8 +55,9 @@ class Pack:
 def installed_default() -> Pack:
     """What ``mappings/`` maps, for an installation without that folder (a wheel installs
     the package alone): the template still names the right systems."""
-    return Pack(DEFAULT_PACK, shipped_mappings(), SystemFile("hubspot", "prm", "deals"),
-                SystemFile("salesforce", "crm", "Opportunity"))
+    return Pack(DEFAULT_PACK, shipped_mappings(),
+                SystemFile(DEFAULT_SIDES["prm"], "prm", "deals"),
+                SystemFile(DEFAULT_SIDES["crm"], "crm", "Opportunity"))
 
 
 def shipped_mappings() -> Path:

@@ -11,6 +11,7 @@ mapping pack gives it (``prm`` or ``crm``): the pack decides which system is whi
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from connectors.registry import SYSTEMS
@@ -218,6 +219,17 @@ def _connections(blocks: Mapping[str, str], sides: Mapping[str, str], *,
 TEMPLATE = TEMPLATE_HEAD.replace(
     "__CONNECTIONS__\n", _connections(TEMPLATE_CONNECTIONS, DEFAULT_SIDES, labelled=True) + "\n")
 """The template of the default pack, placeholders in (what the tests read key by key)."""
+
+
+def variables(sides: Mapping[str, str]) -> tuple[str, ...]:
+    """The environment variables the template's connections of ``sides`` need set (their
+    uncommented ``${NAME}``s), the CRM's first."""
+    found: list[str] = []
+    for side in ("crm", "prm"):
+        for line in TEMPLATE_CONNECTIONS[sides[side]].splitlines():
+            if not line.lstrip().startswith("#"):
+                found += [n for n in re.findall(r"\$\{([A-Z0-9_]+)\}", line) if n not in found]
+    return tuple(found)
 
 
 def _scalar(text: str) -> str:

@@ -59,10 +59,10 @@ def test_init_migrate_sync_works_for_every_pack(
     assert (written["pack"], written["prm"]["system"], written["crm"]["system"]) == (
         pack, prm, crm)
     assert written["mappings"] == str(PACKS[pack])
-    assert {(Path(f["path"]).name, f["kind"]) for f in written["files"]} == {
+    assert {(Path(f["path"]).name, f["kind"]) for f in written["written"]} == {
         ("handoff-sync.yaml", "config"), ("ca.pem", "ca"),
         ("salesforce-jwt-key.pem", "secret"), ("hubspot-access-token", "secret")}
-    assert all(Path(f["path"]).is_file() for f in written["files"])
+    assert all(Path(f["path"]).is_file() for f in written["written"])
     assert written["next"] == [f"handoff-sync migrate --config {config}",
                                f"handoff-sync sync --once --config {config}"]
     loaded = load_config(config, environ={})
@@ -114,6 +114,10 @@ def test_the_template_names_the_pack_systems(pack: str, tmp_path: Path,
     prm, crm = SYSTEMS[pack]
     titles = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
     assert f"pack {pack}: {titles[prm]} " in out and f"(to start from: {PACKS[pack]})" in out
+    variables = {"default": "SF_CLIENT_ID, SF_USERNAME, SF_JWT_KEY and HUBSPOT_ACCESS_TOKEN",
+                 "salesforce-prm-hubspot-crm": "HUBSPOT_ACCESS_TOKEN, SF_CLIENT_ID, "
+                                               "SF_USERNAME and SF_JWT_KEY"}[pack]
+    assert f"next: set {variables} (or point" in out
     text = config.read_text()
     assert f"  crm:                                  # the CRM: {titles[crm]} here\n" in text
     assert f"  prm:                                  # the PRM: {titles[prm]} here\n" in text
