@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from handoff_sync.cli.completion import DIRECTORY, complete
 from handoff_sync.demo.sandbox_config import CA_FILE
 from handoff_sync.demo.scenario import (
     CONFIG_FILE,
@@ -52,9 +53,10 @@ def add_demo_command(commands: Any) -> None:
         "a new folder, run the daemon for a few cycles while partners and AEs edit deals and "
         "time moves on, then say what happened in CRM terms and where the HTML report is. "
         "No credentials, no network.")
-    parser.add_argument("--dir", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
-                        help=f"the folder to create for the config, database and report "
-                             f"(default: ./{DEFAULT_FOLDER}; must be new or empty)")
+    complete(parser.add_argument("--dir", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
+                                 help="the folder to create for the config, database and "
+                                      f"report (default: ./{DEFAULT_FOLDER}; must be new or "
+                                      "empty)"), DIRECTORY)
     parser.add_argument("--deals", type=_up_to(MAX_SEED_DEALS, least=1), default=500,
                         help="deal scenarios to seed (default: 500)")
     parser.add_argument("--partners", type=_up_to(MAX_SEED_PARTNERS, least=1), default=12,

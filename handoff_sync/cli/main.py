@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="log line format (default: console on a terminal, JSON lines otherwise)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from handoff_sync.cli.completion import add_completion_command
     from handoff_sync.cli.demo import add_demo_command
     from handoff_sync.cli.health import add_health_command
     from handoff_sync.cli.init import add_init_command
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_command(commands)
     add_mappings_command(commands)
     add_sandbox_command(commands)
+    add_completion_command(commands, parser)
     return parser
 
 

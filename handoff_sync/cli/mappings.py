@@ -1,24 +1,32 @@
-"""`handoff-sync mappings validate|explain`: check a mappings folder, explain one record."""
+"""`handoff-sync mappings validate|explain`: check a mappings folder, explain one record.
+
+With --json each prints one JSON document on stdout, problems included (they are what
+validate is for); an input it cannot use is one line on stderr and no document, as for
+every command.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from connectors.base import Owner
 from connectors.registry import SYSTEMS
+from handoff_sync.cli.completion import DIRECTORY, FILE, complete
+from handoff_sync.cli.config_path import default_config, default_config_help
+from handoff_sync.cli.output import print_json
 from handoff_sync.errors import CommandError
-from handoff_sync.mapping.explain import explain_record, guess_system
+from handoff_sync.mapping.explain import Explanation, explain, guess_system, render_explanation
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import OwnerDirectory, Role, SystemName
-from handoff_sync.problems.report import Problem
+from handoff_sync.problems.report import Problem, format_path
 
 DEFAULT_FOLDER = Path("mappings")
-DEFAULT_CONFIG = Path("handoff-sync.yaml")
 MAX_JSON_BYTES = 5_000_000
 
 
@@ -41,32 +49,43 @@ def add_mappings_command(commands: Any) -> None:
                     "prints one OK line and exits 0. With --live, also checks each "
                     "mapped object against what Salesforce/HubSpot describe, through the "
                     "connections of the daemon config.")
-    validate.add_argument("--mappings", type=Path, default=None, metavar="DIR",
-                          help="the mappings folder (default: ./mappings; with --live, "
-                               "each pipeline's folder in the config)")
+    complete(validate.add_argument("--mappings", type=Path, default=None, metavar="DIR",
+                                   help="the mappings folder (default: ./mappings; with "
+                                        "--live, each pipeline's folder in the config)"),
+             DIRECTORY)
     validate.add_argument("--live", action="store_true",
                           help="also describe each mapped object through the config's "
                                "connections and check every field, its type, whether it "
                                "can be written and its picklist values")
-    validate.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="FILE",
-                          help="with --live: the daemon config whose connections to use "
-                               "(default: ./handoff-sync.yaml)")
+    complete(validate.add_argument("--config", type=Path, default=default_config(),
+                                   metavar="FILE", help="with --live: the daemon config whose "
+                                   f"connections to use (default: {default_config_help()})"),
+             FILE)
     validate.add_argument("--pipeline", metavar="NAME",
                           help="with --live: only this pipeline (default: every enabled one)")
+    validate.add_argument("--json", action="store_true",
+                          help="print {ok, problems: [{file, line, column, path, message, "
+                               "hint}], counts, ...} as JSON")
     validate.set_defaults(func=run_validate)
     explain = sub.add_parser(
         "explain", help="show the canonical deal, gate verdict and missing fields of a record",
         description="Map one raw record (a JSON object as the Salesforce or HubSpot API "
                     "returns it, or one file-drop row as column: value) and show the "
                     "canonical deal, the gate verdict and the missing fields.")
-    explain.add_argument("deal", type=Path, metavar="DEAL.json", help="the raw record")
-    explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
-                         help="the mappings folder (default: ./mappings)")
+    complete(explain.add_argument("deal", type=Path, metavar="DEAL.json",
+                                  help="the raw record"), FILE)
+    complete(explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER,
+                                  metavar="DIR", help="the mappings folder (default: "
+                                  "./mappings)"), DIRECTORY)
     explain.add_argument("--system", choices=[s.value for s in SystemName], default=None,
                          help="the record's system (default: guessed from its shape)")
-    explain.add_argument("--owners", type=Path, default=None, metavar="OWNERS.json",
-                         help="owner list [{id, email, active?, manager_id?}] to resolve "
-                              "owner ids (default: leave them unresolved)")
+    complete(explain.add_argument("--owners", type=Path, default=None, metavar="OWNERS.json",
+                                  help="owner list [{id, email, active?, manager_id?}] to "
+                                       "resolve owner ids (default: leave them unresolved)"),
+             FILE)
+    explain.add_argument("--json", action="store_true",
+                         help="print the mapped record, the gate verdict and the missing "
+                              "fields as JSON")
     explain.set_defaults(func=run_explain)
 
 
@@ -75,23 +94,57 @@ def run_validate(args: argparse.Namespace) -> int:
         return run_validate_live(args)
     if args.pipeline:
         print("handoff-sync mappings validate: --pipeline selects what --live checks; "
-              "add --live")
+              "add --live", file=sys.stderr if args.json else sys.stdout)
         return 2
     folder = args.mappings if args.mappings is not None else DEFAULT_FOLDER
     mappings, problems = validate_mappings(folder)
-    if problems or mappings is None:
+    ok = not problems and mappings is not None
+    if args.json:
+        print_json({"live": False, **validation(folder, mappings, problems)})
+    elif not ok:
         _print_problems(problems)
-        return 1
-    print(_ok_line(folder, mappings))
-    return 0
+    else:
+        assert mappings is not None
+        print(_ok_line(folder, mappings))
+    return 0 if ok else 1
 
 
 def _print_problems(problems: list[Problem]) -> None:
     for problem in sorted(problems, key=lambda p: p.sort_key):
         print(problem)
+    print(_problems_line(problems))
+
+
+def _problems_line(problems: list[Problem]) -> str:
     files = len({p.file for p in problems})
-    print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
-          f"file{'s' if files != 1 else ''}; nothing was synced.")
+    return (f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
+            f"file{'s' if files != 1 else ''}; nothing was synced.")
+
+
+def validation(folder: Path, mappings: MappingSet | None,
+               problems: list[Problem]) -> dict[str, Any]:
+    """What `validate --json` says of one folder (every key always there)."""
+    loaded = mappings if not problems else None
+    return {
+        "ok": loaded is not None, "folder": str(folder),
+        "prm": _side(loaded.prm) if loaded is not None else None,
+        "crm": _side(loaded.crm) if loaded is not None else None,
+        "counts": ({what.lower().replace(" ", "_"): n for what, n in loaded.counts().items()}
+                   if loaded is not None else None),
+        "problems": [problem_dict(p) for p in sorted(problems, key=lambda p: p.sort_key)],
+        "summary": _ok_line(folder, loaded) if loaded is not None else _problems_line(problems),
+    }
+
+
+def _side(mapping: Any) -> dict[str, str]:
+    return {"system": mapping.system.value, "object": mapping.object,
+            "file": str(mapping.file)}
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {"file": str(problem.file), "line": problem.line, "column": problem.column,
+            "path": format_path(problem.path), "message": problem.message,
+            "hint": problem.hint or None}
 
 
 def _ok_line(folder: Path, mappings: MappingSet) -> str:
@@ -107,11 +160,12 @@ def run_validate_live(args: argparse.Namespace) -> int:
     from handoff_sync.config.load import load_config
     from handoff_sync.errors import ConfigError
 
+    say = sys.stderr if args.json else sys.stdout  # --json: stdout is the document alone
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(exc)
-        print("--live needs the daemon config to reach the systems (--config FILE)")
+        print(exc, file=say)
+        print("--live needs the daemon config to reach the systems (--config FILE)", file=say)
         return 1
     if args.pipeline:
         pipelines = [p for p in config.pipelines if p.name == args.pipeline]
@@ -121,25 +175,33 @@ def run_validate_live(args: argparse.Namespace) -> int:
         missing = "no enabled pipeline"
     if not pipelines:
         known = ", ".join(p.name for p in config.pipelines)
-        print(f"{config.path}: {missing} (pipelines: {known})")
+        print(f"{config.path}: {missing} (pipelines: {known})", file=say)
         return 1
     failed = False
+    checked: list[dict[str, Any]] = []
     for pipeline in pipelines:
         folder = args.mappings if args.mappings is not None else pipeline.mappings
         mappings, problems = validate_mappings(folder)
         notes: list[str] = []
         if mappings is not None:
             problems, notes = live_problems(config, pipeline, mappings)
+        unreachable = any(note.startswith("cannot") for note in notes)
+        failed = failed or bool(problems) or mappings is None or unreachable
+        if args.json:
+            found = validation(folder, mappings, problems)
+            checked.append({"pipeline": pipeline.name, **found, "notes": notes,
+                            "ok": found["ok"] and not unreachable})
+            continue
         for note in notes:
             print(f"pipeline {pipeline.name}: {note}")
         if problems or mappings is None:
             _print_problems(problems)
-            failed = True
-            continue
-        if not any(note.startswith("cannot") for note in notes):
+        elif not unreachable:
             print(_ok_line(folder, mappings) + f"; live: pipeline {pipeline.name}")
-        else:
-            failed = True
+    if args.json:
+        print_json({"ok": not failed, "live": True, "config": str(config.path),
+                    "pipelines": checked,
+                    "problems": [p for found in checked for p in found["problems"]]})
     return 1 if failed else 0
 
 
@@ -198,9 +260,15 @@ def load_or_report(folder: Path) -> MappingSet | None:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    mappings = load_or_report(args.mappings)
-    if mappings is None:
-        return 1
+    if args.json:
+        mappings, problems = validate_mappings(args.mappings)
+        if problems or mappings is None:
+            print_json(explanation_dict(None, problems))
+            return 1
+    else:
+        mappings = load_or_report(args.mappings)
+        if mappings is None:
+            return 1
     try:
         raw = _read_json(args.deal)
         if not isinstance(raw, dict):
@@ -216,10 +284,46 @@ def run_explain(args: argparse.Namespace) -> int:
             raise InputError(f"{args.mappings} maps no {system.value} object; pass --system")
         owners = read_owners(args.owners) if args.owners else OwnerDirectory()
     except InputError as exc:
-        print(f"handoff-sync mappings explain: {exc}")
+        print(f"handoff-sync mappings explain: {exc}",
+              file=sys.stderr if args.json else sys.stdout)
         return 1
-    print(explain_record(mappings, system, raw, owners), end="")
+    found = explain(mappings, system, raw, owners)
+    if args.json:
+        print_json(explanation_dict(found, []))
+    else:
+        print(render_explanation(found), end="")
     return 0
+
+
+def explanation_dict(found: Explanation | None, problems: list[Problem]) -> dict[str, Any]:
+    """What `explain --json` says (every key always there): the record, its canonical
+    values, the gate verdict and what is missing; or the mappings' problems."""
+    if found is None:
+        return {"ok": False, "record": None, "deal": None, "sources": None, "issues": None,
+                "verdict": None, "missing": None, "only_other_side": None,
+                "problems": [problem_dict(p) for p in sorted(problems,
+                                                             key=lambda p: p.sort_key)]}
+    mapping, gate = found.mapping, found.gate
+    return {
+        "ok": True,
+        "record": {"system": found.system.value, "object": mapping.object,
+                   "id": found.record_id, "side": mapping.role.value,
+                   "file": str(mapping.file), "in_scope": found.in_scope,
+                   "scope": dict(mapping.scope)},
+        "deal": dict(found.values), "sources": dict(found.sources),
+        "issues": [{"field": i.name, "system_field": i.system_field, "value": i.value,
+                    "message": i.message} for i in found.issues],
+        "verdict": {"handoff_type": gate.handoff_type, "handoff_label": found.handoff_label,
+                    "stage": gate.stage, "stage_label": found.stage_label,
+                    "required": gate.required, "status": gate.status.value,
+                    "completeness_pct": gate.completeness_pct},
+        "missing": [{"label": m.label, "field": m.field,
+                     "provided_by": (found.other.file.name
+                                     if m.field in found.provided_elsewhere else None)}
+                    for m in gate.missing],
+        "only_other_side": list(found.only_other_side),
+        "problems": [],
+    }
 
 
 def _guess(mappings: MappingSet, raw: dict[str, Any]) -> SystemName | None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from handoff_sync.cli.completion import DIRECTORY, FILE, complete
 from handoff_sync.cli.mappings import (
     DEFAULT_FOLDER,
     InputError,
@@ -42,15 +43,17 @@ MAX_RECORDS_FILE_BYTES = 2_000_000_000
 
 def add_offline_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `plan` from exported files (the live mode's live in plan_command)."""
-    parser.add_argument("--prm", type=Path, metavar="FILE", help="the PRM side's records")
-    parser.add_argument("--crm", type=Path, metavar="FILE", help="the CRM side's records")
-    parser.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER, metavar="DIR",
-                        help="the mappings folder (default: ./mappings)")
-    parser.add_argument("--crm-owners", type=Path, metavar="FILE",
-                        help="CRM users [{id, email, active?, manager_id?}] for owner fields, "
-                             "task assignees and managers")
-    parser.add_argument("--prm-owners", type=Path, metavar="FILE",
-                        help="PRM owners, same format")
+    for option, help_text in (("--prm", "the PRM side's records"),
+                              ("--crm", "the CRM side's records")):
+        complete(parser.add_argument(option, type=Path, metavar="FILE", help=help_text), FILE)
+    complete(parser.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER,
+                                 metavar="DIR", help="the mappings folder (default: "
+                                 "./mappings)"), DIRECTORY)
+    complete(parser.add_argument("--crm-owners", type=Path, metavar="FILE",
+                                 help="CRM users [{id, email, active?, manager_id?}] for owner "
+                                      "fields, task assignees and managers"), FILE)
+    complete(parser.add_argument("--prm-owners", type=Path, metavar="FILE",
+                                 help="PRM owners, same format"), FILE)
     parser.add_argument("--now", type=_instant, default=None, metavar="ISO-8601",
                         help="the instant to plan at (default: now), e.g. 2026-11-18T15:30Z")
 

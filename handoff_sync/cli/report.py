@@ -22,6 +22,7 @@ def since_value(text: str) -> datetime:
 
 
 def add_report_command(commands: Any) -> None:
+    from handoff_sync.cli.completion import FILE, complete
     from handoff_sync.cli.sync import config_argument
     from handoff_sync.report import DIMENSIONS, FORMATS
 
@@ -39,9 +40,9 @@ def add_report_command(commands: Any) -> None:
                         help="group the volume by this (default: partner)")
     report.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
                         help="table (default), csv, json or html")
-    report.add_argument("--out", type=Path, metavar="PATH",
-                        help=f"write to this file (html: default {DEFAULT_HTML}; "
-                        "others: stdout)")
+    complete(report.add_argument("--out", type=Path, metavar="PATH",
+                                 help=f"write to this file (html: default {DEFAULT_HTML}; "
+                                 "others: stdout)"), FILE)
     report.set_defaults(func=run_report)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 
+from handoff_sync.cli.completion import FILE, complete
 from handoff_sync.sandbox.core.loopback import CONTROL_TOKEN_ENV, is_loopback
 from handoff_sync.sandbox.server import ControlTokenRequired, SandboxServer
 
@@ -44,8 +45,8 @@ def add_sandbox_command(commands: Any) -> None:
                         help="partner companies to generate with --seed demo (default: 12)")
     parser.add_argument("--random-seed", type=_non_negative, default=42,
                         help="generator seed; same seed, same data (default: 42)")
-    parser.add_argument("--ca-out", type=Path, default=None,
-                        help="also write the CA certificate (PEM) to this file")
+    complete(parser.add_argument("--ca-out", type=Path, default=None, metavar="FILE",
+                                 help="also write the CA certificate (PEM) to this file"), FILE)
     parser.set_defaults(func=run_sandbox)
 
 

@@ -1,4 +1,4 @@
-"""`handoff-sync sync --once`, `status` and `review`: one cycle by hand, and what the store knows.
+"""`handoff-sync sync`, `status` and `review`: one cycle by hand, and what the store knows.
 
 Thin: parse, open the config and the store, call sync/store, print. Every problem a user
 can fix (config, schema, a system refusing) is a ``UserError`` or a connector error, which
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.errors import ConnectorError
+from handoff_sync.cli.completion import FILE, complete
 from handoff_sync.cli.config_path import default_config, default_config_help
 from handoff_sync.cli.review_view import render_reviews
 from handoff_sync.daemon.lease_keeper import lease_kept
@@ -32,18 +33,22 @@ WATCH_SECONDS = 2.0
 
 
 def config_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=default_config(), metavar="FILE",
-                        help=f"the daemon config (default: {default_config_help()}; "
-                             "`handoff-sync init` writes one)")
+    complete(parser.add_argument("--config", type=Path, default=default_config(), metavar="FILE",
+                                 help=f"the daemon config (default: {default_config_help()}; "
+                                      "`handoff-sync init` writes one)"), FILE)
 
 
 def add_sync_commands(commands: Any) -> None:
     sync = commands.add_parser("sync", help="run one sync cycle of each pipeline now",
-                               description="Run one cycle of each enabled pipeline (or one) "
-                               "and print what it did. Respects other replicas' leases.")
+                               description="Run one cycle of each enabled pipeline (or one), "
+                               "print what it did and exit (the daemon, which syncs on a "
+                               "schedule, is `handoff-sync run`). Respects other replicas' "
+                               "leases.")
     config_argument(sync)
-    sync.add_argument("--once", action="store_true", required=True,
-                      help="one cycle, then exit (the daemon is `handoff-sync run`)")
+    # `sync` only ever runs one cycle; --once was required once and scripts still pass it.
+    sync.add_argument("--once", action="store_true",
+                      help="the same as without it: kept for scripts written when it was "
+                           "required")
     sync.add_argument("--pipeline", metavar="NAME", help="only this pipeline")
     sync.add_argument("--full", action="store_true",
                       help="a full reconcile: pull everything, not just changes")

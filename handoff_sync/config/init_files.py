@@ -1,16 +1,23 @@
 """The files `handoff-sync init` writes: the commented template for real orgs, and the
-file helpers the sandbox config shares (refuse to overwrite, secrets owner-only)."""
+file helpers the sandbox config shares (the pack chosen, refuse to overwrite, secrets
+owner-only, what was written as text and as data)."""
 
 from __future__ import annotations
 
 import os
 import shlex
-import site
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import handoff_sync
-from handoff_sync.config.template import render_template
+from handoff_sync.config.packs import (
+    DEFAULT_PACK,
+    Pack,
+    installed_default,
+    read_pack,
+    shipped_packs,
+)
+from handoff_sync.config.template import WRITTEN_SYSTEMS, render_template, variables
 from handoff_sync.errors import UserError
 
 DEFAULT_DATABASE = "sqlite:///handoff-sync.db"
@@ -22,39 +29,110 @@ class InitError(UserError):
     hint = "pass --force to overwrite files that exist, or fix what the message names"
 
 
-def default_mappings() -> Path:
-    """The shipped mappings folder: the checkout's beside the package (a source or
-    editable install), else the copy an install puts in <prefix>/share/handoff-sync
-    (setup.cfg's data_files: pip install ., pipx, the Docker image)."""
-    checkout = Path(handoff_sync.__file__).resolve().parent.parent / "mappings"
-    if checkout.is_dir():
-        return checkout
-    for prefix in (sys.prefix, site.getuserbase()):  # a venv or system install; --user
-        installed = Path(prefix) / "share" / "handoff-sync" / "mappings"
-        if installed.is_dir():
-            return installed
-    return checkout  # the caller's "does not exist" names it
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One file init wrote: its path and what it is (config, ca, secret)."""
+
+    path: Path
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """What init wrote, as the lines it prints and as data (`init --json`)."""
+
+    lines: tuple[str, ...]
+    config: Path
+    pack: Pack
+    mappings: Path  # the folder the config's pipeline names
+    database: str
+    files: tuple[Written, ...]
+    next_commands: tuple[str, ...]
+    sandbox: str | None = None
+    variables: tuple[str, ...] = ()  # environment variables to set before the first run
+    notes: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        sides = {side: {"connection": side, "system": getattr(self.pack, side).system,
+                        "object": getattr(self.pack, side).object} for side in ("prm", "crm")}
+        return {"config": str(self.config), "pack": self.pack.name or None, **sides,
+                "mappings": str(self.mappings), "database": self.database,
+                "sandbox": self.sandbox,
+                "written": [{"path": str(f.path), "kind": f.kind} for f in self.files],
+                "variables": list(self.variables), "next": list(self.next_commands),
+                "notes": list(self.notes)}
+
+
+def choose_pack(name: str | None, mappings: Path | None) -> Pack:
+    """The pack whose systems the config connects: ``name``'s (a shipped pack), else the
+    one ``mappings`` holds when it says its sides, else the default pack. InitError for
+    an unknown name, or a ``mappings`` folder that maps other systems than ``name``."""
+    packs = shipped_packs()
+    packs.setdefault(DEFAULT_PACK, installed_default())
+    if name is not None and name not in packs:
+        known = ", ".join(packs)
+        raise InitError(f"no mapping pack named {name!r}; the packs: {known}",
+                        hint="pass one of them to --pack")
+    given = None
+    if mappings is not None:
+        shipped = {pack.folder.resolve(): pack for pack in packs.values()}
+        given = shipped.get(mappings.resolve()) or read_pack("", mappings)
+    if name is None:
+        if given is not None:
+            return _writable(given)
+        return packs[DEFAULT_PACK]
+    pack = packs[name]
+    if given is not None and (given.prm.system, given.crm.system) != (pack.prm.system,
+                                                                      pack.crm.system):
+        raise InitError(f"{mappings} maps {given.describe()}, but pack {name} connects "
+                        f"{pack.describe()}; drop --pack (the folder's systems are used) or "
+                        "pass a folder of that pack")
+    return _writable(pack)
+
+
+def _writable(pack: Pack) -> Pack:
+    for side in (pack.prm, pack.crm):
+        if side.system not in WRITTEN_SYSTEMS:
+            raise InitError(f"init writes connections for Salesforce and HubSpot; the "
+                            f"mappings in {pack.folder} map {side.system}: copy its "
+                            "connection from the template's commented example")
+    return pack
+
+
+def sides(pack: Pack) -> dict[str, str]:
+    """side -> system of ``pack``, as the templates take it."""
+    return {"prm": pack.prm.system, "crm": pack.crm.system}
 
 
 # --- the template for real orgs -------------------------------------------------------
 
-def write_template(out: Path, *, force: bool = False, mappings: Path | None = None,
-                   database: str | None = None) -> list[str]:
-    """Write the commented template; returns the lines to print."""
+def write_template(out: Path, *, force: bool = False, pack: str | None = None,
+                   mappings: Path | None = None, database: str | None = None) -> InitResult:
+    """Write the commented template with connections for ``pack``'s systems."""
+    chosen = choose_pack(pack, mappings)
     refuse_existing([out], force)
     shown = str(mappings.resolve()) if mappings is not None else "./mappings"
-    write(out, render_template(mappings=shown, database=database or DEFAULT_DATABASE))
+    write(out, render_template(mappings=shown, database=database or DEFAULT_DATABASE,
+                               sides=sides(chosen)))
     folder = mappings.resolve() if mappings is not None else out.resolve().parent / "mappings"
     config = shlex.quote(str(out))
-    return [
-        f"wrote {out}: a commented config template for real orgs",
-        "next: set SF_CLIENT_ID, SF_USERNAME, SF_JWT_KEY and HUBSPOT_ACCESS_TOKEN (or point "
-        "the secrets at files with {file: PATH}), review every key,",
-        f"      put the mappings in {folder} (to start from: {default_mappings()}) and check "
-        f"them: handoff-sync mappings validate --mappings {shlex.quote(str(folder))}",
-        f"      handoff-sync migrate --config {config}",
-        f"      handoff-sync sync --once --config {config}",
-    ]
+    needed = variables(sides(chosen))
+    commands = (f"handoff-sync mappings validate --mappings {shlex.quote(str(folder))}",
+                f"handoff-sync migrate --config {config}",
+                f"handoff-sync sync --once --config {config}")
+    lines = (
+        f"wrote {out}: a commented config template for real orgs, {chosen.label()}",
+        f"next: set {', '.join(needed[:-1])} and {needed[-1]} (or point the secrets "
+        "at files with {file: PATH}), review every key,",
+        f"      put the mappings in {folder} (to start from: {chosen.folder}) and check "
+        f"them: {commands[0]}",
+        f"      {commands[1]}",
+        f"      {commands[2]}",
+    )
+    return InitResult(lines, out, chosen, folder, database or DEFAULT_DATABASE,
+                      (Written(out, "config"),), commands, variables=needed,
+                      notes=(f"put the mappings in {folder} (to start from: "
+                             f"{chosen.folder})",))
 
 
 # --- files ------------------------------------------------------------------------------

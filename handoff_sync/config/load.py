@@ -25,6 +25,7 @@ from handoff_sync.config.errors import (
     validation_problems,
 )
 from handoff_sync.config.fields import PATTERN_WORDS, POLICY_FILE
+from handoff_sync.config.packs import system_files
 from handoff_sync.config.secrets import (
     LoadContext,
     remember_secrets,
@@ -213,12 +214,4 @@ def _check_mappings(config: Config, pipeline: PipelineConfig,
 def _roles(folder: Path) -> dict[str, str | None]:
     """System file -> its ``role`` key, for each system file in the folder (None when the
     file cannot be read; the mappings validation says why)."""
-    roles: dict[str, str | None] = {}
-    for system in SYSTEMS:
-        file = folder / f"{system}.yaml"
-        if file.is_file():
-            document, _ = read_yaml_file(file)
-            data = document.data if document is not None else None
-            role = data.get("role") if isinstance(data, dict) else None
-            roles[system] = role if isinstance(role, str) else None
-    return roles
+    return {system: file.role for system, file in system_files(folder).items()}

@@ -3,13 +3,23 @@
 Both are plain text with comments (YAML libraries drop comments, so neither is built by
 dumping the models). Every key of the template carries a comment; the tests load both
 through ``load_config``, so a key renamed in the models cannot leave them stale.
+
+Each system's connection is one block, written under the connection name of the side the
+mapping pack gives it (``prm`` or ``crm``): the pack decides which system is which side.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 
-TEMPLATE = """\
+from connectors.registry import SYSTEMS
+
+CONNECTION_NAMES = {"prm": "prm", "crm": "crm"}
+"""The connection each side is written under; the pipeline refers to these names."""
+
+TEMPLATE_HEAD = """\
 # handoff-sync daemon configuration (format version 1).
 # Relative paths are relative to this file's folder. Secrets are never written here: a
 # secret key takes ${ENV_VAR} (an environment variable) or {file: /path} (e.g. a mounted
@@ -35,7 +45,33 @@ schedule:                               # when each pipeline syncs
   lease_seconds: 60                     # a replica's claim on a pipeline lasts this long
 
 connections:                            # name: settings; pipelines refer to the names
-  crm:                                  # the CRM: Salesforce here
+__CONNECTIONS__
+  # A PRM without an API, exporting CSV / JSON Lines files into a folder:
+  # drops:
+  #   system: files
+  #   folder: /srv/prm-exports          # only its top level is read; never modified
+  #   id_field: registration_id         # column/key with the registration id (required)
+  #   modified_field: updated_at        # row modification time (default: the file's)
+  #   deleted_field: is_deleted         # true/yes/1 marks a deleted registration
+  #   patterns: ["*.csv", "*.jsonl"]    # file names to read, ignoring case
+  #   encoding: utf-8-sig               # text encoding (utf-8-sig also reads Excel's BOM)
+  #   delimiter: ","                    # CSV delimiter (default: guessed per file)
+  #   settle_seconds: 5                 # files younger than this are still being written
+
+pipelines:                              # the PRM/CRM pairs to keep in step
+# Two pipelines on one CRM object of one org must say how they share it in their CRM
+# mapping files: disjoint `scope:` (one field, different values), or `outputs:`/`tasks:`
+# in only one of them; otherwise each would add its own tasks to the same records.
+  - name: partners                      # a-z 0-9 _ -; appears in logs, metrics, task keys
+    prm: prm                            # the connection where partners register deals
+    crm: crm                            # the connection where the direct team sells
+    enabled: true                       # false: configured but not syncing
+    # the mappings folder: handoff.yaml + one file per system (relative to this file)
+    mappings: __MAPPINGS__
+"""
+
+TEMPLATE_CONNECTIONS = {
+    "salesforce": """\
     system: salesforce                  # salesforce | hubspot | files
     login_url: https://login.salesforce.com   # test.salesforce.com or a My Domain URL
     auth: jwt_bearer                    # jwt_bearer | client_credentials | password | session
@@ -68,8 +104,8 @@ connections:                            # name: settings; pipelines refer to the
       flush_calls: 20                   # calls counted here before the shared count hears
       flush_seconds: 5                  # ... or seconds (one budget per org, all replicas)
       # daily_limit: 100000             # only if the org does not report its allowance
-
-  prm:                                  # the PRM: HubSpot here
+""",
+    "hubspot": """\
     system: hubspot                     # salesforce | hubspot | files
     host: https://api.hubapi.com        # HubSpot's API
     auth: private_app                   # private_app | oauth
@@ -92,7 +128,7 @@ connections:                            # name: settings; pipelines refer to the
     search_limit: 5                     # search calls per search window
     search_window_seconds: 1            # length of the search window
     pacing_margin: 0.05                 # safety margin added to each window
-    retry:                              # as for Salesforce
+    retry:                              # transient failures (429, 5xx, timeouts)
       max_attempts: 8                   # attempts per call
       initial_wait_seconds: 0.5         # base of the backoff
       max_wait_seconds: 30              # longest single wait
@@ -103,32 +139,11 @@ connections:                            # name: settings; pipelines refer to the
       flush_calls: 20                   # calls counted here before the shared count hears
       flush_seconds: 5                  # ... or seconds (one budget per account, all replicas)
       # daily_limit: 500000             # only if HubSpot does not report it
+""",
+}
+"""Each system's connection block of the template, after its ``  NAME:`` line."""
 
-  # A PRM without an API, exporting CSV / JSON Lines files into a folder:
-  # drops:
-  #   system: files
-  #   folder: /srv/prm-exports          # only its top level is read; never modified
-  #   id_field: registration_id         # column/key with the registration id (required)
-  #   modified_field: updated_at        # row modification time (default: the file's)
-  #   deleted_field: is_deleted         # true/yes/1 marks a deleted registration
-  #   patterns: ["*.csv", "*.jsonl"]    # file names to read, ignoring case
-  #   encoding: utf-8-sig               # text encoding (utf-8-sig also reads Excel's BOM)
-  #   delimiter: ","                    # CSV delimiter (default: guessed per file)
-  #   settle_seconds: 5                 # files younger than this are still being written
-
-pipelines:                              # the PRM/CRM pairs to keep in step
-# Two pipelines on one CRM object of one org must say how they share it in their CRM
-# mapping files: disjoint `scope:` (one field, different values), or `outputs:`/`tasks:`
-# in only one of them; otherwise each would add its own tasks to the same records.
-  - name: partners                      # a-z 0-9 _ -; appears in logs, metrics, task keys
-    prm: prm                            # the connection where partners register deals
-    crm: crm                            # the connection where the direct team sells
-    enabled: true                       # false: configured but not syncing
-    # the mappings folder: handoff.yaml + one file per system (relative to this file)
-    mappings: __MAPPINGS__
-"""
-
-SANDBOX = """\
+SANDBOX_HEAD = """\
 # handoff-sync against the loopback sandbox at __URL_TEXT__
 # (written by `handoff-sync init --sandbox`; the sandbox makes new credentials each time
 # it starts, so run that command again, with --force, after restarting it).
@@ -150,23 +165,7 @@ schedule:
   lease_seconds: 60
 
 connections:
-  crm:
-    system: salesforce
-    login_url: __URL__
-    auth: jwt_bearer
-    client_id: __SF_CLIENT_ID__
-    username: __SF_USERNAME__
-    private_key: {file: secrets/salesforce-jwt-key.pem}
-    api_version: __SF_API_VERSION__
-    ca_file: ca.pem
-
-  prm:
-    system: hubspot
-    host: __URL__
-    auth: private_app
-    access_token: {file: secrets/hubspot-access-token}
-    ca_file: ca.pem
-
+__CONNECTIONS__
 pipelines:
   - name: partners
     prm: prm
@@ -175,6 +174,63 @@ pipelines:
     enabled: true
 """
 
+SANDBOX_CONNECTIONS = {
+    "salesforce": """\
+    system: salesforce
+    login_url: __URL__
+    auth: jwt_bearer
+    client_id: __SF_CLIENT_ID__
+    username: __SF_USERNAME__
+    private_key: {file: secrets/salesforce-jwt-key.pem}
+    api_version: __SF_API_VERSION__
+    ca_file: ca.pem
+""",
+    "hubspot": """\
+    system: hubspot
+    host: __URL__
+    auth: private_app
+    access_token: {file: secrets/hubspot-access-token}
+    ca_file: ca.pem
+""",
+}
+"""Each system's connection block of the sandbox config, after its ``  NAME:`` line."""
+
+DEFAULT_SIDES = {"crm": "salesforce", "prm": "hubspot"}
+"""The systems of the default pack (mappings/), side -> system."""
+
+WRITTEN_SYSTEMS = frozenset(TEMPLATE_CONNECTIONS) & frozenset(SANDBOX_CONNECTIONS)
+"""The systems init writes a connection for (a file drop is set up by hand)."""
+
+
+def _connections(blocks: Mapping[str, str], sides: Mapping[str, str], *,
+                 labelled: bool) -> str:
+    """The connection blocks of ``sides`` (side -> system), the CRM first, each under its
+    side's connection name; ``labelled`` adds which side and system it is."""
+    parts = []
+    for side in ("crm", "prm"):
+        system = sides[side]
+        header = f"  {CONNECTION_NAMES[side]}:"
+        if labelled:
+            header = f"{header:<40}# the {side.upper()}: {SYSTEMS[system].title} here"
+        parts.append(f"{header}\n{blocks[system]}")
+    return "\n".join(parts)
+
+
+TEMPLATE = TEMPLATE_HEAD.replace(
+    "__CONNECTIONS__\n", _connections(TEMPLATE_CONNECTIONS, DEFAULT_SIDES, labelled=True) + "\n")
+"""The template of the default pack, placeholders in (what the tests read key by key)."""
+
+
+def variables(sides: Mapping[str, str]) -> tuple[str, ...]:
+    """The environment variables the template's connections of ``sides`` need set (their
+    uncommented ``${NAME}``s), the CRM's first."""
+    found: list[str] = []
+    for side in ("crm", "prm"):
+        for line in TEMPLATE_CONNECTIONS[sides[side]].splitlines():
+            if not line.lstrip().startswith("#"):
+                found += [n for n in re.findall(r"\$\{([A-Z0-9_]+)\}", line) if n not in found]
+    return tuple(found)
+
 
 def _scalar(text: str) -> str:
     """``text`` as a YAML scalar that stays text (a JSON string is valid YAML)."""
@@ -182,19 +238,26 @@ def _scalar(text: str) -> str:
 
 
 def render_template(*, mappings: str = "./mappings",
-                    database: str = "sqlite:///handoff-sync.db") -> str:
-    """The commented template for real orgs."""
-    return TEMPLATE.replace("__DATABASE__", _scalar(database)) \
-        .replace("__MAPPINGS__", _scalar(mappings))
+                    database: str = "sqlite:///handoff-sync.db",
+                    sides: Mapping[str, str] = DEFAULT_SIDES) -> str:
+    """The commented template for real orgs, with a connection for each side's system
+    (``sides``: side -> system, each one of WRITTEN_SYSTEMS)."""
+    connections = _connections(TEMPLATE_CONNECTIONS, sides, labelled=True)
+    return TEMPLATE_HEAD.replace("__CONNECTIONS__\n", connections + "\n") \
+        .replace("__DATABASE__", _scalar(database)).replace("__MAPPINGS__", _scalar(mappings))
 
 
 def render_sandbox(*, url: str, mappings: str, database: str, sf_client_id: str,
-                   sf_username: str, sf_api_version: str) -> str:
-    """A ready config for the sandbox at ``url`` (secrets in files beside it)."""
+                   sf_username: str, sf_api_version: str,
+                   sides: Mapping[str, str] = DEFAULT_SIDES) -> str:
+    """A ready config for the sandbox at ``url`` (secrets in files beside it), with a
+    connection for each side's system (``sides``: side -> system, as render_template)."""
     values = {"__URL__": url, "__MAPPINGS__": mappings, "__DATABASE__": database,
               "__SF_CLIENT_ID__": sf_client_id, "__SF_USERNAME__": sf_username,
               "__SF_API_VERSION__": sf_api_version}
-    text = SANDBOX.replace("__URL_TEXT__", url)
+    connections = _connections(SANDBOX_CONNECTIONS, sides, labelled=False)
+    text = SANDBOX_HEAD.replace("__CONNECTIONS__\n", connections + "\n") \
+        .replace("__URL_TEXT__", url)
     for marker, value in values.items():
         text = text.replace(marker, _scalar(value))
     return text

@@ -24,8 +24,11 @@ from urllib3.exceptions import InsecureRequestWarning
 from handoff_sync.config.init_files import (
     DEFAULT_DATABASE,
     InitError,
-    default_mappings,
+    InitResult,
+    Written,
+    choose_pack,
     refuse_existing,
+    sides,
     write,
     write_secret,
 )
@@ -61,18 +64,20 @@ class SandboxCredentials:
                 "secrets=<redacted>)")
 
 
-def write_sandbox_config(url: str, out: Path, *, force: bool = False,
+def write_sandbox_config(url: str, out: Path, *, force: bool = False, pack: str | None = None,
                          mappings: Path | None = None, database: str | None = None,
-                         timeout: float = SANDBOX_TIMEOUT_SECONDS) -> list[str]:
-    """Fetch the sandbox's credentials and CA, write them and a config that uses them,
-    check that the config loads; returns the lines to print."""
+                         timeout: float = SANDBOX_TIMEOUT_SECONDS) -> InitResult:
+    """Fetch the sandbox's credentials and CA, write them and a config that connects
+    ``pack``'s systems (default: the default pack, or the one ``mappings`` holds), check
+    that the config loads; returns what was written and the lines to print."""
     base_url = loopback_url(url)
     folder = out.resolve().parent
     secrets = folder / SECRETS_FOLDER
     key_file, token_file, ca_file = secrets / SF_KEY_FILE, secrets / HS_TOKEN_FILE, \
         folder / CA_FILE
     refuse_existing([out, ca_file, key_file, token_file], force)
-    mappings_folder = (mappings if mappings is not None else default_mappings()).resolve()
+    chosen = choose_pack(pack, mappings)
+    mappings_folder = (mappings if mappings is not None else chosen.folder).resolve()
     if not mappings_folder.is_dir():
         how = "" if mappings is not None else " (an installed package ships none)"
         raise InitError(f"the mappings folder {mappings_folder} does not exist{how}; pass "
@@ -87,19 +92,26 @@ def write_sandbox_config(url: str, out: Path, *, force: bool = False,
     write(out, render_sandbox(
         url=base_url, mappings=str(mappings_folder), database=database or DEFAULT_DATABASE,
         sf_client_id=credentials.sf_client_id, sf_username=credentials.sf_username,
-        sf_api_version=credentials.sf_api_version))
+        sf_api_version=credentials.sf_api_version, sides=sides(chosen)))
     config = load_config(out)
     quoted = shlex.quote(str(out))
-    return [
-        f"wrote {out}: pipeline partners, HubSpot (PRM) -> Salesforce (CRM) at {base_url}",
+    commands = (f"handoff-sync migrate --config {quoted}",
+                f"handoff-sync sync --once --config {quoted}")
+    restart = ("the sandbox makes new credentials each time it starts: after restarting it, "
+               "run this again with --force")
+    lines = (
+        f"wrote {out}: pipeline partners, {chosen.label()} at {base_url}",
         f"      {ca_file}: the sandbox's CA certificate",
         f"      {key_file}, {token_file}: the sandbox's secrets (owner-only)",
         f"      database: {config.database.url}; mappings: {mappings_folder}",
-        "the sandbox makes new credentials each time it starts: after restarting it, run "
-        "this again with --force",
-        f"next: handoff-sync migrate --config {quoted}",
-        f"      handoff-sync sync --once --config {quoted}",
-    ]
+        restart,
+        f"next: {commands[0]}",
+        f"      {commands[1]}",
+    )
+    return InitResult(lines, out, chosen, mappings_folder, str(config.database.url),
+                      (Written(out, "config"), Written(ca_file, "ca"),
+                       Written(key_file, "secret"), Written(token_file, "secret")),
+                      commands, sandbox=base_url, notes=(restart,))
 
 
 def loopback_url(url: str) -> str:

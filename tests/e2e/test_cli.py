@@ -36,6 +36,16 @@ def test_version_and_help() -> None:
         assert option in sandbox_help.stdout
 
 
+def test_sync_needs_no_once() -> None:
+    """Issue 21: `sync` is one cycle; --once, once required, is optional and says so."""
+    help_ = run("sync", "--help")
+    assert help_.returncode == 0
+    usage = " ".join(help_.stdout.split())
+    assert usage.startswith("usage: handoff-sync sync [-h] [--config FILE] [--once] ")
+    assert "print what it did and exit" in usage
+    assert "--once the same as without it" in usage and "required" in usage
+
+
 def test_no_command_prints_help_and_fails() -> None:
     result = run()
     assert result.returncode == 2

@@ -24,7 +24,8 @@ from handoff_sync.sync.review_link import USAGE, LinkRefused
 from handoff_sync.testing.builders import minimal_config
 
 EXE = str(Path(sys.executable).with_name("handoff-sync"))
-STORE_COMMANDS = [["sync", "--once"], ["status"], ["review"], ["plan"], ["report"]]
+# `sync` alone is `sync --once` (issue 21): both are here.
+STORE_COMMANDS = [["sync", "--once"], ["sync"], ["status"], ["review"], ["plan"], ["report"]]
 
 
 def write_config(folder: Path) -> Path:
@@ -52,7 +53,7 @@ def said(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-@pytest.mark.parametrize("command", STORE_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=" ".join)
 def test_a_missing_config_file(command: list[str], tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.yaml"
@@ -62,7 +63,7 @@ def test_a_missing_config_file(command: list[str], tmp_path: Path,
                    f"with `handoff-sync init --out {missing}`\n")
 
 
-@pytest.mark.parametrize("command", STORE_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=" ".join)
 def test_a_database_at_an_older_schema(command: list[str], config: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     with Store.connect(sqlite_url_for(config.parent / "state.db")) as store, \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,22 @@ def test_problems_are_one_line_and_exit_1(argv: tuple[str, ...], message: str,
     assert run(*argv) == 1
     out = capsys.readouterr().out
     assert out.startswith(message) and out.count("\n") == 1 and "s3cret" not in out
+
+
+def test_json_says_from_to_and_what_was_applied(store_url: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--database", store_url, "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "database": store_url, "from": None, "to": "0004_field_holds", "changed": True,
+        "applied": ["0001_initial", "0002_budget", "0003_crm_claims", "0004_field_holds"]}
+    assert run("--database", store_url, "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "database": store_url, "from": "0004_field_holds", "to": "0004_field_holds",
+        "changed": False, "applied": []}
+
+
+def test_json_errors_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--database", "state.db", "--json") == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("handoff-sync migrate: not a database URL: 'state.db'")

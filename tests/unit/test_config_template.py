@@ -10,8 +10,9 @@ import pytest
 from pydantic import BaseModel
 
 from handoff_sync.config import connections, settings
-from handoff_sync.config.init_files import write_template
+from handoff_sync.config.init_files import InitError, write_template
 from handoff_sync.config.load import load_config
+from handoff_sync.config.packs import DEFAULT_PACK, installed_default, shipped_packs
 from handoff_sync.config.template import TEMPLATE, render_template
 from handoff_sync.errors import ConfigError
 
@@ -88,3 +89,31 @@ def test_template_options() -> None:
     text = render_template(mappings="/srv/mappings", database="${DATABASE_URL}")
     assert '  url: "${DATABASE_URL}"\n' in text
     assert '    mappings: "/srv/mappings"\n' in text
+
+
+# --- mapping packs (issue 21): the pack decides which system is which side -------------------
+
+def test_a_pack_swaps_the_systems_and_keeps_every_key() -> None:
+    swapped = render_template(sides={"prm": "salesforce", "crm": "hubspot"})
+    assert "  crm:                                  # the CRM: HubSpot here\n" in swapped
+    assert "  prm:                                  # the PRM: Salesforce here\n" in swapped
+    def keys(text: str) -> list[str]:
+        return sorted(m.group(1) for line in text.splitlines() if (m := KEY_LINE.match(line)))
+
+    assert keys(swapped) == keys(TEMPLATE)
+
+
+def test_without_a_mappings_folder_the_default_pack_is_still_known() -> None:
+    """A wheel installs the package without mappings/: the template still connects the
+    default pack's systems, the same the folder says."""
+    shipped = shipped_packs()[DEFAULT_PACK]
+    assert (shipped.prm, shipped.crm) == (installed_default().prm, installed_default().crm)
+
+
+def test_an_unknown_pack_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    out = tmp_path / "handoff-sync.yaml"
+    with pytest.raises(InitError) as caught:
+        write_template(out, pack="hubspot-only")
+    assert str(caught.value) == ("no mapping pack named 'hubspot-only'; the packs: default, "
+                                 "salesforce-prm-hubspot-crm; pass one of them to --pack")
+    assert not out.exists()

@@ -94,9 +94,10 @@ def test_only_a_read_only_system_is_untyped_and_unwritable() -> None:
 
 
 # Where docs/contributing.md says a system is still named outside connectors/: each
-# connection section's `system: Literal[...]`, and the demo's sandbox wiring.
-NAMED_ON_PURPOSE = {"handoff_sync/config/connections.py", "handoff_sync/demo/sandbox_config.py",
-                    "handoff_sync/cli/sandbox.py"}
+# connection section's `system: Literal[...]`, the connection blocks `init` writes, and
+# the demo's sandbox wiring.
+NAMED_ON_PURPOSE = {"handoff_sync/config/connections.py", "handoff_sync/config/template.py",
+                    "handoff_sync/demo/sandbox_config.py", "handoff_sync/cli/sandbox.py"}
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -5,6 +5,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from handoff_sync.cli.mappings import add_mappings_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,3 +78,92 @@ def test_explain_refuses_bad_input_with_a_message(tmp_path, capsys):
     assert run("explain", str(tmp_path / "none.json"), "--mappings",
                str(ROOT / "mappings")) == 1
     assert "cannot read it" in capsys.readouterr().out
+
+
+# --- --json (issue 21): one document on stdout, problems included ---------------------------
+
+def test_validate_json_ok(capsys):
+    assert run("validate", "--mappings", str(ROOT / "mappings"), "--json") == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["ok"] is True and found["live"] is False and found["problems"] == []
+    assert found["prm"] == {"system": "hubspot", "object": "deals",
+                            "file": str(ROOT / "mappings" / "hubspot.yaml")}
+    assert found["crm"]["system"] == "salesforce" and found["crm"]["object"] == "Opportunity"
+    assert found["counts"]["handoff_types"] == 2 and found["counts"]["fields"] > 10
+    assert found["summary"].startswith("mappings OK: ")
+
+
+def test_validate_json_lists_each_problem_with_its_place(tmp_path, capsys):
+    folder = tmp_path / "m"
+    shutil.copytree(ROOT / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
+    path = folder / "salesforce.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("crm_stage: StageName", "crm_stge: StageName"))
+    line = next(n for n, row in enumerate(path.read_text().splitlines(), 1)
+                if "crm_stge" in row)
+    assert run("validate", "--mappings", str(folder), "--json") == 1
+    out, err = capsys.readouterr()
+    found = json.loads(out)
+    assert err == ""
+    assert found["ok"] is False and found["prm"] is None and found["counts"] is None
+    [problem] = found["problems"]
+    assert (problem["file"], problem["line"], problem["column"]) == (str(path), line, 3)
+    assert problem["path"] == "fields.crm_stge" and "did you mean 'crm_stage'?" in problem["hint"]
+    assert problem["message"]
+    assert found["summary"] == "1 problem in 1 file; nothing was synced."
+
+
+def test_validate_json_keeps_stdout_for_the_document(capsys):
+    assert run("validate", "--pipeline", "partners", "--json") == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "add --live" in err
+
+
+def test_explain_json(tmp_path, capsys):
+    deal = tmp_path / "deal.json"
+    deal.write_text(json.dumps({"id": "901", "properties": {
+        "dealname": "Acme", "pipeline": "9004451", "dealstage": "9004453",
+        "amount": "150000", "budget": "150000", "economic_buyer": "Dana",
+        "hubspot_owner_id": "71"}}))
+    assert run("explain", str(deal), "--mappings", str(ROOT / "mappings"), "--json") == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["ok"] is True and found["problems"] == []
+    assert found["record"] == {"system": "hubspot", "object": "deals", "id": "901",
+                               "side": "prm", "file": str(ROOT / "mappings" / "hubspot.yaml"),
+                               "in_scope": True, "scope": {"pipeline": "9004451"}}
+    assert found["deal"]["deal_name"] == "Acme" and found["deal"]["amount"] == "150000"
+    assert found["deal"]["registration_status"] == "approved"
+    assert found["sources"]["deal_name"] == "dealname"
+    assert found["verdict"]["status"] == "blocked"
+    assert 0 <= found["verdict"]["completeness_pct"] < 100
+    assert {"label": "Need documented (BANT)", "field": "need",
+            "provided_by": None} in found["missing"]
+    assert [i["system_field"] for i in found["issues"]] == ["hubspot_owner_id"]
+    assert "ae_email" in found["only_other_side"]
+
+
+def test_explain_json_with_invalid_mappings_or_input(tmp_path, capsys):
+    folder = tmp_path / "m"
+    shutil.copytree(ROOT / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
+    (folder / "handoff.yaml").write_text("version: 1\nnonsense: [\n")
+    deal = tmp_path / "deal.json"
+    deal.write_text('{"Id": "006X", "Name": "Acme", "Amount": NaN}')
+    assert run("explain", str(deal), "--mappings", str(folder), "--json") == 1
+    found = json.loads(capsys.readouterr().out)
+    assert found["ok"] is False and found["record"] is None
+    assert found["problems"][0]["file"] == str(folder / "handoff.yaml")
+
+    # Python reads NaN; the JSON printed must still parse anywhere (strict parser).
+    assert run("explain", str(deal), "--mappings", str(ROOT / "mappings"), "--json") == 0
+    out = capsys.readouterr().out
+    found = json.loads(out, parse_constant=lambda word: pytest.fail(f"{word} in the JSON"))
+    assert found["record"]["system"] == "salesforce"
+    assert [(i["field"], i["value"]) for i in found["issues"]] == [("amount", "nan")]
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    assert run("explain", str(bad), "--mappings", str(ROOT / "mappings"), "--json") == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"handoff-sync mappings explain: {bad}: expected one JSON object "
+                   "(a record), got list\n")
