@@ -14,7 +14,8 @@ from connectors.registry import SYSTEMS
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.mapping.policy.templates import format_value
-from handoff_sync.mapping.system.convert import flatten_record, in_scope, to_canonical
+from handoff_sync.mapping.system.convert import flatten_record, to_canonical
+from handoff_sync.mapping.system.scope import scope_reason
 from handoff_sync.model import CANONICAL_FIELDS, Deal, GateStatus, OwnerDirectory, SystemName
 from handoff_sync.safety.sanitise import for_terminal
 
@@ -38,9 +39,8 @@ def explain_record(mappings: MappingSet, system: SystemName, raw: Mapping[str, A
     other = mappings.crm if mapping is mappings.prm else mappings.prm
     lines = [f"Record: {system.value} {mapping.object} {mapped.record_id or '(no id)'} "
              f"({mapping.role.value} side, {mapping.file})"]
-    if not in_scope(mapping, record):
-        scope = ", ".join(f"{k} = {v!r}" for k, v in mapping.scope.items())
-        lines.append(f"  note: outside the mapping's scope ({scope}); the daemon skips it")
+    if (outside := scope_reason(mapping, record)) is not None:
+        lines.append(f"  note: outside the mapping's scope: {outside}; the daemon skips it")
     lines += ["", "Canonical deal:"]
     width = max(len(name) for name in mapping.fields)
     for name, rule in mapping.fields.items():
