@@ -10,7 +10,8 @@
     │   ├── LeaseLost          another replica holds the pipeline's lease
     │   └── LinkRefused        (sync.review_link) the link cannot or may not be made
     ├── CommandError           a command cannot run as asked
-    │   └── InputError         (cli.mappings) an input file it was given cannot be used
+    │   ├── InputError         (cli.mappings) an input file it was given cannot be used
+    │   └── NoSuchDeal         (cli.plan_view) `plan --deal` matched no deal (exit 2)
     ├── ReportError            (report.source) the store has nothing to report yet
     ├── InitError              (config.init_files) init wrote nothing
     ├── DemoError              (demo.scenario) the demo stopped

@@ -309,6 +309,7 @@ def explanation_dict(found: Explanation | None, problems: list[Problem]) -> dict
         "record": {"system": found.system.value, "object": mapping.object,
                    "id": found.record_id, "side": mapping.role.value,
                    "file": str(mapping.file), "in_scope": found.in_scope,
+                   "outside_scope": found.outside_scope,
                    "scope": dict(mapping.scope)},
         "deal": dict(found.values), "sources": dict(found.sources),
         "issues": [{"field": i.name, "system_field": i.system_field, "value": i.value,
@@ -370,7 +371,12 @@ def read_owners(file: Path) -> OwnerDirectory:
         if not (isinstance(owner_id, str) and isinstance(email, str)):
             raise InputError(f"{file}: owner #{index + 1} needs text 'id' and 'email'")
         manager = item.get("manager_id", item.get("ManagerId"))
+        # The person's name, for `plan` (a Salesforce User's Name, a HubSpot owner's parts).
+        name = item.get("name", item.get("Name")) or " ".join(
+            part for part in (item.get("firstName"), item.get("lastName"))
+            if isinstance(part, str) and part)
         owners.append(Owner(owner_id, email,
                             bool(item.get("active", item.get("IsActive", True))),
-                            manager if isinstance(manager, str) else None))
+                            manager if isinstance(manager, str) else None,
+                            name if isinstance(name, str) else ""))
     return OwnerDirectory(owners)

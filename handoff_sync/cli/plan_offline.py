@@ -3,18 +3,19 @@ records, without doing it.
 
 Reads raw records as the APIs return them (a JSON array, JSON lines, a SOQL result with
 `records` or a HubSpot page with `results`), maps them with the mappings folder and
-prints the engine's plan: links, field writes, tasks, verdicts, SLA events and review
-items. Offline there is no store, so it is the plan of a first cycle: nothing linked
-before, no tasks open yet. Nothing is written anywhere. Record ids, stages and review
-summaries come from the exports, so every one passes ``for_terminal`` before it prints.
+prints the engine's plan through ``cli.plan_view``, as the live plan prints: links, field
+writes (old -> new, old as the export holds it), tasks, verdicts, SLA clocks and review
+items, deal by deal. A record outside its mapping's scope is left out, as the live pull
+leaves it out, and listed with the reason. Offline there is no store, so it is the plan
+of a first cycle: nothing linked before, no tasks open yet. Nothing is written anywhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,23 +27,27 @@ from handoff_sync.cli.mappings import (
     load_or_report,
     read_owners,
 )
+from handoff_sync.cli.plan_view import PlanView, show, when
 from handoff_sync.engine.plan import EngineInput, plan
-from handoff_sync.engine.serialise import dumps
-from handoff_sync.engine.types import EngineState, Plan
+from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
+from handoff_sync.engine.types import EngineState
 from handoff_sync.mapping.system.convert import (
     MappedRecord,
     SystemMapping,
     flatten_record,
     to_canonical,
 )
-from handoff_sync.model import OwnerDirectory
-from handoff_sync.safety.sanitise import for_terminal
+from handoff_sync.mapping.system.scope import SkippedRecord, skipped_record
+from handoff_sync.model import OwnerDirectory, Role
+from handoff_sync.store.types import MirrorRecord
+from handoff_sync.sync.plan_context import plan_context
+from handoff_sync.sync.write import field_changes
 
 MAX_RECORDS_FILE_BYTES = 2_000_000_000
 
 
 def add_offline_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `plan` from exported files (the live mode's live in plan_command)."""
+    """The options of `plan` from exported files (the live mode's live in cli.plan)."""
     for option, help_text in (("--prm", "the PRM side's records"),
                               ("--crm", "the CRM side's records")):
         complete(parser.add_argument(option, type=Path, metavar="FILE", help=help_text), FILE)
@@ -50,69 +55,56 @@ def add_offline_arguments(parser: argparse.ArgumentParser) -> None:
                                  metavar="DIR", help="the mappings folder (default: "
                                  "./mappings)"), DIRECTORY)
     complete(parser.add_argument("--crm-owners", type=Path, metavar="FILE",
-                                 help="CRM users [{id, email, active?, manager_id?}] for owner "
-                                      "fields, task assignees and managers"), FILE)
+                                 help="CRM users [{id, email, active?, manager_id?, name?}] "
+                                      "for owner fields, task assignees and managers"), FILE)
     complete(parser.add_argument("--prm-owners", type=Path, metavar="FILE",
                                  help="PRM owners, same format"), FILE)
-    parser.add_argument("--now", type=_instant, default=None, metavar="ISO-8601",
-                        help="the instant to plan at (default: now), e.g. 2026-11-18T15:30Z")
+
+
+@dataclass(frozen=True)
+class _Side:
+    """A side of an offline plan: its mapping and owners (``sync.write.MappedSide``)."""
+
+    mapping: SystemMapping
+    owners: OwnerDirectory
 
 
 def run_plan(args: argparse.Namespace) -> int:
     mappings = load_or_report(args.mappings)
     if mappings is None:
         return 1
+    owners: dict[Role, OwnerDirectory] = {}
+    read: dict[Role, _Read] = {}
     try:
-        crm_owners = read_owners(args.crm_owners) if args.crm_owners else OwnerDirectory()
-        prm_owners = read_owners(args.prm_owners) if args.prm_owners else OwnerDirectory()
-        prm = _mapped(args.prm, mappings.prm, prm_owners)
-        crm = _mapped(args.crm, mappings.crm, crm_owners)
+        owners[Role.CRM] = read_owners(args.crm_owners) if args.crm_owners else OwnerDirectory()
+        owners[Role.PRM] = read_owners(args.prm_owners) if args.prm_owners else OwnerDirectory()
+        for role, file in ((Role.PRM, args.prm), (Role.CRM, args.crm)):
+            read[role] = _mapped(file, mappings.side(role), owners[role])
     except InputError as exc:
         print(f"handoff-sync plan: {exc}")
         return 1
     now = args.now or datetime.now(UTC)
-    result = plan(EngineInput(args.pipeline or "offline", mappings, prm, crm, EngineState(), now,
-                              crm_owners, prm_owners))
-    print(dumps(result) if args.json else summary(result), end="\n" if args.json else "")
+    result = plan(EngineInput(args.pipeline or "offline", mappings, read[Role.PRM].records,
+                              read[Role.CRM].records, EngineState(), now, owners[Role.CRM],
+                              owners[Role.PRM]))
+    skipped = [record for role in Role for record in read[role].skipped]
+    if args.json:
+        data = {**plan_to_dict(result), "skipped_by_scope": to_jsonable(skipped)}
+        print(json.dumps(data, indent=2, sort_keys=True))  # ASCII, as engine.serialise
+        return 0
+    sides = {role: _Side(mappings.side(role), owners[role]) for role in Role}
+    mirror = {role: read[role].raw for role in Role}
+    context = plan_context(result, mappings, {role: read[role].records for role in Role},
+                           owners, EngineState(), skipped=skipped)
+    view = PlanView(f"offline plan of {args.prm.name} and {args.crm.name} at "
+                    f"{when(result.now)}: a first cycle, no store (nothing written)",
+                    result, field_changes(result, sides, mirror), context)
+    print(show([view], args.deal, args.limit), end="")  # NoSuchDeal: exit 2
     return 0
 
 
-def summary(result: Plan) -> str:
-    """The plan for people: counts, one line per deal verdict, then the review items."""
-    counts = result.counts()
-    tasks = Counter(action.kind.value for action in result.tasks)
-    links = Counter(change.link.method.value for change in result.links)
-    lines = [f"plan at {result.now.isoformat()} for {counts['deals']} deals (nothing written)",
-             f"  links:     {counts['links']} new" + _breakdown(links),
-             f"  writes:    {counts['writes']} records",
-             f"  tasks:     {counts['tasks']}" + _breakdown(tasks),
-             f"  SLA:       {counts['sla_events']} events",
-             f"  conflicts: {counts['conflicts']}",
-             f"  reviews:   {counts['reviews']}", ""]
-    if result.verdicts:
-        lines.append(f"{'deal':<24} {'handoff':<20} {'stage':<28} {'gate':<13} {'done':>5}  "
-                     "missing")
-        for verdict in result.verdicts:
-            missing = ", ".join(verdict.missing[:3]) + (
-                f" (+{len(verdict.missing) - 3})" if len(verdict.missing) > 3 else "")
-            lines.append(f"{for_terminal(verdict.deal):<24} "
-                         f"{for_terminal(verdict.handoff_type or '-'):<20} "
-                         f"{for_terminal(verdict.stage or '-'):<28} {verdict.status.value:<13} "
-                         f"{verdict.completeness_pct:>4}%  {for_terminal(missing)}")
-        lines.append("")
-    for item in result.reviews:
-        lines.append(f"review {item.kind.value}: {for_terminal(item.deal)}: "
-                     f"{for_terminal(item.summary)}")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _breakdown(counter: Counter[str]) -> str:
-    if not counter:
-        return ""
-    return " (" + ", ".join(f"{n} {what}" for what, n in sorted(counter.items())) + ")"
-
-
-def _instant(text: str) -> datetime:
+def instant(text: str) -> datetime:
+    """An ISO-8601 instant with a time zone, for --now."""
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -122,15 +114,36 @@ def _instant(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _mapped(file: Path, mapping: SystemMapping,
-            owners: OwnerDirectory) -> tuple[MappedRecord, ...]:
-    records = []
-    for where, raw in _records(file):
-        if not isinstance(raw, dict):
+@dataclass
+class _Read:
+    """One side's file: the records the engine plans from, as the system's pull would
+    return them (in scope), their raw fields, and the records the scope leaves out."""
+
+    records: tuple[MappedRecord, ...]
+    raw: dict[str, MirrorRecord]
+    skipped: list[SkippedRecord]
+
+
+def _mapped(file: Path, mapping: SystemMapping, owners: OwnerDirectory) -> _Read:
+    """The file's records in canonical terms. A record outside the mapping's scope is left
+    out, as a live pull leaves it out (the scope is part of its query), and said."""
+    records: list[MappedRecord] = []
+    raw: dict[str, MirrorRecord] = {}
+    skipped: list[SkippedRecord] = []
+    for where, item in _records(file):
+        if not isinstance(item, dict):
             raise InputError(f"{where}: expected a record (a JSON object), got "
-                             f"{type(raw).__name__}")
-        records.append(to_canonical(mapping, flatten_record(mapping.system, raw), owners))
-    return tuple(records)
+                             f"{type(item).__name__}")
+        fields = flatten_record(mapping.system, item)
+        mapped = to_canonical(mapping, fields, owners)
+        outside = skipped_record(mapping, fields, mapped.record_id or where)
+        if outside is not None:
+            skipped.append(outside)
+            continue
+        records.append(mapped)
+        if mapped.record_id:
+            raw[mapped.record_id] = MirrorRecord(mapped.record_id, mapped.modified_at, fields)
+    return _Read(tuple(records), raw, skipped)
 
 
 def _records(file: Path) -> Iterator[tuple[str, Any]]:

@@ -27,7 +27,7 @@ from handoff_sync.daemon.signals import StopSignals
 from handoff_sync.errors import CommandError
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import StoreError
-from handoff_sync.sync.cycle import CycleReport, PipelineRunner
+from handoff_sync.sync.cycle import CycleReport, PipelineRunner, now_utc
 
 WATCH_SECONDS = 2.0
 
@@ -147,15 +147,18 @@ def run_sync(args: argparse.Namespace) -> int:
 
 
 def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
-              dry_run: bool, should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
-    """One cycle of one pipeline under its lease (a dry run writes nothing: no lease)."""
+              dry_run: bool, should_stop: Callable[[], bool] = lambda: False,
+              clock: Callable[[], datetime] | None = None) -> CycleReport:
+    """One cycle of one pipeline under its lease (a dry run writes nothing: no lease).
+    ``clock``: the instant the cycle plans at (`plan --now`); default the real time."""
     holder = holder_id()
     lease_name = f"pipeline:{pipeline.name}"
     ttl = timedelta(seconds=config.schedule.lease_seconds)
     try:
         # Built before taking the lease: a missing or malformed secret stops here, with
         # no lease left behind for the next run to wait out.
-        runner = PipelineRunner(config, pipeline, store, holder=holder)
+        runner = PipelineRunner(config, pipeline, store, holder=holder,
+                                clock=clock or now_utc)
     except ConnectorError as exc:
         raise CommandError(f"pipeline {pipeline.name}: {exc}") from None
     lease = None

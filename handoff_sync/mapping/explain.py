@@ -19,9 +19,9 @@ from handoff_sync.mapping.system.convert import (
     SystemMapping,
     ValueIssue,
     flatten_record,
-    in_scope,
     to_canonical,
 )
+from handoff_sync.mapping.system.scope import scope_reason
 from handoff_sync.model import (
     CANONICAL_FIELDS,
     Deal,
@@ -52,6 +52,7 @@ class Explanation:
     other: SystemMapping  # the other side's mapping
     record_id: str | None
     in_scope: bool
+    outside_scope: str | None  # why the daemon skips it (None: in scope)
     values: Mapping[str, Any]  # canonical field -> value, for every field the side reads
     sources: Mapping[str, str]  # canonical field -> system field (or "constant")
     issues: tuple[ValueIssue, ...]
@@ -81,7 +82,7 @@ def explain(mappings: MappingSet, system: SystemName, raw: Mapping[str, Any],
              if handoff is not None else None)
     return Explanation(
         system=system, mapping=mapping, other=other, record_id=mapped.record_id,
-        in_scope=in_scope(mapping, record),
+        in_scope=(outside := scope_reason(mapping, record)) is None, outside_scope=outside,
         values={name: mapped.values.get(name) for name, _ in reads},
         sources={name: rule.system_field or "constant" for name, rule in reads},
         issues=tuple(mapped.issues), owners_given=bool(len(owners)), gate=result,
@@ -106,9 +107,9 @@ def render_explanation(found: Explanation) -> str:
     mapping, other = found.mapping, found.other
     lines = [f"Record: {found.system.value} {mapping.object} {found.record_id or '(no id)'} "
              f"({mapping.role.value} side, {mapping.file})"]
-    if not found.in_scope:
-        scope = ", ".join(f"{k} = {v!r}" for k, v in mapping.scope.items())
-        lines.append(f"  note: outside the mapping's scope ({scope}); the daemon skips it")
+    if found.outside_scope is not None:
+        lines.append(f"  note: outside the mapping's scope: {found.outside_scope}; "
+                     "the daemon skips it")
     lines += ["", "Canonical deal:"]
     width = max(len(name) for name in mapping.fields)
     for name, value in found.values.items():

@@ -61,6 +61,8 @@ from handoff_sync.sync.cycle_parts import (
 from handoff_sync.sync.drift import detect_drift
 from handoff_sync.sync.failures import failure_message
 from handoff_sync.sync.fresh import REPLANS, moved_targets
+from handoff_sync.sync.plan_context import PlanContext
+from handoff_sync.sync.plan_explain import dry_run_context
 from handoff_sync.sync.pull import (
     PullStopped,
     SidePull,
@@ -107,6 +109,7 @@ class CycleReport:
     # the write calls it would cost per system.
     changes: tuple[dict[str, Any], ...] = ()
     write_calls: Mapping[str, int] = field(default_factory=dict)
+    context: PlanContext | None = None  # dry runs: names, people, records out of scope
 
     def summary(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline, "run_id": self.run_id, "kind": self.kind.value,
@@ -291,11 +294,15 @@ class PipelineRunner:
                                            for e in result.sla_events)}
         heartbeat()
         if dry_run:
+            mapped = {role: self._mapped(role, mirror[role], sides[role].mapping, owners[role])
+                      for role in Role}
+            context = dry_run_context(result, mappings, mirror, mapped, owners, state.engine,
+                                      self.connectors, drift)
             return CycleReport(self.name, run_id, kind, RunOutcome.DRY_RUN, started,
                                self.clock(), {**base_counts, **planned_counts(result)},
                                self._usage(), (), drift, None, result,
                                tuple(field_changes(result, sides, mirror)),
-                               write_call_estimate(result, sides))
+                               write_call_estimate(result, sides), context)
         done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
                          now=now, should_stop=should_stop, heartbeat=heartbeat,
                          withheld=withheld, field_holds=state.field_holds)

@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from connectors.base import (
     Connector,
@@ -395,9 +395,20 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def field_changes(plan: Plan, sides: Mapping[Role, Side],
+class MappedSide(Protocol):
+    """What ``field_changes`` needs of a side: a ``Side``, or offline just its mapping."""
+
+    @property
+    def mapping(self) -> SystemMapping: ...
+
+    @property
+    def owners(self) -> OwnerDirectory: ...
+
+
+def field_changes(plan: Plan, sides: Mapping[Role, MappedSide],
                   mirror: Mapping[Role, Mapping[str, MirrorRecord]]) -> list[dict[str, Any]]:
-    """Every field a plan would write, in system terms: system, object, record, old, new."""
+    """Every field a plan would write, in system terms: system, object, record, deal,
+    field, old (as the mirror holds it), new."""
     rows: list[dict[str, Any]] = []
     for write in plan.writes:
         side = sides[write.role]

@@ -64,7 +64,8 @@ def test_sync_status_and_plan_tell_the_same_story(config: Path,
     # field, and a dry run writes nothing either.
     code, out, _ = run(capsys, "plan", "--config", str(config))
     assert code == 0
-    assert "no field writes" in out and "tasks: none" in out
+    assert "  records to update: none (no field writes)\n" in out
+    assert "  tasks:             none\n" in out and "Deals: nothing to do for any deal" in out
     code, out, _ = run(capsys, "sync", "--once", "--dry-run", "--config", str(config))
     assert code == 0 and "would write 0 records" in out
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXE = str(Path(sys.executable).with_name("handoff-sync"))
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -19,21 +21,98 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60)
 
 
-def test_summary_shows_links_tasks_and_each_deal_verdict() -> None:
+def test_summary_first_then_each_deal_with_names_changes_and_tasks() -> None:
     result = run(*ARGS)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "for 2 deals (nothing written)" in out
+    assert out.startswith("offline plan of plan_prm.jsonl and plan_crm.json at 2026-11-18 "
+                          "15:30:00 UTC: a first cycle, no store (nothing written)\n\nSummary\n")
+    assert "  deals planned:     2 (2 with something to do)\n" in out
     # "Globex Corp - CRM rollout" is matched to the opportunity "Globex CRM Rollout".
-    assert "2 new (1 id_field, 1 matched)" in out
-    assert "prm:501" in out and "blocked" in out and "Budget confirmed (BANT)" in out
-    assert "review unresolved_owner: prm:502: No partner rep" in out
+    assert "  links:             2 new (1 id_field, 1 matched), 0 removed\n" in out
+    assert "  tasks:             2 to create\n" in out
+    assert "Tasks by person\n  revops@example.com  2 to create\n" in out
+    acme = out[out.index("Acme data platform  ["):out.index("Globex CRM Rollout  [")]
+    assert acme.startswith("Acme data platform  [HubSpot deal 501, Salesforce Opportunity "
+                           "006000000000001AAA]\n")
+    assert "  owner Ava Stone <ava.ae@vendor.example> [005000000000001AAA]\n" in acme
+    assert "  gate: blocked, 8% complete" in acme and "Budget confirmed (BANT)" in acme
+    assert "  HubSpot deal 501:\n    closedate: (empty) -> 2027-01-15\n" in acme
+    assert "    Handoff_Gate_Status__c: (empty) -> Blocked\n" in acme
+    assert "    create   Complete the handoff facts for Acme data platform\n" in acme
+    globex = out[out.index("Globex CRM Rollout  ["):]
+    assert "  registered as 'Globex Corp - CRM rollout'; partner Redwing\n" in globex
+    assert "    amount: 220000 -> 215000\n" in globex  # the registration takes the AE's amount
+    assert "  review unresolved_owner: No partner rep on this deal" in globex
+
+
+def outside_scope(tmp_path: Path) -> Path:
+    """The export plus a registration whose pipeline property is missing."""
+    prm = tmp_path / "prm.jsonl"
+    stray = {"id": "503", "properties": {"hs_object_id": "503", "dealname": "Initech upgrade",
+                                         "dealstage": "9004453", "amount": "90000",
+                                         "partner_account_name": "Bluebird",
+                                         "hs_lastmodifieddate": "2026-11-18T10:00:00Z"}}
+    prm.write_text((DATA / "plan_prm.jsonl").read_text() + json.dumps(stray) + "\n")
+    return prm
+
+
+def test_records_outside_the_scope_are_listed_with_the_reason(tmp_path: Path) -> None:
+    prm = outside_scope(tmp_path)
+    args = [*ARGS]
+    args[args.index("--prm") + 1] = str(prm)
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    assert "  skipped by scope:  1 record (listed below)\n" in result.stdout
+    assert ("  HubSpot deal 503 'Initech upgrade' skipped: pipeline is missing; the mapping's "
+            f"scope wants pipeline = 9004451 ({REPO / 'mappings' / 'hubspot.yaml'}:17)\n"
+            ) in result.stdout
+    assert "deals planned:     2 " in result.stdout  # it is not planned, as a pull skips it
+    [skipped] = json.loads(run(*args, "--json").stdout)["skipped_by_scope"]
+    assert (skipped["system"], skipped["record_id"], skipped["name"]) == (
+        "hubspot", "503", "Initech upgrade")
+    assert skipped["reason"].startswith("pipeline is missing; ")
+    # --deal finds it, and says why it is not planned.
+    found = run(*args, "--deal", "initech upgrade")
+    assert found.returncode == 0 and "HubSpot deal 503 'Initech upgrade' skipped" in found.stdout
+
+
+@pytest.mark.parametrize("deal", ["502", "006000000000002AAA", "GLOBEX crm rollout",
+                                  "globex corp - crm rollout"])
+def test_deal_shows_one_deal_by_record_id_or_name(deal: str) -> None:
+    result = run(*ARGS, "--deal", deal)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.index("Summary") < result.stdout.index(f"Deals matching {deal!r}")
+    assert "Globex CRM Rollout  [HubSpot deal 502, " in result.stdout
+    assert "Acme data platform  [" not in result.stdout
+
+
+def test_a_deal_that_matches_nothing_is_an_error_naming_close_ones() -> None:
+    result = run(*ARGS, "--deal", "globx")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("handoff-sync plan: no deal has the id or name 'globx'; close "
+                             "names: Globex CRM Rollout; Globex Corp - CRM rollout\n")
+
+
+def test_limit_says_how_many_more_deals_there_are() -> None:
+    out = run(*ARGS, "--limit", "1").stdout
+    assert "Deals (the first 1 of 2, by name)" in out
+    assert "Acme data platform  [" in out and "Globex CRM Rollout  [" not in out
+    assert "... and 1 more deals (--limit 0 for all, --json for everything)" in out
+    assert "Globex CRM Rollout  [" in run(*ARGS, "--limit", "0").stdout
+    bad = run(*ARGS, "--limit", "-1")
+    assert bad.returncode == 2 and "'-1' is not a number of deals (0: all)" in bad.stderr
 
 
 def test_json_plan_is_stable_and_names_the_tasks() -> None:
     first, second = run(*ARGS, "--json"), run(*ARGS, "--json")
     assert first.returncode == 0 and first.stdout == second.stdout
     plan = json.loads(first.stdout)
+    # The engine's plan as before, and the records the scope left out (none here).
+    assert sorted(plan) == ["bases", "clocks", "conflicts", "counts", "deals", "links", "now",
+                            "pipeline", "reviews", "skipped_by_scope", "sla_events", "tasks",
+                            "verdicts", "writes"]
+    assert plan["skipped_by_scope"] == [] and plan["now"] == "2026-11-18T15:30:00Z"
     kinds = {action["task"]["kind"] for action in plan["tasks"]}
     assert kinds == {"complete_partner_facts"}
     assert {a["task"]["crm_id"] for a in plan["tasks"]} == {"006000000000001AAA",

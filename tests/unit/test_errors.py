@@ -91,6 +91,7 @@ def test_every_user_error_has_a_hint_of_its_own_family(name: str) -> None:
     ("handoff_sync.demo.people.GeneratorError", UserError),
     ("handoff_sync.sync.review_link.LinkRefused", ConflictError),
     ("handoff_sync.cli.mappings.InputError", CommandError),
+    ("handoff_sync.cli.plan_view.NoSuchDeal", CommandError),
 ])
 def test_the_leaves_hang_where_the_tree_says(dotted: str, parent: type[UserError]) -> None:
     assert issubclass(CLASSES[dotted], parent)

@@ -57,6 +57,17 @@ def test_explain_a_hubspot_registration(tmp_path, capsys):
     assert "Only salesforce.yaml provides:" in out
 
 
+def test_explain_says_why_a_record_is_outside_the_scope(tmp_path, capsys):
+    deal = tmp_path / "deal.json"
+    deal.write_text(json.dumps({"id": "903", "properties": {"dealname": "Acme",
+                                                            "dealstage": "9004453"}}))
+    assert run("explain", str(deal), "--mappings", str(ROOT / "mappings")) == 0
+    out = capsys.readouterr().out
+    assert (f"  note: outside the mapping's scope: pipeline is missing; the mapping's scope "
+            f"wants pipeline = 9004451 ({ROOT / 'mappings' / 'hubspot.yaml'}:17); the daemon "
+            "skips it\n") in out
+
+
 def test_explain_without_owners_says_how_to_resolve_them(tmp_path, capsys):
     deal = tmp_path / "deal.json"
     deal.write_text(json.dumps({"Id": "006X", "Name": "Acme", "OwnerId": "005A"}))

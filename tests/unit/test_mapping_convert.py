@@ -17,6 +17,7 @@ from handoff_sync.mapping.system.convert import (
     to_canonical,
     to_system,
 )
+from handoff_sync.mapping.system.scope import scope_misses, scope_reason, skipped_record
 from handoff_sync.model import (
     Output,
     Owner,
@@ -73,6 +74,22 @@ def test_hubspot_registration_constants_scope_and_stage_map():
     assert record.values["currency"] == "USD"
     assert record.values["account_domain"] == "acme.io"
     assert not in_scope(HS_REG, {**flat, "pipeline": "default"})
+
+
+def test_a_record_outside_the_scope_says_why_and_where_the_scope_is_written():
+    raw = {"hs_object_id": "902", "dealname": "Acme", "pipeline": None}
+    # A null or absent scope field is out of scope, not an exception.
+    assert not to_canonical(HS_REG, raw, OWNERS).in_scope
+    assert [str(m) for m in scope_misses(HS_REG, raw)] == ["pipeline is missing"]
+    where = f"({HS_REG.file}:17)"  # the line of `pipeline:` under `scope:`
+    assert scope_reason(HS_REG, {**raw, "pipeline": "default"}) == (
+        f"pipeline is 'default'; the mapping's scope wants pipeline = 9004451 {where}")
+    assert scope_reason(HS_REG, {**raw, "pipeline": "9004451"}) is None
+    skipped = skipped_record(HS_REG, raw, "902")
+    assert skipped is not None and (skipped.record_id, skipped.name) == ("902", "Acme")
+    assert skipped.reason == f"pipeline is missing; the mapping's scope wants pipeline = " \
+                             f"9004451 {where}"
+    assert scope_reason(SF_OPP, {"Id": "006X"}) is None  # no scope: every record is in it
 
 
 def test_unconvertible_values_become_issues_not_exceptions():

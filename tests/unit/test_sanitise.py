@@ -175,7 +175,8 @@ def test_offline_plan_summary_strips_escapes_from_the_exported_records(
     out = capsys.readouterr().out
     assert code == 0
     assert_clean(out)
-    assert "prm:501Acme " in out and "review unresolved_owner: prm:502Acme: " in out
+    assert "\nAcme  [HubSpot deal 501Acme]\n" in out and "  HubSpot deal 502Acme:\n" in out
+    assert "  review unresolved_owner: Partner rep acmepat@bluebird.example has " in out
 
 
 def test_plan_json_carries_c1_controls_and_bidi_overrides_only_as_escapes(

@@ -22,6 +22,7 @@ from handoff_sync.mapping.system.transforms import (
     ValueProblem,
     read_datetime,
     read_text,
+    scope_text,
     shown,
     text_values,
 )
@@ -140,7 +141,7 @@ class SystemValues:
 
 
 def in_scope(mapping: SystemMapping, raw: Mapping[str, Any]) -> bool:
-    return all(read_text(raw.get(name, "")) == value for name, value in mapping.scope.items())
+    return all(scope_text(raw.get(name)) == value for name, value in mapping.scope.items())
 
 
 def to_canonical(mapping: SystemMapping, raw: Mapping[str, Any],

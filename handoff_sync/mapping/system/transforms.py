@@ -68,6 +68,18 @@ def read_text(raw: Any) -> str:
     raise ValueProblem(f"expected text, got {type(raw).__name__}")
 
 
+def scope_text(raw: Any) -> str:
+    """A raw value as a mapping's ``scope:`` compares it: ``read_text``, with nothing (None,
+    a Salesforce null) as "" and any other value as its repr, so a record that lacks the
+    field or holds a list there is out of scope, never an error."""
+    if raw is None:
+        return ""
+    try:
+        return read_text(raw)
+    except ValueProblem:
+        return repr(raw)
+
+
 def read_email(raw: Any) -> str:
     text = read_text(raw).strip().lower()
     if text.count("@") != 1 or text.startswith("@") or text.endswith("@") or " " in text:
