@@ -141,7 +141,8 @@ def test_explain_json(tmp_path, capsys):
     assert found["ok"] is True and found["problems"] == []
     assert found["record"] == {"system": "hubspot", "object": "deals", "id": "901",
                                "side": "prm", "file": str(ROOT / "mappings" / "hubspot.yaml"),
-                               "in_scope": True, "scope": {"pipeline": "9004451"}}
+                               "in_scope": True, "outside_scope": None,
+                               "scope": {"pipeline": "9004451"}}
     assert found["deal"]["deal_name"] == "Acme" and found["deal"]["amount"] == "150000"
     assert found["deal"]["registration_status"] == "approved"
     assert found["sources"]["deal_name"] == "dealname"
@@ -178,3 +179,12 @@ def test_explain_json_with_invalid_mappings_or_input(tmp_path, capsys):
     assert out == ""
     assert err == (f"handoff-sync mappings explain: {bad}: expected one JSON object "
                    "(a record), got list\n")
+
+
+def test_explain_json_says_why_a_record_is_out_of_scope(tmp_path, capsys):
+    deal = tmp_path / "deal.json"
+    deal.write_text(json.dumps({"id": "902", "properties": {"dealname": "Initech"}}))
+    assert run("explain", str(deal), "--mappings", str(ROOT / "mappings"), "--json") == 0
+    record = json.loads(capsys.readouterr().out)["record"]
+    assert record["in_scope"] is False
+    assert record["outside_scope"].startswith("pipeline is missing")
