@@ -42,7 +42,7 @@ def render_status(report: dict[str, Any], console: Console | None = None) -> Non
                               f"{report['schema_revision']}, this version needs "
                               f"{report['head_revision']})")), soft_wrap=False)
     if not report["pipelines"]:
-        console.print("no cycle has run yet: `handoff-sync sync --once` or "
+        console.print("no cycle has run yet: `handoff-sync sync` or "
                       "`handoff-sync run`", markup=False)
     for name, pipeline in sorted(report["pipelines"].items()):
         console.print()

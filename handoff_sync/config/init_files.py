@@ -119,7 +119,7 @@ def write_template(out: Path, *, force: bool = False, pack: str | None = None,
     needed = variables(sides(chosen))
     commands = (f"handoff-sync mappings validate --mappings {shlex.quote(str(folder))}",
                 f"handoff-sync migrate --config {config}",
-                f"handoff-sync sync --once --config {config}")
+                f"handoff-sync sync --config {config}")
     lines = (
         f"wrote {out}: a commented config template for real orgs, {chosen.label()}",
         f"next: set {', '.join(needed[:-1])} and {needed[-1]} (or point the secrets "

@@ -96,7 +96,7 @@ def write_sandbox_config(url: str, out: Path, *, force: bool = False, pack: str 
     config = load_config(out)
     quoted = shlex.quote(str(out))
     commands = (f"handoff-sync migrate --config {quoted}",
-                f"handoff-sync sync --once --config {quoted}")
+                f"handoff-sync sync --config {quoted}")
     restart = ("the sandbox makes new credentials each time it starts: after restarting it, "
                "run this again with --force")
     lines = (

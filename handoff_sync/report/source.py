@@ -45,13 +45,13 @@ from handoff_sync.store.schema import (
 )
 from handoff_sync.store.types import MirrorRecord, PipelineState
 
-NO_CYCLE = "no cycle has run yet: run `handoff-sync sync --once` first"
+NO_CYCLE = "no cycle has run yet: run `handoff-sync sync` first"
 
 
 class ReportError(UserError):
     """The store cannot give a report (e.g. nothing synced yet); one line for the user."""
 
-    hint = "run `handoff-sync sync --once` first, so the store has something to report"
+    hint = "run `handoff-sync sync` first, so the store has something to report"
 
 
 def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportData:

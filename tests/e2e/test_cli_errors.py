@@ -90,7 +90,7 @@ def test_a_report_before_any_cycle(migrated: Path, capsys: pytest.CaptureFixture
     code, out, err = said(capsys, "report", "--config", str(migrated))
     assert (code, out) == (1, "")
     assert err == ("handoff-sync report: pipeline partners: no cycle has run yet: run "
-                   "`handoff-sync sync --once` first\n")
+                   "`handoff-sync sync` first\n")
 
 
 def test_review_refusals(migrated: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,7 +57,7 @@ def test_template_is_written_once_unless_forced(tmp_path: Path,
     printed = capsys.readouterr().out
     assert f"wrote {out}" in printed
     assert f"handoff-sync migrate --config {out}" in printed
-    assert f"handoff-sync sync --once --config {out}" in printed
+    assert f"handoff-sync sync --config {out}" in printed
     assert "private_key: ${SF_JWT_KEY}" in out.read_text()
 
     out.write_text("# edited by the operator\n")
@@ -81,7 +81,7 @@ def test_sandbox_config_works_at_once(sandbox: SandboxServer, tmp_path: Path,
     assert handoff_sync("init", "--sandbox", sandbox.base_url, "--out", str(out)) == 0
     printed = capsys.readouterr().out
     assert f"handoff-sync migrate --config {out}" in printed
-    assert f"handoff-sync sync --once --config {out}" in printed
+    assert f"handoff-sync sync --config {out}" in printed
 
     creds = sandbox.sandbox.credentials
     secrets = tmp_path / "secrets"

@@ -64,7 +64,7 @@ def test_init_migrate_sync_works_for_every_pack(
         ("salesforce-jwt-key.pem", "secret"), ("hubspot-access-token", "secret")}
     assert all(Path(f["path"]).is_file() for f in written["written"])
     assert written["next"] == [f"handoff-sync migrate --config {config}",
-                               f"handoff-sync sync --once --config {config}"]
+                               f"handoff-sync sync --config {config}"]
     loaded = load_config(config, environ={})
     assert (loaded.connections["prm"].system, loaded.connections["crm"].system) == (prm, crm)
 

@@ -107,5 +107,5 @@ def test_empty_store_says_to_sync_first(sandbox: SandboxServer, tmp_path: Path,
         store.migrate()
     assert run_command(["report", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert "no cycle has run yet: run `handoff-sync sync --once` first" in err
+    assert "no cycle has run yet: run `handoff-sync sync` first" in err
     assert "Traceback" not in err
