@@ -133,7 +133,7 @@ class _Bars:
 def run_demo(args: argparse.Namespace) -> int:
     from handoff_sync.daemon.logs import configure_logging
 
-    if args.log_level == "info":
+    if args.log_level is None:
         # Cycle log lines would drown the progress bars; the summary says it all.
         configure_logging("warning", args.log_format)
     options = DemoOptions(folder=args.dir, deals=args.deals, partners=args.partners,

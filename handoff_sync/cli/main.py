@@ -35,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"handoff-sync {__version__}")
     parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"],
-        help="log verbosity (default: info)",
+        "--log-level", default=None, choices=["debug", "info", "warning", "error"],
+        help="log verbosity (default: info; warning for a one-shot command on a terminal, "
+             "whose printed summary says what happened)",
     )
     parser.add_argument(
         "--log-format", choices=["json", "console"], default=None,
@@ -83,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = _redacted_traceback
     try:
-        configure_logging(args.log_level, args.log_format)
+        configure_logging(args.log_level or default_log_level(args.command, sys.stderr.isatty()),
+                          args.log_format)
         return func(args)
     except KeyboardInterrupt:
         return 130
@@ -105,6 +107,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         sys.stdout, sys.stderr = stdout, stderr
+
+
+# Commands whose log lines are their output: the daemon and the sandbox server.
+_LOGGING_COMMANDS = frozenset({"run", "sandbox"})
+
+
+def default_log_level(command: str, terminal: bool) -> str:
+    """info, except for a one-shot command (`sync`, `plan`, ...) whose person reads its
+    printed summary on a terminal: there, a line per review item opened would bury it.
+    Piped or under cron, every command keeps its info lines (JSON) for the log store."""
+    return "warning" if terminal and command not in _LOGGING_COMMANDS else "info"
 
 
 def _redacted_traceback(kind: type[BaseException], exc: BaseException,
