@@ -187,3 +187,16 @@ def invalid_value_items(world: dict[str, Any], status: str | None = "open"
     """The pipeline's invalid_value review items by key."""
     return {item["key"]: item for item in world["store"].reviews("partners", status=status)
             if item["kind"] == "invalid_value"}
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """`handoff-sync ARGV` in this process, quiet logs: (exit code, stdout, stderr), and
+    never a traceback (a person would have seen one)."""
+    from handoff_sync.cli.main import main
+
+    capsys.readouterr()
+    code = main(["--log-level", "error", *argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+

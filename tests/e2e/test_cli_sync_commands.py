@@ -24,7 +24,7 @@ from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import CycleOutcome, ReviewChanges, RunOutcome
-from tests.e2e.sync_support import configured_sandbox
+from tests.e2e.sync_support import configured_sandbox, run_cli
 
 
 @pytest.fixture
@@ -37,10 +37,7 @@ def config(sandbox: SandboxServer, tmp_path: Path) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--log-level", "error", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *argv)
 
 
 def test_sync_status_and_plan_tell_the_same_story(config: Path,

@@ -20,7 +20,7 @@ from simple_salesforce import Salesforce
 from handoff_sync.cli.main import main
 from handoff_sync.config.load import load_config
 from handoff_sync.sandbox.server import SandboxServer
-from tests.e2e.sync_support import REPO
+from tests.e2e.sync_support import REPO, run_cli
 
 PACKS = {"default": REPO / "mappings",
          "salesforce-prm-hubspot-crm": REPO / "mappings" / "packs" /
@@ -31,11 +31,7 @@ TEMPLATE_ENV = {"SF_CLIENT_ID": "3MVG9-app", "SF_USERNAME": "sync@example.com"}
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--log-level", "error", *argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+    return run_cli(capsys, *argv)
 
 
 def test_the_shipped_packs_are_the_folders() -> None:

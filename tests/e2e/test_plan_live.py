@@ -25,7 +25,7 @@ from handoff_sync.cli.main import main
 from handoff_sync.config.load import load_config
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.testing.file_drop import FILES_YAML, file_drop_mappings
-from tests.e2e.sync_support import configured_sandbox
+from tests.e2e.sync_support import configured_sandbox, run_cli
 
 SCOPE_LINE = 17  # mappings/hubspot.yaml: `pipeline: "9004451"` under `scope:`
 
@@ -38,11 +38,7 @@ def config(sandbox: SandboxServer, tmp_path: Path) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--log-level", "error", *argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+    return run_cli(capsys, *argv)
 
 
 def plan(capsys: pytest.CaptureFixture[str], config: Path, *argv: str) -> str:

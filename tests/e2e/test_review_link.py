@@ -21,7 +21,7 @@ from handoff_sync.safety.sanitise import quoted
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.types import PipelineState
-from tests.e2e.sync_support import configured_sandbox
+from tests.e2e.sync_support import configured_sandbox, run_cli
 
 REGISTRATION_ID = "Partner_Registration_Id__c"
 PARTNER = "partner_account_name"
@@ -38,11 +38,7 @@ def config(sandbox: SandboxServer, tmp_path: Path) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--log-level", "error", *argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+    return run_cli(capsys, *argv)
 
 
 def sync(capsys: pytest.CaptureFixture[str], config: Path) -> dict[str, Any]:
