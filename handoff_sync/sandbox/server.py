@@ -9,6 +9,7 @@ benchmarks: the real clients reuse connections.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 import ssl
 import tempfile
@@ -125,7 +126,9 @@ class SandboxServer:
         context.load_cert_chain(cert_file, key_file)
         self._httpd = _TlsServer((host, port), context)
         bound_host, bound_port = self._httpd.server_address[:2]
-        url_host = "localhost" if host == "localhost" else str(bound_host)
+        # A host name (localhost, a container's service name) stays the name clients use:
+        # the certificate names it, and Salesforce's JWT audience is the URL as written.
+        url_host = host if _is_name(host) else str(bound_host)
         self.base_url = f"https://{url_host}:{bound_port}"
         self.ca_file = ca_file
         self.sandbox = Sandbox(self.base_url, material.ca_pem, quotas=quotas,
@@ -164,6 +167,15 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _is_name(host: str) -> bool:
+    """A DNS name rather than an address literal (127.0.0.1, ::1, 0.0.0.0)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(host)
+    return False
 
 
 def _cert_hosts(host: str) -> tuple[str, ...]:

@@ -213,3 +213,17 @@ def test_structlog_pipeline_redacts_when_configured() -> None:
     with structlog.testing.capture_logs(processors=[redact_secrets]) as logs:
         structlog.get_logger().info("token_refreshed", refresh_token="na1-abc")
     assert logs[0]["refresh_token"] == REDACTED
+
+
+def test_a_sandbox_named_by_host_name_is_reached_by_that_name() -> None:
+    """`sandbox --host NAME` (a compose service) hands out https://NAME:PORT, the name its
+    certificate carries and the JWT audience clients send; an address stays an address."""
+    from handoff_sync.sandbox.server import SandboxServer, _is_name
+
+    assert _is_name("sandbox") and _is_name("localhost")
+    assert not _is_name("127.0.0.1") and not _is_name("::1") and not _is_name("0.0.0.0")
+    with SandboxServer("localhost") as named:
+        assert named.base_url == f"https://localhost:{named.port}"
+        assert named.sandbox.base_url == named.base_url
+    with SandboxServer("127.0.0.1") as address:
+        assert address.base_url == f"https://127.0.0.1:{address.port}"
