@@ -15,7 +15,13 @@ import sys
 from typing import Any
 
 from handoff_sync.cli.plan_offline import add_offline_arguments, run_plan
-from handoff_sync.cli.sync import config_argument, one_cycle, opened, selected_pipelines
+from handoff_sync.cli.sync import (
+    config_argument,
+    failed_line,
+    one_cycle,
+    opened,
+    selected_pipelines,
+)
 from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sync.cycle import CycleReport
@@ -49,7 +55,12 @@ def run(args: argparse.Namespace) -> int:
         # ASCII only, as engine.serialise.dumps: no raw C1 control or bidi override.
         print(json.dumps([_as_json(r) for r in reports], indent=2, sort_keys=True))
     else:
-        print("\n\n".join(_as_text(r) for r in reports))
+        planned = [r for r in reports if r.plan is not None]
+        if planned:
+            print("\n\n".join(_as_text(r) for r in planned))
+        for report in reports:
+            if report.plan is None:  # why, in one line, as cli.main prints an error
+                print(failed_line("plan", report, "cannot plan"), file=sys.stderr)
     return 0 if all(r.plan is not None for r in reports) else 1
 
 
@@ -63,9 +74,8 @@ def _as_json(report: CycleReport) -> dict[str, Any]:
 
 
 def _as_text(report: CycleReport) -> str:
-    if report.plan is None:
-        return for_terminal(f"pipeline {report.pipeline}: cannot plan: {report.message}")
     plan = report.plan
+    assert plan is not None, "a report without a plan is printed by failed_line"
     lines = [f"pipeline {report.pipeline}: the next {report.kind.value} cycle would "
              f"(nothing written)"]
     by_record: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
