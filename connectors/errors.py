@@ -4,7 +4,12 @@
     ├── TransientError                 429, 5xx, timeouts, resets: retried inside the
     │   │                              connector (tenacity); seen outside only wrapped in
     │   │                              RetriesExhausted
-    │   └── RateLimited                429 / HubSpot RATE_LIMIT, with the wait it asked for
+    │   ├── RateLimited                429 / HubSpot RATE_LIMIT, with the wait it asked for
+    │   └── CannotConnect              no connection was made, so nothing was sent: the
+    │                                  host name does not resolve, nothing listens on the
+    │                                  port, the connect timed out, no route. Retried by
+    │                                  the daemon; raised at once where RetrySettings.
+    │                                  retry_connect is off (one-shot commands)
     ├── RetriesExhausted               a transient failure outlived the retry budget; the
     │                                  cycle fails, its checkpoint stays, the next cycle
     │                                  redoes the work
@@ -18,11 +23,18 @@
         ├── SchemaError                unknown object or field: the mapping and the org
         │                              disagree
         └── CertificateRejected        the server's TLS certificate does not verify against
-                                       the configured CA: a wrong ca_file or host
+                                       the configured CA (a wrong ca_file), or is for
+                                       another host name (a wrong URL)
 
     StopRequested                      not a failure: a stop (SIGTERM) was asked for while
                                        the connector waited (the API budget); the call was
                                        not made, the cycle stops without recording
+
+Besides its message, a ConnectorError may say where the call went (``endpoint``,
+"host:port") and what failed below HTTP (``cause``, one of ``CAUSES``), so the product
+can name the setting to check without parsing the message. The message says what failed;
+what to do next (retry, stop, which config key to check) is the caller's to say: a
+connector does not know whether a daemon will try again.
 
 Per-record problems (a validation rule, a value too long, a deleted record) are not
 exceptions: they come back as ``WriteResult.error`` so one bad record never sinks its batch.
@@ -30,17 +42,34 @@ exceptions: they come back as ``WriteResult.error`` so one bad record never sink
 
 from __future__ import annotations
 
+# What failed below HTTP, by ``ConnectorError.cause``; the words every connector uses.
+CAUSES: dict[str, str] = {
+    "dns": "the host name does not resolve (DNS)",
+    "refused": "connection refused (nothing listens on that port)",
+    "timeout": "the connection timed out (no answer from that host and port)",
+    "network": "no route to that host (network unreachable)",
+    "untrusted": "its TLS certificate does not verify against the CA the connection trusts",
+    "hostname": "its TLS certificate is for another host name",
+}
+CONNECT_CAUSES = frozenset({"dns", "refused", "timeout", "network"})
+TLS_CAUSES = frozenset({"untrusted", "hostname"})
+
 
 class ConnectorError(Exception):
-    """Base of every connector exception. ``system`` names the system for messages."""
+    """Base of every connector exception. ``system`` names the system for messages;
+    ``endpoint`` ("host:port") where the failed call went, when known; ``cause`` a key of
+    ``CAUSES`` when the failure was below HTTP."""
 
     def __init__(self, message: str, *, system: str = "", status: int | None = None,
-                 code: str | None = None) -> None:
+                 code: str | None = None, endpoint: str | None = None,
+                 cause: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.system = system
         self.status = status
         self.code = code
+        self.endpoint = endpoint
+        self.cause = cause
 
     def __str__(self) -> str:
         prefix = f"{self.system}: " if self.system else ""
@@ -58,6 +87,11 @@ class TransientError(ConnectorError):
 
 class RateLimited(TransientError):
     """The server throttled us (HTTP 429)."""
+
+
+class CannotConnect(TransientError):
+    """No connection was made (``cause``: dns, refused, timeout or network), so nothing
+    was sent: repeating is safe even for a create."""
 
 
 class RetriesExhausted(ConnectorError):

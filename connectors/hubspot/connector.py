@@ -219,11 +219,15 @@ class HubSpotConnector:
         """
         assert self._ledgers is not None
         try:
-            portal = self._read_portal()
+            # One attempt: this runs inside the first call's attempt, which is retried.
+            portal = self._read_portal(retry=False)
         except ConnectorError as exc:
             if not isinstance(exc, FatalError):  # a blip: ask again before the next call
                 self.transport.before_first_call = self._share_budget
-            self._unshared(str(exc))
+            if exc.cause is None:
+                self._unshared(str(exc))
+            # else no connection was made: the call this ran for meets the same failure
+            # and reports it; a budget warning would only hide the cause behind it.
             return
         if portal is None:
             self._unshared("the answer held no portalId")
@@ -231,7 +235,7 @@ class HubSpotConnector:
         self.usage.budget_unshared = None
         self.budget.share(self._ledgers(_org_key(portal)))
 
-    def _read_portal(self) -> str | None:
+    def _read_portal(self, *, retry: bool = True) -> str | None:
         """The portal id, from the account details (one call; kept once known)."""
         if self._portal is None:
             reply = self.transport.call(
@@ -239,7 +243,7 @@ class HubSpotConnector:
                 lambda kw: self._owners.api_client.call_api(
                     "/account-info/v3/details", "GET", header_params={"Accept":
                                                                       "application/json"},
-                    response_types_map={}, auth_settings=["oauth2"], **kw))
+                    response_types_map={}, auth_settings=["oauth2"], **kw), retry=retry)
             portal = reply.body.get("portalId") if isinstance(reply.body, dict) else None
             self._portal = None if portal is None else str(portal)
         return self._portal

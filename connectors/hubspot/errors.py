@@ -28,20 +28,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import (
-    ConnectTimeoutError,
     MaxRetryError,
-    NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.exceptions import HTTPError as Urllib3Error
 
 from connectors.base import RecordError
-from connectors.error_table import Action, certificate_rejected, status_matches
+from connectors.error_table import (
+    Action,
+    connect_cause,
+    endpoint_of,
+    status_matches,
+    tls_cause,
+)
 from connectors.errors import (
+    CAUSES,
     AuthError,
+    CannotConnect,
     CertificateRejected,
     ConnectorError,
     FatalError,
@@ -82,7 +88,7 @@ class Row:
     code: str | None  # category, policyName, OAuth status or derived code; None: any
     action: Action
     failure: type[ConnectorError]
-    message: str  # format fields: {subject} {detail} {status} {scopes}
+    message: str  # format fields: {subject} {detail} {status} {scopes} {cause}
     reason: str  # why this row exists (kept next to the rule, per style.md)
     writing: bool | None = None  # only for batch writes (True) / other calls (False)
 
@@ -195,19 +201,25 @@ CERTIFICATE_ROW = Row(None, "certificate", _F, CertificateRejected,
     "signed it (a TLS-inspecting proxy's, or the sandbox's), or remove ca_file to trust "
     "the public CAs, and check host names the right server",
     "a wrong CA or host is configuration: every retry fails the same way")
+HOSTNAME_ROW = Row(None, "certificate", _F, CertificateRejected,
+    "HubSpot's TLS certificate at {detail} is for another host name ({subject}); check "
+    "that host names the server the certificate is for",
+    "a URL naming an alias or an address the certificate does not list never verifies")
 
-# Below HTTP: which urllib3 failure, which action (the first matching type wins).
+# No connection was made (the host name does not resolve, nothing listens, the connect
+# timed out, no route): nothing was sent. {detail}: host:port; {cause}: what failed.
+CONNECT_ROW = Row(None, "connect", _R, CannotConnect,
+    "could not connect to HubSpot at {detail} for {subject}: {cause}",
+    "nothing reached HubSpot, so even a create is safe to repeat; whether to repeat is "
+    "the retry settings' call (the daemon does, one-shot commands report at once)")
+
+# Below HTTP, once connected: which urllib3 failure, which action (the first matching
+# type wins).
 NETWORK_TABLE: tuple[tuple[type[BaseException], Row], ...] = (
     (SSLError, Row(None, "tls", _F, FatalError,
         "could not make a trusted TLS connection to HubSpot for {subject} ({detail}); "
         "check the host and the CA bundle (ca_file)",
         "certificate problems never fix themselves")),
-    (ConnectTimeoutError, Row(None, "connect", _R, TransientError,
-        "could not connect to HubSpot in time for {subject}",
-        "no connection was made, so nothing was sent")),
-    (NewConnectionError, Row(None, "connect", _R, TransientError,
-        "could not connect to HubSpot for {subject} ({detail})",
-        "a refused or unreachable connection sends nothing")),
     (ReadTimeoutError, Row(None, "timeout", _S, TransientError,
         "HubSpot did not answer {subject} in time",
         "a read timeout leaves the request's fate unknown; it may complete later")),
@@ -251,6 +263,8 @@ class Failure:
     headers: Mapping[str, str] = field(default_factory=dict)
     detail: str = ""
     network_row: Row | None = None
+    endpoint: str | None = None  # host:port, for failures below HTTP
+    cause: str | None = None  # a key of errors.CAUSES, for failures below HTTP
 
 
 def failure_of(exc: BaseException) -> Failure | None:
@@ -264,22 +278,23 @@ def failure_of(exc: BaseException) -> Failure | None:
     cause: BaseException = exc
     if isinstance(exc, MaxRetryError) and exc.reason is not None:
         cause = exc.reason
-    if isinstance(cause, SSLError) and certificate_rejected(cause):
-        return Failure(None, CERTIFICATE_ROW.code, detail=_pool_host(exc),
-                       network_row=CERTIFICATE_ROW)
+    endpoint = endpoint_of(exc)
+    shown = endpoint or "the configured host"
+    tls = tls_cause(cause) if isinstance(cause, SSLError) else None
+    if tls is not None:
+        row = HOSTNAME_ROW if tls == "hostname" else CERTIFICATE_ROW
+        return Failure(None, row.code, detail=shown, network_row=row, endpoint=endpoint,
+                       cause=tls)
+    if isinstance(cause, Urllib3Error | OSError):
+        connect = connect_cause(cause)
+        if connect is not None:
+            return Failure(None, CONNECT_ROW.code, detail=shown, network_row=CONNECT_ROW,
+                           endpoint=endpoint, cause=connect)
     for kind, row in NETWORK_TABLE:
         if isinstance(cause, kind):
             return Failure(None, row.code, detail=type(cause).__name__ + ": " + str(cause)[:200],
-                           network_row=row)
+                           network_row=row, endpoint=endpoint)
     return None
-
-
-def _pool_host(exc: BaseException) -> str:
-    pool = getattr(exc, "pool", None)
-    host, port = getattr(pool, "host", None), getattr(pool, "port", None)
-    if not host:
-        return "the configured host"
-    return f"{host}:{port}" if port else str(host)
 
 
 def classify(failure: Failure, *, subject: str, writing: bool = False,
@@ -288,9 +303,10 @@ def classify(failure: Failure, *, subject: str, writing: bool = False,
     row = failure.network_row or _row(failure, writing, token_call)
     fields = {"subject": subject, "detail": failure.detail or "no detail",
               "status": failure.status, "scopes": ", ".join(required_scopes(failure.body))
-              or "(HubSpot did not say which)"}
+              or "(HubSpot did not say which)", "cause": CAUSES.get(failure.cause or "", "")}
     message = row.message.format(**fields)
-    common: dict[str, Any] = {"system": SYSTEM, "status": failure.status, "code": failure.code}
+    common: dict[str, Any] = {"system": SYSTEM, "status": failure.status, "code": failure.code,
+                              "endpoint": failure.endpoint, "cause": failure.cause}
     if row.failure is BatchRejected:
         record = _record_error(failure.body, failure.code or "VALIDATION_ERROR")
         return row, BatchRejected(message, error=record, named=_named(failure.body),

@@ -72,15 +72,20 @@ class HubSpotTransport:
         self._throttled_wait = False
 
     def call(self, what: str, kind: str, invoke: Invoke, *, search: bool = False,
-             writing: bool = False, repeatable: bool = True, token_call: bool = False
-             ) -> Reply:
+             writing: bool = False, repeatable: bool = True, token_call: bool = False,
+             retry: bool = True) -> Reply:
         """One API call with retries. ``what`` names it in messages ("search deals"),
         ``kind`` counts it in ``ApiUsage``; ``repeatable`` False (creates) turns a failure
-        that may have been applied into ``OutcomeUnknown`` instead of a retry."""
+        that may have been applied into ``OutcomeUnknown`` instead of a retry. ``retry``
+        False makes one attempt: for a call made inside another call's attempt, whose
+        own retries would otherwise multiply these."""
 
         def attempt() -> Reply:
             return self._attempt(what, kind, invoke, search=search, writing=writing,
                                  repeatable=repeatable, token_call=token_call)
+
+        if not retry:
+            return attempt()
 
         return call_with_retry(attempt, settings=self._retry, what=f"{SYSTEM} {what}",
                                sleep=self._retry_sleep, clock=self._clock)

@@ -88,6 +88,7 @@ from connectors.secret_text import SecretHook, ignore
 
 T = TypeVar("T")
 log = structlog.get_logger("connectors.salesforce")
+CONNECT_TIMEOUT_SECONDS = 10.0  # as HubSpot's connect_timeout default
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,9 @@ class _MeteredSession(requests.Session):
         self.retry_after: float | None = None  # the last response's Retry-After
         self._usage = usage
         self._budget = budget
-        self._timeout = timeout
+        # A query may take minutes to answer, but a connection is made in seconds or not
+        # at all: a host that drops packets is reported after 10 s, not after 2 minutes.
+        self._timeout = (min(CONNECT_TIMEOUT_SECONDS, timeout), timeout)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
                 **kwargs: Any) -> requests.Response:

@@ -21,15 +21,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.exceptions import SalesforceError
 
 from connectors.base import RecordError
-from connectors.error_table import Action, certificate_rejected, status_matches
+from connectors.error_table import (
+    Action,
+    connect_cause,
+    endpoint_of,
+    endpoint_of_url,
+    status_matches,
+    tls_cause,
+)
 from connectors.errors import (
+    CAUSES,
     AuthError,
+    CannotConnect,
     CertificateRejected,
     ConnectorError,
     FatalError,
@@ -64,7 +72,7 @@ class Row:
     code: str | None  # Salesforce errorCode / OAuth error; None matches any
     action: Action
     failure: type[ConnectorError]
-    message: str  # format fields: {subject} {detail} {field} {status}
+    message: str  # format fields: {subject} {detail} {field} {status} {cause}
     reason: str  # why this row exists (kept next to the rule, per style.md)
 
     def matches(self, status: int | None, code: str | None) -> bool:
@@ -160,12 +168,20 @@ CERTIFICATE_ROW = Row(None, None, _F, CertificateRejected,
     "bundle that signed it (a TLS-inspecting proxy's, or the sandbox's), or remove ca_file "
     "to trust the public CAs, and check login_url / instance_url name the right host",
     "a wrong CA or host is configuration: every retry fails the same way, 33 s later")
+HOSTNAME_ROW = Row(None, None, _F, CertificateRejected,
+    "Salesforce's TLS certificate at {detail} is for another host name ({subject}); check "
+    "that login_url / instance_url name the host the certificate is for",
+    "a URL naming an alias or an address the certificate does not list never verifies")
 
-# Failures below HTTP: which requests exception, which action.
+# No connection was made (the host name does not resolve, nothing listens, the connect
+# timed out, no route): nothing was sent. {detail}: host:port; {cause}: what failed.
+CONNECT_ROW = Row(None, None, _R, CannotConnect,
+    "could not connect to Salesforce at {detail} for {subject}: {cause}",
+    "nothing reached Salesforce, so even a create is safe to repeat; whether to repeat "
+    "is the retry settings' call (the daemon does, one-shot commands report at once)")
+
+# Failures below HTTP once connected: which requests exception, which action.
 NETWORK_TABLE: tuple[tuple[type[requests.RequestException], Row], ...] = (
-    (requests.ConnectTimeout, Row(None, None, _R, TransientError,
-        "could not connect to Salesforce in time for {subject}",
-        "no connection was made, so nothing was sent")),
     (requests.exceptions.InvalidJSONError, Row(None, None, _S, TransientError,
         "Salesforce answered {subject} with a body that is not JSON (a proxy page?)",
         "captive portals and gateways answer 200 with HTML; a retry usually reaches "
@@ -318,18 +334,21 @@ def _find(table: tuple[Row, ...], status: int | None, code: str | None) -> Row:
 
 
 def _build(row: Row, *, subject: str, detail: str, status: int | None, code: str | None,
-           idempotent: bool, retry_after: float | None, field: str = "") -> ConnectorError:
+           idempotent: bool, retry_after: float | None, field: str = "",
+           endpoint: str | None = None, cause: str | None = None) -> ConnectorError:
     message = row.message.format(subject=subject, detail=detail, status=status,
-                                 field=field or "(see detail)")
+                                 field=field or "(see detail)",
+                                 cause=CAUSES.get(cause or "", ""))
+    where: dict[str, Any] = {"system": SYSTEM, "status": status, "code": code,
+                             "endpoint": endpoint, "cause": cause}
     if row.action is Action.RETRY_SAFE and not idempotent:
         return RetriesExhausted(
             f"{message}; the request may already have been applied, so it is not repeated "
-            "(that could create duplicates). The next cycle re-reads and decides",
-            system=SYSTEM, status=status, code=code)
+            "(that could create duplicates): the next sync re-reads the record and decides",
+            **where)
     if issubclass(row.failure, TransientError):
-        return row.failure(message, retry_after=retry_after, system=SYSTEM, status=status,
-                           code=code)
-    return row.failure(message, system=SYSTEM, status=status, code=code)
+        return row.failure(message, retry_after=retry_after, **where)
+    return row.failure(message, **where)
 
 
 def classify(exc: BaseException, *, subject: str, idempotent: bool = True,
@@ -348,23 +367,29 @@ def classify(exc: BaseException, *, subject: str, idempotent: bool = True,
         if match:
             field = match.group(1)
         return _build(row, subject=subject, detail=detail, status=exc.status, code=code,
-                      idempotent=idempotent, retry_after=retry_after, field=field)
+                      idempotent=idempotent, retry_after=retry_after, field=field,
+                      endpoint=endpoint_of_url(str(exc.url or "")))
     if isinstance(exc, requests.RequestException):
-        if isinstance(exc, requests.exceptions.SSLError) and certificate_rejected(exc):
-            return _build(CERTIFICATE_ROW, subject=subject, detail=_host(exc), status=None,
+        endpoint = endpoint_of(exc)
+        shown = endpoint or "the configured host"
+        tls = tls_cause(exc) if isinstance(exc, requests.exceptions.SSLError) else None
+        if tls is not None:
+            return _build(HOSTNAME_ROW if tls == "hostname" else CERTIFICATE_ROW,
+                          subject=subject, detail=shown, status=None,
                           code="CERTIFICATE_VERIFY_FAILED", idempotent=idempotent,
-                          retry_after=None)
+                          retry_after=None, endpoint=endpoint, cause=tls)
+        cause = connect_cause(exc) or (
+            "timeout" if isinstance(exc, requests.ConnectTimeout) else None)
+        if cause is not None:
+            return _build(CONNECT_ROW, subject=subject, detail=shown, status=None, code=None,
+                          idempotent=idempotent, retry_after=None, endpoint=endpoint,
+                          cause=cause)
         for kind, row in NETWORK_TABLE:
             if isinstance(exc, kind):
                 return _build(row, subject=subject, detail=type(exc).__name__, status=None,
-                              code=None, idempotent=idempotent, retry_after=None)
+                              code=None, idempotent=idempotent, retry_after=None,
+                              endpoint=endpoint)
     raise TypeError(f"not a Salesforce or HTTP failure: {exc!r}") from exc
-
-
-def _host(exc: requests.RequestException) -> str:
-    url = getattr(exc.request, "url", None) if exc.request is not None else None
-    netloc = urlsplit(str(url)).netloc if url else ""
-    return netloc or "the configured host"
 
 
 def classify_token_response(status: int, body: Any, *, login_url: str,
@@ -373,7 +398,7 @@ def classify_token_response(status: int, body: Any, *, login_url: str,
     code, detail = _detail(body, status)
     row = _find(TOKEN_TABLE, status, code)
     return _build(row, subject=login_url, detail=detail, status=status, code=code,
-                  idempotent=True, retry_after=retry_after)
+                  idempotent=True, retry_after=retry_after, endpoint=endpoint_of_url(login_url))
 
 
 def record_error(error: dict[str, Any], *, extra: list[dict[str, Any]] | None = None

@@ -211,6 +211,7 @@ def live_problems(config: Any, pipeline: Any,
     the problems, and notes on what could not be checked (a side whose system could not
     be reached starts with "cannot")."""
     from connectors.errors import ConnectorError
+    from handoff_sync.sync.advice import explain
     from handoff_sync.sync.connect import build_connector
 
     problems: list[Problem] = []
@@ -236,8 +237,8 @@ def live_problems(config: Any, pipeline: Any,
             task_object = (connector.describe(mapping.tasks.object)
                            if mapping.tasks is not None else None)
         except ConnectorError as exc:
-            notes.append(f"cannot describe {mapping.file.name}'s objects through connection "
-                         f"'{name}' ({connection.system}): {exc}")
+            notes.append(f"cannot describe {mapping.file.name}'s objects through "
+                         f"{explain(exc, config, [name])}")
             continue
         finally:
             if connector is not None:

@@ -26,7 +26,13 @@ from handoff_sync.cli.plan_view import (
     show,
     when,
 )
-from handoff_sync.cli.sync import config_argument, one_cycle, opened, selected_pipelines
+from handoff_sync.cli.sync import (
+    config_argument,
+    failed_line,
+    one_cycle,
+    opened,
+    selected_pipelines,
+)
 from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sync.cycle import CycleReport
@@ -80,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
         return 0 if all(r.plan is not None for r in reports) else 1
     # NoSuchDeal (exit 2) names the deals whose names come close.
     text = show([_view(r) for r in reports if r.plan is not None], args.deal, args.limit)
-    failed = [for_terminal(f"pipeline {r.pipeline}: cannot plan: {r.message}")
-              for r in reports if r.plan is None]
-    print("\n\n".join([*failed, *([text] if text else [])]).rstrip())
+    if text:
+        print(text.rstrip())
+    failed = [r for r in reports if r.plan is None]
+    for report in failed:  # why, in one line, as cli.main prints an error
+        print(failed_line("plan", report, "cannot plan"), file=sys.stderr)
     return 0 if not failed else 1
 
 

@@ -26,8 +26,9 @@ from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.signals import StopSignals
 from handoff_sync.errors import CommandError
 from handoff_sync.safety.sanitise import for_terminal
-from handoff_sync.store.types import StoreError
+from handoff_sync.store.types import RunOutcome, StoreError
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner, now_utc
+from handoff_sync.sync.failures import classify_message, failure_text
 
 WATCH_SECONDS = 2.0
 
@@ -139,11 +140,23 @@ def run_sync(args: argparse.Namespace) -> int:
         print(json.dumps([r.summary() for r in reports], indent=2, sort_keys=True))
     else:
         for report in reports:
-            print(_cycle_text(report.summary(), dry_run=args.dry_run))
+            if report.outcome is RunOutcome.FAILED:  # it did nothing: why, in one line
+                print(failed_line("sync", report, "failed"), file=sys.stderr)
+            else:
+                print(_cycle_text(report.summary(), dry_run=args.dry_run))
     # A cycle a signal stopped is not a failure: it recorded nothing and the next redoes it.
     fine = ("ok", "partial", "dry_run", "interrupted") if stop.requested() else \
         ("ok", "partial", "dry_run")
     return 0 if all(r.outcome.value in fine for r in reports) else 1
+
+
+def failed_line(command: str, report: CycleReport, verb: str) -> str:
+    """``handoff-sync COMMAND: pipeline NAME: VERB (CLASS): what failed; what to check``:
+    a failed cycle as the one line cli.main prints for an error. CLASS is the failure
+    class `status` and the metrics use (unreachable, tls, auth ...)."""
+    message = report.message or ""
+    return for_terminal(f"handoff-sync {command}: pipeline {report.pipeline}: {verb} "
+                        f"({classify_message(message)}): {failure_text(message)}")
 
 
 def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
@@ -292,6 +305,7 @@ def run_review(args: argparse.Namespace) -> int:
 def _link(config: Any, store: Any, pipeline: str, args: argparse.Namespace) -> int:
     """`review link`: check the link with the CRM, show what it changes, then store it."""
     from connectors.errors import ConnectorError
+    from handoff_sync.sync.advice import explain
     from handoff_sync.sync.connect import build_connector
     from handoff_sync.sync.review_link import USAGE, LinkRefused, check_link
 
@@ -314,7 +328,8 @@ def _link(config: Any, store: Any, pipeline: str, args: argparse.Namespace) -> i
         raise LinkRefused(f"could not connect to the CRM to check the link: {exc}") from None
     try:
         preview = check_link(item, store.load_pipeline(pipeline), Path(settings.mappings),
-                             crm, crm_id, args.registration, force=args.force)
+                             crm, crm_id, args.registration, force=args.force,
+                             words=lambda exc: explain(exc, config, [settings.crm]))
     finally:
         crm.close()
     result: dict[str, Any] | None = None

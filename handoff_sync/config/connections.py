@@ -8,7 +8,7 @@ import codecs
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -50,14 +50,16 @@ class RetryConfig(Section):
     give_up_after_seconds: Annotated[float, Field(ge=0)] = 120.0
     """No retry starts later than this after the first attempt."""
 
-    def settings(self) -> RetrySettings:
-        """This section in the connectors' terms."""
+    def settings(self, *, retry_connect: bool = True) -> RetrySettings:
+        """This section in the connectors' terms. ``retry_connect`` False: a call that
+        could not connect at all is reported at once (one-shot commands)."""
         from connectors.retry import RetrySettings
 
         return RetrySettings(max_attempts=self.max_attempts,
                              initial_wait=self.initial_wait_seconds,
                              max_wait=self.max_wait_seconds,
-                             give_up_after=self.give_up_after_seconds)
+                             give_up_after=self.give_up_after_seconds,
+                             retry_connect=retry_connect)
 
 
 class BudgetConfig(Section):
@@ -129,6 +131,8 @@ _SALESFORCE_AUTH = _Auth(
 class SalesforceConnectionConfig(Section):
     """One Salesforce org: how to log in and how to spend its API allowance."""
 
+    URL_KEYS: ClassVar[tuple[str, ...]] = ("login_url", "instance_url")
+
     system: Literal["salesforce"]
     """The kind of system behind this connection."""
     login_url: Text = "https://login.salesforce.com"
@@ -189,10 +193,11 @@ class SalesforceConnectionConfig(Section):
             raise KeyProblems(found)
         return self
 
-    def connector_settings(self, *, shared_budget: bool = False) -> SalesforceSettings:
+    def connector_settings(self, *, shared_budget: bool = False,
+                           retry_connect: bool = True) -> SalesforceSettings:
         """This section in the connector's terms; secrets stay references (the connector
         reads them at each login, so a rotated secret is picked up). ``shared_budget``:
-        see ``BudgetConfig.settings``."""
+        see ``BudgetConfig.settings``; ``retry_connect``: ``RetryConfig.settings``."""
         from connectors.salesforce.auth import SalesforceAuth, SecretRef
         from connectors.salesforce.connector import SalesforceSettings
 
@@ -211,7 +216,8 @@ class SalesforceConnectionConfig(Section):
             bulk_threshold=self.bulk_threshold, bulk_page_size=self.bulk_page_size,
             bulk_poll_seconds=self.bulk_poll_seconds,
             bulk_timeout_seconds=self.bulk_timeout_seconds,
-            overlap_seconds=self.overlap_seconds, retry=self.retry.settings(),
+            overlap_seconds=self.overlap_seconds,
+            retry=self.retry.settings(retry_connect=retry_connect),
             budget=self.budget.settings(shared=shared_budget))
 
     def org(self, name: str) -> tuple[str, ...]:
@@ -236,6 +242,8 @@ _HUBSPOT_AUTH = _Auth(
 
 class HubSpotConnectionConfig(Section):
     """One HubSpot account: how to authenticate and how politely to use it."""
+
+    URL_KEYS: ClassVar[tuple[str, ...]] = ("host",)
 
     system: Literal["hubspot"]
     """The kind of system behind this connection."""
@@ -306,9 +314,11 @@ class HubSpotConnectionConfig(Section):
             raise KeyProblems(found)
         return self
 
-    def connector_settings(self, *, shared_budget: bool = False) -> HubSpotSettings:
+    def connector_settings(self, *, shared_budget: bool = False,
+                           retry_connect: bool = True) -> HubSpotSettings:
         """This section in the connector's terms; secrets stay references (read when the
-        connector is built). ``shared_budget``: see ``BudgetConfig.settings``."""
+        connector is built). ``shared_budget``: see ``BudgetConfig.settings``;
+        ``retry_connect``: ``RetryConfig.settings``."""
         from connectors.hubspot.auth import CredentialSources
         from connectors.hubspot.connector import HubSpotSettings
 
@@ -331,7 +341,8 @@ class HubSpotConnectionConfig(Section):
             overlap=timedelta(seconds=self.overlap_seconds),
             deletion_lookback=timedelta(seconds=self.deletion_lookback_seconds),
             archive_scan_interval=timedelta(seconds=self.archive_scan_interval_seconds),
-            retry=self.retry.settings(), budget=self.budget.settings(shared=shared_budget),
+            retry=self.retry.settings(retry_connect=retry_connect),
+            budget=self.budget.settings(shared=shared_budget),
             burst_limit=self.burst_limit, burst_window=self.burst_window_seconds,
             search_limit=self.search_limit, search_window=self.search_window_seconds,
             pacing_margin=self.pacing_margin,
@@ -351,6 +362,8 @@ class HubSpotConnectionConfig(Section):
 
 class FileDropConnectionConfig(Section):
     """A PRM without an API: CSV or JSON Lines exports dropped into a folder."""
+
+    URL_KEYS: ClassVar[tuple[str, ...]] = ()
 
     system: Literal["files"]
     """The kind of system behind this connection."""
@@ -382,8 +395,10 @@ class FileDropConnectionConfig(Section):
                              "utf-16)") from None
         return value
 
-    def connector_settings(self, *, shared_budget: bool = False) -> FileDropSettings:
-        """This section in the connector's terms (a folder has no API budget to share)."""
+    def connector_settings(self, *, shared_budget: bool = False,
+                           retry_connect: bool = True) -> FileDropSettings:
+        """This section in the connector's terms (a folder has no API budget to share,
+        and no connection to retry)."""
         from connectors.files.connector import FileDropSettings
 
         return FileDropSettings(

@@ -72,6 +72,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     if problems:
         raise ConfigError.from_problems(file, problems)
     config._path = file
+    # Each key's line (where its key is written, else its value), for messages that
+    # point at a setting long after loading (a connection refused: check this URL).
+    config._lines = {where: position[0] + 1 for where, position in
+                     {**document.source.values, **document.source.keys}.items()}
     _register_secrets(config, context.environ)
     warn_if_loose(file, "config file", private=False)  # it references secrets only
     return config

@@ -235,11 +235,24 @@ class Config(Section):
     pipelines: Annotated[list[PipelineConfig], Field(min_length=1)]
     """The PRM/CRM pairs to keep in step."""
     _path: Path = PrivateAttr(default=Path(DEFAULT_FILE))
+    _lines: dict[KeyPath, int] = PrivateAttr(default_factory=dict)
 
     @property
     def path(self) -> Path:
         """The file this config was loaded from (absolute)."""
         return self._path
+
+    def where(self, path: KeyPath) -> str:
+        """``file:line`` of the key at ``path`` in the file, or of its nearest ancestor
+        written there (a key left at its default is not): what a message points to."""
+        probe = tuple(path)
+        while probe and probe not in self._lines:
+            probe = probe[:-1]
+        return f"{self._path}:{self._lines.get(probe, 1)}"
+
+    def written(self, path: KeyPath) -> bool:
+        """Is the key at ``path`` written in the file (not left at its default)?"""
+        return tuple(path) in self._lines
 
     def connection(self, name: str) -> AnyConnectionConfig:
         return self.connections[name]

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
+from connectors.error_table import connect_cause
+from connectors.errors import CAUSES
 from handoff_sync.config.init_files import (
     DEFAULT_DATABASE,
     InitError,
@@ -167,8 +169,10 @@ def _get(base_url: str, *, verify: bool | str, timeout: float) -> Any:
                             "sandbox`)?") from None
         raise InitError(f"the CA that {base_url} sent does not verify its certificate; is "
                         "something else listening there?") from None
-    except requests.exceptions.ConnectionError:
-        raise InitError(f"cannot reach the sandbox at {base_url}: start it with "
+    except requests.exceptions.ConnectionError as exc:
+        cause = connect_cause(exc)
+        why = f": {CAUSES[cause]}" if cause else ""
+        raise InitError(f"cannot reach the sandbox at {base_url}{why}; start it with "
                         "`handoff-sync sandbox` and pass the URL it prints") from None
     except requests.exceptions.RequestException as exc:
         raise InitError(f"cannot read {url}: {type(exc).__name__}") from None

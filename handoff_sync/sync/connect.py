@@ -33,7 +33,8 @@ from handoff_sync.safety import redaction
 def build_connector(connection: AnyConnectionConfig, *,
                     environ: Mapping[str, str] | None = None,
                     ledgers: LedgerFactory | None = None,
-                    stop: Callable[[], bool] | None = None) -> Connector:
+                    stop: Callable[[], bool] | None = None,
+                    daemon: bool = False) -> Connector:
     """The connector for ``connection``; secrets come from ``environ`` (default
     ``os.environ``) or the files the config names.
 
@@ -45,10 +46,15 @@ def build_connector(connection: AnyConnectionConfig, *,
     ``budget.flush_calls``; without it each connector counts its own calls. ``stop`` ends
     a budget wait early (SIGTERM). Every secret the connector reads and every token it
     mints is registered for redaction (``redaction.remember``).
+
+    ``daemon`` (`handoff-sync run`): a call that cannot connect is retried under the
+    connection's retry settings, to ride out a server restarting; for a one-shot command
+    (the default) it fails at once, since the person who ran it is waiting for the answer.
     """
     check_secrets(connection, environ)
     row = spec(connection.system)
-    settings = connection.connector_settings(shared_budget=ledgers is not None)
+    settings = connection.connector_settings(shared_budget=ledgers is not None,
+                                             retry_connect=daemon)
     if not isinstance(settings, row.settings_class()):
         raise TypeError(f"the {connection.system} connection section built "
                         f"{type(settings).__name__}, not the registry's {row.settings}")

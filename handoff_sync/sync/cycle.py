@@ -47,6 +47,7 @@ from handoff_sync.store.types import (
     RunKind,
     RunOutcome,
 )
+from handoff_sync.sync.advice import explain
 from handoff_sync.sync.cycle_parts import (
     canonical,
     closed_by_people,
@@ -143,10 +144,15 @@ class PipelineRunner:
     def __init__(self, config: Any, pipeline: Any, store: Any, *, holder: str,
                  environ: Mapping[str, str] | None = None,
                  clock: Callable[[], datetime] = now_utc,
-                 connectors: Mapping[Role, Connector] | None = None) -> None:
+                 connectors: Mapping[Role, Connector] | None = None,
+                 daemon: bool = False) -> None:
+        """``daemon`` (`handoff-sync run`): calls that cannot connect are retried, and a
+        failed cycle's message says the next cycle tries again; a one-shot command's
+        runner (the default) reports such a failure at once and promises nothing."""
         from handoff_sync.sync.connect import build_connector
 
         self.config = config
+        self.daemon = daemon
         self.pipeline = pipeline
         self.name: str = pipeline.name
         self.store = store
@@ -159,7 +165,8 @@ class PipelineRunner:
             ledgers = getattr(store, "budget_ledger", None)
             connectors = {
                 role: build_connector(config.connections[name], environ=environ,
-                                      ledgers=ledgers, stop=self._stop_requested)
+                                      ledgers=ledgers, stop=self._stop_requested,
+                                      daemon=daemon)
                 for role, name in ((Role.PRM, pipeline.prm), (Role.CRM, pipeline.crm))}
         self.connectors = dict(connectors)
         self._owners: dict[Role, OwnerDirectory] = {}
@@ -213,7 +220,7 @@ class PipelineRunner:
                 self._links_seen = None  # unsure what was seen: the next plan looks at all
                 stopped = isinstance(exc, PullStopped | StopRequested)
                 outcome = RunOutcome.INTERRUPTED if stopped else RunOutcome.FAILED
-                message = stopped_message(exc) if stopped else failure_message(exc)
+                message = stopped_message(exc) if stopped else self._failure(exc)
                 ended = self.clock()
                 if not dry_run:
                     self.store.finish_run(run_id, ended, outcome, message, self._usage(), {})
@@ -238,6 +245,15 @@ class PipelineRunner:
                 raise
             finally:
                 self._should_stop = _never
+
+    def _failure(self, exc: Exception) -> str:
+        """A failed cycle's message: a connector's failure named in the config's terms
+        (the connection, its URL or secret at its line), and, from the daemon only, that
+        the next cycle tries again."""
+        text = None
+        if isinstance(exc, ConnectorError):
+            text = explain(exc, self.config, (self.pipeline.prm, self.pipeline.crm))
+        return failure_message(exc, text, next_cycle=self.daemon)
 
     def _close_failed(self, run_id: str, message: str) -> None:
         try:

@@ -38,11 +38,28 @@ _BY_NAME = {name: failure_class for name, failure_class, _ in TABLE}
 _NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*):")
 
 
-def failure_message(exc: BaseException) -> str:
+# Said only by the daemon (`handoff-sync run`): a one-shot command has no next cycle.
+NEXT_CYCLE = "will try again at the next cycle"
+
+
+def failure_message(exc: BaseException, text: str | None = None, *,
+                    next_cycle: bool = False) -> str:
     """A failed run's recorded message, ``"Name: first line"``, with every known secret
-    redacted: it is stored, and `status` and /readyz print it."""
-    text = str(exc).strip().splitlines()
-    return redact(f"{type(exc).__name__}: {text[0] if text else ''}")
+    redacted: it is stored, and `status` and /readyz print it. ``text`` replaces
+    ``str(exc)`` (the words ``sync.advice`` gives a connector's failure); ``next_cycle``
+    (the daemon) adds that the next cycle tries again."""
+    lines = (str(exc) if text is None else text).strip().splitlines()
+    first = lines[0] if lines else ""
+    if next_cycle:
+        first = f"{first}; {NEXT_CYCLE}" if first else NEXT_CYCLE
+    return redact(f"{type(exc).__name__}: {first}")
+
+
+def failure_text(message: str) -> str:
+    """A recorded message without its leading exception name: the words a person reads
+    (the name is for ``classify_message``)."""
+    match = _NAME.match(message)
+    return message[match.end():].strip() if match else message
 
 
 def classify(exc: BaseException) -> str:
@@ -84,4 +101,5 @@ def _connector_errors() -> dict[str, type[ConnectorError]]:
     return found
 
 
-__all__ = ["CLASSES", "INTERNAL", "TABLE", "classify", "classify_message", "failure_message"]
+__all__ = ["CLASSES", "INTERNAL", "NEXT_CYCLE", "TABLE", "classify", "classify_message",
+           "failure_message", "failure_text"]

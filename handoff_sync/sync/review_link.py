@@ -25,7 +25,7 @@ a cycle is not overwritten unseen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,14 +125,15 @@ class LinkPreview:
 
 def check_link(item: Mapping[str, Any], state: PipelineState, folder: Path,
                crm: Connector, crm_id: str | None, registration: str | None, *,
-               force: bool) -> LinkPreview:
+               force: bool, words: Callable[[ConnectorError], str] = str) -> LinkPreview:
     """The checked link of ``item`` (an open review item) as a preview; LinkRefused when
-    it is incomplete, malformed, missing, or would move an attribution without force."""
+    it is incomplete, malformed, missing, or would move an attribution without force.
+    ``words`` says what a CRM failure was (the caller knows the config's terms)."""
     mappings = _mappings(folder)
     prm_id = _registration(item, state, mappings.prm, registration)
     if not crm_id or not crm_id.strip():
         raise LinkRefused(_needs_opportunity(item, state, mappings.crm), USAGE)
-    opportunity = _read_opportunity(crm, mappings.crm, crm_id.strip())
+    opportunity = _read_opportunity(crm, mappings.crm, crm_id.strip(), words)
     links = state.engine.links
     taken = sorted(p for p, link in links.items()
                    if link.crm_id == opportunity.id and p != prm_id)
@@ -199,7 +200,8 @@ def _needs_opportunity(item: Mapping[str, Any], state: PipelineState,
             f"{usage}\n{listed}")
 
 
-def _read_opportunity(crm: Connector, mapping: SystemMapping, crm_id: str) -> Shown:
+def _read_opportunity(crm: Connector, mapping: SystemMapping, crm_id: str,
+                      words: Callable[[ConnectorError], str]) -> Shown:
     """The opportunity as the CRM has it now; LinkRefused when it cannot be it."""
     what = f"{crm.system} {mapping.object}"
     try:
@@ -211,7 +213,7 @@ def _read_opportunity(crm: Connector, mapping: SystemMapping, crm_id: str) -> Sh
         found = crm.fetch(mapping.object, [crm_id], fields)
     except ConnectorError as exc:
         raise LinkRefused(f"could not check {what} {crm_id} in {crm.system}: "
-                          f"{for_terminal(exc)}; nothing was linked") from None
+                          f"{for_terminal(words(exc))}; nothing was linked") from None
     if not found:
         raise LinkRefused(f"no {what} {crm_id} exists (deleted, or never there): nothing "
                           "was linked; check the id in the CRM")

@@ -146,7 +146,8 @@ def test_sandbox_not_running(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     error = one_error(capsys, ["init", "--sandbox", f"https://127.0.0.1:{port}",
                                "--out", str(tmp_path / "cfg.yaml")])
     assert error == (f"handoff-sync init: cannot reach the sandbox at https://127.0.0.1:{port}: "
-                     "start it with `handoff-sync sandbox` and pass the URL it prints")
+                     "connection refused (nothing listens on that port); start it with "
+                     "`handoff-sync sandbox` and pass the URL it prints")
     assert list(tmp_path.iterdir()) == []
 
 

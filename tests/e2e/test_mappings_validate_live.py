@@ -90,9 +90,31 @@ def test_a_system_it_cannot_reach_is_one_clear_line(
     token.write_text("pat-na1-00000000-0000-0000-0000-000000000000\n")
     code, out = run(capsys, "--live", "--config", str(config))
     assert code == 1
-    assert "cannot describe hubspot.yaml's objects through connection" in out
+    assert "cannot describe hubspot.yaml's objects through hubspot connection 'prm' at " in out
+    assert "HubSpot refused the credentials" in out
+    token_line = next(n for n, line in enumerate(config.read_text().splitlines(), 1)
+                      if "access_token:" in line)
+    assert (f"is the secret in {token} current? check connections.prm.access_token in "
+            f"{config}:{token_line}") in out
     assert "pat-na1-0000" not in out
     assert "mappings OK" not in out
+
+
+def test_a_host_name_that_does_not_resolve_is_one_line_naming_the_setting(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = config.read_text().splitlines()
+    line_no = next(n for n, line in enumerate(lines, 1)
+                   if line.strip().startswith('host: "https'))  # the PRM's, not server's
+    lines[line_no - 1] = '    host: "https://prm.example.invalid"'
+    config.write_text("\n".join(lines) + "\n")
+    code, out = run(capsys, "--live", "--config", str(config))
+    assert code == 1 and "mappings OK" not in out
+    [line] = [text for text in out.splitlines() if "cannot describe" in text]
+    assert line == (
+        "pipeline partners: cannot describe hubspot.yaml's objects through hubspot "
+        "connection 'prm': could not connect to HubSpot at prm.example.invalid:443 for "
+        "properties of deals: the host name does not resolve (DNS); is the host name right? "
+        f"check connections.prm.host in {config}:{line_no}")
 
 
 def test_live_without_a_config_says_what_it_needs(

@@ -8,6 +8,7 @@ hubspot-api-client on the wire) with the config `init --sandbox` writes.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,32 @@ def test_malformed_missing_and_foreign_ids_are_refused_before_anything_is_stored
     assert "nothing was linked" in err
 
     assert state(config).engine.links == before
+    assert reviews(config)[item["key"]]["status"] == "open"
+
+
+def test_a_crm_it_cannot_connect_to_is_one_line_naming_the_setting_and_links_nothing(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sync(capsys, config)
+    item = conflict_item(config)
+    now = state(config)
+    target = min(set(now.mirror[Role.CRM]) - {link.crm_id for link in now.engine.links.values()})
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lines = config.read_text().splitlines()
+    line_no = next(n for n, line in enumerate(lines, 1) if "login_url:" in line)
+    lines[line_no - 1] = f'    login_url: "https://127.0.0.1:{port}"'
+    config.write_text("\n".join(lines) + "\n")
+
+    code, out, err = run(capsys, "review", "link", item["key"], target, "--registration",
+                         item["details"]["registrations"][0], "--config", str(config))
+
+    assert (code, out) == (1, "")
+    [line] = err.splitlines()
+    assert f"salesforce connection 'crm': could not connect to Salesforce at 127.0.0.1:{port}" \
+        in line and "connection refused (nothing listens on that port)" in line
+    assert f"check connections.crm.login_url in {config}:{line_no}; nothing was linked" in line
+    assert "again" not in line.replace("against", "")
     assert reviews(config)[item["key"]]["status"] == "open"
 
 

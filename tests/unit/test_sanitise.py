@@ -18,7 +18,7 @@ from handoff_sync.cli.main import main
 from handoff_sync.cli.mappings import add_mappings_command
 from handoff_sync.cli.plan import _as_text
 from handoff_sync.cli.review_view import render_reviews
-from handoff_sync.cli.sync import _cycle_text
+from handoff_sync.cli.sync import _cycle_text, failed_line
 from handoff_sync.engine.types import Plan
 from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.report import render
@@ -155,7 +155,7 @@ def test_plan_text_strips_escapes_from_records_and_values() -> None:
     assert_clean(text)
     assert "901Acme" in text
     failed = dataclasses.replace(report, plan=None, message=f"AuthError: {HOSTILE}")
-    assert_clean(_as_text(failed))
+    assert_clean(failed_line("plan", failed, "cannot plan"))
 
 
 def test_offline_plan_summary_strips_escapes_from_the_exported_records(
