@@ -98,15 +98,18 @@ def test_compose_runs_postgres_then_migrate_then_the_daemon() -> None:
     assert "healthcheck" in services["db"]
     assert services["migrate"]["command"] == ["migrate"]
     assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    # migrate creates the tables where the daemon will look: the same state volume
+    assert "data:/data" in services["migrate"]["volumes"]
     daemon = services["handoff-sync"]
     assert daemon["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
     assert "./config:/config:ro" in daemon["volumes"]
     assert "data:/data" in daemon["volumes"]  # the writable state volume
     assert set(compose()["volumes"]) == {"db", "data"}
-    for service in services.values():  # the password comes from .env, never the file
-        for key, value in (service.get("environment") or {}).items():
-            if "PASSWORD" in key:
-                assert str(value).startswith("${DB_PASSWORD"), (key, value)
+    # DB_PASSWORD and the ${VARS} the config names come from .env, never from this file
+    assert services["db"]["environment"]["POSTGRES_PASSWORD"].startswith("${DB_PASSWORD")
+    for name in ("migrate", "handoff-sync"):
+        assert services[name]["env_file"] == [".env"]
+        assert "environment" not in services[name]
 
 
 def test_the_readme_points_at_the_compose_file_and_the_lock() -> None:

@@ -21,8 +21,6 @@ from handoff_sync.cli.plan_offline import add_offline_arguments, instant, run_pl
 from handoff_sync.cli.plan_view import (
     DEFAULT_LIMIT,
     PlanView,
-    Shown,
-    render,
     show,
     when,
 )
@@ -34,7 +32,6 @@ from handoff_sync.cli.sync import (
     selected_pipelines,
 )
 from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
-from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sync.cycle import CycleReport
 from handoff_sync.sync.plan_context import PlanContext
 
@@ -84,13 +81,13 @@ def run(args: argparse.Namespace) -> int:
         # ASCII only, as engine.serialise.dumps: no raw C1 control or bidi override.
         print(json.dumps([_as_json(r) for r in reports], indent=2, sort_keys=True))
         return 0 if all(r.plan is not None for r in reports) else 1
-    # NoSuchDeal (exit 2) names the deals whose names come close.
-    text = show([_view(r) for r in reports if r.plan is not None], args.deal, args.limit)
+    failed = [r for r in reports if r.plan is None]
+    for report in failed:  # why, in one line, as cli.main prints an error; first, so a
+        # --deal that matches nothing (NoSuchDeal, exit 2) does not hide it
+        print(failed_line("plan", report, "cannot plan"), file=sys.stderr)
+    text = show([view_of(r) for r in reports if r.plan is not None], args.deal, args.limit)
     if text:
         print(text.rstrip())
-    failed = [r for r in reports if r.plan is None]
-    for report in failed:  # why, in one line, as cli.main prints an error
-        print(failed_line("plan", report, "cannot plan"), file=sys.stderr)
     return 0 if not failed else 1
 
 
@@ -105,7 +102,8 @@ def _as_json(report: CycleReport) -> dict[str, Any]:
             "skipped_by_scope": to_jsonable(list(context.skipped))}
 
 
-def _view(report: CycleReport) -> PlanView:
+def view_of(report: CycleReport) -> PlanView:
+    """A cycle report that has a plan, as the pure renderer (cli.plan_view) takes it."""
     assert report.plan is not None
     writes = ", ".join(f"{s} {n}" for s, n in sorted(report.write_calls.items()))
     reads = ", ".join(f"{s} {u.get('total', 0)}" for s, u in sorted(report.api_calls.items()))
@@ -114,13 +112,6 @@ def _view(report: CycleReport) -> PlanView:
         f"{when(report.plan.now)} (nothing written)",
         report.plan, report.changes, report.context or NOTHING,
         f"writing would cost {writes or 'nothing'}; planning read {reads or 'nothing'}")
-
-
-def _as_text(report: CycleReport, shown: Shown | None = None) -> str:
-    """One cycle report as `plan` prints it."""
-    if report.plan is None:
-        return for_terminal(f"pipeline {report.pipeline}: cannot plan: {report.message}")
-    return render(_view(report), shown or Shown())
 
 
 def _fixed(now: datetime) -> Callable[[], datetime]:

@@ -44,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
         holder = default_holder()
 
         def runner_factory(pipeline: Any) -> PipelineRunner:
-            # The running daemon retries a system it cannot connect to and says its next
-            # cycle tries again; --once (cron) has no next cycle of its own: it reports.
+            # Both retry a system they cannot connect to (a server restarting); only the
+            # running daemon has a next cycle to promise. --once is cron's: it reports.
             return PipelineRunner(config, pipeline, store, holder=holder,
-                                  daemon=not args.once)
+                                  daemon=not args.once, retry_connect=True)
 
         daemon = Daemon(config, store, runner_factory, holder=holder)
         return daemon.run_once() if args.once else daemon.run_forever()

@@ -95,19 +95,28 @@ def _database_url(value: Any, info: ValidationInfo) -> Any:
         url = url.set(password=password)
     if driver == "sqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):
-        url = url.set(database=str(absolute(Path(url.database), _data_folder(context))))
+        url = url.set(database=str(_sqlite_file(Path(url.database), context)))
     return url.render_as_string(hide_password=False)
 
 
 DATA_DIR_ENV = "HANDOFF_SYNC_DATA_DIR"
 
 
-def _data_folder(context: LoadContext) -> Path:
-    """Where a relative SQLite path lands: ``$HANDOFF_SYNC_DATA_DIR`` when set (the Docker
-    image sets /data, a writable volume, while /config is mounted read-only), else the
-    config file's folder."""
+def _sqlite_file(path: Path, context: LoadContext) -> Path:
+    """Where a SQLite path lands: an absolute one as written; a relative one in
+    ``$HANDOFF_SYNC_DATA_DIR`` when set (the Docker image sets /data, a writable volume,
+    while /config is mounted read-only), else in the config file's folder. A store that
+    already exists beside the config and not yet in the data folder (an install from
+    before the variable) stays where it is, so an upgrade never starts an empty one."""
+    beside_config = absolute(path, context.base)
     named = context.environ.get(DATA_DIR_ENV, "").strip()
-    return Path(named) if named else context.base
+    if not named or path.is_absolute():
+        return beside_config
+    if not Path(named).is_absolute():
+        raise ValueError(f"${DATA_DIR_ENV} is {named!r}: it must be an absolute folder "
+                         "(e.g. /data), else the store would move with the working folder")
+    in_data = Path(named) / path
+    return beside_config if beside_config.is_file() and not in_data.exists() else in_data
 
 
 def _password_span(raw: str) -> tuple[int, int] | None:

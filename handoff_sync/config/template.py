@@ -27,7 +27,8 @@ TEMPLATE_HEAD = """\
 version: 1                              # format of this file
 
 database:                               # where the daemon keeps its state
-  # SQLite file (relative to this folder) for one daemon; PostgreSQL (psycopg 3) for
+  # SQLite file for one daemon (a relative path: in $HANDOFF_SYNC_DATA_DIR if set, as in
+  # the Docker image's /data, else in this folder); PostgreSQL (psycopg 3) for
   # production and for several replicas: postgresql+psycopg://USER@HOST:5432/DB
   # A password only as ${VAR}, or leave it out and set PGPASSWORD; ${DATABASE_URL} works.
   url: __DATABASE__
@@ -150,7 +151,7 @@ SANDBOX_HEAD = """\
 # Secrets are in secrets/ next to this file; ca.pem is the sandbox's CA.
 version: 1
 
-database:                              # a relative SQLite path is relative to this file
+database:                              # relative: to this file ($HANDOFF_SYNC_DATA_DIR if set)
   url: __DATABASE__
 
 server:

@@ -49,7 +49,12 @@ def explain(exc: ConnectorError, config: Config, names: Sequence[str]) -> str:
     if endpoint and endpoint not in exc.message:
         head += f" at {endpoint}"
     check = _check(exc, config, name, connection, endpoint)
-    return f"{head}: {exc.message}" + (f"; {check}" if check else "")
+    message = exc.message
+    if check and exc.cause in ("untrusted", "hostname"):
+        # The connector's own advice names keys generically ("set ca_file ..."); the
+        # check below names the key of this config at its line, so it replaces it.
+        message = message.split("; ", 1)[0]
+    return f"{head}: {message}" + (f"; {check}" if check else "")
 
 
 def _check(exc: ConnectorError, config: Config, name: str,

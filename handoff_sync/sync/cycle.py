@@ -145,14 +145,17 @@ class PipelineRunner:
                  environ: Mapping[str, str] | None = None,
                  clock: Callable[[], datetime] = now_utc,
                  connectors: Mapping[Role, Connector] | None = None,
-                 daemon: bool = False) -> None:
-        """``daemon`` (`handoff-sync run`): calls that cannot connect are retried, and a
-        failed cycle's message says the next cycle tries again; a one-shot command's
-        runner (the default) reports such a failure at once and promises nothing."""
+                 daemon: bool = False, retry_connect: bool | None = None) -> None:
+        """``daemon`` (`handoff-sync run`): a failed cycle's message says the next cycle
+        tries again. ``retry_connect`` (default: ``daemon``): calls that cannot connect are
+        retried under the connection's retry settings, to ride out a restarting server
+        (`run --once` under cron does, with no next cycle to promise). A one-shot
+        command's runner (the default) reports such a failure at once, promising nothing."""
         from handoff_sync.sync.connect import build_connector
 
         self.config = config
         self.daemon = daemon
+        retry_connect = daemon if retry_connect is None else retry_connect
         self.pipeline = pipeline
         self.name: str = pipeline.name
         self.store = store
@@ -166,7 +169,7 @@ class PipelineRunner:
             connectors = {
                 role: build_connector(config.connections[name], environ=environ,
                                       ledgers=ledgers, stop=self._stop_requested,
-                                      daemon=daemon)
+                                      daemon=retry_connect)
                 for role, name in ((Role.PRM, pipeline.prm), (Role.CRM, pipeline.crm))}
         self.connectors = dict(connectors)
         self._owners: dict[Role, OwnerDirectory] = {}

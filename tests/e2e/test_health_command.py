@@ -13,6 +13,7 @@ from handoff_sync.cli.main import main
 from handoff_sync.config.load import load_config
 from handoff_sync.daemon.health import HealthServer
 from handoff_sync.daemon.metrics import Metrics
+from handoff_sync.errors import ConfigError
 from handoff_sync.testing.builders import minimal_config
 
 
@@ -90,3 +91,27 @@ def test_data_dir_holds_a_relative_sqlite_store(tmp_path: Path,
     assert load_config(config).database.url == f"sqlite:///{tmp_path / 'config' / 'state.db'}"
     monkeypatch.setenv("HANDOFF_SYNC_DATA_DIR", str(tmp_path / "data"))
     assert load_config(config).database.url == f"sqlite:///{tmp_path / 'data' / 'state.db'}"
+
+
+def test_an_existing_store_beside_the_config_is_kept_after_an_upgrade(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install from before $HANDOFF_SYNC_DATA_DIR keeps its store beside the config:
+    the new image must use it, not start an empty one in /data."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "data").mkdir()
+    config = config_with_server(tmp_path / "config", 9464)
+    (tmp_path / "config" / "state.db").write_bytes(b"")  # the old store
+    monkeypatch.setenv("HANDOFF_SYNC_DATA_DIR", str(tmp_path / "data"))
+    assert load_config(config).database.url == f"sqlite:///{tmp_path / 'config' / 'state.db'}"
+    (tmp_path / "data" / "state.db").write_bytes(b"")  # once moved, the data folder's wins
+    assert load_config(config).database.url == f"sqlite:///{tmp_path / 'data' / 'state.db'}"
+
+
+def test_a_relative_data_dir_is_refused_with_the_fix(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_with_server(tmp_path, 9464)
+    monkeypatch.setenv("HANDOFF_SYNC_DATA_DIR", "data")
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert "$HANDOFF_SYNC_DATA_DIR is 'data': it must be an absolute folder" in str(refused.value)
+

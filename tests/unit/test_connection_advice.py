@@ -123,6 +123,25 @@ def test_a_certificate_for_another_host_points_at_the_url(config: Config) -> Non
         f"connections.crm.login_url in {config.path}:5")
 
 
+def test_the_config_check_replaces_the_connectors_generic_tls_advice(config: Config) -> None:
+    """One piece of advice, the one naming this config's key at its line: not the
+    connector's generic "set ca_file ... or remove ca_file" followed by a second one."""
+    error = CertificateRejected(
+        "Salesforce's TLS certificate at login.acme.example:8443 is for another host name "
+        "(hostname mismatch); check that login_url / instance_url name the host the "
+        "certificate is for", system="salesforce", endpoint="login.acme.example:8443",
+        cause="hostname")
+    line = explain(error, config, PIPELINE)
+    assert line.count("certificate is for") == 1 and "instance_url" not in line
+    untrusted = CertificateRejected(
+        "HubSpot's TLS certificate at api.hubapi.com:443 does not verify against the CA this "
+        "connection trusts (self-signed); set ca_file in the connection settings to the CA "
+        "bundle that signed it, or remove ca_file to trust the public CAs",
+        system="hubspot", endpoint="api.hubapi.com:443", cause="untrusted")
+    line = explain(untrusted, config, PIPELINE)
+    assert "remove ca_file" not in line and line.count("ca_file") == 1
+
+
 def test_refused_credentials_name_where_the_secret_is_read(config: Config) -> None:
     hubspot = AuthError("HubSpot refused the credentials for search deals", system="hubspot",
                         status=401)

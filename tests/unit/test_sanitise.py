@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from connectors.quoting import quoted as connector_quoted
+from handoff_sync.cli import plan_view as plan_text
 from handoff_sync.cli.main import main
 from handoff_sync.cli.mappings import add_mappings_command
-from handoff_sync.cli.plan import _as_text
+from handoff_sync.cli.plan import view_of
 from handoff_sync.cli.review_view import render_reviews
 from handoff_sync.cli.sync import _cycle_text, failed_line
 from handoff_sync.engine.types import Plan
@@ -151,7 +152,7 @@ def test_plan_text_strips_escapes_from_records_and_values() -> None:
                          changes=({"system": "hubspot", "object": "deals",
                                    "record": "901" + ESCAPES, "field": "partner_name",
                                    "old": "x", "new": HOSTILE},))
-    text = _as_text(report)
+    text = plan_text.render(view_of(report), plan_text.Shown())
     assert_clean(text)
     assert "901Acme" in text
     failed = dataclasses.replace(report, plan=None, message=f"AuthError: {HOSTILE}")
