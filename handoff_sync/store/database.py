@@ -84,7 +84,10 @@ def create(url: URL) -> Engine:
             _make_parent(Path(str(url.database)))
             _make_private(Path(str(url.database)).expanduser().absolute())
     else:
-        options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        # client_encoding: a database created SQL_ASCII (no encoding) would otherwise hand
+        # text back as bytes, which SQLAlchemy and every query here expect as str.
+        options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S,
+                                   "client_encoding": "utf8"}
         options["pool_pre_ping"] = True
     try:
         engine = create_engine(url, **options)

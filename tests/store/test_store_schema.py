@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from psycopg import sql
 from sqlalchemy import MetaData, text
 
 from handoff_sync.store import SchemaOutdated, Store, StoreError, redact_url, sqlite_url_for
 from handoff_sync.store.schema import Base
-from tests.store_support import require_postgres
+from tests.store_support import PG_ADMIN_URL, _database_url, require_postgres
 
 
 def test_migrate_creates_the_schema_once_and_the_daemon_check_passes(store_url: str) -> None:
@@ -100,3 +103,28 @@ def test_without_postgresql_its_store_tests_skip_locally_but_fail_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the PostgreSQL store tests"):
         require_postgres(nowhere)
+
+
+def test_a_sql_ascii_postgres_database_migrates_and_keeps_text() -> None:
+    """A database created without an encoding (SQL_ASCII, e.g. initdb under the C locale)
+    hands text back as bytes unless the client asks for UTF-8: migrate died with a
+    TypeError inside SQLAlchemy. Text written and read back stays the same text."""
+    require_postgres()
+    name = f"hs_ascii_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {} ENCODING 'SQL_ASCII' TEMPLATE template0 "
+                              "LC_COLLATE 'C' LC_CTYPE 'C'").format(sql.Identifier(name)))
+    try:
+        store = Store.connect(_database_url(name))
+        try:
+            assert store.migrate()  # revisions applied
+            assert store.schema_problem() is None
+            with store.engine.connect() as connection:
+                assert connection.execute(text("SELECT :t"), {"t": "Zoë Müller"}).scalar() \
+                    == "Zoë Müller"
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                          .format(sql.Identifier(name)))
