@@ -33,6 +33,7 @@ Liveness = Callable[[], bool]
 
 
 UNREADY_AFTER_FAILED_CYCLES = 3
+LAST_FAILURE_CHARS = 800  # of a pipeline's last failure message, in a /readyz answer
 
 
 def store_readiness(store: Any, pipelines: Sequence[str] = (), *,
@@ -50,7 +51,7 @@ def store_readiness(store: Any, pipelines: Sequence[str] = (), *,
         except Exception as exc:
             return f"database unreachable ({driver_error(exc)})"
         reasons = [reason for reason in failing if reason]
-        return "; ".join(reasons)[:1000] if reasons else None
+        return "; ".join(reasons)[:4 * LAST_FAILURE_CHARS] if reasons else None
 
     return check
 
@@ -62,7 +63,9 @@ def _failing(health: Any, failed_cycles: int) -> str | None:
     reason = classify_message(health.last_failure)
     at = health.last_failure_at.isoformat(timespec="seconds") if health.last_failure_at \
         else "unknown"
-    last = for_terminal(health.last_failure or "no message")[:300]
+    # Long enough for a connection failure's whole line: its advice (the config key to
+    # check, at its line) comes last.
+    last = for_terminal(health.last_failure or "no message")[:LAST_FAILURE_CHARS]
     return (f"pipeline {health.pipeline}: {count} failed cycles in a row ({reason}; last "
             f"at {at}): {last}")
 

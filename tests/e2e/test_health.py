@@ -182,6 +182,21 @@ def test_readyz_turns_503_after_3_failed_cycles_in_a_row_and_back_after_a_succes
     again.close()
 
 
+def test_readyz_keeps_the_advice_at_the_end_of_a_connection_failure(tmp_path: Path) -> None:
+    """A connection failure's line ends with what to check (the config key at its line):
+    a probe answer must not cut it off."""
+    store = open_store(tmp_path)
+    advice = "check connections.crm.login_url in /etc/handoff-sync/handoff-sync.yaml:24"
+    message = ("CannotConnect: salesforce connection 'crm': could not connect to "
+               "Salesforce at crm.example.com:443 for login at https://crm.example.com: "
+               "the host name does not resolve (DNS); is the host name right? " + advice)
+    message = message.replace("crm.example.com", "crm-eu-west-1.internal.example.com")
+    assert len(message) > 300
+    record_runs(store, "alpha", [RunOutcome.FAILED] * 3, message=message)
+    reason = store_readiness(store, ["alpha"])()
+    assert reason is not None and reason.endswith(advice)
+
+
 def test_readyz_strips_control_sequences_from_a_failure_message(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     record_runs(store, "alpha", [RunOutcome.FAILED] * 3,
