@@ -26,7 +26,7 @@ from handoff_sync.sandbox.hubspot.schema import (
     date_entered,
     date_exited,
 )
-from handoff_sync.sandbox.seed.draw import DAY_MS, EPOCH, ONE_MS, Moment, moment
+from handoff_sync.sandbox.seed.draw import DAY_MS, EPOCH, ONE_MS, Moment, hubspot_instant
 from handoff_sync.sandbox.seed.model import Scenario
 from handoff_sync.sandbox.seed.rules import CONVERTED, REJECTED
 
@@ -48,9 +48,9 @@ def hubspot_history(path: Path) -> dict[str, str | None]:
     the last (the current stage), exited when the next one was entered."""
     props: dict[str, str | None] = {}
     for position, (stage_id, entered_ms) in enumerate(path):
-        props[date_entered(stage_id)] = moment(entered_ms)[1]
+        props[date_entered(stage_id)] = hubspot_instant(entered_ms)
         if position + 1 < len(path):
-            props[date_exited(stage_id)] = moment(path[position + 1][1])[1]
+            props[date_exited(stage_id)] = hubspot_instant(path[position + 1][1])
     return props
 
 
