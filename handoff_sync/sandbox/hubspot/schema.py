@@ -192,13 +192,6 @@ CONTACT_PROPERTIES: tuple[HsProperty, ...] = (
     _text("phone", "Phone Number", "contactinformation"),
 )
 
-PROPERTIES: dict[str, tuple[HsProperty, ...]] = {
-    "deals": DEAL_PROPERTIES,
-    "tasks": TASK_PROPERTIES,
-    "companies": COMPANY_PROPERTIES,
-    "contacts": CONTACT_PROPERTIES,
-}
-
 # Properties returned when a read names none (HubSpot's per-object defaults).
 DEFAULT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "deals": ("dealname", "amount", "closedate", "pipeline", "dealstage", "createdate",
@@ -264,3 +257,38 @@ PARTNER_PIPELINE = HsPipeline("9004451", "Partner Deal Registrations", 1, (
 ))
 
 PIPELINES: dict[str, tuple[HsPipeline, ...]] = {"deals": (DEFAULT_PIPELINE, PARTNER_PIPELINE)}
+
+# HubSpot's calculated stage history of a deal, one pair per stage of every pipeline:
+# when the deal last entered and last left the stage (datetime, read-only).
+DATE_ENTERED, DATE_EXITED = "hs_date_entered_", "hs_date_exited_"
+
+
+def date_entered(stage_id: str) -> str:
+    return DATE_ENTERED + stage_id
+
+
+def date_exited(stage_id: str) -> str:
+    return DATE_EXITED + stage_id
+
+
+def _stage_history(pipeline: HsPipeline, stage: HsStage) -> tuple[HsProperty, HsProperty]:
+    def prop(name: str, verb: str) -> HsProperty:
+        return HsProperty(
+            name, f"Date {verb} '{stage.label} ({pipeline.label})'", "datetime",
+            "calculation_read_time", "dealinformation", calculated=True, read_only_value=True,
+            description=f"The date and time when the deal {verb} the '{stage.label}' stage, "
+                        f"'{pipeline.label}' pipeline")
+
+    return prop(date_entered(stage.id), "entered"), prop(date_exited(stage.id), "exited")
+
+
+STAGE_HISTORY_PROPERTIES: tuple[HsProperty, ...] = tuple(
+    prop for pipeline in PIPELINES["deals"] for stage in pipeline.stages
+    for prop in _stage_history(pipeline, stage))
+
+PROPERTIES: dict[str, tuple[HsProperty, ...]] = {
+    "deals": DEAL_PROPERTIES + STAGE_HISTORY_PROPERTIES,
+    "tasks": TASK_PROPERTIES,
+    "companies": COMPANY_PROPERTIES,
+    "contacts": CONTACT_PROPERTIES,
+}

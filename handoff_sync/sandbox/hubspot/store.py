@@ -281,13 +281,16 @@ class HubSpotStore:
     def apply(self, write: Write, now_ms: int) -> HsObject:
         table = self.tables[write.object_type]
         unique = self.unique_names(write.object_type)
+        changes = write.changes
+        if write.object_type == "deals":
+            changes = {**changes, **_stage_history(write, now_ms)}
         if write.target is None:
-            values = {name: v for name, v in write.changes.items() if v is not None}
+            values = {name: v for name, v in changes.items() if v is not None}
             obj = table.insert(values, now_ms, unique)
             for to_type, to_id, type_id in write.associations:
                 self.associations.add(write.object_type, obj.id, to_type, to_id, type_id)
             return obj
-        table.modify(write.target, write.changes, now_ms, unique)
+        table.modify(write.target, changes, now_ms, unique)
         return write.target
 
     def archive(self, object_type: str, obj: HsObject, now_ms: int) -> None:
@@ -377,18 +380,44 @@ class HubSpotStore:
             objects = [_seed_object(seed, normalise) for seed in seeds]
             if object_type == "deals":
                 for obj in objects:
-                    facts = _deal_stage_facts(obj.properties.get("pipeline"),
-                                              obj.properties.get("dealstage"))
-                    for name, value in facts.items():  # None unsets, as in modify()
-                        if value is None:
-                            obj.properties.pop(name, None)
-                        else:
-                            obj.properties[name] = value
+                    _derive_seeded_deal(obj)
             self.tables[object_type].load(objects, self.unique_names(object_type))
         for from_type, from_id, to_type, to_id, type_id in data.hubspot_associations:
             self.associations.add(resolve_type(from_type), int(from_id),
                                   resolve_type(to_type), int(to_id), type_id)
         self.owners.load(data.hubspot_owners)
+
+
+def _derive_seeded_deal(obj: HsObject) -> None:
+    """The calculated stage facts; a deal without any history of its stage entered it
+    when it was created (as one created in that stage would have)."""
+    stage = obj.properties.get("dealstage")
+    facts = _deal_stage_facts(obj.properties.get("pipeline"), stage)
+    for name, value in facts.items():  # None unsets, as in modify()
+        if value is None:
+            obj.properties.pop(name, None)
+        else:
+            obj.properties[name] = value
+    if stage is not None:
+        obj.properties.setdefault(schema.date_entered(stage), iso_ms(obj.created_at))
+
+
+def _stage_history(write: Write, now_ms: int) -> dict[str, str | None]:
+    """A stage change stamps the new stage's hs_date_entered_ (re-entering overwrites it:
+    HubSpot keeps the latest) and the old stage's hs_date_exited_ with the write's time."""
+    if "dealstage" not in write.changes:
+        return {}
+    old = write.target.properties.get("dealstage") if write.target is not None else None
+    new = write.changes["dealstage"]
+    if new == old:
+        return {}
+    stamp = iso_ms(now_ms)
+    times: dict[str, str | None] = {}
+    if old is not None:
+        times[schema.date_exited(old)] = stamp
+    if new is not None:
+        times[schema.date_entered(new)] = stamp
+    return times
 
 
 def _seed_object(seed: HubSpotSeedObject, normalise: dict[str, Any]) -> HsObject:

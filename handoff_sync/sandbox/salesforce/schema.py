@@ -194,6 +194,8 @@ OPPORTUNITY = SfObject(
                 picklist=("Partner Referral", "Web", "Phone Inquiry", "Other")),
         _ro("IsClosed", "boolean", "Closed", nillable=False, defaulted_on_create=True),
         _ro("IsWon", "boolean", "Won", nillable=False, defaulted_on_create=True),
+        # Set on insert and whenever StageName changes (API 52.0+).
+        _ro("LastStageChangeDate", "datetime", "Last Stage Change Date"),
         SfField("PartnerAccountId", "reference", "Partner Account ID", length=18,
                 reference_to=("Account",), relationship_name="PartnerAccount"),
         SfField("Partner_Registration_Id__c", "string", "Partner Registration ID", length=64,

@@ -7,10 +7,11 @@ dicts page through a true snapshot, and a transaction journal can restore the ol
 
 Writes validate and coerce the way Salesforce does (crm-api-reference.md 2.3-2.5) and
 set the system fields and the values Salesforce derives (stage -> IsClosed/IsWon/
-Probability, task status -> IsClosed, user full name, auto-numbers). Errors are
-:class:`RecordError` (Salesforce errorCode + message + fields; :mod:`.errors`) or, for a
-value whose JSON type the field cannot take at all, :class:`JsonTypeError` (:mod:`.values`;
-the whole request fails in the deserializer, before any record is written).
+Probability, a stage change -> LastStageChangeDate, task status -> IsClosed, user full
+name, auto-numbers). Errors are :class:`RecordError` (Salesforce errorCode + message +
+fields; :mod:`.errors`) or, for a value whose JSON type the field cannot take at all,
+:class:`JsonTypeError` (:mod:`.values`; the whole request fails in the deserializer,
+before any record is written).
 """
 
 from __future__ import annotations
@@ -166,6 +167,8 @@ class SalesforceStore:
                 record["LastModifiedDate"] = record["CreatedDate"]
             if record.get("SystemModstamp") is None:
                 record["SystemModstamp"] = record["LastModifiedDate"]
+            if obj.name == "Opportunity" and record.get("LastStageChangeDate") is None:
+                record["LastStageChangeDate"] = record["CreatedDate"]  # never moved since
             if record.get("Id") is None:
                 record["Id"] = self._new_id(obj)
             table.put(record)
@@ -268,6 +271,8 @@ class SalesforceStore:
         user = self.integration_user_id
         record.update(CreatedDate=stamp, CreatedById=user, LastModifiedDate=stamp,
                       LastModifiedById=user, SystemModstamp=stamp)
+        if obj.name == "Opportunity":
+            record["LastStageChangeDate"] = stamp
         self._store(obj, record)
         return record
 
@@ -283,6 +288,8 @@ class SalesforceStore:
         self._check_rules(obj, record)
         self._check_unique(obj, record)
         self._touch(record)
+        if obj.name == "Opportunity" and record.get("StageName") != current.get("StageName"):
+            record["LastStageChangeDate"] = record["LastModifiedDate"]
         self._store(obj, record)
         return record
 

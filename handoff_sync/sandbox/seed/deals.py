@@ -8,7 +8,20 @@ from datetime import timedelta
 from handoff_sync.sandbox.hubspot.schema import DEFAULT_PIPELINE
 from handoff_sync.sandbox.salesforce.schema import HANDOFF_STAGES, OPPORTUNITY_STAGES
 from handoff_sync.sandbox.seed.activity import hs_task, sf_task
-from handoff_sync.sandbox.seed.draw import DAY_MS, between, day_iso, hubspot_number, one_of
+from handoff_sync.sandbox.seed.draw import (
+    DAY_MS,
+    between,
+    day_iso,
+    hubspot_number,
+    moment,
+    one_of,
+)
+from handoff_sync.sandbox.seed.history import (
+    crm_path,
+    crm_stage_change_ms,
+    hubspot_history,
+    ms_of,
+)
 from handoff_sync.sandbox.seed.model import Scenario
 from handoff_sync.sandbox.seed.records import (
     FLAGS,
@@ -35,6 +48,7 @@ def opportunity_record(b: Builder, s: Scenario, shared: Shared, record_id: str,
         "Handoff_Stage__c": HANDOFF_STAGES[s.stage - 1],
         "Handoff_Stage_Entered__c": shared.entered[0], "Region__c": s.region,
         "Partner_Prepared_Prospect__c": False, "Handoff_Required__c": False,
+        "LastStageChangeDate": moment(crm_stage_change_ms(s, shared.converted))[0],
     })
     if registration_id is not None:
         record["Partner_Registration_Id__c"] = registration_id
@@ -63,6 +77,8 @@ def crm_deal(b: Builder, s: Scenario, shared: Shared, deal_id: str,
         **FLAGS[stage_id],
         "customer_account_name": s.customer.name, "customer_domain": s.customer.domain,
         **shared.handoff, **shared.crm_facts[1],
+        **hubspot_history(crm_path(stage_id, ms_of(shared.converted[0]),
+                                   crm_stage_change_ms(s, shared.converted))),
     }
     if registration_id is not None:
         props["partner_registration_id"] = registration_id
@@ -98,7 +114,7 @@ def decoy(b: Builder, s: Scenario) -> tuple[str, str]:
         "CloseDate": close, "Type": "New Business", "LeadSource": "Partner Referral",
         "IsClosed": closed, "IsWon": won, "PartnerAccountId": s.partner.sf_id,
         "Region__c": s.region, "Partner_Prepared_Prospect__c": False,
-        "Handoff_Required__c": False,
+        "Handoff_Required__c": False, "LastStageChangeDate": stamps[0][0],
          })
     deal_id = str(b.hs_number("crm_deals"))
     stage_id = HS_CRM_STAGE[stage]
@@ -107,7 +123,7 @@ def decoy(b: Builder, s: Scenario) -> tuple[str, str]:
         "closedate": day_iso(close), "pipeline": DEFAULT_PIPELINE.id, "dealstage": stage_id,
         "dealtype": "newbusiness", **FLAGS[stage_id], "partner_account_name": s.partner.name,
         "customer_account_name": s.customer.name, "customer_domain": s.customer.domain,
-        "region": s.region,
+        "region": s.region, **hubspot_history(crm_path(stage_id, created_ms, created_ms)),
          })
     b.associate("deals", deal_id, "companies", s.customer.company_id)
     return opportunity_id, deal_id

@@ -16,9 +16,11 @@ from handoff_sync.sandbox.seed.draw import (
     between,
     day_iso,
     hubspot_number,
+    moment,
     one_of,
     utc_day,
 )
+from handoff_sync.sandbox.seed.history import crm_path, hubspot_history
 from handoff_sync.sandbox.seed.model import Customer, Staff
 from handoff_sync.sandbox.seed.records import FLAGS, HS_CRM_STAGE, Builder, hs_owner, sf_owner
 from handoff_sync.sandbox.seed.rules import CS_HANDOFF_GO_LIVE, DIRECT_DEALS_PER_REGISTRATIONS
@@ -105,6 +107,7 @@ def _direct_deal(b: Builder, rng: random.Random, plan: _DirectPlan, customer: Cu
         "CloseDate": close, "Type": "New Business", "LeadSource": plan.lead_source,
         "IsClosed": closed, "IsWon": won, "Region__c": customer.region,
         "Partner_Prepared_Prospect__c": False, "Handoff_Required__c": False,
+        "LastStageChangeDate": moment(closed_ms)[0],  # the record was last touched after
     })
     if cs is not None:
         record["CS_Owner__c"] = sf_owner(cs)
@@ -116,6 +119,7 @@ def _direct_deal(b: Builder, rng: random.Random, plan: _DirectPlan, customer: Cu
         "pipeline": DEFAULT_PIPELINE.id, "dealstage": stage_id, "dealtype": "newbusiness",
         **FLAGS[stage_id], "customer_account_name": customer.name,
         "customer_domain": customer.domain, "region": customer.region,
+        **hubspot_history(crm_path(stage_id, created_ms, closed_ms)),
     }
     if cs is not None:
         props["cs_owner_id"] = hs_owner(cs)

@@ -74,13 +74,17 @@ Moment = tuple[datetime, str]  # one instant for Salesforce (datetime) and HubSp
 
 
 def moment(ms: int) -> Moment:
-    # fromtimestamp rounds to the microsecond, so a whole-ms float lands exactly on the ms;
-    # the ISO text is assembled from tables because isoformat() dominated large seeds.
+    # fromtimestamp rounds to the microsecond, so a whole-ms float lands exactly on the ms.
+    return datetime.fromtimestamp(ms / 1000, UTC), hubspot_instant(ms)
+
+
+def hubspot_instant(ms: int) -> str:
+    """An instant as HubSpot writes it: ISO-8601 UTC with milliseconds and Z."""
+    # Assembled from tables because isoformat() dominated large seeds.
     day, rest = divmod(ms, DAY_MS)
     minute, rest = divmod(rest, 60_000)
     second, milli = divmod(rest, 1000)
-    return (datetime.fromtimestamp(ms / 1000, UTC),
-            _day_prefix(day) + _HH_MM[minute] + _SS[second] + _MILLIS_Z[milli])
+    return _day_prefix(day) + _HH_MM[minute] + _SS[second] + _MILLIS_Z[milli]
 
 
 @lru_cache(maxsize=8192)

@@ -99,6 +99,7 @@ class Scenario:
     stage_starts: list[int] = field(default_factory=list)  # ms each stage began, to current
     created_ms: int = 0
     approved_ms: int | None = None
+    closed_ms: int | None = None  # won or lost (closed outcomes only)
     initiative: str = ""
     prm_name: str = ""
     amount: float = 0.0

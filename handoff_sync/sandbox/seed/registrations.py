@@ -6,6 +6,7 @@ from __future__ import annotations
 from handoff_sync.sandbox.hubspot.schema import PARTNER_PIPELINE, HsStage
 from handoff_sync.sandbox.salesforce.schema import HANDOFF_STAGES
 from handoff_sync.sandbox.seed.draw import day_iso, hubspot_number, moment, one_of
+from handoff_sync.sandbox.seed.history import hubspot_history, registration_path
 from handoff_sync.sandbox.seed.model import Scenario
 from handoff_sync.sandbox.seed.records import FLAGS, Builder, Shared, hs_owner, sf_owner
 from handoff_sync.sandbox.seed.rules import APPROVED, CONVERTED, EXPIRED, REJECTED, SUBMITTED
@@ -66,6 +67,7 @@ def registration_deal(b: Builder, s: Scenario, shared: Shared, deal_id: str,
         "partner_account_name": s.partner.name, "customer_account_name": s.customer.name,
         "customer_domain": s.customer.domain, **shared.handoff,
         **shared.prm_facts[1],
+        **hubspot_history(registration_path(s, stage.id, shared.registered)),
     }
     if opportunity_id is not None:
         props["crm_opportunity_id"] = opportunity_id

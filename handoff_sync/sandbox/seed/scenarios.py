@@ -242,7 +242,7 @@ def _note_account(s: Scenario, r: Callable[[], float]) -> None:
 def _plan(rng: random.Random, s: Scenario, staff: Staff, now_ms: int, today: date) -> None:
     r = rng.random
     _choose_stage(r, s)
-    closed_ms = _timeline(r, s, now_ms)
+    closed_ms = s.closed_ms = _timeline(r, s, now_ms)
     s.amount = draw_amount(rng)
     s.region = s.partner.region if r() < 0.85 else one_of(r, REGIONS)
     s.close_date = _close_date(r, s, closed_ms, today)
