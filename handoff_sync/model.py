@@ -160,8 +160,12 @@ class Deal:
         T.BOOL, "Closed", "the deal is closed (won or lost)"))
     is_won: bool | None = field(default=None, metadata=_meta(
         T.BOOL, "Won", "the deal is closed won"))
+    won_at: datetime | None = field(default=None, metadata=_meta(
+        T.DATETIME, "Won at", "when the deal was marked closed won in the CRM"))
     registration_status: str | None = field(default=None, metadata=_meta(
         T.TEXT, "Registration status", "where the registration is in the PRM's approval flow"))
+    approved_at: datetime | None = field(default=None, metadata=_meta(
+        T.DATETIME, "Approved at", "when the registration was approved in the PRM"))
     # People and partners
     partner_account: str | None = field(default=None, metadata=_meta(
         T.TEXT, "Partner", "the partner company that registered the deal"))

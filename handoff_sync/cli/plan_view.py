@@ -326,10 +326,12 @@ def _facts(card: DealCard) -> list[str]:
         lines.append("  gate: no verdict yet")
     else:
         where = ", ".join(x for x in (verdict.handoff_type, verdict.stage) if x)
-        said = f"  gate: {verdict.status.value}, {verdict.completeness_pct}% complete" + (
+        # A deal that needs no handoff has no score and nothing missing (both written blank).
+        score = f", {verdict.completeness_pct}% complete" if verdict.required else ""
+        said = f"  gate: {verdict.status.value}{score}" + (
             f" ({where})" if where else "") + (" - new verdict" if card.verdict_changed else "")
         lines.append(said)
-        if verdict.missing:
+        if verdict.missing and verdict.required:
             more = len(verdict.missing) - MISSING_SHOWN
             lines.append("    missing: " + ", ".join(verdict.missing[:MISSING_SHOWN])
                          + (f" (+{more} more)" if more > 0 else ""))

@@ -43,7 +43,12 @@ from handoff_sync.engine.ownership import (
     unresolved_owner_review,
 )
 from handoff_sync.engine.reconcile import Reconciler, Rejected
-from handoff_sync.engine.sla import advance_clocks, headline_clock, running_status
+from handoff_sync.engine.sla import (
+    advance_clocks,
+    first_seen_notes,
+    headline_clock,
+    running_status,
+)
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
 from handoff_sync.engine.types import (
@@ -369,12 +374,18 @@ class _DealPlanner:
                 out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
                                               self.tasks_by_crm.get(crm_id, ()),
                                               now=inputs.now, calendar=calendar))
+        elif crm_id is not None:
+            # No handoff type applies any more (e.g. a won deal reopened): nothing is
+            # wanted, so the tasks it still has open close, as when a handoff stops being
+            # required.
+            out.tasks.extend(task_actions(key, crm_id, (), self.tasks_by_crm.get(crm_id, ()),
+                                          now=inputs.now, calendar=None))
         verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
                           gate.status, gate.completeness_pct, gate.missing_labels,
                           stage_owner, ahead)
         if inputs.state.verdicts.get(key) != verdict:
             out.verdicts.append(verdict)
-        outputs = self._outputs(gate, clocks, values)
+        outputs = self._outputs(deal, gate, clocks, values)
         base_after = merged.base
         for role, record in ((Role.PRM, prm), (Role.CRM, crm)):
             if record is None or record.record_id is None:
@@ -439,18 +450,21 @@ class _DealPlanner:
                 failing.append(stage.id)
         return tuple(failing)
 
-    def _outputs(self, gate: GateResult, clocks: Mapping[str, ClockState],
+    def _outputs(self, deal: Deal, gate: GateResult, clocks: Mapping[str, ClockState],
                  values: Mapping[str, Value]) -> dict[Output, Value]:
         headline = headline_clock(clocks)
         brief: str | None = None
         if gate.required and gate.handoff_type is not None:
             handoff = self.policy.handoff_types[gate.handoff_type]
-            brief = render_brief(handoff.brief, values)
+            brief = render_brief(handoff.brief, values,
+                                 first_seen_notes(deal, handoff, clocks))
+        # A deal that needs no handoff has nothing to complete: a score and a list of
+        # "missing" facts on it would be noise that teaches reps to ignore both fields.
         return {
             Output.HANDOFF_REQUIRED: gate.required,
             Output.GATE_STATUS: gate.status.value,
-            Output.COMPLETENESS: gate.completeness_pct,
-            Output.MISSING_FIELDS: gate.missing_labels or None,
+            Output.COMPLETENESS: gate.completeness_pct if gate.required else None,
+            Output.MISSING_FIELDS: (gate.missing_labels or None) if gate.required else None,
             Output.SLA_DUE: headline.due_at if headline else None,
             Output.SLA_STATUS: headline.status.value if headline else None,
             Output.BRIEF: brief,

@@ -6,14 +6,24 @@ record. Calling it again with its own output as ``previous`` and the same inputs
 nothing and emits nothing, so a redone cycle is harmless.
 
 Events (when they hold, and at which instant; every instant is aware UTC, never after
-``now``):
-- ``handoff_required``: the deal needs the handoff (``required``); at ``now``.
+``now``). A start event is dated by its trigger's own time when the deal's data has it, so
+a deal approved a week before handoff-sync first saw it is a week into its clocks:
+- ``handoff_required``: the deal needs the handoff (``required``); at
+  ``deal.approved_at`` (the registration's approval) when set, else ``now``.
 - ``stage_entered`` (stage): ``deal.handoff_stage`` is that stage; at
   ``deal.stage_entered_at`` when set, else ``now``.
 - ``gate_passed`` (stage): ``gates_passed[stage] is True``; at ``now``.
 - ``field_filled`` (field): ``deal.get(field)`` is not None; at the value itself when it is
   a datetime (when the intro call was held, not when someone typed it), else ``now``.
-- ``closed_won``: ``deal.is_won is True``; at ``now``.
+- ``closed_won``: ``deal.is_won is True``; at ``deal.won_at`` when set, else ``now``.
+A time after ``now`` (clock skew between systems, a typo) counts as ``now``. There is no
+owner-change event: the deal holds no time of its owner's last change.
+
+A clock dated ``now`` because the data lacked its trigger's time started when handoff-sync
+first saw the trigger hold, which may be long after it happened. ``first_seen_notes`` says
+so, for the brief, from the deal and its clocks alone (no stored flag): a started clock
+whose start event's time the deal lacks, or holds as earlier than the clock's start (the
+clock started before the time was in the data, e.g. before the field was mapped).
 
 A clock's life:
 - It starts the first time its start event holds while the deal needs the handoff:
@@ -48,6 +58,7 @@ from types import MappingProxyType
 from handoff_sync.engine.calendar import due_at, elapsed_fraction, instant_at_fraction
 from handoff_sync.engine.types import ClockState, SlaEvent, SlaEventKind
 from handoff_sync.mapping.policy.file_model import BusinessCalendar, Event, HandoffType, SlaClock
+from handoff_sync.mapping.policy.templates import format_value
 from handoff_sync.model import Deal, SlaStatus
 
 _LIFE_ORDER = {kind: index for index, kind in enumerate(SlaEventKind)}
@@ -77,7 +88,7 @@ class _Context:
         """When the event happened, or None while it does not hold."""
         at: datetime | None = None
         if event.on == "handoff_required":
-            at = self.now if self.required else None
+            at = (self.deal.approved_at or self.now) if self.required else None
         elif event.on == "stage_entered":
             if self.deal.handoff_stage == event.stage:
                 at = self.deal.stage_entered_at or self.now
@@ -89,7 +100,7 @@ class _Context:
             if value is not None:
                 at = value if isinstance(value, datetime) else self.now
         elif event.on == "closed_won":
-            at = self.now if self.deal.is_won is True else None
+            at = (self.deal.won_at or self.now) if self.deal.is_won is True else None
         # An instant after `now` (clock skew between systems, a typo) counts as now: an
         # event cannot be dated in the future, and `now` is the latest time we know of.
         return None if at is None else min(at, self.now).astimezone(UTC)
@@ -195,6 +206,55 @@ def advance_clocks(*, deal: Deal, deal_key: str, handoff_type: str, handoff: Han
     return ClockUpdate(MappingProxyType(ordered), changed, tuple(events))
 
 
+# Start events whose time the deal's data can hold: the field, and its name in the brief.
+_TRIGGER_TIMES: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "handoff_required": ("approved_at", "approval time"),
+    "closed_won": ("won_at", "won time"),
+    "stage_entered": ("stage_entered_at", "stage entry time"),
+})
+
+
+def first_seen_notes(deal: Deal, handoff: HandoffType,
+                     clocks: Mapping[str, ClockState]) -> tuple[str, ...]:
+    """Lines for the brief about the started clocks of ``handoff`` that started when
+    handoff-sync first saw their trigger, not at the trigger's own time: the deal lacks the
+    time ("no approval time in the data"), or holds one earlier than the clock's start.
+    Empty when every started clock started at its trigger's time."""
+    lacking: list[str] = []
+    earlier: list[str] = []
+    for clock in handoff.slas:
+        state = clocks.get(clock.id)
+        trigger = _TRIGGER_TIMES.get(clock.start.on)
+        if state is None or trigger is None:
+            continue
+        if clock.start.on == "stage_entered" and deal.handoff_stage != clock.start.stage:
+            continue  # the deal's entry time is of another stage
+        if clock.start.on == "closed_won" and deal.is_won is not True:
+            continue  # won_at means "won at" only while the deal is won
+        name, words = trigger
+        at = deal.get(name)
+        if not isinstance(at, datetime):
+            lacking.append(words)
+        elif at < state.started_at:
+            earlier.append(f"{words} ({format_value(at)})")
+    notes = []
+    if lacking:
+        notes.append("SLA clocks started when handoff-sync first saw this deal (no "
+                     f"{_join(lacking, 'or')} in the data).")
+    if earlier:
+        notes.append("SLA clocks started when handoff-sync first saw this deal, after the "
+                     f"{_join(earlier, 'and')} in the data.")
+    return tuple(notes)
+
+
+def _join(words: list[str], conjunction: str) -> str:
+    """"a", "a or b", "a, b or c"; each distinct phrase once, first seen first."""
+    unique = list(dict.fromkeys(words))
+    if len(unique) == 1:
+        return unique[0]
+    return f"{', '.join(unique[:-1])} {conjunction} {unique[-1]}"
+
+
 def headline_clock(clocks: Mapping[str, ClockState]) -> ClockState | None:
     """The clock a rep should look at: the running one due soonest, else the latest stopped.
 
@@ -211,4 +271,4 @@ def headline_clock(clocks: Mapping[str, ClockState]) -> ClockState | None:
                key=lambda state: state.clock)
 
 
-__all__ = ["ClockUpdate", "advance_clocks", "headline_clock"]
+__all__ = ["ClockUpdate", "advance_clocks", "first_seen_notes", "headline_clock"]

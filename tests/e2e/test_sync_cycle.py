@@ -64,7 +64,12 @@ def test_initial_sync_flags_every_deal_and_opens_one_task_per_gap(world: dict[st
         record = opportunity(sf, verdict.crm_id)
         shown = {"passed": "Passed", "blocked": "Blocked", "not_required": "Not Required"}
         assert record["Handoff_Gate_Status__c"] == shown[verdict.status.value], verdict.deal
-        assert int(record["Handoff_Completeness__c"]) == verdict.completeness_pct
+        # A deal that needs no handoff gets no score and no missing-fields list: blank.
+        held = record["Handoff_Completeness__c"]
+        assert (None if held is None else int(held)) == (
+            verdict.completeness_pct if verdict.required else None), verdict.deal
+        assert (record["Handoff_Missing_Fields__c"] is None) == (
+            not verdict.required or not verdict.missing), verdict.deal
 
 
 def test_a_second_cycle_writes_nothing_and_a_quiet_one_reads_once_per_object(

@@ -29,12 +29,32 @@ EDITS = {  # canonical field -> values an edit may set (either side)
     "intro_call_at": [NOW - timedelta(hours=3), None],
     "handoff_stage": ["joint_discovery", "knowledge_transfer", "pre_handoff_assessment"],
     "economic_buyer": ["Dana Ruiz (CFO)", None],
+    # Trigger times (issue 16): an approval or a win dated days ago, in the future, unknown.
+    "approved_at": [NOW - timedelta(days=9), NOW + timedelta(days=1), None],
+    "won_at": [NOW - timedelta(days=4), None],
 }
+
+
+def with_trigger_times(inputs: EngineInput) -> EngineInput:
+    """Approval and won times on some of the seeded records (the seed has none yet): clocks
+    that start in the past, some breached at first sight, and others at first sight."""
+    def dated(records: tuple[MappedRecord, ...], name: str) -> tuple[MappedRecord, ...]:
+        out = []
+        for index, record in enumerate(records):
+            if index % 3:
+                at = NOW - timedelta(days=index % 11, hours=index % 7)
+                record = dataclasses.replace(record, values=MappingProxyType(
+                    {**record.values, name: at}))
+            out.append(record)
+        return tuple(out)
+
+    return dataclasses.replace(inputs, prm=dated(tuple(inputs.prm), "approved_at"),
+                               crm=dated(tuple(inputs.crm), "won_at"))
 
 
 @pytest.fixture(scope="module")
 def settled() -> EngineInput:
-    inputs = seeded_inputs(deals=150, now=NOW).engine_input(NOW)
+    inputs = with_trigger_times(seeded_inputs(deals=150, now=NOW).engine_input(NOW))
     for _ in range(3):
         inputs = apply_plan(inputs, plan(inputs))
     assert plan(inputs).is_empty()

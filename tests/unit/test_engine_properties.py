@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.base import Owner
@@ -48,6 +48,12 @@ stages = st.sampled_from(["", "pre_handoff_assessment", "joint_discovery",
 sf_stages = st.sampled_from([None, "1 Pre-Handoff Assessment", "2 Joint Discovery",
                              "3 Knowledge Transfer", "4 Responsibility Transition"])
 reg_status = st.sampled_from(["9004452", "9004453", "9004454", "9004455", "9004457"])
+# When the registration was approved / the opportunity won: none, days before the cycle
+# (clocks breached at first sight), in the future (counts as now); ISO text or epoch ms.
+approved_times = st.sampled_from(["", (NOW - timedelta(days=8)).isoformat(),
+                                  str(int((NOW - timedelta(hours=2)).timestamp() * 1000)),
+                                  (NOW + timedelta(days=2)).isoformat()])
+won_times = st.sampled_from([None, NOW - timedelta(days=3), NOW + timedelta(hours=5)])
 
 
 @st.composite
@@ -71,6 +77,7 @@ def deal_sets(draw: st.DrawFn) -> EngineInput:
             "technical_requirements": draw(texts), "stakeholder_map": draw(texts),
             "handoff_stage": draw(stages), "crm_opportunity_id": sf_id if linked else "",
             "partner_prepared_prospect": draw(st.sampled_from(["", "true", "false"])),
+            "hs_date_entered_9004453": draw(approved_times),
             "hs_lastmodifieddate": (NOW - timedelta(hours=draw(st.integers(1, 48))))
             .isoformat(),
         }
@@ -89,11 +96,57 @@ def deal_sets(draw: st.DrawFn) -> EngineInput:
             "Open_Risks__c": draw(texts) or None, "Success_Criteria__c": draw(texts) or None,
             "Technical_Requirements__c": draw(texts) or None,
             "CloseDate": date(2026, 12, 1), "Partner_Prepared_Prospect__c": False,
+            "LastStageChangeDate": draw(won_times),
             "SystemModstamp": NOW - timedelta(hours=draw(st.integers(1, 48))),
         }
         crm.append(to_canonical(MAPPINGS.crm, sf, CRM_OWNERS))
     return EngineInput("partners", MAPPINGS, tuple(prm), tuple(crm), EngineState(), NOW,
                        CRM_OWNERS, PRM_OWNERS)
+
+
+def _trigger_times_example() -> EngineInput:
+    """Issue 16 (4): a registration approved a week ago (first touch breached at first
+    sight, escalated), one approved in the future, one below the threshold (no handoff:
+    blank score, no tasks), and a direct deal won days ago (CS clock breached)."""
+    def reg(index: int, approved: str, amount: str) -> MappedRecord:
+        return to_canonical(MAPPINGS.prm, {
+            "hs_object_id": str(60_000 + index), "pipeline": "9004451",
+            "dealname": f"Trigger deal {index}", "dealstage": "9004453", "amount": amount,
+            "crm_opportunity_id": f"006{index:012d}AAA", "partner_account_name": "Bluebird",
+            "partner_rep_email": "pat@bluebird.example", "hs_date_entered_9004453": approved,
+            "hs_lastmodifieddate": (NOW - timedelta(hours=3)).isoformat()}, PRM_OWNERS)
+
+    def opp(index: int, *, won: datetime | None = None, linked: bool = True,
+            amount: int = 150_000) -> MappedRecord:
+        return to_canonical(MAPPINGS.crm, {
+            "Id": f"006{index:012d}AAA", "Name": f"Trigger deal {index}", "Amount": amount,
+            "IsClosed": won is not None, "IsWon": won is not None, "StageName": "Qualification",
+            "OwnerId": SF_USERS[0], "CS_Owner__c": SF_USERS[1],
+            "Partner_Registration_Id__c": str(60_000 + index) if linked else None,
+            "CloseDate": date(2026, 11, 10), "Partner_Prepared_Prospect__c": False,
+            "LastStageChangeDate": won, "SystemModstamp": NOW - timedelta(hours=2)},
+            CRM_OWNERS)
+
+    prm = (reg(0, (NOW - timedelta(days=7, hours=2)).isoformat(), "150000"),
+           reg(1, (NOW + timedelta(days=1)).isoformat(), "150000"),
+           reg(2, (NOW - timedelta(days=20)).isoformat(), "50000"))
+    crm = (opp(0), opp(1), opp(2, amount=50_000), opp(3, won=NOW - timedelta(days=3), linked=False))
+    return EngineInput("partners", MAPPINGS, prm, crm, EngineState(), NOW, CRM_OWNERS,
+                       PRM_OWNERS)
+
+
+TRIGGER_TIMES = _trigger_times_example()
+
+
+def test_the_trigger_times_example_holds_the_cases_it_names() -> None:
+    result = plan(TRIGGER_TIMES)
+    opened = {(a.task.crm_id[-6:], a.task.kind) for a in result.tasks}
+    assert ("000AAA", "first_touch_overdue") in opened  # approved a week ago
+    assert ("003AAA", "cs_handoff_overdue") in opened  # won three days ago
+    assert not [t for t in opened if t[0] in ("001AAA", "002AAA") and "overdue" in t[1]]
+    small = next(v for v in result.verdicts if v.prm_id == "60002")
+    assert small.status.value == "not_required"
+    assert not [a for a in result.tasks if a.deal == small.deal]
 
 
 def _hs(value: float | None) -> str:
@@ -106,6 +159,7 @@ SETTINGS = settings(max_examples=examples(60), deadline=None,
 
 @SETTINGS
 @given(deal_sets())
+@example(TRIGGER_TIMES)
 def test_applying_a_plan_leaves_nothing_to_do(inputs: EngineInput) -> None:
     first = plan(inputs)
     second = plan(apply_plan(inputs, first))
@@ -124,6 +178,7 @@ def test_input_order_does_not_change_the_plan(inputs: EngineInput, rnd: random.R
 
 @SETTINGS
 @given(deal_sets())
+@example(TRIGGER_TIMES)
 def test_no_write_repeats_what_the_record_holds(inputs: EngineInput) -> None:
     stored = StoredForms({Role.PRM: MAPPINGS.prm, Role.CRM: MAPPINGS.crm},
                          {Role.PRM: PRM_OWNERS, Role.CRM: CRM_OWNERS})
@@ -159,6 +214,7 @@ def test_a_filled_gate_closes_its_task(inputs: EngineInput) -> None:
 
 @SETTINGS
 @given(deal_sets())
+@example(TRIGGER_TIMES)
 def test_a_task_key_is_never_open_twice(inputs: EngineInput) -> None:
     first = plan(inputs)
     keys = Counter(action.task.key for action in first.tasks)

@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handoff_sync.engine.calendar import LATEST
-from handoff_sync.engine.sla import ClockUpdate, advance_clocks, headline_clock
+from handoff_sync.engine.sla import (
+    ClockUpdate,
+    advance_clocks,
+    first_seen_notes,
+    headline_clock,
+)
 from handoff_sync.engine.types import ClockState, SlaEventKind
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.policy.file_model import HandoffType, SlaClock
@@ -40,6 +45,11 @@ START = ny(2026, 2, 4, 10)
 FIRST_TOUCH_DUE = ny(2026, 2, 11, 10)
 AT_RISK_LINE = ny(2026, 2, 9, 16)
 HANDOFF_DUE = START + timedelta(days=30)
+
+# Closed won on Friday 2026-01-09 16:00: the CS handoff (48 clock hours) is due Sunday
+# 16:00 whatever the business calendar says, at risk from Sunday 04:00 (36 hours).
+WON_AT = ny(2026, 1, 9, 16)
+CS_DUE = ny(2026, 1, 11, 16)
 
 
 def cycle(now: datetime, *, deal: Deal | None = None,
@@ -82,6 +92,28 @@ def test_both_partner_clocks_start_when_the_handoff_becomes_required() -> None:
     assert [state.clock for state in update.changed] == ["first_touch", "handoff_complete"]
     assert events(update) == [("first_touch", K.STARTED, START, None),
                               ("handoff_complete", K.STARTED, START, None)]
+
+
+def test_clocks_start_at_the_approval_a_week_before_first_sight_and_breach_at_once() -> None:
+    # Approved Wednesday 10:00; handoff-sync first sees the deal a week later.
+    now = ny(2026, 2, 11, 12)
+    update = cycle(now, deal=Deal(prm_id="1", approved_at=START))
+    assert dict(update.clocks) == {"first_touch": clock("first_touch", S.BREACHED),
+                                   "handoff_complete": clock("handoff_complete")}
+    assert events(update) == [("first_touch", K.STARTED, START, None),
+                              ("first_touch", K.BREACHED, FIRST_TOUCH_DUE, MANAGER),
+                              ("handoff_complete", K.STARTED, START, None)]
+
+
+def test_an_approval_time_in_the_future_counts_as_now() -> None:
+    update = cycle(START, deal=Deal(prm_id="1", approved_at=START + timedelta(days=2)))
+    assert dict(update.clocks) == running()
+    assert [e.at for e in update.events] == [START, START]
+
+
+def test_without_an_approval_time_clocks_start_when_first_seen() -> None:
+    update = cycle(START, deal=Deal(prm_id="1", approved_at=None))
+    assert [(e.kind, e.at) for e in update.events] == [(K.STARTED, START)] * 2
 
 
 @pytest.mark.parametrize(("before", "now", "after", "expected"), [
@@ -194,6 +226,14 @@ def test_a_stop_seen_in_the_same_cycle_as_the_cancellation_counts_as_met() -> No
     pytest.param({"now": ny(2026, 1, 11, 17), "handoff": WON,
                   "handoff_type": "closed_won_to_cs", "deal": Deal(is_won=True)},
                  id="won"),
+    pytest.param({"now": ny(2026, 2, 11, 12), "deal": Deal(prm_id="1", approved_at=START)},
+                 id="approved a week ago: breached at first sight"),
+    pytest.param({"now": START, "deal": Deal(prm_id="1",
+                                             approved_at=START + timedelta(days=3))},
+                 id="approved in the future"),
+    pytest.param({"now": ny(2026, 1, 12, 9), "handoff": WON,
+                  "handoff_type": "closed_won_to_cs",
+                  "deal": Deal(is_won=True, won_at=WON_AT)}, id="won days ago"),
 ])
 def test_a_repeated_cycle_changes_nothing(kwargs: dict[str, Any]) -> None:
     first = cycle(**kwargs)
@@ -233,12 +273,6 @@ def test_a_breach_without_an_escalation_role_or_person_names_nobody() -> None:
     assert events(nobody) == [("first_touch", K.BREACHED, FIRST_TOUCH_DUE, None)]
 
 
-# Closed won on Friday 2026-01-09 16:00: the CS handoff (48 clock hours) is due Sunday
-# 16:00 whatever the business calendar says, at risk from Sunday 04:00 (36 hours).
-WON_AT = ny(2026, 1, 9, 16)
-CS_DUE = ny(2026, 1, 11, 16)
-
-
 def cs_clock(status: SlaStatus = S.ON_TRACK, stopped: datetime | None = None) -> ClockState:
     return clock("cs_handoff", status, started=WON_AT, due=CS_DUE, stopped=stopped,
                  handoff_type="closed_won_to_cs")
@@ -264,6 +298,22 @@ def test_the_closed_won_clock_runs_48_clock_hours(
                    gates={"kickoff": gate})
     assert dict(update.clocks) == {"cs_handoff": after}
     assert events(update) == [("cs_handoff", kind, at, to) for kind, at, to in expected]
+
+
+def test_the_closed_won_clock_starts_when_the_deal_was_won() -> None:
+    # Won Friday 16:00, first seen Monday 09:00: the 48 hours ran out on Sunday.
+    update = cycle(ny(2026, 1, 12, 9), deal=Deal(is_won=True, won_at=WON_AT), handoff=WON,
+                   handoff_type="closed_won_to_cs")
+    assert dict(update.clocks) == {"cs_handoff": cs_clock(S.BREACHED)}
+    assert events(update) == [("cs_handoff", K.STARTED, WON_AT, None),
+                              ("cs_handoff", K.BREACHED, CS_DUE, MANAGER)]
+
+
+def test_a_won_time_is_ignored_while_the_deal_is_not_won() -> None:
+    # Salesforce's LastStageChangeDate means "won at" only on a won opportunity.
+    update = cycle(WON_AT, deal=Deal(is_won=False, won_at=WON_AT), handoff=WON,
+                   handoff_type="closed_won_to_cs")
+    assert (dict(update.clocks), update.events) == ({}, ())
 
 
 def test_an_open_deal_starts_no_closed_won_clock() -> None:
@@ -345,3 +395,43 @@ def test_an_absurd_sla_duration_clocks_on_without_failing_the_cycle() -> None:
     update = cycle(START + timedelta(days=400), handoff=absurd)
     first_touch = update.clocks["first_touch"]
     assert first_touch.due_at == LATEST and first_touch.status is S.ON_TRACK
+
+
+FIRST_SEEN = ("SLA clocks started when handoff-sync first saw this deal (no approval time in "
+              "the data).")
+
+
+@pytest.mark.parametrize(("deal", "clocks", "handoff", "expected"), [
+    pytest.param(Deal(prm_id="1"), running(), PARTNER, (FIRST_SEEN,),
+                 id="no approval time: marked"),
+    pytest.param(Deal(prm_id="1", approved_at=START), running(), PARTNER, (),
+                 id="started at the approval: not marked"),
+    pytest.param(Deal(prm_id="1", approved_at=START + timedelta(hours=1)), running(),
+                 PARTNER, (), id="approved after the clocks started (clamped): not marked"),
+    pytest.param(Deal(prm_id="1", approved_at=START - timedelta(days=3)), running(), PARTNER,
+                 ("SLA clocks started when handoff-sync first saw this deal, after the "
+                  "approval time (2026-02-01 15:00 UTC) in the data.",),
+                 id="approval time mapped after the clocks started"),
+    pytest.param(Deal(prm_id="1"), {}, PARTNER, (), id="no clock started"),
+    pytest.param(Deal(is_won=True), {"cs_handoff": cs_clock()}, WON,
+                 ("SLA clocks started when handoff-sync first saw this deal (no won time in "
+                  "the data).",), id="no won time"),
+    pytest.param(Deal(is_won=True, won_at=WON_AT), {"cs_handoff": cs_clock()}, WON, (),
+                 id="won time known"),
+    pytest.param(Deal(handoff_stage="joint_discovery"),
+                 {"discovery": clock("first_touch", started=START)}, STAGED,
+                 ("SLA clocks started when handoff-sync first saw this deal (no stage entry "
+                  "time in the data).",), id="no stage entry time"),
+    pytest.param(Deal(handoff_stage="knowledge_transfer"),
+                 {"discovery": clock("first_touch", started=START)}, STAGED, (),
+                 id="the entry time would be of another stage"),
+    pytest.param(Deal(handoff_stage="joint_discovery"),
+                 {"first_touch": clock("first_touch"), "discovery": clock("first_touch")},
+                 PARTNER.model_copy(update={"slas": [*PARTNER.slas, DISCOVERY]}),
+                 ("SLA clocks started when handoff-sync first saw this deal (no approval time "
+                  "or stage entry time in the data).",), id="two kinds missing: one line"),
+])
+def test_clocks_started_at_first_sight_are_named_for_the_brief(
+        deal: Deal, clocks: Mapping[str, ClockState], handoff: HandoffType,
+        expected: tuple[str, ...]) -> None:
+    assert first_seen_notes(deal, handoff, clocks) == expected

@@ -92,6 +92,17 @@ def two_deals() -> PlanView:
                    [opportunity(1, ACME), opportunity(2, GLOBEX)])
 
 
+def test_a_deal_that_needs_no_handoff_shows_no_score_and_blanks_its_fields() -> None:
+    # The opportunity still holds what an earlier version wrote for it.
+    text = render(view_of([registration(1, ACME, amount="50000")], [opportunity(
+        1, ACME, Amount=50000.0, Handoff_Completeness__c=8.0,
+        Handoff_Missing_Fields__c="Budget confirmed (BANT)")]))
+    assert "  gate: not_required (partner_to_direct, pre_handoff_assessment)" in text
+    assert "% complete" not in text and "    missing: " not in text
+    assert "    Handoff_Completeness__c: 8.0 -> (empty)\n" in text
+    assert "    Handoff_Missing_Fields__c: Budget confirmed (BANT) -> (empty)\n" in text
+
+
 def test_the_summary_comes_first_then_people_then_deals_by_name() -> None:
     text = render(two_deals())
     sections = [text.index(word) for word in ("Summary", "Tasks by person", "Deals",

@@ -8,7 +8,7 @@ Filling is plain substitution: no format specs, no attribute access, no code.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -94,8 +94,10 @@ def _parts(template: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(part for part in parts if part != ("", None))
 
 
-def render_brief(brief: Brief, values: Mapping[str, Value]) -> str:
-    """The handoff brief as plain text: title, then each section (or its if_blank text)."""
+def render_brief(brief: Brief, values: Mapping[str, Value],
+                 notes: Sequence[str] = ()) -> str:
+    """The handoff brief as plain text: title, then each section (or its if_blank text),
+    then ``notes`` (what the reader should know about the figures), one per line."""
     lines = [render(brief.title, values), ""]
     for section in brief.sections:
         names = [name for _, name in _parts(section.text) if name is not None]
@@ -103,4 +105,5 @@ def render_brief(brief: Brief, values: Mapping[str, Value]) -> str:
         lines.append(section.heading)
         lines.append(render(section.text, values) if filled else section.if_blank)
         lines.append("")
+    lines.extend(notes)
     return "\n".join(lines).rstrip() + "\n"
