@@ -25,6 +25,7 @@ from handoff_sync.engine.types import (
     EngineState,
     Plan,
     TaskAction,
+    TaskActionKind,
 )
 from handoff_sync.model import Role, TaskStatus
 from handoff_sync.store import (
@@ -328,7 +329,9 @@ def test_run_rows_tell_the_story_of_each_cycle(store: Store, first: Plan) -> Non
     assert (oldest["outcome"], oldest["records_read"], oldest["tasks_created"],
             oldest["errors"], oldest["duration_s"]) == ("partial", 120, 11, 1, 42.0)
     assert status["api_calls"] == {"salesforce": {"calls": {"query": 3}, "total": 3}}
-    assert status["links"] == 45 and status["tasks"] == {"open": 11, "done": 0}
+    opened = sum(action.kind is TaskActionKind.OPEN for action in first.tasks)
+    assert status["links"] == 45 and status["tasks"] == {"open": opened, "done": 0}
+    assert opened == 14  # the seed's gaps, and escalations of clocks started at approval
     assert status["reviews"]["open"] == {"unresolved_owner": 23}
     json.dumps(store.status(now=later), allow_nan=False)  # JSON-safe as it is
     json.dumps(store.reviews(status=None), allow_nan=False)
