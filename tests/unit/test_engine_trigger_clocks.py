@@ -20,6 +20,7 @@ from handoff_sync.engine.types import EngineState, FieldWrite, Plan, TaskActionK
 from handoff_sync.mapping.system.convert import outputs_to_system, to_canonical
 from handoff_sync.model import OwnerDirectory, Role, SlaStatus, TaskStatus
 from handoff_sync.testing.builders import apply_plan, default_mappings
+from tests.unit.test_engine_plan import opportunity, registration
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)  # a Wednesday
 MAPPINGS = default_mappings()
@@ -32,22 +33,6 @@ CRM_OWNERS = OwnerDirectory([Owner(AE, "ava.ae@vendor.example", True, MANAGER),
 APPROVED = datetime(2026, 11, 11, 14, 0, tzinfo=UTC)
 FIRST_SEEN = ("SLA clocks started when handoff-sync first saw this deal (no approval time "
               "in the data).")
-
-
-def registration(**extra: Any) -> dict[str, Any]:
-    return {"hs_object_id": "501", "pipeline": "9004451", "dealname": "Acme data platform",
-            "dealstage": "9004453", "amount": "150000", "crm_opportunity_id": "006000000000001AAA",
-            "partner_account_name": "Bluebird", "partner_rep_email": "pat@bluebird.example",
-            "hs_lastmodifieddate": "2026-11-18T10:00:00Z", **extra}
-
-
-def opportunity(**extra: Any) -> dict[str, Any]:
-    return {"Id": "006000000000001AAA", "Name": "Acme data platform", "Amount": 150000.0,
-            "IsClosed": False, "IsWon": False, "StageName": "Qualification", "OwnerId": AE,
-            "CloseDate": date(2027, 1, 15), "Partner_Registration_Id__c": "501",
-            "Partner_Prepared_Prospect__c": False,
-            "SystemModstamp": datetime(2026, 11, 18, 11, 0, tzinfo=UTC), **extra}
-
 
 def won_opportunity(**extra: Any) -> dict[str, Any]:
     """A direct deal (no registration) won on Friday 2026-11-13 at 16:00 UTC."""
