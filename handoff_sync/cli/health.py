@@ -13,6 +13,7 @@ import http.client
 import json
 from typing import Any
 
+from connectors.error_table import endpoint
 from handoff_sync.cli.sync import config_argument
 from handoff_sync.safety.sanitise import for_terminal
 
@@ -41,7 +42,7 @@ def run_health(args: argparse.Namespace) -> int:
     server = load_config(args.config).server
     path = "/healthz" if args.live else "/readyz"
     host = _ANY_ADDRESS.get(server.host, server.host)
-    url = f"http://{_bracketed(host)}:{server.port}{path}"
+    url = f"http://{endpoint(host, server.port)}{path}"
     if server.port == 0:
         status, answer = None, ("server.port is 0 (a free port picked at start), so no "
                                 "probe can find it: set a fixed server.port in the config")
@@ -73,7 +74,3 @@ def probe(host: str, port: int, path: str) -> tuple[int | None, str]:
         return None, f"cannot connect ({exc.strerror or exc}): check server.host in the config"
     finally:
         connection.close()
-
-
-def _bracketed(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
