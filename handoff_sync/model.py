@@ -72,6 +72,14 @@ class GateStatus(StrEnum):
     NOT_REQUIRED = "not_required"
 
 
+class Acceptance(StrEnum):
+    """The receiving owner's decision on a handoff (handoff_acceptance)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
 class SlaStatus(StrEnum):
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
@@ -182,6 +190,18 @@ class Deal:
         T.TEXT, "Handoff stage", "a stage id of the handoff type (e.g. pre_handoff_assessment)"))
     stage_entered_at: datetime | None = field(default=None, metadata=_meta(
         T.DATETIME, "Stage entered", "when the deal entered its current handoff stage"))
+    # The receiving owner's decision (handoff.yaml's acceptance section)
+    handoff_acceptance: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Handoff acceptance",
+        "the receiving owner's decision: pending, accepted or rejected"))
+    handoff_rejection_reason: str | None = field(default=None, metadata=_meta(
+        T.TEXT, "Rejection reason", "why the receiving owner rejected the handoff"))
+    handoff_decided_by: str | None = field(default=None, metadata=_meta(
+        T.EMAIL, "Decided by", "who last changed the record that holds the decision "
+        "(e.g. Salesforce LastModifiedById), read when the decision is first seen"))
+    handoff_resubmit: bool | None = field(default=None, metadata=_meta(
+        T.BOOL, "Re-submit handoff",
+        "the sender re-submits a rejected handoff; handoff-sync clears it"))
     # Qualification facts the gates ask for (domain.md, stages 1-5)
     budget: Decimal | None = field(default=None, metadata=_meta(
         T.NUMBER, "Budget", "the budget the prospect confirmed"))
@@ -269,6 +289,11 @@ CANONICAL_FIELDS: Mapping[str, CanonicalField] = MappingProxyType({
     f.name: CanonicalField(f.name, f.metadata["type"], f.metadata["label"], f.metadata["doc"],
                            f.metadata["mappable"])
     for f in dataclasses.fields(Deal) if f.metadata
+})
+
+# Canonical fields whose values come from a closed set: a value map must cover it.
+FIELD_VALUES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "handoff_acceptance": tuple(Acceptance),
 })
 
 # The canonical field that holds each person role's email (manager comes from the directory).

@@ -4,7 +4,9 @@ The single entry point of the pure core. Per deal (a linked pair, or a registrat
 opportunity on its own):
 
 1. reconcile the two sides against the base snapshot (three-way merge) -> merged deal;
-2. evaluate its gate (policy.gates) and the gates of stages it has already passed;
+2. record a change of the receiving owner's accept/reject decision and plan a
+   re-submission's reset (engine.acceptance); evaluate its gate (policy.gates: a rejected
+   handoff reopens an earlier gate) and the gates of stages it has already passed;
 3. advance its SLA clocks;
 4. compute the outputs reps see (gate status, completeness, missing fields, SLA, brief)
    and write to each side only the values that differ from what it holds;
@@ -34,6 +36,7 @@ from types import MappingProxyType
 
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
+from handoff_sync.engine.acceptance import AcceptanceStep, acceptance_step
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -58,6 +61,7 @@ from handoff_sync.engine.types import (
     Conflict,
     EngineState,
     FieldWrite,
+    HandoffDecision,
     LinkChange,
     Plan,
     ReviewItem,
@@ -70,7 +74,7 @@ from handoff_sync.engine.types import (
 )
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
-from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
+from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage, handoff_type_of
 from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
@@ -134,6 +138,7 @@ class _Collector:
     bases: list[BaseSnapshot] = dataclasses.field(default_factory=list)
     conflicts: list[Conflict] = dataclasses.field(default_factory=list)
     reviews: dict[str, ReviewItem] = dataclasses.field(default_factory=dict)
+    decisions: list[HandoffDecision] = dataclasses.field(default_factory=list)
 
     def review(self, item: ReviewItem | None) -> None:
         if item is not None:
@@ -202,6 +207,7 @@ def plan(inputs: EngineInput) -> Plan:
         clocks=tuple(sorted(out.clocks, key=lambda c: (c.deal, c.handoff_type, c.clock))),
         bases=tuple(sorted(out.bases, key=lambda b: b.deal)),
         conflicts=tuple(sorted(out.conflicts, key=lambda c: (c.deal, c.field))),
+        decisions=tuple(sorted(out.decisions, key=lambda d: d.deal)),  # stable: keeps order
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
         deals=deals,
         planned_deals=None if inputs.dirty is None else frozenset(planned),
@@ -305,7 +311,7 @@ class _DealPlanner:
         # Stages whose gate_passed events some SLA clock listens to, per handoff type.
         self.watched_gates = {
             type_id: {event.stage for clock in handoff.slas for event in (clock.start,
-                      clock.stop) if event.on == "gate_passed" and event.stage}
+                      *clock.stops) if event.on == "gate_passed" and event.stage}
             for type_id, handoff in self.policy.handoff_types.items()}
 
     def clear(self, stale: StaleId, record: MappedRecord) -> MappedRecord:
@@ -341,6 +347,9 @@ class _DealPlanner:
             out.review(self._unwritable(key, rejected, crm if rejected.role is Role.CRM
                                         else prm))
         deal = _deal(merged.merged, inputs.pipeline)
+        step = self._acceptance(key, deal, prm, crm)
+        deal = step.deal  # as it holds once a re-submission's reset is written
+        out.decisions.extend(step.decisions)
         gate = evaluate_gate(self.policy, deal)
         clocks: Mapping[str, ClockState] = {}
         stage_owner: str | None = None
@@ -360,7 +369,8 @@ class _DealPlanner:
                 calendars=self.policy.calendars, required=gate.required,
                 gates_passed=self._gates_passed(deal, gate.handoff_type, fails),
                 previous=self.clocks_by_deal[key][gate.handoff_type], now=inputs.now,
-                escalation_email=lambda role: self._assign(key, deal, PersonRole(role)).email)
+                escalation_email=lambda role: self._assign(key, deal, PersonRole(role)).email,
+                accepted_at=step.accepted_at)
             clocks = update.clocks
             out.clocks.extend(update.changed)
             out.events.extend(update.events)
@@ -391,6 +401,8 @@ class _DealPlanner:
             if record is None or record.record_id is None:
                 continue
             fields = dict(merged.writes.get(role, {}))
+            if step.sets:
+                base_after = self._engine_sets(role, record, step.sets, fields, base_after)
             cleared = self.clears.get((role, record.record_id))
             if cleared is not None:
                 fields[cleared] = None
@@ -407,6 +419,41 @@ class _DealPlanner:
                                              MappingProxyType(changed), releases, holds))
         if linked and base_after != base:
             out.bases.append(base_after)
+
+    def _acceptance(self, key: str, deal: Deal, prm: MappedRecord | None,
+                    crm: MappedRecord | None) -> AcceptanceStep:
+        """The deal's accept/reject step (engine.acceptance), for its handoff type."""
+        type_id = handoff_type_of(self.policy, deal)
+        if type_id is None:
+            return AcceptanceStep((), MappingProxyType({}), deal, None)
+        return acceptance_step(
+            key=key, handoff_type=type_id, handoff=self.policy.handoff_types[type_id],
+            deal=deal, last=self.inputs.state.decisions.get(key), now=self.inputs.now,
+            crm_modified=crm.modified_at if crm is not None else None,
+            prm_modified=prm.modified_at if prm is not None else None)
+
+    def _engine_sets(self, role: Role, record: MappedRecord, sets: Mapping[str, Value],
+                     fields: dict[str, Value], base: BaseSnapshot) -> BaseSnapshot:
+        """Add to ``fields`` the values the engine itself sets that ``role`` writes and does
+        not hold yet; the base after the writes holds them (on that side, and agreed)."""
+        side_values: dict[str, Value] = {}
+        for name, value in sets.items():
+            rule = self.inputs.mappings.sync.get(name)
+            writes = rule is not None and (rule.prm_writes if role is Role.PRM
+                                           else rule.crm_writes)
+            if rule is None or not writes or rule.policy == ConflictPolicy.READ_ONLY:
+                continue
+            desired = self.stored(role, name, value)
+            side_values[name] = desired
+            if name in fields or self.stored(role, name, record.values.get(name)) != desired:
+                fields[name] = desired
+        if not side_values:
+            return base
+        held = base.prm if role is Role.PRM else base.crm
+        after = MappingProxyType({**held, **side_values})
+        agreed = MappingProxyType({**base.agreed, **{n: sets[n] for n in side_values}})
+        return (dataclasses.replace(base, prm=after, agreed=agreed) if role is Role.PRM
+                else dataclasses.replace(base, crm=after, agreed=agreed))
 
     def _unwritable(self, key: str, rejected: Rejected,
                     record: MappedRecord | None) -> ReviewItem:

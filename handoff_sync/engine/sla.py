@@ -16,6 +16,10 @@ a deal approved a week before handoff-sync first saw it is a week into its clock
 - ``field_filled`` (field): ``deal.get(field)`` is not None; at the value itself when it is
   a datetime (when the intro call was held, not when someone typed it), else ``now``.
 - ``closed_won``: ``deal.is_won is True``; at ``deal.won_at`` when set, else ``now``.
+- ``handoff_accepted``: ``deal.handoff_acceptance`` is accepted; at ``accepted_at`` (when
+  the acceptance was recorded: engine.acceptance) when given, else ``now``.
+A clock may name several stop events: the first to hold stops it, at the earliest of their
+instants.
 A time after ``now`` (clock skew between systems, a typo) counts as ``now``. There is no
 owner-change event: the deal holds no time of its owner's last change.
 
@@ -59,7 +63,7 @@ from handoff_sync.engine.calendar import due_at, elapsed_fraction, instant_at_fr
 from handoff_sync.engine.types import ClockState, SlaEvent, SlaEventKind
 from handoff_sync.mapping.policy.file_model import BusinessCalendar, Event, HandoffType, SlaClock
 from handoff_sync.mapping.policy.templates import format_value
-from handoff_sync.model import Deal, SlaStatus
+from handoff_sync.model import Acceptance, Deal, SlaStatus
 
 _LIFE_ORDER = {kind: index for index, kind in enumerate(SlaEventKind)}
 
@@ -83,6 +87,12 @@ class _Context:
     gates_passed: Mapping[str, bool]
     now: datetime
     escalation_email: Callable[[str], str | None]
+    accepted_at: datetime | None = None
+
+    def stop_time(self, clock: SlaClock) -> datetime | None:
+        """The earliest instant of the clock's stop events that hold, or None."""
+        times = [at for at in map(self.event_time, clock.stops) if at is not None]
+        return min(times) if times else None
 
     def event_time(self, event: Event) -> datetime | None:
         """When the event happened, or None while it does not hold."""
@@ -101,6 +111,9 @@ class _Context:
                 at = value if isinstance(value, datetime) else self.now
         elif event.on == "closed_won":
             at = (self.deal.won_at or self.now) if self.deal.is_won is True else None
+        elif event.on == "handoff_accepted":
+            accepted = self.deal.handoff_acceptance == Acceptance.ACCEPTED
+            at = (self.accepted_at or self.now) if accepted else None
         # An instant after `now` (clock skew between systems, a typo) counts as now: an
         # event cannot be dated in the future, and `now` is the latest time we know of.
         return None if at is None else min(at, self.now).astimezone(UTC)
@@ -168,7 +181,7 @@ def _advance(ctx: _Context, clock: SlaClock, before: ClockState | None,
     else:
         state = replace(before, due_at=due_at(before.started_at, clock.duration,
                                               ctx.calendar))
-    stop_at = ctx.event_time(clock.stop)
+    stop_at = ctx.stop_time(clock)
     if stop_at is not None:
         return _stop(ctx, clock, state, stop_at, events)
     if not ctx.required:
@@ -181,18 +194,20 @@ def advance_clocks(*, deal: Deal, deal_key: str, handoff_type: str, handoff: Han
                    calendars: Mapping[str, BusinessCalendar], required: bool,
                    gates_passed: Mapping[str, bool], previous: Mapping[str, ClockState],
                    now: datetime,
-                   escalation_email: Callable[[str], str | None]) -> ClockUpdate:
+                   escalation_email: Callable[[str], str | None],
+                   accepted_at: datetime | None = None) -> ClockUpdate:
     """Move every SLA clock of one deal's handoff type to `now` (see the module docstring).
 
     `previous` holds this deal's stored clocks of this handoff type by clock id;
-    `escalation_email` turns a role name (e.g. "manager") into an email, or None.
+    `escalation_email` turns a role name (e.g. "manager") into an email, or None;
+    `accepted_at`: when the handoff's acceptance was recorded, if it was.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be a timezone-aware datetime, got {now!r}")
     now = now.astimezone(UTC)
     calendar = calendars.get(handoff.calendar) if handoff.calendar else None
     ctx = _Context(deal, deal_key, handoff_type, calendar, required, gates_passed, now,
-                   escalation_email)
+                   escalation_email, accepted_at)
     current: dict[str, ClockState] = dict(previous)
     events: list[SlaEvent] = []
     for clock in handoff.slas:

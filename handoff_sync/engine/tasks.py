@@ -1,7 +1,8 @@
 """Follow-up tasks: which ones should be open for a deal, and how to get the CRM there.
 
 A task template (handoff.yaml) is open while its trigger holds: the stage's gate is
-blocked, the deal is in the stage, or an SLA clock is at risk / breached. The key of a
+blocked, the deal is in the stage, an SLA clock is at risk / breached, or the receiving
+owner rejected the handoff (until the sender re-submits it). The key of a
 task is a hash of (pipeline, CRM deal, handoff type, stage or clock, kind), so there is
 at most one task per deal, handoff type, stage and kind, and an upsert by key is
 idempotent. Comparing the desired tasks with the ledger yields the actions:
@@ -40,6 +41,7 @@ from handoff_sync.mapping.policy.file_model import (
     SlaClock,
     TaskTemplate,
 )
+from handoff_sync.mapping.policy.gates import is_rejected
 from handoff_sync.mapping.policy.templates import render
 from handoff_sync.model import (
     Deal,
@@ -177,6 +179,8 @@ def _holds(template: TaskTemplate, ctx: TaskContext) -> bool:
         return ctx.gate.status is GateStatus.BLOCKED
     if template.open_while == "stage_active":
         return True
+    if template.open_while == "handoff_rejected":
+        return is_rejected(ctx.handoff, ctx.deal)
     state = ctx.clocks.get(template.sla or "")
     if state is None:
         return False

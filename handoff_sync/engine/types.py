@@ -234,6 +234,29 @@ class Verdict:
     ahead_of_gate: tuple[str, ...] = ()
 
 
+class DecisionKind(StrEnum):
+    """A change of the receiving owner's decision on a handoff (engine.acceptance)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    RESUBMITTED = "resubmitted"  # the sender re-submitted a rejected handoff
+    WITHDRAWN = "withdrawn"  # the receiver set an accepted or rejected handoff back to pending
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffDecision:
+    """One recorded decision: what, why, who and when (one row per change, kept)."""
+
+    deal: str  # deal key
+    handoff_type: str
+    decision: DecisionKind
+    at: datetime  # the record's modification time when first seen (never after the cycle)
+    by: str | None  # email: the system's last modifier, else the role that owns the step
+    by_system: bool  # `by` was read from the system (else inferred from the deal's roles)
+    reason: str | None = None  # the rejection reason, for REJECTED
+    partner: str | None = None  # partner_account, for reports
+
+
 @dataclass(frozen=True)
 class EngineState:
     """What the store remembers, as the engine reads it (all keyed for direct lookup)."""
@@ -244,6 +267,8 @@ class EngineState:
     clocks: Mapping[tuple[str, str, str], ClockState] = field(
         default_factory=lambda: _EMPTY)  # by (deal key, handoff type, clock id)
     verdicts: Mapping[str, Verdict] = field(default_factory=lambda: _EMPTY)  # by deal key
+    # The latest recorded decision per deal key (engine.acceptance).
+    decisions: Mapping[str, HandoffDecision] = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass(frozen=True)
@@ -262,6 +287,7 @@ class Plan:
     clocks: tuple[ClockState, ...] = ()  # clock states that changed
     bases: tuple[BaseSnapshot, ...] = ()  # base snapshots that changed
     conflicts: tuple[Conflict, ...] = ()
+    decisions: tuple[HandoffDecision, ...] = ()  # acceptance changes seen, by deal, in order
     # Standing problems for people; re-stated every cycle while they hold (the store
     # keeps one open item per key), so they are not "work to do".
     reviews: tuple[ReviewItem, ...] = ()
@@ -273,18 +299,20 @@ class Plan:
     def is_empty(self) -> bool:
         """Nothing to write or remember: a plan for inputs the last plan was applied to."""
         return not (self.links or self.writes or self.tasks or self.verdicts
-                    or self.sla_events or self.clocks or self.bases or self.conflicts)
+                    or self.sla_events or self.clocks or self.bases or self.conflicts
+                    or self.decisions)
 
     def counts(self) -> dict[str, int]:
         return {"deals": self.deals, "links": len(self.links), "writes": len(self.writes),
                 "tasks": len(self.tasks), "verdicts": len(self.verdicts),
                 "sla_events": len(self.sla_events), "clocks": len(self.clocks),
                 "bases": len(self.bases), "conflicts": len(self.conflicts),
-                "reviews": len(self.reviews)}
+                "decisions": len(self.decisions), "reviews": len(self.reviews)}
 
 
 __all__ = [
-    "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "EngineState", "FieldWrite",
+    "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "DecisionKind", "EngineState",
+    "FieldWrite", "HandoffDecision",
     "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
     "SlaEvent", "SlaEventKind", "TaskAction", "TaskActionKind", "TaskState", "TaskStatus",
     "Verdict", "deal_key",

@@ -81,11 +81,13 @@ def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportD
 
 def policy_facts(mappings: MappingSet) -> PolicyFacts:
     """First-touch clocks stop when a field is filled (the receiver's first recorded
-    touch, e.g. the intro call); escalation tasks are the ones a breach opens."""
+    touch, e.g. the intro call) or the handoff is accepted; escalation tasks are the ones
+    a breach opens."""
     types = mappings.policy.handoff_types.values()
     slas = [sla for kind in types for sla in kind.slas]
     return PolicyFacts(
-        first_touch_clocks=frozenset(s.id for s in slas if s.stop.on == "field_filled"),
+        first_touch_clocks=frozenset(s.id for s in slas if any(
+            e.on in ("field_filled", "handoff_accepted") for e in s.stops)),
         escalation_task_kinds=frozenset(t.kind for kind in types for t in kind.tasks
                                         if t.open_while == "sla_breached"),
         clock_labels={s.id: s.label for s in slas})

@@ -363,12 +363,21 @@ def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
     check.unique((*path, "slas"), sla_ids, "SLA clock")
     for index, sla in enumerate(handoff.slas):
         sla_path: KeyPath = (*path, "slas", index)
-        for key in ("start", "stop"):
-            _check_event(check, (*sla_path, key), getattr(sla, key), stages)
+        _check_event(check, (*sla_path, "start"), sla.start, stages)
+        if isinstance(sla.stop, list):
+            if not sla.stop:
+                check.add((*sla_path, "stop"), "the list of stop events is empty",
+                          "name at least one event")
+            for number, event in enumerate(sla.stop):
+                _check_event(check, (*sla_path, "stop", number), event, stages)
+        else:
+            _check_event(check, (*sla_path, "stop"), sla.stop, stages)
         check.duration((*sla_path, "duration"), sla.duration, handoff.calendar,
                        calendar_lost=calendar_lost)
         if sla.escalate_to is not None:
             check.role((*sla_path, "escalate_to"), sla.escalate_to)
+    if handoff.acceptance is not None:
+        _check_acceptance(check, (*path, "acceptance"), handoff, stages)
     check.unique((*path, "tasks"), [task.kind for task in handoff.tasks], "task kind")
     for index, task in enumerate(handoff.tasks):
         task_path: KeyPath = (*path, "tasks", index)
@@ -379,7 +388,12 @@ def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
             elif clocks.lacks(task.sla):
                 check.add((*task_path, "sla"), f"no SLA clock '{task.sla}' in this handoff "
                           "type", did_you_mean(task.sla, clocks.ids))
-        elif task.sla is not None:
+        elif task.open_while == "handoff_rejected" and handoff.acceptance is None \
+                and check.known((*path, "acceptance")):
+            check.add((*task_path, "open_while"), "'handoff_rejected' tasks need the handoff "
+                      "type's 'acceptance' section", "add 'acceptance: {}' to the handoff "
+                      "type, so the receiving owner can reject it")
+        if task.sla is not None and not task.open_while.startswith("sla_"):
             check.add((*task_path, "sla"), f"'sla' only applies to sla_at_risk/sla_breached "
                       f"tasks, not '{task.open_while}'", "remove it")
         for number, stage_id in enumerate(task.stages or []):
@@ -414,9 +428,23 @@ def _check_days(check: _Checker, path: KeyPath, days: list[int], previous_last: 
     return max(previous_last, last)
 
 
+def _check_acceptance(check: _Checker, path: KeyPath, handoff: HandoffType,
+                      stages: Defined) -> None:
+    """The acceptance section: the decision field is mapped, the reopened stage exists."""
+    acceptance = handoff.acceptance
+    assert acceptance is not None
+    check.field(path, "handoff_acceptance")
+    if acceptance.reopens is not None and stages.lacks(acceptance.reopens):
+        check.add((*path, "reopens"), f"no stage '{acceptance.reopens}' in this handoff type",
+                  did_you_mean(acceptance.reopens, stages.ids) or
+                  f"stages: {one_of(stages.ids)}")
+
+
 def _check_event(check: _Checker, path: KeyPath, event: Event, stages: Defined) -> None:
     needs_stage = event.on in ("stage_entered", "gate_passed")
     needs_field = event.on == "field_filled"
+    if event.on == "handoff_accepted":
+        check.field(path, "handoff_acceptance")
     if needs_stage:
         if event.stage is None:
             check.add(path, f"event '{event.on}' needs 'stage: <stage id>'",

@@ -24,8 +24,9 @@ UNARY_OPERATORS = frozenset({"is_blank", "is_filled", "is_true", "is_false"})
 RoleName = Literal["prm_owner", "crm_owner", "cs_owner", "manager"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EventName = Literal["handoff_required", "stage_entered", "gate_passed", "field_filled",
-                    "closed_won"]
-TaskTrigger = Literal["gate_blocked", "stage_active", "sla_at_risk", "sla_breached"]
+                    "closed_won", "handoff_accepted"]
+TaskTrigger = Literal["gate_blocked", "stage_active", "sla_at_risk", "sla_breached",
+                      "handoff_rejected"]
 Normalisation = Literal["lowercase", "trim", "collapse_spaces", "strip_punctuation",
                         "strip_legal_suffixes", "strip_www"]
 LaxDate = Annotated[date, Field(strict=False)]
@@ -141,7 +142,8 @@ class Event(FileModel):
     """Something that happens to a deal; starts or stops an SLA clock."""
 
     on: EventName
-    """handoff_required, stage_entered, gate_passed, field_filled or closed_won."""
+    """handoff_required, stage_entered, gate_passed, field_filled, closed_won or
+    handoff_accepted."""
     stage: str | None = None
     """The stage, for stage_entered and gate_passed."""
     field: str | None = None
@@ -157,14 +159,19 @@ class SlaClock(FileModel):
     """What the clock measures, for people."""
     start: Event
     """The event that starts the clock."""
-    stop: Event
-    """The event that stops it (met)."""
+    stop: Event | list[Event]
+    """The event that stops it (met), or a list: the first of them to happen stops it."""
     duration: Duration
     """How long the clock may run before it is breached."""
     at_risk_pct: int = Field(default=75, ge=1, le=99)
     """Share of the duration elapsed at which the clock turns at_risk."""
     escalate_to: RoleName | None = "manager"
     """Who hears about a breach (a task for them), or nothing."""
+
+    @property
+    def stops(self) -> tuple[Event, ...]:
+        """The stop events, one or several."""
+        return tuple(self.stop) if isinstance(self.stop, list) else (self.stop,)
 
 
 class GateRequirement(FileModel):
@@ -203,7 +210,8 @@ class TaskTemplate(FileModel):
     kind: str
     """Template id, unique within the handoff type (part of the task key)."""
     open_while: TaskTrigger
-    """gate_blocked, stage_active, sla_at_risk or sla_breached; closed once it ends."""
+    """gate_blocked, stage_active, sla_at_risk, sla_breached or handoff_rejected; closed
+    once it ends."""
     sla: str | None = None
     """The SLA clock id, for sla_at_risk and sla_breached."""
     stages: list[str] | None = None
@@ -240,6 +248,15 @@ class Brief(FileModel):
     """The sections, in order."""
 
 
+class Acceptance(FileModel):
+    """The receiving owner accepts or rejects the handoff on the CRM record."""
+
+    reopens: str | None = None
+    """The stage whose gate a rejection sends the deal back to (default: the first)."""
+    rejection_alert_pct: float = Field(default=5, ge=0, le=100)
+    """The report flags a partner whose share of rejected handoffs is above this."""
+
+
 class HandoffType(FileModel):
     """A kind of handoff: who hands what to whom, in which stages, under which SLAs."""
 
@@ -259,6 +276,8 @@ class HandoffType(FileModel):
     """SLA clocks."""
     brief: Brief
     """The handoff brief template."""
+    acceptance: Acceptance | None = None
+    """Whether the receiving owner accepts or rejects this handoff (handoff_acceptance)."""
 
 
 def _default_normalisation() -> list[Normalisation]:

@@ -14,7 +14,14 @@ from handoff_sync.mapping.policy.file_model import (
     HandoffType,
     Stage,
 )
-from handoff_sync.model import CANONICAL_FIELDS, Deal, GateResult, GateStatus, MissingRequirement
+from handoff_sync.model import (
+    CANONICAL_FIELDS,
+    Acceptance,
+    Deal,
+    GateResult,
+    GateStatus,
+    MissingRequirement,
+)
 
 
 def handoff_type_of(policy: HandoffPolicy, deal: Deal) -> str | None:
@@ -58,14 +65,42 @@ def evaluate_gate(policy: HandoffPolicy, deal: Deal) -> GateResult:
         return GateResult(None, None, False, GateStatus.NOT_REQUIRED, 100, ())
     handoff = policy.handoff_types[type_id]
     required = handoff.required_when is None or evaluate(handoff.required_when, deal.get)
+    if is_rejected(handoff, deal):
+        # A rejected handoff goes back to the reopened stage's gate, with the rejection
+        # itself missing until the sender re-submits (engine.acceptance).
+        return evaluate_stage(type_id, reopened_stage(handoff), deal, required=required,
+                              rejection=rejection_label(deal))
     return evaluate_stage(type_id, stage_of(handoff, deal), deal, required=required)
 
 
-def evaluate_stage(type_id: str, stage: Stage, deal: Deal, *, required: bool) -> GateResult:
+def is_rejected(handoff: HandoffType, deal: Deal) -> bool:
+    """The receiving owner rejected the handoff (and the type lets them)."""
+    return handoff.acceptance is not None and deal.handoff_acceptance == Acceptance.REJECTED
+
+
+def reopened_stage(handoff: HandoffType) -> Stage:
+    """The stage a rejection sends the deal back to: the acceptance section's, else the
+    first."""
+    wanted = handoff.acceptance.reopens if handoff.acceptance is not None else None
+    return next((s for s in handoff.stages if s.id == wanted), handoff.stages[0])
+
+
+def rejection_label(deal: Deal) -> str:
+    """The missing requirement a rejection adds to the reopened gate: its reason."""
+    reason = (deal.handoff_rejection_reason or "").strip() or "no reason given"
+    return f"Handoff rejected: {reason} (re-submit when fixed)"
+
+
+def evaluate_stage(type_id: str, stage: Stage, deal: Deal, *, required: bool,
+                   rejection: str | None = None) -> GateResult:
     """The gate of one given stage for the deal, whatever stage the deal is in (the
-    engine asks this of earlier stages and of stages SLA clocks watch)."""
+    engine asks this of earlier stages and of stages SLA clocks watch). ``rejection``: the
+    label of a rejected handoff, an unmet requirement of weight 1 listed first."""
     total = met = 0.0
     missing: list[MissingRequirement] = []
+    if rejection is not None:
+        total += 1
+        missing.append(MissingRequirement(rejection, "handoff_resubmit"))
     for requirement in stage.gate:
         if requirement.when is not None and not evaluate(requirement.when, deal.get):
             continue

@@ -34,6 +34,7 @@ from handoff_sync.mapping.system.transforms import (
 )
 from handoff_sync.model import (
     CANONICAL_FIELDS,
+    FIELD_VALUES,
     OUTPUT_TYPES,
     OUTPUT_VALUES,
     FieldType,
@@ -222,6 +223,8 @@ def _field_rule(document: YamlDocument, name: str, entry: FieldMap,
     default = None
     if "default" in entry.model_fields_set and entry.default is not None:
         default = _literal(document, (*path, "default"), field_type, entry.default, problems)
+    if name in FIELD_VALUES and not has_constant:
+        _closed_values(document, path, name, FIELD_VALUES[name], values, problems)
     if name in PERCENT_FIELDS:
         _check_percent(document, path, constant, default, values, problems)
     if entry.policy is ConflictPolicy.READ_ONLY and entry.direction != "read":
@@ -246,23 +249,7 @@ def _output_rule(document: YamlDocument, path: KeyPath, name: str, field_type: F
     values, inverse = _value_map(document, path, entry.values, field_type, writes=True,
                                  problems=problems)
     if closed:
-        if values is None:
-            problems.append(document.problem(path, f"'{name}' takes the values "
-                                             f"{one_of(closed)}; map them to this system's "
-                                             "values", "add 'values: {<system value>: "
-                                             f"{closed[0]}, ...}}'"))
-        else:
-            mapped = set(values.values())
-            for key, target in values.items():
-                if target not in closed:
-                    problems.append(document.problem(
-                        (*path, "values", key), f"'{target}' is not a value of '{name}'; "
-                        f"expected {one_of(closed)}", did_you_mean(str(target), closed)))
-            missing = [v for v in closed if v not in mapped]
-            if missing:
-                problems.append(document.problem((*path, "values"), "no system value for "
-                                                 f"{one_of(missing)}",
-                                                 "every value must be writable"))
+        _closed_values(document, path, name, closed, values, problems)
     default = None
     if "default" in entry.model_fields_set and entry.default is not None:
         default = _literal(document, (*path, "default"), field_type, entry.default, problems)
@@ -272,6 +259,28 @@ def _output_rule(document: YamlDocument, path: KeyPath, name: str, field_type: F
         return None
     return FieldRule(name, field_type, entry.field, transform, None, values, inverse, default,
                      "write", None, path)
+
+
+def _closed_values(document: YamlDocument, path: KeyPath, name: str, closed: tuple[str, ...],
+                   values: Mapping[str, Value] | None, problems: list[Problem]) -> None:
+    """A value map onto a closed set of values names only those and covers them all."""
+    if values is None:
+        problems.append(document.problem(path, f"'{name}' takes the values "
+                                         f"{one_of(closed)}; map them to this system's "
+                                         "values", "add 'values: {<system value>: "
+                                         f"{closed[0]}, ...}}'"))
+        return
+    mapped = set(values.values())
+    for key, target in values.items():
+        if target not in closed:
+            problems.append(document.problem(
+                (*path, "values", key), f"'{target}' is not a value of '{name}'; "
+                f"expected {one_of(closed)}", did_you_mean(str(target), closed)))
+    missing = [v for v in closed if v not in mapped]
+    if missing:
+        problems.append(document.problem((*path, "values"), "no system value for "
+                                         f"{one_of(missing)}",
+                                         "every value must be writable"))
 
 
 def _check_percent(document: YamlDocument, path: KeyPath, constant: Value, default: Value,

@@ -1,0 +1,112 @@
+"""Accept or reject: the receiving owner's decision on a handoff, recorded once per change.
+
+A handoff type with an ``acceptance:`` section lets the receiving owner (the AE, the CSM)
+set ``handoff_acceptance`` on the CRM record to accepted or rejected, with
+``handoff_rejection_reason``. The decision lives in the systems; the store only remembers
+the last one recorded per deal (``EngineState.decisions``). Each cycle compares the two
+and records a ``HandoffDecision`` when they differ:
+
+    deal holds accepted/rejected, last record is another decision  -> ACCEPTED / REJECTED
+    deal holds pending or blank, last record accepted or rejected  -> WITHDRAWN
+    deal holds rejected and handoff_resubmit is ticked             -> RESUBMITTED (+ reset)
+
+Who and when come from the systems where they can: ``by`` is ``handoff_decided_by`` when
+the mapping reads it (e.g. Salesforce LastModifiedById: whoever last changed the record
+when the decision was first seen), else the email of the role that owns that step (the
+receiving owner of the deal's stage; the partner rep for a re-submission), marked as
+inferred; ``at`` is the modification time of the record holding the decision as it was
+read, never after ``now``.
+
+Re-submission: the sender ticks ``handoff_resubmit`` (on the PRM registration in the
+shipped packs) once the reason is dealt with. The daemon then writes the decision back to
+pending, blanks the reason and clears the tick (``AcceptanceStep.sets``) and plans the deal
+as it will hold after those writes, so the rejection task closes and the gate returns to
+the deal's own stage in the same cycle. Until the writes land the deal still reads
+rejected and ticked; the last record being RESUBMITTED says the reset is under way, so the
+writes are planned again and nothing new is recorded. A tick while nothing is rejected is
+cleared without a record, so it cannot re-submit a later rejection unseen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from handoff_sync.engine.types import DecisionKind, HandoffDecision
+from handoff_sync.mapping.policy.file_model import HandoffType
+from handoff_sync.mapping.policy.gates import stage_of
+from handoff_sync.model import ROLE_FIELDS, Acceptance, Deal, PersonRole, Value
+
+# What a re-submission writes: a pending decision, no reason, the tick cleared.
+RESUBMIT_SETS: Mapping[str, Value] = MappingProxyType({
+    "handoff_acceptance": Acceptance.PENDING.value, "handoff_rejection_reason": None,
+    "handoff_resubmit": False})
+_CLEAR_TICK: Mapping[str, Value] = MappingProxyType({"handoff_resubmit": False})
+_EMPTY: Mapping[str, Value] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class AcceptanceStep:
+    """One deal's acceptance this cycle: what to record, and what to write."""
+
+    decisions: tuple[HandoffDecision, ...]  # new records, in the order they happened
+    sets: Mapping[str, Value]  # canonical field -> value the daemon writes (re-submission)
+    deal: Deal  # the deal as it holds once `sets` are written
+    accepted_at: datetime | None  # when the acceptance it holds was recorded, if it does
+
+
+def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: Deal,
+                    last: HandoffDecision | None, now: datetime,
+                    crm_modified: datetime | None,
+                    prm_modified: datetime | None) -> AcceptanceStep:
+    """Compare the deal's decision with the last recorded one (see the module docstring)."""
+    if handoff.acceptance is None:
+        return AcceptanceStep((), _EMPTY, deal, None)
+    current = deal.handoff_acceptance
+    resubmitting = current == Acceptance.REJECTED and deal.handoff_resubmit is True
+    records: list[HandoffDecision] = []
+    latest = last if last is not None and last.handoff_type == handoff_type else None
+    receiver = deal.get(ROLE_FIELDS[PersonRole(stage_of(handoff, deal).owner)])
+    decided_by = deal.handoff_decided_by
+    by, by_system = (decided_by, True) if decided_by else (_text(receiver), False)
+    decided_at = min(crm_modified or now, now)
+    if current in (Acceptance.ACCEPTED, Acceptance.REJECTED):
+        kind = DecisionKind(current)
+        reset_under_way = (resubmitting and latest is not None
+                           and latest.decision is DecisionKind.RESUBMITTED)
+        if (latest is None or latest.decision is not kind) and not reset_under_way:
+            latest = HandoffDecision(
+                key, handoff_type, kind, decided_at, by, by_system,
+                deal.handoff_rejection_reason if kind is DecisionKind.REJECTED else None,
+                deal.partner_account)
+            records.append(latest)
+    elif latest is not None and latest.decision in (DecisionKind.ACCEPTED,
+                                                    DecisionKind.REJECTED):
+        latest = HandoffDecision(key, handoff_type, DecisionKind.WITHDRAWN, decided_at, by,
+                                 by_system, None, deal.partner_account)
+        records.append(latest)
+    sets = _EMPTY
+    if resubmitting:
+        sets = RESUBMIT_SETS
+        if latest is None or latest.decision is not DecisionKind.RESUBMITTED:
+            latest = HandoffDecision(key, handoff_type, DecisionKind.RESUBMITTED,
+                                     min(prm_modified or now, now), deal.partner_rep_email,
+                                     False, None, deal.partner_account)
+            records.append(latest)
+    elif deal.handoff_resubmit is True:
+        sets = _CLEAR_TICK
+    if sets:
+        deal = dataclasses.replace(deal, **sets)  # type: ignore[arg-type]
+    accepted_at = latest.at if (latest is not None and latest.decision is DecisionKind.ACCEPTED
+                                and deal.handoff_acceptance == Acceptance.ACCEPTED) else None
+    return AcceptanceStep(tuple(records), sets, deal, accepted_at)
+
+
+def _text(value: Value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+__all__ = ["RESUBMIT_SETS", "AcceptanceStep", "acceptance_step"]
