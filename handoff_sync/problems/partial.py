@@ -35,6 +35,7 @@ from handoff_sync.problems.pydantic_errors import (
     Wording,
     data_path,
     explain_error,
+    shape_fits,
     walk,
 )
 from handoff_sync.problems.report import KeyPath, Problem
@@ -105,7 +106,7 @@ def validate_document(model: type[M], document: YamlDocument, wording: Wording =
     try:
         return Validated(model.model_validate(document.data), [])
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
+        errors = shape_fits(exc.errors(include_url=False))
     problems = [document.problem(e.path, e.message, e.hint, at_key=e.at_key)
                 for error in errors for e in explain_error(model, error, document.data, wording)]
     pruner = _Pruner(parts or {})

@@ -74,8 +74,42 @@ MAPPINGS = Wording()
 def explain_errors(model: type[BaseModel], error: ValidationError, data: Any,
                    wording: Wording = MAPPINGS) -> list[Explained]:
     """Every error of ``error`` (raised validating ``data`` as ``model``), explained."""
-    return [explained for item in error.errors(include_url=False)
+    return [explained for item in shape_fits(error.errors(include_url=False))
             for explained in explain_error(model, item, data, wording)]
+
+
+_SHAPE_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type", "list_type"})
+
+
+def shape_fits(errors: Sequence[Any]) -> list[Any]:
+    """Without the errors of a union member the value is not even shaped like (``stop:``
+    takes an event or a list of events; a list with a bad event is not "not a mapping"),
+    when another member of that union got far enough to report something inside it."""
+    def union_prefix(error: Any) -> tuple[Any, ...] | None:
+        loc = tuple(error["loc"])
+        return loc[:-1] if error["type"] in _SHAPE_ERRORS and loc else None
+
+    deeper = [tuple(e["loc"]) for e in errors if e["type"] not in _SHAPE_ERRORS]
+    kept = []
+    said: set[tuple[Any, ...]] = set()  # unions whose value was already called misshapen
+    for error in errors:
+        prefix = union_prefix(error)
+        if prefix is not None and any(len(loc) > len(prefix) + 1 and loc[:len(prefix)] == prefix
+                                      and loc[len(prefix)] != error["loc"][-1]
+                                      for loc in deeper):
+            continue
+        if prefix is not None and _is_union_tag(error["loc"][-1]):
+            if prefix in said:  # fits no member: one message is enough
+                continue
+            said.add(prefix)
+        kept.append(error)
+    return kept
+
+
+def _is_union_tag(part: Any) -> bool:
+    """pydantic's name for a union member in a loc ("Event", "list[Event]"); our keys are
+    lower-case."""
+    return isinstance(part, str) and bool(part) and (part[0].isupper() or "[" in part)
 
 
 def explain_error(model: type[BaseModel], error: Any, data: Any,

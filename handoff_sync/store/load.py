@@ -5,14 +5,15 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from connectors.base import Cursor
-from handoff_sync.engine.types import EngineState
+from handoff_sync.engine.types import EngineState, HandoffDecision
 from handoff_sync.model import Role
 from handoff_sync.store.rows import (
     base_from,
     clock_from,
+    decision_from,
     link_from,
     mirror_from,
     task_from,
@@ -22,6 +23,7 @@ from handoff_sync.store.schema import (
     BaseRow,
     Checkpoint,
     ClockRow,
+    DecisionRow,
     LinkRow,
     MirrorRow,
     PipelineMeta,
@@ -56,7 +58,8 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
                 for verdict in map(verdict_from, _rows(connection, VerdictRow, pipeline))}
     engine = EngineState(MappingProxyType(links), MappingProxyType(bases),
                          MappingProxyType(tasks), MappingProxyType(clocks),
-                         MappingProxyType(verdicts))
+                         MappingProxyType(verdicts),
+                         MappingProxyType(_latest_decisions(connection, pipeline)))
     mirror: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
     for row in _rows(connection, MirrorRow, pipeline):
         mirror[Role(row.role)][row.record_id] = mirror_from(row)
@@ -73,6 +76,15 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
         holds=MappingProxyType(_holds(connection, pipeline)),
         drift=MappingProxyType(dict(meta.drift) if meta is not None else {}),
         field_holds=MappingProxyType(_field_holds(connection, pipeline)))
+
+
+def _latest_decisions(connection: Connection, pipeline: str) -> dict[str, HandoffDecision]:
+    """The last recorded decision of each deal (the highest id: rows are appended)."""
+    rows = table(DecisionRow)
+    latest = (select(func.max(rows.c.id)).where(rows.c.pipeline == pipeline)
+              .group_by(rows.c.deal).scalar_subquery())
+    return {decision.deal: decision for decision in map(decision_from, connection.execute(
+        select(rows).where(rows.c.id.in_(latest))))}
 
 
 def _holds(connection: Connection, pipeline: str) -> dict[tuple[Role, str], RetryHold]:

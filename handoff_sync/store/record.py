@@ -25,6 +25,7 @@ from handoff_sync.store.rows import (
     checkpoint_row,
     clock_row,
     conflict_row,
+    decision_row,
     link_row,
     mirror_row,
     sla_event_row,
@@ -36,6 +37,7 @@ from handoff_sync.store.schema import (
     Checkpoint,
     ClockRow,
     ConflictRow,
+    DecisionRow,
     GateHistoryRow,
     LinkRow,
     MirrorRow,
@@ -75,6 +77,9 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
                      [sla_event_row(pipeline, outcome.run_id, now, e) for e in plan.sla_events])
     bulk.insert_rows(connection, table(ConflictRow),
                      [conflict_row(pipeline, outcome.run_id, now, c) for c in plan.conflicts])
+    # In plan order: a deal rejected and re-submitted in one cycle keeps that order by id.
+    bulk.insert_rows(connection, table(DecisionRow),
+                     [decision_row(pipeline, outcome.run_id, now, d) for d in plan.decisions])
     reviews = record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals)
     _mirror(connection, outcome)
     bulk.upsert(connection, table(Checkpoint),

@@ -16,6 +16,8 @@ from handoff_sync.engine.types import (
     BaseSnapshot,
     ClockState,
     Conflict,
+    DecisionKind,
+    HandoffDecision,
     Link,
     LinkMethod,
     SlaEvent,
@@ -107,6 +109,19 @@ def sla_event_row(pipeline: str, run_id: str, now: datetime, event: SlaEvent) ->
     return {"pipeline": pipeline, "run_id": run_id, "recorded_at": now, "deal": event.deal,
             "handoff_type": event.handoff_type, "clock": event.clock,
             "kind": event.kind.value, "at": event.at, "escalate_to": event.escalate_to}
+
+
+def decision_row(pipeline: str, run_id: str, now: datetime, decision: HandoffDecision) -> Row:
+    return {"pipeline": pipeline, "run_id": run_id, "recorded_at": now,
+            "deal": decision.deal, "handoff_type": decision.handoff_type,
+            "decision": decision.decision.value, "at": decision.at, "by": decision.by,
+            "by_system": decision.by_system, "reason": decision.reason,
+            "partner": decision.partner}
+
+
+def decision_from(row: Any) -> HandoffDecision:
+    return HandoffDecision(row.deal, row.handoff_type, DecisionKind(row.decision), row.at,
+                           row.by, bool(row.by_system), row.reason, row.partner)
 
 
 def conflict_row(pipeline: str, run_id: str, now: datetime, conflict: Conflict) -> Row:

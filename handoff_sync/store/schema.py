@@ -233,6 +233,26 @@ class SlaEventRow(Base):
     escalate_to: Mapped[str | None] = mapped_column(String())
 
 
+class DecisionRow(Base):
+    """A change of a handoff's accept/reject decision, with who and when (append-only;
+    the latest row per deal is what the engine compares with)."""
+
+    __tablename__ = "handoff_decisions"
+    __table_args__ = (Index("ix_handoff_decisions_pipeline_deal_id", "pipeline", "deal", "id"),)
+    id: Mapped[int] = mapped_column(HistoryId, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    run_id: Mapped[str] = mapped_column(String())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deal: Mapped[str] = mapped_column(String())
+    handoff_type: Mapped[str] = mapped_column(String())
+    decision: Mapped[str] = mapped_column(String())
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    by: Mapped[str | None] = mapped_column(String())
+    by_system: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text())
+    partner: Mapped[str | None] = mapped_column(String())
+
+
 class ConflictRow(Base):
     """Both sides changed a field; which value the policy kept and which it dropped."""
 

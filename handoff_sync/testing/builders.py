@@ -137,10 +137,13 @@ def apply_plan(inputs: EngineInput, plan: Plan) -> EngineInput:
     verdicts = dict(state.verdicts)
     for verdict in plan.verdicts:
         verdicts[verdict.deal] = verdict
+    decisions = dict(state.decisions)
+    for decision in plan.decisions:  # in plan order: the last one of a deal stands
+        decisions[decision.deal] = decision
     return dataclasses.replace(
         inputs, prm=_ordered(records[Role.PRM], inputs.prm),
         crm=_ordered(records[Role.CRM], inputs.crm),
-        state=EngineState(links, bases, tasks, clocks, verdicts))
+        state=EngineState(links, bases, tasks, clocks, verdicts, decisions))
 
 
 def _ordered(updated: Mapping[str | None, MappedRecord],

@@ -82,7 +82,7 @@ def moved_clocks(inputs: EngineInput) -> frozenset[str]:
 def assert_same_actions(full: Plan, incremental: Plan) -> None:
     assert incremental.planned_deals is not None
     for name in ("links", "writes", "tasks", "verdicts", "sla_events", "clocks", "bases",
-                 "conflicts"):
+                 "conflicts", "decisions"):
         assert getattr(incremental, name) == getattr(full, name), name
     planned = incremental.planned_deals
     assert {item.key for item in incremental.reviews} <= {item.key for item in full.reviews}

@@ -76,6 +76,7 @@ PARTNER_ROLES = {
 GATE_STATUSES = {"passed": "Passed", "blocked": "Blocked", "not_required": "Not Required"}
 SLA_STATUSES = {"on_track": "On Track", "at_risk": "At Risk", "breached": "Breached",
                 "met": "Met"}
+HANDOFF_ACCEPTANCE = {"pending": "Pending", "accepted": "Accepted", "rejected": "Rejected"}
 
 _H = "handoff"  # property group of the custom handoff properties
 
@@ -138,6 +139,11 @@ DEAL_PROPERTIES: tuple[HsProperty, ...] = (
     _enum("partner_ongoing_role", "Partner Ongoing Role", _H, PARTNER_ROLES, custom=True),
     HsProperty("partner_split_pct", "Partner Split %", "number", "number", _H,
                hubspot_defined=False),
+    # The receiving owner accepts or rejects the handoff; the sender re-submits it.
+    _enum("handoff_acceptance", "Handoff Acceptance", _H, HANDOFF_ACCEPTANCE, custom=True),
+    _text("handoff_rejection_reason", "Handoff Rejection Reason", _H, area=True,
+          hubspot_defined=False),
+    _bool("handoff_resubmit", "Re-submit Handoff", _H, custom=True),
     # Outputs handoff-sync writes back.
     _bool("handoff_required", "Handoff Required", _H, custom=True),
     _enum("handoff_gate_status", "Handoff Gate Status", _H, GATE_STATUSES, custom=True),

@@ -117,6 +117,7 @@ COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Other")
 PARTNER_ROLES = ("Referral Only", "Co-Sell", "Services Delivery", "Reseller of Record")
 GATE_STATUSES = ("Passed", "Blocked", "Not Required")
 SLA_STATUSES = ("On Track", "At Risk", "Breached", "Met")
+HANDOFF_ACCEPTANCE = ("Pending", "Accepted", "Rejected")
 
 
 def _qualification_fields() -> tuple[SfField, ...]:
@@ -152,6 +153,16 @@ def _qualification_fields() -> tuple[SfField, ...]:
         SfField("Partner_Ongoing_Role__c", "picklist", "Partner Ongoing Role", length=255,
                 picklist=PARTNER_ROLES, restricted=True),
         SfField("Partner_Split_Pct__c", "percent", "Partner Split %", precision=5, scale=2),
+    )
+
+
+def _acceptance_fields() -> tuple[SfField, ...]:
+    """The receiving owner accepts or rejects the handoff on the opportunity."""
+    return (
+        SfField("Handoff_Acceptance__c", "picklist", "Handoff Acceptance", length=255,
+                picklist=HANDOFF_ACCEPTANCE, restricted=True),
+        SfField("Handoff_Rejection_Reason__c", "textarea", "Handoff Rejection Reason",
+                length=32768),
     )
 
 
@@ -203,6 +214,7 @@ OPPORTUNITY = SfObject(
         SfField("CS_Owner__c", "reference", "CS Owner", length=18, reference_to=("User",),
                 relationship_name="CS_Owner__r"),
         *_qualification_fields(),
+        *_acceptance_fields(),
         *_handoff_output_fields(),
     ),
 )
@@ -302,6 +314,9 @@ DEAL_REGISTRATION = SfObject(
         SfField("AE_Email__c", "email", "Direct AE Email", length=80),
         SfField("CS_Owner_Email__c", "email", "CS Owner Email", length=80),
         *_qualification_fields(),
+        # The partner re-submits a rejected handoff; handoff-sync clears it.
+        SfField("Handoff_Resubmit__c", "boolean", "Re-submit Handoff", nillable=False,
+                defaulted_on_create=True),
         SfField("Handoff_Gate_Status__c", "picklist", "Handoff Gate Status", length=255,
                 picklist=GATE_STATUSES, restricted=True),
         SfField("Handoff_Completeness__c", "percent", "Handoff Completeness %",
