@@ -86,23 +86,27 @@ def shape_fits(errors: Sequence[Any]) -> list[Any]:
     takes an event or a list of events; a list with a bad event is not "not a mapping"),
     when another member of that union got far enough to report something inside it."""
     def union_prefix(error: Any) -> tuple[Any, ...] | None:
+        """Where the union is, for an error saying its value fits one member's shape not."""
         loc = tuple(error["loc"])
-        return loc[:-1] if error["type"] in _SHAPE_ERRORS and loc else None
+        shape = error["type"] in _SHAPE_ERRORS and loc and _is_union_tag(loc[-1])
+        return loc[:-1] if shape else None
 
     deeper = [tuple(e["loc"]) for e in errors if e["type"] not in _SHAPE_ERRORS]
     kept = []
     said: set[tuple[Any, ...]] = set()  # unions whose value was already called misshapen
     for error in errors:
         prefix = union_prefix(error)
-        if prefix is not None and any(len(loc) > len(prefix) + 1 and loc[:len(prefix)] == prefix
-                                      and loc[len(prefix)] != error["loc"][-1]
-                                      for loc in deeper):
+        if prefix is None:
+            kept.append(error)
             continue
-        if prefix is not None and _is_union_tag(error["loc"][-1]):
-            if prefix in said:  # fits no member: one message is enough
-                continue
+        tag = error["loc"][-1]
+        if any(len(loc) > len(prefix) + 1 and loc[:len(prefix)] == prefix
+               and _is_union_tag(loc[len(prefix)]) and loc[len(prefix)] != tag
+               for loc in deeper):
+            continue  # another member fits the shape and says what is wrong inside it
+        if prefix not in said:  # fits no member: one message is enough
             said.add(prefix)
-        kept.append(error)
+            kept.append(error)
     return kept
 
 
