@@ -91,12 +91,28 @@ class ConflictFact:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionFact:
+    """One recorded accept/reject decision (or re-submission, or withdrawal)."""
+
+    deal: str
+    handoff_type: str
+    decision: str  # accepted | rejected | resubmitted | withdrawn
+    at: datetime
+    by: str | None = None
+    reason: str | None = None
+    partner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyFacts:
     """What the report reads from the handoff policy."""
 
     first_touch_clocks: frozenset[str] = frozenset({"first_touch"})  # stop on a touch
     escalation_task_kinds: frozenset[str] = frozenset()  # tasks opened by a breach
     clock_labels: dict[str, str] = field(default_factory=dict)
+    # The lowest rejection alert threshold of the handoff types with acceptance; None:
+    # no type lets the receiver accept or reject.
+    rejection_alert_pct: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +127,7 @@ class ReportData:
     tasks: tuple[TaskFact, ...] = ()
     reviews: tuple[ReviewFact, ...] = ()
     conflicts: tuple[ConflictFact, ...] = ()
+    decisions: tuple[DecisionFact, ...] = ()  # in the order they were recorded
     policy: PolicyFacts = field(default_factory=PolicyFacts)
     runs: int = 0  # completed sync cycles
     notes: tuple[str, ...] = ()  # what the source could not read, for the footnote

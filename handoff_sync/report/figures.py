@@ -14,6 +14,9 @@ Definitions (docs/domain.md, "What operators measure"):
 - preservation: partner deals closed won / partner deals closed; target 85%.
 - cycle length: days from the CRM record's creation to its close date, closed-won deals;
   impact = partner median / direct median - 1; target +10% at most.
+- acceptance: handoffs the receiving owner decided on (accepted or rejected) in the
+  period; rejection rate = handoffs rejected at least once / handoffs decided, overall
+  and by partner (n shown); a partner above the policy's rejection_alert_pct is an alert.
 - readiness: a weighted mean of completeness, SLA compliance and preservation (weights in
   ``READINESS_WEIGHTS``, re-normalised over the components a partner has data for).
 """
@@ -32,15 +35,18 @@ from handoff_sync.report.facts import (
     PRM_ONLY,
     ClockFact,
     DealFact,
+    DecisionFact,
     HistoryFact,
     ReportData,
 )
 
-SECTIONS = ("volume", "completeness", "sla", "preservation", "reviews", "scorecard")
+SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "reviews",
+            "scorecard")
 SECTION_TITLES = {
     "volume": "Handoff volume",
     "completeness": "Handoff completeness",
     "sla": "SLA compliance and first touch",
+    "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard",
@@ -161,6 +167,29 @@ class Reviews:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerRejections:
+    partner: str
+    decided: int  # handoffs accepted or rejected in the period
+    rejected: int  # of them, rejected at least once
+    rate_pct: float | None
+    alert: bool  # the rate is above the policy's threshold
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptanceFigures:
+    enabled: bool  # some handoff type lets the receiver accept or reject
+    decided: int
+    accepted: int  # decided handoffs whose latest decision is an acceptance
+    rejected: int  # decided handoffs rejected at least once
+    rejection_rate_pct: float | None
+    resubmitted: int  # re-submissions after a rejection
+    alert_pct: float | None
+    partners: tuple[PartnerRejections, ...]  # highest rate first
+    alerts: tuple[str, ...]  # one line per partner above the threshold
+    top_reasons: tuple[Count, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PartnerScore:
     partner: str
     deals: int
@@ -198,6 +227,7 @@ class Report:
     volume: Volume
     completeness: Completeness
     sla: Sla
+    acceptance: AcceptanceFigures
     preservation: Preservation
     reviews: Reviews
     scorecard: Scorecard
@@ -219,7 +249,7 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
     return Report(
         pipeline=data.pipeline, generated_at=now, since=since, by=by, runs=data.runs,
         volume=volume(deals, by), completeness=completeness(deals),
-        sla=sla(data, clocks, keys, since),
+        sla=sla(data, clocks, keys, since), acceptance=acceptance(data, since),
         preservation=preservation(deals), reviews=reviews(data, since),
         scorecard=scorecard(data, deals, clocks, since, now), notes=tuple(notes))
 
@@ -341,6 +371,45 @@ def preservation(deals: Sequence[DealFact]) -> Preservation:
         partner_cycle_deals=len(p_cycles), partner_cycle_days=p_days,
         direct_cycle_deals=len(d_cycles), direct_cycle_days=d_days,
         cycle_impact_pct=impact, cycle_target_pct=CYCLE_IMPACT_TARGET)
+
+
+def acceptance(data: ReportData, since: datetime | None) -> AcceptanceFigures:
+    """Accepted and rejected handoffs, and the rejection rate by partner."""
+    alert = data.policy.rejection_alert_pct
+    decisions = [d for d in data.decisions if _after(d.at, since)]
+    latest: dict[str, DecisionFact] = {}  # deal -> its last accept or reject
+    rejected: set[str] = set()
+    partner_of: dict[str, str] = {}
+    reasons: Counter[str] = Counter()
+    for decision in decisions:
+        if decision.decision not in ("accepted", "rejected"):
+            continue
+        latest[decision.deal] = decision
+        partner_of[decision.deal] = decision.partner or NO_PARTNER
+        if decision.decision == "rejected":
+            rejected.add(decision.deal)
+            reasons[(decision.reason or "").strip() or "(no reason given)"] += 1
+    by_partner: dict[str, list[str]] = defaultdict(list)
+    for deal, partner in partner_of.items():
+        by_partner[partner].append(deal)
+    partners: list[PartnerRejections] = []
+    for partner, deals in by_partner.items():
+        mine = sum(1 for deal in deals if deal in rejected)
+        rate = _pct(mine, len(deals))
+        partners.append(PartnerRejections(partner, len(deals), mine, rate,
+                                          alert is not None and rate is not None
+                                          and rate > alert))
+    partners.sort(key=lambda p: (-(p.rate_pct or 0), -p.decided, p.partner))
+    alerts = tuple(f"{p.partner}: {p.rejected} of {p.decided} handoffs rejected "
+                   f"({p.rate_pct:g}%), above {alert:g}%: investigate"
+                   for p in partners if p.alert and p.rate_pct is not None and alert is not None)
+    return AcceptanceFigures(
+        enabled=alert is not None, decided=len(latest),
+        accepted=sum(1 for d in latest.values() if d.decision == "accepted"),
+        rejected=len(rejected), rejection_rate_pct=_pct(len(rejected), len(latest)),
+        resubmitted=sum(1 for d in decisions if d.decision == "resubmitted"),
+        alert_pct=alert, partners=tuple(partners), alerts=alerts,
+        top_reasons=_top(reasons, TOP_MISSING))
 
 
 def reviews(data: ReportData, since: datetime | None) -> Reviews:

@@ -33,7 +33,7 @@ th{background:#edf2f7}
 .kpi{border:1px solid #e2e8f0;border-radius:6px;padding:8px 12px;min-width:150px}
 .kpi b{display:block;font-size:22px}
 .kpi span{font-size:12px;color:#4a5568}
-.ok{color:#2f855a}.bad{color:#c53030}
+.ok{color:#2f855a}.bad{color:#c53030}.alert{color:#c53030;font-weight:600}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;
   vertical-align:middle}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
@@ -46,7 +46,8 @@ def render_html(report: Report) -> str:
     body = [f"<h1>Handoff report</h1><p class=\"sub\">{escape(subtitle(report))}</p>"]
     for section, content in (("volume", _volume(report)),
                              ("completeness", _completeness(report)),
-                             ("sla", _sla(report)), ("preservation", _preservation(report)),
+                             ("sla", _sla(report)), ("acceptance", _acceptance(report)),
+                             ("preservation", _preservation(report)),
                              ("reviews", _reviews(report)), ("scorecard", _scorecard(report))):
         body.append(f'<section id="{section}" data-section="{section}">'
                     f"<h2>{escape(SECTION_TITLES[section])}</h2>{content}</section>")
@@ -165,6 +166,24 @@ def _preservation(report: Report) -> str:
         ("median cycle", num(p.partner_cycle_days, " d"), num(p.direct_cycle_days, " d"))])
     return (f'<div class="kpis">{kpis}</div><div class="grid"><div><h3>Closed won / closed'
             f"</h3>{rates}</div><div><h3>Median cycle length</h3>{cycles}</div></div>{table}")
+
+
+def _acceptance(report: Report) -> str:
+    a = report.acceptance
+    mark = "" if a.alert_pct is None else target_mark(a.rejection_rate_pct, a.alert_pct,
+                                                       below=True)
+    kpis = (_kpi(f"{a.accepted}/{a.decided}", "handoffs accepted / decided")
+            + _kpi(pct(a.rejection_rate_pct), "handoffs rejected"
+                   + (f" (investigate above {a.alert_pct:g}%)" if a.alert_pct is not None
+                      else ""), mark)
+            + _kpi(str(a.resubmitted), "re-submissions"))
+    alerts = "".join(f'<p class="alert">{escape(line)}</p>' for line in a.alerts)
+    table = _table(("partner", "decided (n)", "rejected", "rate", ""),
+                   [(x.partner, x.decided, x.rejected, pct(x.rate_pct),
+                     "alert" if x.alert else "") for x in a.partners])
+    reasons = _counts_chart("Rejection reasons", a.top_reasons, PALETTE["prm_only"])
+    return (f'<div class="kpis">{kpis}</div>{alerts}<h3>Rejection rate by partner</h3>{table}'
+            f"<h3>Rejection reasons</h3>{reasons}")
 
 
 def _reviews(report: Report) -> str:

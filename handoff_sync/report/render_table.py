@@ -81,6 +81,18 @@ def _sections(report: Report) -> list[tuple[str, list[Table]]]:
         _table("by clock", ("clock", "counted", "within", "breached", "within %"),
                ((k.label, k.counted, k.within, k.breached, pct(k.within_pct))
                 for k in s.by_clock))]
+    a = report.acceptance
+    acceptance = [_figures([
+        ("handoffs accepted / decided", f"{a.accepted}/{a.decided}", ""),
+        ("handoffs rejected", f"{a.rejected} ({pct(a.rejection_rate_pct)})",
+         f"<= {a.alert_pct:g}% {target_mark(a.rejection_rate_pct, a.alert_pct, below=True)}"
+         if a.alert_pct is not None else "no handoff type takes accept/reject"),
+        ("re-submissions", str(a.resubmitted), ""),
+        *(("ALERT", line, "") for line in a.alerts)]),
+        _table("rejection rate by partner", ("partner", "decided (n)", "rejected", "rate", ""),
+               ((x.partner, x.decided, x.rejected, pct(x.rate_pct), "ALERT" if x.alert
+                 else "") for x in a.partners)),
+        _counts("rejection reasons", "reason", a.top_reasons)]
     preservation = [_figures([
         ("partner deals closed won / closed", f"{p.partner_won}/{p.partner_closed}", ""),
         ("deal preservation rate", pct(p.rate_pct),
@@ -104,4 +116,5 @@ def _sections(report: Report) -> list[tuple[str, list[Table]]]:
                           f"{num(x.trend_start_pct)} -> {num(x.trend_now_pct)} "
                           f"({signed(x.trend_delta)})") for x in sc.partners))]
     return [("volume", volume), ("completeness", completeness), ("sla", sla),
-            ("preservation", preservation), ("reviews", reviews), ("scorecard", scorecard)]
+            ("acceptance", acceptance), ("preservation", preservation), ("reviews", reviews),
+            ("scorecard", scorecard)]

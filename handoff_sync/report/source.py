@@ -27,6 +27,7 @@ from handoff_sync.report.facts import (
     ClockFact,
     ConflictFact,
     DealFact,
+    DecisionFact,
     HistoryFact,
     PolicyFacts,
     ReportData,
@@ -36,6 +37,7 @@ from handoff_sync.report.facts import (
 )
 from handoff_sync.store.schema import (
     ConflictRow,
+    DecisionRow,
     GateHistoryRow,
     ReviewRow,
     SlaEventRow,
@@ -75,7 +77,8 @@ def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportD
             pipeline=pipeline, deals=deals, clocks=clocks,
             events=_events(connection, pipeline), history=_history(connection, pipeline),
             tasks=_tasks(connection, pipeline), reviews=_reviews(connection, pipeline),
-            conflicts=_conflicts(connection, pipeline), policy=policy_facts(mappings),
+            conflicts=_conflicts(connection, pipeline),
+            decisions=_decisions(connection, pipeline), policy=policy_facts(mappings),
             runs=runs, notes=notes)
 
 
@@ -90,7 +93,9 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
             e.on in ("field_filled", "handoff_accepted") for e in s.stops)),
         escalation_task_kinds=frozenset(t.kind for kind in types for t in kind.tasks
                                         if t.open_while == "sla_breached"),
-        clock_labels={s.id: s.label for s in slas})
+        clock_labels={s.id: s.label for s in slas},
+        rejection_alert_pct=min((kind.acceptance.rejection_alert_pct for kind in types
+                                 if kind.acceptance is not None), default=None))
 
 
 def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:
@@ -211,3 +216,9 @@ def _reviews(connection: Any, pipeline: str) -> tuple[ReviewFact, ...]:
 def _conflicts(connection: Any, pipeline: str) -> tuple[ConflictFact, ...]:
     return tuple(ConflictFact(r.deal, r.field, r.recorded_at)
                  for r in _select(connection, ConflictRow, pipeline, "recorded_at", "id"))
+
+
+def _decisions(connection: Any, pipeline: str) -> tuple[DecisionFact, ...]:
+    return tuple(DecisionFact(r.deal, r.handoff_type, r.decision, r.at, r.by, r.reason,
+                              r.partner)
+                 for r in _select(connection, DecisionRow, pipeline, "id"))
