@@ -323,6 +323,10 @@ def _union_member(annotation: Any, tag: Any) -> Any:
     """The member of a union that pydantic's ``tag`` names: the model whose Literal field
     accepts it (a tagged union), or the model of that name; Any when none does."""
     for member in get_args(annotation):
+        args = get_args(member)
+        if get_origin(member) is list and args and _is_model(args[0]) \
+                and tag == f"list[{args[0].__name__}]":
+            return member  # a list of models (e.g. stop: one event or a list of them)
         if not _is_model(member):
             continue
         if member.__name__ == tag:

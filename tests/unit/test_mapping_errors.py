@@ -100,6 +100,24 @@ def only_problem(folder: Path) -> Problem:
     ("salesforce.yaml", "{Not Started: open, Completed: done}", "{Not Started: open}",
      "no system value for 'done'",
      "every value must be writable"),
+    # issue 16 (5): a rejection value handoff-sync cannot tell or cannot write back
+    ("salesforce.yaml", "Accepted: accepted, Rejected: rejected}",
+     "Accepted: accepted, Rejected: rejectd}", "'rejectd' is not a value of "
+     "'handoff_acceptance'", "did you mean 'rejected'?"),
+    ("salesforce.yaml", "{Pending: pending, Accepted: accepted, Rejected: rejected}",
+     "{Pending: pending, Accepted: accepted}", "no system value for 'rejected'",
+     "every value must be writable"),
+    # a rejection reopening a stage that does not exist
+    ("handoff.yaml", "reopens: pre_handoff_assessment", "reopens: pre_handof_assessment",
+     "no stage 'pre_handof_assessment'", "did you mean 'pre_handoff_assessment'?"),
+    # a misspelt stop event in a list of them: the item's line, no "not a mapping" noise
+    ("handoff.yaml", "- {on: handoff_accepted}", "- {on: handoff_acepted}",
+     "expected 'handoff_required'", "did you mean 'handoff_accepted'?"),
+    # a rejection task for a handoff type that takes no accept/reject
+    ("handoff.yaml", "        open_while: gate_blocked\n        subject: \"Complete the CS",
+     "        open_while: handoff_rejected\n        subject: \"Complete the CS",
+     "'handoff_rejected' tasks need the handoff type's 'acceptance' section",
+     "add 'acceptance: {}'"),
 ])
 def test_each_error_names_file_line_and_hint(tmp_path, file, old, new, message, hint):
     folder = edited_pack(tmp_path, file, old, new)

@@ -252,3 +252,38 @@ def test_readiness_without_any_component_is_none() -> None:
 def test_unknown_dimension_is_refused() -> None:
     with pytest.raises(ValueError, match="--by must be one of"):
         compute(DATA, now=NOW, by="colour")
+
+
+def test_rejection_rate_by_partner_counts_handoffs_rejected_at_least_once() -> None:
+    # A: 2 decided handoffs, prm:1 rejected then (re-submitted and) accepted -> 1/2 = 50%.
+    # B: 20 decided, 1 rejected -> 5.0%, at the threshold: no alert. C: 1 accepted.
+    # A decision before the period (prm:9) is left out; a withdrawal is no decision, so
+    # prm:40 counts by its acceptance. Accepted: A 2 + B 19 + C 1 = 22 of 23.
+    from handoff_sync.report.facts import DecisionFact
+    decisions = [
+        DecisionFact("prm:1", "partner_to_direct", "rejected", at(11, 20), "ae1@v.example",
+                     "No budget", "A"),
+        DecisionFact("prm:1", "partner_to_direct", "resubmitted", at(11, 21), None, None, "A"),
+        DecisionFact("prm:1", "partner_to_direct", "accepted", at(11, 22), None, None, "A"),
+        DecisionFact("prm:2", "partner_to_direct", "accepted", at(11, 22), None, None, "A"),
+        DecisionFact("prm:9", "partner_to_direct", "rejected", at(11, 1), None, "Old", "A"),
+        DecisionFact("prm:30", "partner_to_direct", "rejected", at(11, 25), None, None, "B"),
+        *(DecisionFact(f"prm:3{n}", "partner_to_direct", "accepted", at(11, 26), None,
+                       None, "B") for n in range(1, 20)),
+        DecisionFact("prm:40", "partner_to_direct", "accepted", at(11, 27), None, None, "C"),
+        DecisionFact("prm:40", "partner_to_direct", "withdrawn", at(11, 28), None, None, "C"),
+    ]
+    data = ReportData("partners", DEALS, decisions=tuple(decisions),
+                      policy=PolicyFacts(rejection_alert_pct=5))
+    figures = compute(data, now=NOW, since=SINCE).acceptance
+    assert (figures.decided, figures.accepted, figures.rejected) == (23, 22, 2)
+    assert figures.rejection_rate_pct == 8.7 and figures.resubmitted == 1  # 2/23
+    rows = {p.partner: (p.decided, p.rejected, p.rate_pct, p.alert) for p in figures.partners}
+    assert rows == {"A": (2, 1, 50.0, True), "B": (20, 1, 5.0, False),
+                    "C": (1, 0, 0.0, False)}
+    assert figures.alerts == ("A: 1 of 2 handoffs rejected (50%), above 5%: investigate",)
+    assert [(c.label, c.count) for c in figures.top_reasons] == [("(no reason given)", 1),
+                                                                ("No budget", 1)]
+    # No handoff type takes accept/reject: nothing to alert on.
+    quiet = compute(ReportData("partners", DEALS), now=NOW).acceptance
+    assert not quiet.enabled and quiet.alerts == () and quiet.decided == 0

@@ -271,13 +271,13 @@ def _closed_values(document: YamlDocument, path: KeyPath, name: str, closed: tup
                                          f"{closed[0]}, ...}}'"))
         return
     mapped = set(values.values())
-    for key, target in values.items():
-        if target not in closed:
-            problems.append(document.problem(
-                (*path, "values", key), f"'{target}' is not a value of '{name}'; "
-                f"expected {one_of(closed)}", did_you_mean(str(target), closed)))
+    unknown = [(key, target) for key, target in values.items() if target not in closed]
+    for key, target in unknown:
+        problems.append(document.problem(
+            (*path, "values", key), f"'{target}' is not a value of '{name}'; "
+            f"expected {one_of(closed)}", did_you_mean(str(target), closed)))
     missing = [v for v in closed if v not in mapped]
-    if missing:
+    if missing and not unknown:  # a misspelt value is the missing one: said once
         problems.append(document.problem((*path, "values"), "no system value for "
                                          f"{one_of(missing)}",
                                          "every value must be writable"))

@@ -1,0 +1,140 @@
+"""Issue 16 (5) through engine.plan: the AE accepts or rejects a handoff on the opportunity.
+
+A rejection is recorded once with who and when, reopens the first stage's gate with its
+reason missing and opens a task for the partner; the partner's re-submission resets the
+decision to Pending; an acceptance stops the first-touch clock. Raw records are written as
+the APIs return them and mapped with the default pack (HubSpot PRM, Salesforce CRM).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from handoff_sync.engine.plan import plan
+from handoff_sync.engine.types import (
+    DecisionKind,
+    EngineState,
+    HandoffDecision,
+    Plan,
+    TaskActionKind,
+)
+from handoff_sync.model import GateStatus, Role, SlaStatus
+from handoff_sync.testing.builders import apply_plan
+from tests.unit.test_engine_plan import AE, STAGE_ONE, inputs, opportunity, registration
+
+DECIDED = datetime(2026, 11, 18, 11, 0, tzinfo=UTC)  # the opportunity's SystemModstamp
+REASON = "The CFO has not confirmed the budget"
+# The stage-one facts, filled on the registration, and the deal moved on to stage 2.
+FACTS = {**STAGE_ONE, "handoff_stage": "joint_discovery"}
+REJECTED = {"Handoff_Stage__c": "2 Joint Discovery", "Handoff_Acceptance__c": "Rejected",
+            "Handoff_Rejection_Reason__c": REASON, "LastModifiedById": AE}
+
+
+def rejected_plan(**prm: Any) -> Plan:
+    return plan(inputs(registration(**FACTS, **prm), opportunity(**REJECTED)))
+
+
+def test_a_rejection_is_recorded_with_who_and_when_and_reopens_the_first_gate() -> None:
+    result = rejected_plan()
+    assert result.decisions == (HandoffDecision(
+        "prm:501", "partner_to_direct", DecisionKind.REJECTED, DECIDED,
+        "ava.ae@vendor.example", True, REASON, "Bluebird"),)
+    [verdict] = result.verdicts
+    assert (verdict.stage, verdict.status) == ("pre_handoff_assessment", GateStatus.BLOCKED)
+    assert verdict.missing[0] == f"Handoff rejected: {REASON} (re-submit when fixed)"
+    assert verdict.completeness_pct < 100
+
+
+def test_a_rejection_goes_back_to_the_partner_as_one_task_with_the_reason() -> None:
+    result = rejected_plan()
+    kinds = {a.task.kind: a for a in result.tasks}
+    rejected = kinds["handoff_rejected"]
+    assert rejected.kind is TaskActionKind.OPEN
+    assert REASON in rejected.task.body and "ava.ae@vendor.example" in rejected.task.body
+    # The partner rep has no CRM user: the fallback owner, as for every prm_owner task.
+    assert rejected.task.assignee_email == "revops@example.com"
+    assert "complete_partner_facts" not in kinds  # one task for the partner, not two
+    assert "complete_stage_gate" not in kinds  # stage 2's gate is not the one reopened
+
+
+def test_the_partner_sees_the_rejection_in_the_missing_fields_of_its_registration() -> None:
+    result = rejected_plan()
+    [write] = [w for w in result.writes if w.role is Role.PRM]
+    missing = write.outputs[next(o for o in write.outputs if o.value == "missing_fields")]
+    assert isinstance(missing, tuple) and missing[0].startswith("Handoff rejected: The CFO")
+
+
+def test_a_recorded_rejection_is_not_recorded_again() -> None:
+    first_inputs = inputs(registration(**FACTS), opportunity(**REJECTED))
+    result = plan(first_inputs)
+    again = plan(apply_plan(first_inputs, result))
+    assert again.decisions == () and again.is_empty(), again.counts()
+
+
+def test_a_resubmission_resets_the_decision_and_closes_the_rejection_task() -> None:
+    first_inputs = inputs(registration(**FACTS), opportunity(**REJECTED))
+    after = apply_plan(first_inputs, plan(first_inputs))
+    ticked = dataclasses.replace(after, prm=inputs(
+        registration(**FACTS, handoff_resubmit="true",
+                     hs_lastmodifieddate="2026-11-18T14:00:00Z"), None).prm)
+    result = plan(ticked)
+    assert [(d.decision, d.by, d.by_system, d.at) for d in result.decisions] == [
+        (DecisionKind.RESUBMITTED, "pat@bluebird.example", False,
+         datetime(2026, 11, 18, 14, 0, tzinfo=UTC))]
+    writes = {w.role: w for w in result.writes}
+    assert writes[Role.CRM].values["handoff_acceptance"] == "pending"
+    assert writes[Role.CRM].values["handoff_rejection_reason"] is None
+    assert writes[Role.PRM].values["handoff_resubmit"] is False
+    [verdict] = result.verdicts
+    assert verdict.stage == "joint_discovery"  # the deal's own stage again
+    closed = {a.task.kind for a in result.tasks if a.kind is TaskActionKind.CLOSE}
+    assert "handoff_rejected" in closed
+    # Once the writes landed, nothing more happens; a new rejection is a new record.
+    settled = apply_plan(ticked, result)
+    assert plan(settled).is_empty()
+    again = dataclasses.replace(settled, crm=inputs(None, opportunity(**REJECTED)).crm)
+    assert [d.decision for d in plan(again).decisions] == [DecisionKind.REJECTED]
+
+
+def test_a_resubmission_whose_reset_did_not_land_is_written_again_not_recorded() -> None:
+    resubmitted = HandoffDecision("prm:501", "partner_to_direct", DecisionKind.RESUBMITTED,
+                                  DECIDED, "pat@bluebird.example", False, None, "Bluebird")
+    state = EngineState(decisions={"prm:501": resubmitted})
+    result = plan(inputs(registration(**FACTS, handoff_resubmit="true"),
+                         opportunity(**REJECTED), state))
+    assert result.decisions == ()
+    writes = {w.role: w for w in result.writes}
+    assert writes[Role.CRM].values["handoff_acceptance"] == "pending"
+
+
+def test_an_acceptance_stops_the_first_touch_clock_when_it_was_recorded() -> None:
+    approved = {"hs_date_entered_9004453": "2026-11-17T15:00:00Z"}
+    accepted = {**REJECTED, "Handoff_Acceptance__c": "Accepted",
+                "Handoff_Rejection_Reason__c": None}
+    result = plan(inputs(registration(**FACTS, **approved), opportunity(**accepted)))
+    assert [(d.decision, d.at) for d in result.decisions] == [(DecisionKind.ACCEPTED,
+                                                               DECIDED)]
+    clocks = {c.clock: c for c in result.clocks}
+    assert clocks["first_touch"].status is SlaStatus.MET
+    assert clocks["first_touch"].stopped_at == DECIDED
+    assert clocks["handoff_complete"].stopped_at is None  # only first touch stops
+
+
+def test_setting_a_decision_back_to_pending_is_recorded_as_withdrawn() -> None:
+    first_inputs = inputs(registration(**FACTS), opportunity(**REJECTED))
+    after = apply_plan(first_inputs, plan(first_inputs))
+    pending = {**REJECTED, "Handoff_Acceptance__c": "Pending"}
+    result = plan(dataclasses.replace(after, crm=inputs(None, opportunity(**pending)).crm))
+    assert [d.decision for d in result.decisions] == [DecisionKind.WITHDRAWN]
+    assert {a.task.kind for a in result.tasks if a.kind is TaskActionKind.CLOSE} >= {
+        "handoff_rejected"}
+
+
+def test_a_tick_with_nothing_rejected_is_cleared_without_a_record() -> None:
+    result = plan(inputs(registration(**FACTS, handoff_resubmit="true"), opportunity(
+        **{"Handoff_Stage__c": "2 Joint Discovery"})))
+    assert result.decisions == ()
+    [write] = [w for w in result.writes if w.role is Role.PRM]
+    assert write.values["handoff_resubmit"] is False
