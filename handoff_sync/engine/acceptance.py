@@ -37,7 +37,6 @@ from types import MappingProxyType
 
 from handoff_sync.engine.types import DecisionKind, HandoffDecision
 from handoff_sync.mapping.policy.file_model import HandoffType
-from handoff_sync.mapping.policy.gates import stage_of
 from handoff_sync.model import ROLE_FIELDS, Acceptance, Deal, PersonRole, Value
 
 # What a re-submission writes: a pending decision, no reason, the tick cleared.
@@ -69,7 +68,8 @@ def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: 
     resubmitting = current == Acceptance.REJECTED and deal.handoff_resubmit is True
     records: list[HandoffDecision] = []
     latest = last if last is not None and last.handoff_type == handoff_type else None
-    receiver = deal.get(ROLE_FIELDS[PersonRole(stage_of(handoff, deal).owner)])
+    receiver = deal.get(ROLE_FIELDS[PersonRole(handoff.acceptance.receiver)])
+    sender = deal.get(ROLE_FIELDS[PersonRole(handoff.acceptance.sender)])
     decided_by = deal.handoff_decided_by
     by, by_system = (decided_by, True) if decided_by else (_text(receiver), False)
     decided_at = min(crm_modified or now, now)
@@ -93,7 +93,7 @@ def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: 
         sets = RESUBMIT_SETS
         if latest is None or latest.decision is not DecisionKind.RESUBMITTED:
             latest = HandoffDecision(key, handoff_type, DecisionKind.RESUBMITTED,
-                                     min(prm_modified or now, now), deal.partner_rep_email,
+                                     min(prm_modified or now, now), _text(sender),
                                      False, None, deal.partner_account)
             records.append(latest)
     elif deal.handoff_resubmit is True:

@@ -434,6 +434,8 @@ def _check_acceptance(check: _Checker, path: KeyPath, handoff: HandoffType,
     acceptance = handoff.acceptance
     assert acceptance is not None
     check.field(path, "handoff_acceptance")
+    for key in ("receiver", "sender"):
+        check.role((*path, key), getattr(acceptance, key))
     if acceptance.reopens is not None and stages.lacks(acceptance.reopens):
         check.add((*path, "reopens"), f"no stage '{acceptance.reopens}' in this handoff type",
                   did_you_mean(acceptance.reopens, stages.ids) or

@@ -251,6 +251,10 @@ class Brief(FileModel):
 class Acceptance(FileModel):
     """The receiving owner accepts or rejects the handoff on the CRM record."""
 
+    receiver: RoleName = "crm_owner"
+    """Who accepts or rejects: recorded as the decider when the system does not say."""
+    sender: RoleName = "prm_owner"
+    """Who hands over and re-submits: recorded as the one who re-submitted."""
     reopens: str | None = None
     """The stage whose gate a rejection sends the deal back to (default: the first)."""
     rejection_alert_pct: float = Field(default=5, ge=0, le=100)
