@@ -173,6 +173,7 @@ class _DealItems:
     changes: dict[tuple[str, str, str], list[Mapping[str, Any]]] = field(default_factory=dict)
     tasks: list[TaskAction] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)
     events: bool = False
@@ -182,7 +183,7 @@ class _DealItems:
     def work(self) -> bool:
         """Something to write or record; a standing review item alone is not."""
         return bool(self.changes or self.tasks or self.links or self.conflicts
-                    or self.events or self.verdict)
+                    or self.events or self.verdict or self.decisions)
 
 
 def _by_deal(view: PlanView) -> dict[str, _DealItems]:
@@ -201,6 +202,14 @@ def _by_deal(view: PlanView) -> dict[str, _DealItems]:
         how = link.reason or link.link.method.value
         word = "new" if link.kind is LinkChangeKind.CREATE else "removed"
         of(f"prm:{link.link.prm_id}").links.append(f"link {word} to {link.link.crm_id} ({how})")
+    for decision in plan.decisions:
+        by = decision.by or "nobody known"
+        if not decision.by_system:
+            by += f" (the {'sender' if decision.decision.value == 'resubmitted' else 'receiver'}"
+            by += "; the system does not say)"
+        reason = f": {decision.reason}" if decision.reason else ""
+        of(decision.deal).decisions.append(
+            f"handoff {decision.decision.value} by {by} at {_instant(decision.at)}{reason}")
     for conflict in plan.conflicts:
         winner = conflict.winner.value if conflict.winner else "nobody (read only)"
         of(conflict.deal).conflicts.append(
@@ -223,6 +232,7 @@ def _summary(view: PlanView, by_deal: Mapping[str, _DealItems]) -> list[str]:
     removed = sum(c.kind is LinkChangeKind.REMOVE for c in plan.links)
     reviews = Counter(r.kind.value for r in plan.reviews)
     events = Counter(e.kind.value for e in plan.sla_events)
+    decisions = Counter(d.decision.value for d in plan.decisions)
     working = sum(items.work for key, items in by_deal.items() if key != "(no deal)")
     rows = [("deals planned", f"{plan.deals} ({working} with something to do)"),
             ("records to update", _counts(records) or "none (no field writes)"),
@@ -230,6 +240,7 @@ def _summary(view: PlanView, by_deal: Mapping[str, _DealItems]) -> list[str]:
             ("links", f"{sum(links.values())} new{_breakdown(links)}, {removed} removed"),
             ("review items", f"{len(plan.reviews)}{_breakdown(reviews)}"),
             ("conflicts", str(len(plan.conflicts))),
+            ("handoff decisions", f"{len(plan.decisions)}{_breakdown(decisions)}"),
             ("SLA events", f"{len(plan.sla_events)}{_breakdown(events)}")]
     if context.skipped:
         count = len(context.skipped)
@@ -287,6 +298,7 @@ def _deal(key: str, card: DealCard | None, items: _DealItems | None,
     if card is not None:
         lines += _facts(card)
     lines += [f"  {text}" for text in items.links]
+    lines += [f"  {text}" for text in items.decisions]
     for (system, obj, record_id), changes in sorted(items.changes.items()):
         lines.append(f"  {_ref(RecordRef(system, obj, record_id))}:")
         lines += [f"    {c['field']}: {_value(c['old'])} -> {_value(c['new'])}" for c in changes]

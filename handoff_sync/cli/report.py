@@ -29,8 +29,9 @@ def add_report_command(commands: Any) -> None:
     report = commands.add_parser(
         "report", help="handoff scorecards: volume, completeness, SLA, preservation",
         description="Report from the store: handoff volume, completeness distribution and "
-        "most-missing fields, SLA compliance and time to first touch, deal preservation and "
-        "cycle-length impact, review queue and conflicts, and a partner scorecard.")
+        "most-missing fields, SLA compliance and time to first touch, accepted and rejected "
+        "handoffs (rejection rate by partner), deal preservation and cycle-length impact, "
+        "review queue and conflicts, and a partner scorecard.")
     config_argument(report)
     report.add_argument("--pipeline", metavar="NAME",
                         help="the pipeline (default: the first enabled one)")

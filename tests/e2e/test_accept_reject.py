@@ -162,8 +162,14 @@ def test_reject_with_a_reason_goes_back_to_the_partner_and_is_counted(
         assert deal.crm_id is not None and deal.prm_id is not None
         key = deal.deal
 
-        # The AE rejects with a reason.
+        # The AE rejects with a reason; `plan` shows what the next cycle records.
         systems.decide(deal.crm_id, "Rejected", REASON)
+        code, out, err = run_cli(capsys, "plan", "--config", str(config), "--deal",
+                                 deal.crm_id)
+        assert code == 0, err
+        assert "handoff rejected by " in out and f": {REASON}" in out
+        assert any(line.split() == ["handoff", "decisions:", "1", "(1", "rejected)"]
+                   for line in out.splitlines())
         sync(capsys, config)
         [rejected] = decisions(store, pipeline, key)
         assert (rejected.decision, rejected.reason) == (DecisionKind.REJECTED, REASON)
