@@ -236,6 +236,11 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
     return frozenset(moved)
 
 
+# Fields whose unreadable value is nobody's to fix: the record's last modifier is often a
+# system user with no owner record (an automated process); the decision is then recorded
+# as the receiver's, marked inferred (engine.acceptance), rather than raised for review.
+_UNREVIEWED = frozenset({"handoff_decided_by"})
+
 # The id field each side's records hold of the other side's record.
 _ID_FIELD = {Role.PRM: "crm_id", Role.CRM: "prm_id"}
 
@@ -342,7 +347,8 @@ class _DealPlanner:
         out.conflicts.extend(merged.conflicts)
         for read in (r for r in (prm, crm) if r is not None):
             for issue in read.issues:
-                out.review(_invalid_value(key, read, issue))
+                if issue.name not in _UNREVIEWED:
+                    out.review(_invalid_value(key, read, issue))
         for rejected in merged.rejected:
             out.review(self._unwritable(key, rejected, crm if rejected.role is Role.CRM
                                         else prm))

@@ -138,3 +138,12 @@ def test_a_tick_with_nothing_rejected_is_cleared_without_a_record() -> None:
     assert result.decisions == ()
     [write] = [w for w in result.writes if w.role is Role.PRM]
     assert write.values["handoff_resubmit"] is False
+
+
+def test_a_last_modifier_with_no_owner_record_is_no_review_item_and_not_guessed() -> None:
+    # An automated process changed the opportunity last: not in the owner directory.
+    result = plan(inputs(registration(**FACTS), opportunity(
+        **{**REJECTED, "LastModifiedById": "005000000000099AAA"})))
+    [decision] = result.decisions
+    assert (decision.by, decision.by_system) == ("ava.ae@vendor.example", False)
+    assert not [r for r in result.reviews if r.kind.value == "invalid_value"]
