@@ -25,6 +25,10 @@ the deal's own stage in the same cycle. Until the writes land the deal still rea
 rejected and ticked; the last record being RESUBMITTED says the reset is under way, so the
 writes are planned again and nothing new is recorded. A tick while nothing is rejected is
 cleared without a record, so it cannot re-submit a later rejection unseen.
+
+One decision field serves every handoff type of a deal: when the deal moves to another
+type that takes a decision (won: the CSM's turn) while the field still holds the decision
+recorded for the previous type, the field is set back to pending, and nothing recorded.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ RESUBMIT_SETS: Mapping[str, Value] = MappingProxyType({
     "handoff_acceptance": Acceptance.PENDING.value, "handoff_rejection_reason": None,
     "handoff_resubmit": False})
 _CLEAR_TICK: Mapping[str, Value] = MappingProxyType({"handoff_resubmit": False})
+_RESET: Mapping[str, Value] = MappingProxyType({
+    "handoff_acceptance": Acceptance.PENDING.value, "handoff_rejection_reason": None})
 _EMPTY: Mapping[str, Value] = MappingProxyType({})
 
 
@@ -65,6 +71,13 @@ def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: 
     if handoff.acceptance is None:
         return AcceptanceStep((), _EMPTY, deal, None)
     current = deal.handoff_acceptance
+    if (last is not None and last.handoff_type != handoff_type
+            and last.decision.value == current):
+        # The decision the deal holds is the one recorded for its previous handoff (the AE
+        # accepted the partner handoff; now the deal is won and the CSM is to decide):
+        # it says nothing about this one, so it goes back to pending, unrecorded.
+        deal = dataclasses.replace(deal, **_RESET)  # type: ignore[arg-type]
+        return AcceptanceStep((), _RESET, deal, None)
     resubmitting = current == Acceptance.REJECTED and deal.handoff_resubmit is True
     records: list[HandoffDecision] = []
     latest = last if last is not None and last.handoff_type == handoff_type else None

@@ -9,7 +9,7 @@ the APIs return them and mapped with the default pack (HubSpot PRM, Salesforce C
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from handoff_sync.engine.plan import plan
@@ -22,7 +22,7 @@ from handoff_sync.engine.types import (
 )
 from handoff_sync.model import GateStatus, Role, SlaStatus
 from handoff_sync.testing.builders import apply_plan
-from tests.unit.test_engine_plan import AE, STAGE_ONE, inputs, opportunity, registration
+from tests.unit.test_engine_plan import AE, MAPPINGS, STAGE_ONE, inputs, opportunity, registration
 
 DECIDED = datetime(2026, 11, 18, 11, 0, tzinfo=UTC)  # the opportunity's SystemModstamp
 REASON = "The CFO has not confirmed the budget"
@@ -147,3 +147,26 @@ def test_a_last_modifier_with_no_owner_record_is_no_review_item_and_not_guessed(
     [decision] = result.decisions
     assert (decision.by, decision.by_system) == ("ava.ae@vendor.example", False)
     assert not [r for r in result.reviews if r.kind.value == "invalid_value"]
+
+
+def test_a_decision_of_the_previous_handoff_is_set_back_to_pending_for_the_next() -> None:
+    # A policy where the CSM accepts the closed-won handoff too; the AE had accepted the
+    # partner handoff, and now the deal is won.
+    from handoff_sync.mapping.policy.file_model import Acceptance
+
+    policy = MAPPINGS.policy
+    won_type = policy.handoff_types["closed_won_to_cs"].model_copy(
+        update={"acceptance": Acceptance(receiver="cs_owner", sender="crm_owner")})
+    mappings = dataclasses.replace(MAPPINGS, policy=policy.model_copy(update={
+        "handoff_types": {**policy.handoff_types, "closed_won_to_cs": won_type}}))
+    accepted = HandoffDecision("prm:501", "partner_to_direct", DecisionKind.ACCEPTED,
+                               DECIDED, "ava.ae@vendor.example", True, None, "Bluebird")
+    won = opportunity(**{"Handoff_Acceptance__c": "Accepted", "IsClosed": True,
+                         "IsWon": True, "StageName": "Closed Won",
+                         "CloseDate": date(2026, 11, 17)})
+    result = plan(dataclasses.replace(
+        inputs(registration(**FACTS), won, EngineState(decisions={"prm:501": accepted})),
+        mappings=mappings))
+    assert result.decisions == ()
+    [write] = [w for w in result.writes if w.role is Role.CRM]
+    assert write.values["handoff_acceptance"] == "pending"
