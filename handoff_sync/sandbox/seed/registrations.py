@@ -39,7 +39,7 @@ def registration_record(b: Builder, s: Scenario, shared: Shared, record_id: str,
         "Registration_Status__c": s.status, "Handoff_Type__c": s.handoff_type,
         "Handoff_Stage__c": HANDOFF_STAGES[s.stage - 1],
         "Handoff_Stage_Entered__c": shared.entered[0], "Region__c": s.region,
-        "Partner_Prepared_Prospect__c": False,
+        "Partner_Prepared_Prospect__c": False, "Handoff_Resubmit__c": False,
     })
     if s.approved_ms is not None:
         record["Approved_At__c"] = moment(s.approved_ms)[0]
