@@ -19,12 +19,13 @@ read, never after ``now``.
 
 Re-submission: the sender ticks ``handoff_resubmit`` (on the PRM registration in the
 shipped packs) once the reason is dealt with. The daemon then writes the decision back to
-pending, blanks the reason and clears the tick (``AcceptanceStep.sets``) and plans the deal
-as it will hold after those writes, so the rejection task closes and the gate returns to
-the deal's own stage in the same cycle. Until the writes land the deal still reads
-rejected and ticked; the last record being RESUBMITTED says the reset is under way, so the
-writes are planned again and nothing new is recorded. A tick while nothing is rejected is
-cleared without a record, so it cannot re-submit a later rejection unseen.
+pending and blanks the reason (``AcceptanceStep.sets``) and plans the deal as it will hold
+after those writes, so the rejection task closes and the gate returns to the deal's own
+stage in the same cycle. Until the writes land the deal still reads rejected and ticked;
+the last record being RESUBMITTED says the reset is under way, so the writes are planned
+again and nothing new is recorded. A tick while nothing is rejected (the next cycle, once
+the decision reads pending) is cleared without a record, so it cannot re-submit a later
+rejection unseen.
 
 One decision field serves every handoff type of a deal: when the deal moves to another
 type that takes a decision (won: the CSM's turn) while the field still holds the decision
@@ -43,13 +44,13 @@ from handoff_sync.engine.types import DecisionKind, HandoffDecision
 from handoff_sync.mapping.policy.file_model import HandoffType
 from handoff_sync.model import ROLE_FIELDS, Acceptance, Deal, PersonRole, Value
 
-# What a re-submission writes: a pending decision, no reason, the tick cleared.
+# What a re-submission writes: a pending decision, no reason. The tick is cleared a cycle
+# later, once the decision reads pending: cleared first, a failed reset would leave a
+# rejected decision and no tick, which reads as a new rejection.
 RESUBMIT_SETS: Mapping[str, Value] = MappingProxyType({
-    "handoff_acceptance": Acceptance.PENDING.value, "handoff_rejection_reason": None,
-    "handoff_resubmit": False})
-_CLEAR_TICK: Mapping[str, Value] = MappingProxyType({"handoff_resubmit": False})
-_RESET: Mapping[str, Value] = MappingProxyType({
     "handoff_acceptance": Acceptance.PENDING.value, "handoff_rejection_reason": None})
+_CLEAR_TICK: Mapping[str, Value] = MappingProxyType({"handoff_resubmit": False})
+_RESET = RESUBMIT_SETS
 _EMPTY: Mapping[str, Value] = MappingProxyType({})
 
 

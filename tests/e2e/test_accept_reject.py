@@ -217,8 +217,12 @@ def test_reject_with_a_reason_goes_back_to_the_partner_and_is_counted(
         crm = systems.crm(deal.crm_id)
         assert (crm["acceptance"], crm["reason"]) == ("Pending", None)
         assert REOPENED not in crm["missing"]
-        assert systems.prm(deal.prm_id)["resubmit"] is False
         assert not systems.task(task.system_task_id)["open"]
+        # The tick is cleared once the decision reads pending: the next cycle.
+        assert systems.prm(deal.prm_id)["resubmit"] is True
+        sync(capsys, config)
+        assert systems.prm(deal.prm_id)["resubmit"] is False
+        assert len(decisions(store, pipeline, key)) == 2
 
         # The AE accepts: recorded, and the first-touch clock stops.
         systems.decide(deal.crm_id, "Accepted")

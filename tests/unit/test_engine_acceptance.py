@@ -86,13 +86,20 @@ def test_a_resubmission_resets_the_decision_and_closes_the_rejection_task() -> N
     writes = {w.role: w for w in result.writes}
     assert writes[Role.CRM].values["handoff_acceptance"] == "pending"
     assert writes[Role.CRM].values["handoff_rejection_reason"] is None
-    assert writes[Role.PRM].values["handoff_resubmit"] is False
+    # The tick stays until the decision reads pending (a failed reset must not lose it).
+    assert "handoff_resubmit" not in writes[Role.PRM].values
     [verdict] = result.verdicts
     assert verdict.stage == "joint_discovery"  # the deal's own stage again
     closed = {a.task.kind for a in result.tasks if a.kind is TaskActionKind.CLOSE}
     assert "handoff_rejected" in closed
-    # Once the writes landed, nothing more happens; a new rejection is a new record.
-    settled = apply_plan(ticked, result)
+    # Once the reset landed the tick is cleared, unrecorded; then nothing more happens,
+    # and a new rejection is a new record.
+    reset = apply_plan(ticked, result)
+    clearing = plan(reset)
+    assert clearing.decisions == ()
+    assert [(w.role, dict(w.values)) for w in clearing.writes] == [
+        (Role.PRM, {"handoff_resubmit": False})]
+    settled = apply_plan(reset, clearing)
     assert plan(settled).is_empty()
     again = dataclasses.replace(settled, crm=inputs(None, opportunity(**REJECTED)).crm)
     assert [d.decision for d in plan(again).decisions] == [DecisionKind.REJECTED]
