@@ -107,3 +107,29 @@ def test_bad_since_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> N
         run_command(["report", "--since", "yesterday"])
     assert exit_.value.code == 2
     assert "ISO date" in capsys.readouterr().err
+
+
+def test_every_format_shows_the_rejection_rate_by_partner_and_its_alert() -> None:
+    import dataclasses
+
+    from handoff_sync.report.facts import DecisionFact, PolicyFacts
+    from tests.unit.test_report_figures import at
+
+    decisions = (DecisionFact("prm:1", "partner_to_direct", "rejected", at(11, 20), None,
+                              "Budget <unconfirmed>", "A"),
+                 DecisionFact("prm:2", "partner_to_direct", "accepted", at(11, 21), None,
+                              None, "B"))
+    report = compute(dataclasses.replace(DATA, decisions=decisions,
+                                         policy=PolicyFacts(rejection_alert_pct=5)), now=NOW)
+    alert = "A: 1 of 1 handoffs rejected (100%), above 5%: investigate"
+    table = render(report, "table")
+    assert "rejection rate by partner" in table and alert in table
+    html = render(report, "html")
+    assert 'data-section="acceptance"' in html and f'<p class="alert">{alert}</p>' in html
+    assert "Budget &lt;unconfirmed&gt;" in html  # reasons are people's text: escaped
+    data = json.loads(render(report, "json"))["acceptance"]
+    assert data["alerts"] == [alert] and data["rejection_rate_pct"] == 50.0
+    cells = {(r["group"], r["metric"]): r["value"]
+             for r in csv.DictReader(io.StringIO(render(report, "csv")))
+             if r["section"] == "acceptance"}
+    assert cells[("A", "partners.rate_pct")] == "100.0" and cells[("", "alerts")] == alert
