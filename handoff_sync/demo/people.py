@@ -195,6 +195,7 @@ class DemoGenerator:
         moved = self._advance_stages(crm, updates, now, owners)
         won = self._close_one_won(crm, updates, now, owners)
         handed = self._change_one_owner(crm, updates, owners)
+        rejected = self._reject_one(crm, updates, owners)
         written = self._update_opportunities(updates)
         lines = [f"{filled} gate fields filled by AEs on {len(gaps)} blocked opportunities "
                  f"(they worked {math.ceil(len(gaps) * self.share)} of them)",
@@ -203,10 +204,13 @@ class DemoGenerator:
             lines.append(f"closed won: {won} (the customer-success handoff starts)")
         if handed:
             lines.append(f"territory change: {handed}")
+        if rejected:
+            lines.append(f"handoff rejected: {rejected} (a task goes back to the partner)")
         return StepResult("AEs work their handoffs in Salesforce", tuple(lines),
                           {"opportunities_edited": len(written), "fields_filled": filled,
                            "stages_moved": moved, "closed_won": int(bool(won)),
-                           "owner_changes": int(bool(handed))})
+                           "owner_changes": int(bool(handed)),
+                           "handoffs_rejected": int(bool(rejected))})
 
     def time_passes(self) -> StepResult:
         """The sandbox clock jumps ahead past the earliest running SLA's due time."""
@@ -380,6 +384,27 @@ class DemoGenerator:
         updates[moving.id] = {owner_field: after}
         return (f"{moving.name} moves from {owners.email_for(before) or before} to "
                 f"{owners.email_for(after) or after}")
+
+    def _reject_one(self, crm: Sequence[_Opportunity], updates: dict[str, dict[str, Any]],
+                    owners: OwnerDirectory) -> str | None:
+        """The AE of the thinnest stage-1 partner handoff (most facts missing) rejects it
+        with a reason naming what is missing; chosen without a random draw, so the rest of
+        the story keeps its draws."""
+        if "handoff_acceptance" not in self.mappings.crm.fields:
+            return None
+        stage_one = self.mappings.policy.handoff_types[PARTNER_TYPE].stages[0].id
+        thin = [o for o in crm if self._blocked(o) and o.id not in updates
+                and not o.value("is_closed") and o.value("prm_id")
+                and o.value("handoff_type") == PARTNER_TYPE
+                and o.value("handoff_stage") in (stage_one, None)
+                and o.value("handoff_acceptance") in (None, "pending")]
+        if not thin:
+            return None
+        chosen = max(thin, key=lambda o: (len(o.missing), o.id))
+        reason = f"Not ready, still open: {'; '.join(chosen.missing[:2])}"
+        updates[chosen.id] = self._crm_values(
+            {"handoff_acceptance": "rejected", "handoff_rejection_reason": reason}, owners)
+        return f"{chosen.name}: \"{reason}\""
 
     # -- writing -------------------------------------------------------------------------
 
