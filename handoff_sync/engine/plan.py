@@ -39,8 +39,10 @@ from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
     Assignee,
     duplicate_owner_reviews,
+    resolve_on_prm,
     resolve_person,
     unresolved_owner_review,
+    unresolved_prm_owner_reviews,
 )
 from handoff_sync.engine.reconcile import Reconciler, Rejected
 from handoff_sync.engine.sla import (
@@ -78,6 +80,7 @@ from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
+    ROLE_FIELDS,
     Deal,
     GateResult,
     Output,
@@ -85,6 +88,7 @@ from handoff_sync.model import (
     PersonRole,
     Role,
     SlaStatus,
+    TaskStatus,
     Value,
 )
 
@@ -99,7 +103,8 @@ class EngineInput:
     crm: Sequence[MappedRecord]
     state: EngineState
     now: datetime  # aware UTC; the only clock the engine knows
-    crm_owners: OwnerDirectory  # tasks and owner fields resolve against the CRM's users
+    crm_owners: OwnerDirectory  # CRM tasks and owner fields resolve against the CRM's users
+    # ... PRM tasks (side: prm) and the partner rep's stage against the PRM's.
     prm_owners: OwnerDirectory = dataclasses.field(default_factory=OwnerDirectory)
     # None: plan every deal. Otherwise plan only the deals this can change (see Dirty);
     # every other deal's plan would be empty, so skipping it changes nothing.
@@ -191,6 +196,8 @@ def plan(inputs: EngineInput) -> Plan:
         record = records[role].get(record_id)
         return record.values.get(name) if record is not None else None
 
+    for item in planner.prm_owner_reviews(prm_by_id):
+        out.review(item)
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
@@ -295,9 +302,10 @@ class _DealPlanner:
         self.clears: dict[tuple[Role, str], str] = {}
         # (side, record id) -> the deals whose base waits on its blanking (FieldWrite.holds)
         self.holds: dict[tuple[Role, str], tuple[str, ...]] = {}
-        self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
+        # (side, deal record) -> the ledger's tasks on it
+        self.tasks_by_record: dict[tuple[Role, str], list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
-            self.tasks_by_crm[state.spec.crm_id].append(state)
+            self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
         self.clocks_by_deal: dict[str, dict[str, dict[str, ClockState]]] = defaultdict(
             lambda: defaultdict(dict))
         for (key, type_id, clock_id), clock in inputs.state.clocks.items():
@@ -353,7 +361,10 @@ class _DealPlanner:
             # whether a handoff is required): earlier and watched stages often coincide.
             fails: dict[str | None, bool] = {gate.stage: bool(gate.missing)}
             ahead = self._failing_earlier_gates(deal, gate, fails)
-            owner = self._assign(key, deal, PersonRole(stage.owner))
+            # The partner rep's stage is theirs in the PRM; its tasks raise any review.
+            owner = (self._prm_assignee(deal, PersonRole.PRM_OWNER)
+                     if stage.owner == PersonRole.PRM_OWNER.value
+                     else self._assign(key, deal, PersonRole(stage.owner)))
             stage_owner = owner.email
             update = advance_clocks(
                 deal=deal, deal_key=key, handoff_type=gate.handoff_type, handoff=handoff,
@@ -365,20 +376,19 @@ class _DealPlanner:
             out.clocks.extend(update.changed)
             out.events.extend(update.events)
             values = _template_values(deal, gate, handoff.label, stage.label)
-            if crm_id is not None:
-                calendar = self.policy.calendars.get(handoff.calendar or "")
-                context = TaskContext(
-                    inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
-                    stage.label, gate, deal, clocks, values,
-                    lambda role: self._assign(key, deal, role))
-                out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
-                                              self.tasks_by_crm.get(crm_id, ()),
-                                              now=inputs.now, calendar=calendar))
-        elif crm_id is not None:
+            calendar = self.policy.calendars.get(handoff.calendar or "")
+            context = TaskContext(
+                inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
+                stage.label, gate, deal, clocks, values,
+                lambda role, side: self._assign_on(side, key, deal, role), prm_id=prm_id)
+            out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
+                                          self._ledger(prm_id, crm_id),
+                                          now=inputs.now, calendar=calendar))
+        else:
             # No handoff type applies any more (e.g. a won deal reopened): nothing is
             # wanted, so the tasks it still has open close, as when a handoff stops being
             # required.
-            out.tasks.extend(task_actions(key, crm_id, (), self.tasks_by_crm.get(crm_id, ()),
+            out.tasks.extend(task_actions(key, crm_id, (), self._ledger(prm_id, crm_id),
                                           now=inputs.now, calendar=None))
         verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
                           gate.status, gate.completeness_pct, gate.missing_labels,
@@ -429,6 +439,52 @@ class _DealPlanner:
                                   self.policy.ownership.fallback_owner_email)
         self.out.review(unresolved_owner_review(key, assignee))
         return assignee
+
+    def _assign_on(self, side: Role, key: str, deal: Deal, role: PersonRole) -> Assignee:
+        return self._prm_assignee(deal, role) if side is Role.PRM else \
+            self._assign(key, deal, role)
+
+    def _prm_assignee(self, deal: Deal, role: PersonRole) -> Assignee:
+        """The role's person on the PRM side; a fallback is reviewed per person, from the
+        ledger (prm_owner_reviews), not per deal here."""
+        ownership = self.policy.ownership
+        return resolve_on_prm(role, deal, self.inputs.prm_owners,
+                              ownership.channel_manager_field, ownership.fallback_owner_email)
+
+    def _ledger(self, prm_id: str | None, crm_id: str | None) -> list[TaskState]:
+        """The ledger's tasks on this deal's records: the opportunity's and the
+        registration's."""
+        tasks = list(self.tasks_by_record.get((Role.CRM, crm_id), ())) if crm_id else []
+        if prm_id is not None:
+            tasks += self.tasks_by_record.get((Role.PRM, prm_id), ())
+        return tasks
+
+    def prm_owner_reviews(self, registrations: Mapping[str, MappedRecord]
+                          ) -> list[ReviewItem]:
+        """One item per person whose open PRM tasks went to the fallback owner, over every
+        deal (the ledger, with this plan's task actions applied), so an incremental cycle
+        states the same items as a full one."""
+        fallback = self.policy.ownership.fallback_owner_email
+        open_tasks = {key: state.spec for key, state in self.inputs.state.tasks.items()
+                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN}
+        for action in self.out.tasks:
+            if action.task.side is not Role.PRM:
+                continue
+            if action.task.status is TaskStatus.OPEN:
+                open_tasks[action.task.key] = action.task
+            else:
+                open_tasks.pop(action.task.key, None)
+        fallen: dict[str | None, list[str]] = defaultdict(list)
+        for spec in open_tasks.values():
+            if spec.assignee_email != fallback:
+                continue
+            record = registrations.get(spec.crm_id)
+            rep = record.values.get(ROLE_FIELDS[PersonRole.PRM_OWNER]) if record else None
+            email = rep.strip().lower() if isinstance(rep, str) and not is_blank(rep) else None
+            fallen[email].append(deal_key(spec.crm_id, None))
+        return unresolved_prm_owner_reviews(
+            fallen, self.sides[Role.PRM].system.value, fallback,
+            self.policy.ownership.channel_manager_field)
 
     def _gates_passed(self, deal: Deal, type_id: str,
                       fails: dict[str | None, bool]) -> dict[str, bool]:

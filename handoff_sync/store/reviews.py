@@ -41,7 +41,9 @@ LINKING_KINDS = frozenset(kind.value for kind in (
     ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT, ReviewKind.LINK_CONFLICT,
     ReviewKind.LINKED_RECORD_DELETED))
 # Items every plan states whatever it planned: linking's, and the owner directories'.
-EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value}
+# The PRM owner items are grouped per person from the whole task ledger every cycle.
+EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value,
+                                     ReviewKind.UNRESOLVED_PRM_OWNER.value}
 Row = dict[str, Any]
 
 

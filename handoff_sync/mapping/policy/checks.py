@@ -295,6 +295,9 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
             read_email(policy.ownership.fallback_owner_email)
         except ValueProblem as exc:
             check.add(("ownership", "fallback_owner_email"), str(exc))
+        if policy.ownership.channel_manager_field is not None:
+            check.field(("ownership", "channel_manager_field"),
+                        policy.ownership.channel_manager_field)
     if not gaps.lost(("matching",)):
         _check_matching(check, policy)
     calendars = keys_of(document.data, ("calendars",))
