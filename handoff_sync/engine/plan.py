@@ -34,6 +34,7 @@ from types import MappingProxyType
 
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
+from connectors.registry import SYSTEMS
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -380,7 +381,8 @@ class _DealPlanner:
             context = TaskContext(
                 inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
                 stage.label, gate, deal, clocks, values,
-                lambda role, side: self._assign_on(side, key, deal, role), prm_id=prm_id)
+                lambda role, side: self._assign_on(side, key, deal, role), prm_id=prm_id,
+                prm_tasks=self.sides[Role.PRM].tasks is not None)
             out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
                                           self._ledger(prm_id, crm_id),
                                           now=inputs.now, calendar=calendar))
@@ -483,7 +485,7 @@ class _DealPlanner:
             email = rep.strip().lower() if isinstance(rep, str) and not is_blank(rep) else None
             fallen[email].append(deal_key(spec.crm_id, None))
         return unresolved_prm_owner_reviews(
-            fallen, self.sides[Role.PRM].system.value, fallback,
+            fallen, SYSTEMS[self.sides[Role.PRM].system.value].title, fallback,
             self.policy.ownership.channel_manager_field)
 
     def _gates_passed(self, deal: Deal, type_id: str,

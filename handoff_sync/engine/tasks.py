@@ -105,6 +105,11 @@ class TaskContext:
     values: Mapping[str, Value]  # canonical values + computed placeholders
     assign: Callable[[PersonRole, Role], Assignee]  # a role's person on a side
     prm_id: str | None = None  # the registration, for side: prm tasks
+    # False: the PRM holds no tasks (a file drop): side: prm tasks go on the opportunity.
+    prm_tasks: bool = True
+
+    def side(self, template: TaskTemplate) -> Role:
+        return Role.PRM if template.side == Role.PRM.value and self.prm_tasks else Role.CRM
 
     def record(self, side: Role) -> str | None:
         return self.crm_id if side is Role.CRM else self.prm_id
@@ -120,7 +125,7 @@ def desired_tasks(ctx: TaskContext) -> list[DesiredTask]:
     for template in ctx.handoff.tasks:
         if template.open_while == "sla_breached" and template.sla:
             covered_breaches.add(template.sla)
-        side = Role(template.side)
+        side = ctx.side(template)
         record = ctx.record(side)
         if record is None or not _holds(template, ctx):
             continue

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from connectors.reading import did_you_mean
+from connectors.registry import SYSTEMS
 from handoff_sync.errors import MappingError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.checks import POLICY_PARTS, FieldCatalog, check_policy
@@ -287,8 +288,10 @@ def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,
 
 def _check_task_sides(document: YamlDocument, policy: HandoffPolicy,
                       prm: SystemMapping) -> list[Problem]:
-    """A task written to the PRM (side: prm) needs the PRM file's tasks section."""
-    if prm.tasks is not None:
+    """A task written to the PRM (side: prm) needs the PRM file's tasks section. A PRM
+    handoff-sync cannot write (a file drop) holds none: its side: prm tasks are written
+    on the opportunity instead (engine.tasks), as they were before tasks had sides."""
+    if prm.tasks is not None or SYSTEMS[prm.system.value].read_only is not None:
         return []
     return [document.problem(
         ("handoff_types", type_id, "tasks", index, "side"),
