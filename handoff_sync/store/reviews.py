@@ -40,9 +40,11 @@ LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
 LINKING_KINDS = frozenset(kind.value for kind in (
     ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT, ReviewKind.LINK_CONFLICT,
     ReviewKind.LINKED_RECORD_DELETED))
-# Items every plan states whatever it planned: linking's, and the owner directories'.
-# The PRM owner items are grouped per person from the whole task ledger every cycle.
+# Items every plan states whatever it planned: linking's, the owner directories',
+# routing's per-email items (engine.routing.Router.reviews), and the PRM owner items,
+# grouped per person from the whole task ledger every cycle.
 EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value,
+                                     ReviewKind.ROUTING_OWNER.value,
                                      ReviewKind.UNRESOLVED_PRM_OWNER.value}
 Row = dict[str, Any]
 
