@@ -481,7 +481,9 @@ class _DealPlanner:
             if spec.assignee_email != fallback:
                 continue
             record = registrations.get(spec.crm_id)
-            rep = record.values.get(ROLE_FIELDS[PersonRole.PRM_OWNER]) if record else None
+            if record is None:
+                continue  # the registration is gone: nobody can act on its task
+            rep = record.values.get(ROLE_FIELDS[PersonRole.PRM_OWNER])
             email = rep.strip().lower() if isinstance(rep, str) and not is_blank(rep) else None
             fallen[email].append(deal_key(spec.crm_id, None))
         return unresolved_prm_owner_reviews(

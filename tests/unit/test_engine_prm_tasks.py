@@ -153,3 +153,13 @@ def test_prm_and_crm_task_keys_never_collide_and_crm_keys_are_unchanged() -> Non
     # The key CRM tasks had before tasks had sides: no churn for an existing ledger.
     assert task_key(*args) == "hs1-" + hashlib.sha256("\x1f".join(args).encode()
                                                       ).hexdigest()[:32]
+
+
+def test_a_deleted_registration_is_not_listed_in_the_grouped_item() -> None:
+    unknown = "gone@bluebird.example"
+    first = inputs([registration(501, partner_rep_email=unknown),
+                    registration(502, partner_rep_email=unknown)], [])
+    after = apply_plan(first, plan(first))
+    gone = dataclasses.replace(after, prm=tuple(r for r in after.prm if r.record_id != "502"))
+    [item] = unresolved(plan(gone))
+    assert item.details["deals"] == ("prm:501",)
