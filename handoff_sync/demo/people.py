@@ -205,7 +205,8 @@ class DemoGenerator:
         if handed:
             lines.append(f"territory change: {handed}")
         if rejected:
-            lines.append(f"handoff rejected: {rejected} (a task goes back to the partner)")
+            lines.append(f"handoff rejected: {rejected} (a task goes back to the partner, "
+                         "on the registration)")
         return StepResult("AEs work their handoffs in Salesforce", tuple(lines),
                           {"opportunities_edited": len(written), "fields_filled": filled,
                            "stages_moved": moved, "closed_won": int(bool(won)),

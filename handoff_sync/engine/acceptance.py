@@ -40,9 +40,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from handoff_sync.engine.types import DecisionKind, HandoffDecision
+from handoff_sync.engine.reconcile import Stored
+from handoff_sync.engine.types import BaseSnapshot, DecisionKind, HandoffDecision
 from handoff_sync.mapping.policy.file_model import HandoffType
-from handoff_sync.model import ROLE_FIELDS, Acceptance, Deal, PersonRole, Value
+from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
+from handoff_sync.mapping.system.convert import MappedRecord
+from handoff_sync.model import ROLE_FIELDS, Acceptance, Deal, PersonRole, Role, Value
 
 # What a re-submission writes: a pending decision, no reason. The tick is cleared a cycle
 # later, once the decision reads pending: cleared first, a failed reset would leave a
@@ -52,6 +55,11 @@ RESUBMIT_SETS: Mapping[str, Value] = MappingProxyType({
 _CLEAR_TICK: Mapping[str, Value] = MappingProxyType({"handoff_resubmit": False})
 _RESET = RESUBMIT_SETS
 _EMPTY: Mapping[str, Value] = MappingProxyType({})
+
+# Fields whose unreadable value is nobody's to fix: the record's last modifier is often a
+# system user with no owner record (an automated process); the decision is then recorded
+# as the receiver's, marked inferred, rather than raised for review.
+UNREVIEWED_FIELDS = frozenset({"handoff_decided_by"})
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,35 @@ def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: 
     return AcceptanceStep(tuple(records), sets, deal, accepted_at)
 
 
+def write_sets(sync: Mapping[str, FieldSync], stored: Stored, role: Role,
+               record: MappedRecord, sets: Mapping[str, Value], fields: dict[str, Value],
+               base: BaseSnapshot) -> BaseSnapshot:
+    """Add to ``fields`` (the writes to ``role``'s record) the values of ``sets`` that the
+    side's field rules let the engine write and the record does not hold yet; returns the
+    base as it stands once they are written (that side's values, and agreed)."""
+    side_values: dict[str, Value] = {}
+    for name, value in sets.items():
+        rule = sync.get(name)
+        writes = rule is not None and (rule.prm_writes if role is Role.PRM
+                                       else rule.crm_writes)
+        if rule is None or not writes or rule.policy == ConflictPolicy.READ_ONLY:
+            continue
+        desired = stored(role, name, value)
+        side_values[name] = desired
+        if name in fields or stored(role, name, record.values.get(name)) != desired:
+            fields[name] = desired
+    if not side_values:
+        return base
+    held = base.prm if role is Role.PRM else base.crm
+    after = MappingProxyType({**held, **side_values})
+    agreed = MappingProxyType({**base.agreed, **{n: sets[n] for n in side_values}})
+    return (dataclasses.replace(base, prm=after, agreed=agreed) if role is Role.PRM
+            else dataclasses.replace(base, crm=after, agreed=agreed))
+
+
 def _text(value: Value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-__all__ = ["RESUBMIT_SETS", "AcceptanceStep", "acceptance_step"]
+__all__ = ["RESUBMIT_SETS", "UNREVIEWED_FIELDS", "AcceptanceStep", "acceptance_step",
+           "write_sets"]

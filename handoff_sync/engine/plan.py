@@ -36,16 +36,24 @@ from types import MappingProxyType
 
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
-from handoff_sync.engine.acceptance import AcceptanceStep, acceptance_step
+from connectors.registry import SYSTEMS
+from handoff_sync.engine.acceptance import (
+    UNREVIEWED_FIELDS,
+    AcceptanceStep,
+    acceptance_step,
+    write_sets,
+)
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
     Assignee,
     duplicate_owner_reviews,
+    resolve_on_prm,
     resolve_person,
     unresolved_owner_review,
+    unresolved_prm_owner_reviews,
 )
-from handoff_sync.engine.reconcile import Reconciler, Rejected
+from handoff_sync.engine.reconcile import Reconciler
 from handoff_sync.engine.sla import (
     advance_clocks,
     first_seen_notes,
@@ -65,23 +73,23 @@ from handoff_sync.engine.types import (
     LinkChange,
     Plan,
     ReviewItem,
-    ReviewKind,
     SlaEvent,
     TaskAction,
     TaskState,
     Verdict,
     deal_key,
 )
+from handoff_sync.engine.value_reviews import invalid_value_review, unwritable_review
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage, handoff_type_of
 from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
-from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
-from handoff_sync.mapping.system.transforms import shown
+from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
 from handoff_sync.model import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
+    ROLE_FIELDS,
     Deal,
     GateResult,
     Output,
@@ -89,6 +97,7 @@ from handoff_sync.model import (
     PersonRole,
     Role,
     SlaStatus,
+    TaskStatus,
     Value,
 )
 
@@ -103,7 +112,8 @@ class EngineInput:
     crm: Sequence[MappedRecord]
     state: EngineState
     now: datetime  # aware UTC; the only clock the engine knows
-    crm_owners: OwnerDirectory  # tasks and owner fields resolve against the CRM's users
+    crm_owners: OwnerDirectory  # CRM tasks and owner fields resolve against the CRM's users
+    # ... PRM tasks (side: prm) and the partner rep's stage against the PRM's.
     prm_owners: OwnerDirectory = dataclasses.field(default_factory=OwnerDirectory)
     # None: plan every deal. Otherwise plan only the deals this can change (see Dirty);
     # every other deal's plan would be empty, so skipping it changes nothing.
@@ -196,6 +206,8 @@ def plan(inputs: EngineInput) -> Plan:
         record = records[role].get(record_id)
         return record.values.get(name) if record is not None else None
 
+    for item in planner.prm_owner_reviews(prm_by_id):
+        out.review(item)
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
@@ -235,11 +247,6 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
             moved.add(state_.deal)
     return frozenset(moved)
 
-
-# Fields whose unreadable value is nobody's to fix: the record's last modifier is often a
-# system user with no owner record (an automated process); the decision is then recorded
-# as the receiver's, marked inferred (engine.acceptance), rather than raised for review.
-_UNREVIEWED = frozenset({"handoff_decided_by"})
 
 # The id field each side's records hold of the other side's record.
 _ID_FIELD = {Role.PRM: "crm_id", Role.CRM: "prm_id"}
@@ -306,9 +313,10 @@ class _DealPlanner:
         self.clears: dict[tuple[Role, str], str] = {}
         # (side, record id) -> the deals whose base waits on its blanking (FieldWrite.holds)
         self.holds: dict[tuple[Role, str], tuple[str, ...]] = {}
-        self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
+        # (side, deal record) -> the ledger's tasks on it
+        self.tasks_by_record: dict[tuple[Role, str], list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
-            self.tasks_by_crm[state.spec.crm_id].append(state)
+            self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
         self.clocks_by_deal: dict[str, dict[str, dict[str, ClockState]]] = defaultdict(
             lambda: defaultdict(dict))
         for (key, type_id, clock_id), clock in inputs.state.clocks.items():
@@ -347,11 +355,11 @@ class _DealPlanner:
         out.conflicts.extend(merged.conflicts)
         for read in (r for r in (prm, crm) if r is not None):
             for issue in read.issues:
-                if issue.name not in _UNREVIEWED:
-                    out.review(_invalid_value(key, read, issue))
+                if issue.name not in UNREVIEWED_FIELDS:
+                    out.review(invalid_value_review(key, read, issue))
         for rejected in merged.rejected:
-            out.review(self._unwritable(key, rejected, crm if rejected.role is Role.CRM
-                                        else prm))
+            out.review(unwritable_review(self.sides[rejected.role], key, rejected,
+                                         crm if rejected.role is Role.CRM else prm))
         deal = _deal(merged.merged, inputs.pipeline)
         step = self._acceptance(key, deal, prm, crm)
         deal = step.deal  # as it holds once a re-submission's reset is written
@@ -368,7 +376,10 @@ class _DealPlanner:
             # whether a handoff is required): earlier and watched stages often coincide.
             fails: dict[str | None, bool] = {gate.stage: bool(gate.missing)}
             ahead = self._failing_earlier_gates(deal, gate, fails)
-            owner = self._assign(key, deal, PersonRole(stage.owner))
+            # The partner rep's stage is theirs in the PRM; its tasks raise any review.
+            owner = (self._prm_assignee(deal, PersonRole.PRM_OWNER)
+                     if stage.owner == PersonRole.PRM_OWNER.value
+                     else self._assign(key, deal, PersonRole(stage.owner)))
             stage_owner = owner.email
             update = advance_clocks(
                 deal=deal, deal_key=key, handoff_type=gate.handoff_type, handoff=handoff,
@@ -381,20 +392,20 @@ class _DealPlanner:
             out.clocks.extend(update.changed)
             out.events.extend(update.events)
             values = _template_values(deal, gate, handoff.label, stage.label)
-            if crm_id is not None:
-                calendar = self.policy.calendars.get(handoff.calendar or "")
-                context = TaskContext(
-                    inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
-                    stage.label, gate, deal, clocks, values,
-                    lambda role: self._assign(key, deal, role))
-                out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
-                                              self.tasks_by_crm.get(crm_id, ()),
-                                              now=inputs.now, calendar=calendar))
-        elif crm_id is not None:
+            calendar = self.policy.calendars.get(handoff.calendar or "")
+            context = TaskContext(
+                inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
+                stage.label, gate, deal, clocks, values,
+                lambda role, side: self._assign_on(side, key, deal, role), prm_id=prm_id,
+                prm_tasks=self.sides[Role.PRM].tasks is not None)
+            out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
+                                          self._ledger(prm_id, crm_id),
+                                          now=inputs.now, calendar=calendar))
+        else:
             # No handoff type applies any more (e.g. a won deal reopened): nothing is
             # wanted, so the tasks it still has open close, as when a handoff stops being
             # required.
-            out.tasks.extend(task_actions(key, crm_id, (), self.tasks_by_crm.get(crm_id, ()),
+            out.tasks.extend(task_actions(key, crm_id, (), self._ledger(prm_id, crm_id),
                                           now=inputs.now, calendar=None))
         verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
                           gate.status, gate.completeness_pct, gate.missing_labels,
@@ -408,7 +419,8 @@ class _DealPlanner:
                 continue
             fields = dict(merged.writes.get(role, {}))
             if step.sets:
-                base_after = self._engine_sets(role, record, step.sets, fields, base_after)
+                base_after = write_sets(self.inputs.mappings.sync, self.stored, role, record,
+                                        step.sets, fields, base_after)
             cleared = self.clears.get((role, record.record_id))
             if cleared is not None:
                 fields[cleared] = None
@@ -438,50 +450,59 @@ class _DealPlanner:
             crm_modified=crm.modified_at if crm is not None else None,
             prm_modified=prm.modified_at if prm is not None else None)
 
-    def _engine_sets(self, role: Role, record: MappedRecord, sets: Mapping[str, Value],
-                     fields: dict[str, Value], base: BaseSnapshot) -> BaseSnapshot:
-        """Add to ``fields`` the values the engine itself sets that ``role`` writes and does
-        not hold yet; the base after the writes holds them (on that side, and agreed)."""
-        side_values: dict[str, Value] = {}
-        for name, value in sets.items():
-            rule = self.inputs.mappings.sync.get(name)
-            writes = rule is not None and (rule.prm_writes if role is Role.PRM
-                                           else rule.crm_writes)
-            if rule is None or not writes or rule.policy == ConflictPolicy.READ_ONLY:
-                continue
-            desired = self.stored(role, name, value)
-            side_values[name] = desired
-            if name in fields or self.stored(role, name, record.values.get(name)) != desired:
-                fields[name] = desired
-        if not side_values:
-            return base
-        held = base.prm if role is Role.PRM else base.crm
-        after = MappingProxyType({**held, **side_values})
-        agreed = MappingProxyType({**base.agreed, **{n: sets[n] for n in side_values}})
-        return (dataclasses.replace(base, prm=after, agreed=agreed) if role is Role.PRM
-                else dataclasses.replace(base, crm=after, agreed=agreed))
-
-    def _unwritable(self, key: str, rejected: Rejected,
-                    record: MappedRecord | None) -> ReviewItem:
-        """A review item for a value one side's field cannot hold (not written)."""
-        side = self.sides[rejected.role]
-        rule = side.fields[rejected.field]
-        record_id = record.record_id if record is not None else None
-        where = f"{side.system.value} {side.object} {record_id}" if record_id else \
-            f"{side.system.value} {side.object}"
-        return ReviewItem(
-            f"invalid_value:{key}:{rejected.role.value}:{rejected.field}",
-            ReviewKind.INVALID_VALUE, key,
-            f"{rejected.field} {shown(rejected.value)} {rejected.message}, so it is not "
-            f"written to {where}; fix the value at its source or widen {rule.system_field}",
-            details={"record": record_id, "system": side.system.value,
-                     "field": rule.system_field, "value": shown(rejected.value)})
-
     def _assign(self, key: str, deal: Deal, role: PersonRole) -> Assignee:
         assignee = resolve_person(role, deal, self.inputs.crm_owners,
                                   self.policy.ownership.fallback_owner_email)
         self.out.review(unresolved_owner_review(key, assignee))
         return assignee
+
+    def _assign_on(self, side: Role, key: str, deal: Deal, role: PersonRole) -> Assignee:
+        return self._prm_assignee(deal, role) if side is Role.PRM else \
+            self._assign(key, deal, role)
+
+    def _prm_assignee(self, deal: Deal, role: PersonRole) -> Assignee:
+        """The role's person on the PRM side; a fallback is reviewed per person, from the
+        ledger (prm_owner_reviews), not per deal here."""
+        ownership = self.policy.ownership
+        return resolve_on_prm(role, deal, self.inputs.prm_owners,
+                              ownership.channel_manager_field, ownership.fallback_owner_email)
+
+    def _ledger(self, prm_id: str | None, crm_id: str | None) -> list[TaskState]:
+        """The ledger's tasks on this deal's records: the opportunity's and the
+        registration's."""
+        tasks = list(self.tasks_by_record.get((Role.CRM, crm_id), ())) if crm_id else []
+        if prm_id is not None:
+            tasks += self.tasks_by_record.get((Role.PRM, prm_id), ())
+        return tasks
+
+    def prm_owner_reviews(self, registrations: Mapping[str, MappedRecord]
+                          ) -> list[ReviewItem]:
+        """One item per person whose open PRM tasks went to the fallback owner, over every
+        deal (the ledger, with this plan's task actions applied), so an incremental cycle
+        states the same items as a full one."""
+        fallback = self.policy.ownership.fallback_owner_email
+        open_tasks = {key: state.spec for key, state in self.inputs.state.tasks.items()
+                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN}
+        for action in self.out.tasks:
+            if action.task.side is not Role.PRM:
+                continue
+            if action.task.status is TaskStatus.OPEN:
+                open_tasks[action.task.key] = action.task
+            else:
+                open_tasks.pop(action.task.key, None)
+        fallen: dict[str | None, list[str]] = defaultdict(list)
+        for spec in open_tasks.values():
+            if spec.assignee_email != fallback:
+                continue
+            record = registrations.get(spec.crm_id)
+            if record is None:
+                continue  # the registration is gone: nobody can act on its task
+            rep = record.values.get(ROLE_FIELDS[PersonRole.PRM_OWNER])
+            email = rep.strip().lower() if isinstance(rep, str) and not is_blank(rep) else None
+            fallen[email].append(deal_key(spec.crm_id, None))
+        return unresolved_prm_owner_reviews(
+            fallen, SYSTEMS[self.sides[Role.PRM].system.value].title, fallback,
+            self.policy.ownership.channel_manager_field)
 
     def _gates_passed(self, deal: Deal, type_id: str,
                       fails: dict[str | None, bool]) -> dict[str, bool]:
@@ -573,14 +594,3 @@ def _template_values(deal: Deal, gate: GateResult, handoff_label: str,
     values["completeness_pct"] = gate.completeness_pct
     return values
 
-
-def _invalid_value(key: str, read: MappedRecord, issue: ValueIssue) -> ReviewItem:
-    """A review item for a value a side's record holds that could not be converted: the
-    field is not synced for this deal until the value is fixed at its source."""
-    return ReviewItem(
-        f"invalid_value:{key}:{read.role.value}:{issue.name}",
-        ReviewKind.INVALID_VALUE, key,
-        f"{read.system.value} record {read.record_id}: {issue}; {issue.name} is not synced "
-        f"for this deal until the value is fixed in {read.system.value}",
-        details={"record": read.record_id, "system": read.system.value,
-                 "field": issue.system_field, "value": shown(issue.value)})

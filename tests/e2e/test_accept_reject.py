@@ -3,10 +3,11 @@
 Both shipped packs against the sandbox with the real clients, on SQLite and PostgreSQL, the
 way a new user runs them (`init --sandbox`, `migrate`, `sync`, `report`): the AE rejects
 a handoff with a reason on the opportunity -> the decision is recorded with who and when, a
-task goes back to the partner with the reason, the first stage's gate is reopened on both
-records, and the report counts the rejection (rejection rate by partner, an alert above
-5%); the partner re-submits on the registration -> the decision is back to Pending and the
-task closed; the AE accepts -> the first-touch clock stops.
+task goes back to the partner on its registration (side: prm) with the reason, the first
+stage's gate is reopened on both records, and the report counts the rejection (rejection
+rate by partner, an alert above 5%); the partner re-submits on the registration -> the
+decision is back to Pending and the task closed; the AE accepts -> the first-touch clock
+stops.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from simple_salesforce import Salesforce
 
 from handoff_sync.config.load import load_config
 from handoff_sync.engine.types import DecisionKind, Verdict
-from handoff_sync.model import GateStatus, TaskStatus
+from handoff_sync.model import GateStatus, Role, TaskStatus
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.load import load_pipeline
@@ -96,14 +97,18 @@ class Systems:
         return {"resubmit": row["Handoff_Resubmit__c"],
                 "missing": row["Handoff_Missing_Fields__c"] or ""}
 
-    def task(self, task_id: str) -> dict[str, Any]:
-        """A task in the CRM: open or not, and its description."""
-        if self.crm_is_salesforce:
+    def task(self, task_id: str, side: Role) -> dict[str, Any]:
+        """A task in the system of ``side``: open or not, its description and record."""
+        if (side is Role.CRM) == self.crm_is_salesforce:
             row = self.sf.Task.get(task_id)
-            return {"open": row["Status"] != "Completed", "body": row["Description"]}
-        props = self.hs.crm.objects.tasks.basic_api.get_by_id(
-            task_id, properties=["hs_task_status", "hs_task_body"]).properties
-        return {"open": props["hs_task_status"] != "COMPLETED", "body": props["hs_task_body"]}
+            return {"open": row["Status"] != "Completed", "body": row["Description"],
+                    "on": row["WhatId"]}
+        task = self.hs.crm.objects.tasks.basic_api.get_by_id(
+            task_id, properties=["hs_task_status", "hs_task_body"], associations=["deals"])
+        props = task.properties
+        deals = task.associations["deals"].results if task.associations else []
+        return {"open": props["hs_task_status"] != "COMPLETED", "body": props["hs_task_body"],
+                "on": deals[0].id if deals else None}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -185,14 +190,15 @@ def test_reject_with_a_reason_goes_back_to_the_partner_and_is_counted(
         assert verdict.missing[0] == REOPENED
         assert REOPENED in systems.crm(deal.crm_id)["missing"]
         assert REOPENED in systems.prm(deal.prm_id)["missing"]  # the partner sees it too
-        [task] = [t for t in state.tasks.values()
-                  if t.spec.kind == "handoff_rejected" and t.spec.crm_id == deal.crm_id]
+        # The task goes back to the partner, on the registration (side: prm), owned by a
+        # partner-side user (the rep, else the channel manager), never RevOps.
+        [task] = [t for t in state.tasks.values() if t.spec.kind == "handoff_rejected"]
+        assert (task.spec.side, task.spec.crm_id) == (Role.PRM, deal.prm_id)
         assert task.spec.status is TaskStatus.OPEN and task.system_task_id
-        in_crm = systems.task(task.system_task_id)
-        assert in_crm["open"] and REASON in in_crm["body"]
-        # The partner rep has no CRM user in the sandbox: the policy's fallback owner,
-        # as for every task of the partner's (never silently someone else).
-        assert task.spec.assignee_email == "revops@example.com"
+        on_registration = systems.task(task.system_task_id, Role.PRM)
+        assert on_registration["open"] and REASON in on_registration["body"]
+        assert on_registration["on"] == deal.prm_id
+        assert task.spec.assignee_email != "revops@example.com"
 
         # The report counts it: 1 of 1 decided handoffs of the partner rejected.
         code, out, err = run_cli(capsys, "report", "--config", str(config),
@@ -217,7 +223,7 @@ def test_reject_with_a_reason_goes_back_to_the_partner_and_is_counted(
         crm = systems.crm(deal.crm_id)
         assert (crm["acceptance"], crm["reason"]) == ("Pending", None)
         assert REOPENED not in crm["missing"]
-        assert not systems.task(task.system_task_id)["open"]
+        assert not systems.task(task.system_task_id, Role.PRM)["open"]
         # The tick is cleared once the decision reads pending: the next cycle.
         assert systems.prm(deal.prm_id)["resubmit"] is True
         sync(capsys, config)

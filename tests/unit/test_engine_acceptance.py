@@ -12,6 +12,7 @@ import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.base import Owner
 from handoff_sync.engine.plan import plan
 from handoff_sync.engine.types import (
     DecisionKind,
@@ -20,7 +21,7 @@ from handoff_sync.engine.types import (
     Plan,
     TaskActionKind,
 )
-from handoff_sync.model import GateStatus, Role, SlaStatus
+from handoff_sync.model import GateStatus, OwnerDirectory, Role, SlaStatus
 from handoff_sync.testing.builders import apply_plan
 from tests.unit.test_engine_plan import AE, MAPPINGS, STAGE_ONE, inputs, opportunity, registration
 
@@ -48,13 +49,18 @@ def test_a_rejection_is_recorded_with_who_and_when_and_reopens_the_first_gate() 
 
 
 def test_a_rejection_goes_back_to_the_partner_as_one_task_with_the_reason() -> None:
-    result = rejected_plan()
+    # The partner rep has a user in the PRM (HubSpot): the task is theirs, on the
+    # registration, where the partner works (side: prm).
+    partner = OwnerDirectory([Owner("71", "pat@bluebird.example", True)])
+    result = plan(dataclasses.replace(
+        inputs(registration(**FACTS), opportunity(**REJECTED)), prm_owners=partner))
     kinds = {a.task.kind: a for a in result.tasks}
     rejected = kinds["handoff_rejected"]
     assert rejected.kind is TaskActionKind.OPEN
     assert REASON in rejected.task.body and "ava.ae@vendor.example" in rejected.task.body
-    # The partner rep has no CRM user: the fallback owner, as for every prm_owner task.
-    assert rejected.task.assignee_email == "revops@example.com"
+    assert (rejected.task.side, rejected.task.crm_id) == (Role.PRM, "501")
+    assert rejected.task.assignee_email == "pat@bluebird.example"
+    assert not [r for r in result.reviews if "owner" in r.kind.value]  # nothing for RevOps
     assert "complete_partner_facts" not in kinds  # one task for the partner, not two
     assert "complete_stage_gate" not in kinds  # stage 2's gate is not the one reopened
 
