@@ -59,7 +59,11 @@ def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[st
                 if template.side != "prm" or (template.stages
                                                and verdict.stage not in template.stages):
                     continue
-                assert template.when is None  # (a verdict holds no values to test)
+                # A verdict holds no values to test; a registration with no opportunity
+                # holds no accept/reject decision (it lives on the opportunity), so the
+                # shipped "not rejected" condition holds for it.
+                assert template.when is None or (
+                    template.when.field == "handoff_acceptance" and template.when.op == "!=")
                 if template.open_while == "stage_active" or (
                         template.open_while == "gate_blocked"
                         and verdict.status.value == "blocked"):

@@ -84,6 +84,8 @@ def test_partner_tasks_need_the_prm_tasks_section_and_a_real_channel_manager_fie
     text = hubspot.read_text()
     hubspot.write_text(text[:text.index("\n# Partner tasks")] + "\n")
     side = edit(handoff, "        side: prm ", "        side: prm ")
+    rejected = edit(handoff, "side: prm                        # back to the partner",
+                    "side: prm                        # back to the partner")
     manager = edit(handoff, "channel_manager_field: custom.channel_manager_email",
                    "channel_manager_field: channel_manager_emial")
 
@@ -97,5 +99,8 @@ def test_partner_tasks_need_the_prm_tasks_section_and_a_real_channel_manager_fie
         f"{handoff}:{side}:15: handoff_types.partner_to_direct.tasks[0].side: side: prm "
         "tasks are written to the PRM, but hubspot.yaml has no tasks section (add 'tasks:' "
         "to hubspot.yaml (see docs/admin-guide.md), or write side: crm)",
-        "2 problems in 1 file; nothing was synced.",
+        f"{handoff}:{rejected}:15: handoff_types.partner_to_direct.tasks[1].side: side: prm "
+        "tasks are written to the PRM, but hubspot.yaml has no tasks section (add 'tasks:' "
+        "to hubspot.yaml (see docs/admin-guide.md), or write side: crm)",
+        "3 problems in 1 file; nothing was synced.",
     ]
