@@ -34,6 +34,7 @@ from types import MappingProxyType
 
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
+from handoff_sync.engine.create import fallback_route, plan_creations
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -108,6 +109,9 @@ class EngineInput:
     # the field holds is not written but raised for review. Absent: no limits known.
     limits: Mapping[Role, ObjectSchema] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
+    # The pipeline's switch (config: create_opportunities): False grades only, creating
+    # no opportunity for a registration nothing matched (engine.create).
+    create: bool = True
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,17 @@ def plan(inputs: EngineInput) -> Plan:
                           mappings.policy.matching, former=_former(inputs.state),
                           clearable=_clearable(mappings))
     out = _Collector()
+    prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
+    created = plan_creations(
+        inputs.pipeline, mappings.policy, mappings.crm,
+        ((record, _deal(record.values, inputs.pipeline))
+         for prm_id, record in prm_by_id.items() if prm_id not in linked.links),
+        linked.reviews, inputs.state.bases, fallback_route(mappings.policy)) \
+        if inputs.create else None
     for item in linked.reviews:
+        if created is None or item.key not in created.replaced:
+            out.review(item)
+    for item in created.reviews if created is not None else ():
         out.review(item)
     fallback = mappings.policy.ownership.fallback_owner_email
     for role, owners in ((Role.CRM, inputs.crm_owners), (Role.PRM, inputs.prm_owners)):
@@ -155,7 +169,6 @@ def plan(inputs: EngineInput) -> Plan:
                                             fallback):
             out.review(item)
     planner = _DealPlanner(inputs, out)
-    prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
     crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
     for stale in linked.stale:
         by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
@@ -194,6 +207,7 @@ def plan(inputs: EngineInput) -> Plan:
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
+        creations=created.creations if created is not None else (),
         writes=tuple(sorted(writes, key=lambda w: (w.rank, w.role.value, w.record_id))),
         tasks=tuple(sorted(out.tasks, key=lambda t: t.task.key)),
         verdicts=tuple(sorted(out.verdicts, key=lambda v: v.deal)),

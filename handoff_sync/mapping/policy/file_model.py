@@ -286,6 +286,13 @@ class Matching(FileModel):
     """Candidates between this and the auto-link level go to the review queue."""
 
 
+class Creation(FileModel):
+    """Which registrations get an opportunity created in the CRM when none matches."""
+
+    when: Condition
+    """Registrations needing a handoff for which one is created, e.g. approved ones."""
+
+
 class Ownership(FileModel):
     fallback_owner_email: str
     """Who owns a task when the role's person has no user in the CRM."""
@@ -304,3 +311,6 @@ class HandoffPolicy(FileModel):
     """Linking rules."""
     handoff_types: dict[str, HandoffType] = Field(min_length=1)
     """Handoff types by id (the values the handoff_type field maps to)."""
+    creation: Creation | None = None
+    """Create an opportunity for a registration no opportunity matches (needs the CRM
+    mapping's create: section); without it handoff-sync only grades existing ones."""
