@@ -143,8 +143,9 @@ class DealCreator:
         that deal's result (it exists; the next creation attaches it)."""
         written = [deal for deal in deals if results[deal.key].ok and results[deal.key].id]
         wanted = {deal.key: _account_key(deal) for deal in written}
-        companies = self._companies(account, [k for k in dict.fromkeys(wanted.values())
-                                              if k != (None, None)])
+        names = {wanted[deal.key]: (deal.account_name or "").strip() or None
+                 for deal in written}
+        companies = self._companies(account, [k for k in names if k != (None, None)], names)
         attached = [deal for deal in written if companies.get(wanted[deal.key])]
         links = [Input(index, str(results[deal.key].id), {"to": companies[wanted[deal.key]],
                                                           "deal": deal.key})
@@ -181,24 +182,26 @@ class DealCreator:
                                                        f"company: {outcome.error.message}",
                                                        retriable=True))
 
-    def _companies(self, account: AccountTarget,
-                   wanted: Sequence[AccountKey]) -> dict[AccountKey, str | None]:
-        """(domain, name) -> the company id found or created (None: not created)."""
+    def _companies(self, account: AccountTarget, wanted: Sequence[AccountKey],
+                   names: Mapping[AccountKey, str | None]) -> dict[AccountKey, str | None]:
+        """Account key -> the company id found or created (None: not created); ``names``:
+        the company name to look up and create each with."""
         out: dict[AccountKey, str | None] = {}
         to_create: list[AccountKey] = []
-        for domain, name in wanted:
+        for key in wanted:
+            domain, name = key[0], names[key]
             found = None
             if domain and account.domain_field:
                 found = self._find(account, account.domain_field, domain)
             if found is None and name:
                 found = self._find(account, account.name_field, name)
-            out[(domain, name)] = found
+            out[key] = found
             if found is None:
-                to_create.append((domain, name))
-        inputs = [Input(index, "", {account.name_field: name or domain,
-                                    **({account.domain_field: domain}
-                                       if domain and account.domain_field else {})})
-                  for index, (domain, name) in enumerate(to_create)]
+                to_create.append(key)
+        inputs = [Input(index, "", {account.name_field: names[key] or key[0],
+                                    **({account.domain_field: key[0]}
+                                       if key[0] and account.domain_field else {})})
+                  for index, key in enumerate(to_create)]
         for batch in chunks(inputs, MAX_BATCH):
             for index, outcome in isolate(batch, lambda b: self._send_create(account, b),
                                           match="order").items():
@@ -231,5 +234,7 @@ class DealCreator:
 
 
 def _account_key(deal: DealCreate) -> AccountKey:
+    """(domain, None) when the deal has a domain - one company per domain, whatever name
+    each registration spells - else (None, name)."""
     domain = (deal.account_domain or "").strip().lower().removeprefix("www.") or None
-    return (domain, (deal.account_name or "").strip() or None)
+    return (domain, None) if domain else (None, (deal.account_name or "").strip() or None)

@@ -81,7 +81,10 @@ def _existing(obj: str, key_field: str, keys: Sequence[str],
 
 
 def _account_key(deal: DealCreate) -> tuple[str | None, str | None]:
-    return (_host(deal.account_domain), (deal.account_name or "").strip() or None)
+    """(domain, None) when the deal has a domain - one account per domain, whatever
+    name each registration spells - else (None, name)."""
+    domain = _host(deal.account_domain)
+    return (domain, None) if domain else (None, (deal.account_name or "").strip() or None)
 
 
 def _accounts(target: AccountTarget, deals: Sequence[DealCreate], pages: Pages,
@@ -93,8 +96,9 @@ def _accounts(target: AccountTarget, deals: Sequence[DealCreate], pages: Pages,
     domain_field = query.api_name(target.domain_field) if target.domain_field else None
     out: dict[tuple[str | None, str | None], str | None] = {}
     to_create: list[tuple[str | None, str | None]] = []
-    for wanted in dict.fromkeys(_account_key(deal) for deal in deals):
-        domain, name = wanted
+    names = {_account_key(deal): (deal.account_name or "").strip() or None for deal in deals}
+    for wanted in names:
+        domain, name = wanted[0], names[wanted]
         found = None
         if domain and domain_field:
             pattern = soql.like_pattern(domain, prefix=True, suffix=True)
@@ -113,7 +117,8 @@ def _accounts(target: AccountTarget, deals: Sequence[DealCreate], pages: Pages,
     for start in range(0, len(to_create), COLLECTION_SIZE):
         chunk = to_create[start:start + COLLECTION_SIZE]
         records = []
-        for domain, name in chunk:
+        for wanted in chunk:
+            domain, name = wanted[0], names[wanted]
             values: dict[str, Any] = {name_field: name or domain}
             if domain and domain_field:
                 values[domain_field] = domain

@@ -17,6 +17,8 @@ What the contract pins down, for every system:
 - writes return one result per input, in input order, a bad record failing alone; writes
   are batched at the API maximum (usage kind ``write``);
 - upserting the same task keys twice leaves one task per key, linked to its deal;
+- creating deals by key twice, or from two connectors at once, or through a fault, leaves
+  one deal per key, attached to its customer account (one account per domain);
 - every fault the sandbox injects (429 with Retry-After, 500, 503, a stall longer than the
   request timeout, a dropped connection) ends in success or a ``ConnectorError``, never
   with a duplicate write and never with real sleeping (the connector gets a fake clock);
@@ -50,7 +52,9 @@ import pytest
 
 from connectors.base import (
     Connector,
+    CreateTarget,
     Cursor,
+    DealCreate,
     Owner,
     Page,
     RecordWrite,
@@ -69,6 +73,7 @@ CAPABILITIES = MappingProxyType({
     "fetch": "fetching records by id",
     "write": "writing records",
     "tasks": "upserting tasks by key",
+    "create": "creating deals by key",
     "owners": "a user list (owners)",
     "faults": "HTTP faults the sandbox injects",
     "usage": "API calls counted in ``usage``",
@@ -114,6 +119,8 @@ class ContractAdapter(ABC):
     malformed_ids: tuple[str, ...]
     """Values no deal id can be (wrong length, characters, checksum, object), each of
     which ``id_problem`` must refuse."""
+    create_target: CreateTarget | None = None
+    """Where deals are created by key, and their accounts (None: lacks "create")."""
     timeout_seconds: float = 0.5
     """The request timeout ``make_connector`` must configure (below STALL_SECONDS)."""
     lacks: Mapping[str, str] = MappingProxyType({})
@@ -162,6 +169,15 @@ class ContractAdapter(ABC):
     @abstractmethod
     def task_deal(self, task_id: str) -> str | None:
         """The deal a task is linked to (vendor client)."""
+
+    def deals_with_key(self, key: str) -> list[str]:
+        """Ids of the deals holding ``key`` in the create target's key field (vendor
+        client); only for connectors that create."""
+        raise NotImplementedError(f"{type(self).__name__} creates no deals")
+
+    def deal_account(self, deal_id: str) -> str | None:
+        """The account (company) a deal is attached to (vendor client)."""
+        raise NotImplementedError(f"{type(self).__name__} creates no deals")
 
     @abstractmethod
     def seed_owners(self) -> list[Owner]:
@@ -379,6 +395,85 @@ class ConnectorContract:
             assert adapter.tasks_with_key(task.key) == [result.id]
             assert result.id is not None and adapter.task_deal(result.id) == task.deal_id
 
+    # --- creating deals by key ---------------------------------------------------------
+    @needs("create")
+    def test_creating_deals_twice_by_key_leaves_one_deal_each_on_its_account(
+        self, adapter: ContractAdapter, connector: Connector
+    ) -> None:
+        target = adapter.create_target
+        assert target is not None
+        deals = [DealCreate("contract:create:a", adapter.new_deal("Created A"),
+                            "Created Account", "created-account.example"),
+                 DealCreate("contract:create:b", adapter.new_deal("Created B"),
+                            "Created Account Inc", "www.Created-Account.example")]
+
+        first = connector.create_deals(target, deals)
+        second = connector.create_deals(target, [
+            DealCreate(d.key, adapter.new_deal("Renamed"), d.account_name, d.account_domain)
+            for d in deals])
+
+        assert [r.ref for r in first] == [r.ref for r in second] == [d.key for d in deals]
+        assert all(r.ok and r.created and r.id for r in first), first
+        assert all(r.ok and not r.created for r in second), second
+        assert [r.id for r in first] == [r.id for r in second]
+        for deal, result in zip(deals, first, strict=True):
+            assert adapter.deals_with_key(deal.key) == [result.id]
+            assert result.id is not None and adapter.read_text(result.id) != "Renamed"
+        accounts = {adapter.deal_account(str(r.id)) for r in first}
+        assert len(accounts) == 1 and None not in accounts  # one domain, one account
+
+    @needs("create")
+    def test_two_connectors_creating_one_key_at_once_make_one_deal(
+        self, adapter: ContractAdapter, fake_time: FakeClock
+    ) -> None:
+        """Two replicas racing on one registration: the key field's uniqueness decides."""
+        import threading
+
+        target = adapter.create_target
+        assert target is not None
+        deal = DealCreate("contract:create:race", adapter.new_deal("Raced"), "Race Co",
+                          "race.example")
+        barrier = threading.Barrier(2)
+        results: list[Any] = []
+
+        def create() -> None:
+            connector = adapter.make_connector(fake_time)
+            try:
+                barrier.wait(timeout=10)
+                results.extend(connector.create_deals(target, [deal]))
+            finally:
+                connector.close()
+
+        threads = [threading.Thread(target=create) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        found = adapter.deals_with_key(deal.key)
+        assert len(found) == 1
+        made = [r for r in results if r.ok]
+        assert made and all(r.id == found[0] for r in made)
+        assert sum(r.created for r in results) <= 1
+
+    @pytest.mark.parametrize("fault", ["500", "drop", "stall"])
+    @needs("create", "faults")
+    def test_a_fault_during_a_creation_never_creates_twice(
+        self, adapter: ContractAdapter, connector: Connector, sandbox: SandboxServer,
+        fault: str
+    ) -> None:
+        target = adapter.create_target
+        assert target is not None
+        deal = DealCreate("contract:create:fault", adapter.new_deal("Faulted"), None, None)
+        _arm(sandbox, adapter.api, adapter.fault_paths["create"], FAULTS[fault])
+        try:
+            connector.create_deals(target, [deal])
+        except ConnectorError:
+            pass  # the call may give up; what matters is what the system holds
+        _drain(fault)
+        assert _fired(sandbox)
+        [again] = connector.create_deals(target, [deal])
+        assert again.ok and adapter.deals_with_key(deal.key) == [again.id]
+
     # --- faults ----------------------------------------------------------------------
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
     @needs("faults", "pull")
@@ -514,7 +609,7 @@ class ConnectorContract:
         """The cycle holds every side as a Connector: a read it cannot make raises a
         ConnectorError, a write it cannot make fails each record (not retriable, in
         input order) and changes nothing, and a system without users has no owners."""
-        if not set(adapter.lacks) & {"pull", "fetch", "write", "tasks", "owners"}:
+        if not set(adapter.lacks) & {"pull", "fetch", "write", "tasks", "create", "owners"}:
             pytest.skip(f"{adapter.api} lacks nothing the contract can call")
         [deal] = adapter.seed_deals(1)
         before = adapter.read_text(deal)
@@ -537,6 +632,11 @@ class ConnectorContract:
                 TaskWrite("k1", deal, adapter.task_fields("Book intro call")),
                 TaskWrite("k2", deal, adapter.task_fields("Send the brief"))])))
             assert adapter.tasks_with_key("k1") == adapter.tasks_with_key("k2") == []
+        if "create" in adapter.lacks:
+            refused.append((["c1"], connector.create_deals(
+                CreateTarget(adapter.deal_object, adapter.text_field),
+                [DealCreate("c1", adapter.new_deal("Created"))])))
+            assert adapter.deals_with_text("Created") == []
         for refs, results in refused:
             assert [r.ref for r in results] == refs
             for result in results:

@@ -43,6 +43,7 @@ class FileDropAdapter(ContractAdapter):
         "fetch": "an export is read whole; rows cannot be looked up by id",
         "write": "a file drop is read-only",
         "tasks": "a file drop is read-only and holds no tasks",
+        "create": "a file drop is read-only",
         "owners": "a drop folder has no user list",
         "faults": "there is no HTTP to break (refused and unreadable files are tested in "
                   "test_connector_files.py)",

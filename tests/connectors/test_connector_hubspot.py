@@ -34,7 +34,9 @@ from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.objects import Filter, FilterGroup, PublicObjectSearchRequest
 
 from connectors.base import (
+    AccountTarget,
     Connector,
+    CreateTarget,
     Cursor,
     Owner,
     Page,
@@ -115,7 +117,10 @@ class HubSpotAdapter(ContractAdapter):
     task_target = TASKS
     fault_paths = MappingProxyType({"pull": r"/objects/deals/search$",
                                     "write": r"/objects/deals/batch/(update|create)$",
-                                    "upsert": r"/objects/tasks/batch/upsert$"})
+                                    "upsert": r"/objects/tasks/batch/upsert$",
+                                    "create": r"/objects/deals/batch/upsert$"})
+    create_target = CreateTarget("deals", "handoff_create_key", AccountTarget(
+        "companies", "name", domain_field="domain", association_type_id=5))
     missing_id = "999999999"
     malformed_ids = ("1' OR 1=1", "-5", "0", "012", "12.5", "1e3", "", "\u0661\u0662",
                      "99999999999999999999")
@@ -169,6 +174,13 @@ class HubSpotAdapter(ContractAdapter):
 
     def task_deal(self, task_id: str) -> str | None:
         page = self.hs.crm.associations.v4.basic_api.get_page("tasks", task_id, "deals")
+        return str(page.results[0].to_object_id) if page.results else None
+
+    def deals_with_key(self, key: str) -> list[str]:
+        return self._search("deals", "handoff_create_key", key)
+
+    def deal_account(self, deal_id: str) -> str | None:
+        page = self.hs.crm.associations.v4.basic_api.get_page("deals", deal_id, "companies")
         return str(page.results[0].to_object_id) if page.results else None
 
     def seed_owners(self) -> list[Owner]:
