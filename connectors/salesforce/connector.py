@@ -61,9 +61,8 @@ from connectors.errors import (
     RateLimited,
 )
 from connectors.retry import RetrySettings, call_with_retry
+from connectors.salesforce import creates, query
 from connectors.salesforce import ids as salesforce_ids
-from connectors.salesforce import query
-from connectors.salesforce import creates
 from connectors.salesforce import soql_literals as soql
 from connectors.salesforce.auth import (
     SalesforceAuth,

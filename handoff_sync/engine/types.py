@@ -314,7 +314,8 @@ class Plan:
 
 
 __all__ = [
-    "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "DealCreation", "EngineState", "FieldWrite",
+    "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "DealCreation", "EngineState",
+    "FieldWrite",
     "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
     "SlaEvent", "SlaEventKind", "TaskAction", "TaskActionKind", "TaskState", "TaskStatus",
     "Verdict", "creation_key", "deal_key",

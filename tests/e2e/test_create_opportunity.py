@@ -107,7 +107,7 @@ def test_registration_like_a_direct_deal_gets_a_review_not_a_second_opportunity(
     items = {item["key"]: item for item in world["store"].reviews("partners")}
     item = items[f"channel_conflict:direct:prm:{prm_id}"]
     assert item["kind"] == "channel_conflict"
-    assert direct in item["summary"] and [c[0] for c in item["candidates"]][0] == direct
+    assert direct in item["summary"] and item["candidates"][0][0] == direct
     assert f"ambiguous_link:prm:{prm_id}" not in items  # one item, not two
 
     cycle(world)  # it stands, and still nothing is created
