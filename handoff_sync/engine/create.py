@@ -21,20 +21,26 @@ unique field of the created record: the sync layer creates by that key, so a rep
 after a crash before the link was recorded, from a second replica, or while the new
 record is not yet visible to the pull - finds the first record instead of making another.
 
-The owner comes from routing (``Route``): who gets it, by which rule and why, said in the
-plan and in the brief.
+The owner comes from routing (engine.routing): who gets it, by which rule and why, said
+in the plan and on the created record (its mapped ``custom.routing`` field, which the
+brief shows). A deal no rule routes goes to the fallback owner with an ``unrouted`` review
+item, restated (``unrouted_reviews``) while the opportunity created for it is still
+the fallback owner's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from connectors.reading import is_blank
+from handoff_sync.engine.routing import RouteDecision
 from handoff_sync.engine.types import (
     BaseSnapshot,
     DealCreation,
+    Link,
+    LinkMethod,
     ReviewItem,
     ReviewKind,
     creation_key,
@@ -46,33 +52,17 @@ from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
 from handoff_sync.model import Deal, Value
 
+# The canonical field a created opportunity keeps its routing in (when the CRM maps it):
+# the brief shows it, so the AE reads why the deal is theirs long after the cycle.
+ROUTING_FIELD = "custom.routing"
+
 # Review kinds of the linking step that hold a registration back from creation.
 _HOLDING = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT,
                       ReviewKind.LINK_CONFLICT})
 
 
-@dataclass(frozen=True)
-class Route:
-    """Who owns a created opportunity, the rule that chose them and why."""
-
-    email: str
-    rule: str
-    reason: str
-    review: ReviewItem | None = None  # set when no rule routed and the fallback took it
-
-
-RouteFn = Callable[[Deal, str], Route]
-
-
-def fallback_route(policy: HandoffPolicy) -> RouteFn:
-    """Every created opportunity to the policy's fallback owner (no routing rules)."""
-    email = policy.ownership.fallback_owner_email
-
-    def route(deal: Deal, key: str) -> Route:
-        return Route(email, "fallback", f"no routing rules; the fallback owner {email} "
-                     "takes it (ownership.fallback_owner_email)")
-
-    return route
+# Who gets a registration's new opportunity (engine.routing.Router.route).
+RouteFn = Callable[[Deal, str], RouteDecision]
 
 
 @dataclass(frozen=True)
@@ -122,10 +112,33 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
         if owner.review is not None:
             reviews.append(owner.review)
         values = _values(crm, deal, prm_id, owner.email, gate.handoff_type, gate.stage)
+        if ROUTING_FIELD in crm.fields:
+            values[ROUTING_FIELD] = f"{owner.rule}: {owner.reason}"
         creations.append(DealCreation(
             key, prm_id, creation_key(pipeline, prm_id), MappingProxyType(values),
             deal.account_name, deal.account_domain, owner.email, owner.rule, owner.reason))
     return CreationOutcome(tuple(creations), tuple(reviews), frozenset(replaced))
+
+
+def unrouted_reviews(links: Mapping[str, Link], registrations: Mapping[str, MappedRecord],
+                     opportunities: Mapping[str, MappedRecord],
+                     deal_of: Callable[[MappedRecord], Deal],
+                     route: RouteFn) -> Iterator[ReviewItem]:
+    """The ``unrouted`` items of opportunities created for deals no rule could route,
+    restated while the fallback owner still owns them: each such deal is routed again
+    (with a router of its own, so this cycle's loads stay as they are) and its item holds
+    as long as routing still falls back to the opportunity's owner. Reassigning the
+    opportunity, or a rule that now routes the deal, ends it."""
+    for prm_id, link in sorted(links.items()):
+        if link.method is not LinkMethod.CREATED:
+            continue
+        record = registrations.get(prm_id)
+        held = opportunities.get(link.crm_id)
+        if record is None or held is None:
+            continue
+        decision = route(deal_of(record), deal_key(prm_id, None))
+        if decision.review is not None and held.values.get("ae_email") == decision.email:
+            yield decision.review
 
 
 def _values(crm: SystemMapping, deal: Deal, prm_id: str, owner: str, handoff_type: str,
@@ -160,4 +173,4 @@ def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:
                                   "evidence": item.details.get("evidence")}))
 
 
-__all__ = ["CreationOutcome", "Route", "RouteFn", "fallback_route", "plan_creations"]
+__all__ = ["CreationOutcome", "RouteFn", "plan_creations"]

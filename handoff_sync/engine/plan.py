@@ -34,7 +34,7 @@ from types import MappingProxyType
 
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
-from handoff_sync.engine.create import fallback_route, plan_creations
+from handoff_sync.engine.create import plan_creations, unrouted_reviews
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -44,6 +44,7 @@ from handoff_sync.engine.ownership import (
     unresolved_owner_review,
 )
 from handoff_sync.engine.reconcile import Reconciler, Rejected
+from handoff_sync.engine.routing import Router, open_handoffs
 from handoff_sync.engine.sla import (
     advance_clocks,
     first_seen_notes,
@@ -152,17 +153,22 @@ def plan(inputs: EngineInput) -> Plan:
                           clearable=_clearable(mappings))
     out = _Collector()
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
+    policy = mappings.policy
+    router = Router(policy.routing, inputs.crm_owners, open_handoffs(inputs.state, policy),
+                    policy.ownership.fallback_owner_email)
     created = plan_creations(
-        inputs.pipeline, mappings.policy, mappings.crm,
+        inputs.pipeline, policy, mappings.crm,
         ((record, _deal(record.values, inputs.pipeline))
          for prm_id, record in prm_by_id.items() if prm_id not in linked.links),
-        linked.reviews, inputs.state.bases, fallback_route(mappings.policy)) \
-        if inputs.create else None
+        linked.reviews, inputs.state.bases, router.route) if inputs.create else None
     for item in linked.reviews:
         if created is None or item.key not in created.replaced:
             out.review(item)
     for item in created.reviews if created is not None else ():
         out.review(item)
+    if policy.routing is not None:
+        for item in router.reviews():  # emails routing names that are no active user
+            out.review(item)
     fallback = mappings.policy.ownership.fallback_owner_email
     for role, owners in ((Role.CRM, inputs.crm_owners), (Role.PRM, inputs.prm_owners)):
         for item in duplicate_owner_reviews(owners, role, mappings.side(role).system.value,
@@ -170,6 +176,13 @@ def plan(inputs: EngineInput) -> Plan:
             out.review(item)
     planner = _DealPlanner(inputs, out)
     crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
+    if policy.routing is not None:
+        again = Router(policy.routing, inputs.crm_owners, {},
+                       policy.ownership.fallback_owner_email)
+        for item in unrouted_reviews(linked.links, prm_by_id, crm_by_id,
+                                     lambda record: _deal(record.values, inputs.pipeline),
+                                     again.route):
+            out.review(item)
     for stale in linked.stale:
         by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
         if (record := by_id.get(stale.record_id)) is not None:

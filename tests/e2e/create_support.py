@@ -8,8 +8,10 @@ deals in the Sales Pipeline).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hubspot import HubSpot
@@ -30,9 +32,29 @@ PACKS = (DEFAULT_PACK, REVERSED_PACK)
 APPROVED_AT = "2026-12-01T14:00:00.000+0000"  # the reversed pack's PRM says when
 
 
+REPO = Path(__file__).resolve().parents[2]
+PACK_FOLDERS = {DEFAULT_PACK: REPO / "mappings",
+                REVERSED_PACK: REPO / "mappings" / "packs" / REVERSED_PACK}
+
+
 def pack_argument(pack: str) -> str | None:
     """What ``configured_sandbox(pack=...)`` takes for it."""
     return None if pack == DEFAULT_PACK else pack
+
+
+def pack_copy(pack: str, folder: Path) -> Path:
+    """The pack's mappings copied to ``folder`` (to add routing rules to), its system
+    files and handoff.yaml only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("handoff.yaml", "hubspot.yaml", "salesforce.yaml"):
+        shutil.copy(PACK_FOLDERS[pack] / name, folder / name)
+    return folder
+
+
+def add_routing(folder: Path, text: str) -> None:
+    """Append a routing: section to the copied pack's handoff.yaml."""
+    with (folder / "handoff.yaml").open("a", encoding="utf-8") as out:
+        out.write("\n" + text)
 
 
 @dataclass
@@ -49,8 +71,10 @@ class Sides:
 
     # --- the PRM -------------------------------------------------------------------------
     def register(self, name: str, account: str, domain: str, amount: int,
-                 close: str = "2027-02-15", approved: bool = True) -> str:
-        """A registration for ``account``, approved (or only submitted); its id."""
+                 close: str = "2027-02-15", approved: bool = True,
+                 region: str | None = None) -> str:
+        """A registration for ``account``, approved (or only submitted), in ``region``;
+        its id."""
         if self.pack == DEFAULT_PACK:
             made = self.hs.crm.deals.basic_api.create(SimplePublicObjectInputForCreate(
                 properties={"pipeline": "9004451",
@@ -58,14 +82,16 @@ class Sides:
                             "dealname": name, "amount": str(amount), "closedate": close,
                             "customer_account_name": account, "customer_domain": domain,
                             "partner_account_name": "Northwind Partners",
-                            "partner_rep_email": "rep@northwind.example"}))
+                            "partner_rep_email": "rep@northwind.example",
+                            **({"region": region} if region else {})}))
             return str(made.id)
         made = self.sf.Deal_Registration__c.create({
             "Deal_Name__c": name, "Customer_Account_Name__c": account,
             "Customer_Domain__c": domain, "Amount__c": amount, "Expected_Close_Date__c": close,
             "Registration_Status__c": "Approved" if approved else "Submitted",
             "Approved_At__c": APPROVED_AT if approved else None,
-            "Partner_Rep_Email__c": "rep@northwind.example"})
+            "Partner_Rep_Email__c": "rep@northwind.example",
+            **({"Region__c": region} if region else {})})
         return str(made["id"])
 
     def registration_crm_id(self, prm_id: str) -> str | None:
@@ -132,6 +158,13 @@ class Sides:
                         "stage": props.get("dealstage"), "pipeline": props.get("pipeline")})
         return out
 
+    def brief(self, crm_id: str) -> str:
+        """The handoff brief on the opportunity."""
+        if self.pack == DEFAULT_PACK:
+            return str(self.sf.Opportunity.get(crm_id).get("Handoff_Brief__c") or "")
+        deal = self.hs.crm.deals.basic_api.get_by_id(crm_id, properties=["handoff_brief"])
+        return str(deal.properties.get("handoff_brief") or "")
+
     def crm_records(self) -> int:
         """How many opportunities (deals of the Sales Pipeline) the CRM holds."""
         if self.pack == DEFAULT_PACK:
@@ -148,6 +181,18 @@ class Sides:
                 "SELECT Id, Email FROM User")["records"]}
         return {o.id: o.email.lower() for o in
                 self.hs.crm.owners.owners_api.get_page(limit=100).results}
+
+    def an_account_executive(self) -> str:
+        """The email of an active CRM user who is not the fallback owner."""
+        if self.pack == DEFAULT_PACK:
+            users = self.sf.query_all("SELECT Email FROM User WHERE IsActive = true "
+                                      "ORDER BY Id")["records"]
+            emails = [u["Email"].lower() for u in users]
+        else:
+            emails = sorted(o.email.lower() for o in
+                            self.hs.crm.owners.owners_api.get_page(limit=100).results
+                            if not o.archived)
+        return next(e for e in emails if e != "revops@example.com")
 
     def crm_user_id(self, email: str) -> str:
         return next(i for i, e in self.crm_user_emails().items() if e == email)

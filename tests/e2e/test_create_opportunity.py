@@ -22,7 +22,7 @@ from handoff_sync.engine.types import LinkMethod, creation_key
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner
-from tests.e2e.create_support import DEFAULT_PACK, PACKS, Sides, pack_argument
+from tests.e2e.create_support import DEFAULT_PACK, PACKS, Sides, add_routing, pack_copy
 from tests.e2e.sync_support import sync_world
 
 pytest_plugins = ("tests.store_support",)
@@ -31,6 +31,12 @@ pytest_plugins = ("tests.store_support",)
 # real one: the daemon's clock stands an hour later, so the approval is in its past.
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
 FALLBACK = "revops@example.com"  # both packs' ownership.fallback_owner_email
+ROUTING = """routing:
+  rules:
+    - name: EMEA territory
+      when: {{field: custom.region, op: ==, value: EMEA}}
+      owner: {ae}
+"""
 
 
 @pytest.fixture(params=PACKS)
@@ -41,9 +47,13 @@ def pack(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def world(sandbox: SandboxServer, tmp_path: Path, store_url: str,
           pack: str) -> Iterator[dict[str, Any]]:
+    """The pack (a copy) with one routing rule: EMEA deals go to a seeded AE."""
+    mappings = pack_copy(pack, tmp_path / "mappings")
     with sync_world(sandbox, tmp_path, database_url=store_url, now=NOW,
-                    pack=pack_argument(pack)) as world:
-        world["sides"] = Sides.of(pack, sandbox)
+                    mappings=mappings) as world:
+        sides = world["sides"] = Sides.of(pack, sandbox)
+        world["ae"] = sides.an_account_executive()
+        add_routing(mappings, ROUTING.format(ae=world["ae"]))
         yield world
 
 
@@ -57,7 +67,7 @@ def test_approved_registration_gets_exactly_one_opportunity_linked_both_ways(
         world: dict[str, Any]) -> None:
     sides: Sides = world["sides"]
     prm_id = sides.register("Quillfeather platform rollout", "Quillfeather Labs",
-                            "quillfeather.example", 180000)
+                            "quillfeather.example", 180000, region="EMEA")
     waiting = sides.register("Quillfeather pilot", "Quillfeather Labs",
                              "quillfeather.example", 150000, approved=False)
     before = sides.crm_records()
@@ -66,7 +76,7 @@ def test_approved_registration_gets_exactly_one_opportunity_linked_both_ways(
     assert first.counts["opportunities_created"] == 1
     [made] = sides.created_for(creation_key("partners", prm_id))
     assert made["prm_id"] == prm_id  # the opportunity names its registration
-    assert made["owner"] == FALLBACK  # no routing rules in the packs: the fallback owner
+    assert made["owner"] == world["ae"]  # the routing rule's AE
     assert made["account"]  # attached to the customer's account, found or created
     assert float(made["amount"]) == 180000 and str(made["close"]).startswith("2027-02-15")
     assert sides.crm_records() == before + 1  # and nothing else was created
@@ -82,11 +92,32 @@ def test_approved_registration_gets_exactly_one_opportunity_linked_both_ways(
     assert clock.due_at > clock.started_at
     verdict = engine.verdicts[f"prm:{prm_id}"]
     assert verdict.crm_id == made["id"] and verdict.required
+    brief = sides.brief(made["id"])  # why the AE owns it, on the record they work
+    assert "Why you own it" in brief and "EMEA territory" in brief and world["ae"] in brief
 
     third = cycle(world)
     assert third.counts["opportunities_created"] == 0
     assert len(sides.created_for(creation_key("partners", prm_id))) == 1
     assert sides.crm_records() == before + 1
+
+
+def test_an_unroutable_deal_goes_to_the_fallback_owner_with_one_review_item(
+        world: dict[str, Any]) -> None:
+    sides: Sides = world["sides"]
+    prm_id = sides.register("Tamarind kiosk network", "Tamarind Retail",
+                            "tamarind.example", 150000, region="LATAM")  # no rule for it
+    report = cycle(world)
+    assert report.counts["opportunities_created"] == 1
+    [made] = sides.created_for(creation_key("partners", prm_id))
+    assert made["owner"] == FALLBACK
+    items = [item for item in world["store"].reviews("partners")
+             if item["kind"] == "unrouted"]
+    assert [item["key"] for item in items] == [f"unrouted:prm:{prm_id}"]
+    cycle(world)  # linked now, still the fallback owner's: the item stands, alone
+    items = [item for item in world["store"].reviews("partners")
+             if item["kind"] == "unrouted"]
+    assert [item["key"] for item in items] == [f"unrouted:prm:{prm_id}"]
+    assert len(sides.created_for(creation_key("partners", prm_id))) == 1
 
 
 def test_registration_like_a_direct_deal_gets_a_review_not_a_second_opportunity(

@@ -13,10 +13,11 @@ from connectors.base import Owner
 from handoff_sync.cli.plan_view import PlanView, render
 from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.types import BaseSnapshot, EngineState, ReviewKind, creation_key
+from handoff_sync.mapping.policy.file_model import Routing
 from handoff_sync.mapping.system.convert import to_canonical
 from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.sync.plan_context import plan_context
-from handoff_sync.testing.builders import default_mappings
+from handoff_sync.testing.builders import apply_plan, default_mappings
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 MAPPINGS = default_mappings()
@@ -57,7 +58,8 @@ def test_an_approved_registration_nothing_matches_gets_one_opportunity() -> None
     assert (made.deal, made.prm_id) == ("prm:501", "501")
     assert made.external_id == creation_key("partners", "501") == "handoff-sync:partners:501"
     assert made.owner_email == "revops@example.com" and made.rule == "fallback"
-    assert "fallback owner revops@example.com" in made.reason
+    assert made.reason == ("no routing: section in handoff.yaml -> revops@example.com "
+                           "(ownership.fallback_owner_email)")
     assert (made.account_name, made.account_domain) == ("Acme Corp", "acme.example")
     values = dict(made.values)
     assert values["prm_id"] == "501" and values["ae_email"] == "revops@example.com"
@@ -144,5 +146,47 @@ def test_plan_shows_who_gets_the_opportunity_and_why() -> None:
     text = render(PlanView("pipeline partners", result, (), context))
     assert "opportunities:" in text and "1 to create" in text
     assert "Acme data platform" in text  # in the registration's own block
-    assert ("create opportunity for 501 owned by revops@example.com: no routing rules; the "
-            "fallback owner revops@example.com takes it") in text
+    assert ("create opportunity for 501 owned by revops@example.com: no routing: section in "
+            "handoff.yaml -> revops@example.com (ownership.fallback_owner_email)") in text
+
+
+def routed(rules: list[dict[str, Any]]) -> Any:
+    """The default pack with these routing rules."""
+    policy = MAPPINGS.policy.model_copy(update={"routing": Routing.model_validate(
+        {"rules": rules})})
+    return dataclasses.replace(MAPPINGS, policy=policy)
+
+
+def test_the_routing_rule_picks_the_owner_and_says_why() -> None:
+    mappings = routed([{"name": "Big deals", "when": {"field": "amount", "op": ">=",
+                                                      "value": 100000},
+                        "owner": "ava.ae@vendor.example"}])
+    result = plan(dataclasses.replace(inputs([registration()]), mappings=mappings))
+    [made] = result.creations
+    assert (made.owner_email, made.rule) == ("ava.ae@vendor.example", "rule 1 (Big deals)")
+    assert "ava.ae@vendor.example" in made.reason and "handoff.yaml rule 1" in made.reason
+    assert made.values["ae_email"] == "ava.ae@vendor.example"
+    # The created record keeps why (the brief shows it), where the CRM maps custom.routing.
+    assert made.values.get("custom.routing", made.reason).endswith(made.reason)
+
+
+def test_an_unroutable_deal_goes_to_the_fallback_with_one_review_item_while_it_is_theirs(
+) -> None:
+    mappings = routed([{"owner": "gone@vendor.example"}])  # no CRM user: passed over
+    given = dataclasses.replace(inputs([registration()]), mappings=mappings)
+    first = plan(given)
+    [made] = first.creations
+    assert made.owner_email == "revops@example.com" and made.rule == "fallback"
+    unrouted = [item for item in first.reviews if item.kind is ReviewKind.UNROUTED]
+    assert [item.key for item in unrouted] == ["unrouted:prm:501"]
+    assert "gone@vendor.example" in unrouted[0].summary
+
+    # Created and linked: the item is restated while the fallback owner owns it ...
+    applied = apply_plan(given, first)
+    assert "unrouted:prm:501" in {item.key for item in plan(applied).reviews}
+    # ... and ends once a person gives the opportunity to someone else.
+    reassigned = dataclasses.replace(applied, crm=tuple(
+        dataclasses.replace(r, values=MappingProxyType({**r.values,
+                                                        "ae_email": "ava.ae@vendor.example"}))
+        if r.record_id == "created-501" else r for r in applied.crm))
+    assert "unrouted:prm:501" not in {item.key for item in plan(reassigned).reviews}

@@ -298,13 +298,10 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
             check.add(("ownership", "fallback_owner_email"), str(exc))
     if not gaps.lost(("matching",)):
         _check_matching(check, policy)
-<<<<<<< HEAD
     if policy.creation is not None and check.known(("creation", "when")):
         check.condition(("creation", "when"), policy.creation.when)
-=======
     if policy.routing is not None:
         check_routing(check, policy.routing)
->>>>>>> main
     calendars = keys_of(document.data, ("calendars",))
     for type_id, handoff in policy.handoff_types.items():
         if not _ID.fullmatch(type_id):

@@ -348,10 +348,10 @@ class HandoffPolicy(FileModel):
     """Ownership rules shared by every handoff type."""
     matching: Matching = Field(default_factory=Matching)
     """Linking rules."""
+    creation: Creation | None = None
+    """Create an opportunity for a registration no opportunity matches (needs the CRM
+    mapping's create: section); without it handoff-sync only grades existing ones."""
     routing: Routing | None = None
     """Who owns the opportunities handoff-sync creates (none: the fallback owner)."""
     handoff_types: dict[str, HandoffType] = Field(min_length=1)
     """Handoff types by id (the values the handoff_type field maps to)."""
-    creation: Creation | None = None
-    """Create an opportunity for a registration no opportunity matches (needs the CRM
-    mapping's create: section); without it handoff-sync only grades existing ones."""

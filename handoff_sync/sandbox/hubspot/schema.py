@@ -105,6 +105,8 @@ DEAL_PROPERTIES: tuple[HsProperty, ...] = (
     # The key handoff-sync creates a deal by (a property with unique values).
     _text("handoff_create_key", "Handoff Create Key", _H, hubspot_defined=False,
           has_unique_value=True),
+    # Why handoff-sync gave a deal it created its owner (written at creation).
+    _text("handoff_routing", "Handoff Routing", _H, area=True, hubspot_defined=False),
     _text("partner_account_name", "Partner Account", _H, hubspot_defined=False),
     _text("partner_rep_email", "Partner Rep Email", _H, hubspot_defined=False),
     _text("customer_account_name", "Customer Account", _H, hubspot_defined=False),
