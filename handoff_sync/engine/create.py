@@ -102,11 +102,11 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
         if not gate.required or gate.handoff_type is None or not evaluate(creation.when,
                                                                          deal.get):
             continue
-        item = held.get(prm_id)
-        if item is not None:
-            if item.kind is ReviewKind.AMBIGUOUS_LINK:
-                replaced.add(item.key)
-                reviews.append(_direct_deal(key, prm_id, item))
+        holding = held.get(prm_id)
+        if holding is not None:
+            if holding.kind is ReviewKind.AMBIGUOUS_LINK:
+                replaced.add(holding.key)
+                reviews.append(_direct_deal(key, prm_id, holding))
             continue
         owner = route(deal, key)
         if owner.review is not None:

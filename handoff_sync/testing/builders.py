@@ -126,12 +126,12 @@ def apply_plan(inputs: EngineInput, plan: Plan) -> EngineInput:
     created: list[MappedRecord] = []
     for creation in plan.creations:  # as the sync layer does: create, then link
         crm_id = f"created-{creation.prm_id}"
-        values: dict[str, Any] = {
+        held: dict[str, Any] = {
             name: stored(Role.CRM, name, value) for name, value in creation.values.items()
             if name in crm.fields and crm.fields[name].reads}
-        values["crm_id"] = crm_id
+        held["crm_id"] = crm_id
         record = MappedRecord(crm.system, Role.CRM, crm_id, inputs.now, True,
-                              MappingProxyType(values))
+                              MappingProxyType(held))
         records[Role.CRM][crm_id] = record
         created.append(record)
         links[creation.prm_id] = Link(creation.prm_id, crm_id, LinkMethod.CREATED, 1.0)

@@ -66,6 +66,7 @@ from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.testing import contract
 from handoff_sync.testing.clock import FakeClock
 from handoff_sync.testing.contract import ConnectorContract, ContractAdapter
+from handoff_sync.testing.contract_create import DealCreationContract
 from handoff_sync.testing.sandbox_clients import hubspot_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +203,7 @@ class HubSpotAdapter(ContractAdapter):
         return sorted((r.id for r in found.results), key=int)
 
 
-class TestHubSpotContract(ConnectorContract):
+class TestHubSpotContract(ConnectorContract, DealCreationContract):
     @pytest.fixture
     def adapter(self, sandbox: SandboxServer) -> ContractAdapter:
         return HubSpotAdapter(sandbox)

@@ -40,6 +40,7 @@ from handoff_sync.testing.contract import (
     ConnectorContract,
     ContractAdapter,
 )
+from handoff_sync.testing.contract_create import DealCreationContract
 from handoff_sync.testing.sandbox_clients import salesforce_client
 from tests.sandbox.test_salesforce_sandbox import control, create_many, opportunity
 
@@ -168,7 +169,7 @@ class SalesforceAdapter(ContractAdapter):
                 Owner(gone, "gone@acme.example", False, None, "Gone")]
 
 
-class TestSalesforceContract(ConnectorContract):
+class TestSalesforceContract(ConnectorContract, DealCreationContract):
     @pytest.fixture
     def adapter(self, sandbox: SandboxServer) -> ContractAdapter:
         return SalesforceAdapter(sandbox)
