@@ -502,13 +502,16 @@ def field_changes(plan: Plan, sides: Mapping[Role, MappedSide],
 def write_call_estimate(plan: Plan, sides: Mapping[Role, Side]) -> dict[str, int]:
     """Write calls the plan would cost per system (records / batch size, rounded up, at the
     batch sizes each system's registry row gives: Salesforce sObject Collections, HubSpot
-    batch endpoints)."""
+    batch endpoints; a batch of creations counts its lookup by key and its upsert, not the
+    account lookups)."""
     calls: dict[str, int] = {}
     for role, side in sides.items():
         system = side.mapping.system.value
         row = spec(system)
         tasks = len(plan.tasks) if role is Role.CRM else 0
         total = -(-tasks // row.task_batch)
+        if role is Role.CRM and plan.creations:  # a lookup by key, then the creates
+            total += 2 * -(-len(plan.creations) // row.write_batch)
         for writes in _passes(plan.writes):  # each pass has calls of its own
             records = sum(1 for w in writes if w.role is role)
             total += -(-records // row.write_batch)

@@ -23,7 +23,7 @@ from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner
 from tests.e2e.create_support import DEFAULT_PACK, PACKS, Sides, add_routing, pack_copy
-from tests.e2e.sync_support import sync_world
+from tests.e2e.sync_support import run_cli, sync_world
 
 pytest_plugins = ("tests.store_support",)
 
@@ -121,7 +121,7 @@ def test_an_unroutable_deal_goes_to_the_fallback_owner_with_one_review_item(
 
 
 def test_registration_like_a_direct_deal_gets_a_review_not_a_second_opportunity(
-        world: dict[str, Any]) -> None:
+        world: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Close enough to be a candidate, not close enough to link on its own (amounts 8%
     and close dates 44 days apart): a person decides, and until then no opportunity is
     created."""
@@ -142,6 +142,15 @@ def test_registration_like_a_direct_deal_gets_a_review_not_a_second_opportunity(
     assert f"ambiguous_link:prm:{prm_id}" not in items  # one item, not two
 
     cycle(world)  # it stands, and still nothing is created
+    assert sides.crm_records() == before
+
+    # A person says it is that deal: linked, the item resolves, still nothing created.
+    code, _, err = run_cli(capsys, "review", "link", item["key"], direct, "--config",
+                           str(tmp_path / "handoff-sync.yaml"))
+    assert code == 0, err
+    cycle(world)
+    assert world["store"].load_pipeline("partners").engine.links[prm_id].crm_id == direct
+    assert item["key"] not in {i["key"] for i in world["store"].reviews("partners")}
     assert sides.crm_records() == before
 
 
