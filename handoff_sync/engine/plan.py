@@ -154,7 +154,9 @@ def plan(inputs: EngineInput) -> Plan:
     out = _Collector()
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
     policy = mappings.policy
-    router = Router(policy.routing, inputs.crm_owners, open_handoffs(inputs.state, policy),
+    # Loads matter only to routing rules (round robin, caps): no rules, no count.
+    router = Router(policy.routing, inputs.crm_owners,
+                    open_handoffs(inputs.state, policy) if policy.routing else {},
                     policy.ownership.fallback_owner_email)
     created = plan_creations(
         inputs.pipeline, policy, mappings.crm,

@@ -4,6 +4,7 @@ what, and which get a review item instead (default pack: HubSpot PRM, Salesforce
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -12,6 +13,7 @@ from typing import Any
 from connectors.base import Owner
 from handoff_sync.cli.plan_view import PlanView, render
 from handoff_sync.engine.plan import Dirty, EngineInput, plan
+from handoff_sync.engine.serialise import dumps
 from handoff_sync.engine.types import BaseSnapshot, EngineState, ReviewKind, creation_key
 from handoff_sync.mapping.policy.file_model import Routing
 from handoff_sync.mapping.system.convert import to_canonical
@@ -70,6 +72,10 @@ def test_an_approved_registration_nothing_matches_gets_one_opportunity() -> None
     assert values["handoff_stage"] == "pre_handoff_assessment"
     assert "crm_id" not in values
     assert set(values) <= set(MAPPINGS.crm.fields)  # only what the CRM mapping maps
+    printed = json.loads(dumps(result))  # `plan --json`
+    assert printed["creations"][0]["external_id"] == made.external_id
+    assert printed["counts"]["creations"] == 1
+    assert "creations" not in json.loads(dumps(plan(inputs([registration()], create=False))))
     # Its clocks start at the approval, before any opportunity exists.
     clock = next(c for c in result.clocks if c.clock == "first_touch")
     assert clock.started_at == datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
