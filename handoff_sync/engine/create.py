@@ -50,7 +50,7 @@ from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
 from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
-from handoff_sync.model import Deal, Value
+from handoff_sync.model import Deal, OwnerDirectory, Value
 
 # The canonical field a created opportunity keeps its routing in (when the CRM maps it):
 # the brief shows it, so the AE reads why the deal is theirs long after the cycle.
@@ -75,8 +75,13 @@ class CreationOutcome:
 def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
                    registrations: Iterable[tuple[MappedRecord, Deal]],
                    link_reviews: Iterable[ReviewItem],
-                   bases: Mapping[str, BaseSnapshot], route: RouteFn) -> CreationOutcome:
-    """The opportunities to create for the unlinked ``registrations`` (record, deal)."""
+                   bases: Mapping[str, BaseSnapshot], route: RouteFn,
+                   owners: OwnerDirectory) -> CreationOutcome:
+    """The opportunities to create for the unlinked ``registrations`` (record, deal).
+
+    An owner routing chose who is no active CRM user (only when even the fallback owner
+    is none) is not written: the CRM gives the record its default owner, and an
+    ``unrouted`` item says so, rather than a creation that fails every cycle."""
     creation = policy.creation
     if creation is None or crm.create is None:
         return CreationOutcome((), (), frozenset())
@@ -112,6 +117,9 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
         if owner.review is not None:
             reviews.append(owner.review)
         values = _values(crm, deal, prm_id, owner.email, gate.handoff_type, gate.stage)
+        if owners.id_for(owner.email) is None:
+            values.pop("ae_email", None)
+            reviews.append(_no_owner(key, owner))
         if ROUTING_FIELD in crm.fields:
             values[ROUTING_FIELD] = f"{owner.rule}: {owner.reason}"
         creations.append(DealCreation(
@@ -156,6 +164,15 @@ def _values(crm: SystemMapping, deal: Deal, prm_id: str, owner: str, handoff_typ
     if stage is not None:
         values["handoff_stage"] = stage
     return {name: value for name, value in values.items() if name in crm.fields}
+
+
+def _no_owner(key: str, owner: RouteDecision) -> ReviewItem:
+    return ReviewItem(
+        key=f"unrouted:{key}", kind=ReviewKind.UNROUTED, deal=key,
+        summary=(f"{owner.email}, whom routing chose ({owner.rule}), is no active CRM user, "
+                 "so the opportunity is created with the CRM's default owner: reassign it, "
+                 "and fix routing or ownership.fallback_owner_email in handoff.yaml"),
+        details=MappingProxyType({"fallback": owner.email, "rule": owner.rule}))
 
 
 def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:

@@ -162,7 +162,8 @@ def plan(inputs: EngineInput) -> Plan:
         inputs.pipeline, policy, mappings.crm,
         ((record, _deal(record.values, inputs.pipeline))
          for prm_id, record in prm_by_id.items() if prm_id not in linked.links),
-        linked.reviews, inputs.state.bases, router.route) if inputs.create else None
+        linked.reviews, inputs.state.bases, router.route,
+        inputs.crm_owners) if inputs.create else None
     for item in linked.reviews:
         if created is None or item.key not in created.replaced:
             out.review(item)

@@ -196,3 +196,15 @@ def test_an_unroutable_deal_goes_to_the_fallback_with_one_review_item_while_it_i
                                                         "ae_email": "ava.ae@vendor.example"}))
         if r.record_id == "created-501" else r for r in applied.crm))
     assert "unrouted:prm:501" not in {item.key for item in plan(reassigned).reviews}
+
+
+def test_an_owner_with_no_crm_user_is_not_written_and_a_person_is_told() -> None:
+    """Even the fallback owner is no CRM user: create it all the same, with the CRM's
+    default owner, rather than fail every cycle."""
+    nobody = OwnerDirectory([Owner(AE, "ava.ae@vendor.example", True)])
+    given = dataclasses.replace(inputs([registration()]), crm_owners=nobody)
+    result = plan(given)
+    [made] = result.creations
+    assert "ae_email" not in made.values
+    [item] = [i for i in result.reviews if i.kind is ReviewKind.UNROUTED]
+    assert item.key == "unrouted:prm:501" and "revops@example.com" in item.summary
