@@ -15,7 +15,6 @@ CREATE_SECTION = """create:
   defaults:                                          # written on every created Opportunity
     StageName: Prospecting
     LeadSource: Partner Referral
-    Type: New Business
   account:
     object: Account
     name_field: Name
