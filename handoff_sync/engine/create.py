@@ -35,10 +35,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from connectors.reading import is_blank
-from handoff_sync.engine.routing import RouteDecision
+from handoff_sync.engine.deals import deal_from
+from handoff_sync.engine.link import LinkOutcome
+from handoff_sync.engine.routing import RouteDecision, Router, open_handoffs
 from handoff_sync.engine.types import (
     BaseSnapshot,
     DealCreation,
+    EngineState,
     Link,
     LinkMethod,
     ReviewItem,
@@ -46,6 +49,7 @@ from handoff_sync.engine.types import (
     creation_key,
     deal_key,
 )
+from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
 from handoff_sync.mapping.policy.gates import evaluate_gate
@@ -70,6 +74,37 @@ class CreationOutcome:
     creations: tuple[DealCreation, ...]  # by registration id
     reviews: tuple[ReviewItem, ...]  # new items (direct-deal conflicts, routing)
     replaced: frozenset[str]  # keys of linking's items these stand in for
+
+
+def creation_step(pipeline: str, mappings: MappingSet,
+                  prm_by_id: Mapping[str, MappedRecord], crm_by_id: Mapping[str, MappedRecord],
+                  linked: LinkOutcome, state: EngineState, owners: OwnerDirectory, *,
+                  create: bool) -> CreationOutcome:
+    """engine.plan's creation step, after linking: the creations (none when the pipeline's
+    switch is off), routing's standing items, and the ``unrouted`` items restated for
+    opportunities created earlier."""
+    policy, crm = mappings.policy, mappings.crm
+
+    def deal_of(record: MappedRecord) -> Deal:
+        return deal_from(record.values, pipeline)
+
+    # Loads matter only to routing rules (round robin, caps): no rules, no count.
+    router = Router(policy.routing, owners,
+                    open_handoffs(state, policy) if policy.routing else {},
+                    policy.ownership.fallback_owner_email)
+    outcome = plan_creations(
+        pipeline, policy, crm, ((record, deal_of(record)) for prm_id, record in
+                                prm_by_id.items() if prm_id not in linked.links),
+        linked.reviews, state.bases, router.route, owners) if create else \
+        CreationOutcome((), (), frozenset())
+    if policy.routing is None:
+        return outcome
+    again = Router(policy.routing, owners, {}, policy.ownership.fallback_owner_email)
+    restated = unrouted_reviews(linked.links, prm_by_id, crm_by_id, deal_of, again.route)
+    # router.reviews(): emails routing names that are no active user (every cycle).
+    return CreationOutcome(outcome.creations,
+                           (*outcome.reviews, *router.reviews(), *restated),
+                           outcome.replaced)
 
 
 def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
@@ -190,4 +225,5 @@ def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:
                                   "evidence": item.details.get("evidence")}))
 
 
-__all__ = ["CreationOutcome", "RouteFn", "plan_creations"]
+__all__ = ["CreationOutcome", "RouteFn", "creation_step", "plan_creations",
+           "unrouted_reviews"]

@@ -34,17 +34,20 @@ from types import MappingProxyType
 
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
-from handoff_sync.engine.create import plan_creations, unrouted_reviews
+from connectors.registry import SYSTEMS
+from handoff_sync.engine.create import creation_step
+from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
     Assignee,
     duplicate_owner_reviews,
+    resolve_on_prm,
     resolve_person,
     unresolved_owner_review,
+    unresolved_prm_owner_reviews,
 )
 from handoff_sync.engine.reconcile import Reconciler, Rejected
-from handoff_sync.engine.routing import Router, open_handoffs
 from handoff_sync.engine.sla import (
     advance_clocks,
     first_seen_notes,
@@ -79,7 +82,7 @@ from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, Val
 from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
     CANONICAL_FIELDS,
-    CUSTOM_PREFIX,
+    ROLE_FIELDS,
     Deal,
     GateResult,
     Output,
@@ -87,6 +90,7 @@ from handoff_sync.model import (
     PersonRole,
     Role,
     SlaStatus,
+    TaskStatus,
     Value,
 )
 
@@ -101,7 +105,8 @@ class EngineInput:
     crm: Sequence[MappedRecord]
     state: EngineState
     now: datetime  # aware UTC; the only clock the engine knows
-    crm_owners: OwnerDirectory  # tasks and owner fields resolve against the CRM's users
+    crm_owners: OwnerDirectory  # CRM tasks and owner fields resolve against the CRM's users
+    # ... PRM tasks (side: prm) and the partner rep's stage against the PRM's.
     prm_owners: OwnerDirectory = dataclasses.field(default_factory=OwnerDirectory)
     # None: plan every deal. Otherwise plan only the deals this can change (see Dirty);
     # every other deal's plan would be empty, so skipping it changes nothing.
@@ -110,9 +115,7 @@ class EngineInput:
     # the field holds is not written but raised for review. Absent: no limits known.
     limits: Mapping[Role, ObjectSchema] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
-    # The pipeline's switch (config: create_opportunities): False grades only, creating
-    # no opportunity for a registration nothing matched (engine.create).
-    create: bool = True
+    create: bool = True  # the pipeline's create_opportunities: False grades only
 
 
 @dataclass(frozen=True)
@@ -153,39 +156,19 @@ def plan(inputs: EngineInput) -> Plan:
                           clearable=_clearable(mappings))
     out = _Collector()
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
-    policy = mappings.policy
-    # Loads matter only to routing rules (round robin, caps): no rules, no count.
-    router = Router(policy.routing, inputs.crm_owners,
-                    open_handoffs(inputs.state, policy) if policy.routing else {},
-                    policy.ownership.fallback_owner_email)
-    created = plan_creations(
-        inputs.pipeline, policy, mappings.crm,
-        ((record, _deal(record.values, inputs.pipeline))
-         for prm_id, record in prm_by_id.items() if prm_id not in linked.links),
-        linked.reviews, inputs.state.bases, router.route,
-        inputs.crm_owners) if inputs.create else None
-    for item in linked.reviews:
-        if created is None or item.key not in created.replaced:
-            out.review(item)
-    for item in created.reviews if created is not None else ():
+    crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
+    created = creation_step(inputs.pipeline, mappings, prm_by_id, crm_by_id, linked,
+                            inputs.state, inputs.crm_owners, create=inputs.create)
+    # A look-alike's ambiguous_link item is restated as a channel conflict (engine.create).
+    for item in (*(i for i in linked.reviews if i.key not in created.replaced),
+                 *created.reviews):
         out.review(item)
-    if policy.routing is not None:
-        for item in router.reviews():  # emails routing names that are no active user
-            out.review(item)
     fallback = mappings.policy.ownership.fallback_owner_email
     for role, owners in ((Role.CRM, inputs.crm_owners), (Role.PRM, inputs.prm_owners)):
         for item in duplicate_owner_reviews(owners, role, mappings.side(role).system.value,
                                             fallback):
             out.review(item)
     planner = _DealPlanner(inputs, out)
-    crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
-    if policy.routing is not None:
-        again = Router(policy.routing, inputs.crm_owners, {},
-                       policy.ownership.fallback_owner_email)
-        for item in unrouted_reviews(linked.links, prm_by_id, crm_by_id,
-                                     lambda record: _deal(record.values, inputs.pipeline),
-                                     again.route):
-            out.review(item)
     for stale in linked.stale:
         by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
         if (record := by_id.get(stale.record_id)) is not None:
@@ -200,18 +183,18 @@ def plan(inputs: EngineInput) -> Plan:
         prm, crm = prm_by_id.get(prm_id), crm_by_id.get(link.crm_id)
         if (prm is None and crm is None) or not wanted(prm_id, link.crm_id):
             continue
-        planner.plan_deal(prm, crm, prm_id, link.crm_id)
+        planner.plandeal_from(prm, crm, prm_id, link.crm_id)
         planned.add(deal_key(prm_id, link.crm_id))
         deals += 1
     for prm_id in sorted(prm_by_id.keys() - linked.links.keys()):
         record = prm_by_id[prm_id]
         if record.in_scope and wanted(prm_id, None):
-            planner.plan_deal(record, None, prm_id, None)
+            planner.plandeal_from(record, None, prm_id, None)
             planned.add(deal_key(prm_id, None))
             deals += 1
     for crm_id in sorted(crm_by_id.keys() - claimed_crm):
         if wanted(None, crm_id):
-            planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
+            planner.plandeal_from(None, crm_by_id[crm_id], None, crm_id)
             planned.add(deal_key(None, crm_id))
             deals += 1
     records = {Role.PRM: prm_by_id, Role.CRM: crm_by_id}
@@ -220,10 +203,12 @@ def plan(inputs: EngineInput) -> Plan:
         record = records[role].get(record_id)
         return record.values.get(name) if record is not None else None
 
+    for item in planner.prm_owner_reviews(prm_by_id):
+        out.review(item)
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
-        creations=created.creations if created is not None else (),
+        creations=created.creations,
         writes=tuple(sorted(writes, key=lambda w: (w.rank, w.role.value, w.record_id))),
         tasks=tuple(sorted(out.tasks, key=lambda t: t.task.key)),
         verdicts=tuple(sorted(out.verdicts, key=lambda v: v.deal)),
@@ -325,9 +310,10 @@ class _DealPlanner:
         self.clears: dict[tuple[Role, str], str] = {}
         # (side, record id) -> the deals whose base waits on its blanking (FieldWrite.holds)
         self.holds: dict[tuple[Role, str], tuple[str, ...]] = {}
-        self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
+        # (side, deal record) -> the ledger's tasks on it
+        self.tasks_by_record: dict[tuple[Role, str], list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
-            self.tasks_by_crm[state.spec.crm_id].append(state)
+            self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
         self.clocks_by_deal: dict[str, dict[str, dict[str, ClockState]]] = defaultdict(
             lambda: defaultdict(dict))
         for (key, type_id, clock_id), clock in inputs.state.clocks.items():
@@ -347,7 +333,7 @@ class _DealPlanner:
         return dataclasses.replace(record, values=MappingProxyType({**record.values,
                                                                     name: None}))
 
-    def plan_deal(self, prm: MappedRecord | None, crm: MappedRecord | None,
+    def plandeal_from(self, prm: MappedRecord | None, crm: MappedRecord | None,
                   prm_id: str | None, crm_id: str | None) -> None:
         inputs, out = self.inputs, self.out
         key = deal_key(prm_id, crm_id)
@@ -370,7 +356,7 @@ class _DealPlanner:
         for rejected in merged.rejected:
             out.review(self._unwritable(key, rejected, crm if rejected.role is Role.CRM
                                         else prm))
-        deal = _deal(merged.merged, inputs.pipeline)
+        deal = deal_from(merged.merged, inputs.pipeline)
         gate = evaluate_gate(self.policy, deal)
         clocks: Mapping[str, ClockState] = {}
         stage_owner: str | None = None
@@ -383,7 +369,10 @@ class _DealPlanner:
             # whether a handoff is required): earlier and watched stages often coincide.
             fails: dict[str | None, bool] = {gate.stage: bool(gate.missing)}
             ahead = self._failing_earlier_gates(deal, gate, fails)
-            owner = self._assign(key, deal, PersonRole(stage.owner))
+            # The partner rep's stage is theirs in the PRM; its tasks raise any review.
+            owner = (self._prm_assignee(deal, PersonRole.PRM_OWNER)
+                     if stage.owner == PersonRole.PRM_OWNER.value
+                     else self._assign(key, deal, PersonRole(stage.owner)))
             stage_owner = owner.email
             update = advance_clocks(
                 deal=deal, deal_key=key, handoff_type=gate.handoff_type, handoff=handoff,
@@ -395,20 +384,20 @@ class _DealPlanner:
             out.clocks.extend(update.changed)
             out.events.extend(update.events)
             values = _template_values(deal, gate, handoff.label, stage.label)
-            if crm_id is not None:
-                calendar = self.policy.calendars.get(handoff.calendar or "")
-                context = TaskContext(
-                    inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
-                    stage.label, gate, deal, clocks, values,
-                    lambda role: self._assign(key, deal, role))
-                out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
-                                              self.tasks_by_crm.get(crm_id, ()),
-                                              now=inputs.now, calendar=calendar))
-        elif crm_id is not None:
+            calendar = self.policy.calendars.get(handoff.calendar or "")
+            context = TaskContext(
+                inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
+                stage.label, gate, deal, clocks, values,
+                lambda role, side: self._assign_on(side, key, deal, role), prm_id=prm_id,
+                prm_tasks=self.sides[Role.PRM].tasks is not None)
+            out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
+                                          self._ledger(prm_id, crm_id),
+                                          now=inputs.now, calendar=calendar))
+        else:
             # No handoff type applies any more (e.g. a won deal reopened): nothing is
             # wanted, so the tasks it still has open close, as when a handoff stops being
             # required.
-            out.tasks.extend(task_actions(key, crm_id, (), self.tasks_by_crm.get(crm_id, ()),
+            out.tasks.extend(task_actions(key, crm_id, (), self._ledger(prm_id, crm_id),
                                           now=inputs.now, calendar=None))
         verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
                           gate.status, gate.completeness_pct, gate.missing_labels,
@@ -459,6 +448,54 @@ class _DealPlanner:
                                   self.policy.ownership.fallback_owner_email)
         self.out.review(unresolved_owner_review(key, assignee))
         return assignee
+
+    def _assign_on(self, side: Role, key: str, deal: Deal, role: PersonRole) -> Assignee:
+        return self._prm_assignee(deal, role) if side is Role.PRM else \
+            self._assign(key, deal, role)
+
+    def _prm_assignee(self, deal: Deal, role: PersonRole) -> Assignee:
+        """The role's person on the PRM side; a fallback is reviewed per person, from the
+        ledger (prm_owner_reviews), not per deal here."""
+        ownership = self.policy.ownership
+        return resolve_on_prm(role, deal, self.inputs.prm_owners,
+                              ownership.channel_manager_field, ownership.fallback_owner_email)
+
+    def _ledger(self, prm_id: str | None, crm_id: str | None) -> list[TaskState]:
+        """The ledger's tasks on this deal's records: the opportunity's and the
+        registration's."""
+        tasks = list(self.tasks_by_record.get((Role.CRM, crm_id), ())) if crm_id else []
+        if prm_id is not None:
+            tasks += self.tasks_by_record.get((Role.PRM, prm_id), ())
+        return tasks
+
+    def prm_owner_reviews(self, registrations: Mapping[str, MappedRecord]
+                          ) -> list[ReviewItem]:
+        """One item per person whose open PRM tasks went to the fallback owner, over every
+        deal (the ledger, with this plan's task actions applied), so an incremental cycle
+        states the same items as a full one."""
+        fallback = self.policy.ownership.fallback_owner_email
+        open_tasks = {key: state.spec for key, state in self.inputs.state.tasks.items()
+                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN}
+        for action in self.out.tasks:
+            if action.task.side is not Role.PRM:
+                continue
+            if action.task.status is TaskStatus.OPEN:
+                open_tasks[action.task.key] = action.task
+            else:
+                open_tasks.pop(action.task.key, None)
+        fallen: dict[str | None, list[str]] = defaultdict(list)
+        for spec in open_tasks.values():
+            if spec.assignee_email != fallback:
+                continue
+            record = registrations.get(spec.crm_id)
+            if record is None:
+                continue  # the registration is gone: nobody can act on its task
+            rep = record.values.get(ROLE_FIELDS[PersonRole.PRM_OWNER])
+            email = rep.strip().lower() if isinstance(rep, str) and not is_blank(rep) else None
+            fallen[email].append(deal_key(spec.crm_id, None))
+        return unresolved_prm_owner_reviews(
+            fallen, SYSTEMS[self.sides[Role.PRM].system.value].title, fallback,
+            self.policy.ownership.channel_manager_field)
 
     def _gates_passed(self, deal: Deal, type_id: str,
                       fails: dict[str | None, bool]) -> dict[str, bool]:
@@ -522,22 +559,6 @@ def _gate_fails(type_id: str, stage: Stage, deal: Deal,
         known = fails[stage.id] = bool(evaluate_stage(type_id, stage, deal,
                                                       required=True).missing)
     return known
-
-
-def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
-    """The merged values as a Deal (ids and other non-catalogue names left out).
-
-    Built directly rather than through Deal.from_values: it runs once per deal per cycle,
-    and the merged names are known to be canonical or custom."""
-    known: dict[str, Value] = {}
-    custom: dict[str, Value] = {}
-    for name, value in values.items():
-        if name in CANONICAL_FIELDS:
-            known[name] = value
-        elif name.startswith(CUSTOM_PREFIX):
-            custom[name] = value
-    known["pipeline"] = pipeline
-    return Deal(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
 
 
 def _template_values(deal: Deal, gate: GateResult, handoff_label: str,

@@ -49,10 +49,21 @@ ENTRY = "import sys; from handoff_sync.cli.main import main; sys.exit(main(sys.a
 def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[str]:
     """The tasks the policy asks for, from the agreed values of every linked deal: a
     gate-blocked task per blocked gate, a stage task per active stage (clocks all start
-    in the first cycle, so none has breached)."""
+    in the first cycle, so none has breached); and the partner tasks (side: prm) of
+    registrations not linked yet, from their verdicts."""
     state = store.load_pipeline("partners").engine
     expected: Counter[str] = Counter()
     for key, verdict in state.verdicts.items():
+        if verdict.crm_id is None and verdict.required and verdict.handoff_type:
+            for template in mappings.policy.handoff_types[verdict.handoff_type].tasks:
+                if template.side != "prm" or (template.stages
+                                               and verdict.stage not in template.stages):
+                    continue
+                assert template.when is None  # (a verdict holds no values to test)
+                if template.open_while == "stage_active" or (
+                        template.open_while == "gate_blocked"
+                        and verdict.status.value == "blocked"):
+                    expected[template.kind] += 1
         base = state.bases.get(key)
         if base is None or verdict.crm_id is None:
             continue

@@ -153,6 +153,7 @@ class SystemFile(FileModel):
     outputs: dict[OutputName, OutputEntry] = Field(default_factory=dict)
     """Engine output: the system field it is written to."""
     tasks: TaskMapping | None = None
-    """Where follow-up tasks are written (the CRM side only)."""
+    """Where follow-up tasks are written: the CRM's, and on the PRM side the partner's
+    (task templates with side: prm)."""
     create: CreateSection | None = None
     """How deals are created for registrations nothing matched (the CRM side only)."""
