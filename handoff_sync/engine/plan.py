@@ -43,6 +43,8 @@ from handoff_sync.engine.acceptance import (
     acceptance_step,
     write_sets,
 )
+from handoff_sync.engine.create import creation_step
+from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -88,7 +90,6 @@ from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
 from handoff_sync.model import (
     CANONICAL_FIELDS,
-    CUSTOM_PREFIX,
     ROLE_FIELDS,
     Deal,
     GateResult,
@@ -122,6 +123,7 @@ class EngineInput:
     # the field holds is not written but raised for review. Absent: no limits known.
     limits: Mapping[Role, ObjectSchema] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
+    create: bool = True  # the pipeline's create_opportunities: False grades only
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,13 @@ def plan(inputs: EngineInput) -> Plan:
                           mappings.policy.matching, former=_former(inputs.state),
                           clearable=_clearable(mappings))
     out = _Collector()
-    for item in linked.reviews:
+    prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
+    crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
+    created = creation_step(inputs.pipeline, mappings, prm_by_id, crm_by_id, linked,
+                            inputs.state, inputs.crm_owners, create=inputs.create)
+    # A look-alike's ambiguous_link item is restated as a channel conflict (engine.create).
+    for item in (*(i for i in linked.reviews if i.key not in created.replaced),
+                 *created.reviews):
         out.review(item)
     fallback = mappings.policy.ownership.fallback_owner_email
     for role, owners in ((Role.CRM, inputs.crm_owners), (Role.PRM, inputs.prm_owners)):
@@ -170,8 +178,6 @@ def plan(inputs: EngineInput) -> Plan:
                                             fallback):
             out.review(item)
     planner = _DealPlanner(inputs, out)
-    prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
-    crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
     for stale in linked.stale:
         by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
         if (record := by_id.get(stale.record_id)) is not None:
@@ -186,18 +192,18 @@ def plan(inputs: EngineInput) -> Plan:
         prm, crm = prm_by_id.get(prm_id), crm_by_id.get(link.crm_id)
         if (prm is None and crm is None) or not wanted(prm_id, link.crm_id):
             continue
-        planner.plan_deal(prm, crm, prm_id, link.crm_id)
+        planner.plandeal_from(prm, crm, prm_id, link.crm_id)
         planned.add(deal_key(prm_id, link.crm_id))
         deals += 1
     for prm_id in sorted(prm_by_id.keys() - linked.links.keys()):
         record = prm_by_id[prm_id]
         if record.in_scope and wanted(prm_id, None):
-            planner.plan_deal(record, None, prm_id, None)
+            planner.plandeal_from(record, None, prm_id, None)
             planned.add(deal_key(prm_id, None))
             deals += 1
     for crm_id in sorted(crm_by_id.keys() - claimed_crm):
         if wanted(None, crm_id):
-            planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
+            planner.plandeal_from(None, crm_by_id[crm_id], None, crm_id)
             planned.add(deal_key(None, crm_id))
             deals += 1
     records = {Role.PRM: prm_by_id, Role.CRM: crm_by_id}
@@ -211,6 +217,7 @@ def plan(inputs: EngineInput) -> Plan:
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
+        creations=created.creations,
         writes=tuple(sorted(writes, key=lambda w: (w.rank, w.role.value, w.record_id))),
         tasks=tuple(sorted(out.tasks, key=lambda t: t.task.key)),
         verdicts=tuple(sorted(out.verdicts, key=lambda v: v.deal)),
@@ -336,7 +343,7 @@ class _DealPlanner:
         return dataclasses.replace(record, values=MappingProxyType({**record.values,
                                                                     name: None}))
 
-    def plan_deal(self, prm: MappedRecord | None, crm: MappedRecord | None,
+    def plandeal_from(self, prm: MappedRecord | None, crm: MappedRecord | None,
                   prm_id: str | None, crm_id: str | None) -> None:
         inputs, out = self.inputs, self.out
         key = deal_key(prm_id, crm_id)
@@ -360,7 +367,7 @@ class _DealPlanner:
         for rejected in merged.rejected:
             out.review(unwritable_review(self.sides[rejected.role], key, rejected,
                                          crm if rejected.role is Role.CRM else prm))
-        deal = _deal(merged.merged, inputs.pipeline)
+        deal = deal_from(merged.merged, inputs.pipeline)
         step = self._acceptance(key, deal, prm, crm)
         deal = step.deal  # as it holds once a re-submission's reset is written
         out.decisions.extend(step.decisions)
@@ -566,22 +573,6 @@ def _gate_fails(type_id: str, stage: Stage, deal: Deal,
         known = fails[stage.id] = bool(evaluate_stage(type_id, stage, deal,
                                                       required=True).missing)
     return known
-
-
-def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
-    """The merged values as a Deal (ids and other non-catalogue names left out).
-
-    Built directly rather than through Deal.from_values: it runs once per deal per cycle,
-    and the merged names are known to be canonical or custom."""
-    known: dict[str, Value] = {}
-    custom: dict[str, Value] = {}
-    for name, value in values.items():
-        if name in CANONICAL_FIELDS:
-            known[name] = value
-        elif name.startswith(CUSTOM_PREFIX):
-            custom[name] = value
-    known["pipeline"] = pipeline
-    return Deal(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
 
 
 def _template_values(deal: Deal, gate: GateResult, handoff_label: str,
