@@ -49,6 +49,7 @@ from handoff_sync.engine.sla import (
     headline_clock,
     running_status,
 )
+from handoff_sync.engine.stages import Placement, StageWindow, place, stage_window, window_at
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
 from handoff_sync.engine.types import (
@@ -71,7 +72,7 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
-from handoff_sync.mapping.policy.templates import render_brief
+from handoff_sync.mapping.policy.templates import format_value, render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
 from handoff_sync.mapping.system.transforms import shown
@@ -210,9 +211,10 @@ def plan(inputs: EngineInput) -> Plan:
 
 def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
                        now: datetime) -> frozenset[str]:
-    """Deals whose running SLA clock time alone has moved by ``now`` (on track to at risk
-    or breached, at risk to breached): an incremental cycle plans them even when nothing
-    about them changed. A clock the policy no longer defines counts as moved."""
+    """Deals whose running SLA clock or stage day window time alone has moved by ``now``
+    (on track to at risk or breached/overdue, at risk to breached/overdue): an incremental
+    cycle plans them even when nothing about them changed. A clock the policy no longer
+    defines counts as moved."""
     moved: set[str] = set()
     for state_ in state.clocks.values():
         if state_.stopped_at is not None or state_.status not in (SlaStatus.ON_TRACK,
@@ -227,6 +229,13 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
         calendar = policy.calendars.get(handoff.calendar) if handoff.calendar else None
         if running_status(clock, state_.started_at, now, calendar) is not state_.status:
             moved.add(state_.deal)
+    # Stage day windows move with time too (on track -> at risk -> overdue).
+    for verdict in state.verdicts.values():
+        if (verdict.stage_entered_at is not None and verdict.stage_due_at is not None
+                and verdict.stage_window != StageWindow.OVERDUE.value
+                and window_at(verdict.stage_entered_at, verdict.stage_due_at, now).value
+                != verdict.stage_window):
+            moved.add(verdict.deal)
     return frozenset(moved)
 
 
@@ -331,8 +340,18 @@ class _DealPlanner:
             base = None
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
-        merged = self.reconcile(key, prm, crm, base,
-                                identity={"prm_id": prm_id, "crm_id": crm_id})
+        identity: dict[str, Value] = {"prm_id": prm_id, "crm_id": crm_id}
+        merged = self.reconcile(key, prm, crm, base, identity=identity)
+        deal = _deal(merged.merged, inputs.pipeline)
+        previous = inputs.state.verdicts.get(key)
+        placement = self._place(deal, crm_id is not None, base, previous)
+        decided = _decided(deal, placement)
+        if decided:  # the autopilot moved the deal: merge again with its position
+            merged = self.reconcile(key, prm, crm, base, identity=identity, decided=decided)
+        if placement.handoff_type is not None:
+            deal = dataclasses.replace(deal, handoff_type=placement.handoff_type,
+                                       handoff_stage=placement.stage,
+                                       stage_entered_at=placement.entered_at)
         out.conflicts.extend(merged.conflicts)
         for read in (r for r in (prm, crm) if r is not None):
             for issue in read.issues:
@@ -340,12 +359,13 @@ class _DealPlanner:
         for rejected in merged.rejected:
             out.review(self._unwritable(key, rejected, crm if rejected.role is Role.CRM
                                         else prm))
-        deal = _deal(merged.merged, inputs.pipeline)
         gate = evaluate_gate(self.policy, deal)
         clocks: Mapping[str, ClockState] = {}
         stage_owner: str | None = None
         ahead: tuple[str, ...] = ()
         values: dict[str, Value] = {}
+        window: tuple[datetime, StageWindow] | None = None
+        shown = gate  # the gate people see: earlier failing gates included
         if gate.handoff_type is not None:
             handoff = self.policy.handoff_types[gate.handoff_type]
             stage = next(s for s in handoff.stages if s.id == gate.stage)
@@ -353,6 +373,13 @@ class _DealPlanner:
             # whether a handoff is required): earlier and watched stages often coincide.
             fails: dict[str | None, bool] = {gate.stage: bool(gate.missing)}
             ahead = self._failing_earlier_gates(deal, gate, fails)
+            if ahead:
+                numbers = {s.id: n for n, s in enumerate(handoff.stages, start=1)}
+                shown = evaluate_stage(gate.handoff_type, stage, deal, required=gate.required,
+                                       earlier=tuple((numbers[s.id], s) for s in handoff.stages
+                                                     if s.id in ahead))
+            if gate.required and deal.stage_entered_at is not None:
+                window = stage_window(stage, deal.stage_entered_at, inputs.now)
             owner = self._assign(key, deal, PersonRole(stage.owner))
             stage_owner = owner.email
             update = advance_clocks(
@@ -364,13 +391,14 @@ class _DealPlanner:
             clocks = update.clocks
             out.clocks.extend(update.changed)
             out.events.extend(update.events)
-            values = _template_values(deal, gate, handoff.label, stage.label)
+            values = _template_values(deal, shown, handoff.label, stage.label, window)
             if crm_id is not None:
                 calendar = self.policy.calendars.get(handoff.calendar or "")
                 context = TaskContext(
                     inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
-                    stage.label, gate, deal, clocks, values,
-                    lambda role: self._assign(key, deal, role))
+                    stage.label, shown, deal, clocks, values,
+                    lambda role: self._assign(key, deal, role),
+                    window[1] if window else None)
                 out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
                                               self.tasks_by_crm.get(crm_id, ()),
                                               now=inputs.now, calendar=calendar))
@@ -381,11 +409,15 @@ class _DealPlanner:
             out.tasks.extend(task_actions(key, crm_id, (), self.tasks_by_crm.get(crm_id, ()),
                                           now=inputs.now, calendar=None))
         verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
-                          gate.status, gate.completeness_pct, gate.missing_labels,
-                          stage_owner, ahead)
-        if inputs.state.verdicts.get(key) != verdict:
+                          shown.status, shown.completeness_pct, shown.missing_labels,
+                          stage_owner, ahead,
+                          stage_entered_at=deal.stage_entered_at if gate.required else None,
+                          stage_due_at=window[0] if window else None,
+                          stage_window=window[1].value if window else None,
+                          placed_by_person=placement.by_person)
+        if previous != verdict:
             out.verdicts.append(verdict)
-        outputs = self._outputs(deal, gate, clocks, values)
+        outputs = self._outputs(deal, shown, clocks, values, window)
         base_after = merged.base
         for role, record in ((Role.PRM, prm), (Role.CRM, crm)):
             if record is None or record.record_id is None:
@@ -407,6 +439,22 @@ class _DealPlanner:
                                              MappingProxyType(changed), releases, holds))
         if linked and base_after != base:
             out.bases.append(base_after)
+
+    def _place(self, deal: Deal, has_crm: bool, base: BaseSnapshot | None,
+               previous: Verdict | None) -> Placement:
+        """The deal's handoff position after the stage autopilot (engine.stages)."""
+        cache: dict[tuple[str, str], bool] = {}
+
+        def gate_fails(type_id: str, stage: Stage) -> bool:
+            known = cache.get((type_id, stage.id))
+            if known is None:
+                known = cache[(type_id, stage.id)] = bool(
+                    evaluate_stage(type_id, stage, deal, required=True).missing)
+            return known
+
+        return place(self.policy, deal, drives=has_crm,
+                     before=base.agreed if base is not None else None, previous=previous,
+                     now=self.inputs.now, gate_fails=gate_fails)
 
     def _unwritable(self, key: str, rejected: Rejected,
                     record: MappedRecord | None) -> ReviewItem:
@@ -451,13 +499,16 @@ class _DealPlanner:
         return tuple(failing)
 
     def _outputs(self, deal: Deal, gate: GateResult, clocks: Mapping[str, ClockState],
-                 values: Mapping[str, Value]) -> dict[Output, Value]:
+                 values: Mapping[str, Value],
+                 window: tuple[datetime, StageWindow] | None) -> dict[Output, Value]:
         headline = headline_clock(clocks)
         brief: str | None = None
         if gate.required and gate.handoff_type is not None:
             handoff = self.policy.handoff_types[gate.handoff_type]
-            brief = render_brief(handoff.brief, values,
-                                 first_seen_notes(deal, handoff, clocks))
+            notes = first_seen_notes(deal, handoff, clocks)
+            if window is not None:
+                notes = (_window_line(values, window), "", *notes)
+            brief = render_brief(handoff.brief, values, notes)
         # A deal that needs no handoff has nothing to complete: a score and a list of
         # "missing" facts on it would be noise that teaches reps to ignore both fields.
         return {
@@ -510,15 +561,37 @@ def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
     return Deal(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
 
 
-def _template_values(deal: Deal, gate: GateResult, handoff_label: str,
-                     stage_label: str) -> dict[str, Value]:
+def _template_values(deal: Deal, gate: GateResult, handoff_label: str, stage_label: str,
+                     window: tuple[datetime, StageWindow] | None) -> dict[str, Value]:
     values: dict[str, Value] = {name: getattr(deal, name) for name in CANONICAL_FIELDS}
     values.update(deal.custom)
     values["handoff_label"] = handoff_label
     values["stage_label"] = stage_label
     values["missing_fields"] = "\n".join(f"- {label}" for label in gate.missing_labels) or None
     values["completeness_pct"] = gate.completeness_pct
+    values["stage_due_at"] = window[0] if window else None
+    values["stage_window"] = _WINDOW_WORDS[window[1]] if window else None
     return values
+
+
+_WINDOW_WORDS = {StageWindow.ON_TRACK: "on track", StageWindow.AT_RISK: "at risk",
+                 StageWindow.OVERDUE: "overdue"}
+
+
+def _window_line(values: Mapping[str, Value], window: tuple[datetime, StageWindow]) -> str:
+    """The brief's line on the current stage's day window."""
+    return (f"Stage: {values['stage_label']}, entered {format_value(values['stage_entered_at'])}"
+            f", window ends {format_value(window[0])}: {_WINDOW_WORDS[window[1]]}.")
+
+
+def _decided(deal: Deal, placement: Placement) -> dict[str, Value]:
+    """The position fields the autopilot sets that the deal does not hold yet."""
+    if not placement.writes:
+        return {}
+    wanted: dict[str, Value] = {"handoff_type": placement.handoff_type,
+                                "handoff_stage": placement.stage,
+                                "stage_entered_at": placement.entered_at}
+    return {name: value for name, value in wanted.items() if deal.get(name) != value}
 
 
 def _invalid_value(key: str, read: MappedRecord, issue: ValueIssue) -> ReviewItem:

@@ -1,7 +1,8 @@
 """Follow-up tasks: which ones should be open for a deal, and how to get the CRM there.
 
 A task template (handoff.yaml) is open while its trigger holds: the stage's gate is
-blocked, the deal is in the stage, or an SLA clock is at risk / breached. The key of a
+blocked, the deal is in the stage, the stage is at risk / overdue against its day window,
+or an SLA clock is at risk / breached. The key of a
 task is a hash of (pipeline, CRM deal, handoff type, stage or clock, kind), so there is
 at most one task per deal, handoff type, stage and kind, and an upsert by key is
 idempotent. Comparing the desired tasks with the ledger yields the actions:
@@ -26,6 +27,7 @@ from datetime import datetime
 
 from handoff_sync.engine.calendar import due_at
 from handoff_sync.engine.ownership import Assignee
+from handoff_sync.engine.stages import StageWindow
 from handoff_sync.engine.types import (
     ClockState,
     TaskAction,
@@ -92,6 +94,7 @@ class TaskContext:
     clocks: Mapping[str, ClockState]
     values: Mapping[str, Value]  # canonical values + computed placeholders
     assign: Callable[[PersonRole], Assignee]
+    stage_window: StageWindow | None = None  # the stage against its day window, if timed
 
 
 def desired_tasks(ctx: TaskContext) -> list[DesiredTask]:
@@ -177,6 +180,10 @@ def _holds(template: TaskTemplate, ctx: TaskContext) -> bool:
         return ctx.gate.status is GateStatus.BLOCKED
     if template.open_while == "stage_active":
         return True
+    if template.open_while in ("stage_at_risk", "stage_overdue"):
+        wanted_window = (StageWindow.AT_RISK if template.open_while == "stage_at_risk"
+                         else StageWindow.OVERDUE)
+        return ctx.stage_window is wanted_window
     state = ctx.clocks.get(template.sla or "")
     if state is None:
         return False

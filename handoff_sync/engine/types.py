@@ -232,6 +232,13 @@ class Verdict:
     stage_owner_email: str | None = None
     # Earlier stages whose gates still fail although the deal has moved past them.
     ahead_of_gate: tuple[str, ...] = ()
+    # The stage autopilot (engine.stages): when the deal entered its stage, when the
+    # stage's day window ends and where it stands against it (a StageWindow value), and
+    # whether a person set the position (the engine then leaves it where it is).
+    stage_entered_at: datetime | None = None
+    stage_due_at: datetime | None = None
+    stage_window: str | None = None
+    placed_by_person: bool = False
 
 
 @dataclass(frozen=True)

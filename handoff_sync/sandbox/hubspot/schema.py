@@ -64,6 +64,7 @@ HANDOFF_STAGES = {
     "knowledge_transfer": "3 Knowledge Transfer",
     "responsibility_transition": "4 Responsibility Transition",
     "partnership_preservation": "5 Partnership Preservation",
+    "kickoff": "6 Customer Success Kickoff",  # the closed-won handoff's stage
 }
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Other")

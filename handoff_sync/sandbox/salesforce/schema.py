@@ -111,6 +111,7 @@ HANDOFF_STAGES = (
     "3 Knowledge Transfer",
     "4 Responsibility Transition",
     "5 Partnership Preservation",
+    "6 Customer Success Kickoff",  # the closed-won handoff's stage
 )
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Other")

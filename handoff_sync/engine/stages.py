@@ -1,0 +1,186 @@
+"""Stage autopilot: where a deal stands in its handoff, and how long it has been there.
+
+A deal's position (handoff_type, handoff_stage, stage_entered_at) is data on its records,
+which people edit too. ``place`` keeps it moving without fighting them. It moves only a
+deal that has a CRM record and needs its handoff (``drives``), and only forward:
+
+- set: a deal with no type or no stage of its type gets them (the first stage);
+- taken over: a deal whose type another type ``takes_over`` (a won partner deal -> the
+  customer-success handoff) moves to that type's first stage once that type's
+  applies_when holds and its handoff is required there;
+- advanced: a stage with ``auto_advance`` moves on once its gate and every earlier gate
+  pass, through as many stages as pass (the last stage never advances).
+
+A position a person set is respected: one that differs from what the pair agreed last
+cycle (a person moved it), or that the previous verdict saw a person set and that has not
+moved since (``Verdict.placed_by_person``), stays where it is. Its stage still advances
+once its gate passes afresh (the previous verdict saw it blocked there): that is news a
+person could not have acted on. Nothing here ever moves a deal back.
+
+The stage's entry time: for a stage the deal is already in, the record's own
+stage_entered_at (unless a person just moved the stage and left the old stage's time),
+else the time the previous verdict recorded for the same stage; for a stage the engine
+puts the deal in, and as the last resort, the stage's ``entered_at`` history field
+(approved_at, won_at, a HubSpot hs_date_entered_<stage> property...) when it holds a time
+not after ``now`` and not before the entry of the stage left, else ``now``.
+
+``stage_window``: a stage with days [a, b] may take b - a + 1 calendar days from its
+entry, so a stage entered on its first day is due by its last: on_track, at_risk once
+75% of the window is used, overdue after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from handoff_sync.engine.types import Verdict
+from handoff_sync.mapping.policy.conditions import evaluate
+from handoff_sync.mapping.policy.file_model import HandoffPolicy, HandoffType, Stage
+from handoff_sync.mapping.policy.gates import handoff_type_of, stage_of
+from handoff_sync.model import Deal, GateStatus, Value
+
+AT_RISK_SHARE = 0.75  # of a stage's window, as SLA clocks' default at_risk_pct
+
+
+class StageWindow(StrEnum):
+    """The current stage against its day window."""
+
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the deal stands after this cycle, and what the engine did to put it there."""
+
+    handoff_type: str | None
+    stage: str | None
+    entered_at: datetime | None
+    moves: tuple[str, ...] = ()  # one line per move, for plan and the audit
+    by_person: bool = False  # a person set this position: the engine leaves it
+    writes: bool = False  # the engine keeps this position on the records (``drives``)
+
+
+# Whether a stage's gate fails for the deal (cached by the caller per deal).
+GateFails = Callable[[str, Stage], bool]
+
+
+def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
+          before: Mapping[str, Value] | None, previous: Verdict | None, now: datetime,
+          gate_fails: GateFails) -> Placement:
+    """The deal's position after the autopilot's moves (see the module docstring).
+
+    ``before``: the values the pair agreed last cycle (its base), None when unknown;
+    ``previous``: the deal's last verdict."""
+    type_id = handoff_type_of(policy, deal)
+    if type_id is None:
+        return Placement(None, None, None)
+    handoff = policy.handoff_types[type_id]
+    stage = stage_of(handoff, deal)
+    by_person = _by_person(deal, before, previous)
+    moves: list[str] = []
+    if drives and not by_person:
+        for other_id, other in policy.handoff_types.items():
+            if (type_id in other.takes_over and other.applies_when is not None
+                    and evaluate(other.applies_when, deal.get) and _required(other, deal)):
+                moves.append(f"handoff {type_id} -> {other_id} (its applies_when holds)")
+                type_id, handoff, stage = other_id, other, other.stages[0]
+                break
+    required = _required(handoff, deal)
+    if drives and required and (deal.handoff_type, deal.handoff_stage) != (type_id, stage.id) \
+            and not moves:
+        moves.append(f"stage set to {stage.id}")
+    own_stage = (deal.handoff_type in (None, type_id) and deal.handoff_stage == stage.id)
+    if own_stage:
+        entered = _own_entry(deal, stage, type_id, before, previous, now)
+    else:
+        entered = _history(stage, deal, now, None) or now
+    if drives and required:
+        fresh = (previous is not None and previous.status is GateStatus.BLOCKED
+                 and (previous.handoff_type, previous.stage) == (type_id, stage.id))
+        index = handoff.stages.index(stage)
+        while (stage.auto_advance and index + 1 < len(handoff.stages)
+               and (not by_person or fresh)
+               and not any(gate_fails(type_id, s) for s in handoff.stages[:index + 1])):
+            index += 1
+            moves.append(f"advanced {stage.id} -> {handoff.stages[index].id} (gate passed)")
+            stage = handoff.stages[index]
+            entered = _history(stage, deal, now, entered) or now
+            by_person = False
+    if not (drives and required):
+        moves.clear()  # nothing is written: the position shown is the deal's own
+    return Placement(type_id, stage.id, entered, tuple(moves), by_person and not moves,
+                     drives and required)
+
+
+def stage_window(stage: Stage, entered_at: datetime,
+                 now: datetime) -> tuple[datetime, StageWindow]:
+    """When the stage's day window ends, and where the deal stands against it at ``now``."""
+    first, last = stage.days
+    due = entered_at + timedelta(days=last - first + 1)
+    return due, window_at(entered_at, due, now)
+
+
+def window_at(entered_at: datetime, due_at: datetime, now: datetime) -> StageWindow:
+    """Where a stage entered at ``entered_at`` and due at ``due_at`` stands at ``now``."""
+    length = due_at - entered_at
+    used = (now - entered_at) / length if length > timedelta(0) else 1.0
+    if used >= 1:
+        return StageWindow.OVERDUE
+    return StageWindow.AT_RISK if used >= AT_RISK_SHARE else StageWindow.ON_TRACK
+
+
+def _required(handoff: HandoffType, deal: Deal) -> bool:
+    return handoff.required_when is None or evaluate(handoff.required_when, deal.get)
+
+
+def _by_person(deal: Deal, before: Mapping[str, Value] | None,
+               previous: Verdict | None) -> bool:
+    """A person set the deal's position: moved it since the pair's last agreement, or the
+    previous verdict recorded a position a person set and it has not moved since."""
+    held = (deal.handoff_type, deal.handoff_stage)
+    if deal.handoff_stage is None:
+        return False  # blank: nobody holds a position the engine could fight
+    if before is not None:
+        if (before.get("handoff_type"), before.get("handoff_stage")) != held:
+            return True
+    elif previous is not None and (previous.handoff_type, previous.stage) != held \
+            and deal.handoff_type is not None:
+        return True  # no base (not linked, or newly): the last verdict is the memory
+    return (previous is not None and previous.placed_by_person
+            and (previous.handoff_type, previous.stage) == held)
+
+
+def _own_entry(deal: Deal, stage: Stage, type_id: str, before: Mapping[str, Value] | None,
+               previous: Verdict | None, now: datetime) -> datetime:
+    """The entry time of the stage the deal is in already."""
+    own = deal.stage_entered_at
+    # A person moved the stage and left the old stage's entry time: it is not this one's.
+    stale = (before is not None and before.get("handoff_stage") != deal.handoff_stage
+             and before.get("stage_entered_at") == own)
+    if own is not None and not stale:
+        return own
+    if (previous is not None and previous.stage_entered_at is not None
+            and (previous.handoff_type, previous.stage) == (type_id, stage.id)):
+        return previous.stage_entered_at
+    return _history(stage, deal, now, None) or now
+
+
+def _history(stage: Stage, deal: Deal, now: datetime,
+             floor: datetime | None) -> datetime | None:
+    """The stage's entry time from the system's history field, when it holds a usable one:
+    not in the future, not before the stage the deal leaves was entered."""
+    if stage.entered_at is None:
+        return None
+    value = deal.get(stage.entered_at)
+    if not isinstance(value, datetime) or value > now or (floor is not None
+                                                          and value < floor):
+        return None
+    return value
+
+
+__all__ = ["Placement", "StageWindow", "place", "stage_window", "window_at"]
