@@ -64,6 +64,7 @@ from handoff_sync.engine.types import (
     ReviewItem,
     ReviewKind,
     SlaEvent,
+    StageMove,
     TaskAction,
     TaskState,
     Verdict,
@@ -135,6 +136,7 @@ class _Collector:
     bases: list[BaseSnapshot] = dataclasses.field(default_factory=list)
     conflicts: list[Conflict] = dataclasses.field(default_factory=list)
     reviews: dict[str, ReviewItem] = dataclasses.field(default_factory=dict)
+    moves: list[StageMove] = dataclasses.field(default_factory=list)
 
     def review(self, item: ReviewItem | None) -> None:
         if item is not None:
@@ -204,6 +206,7 @@ def plan(inputs: EngineInput) -> Plan:
         bases=tuple(sorted(out.bases, key=lambda b: b.deal)),
         conflicts=tuple(sorted(out.conflicts, key=lambda c: (c.deal, c.field))),
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
+        stage_moves=tuple(sorted(out.moves, key=lambda m: m.deal)),
         deals=deals,
         planned_deals=None if inputs.dirty is None else frozenset(planned),
     )
@@ -348,6 +351,12 @@ class _DealPlanner:
         decided = _decided(deal, placement)
         if decided:  # the autopilot moved the deal: merge again with its position
             merged = self.reconcile(key, prm, crm, base, identity=identity, decided=decided)
+        if placement.kind is not None and placement.handoff_type is not None \
+                and placement.stage is not None and placement.entered_at is not None:
+            out.moves.append(StageMove(key, deal.handoff_type, deal.handoff_stage,
+                                       placement.handoff_type, placement.stage,
+                                       placement.entered_at, placement.kind,
+                                       placement.moves))
         if placement.handoff_type is not None:
             deal = dataclasses.replace(deal, handoff_type=placement.handoff_type,
                                        handoff_stage=placement.stage,

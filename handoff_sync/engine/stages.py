@@ -61,6 +61,7 @@ class Placement:
     stage: str | None
     entered_at: datetime | None
     moves: tuple[str, ...] = ()  # one line per move, for plan and the audit
+    kind: str | None = None  # "handed_over", "advanced" or "set" when the engine moved it
     by_person: bool = False  # a person set this position: the engine leaves it
     writes: bool = False  # the engine keeps this position on the records (``drives``)
 
@@ -113,8 +114,10 @@ def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
             by_person = False
     if not (drives and required):
         moves.clear()  # nothing is written: the position shown is the deal's own
-    return Placement(type_id, stage.id, entered, tuple(moves), by_person and not moves,
-                     drives and required)
+    kind = None if not moves else "handed_over" if moves[0].startswith("handoff ") else \
+        "advanced" if moves[-1].startswith("advanced ") else "set"
+    return Placement(type_id, stage.id, entered, tuple(moves), kind=kind,
+                     by_person=by_person and not moves, writes=drives and required)
 
 
 def stage_window(stage: Stage, entered_at: datetime,

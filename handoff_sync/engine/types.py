@@ -241,6 +241,21 @@ class Verdict:
     placed_by_person: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class StageMove:
+    """The stage autopilot put a deal in another handoff position (engine.stages)."""
+
+    deal: str
+    from_type: str | None  # the position the records held (None: blank)
+    from_stage: str | None
+    handoff_type: str  # the position written
+    stage: str
+    entered_at: datetime
+    kind: str  # "set" (a deal with no position), "advanced" (a gate passed), "handed_over"
+    # (another handoff type took the deal over, e.g. won -> customer success)
+    reasons: tuple[str, ...]  # one line per step: "stage set to ...", "advanced a -> b ..."
+
+
 @dataclass(frozen=True)
 class EngineState:
     """What the store remembers, as the engine reads it (all keyed for direct lookup)."""
@@ -272,6 +287,8 @@ class Plan:
     # Standing problems for people; re-stated every cycle while they hold (the store
     # keeps one open item per key), so they are not "work to do".
     reviews: tuple[ReviewItem, ...] = ()
+    # Handoff positions the stage autopilot moved (their writes are in ``writes``), by deal.
+    stage_moves: tuple[StageMove, ...] = ()
     deals: int = 0  # deals considered
     # The deal keys planned when only some were (EngineInput.dirty); None: every deal.
     # Per-deal review items of the others were not restated, so they still hold.
@@ -287,12 +304,12 @@ class Plan:
                 "tasks": len(self.tasks), "verdicts": len(self.verdicts),
                 "sla_events": len(self.sla_events), "clocks": len(self.clocks),
                 "bases": len(self.bases), "conflicts": len(self.conflicts),
-                "reviews": len(self.reviews)}
+                "reviews": len(self.reviews), "stage_moves": len(self.stage_moves)}
 
 
 __all__ = [
     "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "EngineState", "FieldWrite",
     "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
-    "SlaEvent", "SlaEventKind", "TaskAction", "TaskActionKind", "TaskState", "TaskStatus",
-    "Verdict", "deal_key",
+    "SlaEvent", "SlaEventKind", "StageMove", "TaskAction", "TaskActionKind", "TaskState",
+    "TaskStatus", "Verdict", "deal_key",
 ]
