@@ -331,7 +331,9 @@ def test_run_rows_tell_the_story_of_each_cycle(store: Store, first: Plan) -> Non
     assert status["api_calls"] == {"salesforce": {"calls": {"query": 3}, "total": 3}}
     opened = sum(action.kind is TaskActionKind.OPEN for action in first.tasks)
     assert status["links"] == 45 and status["tasks"] == {"open": opened, "done": 0}
-    assert opened == 14  # the seed's gaps, and escalations of clocks started at approval
+    # The seed's gaps (earlier failing gates included), escalations of clocks started at
+    # approval, won partner deals handed to customer success, and overdue stage windows.
+    assert opened == 23
     assert status["reviews"]["open"] == {"unresolved_owner": 23}
     json.dumps(store.status(now=later), allow_nan=False)  # JSON-safe as it is
     json.dumps(store.reviews(status=None), allow_nan=False)
