@@ -63,6 +63,7 @@ class Pack(Protocol):
     def fill(self, prm_id: str, name: str, value: str) -> None: ...
     def set_crm(self, crm_id: str, stage: str, co_led: int) -> None: ...
     def win(self, crm_id: str) -> None: ...
+    def hold_kickoff(self, crm_id: str, at: datetime) -> None: ...
     def position(self, crm_id: str) -> tuple[str | None, str | None, datetime | None]: ...
     def prm_stage(self, prm_id: str) -> str | None: ...
     def verdict(self, crm_id: str) -> tuple[str, list[str]]: ...
@@ -103,6 +104,9 @@ class HubSpotPrmSalesforceCrm:
     def win(self, crm_id: str) -> None:
         self.sf.Opportunity.update(crm_id, {"StageName": "Closed Won",
                                             "CloseDate": WON.date().isoformat()})
+
+    def hold_kickoff(self, crm_id: str, at: datetime) -> None:
+        self.sf.Opportunity.update(crm_id, {"Kickoff_At__c": at.isoformat()})
 
     def position(self, crm_id: str) -> tuple[str | None, str | None, datetime | None]:
         opp = self.sf.Opportunity.get(crm_id)
@@ -165,6 +169,10 @@ class SalesforcePrmHubSpotCrm:
     def win(self, crm_id: str) -> None:
         self.hs.crm.deals.basic_api.update(crm_id, SimplePublicObjectInput(
             properties={"dealstage": "closedwon", "closedate": WON.date().isoformat()}))
+
+    def hold_kickoff(self, crm_id: str, at: datetime) -> None:
+        self.hs.crm.deals.basic_api.update(crm_id, SimplePublicObjectInput(
+            properties={"kickoff_at": at.isoformat().replace("+00:00", "Z")}))
 
     def position(self, crm_id: str) -> tuple[str | None, str | None, datetime | None]:
         props = self.hs.crm.deals.basic_api.get_by_id(crm_id, properties=[
@@ -254,5 +262,15 @@ def test_stages_are_set_advanced_shown_and_handed_to_customer_success(
     status, missing = pack.verdict(crm_a)
     assert status.lower() == "blocked"
     assert "Success criteria for the first 90 days" in missing
-    cycle(config, store, WON + timedelta(hours=2))  # and it stays there
-    assert pack.position(crm_a) == ("closed_won_to_cs", "kickoff", WON)
+    clocks = store.load_pipeline("partners").engine.clocks
+    for clock_id in ("cs_handoff", "kickoff"):  # 48 hours; kickoff within 5 business days
+        assert clocks[(f"prm:{prm_a}", "closed_won_to_cs", clock_id)].started_at == WON
+    # Customer success holds the kickoff three days later: its clock is met.
+    held = WON + timedelta(days=3)
+    clock.freeze(held)
+    pack.hold_kickoff(crm_a, held)
+    cycle(config, store, held + timedelta(hours=1))
+    assert pack.position(crm_a) == ("closed_won_to_cs", "kickoff", WON)  # it stays there
+    kickoff = store.load_pipeline("partners").engine.clocks[
+        (f"prm:{prm_a}", "closed_won_to_cs", "kickoff")]
+    assert (kickoff.status.value, kickoff.stopped_at) == ("met", held)

@@ -176,6 +176,9 @@ def test_a_won_partner_deal_moves_to_the_customer_success_handoff() -> None:
     assert verdict.stage_due_at == won_at + timedelta(days=5)
     clocks = {c.clock: c for c in result.clocks}
     assert clocks["cs_handoff"].started_at == won_at  # the 48-hour document clock
+    # Kickoff within 5 business days of signature (Friday 16:00 -> the next Friday 16:00).
+    assert clocks["kickoff"].started_at == won_at
+    assert clocks["kickoff"].due_at == datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
     assert "Success criteria for the first 90 days" in verdict.missing
     kinds = {a.task.kind for a in result.tasks}
     assert {"complete_cs_handoff", "hold_kickoff"} <= kinds
@@ -223,9 +226,9 @@ def test_a_registration_without_an_opportunity_is_not_placed() -> None:
     ("entered_at: won_at", "entered_at: close_date",
      "'close_date' is date; entered_at names a datetime field"),
     ("entered_at: won_at", "entered_at: custom.kickoff_at", "no mapping provides"),
-    ("        open_while: stage_overdue\n        subject: \"Overdue: kickoff",
-     "        open_while: stage_overdue\n        sla: cs_handoff\n"
-     "        subject: \"Overdue: kickoff", "'sla' only applies"),
+    ("        open_while: stage_overdue\n        subject: \"Overdue: {stage_label}",
+     "        open_while: stage_overdue\n        sla: first_touch\n"
+     "        subject: \"Overdue: {stage_label}", "'sla' only applies"),
 ])
 def test_bad_autopilot_settings_name_file_and_line(tmp_path: Path, old: str, new: str,
                                                    message: str) -> None:

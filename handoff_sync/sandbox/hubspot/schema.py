@@ -131,6 +131,8 @@ DEAL_PROPERTIES: tuple[HsProperty, ...] = (
                hubspot_defined=False),
     HsProperty("joint_discovery_at", "Joint Discovery Session", "datetime", "date", _H,
                hubspot_defined=False),
+    HsProperty("kickoff_at", "Customer Success Kickoff", "datetime", "date", _H,
+               hubspot_defined=False),
     _text("communication_protocol", "Communication Protocol", _H, area=True,
           hubspot_defined=False),
     HsProperty("co_led_meetings", "Co-Led Meetings", "number", "number", _H,
