@@ -15,7 +15,9 @@ A position a person set is respected: one that differs from what the pair agreed
 cycle (a person moved it), or that the previous verdict saw a person set and that has not
 moved since (``Verdict.placed_by_person``), stays where it is. Its stage still advances
 once its gate passes afresh (the previous verdict saw it blocked there): that is news a
-person could not have acted on. Nothing here ever moves a deal back.
+person could not have acted on. A person who moved only the stage does not stop a
+takeover (winning the deal is news too); one who set the type does. Nothing here ever
+moves a deal back.
 
 The stage's entry time: for a stage the deal is already in, the record's own
 stage_entered_at (unless a person just moved the stage and left the old stage's time),
@@ -62,7 +64,9 @@ class Placement:
     entered_at: datetime | None
     moves: tuple[str, ...] = ()  # one line per move, for plan and the audit
     kind: str | None = None  # "handed_over", "advanced" or "set" when the engine moved it
-    by_person: bool = False  # a person set this position: the engine leaves it
+    # A person set this position: "type" (the handoff type, so no other type takes the
+    # deal over) or "stage" (only the stage); the engine leaves it where it is.
+    by_person: str | None = None
     writes: bool = False  # the engine keeps this position on the records (``drives``)
 
 
@@ -84,7 +88,7 @@ def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
     stage = stage_of(handoff, deal)
     by_person = _by_person(deal, before, previous)
     moves: list[str] = []
-    if drives and not by_person:
+    if drives and by_person != "type":
         for other_id, other in policy.handoff_types.items():
             if (type_id in other.takes_over and other.applies_when is not None
                     and evaluate(other.applies_when, deal.get) and _required(other, deal)):
@@ -111,13 +115,13 @@ def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
             moves.append(f"advanced {stage.id} -> {handoff.stages[index].id} (gate passed)")
             stage = handoff.stages[index]
             entered = _history(stage, deal, now, entered) or now
-            by_person = False
+            by_person = None
     if not (drives and required):
         moves.clear()  # nothing is written: the position shown is the deal's own
     kind = None if not moves else "handed_over" if moves[0].startswith("handoff ") else \
         "advanced" if moves[-1].startswith("advanced ") else "set"
     return Placement(type_id, stage.id, entered, tuple(moves), kind=kind,
-                     by_person=by_person and not moves, writes=drives and required)
+                     by_person=None if moves else by_person, writes=drives and required)
 
 
 def stage_window(stage: Stage, entered_at: datetime,
@@ -142,20 +146,27 @@ def _required(handoff: HandoffType, deal: Deal) -> bool:
 
 
 def _by_person(deal: Deal, before: Mapping[str, Value] | None,
-               previous: Verdict | None) -> bool:
-    """A person set the deal's position: moved it since the pair's last agreement, or the
-    previous verdict recorded a position a person set and it has not moved since."""
-    held = (deal.handoff_type, deal.handoff_stage)
+               previous: Verdict | None) -> str | None:
+    """Whether a person set the deal's position ("type", or only its "stage"): moved it
+    since the pair's last agreement, or the previous verdict recorded a position a person
+    set and it has not moved since."""
     if deal.handoff_stage is None:
-        return False  # blank: nobody holds a position the engine could fight
+        return None  # blank: nobody holds a position the engine could fight
+    # What the deal held last: the pair's base, else (not linked, or newly) the verdict.
     if before is not None:
-        if (before.get("handoff_type"), before.get("handoff_stage")) != held:
-            return True
-    elif previous is not None and (previous.handoff_type, previous.stage) != held \
-            and deal.handoff_type is not None:
-        return True  # no base (not linked, or newly): the last verdict is the memory
-    return (previous is not None and previous.placed_by_person
-            and (previous.handoff_type, previous.stage) == held)
+        last = (before.get("handoff_type"), before.get("handoff_stage"))
+    elif previous is not None:
+        last = (previous.handoff_type, previous.stage)
+    else:
+        return None
+    if deal.handoff_type is not None and last[0] != deal.handoff_type:
+        return "type"
+    if last[1] != deal.handoff_stage:
+        return "stage"
+    if previous is not None and (previous.handoff_type, previous.stage) == (
+            deal.handoff_type or previous.handoff_type, deal.handoff_stage):
+        return previous.placed_by_person
+    return None
 
 
 def _own_entry(deal: Deal, stage: Stage, type_id: str, before: Mapping[str, Value] | None,

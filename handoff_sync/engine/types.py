@@ -234,11 +234,12 @@ class Verdict:
     ahead_of_gate: tuple[str, ...] = ()
     # The stage autopilot (engine.stages): when the deal entered its stage, when the
     # stage's day window ends and where it stands against it (a StageWindow value), and
-    # whether a person set the position (the engine then leaves it where it is).
+    # whether a person set the position: "type", "stage" (only the stage) or None (the
+    # engine then leaves it where it is).
     stage_entered_at: datetime | None = None
     stage_due_at: datetime | None = None
     stage_window: str | None = None
-    placed_by_person: bool = False
+    placed_by_person: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

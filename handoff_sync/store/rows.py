@@ -105,7 +105,7 @@ def verdict_from(row: Any) -> Verdict:
                    bool(row.required), GateStatus(row.status), row.completeness_pct,
                    tuple(row.missing), row.stage_owner_email, tuple(row.ahead_of_gate),
                    row.stage_entered_at, row.stage_due_at, row.stage_window,
-                   bool(row.placed_by_person))
+                   row.placed_by_person)
 
 
 def sla_event_row(pipeline: str, run_id: str, now: datetime, event: SlaEvent) -> Row:

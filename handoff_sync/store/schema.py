@@ -191,7 +191,7 @@ class VerdictRow(Base):
     stage_entered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     stage_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     stage_window: Mapped[str | None] = mapped_column(String())
-    placed_by_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    placed_by_person: Mapped[str | None] = mapped_column(String())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -221,7 +221,7 @@ class GateHistoryRow(Base):
     stage_entered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     stage_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     stage_window: Mapped[str | None] = mapped_column(String())
-    placed_by_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    placed_by_person: Mapped[str | None] = mapped_column(String())
 
 
 class SlaEventRow(Base):

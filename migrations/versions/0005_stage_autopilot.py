@@ -28,8 +28,7 @@ def upgrade() -> None:
             batch.add_column(sa.Column("stage_due_at", sa.DateTime(timezone=True),
                                        nullable=True))
             batch.add_column(sa.Column("stage_window", sa.String(), nullable=True))
-            batch.add_column(sa.Column("placed_by_person", sa.Boolean(), nullable=False,
-                                       server_default=sa.false()))
+            batch.add_column(sa.Column("placed_by_person", sa.String(), nullable=True))
 
 
 def downgrade() -> None:

@@ -97,7 +97,7 @@ def test_a_stage_advances_when_its_last_gate_field_is_filled() -> None:
                                           "stage_entered_at": later}
     assert position(result, Role.PRM)["handoff_stage"] == "joint_discovery"
     [verdict] = result.verdicts
-    assert (verdict.stage, verdict.placed_by_person) == ("joint_discovery", False)
+    assert (verdict.stage, verdict.placed_by_person) == ("joint_discovery", None)
     # The stage-1 task closes, the joint-discovery tasks open.
     kinds = {(a.task.kind, a.kind) for a in result.tasks}
     assert ("complete_partner_facts", TaskActionKind.CLOSE) in kinds
@@ -129,7 +129,7 @@ def test_a_stage_a_person_set_is_respected_while_its_gate_stays_passed() -> None
     assert "handoff_stage" not in position(result, Role.CRM)
     assert position(result, Role.PRM)["handoff_stage"] == "pre_handoff_assessment"
     [verdict] = result.verdicts
-    assert (verdict.stage, verdict.placed_by_person) == ("pre_handoff_assessment", True)
+    assert (verdict.stage, verdict.placed_by_person) == ("pre_handoff_assessment", "stage")
     after = apply_plan(back, result)
     for hours in (2, 30):  # and in the cycles after: nobody fights the AE
         again = plan(dataclasses.replace(after, now=NOW + timedelta(hours=hours)))
@@ -238,3 +238,37 @@ def test_bad_autopilot_settings_name_file_and_line(tmp_path: Path, old: str, new
     text = (folder / "handoff.yaml").read_text()
     changed = next(n for n, line in enumerate(new.splitlines()) if line not in old)
     assert problem.line == text[:text.index(new)].count("\n") + 1 + changed
+
+
+def won_partner_deal(**crm: Any) -> EngineInput:
+    return inputs(
+        registration(**READY, handoff_type="partner_to_direct",
+                     handoff_stage="responsibility_transition"),
+        opportunity(Handoff_Type__c="Partner to Direct",
+                    Handoff_Stage__c="4 Responsibility Transition", Co_Led_Meetings__c=1,
+                    **crm))
+
+
+def test_a_person_moving_the_stage_as_the_deal_is_won_does_not_stop_the_handover() -> None:
+    settled = settle(won_partner_deal())
+    moved = edit(settled, Role.CRM, NOW + timedelta(hours=1),
+                 handoff_stage="partnership_preservation", is_won=True, is_closed=True,
+                 close_date=date(2026, 11, 18))
+    assert position(plan(moved), Role.CRM)["handoff_type"] == "closed_won_to_cs"
+
+
+def test_a_type_a_person_sets_back_on_a_won_deal_is_respected() -> None:
+    won = {"IsClosed": True, "IsWon": True, "StageName": "Closed Won",
+           "CloseDate": date(2026, 11, 13)}
+    settled = settle(won_partner_deal(**won))
+    [verdict] = settled.state.verdicts.values()
+    assert verdict.handoff_type == "closed_won_to_cs"
+    back = edit(settled, Role.CRM, NOW + timedelta(hours=1), handoff_type="partner_to_direct",
+                handoff_stage="partnership_preservation")
+    after = apply_plan(back, plan(back))
+    [verdict] = after.state.verdicts.values()
+    assert (verdict.handoff_type, verdict.placed_by_person) == ("partner_to_direct", "type")
+    for hours in (2, 30):
+        again = plan(dataclasses.replace(after, now=NOW + timedelta(hours=hours)))
+        assert all("handoff_type" not in w.values for w in again.writes)
+        after = apply_plan(dataclasses.replace(after, now=NOW + timedelta(hours=hours)), again)
