@@ -336,6 +336,10 @@ class OwnerDirectory:
         """The active owners with this email, by id."""
         return tuple(sorted(self._active.get(email.strip().lower(), ()), key=lambda o: o.id))
 
+    def active_emails(self) -> tuple[str, ...]:
+        """Every email an active owner has, sorted (for "did you mean" hints)."""
+        return tuple(sorted(self._active))
+
     def duplicates(self) -> dict[str, tuple[Owner, ...]]:
         """Emails held by two or more active owners -> those owners (by id), by email."""
         return {email: self.active_holders(email) for email in sorted(self._active)

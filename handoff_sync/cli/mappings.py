@@ -20,11 +20,14 @@ from handoff_sync.cli.config_path import default_config, default_config_help
 from handoff_sync.cli.output import print_json
 from handoff_sync.errors import CommandError
 from handoff_sync.mapping.explain import Explanation, explain, guess_system, render_explanation
-from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.mapping.loader import POLICY_FILE, validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.file_model import Routing
+from handoff_sync.mapping.policy.routing_checks import routing_user_problems
 from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import OwnerDirectory, Role, SystemName
 from handoff_sync.problems.report import Problem, format_path
+from handoff_sync.problems.yaml_source import read_yaml_file
 
 DEFAULT_FOLDER = Path("mappings")
 MAX_JSON_BYTES = 5_000_000
@@ -56,7 +59,8 @@ def add_mappings_command(commands: Any) -> None:
     validate.add_argument("--live", action="store_true",
                           help="also describe each mapped object through the config's "
                                "connections and check every field, its type, whether it "
-                               "can be written and its picklist values")
+                               "can be written and its picklist values, and that every email "
+                               "handoff.yaml's routing names is an active CRM user")
     complete(validate.add_argument("--config", type=Path, default=default_config(),
                                    metavar="FILE", help="with --live: the daemon config whose "
                                    f"connections to use (default: {default_config_help()})"),
@@ -231,11 +235,15 @@ def live_problems(config: Any, pipeline: Any,
             notes.append(f"{mapping.file.name} not described: {untyped}")
             continue
         connector = None
+        # Routing hands new opportunities to CRM users: its emails are checked against
+        # the CRM's user list.
+        routing = mappings.policy.routing if role is Role.CRM else None
         try:
             connector = build_connector(connection)
             deal_object = connector.describe(mapping.object)
             task_object = (connector.describe(mapping.tasks.object)
                            if mapping.tasks is not None else None)
+            owners = OwnerDirectory(connector.owners()) if routing is not None else None
         except ConnectorError as exc:
             notes.append(f"cannot describe {mapping.file.name}'s objects through "
                          f"{explain(exc, config, [name])}")
@@ -244,7 +252,19 @@ def live_problems(config: Any, pipeline: Any,
             if connector is not None:
                 connector.close()
         problems.extend(check_against_describe(mapping, deal_object, task_object))
+        if routing is not None and owners is not None:
+            problems.extend(_routing_user_problems(mappings, routing, owners,
+                                                   mapping.system.value))
     return problems, notes
+
+
+def _routing_user_problems(mappings: MappingSet, routing: Routing, owners: OwnerDirectory,
+                           system: str) -> list[Problem]:
+    """handoff.yaml's routing emails that are no active CRM user, at their lines."""
+    document, _ = read_yaml_file(mappings.folder / POLICY_FILE)
+    if document is None:  # changed since it validated: the next run reports it
+        return []
+    return routing_user_problems(document, routing, owners, system)
 
 
 def load_or_report(folder: Path) -> MappingSet | None:

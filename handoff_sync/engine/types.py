@@ -79,6 +79,8 @@ class ReviewKind(StrEnum):
     LINKED_RECORD_DELETED = "linked_record_deleted"
     INVALID_VALUE = "invalid_value"  # a value the mapping could not convert
     DUPLICATE_OWNER_EMAIL = "duplicate_owner_email"  # active users sharing one email
+    ROUTING_OWNER = "routing_owner"  # routing would give deals to no active CRM user
+    UNROUTED = "unrouted"  # no routing rule could route a deal: the fallback owner took it
 
 
 @dataclass(frozen=True, slots=True)

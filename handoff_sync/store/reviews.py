@@ -40,8 +40,10 @@ LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
 LINKING_KINDS = frozenset(kind.value for kind in (
     ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT, ReviewKind.LINK_CONFLICT,
     ReviewKind.LINKED_RECORD_DELETED))
-# Items every plan states whatever it planned: linking's, and the owner directories'.
-EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value}
+# Items every plan states whatever it planned: linking's, the owner directories', and
+# routing's per-email items (engine.routing.Router.reviews).
+EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value,
+                                     ReviewKind.ROUTING_OWNER.value}
 Row = dict[str, Any]
 
 

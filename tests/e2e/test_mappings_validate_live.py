@@ -122,3 +122,28 @@ def test_live_without_a_config_says_what_it_needs(
     code, out = run(capsys, "--live", "--config", str(tmp_path / "none.yaml"))
     assert code == 1
     assert "none.yaml not found" in out and "--live needs the daemon config" in out
+
+
+def test_routing_emails_that_are_no_active_crm_user_are_named_at_their_line(
+        config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The sandbox's Salesforce (the CRM of the default pack) has the RevOps user; nobody
+    # there is called dana.typo, and the routing names her twice.
+    anchor = "  fallback_owner_email: revops@example.com\n"
+    folder = edited_pack(tmp_path, {"handoff.yaml": [(anchor, anchor + (
+        "routing:\n"
+        "  fallback_owner: revops@example.com\n"
+        "  teams:\n"
+        "    emea_direct: {members: [revops@example.com, dana.typo@vendor.example], cap: 5}\n"
+        "  rules:\n"
+        "    - when: {field: custom.region, op: ==, value: EMEA}\n"
+        "      owner: dana.typo@vendor.example\n"
+        "    - team: emea_direct\n"))]})
+    code, out = run(capsys, "--live", "--config", str(config), "--mappings", str(folder))
+    assert code == 1
+    handoff = folder / "handoff.yaml"
+    for marker in ("owner: dana.typo", "emea_direct: {members:"):
+        assert (f"{handoff}:{line_of(handoff, marker)}:" in out
+                and "no active salesforce user has the email dana.typo@vendor.example"
+                in out), out
+    assert "2 problems in 1 file" in out
+    assert "revops@example.com" not in out.replace(str(handoff), "")

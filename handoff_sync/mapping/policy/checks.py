@@ -1,7 +1,7 @@
 """Check the meaning of handoff.yaml (its parts that loaded) against the system mappings.
 
-Every field the policy names (in conditions, gates, templates, matching rules, SLA
-events, roles) must be a canonical field that some mapping reads; operators must suit
+Every field the policy names (in conditions, gates, templates, matching and routing
+rules, SLA events, roles) must be a canonical field that some mapping reads; operators must suit
 the field's type and values must be of that type; ids must be unique and references
 (calendars, stages, SLA clocks) must exist. All problems are collected.
 
@@ -35,6 +35,7 @@ from handoff_sync.mapping.policy.file_model import (
     Ownership,
     Stage,
 )
+from handoff_sync.mapping.policy.routing_checks import check_routing
 from handoff_sync.mapping.policy.templates import COMPUTED_PLACEHOLDERS, placeholders
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, percent_problem
 from handoff_sync.mapping.system.compile import check_version
@@ -297,6 +298,8 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
             check.add(("ownership", "fallback_owner_email"), str(exc))
     if not gaps.lost(("matching",)):
         _check_matching(check, policy)
+    if policy.routing is not None:
+        check_routing(check, policy.routing)
     calendars = keys_of(document.data, ("calendars",))
     for type_id, handoff in policy.handoff_types.items():
         if not _ID.fullmatch(type_id):

@@ -142,3 +142,30 @@ def condition_fields(condition: Condition) -> list[str]:
         return [condition.field]
     children = condition.all or condition.any or ([condition.not_] if condition.not_ else [])
     return [name for child in children for name in condition_fields(child)]
+
+
+_SAID = {"==": "is", "!=": "is not", "in": "is one of", "not_in": "is none of",
+         "contains": "contains", "is_blank": "is blank", "is_filled": "is filled",
+         "is_true": "is true", "is_false": "is false"}
+
+
+def describe_condition(condition: Condition) -> str:
+    """The condition in words for people ("custom.region is EMEA and amount >= 100000")."""
+    if condition.all is not None or condition.any is not None:
+        parts = condition.all if condition.all is not None else condition.any
+        joiner = " and " if condition.all is not None else " or "
+        return joiner.join(_grouped(part) for part in parts or [])
+    if condition.not_ is not None:
+        return f"not {_grouped(condition.not_)}"
+    assert condition.field is not None and condition.op is not None
+    said = _SAID.get(condition.op, condition.op)
+    if condition.op in ("is_blank", "is_filled", "is_true", "is_false"):
+        return f"{condition.field} {said}"
+    value = condition.value
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"{condition.field} {said} {shown}"
+
+
+def _grouped(condition: Condition) -> str:
+    text = describe_condition(condition)
+    return f"({text})" if condition.all is not None or condition.any is not None else text

@@ -303,6 +303,45 @@ class Ownership(FileModel):
     """Who owns a task when the role's person has no user in the CRM."""
 
 
+class RoutingTeam(FileModel):
+    """People who share new opportunities in turn (round robin), each up to a cap."""
+
+    members: list[str]
+    """CRM users' emails; ties in open handoffs go to the one listed first."""
+    cap: int | None = None
+    """Most open handoffs one member may hold; a member at the cap is skipped. None: no
+    cap."""
+
+
+class RoutingRule(FileModel):
+    """Who gets a new opportunity when ``when`` holds: exactly one of owner, team or
+    partner_ae."""
+
+    name: str | None = None
+    """A label for plan and the brief, e.g. EMEA territory (default: the kind of rule)."""
+    when: Condition | None = None
+    """The rule applies only to deals where this holds (none: every deal)."""
+    owner: str | None = None
+    """A CRM user's email: this person gets the deal."""
+    team: str | None = None
+    """A team under routing.teams: its least-loaded member under the cap gets the deal."""
+    partner_ae: str | None = None
+    """A canonical or custom field holding an email: the partner's assigned account
+    executive gets the deal (skipped when the field is blank)."""
+
+
+class Routing(FileModel):
+    """Who owns an opportunity handoff-sync creates: rules in order, first match wins."""
+
+    teams: dict[str, RoutingTeam] = Field(default_factory=dict)
+    """Round-robin teams by id."""
+    rules: list[RoutingRule] = Field(default_factory=list)
+    """The rules, in order; the first that routes the deal wins."""
+    fallback_owner: str | None = None
+    """The queue owner when no rule routes a deal (default:
+    ownership.fallback_owner_email)."""
+
+
 class HandoffPolicy(FileModel):
     """mappings/handoff.yaml: how handoffs are gated, tasked, clocked and linked."""
 
@@ -314,5 +353,7 @@ class HandoffPolicy(FileModel):
     """Ownership rules shared by every handoff type."""
     matching: Matching = Field(default_factory=Matching)
     """Linking rules."""
+    routing: Routing | None = None
+    """Who owns the opportunities handoff-sync creates (none: the fallback owner)."""
     handoff_types: dict[str, HandoffType] = Field(min_length=1)
     """Handoff types by id (the values the handoff_type field maps to)."""
