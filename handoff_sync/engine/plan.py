@@ -49,7 +49,15 @@ from handoff_sync.engine.sla import (
     headline_clock,
     running_status,
 )
-from handoff_sync.engine.stages import Placement, StageWindow, place, stage_window, window_at
+from handoff_sync.engine.stages import (
+    WINDOW_WORDS,
+    StageWindow,
+    decided_values,
+    place,
+    stage_window,
+    window_line,
+    windows_moved,
+)
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
 from handoff_sync.engine.types import (
@@ -73,7 +81,7 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
-from handoff_sync.mapping.policy.templates import format_value, render_brief
+from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
 from handoff_sync.mapping.system.transforms import shown
@@ -232,13 +240,7 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
         calendar = policy.calendars.get(handoff.calendar) if handoff.calendar else None
         if running_status(clock, state_.started_at, now, calendar) is not state_.status:
             moved.add(state_.deal)
-    # Stage day windows move with time too (on track -> at risk -> overdue).
-    for verdict in state.verdicts.values():
-        if (verdict.stage_entered_at is not None and verdict.stage_due_at is not None
-                and verdict.stage_window != StageWindow.OVERDUE.value
-                and window_at(verdict.stage_entered_at, verdict.stage_due_at, now).value
-                != verdict.stage_window):
-            moved.add(verdict.deal)
+    moved.update(windows_moved(state.verdicts.values(), now))  # stage windows move too
     return frozenset(moved)
 
 
@@ -347,8 +349,10 @@ class _DealPlanner:
         merged = self.reconcile(key, prm, crm, base, identity=identity)
         deal = _deal(merged.merged, inputs.pipeline)
         previous = inputs.state.verdicts.get(key)
-        placement = self._place(deal, crm_id is not None, base, previous)
-        decided = _decided(deal, placement)
+        placement = place(self.policy, deal, drives=crm_id is not None,
+                          before=base.agreed if base is not None else None,
+                          previous=previous, now=inputs.now)
+        decided = decided_values(deal, placement)
         if decided:  # the autopilot moved the deal: merge again with its position
             merged = self.reconcile(key, prm, crm, base, identity=identity, decided=decided)
         if placement.kind is not None and placement.handoff_type is not None \
@@ -449,22 +453,6 @@ class _DealPlanner:
         if linked and base_after != base:
             out.bases.append(base_after)
 
-    def _place(self, deal: Deal, has_crm: bool, base: BaseSnapshot | None,
-               previous: Verdict | None) -> Placement:
-        """The deal's handoff position after the stage autopilot (engine.stages)."""
-        cache: dict[tuple[str, str], bool] = {}
-
-        def gate_fails(type_id: str, stage: Stage) -> bool:
-            known = cache.get((type_id, stage.id))
-            if known is None:
-                known = cache[(type_id, stage.id)] = bool(
-                    evaluate_stage(type_id, stage, deal, required=True).missing)
-            return known
-
-        return place(self.policy, deal, drives=has_crm,
-                     before=base.agreed if base is not None else None, previous=previous,
-                     now=self.inputs.now, gate_fails=gate_fails)
-
     def _unwritable(self, key: str, rejected: Rejected,
                     record: MappedRecord | None) -> ReviewItem:
         """A review item for a value one side's field cannot hold (not written)."""
@@ -516,7 +504,7 @@ class _DealPlanner:
             handoff = self.policy.handoff_types[gate.handoff_type]
             notes = first_seen_notes(deal, handoff, clocks)
             if window is not None:
-                notes = (_window_line(values, window), "", *notes)
+                notes = (window_line(values, window), "", *notes)
             brief = render_brief(handoff.brief, values, notes)
         # A deal that needs no handoff has nothing to complete: a score and a list of
         # "missing" facts on it would be noise that teaches reps to ignore both fields.
@@ -579,28 +567,9 @@ def _template_values(deal: Deal, gate: GateResult, handoff_label: str, stage_lab
     values["missing_fields"] = "\n".join(f"- {label}" for label in gate.missing_labels) or None
     values["completeness_pct"] = gate.completeness_pct
     values["stage_due_at"] = window[0] if window else None
-    values["stage_window"] = _WINDOW_WORDS[window[1]] if window else None
+    values["stage_window"] = WINDOW_WORDS[window[1]] if window else None
     return values
 
-
-_WINDOW_WORDS = {StageWindow.ON_TRACK: "on track", StageWindow.AT_RISK: "at risk",
-                 StageWindow.OVERDUE: "overdue"}
-
-
-def _window_line(values: Mapping[str, Value], window: tuple[datetime, StageWindow]) -> str:
-    """The brief's line on the current stage's day window."""
-    return (f"Stage: {values['stage_label']}, entered {format_value(values['stage_entered_at'])}"
-            f", window ends {format_value(window[0])}: {_WINDOW_WORDS[window[1]]}.")
-
-
-def _decided(deal: Deal, placement: Placement) -> dict[str, Value]:
-    """The position fields the autopilot sets that the deal does not hold yet."""
-    if not placement.writes:
-        return {}
-    wanted: dict[str, Value] = {"handoff_type": placement.handoff_type,
-                                "handoff_stage": placement.stage,
-                                "stage_entered_at": placement.entered_at}
-    return {name: value for name, value in wanted.items() if deal.get(name) != value}
 
 
 def _invalid_value(key: str, read: MappedRecord, issue: ValueIssue) -> ReviewItem:

@@ -33,15 +33,17 @@ entry, so a stage entered on its first day is due by its last: on_track, at_risk
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 from handoff_sync.engine.types import Verdict
 from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, HandoffType, Stage
-from handoff_sync.mapping.policy.gates import handoff_type_of, stage_of
+from handoff_sync.mapping.policy.gates import evaluate_stage, handoff_type_of, stage_of
+from handoff_sync.mapping.policy.templates import format_value
 from handoff_sync.model import Deal, GateStatus, Value
 
 AT_RISK_SHARE = 0.75  # of a stage's window, as SLA clocks' default at_risk_pct
@@ -76,11 +78,12 @@ GateFails = Callable[[str, Stage], bool]
 
 def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
           before: Mapping[str, Value] | None, previous: Verdict | None, now: datetime,
-          gate_fails: GateFails) -> Placement:
+          gate_fails: GateFails | None = None) -> Placement:
     """The deal's position after the autopilot's moves (see the module docstring).
 
     ``before``: the values the pair agreed last cycle (its base), None when unknown;
-    ``previous``: the deal's last verdict."""
+    ``previous``: the deal's last verdict; ``gate_fails``: default, evaluate_stage."""
+    gate_fails = gate_fails or _gate_cache(deal)
     type_id = handoff_type_of(policy, deal)
     if type_id is None:
         return Placement(None, None, None)
@@ -141,6 +144,52 @@ def window_at(entered_at: datetime, due_at: datetime, now: datetime) -> StageWin
     return StageWindow.AT_RISK if used >= AT_RISK_SHARE else StageWindow.ON_TRACK
 
 
+WINDOW_WORDS: Mapping[StageWindow, str] = MappingProxyType({
+    StageWindow.ON_TRACK: "on track", StageWindow.AT_RISK: "at risk",
+    StageWindow.OVERDUE: "overdue"})
+
+
+def window_line(values: Mapping[str, Value], window: tuple[datetime, StageWindow]) -> str:
+    """The brief's line on the current stage's day window."""
+    return (f"Stage: {values['stage_label']}, entered {format_value(values['stage_entered_at'])}"
+            f", window ends {format_value(window[0])}: {WINDOW_WORDS[window[1]]}.")
+
+
+def windows_moved(verdicts: Iterable[Verdict], now: datetime) -> set[str]:
+    """Deals whose stage window time alone has moved by ``now`` (on track -> at risk ->
+    overdue) since their verdict: an incremental cycle plans them too."""
+    return {verdict.deal for verdict in verdicts
+            if verdict.stage_entered_at is not None and verdict.stage_due_at is not None
+            and verdict.stage_window != StageWindow.OVERDUE.value
+            and window_at(verdict.stage_entered_at, verdict.stage_due_at, now).value
+            != verdict.stage_window}
+
+
+def decided_values(deal: Deal, placement: Placement) -> dict[str, Value]:
+    """The position fields the autopilot keeps on the records that the deal does not hold
+    yet (written through the merge as decided values)."""
+    if not placement.writes:
+        return {}
+    wanted: dict[str, Value] = {"handoff_type": placement.handoff_type,
+                                "handoff_stage": placement.stage,
+                                "stage_entered_at": placement.entered_at}
+    return {name: value for name, value in wanted.items() if deal.get(name) != value}
+
+
+def _gate_cache(deal: Deal) -> GateFails:
+    """Whether a stage's gate fails for the deal, each stage evaluated once."""
+    cache: dict[tuple[str, str], bool] = {}
+
+    def fails(type_id: str, stage: Stage) -> bool:
+        known = cache.get((type_id, stage.id))
+        if known is None:
+            known = cache[(type_id, stage.id)] = bool(
+                evaluate_stage(type_id, stage, deal, required=True).missing)
+        return known
+
+    return fails
+
+
 def _required(handoff: HandoffType, deal: Deal) -> bool:
     return handoff.required_when is None or evaluate(handoff.required_when, deal.get)
 
@@ -197,4 +246,5 @@ def _history(stage: Stage, deal: Deal, now: datetime,
     return value
 
 
-__all__ = ["Placement", "StageWindow", "place", "stage_window", "window_at"]
+__all__ = ["WINDOW_WORDS", "Placement", "StageWindow", "decided_values", "place",
+           "stage_window", "window_at", "window_line", "windows_moved"]
