@@ -103,10 +103,7 @@ def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
             and not moves:
         moves.append(f"stage set to {stage.id}")
     own_stage = (deal.handoff_type in (None, type_id) and deal.handoff_stage == stage.id)
-    if own_stage:
-        entered = _own_entry(deal, stage, type_id, before, previous, now)
-    else:
-        entered = _history(stage, deal, now, None) or now
+    entered = _known_entry(deal, own_stage, stage, type_id, before, previous, now)
     if drives and required:
         fresh = (previous is not None and previous.status is GateStatus.BLOCKED
                  and (previous.handoff_type, previous.stage) == (type_id, stage.id))
@@ -218,10 +215,13 @@ def _by_person(deal: Deal, before: Mapping[str, Value] | None,
     return None
 
 
-def _own_entry(deal: Deal, stage: Stage, type_id: str, before: Mapping[str, Value] | None,
-               previous: Verdict | None, now: datetime) -> datetime:
-    """The entry time of the stage the deal is in already."""
-    own = deal.stage_entered_at
+def _known_entry(deal: Deal, own_stage: bool, stage: Stage, type_id: str,
+                 before: Mapping[str, Value] | None, previous: Verdict | None,
+                 now: datetime) -> datetime:
+    """The entry time of ``stage`` as far as it is known: the record's own (when the deal
+    holds this stage, ``own_stage``), the previous verdict's, the history field's, or
+    ``now`` (then remembered by the verdict, so it does not move from cycle to cycle)."""
+    own = deal.stage_entered_at if own_stage else None
     # A person moved the stage and left the old stage's entry time: it is not this one's.
     stale = (before is not None and before.get("handoff_stage") != deal.handoff_stage
              and before.get("stage_entered_at") == own)

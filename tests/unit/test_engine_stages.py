@@ -272,3 +272,17 @@ def test_a_type_a_person_sets_back_on_a_won_deal_is_respected() -> None:
         again = plan(dataclasses.replace(after, now=NOW + timedelta(hours=hours)))
         assert all("handoff_type" not in w.values for w in again.writes)
         after = apply_plan(dataclasses.replace(after, now=NOW + timedelta(hours=hours)), again)
+
+
+def test_an_entry_time_first_seen_is_remembered_not_moved_each_cycle() -> None:
+    # A submitted registration (no approval time), no opportunity yet, no stage field.
+    submitted = EngineInput(
+        "partners", MAPPINGS,
+        (to_canonical(MAPPINGS.prm, registration(crm_opportunity_id=None, dealstage="9004452"),
+                      OwnerDirectory()),), (), EngineState(), NOW, CRM_OWNERS,
+        OwnerDirectory())
+    first = apply_plan(submitted, plan(submitted))
+    [verdict] = first.state.verdicts.values()
+    assert verdict.stage_entered_at == NOW
+    later = plan(dataclasses.replace(first, now=NOW + timedelta(hours=3)))
+    assert later.is_empty()
