@@ -380,14 +380,17 @@ class GateResult:
 
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
-    """A task the engine wants to exist in the CRM, keyed so upserts are idempotent."""
+    """A task the engine wants to exist in a system, keyed so upserts are idempotent."""
 
-    key: str  # deterministic: one open task per deal, handoff type, stage and kind
+    key: str  # deterministic: one open task per deal, side, handoff type, stage and kind
     kind: str  # the task template id in handoff.yaml
-    crm_id: str  # the CRM deal/opportunity the task is attached to
+    # The deal record the task is attached to on ``side``: the CRM opportunity, or for a
+    # PRM task the partner's registration (named crm_id when tasks lived in the CRM only).
+    crm_id: str
     subject: str
     body: str
     assignee_email: str
     due_at: datetime
     priority: TaskPriority
     status: TaskStatus = TaskStatus.OPEN
+    side: Role = Role.CRM  # the system the task is written to (TaskTemplate.side)

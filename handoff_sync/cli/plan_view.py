@@ -29,6 +29,7 @@ from connectors.registry import SYSTEMS
 from handoff_sync.engine.types import LinkChangeKind, Plan, TaskAction, TaskActionKind
 from handoff_sync.errors import CommandError
 from handoff_sync.mapping.system.scope import SkippedRecord
+from handoff_sync.model import Role
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sync.plan_context import DealCard, Person, PlanContext, RecordRef
 
@@ -306,8 +307,10 @@ def _deal(key: str, card: DealCard | None, items: _DealItems | None,
             why = "" if action.kind is TaskActionKind.OPEN else f" ({action.reason})"
             lines.append(f"    {ACTION_WORDS[action.kind]:<8} "
                          f"{_cut(task.subject, SUBJECT_WIDTH)}{why}")
+            # A partner task (side: prm) is written on the registration, in the PRM.
+            where = ", on the registration" if task.side is Role.PRM else ""
             lines.append(f"             -> {person}, due {_instant(task.due_at)}, "
-                         f"{task.priority.value}")
+                         f"{task.priority.value}{where}")
     lines += [f"  {text}" for text in (*items.conflicts, *items.reviews)]
     if not items.work:
         lines.append("  nothing to write this cycle")

@@ -74,7 +74,8 @@ def add_sync_commands(commands: Any) -> None:
                                  "opportunity (after checking the id with the CRM and "
                                  "showing what changes), `review dismiss KEY` closes the item, "
                                  "`review dismiss --owner EMAIL` closes every "
-                                 "unresolved_owner item of that person.")
+                                 "unresolved_owner item of that person (and their "
+                                 "unresolved_prm_owner item).")
     config_argument(review)
     review.add_argument("action", nargs="?", choices=["list", "link", "dismiss"],
                         default="list")

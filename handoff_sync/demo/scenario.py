@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from connectors.registry import SYSTEMS
 from handoff_sync.config.load import load_config
 from handoff_sync.config.settings import Config
 from handoff_sync.daemon.scheduler import Daemon
@@ -32,7 +33,7 @@ from handoff_sync.engine.types import Plan, SlaEventKind, TaskActionKind
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.model import GateStatus, Output, Role
+from handoff_sync.model import GateStatus, Output, Role, TaskStatus
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sandbox.core.control_client import ControlClient, ControlError
 from handoff_sync.sandbox.server import SandboxServer
@@ -126,6 +127,10 @@ class DemoResult:
     reviews: Mapping[str, int] = field(default_factory=dict)  # open review items by kind
     conflicts: int = 0
     tasks_in_ledger: Mapping[str, int] = field(default_factory=dict)  # open / done
+    # Open partner tasks (side: prm) on the registrations: "partner_side" (the rep or the
+    # channel manager) or "fallback" (RevOps); prm_system names where they are.
+    partner_tasks: Mapping[str, int] = field(default_factory=dict)
+    prm_system: str = ""
     report: Path | None = None
     report_problem: str | None = None
     sandbox_time: datetime | None = None
@@ -161,6 +166,7 @@ class DemoResult:
             "totals": self.totals(), "flagged_opportunities": self.flagged_opportunities,
             "verdicts": dict(self.verdicts), "reviews": dict(self.reviews),
             "conflicts": self.conflicts, "tasks_in_ledger": dict(self.tasks_in_ledger),
+            "partner_tasks": dict(self.partner_tasks),
             "report": str(self.report) if self.report else None,
             "report_problem": self.report_problem,
             "sandbox_time": self.sandbox_time.isoformat() if self.sandbox_time else None,
@@ -258,7 +264,7 @@ class Demo:
 
         self.progress.phase("writing the HTML report")
         result.flagged_opportunities = len(flagged)
-        self._read_store(result)
+        self._read_store(result, mappings)
         result.sandbox_time = control.now()
         result.report, result.report_problem = _write_report(
             store, config, folder / REPORT_FILE, now=result.sandbox_time)
@@ -295,9 +301,15 @@ class Demo:
             raise DemoError(f"cycle {number} failed: {report.message}")
         return summarise_cycle(number, after, report, escalation_kinds, flagged)
 
-    def _read_store(self, result: DemoResult) -> None:
+    def _read_store(self, result: DemoResult, mappings: MappingSet) -> None:
         assert self.store is not None and self.control is not None
         state = self.store.load_pipeline(PIPELINE).engine
+        fallback = mappings.policy.ownership.fallback_owner_email
+        result.partner_tasks = dict(Counter(
+            "fallback" if t.spec.assignee_email == fallback else "partner_side"
+            for t in state.tasks.values()
+            if t.spec.side is Role.PRM and t.spec.status is TaskStatus.OPEN))
+        result.prm_system = SYSTEMS[mappings.prm.system.value].title
         result.verdicts = dict(Counter(v.status.value for v in state.verdicts.values()
                                        if v.crm_id is not None))
         status = self.store.status(PIPELINE, now=self.control.now())
@@ -406,7 +418,7 @@ def render_summary(result: DemoResult) -> list[str]:
                         for kind, count in sorted(result.reviews.items()))
     lines += [
         "",
-        "What the reps see in Salesforce",
+        "What the reps and partners see",
         f"  flags set:        {result.flagged_opportunities} opportunities got their handoff "
         f"gate status written (now {flags or 'none'})",
         f"  tasks:            {totals.get('tasks_created', 0)} created, "
@@ -414,6 +426,10 @@ def render_summary(result: DemoResult) -> list[str]:
         f"{totals.get('tasks_reassigned', 0)} reassigned to a new owner, "
         f"{totals.get('tasks_updated', 0) - totals.get('tasks_reassigned', 0)} updated "
         f"({result.tasks_in_ledger.get('open', 0)} open now)",
+        f"  partner tasks:    {sum(result.partner_tasks.values())} open on the "
+        f"{result.prm_system} registrations, where partners work "
+        f"({result.partner_tasks.get('partner_side', 0)} owned by the partner rep or the "
+        f"channel manager, {result.partner_tasks.get('fallback', 0)} by RevOps)",
         f"  handoff stages:   {totals.get('stages_set', 0)} deals placed in their first "
         f"stage, {totals.get('stages_advanced', 0)} advanced when a gate passed, "
         f"{totals.get('stages_handed_over', 0)} won deals handed to customer success",

@@ -13,6 +13,7 @@ resolves itself once the email is one user's again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -39,6 +40,10 @@ class Assignee:
     # The email several active users share that kept the role from resolving (the
     # person's own, or for the manager role the AE's); its review item is per email.
     duplicate: str | None = None
+    side: Role = Role.CRM  # the system whose user gets the work
+    # The field whose person took the work when the role's own person has no user there
+    # (a PRM task's channel manager); None: the role's person, or the fallback owner.
+    stand_in: str | None = None
 
 
 def resolve_person(role: PersonRole, deal: Deal, owners: OwnerDirectory,
@@ -58,6 +63,59 @@ def resolve_person(role: PersonRole, deal: Deal, owners: OwnerDirectory,
         return Assignee(wanted, role, wanted, True)
     shared = wanted is not None and len(owners.active_holders(wanted)) > 1
     return Assignee(fallback_email, role, wanted, False, duplicate=wanted if shared else None)
+
+
+def resolve_on_prm(role: PersonRole, deal: Deal, owners: OwnerDirectory,
+                   stand_in_field: str | None, fallback_email: str) -> Assignee:
+    """Who gets a PRM task: the role's person if they are an active PRM user (the partner
+    rep of record), else the person ``stand_in_field`` names (the registration's channel
+    manager) if they are one, else ``fallback_email``. Partner work stays with the partner
+    side: the fallback is the last resort, and ``unresolved_prm_owner_reviews`` groups it
+    by person rather than by deal."""
+    # The AE's manager is a CRM notion with no PRM counterpart: the stand-in takes it.
+    wanted = None if role is PersonRole.MANAGER else _email(deal.get(ROLE_FIELDS[role]))
+    if wanted is not None and owners.id_for(wanted) is not None:
+        return Assignee(wanted, role, wanted, True, side=Role.PRM)
+    stand_in = _email(deal.get(stand_in_field)) if stand_in_field else None
+    if stand_in is not None and owners.id_for(stand_in) is not None:
+        return Assignee(stand_in, role, wanted, True, side=Role.PRM, stand_in=stand_in_field)
+    shared = wanted is not None and len(owners.active_holders(wanted)) > 1
+    return Assignee(fallback_email, role, wanted, False,
+                    duplicate=wanted if shared else None, side=Role.PRM)
+
+
+def unresolved_prm_owner_reviews(fallen_back: Mapping[str | None, Iterable[str]],
+                                 system: str, fallback_email: str,
+                                 stand_in_field: str | None) -> list[ReviewItem]:
+    """One review item per person whose PRM tasks went to the fallback owner (None: deals
+    naming nobody), listing the deals, not one item per deal."""
+    items = []
+    stand_in = (f"the person in {stand_in_field}" if stand_in_field
+                else "a channel manager (ownership.channel_manager_field)")
+    for email in sorted(fallen_back, key=lambda e: e or ""):
+        deals = tuple(sorted(set(fallen_back[email])))
+        shown = ", ".join(deals[:10]) + (f" and {len(deals) - 10} more" if len(deals) > 10
+                                         else "")
+        if email is None:
+            who = "No partner rep is named"
+            fix = "fill partner_rep_email or " + (stand_in_field or "the channel manager")
+        else:
+            who = f"Partner rep {email} has no active {system} user"
+            fix = f"add them as a {system} user, or correct partner_rep_email"
+        items.append(ReviewItem(
+            key=f"unresolved_prm_owner:{email or '-'}",
+            kind=ReviewKind.UNRESOLVED_PRM_OWNER, deal=f"owner:prm:{email or '-'}",
+            summary=(f"{who} and {stand_in} is not one either, so the partner tasks of "
+                     f"{len(deals)} deal(s) ({shown}) go to the fallback owner "
+                     f"{fallback_email}: {fix}"),
+            details=MappingProxyType({"email": email, "system": system, "deals": deals,
+                                      "fallback": fallback_email,
+                                      "stand_in_field": stand_in_field})))
+    return items
+
+
+def _email(value: object) -> str | None:
+    return value.strip().lower() if isinstance(value, str) and not is_blank(value) else None
 
 
 def unresolved_owner_review(deal: str, assignee: Assignee) -> ReviewItem | None:
@@ -117,4 +175,5 @@ def duplicate_owner_reviews(owners: OwnerDirectory, role: Role, system: str,
     return items
 
 
-__all__ = ["Assignee", "duplicate_owner_reviews", "resolve_person", "unresolved_owner_review"]
+__all__ = ["Assignee", "duplicate_owner_reviews", "resolve_on_prm", "resolve_person",
+           "unresolved_owner_review", "unresolved_prm_owner_reviews"]

@@ -34,13 +34,23 @@ from types import MappingProxyType
 
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
+from connectors.registry import SYSTEMS
+from handoff_sync.engine.gate_view import (
+    Fails,
+    failing_earlier_gates,
+    gate_fails,
+    shown_gate,
+    template_values,
+)
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
     Assignee,
     duplicate_owner_reviews,
+    resolve_on_prm,
     resolve_person,
     unresolved_owner_review,
+    unresolved_prm_owner_reviews,
 )
 from handoff_sync.engine.reconcile import Reconciler, Rejected
 from handoff_sync.engine.sla import (
@@ -50,7 +60,6 @@ from handoff_sync.engine.sla import (
     running_status,
 )
 from handoff_sync.engine.stages import (
-    WINDOW_WORDS,
     StageWindow,
     decided_values,
     place,
@@ -79,8 +88,8 @@ from handoff_sync.engine.types import (
     deal_key,
 )
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
-from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
+from handoff_sync.mapping.policy.file_model import HandoffPolicy
+from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
@@ -88,6 +97,7 @@ from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
+    ROLE_FIELDS,
     Deal,
     GateResult,
     Output,
@@ -95,6 +105,7 @@ from handoff_sync.model import (
     PersonRole,
     Role,
     SlaStatus,
+    TaskStatus,
     Value,
 )
 
@@ -109,7 +120,8 @@ class EngineInput:
     crm: Sequence[MappedRecord]
     state: EngineState
     now: datetime  # aware UTC; the only clock the engine knows
-    crm_owners: OwnerDirectory  # tasks and owner fields resolve against the CRM's users
+    crm_owners: OwnerDirectory  # CRM tasks and owner fields resolve against the CRM's users
+    # ... PRM tasks (side: prm) and the partner rep's stage against the PRM's.
     prm_owners: OwnerDirectory = dataclasses.field(default_factory=OwnerDirectory)
     # None: plan every deal. Otherwise plan only the deals this can change (see Dirty);
     # every other deal's plan would be empty, so skipping it changes nothing.
@@ -202,6 +214,8 @@ def plan(inputs: EngineInput) -> Plan:
         record = records[role].get(record_id)
         return record.values.get(name) if record is not None else None
 
+    for item in planner.prm_owner_reviews(prm_by_id):
+        out.review(item)
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
@@ -309,9 +323,10 @@ class _DealPlanner:
         self.clears: dict[tuple[Role, str], str] = {}
         # (side, record id) -> the deals whose base waits on its blanking (FieldWrite.holds)
         self.holds: dict[tuple[Role, str], tuple[str, ...]] = {}
-        self.tasks_by_crm: dict[str, list[TaskState]] = defaultdict(list)
+        # (side, deal record) -> the ledger's tasks on it
+        self.tasks_by_record: dict[tuple[Role, str], list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
-            self.tasks_by_crm[state.spec.crm_id].append(state)
+            self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
         self.clocks_by_deal: dict[str, dict[str, dict[str, ClockState]]] = defaultdict(
             lambda: defaultdict(dict))
         for (key, type_id, clock_id), clock in inputs.state.clocks.items():
@@ -355,16 +370,9 @@ class _DealPlanner:
         decided = decided_values(deal, placement)
         if decided:  # the autopilot moved the deal: merge again with its position
             merged = self.reconcile(key, prm, crm, base, identity=identity, decided=decided)
-        if placement.kind is not None and placement.handoff_type is not None \
-                and placement.stage is not None and placement.entered_at is not None:
-            out.moves.append(StageMove(key, deal.handoff_type, deal.handoff_stage,
-                                       placement.handoff_type, placement.stage,
-                                       placement.entered_at, placement.kind,
-                                       placement.moves))
-        if placement.handoff_type is not None:
-            deal = dataclasses.replace(deal, handoff_type=placement.handoff_type,
-                                       handoff_stage=placement.stage,
-                                       stage_entered_at=placement.entered_at)
+        if (move := placement.move(key, deal)) is not None:
+            out.moves.append(move)
+        deal = placement.applied(deal)
         out.conflicts.extend(merged.conflicts)
         for read in (r for r in (prm, crm) if r is not None):
             for issue in read.issues:
@@ -384,16 +392,15 @@ class _DealPlanner:
             stage = next(s for s in handoff.stages if s.id == gate.stage)
             # Gate results per stage id for this deal (missing fields do not depend on
             # whether a handoff is required): earlier and watched stages often coincide.
-            fails: dict[str | None, bool] = {gate.stage: bool(gate.missing)}
-            ahead = self._failing_earlier_gates(deal, gate, fails)
-            if ahead:
-                numbers = {s.id: n for n, s in enumerate(handoff.stages, start=1)}
-                shown = evaluate_stage(gate.handoff_type, stage, deal, required=gate.required,
-                                       earlier=tuple((numbers[s.id], s) for s in handoff.stages
-                                                     if s.id in ahead))
+            fails: Fails = {gate.stage: bool(gate.missing)}
+            ahead = failing_earlier_gates(self.policy, deal, gate, fails)
+            shown = shown_gate(self.policy, deal, gate, ahead)
             if gate.required and deal.stage_entered_at is not None:
                 window = stage_window(stage, deal.stage_entered_at, inputs.now)
-            owner = self._assign(key, deal, PersonRole(stage.owner))
+            # The partner rep's stage is theirs in the PRM; its tasks raise any review.
+            owner = (self._prm_assignee(deal, PersonRole.PRM_OWNER)
+                     if stage.owner == PersonRole.PRM_OWNER.value
+                     else self._assign(key, deal, PersonRole(stage.owner)))
             stage_owner = owner.email
             update = advance_clocks(
                 deal=deal, deal_key=key, handoff_type=gate.handoff_type, handoff=handoff,
@@ -404,30 +411,26 @@ class _DealPlanner:
             clocks = update.clocks
             out.clocks.extend(update.changed)
             out.events.extend(update.events)
-            values = _template_values(deal, shown, handoff.label, stage.label, window)
-            if crm_id is not None:
-                calendar = self.policy.calendars.get(handoff.calendar or "")
-                context = TaskContext(
-                    inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
-                    stage.label, shown, deal, clocks, values,
-                    lambda role: self._assign(key, deal, role),
-                    window[1] if window else None)
-                out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
-                                              self.tasks_by_crm.get(crm_id, ()),
-                                              now=inputs.now, calendar=calendar))
-        elif crm_id is not None:
+            values = template_values(deal, shown, handoff.label, stage.label, window)
+            calendar = self.policy.calendars.get(handoff.calendar or "")
+            context = TaskContext(
+                inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
+                stage.label, shown, deal, clocks, values,
+                lambda role, side: self._assign_on(side, key, deal, role), prm_id=prm_id,
+                prm_tasks=self.sides[Role.PRM].tasks is not None,
+                stage_window=window[1] if window else None)
+            out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
+                                          self._ledger(prm_id, crm_id),
+                                          now=inputs.now, calendar=calendar))
+        else:
             # No handoff type applies any more (e.g. a won deal reopened): nothing is
             # wanted, so the tasks it still has open close, as when a handoff stops being
             # required.
-            out.tasks.extend(task_actions(key, crm_id, (), self.tasks_by_crm.get(crm_id, ()),
+            out.tasks.extend(task_actions(key, crm_id, (), self._ledger(prm_id, crm_id),
                                           now=inputs.now, calendar=None))
         verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
                           shown.status, shown.completeness_pct, shown.missing_labels,
-                          stage_owner, ahead,
-                          stage_entered_at=deal.stage_entered_at if gate.required else None,
-                          stage_due_at=window[0] if window else None,
-                          stage_window=window[1].value if window else None,
-                          placed_by_person=placement.by_person)
+                          stage_owner, ahead, **placement.verdict_fields(gate.required, window))
         if previous != verdict:
             out.verdicts.append(verdict)
         outputs = self._outputs(deal, shown, clocks, values, window)
@@ -475,25 +478,60 @@ class _DealPlanner:
         self.out.review(unresolved_owner_review(key, assignee))
         return assignee
 
+    def _assign_on(self, side: Role, key: str, deal: Deal, role: PersonRole) -> Assignee:
+        return self._prm_assignee(deal, role) if side is Role.PRM else \
+            self._assign(key, deal, role)
+
+    def _prm_assignee(self, deal: Deal, role: PersonRole) -> Assignee:
+        """The role's person on the PRM side; a fallback is reviewed per person, from the
+        ledger (prm_owner_reviews), not per deal here."""
+        ownership = self.policy.ownership
+        return resolve_on_prm(role, deal, self.inputs.prm_owners,
+                              ownership.channel_manager_field, ownership.fallback_owner_email)
+
+    def _ledger(self, prm_id: str | None, crm_id: str | None) -> list[TaskState]:
+        """The ledger's tasks on this deal's records: the opportunity's and the
+        registration's."""
+        tasks = list(self.tasks_by_record.get((Role.CRM, crm_id), ())) if crm_id else []
+        if prm_id is not None:
+            tasks += self.tasks_by_record.get((Role.PRM, prm_id), ())
+        return tasks
+
+    def prm_owner_reviews(self, registrations: Mapping[str, MappedRecord]
+                          ) -> list[ReviewItem]:
+        """One item per person whose open PRM tasks went to the fallback owner, over every
+        deal (the ledger, with this plan's task actions applied), so an incremental cycle
+        states the same items as a full one."""
+        fallback = self.policy.ownership.fallback_owner_email
+        open_tasks = {key: state.spec for key, state in self.inputs.state.tasks.items()
+                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN}
+        for action in self.out.tasks:
+            if action.task.side is not Role.PRM:
+                continue
+            if action.task.status is TaskStatus.OPEN:
+                open_tasks[action.task.key] = action.task
+            else:
+                open_tasks.pop(action.task.key, None)
+        fallen: dict[str | None, list[str]] = defaultdict(list)
+        for spec in open_tasks.values():
+            if spec.assignee_email != fallback:
+                continue
+            record = registrations.get(spec.crm_id)
+            if record is None:
+                continue  # the registration is gone: nobody can act on its task
+            rep = record.values.get(ROLE_FIELDS[PersonRole.PRM_OWNER])
+            email = rep.strip().lower() if isinstance(rep, str) and not is_blank(rep) else None
+            fallen[email].append(deal_key(spec.crm_id, None))
+        return unresolved_prm_owner_reviews(
+            fallen, SYSTEMS[self.sides[Role.PRM].system.value].title, fallback,
+            self.policy.ownership.channel_manager_field)
+
     def _gates_passed(self, deal: Deal, type_id: str,
-                      fails: dict[str | None, bool]) -> dict[str, bool]:
+                      fails: Fails) -> dict[str, bool]:
         """Whether each stage some SLA clock watches has its gate met now."""
         stages = {s.id: s for s in self.policy.handoff_types[type_id].stages}
-        return {stage_id: not _gate_fails(type_id, stages[stage_id], deal, fails)
+        return {stage_id: not gate_fails(type_id, stages[stage_id], deal, fails)
                 for stage_id in sorted(self.watched_gates[type_id]) if stage_id in stages}
-
-    def _failing_earlier_gates(self, deal: Deal, gate: GateResult,
-                               fails: dict[str | None, bool]) -> tuple[str, ...]:
-        """Stages the deal has moved past whose gates still fail ("ahead of its gate")."""
-        if not gate.required or gate.handoff_type is None:
-            return ()
-        failing: list[str] = []
-        for stage in self.policy.handoff_types[gate.handoff_type].stages:
-            if stage.id == gate.stage:
-                break
-            if _gate_fails(gate.handoff_type, stage, deal, fails):
-                failing.append(stage.id)
-        return tuple(failing)
 
     def _outputs(self, deal: Deal, gate: GateResult, clocks: Mapping[str, ClockState],
                  values: Mapping[str, Value],
@@ -532,16 +570,6 @@ class _DealPlanner:
         return changed
 
 
-def _gate_fails(type_id: str, stage: Stage, deal: Deal,
-                fails: dict[str | None, bool]) -> bool:
-    """Whether the stage's gate has unmet requirements, remembered in ``fails``."""
-    known = fails.get(stage.id)
-    if known is None:
-        known = fails[stage.id] = bool(evaluate_stage(type_id, stage, deal,
-                                                      required=True).missing)
-    return known
-
-
 def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
     """The merged values as a Deal (ids and other non-catalogue names left out).
 
@@ -556,20 +584,6 @@ def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
             custom[name] = value
     known["pipeline"] = pipeline
     return Deal(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
-
-
-def _template_values(deal: Deal, gate: GateResult, handoff_label: str, stage_label: str,
-                     window: tuple[datetime, StageWindow] | None) -> dict[str, Value]:
-    values: dict[str, Value] = {name: getattr(deal, name) for name in CANONICAL_FIELDS}
-    values.update(deal.custom)
-    values["handoff_label"] = handoff_label
-    values["stage_label"] = stage_label
-    values["missing_fields"] = "\n".join(f"- {label}" for label in gate.missing_labels) or None
-    values["completeness_pct"] = gate.completeness_pct
-    values["stage_due_at"] = window[0] if window else None
-    values["stage_window"] = WINDOW_WORDS[window[1]] if window else None
-    return values
-
 
 
 def _invalid_value(key: str, read: MappedRecord, issue: ValueIssue) -> ReviewItem:

@@ -34,12 +34,13 @@ entry, so a stage entered on its first day is due by its last: on_track, at_risk
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
-from handoff_sync.engine.types import Verdict
+from handoff_sync.engine.types import StageMove, Verdict
 from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, HandoffType, Stage
 from handoff_sync.mapping.policy.gates import evaluate_stage, handoff_type_of, stage_of
@@ -70,6 +71,29 @@ class Placement:
     # deal over) or "stage" (only the stage); the engine leaves it where it is.
     by_person: str | None = None
     writes: bool = False  # the engine keeps this position on the records (``drives``)
+
+    def move(self, deal_key: str, deal: Deal) -> StageMove | None:
+        """The move for the plan, when the engine moved the deal."""
+        if (self.kind is None or self.handoff_type is None or self.stage is None
+                or self.entered_at is None):
+            return None
+        return StageMove(deal_key, deal.handoff_type, deal.handoff_stage, self.handoff_type,
+                         self.stage, self.entered_at, self.kind, self.moves)
+
+    def verdict_fields(self, required: bool,
+                       window: tuple[datetime, StageWindow] | None) -> dict[str, Any]:
+        """What the verdict remembers of the position (Verdict's stage fields)."""
+        return {"stage_entered_at": self.entered_at if required else None,
+                "stage_due_at": window[0] if window else None,
+                "stage_window": window[1].value if window else None,
+                "placed_by_person": self.by_person}
+
+    def applied(self, deal: Deal) -> Deal:
+        """The deal as it stands in this position."""
+        if self.handoff_type is None:
+            return deal
+        return replace(deal, handoff_type=self.handoff_type, handoff_stage=self.stage,
+                       stage_entered_at=self.entered_at)
 
 
 # Whether a stage's gate fails for the deal (cached by the caller per deal).

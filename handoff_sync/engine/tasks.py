@@ -2,10 +2,14 @@
 
 A task template (handoff.yaml) is open while its trigger holds: the stage's gate is
 blocked, the deal is in the stage, the stage is at risk / overdue against its day window,
-or an SLA clock is at risk / breached. The key of a
-task is a hash of (pipeline, CRM deal, handoff type, stage or clock, kind), so there is
-at most one task per deal, handoff type, stage and kind, and an upsert by key is
-idempotent. Comparing the desired tasks with the ledger yields the actions:
+or an SLA clock is at risk / breached. It is written to
+its side (``side: crm``, the default: on the CRM opportunity; ``side: prm``: on the
+partner's registration, so the partner sees what is missing where they work, even before
+any opportunity exists). The key of a task is a hash of (pipeline, the side's deal
+record, handoff type, stage or clock, kind), the record prefixed with its side for PRM
+tasks, so there is at most one task per deal, side, handoff type, stage and kind, a PRM
+and a CRM task never share a key, and an upsert by key is idempotent. Comparing the
+desired tasks with the ledger yields the actions:
 
     desired, no ledger row              -> open
     desired, open, other assignee       -> reassign   (the owner changed)
@@ -48,6 +52,7 @@ from handoff_sync.model import (
     GateResult,
     GateStatus,
     PersonRole,
+    Role,
     SlaStatus,
     TaskPriority,
     TaskSpec,
@@ -60,9 +65,14 @@ ESCALATION_PREFIX = "escalate_"
 _ESCALATION_DUE = Duration(hours=4)
 
 
-def task_key(pipeline: str, crm_id: str, handoff_type: str, scope: str, kind: str) -> str:
-    """Deterministic and short enough for any external-id field (36 characters)."""
-    raw = "\x1f".join((pipeline, crm_id, handoff_type, scope, kind))
+def task_key(pipeline: str, crm_id: str, handoff_type: str, scope: str, kind: str,
+             side: Role = Role.CRM) -> str:
+    """Deterministic and short enough for any external-id field (36 characters).
+
+    ``crm_id`` is the side's deal record; a CRM task's key is what it was before tasks
+    had sides (no task churn on upgrade), a PRM task's names its side too."""
+    record = crm_id if side is Role.CRM else f"{side.value}:{crm_id}"
+    raw = "\x1f".join((pipeline, record, handoff_type, scope, kind))
     return "hs1-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -77,6 +87,8 @@ class DesiredTask:
     assignee: Assignee
     due: Duration
     priority: TaskPriority
+    side: Role = Role.CRM
+    record_id: str | None = None  # the side's deal record (None: task_actions' crm_id)
 
 
 @dataclass(frozen=True)
@@ -84,7 +96,7 @@ class TaskContext:
     """What the task templates of one deal are evaluated against."""
 
     pipeline: str
-    crm_id: str
+    crm_id: str | None  # None: no opportunity yet (only PRM tasks can be wanted)
     handoff_type: str
     handoff: HandoffType
     stage_id: str
@@ -93,8 +105,17 @@ class TaskContext:
     deal: Deal
     clocks: Mapping[str, ClockState]
     values: Mapping[str, Value]  # canonical values + computed placeholders
-    assign: Callable[[PersonRole], Assignee]
+    assign: Callable[[PersonRole, Role], Assignee]  # a role's person on a side
+    prm_id: str | None = None  # the registration, for side: prm tasks
+    # False: the PRM holds no tasks (a file drop): side: prm tasks go on the opportunity.
+    prm_tasks: bool = True
     stage_window: StageWindow | None = None  # the stage against its day window, if timed
+
+    def side(self, template: TaskTemplate) -> Role:
+        return Role.PRM if template.side == Role.PRM.value and self.prm_tasks else Role.CRM
+
+    def record(self, side: Role) -> str | None:
+        return self.crm_id if side is Role.CRM else self.prm_id
 
 
 def desired_tasks(ctx: TaskContext) -> list[DesiredTask]:
@@ -107,7 +128,9 @@ def desired_tasks(ctx: TaskContext) -> list[DesiredTask]:
     for template in ctx.handoff.tasks:
         if template.open_while == "sla_breached" and template.sla:
             covered_breaches.add(template.sla)
-        if not _holds(template, ctx):
+        side = ctx.side(template)
+        record = ctx.record(side)
+        if record is None or not _holds(template, ctx):
             continue
         scope = f"sla:{template.sla}" if template.sla else ctx.stage_id
         values = ctx.values
@@ -115,14 +138,14 @@ def desired_tasks(ctx: TaskContext) -> list[DesiredTask]:
             values = {**values, **_sla_values(clocks_by_id[template.sla],
                                               ctx.clocks[template.sla])}
         wanted.append(DesiredTask(
-            task_key(ctx.pipeline, ctx.crm_id, ctx.handoff_type, scope, template.kind),
+            task_key(ctx.pipeline, record, ctx.handoff_type, scope, template.kind, side),
             template.kind, render(template.subject, values), render(template.body, values),
-            ctx.assign(PersonRole(template.assignee)), template.due,
-            TaskPriority(template.priority)))
+            ctx.assign(PersonRole(template.assignee), side), template.due,
+            TaskPriority(template.priority), side, record))
     for clock in ctx.handoff.slas:
         state = ctx.clocks.get(clock.id)
         if (clock.escalate_to is None or clock.id in covered_breaches or state is None
-                or not _running_with(state, SlaStatus.BREACHED)):
+                or ctx.crm_id is None or not _running_with(state, SlaStatus.BREACHED)):
             continue
         kind = ESCALATION_PREFIX + clock.id
         values = {**ctx.values, **_sla_values(clock, state)}
@@ -131,22 +154,27 @@ def desired_tasks(ctx: TaskContext) -> list[DesiredTask]:
             kind, render("Escalation: {sla_label} breached for {deal_name}", values),
             render("{sla_label} was due {sla_due_at}.\nStill missing:\n{missing_fields}",
                    values),
-            ctx.assign(PersonRole(clock.escalate_to)), _ESCALATION_DUE, TaskPriority.HIGH))
+            ctx.assign(PersonRole(clock.escalate_to), Role.CRM), _ESCALATION_DUE,
+            TaskPriority.HIGH, Role.CRM, ctx.crm_id))
     return sorted(wanted, key=lambda task: task.key)
 
 
-def task_actions(deal: str, crm_id: str, desired: Iterable[DesiredTask],
+def task_actions(deal: str, crm_id: str | None, desired: Iterable[DesiredTask],
                  ledger: Iterable[TaskState], *, now: datetime,
                  calendar: BusinessCalendar | None) -> list[TaskAction]:
-    """The upserts that bring this deal's tasks in the CRM to the desired set."""
+    """The upserts that bring this deal's tasks (``ledger``: those of its records, on
+    both sides) to the desired set; ``crm_id`` for a task that names no record."""
     actions: list[TaskAction] = []
     known = {state.spec.key: state for state in ledger}
     wanted_keys: set[str] = set()
     for task in desired:
         wanted_keys.add(task.key)
         state = known.get(task.key)
-        spec = TaskSpec(task.key, task.kind, crm_id, task.subject, task.body,
-                        task.assignee.email, due_at(now, task.due, calendar), task.priority)
+        record = task.record_id or crm_id
+        assert record is not None, "a task needs the record it is attached to"
+        spec = TaskSpec(task.key, task.kind, record, task.subject, task.body,
+                        task.assignee.email, due_at(now, task.due, calendar), task.priority,
+                        side=task.side)
         if state is None:
             actions.append(TaskAction(TaskActionKind.OPEN, spec, deal, "trigger holds"))
             continue

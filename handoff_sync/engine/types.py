@@ -81,6 +81,9 @@ class ReviewKind(StrEnum):
     DUPLICATE_OWNER_EMAIL = "duplicate_owner_email"  # active users sharing one email
     ROUTING_OWNER = "routing_owner"  # routing would give deals to no active CRM user
     UNROUTED = "unrouted"  # no routing rule could route a deal: the fallback owner took it
+    # A person whose PRM tasks fell back to the fallback owner: one item per email,
+    # listing the deals (the channel manager stands in first, so this is rare).
+    UNRESOLVED_PRM_OWNER = "unresolved_prm_owner"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from connectors.reading import did_you_mean
+from connectors.registry import SYSTEMS
 from handoff_sync.errors import MappingError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.checks import POLICY_PARTS, FieldCatalog, check_policy
@@ -85,6 +86,10 @@ def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
     if policy is not None and policy.loaded.model is not None:
         problems.extend(check_policy(policy.document, policy.loaded.model, catalog,
                                      policy.loaded.gaps))
+        prm_side = sides[Role.PRM]
+        if prm_side is not None and not prm_side[1].loaded.gaps.lost(("tasks",)):
+            problems.extend(_check_task_sides(policy.document, policy.loaded.model,
+                                              prm_side[0]))
     type_ids, stage_ids = handoff_ids(policy.document.data) if policy else (UNKNOWN, UNKNOWN)
     for system, mapping in compiled.items():
         problems.extend(_check_policy_ids(systems[system].document, mapping, type_ids,
@@ -279,6 +284,21 @@ def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,
         sync[name] = FieldSync(name, field_type, policy, prm_reads, bool(p and p.writes),
                                crm_reads, bool(c and c.writes))
     return sync
+
+
+def _check_task_sides(document: YamlDocument, policy: HandoffPolicy,
+                      prm: SystemMapping) -> list[Problem]:
+    """A task written to the PRM (side: prm) needs the PRM file's tasks section. A PRM
+    handoff-sync cannot write (a file drop) holds none: its side: prm tasks are written
+    on the opportunity instead (engine.tasks), as they were before tasks had sides."""
+    if prm.tasks is not None or SYSTEMS[prm.system.value].read_only is not None:
+        return []
+    return [document.problem(
+        ("handoff_types", type_id, "tasks", index, "side"),
+        f"side: prm tasks are written to the PRM, but {prm.file.name} has no tasks section",
+        f"add 'tasks:' to {prm.file.name} (see docs/admin-guide.md), or write side: crm")
+        for type_id, handoff in policy.handoff_types.items()
+        for index, task in enumerate(handoff.tasks) if task.side == Role.PRM.value]
 
 
 def _check_policy_ids(document: YamlDocument, mapping: SystemMapping, type_ids: Defined,

@@ -40,10 +40,12 @@ LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
 LINKING_KINDS = frozenset(kind.value for kind in (
     ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT, ReviewKind.LINK_CONFLICT,
     ReviewKind.LINKED_RECORD_DELETED))
-# Items every plan states whatever it planned: linking's, the owner directories', and
-# routing's per-email items (engine.routing.Router.reviews).
+# Items every plan states whatever it planned: linking's, the owner directories',
+# routing's per-email items (engine.routing.Router.reviews), and the PRM owner items,
+# grouped per person from the whole task ledger every cycle.
 EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value,
-                                     ReviewKind.ROUTING_OWNER.value}
+                                     ReviewKind.ROUTING_OWNER.value,
+                                     ReviewKind.UNRESOLVED_PRM_OWNER.value}
 Row = dict[str, Any]
 
 
@@ -179,12 +181,14 @@ def resolve(connection: Connection, pipeline: str, key: str, *, action: str,
 def dismiss_owner(connection: Connection, pipeline: str, email: str, *, by: str,
                   now: datetime) -> list[dict[str, Any]]:
     """Dismiss every open unresolved_owner item naming ``email`` (any case) in the
-    pipeline: the fix is per person, the items are per deal. The items afterwards."""
+    pipeline, and the person's unresolved_prm_owner item: the fix is per person, the
+    CRM's items are per deal. The items afterwards."""
     queue = table(ReviewRow)
     wanted = email.strip().casefold()
     rows = connection.execute(_locked(connection, select(queue).where(
         queue.c.pipeline == pipeline, queue.c.status == ReviewStatus.OPEN.value,
-        queue.c.kind == ReviewKind.UNRESOLVED_OWNER.value))).mappings()
+        queue.c.kind.in_([ReviewKind.UNRESOLVED_OWNER.value,
+                          ReviewKind.UNRESOLVED_PRM_OWNER.value])))).mappings()
     matching = [dict(row) for row in rows
                 if str(decode_map(row["details"] or {}).get("email") or "").casefold()
                 == wanted]

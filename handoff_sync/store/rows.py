@@ -54,7 +54,7 @@ def spec_data(spec: TaskSpec) -> dict[str, Any]:
     return {"key": spec.key, "kind": spec.kind, "crm_id": spec.crm_id,
             "subject": spec.subject, "body": spec.body, "assignee_email": spec.assignee_email,
             "due_at": encode(spec.due_at), "priority": spec.priority.value,
-            "status": spec.status.value}
+            "status": spec.status.value, "side": spec.side.value}
 
 
 def spec_from(data: Mapping[str, Any], status: str) -> TaskSpec:
@@ -62,7 +62,9 @@ def spec_from(data: Mapping[str, Any], status: str) -> TaskSpec:
     person closing the task in the CRM changes it without a new spec)."""
     return TaskSpec(data["key"], data["kind"], data["crm_id"], data["subject"], data["body"],
                     data["assignee_email"], decode(data["due_at"]),
-                    TaskPriority(data["priority"]), TaskStatus(status))
+                    TaskPriority(data["priority"]), TaskStatus(status),
+                    # Rows written before tasks had sides are the CRM's.
+                    Role(data.get("side", Role.CRM.value)))
 
 
 def task_row(pipeline: str, spec: TaskSpec, deal: str | None, system_task_id: str | None,

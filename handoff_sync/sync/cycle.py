@@ -558,14 +558,25 @@ class PipelineRunner:
 
     def _task_closures(self, mappings: MappingSet, state: PipelineState,
                        now: datetime) -> TaskClosures:
-        crm = mappings.crm
-        if crm.tasks is None:
-            return TaskClosures()
-        open_keys = {key for key, task in state.engine.tasks.items()
-                     if task.spec.status is TaskStatus.OPEN}
-        since = state.checkpoints.get((crm.system.value, crm.tasks.object))
-        return pull_task_closures(self.connectors[Role.CRM], crm, since=since,
-                                  open_keys=open_keys, now=now)
+        """Open tasks people completed, on each side that holds tasks (a partner closes
+        a PRM task in the PRM)."""
+        out = TaskClosures()
+        for role in (Role.CRM, Role.PRM):
+            mapping = mappings.side(role)
+            if mapping.tasks is None:
+                continue
+            open_keys = {key for key, task in state.engine.tasks.items()
+                         if task.spec.status is TaskStatus.OPEN and task.spec.side is role}
+            if role is Role.PRM and not any(
+                    task.side == Role.PRM.value for handoff in
+                    mappings.policy.handoff_types.values() for task in handoff.tasks):
+                continue  # the policy writes no PRM task: no query for nothing
+            since = state.checkpoints.get((mapping.system.value, mapping.tasks.object))
+            found = pull_task_closures(self.connectors[role], mapping, since=since,
+                                       open_keys=open_keys, now=now)
+            out.keys |= found.keys
+            out.checkpoints.update(found.checkpoints)
+        return out
 
     def _usage(self) -> dict[str, dict[str, Any]]:
         return {connector.system: connector.usage.snapshot()

@@ -70,7 +70,7 @@ class KnownRecord:
 @dataclass(frozen=True)
 class PlanContext:
     cards: Mapping[str, DealCard]  # deal key -> card, every deal the plan touches
-    people: Mapping[str, Person]  # task assignee email -> the CRM user
+    people: Mapping[str, Person]  # task assignee email -> the CRM user (else the PRM's)
     known: tuple[KnownRecord, ...] = ()
     skipped: tuple[SkippedRecord, ...] = ()  # records outside their mapping's scope
     notes: tuple[str, ...] = ()  # what could not be checked, for people
@@ -101,7 +101,8 @@ def plan_context(plan: Plan, mappings: MappingSet, records: Mapping[Role, Sequen
                         if c.stopped_at is None or c in moved)
         cards[key] = _card(key, mappings, prm_id, crm_id, prm, crm, owners, verdict,
                            key in verdicts, running)
-    people = {email: _person(email, owners[Role.CRM])
+    # A partner rep owns partner tasks as a PRM user: found there when the CRM has none.
+    people = {email: _person(email, owners[Role.CRM], owners[Role.PRM])
               for email in sorted({a.task.assignee_email for a in plan.tasks})}
     known = tuple(KnownRecord(RecordRef(record.system.value, mappings.side(role).object,
                                         record_id),

@@ -135,10 +135,11 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
                 break
         if out.stopped:
             break
-    crm = sides[Role.CRM]
-    if not out.stopped and plan.tasks and crm.mapping.tasks is not None:
-        _upsert_tasks(crm, plan.tasks, out, holds=holds, now=now, should_stop=should_stop,
-                      heartbeat=heartbeat)
+    for role in (Role.CRM, Role.PRM):  # each task to its side's system
+        side, actions = sides[role], [a for a in plan.tasks if a.task.side is role]
+        if not out.stopped and actions and side.mapping.tasks is not None:
+            _upsert_tasks(side, actions, out, holds=holds, now=now,
+                          should_stop=should_stop, heartbeat=heartbeat)
     out.written_deals = advancing_deals(plan, done)
     return out
 
@@ -430,7 +431,7 @@ def write_call_estimate(plan: Plan, sides: Mapping[Role, Side]) -> dict[str, int
     for role, side in sides.items():
         system = side.mapping.system.value
         row = spec(system)
-        tasks = len(plan.tasks) if role is Role.CRM else 0
+        tasks = sum(1 for action in plan.tasks if action.task.side is role)
         total = -(-tasks // row.task_batch)
         for writes in _passes(plan.writes):  # each pass has calls of its own
             records = sum(1 for w in writes if w.role is role)

@@ -23,7 +23,7 @@ from handoff_sync.engine.types import EngineState, TaskState, Verdict
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.gates import evaluate_gate
-from handoff_sync.model import Deal, TaskStatus
+from handoff_sync.model import Deal, Role, TaskStatus
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync.cycle import PipelineRunner
@@ -90,6 +90,22 @@ def handoff_tasks(sf: Any) -> list[dict[str, Any]]:
                         "FROM Task WHERE Handoff_Task_Key__c != null")["records"]
 
 
+def hubspot_handoff_tasks(hs: Any) -> list[dict[str, Any]]:
+    """Every handoff task in HubSpot (the ones carrying a task key): key, status, owner."""
+    tasks = hs.crm.objects.get_all("tasks", properties=["handoff_task_key", "hs_task_status",
+                                                        "hubspot_owner_id"])
+    return [{"key": t.properties["handoff_task_key"], "status": t.properties["hs_task_status"],
+             "owner": t.properties.get("hubspot_owner_id")}
+            for t in tasks if t.properties.get("handoff_task_key")]
+
+
+def hubspot_task_status(hs: Any, task_key: str) -> str:
+    """A HubSpot task's hs_task_status, found by its handoff task key (vendor client)."""
+    task = hs.crm.objects.basic_api.get_by_id("tasks", task_key, id_property="handoff_task_key",
+                                              properties=["hs_task_status"])
+    return str(task.properties["hs_task_status"])
+
+
 def sample_value(rule: Any) -> Any:
     """A plausible Salesforce value for a mapped field, as an AE would type it."""
     if rule.values:
@@ -124,7 +140,8 @@ def owner_assigned_tasks(state: EngineState, sf: Any,
         "SELECT Id, Email FROM User WHERE IsActive = true")["records"]}
     by_deal: dict[str, list[TaskState]] = {}
     for task in state.tasks.values():
-        if task.spec.status is TaskStatus.OPEN and task.spec.crm_id not in exclude:
+        if task.spec.status is TaskStatus.OPEN and task.spec.side is Role.CRM \
+                and task.spec.crm_id not in exclude:
             by_deal.setdefault(task.spec.crm_id, []).append(task)
     for crm_id, tasks in sorted(by_deal.items()):
         owner = users.get(sf.Opportunity.get(crm_id)["OwnerId"])

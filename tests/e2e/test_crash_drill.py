@@ -35,7 +35,7 @@ from handoff_sync.model import TaskStatus
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.store.schema import SyncRun
-from tests.e2e.sync_support import configured_sandbox, handoff_tasks
+from tests.e2e.sync_support import configured_sandbox, handoff_tasks, hubspot_handoff_tasks
 from tests.store_support import fresh_database_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,16 +135,23 @@ def final_state(sf: Salesforce, hs: HubSpot) -> dict[str, Any]:
                    for t in handoff_tasks(sf))
     deals = {deal.id: deal.properties.get("crm_opportunity_id")
              for deal in hs.crm.deals.get_all(properties=["crm_opportunity_id"])}
-    return {"opportunities": opportunities, "tasks": tasks, "deals": deals}
+    partner_tasks = sorted((t["key"], t["status"], t["owner"]) for t in hubspot_handoff_tasks(hs))
+    return {"opportunities": opportunities, "tasks": tasks, "deals": deals,
+            "partner_tasks": partner_tasks}
 
 
-def assert_consistent(sf: Salesforce, database_url: str) -> None:
-    """One CRM task per key, and the ledger's open tasks are exactly the CRM's."""
+def assert_consistent(sf: Salesforce, hs: HubSpot, database_url: str) -> None:
+    """One task per key in each system, and the ledger's open tasks are exactly theirs:
+    the CRM's in Salesforce, the partner's on the HubSpot registrations."""
     tasks = handoff_tasks(sf)
     keys = [t["Handoff_Task_Key__c"] for t in tasks]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     assert not duplicates, f"duplicate task keys in Salesforce: {duplicates[:10]}"
+    partner = hubspot_handoff_tasks(hs)
+    partner_keys = [t["key"] for t in partner]
+    assert len(partner_keys) == len(set(partner_keys)), "duplicate task keys in HubSpot"
     open_in_crm = {t["Handoff_Task_Key__c"] for t in tasks if t["Status"] != "Completed"}
+    open_in_crm |= {t["key"] for t in partner if t["status"] != "COMPLETED"}
     with Store.connect(database_url) as store:
         state = store.load_pipeline("partners").engine
     open_in_ledger = {key for key, task in state.tasks.items()
@@ -156,7 +163,7 @@ def drill(sandbox: SandboxServer, sf: Salesforce, hs: HubSpot, tmp_path: Path, *
           faults: list[dict[str, Any]] | None, rng_seed: int) -> None:
     with fresh_database_url("sqlite", tmp_path) as reference_db:
         cycle_seconds = converge(prepare(sandbox, tmp_path / "reference", reference_db))
-        assert_consistent(sf, reference_db)
+        assert_consistent(sf, hs, reference_db)
         reference = final_state(sf, hs)
     assert reference["tasks"], "the seed opens handoff tasks"
     with fresh_database_url("sqlite", tmp_path) as crash_db:
@@ -168,7 +175,7 @@ def drill(sandbox: SandboxServer, sf: Salesforce, hs: HubSpot, tmp_path: Path, *
         finally:
             sandbox.sandbox.faults.clear()
         converge(config)
-        assert_consistent(sf, crash_db)
+        assert_consistent(sf, hs, crash_db)
         crashed = final_state(sf, hs)
     for part in ("opportunities", "deals", "tasks"):
         assert crashed[part] == reference[part], part

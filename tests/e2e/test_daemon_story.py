@@ -25,12 +25,14 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from handoff_sync.mapping.loader import load_mappings
+from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from tests.e2e.sync_support import (
     configured_sandbox,
     fillable_blocked_deal,
     handoff_tasks,
+    hubspot_task_status,
     other_active_user,
     owner_assigned_tasks,
     running_daemon,
@@ -105,8 +107,11 @@ def test_the_daemon_syncs_a_day_of_edits_and_stops_cleanly(
         owner_deal, owner_tasks = owned
         used = {gate_verdict.crm_id, owner_deal}
         crossover, conflict = [link for link in links if link.crm_id not in used][:2]
-        gate_tasks = {t.spec.key for t in state.tasks.values()
-                      if t.spec.crm_id == gate_verdict.crm_id and t.spec.status.value == "open"}
+        # Its open tasks: on the opportunity, and the partner's on the registration.
+        records = {(Role.CRM, gate_verdict.crm_id), (Role.PRM, gate_verdict.prm_id)}
+        gate_tasks = {t.spec.key: t.spec.side for t in state.tasks.values()
+                      if (t.spec.side, t.spec.crm_id) in records
+                      and t.spec.status.value == "open"}
 
         edits_at = datetime.now(UTC)
         hs.crm.deals.basic_api.update(crossover.prm_id, {"properties": {
@@ -139,7 +144,9 @@ def test_the_daemon_syncs_a_day_of_edits_and_stops_cleanly(
     assert record["Handoff_Gate_Status__c"] == "Passed" or \
         stages.get(record["Handoff_Stage__c"]) != gate_verdict.stage
     crm_tasks = {t["Handoff_Task_Key__c"]: t for t in handoff_tasks(sf)}
-    assert gate_tasks and all(crm_tasks[key]["Status"] == "Completed" for key in gate_tasks)
+    assert gate_tasks and all(
+        crm_tasks[key]["Status"] == "Completed" if side is Role.CRM
+        else hubspot_task_status(hs, key) == "COMPLETED" for key, side in gate_tasks.items())
     # Both sides moved the close date: crm_wins on both, and the conflict is on record.
     assert hs.crm.deals.basic_api.get_by_id(
         conflict.prm_id, properties=["closedate"]).properties["closedate"].startswith(

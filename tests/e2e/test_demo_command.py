@@ -52,10 +52,21 @@ def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[st
     gate-blocked task per blocked gate (an earlier stage's failing gate blocks it too), a
     stage task per active stage, an overdue task per stage past its day window, and an
     overdue or escalation task per SLA clock breached on first sight (started at its
-    trigger's time)."""
+    trigger's time); and the partner tasks (side: prm) of registrations not linked yet,
+    from their verdicts."""
     state = store.load_pipeline("partners").engine
     expected: Counter[str] = Counter()
     for key, verdict in state.verdicts.items():
+        if verdict.crm_id is None and verdict.required and verdict.handoff_type:
+            for template in mappings.policy.handoff_types[verdict.handoff_type].tasks:
+                if template.side != "prm" or (template.stages
+                                               and verdict.stage not in template.stages):
+                    continue
+                assert template.when is None  # (a verdict holds no values to test)
+                if template.open_while == "stage_active" or (
+                        template.open_while == "gate_blocked"
+                        and verdict.status.value == "blocked"):
+                    expected[template.kind] += 1
         base = state.bases.get(key)
         if base is None or verdict.crm_id is None:
             continue

@@ -72,3 +72,30 @@ def test_the_shipped_packs_validate() -> None:
         result = run("mappings", "validate", "--mappings", str(folder))
         assert result.returncode == 0, result.stdout
         assert result.stdout.startswith(f"mappings OK: {folder} ")
+
+
+def test_partner_tasks_need_the_prm_tasks_section_and_a_real_channel_manager_field(
+        tmp_path: Path) -> None:
+    """side: prm with no tasks section in the PRM file, and a channel_manager_field naming
+    no field: each a problem at its line, never a traceback."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
+    hubspot, handoff = folder / "hubspot.yaml", folder / "handoff.yaml"
+    text = hubspot.read_text()
+    hubspot.write_text(text[:text.index("\n# Partner tasks")] + "\n")
+    side = edit(handoff, "        side: prm ", "        side: prm ")
+    manager = edit(handoff, "channel_manager_field: custom.channel_manager_email",
+                   "channel_manager_field: channel_manager_emial")
+
+    result = run("mappings", "validate", "--mappings", str(folder))
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.splitlines() == [
+        f"{handoff}:{manager}:26: ownership.channel_manager_field: unknown canonical field "
+        "'channel_manager_emial' (name a canonical field or custom.<name> holding an email)",
+        f"{handoff}:{side}:15: handoff_types.partner_to_direct.tasks[0].side: side: prm "
+        "tasks are written to the PRM, but hubspot.yaml has no tasks section (add 'tasks:' "
+        "to hubspot.yaml (see docs/admin-guide.md), or write side: crm)",
+        "2 problems in 1 file; nothing was synced.",
+    ]

@@ -43,7 +43,13 @@ def test_summary_first_then_each_deal_with_names_changes_and_tasks() -> None:
     globex = out[out.index("Globex CRM Rollout  ["):]
     assert "  registered as 'Globex Corp - CRM rollout'; partner Redwing\n" in globex
     assert "    amount: 220000 -> 215000\n" in globex  # the registration takes the AE's amount
-    assert "  review unresolved_owner: No partner rep on this deal" in globex
+    # The partner tasks are on the registrations; nobody partner-side is a user here, so
+    # RevOps gets one item per person (not per deal), after the deals.
+    assert "high, on the registration\n" in acme
+    people = out[out.index("Review items about no one deal"):]
+    assert "  unresolved_prm_owner: No partner rep is named" in people
+    assert "  unresolved_prm_owner: Partner rep pat@bluebird.example has no active HubSpot " \
+        "user" in people
 
 
 def outside_scope(tmp_path: Path) -> Path:
@@ -115,8 +121,9 @@ def test_json_plan_is_stable_and_names_the_tasks() -> None:
     assert plan["skipped_by_scope"] == [] and plan["now"] == "2026-11-18T15:30:00Z"
     kinds = {action["task"]["kind"] for action in plan["tasks"]}
     assert kinds == {"complete_partner_facts"}
-    assert {a["task"]["crm_id"] for a in plan["tasks"]} == {"006000000000001AAA",
-                                                           "006000000000002AAA"}
+    # Written on the registrations (side: prm), each keyed apart from any CRM task.
+    assert {(a["task"]["side"], a["task"]["crm_id"]) for a in plan["tasks"]} == {
+        ("prm", "501"), ("prm", "502")}
     written = {(w["role"], w["record_id"]) for w in plan["writes"]}
     assert ("prm", "502") in written  # the matched registration learns its opportunity id
     prm_502 = next(w for w in plan["writes"] if w["record_id"] == "502")

@@ -397,16 +397,28 @@ def test_one_person_is_missing_on_each_side(data: SeedData, truth: SeedTruth) ->
     assert [inactive["email"]] == list(truth.inactive_emails)
 
 
-def test_partner_reps_write_from_their_own_domain_and_are_not_users(data: SeedData) -> None:
+def test_partner_reps_write_from_their_own_domain_and_some_partners_have_seats(
+        data: SeedData) -> None:
     users = {u["Email"] for u in data.salesforce["User"]}
+    owners = {o["email"]: o for o in data.hubspot_owners}
     domains = {a["Name"]: a["Website"].split("www.")[-1] for a in data.salesforce["Account"]
                if a["IsPartner"]}
     partners = by_id(data, "Account")
+    seated: dict[str, set[bool]] = {}
     for r in data.salesforce["Deal_Registration__c"]:
         rep = r.get("Partner_Rep_Email__c")
         if rep:
             partner = partners[r["Partner_Account__c"]]["Name"]
-            assert rep.endswith("@" + domains[partner]) and rep not in users
+            assert rep.endswith("@" + domains[partner])
+            # A rep is a user of both systems (a partner user; its own HubSpot team) or
+            # of neither.
+            assert (rep in users) == (rep in owners)
+            if rep in owners:
+                assert owners[rep]["teams"][0]["name"] == "Partner Reps"
+            seated.setdefault(partner, set()).add(rep in users)
+    # Seats are per partner: all its reps or none; both kinds occur.
+    assert all(len(kinds) == 1 for kinds in seated.values())
+    assert {kind for kinds in seated.values() for kind in kinds} == {True, False}
 
 
 # --- the spread the demo needs -----------------------------------------------------------

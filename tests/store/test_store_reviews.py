@@ -125,6 +125,12 @@ def owner_item(deal: str, email: str | None, role: str = "prm_owner") -> ReviewI
 def test_dismissing_a_person_dismisses_their_items_on_every_deal_and_only_theirs(
         store: Store) -> None:
     pat = [owner_item(f"prm:9{i}", "pat@partner.example") for i in range(3)]
+    # The person's grouped item about partner tasks (one for all their deals) goes too.
+    pat.append(ReviewItem("unresolved_prm_owner:pat@partner.example",
+                          ReviewKind.UNRESOLVED_PRM_OWNER, "owner:prm:pat@partner.example",
+                          "Partner rep pat@partner.example has no active HubSpot user",
+                          details={"email": "pat@partner.example",
+                                   "deals": ("prm:90", "prm:91")}))
     kim = owner_item("prm:95", "kim@partner.example")
     nobody = owner_item("prm:96", None)
     stated(store, *pat, kim, nobody, AMBIGUOUS, at=T0)

@@ -62,10 +62,13 @@ def test_a_blocked_stage_one_gate_opens_one_task_for_the_partner_rep_fallback() 
     result = plan(inputs(registration(), opportunity()))
     [action] = [a for a in result.tasks if a.task.kind == "complete_partner_facts"]
     assert action.kind is TaskActionKind.OPEN
-    # The partner rep has no Salesforce user: the policy's fallback owner gets the task.
+    # A PRM task on the registration; the partner rep has no HubSpot user and nobody owns
+    # the registration: the policy's fallback owner gets it, and one review per person.
+    assert (action.task.side, action.task.crm_id) == (Role.PRM, "501")
     assert action.task.assignee_email == "revops@example.com"
     assert "Budget confirmed (BANT)" in action.task.body
-    assert any(r.kind.value == "unresolved_owner" for r in result.reviews)
+    assert [r.key for r in result.reviews if r.kind.value.startswith("unresolved")] == [
+        "unresolved_prm_owner:pat@bluebird.example"]
 
 
 def test_filling_the_gate_closes_the_task() -> None:

@@ -206,8 +206,10 @@ def test_a_filled_gate_closes_its_task(inputs: EngineInput) -> None:
     stage_one_tasks = [state for state in final.state.tasks.values()
                        if state.spec.kind == "complete_partner_facts"]
     for state in stage_one_tasks:
+        # The partner-facts task is written on the registration (side: prm).
+        assert state.spec.side is Role.PRM
         verdict = final.state.verdicts.get(next(
-            key for key, v in final.state.verdicts.items() if v.crm_id == state.spec.crm_id))
+            key for key, v in final.state.verdicts.items() if v.prm_id == state.spec.crm_id))
         if verdict is not None and verdict.stage == "pre_handoff_assessment":
             assert state.spec.status is TaskStatus.DONE, state
 
@@ -222,7 +224,7 @@ def test_a_task_key_is_never_open_twice(inputs: EngineInput) -> None:
     after = apply_plan(inputs, first)
     opened = [a for a in first.tasks if a.kind is TaskActionKind.OPEN]
     assert len({a.task.key for a in opened}) == len(opened)
-    per_slot = Counter((s.spec.crm_id, s.spec.kind, s.spec.subject) for s in
+    per_slot = Counter((s.spec.side, s.spec.crm_id, s.spec.kind, s.spec.subject) for s in
                        after.state.tasks.values() if s.spec.status is TaskStatus.OPEN)
     assert all(count == 1 for count in per_slot.values())
 

@@ -15,7 +15,7 @@ import pytest
 
 from handoff_sync.engine.plan import plan
 from handoff_sync.engine.types import LinkMethod, Plan, ReviewKind
-from handoff_sync.model import GateStatus
+from handoff_sync.model import GateStatus, Role
 from handoff_sync.testing.builders import SeededInputs, apply_plan, seeded_inputs
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -84,10 +84,12 @@ def test_conflicting_partner_registrations_become_one_channel_conflict_review(
 
 
 def test_every_blocked_required_gate_on_a_crm_deal_has_an_open_task(first: Plan) -> None:
-    tasked = {action.task.crm_id for action in first.tasks}
+    # On the opportunity, or for the partner's stage on the registration (side: prm).
+    tasked = {(action.task.side, action.task.crm_id) for action in first.tasks}
     for verdict in first.verdicts:
         if verdict.status is GateStatus.BLOCKED and verdict.crm_id is not None:
-            assert verdict.crm_id in tasked, verdict
+            assert ((Role.CRM, verdict.crm_id) in tasked
+                    or (Role.PRM, verdict.prm_id) in tasked), verdict
 
 
 def test_planning_after_the_plan_was_applied_finds_nothing_to_do(

@@ -144,12 +144,13 @@ def test_hubspot_stage_values_are_checked_against_the_scoped_pipeline():
     deals = hubspot_object("deals")
     moved = dataclasses.replace(deals, pipelines={**deals.pipelines,
                                                   "9004451": ("9004452", "9004453")})
-    problems = _messages(prm, moved)
+    problems = _messages(prm, moved, hubspot_object("tasks"))
     assert [p[2] for p in problems] == [f"'{stage}' is not a value of deals.dealstage"
                                         for stage in ("9004454", "9004455", "9004456",
                                                       "9004457")]
     gone = dataclasses.replace(deals, pipelines={"default": ()})
-    assert _messages(prm, gone)[0][2] == "no pipeline with id '9004451'"
+    assert _messages(prm, gone, hubspot_object("tasks"))[0][2] == \
+        "no pipeline with id '9004451'"
 
 
 def test_task_fields_are_checked_against_the_task_object():

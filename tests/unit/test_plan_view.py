@@ -131,10 +131,10 @@ def test_each_deal_is_headed_by_its_name_ids_account_partner_and_owner() -> None
     assert "    Handoff_Gate_Status__c: (empty) -> Blocked\n" in block
     assert "    Partner_Rep_Email__c: (empty) -> pat@bluebird.example\n" in block
     assert "  HubSpot deal 1:\n    " in block
-    # Then its tasks: who, when.
+    # Then its tasks: who, when, and where a partner task is written.
     assert "    create   Complete the handoff facts for Acme data platform\n" in block
     assert ("             -> Revenue Operations <revops@example.com> [005000000000009AAA], "
-            "due 2026-11-19 15:30 UTC, high\n") in block
+            "due 2026-11-19 15:30 UTC, high, on the registration\n") in block
 
 
 def test_values_show_on_one_line_cut_and_without_control_characters() -> None:

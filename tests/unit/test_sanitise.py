@@ -177,7 +177,7 @@ def test_offline_plan_summary_strips_escapes_from_the_exported_records(
     assert code == 0
     assert_clean(out)
     assert "\nAcme  [HubSpot deal 501Acme]\n" in out and "  HubSpot deal 502Acme:\n" in out
-    assert "  review unresolved_owner: Partner rep acmepat@bluebird.example has " in out
+    assert "unresolved_prm_owner: Partner rep acmepat@bluebird.example has " in out
 
 
 def test_plan_json_carries_c1_controls_and_bidi_overrides_only_as_escapes(

@@ -296,6 +296,15 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
             read_email(policy.ownership.fallback_owner_email)
         except ValueProblem as exc:
             check.add(("ownership", "fallback_owner_email"), str(exc))
+        stand_in = policy.ownership.channel_manager_field
+        # Unmapped is allowed (a file-drop PRM names no channel manager: no stand-in), so
+        # one handoff.yaml serves every PRM; a name no mapping could provide is a typo.
+        if stand_in is not None and stand_in not in CANONICAL_FIELDS \
+                and not stand_in.startswith("custom."):
+            check.add(("ownership", "channel_manager_field"),
+                      f"unknown canonical field '{stand_in}'",
+                      did_you_mean(stand_in, CANONICAL_FIELDS) or
+                      "name a canonical field or custom.<name> holding an email")
     if not gaps.lost(("matching",)):
         _check_matching(check, policy)
     if policy.routing is not None:

@@ -229,6 +229,10 @@ class TaskTemplate(FileModel):
     """How long after the task opens it is due."""
     priority: Literal["high", "normal", "low"] = "normal"
     """Task priority."""
+    side: Literal["crm", "prm"] = "crm"
+    """Where the task is written: crm (on the opportunity, owned by a CRM user) or prm (on
+    the partner's registration, owned by a PRM user: the partner rep, else the channel
+    manager). The side's mapping file needs a tasks section."""
 
 
 class BriefSection(FileModel):
@@ -300,7 +304,11 @@ class Matching(FileModel):
 
 class Ownership(FileModel):
     fallback_owner_email: str
-    """Who owns a task when the role's person has no user in the CRM."""
+    """Who owns a task when the role's person has no user in the system it is written to."""
+    channel_manager_field: str | None = None
+    """A field naming the registration's channel manager (e.g. custom.channel_manager_email,
+    the PRM record's owner): PRM tasks whose person has no PRM user go to them before the
+    fallback owner."""
 
 
 class RoutingTeam(FileModel):

@@ -125,10 +125,7 @@ def compile_system(document: YamlDocument, model: SystemFile, system: SystemName
             outputs[output] = rule
     tasks = None
     if model.tasks is not None:
-        if role is not Role.CRM:
-            problems.append(document.problem(("tasks",), "tasks are written to the CRM; "
-                                             "this file is the PRM side",
-                                             "move the tasks section to the crm file"))
+        # Both sides may hold tasks: a PRM's are the partner's to-dos (TaskTemplate.side).
         task_fields: dict[str, FieldRule] = {}
         for attribute, task_entry in model.tasks.fields.items():
             type_, closed = TASK_ATTRIBUTES[attribute]

@@ -119,4 +119,5 @@ class SystemFile(FileModel):
     outputs: dict[OutputName, OutputEntry] = Field(default_factory=dict)
     """Engine output: the system field it is written to."""
     tasks: TaskMapping | None = None
-    """Where follow-up tasks are written (the CRM side only)."""
+    """Where follow-up tasks are written: the CRM's, and on the PRM side the partner's
+    (task templates with side: prm)."""

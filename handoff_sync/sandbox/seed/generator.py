@@ -38,7 +38,12 @@ from handoff_sync.sandbox.seed.deals import crm_deal, decoy, opportunity_record
 from handoff_sync.sandbox.seed.direct import emit_direct_deals
 from handoff_sync.sandbox.seed.draw import EPOCH, ONE_MS
 from handoff_sync.sandbox.seed.model import Scenario
-from handoff_sync.sandbox.seed.people import emit_people, make_staff
+from handoff_sync.sandbox.seed.people import (
+    emit_partner_users,
+    emit_people,
+    make_staff,
+    partner_users,
+)
 from handoff_sync.sandbox.seed.records import Builder, shared_values
 from handoff_sync.sandbox.seed.registrations import registration_deal, registration_record
 from handoff_sync.sandbox.seed.rules import HS_PARTNER_DEAL_BASE, VENDOR_DOMAIN
@@ -124,6 +129,7 @@ def _generate(deals: int, partners: int, random_seed: int,
     plan_all(rng, scenarios, staff, now_ms, now_utc.date())
     builder = Builder(rng, now_ms)
     emit_people(builder, staff)
+    emit_partner_users(builder, partner_users(partner_list))
     emit_partners(builder, partner_list)
     emit_customers(builder, customers, staff)
     truths = tuple(_emit_scenario(builder, s) for s in scenarios)

@@ -1,5 +1,7 @@
 """Staff and owners: the vendor's users (AEs, CS, partner managers, RevOps, the
-integration user), planned once and written as Salesforce Users and HubSpot owners."""
+integration user), planned once and written as Salesforce Users and HubSpot owners; and
+the partner reps who have a seat in the partner program (partner users), so partner
+tasks can be routed to them."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from handoff_sync.sandbox.salesforce.schema import REGIONS
-from handoff_sync.sandbox.seed.draw import DAY_MS, Moment, between, email_part, one_of
-from handoff_sync.sandbox.seed.model import Person, Staff
+from handoff_sync.sandbox.seed.draw import DAY_MS, Moment, between, email_part, moment, one_of
+from handoff_sync.sandbox.seed.model import Partner, Person, Staff
 from handoff_sync.sandbox.seed.records import Builder, sf_owner
 from handoff_sync.sandbox.seed.rules import INTEGRATION_USERNAME, REVOPS_EMAIL, VENDOR_DOMAIN
 from handoff_sync.sandbox.seed.words import FIRST_NAMES, LAST_NAMES, TIME_ZONES
@@ -91,7 +93,43 @@ def make_staff(rng: random.Random, deals: int, partners: int, now_ms: int) -> St
 
 _HS_TEAMS = {"Sales Leadership": "5100001", "Direct Sales": "5100002",
              "Customer Success": "5100003", "Channel Partnerships": "5100004",
-             "Revenue Operations": "5100005"}
+             "Revenue Operations": "5100005", "Partner Reps": "5100006"}
+
+# Every third partner (index 2, 5, 8, ...) has no seats in the partner program: its reps
+# are no users, so its registrations' partner tasks go to the channel manager.
+_WITHOUT_SEATS = 3
+
+
+def has_seats(partner: Partner) -> bool:
+    return partner.index % _WITHOUT_SEATS != _WITHOUT_SEATS - 1
+
+
+def partner_users(partners: list[Partner]) -> list[Person]:
+    """The reps of partners with seats, as users of both systems (Salesforce partner
+    users, HubSpot users on a team of their own). No random draw: every other value of
+    the seed stays as it was."""
+    users = []
+    for partner in partners:
+        if not has_seats(partner):
+            continue
+        for first, last, email in partner.reps:
+            users.append(Person(
+                first=first, last=last, email=email, title="Partner Account Manager",
+                department="Partner", team="Partner Reps", region=partner.region,
+                time_zone=TIME_ZONES[partner.region][0], created_ms=partner.created_ms))
+    return users
+
+
+def emit_partner_users(b: Builder, users: list[Person]) -> None:
+    """After the staff, so every staff user keeps its generated id."""
+    for person in users:
+        person.sf_id = b.sf_id("User")
+        person.owner_id = str(b.hs_number("owners"))
+        person.user_id = b.hs_number("users")
+    for person in users:
+        stamps = (moment(person.created_ms), moment(person.created_ms))
+        _user_record(b, person, stamps)
+        b.data.hubspot_owners.append(_owner_object(person, stamps))
 
 
 def emit_people(b: Builder, staff: Staff) -> None:
