@@ -155,6 +155,38 @@ class TaskWrite:
     fields: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class AccountTarget:
+    """Where a created deal's customer account is looked up, created and attached."""
+
+    object: str  # Account (Salesforce) / companies (HubSpot)
+    name_field: str  # Name / name
+    domain_field: str | None = None  # Website / domain
+    link_field: str | None = None  # Salesforce: the deal's AccountId
+    association_type_id: int | None = None  # HubSpot: deal -> company association type
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTarget:
+    """Where deals are created and the unique field that keys each creation."""
+
+    object: str  # Opportunity / deals
+    key_field: str  # external-id / unique property holding the creation key
+    account: AccountTarget | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DealCreate:
+    """One deal to create unless a record already holds its key; ``fields`` hold system
+    values. The account is looked up by domain, then by name, and created if neither
+    finds one."""
+
+    key: str
+    fields: Mapping[str, Any]
+    account_name: str | None = None
+    account_domain: str | None = None
+
+
 @dataclass
 class ApiUsage:
     """API calls this connector made, by kind, and what the server says about limits."""
@@ -222,6 +254,15 @@ class Connector(Protocol):
 
     def upsert_tasks(self, target: TaskTarget, tasks: Sequence[TaskWrite]) -> list[WriteResult]:
         """Create or update tasks by their key, attached to their deal; idempotent."""
+        ...
+
+    def create_deals(self, target: CreateTarget,
+                     deals: Sequence[DealCreate]) -> list[WriteResult]:
+        """Create each deal unless a record already holds its key, attached to its account
+        (found by domain, then name, else created); one result per deal, in input order,
+        ``ref`` its key and ``id`` the record's. ``created`` is False for a deal found by
+        its key (left as it is): a repeat after a crash or from a second replica finds the
+        first record, and the key field's uniqueness stops two racing creates."""
         ...
 
     def owners(self) -> list[Owner]:

@@ -42,7 +42,9 @@ import structlog
 
 from connectors.base import (
     ApiUsage,
+    CreateTarget,
     Cursor,
+    DealCreate,
     DropFile,
     FieldSchema,
     FileRead,
@@ -446,6 +448,11 @@ class FileDropConnector:
     def upsert_tasks(self, target: TaskTarget, tasks: Sequence[TaskWrite]) -> list[WriteResult]:
         """Every task fails (not the batch): a file drop is read-only."""
         return [_read_only(task.key, None) for task in tasks]
+
+    def create_deals(self, target: CreateTarget,
+                     deals: Sequence[DealCreate]) -> list[WriteResult]:
+        """Every creation fails (not the batch): a file drop is read-only."""
+        return [_read_only(deal.key, None) for deal in deals]
 
     def owners(self) -> list[Owner]:
         """A drop folder has no user list: nobody to look owner ids up in."""

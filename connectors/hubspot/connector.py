@@ -33,7 +33,9 @@ from hubspot.crm.objects import (
 
 from connectors.base import (
     ApiUsage,
+    CreateTarget,
     Cursor,
+    DealCreate,
     ObjectSchema,
     Owner,
     Page,
@@ -55,6 +57,7 @@ from connectors.hubspot.auth import (
     TokenSource,
     read_secret,
 )
+from connectors.hubspot.creates import DealCreator
 from connectors.hubspot.errors import SYSTEM
 from connectors.hubspot.facts import MAX_BATCH, MAX_PAGE, RECORD_ID
 from connectors.hubspot.records import (
@@ -206,6 +209,8 @@ class HubSpotConnector:
         self._schema = PropertySchema(self.transport, self._properties, self._pipelines)
         self._writer = BatchWriter(self.transport, self._batch, self._associations,
                                    self._schema)
+        self._creator = DealCreator(self.transport, self._batch, self._search,
+                                    self._associations, self._schema)
         self._archive_scans: dict[tuple[str, tuple[tuple[str, str], ...]], _ArchiveScan] = {}
 
     # --- the portal's budget ---------------------------------------------------------
@@ -463,6 +468,15 @@ class HubSpotConnector:
         """Batch upsert by the task key property (100 per call), each task attached to its
         deal; idempotent."""
         return self._writer.upsert_tasks(target, tasks)
+
+    def create_deals(self, target: CreateTarget,
+                     deals: Sequence[DealCreate]) -> list[WriteResult]:
+        """Deals found by their key property, the rest batch-upserted by it, each
+        associated with its company (``connectors.hubspot.creates``)."""
+        results = self._creator.create_deals(target, deals)
+        log.info("hubspot create deals", object=target.object, deals=len(deals),
+                 created=sum(r.created for r in results), failed=sum(not r.ok for r in results))
+        return results
 
     # --- owners ---------------------------------------------------------------------------
     def owners(self) -> list[Owner]:

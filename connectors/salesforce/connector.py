@@ -42,7 +42,9 @@ from simple_salesforce.exceptions import SalesforceError
 
 from connectors.base import (
     ApiUsage,
+    CreateTarget,
     Cursor,
+    DealCreate,
     ObjectSchema,
     Owner,
     Page,
@@ -59,8 +61,8 @@ from connectors.errors import (
     RateLimited,
 )
 from connectors.retry import RetrySettings, call_with_retry
+from connectors.salesforce import creates, query
 from connectors.salesforce import ids as salesforce_ids
-from connectors.salesforce import query
 from connectors.salesforce import soql_literals as soql
 from connectors.salesforce.auth import (
     SalesforceAuth,
@@ -326,6 +328,25 @@ class SalesforceConnector:
                                         idempotent=True)
             results += [write_result(task.key, None, outcome, created=None)
                         for task, outcome in zip(chunk, outcomes, strict=True)]
+        return results
+
+    def create_deals(self, target: CreateTarget,
+                     deals: Sequence[DealCreate]) -> list[WriteResult]:
+        """Find the keys held already, then upsert the rest by the External ID key field
+        (``connectors.salesforce.creates``), each attached to its Account."""
+        if not deals:
+            return []
+
+        def collection(path: str, method: str, records: list[dict[str, Any]],
+                       subject: str) -> list[dict[str, Any]]:
+            # Upserts by key repeat safely; a plain create (an account) does not.
+            return self._collection(path, method, records, kind="write", subject=subject,
+                                    idempotent=method == "PATCH")
+
+        results = creates.create_deals(target, deals, pages=self._query_pages,
+                                       collection=collection)
+        log.info("salesforce create deals", object=target.object, deals=len(deals),
+                 created=sum(r.created for r in results), failed=sum(not r.ok for r in results))
         return results
 
     def owners(self) -> list[Owner]:

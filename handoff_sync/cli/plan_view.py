@@ -12,6 +12,9 @@ Live (`--config`) and offline (`--prm --crm`) plans print through this one rende
 4. the records the mappings' scope left out, with the reason and the scope's file:line;
 5. review items that belong to no deal shown above.
 
+An opportunity to create reads "create opportunity for <registration> owned by <email>:
+<why that owner>" in its deal's block.
+
 Every text from a system passes ``for_terminal``; record ids, names and values are the
 exports' or the systems' own, so nothing here trusts them.
 """
@@ -175,6 +178,7 @@ class _DealItems:
     tasks: list[TaskAction] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     stages: list[str] = field(default_factory=list)
+    creations: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)
     events: bool = False
@@ -183,7 +187,8 @@ class _DealItems:
     @property
     def work(self) -> bool:
         """Something to write or record; a standing review item alone is not."""
-        return bool(self.changes or self.tasks or self.links or self.stages or self.conflicts
+        return bool(self.changes or self.tasks or self.links or self.creations
+                    or self.stages or self.conflicts
                     or self.events or self.verdict)
 
 
@@ -207,6 +212,10 @@ def _by_deal(view: PlanView) -> dict[str, _DealItems]:
         of(move.deal).stages.append(
             f"stage {move.kind.replace('_', ' ')}: {move.from_stage or '(none)'} -> "
             f"{move.stage}, entered {_value(move.entered_at)} ({'; '.join(move.reasons)})")
+    for creation in plan.creations:
+        of(creation.deal).creations.append(
+            f"create opportunity for {creation.prm_id} owned by {creation.owner_email}: "
+            f"{creation.reason}")
     for conflict in plan.conflicts:
         winner = conflict.winner.value if conflict.winner else "nobody (read only)"
         of(conflict.deal).conflicts.append(
@@ -235,6 +244,7 @@ def _summary(view: PlanView, by_deal: Mapping[str, _DealItems]) -> list[str]:
             ("records to update", _counts(records) or "none (no field writes)"),
             ("tasks", _task_counts(plan.tasks) or "none"),
             ("links", f"{sum(links.values())} new{_breakdown(links)}, {removed} removed"),
+            ("opportunities", f"{len(plan.creations)} to create"),
             ("review items", f"{len(plan.reviews)}{_breakdown(reviews)}"),
             ("stage moves", f"{len(plan.stage_moves)}{_breakdown(stage_moves)}"),
             ("conflicts", str(len(plan.conflicts))),
@@ -294,7 +304,7 @@ def _deal(key: str, card: DealCard | None, items: _DealItems | None,
     lines = ["", f"{name}  [{ids}]"]
     if card is not None:
         lines += _facts(card)
-    lines += [f"  {text}" for text in (*items.links, *items.stages)]
+    lines += [f"  {text}" for text in (*items.creations, *items.links, *items.stages)]
     for (system, obj, record_id), changes in sorted(items.changes.items()):
         lines.append(f"  {_ref(RecordRef(system, obj, record_id))}:")
         lines += [f"    {c['field']}: {_value(c['old'])} -> {_value(c['new'])}" for c in changes]

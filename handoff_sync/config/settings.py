@@ -226,6 +226,10 @@ class PipelineConfig(Section):
     """The mappings folder (handoff.yaml plus one file per system)."""
     enabled: bool = True
     """false keeps the pipeline configured but not syncing."""
+    create_opportunities: bool = True
+    """false grades only: no opportunity is created for an approved registration that
+    none matches, even when the mappings say how (handoff.yaml creation, the CRM file's
+    create section)."""
 
 
 class Config(Section):

@@ -67,6 +67,7 @@ pipelines:                              # the PRM/CRM pairs to keep in step
     prm: prm                            # the connection where partners register deals
     crm: crm                            # the connection where the direct team sells
     enabled: true                       # false: configured but not syncing
+    create_opportunities: true          # false: grade only, never create an opportunity
     # the mappings folder: handoff.yaml + one file per system (relative to this file)
     mappings: __MAPPINGS__
 """

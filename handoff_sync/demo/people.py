@@ -30,9 +30,15 @@ from connectors.base import Owner
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import Condition, GateRequirement
-from handoff_sync.mapping.policy.gates import requirement_label
-from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical, to_system
-from handoff_sync.model import GateStatus, Output, OwnerDirectory, SlaStatus, Value
+from handoff_sync.mapping.policy.gates import evaluate_gate, requirement_label
+from handoff_sync.mapping.system.convert import (
+    MappedRecord,
+    SystemMapping,
+    flatten_record,
+    to_canonical,
+    to_system,
+)
+from handoff_sync.model import Deal, GateStatus, Output, OwnerDirectory, SlaStatus, Value
 from handoff_sync.sandbox.core.control_client import ControlClient, SandboxCredentials
 
 SF_API_VERSION = "59.0"
@@ -164,15 +170,37 @@ class DemoGenerator:
             approvals += REGISTRATION_STATUS in values
             complete += everything
             updates[str(opportunity.value("prm_id"))] = values
+        unmatched = self._unmatched_waiting()
+        for prm_id in unmatched:
+            updates.setdefault(prm_id, {})[REGISTRATION_STATUS] = APPROVED
         written = self._update_registrations(updates)
-        lines = [f"{len(written)} registrations edited by partner reps: {fields_filled} "
-                 f"fields filled, {complete} registrations completely"]
+        lines = [f"{len(written) - len(unmatched)} registrations edited by partner reps: "
+                 f"{fields_filled} fields filled, {complete} registrations completely"]
         if approvals:
             lines.append(f"{approvals} registrations approved by channel managers")
+        if unmatched:
+            lines.append(f"{len(unmatched)} registrations with no opportunity yet approved "
+                         "by channel managers: handoff-sync creates and routes them")
         return StepResult(
             "Partners fill the missing facts on their HubSpot registrations", tuple(lines),
-            {"registrations_edited": len(written), "fields_filled": fields_filled,
-             "approvals": approvals})
+            {"registrations_edited": len(written) - len(unmatched),
+             "fields_filled": fields_filled, "approvals": approvals,
+             "approved_without_opportunity": len(unmatched)})
+
+    def _unmatched_waiting(self, most: int = 3) -> list[str]:
+        """Up to ``most`` registrations waiting for approval that no opportunity has and
+        that will need a handoff once approved: the channel manager approves them, and
+        the next cycle creates their opportunities (engine.create)."""
+        prm = self.mappings.prm
+        waiting = []
+        for record in self._registrations():
+            values = {**record.values, REGISTRATION_STATUS: APPROVED}
+            if record.in_scope and record.record_id and record.values.get(
+                    REGISTRATION_STATUS) == "submitted" and not record.values.get("crm_id") \
+                    and evaluate_gate(self.mappings.policy, Deal.from_values(
+                        {k: v for k, v in values.items() if k in prm.fields})).required:
+                waiting.append(record.record_id)
+        return sorted(waiting)[:most]  # not drawn: the rest of the story keeps its draws
 
     def aes_work_handoffs(self) -> StepResult:
         """AEs fill the CRM-side gate fields, move handoff and opportunity stages; one
@@ -244,6 +272,14 @@ class DemoGenerator:
             {"opportunities_edited": len(written)})
 
     # -- reading the systems -----------------------------------------------------------
+
+    def _registrations(self) -> list[MappedRecord]:
+        """Every HubSpot deal as the PRM mapping reads it (registrations and the rest)."""
+        prm = self.mappings.prm
+        deals = self.hs.crm.deals.get_all(properties=sorted(prm.system_fields()))
+        return [to_canonical(prm, flatten_record(prm.system, {"id": deal.id,
+                                                              "properties": deal.properties}),
+                             OwnerDirectory()) for deal in deals]
 
     def _opportunities(self) -> list[_Opportunity]:
         mapping = self.mappings.crm

@@ -109,6 +109,8 @@ class CycleSummary:
     escalations: int  # breaches escalated to a person (the clock's escalate_to)
     escalation_tasks: int  # overdue tasks opened for the escalation's owner
     failures: int
+    # Opportunities created for approved registrations nothing matched, by routed owner.
+    created: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +155,7 @@ class DemoResult:
             for kind in ("set", "advanced", "handed_over"):
                 total[f"stages_{kind}"] += cycle.counts.get(f"stages_{kind}", 0)
             total["failures"] += cycle.failures
+            total["opportunities_created"] += cycle.counts.get("opportunities_created", 0)
         return dict(total)
 
     def to_json(self) -> dict[str, Any]:
@@ -340,10 +343,11 @@ def summarise_cycle(number: int, after: str, report: CycleReport,
             if event.kind is SlaEventKind.BREACHED:
                 breaches += 1
                 escalations += event.escalate_to is not None
+    created = Counter(c.owner_email for c in plan.creations) if plan is not None else Counter()
     seconds = (report.ended_at - report.started_at).total_seconds()
     return CycleSummary(number, after, report.outcome.value, round(seconds, 2),
                         dict(report.counts), flags, dict(tasks), breaches, escalations,
-                        escalation_tasks, len(report.failures))
+                        escalation_tasks, len(report.failures), dict(sorted(created.items())))
 
 
 def _escalation_task_kinds(mappings: MappingSet) -> frozenset[str]:
@@ -411,6 +415,8 @@ def render_summary(result: DemoResult) -> list[str]:
             f"{counts.get('tasks_closed', 0)} closed, "
             f"{cycle.tasks.get(TaskActionKind.REASSIGN.value, 0)} reassigned; "
             f"{cycle.sla_breaches} SLA breaches, {cycle.escalations} escalations"
+            + (f"; {counts.get('opportunities_created', 0)} opportunities created"
+               if counts.get("opportunities_created") else "")
             + _stage_words(counts))
     flags = ", ".join(f"{count} {_flag_label(status)}" for status, count in
                       sorted(verdicts.items(), key=lambda item: -item[1]))
@@ -436,6 +442,7 @@ def render_summary(result: DemoResult) -> list[str]:
         f"  SLA breaches:     {totals.get('sla_breaches', 0)} "
         f"(escalated to managers: {totals.get('escalations', 0)}; "
         f"overdue tasks opened for them: {totals.get('escalation_tasks', 0)})",
+        *_created_line(result),
         f"  review queue:     {sum(result.reviews.values())} items for RevOps"
         + (f" ({reviews})" if reviews else ""),
         f"  conflicts:        {result.conflicts} fields changed on both sides "
@@ -455,6 +462,18 @@ def render_summary(result: DemoResult) -> list[str]:
         f"  summary:  {result.folder / SUMMARY_FILE} (the numbers above, as JSON)",
     ]
     return [for_terminal(line) for line in lines]  # step lines name sandbox records
+
+
+def _created_line(result: DemoResult) -> list[str]:
+    """Opportunities created for approved registrations, and who got them (none: none)."""
+    owners: Counter[str] = Counter()
+    for cycle in result.cycles:
+        owners.update(cycle.created)
+    if not owners:
+        return []
+    who = ", ".join(f"{email} {count}" for email, count in sorted(owners.items()))
+    return [f"  opportunities:    {sum(owners.values())} created for approved registrations "
+            f"that had none (routed to: {who})"]
 
 
 def _flag_label(status: str) -> str:

@@ -35,6 +35,8 @@ from types import MappingProxyType
 from connectors.base import ObjectSchema
 from connectors.reading import is_blank
 from connectors.registry import SYSTEMS
+from handoff_sync.engine.create import creation_step
+from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.gate_view import (
     Fails,
     failing_earlier_gates,
@@ -95,8 +97,6 @@ from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
 from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
-    CANONICAL_FIELDS,
-    CUSTOM_PREFIX,
     ROLE_FIELDS,
     Deal,
     GateResult,
@@ -130,6 +130,7 @@ class EngineInput:
     # the field holds is not written but raised for review. Absent: no limits known.
     limits: Mapping[Role, ObjectSchema] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
+    create: bool = True  # the pipeline's create_opportunities: False grades only
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,13 @@ def plan(inputs: EngineInput) -> Plan:
                           mappings.policy.matching, former=_former(inputs.state),
                           clearable=_clearable(mappings))
     out = _Collector()
-    for item in linked.reviews:
+    prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
+    crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
+    created = creation_step(inputs.pipeline, mappings, prm_by_id, crm_by_id, linked,
+                            inputs.state, inputs.crm_owners, create=inputs.create)
+    # A look-alike's ambiguous_link item is restated as a channel conflict (engine.create).
+    for item in (*(i for i in linked.reviews if i.key not in created.replaced),
+                 *created.reviews):
         out.review(item)
     fallback = mappings.policy.ownership.fallback_owner_email
     for role, owners in ((Role.CRM, inputs.crm_owners), (Role.PRM, inputs.prm_owners)):
@@ -178,8 +185,6 @@ def plan(inputs: EngineInput) -> Plan:
                                             fallback):
             out.review(item)
     planner = _DealPlanner(inputs, out)
-    prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
-    crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
     for stale in linked.stale:
         by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
         if (record := by_id.get(stale.record_id)) is not None:
@@ -219,6 +224,7 @@ def plan(inputs: EngineInput) -> Plan:
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
+        creations=created.creations,
         writes=tuple(sorted(writes, key=lambda w: (w.rank, w.role.value, w.record_id))),
         tasks=tuple(sorted(out.tasks, key=lambda t: t.task.key)),
         verdicts=tuple(sorted(out.verdicts, key=lambda v: v.deal)),
@@ -362,7 +368,7 @@ class _DealPlanner:
         # reconcile takes it to hold its base values and plans no write to it.
         identity: dict[str, Value] = {"prm_id": prm_id, "crm_id": crm_id}
         merged = self.reconcile(key, prm, crm, base, identity=identity)
-        deal = _deal(merged.merged, inputs.pipeline)
+        deal = deal_from(merged.merged, inputs.pipeline)
         previous = inputs.state.verdicts.get(key)
         placement = place(self.policy, deal, drives=crm_id is not None,
                           before=base.agreed if base is not None else None,
@@ -570,20 +576,6 @@ class _DealPlanner:
         return changed
 
 
-def _deal(values: Mapping[str, Value], pipeline: str) -> Deal:
-    """The merged values as a Deal (ids and other non-catalogue names left out).
-
-    Built directly rather than through Deal.from_values: it runs once per deal per cycle,
-    and the merged names are known to be canonical or custom."""
-    known: dict[str, Value] = {}
-    custom: dict[str, Value] = {}
-    for name, value in values.items():
-        if name in CANONICAL_FIELDS:
-            known[name] = value
-        elif name.startswith(CUSTOM_PREFIX):
-            custom[name] = value
-    known["pipeline"] = pipeline
-    return Deal(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
 
 
 def _invalid_value(key: str, read: MappedRecord, issue: ValueIssue) -> ReviewItem:

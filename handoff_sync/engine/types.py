@@ -46,6 +46,7 @@ class LinkMethod(StrEnum):
     ID_FIELD = "id_field"  # one side names the other's id in a mapped field
     MATCHED = "matched"  # matching rules scored above the auto-link threshold
     MANUAL = "manual"  # an admin resolved a review item
+    CREATED = "created"  # the daemon created the opportunity for the registration
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +263,32 @@ class StageMove:
     reasons: tuple[str, ...]  # one line per step: "stage set to ...", "advanced a -> b ..."
 
 
+@dataclass(frozen=True, slots=True)
+class DealCreation:
+    """An opportunity to create in the CRM for a registration nothing matched.
+
+    Created by ``external_id`` (an upsert key the CRM record keeps), so sending it twice -
+    after a crash before the link was recorded, or from a second replica - finds the
+    record the first send made instead of making another.
+    """
+
+    deal: str  # deal key (prm:<registration id>)
+    prm_id: str
+    external_id: str  # deterministic: pipeline + registration id (see creation_key)
+    values: Mapping[str, Value]  # canonical fields to write (prm_id and ae_email included)
+    account_name: str | None  # the customer account, found or created by these
+    account_domain: str | None
+    owner_email: str  # the CRM user routing chose
+    rule: str  # the routing rule that chose them
+    reason: str  # one line for the brief and `plan`
+
+
+def creation_key(pipeline: str, prm_id: str) -> str:
+    """The external id of the opportunity created for a registration: one per pipeline and
+    registration, whatever cycle, replica or retry sends it."""
+    return f"handoff-sync:{pipeline}:{prm_id}"
+
+
 @dataclass(frozen=True)
 class EngineState:
     """What the store remembers, as the engine reads it (all keyed for direct lookup)."""
@@ -281,6 +308,8 @@ class Plan:
     pipeline: str
     now: datetime
     links: tuple[LinkChange, ...] = ()
+    # Opportunities to create (by registration id); sent before the writes.
+    creations: tuple[DealCreation, ...] = ()
     # By FieldWrite.rank (ids let go of first), then system and record id; the sync
     # layer sends each rank in calls of its own, in that order.
     writes: tuple[FieldWrite, ...] = ()
@@ -302,11 +331,12 @@ class Plan:
 
     def is_empty(self) -> bool:
         """Nothing to write or remember: a plan for inputs the last plan was applied to."""
-        return not (self.links or self.writes or self.tasks or self.verdicts
+        return not (self.links or self.creations or self.writes or self.tasks or self.verdicts
                     or self.sla_events or self.clocks or self.bases or self.conflicts)
 
     def counts(self) -> dict[str, int]:
-        return {"deals": self.deals, "links": len(self.links), "writes": len(self.writes),
+        return {"deals": self.deals, "links": len(self.links),
+                "creations": len(self.creations), "writes": len(self.writes),
                 "tasks": len(self.tasks), "verdicts": len(self.verdicts),
                 "sla_events": len(self.sla_events), "clocks": len(self.clocks),
                 "bases": len(self.bases), "conflicts": len(self.conflicts),
@@ -314,8 +344,9 @@ class Plan:
 
 
 __all__ = [
-    "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "EngineState", "FieldWrite",
+    "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "DealCreation", "EngineState",
+    "FieldWrite",
     "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
     "SlaEvent", "SlaEventKind", "StageMove", "TaskAction", "TaskActionKind", "TaskState",
-    "TaskStatus", "Verdict", "deal_key",
+    "TaskStatus", "Verdict", "creation_key", "deal_key",
 ]

@@ -95,6 +95,8 @@ def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
         problems.extend(_check_policy_ids(systems[system].document, mapping, type_ids,
                                           stage_ids))
     prm_side, crm_side = sides[Role.PRM], sides[Role.CRM]
+    if policy is not None and policy.loaded.model is not None and crm_side is not None:
+        problems.extend(_check_creation(policy.document, policy.loaded.model, crm_side))
     sync = (_field_sync(prm_side, crm_side, catalog, problems)
             if prm_side is not None and crm_side is not None else {})
     problems = sorted(dict.fromkeys(problems), key=lambda p: p.sort_key)
@@ -284,6 +286,20 @@ def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,
         sync[name] = FieldSync(name, field_type, policy, prm_reads, bool(p and p.writes),
                                crm_reads, bool(c and c.writes))
     return sync
+
+
+def _check_creation(document: YamlDocument, policy: HandoffPolicy,
+                    crm: _Side) -> list[Problem]:
+    """handoff.yaml asks for opportunities to be created: the CRM file must say how."""
+    mapping, file = crm
+    if policy.creation is None or mapping.create is not None \
+            or not file.loaded.gaps.whole(("create",)):
+        return []  # there is one, or one that did not load (its problems are listed)
+    return [document.problem(("creation",), f"opportunities are to be created, but "
+                             f"{mapping.file.name} (the CRM side) has no create: section",
+                             "add one (see docs/admin-guide.md, 'Creating opportunities'), "
+                             "or remove creation: to grade existing opportunities only",
+                             at_key=True)]
 
 
 def _check_task_sides(document: YamlDocument, policy: HandoffPolicy,

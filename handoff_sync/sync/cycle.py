@@ -57,6 +57,7 @@ from handoff_sync.sync.cycle_parts import (
     run_message,
     schema_suspect,
     stopped_message,
+    with_creations,
     with_refusals,
 )
 from handoff_sync.sync.drift import detect_drift
@@ -298,7 +299,8 @@ class PipelineRunner:
                 self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
                 self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
                 engine, now, owners[Role.CRM], owners[Role.PRM], deals,
-                self._limits(mappings)))
+                self._limits(mappings),
+                create=self.pipeline.create_opportunities))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}
@@ -327,7 +329,7 @@ class PipelineRunner:
         done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
                          now=now, should_stop=should_stop, heartbeat=heartbeat,
                          withheld=withheld, field_holds=state.field_holds)
-        result = with_refusals(result, done.refused)
+        result = with_refusals(with_creations(result, done.created), done.refused)
         failures = list(done.failures)
         skipped_rows = [problem for role in Role for problem in pulls[role].problems]
         for problem in skipped_rows[:20]:
@@ -337,7 +339,8 @@ class PipelineRunner:
         counts = {**base_counts, **{k: v for k, v in done.counts.items()},
                   "errors": len(failures), "rows_skipped": len(skipped_rows),
                   "schema_drift_fields": len(drift)}
-        for name in ("records_written", "tasks_created", "tasks_updated", "tasks_closed"):
+        for name in ("records_written", "tasks_created", "tasks_updated", "tasks_closed",
+                     "opportunities_created"):
             counts.setdefault(name, 0)
         # Only records that differ from the stored mirror are rewritten: the overlap
         # window re-reads records every cycle, and a quiet cycle should write nothing.

@@ -12,7 +12,9 @@ from connectors.errors import StopRequested
 from handoff_sync.engine.types import (
     EngineState,
     Link,
+    LinkChange,
     LinkChangeKind,
+    LinkMethod,
     Plan,
     ReviewItem,
     ReviewKind,
@@ -76,9 +78,25 @@ def links_after(links: Mapping[str, Link], result: Plan) -> dict[str, Link]:
     return after
 
 
+def with_creations(result: Plan, created: Mapping[str, str]) -> Plan:
+    """The plan with a link for each opportunity created (or found by its key) this cycle,
+    recorded with the cycle: the next one plans the pair, writing the opportunity's id to
+    the registration. Not recorded (a crash before the transaction), the created record
+    names its registration and links by that id field, or the next creation finds it by
+    its key."""
+    if not created:
+        return result
+    reasons = {creation.prm_id: creation for creation in result.creations}
+    links = [LinkChange(LinkChangeKind.CREATE, Link(prm_id, crm_id, LinkMethod.CREATED, 1.0),
+                        f"created for registration {prm_id}, owned by "
+                        f"{reasons[prm_id].owner_email} ({reasons[prm_id].rule})")
+             for prm_id, crm_id in sorted(created.items()) if prm_id in reasons]
+    return dataclasses.replace(result, links=(*result.links, *links))
+
+
 def planned_counts(result: Plan) -> dict[str, int]:
     counts = {"records_written": len(result.writes), "tasks_created": 0, "tasks_updated": 0,
-              "tasks_closed": 0}
+              "tasks_closed": 0, "opportunities_created": len(result.creations)}
     for action in result.tasks:
         name = {"open": "tasks_created", "close": "tasks_closed"}.get(action.kind.value,
                                                                       "tasks_updated")

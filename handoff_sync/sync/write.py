@@ -35,7 +35,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from connectors.base import (
+    AccountTarget,
     Connector,
+    CreateTarget,
+    DealCreate,
     RecordChange,
     RecordError,
     RecordWrite,
@@ -45,9 +48,16 @@ from connectors.base import (
 )
 from connectors.errors import ConnectorError, PermissionDenied, SchemaError
 from connectors.registry import spec
-from handoff_sync.engine.types import FieldWrite, Plan, TaskAction, TaskActionKind
+from handoff_sync.engine.types import (
+    DealCreation,
+    FieldWrite,
+    Plan,
+    TaskAction,
+    TaskActionKind,
+)
 from handoff_sync.mapping.system.convert import (
     SystemMapping,
+    creation_to_system,
     outputs_to_system,
     task_to_system,
     to_system,
@@ -89,6 +99,8 @@ class WriteOutcome:
     field_failures: list[RecordFailure] = field(default_factory=list)  # refused this cycle
     fields_held: set[tuple[Role, str, str]] = field(default_factory=set)  # left out, held
     refused: list[Refused] = field(default_factory=list)  # both: one review item each
+    # Registration id -> the CRM record created for it (or found holding its key).
+    created: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +136,10 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
     deals keep their base, so the next cycle plans them again."""
     out = WriteOutcome()
     done: Counter[str] = Counter()  # successful writes per deal
-    for writes in _passes(plan.writes):
+    if plan.creations:
+        _create_deals(sides[Role.CRM], plan.creations, out, holds=holds, now=now,
+                      should_stop=should_stop, heartbeat=heartbeat)
+    for writes in _passes(plan.writes) if not out.stopped else ():
         for role in (Role.CRM, Role.PRM):
             _write_records(sides[role], [w for w in writes if w.role is role
                                          and (role, w.record_id) not in withheld], out, done,
@@ -310,6 +325,68 @@ def _settle(side: Side, write: FieldWrite, record_write: RecordWrite, whole: boo
         retriable=error.retriable if error else True))
 
 
+def _create_deals(side: Side, creations: Sequence[DealCreation], out: WriteOutcome, *,
+                  holds: Mapping[tuple[Role, str], RetryHold], now: datetime,
+                  should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> None:
+    """Create the plan's opportunities by their keys (before any other write: a failed or
+    cut-off creation leaves nothing else waiting on it, and is planned again next cycle,
+    when the key finds whatever this call did create)."""
+    mapping = side.mapping
+    rules = mapping.create
+    if rules is None:
+        return
+    account = rules.account
+    target = CreateTarget(mapping.object, rules.external_id_field, None if account is None
+                          else AccountTarget(account.object, account.name_field,
+                                             account.domain_field, account.link_field,
+                                             account.association_type_id))
+    schema = side.connector.describe(mapping.object)
+
+    def creatable(name: str) -> bool:
+        found = schema.get(name)
+        return found is None or found.createable
+
+    ready: list[tuple[DealCreation, DealCreate]] = []
+    for creation in creations:
+        hold = holds.get((side.role, creation.external_id))
+        if hold is not None and hold.next_retry_at > now:
+            continue
+        values = creation_to_system(mapping, creation.values, side.owners, creatable=creatable)
+        if values.issues:
+            out.failures.append(_failure(side, FailureKind.RECORD, creation.external_id,
+                                         creation.deal, "INVALID_VALUE",
+                                         "; ".join(map(str, values.issues)), retriable=False))
+            continue
+        ready.append((creation, DealCreate(creation.external_id, dict(values.values),
+                                           creation.account_name, creation.account_domain)))
+    for chunk in _chunks(ready, CHUNK):
+        if should_stop():
+            out.stopped = True
+            return
+
+        def create_chunk(c: Sequence[tuple[DealCreation, DealCreate]] = chunk
+                         ) -> list[WriteResult]:
+            return side.connector.create_deals(target, [d for _, d in c])
+
+        results = _send(create_chunk, [d.key for _, d in chunk])
+        for (creation, _), result in zip(chunk, results, strict=True):
+            if result.id:  # it exists (an account not attached fails it still)
+                out.created[creation.prm_id] = result.id
+                out.counts["opportunities_created" if result.created
+                           else "opportunities_found"] += 1
+            if result.ok and result.id:
+                out.cleared.add((side.role, creation.external_id))
+                continue
+            error = result.error
+            out.failures.append(_failure(
+                side, FailureKind.RECORD, creation.external_id, creation.deal,
+                error.code if error else "UNKNOWN",
+                error.message if error else "the system gave no reason",
+                fields=error.fields if error else (),
+                retriable=error.retriable if error else True))
+        heartbeat()
+
+
 def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, *,
                   holds: Mapping[tuple[Role, str], RetryHold], now: datetime,
                   should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> None:
@@ -426,13 +503,16 @@ def field_changes(plan: Plan, sides: Mapping[Role, MappedSide],
 def write_call_estimate(plan: Plan, sides: Mapping[Role, Side]) -> dict[str, int]:
     """Write calls the plan would cost per system (records / batch size, rounded up, at the
     batch sizes each system's registry row gives: Salesforce sObject Collections, HubSpot
-    batch endpoints)."""
+    batch endpoints; a batch of creations counts its lookup by key and its upsert, not the
+    account lookups)."""
     calls: dict[str, int] = {}
     for role, side in sides.items():
         system = side.mapping.system.value
         row = spec(system)
         tasks = sum(1 for action in plan.tasks if action.task.side is role)
         total = -(-tasks // row.task_batch)
+        if role is Role.CRM and plan.creations:  # a lookup by key, then the creates
+            total += 2 * -(-len(plan.creations) // row.write_batch)
         for writes in _passes(plan.writes):  # each pass has calls of its own
             records = sum(1 for w in writes if w.role is role)
             total += -(-records // row.write_batch)

@@ -2,8 +2,10 @@
 
 ``apply_plan`` does to the inputs what the sync cycle does to the systems and the store
 when every write succeeds: records take the written values (in the form each system
-stores them), the ledger, clocks, bases, verdicts and links take the plan's new rows.
-Planning again from its result must find nothing to do.
+stores them), the ledger, clocks, bases, verdicts and links take the plan's new rows, and
+each opportunity the plan creates joins the CRM records, linked to its registration.
+Planning again from its result must find nothing to do - except for a created
+opportunity, whose pair is planned (ids written back, verdict, tasks) the cycle after.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from handoff_sync.engine.plan import EngineInput
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.types import (
     EngineState,
+    Link,
     LinkChangeKind,
+    LinkMethod,
     Plan,
     TaskState,
 )
@@ -118,6 +122,19 @@ def apply_plan(inputs: EngineInput, plan: Plan) -> EngineInput:
             record, values=MappingProxyType(values), outputs=MappingProxyType(outputs))
     state = inputs.state
     links = dict(state.links)
+    crm = inputs.mappings.crm
+    created: list[MappedRecord] = []
+    for creation in plan.creations:  # as the sync layer does: create, then link
+        crm_id = f"created-{creation.prm_id}"
+        held: dict[str, Any] = {
+            name: stored(Role.CRM, name, value) for name, value in creation.values.items()
+            if name in crm.fields and crm.fields[name].reads}
+        held["crm_id"] = crm_id
+        record = MappedRecord(crm.system, Role.CRM, crm_id, inputs.now, True,
+                              MappingProxyType(held))
+        records[Role.CRM][crm_id] = record
+        created.append(record)
+        links[creation.prm_id] = Link(creation.prm_id, crm_id, LinkMethod.CREATED, 1.0)
     for change in plan.links:
         if change.kind is LinkChangeKind.CREATE:
             links[change.link.prm_id] = change.link
@@ -139,7 +156,7 @@ def apply_plan(inputs: EngineInput, plan: Plan) -> EngineInput:
         verdicts[verdict.deal] = verdict
     return dataclasses.replace(
         inputs, prm=_ordered(records[Role.PRM], inputs.prm),
-        crm=_ordered(records[Role.CRM], inputs.crm),
+        crm=_ordered(records[Role.CRM], inputs.crm) + tuple(created),
         state=EngineState(links, bases, tasks, clocks, verdicts))
 
 

@@ -17,6 +17,9 @@ What the contract pins down, for every system:
 - writes return one result per input, in input order, a bad record failing alone; writes
   are batched at the API maximum (usage kind ``write``);
 - upserting the same task keys twice leaves one task per key, linked to its deal;
+- creating deals by key twice, or from two connectors at once, or through a fault, leaves
+  one deal per key, attached to its customer account (``contract_create``; a system's test
+  class adds ``DealCreationContract`` beside ``ConnectorContract``);
 - every fault the sandbox injects (429 with Retry-After, 500, 503, a stall longer than the
   request timeout, a dropped connection) ends in success or a ``ConnectorError``, never
   with a duplicate write and never with real sleeping (the connector gets a fake clock);
@@ -50,7 +53,9 @@ import pytest
 
 from connectors.base import (
     Connector,
+    CreateTarget,
     Cursor,
+    DealCreate,
     Owner,
     Page,
     RecordWrite,
@@ -69,6 +74,7 @@ CAPABILITIES = MappingProxyType({
     "fetch": "fetching records by id",
     "write": "writing records",
     "tasks": "upserting tasks by key",
+    "create": "creating deals by key",
     "owners": "a user list (owners)",
     "faults": "HTTP faults the sandbox injects",
     "usage": "API calls counted in ``usage``",
@@ -114,6 +120,8 @@ class ContractAdapter(ABC):
     malformed_ids: tuple[str, ...]
     """Values no deal id can be (wrong length, characters, checksum, object), each of
     which ``id_problem`` must refuse."""
+    create_target: CreateTarget | None = None
+    """Where deals are created by key, and their accounts (None: lacks "create")."""
     timeout_seconds: float = 0.5
     """The request timeout ``make_connector`` must configure (below STALL_SECONDS)."""
     lacks: Mapping[str, str] = MappingProxyType({})
@@ -162,6 +170,15 @@ class ContractAdapter(ABC):
     @abstractmethod
     def task_deal(self, task_id: str) -> str | None:
         """The deal a task is linked to (vendor client)."""
+
+    def deals_with_key(self, key: str) -> list[str]:
+        """Ids of the deals holding ``key`` in the create target's key field (vendor
+        client); only for connectors that create."""
+        raise NotImplementedError(f"{type(self).__name__} creates no deals")
+
+    def deal_account(self, deal_id: str) -> str | None:
+        """The account (company) a deal is attached to (vendor client)."""
+        raise NotImplementedError(f"{type(self).__name__} creates no deals")
 
     @abstractmethod
     def seed_owners(self) -> list[Owner]:
@@ -514,7 +531,7 @@ class ConnectorContract:
         """The cycle holds every side as a Connector: a read it cannot make raises a
         ConnectorError, a write it cannot make fails each record (not retriable, in
         input order) and changes nothing, and a system without users has no owners."""
-        if not set(adapter.lacks) & {"pull", "fetch", "write", "tasks", "owners"}:
+        if not set(adapter.lacks) & {"pull", "fetch", "write", "tasks", "create", "owners"}:
             pytest.skip(f"{adapter.api} lacks nothing the contract can call")
         [deal] = adapter.seed_deals(1)
         before = adapter.read_text(deal)
@@ -537,6 +554,11 @@ class ConnectorContract:
                 TaskWrite("k1", deal, adapter.task_fields("Book intro call")),
                 TaskWrite("k2", deal, adapter.task_fields("Send the brief"))])))
             assert adapter.tasks_with_key("k1") == adapter.tasks_with_key("k2") == []
+        if "create" in adapter.lacks:
+            refused.append((["c1"], connector.create_deals(
+                CreateTarget(adapter.deal_object, adapter.text_field),
+                [DealCreate("c1", adapter.new_deal("Created"))])))
+            assert adapter.deals_with_text("Created") == []
         for refs, results in refused:
             assert [r.ref for r in results] == refs
             for result in results:

@@ -21,6 +21,7 @@ from connectors.files.connector import FileDropConnector, FileDropSettings
 from handoff_sync.model import Owner
 from handoff_sync.testing.clock import FakeClock
 from handoff_sync.testing.contract import SEEDED_AT, ConnectorContract, ContractAdapter
+from handoff_sync.testing.contract_create import DealCreationContract
 
 COLUMNS = ("Registration ID", "Deal Name", "Last Modified")
 
@@ -43,6 +44,7 @@ class FileDropAdapter(ContractAdapter):
         "fetch": "an export is read whole; rows cannot be looked up by id",
         "write": "a file drop is read-only",
         "tasks": "a file drop is read-only and holds no tasks",
+        "create": "a file drop is read-only",
         "owners": "a drop folder has no user list",
         "faults": "there is no HTTP to break (refused and unreadable files are tested in "
                   "test_connector_files.py)",
@@ -119,7 +121,7 @@ class FileDropAdapter(ContractAdapter):
         return rows
 
 
-class TestFileDropContract(ConnectorContract):
+class TestFileDropContract(ConnectorContract, DealCreationContract):
     @pytest.fixture
     def adapter(self, tmp_path: Path) -> ContractAdapter:
         return FileDropAdapter(tmp_path / "drops")

@@ -34,7 +34,9 @@ from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.objects import Filter, FilterGroup, PublicObjectSearchRequest
 
 from connectors.base import (
+    AccountTarget,
     Connector,
+    CreateTarget,
     Cursor,
     Owner,
     Page,
@@ -64,6 +66,7 @@ from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.testing import contract
 from handoff_sync.testing.clock import FakeClock
 from handoff_sync.testing.contract import ConnectorContract, ContractAdapter
+from handoff_sync.testing.contract_create import DealCreationContract
 from handoff_sync.testing.sandbox_clients import hubspot_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +118,10 @@ class HubSpotAdapter(ContractAdapter):
     task_target = TASKS
     fault_paths = MappingProxyType({"pull": r"/objects/deals/search$",
                                     "write": r"/objects/deals/batch/(update|create)$",
-                                    "upsert": r"/objects/tasks/batch/upsert$"})
+                                    "upsert": r"/objects/tasks/batch/upsert$",
+                                    "create": r"/objects/deals/batch/upsert$"})
+    create_target = CreateTarget("deals", "handoff_create_key", AccountTarget(
+        "companies", "name", domain_field="domain", association_type_id=5))
     missing_id = "999999999"
     malformed_ids = ("1' OR 1=1", "-5", "0", "012", "12.5", "1e3", "", "\u0661\u0662",
                      "99999999999999999999")
@@ -171,6 +177,13 @@ class HubSpotAdapter(ContractAdapter):
         page = self.hs.crm.associations.v4.basic_api.get_page("tasks", task_id, "deals")
         return str(page.results[0].to_object_id) if page.results else None
 
+    def deals_with_key(self, key: str) -> list[str]:
+        return self._search("deals", "handoff_create_key", key)
+
+    def deal_account(self, deal_id: str) -> str | None:
+        page = self.hs.crm.associations.v4.basic_api.get_page("deals", deal_id, "companies")
+        return str(page.results[0].to_object_id) if page.results else None
+
     def seed_owners(self) -> list[Owner]:
         """HubSpot has no API that creates owners (users are invited in the app)."""
         with self.server.sandbox.lock:
@@ -190,7 +203,7 @@ class HubSpotAdapter(ContractAdapter):
         return sorted((r.id for r in found.results), key=int)
 
 
-class TestHubSpotContract(ConnectorContract):
+class TestHubSpotContract(ConnectorContract, DealCreationContract):
     @pytest.fixture
     def adapter(self, sandbox: SandboxServer) -> ContractAdapter:
         return HubSpotAdapter(sandbox)

@@ -20,7 +20,15 @@ import pytest
 import structlog
 from simple_salesforce import Salesforce, format_soql
 
-from connectors.base import Cursor, Owner, RecordWrite, TaskTarget, TaskWrite
+from connectors.base import (
+    AccountTarget,
+    CreateTarget,
+    Cursor,
+    Owner,
+    RecordWrite,
+    TaskTarget,
+    TaskWrite,
+)
 from connectors.errors import AuthError, QuotaExhausted, SchemaError
 from connectors.salesforce.auth import SalesforceAuth, SecretRef
 from connectors.salesforce.connector import SalesforceConnector, SalesforceSettings
@@ -32,6 +40,7 @@ from handoff_sync.testing.contract import (
     ConnectorContract,
     ContractAdapter,
 )
+from handoff_sync.testing.contract_create import DealCreationContract
 from handoff_sync.testing.sandbox_clients import salesforce_client
 from tests.sandbox.test_salesforce_sandbox import control, create_many, opportunity
 
@@ -88,7 +97,10 @@ class SalesforceAdapter(ContractAdapter):
     task_target = TASKS
     fault_paths = MappingProxyType({"pull": r"/(query|queryAll)/",
                                     "write": r"/composite/sobjects/?$",
-                                    "upsert": r"/composite/sobjects/Task/"})
+                                    "upsert": r"/composite/sobjects/Task/",
+                                    "create": r"/composite/sobjects/Opportunity/"})
+    create_target = CreateTarget("Opportunity", "Handoff_Create_Key__c", AccountTarget(
+        "Account", "Name", domain_field="Website", link_field="AccountId"))
     missing_id = "006000000000000AAA"
     malformed_ids = ("0065g00000ABCDE' OR Name != '", "006X", "006000000000000AAB",
                      "0015g0000000AbcAAE", "006 00000000000", "")
@@ -135,6 +147,14 @@ class SalesforceAdapter(ContractAdapter):
     def task_deal(self, task_id: str) -> str | None:
         return self.sf.Task.get(task_id)["WhatId"]
 
+    def deals_with_key(self, key: str) -> list[str]:
+        result = self.sf.query(format_soql(
+            "SELECT Id FROM Opportunity WHERE Handoff_Create_Key__c = {}", key))
+        return [r["Id"] for r in result["records"]]
+
+    def deal_account(self, deal_id: str) -> str | None:
+        return self.sf.Opportunity.get(deal_id)["AccountId"]
+
     def seed_owners(self) -> list[Owner]:
         def user(name: str, **fields: Any) -> str:
             return str(self.sf.User.create({"Username": f"{name}@acme.example",
@@ -149,7 +169,7 @@ class SalesforceAdapter(ContractAdapter):
                 Owner(gone, "gone@acme.example", False, None, "Gone")]
 
 
-class TestSalesforceContract(ConnectorContract):
+class TestSalesforceContract(ConnectorContract, DealCreationContract):
     @pytest.fixture
     def adapter(self, sandbox: SandboxServer) -> ContractAdapter:
         return SalesforceAdapter(sandbox)

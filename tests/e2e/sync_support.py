@@ -31,11 +31,14 @@ from handoff_sync.sync.cycle import PipelineRunner
 
 def configured_sandbox(server: SandboxServer, folder: Path, *, database_url: str,
                        deals: int = 40, partners: int = 4, random_seed: int = 3,
-                       interval_seconds: int | None = None) -> Path:
-    """Seed the sandbox and write `handoff-sync init --sandbox`'s config for it."""
+                       interval_seconds: int | None = None, pack: str | None = None,
+                       mappings: Path | None = None) -> Path:
+    """Seed the sandbox and write `handoff-sync init --sandbox`'s config for it (for
+    ``pack``, default the default pack; or for the pack folder ``mappings``)."""
     server.sandbox.seed(deals=deals, partners=partners, random_seed=random_seed)
     config = folder / "handoff-sync.yaml"
-    write_sandbox_config(server.base_url, config, database=database_url)
+    write_sandbox_config(server.base_url, config, database=database_url, pack=pack,
+                         mappings=mappings)
     if interval_seconds is not None:
         text = config.read_text(encoding="utf-8")
         lines = [f"  interval_seconds: {interval_seconds}" if line.strip().startswith(
@@ -49,11 +52,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 @contextmanager
 def sync_world(server: SandboxServer, folder: Path, *, database_url: str, now: datetime,
-               deals: int = 40) -> Iterator[dict[str, Any]]:
+               deals: int = 40, pack: str | None = None,
+               mappings: Path | None = None) -> Iterator[dict[str, Any]]:
     """A seeded sandbox, a migrated store and a PipelineRunner whose clock stands at
     ``now``: config, store, runner and mappings, closed afterwards."""
     config = load_config(configured_sandbox(server, folder, database_url=database_url,
-                                            deals=deals))
+                                            deals=deals, pack=pack, mappings=mappings))
     store = Store.connect(config.database.url)
     store.migrate()
     runner = PipelineRunner(config, config.pipelines[0], store, holder="test",

@@ -147,3 +147,24 @@ def test_routing_emails_that_are_no_active_crm_user_are_named_at_their_line(
                 in out), out
     assert "2 problems in 1 file" in out
     assert "revops@example.com" not in out.replace(str(handoff), "")
+
+
+def test_a_create_section_the_crm_cannot_take_is_named_at_its_lines(
+        config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16 (1): the key field, a default and the account lookup of create: are
+    checked against the Opportunity's describe."""
+    folder = edited_pack(tmp_path, {"salesforce.yaml": [
+        ("external_id_field: Handoff_Create_Key__c", "external_id_field: Handoff_Key__c"),
+        ("    StageName: Prospecting", "    StageName: Prospect"),
+        ("    link_field: AccountId", "    link_field: IsWon")]})
+    code, out = run(capsys, "--live", "--config", str(config), "--mappings", str(folder))
+    assert code == 1
+    sf = folder / "salesforce.yaml"
+    for text in (f"{sf}:{line_of(sf, 'external_id_field: Handoff_Key__c')}:",
+                 "Opportunity has no field 'Handoff_Key__c'",
+                 f"{sf}:{line_of(sf, 'StageName: Prospect')}:",
+                 "Opportunity.StageName has no value 'Prospect' (did you mean 'Prospecting'?)",
+                 f"{sf}:{line_of(sf, 'link_field: IsWon')}:",
+                 "Opportunity.IsWon cannot be set when a record is created",
+                 "3 problems in 1 file"):
+        assert text in out, f"{text!r} not in:\n{out}"

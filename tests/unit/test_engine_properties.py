@@ -162,7 +162,12 @@ SETTINGS = settings(max_examples=examples(60), deadline=None,
 @example(TRIGGER_TIMES)
 def test_applying_a_plan_leaves_nothing_to_do(inputs: EngineInput) -> None:
     first = plan(inputs)
-    second = plan(apply_plan(inputs, first))
+    applied = apply_plan(inputs, first)
+    if first.creations:  # a created opportunity's pair is planned the cycle after
+        then = plan(applied)
+        assert not then.creations, dumps(then)
+        applied = apply_plan(applied, then)
+    second = plan(applied)
     assert second.is_empty(), dumps(second)
 
 

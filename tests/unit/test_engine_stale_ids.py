@@ -73,14 +73,15 @@ def opportunity(crm_id: str, prm_id: str | None, name: str) -> MappedRecord:
 def settled_world() -> EngineInput:
     """P linked to O1 by both id fields, P2 to O3; P3 a registration of no opportunity
     yet, O2 a direct deal nobody claims; every plan applied, so planning again finds
-    nothing."""
+    nothing. The pipeline grades only (create off): P3 keeps having no opportunity, so
+    these worlds are about ids alone (engine.create has its own tests)."""
     inputs = EngineInput(
         "partners", MAPPINGS,
         (registration(P, O1, "Acme data platform"),
          registration(P2, O3, "Initech analytics"), registration(P3, None, "Hooli search")),
         (opportunity(O1, P, "Acme data platform"), opportunity(O2, None, "Globex rollout"),
          opportunity(O3, P2, "Initech analytics")),
-        EngineState(), NOW, CRM_OWNERS, PRM_OWNERS)
+        EngineState(), NOW, CRM_OWNERS, PRM_OWNERS, create=False)
     inputs = apply_plan(inputs, plan(inputs))
     assert plan(inputs).is_empty()
     assert {prm_id: link.crm_id for prm_id, link in inputs.state.links.items()} == {

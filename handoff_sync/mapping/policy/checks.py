@@ -307,6 +307,8 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
                       "name a canonical field or custom.<name> holding an email")
     if not gaps.lost(("matching",)):
         _check_matching(check, policy)
+    if policy.creation is not None and check.known(("creation", "when")):
+        check.condition(("creation", "when"), policy.creation.when)
     if policy.routing is not None:
         check_routing(check, policy.routing)
     calendars = keys_of(document.data, ("calendars",))

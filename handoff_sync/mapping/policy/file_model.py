@@ -302,6 +302,13 @@ class Matching(FileModel):
     """Candidates between this and the auto-link level go to the review queue."""
 
 
+class Creation(FileModel):
+    """Which registrations get an opportunity created in the CRM when none matches."""
+
+    when: Condition
+    """Registrations needing a handoff for which one is created, e.g. approved ones."""
+
+
 class Ownership(FileModel):
     fallback_owner_email: str
     """Who owns a task when the role's person has no user in the system it is written to."""
@@ -361,6 +368,9 @@ class HandoffPolicy(FileModel):
     """Ownership rules shared by every handoff type."""
     matching: Matching = Field(default_factory=Matching)
     """Linking rules."""
+    creation: Creation | None = None
+    """Create an opportunity for a registration no opportunity matches (needs the CRM
+    mapping's create: section); without it handoff-sync only grades existing ones."""
     routing: Routing | None = None
     """Who owns the opportunities handoff-sync creates (none: the fallback owner)."""
     handoff_types: dict[str, HandoffType] = Field(min_length=1)

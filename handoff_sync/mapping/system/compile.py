@@ -16,7 +16,13 @@ from connectors.reading import did_you_mean
 from connectors.registry import SYSTEMS, SystemSpec
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, PERCENT_OUTPUTS, percent_problem
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
-from handoff_sync.mapping.system.convert import FieldRule, SystemMapping, TaskRules
+from handoff_sync.mapping.system.convert import (
+    AccountRules,
+    CreateRules,
+    FieldRule,
+    SystemMapping,
+    TaskRules,
+)
 from handoff_sync.mapping.system.field_use import check_field_use
 from handoff_sync.mapping.system.file_model import (
     FORMAT_VERSION,
@@ -98,7 +104,7 @@ def compile_system(document: YamlDocument, model: SystemFile, system: SystemName
         # Nothing more is said about what could never be written: no follow-on noise.
         model = model.model_copy(update={
             "fields": {n: e for n, e in model.fields.items() if e.direction == "read"},
-            "outputs": {}, "tasks": None})
+            "outputs": {}, "tasks": None, "create": None})
     problems.extend(check_field_use(document, model))
     role = Role(model.role)
     fields: dict[str, FieldRule] = {}
@@ -142,13 +148,53 @@ def compile_system(document: YamlDocument, model: SystemFile, system: SystemName
         link = model.tasks.deal_link
         tasks = TaskRules(model.tasks.object, model.tasks.key_field, link.field,
                           link.association_type_id, MappingProxyType(task_fields))
+    create = _create_rules(document, model, role, fields, problems)
     mapping = SystemMapping(
         file=document.file, system=system, role=role, object=model.object,
         modified_field=model.modified_field, scope=MappingProxyType(dict(model.scope)),
         fields=MappingProxyType(fields), outputs=MappingProxyType(outputs), tasks=tasks,
-        positions=MappingProxyType(dict(document.source.values)),
+        positions=MappingProxyType(dict(document.source.values)), create=create,
     )
     return mapping, problems
+
+
+def _create_rules(document: YamlDocument, model: SystemFile, role: Role,
+                  fields: Mapping[str, FieldRule], problems: list[Problem]) -> CreateRules | None:
+    """The create section, checked: only a CRM creates deals, a created deal must name its
+    registration (so it links both ways), and its key field is nobody else's."""
+    section = model.create
+    if section is None:
+        return None
+    if role is not Role.CRM:
+        problems.append(document.problem(("create",), "deals are created in the CRM; this "
+                                         "file is the PRM side",
+                                         "move the create section to the crm file",
+                                         at_key=True))
+        return None
+    prm = fields.get("prm_id")
+    if prm is None or prm.system_field is None:
+        problems.append(document.problem(("create",), "a created deal must name its "
+                                         "registration: map 'prm_id' to a field",
+                                         "add 'prm_id: {field: <field>, direction: both}'",
+                                         at_key=True))
+    key = section.external_id_field
+    taken = {rule.system_field: name for name, rule in fields.items() if rule.system_field}
+    if key in taken or key == model.modified_field:
+        problems.append(document.problem(("create", "external_id_field"), f"'{key}' is "
+                                         f"mapped to '{taken.get(key, 'modified_field')}'; the "
+                                         "creation key needs a field of its own",
+                                         "create a unique text field for it"))
+    for name, value in section.defaults.items():
+        if name in model.scope and str(value) != model.scope[name]:
+            problems.append(document.problem(
+                ("create", "defaults", name), f"a created deal with {name} {value!r} would "
+                f"be outside this mapping's scope ({name}: {model.scope[name]})",
+                f"write {model.scope[name]!r}, or leave it out (the scope is written anyway)"))
+    account = section.account
+    return CreateRules(key, MappingProxyType(dict(section.defaults)), None if account is None
+                       else AccountRules(account.object, account.name_field,
+                                         account.domain_field, account.link_field,
+                                         account.association_type_id))
 
 
 def _read_only_problems(document: YamlDocument, model: SystemFile, system: SystemSpec,

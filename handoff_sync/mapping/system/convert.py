@@ -7,7 +7,7 @@ engine reports it per record) instead of an exception.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +66,26 @@ class TaskRules:
     fields: Mapping[str, FieldRule]
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRules:
+    """Where a created deal's customer account is found or created (see file_model)."""
+
+    object: str
+    name_field: str
+    domain_field: str | None
+    link_field: str | None
+    association_type_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRules:
+    """How this (CRM) system creates a deal: its key field, fixed values, account."""
+
+    external_id_field: str
+    defaults: Mapping[str, Any]  # system field -> raw value
+    account: AccountRules | None
+
+
 @dataclass(frozen=True)
 class SystemMapping:
     """One loaded, validated mappings/<system>.yaml."""
@@ -80,6 +100,7 @@ class SystemMapping:
     outputs: Mapping[Output, FieldRule]
     tasks: TaskRules | None
     positions: Mapping[KeyPath, tuple[int, int]] = field(default_factory=dict, repr=False)
+    create: CreateRules | None = None
 
     @property
     def id_field(self) -> str:
@@ -222,6 +243,25 @@ def task_to_system(mapping: SystemMapping, task: TaskSpec,
     if rules.deal_link_field:
         values[rules.deal_link_field] = task.crm_id
     return SystemValues(MappingProxyType(values), written.issues)
+
+
+def creation_to_system(mapping: SystemMapping, values: Mapping[str, Value],
+                       owners: OwnerDirectory, *, creatable: Callable[[str], bool]
+                       ) -> SystemValues:
+    """The fields of a deal to create: every mapped canonical value given (whatever the
+    field's direction: a new record has nothing to merge with), then the mapping's scope
+    (the record must land where this mapping reads) and the create section's defaults.
+    Fields ``creatable`` refuses (read-only in the system's describe) are left out."""
+    if mapping.create is None:
+        raise ValueError(f"{mapping.file} has no create section")
+    own = mapping.fields.get(mapping.id_field)
+    rules = {name: rule for name, rule in mapping.fields.items()
+             if rule is not own and rule.system_field and creatable(rule.system_field)}
+    written = _write_all(mapping.system, rules, values, owners, only_writable=False)
+    fields = {name: value for name, value in written.values.items() if not is_blank(value)}
+    fields.update(mapping.scope)
+    fields.update(mapping.create.defaults)
+    return SystemValues(MappingProxyType(fields), written.issues)
 
 
 def _read(rule: FieldRule, raw: Mapping[str, Any], owners: OwnerDirectory,

@@ -163,6 +163,8 @@ def describe_findings(mapping: SystemMapping, deal_object: ObjectSchema,
     for rule in mapping.outputs.values():
         if rule.system_field is not None:
             _check_rule(rule, deal, False, True, add, stage_values)
+    if mapping.create is not None:
+        _check_create(mapping, deal_object, add)
     if mapping.tasks is not None:
         if task_object is None:
             add(("tasks",), "no description of the task object was given to check against")
@@ -183,6 +185,29 @@ def describe_findings(mapping: SystemMapping, deal_object: ObjectSchema,
                 if rule.system_field is not None:
                     _check_rule(rule, task, False, True, add, None, creates=True)
     return findings
+
+
+def _check_create(mapping: SystemMapping, obj: ObjectSchema, add: Report) -> None:
+    """The create section's fields on the deal object: present and creatable, and a
+    picklist default one of its values (the account object is not described here)."""
+    rules = mapping.create
+    assert rules is not None
+    wanted: list[tuple[str, KeyPath, Any]] = [
+        (rules.external_id_field, ("create", "external_id_field"), None)]
+    wanted += [(name, ("create", "defaults", name), value)
+               for name, value in rules.defaults.items()]
+    if rules.account is not None and rules.account.link_field:
+        wanted.append((rules.account.link_field, ("create", "account", "link_field"), None))
+    for name, path, value in wanted:
+        described = obj.get(name)
+        if described is None:
+            add(path, f"{obj.name} has no field '{name}'", did_you_mean(name, obj.fields))
+        elif not described.createable:
+            add(path, f"{obj.name}.{name} cannot be set when a record is created")
+        elif (value is not None and described.picklist_values is not None
+              and str(value) not in described.picklist_values):
+            add(path, f"{obj.name}.{name} has no value {str(value)!r}",
+                did_you_mean(str(value), described.picklist_values))
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,40 @@ class TaskMapping(FileModel):
     """Task attribute: system field (subject, body, due, assignee, status, priority)."""
 
 
+class AccountLookup(FileModel):
+    """Where the customer account of a created deal is looked up (by domain, then by
+    name) and created when there is none."""
+
+    object: str
+    """The account object (Salesforce: Account, HubSpot: companies)."""
+    name_field: str
+    """The account field holding the company name (Salesforce: Name, HubSpot: name)."""
+    domain_field: str | None = None
+    """The account field holding its web domain (Salesforce: Website, HubSpot: domain)."""
+    link_field: str | None = None
+    """The deal field that names the account (Salesforce: AccountId)."""
+    association_type_id: int | None = None
+    """The deal-to-account association type (HubSpot deal -> company: 5)."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AccountLookup:
+        if (self.link_field is None) == (self.association_type_id is None):
+            raise ValueError("give exactly one of 'link_field' or 'association_type_id'")
+        return self
+
+
+class CreateSection(FileModel):
+    """How handoff-sync creates a deal for a registration no deal matches (CRM side)."""
+
+    external_id_field: str
+    """A unique field (Salesforce External ID, HubSpot property with unique values) that
+    holds the creation key: creating twice finds the first record instead of a second."""
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    """System field: value written on every created deal (e.g. StageName: Prospecting)."""
+    account: AccountLookup | None = None
+    """Find or create the customer account and attach the deal to it."""
+
+
 class SystemFile(FileModel):
     """mappings/<system>.yaml: one system's side of a pipeline."""
 
@@ -121,3 +155,5 @@ class SystemFile(FileModel):
     tasks: TaskMapping | None = None
     """Where follow-up tasks are written: the CRM's, and on the PRM side the partner's
     (task templates with side: prm)."""
+    create: CreateSection | None = None
+    """How deals are created for registrations nothing matched (the CRM side only)."""

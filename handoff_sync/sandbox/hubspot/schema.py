@@ -103,6 +103,11 @@ DEAL_PROPERTIES: tuple[HsProperty, ...] = (
     _text("partner_registration_id", "Partner Registration ID", _H, hubspot_defined=False,
           has_unique_value=True),
     _text("crm_opportunity_id", "CRM Opportunity ID", _H, hubspot_defined=False),
+    # The key handoff-sync creates a deal by (a property with unique values).
+    _text("handoff_create_key", "Handoff Create Key", _H, hubspot_defined=False,
+          has_unique_value=True),
+    # Why handoff-sync gave a deal it created its owner (written at creation).
+    _text("handoff_routing", "Handoff Routing", _H, area=True, hubspot_defined=False),
     _text("partner_account_name", "Partner Account", _H, hubspot_defined=False),
     _text("partner_rep_email", "Partner Rep Email", _H, hubspot_defined=False),
     _text("customer_account_name", "Customer Account", _H, hubspot_defined=False),

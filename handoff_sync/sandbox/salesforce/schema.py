@@ -202,6 +202,11 @@ OPPORTUNITY = SfObject(
                 reference_to=("Account",), relationship_name="PartnerAccount"),
         SfField("Partner_Registration_Id__c", "string", "Partner Registration ID", length=64,
                 external_id=True, unique=True),
+        # The key handoff-sync creates an Opportunity by (a text External ID, unique).
+        SfField("Handoff_Create_Key__c", "string", "Handoff Create Key", length=255,
+                external_id=True, unique=True),
+        # Why handoff-sync gave an Opportunity it created its owner (written at creation).
+        SfField("Handoff_Routing__c", "textarea", "Handoff Routing", length=32768),
         SfField("CS_Owner__c", "reference", "CS Owner", length=18, reference_to=("User",),
                 relationship_name="CS_Owner__r"),
         *_qualification_fields(),
