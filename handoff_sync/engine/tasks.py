@@ -1,15 +1,15 @@
 """Follow-up tasks: which ones should be open for a deal, and how to get the CRM there.
 
 A task template (handoff.yaml) is open while its trigger holds: the stage's gate is
-blocked, the deal is in the stage, an SLA clock is at risk / breached, or the receiving
-owner rejected the handoff (until the sender re-submits it). It is written to its side
-(``side: crm``, the default: on the CRM opportunity; ``side: prm``: on the partner's
-registration, so the partner sees what is missing where they work, even before any
-opportunity exists). The key of a task is a hash of (pipeline, the side's deal record,
-handoff type, stage or clock, kind), the record prefixed with its side for PRM tasks, so
-there is at most one task per deal, side, handoff type, stage and kind, a PRM and a CRM
-task never share a key, and an upsert by key is idempotent. Comparing the desired tasks
-with the ledger yields the actions:
+blocked, the deal is in the stage, the stage is at risk / overdue against its day window,
+an SLA clock is at risk / breached, or the receiving owner rejected the handoff (until the
+sender re-submits it). It is written to its side (``side: crm``, the default: on the CRM
+opportunity; ``side: prm``: on the partner's registration, so the partner sees what is
+missing where they work, even before any opportunity exists). The key of a task is a hash
+of (pipeline, the side's deal record, handoff type, stage or clock, kind), the record
+prefixed with its side for PRM tasks, so there is at most one task per deal, side, handoff
+type, stage and kind, a PRM and a CRM task never share a key, and an upsert by key is
+idempotent. Comparing the desired tasks with the ledger yields the actions:
 
     desired, no ledger row              -> open
     desired, open, other assignee       -> reassign   (the owner changed)
@@ -31,6 +31,7 @@ from datetime import datetime
 
 from handoff_sync.engine.calendar import due_at
 from handoff_sync.engine.ownership import Assignee
+from handoff_sync.engine.stages import StageWindow
 from handoff_sync.engine.types import (
     ClockState,
     TaskAction,
@@ -109,6 +110,7 @@ class TaskContext:
     prm_id: str | None = None  # the registration, for side: prm tasks
     # False: the PRM holds no tasks (a file drop): side: prm tasks go on the opportunity.
     prm_tasks: bool = True
+    stage_window: StageWindow | None = None  # the stage against its day window, if timed
 
     def side(self, template: TaskTemplate) -> Role:
         return Role.PRM if template.side == Role.PRM.value and self.prm_tasks else Role.CRM
@@ -209,6 +211,10 @@ def _holds(template: TaskTemplate, ctx: TaskContext) -> bool:
         return True
     if template.open_while == "handoff_rejected":
         return is_rejected(ctx.handoff, ctx.deal)
+    if template.open_while in ("stage_at_risk", "stage_overdue"):
+        wanted_window = (StageWindow.AT_RISK if template.open_while == "stage_at_risk"
+                         else StageWindow.OVERDUE)
+        return ctx.stage_window is wanted_window
     state = ctx.clocks.get(template.sla or "")
     if state is None:
         return False

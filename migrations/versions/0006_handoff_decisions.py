@@ -1,7 +1,7 @@
 """Handoff decisions: each accept, reject, re-submission or withdrawal, with who and when.
 
-Revision ID: 0005_handoff_decisions
-Revises: 0004_field_holds
+Revision ID: 0006_handoff_decisions
+Revises: 0005_stage_autopilot
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_handoff_decisions"
-down_revision: str | Sequence[str] | None = "0004_field_holds"
+revision: str = "0006_handoff_decisions"
+down_revision: str | Sequence[str] | None = "0005_stage_autopilot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
