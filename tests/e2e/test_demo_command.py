@@ -34,7 +34,7 @@ from handoff_sync.engine.types import ClockState
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.conditions import evaluate
-from handoff_sync.mapping.policy.gates import evaluate_gate
+from handoff_sync.mapping.policy.gates import evaluate_gate, is_rejected
 from handoff_sync.model import Deal, Output
 from handoff_sync.sandbox.seed.generator import generate_with_truth
 from handoff_sync.store import Store, sqlite_url_for
@@ -91,7 +91,8 @@ def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[st
 
         holds = {"stage_active": True, "gate_blocked": shown == "blocked",
                  "stage_overdue": verdict.stage_window == "overdue",
-                 "stage_at_risk": verdict.stage_window == "at_risk"}
+                 "stage_at_risk": verdict.stage_window == "at_risk",
+                 "handoff_rejected": is_rejected(handoff, deal)}
         covered = {t.sla for t in handoff.tasks if t.open_while == "sla_breached"}
         for template in handoff.tasks:
             if template.stages and gate.stage not in template.stages:
