@@ -89,8 +89,12 @@ def creation_step(pipeline: str, mappings: MappingSet,
         return deal_from(record.values, pipeline)
 
     # Loads matter only to routing rules (round robin, caps): no rules, no count.
+    # An opportunity created last cycle counts for its owner as the CRM holds it.
+    created_owners = {link.crm_id: crm_by_id[link.crm_id].values.get("ae_email")
+                      for link in state.links.values()
+                      if link.method is LinkMethod.CREATED and link.crm_id in crm_by_id}
     router = Router(policy.routing, owners,
-                    open_handoffs(state, policy) if policy.routing else {},
+                    open_handoffs(state, policy, created_owners) if policy.routing else {},
                     policy.ownership.fallback_owner_email)
     outcome = plan_creations(
         pipeline, policy, crm, ((record, deal_of(record)) for prm_id, record in

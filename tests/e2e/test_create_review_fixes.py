@@ -1,0 +1,60 @@
+"""Issue 16 review: bugs found in creating and routing opportunities, each pinned by a
+test against the sandbox with the real clients (both shipped packs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff_sync.engine.types import creation_key
+from handoff_sync.sandbox.server import SandboxServer
+from tests.e2e.create_support import DEFAULT_PACK, Sides, add_routing, pack_copy
+from tests.e2e.sync_support import sync_world
+from tests.e2e.test_create_opportunity import NOW, cycle, pack  # noqa: F401
+
+pytest_plugins = ("tests.store_support",)
+
+
+@pytest.fixture
+def bare(sandbox: SandboxServer, tmp_path: Path, store_url: str,
+         pack: str) -> Iterator[dict[str, Any]]:  # noqa: F811
+    """The pack (a copy, no routing yet) and its sides."""
+    mappings = pack_copy(pack, tmp_path / "mappings")
+    with sync_world(sandbox, tmp_path, database_url=store_url, now=NOW,
+                    mappings=mappings) as world:
+        world["sides"] = Sides.of(pack, sandbox)
+        world["folder"] = mappings
+        yield world
+
+
+def partner_seat_users(sides: Sides) -> list[str]:
+    """Two CRM users who own no opportunity (partner reps with seats): no open handoffs."""
+    if sides.pack == DEFAULT_PACK:
+        rows = sides.sf.query_all("SELECT Email FROM User WHERE IsActive = true AND "
+                                  "Title = 'Partner Account Manager' ORDER BY Id")["records"]
+        return [r["Email"].lower() for r in rows][:2]
+    owners = sides.hs.crm.owners.owners_api.get_page(limit=100).results
+    return sorted(o.email.lower() for o in owners if not o.archived and any(
+        t.name == "Partner Reps" for t in (o.teams or [])))[:2]
+
+
+def test_a_cap_counts_the_opportunity_created_in_the_cycle_before(
+        bare: dict[str, Any]) -> None:
+    """The opportunity created last cycle is an open handoff of its owner this cycle,
+    before its pair was ever planned: with a cap of 1 the next deal goes to the other
+    member, never a second one to the first."""
+    sides: Sides = bare["sides"]
+    first, second = partner_seat_users(sides)
+    add_routing(bare["folder"], f"routing:\n  teams:\n    pair:\n      members: [{first}, "
+                                f"{second}]\n      cap: 1\n  rules:\n    - team: pair\n")
+    one = sides.register("Capstone one", "Capstone Alpha", "capstone-alpha.example", 150000)
+    cycle(bare)
+    [made] = sides.created_for(creation_key("partners", one))
+    assert made["owner"] == first  # a tie: the first listed
+    two = sides.register("Capstone two", "Capstone Beta", "capstone-beta.example", 160000)
+    cycle(bare)
+    [made] = sides.created_for(creation_key("partners", two))
+    assert made["owner"] == second  # the first is at the cap of 1
