@@ -178,8 +178,8 @@ class CreateTarget:
 @dataclass(frozen=True, slots=True)
 class DealCreate:
     """One deal to create unless a record already holds its key; ``fields`` hold system
-    values. The account is looked up by domain, then by name, and created if neither
-    finds one."""
+    values. The account is looked up by domain, then by name (a namesake with another
+    domain is another company), and created if neither finds one."""
 
     key: str
     fields: Mapping[str, Any]

@@ -7,7 +7,8 @@ those are returned as they are (``created`` False), not written again. The other
 through batch upsert on the key property: should another process create one in between,
 HubSpot updates it rather than adding a second deal, because the property is unique.
 
-Companies: searched by domain, then by exact name, else created (batch create); each
+Companies: searched by domain, then by exact name (a namesake
+with a domain of its own is another company), else created (batch create); each
 created or found deal is then associated with its company in one v4 batch call (an
 association that exists already changes nothing, so a repeat is harmless).
 """
@@ -194,7 +195,9 @@ class DealCreator:
             if domain and account.domain_field:
                 found = self._find(account, account.domain_field, domain)
             if found is None and name:
-                found = self._find(account, account.name_field, name)
+                # A namesake with a domain of its own is another company.
+                found = self._find(account, account.name_field, name,
+                                   without=account.domain_field if domain else None)
             out[key] = found
             if found is None:
                 to_create.append(key)
@@ -209,10 +212,15 @@ class DealCreator:
                 out[to_create[index]] = str(record["id"]) if record else None
         return out
 
-    def _find(self, account: AccountTarget, field: str, value: str) -> str | None:
+    def _find(self, account: AccountTarget, field: str, value: str,
+              without: str | None = None) -> str | None:
+        """The first company whose ``field`` equals ``value`` (and that has no
+        ``without`` property, when given)."""
+        filters = [Filter(property_name=field, operator="EQ", value=value)]
+        if without:
+            filters.append(Filter(property_name=without, operator="NOT_HAS_PROPERTY"))
         body = PublicObjectSearchRequest(
-            filter_groups=[FilterGroup(filters=[Filter(property_name=field, operator="EQ",
-                                                       value=value)])],
+            filter_groups=[FilterGroup(filters=filters)],
             properties=[field], sorts=[], limit=1, after="0")
         reply = self._transport.call(
             f"search {account.object}", "search",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hubspot.crm.objects import SimplePublicObjectInputForCreate
 
 from handoff_sync.engine.types import creation_key
 from handoff_sync.sandbox.server import SandboxServer
@@ -58,3 +59,30 @@ def test_a_cap_counts_the_opportunity_created_in_the_cycle_before(
     cycle(bare)
     [made] = sides.created_for(creation_key("partners", two))
     assert made["owner"] == second  # the first is at the cap of 1
+
+
+def test_a_namesake_account_with_another_domain_is_not_the_customer(
+        bare: dict[str, Any]) -> None:
+    """Two companies called "Harbor Labs": the registration's customer is at
+    harbor-labs.example, the CRM's only namesake at harborlabs.example. The new
+    opportunity is not attached to the namesake (found by name only when it has no
+    domain of its own); a namesake without a domain is still found."""
+    sides: Sides = bare["sides"]
+    other = make_account(sides, "Harbor Labs", "harborlabs.example")
+    prm_id = sides.register("Harbor rollout", "Harbor Labs", "harbor-labs.example", 150000)
+    bare_name = make_account(sides, "Quayside Mills", None)
+    second = sides.register("Quayside rollout", "Quayside Mills", "quayside.example", 150000)
+    cycle(bare)
+    [made] = sides.created_for(creation_key("partners", prm_id))
+    assert made["account"] and made["account"] != other
+    [made] = sides.created_for(creation_key("partners", second))
+    assert made["account"] == bare_name
+
+
+def make_account(sides: Sides, name: str, domain: str | None) -> str:
+    """An account (Salesforce) or company (HubSpot) in the CRM; its id."""
+    if sides.pack == DEFAULT_PACK:
+        return str(sides.sf.Account.create({"Name": name, **(
+            {"Website": f"https://www.{domain}"} if domain else {})})["id"])
+    return str(sides.hs.crm.companies.basic_api.create(SimplePublicObjectInputForCreate(
+        properties={"name": name, **({"domain": domain} if domain else {})})).id)
