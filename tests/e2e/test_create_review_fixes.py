@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubspot.crm.objects import SimplePublicObjectInputForCreate
+import requests
+from hubspot.crm.objects import (
+    Filter,
+    FilterGroup,
+    PublicObjectSearchRequest,
+    SimplePublicObjectInputForCreate,
+)
 
 from handoff_sync.engine.types import creation_key
 from handoff_sync.sandbox.server import SandboxServer
-from tests.e2e.create_support import DEFAULT_PACK, Sides, add_routing, pack_copy
+from tests.e2e.create_support import DEFAULT_PACK, REVERSED_PACK, Sides, add_routing, pack_copy
 from tests.e2e.sync_support import sync_world
 from tests.e2e.test_create_opportunity import NOW, cycle, pack  # noqa: F401
 
@@ -86,3 +92,40 @@ def make_account(sides: Sides, name: str, domain: str | None) -> str:
             {"Website": f"https://www.{domain}"} if domain else {})})["id"])
     return str(sides.hs.crm.companies.basic_api.create(SimplePublicObjectInputForCreate(
         properties={"name": name, **({"domain": domain} if domain else {})})).id)
+
+
+@pytest.mark.parametrize("pack", [REVERSED_PACK])  # HubSpot is the CRM: its search lags
+def test_a_company_created_last_cycle_is_found_under_search_lag(
+        bare: dict[str, Any], sandbox: SandboxServer) -> None:
+    """HubSpot's search index lags behind writes: the company created for one registration
+    is not searchable yet when the next cycle creates an opportunity for a second
+    registration of the same customer. The second opportunity joins the same company; no
+    second company is made for the domain."""
+    sides: Sides = bare["sides"]
+    set_search_lag(sandbox, 600_000)
+    try:
+        one = sides.register("Saltmarsh pilot", "Saltmarsh Ltd", "saltmarsh.example", 150000)
+        cycle(bare)
+        two = sides.register("Saltmarsh rollout", "Saltmarsh Ltd", "saltmarsh.example",
+                             190000)
+        cycle(bare)
+    finally:
+        set_search_lag(sandbox, None)
+    [first] = sides.created_for(creation_key("partners", one))
+    [second] = sides.created_for(creation_key("partners", two))
+    assert first["account"] and second["account"] == first["account"]
+    assert accounts_with_domain(sides, "saltmarsh.example") == [first["account"]]
+
+
+def set_search_lag(server: SandboxServer, lag_ms: int | None) -> None:
+    requests.post(f"{server.base_url}/__sandbox__/faults",
+                  json={"quotas": {"hubspot_search_lag_ms": lag_ms}},
+                  verify=str(server.ca_file), timeout=10).raise_for_status()
+
+
+def accounts_with_domain(sides: Sides, domain: str) -> list[str]:
+    """The HubSpot companies with ``domain``."""
+    found = sides.hs.crm.companies.search_api.do_search(PublicObjectSearchRequest(
+        filter_groups=[FilterGroup(filters=[Filter(property_name="domain", operator="EQ",
+                                                   value=domain)])], limit=10))
+    return [c.id for c in found.results]
