@@ -14,7 +14,8 @@ the plan creates one in the CRM for every registration that
    A registration that resembles an unlinked opportunity - a direct deal nobody
    registered - gets no second opportunity: its ambiguous_link item becomes a
    channel_conflict item with the same candidates, which a person resolves by linking
-   one of them (`handoff-sync review link`) or dismissing it.
+   one of them (`handoff-sync review link`) or dismissing it (not that deal: the
+   opportunity is created).
 
 Each creation is keyed by ``creation_key`` (pipeline + registration id), written to a
 unique field of the created record: the sync layer creates by that key, so a repeat -
@@ -60,6 +61,9 @@ from handoff_sync.model import Deal, OwnerDirectory, Value
 # the brief shows it, so the AE reads why the deal is theirs long after the cycle.
 ROUTING_FIELD = "custom.routing"
 
+# The key prefix of the channel_conflict item a direct-deal look-alike gets.
+DIRECT_DEAL_PREFIX = "channel_conflict:direct:"
+
 # Review kinds of the linking step that hold a registration back from creation.
 _HOLDING = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT,
                       ReviewKind.LINK_CONFLICT})
@@ -79,7 +83,7 @@ class CreationOutcome:
 def creation_step(pipeline: str, mappings: MappingSet,
                   prm_by_id: Mapping[str, MappedRecord], crm_by_id: Mapping[str, MappedRecord],
                   linked: LinkOutcome, state: EngineState, owners: OwnerDirectory, *,
-                  create: bool) -> CreationOutcome:
+                  create: bool, dismissed: frozenset[str] = frozenset()) -> CreationOutcome:
     """engine.plan's creation step, after linking: the creations (none when the pipeline's
     switch is off), routing's standing items, and the ``unrouted`` items restated for
     opportunities created earlier."""
@@ -99,7 +103,7 @@ def creation_step(pipeline: str, mappings: MappingSet,
     outcome = plan_creations(
         pipeline, policy, crm, ((record, deal_of(record)) for prm_id, record in
                                 prm_by_id.items() if prm_id not in linked.links),
-        linked.reviews, state.bases, router.route, owners) if create else \
+        linked.reviews, state.bases, router.route, owners, dismissed) if create else \
         CreationOutcome((), (), frozenset())
     if policy.routing is None:
         return outcome
@@ -115,7 +119,8 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
                    registrations: Iterable[tuple[MappedRecord, Deal]],
                    link_reviews: Iterable[ReviewItem],
                    bases: Mapping[str, BaseSnapshot], route: RouteFn,
-                   owners: OwnerDirectory) -> CreationOutcome:
+                   owners: OwnerDirectory,
+                   dismissed: frozenset[str] = frozenset()) -> CreationOutcome:
     """The opportunities to create for the unlinked ``registrations`` (record, deal).
 
     An owner routing chose who is no active CRM user (only when even the fallback owner
@@ -150,8 +155,12 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
         if holding is not None:
             if holding.kind is ReviewKind.AMBIGUOUS_LINK:
                 replaced.add(holding.key)
-                reviews.append(_direct_deal(key, prm_id, holding))
-            continue
+                direct = _direct_deal(key, prm_id, holding)
+                reviews.append(direct)
+                if direct.key in dismissed:  # a person said it is not that deal
+                    holding = None
+            if holding is not None:
+                continue
         owner = route(deal, key)
         if owner.review is not None:
             reviews.append(owner.review)
@@ -220,7 +229,7 @@ def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:
     others = len(item.candidates) - 1
     more = f" and {others} more" if others > 0 else ""
     return ReviewItem(
-        key=f"channel_conflict:direct:{key}", kind=ReviewKind.CHANNEL_CONFLICT, deal=key,
+        key=f"{DIRECT_DEAL_PREFIX}{key}", kind=ReviewKind.CHANNEL_CONFLICT, deal=key,
         summary=(f"registration {prm_id} looks like opportunity {best} ({confidence:.2f})"
                  f"{more}, which no registration claims (a direct deal?): no opportunity is "
                  "created for it until a person links it to one of them or dismisses this"),
@@ -229,5 +238,5 @@ def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:
                                   "evidence": item.details.get("evidence")}))
 
 
-__all__ = ["CreationOutcome", "RouteFn", "creation_step", "plan_creations",
+__all__ = ["DIRECT_DEAL_PREFIX", "CreationOutcome", "RouteFn", "creation_step", "plan_creations",
            "unrouted_reviews"]

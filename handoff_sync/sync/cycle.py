@@ -26,6 +26,7 @@ import structlog
 from connectors.base import Connector, Cursor, ObjectSchema
 from connectors.errors import ConnectorError, SchemaError, StopRequested
 from connectors.registry import spec
+from handoff_sync.engine.create import DIRECT_DEAL_PREFIX
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import (
     Link,
@@ -292,6 +293,10 @@ class PipelineRunner:
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
         engine = closed_by_people(state.engine, closures.keys)
+        # A direct-deal conflict a person dismissed lets its opportunity be created.
+        dismissed = frozenset(
+            item["key"] for item in self.store.reviews(self.name, status="dismissed")
+            if item["key"].startswith(DIRECT_DEAL_PREFIX))
 
         def planned(deals: Dirty | None) -> Plan:
             return plan(EngineInput(
@@ -300,7 +305,7 @@ class PipelineRunner:
                 self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
                 engine, now, owners[Role.CRM], owners[Role.PRM], deals,
                 self._limits(mappings),
-                create=self.pipeline.create_opportunities))
+                create=self.pipeline.create_opportunities, dismissed=dismissed))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}

@@ -19,8 +19,8 @@ from hubspot.crm.objects import (
 from handoff_sync.engine.types import creation_key
 from handoff_sync.sandbox.server import SandboxServer
 from tests.e2e.create_support import DEFAULT_PACK, REVERSED_PACK, Sides, add_routing, pack_copy
-from tests.e2e.sync_support import sync_world
-from tests.e2e.test_create_opportunity import NOW, cycle, pack  # noqa: F401
+from tests.e2e.sync_support import run_cli, sync_world
+from tests.e2e.test_create_opportunity import FALLBACK, NOW, cycle, pack  # noqa: F401
 
 pytest_plugins = ("tests.store_support",)
 
@@ -129,3 +129,27 @@ def accounts_with_domain(sides: Sides, domain: str) -> list[str]:
         filter_groups=[FilterGroup(filters=[Filter(property_name="domain", operator="EQ",
                                                    value=domain)])], limit=10))
     return [c.id for c in found.results]
+
+
+def test_dismissing_a_direct_deal_conflict_lets_the_opportunity_be_created(
+        bare: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The channel_conflict item of a registration resembling a direct deal says no
+    opportunity is created "until a person links it to one of them or dismisses this".
+    Dismissing it (it is not that deal) creates the registration's opportunity; it used
+    to stay a dead end: no opportunity, and no item left to say so."""
+    sides: Sides = bare["sides"]
+    sides.direct_deal("Brindlewood analytics suite", "Brindlewood Foods",
+                      "brindlewood.example", 200000, "2027-03-30", FALLBACK)
+    prm_id = sides.register("Brindlewood analytics suite", "Brindlewood Foods",
+                            "brindlewood.example", 218000, close="2027-02-14")
+    cycle(bare)
+    assert sides.created_for(creation_key("partners", prm_id)) == []
+    key = f"channel_conflict:direct:prm:{prm_id}"
+    code, _, err = run_cli(capsys, "review", "dismiss", key, "--config",
+                           str(tmp_path / "handoff-sync.yaml"))
+    assert code == 0, err
+    assert cycle(bare).counts["opportunities_created"] == 1
+    [made] = sides.created_for(creation_key("partners", prm_id))
+    assert made["prm_id"] == prm_id
+    cycle(bare)
+    assert len(sides.created_for(creation_key("partners", prm_id))) == 1
