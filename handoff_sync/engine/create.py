@@ -97,9 +97,8 @@ def creation_step(pipeline: str, mappings: MappingSet,
     created_owners = {link.crm_id: crm_by_id[link.crm_id].values.get("ae_email")
                       for link in state.links.values()
                       if link.method is LinkMethod.CREATED and link.crm_id in crm_by_id}
-    router = Router(policy.routing, owners,
-                    open_handoffs(state, policy, created_owners) if policy.routing else {},
-                    policy.ownership.fallback_owner_email)
+    loads = open_handoffs(state, policy, created_owners) if policy.routing else {}
+    router = Router(policy.routing, owners, loads, policy.ownership.fallback_owner_email)
     outcome = plan_creations(
         pipeline, policy, crm, ((record, deal_of(record)) for prm_id, record in
                                 prm_by_id.items() if prm_id not in linked.links),
@@ -107,7 +106,9 @@ def creation_step(pipeline: str, mappings: MappingSet,
         CreationOutcome((), (), frozenset())
     if policy.routing is None:
         return outcome
-    again = Router(policy.routing, owners, {}, policy.ownership.fallback_owner_email)
+    # The loads as the cycle found them (not as this cycle's creations left them): a
+    # deal that fell back because its team was full stays unrouted while it still is.
+    again = Router(policy.routing, owners, loads, policy.ownership.fallback_owner_email)
     restated = unrouted_reviews(linked.links, prm_by_id, crm_by_id, deal_of, again.route)
     # router.reviews(): emails routing names that are no active user (every cycle).
     return CreationOutcome(outcome.creations,
@@ -182,7 +183,7 @@ def unrouted_reviews(links: Mapping[str, Link], registrations: Mapping[str, Mapp
                      route: RouteFn) -> Iterator[ReviewItem]:
     """The ``unrouted`` items of opportunities created for deals no rule could route,
     restated while the fallback owner still owns them: each such deal is routed again
-    (with a router of its own, so this cycle's loads stay as they are) and its item holds
+    (with a router of its own, from the loads the cycle started with) and its item holds
     as long as routing still falls back to the opportunity's owner. Reassigning the
     opportunity, or a rule that now routes the deal, ends it."""
     for prm_id, link in sorted(links.items()):

@@ -13,12 +13,21 @@ from hubspot.crm.objects import (
     Filter,
     FilterGroup,
     PublicObjectSearchRequest,
+    SimplePublicObjectInput,
     SimplePublicObjectInputForCreate,
 )
 
 from handoff_sync.engine.types import creation_key
 from handoff_sync.sandbox.server import SandboxServer
-from tests.e2e.create_support import DEFAULT_PACK, REVERSED_PACK, Sides, add_routing, pack_copy
+from handoff_sync.store.types import RunOutcome
+from tests.e2e.create_support import (
+    APPROVED_AT,
+    DEFAULT_PACK,
+    REVERSED_PACK,
+    Sides,
+    add_routing,
+    pack_copy,
+)
 from tests.e2e.sync_support import run_cli, sync_world
 from tests.e2e.test_create_opportunity import FALLBACK, NOW, cycle, pack  # noqa: F401
 
@@ -153,3 +162,41 @@ def test_dismissing_a_direct_deal_conflict_lets_the_opportunity_be_created(
     assert made["prm_id"] == prm_id
     cycle(bare)
     assert len(sides.created_for(creation_key("partners", prm_id))) == 1
+
+
+def test_a_deal_that_fell_back_because_the_team_was_full_keeps_its_item(
+        bare: dict[str, Any]) -> None:
+    """Everyone in the team at the cap: the deal goes to the fallback owner with an
+    unrouted item, which stands while the opportunity is still the fallback owner's and
+    the team still full. It used to resolve itself at the next cycle that planned it when
+    its registration sorted before the deal that filled the team (routed again as if
+    nobody had any open handoff), though nothing had changed."""
+    sides: Sides = bare["sides"]
+    member = partner_seat_users(sides)[0]
+    add_routing(bare["folder"], f"routing:\n  teams:\n    solo:\n      members: [{member}]"
+                                "\n      cap: 1\n  rules:\n    - team: solo\n")
+    late = sides.register("Fernhill one", "Fernhill Alpha", "fernhill-alpha.example",
+                          150000, approved=False)  # the lower id, approved later
+    early = sides.register("Fernhill two", "Fernhill Beta", "fernhill-beta.example", 160000)
+    cycle(bare)
+    [made] = sides.created_for(creation_key("partners", early))
+    assert made["owner"] == member
+    approve(sides, late)
+    cycle(bare)
+    [made] = sides.created_for(creation_key("partners", late))
+    assert made["owner"] == FALLBACK
+    item = f"unrouted:prm:{late}"
+    for full in (False, True):  # a quiet cycle, then one that plans every deal
+        report = bare["runner"].run_cycle(full=full)
+        assert report.outcome is RunOutcome.OK, report.message
+        assert item in {i["key"] for i in bare["store"].reviews("partners")}
+
+
+def approve(sides: Sides, prm_id: str) -> None:
+    """The channel manager approves the registration in the PRM."""
+    if sides.pack == DEFAULT_PACK:
+        sides.hs.crm.deals.basic_api.update(prm_id, SimplePublicObjectInput(
+            properties={"dealstage": "9004453"}))
+    else:
+        sides.sf.Deal_Registration__c.update(prm_id, {
+            "Registration_Status__c": "Approved", "Approved_At__c": APPROVED_AT})
