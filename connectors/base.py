@@ -41,6 +41,9 @@ class FieldSchema:
     picklist_values: tuple[str, ...] | None = None  # None: not a picklist
     restricted_picklist: bool = False  # values outside the list are rejected on write
     reference_to: tuple[str, ...] = ()
+    # The system keeps its values unique and can upsert by it (Salesforce: External ID
+    # and Unique; HubSpot: a property with unique values); None: not reported.
+    unique_key: bool | None = None
 
 
 @dataclass(frozen=True)
