@@ -26,7 +26,6 @@ import structlog
 from connectors.base import Connector, Cursor, ObjectSchema
 from connectors.errors import ConnectorError, SchemaError, StopRequested
 from connectors.registry import spec
-from handoff_sync.engine.create import DIRECT_DEAL_PREFIX
 from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
 from handoff_sync.engine.types import (
     Link,
@@ -52,6 +51,7 @@ from handoff_sync.sync.advice import explain
 from handoff_sync.sync.cycle_parts import (
     canonical,
     closed_by_people,
+    dismissed_direct_deals,
     links_after,
     merged_mirror,
     planned_counts,
@@ -293,10 +293,7 @@ class PipelineRunner:
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
         engine = closed_by_people(state.engine, closures.keys)
-        # A direct-deal conflict a person dismissed lets its opportunity be created.
-        dismissed = frozenset(
-            item["key"] for item in self.store.reviews(self.name, status="dismissed")
-            if item["key"].startswith(DIRECT_DEAL_PREFIX))
+        dismissed = dismissed_direct_deals(self.store.reviews(self.name, status="dismissed"))
 
         def planned(deals: Dirty | None) -> Plan:
             return plan(EngineInput(
