@@ -104,12 +104,11 @@ def creation_step(pipeline: str, mappings: MappingSet,
                                 prm_by_id.items() if prm_id not in linked.links),
         linked.reviews, state.bases, router.route, owners, dismissed) if create else \
         CreationOutcome((), (), frozenset())
-    if policy.routing is None:
-        return outcome
     # The loads as the cycle found them (not as this cycle's creations left them): a
     # deal that fell back because its team was full stays unrouted while it still is.
     again = Router(policy.routing, owners, loads, policy.ownership.fallback_owner_email)
-    restated = unrouted_reviews(linked.links, prm_by_id, crm_by_id, deal_of, again.route)
+    restated = unrouted_reviews(linked.links, prm_by_id, crm_by_id, deal_of, again.route,
+                                owners)
     # router.reviews(): emails routing names that are no active user (every cycle).
     return CreationOutcome(outcome.creations,
                            (*outcome.reviews, *router.reviews(), *restated),
@@ -180,12 +179,15 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
 def unrouted_reviews(links: Mapping[str, Link], registrations: Mapping[str, MappedRecord],
                      opportunities: Mapping[str, MappedRecord],
                      deal_of: Callable[[MappedRecord], Deal],
-                     route: RouteFn) -> Iterator[ReviewItem]:
+                     route: RouteFn, owners: OwnerDirectory | None = None
+                     ) -> Iterator[ReviewItem]:
     """The ``unrouted`` items of opportunities created for deals no rule could route,
     restated while the fallback owner still owns them: each such deal is routed again
     (with a router of its own, from the loads the cycle started with) and its item holds
     as long as routing still falls back to the opportunity's owner. Reassigning the
-    opportunity, or a rule that now routes the deal, ends it."""
+    opportunity, or a rule that now routes the deal, ends it. With ``owners``, a deal
+    whose routed owner is no CRM user (it was created with the CRM's default owner)
+    keeps its item until routing names one who is."""
     for prm_id, link in sorted(links.items()):
         if link.method is not LinkMethod.CREATED:
             continue
@@ -193,8 +195,12 @@ def unrouted_reviews(links: Mapping[str, Link], registrations: Mapping[str, Mapp
         held = opportunities.get(link.crm_id)
         if record is None or held is None:
             continue
-        decision = route(deal_of(record), deal_key(prm_id, None))
-        if decision.review is not None and held.values.get("ae_email") == decision.email:
+        key = deal_key(prm_id, None)
+        decision = route(deal_of(record), key)
+        if owners is not None and owners.id_for(decision.email) is None:
+            # Still nobody routing could give it to: created with the CRM's default owner.
+            yield decision.review or _no_owner(key, decision)
+        elif decision.review is not None and held.values.get("ae_email") == decision.email:
             yield decision.review
 
 

@@ -200,3 +200,24 @@ def approve(sides: Sides, prm_id: str) -> None:
     else:
         sides.sf.Deal_Registration__c.update(prm_id, {
             "Registration_Status__c": "Approved", "Approved_At__c": APPROVED_AT})
+
+
+def test_an_opportunity_created_with_nobody_to_own_it_keeps_its_item(
+        bare: dict[str, Any]) -> None:
+    """The fallback owner is no CRM user (and no routing: section): the opportunity is
+    created with the CRM's default owner and an unrouted item says so. The item stands
+    while nobody routing could choose is a CRM user; it used to resolve itself at the
+    next cycle, though the opportunity still had no routed owner."""
+    handoff = bare["folder"] / "handoff.yaml"
+    handoff.write_text(handoff.read_text().replace(
+        "fallback_owner_email: revops@example.com", "fallback_owner_email: gone@example.com"))
+    sides: Sides = bare["sides"]
+    prm_id = sides.register("Larchmont rollout", "Larchmont Inc", "larchmont.example", 150000)
+    first = bare["runner"].run_cycle()
+    assert first.counts["opportunities_created"] == 1
+    item = f"unrouted:prm:{prm_id}"
+    for full in (False, True):
+        assert item in {i["key"] for i in bare["store"].reviews("partners")}
+        bare["runner"].run_cycle(full=full)
+    assert item in {i["key"] for i in bare["store"].reviews("partners")}
+    assert len(sides.created_for(creation_key("partners", prm_id))) == 1
