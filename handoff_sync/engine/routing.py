@@ -306,10 +306,10 @@ def open_handoffs(state: EngineState, policy: HandoffPolicy,
             email = ae.strip().lower()
             load[email] = load.get(email, 0) + 1
     for prm_id, link in state.links.items():
-        verdict = state.verdicts.get(deal_key(prm_id, None))
-        if (link.method is not LinkMethod.CREATED or verdict is None
-                or verdict.crm_id is not None or not verdict.required
-                or verdict.handoff_type not in ae_types):
+        made = state.verdicts.get(deal_key(prm_id, None))
+        if (link.method is not LinkMethod.CREATED or made is None
+                or made.crm_id is not None or not made.required
+                or made.handoff_type not in ae_types):
             continue
         ae = (created_owners or {}).get(link.crm_id)
         if isinstance(ae, str) and not is_blank(ae):
