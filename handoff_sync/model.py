@@ -213,6 +213,9 @@ class Deal:
         "when the partner-prospect-rep introduction was held"))
     joint_discovery_at: datetime | None = field(default=None, metadata=_meta(
         T.DATETIME, "Joint discovery", "when the joint discovery session was held"))
+    kickoff_at: datetime | None = field(default=None, metadata=_meta(
+        T.DATETIME, "Customer success kickoff",
+        "when the customer-success kickoff meeting was held (closed-won handoff)"))
     communication_protocol: str | None = field(default=None, metadata=_meta(
         T.TEXT, "Communication protocol", "who stays cc'd and who joins which meetings"))
     co_led_meetings: int | None = field(default=None, metadata=_meta(

@@ -177,6 +177,7 @@ class _DealItems:
     changes: dict[tuple[str, str, str], list[Mapping[str, Any]]] = field(default_factory=dict)
     tasks: list[TaskAction] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
     creations: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)
@@ -187,7 +188,7 @@ class _DealItems:
     def work(self) -> bool:
         """Something to write or record; a standing review item alone is not."""
         return bool(self.changes or self.tasks or self.links or self.creations
-                    or self.conflicts
+                    or self.stages or self.conflicts
                     or self.events or self.verdict)
 
 
@@ -207,6 +208,10 @@ def _by_deal(view: PlanView) -> dict[str, _DealItems]:
         how = link.reason or link.link.method.value
         word = "new" if link.kind is LinkChangeKind.CREATE else "removed"
         of(f"prm:{link.link.prm_id}").links.append(f"link {word} to {link.link.crm_id} ({how})")
+    for move in plan.stage_moves:  # the stage autopilot: what it moved, and why
+        of(move.deal).stages.append(
+            f"stage {move.kind.replace('_', ' ')}: {move.from_stage or '(none)'} -> "
+            f"{move.stage}, entered {_value(move.entered_at)} ({'; '.join(move.reasons)})")
     for creation in plan.creations:
         of(creation.deal).creations.append(
             f"create opportunity for {creation.prm_id} owned by {creation.owner_email}: "
@@ -233,6 +238,7 @@ def _summary(view: PlanView, by_deal: Mapping[str, _DealItems]) -> list[str]:
     removed = sum(c.kind is LinkChangeKind.REMOVE for c in plan.links)
     reviews = Counter(r.kind.value for r in plan.reviews)
     events = Counter(e.kind.value for e in plan.sla_events)
+    stage_moves = Counter(m.kind.replace("_", " ") for m in plan.stage_moves)
     working = sum(items.work for key, items in by_deal.items() if key != "(no deal)")
     rows = [("deals planned", f"{plan.deals} ({working} with something to do)"),
             ("records to update", _counts(records) or "none (no field writes)"),
@@ -240,6 +246,7 @@ def _summary(view: PlanView, by_deal: Mapping[str, _DealItems]) -> list[str]:
             ("links", f"{sum(links.values())} new{_breakdown(links)}, {removed} removed"),
             ("opportunities", f"{len(plan.creations)} to create"),
             ("review items", f"{len(plan.reviews)}{_breakdown(reviews)}"),
+            ("stage moves", f"{len(plan.stage_moves)}{_breakdown(stage_moves)}"),
             ("conflicts", str(len(plan.conflicts))),
             ("SLA events", f"{len(plan.sla_events)}{_breakdown(events)}")]
     if context.skipped:
@@ -297,7 +304,7 @@ def _deal(key: str, card: DealCard | None, items: _DealItems | None,
     lines = ["", f"{name}  [{ids}]"]
     if card is not None:
         lines += _facts(card)
-    lines += [f"  {text}" for text in (*items.creations, *items.links)]
+    lines += [f"  {text}" for text in (*items.creations, *items.links, *items.stages)]
     for (system, obj, record_id), changes in sorted(items.changes.items()):
         lines.append(f"  {_ref(RecordRef(system, obj, record_id))}:")
         lines += [f"    {c['field']}: {_value(c['old'])} -> {_value(c['new'])}" for c in changes]

@@ -225,8 +225,9 @@ class DemoGenerator:
         handed = self._change_one_owner(crm, updates, owners)
         written = self._update_opportunities(updates)
         lines = [f"{filled} gate fields filled by AEs on {len(gaps)} blocked opportunities "
-                 f"(they worked {math.ceil(len(gaps) * self.share)} of them)",
-                 f"{moved} opportunities moved to their next handoff stage"]
+                 f"(they worked {math.ceil(len(gaps) * self.share)} of them)"]
+        if moved:
+            lines.append(f"{moved} opportunities moved to their next handoff stage by hand")
         if won:
             lines.append(f"closed won: {won} (the customer-success handoff starts)")
         if handed:
@@ -349,10 +350,13 @@ class DemoGenerator:
 
     def _advance_stages(self, crm: Iterable[_Opportunity], updates: dict[str, dict[str, Any]],
                         now: datetime, owners: OwnerDirectory) -> int:
-        stages = [s.id for s in self.mappings.policy.handoff_types[PARTNER_TYPE].stages]
+        policy_stages = self.mappings.policy.handoff_types[PARTNER_TYPE].stages
+        stages = [s.id for s in policy_stages]
+        # Stages with auto_advance move on their own (handoff-sync's stage autopilot).
+        by_hand = [s.id for s in policy_stages[:-1] if not s.auto_advance]
         passed = [o for o in crm if o.output(Output.GATE_STATUS) == GateStatus.PASSED.value
                   and o.value("handoff_type") == PARTNER_TYPE and not o.value("is_closed")
-                  and o.value("handoff_stage") in stages[:-1]]
+                  and o.value("handoff_stage") in by_hand]
         sales_stages = _open_sales_stages(self.sf)
         stage_field = self.mappings.crm.fields["crm_stage"].system_field
         moved = 0

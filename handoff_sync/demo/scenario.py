@@ -152,6 +152,8 @@ class DemoResult:
             total["escalation_tasks"] += cycle.escalation_tasks
             total["conflicts"] += cycle.counts.get("conflicts", 0)
             total["records_written"] += cycle.counts.get("records_written", 0)
+            for kind in ("set", "advanced", "handed_over"):
+                total[f"stages_{kind}"] += cycle.counts.get(f"stages_{kind}", 0)
             total["failures"] += cycle.failures
             total["opportunities_created"] += cycle.counts.get("opportunities_created", 0)
         return dict(total)
@@ -414,7 +416,8 @@ def render_summary(result: DemoResult) -> list[str]:
             f"{cycle.tasks.get(TaskActionKind.REASSIGN.value, 0)} reassigned; "
             f"{cycle.sla_breaches} SLA breaches, {cycle.escalations} escalations"
             + (f"; {counts.get('opportunities_created', 0)} opportunities created"
-               if counts.get("opportunities_created") else ""))
+               if counts.get("opportunities_created") else "")
+            + _stage_words(counts))
     flags = ", ".join(f"{count} {_flag_label(status)}" for status, count in
                       sorted(verdicts.items(), key=lambda item: -item[1]))
     reviews = ", ".join(f"{kind.replace('_', ' ')} {count}"
@@ -433,6 +436,9 @@ def render_summary(result: DemoResult) -> list[str]:
         f"{result.prm_system} registrations, where partners work "
         f"({result.partner_tasks.get('partner_side', 0)} owned by the partner rep or the "
         f"channel manager, {result.partner_tasks.get('fallback', 0)} by RevOps)",
+        f"  handoff stages:   {totals.get('stages_set', 0)} deals placed in their first "
+        f"stage, {totals.get('stages_advanced', 0)} advanced when a gate passed, "
+        f"{totals.get('stages_handed_over', 0)} won deals handed to customer success",
         f"  SLA breaches:     {totals.get('sla_breaches', 0)} "
         f"(escalated to managers: {totals.get('escalations', 0)}; "
         f"overdue tasks opened for them: {totals.get('escalation_tasks', 0)})",
@@ -473,3 +479,10 @@ def _created_line(result: DemoResult) -> list[str]:
 def _flag_label(status: str) -> str:
     return {GateStatus.PASSED.value: "Passed", GateStatus.BLOCKED.value: "Blocked",
             GateStatus.NOT_REQUIRED.value: "Not Required"}.get(status, status)
+
+
+def _stage_words(counts: Mapping[str, int]) -> str:
+    """"; stages: 3 set, 2 advanced, 1 handed over" for a cycle that moved any."""
+    parts = [f"{counts.get(f'stages_{kind}', 0)} {kind.replace('_', ' ')}"
+             for kind in ("set", "advanced", "handed_over") if counts.get(f"stages_{kind}")]
+    return f"; stages: {', '.join(parts)}" if parts else ""

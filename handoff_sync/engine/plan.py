@@ -37,6 +37,13 @@ from connectors.reading import is_blank
 from connectors.registry import SYSTEMS
 from handoff_sync.engine.create import creation_step
 from handoff_sync.engine.deals import deal_from
+from handoff_sync.engine.gate_view import (
+    Fails,
+    failing_earlier_gates,
+    gate_fails,
+    shown_gate,
+    template_values,
+)
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
 from handoff_sync.engine.ownership import (
@@ -54,6 +61,14 @@ from handoff_sync.engine.sla import (
     headline_clock,
     running_status,
 )
+from handoff_sync.engine.stages import (
+    StageWindow,
+    decided_values,
+    place,
+    stage_window,
+    window_line,
+    windows_moved,
+)
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
 from handoff_sync.engine.types import (
@@ -68,20 +83,20 @@ from handoff_sync.engine.types import (
     ReviewItem,
     ReviewKind,
     SlaEvent,
+    StageMove,
     TaskAction,
     TaskState,
     Verdict,
     deal_key,
 )
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
-from handoff_sync.mapping.policy.gates import evaluate_gate, evaluate_stage
+from handoff_sync.mapping.policy.file_model import HandoffPolicy
+from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, ValueIssue
 from handoff_sync.mapping.system.transforms import shown
 from handoff_sync.model import (
-    CANONICAL_FIELDS,
     ROLE_FIELDS,
     Deal,
     GateResult,
@@ -145,6 +160,7 @@ class _Collector:
     bases: list[BaseSnapshot] = dataclasses.field(default_factory=list)
     conflicts: list[Conflict] = dataclasses.field(default_factory=list)
     reviews: dict[str, ReviewItem] = dataclasses.field(default_factory=dict)
+    moves: list[StageMove] = dataclasses.field(default_factory=list)
 
     def review(self, item: ReviewItem | None) -> None:
         if item is not None:
@@ -187,18 +203,18 @@ def plan(inputs: EngineInput) -> Plan:
         prm, crm = prm_by_id.get(prm_id), crm_by_id.get(link.crm_id)
         if (prm is None and crm is None) or not wanted(prm_id, link.crm_id):
             continue
-        planner.plandeal_from(prm, crm, prm_id, link.crm_id)
+        planner.plan_deal(prm, crm, prm_id, link.crm_id)
         planned.add(deal_key(prm_id, link.crm_id))
         deals += 1
     for prm_id in sorted(prm_by_id.keys() - linked.links.keys()):
         record = prm_by_id[prm_id]
         if record.in_scope and wanted(prm_id, None):
-            planner.plandeal_from(record, None, prm_id, None)
+            planner.plan_deal(record, None, prm_id, None)
             planned.add(deal_key(prm_id, None))
             deals += 1
     for crm_id in sorted(crm_by_id.keys() - claimed_crm):
         if wanted(None, crm_id):
-            planner.plandeal_from(None, crm_by_id[crm_id], None, crm_id)
+            planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
             planned.add(deal_key(None, crm_id))
             deals += 1
     records = {Role.PRM: prm_by_id, Role.CRM: crm_by_id}
@@ -222,6 +238,7 @@ def plan(inputs: EngineInput) -> Plan:
         bases=tuple(sorted(out.bases, key=lambda b: b.deal)),
         conflicts=tuple(sorted(out.conflicts, key=lambda c: (c.deal, c.field))),
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
+        stage_moves=tuple(sorted(out.moves, key=lambda m: m.deal)),
         deals=deals,
         planned_deals=None if inputs.dirty is None else frozenset(planned),
     )
@@ -229,9 +246,10 @@ def plan(inputs: EngineInput) -> Plan:
 
 def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
                        now: datetime) -> frozenset[str]:
-    """Deals whose running SLA clock time alone has moved by ``now`` (on track to at risk
-    or breached, at risk to breached): an incremental cycle plans them even when nothing
-    about them changed. A clock the policy no longer defines counts as moved."""
+    """Deals whose running SLA clock or stage day window time alone has moved by ``now``
+    (on track to at risk or breached/overdue, at risk to breached/overdue): an incremental
+    cycle plans them even when nothing about them changed. A clock the policy no longer
+    defines counts as moved."""
     moved: set[str] = set()
     for state_ in state.clocks.values():
         if state_.stopped_at is not None or state_.status not in (SlaStatus.ON_TRACK,
@@ -246,6 +264,7 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
         calendar = policy.calendars.get(handoff.calendar) if handoff.calendar else None
         if running_status(clock, state_.started_at, now, calendar) is not state_.status:
             moved.add(state_.deal)
+    moved.update(windows_moved(state.verdicts.values(), now))  # stage windows move too
     return frozenset(moved)
 
 
@@ -337,7 +356,7 @@ class _DealPlanner:
         return dataclasses.replace(record, values=MappingProxyType({**record.values,
                                                                     name: None}))
 
-    def plandeal_from(self, prm: MappedRecord | None, crm: MappedRecord | None,
+    def plan_deal(self, prm: MappedRecord | None, crm: MappedRecord | None,
                   prm_id: str | None, crm_id: str | None) -> None:
         inputs, out = self.inputs, self.out
         key = deal_key(prm_id, crm_id)
@@ -351,8 +370,19 @@ class _DealPlanner:
             base = None
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
-        merged = self.reconcile(key, prm, crm, base,
-                                identity={"prm_id": prm_id, "crm_id": crm_id})
+        identity: dict[str, Value] = {"prm_id": prm_id, "crm_id": crm_id}
+        merged = self.reconcile(key, prm, crm, base, identity=identity)
+        deal = deal_from(merged.merged, inputs.pipeline)
+        previous = inputs.state.verdicts.get(key)
+        placement = place(self.policy, deal, drives=crm_id is not None,
+                          before=base.agreed if base is not None else None,
+                          previous=previous, now=inputs.now)
+        decided = decided_values(deal, placement)
+        if decided:  # the autopilot moved the deal: merge again with its position
+            merged = self.reconcile(key, prm, crm, base, identity=identity, decided=decided)
+        if (move := placement.move(key, deal)) is not None:
+            out.moves.append(move)
+        deal = placement.applied(deal)
         out.conflicts.extend(merged.conflicts)
         for read in (r for r in (prm, crm) if r is not None):
             for issue in read.issues:
@@ -360,19 +390,23 @@ class _DealPlanner:
         for rejected in merged.rejected:
             out.review(self._unwritable(key, rejected, crm if rejected.role is Role.CRM
                                         else prm))
-        deal = deal_from(merged.merged, inputs.pipeline)
         gate = evaluate_gate(self.policy, deal)
         clocks: Mapping[str, ClockState] = {}
         stage_owner: str | None = None
         ahead: tuple[str, ...] = ()
         values: dict[str, Value] = {}
+        window: tuple[datetime, StageWindow] | None = None
+        shown = gate  # the gate people see: earlier failing gates included
         if gate.handoff_type is not None:
             handoff = self.policy.handoff_types[gate.handoff_type]
             stage = next(s for s in handoff.stages if s.id == gate.stage)
             # Gate results per stage id for this deal (missing fields do not depend on
             # whether a handoff is required): earlier and watched stages often coincide.
-            fails: dict[str | None, bool] = {gate.stage: bool(gate.missing)}
-            ahead = self._failing_earlier_gates(deal, gate, fails)
+            fails: Fails = {gate.stage: bool(gate.missing)}
+            ahead = failing_earlier_gates(self.policy, deal, gate, fails)
+            shown = shown_gate(self.policy, deal, gate, ahead)
+            if gate.required and deal.stage_entered_at is not None:
+                window = stage_window(stage, deal.stage_entered_at, inputs.now)
             # The partner rep's stage is theirs in the PRM; its tasks raise any review.
             owner = (self._prm_assignee(deal, PersonRole.PRM_OWNER)
                      if stage.owner == PersonRole.PRM_OWNER.value
@@ -387,13 +421,14 @@ class _DealPlanner:
             clocks = update.clocks
             out.clocks.extend(update.changed)
             out.events.extend(update.events)
-            values = _template_values(deal, gate, handoff.label, stage.label)
+            values = template_values(deal, shown, handoff.label, stage.label, window)
             calendar = self.policy.calendars.get(handoff.calendar or "")
             context = TaskContext(
                 inputs.pipeline, crm_id, gate.handoff_type, handoff, stage.id,
-                stage.label, gate, deal, clocks, values,
+                stage.label, shown, deal, clocks, values,
                 lambda role, side: self._assign_on(side, key, deal, role), prm_id=prm_id,
-                prm_tasks=self.sides[Role.PRM].tasks is not None)
+                prm_tasks=self.sides[Role.PRM].tasks is not None,
+                stage_window=window[1] if window else None)
             out.tasks.extend(task_actions(key, crm_id, desired_tasks(context),
                                           self._ledger(prm_id, crm_id),
                                           now=inputs.now, calendar=calendar))
@@ -404,11 +439,11 @@ class _DealPlanner:
             out.tasks.extend(task_actions(key, crm_id, (), self._ledger(prm_id, crm_id),
                                           now=inputs.now, calendar=None))
         verdict = Verdict(key, crm_id, prm_id, gate.handoff_type, gate.stage, gate.required,
-                          gate.status, gate.completeness_pct, gate.missing_labels,
-                          stage_owner, ahead)
-        if inputs.state.verdicts.get(key) != verdict:
+                          shown.status, shown.completeness_pct, shown.missing_labels,
+                          stage_owner, ahead, **placement.verdict_fields(gate.required, window))
+        if previous != verdict:
             out.verdicts.append(verdict)
-        outputs = self._outputs(deal, gate, clocks, values)
+        outputs = self._outputs(deal, shown, clocks, values, window)
         base_after = merged.base
         for role, record in ((Role.PRM, prm), (Role.CRM, crm)):
             if record is None or record.record_id is None:
@@ -502,33 +537,23 @@ class _DealPlanner:
             self.policy.ownership.channel_manager_field)
 
     def _gates_passed(self, deal: Deal, type_id: str,
-                      fails: dict[str | None, bool]) -> dict[str, bool]:
+                      fails: Fails) -> dict[str, bool]:
         """Whether each stage some SLA clock watches has its gate met now."""
         stages = {s.id: s for s in self.policy.handoff_types[type_id].stages}
-        return {stage_id: not _gate_fails(type_id, stages[stage_id], deal, fails)
+        return {stage_id: not gate_fails(type_id, stages[stage_id], deal, fails)
                 for stage_id in sorted(self.watched_gates[type_id]) if stage_id in stages}
 
-    def _failing_earlier_gates(self, deal: Deal, gate: GateResult,
-                               fails: dict[str | None, bool]) -> tuple[str, ...]:
-        """Stages the deal has moved past whose gates still fail ("ahead of its gate")."""
-        if not gate.required or gate.handoff_type is None:
-            return ()
-        failing: list[str] = []
-        for stage in self.policy.handoff_types[gate.handoff_type].stages:
-            if stage.id == gate.stage:
-                break
-            if _gate_fails(gate.handoff_type, stage, deal, fails):
-                failing.append(stage.id)
-        return tuple(failing)
-
     def _outputs(self, deal: Deal, gate: GateResult, clocks: Mapping[str, ClockState],
-                 values: Mapping[str, Value]) -> dict[Output, Value]:
+                 values: Mapping[str, Value],
+                 window: tuple[datetime, StageWindow] | None) -> dict[Output, Value]:
         headline = headline_clock(clocks)
         brief: str | None = None
         if gate.required and gate.handoff_type is not None:
             handoff = self.policy.handoff_types[gate.handoff_type]
-            brief = render_brief(handoff.brief, values,
-                                 first_seen_notes(deal, handoff, clocks))
+            notes = first_seen_notes(deal, handoff, clocks)
+            if window is not None:
+                notes = (window_line(values, window), "", *notes)
+            brief = render_brief(handoff.brief, values, notes)
         # A deal that needs no handoff has nothing to complete: a score and a list of
         # "missing" facts on it would be noise that teaches reps to ignore both fields.
         return {
@@ -555,25 +580,6 @@ class _DealPlanner:
         return changed
 
 
-def _gate_fails(type_id: str, stage: Stage, deal: Deal,
-                fails: dict[str | None, bool]) -> bool:
-    """Whether the stage's gate has unmet requirements, remembered in ``fails``."""
-    known = fails.get(stage.id)
-    if known is None:
-        known = fails[stage.id] = bool(evaluate_stage(type_id, stage, deal,
-                                                      required=True).missing)
-    return known
-
-
-def _template_values(deal: Deal, gate: GateResult, handoff_label: str,
-                     stage_label: str) -> dict[str, Value]:
-    values: dict[str, Value] = {name: getattr(deal, name) for name in CANONICAL_FIELDS}
-    values.update(deal.custom)
-    values["handoff_label"] = handoff_label
-    values["stage_label"] = stage_label
-    values["missing_fields"] = "\n".join(f"- {label}" for label in gate.missing_labels) or None
-    values["completeness_pct"] = gate.completeness_pct
-    return values
 
 
 def _invalid_value(key: str, read: MappedRecord, issue: ValueIssue) -> ReviewItem:

@@ -130,7 +130,11 @@ class Reconciler:
 
     def __call__(self, deal: str, prm: MappedRecord | None, crm: MappedRecord | None,
                  base: BaseSnapshot | None,
-                 identity: Mapping[str, Value] | None = None) -> Reconciled:
+                 identity: Mapping[str, Value] | None = None,
+                 decided: Mapping[str, Value] | None = None) -> Reconciled:
+        """The merge (see ``reconcile``). ``decided``: values the engine itself set for
+        this deal (the stage autopilot's position), agreed in place of the merge's and
+        written to every side that writes the field."""
         ids = {name: value for name, value in (identity or {}).items() if value is not None}
         fields = (self._fields if ids.keys() <= set(IDENTITY_FIELDS)
                   else self._table([*IDENTITY_FIELDS, *ids]))
@@ -189,6 +193,8 @@ class Reconciler:
                                                         crm_seen, base, records, was)
                     if conflict is not None:
                         conflicts.append(conflict)
+            if decided is not None and name in decided:
+                agreed_value = decided[name]
             merged[name] = agreed_value
             if not field.written:
                 continue

@@ -1,7 +1,8 @@
 """Follow-up tasks: which ones should be open for a deal, and how to get the CRM there.
 
 A task template (handoff.yaml) is open while its trigger holds: the stage's gate is
-blocked, the deal is in the stage, or an SLA clock is at risk / breached. It is written to
+blocked, the deal is in the stage, the stage is at risk / overdue against its day window,
+or an SLA clock is at risk / breached. It is written to
 its side (``side: crm``, the default: on the CRM opportunity; ``side: prm``: on the
 partner's registration, so the partner sees what is missing where they work, even before
 any opportunity exists). The key of a task is a hash of (pipeline, the side's deal
@@ -30,6 +31,7 @@ from datetime import datetime
 
 from handoff_sync.engine.calendar import due_at
 from handoff_sync.engine.ownership import Assignee
+from handoff_sync.engine.stages import StageWindow
 from handoff_sync.engine.types import (
     ClockState,
     TaskAction,
@@ -107,6 +109,7 @@ class TaskContext:
     prm_id: str | None = None  # the registration, for side: prm tasks
     # False: the PRM holds no tasks (a file drop): side: prm tasks go on the opportunity.
     prm_tasks: bool = True
+    stage_window: StageWindow | None = None  # the stage against its day window, if timed
 
     def side(self, template: TaskTemplate) -> Role:
         return Role.PRM if template.side == Role.PRM.value and self.prm_tasks else Role.CRM
@@ -205,6 +208,10 @@ def _holds(template: TaskTemplate, ctx: TaskContext) -> bool:
         return ctx.gate.status is GateStatus.BLOCKED
     if template.open_while == "stage_active":
         return True
+    if template.open_while in ("stage_at_risk", "stage_overdue"):
+        wanted_window = (StageWindow.AT_RISK if template.open_while == "stage_at_risk"
+                         else StageWindow.OVERDUE)
+        return ctx.stage_window is wanted_window
     state = ctx.clocks.get(template.sla or "")
     if state is None:
         return False

@@ -238,6 +238,29 @@ class Verdict:
     stage_owner_email: str | None = None
     # Earlier stages whose gates still fail although the deal has moved past them.
     ahead_of_gate: tuple[str, ...] = ()
+    # The stage autopilot (engine.stages): when the deal entered its stage, when the
+    # stage's day window ends and where it stands against it (a StageWindow value), and
+    # whether a person set the position: "type", "stage" (only the stage) or None (the
+    # engine then leaves it where it is).
+    stage_entered_at: datetime | None = None
+    stage_due_at: datetime | None = None
+    stage_window: str | None = None
+    placed_by_person: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageMove:
+    """The stage autopilot put a deal in another handoff position (engine.stages)."""
+
+    deal: str
+    from_type: str | None  # the position the records held (None: blank)
+    from_stage: str | None
+    handoff_type: str  # the position written
+    stage: str
+    entered_at: datetime
+    kind: str  # "set" (a deal with no position), "advanced" (a gate passed), "handed_over"
+    # (another handoff type took the deal over, e.g. won -> customer success)
+    reasons: tuple[str, ...]  # one line per step: "stage set to ...", "advanced a -> b ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +322,8 @@ class Plan:
     # Standing problems for people; re-stated every cycle while they hold (the store
     # keeps one open item per key), so they are not "work to do".
     reviews: tuple[ReviewItem, ...] = ()
+    # Handoff positions the stage autopilot moved (their writes are in ``writes``), by deal.
+    stage_moves: tuple[StageMove, ...] = ()
     deals: int = 0  # deals considered
     # The deal keys planned when only some were (EngineInput.dirty); None: every deal.
     # Per-deal review items of the others were not restated, so they still hold.
@@ -315,13 +340,13 @@ class Plan:
                 "tasks": len(self.tasks), "verdicts": len(self.verdicts),
                 "sla_events": len(self.sla_events), "clocks": len(self.clocks),
                 "bases": len(self.bases), "conflicts": len(self.conflicts),
-                "reviews": len(self.reviews)}
+                "reviews": len(self.reviews), "stage_moves": len(self.stage_moves)}
 
 
 __all__ = [
     "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "DealCreation", "EngineState",
     "FieldWrite",
     "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
-    "SlaEvent", "SlaEventKind", "TaskAction", "TaskActionKind", "TaskState", "TaskStatus",
-    "Verdict", "creation_key", "deal_key",
+    "SlaEvent", "SlaEventKind", "StageMove", "TaskAction", "TaskActionKind", "TaskState",
+    "TaskStatus", "Verdict", "creation_key", "deal_key",
 ]

@@ -96,13 +96,18 @@ def verdict_fields(verdict: Verdict) -> Row:
             "required": verdict.required, "status": verdict.status.value,
             "completeness_pct": verdict.completeness_pct, "missing": list(verdict.missing),
             "stage_owner_email": verdict.stage_owner_email,
-            "ahead_of_gate": list(verdict.ahead_of_gate)}
+            "ahead_of_gate": list(verdict.ahead_of_gate),
+            "stage_entered_at": verdict.stage_entered_at, "stage_due_at": verdict.stage_due_at,
+            "stage_window": verdict.stage_window,
+            "placed_by_person": verdict.placed_by_person}
 
 
 def verdict_from(row: Any) -> Verdict:
     return Verdict(row.deal, row.crm_id, row.prm_id, row.handoff_type, row.stage,
                    bool(row.required), GateStatus(row.status), row.completeness_pct,
-                   tuple(row.missing), row.stage_owner_email, tuple(row.ahead_of_gate))
+                   tuple(row.missing), row.stage_owner_email, tuple(row.ahead_of_gate),
+                   row.stage_entered_at, row.stage_due_at, row.stage_window,
+                   row.placed_by_person)
 
 
 def sla_event_row(pipeline: str, run_id: str, now: datetime, event: SlaEvent) -> Row:

@@ -188,6 +188,10 @@ class VerdictRow(Base):
     missing: Mapped[list[str]] = mapped_column(JSON)
     stage_owner_email: Mapped[str | None] = mapped_column(String())
     ahead_of_gate: Mapped[list[str]] = mapped_column(JSON)
+    stage_entered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    stage_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    stage_window: Mapped[str | None] = mapped_column(String())
+    placed_by_person: Mapped[str | None] = mapped_column(String())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -214,6 +218,10 @@ class GateHistoryRow(Base):
     missing: Mapped[list[str]] = mapped_column(JSON)
     stage_owner_email: Mapped[str | None] = mapped_column(String())
     ahead_of_gate: Mapped[list[str]] = mapped_column(JSON)
+    stage_entered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    stage_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    stage_window: Mapped[str | None] = mapped_column(String())
+    placed_by_person: Mapped[str | None] = mapped_column(String())
 
 
 class SlaEventRow(Base):

@@ -314,7 +314,9 @@ class PipelineRunner:
         base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
                        "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
                        "sla_breaches": sum(e.kind is SlaEventKind.BREACHED
-                                           for e in result.sla_events)}
+                                           for e in result.sla_events),
+                       **{f"stages_{kind}": sum(m.kind == kind for m in result.stage_moves)
+                          for kind in ("set", "advanced", "handed_over")}}
         heartbeat()
         if dry_run:
             mapped = {role: self._mapped(role, mirror[role], sides[role].mapping, owners[role])

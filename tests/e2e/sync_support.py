@@ -122,11 +122,12 @@ def sample_value(rule: Any) -> Any:
 
 def fillable_blocked_deal(state: EngineState, mappings: MappingSet,
                           exclude: Collection[str] = ()) -> tuple[Verdict, list[str]] | None:
-    """A blocked deal whose every missing gate field the CRM side can fill, and those fields."""
+    """A blocked deal whose every missing gate field the CRM side can fill, and those fields
+    (not one blocked by an earlier stage's gate too: filling its own would not clear it)."""
     for key, base in sorted(state.bases.items()):
         verdict = state.verdicts.get(key)
         if (verdict is None or verdict.crm_id is None or verdict.status.value != "blocked"
-                or verdict.crm_id in exclude):
+                or verdict.crm_id in exclude or verdict.ahead_of_gate):
             continue
         gate = evaluate_gate(mappings.policy, Deal.from_values(base.agreed))
         fields = [m.field for m in gate.missing if m.field]

@@ -30,6 +30,7 @@ import requests
 from simple_salesforce import Salesforce
 
 from handoff_sync.cli.main import main
+from handoff_sync.engine.types import ClockState
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.conditions import evaluate
@@ -48,9 +49,11 @@ ENTRY = "import sys; from handoff_sync.cli.main import main; sys.exit(main(sys.a
 
 def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[str]:
     """The tasks the policy asks for, from the agreed values of every linked deal: a
-    gate-blocked task per blocked gate, a stage task per active stage (clocks all start
-    in the first cycle, so none has breached); and the partner tasks (side: prm) of
-    registrations not linked yet, from their verdicts."""
+    gate-blocked task per blocked gate (an earlier stage's failing gate blocks it too), a
+    stage task per active stage, an overdue task per stage past its day window, and an
+    overdue or escalation task per SLA clock breached on first sight (started at its
+    trigger's time); and the partner tasks (side: prm) of registrations not linked yet,
+    from their verdicts."""
     state = store.load_pipeline("partners").engine
     expected: Counter[str] = Counter()
     for key, verdict in state.verdicts.items():
@@ -69,17 +72,37 @@ def expected_first_cycle_tasks(store: Store, mappings: MappingSet) -> Counter[st
             continue
         deal = Deal.from_values(base.agreed)
         gate = evaluate_gate(mappings.policy, deal)
-        assert gate.status == verdict.status, key  # the flag the engine chose
+        shown = "blocked" if verdict.ahead_of_gate else gate.status.value
+        assert shown == verdict.status.value, key  # the flag the engine chose
         if not gate.required or gate.handoff_type is None:
             continue
-        for template in mappings.policy.handoff_types[gate.handoff_type].tasks:
+        handoff = mappings.policy.handoff_types[gate.handoff_type]
+        clocks = {clock: s for (deal_key, type_id, clock), s in state.clocks.items()
+                  if (deal_key, type_id) == (key, gate.handoff_type)}
+
+        def running(clock_id: str | None, status: str,
+                    clocks: dict[str, ClockState] = clocks) -> bool:
+            held = clocks.get(clock_id or "")
+            return held is not None and held.stopped_at is None and held.status == status
+
+        holds = {"stage_active": True, "gate_blocked": shown == "blocked",
+                 "stage_overdue": verdict.stage_window == "overdue",
+                 "stage_at_risk": verdict.stage_window == "at_risk"}
+        covered = {t.sla for t in handoff.tasks if t.open_while == "sla_breached"}
+        for template in handoff.tasks:
             if template.stages and gate.stage not in template.stages:
                 continue
             if template.when is not None and not evaluate(template.when, deal.get):
                 continue
-            if template.open_while == "stage_active" or (
-                    template.open_while == "gate_blocked" and gate.status.value == "blocked"):
+            if template.open_while.startswith("sla_"):
+                hold = running(template.sla, template.open_while.removeprefix("sla_"))
+            else:
+                hold = holds[template.open_while]
+            if hold:
                 expected[template.kind] += 1
+        for clock in handoff.slas:
+            if clock.escalate_to and clock.id not in covered and running(clock.id, "breached"):
+                expected[f"escalate_{clock.id}"] += 1
     return expected
 
 

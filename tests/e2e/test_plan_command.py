@@ -116,8 +116,8 @@ def test_json_plan_is_stable_and_names_the_tasks() -> None:
     plan = json.loads(first.stdout)
     # The engine's plan as before, and the records the scope left out (none here).
     assert sorted(plan) == ["bases", "clocks", "conflicts", "counts", "deals", "links", "now",
-                            "pipeline", "reviews", "skipped_by_scope", "sla_events", "tasks",
-                            "verdicts", "writes"]
+                            "pipeline", "reviews", "skipped_by_scope", "sla_events",
+                            "stage_moves", "tasks", "verdicts", "writes"]
     assert plan["skipped_by_scope"] == [] and plan["now"] == "2026-11-18T15:30:00Z"
     kinds = {action["task"]["kind"] for action in plan["tasks"]}
     assert kinds == {"complete_partner_facts"}

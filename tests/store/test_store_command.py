@@ -24,10 +24,11 @@ def run(*argv: str) -> int:
 def test_migrate_then_migrate_again(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--database", store_url) == 0
     assert capsys.readouterr().out == (
-        f"database {store_url}: migrated (empty) -> 0004_field_holds (applied: 0001_initial, "
-        "0002_budget, 0003_crm_claims, 0004_field_holds)\n")
+        f"database {store_url}: migrated (empty) -> 0005_stage_autopilot (applied: "
+        "0001_initial, 0002_budget, 0003_crm_claims, 0004_field_holds, "
+        "0005_stage_autopilot)\n")
     assert run("--database", store_url) == 0
-    assert capsys.readouterr().out == f"database {store_url}: already at 0004_field_holds\n"
+    assert capsys.readouterr().out == f"database {store_url}: already at 0005_stage_autopilot\n"
     with Store.connect(store_url) as store:
         store.require_current_schema()
 
@@ -41,7 +42,7 @@ def test_the_database_comes_from_the_config_file(tmp_path: Path,
     # A relative SQLite path is relative to the config file's folder.
     database = tmp_path / "conf" / "state" / "handoff-sync.db"
     assert capsys.readouterr().out.startswith(
-        f"database {sqlite_url_for(database)}: migrated (empty) -> 0004_field_holds")
+        f"database {sqlite_url_for(database)}: migrated (empty) -> 0005_stage_autopilot")
     assert database.is_file()
 
 
@@ -72,11 +73,12 @@ def test_json_says_from_to_and_what_was_applied(store_url: str,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--database", store_url, "--json") == 0
     assert json.loads(capsys.readouterr().out) == {
-        "database": store_url, "from": None, "to": "0004_field_holds", "changed": True,
-        "applied": ["0001_initial", "0002_budget", "0003_crm_claims", "0004_field_holds"]}
+        "database": store_url, "from": None, "to": "0005_stage_autopilot", "changed": True,
+        "applied": ["0001_initial", "0002_budget", "0003_crm_claims", "0004_field_holds",
+                    "0005_stage_autopilot"]}
     assert run("--database", store_url, "--json") == 0
     assert json.loads(capsys.readouterr().out) == {
-        "database": store_url, "from": "0004_field_holds", "to": "0004_field_holds",
+        "database": store_url, "from": "0005_stage_autopilot", "to": "0005_stage_autopilot",
         "changed": False, "applied": []}
 
 

@@ -331,9 +331,10 @@ def test_run_rows_tell_the_story_of_each_cycle(store: Store, first: Plan) -> Non
     assert status["api_calls"] == {"salesforce": {"calls": {"query": 3}, "total": 3}}
     opened = sum(action.kind is TaskActionKind.OPEN for action in first.tasks)
     assert status["links"] == 45 and status["tasks"] == {"open": opened, "done": 0}
-    # The seed's gaps, escalations of clocks started at approval, and partner tasks on
-    # registrations (linked or not yet).
-    assert opened == 18
+    # The seed's gaps (earlier failing gates included), escalations of clocks started at
+    # approval, won partner deals handed to customer success, overdue stage windows, and
+    # partner tasks on registrations (linked or not yet).
+    assert opened == 27
     # Partner tasks go to partner reps' and channel managers' PRM users: RevOps reviews
     # only the CRM side's unknown people.
     assert status["reviews"]["open"] == {"unresolved_owner": 2}

@@ -26,7 +26,9 @@ from handoff_sync.model import Deal, SlaStatus
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_mappings(ROOT / "mappings").policy
 PARTNER = POLICY.handoff_types["partner_to_direct"]
-WON = POLICY.handoff_types["closed_won_to_cs"]
+# The 48-hour CS document clock alone (the pack's kickoff clock has tests of its own).
+WON = POLICY.handoff_types["closed_won_to_cs"].model_copy(update={"slas": [
+    c for c in POLICY.handoff_types["closed_won_to_cs"].slas if c.id == "cs_handoff"]})
 NEW_YORK = ZoneInfo("America/New_York")
 MANAGER = "boss@example.com"
 

@@ -95,17 +95,19 @@ def test_the_cs_handoff_clock_starts_when_the_deal_was_won() -> None:
     # Won Friday 16:00, first seen Wednesday: the 48 hours ran out on Sunday.
     result = plan(inputs(None, won_opportunity(
         LastStageChangeDate="2026-11-13T16:00:00.000+0000")))
-    [clock] = result.clocks
+    clocks = {c.clock: c for c in result.clocks}  # and the kickoff clock beside it
+    clock = clocks["cs_handoff"]
     assert (clock.clock, clock.started_at, clock.status) == (
         "cs_handoff", datetime(2026, 11, 13, 16, tzinfo=UTC), SlaStatus.BREACHED)
+    assert clocks["kickoff"].started_at == clock.started_at
     assert "cs_handoff_overdue" in {a.task.kind for a in result.tasks}
     assert "first saw this deal" not in written(result, Role.CRM)["Handoff_Brief__c"]
 
 
 def test_a_won_deal_without_a_won_time_starts_its_clock_now_and_says_so() -> None:
     result = plan(inputs(None, won_opportunity()))
-    [clock] = result.clocks
-    assert (clock.started_at, clock.status) == (NOW, SlaStatus.ON_TRACK)
+    assert {(c.clock, c.started_at, c.status) for c in result.clocks} == {
+        ("cs_handoff", NOW, SlaStatus.ON_TRACK), ("kickoff", NOW, SlaStatus.ON_TRACK)}
     assert ("SLA clocks started when handoff-sync first saw this deal (no won time in the "
             "data).") in written(result, Role.CRM)["Handoff_Brief__c"]
 

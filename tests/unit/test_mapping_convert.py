@@ -122,7 +122,7 @@ def test_to_system_writes_only_writable_fields_in_the_systems_format():
 
 
 def test_to_system_reports_values_it_cannot_write():
-    result = to_system(SF_OPP, {"handoff_stage": "kickoff"}, OWNERS)
+    result = to_system(SF_OPP, {"handoff_stage": "onboarding"}, OWNERS)  # no such stage
     assert result.values == {}
     assert "cannot be written" in result.issues[0].message
 

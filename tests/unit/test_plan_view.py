@@ -217,3 +217,13 @@ def test_a_quiet_plan_says_there_is_nothing_to_do() -> None:
     assert "records to update: none (no field writes)" in text
     assert "tasks:             none" in text
     assert "Deals: nothing to do for any deal" in text
+
+
+def test_a_stage_the_autopilot_moves_is_explained_on_its_deal() -> None:
+    text = render(view_of([registration(1, ACME, hs_date_entered_9004453="2026-11-16T14:00:00Z")],
+                          [opportunity(1, ACME)]))
+    summary = text[:text.index("Deals")]
+    assert "stage moves:       1 (1 set)" in summary
+    assert ("  stage set: (none) -> pre_handoff_assessment, entered 2026-11-16 14:00 UTC "
+            "(stage set to pre_handoff_assessment)\n") in text
+    assert "    Handoff_Stage__c: (empty) -> 1 Pre-Handoff Assessment\n" in text

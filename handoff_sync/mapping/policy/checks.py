@@ -317,7 +317,24 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
             check.add(("handoff_types", type_id), f"handoff type id '{type_id}' must be "
                       "lower-case letters, digits and underscores", at_key=True)
         _check_type(check, ("handoff_types", type_id), handoff, calendars)
+        _check_takes_over(check, ("handoff_types", type_id), type_id, handoff,
+                          keys_of(document.data, ("handoff_types",)))
     return check.problems
+
+
+def _check_takes_over(check: _Checker, path: KeyPath, type_id: str, handoff: HandoffType,
+                      types: Defined) -> None:
+    """takes_over names other handoff types, and needs applies_when to say when."""
+    for index, other in enumerate(handoff.takes_over):
+        if other == type_id:
+            check.add((*path, "takes_over", index), "a handoff type cannot take over its "
+                      "own deals", "name another handoff type")
+        elif types.lacks(other):
+            check.add((*path, "takes_over", index), f"no handoff type '{other}'",
+                      did_you_mean(other, types.ids) or f"types: {one_of(types.ids)}")
+    if handoff.takes_over and handoff.applies_when is None:
+        check.add((*path, "takes_over"), "'takes_over' needs 'applies_when': it says when "
+                  "a deal moves to this handoff type", "add applies_when")
 
 
 def _check_matching(check: _Checker, policy: HandoffPolicy) -> None:
@@ -358,6 +375,21 @@ def _check_type(check: _Checker, path: KeyPath, handoff: HandoffType,
                                         previous_last)
         if check.known((*stage_path, "owner")):
             check.role((*stage_path, "owner"), stage.owner)
+        if stage.auto_advance and index == len(handoff.stages) - 1 \
+                and check.known((*path, "stages")):
+            check.add((*stage_path, "auto_advance"), "the last stage has no next stage to "
+                      "advance to", "remove auto_advance, or add a stage after it")
+        # A canonical history field no mapping provides is only blank: the stage's entry
+        # is then the moment handoff-sync moved the deal (handoff.yaml stays portable).
+        if stage.entered_at is not None and not (stage.entered_at in CANONICAL_FIELDS
+                                                 and not check.catalog.provided(
+                                                     stage.entered_at)):
+            entered_type = check.field((*stage_path, "entered_at"), stage.entered_at)
+            if entered_type is not None and entered_type is not FieldType.DATETIME:
+                check.add((*stage_path, "entered_at"), f"'{stage.entered_at}' is "
+                          f"{entered_type.value}; entered_at names a datetime field",
+                          "e.g. approved_at, won_at, or a custom field mapped with "
+                          "transform: datetime")
         for number, requirement in enumerate(stage.gate):
             req_path: KeyPath = (*stage_path, "gate", number)
             if requirement.field is None and requirement.check is None:

@@ -25,7 +25,8 @@ RoleName = Literal["prm_owner", "crm_owner", "cs_owner", "manager"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EventName = Literal["handoff_required", "stage_entered", "gate_passed", "field_filled",
                     "closed_won"]
-TaskTrigger = Literal["gate_blocked", "stage_active", "sla_at_risk", "sla_breached"]
+TaskTrigger = Literal["gate_blocked", "stage_active", "stage_at_risk", "stage_overdue",
+                     "sla_at_risk", "sla_breached"]
 Normalisation = Literal["lowercase", "trim", "collapse_spaces", "strip_punctuation",
                         "strip_legal_suffixes", "strip_www"]
 LaxDate = Annotated[date, Field(strict=False)]
@@ -195,6 +196,13 @@ class Stage(FileModel):
     """Who owns the deal during this stage."""
     gate: list[GateRequirement] = Field(default_factory=list)
     """What must be true to leave the stage."""
+    auto_advance: bool = False
+    """Move the deal to the next stage once this stage's gate (and every earlier one)
+    passes. Off unless set: turning it on makes handoff-sync write the stage field."""
+    entered_at: str | None = None
+    """A datetime field holding when the deal entered this stage in the system's own
+    history (e.g. approved_at, won_at, or a custom field mapped to HubSpot's
+    hs_date_entered_<stage>); used when handoff-sync puts the deal in this stage."""
 
 
 class TaskTemplate(FileModel):
@@ -203,7 +211,8 @@ class TaskTemplate(FileModel):
     kind: str
     """Template id, unique within the handoff type (part of the task key)."""
     open_while: TaskTrigger
-    """gate_blocked, stage_active, sla_at_risk or sla_breached; closed once it ends."""
+    """gate_blocked, stage_active, stage_at_risk, stage_overdue (the stage's day window),
+    sla_at_risk or sla_breached; closed once it ends."""
     sla: str | None = None
     """The SLA clock id, for sla_at_risk and sla_breached."""
     stages: list[str] | None = None
@@ -251,6 +260,9 @@ class HandoffType(FileModel):
     """Name for people, e.g. Partner to direct sales."""
     applies_when: Condition | None = None
     """Deals whose handoff_type is blank are of this type when this holds (first wins)."""
+    takes_over: list[str] = Field(default_factory=list)
+    """Handoff types whose deals move to this one once its applies_when holds (e.g. a won
+    partner deal moves on to the customer-success handoff)."""
     required_when: Condition | None = None
     """Handoff-required threshold; without it every deal of this type needs the handoff."""
     calendar: str | None = None

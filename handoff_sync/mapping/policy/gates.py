@@ -18,9 +18,12 @@ from handoff_sync.model import CANONICAL_FIELDS, Deal, GateResult, GateStatus, M
 
 
 def handoff_type_of(policy: HandoffPolicy, deal: Deal) -> str | None:
-    """The deal's own handoff_type when the policy knows it, else the first type whose
-    applies_when holds (types without applies_when never claim a deal by themselves)."""
-    if deal.handoff_type in policy.handoff_types:
+    """The deal's own handoff_type when the policy knows it and its applies_when (if any)
+    still holds, else the first type whose applies_when holds (types without
+    applies_when never claim a deal by themselves). A type that no longer applies (a
+    partner handoff on a deal whose registration was re-linked elsewhere) is not graded."""
+    own = policy.handoff_types.get(deal.handoff_type) if deal.handoff_type else None
+    if own is not None and (own.applies_when is None or evaluate(own.applies_when, deal.get)):
         return deal.handoff_type
     for type_id, handoff in policy.handoff_types.items():
         if handoff.applies_when is not None and evaluate(handoff.applies_when, deal.get):
@@ -61,20 +64,27 @@ def evaluate_gate(policy: HandoffPolicy, deal: Deal) -> GateResult:
     return evaluate_stage(type_id, stage_of(handoff, deal), deal, required=required)
 
 
-def evaluate_stage(type_id: str, stage: Stage, deal: Deal, *, required: bool) -> GateResult:
+def evaluate_stage(type_id: str, stage: Stage, deal: Deal, *, required: bool,
+                   earlier: tuple[tuple[int, Stage], ...] = ()) -> GateResult:
     """The gate of one given stage for the deal, whatever stage the deal is in (the
-    engine asks this of earlier stages and of stages SLA clocks watch)."""
+    engine asks this of earlier stages and of stages SLA clocks watch).
+
+    ``earlier``: (stage number, stage) of stages the deal has moved past whose gates still
+    fail; their unmet requirements come first, labelled "Stage 1 incomplete: ...", and
+    count in the score, so a deal ahead of its gate never shows as passed."""
     total = met = 0.0
     missing: list[MissingRequirement] = []
-    for requirement in stage.gate:
-        if requirement.when is not None and not evaluate(requirement.when, deal.get):
-            continue
-        total += requirement.weight
-        if requirement_met(requirement, deal):
-            met += requirement.weight
-        else:
-            missing.append(MissingRequirement(requirement_label(requirement),
-                                              requirement.field))
+    for number, gate_stage in (*earlier, (0, stage)):
+        prefix = f"Stage {number} incomplete: " if number else ""
+        for requirement in gate_stage.gate:
+            if requirement.when is not None and not evaluate(requirement.when, deal.get):
+                continue
+            total += requirement.weight
+            if requirement_met(requirement, deal):
+                met += requirement.weight
+            else:
+                missing.append(MissingRequirement(prefix + requirement_label(requirement),
+                                                  requirement.field))
     completeness = 100 if total == 0 else int(100 * met / total)  # floor: 99.9 is not done
     if not required:
         status = GateStatus.NOT_REQUIRED

@@ -23,6 +23,8 @@ COMPUTED_PLACEHOLDERS: Mapping[str, str] = {
     "completeness_pct": "the gate's completeness score, 0-100",
     "sla_label": "the SLA clock's label (SLA tasks)",
     "sla_due_at": "when the SLA clock is due (SLA tasks)",
+    "stage_due_at": "when the current stage's day window ends",
+    "stage_window": "the current stage against its day window: on track, at risk, overdue",
 }
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")

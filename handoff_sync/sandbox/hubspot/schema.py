@@ -64,6 +64,7 @@ HANDOFF_STAGES = {
     "knowledge_transfer": "3 Knowledge Transfer",
     "responsibility_transition": "4 Responsibility Transition",
     "partnership_preservation": "5 Partnership Preservation",
+    "kickoff": "6 Customer Success Kickoff",  # the closed-won handoff's stage
 }
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Other")
@@ -134,6 +135,8 @@ DEAL_PROPERTIES: tuple[HsProperty, ...] = (
     HsProperty("intro_call_at", "Three-Party Intro Call", "datetime", "date", _H,
                hubspot_defined=False),
     HsProperty("joint_discovery_at", "Joint Discovery Session", "datetime", "date", _H,
+               hubspot_defined=False),
+    HsProperty("kickoff_at", "Customer Success Kickoff", "datetime", "date", _H,
                hubspot_defined=False),
     _text("communication_protocol", "Communication Protocol", _H, area=True,
           hubspot_defined=False),

@@ -111,6 +111,7 @@ HANDOFF_STAGES = (
     "3 Knowledge Transfer",
     "4 Responsibility Transition",
     "5 Partnership Preservation",
+    "6 Customer Success Kickoff",  # the closed-won handoff's stage
 )
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Other")
@@ -146,6 +147,7 @@ def _qualification_fields() -> tuple[SfField, ...]:
                 nillable=False, defaulted_on_create=True),
         SfField("Intro_Call_At__c", "datetime", "Three-Party Intro Call"),
         SfField("Joint_Discovery_At__c", "datetime", "Joint Discovery Session"),
+        SfField("Kickoff_At__c", "datetime", "Customer Success Kickoff"),
         SfField("Communication_Protocol__c", "textarea", "Communication Protocol", length=255),
         SfField("Co_Led_Meetings__c", "double", "Co-Led Meetings", precision=3, scale=0),
         SfField("Partner_Feedback__c", "textarea", "Partner Feedback", length=32768),
