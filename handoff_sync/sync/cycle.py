@@ -51,7 +51,6 @@ from handoff_sync.sync.advice import explain
 from handoff_sync.sync.cycle_parts import (
     canonical,
     closed_by_people,
-    dismissed_direct_deals,
     links_after,
     merged_mirror,
     planned_counts,
@@ -293,7 +292,6 @@ class PipelineRunner:
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
         engine = closed_by_people(state.engine, closures.keys)
-        dismissed = dismissed_direct_deals(self.store.reviews(self.name, status="dismissed"))
 
         def planned(deals: Dirty | None) -> Plan:
             return plan(EngineInput(
@@ -302,7 +300,7 @@ class PipelineRunner:
                 self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
                 engine, now, owners[Role.CRM], owners[Role.PRM], deals,
                 self._limits(mappings),
-                create=self.pipeline.create_opportunities, dismissed=dismissed))
+                create=self.pipeline.create_opportunities, dismissed=state.dismissed))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}

@@ -5,12 +5,10 @@ records."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
 
 from connectors.errors import StopRequested
-from handoff_sync.engine.create import DIRECT_DEAL_PREFIX
 from handoff_sync.engine.types import (
     EngineState,
     Link,
@@ -78,13 +76,6 @@ def links_after(links: Mapping[str, Link], result: Plan) -> dict[str, Link]:
         else:
             after.pop(change.link.prm_id, None)
     return after
-
-
-def dismissed_direct_deals(dismissed: Iterable[Mapping[str, Any]]) -> frozenset[str]:
-    """The keys of the direct-deal conflicts a person dismissed (of the dismissed review
-    items): each lets its registration's opportunity be created (engine.create)."""
-    return frozenset(str(item["key"]) for item in dismissed
-                     if str(item["key"]).startswith(DIRECT_DEAL_PREFIX))
 
 
 def with_creations(result: Plan, created: Mapping[str, str]) -> Plan:
