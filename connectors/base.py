@@ -41,6 +41,9 @@ class FieldSchema:
     picklist_values: tuple[str, ...] | None = None  # None: not a picklist
     restricted_picklist: bool = False  # values outside the list are rejected on write
     reference_to: tuple[str, ...] = ()
+    # The system keeps its values unique and can upsert by it (Salesforce: External ID
+    # and Unique; HubSpot: a property with unique values); None: not reported.
+    unique_key: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,8 @@ class CreateTarget:
 @dataclass(frozen=True, slots=True)
 class DealCreate:
     """One deal to create unless a record already holds its key; ``fields`` hold system
-    values. The account is looked up by domain, then by name, and created if neither
-    finds one."""
+    values. The account is looked up by domain, then by name (a namesake with another
+    domain is another company), and created if neither finds one."""
 
     key: str
     fields: Mapping[str, Any]

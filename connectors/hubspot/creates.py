@@ -7,7 +7,9 @@ those are returned as they are (``created`` False), not written again. The other
 through batch upsert on the key property: should another process create one in between,
 HubSpot updates it rather than adding a second deal, because the property is unique.
 
-Companies: searched by domain, then by exact name, else created (batch create); each
+Companies: remembered once found or created (search lags behind writes, so a company
+made a cycle ago may not be searchable yet), else searched by domain, then by exact name (a namesake
+with a domain of its own is another company), else created (batch create); each
 created or found deal is then associated with its company in one v4 batch call (an
 association that exists already changes nothing, so a repeat is harmless).
 """
@@ -67,6 +69,9 @@ class DealCreator:
         self._search = search_api
         self._associations = associations_api
         self._schema = schema
+        # (company object, account key) -> the company found or created for it earlier:
+        # search lags behind writes, so a company made a cycle ago may not be found yet.
+        self._known: dict[tuple[str, AccountKey], str] = {}
 
     def create_deals(self, target: CreateTarget,
                      deals: Sequence[DealCreate]) -> list[WriteResult]:
@@ -175,6 +180,8 @@ class DealCreator:
                 if outcome.error is None:
                     continue
                 key = links[index].properties["deal"]
+                # The company may be gone (merged, deleted): look it up afresh next time.
+                self._known.pop((account.object, wanted[key]), None)
                 result = results[key]
                 results[key] = WriteResult(result.ref, result.id, False, result.created,
                                            RecordError("ASSOCIATION_FAILED", "the deal was "
@@ -190,11 +197,13 @@ class DealCreator:
         to_create: list[AccountKey] = []
         for key in wanted:
             domain, name = key[0], names[key]
-            found = None
-            if domain and account.domain_field:
+            found = self._known.get((account.object, key))
+            if found is None and domain and account.domain_field:
                 found = self._find(account, account.domain_field, domain)
             if found is None and name:
-                found = self._find(account, account.name_field, name)
+                # A namesake with a domain of its own is another company.
+                found = self._find(account, account.name_field, name,
+                                   without=account.domain_field if domain else None)
             out[key] = found
             if found is None:
                 to_create.append(key)
@@ -207,12 +216,19 @@ class DealCreator:
                                           match="order").items():
                 record = outcome.record
                 out[to_create[index]] = str(record["id"]) if record else None
+        self._known.update({(account.object, key): found for key, found in out.items()
+                            if found is not None})
         return out
 
-    def _find(self, account: AccountTarget, field: str, value: str) -> str | None:
+    def _find(self, account: AccountTarget, field: str, value: str,
+              without: str | None = None) -> str | None:
+        """The first company whose ``field`` equals ``value`` (and that has no
+        ``without`` property, when given)."""
+        filters = [Filter(property_name=field, operator="EQ", value=value)]
+        if without:
+            filters.append(Filter(property_name=without, operator="NOT_HAS_PROPERTY"))
         body = PublicObjectSearchRequest(
-            filter_groups=[FilterGroup(filters=[Filter(property_name=field, operator="EQ",
-                                                       value=value)])],
+            filter_groups=[FilterGroup(filters=filters)],
             properties=[field], sorts=[], limit=1, after="0")
         reply = self._transport.call(
             f"search {account.object}", "search",

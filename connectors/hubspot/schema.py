@@ -69,7 +69,8 @@ class PropertySchema:
                 name=prop["name"], type=kind, createable=not read_only,
                 updateable=not read_only, picklist_values=picklist,
                 restricted_picklist=picklist is not None,
-                length=STRING_LIMIT if kind == "string" else 0)
+                length=STRING_LIMIT if kind == "string" else 0,
+                unique_key=bool(prop.get("hasUniqueValue")))
         pipelines: dict[str, tuple[str, ...]] = {}
         if object_name in PIPELINE_OBJECTS:
             reply = self._transport.call(

@@ -9,7 +9,8 @@ between, the upsert finds it rather than adding a second record, because Salesfo
 keeps an External ID unique.
 
 Accounts: looked up by web domain (``Website`` holds URLs, so candidates come from a
-LIKE on the domain and are compared by host), then by exact name, else created; the
+LIKE on the domain and are compared by host), then by exact name (a
+namesake with a web address of its own is another company), else created; the
 deal's link field (``AccountId``) names it. One query per account, created accounts in
 one collection call: a cycle creates a handful of deals, not thousands.
 """
@@ -107,7 +108,9 @@ def _accounts(target: AccountTarget, deals: Sequence[DealCreate], pages: Pages,
             found = next((str(r["Id"]) for records in pages(obj, text) for r in records
                           if _host(r.get(domain_field)) == domain), None)
         if found is None and name:
-            text = (f"SELECT Id FROM {obj} WHERE {name_field} = {soql.quote(name)} "
+            # A namesake with a web address of its own is another company.
+            other = f" AND {domain_field} = null" if domain and domain_field else ""
+            text = (f"SELECT Id FROM {obj} WHERE {name_field} = {soql.quote(name)}{other} "
                     "ORDER BY Id LIMIT 1")
             found = next((str(r["Id"]) for records in pages(obj, text) for r in records),
                          None)

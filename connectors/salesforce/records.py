@@ -82,6 +82,7 @@ def object_schema(raw: Mapping[str, Any]) -> ObjectSchema:
             picklist_values=picklist if f["type"] in _PICKLIST_TYPES else None,
             restricted_picklist=bool(f.get("restrictedPicklist")),
             reference_to=tuple(f.get("referenceTo") or ()),
+            unique_key=bool(f.get("externalId")) and bool(f.get("unique")),
         )
     return ObjectSchema(raw["name"], fields, case_insensitive=True,
                         key_prefix=raw.get("keyPrefix") or None)

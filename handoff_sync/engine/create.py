@@ -14,7 +14,8 @@ the plan creates one in the CRM for every registration that
    A registration that resembles an unlinked opportunity - a direct deal nobody
    registered - gets no second opportunity: its ambiguous_link item becomes a
    channel_conflict item with the same candidates, which a person resolves by linking
-   one of them (`handoff-sync review link`) or dismissing it.
+   one of them (`handoff-sync review link`) or dismissing it (not that deal: the
+   opportunity is created).
 
 Each creation is keyed by ``creation_key`` (pipeline + registration id), written to a
 unique field of the created record: the sync layer creates by that key, so a repeat -
@@ -60,6 +61,9 @@ from handoff_sync.model import Deal, OwnerDirectory, Value
 # the brief shows it, so the AE reads why the deal is theirs long after the cycle.
 ROUTING_FIELD = "custom.routing"
 
+# The key prefix of the channel_conflict item a direct-deal look-alike gets.
+DIRECT_DEAL_PREFIX = "channel_conflict:direct:"
+
 # Review kinds of the linking step that hold a registration back from creation.
 _HOLDING = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT,
                       ReviewKind.LINK_CONFLICT})
@@ -79,7 +83,7 @@ class CreationOutcome:
 def creation_step(pipeline: str, mappings: MappingSet,
                   prm_by_id: Mapping[str, MappedRecord], crm_by_id: Mapping[str, MappedRecord],
                   linked: LinkOutcome, state: EngineState, owners: OwnerDirectory, *,
-                  create: bool) -> CreationOutcome:
+                  create: bool, dismissed: frozenset[str] = frozenset()) -> CreationOutcome:
     """engine.plan's creation step, after linking: the creations (none when the pipeline's
     switch is off), routing's standing items, and the ``unrouted`` items restated for
     opportunities created earlier."""
@@ -89,18 +93,22 @@ def creation_step(pipeline: str, mappings: MappingSet,
         return deal_from(record.values, pipeline)
 
     # Loads matter only to routing rules (round robin, caps): no rules, no count.
-    router = Router(policy.routing, owners,
-                    open_handoffs(state, policy) if policy.routing else {},
-                    policy.ownership.fallback_owner_email)
+    # An opportunity created last cycle counts for its owner as the CRM holds it.
+    created_owners = {link.crm_id: crm_by_id[link.crm_id].values.get("ae_email")
+                      for link in state.links.values()
+                      if link.method is LinkMethod.CREATED and link.crm_id in crm_by_id}
+    loads = open_handoffs(state, policy, created_owners) if policy.routing else {}
+    router = Router(policy.routing, owners, loads, policy.ownership.fallback_owner_email)
     outcome = plan_creations(
         pipeline, policy, crm, ((record, deal_of(record)) for prm_id, record in
                                 prm_by_id.items() if prm_id not in linked.links),
-        linked.reviews, state.bases, router.route, owners) if create else \
+        linked.reviews, state.bases, router.route, owners, dismissed) if create else \
         CreationOutcome((), (), frozenset())
-    if policy.routing is None:
-        return outcome
-    again = Router(policy.routing, owners, {}, policy.ownership.fallback_owner_email)
-    restated = unrouted_reviews(linked.links, prm_by_id, crm_by_id, deal_of, again.route)
+    # The loads as the cycle found them (not as this cycle's creations left them): a
+    # deal that fell back because its team was full stays unrouted while it still is.
+    again = Router(policy.routing, owners, loads, policy.ownership.fallback_owner_email)
+    restated = unrouted_reviews(linked.links, prm_by_id, crm_by_id, deal_of, again.route,
+                                owners)
     # router.reviews(): emails routing names that are no active user (every cycle).
     return CreationOutcome(outcome.creations,
                            (*outcome.reviews, *router.reviews(), *restated),
@@ -111,7 +119,8 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
                    registrations: Iterable[tuple[MappedRecord, Deal]],
                    link_reviews: Iterable[ReviewItem],
                    bases: Mapping[str, BaseSnapshot], route: RouteFn,
-                   owners: OwnerDirectory) -> CreationOutcome:
+                   owners: OwnerDirectory,
+                   dismissed: frozenset[str] = frozenset()) -> CreationOutcome:
     """The opportunities to create for the unlinked ``registrations`` (record, deal).
 
     An owner routing chose who is no active CRM user (only when even the fallback owner
@@ -146,8 +155,12 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
         if holding is not None:
             if holding.kind is ReviewKind.AMBIGUOUS_LINK:
                 replaced.add(holding.key)
-                reviews.append(_direct_deal(key, prm_id, holding))
-            continue
+                direct = _direct_deal(key, prm_id, holding)
+                reviews.append(direct)
+                if direct.key in dismissed:  # a person said it is not that deal
+                    holding = None
+            if holding is not None:
+                continue
         owner = route(deal, key)
         if owner.review is not None:
             reviews.append(owner.review)
@@ -166,12 +179,15 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
 def unrouted_reviews(links: Mapping[str, Link], registrations: Mapping[str, MappedRecord],
                      opportunities: Mapping[str, MappedRecord],
                      deal_of: Callable[[MappedRecord], Deal],
-                     route: RouteFn) -> Iterator[ReviewItem]:
+                     route: RouteFn, owners: OwnerDirectory | None = None
+                     ) -> Iterator[ReviewItem]:
     """The ``unrouted`` items of opportunities created for deals no rule could route,
     restated while the fallback owner still owns them: each such deal is routed again
-    (with a router of its own, so this cycle's loads stay as they are) and its item holds
+    (with a router of its own, from the loads the cycle started with) and its item holds
     as long as routing still falls back to the opportunity's owner. Reassigning the
-    opportunity, or a rule that now routes the deal, ends it."""
+    opportunity, or a rule that now routes the deal, ends it. With ``owners``, a deal
+    whose routed owner is no CRM user (it was created with the CRM's default owner)
+    keeps its item until routing names one who is."""
     for prm_id, link in sorted(links.items()):
         if link.method is not LinkMethod.CREATED:
             continue
@@ -179,8 +195,12 @@ def unrouted_reviews(links: Mapping[str, Link], registrations: Mapping[str, Mapp
         held = opportunities.get(link.crm_id)
         if record is None or held is None:
             continue
-        decision = route(deal_of(record), deal_key(prm_id, None))
-        if decision.review is not None and held.values.get("ae_email") == decision.email:
+        key = deal_key(prm_id, None)
+        decision = route(deal_of(record), key)
+        if owners is not None and owners.id_for(decision.email) is None:
+            # Still nobody routing could give it to: created with the CRM's default owner.
+            yield decision.review or _no_owner(key, decision)
+        elif decision.review is not None and held.values.get("ae_email") == decision.email:
             yield decision.review
 
 
@@ -216,7 +236,7 @@ def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:
     others = len(item.candidates) - 1
     more = f" and {others} more" if others > 0 else ""
     return ReviewItem(
-        key=f"channel_conflict:direct:{key}", kind=ReviewKind.CHANNEL_CONFLICT, deal=key,
+        key=f"{DIRECT_DEAL_PREFIX}{key}", kind=ReviewKind.CHANNEL_CONFLICT, deal=key,
         summary=(f"registration {prm_id} looks like opportunity {best} ({confidence:.2f})"
                  f"{more}, which no registration claims (a direct deal?): no opportunity is "
                  "created for it until a person links it to one of them or dismisses this"),
@@ -225,5 +245,5 @@ def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:
                                   "evidence": item.details.get("evidence")}))
 
 
-__all__ = ["CreationOutcome", "RouteFn", "creation_step", "plan_creations",
+__all__ = ["DIRECT_DEAL_PREFIX", "CreationOutcome", "RouteFn", "creation_step", "plan_creations",
            "unrouted_reviews"]

@@ -139,6 +139,9 @@ class EngineInput:
     limits: Mapping[Role, ObjectSchema] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
     create: bool = True  # the pipeline's create_opportunities: False grades only
+    # Review keys a person dismissed: a dismissed direct-deal conflict (it is not that
+    # deal) no longer holds its registration's creation back (engine.create).
+    dismissed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,8 @@ def plan(inputs: EngineInput) -> Plan:
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
     crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
     created = creation_step(inputs.pipeline, mappings, prm_by_id, crm_by_id, linked,
-                            inputs.state, inputs.crm_owners, create=inputs.create)
+                            inputs.state, inputs.crm_owners, create=inputs.create,
+                            dismissed=inputs.dismissed)
     # A look-alike's ambiguous_link item is restated as a channel conflict (engine.create).
     for item in (*(i for i in linked.reviews if i.key not in created.replaced),
                  *created.reviews):

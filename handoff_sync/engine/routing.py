@@ -25,11 +25,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from connectors.reading import is_blank
-from handoff_sync.engine.types import EngineState, ReviewItem, ReviewKind
+from handoff_sync.engine.types import (
+    EngineState,
+    LinkMethod,
+    ReviewItem,
+    ReviewKind,
+    deal_key,
+)
 from handoff_sync.mapping.policy.conditions import describe_condition, evaluate
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, Routing, RoutingRule
 from handoff_sync.mapping.system.transforms import ValueProblem
-from handoff_sync.model import Deal, GateStatus, OwnerDirectory
+from handoff_sync.model import Deal, GateStatus, OwnerDirectory, Value
 
 FALLBACK = "fallback"
 
@@ -270,7 +276,8 @@ def _named_email_reviews(routing: Routing | None, owners: OwnerDirectory,
     return items
 
 
-def open_handoffs(state: EngineState, policy: HandoffPolicy) -> dict[str, int]:
+def open_handoffs(state: EngineState, policy: HandoffPolicy,
+                  created_owners: Mapping[str, Value] | None = None) -> dict[str, int]:
     """Open handoffs per AE email, from what the store keeps (verdicts and base snapshots).
 
     A deal counts for the AE who owns its opportunity when its last verdict says the
@@ -278,6 +285,10 @@ def open_handoffs(state: EngineState, policy: HandoffPolicy) -> dict[str, int]:
     owns (a customer-success handoff is not an AE's load), and its opportunity is not
     closed. The AE is ``ae_email`` as the CRM side held it after the last cycle (else the
     agreed value); a deal with no opportunity or no AE counts for nobody.
+
+    An opportunity created last cycle has no such verdict yet (it was planned before it
+    existed): it counts for ``created_owners[its id]`` (its owner as the CRM holds it), so
+    a cap holds from the cycle after the creation, not from the one after that.
     """
     ae_types = {type_id for type_id, handoff in policy.handoff_types.items()
                 if any(stage.owner == "crm_owner" for stage in handoff.stages)}
@@ -291,6 +302,16 @@ def open_handoffs(state: EngineState, policy: HandoffPolicy) -> dict[str, int]:
                 or base.agreed.get("is_closed") is True:
             continue
         ae = base.crm.get("ae_email") or base.agreed.get("ae_email")
+        if isinstance(ae, str) and not is_blank(ae):
+            email = ae.strip().lower()
+            load[email] = load.get(email, 0) + 1
+    for prm_id, link in state.links.items():
+        made = state.verdicts.get(deal_key(prm_id, None))
+        if (link.method is not LinkMethod.CREATED or made is None
+                or made.crm_id is not None or not made.required
+                or made.handoff_type not in ae_types):
+            continue
+        ae = (created_owners or {}).get(link.crm_id)
         if isinstance(ae, str) and not is_blank(ae):
             email = ae.strip().lower()
             load[email] = load.get(email, 0) + 1

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from connectors.base import Cursor
-from handoff_sync.engine.types import EngineState, HandoffDecision
+from handoff_sync.engine.types import EngineState, HandoffDecision, ReviewKind
 from handoff_sync.model import Role
 from handoff_sync.store.rows import (
     base_from,
@@ -27,6 +27,7 @@ from handoff_sync.store.schema import (
     LinkRow,
     MirrorRow,
     PipelineMeta,
+    ReviewRow,
     SyncError,
     TaskRow,
     VerdictRow,
@@ -75,7 +76,16 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
         last_full_at=meta.last_full_at if meta is not None else None,
         holds=MappingProxyType(_holds(connection, pipeline)),
         drift=MappingProxyType(dict(meta.drift) if meta is not None else {}),
-        field_holds=MappingProxyType(_field_holds(connection, pipeline)))
+        field_holds=MappingProxyType(_field_holds(connection, pipeline)),
+        dismissed=_dismissed_conflicts(connection, pipeline))
+
+
+def _dismissed_conflicts(connection: Connection, pipeline: str) -> frozenset[str]:
+    queue = table(ReviewRow)
+    query = select(queue.c.key).where(
+        queue.c.pipeline == pipeline, queue.c.status == "dismissed",
+        queue.c.kind == ReviewKind.CHANNEL_CONFLICT.value)
+    return frozenset(str(key) for key in connection.execute(query).scalars())
 
 
 def _latest_decisions(connection: Connection, pipeline: str) -> dict[str, HandoffDecision]:

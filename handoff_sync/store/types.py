@@ -79,6 +79,9 @@ class PipelineState:
     # (role, record id, system field) -> hold
     field_holds: Mapping[tuple[Role, str, str], FieldHold] = field(
         default_factory=lambda: MappingProxyType({}))
+    # Keys of the channel_conflict items a person dismissed: a dismissed direct-deal
+    # conflict lets its registration's opportunity be created (engine.create).
+    dismissed: frozenset[str] = frozenset()
 
 
 class FailureKind(StrEnum):

@@ -300,7 +300,7 @@ class PipelineRunner:
                 self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
                 engine, now, owners[Role.CRM], owners[Role.PRM], deals,
                 self._limits(mappings),
-                create=self.pipeline.create_opportunities))
+                create=self.pipeline.create_opportunities, dismissed=state.dismissed))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}

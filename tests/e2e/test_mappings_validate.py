@@ -104,3 +104,21 @@ def test_partner_tasks_need_the_prm_tasks_section_and_a_real_channel_manager_fie
         "to hubspot.yaml (see docs/admin-guide.md), or write side: crm)",
         "3 problems in 1 file; nothing was synced.",
     ]
+
+
+def test_a_create_default_that_is_a_list_or_mapping_is_a_problem_at_its_line(
+        tmp_path: Path) -> None:
+    """A created record's default is one value: a list or a mapping would fail every
+    creation at run time, so validate names it."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
+    salesforce = folder / "salesforce.yaml"
+    line = edit(salesforce, "    StageName: Prospecting",
+                "    StageName: [Prospecting, Qualification]")
+
+    result = run("mappings", "validate", "--mappings", str(folder))
+
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stdout.splitlines()[0].startswith(
+        f"{salesforce}:{line}:16: create.defaults.StageName: a default is one value")

@@ -168,3 +168,20 @@ def test_a_create_section_the_crm_cannot_take_is_named_at_its_lines(
                  "Opportunity.IsWon cannot be set when a record is created",
                  "3 problems in 1 file"):
         assert text in out, f"{text!r} not in:\n{out}"
+
+
+def test_a_create_key_field_that_is_not_unique_is_named_at_its_line(
+        config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Creating twice finds the first record only because the key field is unique (a
+    Salesforce External ID marked Unique): a field that is not would let two racing
+    creations (two replicas, a retried lost reply) make two opportunities."""
+    folder = edited_pack(tmp_path, {"salesforce.yaml": [
+        ("external_id_field: Handoff_Create_Key__c", "external_id_field: Partner_Feedback__c"),
+        ("  partner_feedback: {field: Partner_Feedback__c, direction: both, "
+         "policy: prm_wins}\n", "")]})
+    code, out = run(capsys, "--live", "--config", str(config), "--mappings", str(folder))
+    assert code == 1
+    sf = folder / "salesforce.yaml"
+    for text in (f"{sf}:{line_of(sf, 'external_id_field: Partner_Feedback__c')}:",
+                 "Opportunity.Partner_Feedback__c is not a unique key"):
+        assert text in out, f"{text!r} not in:\n{out}"

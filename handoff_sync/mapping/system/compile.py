@@ -186,6 +186,12 @@ def _create_rules(document: YamlDocument, model: SystemFile, role: Role,
                                          "creation key needs a field of its own",
                                          "create a unique text field for it"))
     for name, value in section.defaults.items():
+        if isinstance(value, (list, dict)):
+            problems.append(document.problem(
+                ("create", "defaults", name), f"a default is one value; got a "
+                f"{'list' if isinstance(value, list) else 'mapping'}",
+                f"write one value, e.g. {name}: <value>"))
+            continue
         if name in model.scope and str(value) != model.scope[name]:
             problems.append(document.problem(
                 ("create", "defaults", name), f"a created deal with {name} {value!r} would "

@@ -204,6 +204,12 @@ def _check_create(mapping: SystemMapping, obj: ObjectSchema, add: Report) -> Non
             add(path, f"{obj.name} has no field '{name}'", did_you_mean(name, obj.fields))
         elif not described.createable:
             add(path, f"{obj.name}.{name} cannot be set when a record is created")
+        elif path[-1] == "external_id_field" and described.unique_key is False:
+            # Only a unique key stops two racing creations making two records.
+            add(path, f"{obj.name}.{name} is not a unique key, so two creations racing "
+                "(two replicas, a lost reply sent again) could make two records",
+                "name a text field marked External ID and Unique (Salesforce) or a "
+                "property with unique values (HubSpot)")
         elif (value is not None and described.picklist_values is not None
               and str(value) not in described.picklist_values):
             add(path, f"{obj.name}.{name} has no value {str(value)!r}",
