@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from handoff_sync.mapping.system.describe import check_against_describe
 from handoff_sync.model import OwnerDirectory, Role, SystemName
 from handoff_sync.problems.report import Problem, format_path
 from handoff_sync.problems.yaml_source import read_yaml_file
+from handoff_sync.safety.sanitise import for_terminal
+from handoff_sync.sync.explain_drive import drive, drive_lines
 
 DEFAULT_FOLDER = Path("mappings")
 MAX_JSON_BYTES = 5_000_000
@@ -75,7 +78,10 @@ def add_mappings_command(commands: Any) -> None:
         "explain", help="show the canonical deal, gate verdict and missing fields of a record",
         description="Map one raw record (a JSON object as the Salesforce or HubSpot API "
                     "returns it, or one file-drop row as column: value) and show the "
-                    "canonical deal, the gate verdict and the missing fields.")
+                    "canonical deal, the gate verdict and the missing fields, then what the "
+                    "daemon would do with it alone (a first cycle): the stage autopilot, "
+                    "the open tasks and their side, whether a registration gets an "
+                    "opportunity and whom routing picks, and the acceptance.")
     complete(explain.add_argument("deal", type=Path, metavar="DEAL.json",
                                   help="the raw record"), FILE)
     complete(explain.add_argument("--mappings", type=Path, default=DEFAULT_FOLDER,
@@ -85,8 +91,12 @@ def add_mappings_command(commands: Any) -> None:
                          help="the record's system (default: guessed from its shape)")
     complete(explain.add_argument("--owners", type=Path, default=None, metavar="OWNERS.json",
                                   help="owner list [{id, email, active?, manager_id?}] to "
-                                       "resolve owner ids (default: leave them unresolved)"),
+                                       "resolve owner ids, task assignees and routing's "
+                                       "emails (default: unknown)"),
              FILE)
+    explain.add_argument("--now", type=_instant, default=None, metavar="INSTANT",
+                         help="the time to plan at, ISO-8601 with a time zone (default: "
+                              "now): stage windows and clocks are timed against it")
     explain.add_argument("--json", action="store_true",
                          help="print the mapped record, the gate verdict and the missing "
                               "fields as JSON")
@@ -309,11 +319,19 @@ def run_explain(args: argparse.Namespace) -> int:
               file=sys.stderr if args.json else sys.stdout)
         return 1
     found = explain(mappings, system, raw, owners)
+    # What the daemon would do with it (sync.explain_drive runs the engine's plan).
+    driven = drive(mappings, system, raw, owners, args.now or datetime.now(UTC))
     if args.json:
-        print_json(explanation_dict(found, []))
+        print_json({**explanation_dict(found, []), **driven.as_dict()})
     else:
         print(render_explanation(found), end="")
+        print("\n".join(for_terminal(line) for line in drive_lines(driven)))
     return 0
+
+
+def _instant(text: str) -> datetime:
+    from handoff_sync.cli.plan_offline import instant  # it imports this module
+    return instant(text)
 
 
 def explanation_dict(found: Explanation | None, problems: list[Problem]) -> dict[str, Any]:
@@ -322,6 +340,7 @@ def explanation_dict(found: Explanation | None, problems: list[Problem]) -> dict
     if found is None:
         return {"ok": False, "record": None, "deal": None, "sources": None, "issues": None,
                 "verdict": None, "missing": None, "only_other_side": None,
+                "stage": None, "tasks": None, "creation": None, "acceptance": None,
                 "problems": [problem_dict(p) for p in sorted(problems,
                                                              key=lambda p: p.sort_key)]}
     mapping, gate = found.mapping, found.gate
