@@ -19,6 +19,7 @@ from connectors.registry import SYSTEMS
 from handoff_sync.cli.completion import DIRECTORY, FILE, complete
 from handoff_sync.cli.config_path import default_config, default_config_help
 from handoff_sync.cli.output import print_json
+from handoff_sync.cli.time_arg import instant
 from handoff_sync.errors import CommandError
 from handoff_sync.mapping.explain import Explanation, explain, guess_system, render_explanation
 from handoff_sync.mapping.loader import POLICY_FILE, validate_mappings
@@ -94,7 +95,7 @@ def add_mappings_command(commands: Any) -> None:
                                        "resolve owner ids, task assignees and routing's "
                                        "emails (default: unknown)"),
              FILE)
-    explain.add_argument("--now", type=_instant, default=None, metavar="INSTANT",
+    explain.add_argument("--now", type=instant, default=None, metavar="INSTANT",
                          help="the time to plan at, ISO-8601 with a time zone (default: "
                               "now): stage windows and clocks are timed against it")
     explain.add_argument("--json", action="store_true",
@@ -328,10 +329,6 @@ def run_explain(args: argparse.Namespace) -> int:
         print("\n".join(for_terminal(line) for line in drive_lines(driven)))
     return 0
 
-
-def _instant(text: str) -> datetime:
-    from handoff_sync.cli.plan_offline import instant  # it imports this module
-    return instant(text)
 
 
 def explanation_dict(found: Explanation | None, problems: list[Problem]) -> dict[str, Any]:

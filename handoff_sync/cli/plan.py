@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from handoff_sync.cli.plan_offline import add_offline_arguments, instant, run_plan
+from handoff_sync.cli.plan_offline import add_offline_arguments, run_plan
 from handoff_sync.cli.plan_view import (
     DEFAULT_LIMIT,
     PlanView,
@@ -31,6 +31,7 @@ from handoff_sync.cli.sync import (
     opened,
     selected_pipelines,
 )
+from handoff_sync.cli.time_arg import instant
 from handoff_sync.engine.serialise import plan_to_dict, to_jsonable
 from handoff_sync.sync.cycle import CycleReport
 from handoff_sync.sync.plan_context import PlanContext

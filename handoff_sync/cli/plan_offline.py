@@ -103,17 +103,6 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def instant(text: str) -> datetime:
-    """An ISO-8601 instant with a time zone, for --now."""
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z or +hh:mm")
-    return value.astimezone(UTC)
-
-
 @dataclass
 class _Read:
     """One side's file: the records the engine plans from, as the system's pull would
