@@ -210,9 +210,9 @@ def drive_lines(found: Drive) -> list[str]:
         lines += ["", "Acceptance:"]
         if taken["state"] == Acceptance.REJECTED:
             lines.append(f"  rejected: {taken['reason'] or '(no reason given)'}")
-            task = f" ({taken['rejection_task']} task)" if taken["rejection_task"] else ""
+            named = f" ({taken['rejection_task']} task)" if taken["rejection_task"] else ""
             lines.append(f"  reopens stage {taken['reopens']}; back to {taken['sender']} "
-                         f"as a task{task}")
+                         f"as a task{named}")
         elif taken["state"] == Acceptance.ACCEPTED:
             lines.append(f"  accepted by {taken['recorded_by'] or taken['receiver']}")
         else:
