@@ -25,6 +25,7 @@ from simple_salesforce import Salesforce
 
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.testing.sandbox_clients import hubspot_client, salesforce_client
+from handoff_sync.testing.yaml_text import without_section
 
 DEFAULT_PACK = "default"
 REVERSED_PACK = "salesforce-prm-hubspot-crm"
@@ -52,9 +53,10 @@ def pack_copy(pack: str, folder: Path) -> Path:
 
 
 def add_routing(folder: Path, text: str) -> None:
-    """Append a routing: section to the copied pack's handoff.yaml."""
-    with (folder / "handoff.yaml").open("a", encoding="utf-8") as out:
-        out.write("\n" + text)
+    """Put a routing: section in the copied pack's handoff.yaml, in place of its own."""
+    policy = folder / "handoff.yaml"
+    policy.write_text(without_section(policy.read_text(encoding="utf-8"), "routing")
+                      + "\n" + text, encoding="utf-8")
 
 
 @dataclass

@@ -22,7 +22,10 @@ from handoff_sync.sync.plan_context import plan_context
 from handoff_sync.testing.builders import apply_plan, default_mappings
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
-MAPPINGS = default_mappings()
+# The default pack without its routing rules (the tests below add the rules they need):
+# with no rules, every new opportunity goes to the fallback owner.
+MAPPINGS = dataclasses.replace(default_mappings(), policy=default_mappings().policy.model_copy(
+    update={"routing": None}))
 AE = "005000000000001AAA"
 REVOPS = "005000000000009AAA"
 CRM_OWNERS = OwnerDirectory([Owner(AE, "ava.ae@vendor.example", True),
@@ -157,7 +160,7 @@ def test_plan_shows_who_gets_the_opportunity_and_why() -> None:
 
 
 def routed(rules: list[dict[str, Any]]) -> Any:
-    """The default pack with these routing rules."""
+    """The default pack with these routing rules only."""
     policy = MAPPINGS.policy.model_copy(update={"routing": Routing.model_validate(
         {"rules": rules})})
     return dataclasses.replace(MAPPINGS, policy=policy)

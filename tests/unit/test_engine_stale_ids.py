@@ -161,7 +161,8 @@ def clears(result: Plan) -> list[tuple[str, str, str]]:
 def link_reviews(result: Plan) -> set[ReviewKind]:
     """The kinds of the linking step's review items (owner items are beside the point)."""
     return {item.kind for item in result.reviews if item.kind not in (
-            ReviewKind.UNRESOLVED_OWNER, ReviewKind.UNRESOLVED_PRM_OWNER)}
+            ReviewKind.UNRESOLVED_OWNER, ReviewKind.UNRESOLVED_PRM_OWNER,
+            ReviewKind.ROUTING_OWNER)}
 
 
 def write_to(result: Plan, role: Role, record_id: str) -> FieldWrite | None:

@@ -11,6 +11,7 @@ from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.policy.routing_checks import routing_user_problems
 from handoff_sync.model import Owner, OwnerDirectory
 from handoff_sync.problems.yaml_source import read_yaml_file
+from handoff_sync.testing.yaml_text import without_section
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKS = {"hubspot-prm": ROOT / "mappings",
@@ -40,7 +41,7 @@ def pack_with_routing(tmp_path: Path, routing: str = ROUTING, pack: str = "hubsp
     folder.mkdir()
     for name in ("hubspot.yaml", "salesforce.yaml", "handoff.yaml"):
         shutil.copy(PACKS[pack] / name, folder / name)
-    text = (folder / "handoff.yaml").read_text()
+    text = without_section((folder / "handoff.yaml").read_text(), "routing")
     assert ANCHOR in text
     (folder / "handoff.yaml").write_text(text.replace(ANCHOR, ANCHOR + "\n" + routing, 1))
     return folder
