@@ -484,5 +484,6 @@ def _flag_label(status: str) -> str:
 def _stage_words(counts: Mapping[str, int]) -> str:
     """"; stages: 3 set, 2 advanced, 1 handed over" for a cycle that moved any."""
     parts = [f"{counts.get(f'stages_{kind}', 0)} {kind.replace('_', ' ')}"
-             for kind in ("set", "advanced", "handed_over") if counts.get(f"stages_{kind}")]
+             for kind in ("set", "advanced", "handed_over", "reopened")
+             if counts.get(f"stages_{kind}")]
     return f"; stages: {', '.join(parts)}" if parts else ""

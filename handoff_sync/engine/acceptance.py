@@ -41,7 +41,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from handoff_sync.engine.reconcile import Stored
-from handoff_sync.engine.types import BaseSnapshot, DecisionKind, HandoffDecision
+from handoff_sync.engine.types import BaseSnapshot, DecisionKind, HandoffDecision, Rejection
 from handoff_sync.mapping.policy.file_model import HandoffType
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import MappedRecord
@@ -70,6 +70,7 @@ class AcceptanceStep:
     sets: Mapping[str, Value]  # canonical field -> value the daemon writes (re-submission)
     deal: Deal  # the deal as it holds once `sets` are written
     accepted_at: datetime | None  # when the acceptance it holds was recorded, if it does
+    rejection: Rejection | None = None  # the rejection it holds, for the stage autopilot
 
 
 def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: Deal,
@@ -124,7 +125,10 @@ def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: 
         deal = dataclasses.replace(deal, **sets)  # type: ignore[arg-type]
     accepted_at = latest.at if (latest is not None and latest.decision is DecisionKind.ACCEPTED
                                 and deal.handoff_acceptance == Acceptance.ACCEPTED) else None
-    return AcceptanceStep(tuple(records), sets, deal, accepted_at)
+    rejection = (Rejection(latest.at, any(r.decision is DecisionKind.REJECTED for r in records))
+                 if latest is not None and latest.decision is DecisionKind.REJECTED
+                 and deal.handoff_acceptance == Acceptance.REJECTED else None)
+    return AcceptanceStep(tuple(records), sets, deal, accepted_at, rejection)
 
 
 def write_sets(sync: Mapping[str, FieldSync], stored: Stored, role: Role,

@@ -389,7 +389,7 @@ class _DealPlanner:
         previous = inputs.state.verdicts.get(key)
         placement = place(self.policy, deal, drives=crm_id is not None,
                           before=base.agreed if base is not None else None,
-                          previous=previous, now=inputs.now)
+                          previous=previous, now=inputs.now, rejection=step.rejection)
         decided = decided_values(deal, placement)
         if decided:  # the autopilot moved the deal: merge again with its position
             merged = self.reconcile(key, prm, crm, base, identity=identity, decided=decided)

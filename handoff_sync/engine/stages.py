@@ -2,7 +2,8 @@
 
 A deal's position (handoff_type, handoff_stage, stage_entered_at) is data on its records,
 which people edit too. ``place`` keeps it moving without fighting them. It moves only a
-deal that has a CRM record and needs its handoff (``drives``), and only forward:
+deal that has a CRM record and needs its handoff (``drives``), and only forward (but for a
+rejection, below):
 
 - set: a deal with no type or no stage of its type gets them (the first stage);
 - taken over: a deal whose type another type ``takes_over`` (a won partner deal -> the
@@ -16,8 +17,14 @@ cycle (a person moved it), or that the previous verdict saw a person set and tha
 moved since (``Verdict.placed_by_person``), stays where it is. Its stage still advances
 once its gate passes afresh (the previous verdict saw it blocked there): that is news a
 person could not have acted on. A person who moved only the stage does not stop a
-takeover (winning the deal is news too); one who set the type does. Nothing here ever
-moves a deal back.
+takeover (winning the deal is news too); one who set the type does.
+
+Rejected (engine.acceptance): while the receiving owner's rejection stands, the deal is
+held at the acceptance section's ``reopens`` stage, entered at the rejection's recorded
+time (the only move back), and never advanced, however its gates stand; the re-submission
+releases it, and its stage then advances as its gates pass. A new rejection moves even a
+stage a person set (it is news); a stage a person sets afterwards is respected. A deal
+taken over this cycle (won -> customer success) is not held by the previous rejection.
 
 The stage's entry time: for a stage the deal is already in, the record's own
 stage_entered_at (unless a person just moved the stage and left the old stage's time),
@@ -40,10 +47,15 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from handoff_sync.engine.types import StageMove, Verdict
+from handoff_sync.engine.types import Rejection, StageMove, Verdict
 from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, HandoffType, Stage
-from handoff_sync.mapping.policy.gates import evaluate_stage, handoff_type_of, stage_of
+from handoff_sync.mapping.policy.gates import (
+    evaluate_stage,
+    handoff_type_of,
+    reopened_stage,
+    stage_of,
+)
 from handoff_sync.mapping.policy.templates import format_value
 from handoff_sync.model import Deal, GateStatus, Value
 
@@ -66,7 +78,7 @@ class Placement:
     stage: str | None
     entered_at: datetime | None
     moves: tuple[str, ...] = ()  # one line per move, for plan and the audit
-    kind: str | None = None  # "handed_over", "advanced" or "set" when the engine moved it
+    kind: str | None = None  # "handed_over", "reopened", "advanced" or "set" when it moved
     # A person set this position: "type" (the handoff type, so no other type takes the
     # deal over) or "stage" (only the stage); the engine leaves it where it is.
     by_person: str | None = None
@@ -102,11 +114,13 @@ GateFails = Callable[[str, Stage], bool]
 
 def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
           before: Mapping[str, Value] | None, previous: Verdict | None, now: datetime,
-          gate_fails: GateFails | None = None) -> Placement:
+          gate_fails: GateFails | None = None,
+          rejection: Rejection | None = None) -> Placement:
     """The deal's position after the autopilot's moves (see the module docstring).
 
     ``before``: the values the pair agreed last cycle (its base), None when unknown;
-    ``previous``: the deal's last verdict; ``gate_fails``: default, evaluate_stage."""
+    ``previous``: the deal's last verdict; ``gate_fails``: default, evaluate_stage;
+    ``rejection``: the rejection of its handoff the deal holds (engine.acceptance)."""
     gate_fails = gate_fails or _gate_cache(deal)
     type_id = handoff_type_of(policy, deal)
     if type_id is None:
@@ -123,12 +137,24 @@ def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
                 type_id, handoff, stage = other_id, other, other.stages[0]
                 break
     required = _required(handoff, deal)
-    if drives and required and (deal.handoff_type, deal.handoff_stage) != (type_id, stage.id) \
-            and not moves:
-        moves.append(f"stage set to {stage.id}")
-    own_stage = (deal.handoff_type in (None, type_id) and deal.handoff_stage == stage.id)
-    entered = _known_entry(deal, own_stage, stage, type_id, before, previous, now)
-    if drives and required:
+    # A rejection of this type's handoff (not of the one just taken over) holds the deal.
+    rejected = drives and required and rejection is not None and not moves
+    if rejected and rejection is not None and (not by_person or rejection.new):
+        stage = reopened_stage(handoff)
+        own = deal.stage_entered_at if (deal.handoff_type in (None, type_id)
+                                        and deal.handoff_stage == stage.id) else None
+        entered = own if own is not None and own >= rejection.at else rejection.at
+        if (deal.handoff_type, deal.handoff_stage, own) != (type_id, stage.id, entered):
+            moves.append(f"reopened {deal.handoff_stage or '(none)'} -> {stage.id} "
+                         "(handoff rejected)")
+        by_person = None
+    else:
+        if drives and required and not moves and (
+                (deal.handoff_type, deal.handoff_stage) != (type_id, stage.id)):
+            moves.append(f"stage set to {stage.id}")
+        own_stage = (deal.handoff_type in (None, type_id) and deal.handoff_stage == stage.id)
+        entered = _known_entry(deal, own_stage, stage, type_id, before, previous, now)
+    if drives and required and not rejected:  # a rejected deal waits for re-submission
         fresh = (previous is not None and previous.status is GateStatus.BLOCKED
                  and (previous.handoff_type, previous.stage) == (type_id, stage.id))
         index = handoff.stages.index(stage)
@@ -143,6 +169,7 @@ def place(policy: HandoffPolicy, deal: Deal, *, drives: bool,
     if not (drives and required):
         moves.clear()  # nothing is written: the position shown is the deal's own
     kind = None if not moves else "handed_over" if moves[0].startswith("handoff ") else \
+        "reopened" if moves[0].startswith("reopened ") else \
         "advanced" if moves[-1].startswith("advanced ") else "set"
     return Placement(type_id, stage.id, entered, tuple(moves), kind=kind,
                      by_person=None if moves else by_person, writes=drives and required)

@@ -259,8 +259,17 @@ class StageMove:
     stage: str
     entered_at: datetime
     kind: str  # "set" (a deal with no position), "advanced" (a gate passed), "handed_over"
-    # (another handoff type took the deal over, e.g. won -> customer success)
+    # (another handoff type took the deal over, e.g. won -> customer success), "reopened"
+    # (a rejection sent it back to the acceptance section's reopens stage)
     reasons: tuple[str, ...]  # one line per step: "stage set to ...", "advanced a -> b ..."
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """The rejection a deal holds (engine.acceptance), as the stage autopilot needs it."""
+
+    at: datetime  # when it was recorded: the reopened stage's entry time
+    new: bool  # recorded this cycle: news that moves even a stage a person set
 
 
 class DecisionKind(StrEnum):
@@ -374,7 +383,7 @@ class Plan:
 __all__ = [
     "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "DealCreation",
     "DecisionKind", "EngineState", "FieldWrite", "HandoffDecision",
-    "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "ReviewItem", "ReviewKind",
-    "SlaEvent", "SlaEventKind", "StageMove", "TaskAction", "TaskActionKind", "TaskState",
-    "TaskStatus", "Verdict", "creation_key", "deal_key",
+    "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "Rejection",
+    "ReviewItem", "ReviewKind", "SlaEvent", "SlaEventKind", "StageMove", "TaskAction",
+    "TaskActionKind", "TaskState", "TaskStatus", "Verdict", "creation_key", "deal_key",
 ]

@@ -314,7 +314,7 @@ class PipelineRunner:
                        "sla_breaches": sum(e.kind is SlaEventKind.BREACHED
                                            for e in result.sla_events),
                        **{f"stages_{kind}": sum(m.kind == kind for m in result.stage_moves)
-                          for kind in ("set", "advanced", "handed_over")}}
+                          for kind in ("set", "advanced", "handed_over", "reopened")}}
         heartbeat()
         if dry_run:
             mapped = {role: self._mapped(role, mirror[role], sides[role].mapping, owners[role])

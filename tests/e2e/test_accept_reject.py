@@ -4,10 +4,10 @@ Both shipped packs against the sandbox with the real clients, on SQLite and Post
 way a new user runs them (`init --sandbox`, `migrate`, `sync`, `report`): the AE rejects
 a handoff with a reason on the opportunity -> the decision is recorded with who and when, a
 task goes back to the partner on its registration (side: prm) with the reason, the first
-stage's gate is reopened on both records, and the report counts the rejection (rejection
-rate by partner, an alert above 5%); the partner re-submits on the registration -> the
-decision is back to Pending and the task closed; the AE accepts -> the first-touch clock
-stops.
+stage's gate is reopened and both records moved back to that stage, and the report counts
+the rejection (rejection rate by partner, an alert above 5%); the partner re-submits on the
+registration -> the decision is back to Pending and the task closed; the AE accepts -> the
+first-touch clock stops.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ PACKS = {"default": REPO / "mappings",
          "salesforce-prm-hubspot-crm"}
 REASON = "Economic buyer is the IT director, not the CFO; budget not confirmed"
 REOPENED = "Handoff rejected: " + REASON + " (re-submit when fixed)"
+# The reopened stage as each system spells it (Salesforce picklist, HubSpot property).
+STAGE_ONE = {"1 Pre-Handoff Assessment", "pre_handoff_assessment"}
 
 
 @dataclass
@@ -70,13 +72,15 @@ class Systems:
             row = self.sf.Opportunity.get(crm_id)
             return {"acceptance": row["Handoff_Acceptance__c"],
                     "reason": row["Handoff_Rejection_Reason__c"],
-                    "missing": row["Handoff_Missing_Fields__c"] or ""}
+                    "missing": row["Handoff_Missing_Fields__c"] or "",
+                    "stage": row["Handoff_Stage__c"]}
         props = self.hs.crm.deals.basic_api.get_by_id(crm_id, properties=[
             "handoff_acceptance", "handoff_rejection_reason",
-            "handoff_missing_fields"]).properties
+            "handoff_missing_fields", "handoff_stage"]).properties
         return {"acceptance": (props["handoff_acceptance"] or "").title() or None,
                 "reason": props["handoff_rejection_reason"] or None,
-                "missing": props["handoff_missing_fields"] or ""}
+                "missing": props["handoff_missing_fields"] or "",
+                "stage": props["handoff_stage"]}
 
     def resubmit(self, prm_id: str) -> None:
         """The partner ticks "Re-submit handoff" on its registration."""
@@ -90,12 +94,14 @@ class Systems:
         """The registration's re-submit tick and missing-fields output."""
         if self.crm_is_salesforce:
             props = self.hs.crm.deals.basic_api.get_by_id(prm_id, properties=[
-                "handoff_resubmit", "handoff_missing_fields"]).properties
+                "handoff_resubmit", "handoff_missing_fields", "handoff_stage"]).properties
             return {"resubmit": props["handoff_resubmit"] == "true",
-                    "missing": props["handoff_missing_fields"] or ""}
+                    "missing": props["handoff_missing_fields"] or "",
+                    "stage": props["handoff_stage"]}
         row = self.sf.Deal_Registration__c.get(prm_id)
         return {"resubmit": row["Handoff_Resubmit__c"],
-                "missing": row["Handoff_Missing_Fields__c"] or ""}
+                "missing": row["Handoff_Missing_Fields__c"] or "",
+                "stage": row["Handoff_Stage__c"]}
 
     def task(self, task_id: str, side: Role) -> dict[str, Any]:
         """A task in the system of ``side``: open or not, its description and record."""
@@ -190,6 +196,10 @@ def test_reject_with_a_reason_goes_back_to_the_partner_and_is_counted(
         assert verdict.missing[0] == REOPENED
         assert REOPENED in systems.crm(deal.crm_id)["missing"]
         assert REOPENED in systems.prm(deal.prm_id)["missing"]  # the partner sees it too
+        # Both records are back at the reopened stage, entered when it was rejected.
+        assert systems.crm(deal.crm_id)["stage"] in STAGE_ONE
+        assert systems.prm(deal.prm_id)["stage"] in STAGE_ONE
+        assert verdict.stage_entered_at == rejected.at
         # The task goes back to the partner, on the registration (side: prm), owned by a
         # partner-side user (the rep, else the channel manager), never RevOps.
         [task] = [t for t in state.tasks.values() if t.spec.kind == "handoff_rejected"]

@@ -9,7 +9,7 @@ the APIs return them and mapped with the default pack (HubSpot PRM, Salesforce C
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.base import Owner
@@ -24,7 +24,15 @@ from handoff_sync.engine.types import (
 )
 from handoff_sync.model import GateStatus, OwnerDirectory, Role, SlaStatus
 from handoff_sync.testing.builders import apply_plan
-from tests.unit.test_engine_plan import AE, MAPPINGS, STAGE_ONE, inputs, opportunity, registration
+from tests.unit.test_engine_plan import (
+    AE,
+    MAPPINGS,
+    NOW,
+    STAGE_ONE,
+    inputs,
+    opportunity,
+    registration,
+)
 
 DECIDED = datetime(2026, 11, 18, 11, 0, tzinfo=UTC)  # the opportunity's SystemModstamp
 REASON = "The CFO has not confirmed the budget"
@@ -185,3 +193,54 @@ def test_a_decision_of_the_previous_handoff_is_set_back_to_pending_for_the_next(
     assert result.decisions == ()
     [write] = [w for w in result.writes if w.role is Role.CRM]
     assert write.values["handoff_acceptance"] == "pending"
+
+
+def test_a_rejected_deal_is_held_at_the_reopened_stage_until_it_is_resubmitted() -> None:
+    # Rejected in stage 2 with stage 1's gate passed (its auto_advance would move it on):
+    # both records go back to the reopened stage, entered when the rejection was recorded,
+    # and stay there cycle after cycle; the re-submission lets the autopilot advance it.
+    from tests.unit.test_engine_stages import edit, position
+
+    first_inputs = inputs(registration(**FACTS), opportunity(**REJECTED))
+    result = plan(first_inputs)
+    reopened = {"handoff_type": "partner_to_direct", "handoff_stage": "pre_handoff_assessment",
+                "stage_entered_at": DECIDED}
+    assert position(result, Role.CRM) == reopened
+    assert position(result, Role.PRM) == reopened
+    [move] = result.stage_moves
+    assert (move.kind, move.from_stage, move.stage) == (
+        "reopened", "joint_discovery", "pre_handoff_assessment")
+    [verdict] = result.verdicts
+    assert (verdict.stage, verdict.stage_entered_at) == ("pre_handoff_assessment", DECIDED)
+    after = apply_plan(first_inputs, result)
+    for hours in (1, 30):  # later cycles: held, though stage 1's own gate passes
+        later = dataclasses.replace(after, now=NOW + timedelta(hours=hours))
+        again = plan(later)
+        assert again.stage_moves == ()
+        assert all("handoff_stage" not in w.values for w in again.writes)
+        after = apply_plan(later, again)
+    [verdict] = after.state.verdicts.values()
+    assert (verdict.stage, verdict.status) == ("pre_handoff_assessment", GateStatus.BLOCKED)
+    # The partner re-submits: the decision is reset and stage 1's passed gate advances it.
+    resubmitted_at = NOW + timedelta(hours=31)
+    ticked = edit(after, Role.PRM, resubmitted_at, handoff_resubmit=True)
+    result = plan(ticked)
+    assert [d.decision for d in result.decisions] == [DecisionKind.RESUBMITTED]
+    [move] = result.stage_moves
+    assert (move.kind, move.stage) == ("advanced", "joint_discovery")
+    assert position(result, Role.CRM) == {"handoff_stage": "joint_discovery",
+                                          "stage_entered_at": resubmitted_at}
+    assert position(result, Role.PRM)["handoff_stage"] == "joint_discovery"
+
+
+def test_a_stage_a_person_sets_after_a_rejection_is_respected() -> None:
+    from tests.unit.test_engine_stages import edit, position
+
+    first_inputs = inputs(registration(**FACTS), opportunity(**REJECTED))
+    after = apply_plan(first_inputs, plan(first_inputs))
+    # The AE moves the still-rejected deal to stage 3 by hand: not moved back again.
+    moved = edit(after, Role.CRM, NOW + timedelta(hours=1), handoff_stage="knowledge_transfer")
+    result = plan(moved)
+    assert result.stage_moves == () and result.decisions == ()
+    assert "handoff_stage" not in position(result, Role.CRM)
+    assert position(result, Role.PRM)["handoff_stage"] == "knowledge_transfer"
