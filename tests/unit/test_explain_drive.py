@@ -98,8 +98,10 @@ def test_a_rejection_reopens_the_first_stage_and_goes_back_to_the_partner(tmp_pa
     assert "Acceptance:\n  rejected: No economic buyer named\n  reopens stage " \
            "pre_handoff_assessment; back to prm_owner as a task (handoff_rejected task)\n" \
            in out
-    assert "  - stage_overdue: CRM, on the opportunity, for crm_owner " \
-           "(raj.johansson@vendor.example)\n" in out
+    # The autopilot moves it back to the stage the rejection reopens, timed afresh.
+    assert "  would move: reopened joint_discovery -> pre_handoff_assessment (handoff " \
+           "rejected)\n" in out
+    assert "  window:     days 1-2, ends 2026-11-21 10:00 UTC: on track\n" in out
     assert "(partner tasks go on the registration: explain it too)" in out
     assert "Opportunity:" not in out  # an opportunity is not created, it is one
 
@@ -129,3 +131,17 @@ def test_explain_json_carries_the_drive(tmp_path, capsys):
     assert data["creation"]["owner"] == "raj.johansson@vendor.example"
     assert data["creation"]["rule"] == "rule 2 (EMEA territory)"
     assert data["acceptance"] is None
+
+
+def test_an_opportunity_in_joint_discovery_shows_the_aes_tasks(tmp_path, capsys):
+    undecided = {k: v for k, v in REJECTED.items()
+                 if k not in ("Handoff_Acceptance__c", "Handoff_Rejection_Reason__c")}
+    explain(tmp_path, undecided)
+    out = capsys.readouterr().out
+    assert "  entered:    2026-11-18 09:00 UTC (the record's stage_entered_at)\n" in out
+    assert "  window:     days 3-5, ends 2026-11-21 09:00 UTC: on track\n" in out
+    assert "  earlier stage incomplete: pre_handoff_assessment\n" in out
+    assert "  - schedule_intro_call: CRM, on the opportunity, for crm_owner " \
+           "(raj.johansson@vendor.example)\n" in out
+    assert "  - complete_stage_gate: CRM, on the opportunity, for crm_owner " \
+           "(raj.johansson@vendor.example)\n" in out
