@@ -6,7 +6,8 @@ the plan creates one in the CRM for every registration that
 
 1. no stored link, id field or matching rule linked (engine.link ran first), and that is
    in scope, live, names no opportunity in its own id field, and was never linked
-   (a base snapshot: its opportunity was deleted or re-linked on purpose; not re-made);
+   (a base snapshot: its opportunity was deleted or re-linked on purpose; not re-made,
+   but a ``no_opportunity`` item stands while it is approved and has none);
 2. needs a handoff (the handoff type's required_when) and meets handoff.yaml's
    ``creation.when`` (e.g. registration_status approved);
 3. is in no review the linking step raised: an opportunity it may be (ambiguous_link),
@@ -145,13 +146,18 @@ def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,
                 or not is_blank(record.values.get("crm_id"))):
             continue
         key = deal_key(prm_id, None)
-        if key in bases:
-            continue  # it had an opportunity once: a person removed or moved it
         gate = evaluate_gate(policy, deal)
         if not gate.required or gate.handoff_type is None or not evaluate(creation.when,
                                                                          deal.get):
             continue
         holding = held.get(prm_id)
+        former = bases.get(key)
+        if former is not None:
+            # It had an opportunity once: a person removed or moved it, so none is made,
+            # but an approved registration with no opportunity must not sit unseen.
+            if holding is None:
+                reviews.append(_no_opportunity(key, prm_id, former))
+            continue
         if holding is not None:
             if holding.kind is ReviewKind.AMBIGUOUS_LINK:
                 replaced.add(holding.key)
@@ -228,6 +234,20 @@ def _no_owner(key: str, owner: RouteDecision) -> ReviewItem:
                  "so the opportunity is created with the CRM's default owner: reassign it, "
                  "and fix routing or ownership.fallback_owner_email in handoff.yaml"),
         details=MappingProxyType({"fallback": owner.email, "rule": owner.rule}))
+
+
+def _no_opportunity(key: str, prm_id: str, former: BaseSnapshot) -> ReviewItem:
+    """The standing item of an approved registration whose opportunity is gone."""
+    crm_id = former.agreed.get("crm_id")
+    was = f"opportunity {crm_id}" if isinstance(crm_id, str) else "its opportunity"
+    return ReviewItem(
+        key=f"{ReviewKind.NO_OPPORTUNITY.value}:{key}", kind=ReviewKind.NO_OPPORTUNITY,
+        deal=key,
+        summary=(f"registration {prm_id} is approved and needs a handoff, but {was} is gone "
+                 "(deleted, or linked to another registration) and handoff-sync does not "
+                 "re-create what a person removed: link it to an opportunity (`handoff-sync "
+                 "review link KEY OPPORTUNITY_ID`) or dismiss this"),
+        details=MappingProxyType({"former_crm_id": crm_id, "registrations": (prm_id,)}))
 
 
 def _direct_deal(key: str, prm_id: str, item: ReviewItem) -> ReviewItem:

@@ -85,6 +85,10 @@ class ReviewKind(StrEnum):
     # A person whose PRM tasks fell back to the fallback owner: one item per email,
     # listing the deals (the channel manager stands in first, so this is rare).
     UNRESOLVED_PRM_OWNER = "unresolved_prm_owner"
+    # An approved registration that needs a handoff had an opportunity, which is gone
+    # (deleted, or linked to another registration by a person): nothing re-creates what a
+    # person removed, so a person links it or dismisses the item.
+    NO_OPPORTUNITY = "no_opportunity"
 
 
 @dataclass(frozen=True, slots=True)

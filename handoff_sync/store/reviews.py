@@ -34,7 +34,8 @@ from handoff_sync.store.types import ReviewChanges, StoreError
 
 AUTO_RESOLUTION = "auto: no longer applies"
 _AUTO_PREFIX = "auto:"
-LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT})
+LINKABLE = frozenset({ReviewKind.AMBIGUOUS_LINK, ReviewKind.CHANNEL_CONFLICT,
+                      ReviewKind.NO_OPPORTUNITY})
 # Items the linking step raises: it looks at every record every cycle, so they are
 # restated whenever they still apply, however few deals the cycle planned.
 LINKING_KINDS = frozenset(kind.value for kind in (
@@ -42,10 +43,12 @@ LINKING_KINDS = frozenset(kind.value for kind in (
     ReviewKind.LINKED_RECORD_DELETED))
 # Items every plan states whatever it planned: linking's, the owner directories',
 # routing's per-email items (engine.routing.Router.reviews), and the PRM owner items,
-# grouped per person from the whole task ledger every cycle.
+# grouped per person from the whole task ledger every cycle, and the creation step's
+# items about registrations left without an opportunity (it looks at every one).
 EVERY_CYCLE_KINDS = LINKING_KINDS | {ReviewKind.DUPLICATE_OWNER_EMAIL.value,
                                      ReviewKind.ROUTING_OWNER.value,
-                                     ReviewKind.UNRESOLVED_PRM_OWNER.value}
+                                     ReviewKind.UNRESOLVED_PRM_OWNER.value,
+                                     ReviewKind.NO_OPPORTUNITY.value}
 Row = dict[str, Any]
 
 

@@ -20,6 +20,7 @@ from hubspot.crm.objects import (
 from handoff_sync.engine.types import creation_key
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store.types import RunOutcome
+from handoff_sync.testing.yaml_text import without_section
 from tests.e2e.create_support import (
     APPROVED_AT,
     DEFAULT_PACK,
@@ -209,7 +210,7 @@ def test_an_opportunity_created_with_nobody_to_own_it_keeps_its_item(
     while nobody routing could choose is a CRM user; it used to resolve itself at the
     next cycle, though the opportunity still had no routed owner."""
     handoff = bare["folder"] / "handoff.yaml"
-    handoff.write_text(handoff.read_text().replace(
+    handoff.write_text(without_section(handoff.read_text(), "routing").replace(
         "fallback_owner_email: revops@example.com", "fallback_owner_email: gone@example.com"))
     sides: Sides = bare["sides"]
     prm_id = sides.register("Larchmont rollout", "Larchmont Inc", "larchmont.example", 150000)

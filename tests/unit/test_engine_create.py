@@ -107,7 +107,17 @@ def test_a_registration_that_was_linked_before_is_not_given_another() -> None:
     base = BaseSnapshot("prm:501", MappingProxyType({}), MappingProxyType({}),
                         MappingProxyType({"crm_id": "006000000000001AAA"}))
     state = EngineState(bases=MappingProxyType({"prm:501": base}))
-    assert plan(inputs([registration()], state=state)).creations == ()
+    result = plan(inputs([registration()], state=state))
+    assert result.creations == ()
+    # ... but an approved registration with no opportunity never sits unseen: a person
+    # is told, every cycle (incremental ones too) while it is approved and has none.
+    for cycle in (result, plan(inputs([registration()], state=state, dirty=Dirty()))):
+        [item] = [i for i in cycle.reviews if i.kind is ReviewKind.NO_OPPORTUNITY]
+        assert (item.key, item.deal) == ("no_opportunity:prm:501", "prm:501")
+        assert "006000000000001AAA is gone" in item.summary and "review link" in item.summary
+        assert dict(item.details)["registrations"] == ("501",)  # `review link` can link it
+    withdrawn = plan(inputs([registration(dealstage="9004457")], state=state))  # lost
+    assert not [i for i in withdrawn.reviews if i.kind is ReviewKind.NO_OPPORTUNITY]
 
 
 def test_a_registration_like_a_direct_deal_gets_a_channel_conflict_instead() -> None:
