@@ -28,13 +28,11 @@ from hubspot.crm.associations.v4 import (
 from hubspot.crm.associations.v4 import PublicObjectId as AssociationEnd
 from hubspot.crm.objects import (
     BatchInputSimplePublicObjectBatchInputForCreate,
-    BatchInputSimplePublicObjectBatchInputUpsert,
     BatchReadInputSimplePublicObjectId,
     Filter,
     FilterGroup,
     PublicObjectSearchRequest,
     SimplePublicObjectBatchInputForCreate,
-    SimplePublicObjectBatchInputUpsert,
     SimplePublicObjectId,
 )
 
@@ -52,6 +50,7 @@ from connectors.hubspot.facts import MAX_BATCH
 from connectors.hubspot.records import body_of, context_ids, dicts, results_of
 from connectors.hubspot.schema import PropertySchema
 from connectors.hubspot.transport import HubSpotTransport
+from connectors.hubspot.writes import send_upsert
 
 log = structlog.get_logger("connectors.hubspot")
 
@@ -93,8 +92,9 @@ class DealCreator:
         inputs = [Input(index, deal.key, deal.fields) for index, deal in enumerate(missing)]
         done: dict[int, Outcome] = {}
         for batch in chunks(inputs):
-            done.update(isolate(batch, lambda b: self._send_upsert(target, b), match="key",
-                                key_property=target.key_field))
+            done.update(isolate(batch, lambda b: send_upsert(
+                self._transport, self._batch, target.object, target.key_field, b),
+                match="key", key_property=target.key_field))
         for index, deal in enumerate(missing):
             outcome = done[index]
             record = outcome.record or {}
@@ -128,18 +128,6 @@ class DealCreator:
                 if value is not None:
                     found[str(value)] = str(record["id"])
         return found
-
-    def _send_upsert(self, target: CreateTarget, batch: Sequence[Input]) -> Mapping[str, Any]:
-        body = BatchInputSimplePublicObjectBatchInputUpsert(inputs=[
-            SimplePublicObjectBatchInputUpsert(id_property=target.key_field, id=item.key,
-                                               properties=dict(item.properties),
-                                               object_write_trace_id=item.trace_id)
-            for item in batch])
-        reply = self._transport.call(
-            f"batch upsert {target.object}", "write",
-            lambda kw: self._batch.upsert_with_http_info(target.object, body, **kw),
-            writing=True)
-        return body_of(reply)
 
     # --- companies ------------------------------------------------------------------
     def _attach(self, deal_object: str, account: AccountTarget, deals: Sequence[DealCreate],

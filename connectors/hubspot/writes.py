@@ -125,8 +125,9 @@ class BatchWriter:
         inputs = [Input(i, t.key, t.fields) for i, t in enumerate(tasks)]
         done: dict[int, Outcome] = {}
         for batch in chunks(inputs):
-            outcomes = isolate(batch, lambda b: self._send_upsert(target, b), match="key",
-                               key_property=target.key_field)
+            outcomes = isolate(batch, lambda b: send_upsert(
+                self._transport, self._batch, target.object, target.key_field, b),
+                match="key", key_property=target.key_field)
             self._attach(target, tasks, outcomes)
             done.update(outcomes)
         results = []
@@ -140,18 +141,6 @@ class BatchWriter:
         log.info("hubspot upsert tasks", object=target.object, tasks=len(tasks),
                  created=sum(r.created for r in results), failed=sum(not r.ok for r in results))
         return results
-
-    def _send_upsert(self, target: TaskTarget, batch: Sequence[Input]) -> Mapping[str, Any]:
-        body = BatchInputSimplePublicObjectBatchInputUpsert(inputs=[
-            SimplePublicObjectBatchInputUpsert(id_property=target.key_field, id=item.key,
-                                               properties=dict(item.properties),
-                                               object_write_trace_id=item.trace_id)
-            for item in batch])
-        reply = self._transport.call(
-            f"batch upsert {target.object}", "write",
-            lambda kw: self._batch.upsert_with_http_info(target.object, body, **kw),
-            writing=True)
-        return body_of(reply)
 
     def _attach(self, target: TaskTarget, tasks: Sequence[TaskWrite],
                 outcomes: dict[int, Outcome]) -> None:
@@ -197,3 +186,18 @@ class BatchWriter:
         failed = {task_id for entry in errors for task_id in entry["context"]["ids"]}
         return {"results": [{"id": item.key} for item in batch if item.key not in failed],
                 "errors": errors}
+
+
+def send_upsert(transport: HubSpotTransport, batch_api: Any, object_name: str,
+                key_field: str, batch: Sequence[Input]) -> Mapping[str, Any]:
+    """One batch upsert by ``key_field`` (a property with unique values): how tasks and
+    created deals are written, so a repeat finds the record the first one made."""
+    body = BatchInputSimplePublicObjectBatchInputUpsert(inputs=[
+        SimplePublicObjectBatchInputUpsert(id_property=key_field, id=item.key,
+                                           properties=dict(item.properties),
+                                           object_write_trace_id=item.trace_id)
+        for item in batch])
+    reply = transport.call(
+        f"batch upsert {object_name}", "write",
+        lambda kw: batch_api.upsert_with_http_info(object_name, body, **kw), writing=True)
+    return body_of(reply)
