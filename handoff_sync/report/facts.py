@@ -6,9 +6,13 @@ need is here, so ``figures`` stays a pure function of these rows and ``now``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+
+from handoff_sync.mapping.policy.measures import Targets
+from handoff_sync.model import Value
 
 PARTNER = "partner"  # a PRM registration linked to a CRM opportunity
 DIRECT = "direct"  # a CRM opportunity no registration links to
@@ -26,6 +30,7 @@ class DealFact:
     stage: str | None = None  # the handoff stage
     owner: str | None = None  # the AE's email
     region: str | None = None
+    segment: str | None = None  # custom.segment (e.g. enterprise, mid-market)
     amount: Decimal | None = None
     is_closed: bool = False
     is_won: bool = False
@@ -35,6 +40,9 @@ class DealFact:
     gate_status: str = "not_required"
     completeness_pct: int = 100
     missing: tuple[str, ...] = ()
+    # Every canonical value the deal carries (agreed values for partner deals), for
+    # figures that read fields the policy names (funnel steps, readiness, bonus).
+    values: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +121,8 @@ class PolicyFacts:
     # The lowest rejection alert threshold of the handoff types with acceptance; None:
     # no type lets the receiver accept or reject.
     rejection_alert_pct: float | None = None
+    targets: Targets = field(default_factory=Targets)  # handoff.yaml measures.targets
+    min_sample: int = 5  # handoff.yaml measures.min_sample
 
 
 @dataclass(frozen=True, slots=True)

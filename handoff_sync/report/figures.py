@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from handoff_sync.mapping.policy.measures import Targets
 from handoff_sync.report.facts import (
     DIRECT,
     PARTNER,
@@ -52,10 +53,6 @@ SECTION_TITLES = {
     "scorecard": "Partner scorecard",
 }
 DIMENSIONS = ("partner", "handoff_type", "stage", "owner", "region")
-COMPLETENESS_TARGET = 90
-SLA_TARGET = 90
-PRESERVATION_TARGET = 85
-CYCLE_IMPACT_TARGET = 10
 READINESS_WEIGHTS = {"completeness": 0.4, "sla": 0.3, "preservation": 0.3}
 TOP_MISSING = 10
 TREND_POINTS = 60
@@ -103,7 +100,7 @@ class Completeness:
     median_pct: float | None
     at_target: int  # deals at or above the target
     at_target_pct: float | None
-    target_pct: int
+    target_pct: float
     histogram: tuple[Bucket, ...]
     most_missing: tuple[Count, ...]
 
@@ -128,7 +125,7 @@ class Sla:
     breached: int
     cancelled: int
     within_pct: float | None
-    target_pct: int
+    target_pct: float
     by_clock: tuple[ClockSummary, ...]
     breach_events: int
     escalations: int
@@ -146,7 +143,7 @@ class Preservation:
     partner_closed: int
     partner_won: int
     rate_pct: float | None
-    target_pct: int
+    target_pct: float
     direct_closed: int
     direct_won: int
     direct_rate_pct: float | None
@@ -155,7 +152,7 @@ class Preservation:
     direct_cycle_deals: int
     direct_cycle_days: float | None
     cycle_impact_pct: float | None
-    cycle_target_pct: int
+    cycle_target_pct: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +236,7 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
     if by not in DIMENSIONS:
         raise ValueError(f"--by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
     deals = in_period(data.deals, since)
+    targets = data.policy.targets
     keys = {deal.key for deal in deals}
     clocks = tuple(c for c in data.clocks if c.deal in keys and _after(c.started_at, since))
     notes = list(data.notes)
@@ -248,9 +246,9 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
                  "first saw the handoff required) to the first recorded touch.")
     return Report(
         pipeline=data.pipeline, generated_at=now, since=since, by=by, runs=data.runs,
-        volume=volume(deals, by), completeness=completeness(deals),
+        volume=volume(deals, by), completeness=completeness(deals, targets),
         sla=sla(data, clocks, keys, since), acceptance=acceptance(data, since),
-        preservation=preservation(deals), reviews=reviews(data, since),
+        preservation=preservation(deals, targets), reviews=reviews(data, since),
         scorecard=scorecard(data, deals, clocks, since, now), notes=tuple(notes))
 
 
@@ -286,15 +284,15 @@ def histogram(values: Iterable[int]) -> tuple[Bucket, ...]:
                         i * 10 + 9 if i < 9 else 100, counts[i]) for i in range(10))
 
 
-def completeness(deals: Sequence[DealFact]) -> Completeness:
+def completeness(deals: Sequence[DealFact], targets: Targets) -> Completeness:
     handoffs = [d for d in deals if d.required]
     values = [d.completeness_pct for d in handoffs]
-    at_target = sum(1 for v in values if v >= COMPLETENESS_TARGET)
+    at_target = sum(1 for v in values if v >= targets.completeness_pct)
     missing = Counter(label for d in handoffs for label in d.missing)
     return Completeness(
         deals=len(handoffs), mean_pct=_mean(values), median_pct=_median(values),
         at_target=at_target, at_target_pct=_pct(at_target, len(values)),
-        target_pct=COMPLETENESS_TARGET, histogram=histogram(values),
+        target_pct=targets.completeness_pct, histogram=histogram(values),
         most_missing=_top(missing, TOP_MISSING))
 
 
@@ -332,7 +330,7 @@ def sla(data: ReportData, clocks: Sequence[ClockFact], keys: set[str],
         running=sum(1 for c in clocks if c.stopped_at is None and c.status != "breached"),
         at_risk=sum(1 for c in clocks if c.stopped_at is None and c.status == "at_risk"),
         breached=breached, cancelled=outcomes["cancelled"],
-        within_pct=_pct(within, within + breached), target_pct=SLA_TARGET,
+        within_pct=_pct(within, within + breached), target_pct=data.policy.targets.within_sla_pct,
         by_clock=tuple(by_clock), breach_events=len(breach_events),
         escalations=sum(1 for e in breach_events if e.escalate_to),
         escalation_tasks=len(escalation_tasks),
@@ -349,7 +347,7 @@ def cycle_days(deal: DealFact) -> int | None:
     return (deal.close_date - deal.created_at.date()).days
 
 
-def preservation(deals: Sequence[DealFact]) -> Preservation:
+def preservation(deals: Sequence[DealFact], targets: Targets) -> Preservation:
     def closed(kind: str) -> list[DealFact]:
         return [d for d in deals if d.kind == kind and d.is_closed]
 
@@ -365,12 +363,12 @@ def preservation(deals: Sequence[DealFact]) -> Preservation:
     impact = (None if p_days is None or not d_days else _round((p_days / d_days - 1) * 100))
     return Preservation(
         partner_closed=len(partner), partner_won=partner_won,
-        rate_pct=_pct(partner_won, len(partner)), target_pct=PRESERVATION_TARGET,
+        rate_pct=_pct(partner_won, len(partner)), target_pct=targets.preservation_pct,
         direct_closed=len(direct), direct_won=direct_won,
         direct_rate_pct=_pct(direct_won, len(direct)),
         partner_cycle_deals=len(p_cycles), partner_cycle_days=p_days,
         direct_cycle_deals=len(d_cycles), direct_cycle_days=d_days,
-        cycle_impact_pct=impact, cycle_target_pct=CYCLE_IMPACT_TARGET)
+        cycle_impact_pct=impact, cycle_target_pct=targets.cycle_impact_pct)
 
 
 def acceptance(data: ReportData, since: datetime | None) -> AcceptanceFigures:

@@ -105,10 +105,10 @@ def _volume(report: Report) -> str:
 def _completeness(report: Report) -> str:
     c = report.completeness
     kpis = (_kpi(str(c.deals), "deals needing a handoff")
-            + _kpi(pct(c.mean_pct), f"mean completeness (target {c.target_pct}%)",
+            + _kpi(pct(c.mean_pct), f"mean completeness (target {c.target_pct:g}%)",
                    target_mark(c.mean_pct, c.target_pct))
             + _kpi(pct(c.median_pct), "median completeness")
-            + _kpi(f"{c.at_target} ({pct(c.at_target_pct)})", f"at >= {c.target_pct}%"))
+            + _kpi(f"{c.at_target} ({pct(c.at_target_pct)})", f"at >= {c.target_pct:g}%"))
     histogram = svg.columns("Completeness score distribution",
                             [(b.label, b.count) for b in c.histogram])
     missing = _counts_chart("Most-missing fields", c.most_missing, PALETTE["breached"])
@@ -118,7 +118,7 @@ def _completeness(report: Report) -> str:
 
 def _sla(report: Report) -> str:
     s = report.sla
-    kpis = (_kpi(pct(s.within_pct), f"within SLA (target > {s.target_pct}%)",
+    kpis = (_kpi(pct(s.within_pct), f"within SLA (target > {s.target_pct:g}%)",
                  target_mark(s.within_pct, s.target_pct))
             + _kpi(str(s.breached), "breached clocks")
             + _kpi(str(s.escalations), "escalations")
@@ -143,11 +143,11 @@ def _sla(report: Report) -> str:
 
 def _preservation(report: Report) -> str:
     p = report.preservation
-    kpis = (_kpi(pct(p.rate_pct), f"deal preservation (target {p.target_pct}%)",
+    kpis = (_kpi(pct(p.rate_pct), f"deal preservation (target {p.target_pct:g}%)",
                  target_mark(p.rate_pct, p.target_pct))
             + _kpi(pct(p.direct_rate_pct), "direct win rate")
             + _kpi(signed(p.cycle_impact_pct, "%"),
-                   f"cycle-length impact (target <= +{p.cycle_target_pct}%)",
+                   f"cycle-length impact (target <= +{p.cycle_target_pct:g}%)",
                    target_mark(p.cycle_impact_pct, p.cycle_target_pct, below=True)))
     rates = svg.hbars("Closed won / closed", [
         ("partner", [(p.rate_pct or 0, PALETTE["partner"])], pct(p.rate_pct)),

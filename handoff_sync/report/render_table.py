@@ -58,16 +58,16 @@ def _sections(report: Report) -> list[tuple[str, list[Table]]]:
                                              v.total)])]
     completeness = [
         _figures([("deals needing a handoff", str(c.deals), ""),
-                  ("mean completeness", pct(c.mean_pct), f">= {c.target_pct}%"),
+                  ("mean completeness", pct(c.mean_pct), f">= {c.target_pct:g}%"),
                   ("median completeness", pct(c.median_pct), ""),
-                  (f"deals at >= {c.target_pct}%", f"{c.at_target} ({pct(c.at_target_pct)})",
+                  (f"deals at >= {c.target_pct:g}%", f"{c.at_target} ({pct(c.at_target_pct)})",
                    "")]),
         _table("completeness distribution", ("completeness %", "deals"),
                ((b.label, b.count) for b in c.histogram)),
         _counts("most-missing fields", "missing field", c.most_missing)]
     sla = [
         _figures([("handoffs within SLA", f"{s.within}/{s.counted} ({pct(s.within_pct)})",
-                   f"> {s.target_pct}% {target_mark(s.within_pct, s.target_pct)}"),
+                   f"> {s.target_pct:g}% {target_mark(s.within_pct, s.target_pct)}"),
                   ("met / running / at risk", f"{s.met} / {s.running} / {s.at_risk}", ""),
                   ("breached clocks", str(s.breached), ""),
                   ("cancelled clocks (not counted)", str(s.cancelled), ""),
@@ -96,7 +96,7 @@ def _sections(report: Report) -> list[tuple[str, list[Table]]]:
     preservation = [_figures([
         ("partner deals closed won / closed", f"{p.partner_won}/{p.partner_closed}", ""),
         ("deal preservation rate", pct(p.rate_pct),
-         f">= {p.target_pct}% {target_mark(p.rate_pct, p.target_pct)}"),
+         f">= {p.target_pct:g}% {target_mark(p.rate_pct, p.target_pct)}"),
         ("direct deals closed won / closed", f"{p.direct_won}/{p.direct_closed}", ""),
         ("direct win rate", pct(p.direct_rate_pct), ""),
         ("median cycle, partner (won)", f"{num(p.partner_cycle_days, ' d')} "
@@ -104,7 +104,7 @@ def _sections(report: Report) -> list[tuple[str, list[Table]]]:
         ("median cycle, direct (won)", f"{num(p.direct_cycle_days, ' d')} "
          f"(n={p.direct_cycle_deals})", ""),
         ("cycle-length impact", signed(p.cycle_impact_pct, "%"),
-         f"<= +{p.cycle_target_pct}% "
+         f"<= +{p.cycle_target_pct:g}% "
          f"{target_mark(p.cycle_impact_pct, p.cycle_target_pct, below=True)}")])]
     reviews = [_counts(f"open review items: {r.open}", "kind", r.by_kind),
                _counts(f"conflicts: {r.conflicts}", "field", r.conflicts_by_field)]

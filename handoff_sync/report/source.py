@@ -95,7 +95,9 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
                                         if t.open_while == "sla_breached"),
         clock_labels={s.id: s.label for s in slas},
         rejection_alert_pct=min((kind.acceptance.rejection_alert_pct for kind in types
-                                 if kind.acceptance is not None), default=None))
+                                 if kind.acceptance is not None), default=None),
+        targets=mappings.policy.measures.targets,
+        min_sample=mappings.policy.measures.min_sample)
 
 
 def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:
@@ -129,11 +131,13 @@ def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ..
             handoff_type=verdict.handoff_type or _text(values.get("handoff_type")),
             stage=verdict.stage or _text(values.get("handoff_stage")),
             owner=_text(values.get("ae_email")), region=_text(values.get("custom.region")),
+            segment=_text(values.get("custom.segment")),
             amount=_decimal(values.get("amount")), is_closed=values.get("is_closed") is True,
             is_won=values.get("is_won") is True, created_at=_instant(values.get(
                 "custom.created_at")), close_date=_day(values.get("close_date")),
             required=verdict.required, gate_status=verdict.status.value,
-            completeness_pct=verdict.completeness_pct, missing=verdict.missing))
+            completeness_pct=verdict.completeness_pct, missing=verdict.missing,
+            values=dict(values)))
     return tuple(facts)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from handoff_sync.mapping.policy.measures import Measures
 from handoff_sync.mapping.system.file_model import FileModel
 
 FORMAT_VERSION = 1
@@ -396,3 +397,5 @@ class HandoffPolicy(FileModel):
     """Who owns the opportunities handoff-sync creates (none: the fallback owner)."""
     handoff_types: dict[str, HandoffType] = Field(min_length=1)
     """Handoff types by id (the values the handoff_type field maps to)."""
+    measures: Measures = Field(default_factory=Measures)
+    """What the report holds figures to (targets, smallest sample worth ranking)."""
