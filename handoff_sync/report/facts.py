@@ -89,6 +89,7 @@ class ReviewFact:
     deal: str
     kind: str
     status: str  # open | resolved | dismissed
+    role: str | None = None  # unresolved_owner: the role whose person has no user
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,30 @@ class DecisionFact:
 
 
 @dataclass(frozen=True, slots=True)
+class HandoffTypeFacts:
+    """What the governance maturity meter reads from one handoff type of the policy."""
+
+    id: str
+    label: str
+    # Stage id -> the role owning the stage (prm_owner, crm_owner, cs_owner, manager),
+    # in the stages' order.
+    stage_owners: Mapping[str, str] = field(default_factory=dict)
+    ungated_stages: tuple[str, ...] = ()  # labels of stages with no gate requirement
+    slas: tuple[str, ...] = ()  # SLA clock ids
+    silent_slas: tuple[str, ...] = ()  # labels of clocks whose breach escalates to nobody
+    acceptance: bool = False  # the receiver accepts or rejects the handoff
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceFacts:
+    """The policy side of the governance maturity meter (report/maturity.py)."""
+
+    types: tuple[HandoffTypeFacts, ...] = ()
+    # handoff.yaml measures.improvement_owners: figure id -> the owner's email.
+    improvement_owners: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyFacts:
     """What the report reads from the handoff policy."""
 
@@ -123,6 +148,7 @@ class PolicyFacts:
     rejection_alert_pct: float | None = None
     targets: Targets = field(default_factory=Targets)  # handoff.yaml measures.targets
     min_sample: int = 5  # handoff.yaml measures.min_sample
+    governance: GovernanceFacts = field(default_factory=GovernanceFacts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,12 @@ from handoff_sync.report.facts import (
     HistoryFact,
     ReportData,
 )
+from handoff_sync.report.maturity import Maturity, assess
 
-SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "reviews",
-            "scorecard")
+SECTIONS = ("maturity", "volume", "completeness", "sla", "acceptance", "preservation",
+            "reviews", "scorecard")
 SECTION_TITLES = {
+    "maturity": "Governance maturity",
     "volume": "Handoff volume",
     "completeness": "Handoff completeness",
     "sla": "SLA compliance and first touch",
@@ -228,6 +230,7 @@ class Report:
     preservation: Preservation
     reviews: Reviews
     scorecard: Scorecard
+    maturity: Maturity
     notes: tuple[str, ...]
 
 
@@ -249,7 +252,8 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         volume=volume(deals, by), completeness=completeness(deals, targets),
         sla=sla(data, clocks, keys, since), acceptance=acceptance(data, since),
         preservation=preservation(deals, targets), reviews=reviews(data, since),
-        scorecard=scorecard(data, deals, clocks, since, now), notes=tuple(notes))
+        scorecard=scorecard(data, deals, clocks, since, now),
+        maturity=assess(data, deals), notes=tuple(notes))
 
 
 def in_period(deals: Iterable[DealFact], since: datetime | None) -> tuple[DealFact, ...]:

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from html import escape
 
 from handoff_sync.report import html_kit as kit
-from handoff_sync.report import svg
+from handoff_sync.report import html_maturity, svg
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.svg import PALETTE
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
+
+TOP_ROWS = 20  # bars in a group chart; more are counted in the chart and listed in its table
 
 
 def render_html(report: Report) -> str:
@@ -32,10 +34,11 @@ def render_html(report: Report) -> str:
 
 def _volume(report: Report) -> str:
     v = report.volume
-    rows = v.rows[:20]
+    rows = v.rows[:TOP_ROWS]
     chart = svg.hbars(f"Deals by {v.by}", [
         (r.group, [(r.partner, PALETTE["partner"]), (r.direct, PALETTE["direct"]),
-                   (r.prm_only, PALETTE["prm_only"])], str(r.total)) for r in rows])
+                   (r.prm_only, PALETTE["prm_only"])], str(r.total)) for r in rows],
+        width=svg.MAIN, total=len(v.rows), noun=f"{v.by} groups")
     kpis = (kit.kpi(str(v.total), "deals") + kit.kpi(str(v.partner), "partner (linked)")
             + kit.kpi(str(v.direct), "direct") + kit.kpi(str(v.prm_only), "registered, not in CRM"))
     table = kit.table((v.by, "partner", "direct", "PRM only", "total"),
@@ -43,7 +46,7 @@ def _volume(report: Report) -> str:
                    + [("all", v.partner, v.direct, v.prm_only, v.total)])
     legend = kit.legend(("partner", "partner"), ("direct", "direct"),
                      ("prm_only", "registered, not in CRM"))
-    return f'<div class="kpis">{kpis}</div>{legend}{chart}{table}'
+    return f'<div class="kpis">{kpis}</div>{kit.cols(legend + chart, table)}'
 
 
 def _completeness(report: Report) -> str:
@@ -54,10 +57,13 @@ def _completeness(report: Report) -> str:
             + kit.kpi(pct(c.median_pct), "median completeness")
             + kit.kpi(f"{c.at_target} ({pct(c.at_target_pct)})", f"at >= {c.target_pct:g}%"))
     histogram = svg.columns("Completeness score distribution",
-                            [(b.label, b.count) for b in c.histogram])
+                            [(b.label, b.count) for b in c.histogram], width=svg.HALF,
+                            target_at=c.target_pct / 10, target_label=f"target "
+                            f"{c.target_pct:g}%")
     missing = kit.counts_chart("Most-missing fields", c.most_missing, PALETTE["breached"])
-    return (f'<div class="kpis">{kpis}</div><h3>Completeness score distribution (deals per '
-            f"10-point band)</h3>{histogram}<h3>Most-missing fields</h3>{missing}")
+    return (f'<div class="kpis">{kpis}</div>' + kit.grid(
+        f"<h3>Completeness score distribution (deals per 10-point band)</h3>{histogram}",
+        f"<h3>Most-missing fields</h3>{missing}"))
 
 
 def _sla(report: Report) -> str:
@@ -71,7 +77,7 @@ def _sla(report: Report) -> str:
             + kit.kpi(num(s.first_touch_median_hours, " h"), "median time to first touch"))
     chart = svg.hbars("SLA by clock", [
         (k.label, [(k.within, PALETTE["within"]), (k.breached, PALETTE["breached"])],
-         pct(k.within_pct)) for k in s.by_clock], label_width=300) if s.by_clock else ""
+         pct(k.within_pct)) for k in s.by_clock], width=svg.MAIN) if s.by_clock else ""
     table = kit.table(("figure", "value"), [
         ("clocks counted (within + breached)", s.counted), ("met", s.met),
         ("running (on track or at risk)", s.running), ("at risk", s.at_risk),
@@ -82,7 +88,7 @@ def _sla(report: Report) -> str:
         ("time to first touch, median", num(s.first_touch_median_hours, " h")),
         ("time to first touch, mean", num(s.first_touch_mean_hours, " h"))])
     legend = kit.legend(("within", "within SLA"), ("breached", "breached"))
-    return f'<div class="kpis">{kpis}</div>{legend}{chart}{table}'
+    return f'<div class="kpis">{kpis}</div>{kit.cols(legend + chart, table)}'
 
 
 def _preservation(report: Report) -> str:
@@ -96,20 +102,22 @@ def _preservation(report: Report) -> str:
     rates = svg.hbars("Closed won / closed", [
         ("partner", [(p.rate_pct or 0, PALETTE["partner"])], pct(p.rate_pct)),
         ("direct", [(p.direct_rate_pct or 0, PALETTE["direct"])], pct(p.direct_rate_pct))],
-        scale=100, target=p.target_pct, label_width=120)
+        scale=100, target=p.target_pct, target_label=f"target {p.target_pct:g}%",
+        width=svg.THIRD)
     cycles = svg.hbars("Median cycle length (days, closed won)", [
         ("partner", [(p.partner_cycle_days or 0, PALETTE["partner"])],
          num(p.partner_cycle_days, " d")),
         ("direct", [(p.direct_cycle_days or 0, PALETTE["direct"])],
-         num(p.direct_cycle_days, " d"))], label_width=120)
+         num(p.direct_cycle_days, " d"))], width=svg.THIRD)
     table = kit.table(("figure", "partner", "direct"), [
         ("closed", p.partner_closed, p.direct_closed), ("closed won", p.partner_won,
                                                         p.direct_won),
         ("won / closed", pct(p.rate_pct), pct(p.direct_rate_pct)),
         ("won deals with a cycle length", p.partner_cycle_deals, p.direct_cycle_deals),
         ("median cycle", num(p.partner_cycle_days, " d"), num(p.direct_cycle_days, " d"))])
-    return (f'<div class="kpis">{kpis}</div><div class="grid"><div><h3>Closed won / closed'
-            f"</h3>{rates}</div><div><h3>Median cycle length</h3>{cycles}</div></div>{table}")
+    return f'<div class="kpis">{kpis}</div>' + kit.grid(
+        f"<h3>Closed won / closed</h3>{rates}", f"<h3>Median cycle length</h3>{cycles}",
+        f"<h3>Partner against direct</h3>{table}")
 
 
 def _acceptance(report: Report) -> str:
@@ -126,8 +134,8 @@ def _acceptance(report: Report) -> str:
                    [(x.partner, x.decided, x.rejected, pct(x.rate_pct),
                      "alert" if x.alert else "") for x in a.partners])
     reasons = kit.counts_chart("Rejection reasons", a.top_reasons, PALETTE["prm_only"])
-    return (f'<div class="kpis">{kpis}</div>{alerts}<h3>Rejection rate by partner</h3>{table}'
-            f"<h3>Rejection reasons</h3>{reasons}")
+    return (f'<div class="kpis">{kpis}</div>{alerts}' + kit.grid(
+        f"<h3>Rejection rate by partner</h3>{table}", f"<h3>Rejection reasons</h3>{reasons}"))
 
 
 def _reviews(report: Report) -> str:
@@ -143,16 +151,17 @@ def _scorecard(report: Report) -> str:
     sc = report.scorecard
     chart = svg.hbars("Readiness by partner", [
         (x.partner, [(x.readiness or 0, PALETTE["partner"])], num(x.readiness))
-        for x in sc.partners], scale=100, label_width=260)
+        for x in sc.partners], scale=100)
     table = kit.table(("partner", "deals", "handoffs", "completeness", "SLA", "preservation",
                     "readiness", "completeness trend"),
                    [(x.partner, x.deals, x.handoffs, pct(x.completeness_pct), pct(x.sla_pct),
                      pct(x.preservation_pct), num(x.readiness),
                      f"{num(x.trend_start_pct)} \u2192 {num(x.trend_now_pct)} "
-                     f"({signed(x.trend_delta)})") for x in sc.partners])
+                     f"({signed(x.trend_delta)})") for x in sc.partners], wide=True)
     trend = svg.line("Mean completeness of handoff deals over the period",
                      [(t.at, t.mean_pct) for t in sc.trend],
-                     target=report.completeness.target_pct)
+                     target=report.completeness.target_pct, target_label="target "
+                     f"{report.completeness.target_pct:g}%")
     return (f"<p>{escape(weights(report))}</p>{chart}{table}"
             f"<h3>Completeness trend (mean of deals needing a handoff)</h3>{trend}")
 
@@ -162,5 +171,5 @@ def _scorecard(report: Report) -> str:
 SECTION_RENDERERS: dict[str, Callable[[Report], str]] = {
     "volume": _volume, "completeness": _completeness, "sla": _sla,
     "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
-    "scorecard": _scorecard,
+    "scorecard": _scorecard, "maturity": html_maturity.render,
 }

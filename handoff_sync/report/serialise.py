@@ -40,6 +40,8 @@ def csv_rows(report: Report) -> Iterator[tuple[str, str, str, Any]]:
                     fields = list(item.items())
                     group = str(fields[0][1])
                     for sub, cell in fields[1:]:
+                        if isinstance(cell, list):  # e.g. a dimension's next steps
+                            cell = ";".join(str(v) for v in cell)
                         yield section, group, f"{name}.{sub}", cell
             elif isinstance(value, list):
                 yield section, "", name, ";".join(str(v) for v in value)

@@ -28,6 +28,8 @@ from handoff_sync.report.facts import (
     ConflictFact,
     DealFact,
     DecisionFact,
+    GovernanceFacts,
+    HandoffTypeFacts,
     HistoryFact,
     PolicyFacts,
     ReportData,
@@ -97,7 +99,24 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
         rejection_alert_pct=min((kind.acceptance.rejection_alert_pct for kind in types
                                  if kind.acceptance is not None), default=None),
         targets=mappings.policy.measures.targets,
-        min_sample=mappings.policy.measures.min_sample)
+        min_sample=mappings.policy.measures.min_sample,
+        governance=governance_facts(mappings))
+
+
+def governance_facts(mappings: MappingSet) -> GovernanceFacts:
+    """Who owns each stage, which stages gate, which clocks escalate, who owns improving
+    each figure: what the maturity meter holds the store's records against."""
+    policy = mappings.policy
+    return GovernanceFacts(
+        types=tuple(HandoffTypeFacts(
+            id=type_id, label=kind.label,
+            stage_owners={s.id: s.owner for s in kind.stages},
+            ungated_stages=tuple(s.label for s in kind.stages if not s.gate),
+            slas=tuple(c.id for c in kind.slas),
+            silent_slas=tuple(c.label for c in kind.slas if c.escalate_to is None),
+            acceptance=kind.acceptance is not None)
+            for type_id, kind in policy.handoff_types.items()),
+        improvement_owners=dict(policy.measures.improvement_owners))
 
 
 def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:
@@ -213,8 +232,14 @@ def _tasks(connection: Any, pipeline: str) -> tuple[TaskFact, ...]:
 
 
 def _reviews(connection: Any, pipeline: str) -> tuple[ReviewFact, ...]:
-    return tuple(ReviewFact(r.deal, r.kind, r.status)
+    return tuple(ReviewFact(r.deal, r.kind, r.status, _role(r.details))
                  for r in _select(connection, ReviewRow, pipeline, "key"))
+
+
+def _role(details: Any) -> str | None:
+    """The role an unresolved_owner item is about (engine/ownership.py writes it)."""
+    role = details.get("role") if isinstance(details, Mapping) else None
+    return role if isinstance(role, str) else None
 
 
 def _conflicts(connection: Any, pipeline: str) -> tuple[ConflictFact, ...]:

@@ -1,8 +1,12 @@
-"""Static inline SVG charts: horizontal bars, a column histogram, a line (no script).
+"""Static inline SVG charts: horizontal bars, a column histogram, a line, a level meter
+(no script).
 
 Every chart is a complete ``<svg>`` element with a viewBox, so it scales with the page;
 labels are escaped text. Colours come from PALETTE so the HTML legend and the screenshot
-test agree on them.
+test agree on them. Widths are drawn for a laptop screen: FULL for a chart across the
+page, HALF for one of two side by side (the page's CSS scales them to their column, so
+the text stays about 12-14 px from 1280 to 1440 px wide). A target is a dashed line with
+its label; a chart given fewer rows than there are says so ("top 20 of 57") in the chart.
 """
 
 from __future__ import annotations
@@ -19,8 +23,17 @@ PALETTE = {
     "breached": "#c53030",
     "bar": "#2b6cb0",
     "line": "#2b6cb0",
-    "target": "#718096",
+    "target": "#4a5568",
+    "level1": "#c53030",
+    "level2": "#d69e2e",
+    "level3": "#2f855a",
+    "empty": "#edf2f7",
 }
+FULL = 1160  # a chart across a section at 1280 px (the section's inner width is ~1190)
+MAIN = 690  # a chart beside its table (the wider of two columns, 3:2)
+HALF = 570  # one of two charts side by side
+THIRD = 375  # one of three
+CHAR_PX = 7.0  # about the width of a character at 12 px, to size label columns
 Segment = tuple[float, str]  # (value, colour)
 
 
@@ -31,9 +44,11 @@ def _svg(width: int, height: int, body: list[str], title: str) -> str:
 
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", size: int = 12,
-          fill: str = "#2d3748") -> str:
+          fill: str = "#2d3748", halo: bool = False) -> str:
+    """Text; ``halo``: outlined in white, so a value stays legible over a target line."""
+    ring = ' stroke="#fff" stroke-width="3" paint-order="stroke"' if halo else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'fill="{fill}">{escape(text)}</text>')
+            f'fill="{fill}"{ring}>{escape(text)}</text>')
 
 
 def _rect(x: float, y: float, width: float, height: float, fill: str) -> str:
@@ -41,38 +56,91 @@ def _rect(x: float, y: float, width: float, height: float, fill: str) -> str:
             f'height="{max(height, 0):.1f}" fill="{fill}"/>')
 
 
+def _label(x: float, y: float, label: str, room: float, anchor: str = "end") -> str:
+    """A row label at ``x``, cut to ``room`` px with its whole text in a tooltip (hover)
+    when it does not fit."""
+    fits = max(int(room / CHAR_PX), 4)
+    if len(label) <= fits:
+        return _text(x, y, label, anchor=anchor)
+    short = label[:fits - 1] + "\u2026"
+    return (f'<g><title>{escape(label)}</title>'
+            f'{_text(x, y, short, anchor=anchor)}</g>')
+
+
+def label_room(labels: Sequence[str], width: int, most: float = 0.4) -> int:
+    """Width of the label column: the longest label, at most ``most`` of the chart."""
+    longest = max((len(label) for label in labels), default=4)
+    return int(min(max(longest * CHAR_PX + 24, 60), width * most))
+
+
+def _fits_beside(labels: Sequence[str], width: int) -> bool:
+    """Every label fits in a label column of at most 40% of the chart."""
+    return max((len(label) for label in labels), default=0) * CHAR_PX + 24 <= width * 0.4
+
+
+def target_line(x: float, y1: float, y2: float, label: str, width: float, *,
+                label_y: float | None = None) -> list[str]:
+    """A dashed vertical target line with its label above it (kept inside the chart)."""
+    anchor = "end" if x > width - 60 else "start" if x < 60 else "middle"
+    return [f'<line x1="{x:.1f}" y1="{y1:.1f}" x2="{x:.1f}" y2="{y2:.1f}" '
+            f'stroke="{PALETTE["target"]}" stroke-width="1.5" stroke-dasharray="5 3"/>',
+            _text(x, y1 - 4 if label_y is None else label_y, label, anchor=anchor, size=11,
+                  fill=PALETTE["target"])]
+
+
 def hbars(title: str, rows: Sequence[tuple[str, Sequence[Segment], str]], *,
-          scale: float | None = None, width: int = 640, label_width: int = 220,
-          target: float | None = None) -> str:
-    """One stacked horizontal bar per row: (label, segments, value text)."""
-    bar_h, gap, top = 18, 6, 6
-    height = top + len(rows) * (bar_h + gap) + 6
+          scale: float | None = None, width: int = FULL, label_width: int | None = None,
+          target: float | None = None, target_label: str | None = None,
+          total: int | None = None, noun: str = "rows") -> str:
+    """One stacked horizontal bar per row: (label, segments, value text).
+
+    Labels stand left of their bars, or above them when one would not fit in 40% of the
+    chart (nothing is cut). ``target``: a labelled dashed line at that value
+    (``target_label``, default "target <value>"). ``total``: how many rows there are in
+    all when ``rows`` is the top of them; the chart then says "top N of M <noun> shown"."""
+    labels = [label for label, _, _ in rows]
+    above = label_width is None and not _fits_beside(labels, width)
+    bar_h, gap = 18, 6
+    row_h = bar_h + gap + (16 if above else 0)
+    top = 22 if target is not None else 6
+    capped = total is not None and total > len(rows)
+    height = top + len(rows) * row_h + (24 if capped else 6)
     longest = max((sum(v for v, _ in segments) for _, segments, _ in rows), default=0)
     full = scale if scale is not None else (longest or 1)
-    room = width - label_width - 70
+    left = 0 if above else label_width if label_width is not None else label_room(labels,
+                                                                                   width)
+    room = width - left - 70
     body: list[str] = []
     for index, (label, segments, value) in enumerate(rows):
-        y = top + index * (bar_h + gap)
-        fits = label_width // 7  # about 7 px a character at 12 px
-        short = label if len(label) <= fits else label[:fits - 1] + "\u2026"
-        body.append(_text(label_width - 8, y + 13, short, anchor="end"))
-        x = float(label_width)
+        y = top + index * row_h
+        if above:
+            body.append(_label(0, y + 12, label, width - 8, anchor="start"))
+            y += 16
+        else:
+            body.append(_label(left - 8, y + 13, label, left - 12))
+        x = float(left)
         for amount, colour in segments:
             w = room * amount / full if full else 0
             body.append(_rect(x, y, w, bar_h, colour))
             x += w
-        body.append(_text(x + 6, y + 13, value))
+        body.append(_text(x + 6, y + 13, value, halo=True))
     if target is not None and full:
-        tx = label_width + room * target / full
-        body.append(f'<line x1="{tx:.1f}" y1="0" x2="{tx:.1f}" y2="{height}" '
-                    f'stroke="{PALETTE["target"]}" stroke-dasharray="4 3"/>')
+        tx = left + room * min(target, full) / full
+        body += target_line(tx, top - 2, top + len(rows) * row_h,
+                            target_label or f"target {target:g}", width)
+    if capped:
+        body.append(_text(left, height - 8, f"top {len(rows)} of {total} {noun} shown",
+                          size=11, fill=PALETTE["target"]))
     return _svg(width, height, body, title)
 
 
-def columns(title: str, bars: Sequence[tuple[str, float]], *, width: int = 640,
-            height: int = 220, colour: str = PALETTE["bar"]) -> str:
-    """A column chart (the histogram): one column per (label, count)."""
-    left, bottom, top = 36, 30, 14
+def columns(title: str, bars: Sequence[tuple[str, float]], *, width: int = FULL,
+            height: int = 220, colour: str = PALETTE["bar"], target_at: float | None = None,
+            target_label: str = "") -> str:
+    """A column chart (the histogram): one column per (label, count). ``target_at``: a
+    labelled dashed line at that column position (2.0 = the left edge of the third
+    column), e.g. where the target band starts."""
+    left, bottom, top = 36, 30, 14 if target_at is None else 32
     plot_h = height - bottom - top
     most = max((v for _, v in bars), default=0) or 1
     step = (width - left - 10) / max(len(bars), 1)
@@ -89,12 +157,15 @@ def columns(title: str, bars: Sequence[tuple[str, float]], *, width: int = 640,
         if value:
             body.append(_text(x + (step - 6) / 2, height - bottom - h - 3, f"{value:.0f}",
                               anchor="middle", size=10))
+    if target_at is not None:
+        body += target_line(left + target_at * step, 16, height - bottom, target_label,
+                            width, label_y=12)
     return _svg(width, height, body, title)
 
 
-def line(title: str, points: Sequence[tuple[datetime, float]], *, width: int = 640,
+def line(title: str, points: Sequence[tuple[datetime, float]], *, width: int = FULL,
          height: int = 220, low: float = 0, high: float = 100,
-         target: float | None = None) -> str:
+         target: float | None = None, target_label: str | None = None) -> str:
     """A line over time (y from ``low`` to ``high``), with dots and the end values."""
     left, right, bottom, top = 40, 16, 30, 14
     plot_w, plot_h = width - left - right, height - bottom - top
@@ -109,7 +180,10 @@ def line(title: str, points: Sequence[tuple[datetime, float]], *, width: int = 6
     if target is not None:
         body.append(f'<line x1="{left}" y1="{y_of(target):.1f}" x2="{width - right}" '
                     f'y2="{y_of(target):.1f}" stroke="{PALETTE["target"]}" '
-                    'stroke-dasharray="4 3"/>')
+                    'stroke-width="1.5" stroke-dasharray="5 3"/>')
+        body.append(_text(width - right, y_of(target) - 4, target_label or
+                          f"target {target:g}", anchor="end", size=11,
+                          fill=PALETTE["target"]))
     if not points:
         body.append(_text(width / 2, height / 2, "no gate history in the period",
                           anchor="middle"))
@@ -130,4 +204,26 @@ def line(title: str, points: Sequence[tuple[datetime, float]], *, width: int = 6
     body.append(_text(left, height - 8, first.strftime("%Y-%m-%d %H:%M"), size=10))
     body.append(_text(width - right, height - 8, last.strftime("%Y-%m-%d %H:%M"),
                       anchor="end", size=10))
+    return _svg(width, height, body, title)
+
+
+def levels(title: str, rows: Sequence[tuple[str, int]], names: Sequence[str], *,
+           width: int = HALF) -> str:
+    """A level meter: one row per (label, level), one box per level in ``names`` (level
+    1 first), filled up to the row's level in that level's colour (PALETTE levelN)."""
+    left = label_room([label for label, _ in rows], width)
+    top, box_h, gap = 34, 22, 8
+    step = (width - left - 8) / max(len(names), 1)
+    height = top + len(rows) * (box_h + gap)
+    body = [_text(left + step * i + step / 2, 14, f"{i + 1}", anchor="middle", size=12,
+                  fill=PALETTE["target"]) for i in range(len(names))]
+    body += [_text(left + step * i + step / 2, 28, name, anchor="middle", size=10,
+                   fill=PALETTE["target"]) for i, name in enumerate(names)]
+    for index, (label, level) in enumerate(rows):
+        y = top + index * (box_h + gap)
+        body.append(_label(left - 8, y + 15, label, left - 12))
+        colour = PALETTE.get(f"level{level}", PALETTE["bar"])
+        for box in range(len(names)):
+            fill = colour if box < level else PALETTE["empty"]
+            body.append(_rect(left + step * box + 2, y, step - 4, box_h, fill))
     return _svg(width, height, body, title)

@@ -29,3 +29,15 @@ def figures(rows: Iterable[tuple[str, str, str]]) -> Table:
 def counts(title: str, header: str, counts: Sequence[Count]) -> Table:
     return table(title, (header, "count"), ((c.label, c.count) for c in counts)
                   if counts else [("(none)", 0)])
+
+
+def text_table(title: str | None, headers: Sequence[str],
+               rows: Iterable[Sequence[Any]]) -> Table:
+    """A table of sentences: every column left-aligned and wrapped to the terminal."""
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False,
+                  show_lines=True)
+    for header in headers:
+        table.add_column(header, justify="left", overflow="fold")
+    for row in rows:
+        table.add_row(*(for_rich(cell) for cell in row))
+    return table

@@ -2,7 +2,8 @@
 
 Targets are the practitioners' numbers (docs/domain.md, "What operators measure") unless
 the admin sets their own; ``min_sample`` keeps a partner with one handoff from ranking
-first on a score of 100.
+first on a score of 100; ``improvement_owners`` names who owns improving each figure (the
+governance maturity meter's fifth dimension).
 """
 
 from __future__ import annotations
@@ -10,6 +11,24 @@ from __future__ import annotations
 from pydantic import Field
 
 from handoff_sync.mapping.system.file_model import FileModel
+
+# The figures a person can own the improvement of (measures.improvement_owners keys), with
+# the words the report uses for them. A figure another part of the report adds joins here.
+IMPROVABLE_FIGURES: dict[str, str] = {
+    "completeness": "Handoff completeness",
+    "within_sla": "Handoffs within SLA",
+    "first_touch": "Time to first touch",
+    "rejection_rate": "Handoff rejection rate",
+    "preservation": "Deal preservation",
+    "cycle_impact": "Cycle-length impact",
+    "funnel": "Leakage funnel conversion",
+    "time_to_kickoff": "Time to kickoff",
+    "attribution": "Attribution accuracy",
+    "partner_readiness": "Partner readiness",
+}
+# The figures held to a target in handoff.yaml (Targets below), by improvable figure id;
+# rejection_rate's target is the handoff types' acceptance.rejection_alert_pct.
+TARGETED_FIGURES = ("completeness", "within_sla", "preservation", "cycle_impact")
 
 
 class Targets(FileModel):
@@ -33,3 +52,8 @@ class Measures(FileModel):
     min_sample: int = Field(default=5, ge=1, le=10_000)
     """A group (partner, region, ...) with fewer finished cases is shown with its n but
     neither ranked nor marked against a target."""
+    improvement_owners: dict[str, str] = Field(default_factory=dict)
+    """Who owns improving each figure: figure id (completeness, within_sla, first_touch,
+    rejection_rate, preservation, cycle_impact, funnel, time_to_kickoff, attribution,
+    partner_readiness) -> the person's email. Every figure held to a target named is
+    governance maturity level 3 on this dimension."""
