@@ -135,6 +135,9 @@ class DemoResult:
     prm_system: str = ""
     report: Path | None = None
     report_problem: str | None = None
+    # The report's governance maturity meter: level, level_name, held_back_by and the
+    # dimensions (id, label, level, next_steps); empty without a report.
+    maturity: Mapping[str, Any] = field(default_factory=dict)
     sandbox_time: datetime | None = None
     elapsed_seconds: float = 0.0
 
@@ -171,7 +174,7 @@ class DemoResult:
             "conflicts": self.conflicts, "tasks_in_ledger": dict(self.tasks_in_ledger),
             "partner_tasks": dict(self.partner_tasks),
             "report": str(self.report) if self.report else None,
-            "report_problem": self.report_problem,
+            "report_problem": self.report_problem, "maturity": dict(self.maturity),
             "sandbox_time": self.sandbox_time.isoformat() if self.sandbox_time else None,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
         }
@@ -269,7 +272,7 @@ class Demo:
         result.flagged_opportunities = len(flagged)
         self._read_store(result, mappings)
         result.sandbox_time = control.now()
-        result.report, result.report_problem = _write_report(
+        result.report, result.report_problem, result.maturity = _write_report(
             store, config, folder / REPORT_FILE, now=result.sandbox_time)
         self.progress.finish()
         result.elapsed_seconds = self._monotonic() - started
@@ -377,17 +380,24 @@ def _write_config(url: str, path: Path, database: str) -> Config:
     return config
 
 
-def _write_report(store: Store, config: Config, out: Path, *,
-                  now: datetime) -> tuple[Path | None, str | None]:
-    """The HTML report, or why there is none (the report module is optional here)."""
+def _write_report(store: Store, config: Config, out: Path, *, now: datetime,
+                  ) -> tuple[Path | None, str | None, dict[str, Any]]:
+    """The HTML report and its maturity meter as plain data, or why there is none (the
+    report module is optional here)."""
     try:
-        from handoff_sync.report import ReportError, write_report
+        from handoff_sync.report import ReportError, build_report, save_report
     except ImportError as exc:
-        return None, f"the report module is not available in this build ({exc})"
+        return None, f"the report module is not available in this build ({exc})", {}
     try:
-        return write_report(store, config, out, fmt="html", now=now), None
+        report = build_report(store, config, now=now)
     except ReportError as exc:
-        return None, str(exc)
+        return None, str(exc), {}
+    m = report.maturity
+    maturity = {"level": m.level, "level_name": m.level_name,
+                "held_back_by": list(m.held_back_by),
+                "dimensions": [{"id": d.id, "label": d.label, "level": d.level,
+                                "next_steps": list(d.next_steps)} for d in m.dimensions]}
+    return save_report(report, out, fmt="html"), None, maturity
 
 
 def render_summary(result: DemoResult) -> list[str]:
@@ -450,6 +460,7 @@ def render_summary(result: DemoResult) -> list[str]:
     ]
     if totals.get("failures"):
         lines.append(f"  write errors:     {totals['failures']} (see handoff-sync status)")
+    lines += _maturity_lines(result.maturity)
     lines += ["", "Where to look next"]
     if result.report is not None:
         lines.append(f"  report:   {result.report}")
@@ -474,6 +485,23 @@ def _created_line(result: DemoResult) -> list[str]:
     who = ", ".join(f"{email} {count}" for email, count in sorted(owners.items()))
     return [f"  opportunities:    {sum(owners.values())} created for approved registrations "
             f"that had none (routed to: {who})"]
+
+
+def _maturity_lines(maturity: Mapping[str, Any]) -> list[str]:
+    """The report's maturity meter: the overall level, then each dimension's level and
+    the first thing its next level takes."""
+    if not maturity:
+        return []
+    dimensions = maturity["dimensions"]
+    width = max(len(d["label"]) for d in dimensions) + 2
+    lines = ["", f"Governance maturity: level {maturity['level']} of 3, "
+                 f"{maturity['level_name']} (the lowest of its {len(dimensions)} dimensions; "
+                 "the report says why and what each next level takes)"]
+    for d in dimensions:
+        steps = d["next_steps"]
+        lines.append(f"  {d['label'] + ':':<{width}}level {d['level']}"
+                     + (f"; next: {steps[0]}" if steps else ""))
+    return lines
 
 
 def _flag_label(status: str) -> str:

@@ -18,7 +18,7 @@ from handoff_sync.report.source import ReportError, read_report_data
 FORMATS = ("table", "csv", "json", "html")
 
 __all__ = ["DIMENSIONS", "FORMATS", "SECTIONS", "Report", "ReportError", "build_report",
-           "render", "write_report"]
+           "render", "save_report", "write_report"]
 
 
 def pick_pipeline(config: Any, name: str | None) -> Any:
@@ -74,6 +74,11 @@ def write_report(store: Any, config: Any, out: Path, *, fmt: str = "html",
     """Compute the report of ``pipeline`` (default: the first enabled one) and write it to
     ``out`` in ``fmt``; the path written. ReportError when the store has nothing yet."""
     report = build_report(store, config, now=now, since=since, by=by, pipeline=pipeline)
+    return save_report(report, out, fmt=fmt)
+
+
+def save_report(report: Report, out: Path, *, fmt: str = "html") -> Path:
+    """``report`` written to ``out`` in ``fmt``; the path written."""
     text = render(report, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

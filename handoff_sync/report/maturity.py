@@ -91,7 +91,7 @@ class ImprovementOwner:
 class Maturity:
     level: int  # the lowest dimension's
     level_name: str
-    held_back_by: tuple[str, ...]  # labels of the dimensions at the overall level
+    held_back_by: tuple[str, ...]  # labels of the dimensions at the overall level (< 3)
     dimensions: tuple[MaturityDimension, ...]
     improvement_owners: tuple[ImprovementOwner, ...]
     definition: str
@@ -108,9 +108,8 @@ def assess(data: ReportData, deals: Sequence[DealFact]) -> Maturity:
                   gates(in_use, handoffs, data.policy.targets.completeness_pct),
                   outcomes(deals, data.policy.min_sample), named_owners(owners))
     level = min(d.level for d in dimensions)
-    return Maturity(level, LEVEL_NAMES[level],
-                    tuple(d.label for d in dimensions if d.level == level), dimensions,
-                    owners, DEFINITION)
+    held = tuple(d.label for d in dimensions if d.level == level) if level < TOP else ()
+    return Maturity(level, LEVEL_NAMES[level], held, dimensions, owners, DEFINITION)
 
 
 def _dimension(key: str, level: int, evidence: str, steps: Sequence[str]) -> MaturityDimension:
@@ -140,8 +139,9 @@ def stage_owner(deal: DealFact, kind: HandoffTypeFacts | None) -> str | None:
     """The role owning the deal's current stage (its first stage before one is set)."""
     if kind is None or not kind.stage_owners:
         return None
-    stage = deal.stage if deal.stage in kind.stage_owners else next(iter(kind.stage_owners))
-    return kind.stage_owners[stage]
+    if deal.stage is not None and deal.stage in kind.stage_owners:
+        return kind.stage_owners[deal.stage]
+    return next(iter(kind.stage_owners.values()))
 
 
 def ownership(data: ReportData, handoffs: Sequence[DealFact],

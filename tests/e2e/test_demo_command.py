@@ -156,6 +156,31 @@ def test_the_report_measures_cycle_length_against_direct_deals(
     assert figures["partner_cycle_deals"] > 0
 
 
+def test_the_demo_names_the_governance_maturity_level_its_report_measures(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What the terminal says about maturity is the report's meter: the overall level,
+    each dimension's level and the first step of its next level."""
+    pytest.importorskip("handoff_sync.report", reason="the report module is not in this build")
+    folder = tmp_path / "demo"
+    assert main(["demo", "--dir", str(folder), "--deals", DEALS, "--cycles", "1"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert main(["report", "--config", str(folder / "handoff-sync.yaml"),
+                 "--format", "json"]) == 0
+    meter = json.loads(capsys.readouterr().out)["maturity"]
+    headline = next(line for line in printed if line.startswith("Governance maturity:"))
+    assert headline.startswith(f"Governance maturity: level {meter['level']} of 3, "
+                               f"{meter['level_name']} (the lowest of its 5 dimensions")
+    for dimension in meter["dimensions"]:
+        line = next(line for line in printed if line.startswith(f"  {dimension['label']}:"))
+        steps = dimension["next_steps"]
+        assert line.split(":", 1)[1].strip() == f"level {dimension['level']}" + (
+            f"; next: {steps[0]}" if steps else "")
+    summary = json.loads((folder / "demo-summary.json").read_text(encoding="utf-8"))
+    assert summary["maturity"]["level"] == meter["level"]
+    html = (folder / "handoff-report.html").read_text(encoding="utf-8")
+    assert f"Level {meter['level']} of 3</span>{meter['level_name']}" in html
+
+
 def test_a_non_empty_folder_is_refused_without_force(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
