@@ -39,5 +39,6 @@ def text_table(title: str | None, headers: Sequence[str],
     for header in headers:
         table.add_column(header, justify="left", overflow="fold")
     for row in rows:
-        table.add_row(*(for_rich(cell) for cell in row))
+        # Line breaks are kept (a list of steps in one cell); markup and escapes are not.
+        table.add_row(*(for_rich(cell, layout=True) for cell in row))
     return table

@@ -10,8 +10,9 @@ target lines; and the page logs no console error.
 One screenshot per section and width is kept under $HANDOFF_SYNC_ARTEFACTS (default:
 pytest's temporary folder), printed at the end, so a person can look at them.
 
-PNGs are decoded with the standard library (zlib + the PNG row filters); charts are
-captured at half scale to keep that quick.
+A chart's ink is counted in the browser itself: its screenshot (a PNG from DevTools) is
+drawn on a canvas and its pixels compared with the PALETTE colours, which is quick and
+needs no imaging package.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import struct
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -40,7 +39,8 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 WIDTHS = (1280, 1440)
 PAGE_MAX = 1400  # main's max-width in html_kit.CSS
 MIN_FONT_PX = 9.0  # chart text smaller than this on screen is unreadable
-MIN_INK = 20  # coloured pixels a drawn chart has at half scale, at least
+MIN_INK = 50  # pixels of a PALETTE colour a drawn chart has, at least
+INK_TOLERANCE = 8  # per channel: anti-aliased edges are not ink, bar interiors are
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test extra")
 
@@ -96,8 +96,10 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report `handoff-sync demo` writes (the whole product path, every section)."""
+    from handoff_sync.daemon.logs import configure_logging
     from handoff_sync.demo.scenario import Demo, DemoOptions
 
+    configure_logging("warning")  # as the demo command does: its cycles' lines are noise
     folder = tmp_path_factory.mktemp("demo") / "demo"
     with Demo(DemoOptions(folder=folder)) as demo:
         result = demo.run()
@@ -149,13 +151,60 @@ return {shown: box.width > 0 && box.height > 0 && style.display !== 'none'
 """
 
 
-def capture(chrome: Any, x: float, y: float, width: float, height: float,
-            scale: float = 1) -> bytes:
-    """A PNG of that part of the page, also below the window (Chrome's DevTools call)."""
+def capture(chrome: Any, x: float, y: float, width: float, height: float) -> str:
+    """A PNG of that part of the page, also below the window (Chrome's DevTools call),
+    base64-encoded."""
     shot = chrome.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": x, "y": y, "width": width, "height": height, "scale": scale}})
-    return base64.b64decode(shot["data"])
+        "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}})
+    data: str = shot["data"]
+    return data
+
+
+COUNT_COLOURS = """
+const [png, done] = arguments;
+const image = new Image();
+image.onerror = () => done(null);
+image.onload = () => {
+  const canvas = document.createElement('canvas');
+  canvas.width = image.width; canvas.height = image.height;
+  const paint = canvas.getContext('2d');
+  paint.drawImage(image, 0, 0);
+  const pixels = paint.getImageData(0, 0, canvas.width, canvas.height).data;
+  const counts = new Map();
+  for (let i = 0; i < pixels.length; i += 4) {
+    const key = (pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2];
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  done([...counts.entries()]);
+};
+image.src = 'data:image/png;base64,' + png;
+"""
+
+
+def colours(chrome: Any, png: str) -> Counter[str]:
+    """Pixels of each PALETTE colour in ``png`` (bars, lines, meters): a chart's ink.
+    The browser counts the pixels of each colour; a colour is ink within INK_TOLERANCE
+    of a PALETTE colour (named by its first name: bar and line are partner's blue)."""
+    counts = chrome.execute_async_script(COUNT_COLOURS, png)
+    assert counts is not None, "the screenshot is not an image"
+    names: dict[tuple[int, int, int], str] = {}
+    for name, colour in PALETTE.items():
+        if name not in ("target", "empty"):  # the target line, an empty level box
+            names.setdefault(rgb(colour), name)
+    ink: Counter[str] = Counter()
+    for key, count in counts:
+        seen = (key >> 16, (key >> 8) & 0xFF, key & 0xFF)
+        for colour, name in names.items():
+            if all(abs(a - b) <= INK_TOLERANCE for a, b in zip(seen, colour, strict=True)):
+                ink[name] += count
+                break
+    return ink
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    value = int(hex_colour.lstrip("#"), 16)
+    return value >> 16, (value >> 8) & 0xFF, value & 0xFF
 
 
 def check_page(chrome: Any, page: Path, width: int, folder: Path, *,
@@ -176,8 +225,8 @@ def check_page(chrome: Any, page: Path, width: int, folder: Path, *,
         element = chrome.find_element("css selector", f'section[data-section="{section}"]')
         found = chrome.execute_script(SECTION_METRICS, element)
         shot = folder / f"{section}.png"
-        shot.write_bytes(capture(chrome, found["x"], found["y"], found["width"],
-                                 found["height"]))
+        shot.write_bytes(base64.b64decode(capture(chrome, found["x"], found["y"],
+                                                  found["width"], found["height"])))
         where = f"{section} at {width} px ({shot})"
         assert found["shown"], f"{where}: not shown"
         assert found["heading"] == SECTION_TITLES[section], where
@@ -192,8 +241,8 @@ def check_page(chrome: Any, page: Path, width: int, folder: Path, *,
             assert chart["smallest"] >= MIN_FONT_PX, f"{name}: text {chart['smallest']:.1f} px"
             if chart["dashed"]:
                 assert chart["labelled"] >= chart["dashed"], f"{name}: unlabelled target line"
-            drawn = colours(capture(chrome, chart["x"], chart["y"], chart["width"],
-                                    chart["height"], scale=0.5))
+            drawn = colours(chrome, capture(chrome, chart["x"], chart["y"], chart["width"],
+                                            chart["height"]))
             assert sum(drawn.values()) >= MIN_INK, f"{name}: nothing drawn"
             ink.update(drawn)
     errors = [entry["message"] for entry in chrome.get_log("browser")
@@ -223,70 +272,3 @@ def test_a_report_of_57_partners_says_what_its_charts_leave_out(
     volume = driver.find_element("css selector", 'section[data-section="volume"]')
     assert "top 20 of 61 partner groups shown" in volume.text
     assert "Partner 56" in volume.text  # the table lists every one
-
-
-def colours(png: bytes) -> Counter[str]:
-    """Pixels near each PALETTE colour (bars, lines, meters): the chart's ink."""
-    width, height, channels, pixels = decode_png(png)
-    wanted = {name: rgb(PALETTE[name]) for name in PALETTE
-              if name not in ("target", "empty", "bar", "line")}
-    seen: Counter[tuple[int, int, int]] = Counter(
-        (pixels[i], pixels[i + 1], pixels[i + 2])
-        for i in range(0, width * height * channels, channels))
-    ink: Counter[str] = Counter()
-    for colour, count in seen.items():
-        for name, target in wanted.items():
-            if all(abs(a - b) <= 8 for a, b in zip(colour, target, strict=True)):
-                ink[name] += count
-                break
-    return ink
-
-
-def rgb(hex_colour: str) -> tuple[int, int, int]:
-    value = int(hex_colour.lstrip("#"), 16)
-    return value >> 16, (value >> 8) & 0xFF, value & 0xFF
-
-
-def decode_png(data: bytes) -> tuple[int, int, int, bytes]:
-    """(width, height, bytes per pixel, raw pixel rows) of an 8-bit RGB or RGBA PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    position, idat = 8, b""
-    width = height = channels = 0
-    while position < len(data):
-        (length,) = struct.unpack(">I", data[position:position + 4])
-        kind = data[position + 4:position + 8]
-        chunk = data[position + 8:position + 8 + length]
-        position += 12 + length
-        if kind == b"IHDR":
-            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
-            assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour)
-            channels = 3 if colour == 2 else 4
-        elif kind == b"IDAT":
-            idat += chunk
-        elif kind == b"IEND":
-            break
-    raw = zlib.decompress(idat)
-    stride = width * channels
-    out = bytearray(height * stride)
-    previous = bytearray(stride)
-    for row in range(height):
-        start = row * (stride + 1)
-        row_filter, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
-        for i in range(stride):
-            left = line[i - channels] if i >= channels else 0
-            up = previous[i]
-            corner = previous[i - channels] if i >= channels else 0
-            if row_filter == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif row_filter == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif row_filter == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif row_filter == 4:
-                p = left + up - corner
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                pred = left if pa <= pb and pa <= pc else up if pb <= pc else corner
-                line[i] = (line[i] + pred) & 0xFF
-        out[row * stride:(row + 1) * stride] = line
-        previous = line
-    return width, height, channels, bytes(out)
