@@ -58,9 +58,10 @@ DEFINITIONS = {
         "cycle-length impact on fewer than min_sample won deals a side; 3: both on at least "
         "min_sample (measures.min_sample)."),
     OWNERS: (
-        "Figures held to a target (completeness, within SLA, preservation, cycle-length "
-        "impact, and the rejection rate when a handoff type takes accept/reject) with a "
-        "person named in measures.improvement_owners. Level 1: none named; 2: some; 3: "
+        "Figures held to a target ("
+        + ", ".join(IMPROVABLE_FIGURES[f] for f in TARGETED_FIGURES)
+        + ", and Handoff rejection rate when a handoff type takes accept/reject) with "
+        "a person named in measures.improvement_owners. Level 1: none named; 2: some; 3: "
         "every one."),
 }
 LABELS = {OWNERSHIP: "Ownership defined", SLAS: "SLAs instrumented",

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.mapping.loader import validate_mappings
-from handoff_sync.mapping.policy.measures import IMPROVABLE_FIGURES, TARGETED_FIGURES
+from handoff_sync.mapping.policy.measures import (
+    IMPROVABLE_FIGURES,
+    TARGET_OF,
+    TARGETED_FIGURES,
+    Targets,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKS = {"hubspot-prm": ROOT / "mappings",
@@ -80,3 +85,10 @@ def test_without_the_section_the_policy_names_nobody(tmp_path: Path) -> None:
     mappings, problems = validate_mappings(folder)
     assert problems == [] and mappings is not None
     assert mappings.policy.measures.improvement_owners == {}
+
+
+def test_every_target_is_a_figure_someone_can_own() -> None:
+    """A target added to measures.targets joins TARGET_OF, so the maturity meter asks for
+    its improvement owner (and the admin guide's figure list names it)."""
+    assert sorted(TARGET_OF.values()) == sorted(Targets.model_fields)
+    assert set(TARGET_OF) <= set(IMPROVABLE_FIGURES)
