@@ -83,9 +83,12 @@ def _sla(report: Report) -> str:
                         k.on_track, k.at_risk, k.past_due, k.cancelled) for k in s.by_clock])
     target_note = "" if target is None else \
         f" The dashed line is the target ({target:g}%)."
-    return (kit.kpis([s.within_sla, s.past_due, s.first_touch_median, s.first_touch_mean,
-                      s.first_touch_in_time], least)
-            + kit.figure_table(figures_of(s), least)
+    touches = "".join(
+        f"<h3>Time to first touch: {escape(t.label)}</h3>"
+        + kit.kpis([t.median, t.mean, t.in_time], least)
+        + kit.figure_table(figures_of(t), least) for t in s.first_touch)
+    return (kit.kpis([s.within_sla, s.breached, s.on_track, s.at_risk], least)
+            + kit.figure_table(figures_of(s), least) + touches
             + f"<h3>Within SLA by clock</h3>{chart}"
               f"{kit.note('Share of each clock met out of those finished.' + target_note)}"
               f"{table}{kit.definitions(s.by_clock_columns)}")

@@ -63,6 +63,8 @@ def _sla(report: Report) -> list[Table]:
     s, least = report.sla, report.min_sample
     return [
         kit.figures(figures_of(s), least),
+        *(kit.figures(figures_of(t), least, title=f"time to first touch: {t.label}")
+          for t in s.first_touch),
         kit.table("by clock", [c.label for c in s.by_clock_columns],
                   ((k.label, k.decided, k.met, k.breached, cell_with_mark(k.within, least),
                     k.on_track, k.at_risk, k.past_due, k.cancelled) for k in s.by_clock)),

@@ -78,6 +78,20 @@ CLOCK_COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
+class FirstTouch:
+    """Time to first touch of one first-touch clock."""
+
+    clock: str
+    label: str
+    median: Figure
+    mean: Figure
+    in_time: Figure
+    at_start: Figure
+    waiting: Figure
+    overdue: Figure
+
+
+@dataclass(frozen=True, slots=True)
 class Sla:
     within_sla: Figure
     met: Figure
@@ -90,12 +104,7 @@ class Sla:
     escalations: Figure
     escalation_tasks: Figure
     escalation_tasks_open: Figure
-    first_touch_median: Figure
-    first_touch_mean: Figure
-    first_touch_in_time: Figure
-    first_touch_at_start: Figure
-    first_touch_waiting: Figure
-    first_touch_overdue: Figure
+    first_touch: tuple[FirstTouch, ...]  # one per first-touch clock
     by_clock: tuple[ClockRow, ...]
     by_clock_columns: tuple[Column, ...]
     first_touch_clocks: tuple[str, ...]
@@ -137,54 +146,55 @@ def sla(data: ReportData, clocks: Sequence[ClockFact], keys: set[str],
                                "opened (task templates open while the SLA is breached)."),
         escalation_tasks_open=count("escalation tasks still open", sum(
             1 for t in escalation_tasks if t.status == "open"), "Of those, still open."),
-        **first_touch(data, clocks, now),
+        first_touch=first_touch(data, clocks, now),
         by_clock=by_clock(data, clocks, now), by_clock_columns=CLOCK_COLUMNS,
         first_touch_clocks=tuple(sorted(policy.first_touch_clocks)))
 
 
 def first_touch(data: ReportData, clocks: Sequence[ClockFact],
-                now: datetime) -> dict[str, Figure]:
-    """Time to first touch: median and mean over touched handoffs (n), the share touched
-    in time, the touches recorded before the clock started, and who still waits."""
+                now: datetime) -> tuple[FirstTouch, ...]:
+    """Time to first touch per first-touch clock (one that stops at the receiver's first
+    recorded touch): median and mean over touched handoffs (n), the share touched in
+    time, the touches recorded before the clock started, and who still waits. Per clock,
+    because a direct rep's intro call and a CS kickoff are different promises."""
     least = data.policy.min_sample
-    mine = [c for c in clocks if c.clock in data.policy.first_touch_clocks]
-    states = [(c, clock_state(c, now)) for c in mine]
-    touched = [c for c, s in states if s in (MET, BREACHED) and c.stopped_at is not None]
-    hours = [(c.stopped_at - c.started_at).total_seconds() / 3600 for c in touched
-             if c.stopped_at is not None]
-    decided = sum(1 for _, s in states if s in DECIDED)
-    waiting = sum(1 for _, s in states if s in (ON_TRACK, AT_RISK, PAST_DUE))
-    late = sum(1 for _, s in states if s == PAST_DUE)
-    span = ("from the first-touch clock's start (when the handoff was triggered, as the "
-            "systems record it) to the receiver's first recorded touch (intro call or "
-            "acceptance), over the handoffs touched so far")
-    return {
-        "first_touch_median": measure(
-            "time to first touch, median", round1(median(hours)), f"Median elapsed hours {span}.",
-            unit=" h", n=len(hours), min_sample=least, why="no first touch recorded yet"),
-        "first_touch_mean": measure(
-            "time to first touch, mean", round1(mean(hours)), f"Mean elapsed hours {span}; "
-            "a few slow touches pull it above the median.", unit=" h", n=len(hours),
-            min_sample=least, why="no first touch recorded yet"),
-        "first_touch_in_time": share(
-            "first touches within SLA", rate(sum(1 for _, s in states if s == MET), decided,
-                                             least),
-            "First-touch clocks met out of those whose outcome is known (met, touched "
-            "late, or still waiting past the due time).",
-            target=data.policy.targets.within_sla_pct, min_sample=least,
-            why="no first-touch clock has finished yet"),
-        "first_touch_at_start": count(
-            "touched before the clock started (0 h)",
-            sum(1 for h in hours if h == 0), "Touches recorded at or before the clock's "
-            "start (the intro call was held before the handoff was triggered); they count "
-            "as 0 h in the median and the mean."),
-        "first_touch_waiting": count(
-            "still waiting for a first touch", waiting, "First-touch clocks still "
-            "running: no touch recorded yet (past due ones included)."),
-        "first_touch_overdue": count(
-            "still waiting, already past due", late, "Of those, the ones past their due "
-            "time (counted as breached in the share above)."),
-    }
+    result = []
+    for name in sorted(data.policy.first_touch_clocks & {c.clock for c in clocks}):
+        label = data.policy.clock_labels.get(name, name)
+        states = [(c, clock_state(c, now)) for c in clocks if c.clock == name]
+        hours = [(c.stopped_at - c.started_at).total_seconds() / 3600 for c, s in states
+                 if s in (MET, BREACHED) and c.stopped_at is not None]
+        decided = sum(1 for _, s in states if s in DECIDED)
+        span = (f"from the clock's start (when the handoff was triggered, as the systems "
+                f"record it) to the receiver's first recorded touch ({label}), over the "
+                "handoffs touched so far")
+        result.append(FirstTouch(
+            name, label,
+            median=measure("time to first touch, median", round1(median(hours)),
+                           f"Median elapsed hours {span}.", unit=" h", n=len(hours),
+                           min_sample=least, why="no first touch recorded yet"),
+            mean=measure("time to first touch, mean", round1(mean(hours)),
+                         f"Mean elapsed hours {span}; a few slow touches pull it above the "
+                         "median.", unit=" h", n=len(hours), min_sample=least,
+                         why="no first touch recorded yet"),
+            in_time=share("first touches within SLA",
+                          rate(sum(1 for _, s in states if s == MET), decided, least),
+                          "Clocks met out of those whose outcome is known (met, touched "
+                          "late, or still waiting past the due time).",
+                          target=data.policy.targets.within_sla_pct, min_sample=least,
+                          why="no clock has finished yet"),
+            at_start=count("touched before the clock started (0 h)",
+                           sum(1 for h in hours if h == 0), "Touches recorded at or before "
+                           "the clock's start (held before the handoff was triggered); they "
+                           "count as 0 h in the median and the mean."),
+            waiting=count("still waiting for a first touch",
+                          sum(1 for _, s in states if s in (ON_TRACK, AT_RISK, PAST_DUE)),
+                          "Clocks still running: no touch recorded yet (past due ones "
+                          "included)."),
+            overdue=count("still waiting, already past due",
+                          sum(1 for _, s in states if s == PAST_DUE), "Of those, the ones "
+                          "past their due time (counted as breached in the share above).")))
+    return tuple(result)
 
 
 def by_clock(data: ReportData, clocks: Sequence[ClockFact], now: datetime,

@@ -194,12 +194,15 @@ def test_sla_counts_only_clocks_whose_outcome_is_known() -> None:
 
 def test_first_touch_shows_median_and_mean_with_n_and_the_share_in_time() -> None:
     s = compute(DATA, now=NOW).sla
+    # One first-touch clock in the policy (a clock that stops at the receiver's touch).
+    assert [(t.clock, t.label) for t in s.first_touch] == [("first_touch", "First touch")]
+    touch = s.first_touch[0]
     # prm:1 touched 30 h after the clock started (12-01 10:00 -> 12-02 16:00); prm:5
     # still waits, past its due time: 1 met of 2 known.
-    assert (s.first_touch_median.value, s.first_touch_mean.value) == (30.0, 30.0)
-    assert s.first_touch_median.n == s.first_touch_mean.n == 1
-    assert (s.first_touch_in_time.value, s.first_touch_in_time.n) == (50.0, 2)
-    assert (s.first_touch_waiting.value, s.first_touch_overdue.value) == (1, 1)
+    assert (touch.median.value, touch.mean.value) == (30.0, 30.0)
+    assert touch.median.n == touch.mean.n == 1
+    assert (touch.in_time.value, touch.in_time.n) == (50.0, 2)
+    assert (touch.waiting.value, touch.overdue.value) == (1, 1)
 
 
 def test_a_0_h_median_is_shown_with_the_mean_and_the_touches_made_before_the_start() -> None:
@@ -212,11 +215,29 @@ def test_a_0_h_median_is_shown_with_the_mean_and_the_touches_made_before_the_sta
                         at(12, 6, 21)))
     deals = tuple(DealFact(f"prm:{i}", PARTNER, partner="A", required=True)
                   for i in (1, 2, 3))
-    s = compute(ReportData("p", deals, clocks, policy=ONE), now=NOW).sla
-    assert (s.first_touch_median.value, s.first_touch_mean.value) == (0.0, 47.0)  # 141 / 3
-    assert s.first_touch_median.n == 3
-    assert s.first_touch_at_start.value == 2
-    assert (s.first_touch_in_time.value, s.first_touch_in_time.n) == (66.7, 3)
+    touch = compute(ReportData("p", deals, clocks, policy=ONE), now=NOW).sla.first_touch[0]
+    assert (touch.median.value, touch.mean.value) == (0.0, 47.0)  # 141 / 3
+    assert touch.median.n == 3
+    assert touch.at_start.value == 2
+    assert (touch.in_time.value, touch.in_time.n) == (66.7, 3)
+
+
+def test_first_touch_is_measured_per_clock_never_mixed() -> None:
+    # An intro call 2 h in and a CS kickoff 100 h in are different promises: one median
+    # over both would describe neither.
+    policy = PolicyFacts(frozenset({"first_touch", "kickoff"}), frozenset(),
+                         {"kickoff": "Kickoff held"}, min_sample=1)
+    clocks = (ClockFact("prm:1", "p2d", "first_touch", at(12, 1), at(12, 3), "met",
+                        at(12, 1, 2)),
+              ClockFact("prm:2", "cs", "kickoff", at(12, 1), at(12, 8), "met",
+                        at(12, 5, 4)),
+              ClockFact("prm:2", "cs", "cs_handoff", at(12, 1), at(12, 3), "met",
+                        at(12, 2)))
+    deals = (DealFact("prm:1", PARTNER, required=True), DealFact("prm:2", PARTNER,
+                                                                 required=True))
+    touches = compute(ReportData("p", deals, clocks, policy=policy), now=NOW).sla.first_touch
+    assert [(t.clock, t.label, t.median.value, t.median.n) for t in touches] == [
+        ("first_touch", "first_touch", 2.0, 1), ("kickoff", "Kickoff held", 100.0, 1)]
 
 
 def test_running_clocks_are_not_a_rate_and_a_clock_past_due_counts_as_breached() -> None:
@@ -487,7 +508,7 @@ def test_an_empty_period_gives_no_data_everywhere_and_no_nan() -> None:
     assert report.volume.total.value == 0 and report.breakdown.rows == ()
     sections = (report.volume, report.completeness, report.sla, report.acceptance,
                 report.preservation, report.reviews, report.scorecard, report.breakdown)
-    for section in sections:
+    for section in (*sections, *report.sla.first_touch):
         for figure in figures_of(section):
             assert figure.value is None or math.isfinite(figure.value), figure
             if figure.value is None:
@@ -498,9 +519,10 @@ def test_an_empty_period_gives_no_data_everywhere_and_no_nan() -> None:
 
 def test_every_figure_has_a_definition() -> None:
     report = compute(DATA, now=NOW)
+    assert report.sla.first_touch  # the fixture has a first-touch clock
     for section in (report.volume, report.completeness, report.sla, report.acceptance,
                     report.preservation, report.reviews, report.scorecard,
-                    report.breakdown):
+                    report.breakdown, *report.sla.first_touch):
         for figure in figures_of(section):
             assert len(figure.definition) > 15, figure
     for columns in (report.volume.columns, report.sla.by_clock_columns,

@@ -85,7 +85,7 @@ def test_every_figure_has_its_definition_next_to_it_in_every_format(report: Repo
     """The README says so: the definition travels with the number, whatever the format."""
     import html as html_lib
 
-    from handoff_sync.report.figure import figures_of
+    from handoff_sync.report.figure import Figure, figures_of
     from handoff_sync.report.render_table import render_table
 
     wide = io.StringIO()
@@ -94,19 +94,28 @@ def test_every_figure_has_its_definition_next_to_it_in_every_format(report: Repo
     page = html_lib.unescape(render(report, "html"))
     data = json.loads(render(report, "json"))
     rows = list(csv.reader(io.StringIO(render(report, "csv"))))
+    def shown_with_definition(figure: Figure) -> None:
+        line = next(line for line in table.splitlines()
+                    if line.startswith(figure.label + " "))
+        assert figure.definition in line, figure.label  # on the figure's own row
+        assert f"<td>{figure.label}</td>" in page and figure.definition in page
+
     for section in SECTIONS:
         for name, figure in ((f.name, getattr(getattr(report, section), f.name))
                              for f in dataclasses.fields(getattr(report, section))):
             if figure not in figures_of(getattr(report, section)):
                 continue
-            line = next(line for line in table.splitlines()
-                        if line.startswith(figure.label + " "))
-            assert figure.definition in line, (section, name)  # on the figure's row
-            assert f"<td>{figure.label}</td>" in page and figure.definition in page
+            shown_with_definition(figure)
             assert data[section][name]["definition"] == figure.definition
             at = next(i for i, row in enumerate(rows)
                       if row[0] == section and row[2] == f"{name}.value")
             assert rows[at + 1][2:] == [f"{name}.definition", figure.definition]
+    for touch, item in zip(report.sla.first_touch, data["sla"]["first_touch"], strict=True):
+        for figure in figures_of(touch):
+            shown_with_definition(figure)
+        assert item["median"]["definition"] == touch.median.definition
+        assert [touch.clock, "first_touch.median.definition", touch.median.definition] in [
+            row[1:] for row in rows]
         for columns in ("columns", "by_clock_columns", "partner_columns"):
             for column in getattr(getattr(report, section), columns, ()):
                 assert column.definition in page and column.definition in table
