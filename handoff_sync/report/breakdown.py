@@ -23,7 +23,7 @@ from handoff_sync.report.basis import (
     decisions,
     group_of,
 )
-from handoff_sync.report.facts import PARTNER, ClockFact, DealFact, ReportData
+from handoff_sync.report.facts import PARTNER, ClockFact, DealFact, PolicyFacts, ReportData
 from handoff_sync.report.figure import Cell, Column, rate_cell, value_cell
 from handoff_sync.report.stats import mean, rate, round1
 
@@ -47,20 +47,27 @@ class Breakdown:
     columns: tuple[Column, ...]
 
 
-def columns(by: str, min_sample: int) -> tuple[Column, ...]:
+def columns(by: str, policy: PolicyFacts) -> tuple[Column, ...]:
+    """The table's columns; each rate's heading names its target (handoff.yaml)."""
+    min_sample, targets = policy.min_sample, policy.targets
     judged = (f"judged against the target only when n reaches min_sample ({min_sample})")
+    alert = ("" if policy.rejection_alert_pct is None
+             else f" (alert > {policy.rejection_alert_pct:g}%)")
     return (
         Column("group", DIMENSION_LABELS[by], f"The deal's {DIMENSION_LABELS[by]}; "
-               f"{NONE}: the deal has none, {NO_PARTNER}: no partner."),
+               + (f"{NO_PARTNER}: a direct deal." if by == "partner"
+                  else f"{NONE}: the deal has none.")),
         Column("deals", "deals", "Deals in the period: linked, direct and registered only."),
         Column("handoffs", "handoffs", "Of them, deals that need a handoff."),
-        Column("completeness", "completeness", "Mean completeness of the handoffs "
-               f"(n = handoffs), {judged}."),
-        Column("within_sla", "within SLA", "SLA clocks met / clocks with a known outcome "
-               f"(met or breached; running ones not counted), Wilson 95% interval, {judged}."),
-        Column("preservation", "preservation", "Partner deals closed won / partner deals "
-               f"closed, Wilson 95% interval, {judged}."),
-        Column("rejection", "rejected", "Handoffs rejected at least once / handoffs the "
+        Column("completeness", f"completeness (>= {targets.completeness_pct:g}%)",
+               f"Mean completeness of the handoffs (n = handoffs), {judged}."),
+        Column("within_sla", f"within SLA (>= {targets.within_sla_pct:g}%)",
+               "SLA clocks met / clocks with a known outcome (met or breached; running "
+               f"ones not counted), Wilson 95% interval, {judged}."),
+        Column("preservation", f"preservation (>= {targets.preservation_pct:g}%)",
+               f"Partner deals closed won / partner deals closed, Wilson 95% interval, "
+               f"{judged}."),
+        Column("rejection", f"rejected{alert}", "Handoffs rejected at least once / handoffs the "
                "receiver accepted or rejected in the period, Wilson 95% interval; judged "
                f"against the alert threshold only when n reaches min_sample ({min_sample})."),
     )
@@ -107,4 +114,4 @@ def breakdown(data: ReportData, deals: Sequence[DealFact], clocks: Sequence[Cloc
                            least),
                       target=policy.rejection_alert_pct, at_most=True, min_sample=least)))
     rows.sort(key=lambda r: (-r.deals, r.group))
-    return Breakdown(by, DIMENSION_LABELS[by], tuple(rows), columns(by, least))
+    return Breakdown(by, DIMENSION_LABELS[by], tuple(rows), columns(by, policy))

@@ -319,7 +319,8 @@ def acceptance(data: ReportData, since: datetime | None) -> AcceptanceFigures:
             Column("partner", "partner", "The registration's partner."),
             Column("decided", "decided (n)", "Its handoffs accepted or rejected."),
             Column("rejected", "rejected", "Of them, rejected at least once."),
-            Column("rate", "rate", "rejected / decided, Wilson 95% interval; alert above "
+            Column("rate", "rate" if alert is None else f"rate (alert > {alert:g}%)",
+                   "rejected / decided, Wilson 95% interval; alert above "
                    f"the threshold only when n reaches min_sample ({least}); partners "
                    "under it are listed last, unjudged."),
         ),

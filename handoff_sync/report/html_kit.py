@@ -11,10 +11,18 @@ from typing import Any
 
 from handoff_sync.report import svg
 from handoff_sync.report.basis import Count
-from handoff_sync.report.figure import Column, Figure
+from handoff_sync.report.figure import Cell, Column, Figure
 from handoff_sync.report.stats import ABOVE, BELOW, OK, SMALL
 from handoff_sync.report.svg import PALETTE
-from handoff_sync.report.text import interval, n_text, target_text, value_text
+from handoff_sync.report.text import (
+    cell_mark,
+    interval,
+    n_text,
+    num,
+    pct,
+    target_text,
+    value_text,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
@@ -44,6 +52,7 @@ dl.defs{font-size:12px;color:#4a5568;margin:0 0 10px;display:grid;
   grid-template-columns:max-content 1fr;gap:2px 10px}
 dl.defs dt{font-weight:600}dl.defs dd{margin:0}
 p.def{font-size:12px;color:#4a5568;margin:2px 0 10px}
+td small{display:block;font-size:11px;color:#718096;white-space:nowrap}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;
   vertical-align:middle}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
@@ -52,11 +61,29 @@ footer{font-size:12px;color:#4a5568}
 """
 
 
+class Html(str):
+    """A table cell already rendered as HTML (built here from escaped parts)."""
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    lines = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>"
-                    for row in rows)
+    lines = "".join("<tr>" + "".join(c if isinstance(c, Html) else f"<td>{escape(str(c))}</td>"
+                                     for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{lines}</tbody></table>"
+
+
+def cell(value: Cell, min_sample: int, unit: str = "%") -> Html:
+    """A group's rate or mean: the value, then n (or part/n), the interval and the
+    verdict in small print; coloured only when judged."""
+    cls = STATUS_CLASS.get(value.status, "")
+    attr = f' class="{cls}"' if cls else ""
+    if value.value is None:
+        return Html(f"<td{attr}>n/a<small>n={value.n}</small></td>")
+    main = pct(value.value) if unit == "%" else num(value.value, unit)
+    count = f"{value.part}/{value.n}" if value.part is not None else f"n={value.n}"
+    detail = " ".join(p for p in (count, interval(value.low_pct, value.high_pct),
+                                  cell_mark(value, min_sample)) if p)
+    return Html(f"<td{attr}>{escape(main)}<small>{escape(detail)}</small></td>")
 
 
 STATUS_CLASS = {OK: "ok", BELOW: "bad", ABOVE: "bad", SMALL: "small"}
@@ -76,8 +103,8 @@ def figure_kpi(figure: Figure, min_sample: int) -> str:
     detail = " \u00b7 ".join(part for part in (
         n_text(figure), f"95% CI {spread}" if spread else "",
         target_text(figure, min_sample)) if part)
-    if figure.value is None:  # the tile says n/a, the why goes under the label
-        value, detail = "n/a", " \u00b7 ".join(p for p in (figure.why, detail) if p)
+    if figure.value is None:  # the tile says n/a, and why, under the label
+        value, detail = "n/a", " \u00b7 ".join(p for p in (figure.why, n_text(figure)) if p)
     else:
         value = value_text(replace(figure, low_pct=None, high_pct=None))
     return kpi(value, figure.label, detail, figure.status)

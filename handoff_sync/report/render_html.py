@@ -17,7 +17,7 @@ from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.html_breakdown import breakdown_html
 from handoff_sync.report.svg import PALETTE
-from handoff_sync.report.text import cell_with_mark, num, pct, signed, subtitle
+from handoff_sync.report.text import num, pct, signed, subtitle
 
 CHART_ROWS = 20
 
@@ -79,7 +79,7 @@ def _sla(report: Report) -> str:
          f"{pct(k.within.value)} ({k.met}/{k.decided})") for k in s.by_clock],
         scale=100, target=target, label_width=300) if s.by_clock else ""
     table = kit.table([c.label for c in s.by_clock_columns],
-                      [(k.label, k.decided, k.met, k.breached, cell_with_mark(k.within, least),
+                      [(k.label, k.decided, k.met, k.breached, kit.cell(k.within, least),
                         k.on_track, k.at_risk, k.past_due, k.cancelled) for k in s.by_clock])
     target_note = "" if target is None else \
         f" The dashed line is the target ({target:g}%)."
@@ -118,7 +118,7 @@ def _acceptance(report: Report) -> str:
     a, least = report.acceptance, report.min_sample
     alerts = "".join(f'<p class="alert">{escape(line)}</p>' for line in a.alerts)
     table = kit.table([c.label for c in a.partner_columns],
-                      [(x.partner, x.decided, x.rejected, cell_with_mark(x.rate, least))
+                      [(x.partner, x.decided, x.rejected, kit.cell(x.rate, least))
                        for x in a.partners])
     reasons = kit.counts_chart("Rejection reasons", a.top_reasons, PALETTE["prm_only"])
     return (kit.kpis([a.decided, a.rejection_rate, a.resubmitted], least)
@@ -147,8 +147,8 @@ def _scorecard(report: Report) -> str:
         scale=100, label_width=260) if ranked else "<p>No partner has enough handoffs to rank.</p>"
     table = kit.table([c.label for c in sc.partner_columns], [
         (x.partner, x.rank or "", x.deals, x.handoffs,
-         cell_with_mark(x.completeness, least), cell_with_mark(x.sla, least),
-         cell_with_mark(x.preservation, least), num(x.outcome_score),
+         kit.cell(x.completeness, least), kit.cell(x.sla, least),
+         kit.cell(x.preservation, least), num(x.outcome_score),
          ", ".join(x.score_parts) or "-",
          f"{num(x.trend_start_pct)} \u2192 {num(x.trend_now_pct)} ({signed(x.trend_delta)})")
         for x in sc.partners])

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from handoff_sync.mapping.policy.measures import Targets
 from handoff_sync.report.basis import DECIDED, MET, clock_state
 from handoff_sync.report.facts import (
     DIRECT,
@@ -85,7 +86,7 @@ def score_definition(min_sample: int) -> str:
             "partner's handoffs turned out like, not the partner's capability.")
 
 
-def partner_columns(min_sample: int) -> tuple[Column, ...]:
+def partner_columns(min_sample: int, targets: Targets) -> tuple[Column, ...]:
     return (
         Column("partner", "partner", "The partner account on the deal registration."),
         Column("rank", "rank", f"By handoff outcome score, among partners with at least "
@@ -95,12 +96,12 @@ def partner_columns(min_sample: int) -> tuple[Column, ...]:
                "only)."),
         Column("handoffs", "handoffs (n)", "Of them, deals that need a handoff: the score's "
                "n."),
-        Column("completeness", "completeness", "Mean completeness of its handoffs (n = "
-               "handoffs)."),
-        Column("sla", "within SLA", "Its SLA clocks met / clocks with a known outcome (n), "
-               "Wilson 95% interval."),
-        Column("preservation", "preservation", "Its partner deals closed won / closed (n), "
-               "Wilson 95% interval."),
+        Column("completeness", f"completeness (>= {targets.completeness_pct:g}%)",
+               "Mean completeness of its handoffs (n = handoffs)."),
+        Column("sla", f"within SLA (>= {targets.within_sla_pct:g}%)", "Its SLA clocks met / "
+               "clocks with a known outcome (n), Wilson 95% interval."),
+        Column("preservation", f"preservation (>= {targets.preservation_pct:g}%)", "Its "
+               "partner deals closed won / closed (n), Wilson 95% interval."),
         Column("outcome_score", "outcome score", score_definition(min_sample)),
         Column("score_parts", "scored on", f"The components with at least {min_sample} "
                "cases, which entered the score."),
@@ -175,7 +176,7 @@ def scorecard(data: ReportData, deals: Sequence[DealFact], clocks: Sequence[Cloc
               score_definition(least)),
         count("partners not ranked", len(rest), f"Partners with fewer than {least} "
               "handoffs, or no component with enough cases: listed with their n, unranked."),
-        ordered, partner_columns(least), trend(history, since),
+        ordered, partner_columns(least, targets), trend(history, since),
         "Mean completeness of the deals needing a handoff after each recorded gate change "
         "in the period (the state before the period replayed first); the dashed line is "
         "the completeness target.")

@@ -59,22 +59,24 @@ class ClockRow:
     cancelled: int
 
 
-CLOCK_COLUMNS = (
-    Column("label", "clock", "The SLA clock as handoff.yaml labels it."),
-    Column("decided", "n", "Clocks whose outcome is known: met + breached."),
-    Column("met", "met", "Stopped by their stop event by the due time."),
-    Column("breached", "breached", "Stopped after the due time, or still running past it."),
-    Column("within", "within SLA", "met / n, with the Wilson 95% interval; judged "
-           "against the target only when n reaches min_sample."),
-    Column("on_track", "running: on track", "Still running, within the at-risk share "
-           "of their time; not counted in n."),
-    Column("at_risk", "running: at risk", "Still running, past the at-risk share of their "
-           "time; not counted in n."),
-    Column("past_due", "running: past due", "Still running after their due time (counted "
-           "as breached)."),
-    Column("cancelled", "cancelled", "Stopped because the deal stopped needing the "
-           "handoff; never counted."),
-)
+def clock_columns(target: float) -> tuple[Column, ...]:
+    return (
+        Column("label", "clock", "The SLA clock as handoff.yaml labels it."),
+        Column("decided", "n", "Clocks whose outcome is known: met + breached."),
+        Column("met", "met", "Stopped by their stop event by the due time."),
+        Column("breached", "breached", "Stopped after the due time, or still running past "
+               "it."),
+        Column("within", f"within SLA (>= {target:g}%)", "met / n, with the Wilson 95% "
+               "interval; judged against the target only when n reaches min_sample."),
+        Column("on_track", "running: on track", "Still running, within the at-risk share "
+               "of their time; not counted in n."),
+        Column("at_risk", "running: at risk", "Still running, past the at-risk share of "
+               "their time; not counted in n."),
+        Column("past_due", "running: past due", "Still running after their due time "
+               "(counted as breached)."),
+        Column("cancelled", "cancelled", "Stopped because the deal stopped needing the "
+               "handoff; never counted."),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,7 @@ def sla(data: ReportData, clocks: Sequence[ClockFact], keys: set[str],
         escalation_tasks_open=count("escalation tasks still open", sum(
             1 for t in escalation_tasks if t.status == "open"), "Of those, still open."),
         first_touch=first_touch(data, clocks, now),
-        by_clock=by_clock(data, clocks, now), by_clock_columns=CLOCK_COLUMNS,
+        by_clock=by_clock(data, clocks, now), by_clock_columns=clock_columns(target),
         first_touch_clocks=tuple(sorted(policy.first_touch_clocks)))
 
 
