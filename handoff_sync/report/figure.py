@@ -32,6 +32,7 @@ class Figure:
     low_pct: float | None = None  # Wilson 95% interval of a rate
     high_pct: float | None = None
     why: str = ""  # why there is no value, e.g. "no closed-won direct deal"
+    signed: bool = False  # a change (+/-), printed with its sign: +12.5%
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,13 @@ def count(label: str, value: int, definition: str) -> Figure:
 
 def measure(label: str, value: float | None, definition: str, *, unit: str = "",
             n: int | None = None, target: float | None = None, at_most: bool = False,
-            min_sample: int = 1, why: str = "") -> Figure:
+            min_sample: int = 1, why: str = "", signed: bool = False) -> Figure:
     """A mean, median or other value over ``n`` cases, judged against ``target`` when
     n reaches min_sample."""
     return Figure(label, value, definition, unit, n, target, _kind(target, at_most),
                   versus(value, target, at_most=at_most, n=n, min_sample=min_sample),
-                  why=(why or "nothing to measure") if value is None else "")
+                  why=(why or "nothing to measure") if value is None else "",
+                  signed=signed)
 
 
 def share(label: str, rate: Rate, definition: str, *, target: float | None = None,

@@ -373,7 +373,7 @@ def preservation(deals: Sequence[DealFact], targets: Targets,
                              "the two samples.", unit="%",
                              n=min(len(p_cycles), len(d_cycles)),
                              target=targets.cycle_impact_pct, at_most=True,
-                             min_sample=min_sample, why=why))
+                             min_sample=min_sample, why=why, signed=True))
 
 
 def reviews(data: ReportData, since: datetime | None) -> Reviews:

@@ -55,7 +55,8 @@ def _flat(name: str, value: Any) -> Iterator[tuple[str, Any]]:
     """Nested objects as dotted metrics; lists of plain values joined with ';'."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if key == "value" or item not in (None, ""):  # a figure's blanks are noise
+            # A figure's blanks (no target, no interval, not signed) are noise in CSV.
+            if key == "value" or not (item is None or item == "" or item is False):
                 yield from _flat(f"{name}.{key}", item)
     elif isinstance(value, list):
         yield name, ";".join(str(v) for v in value)

@@ -47,7 +47,9 @@ def value_text(figure: Figure, *, why: bool = True) -> str:
     "n/a (why)" (just "n/a" where the status beside it says why)."""
     if figure.value is None:
         return f"n/a ({figure.why})" if figure.why and why else "n/a"
-    if figure.unit == "%":
+    if figure.signed:
+        text = signed(figure.value, figure.unit)
+    elif figure.unit == "%":
         text = pct(figure.value)
     elif figure.unit:
         text = num(figure.value, figure.unit)
@@ -77,7 +79,8 @@ def target_text(figure: Figure, min_sample: int) -> str:
     if figure.target is None:
         return status if figure.status in (SMALL, NO_DATA) else ""
     unit = "%" if figure.unit in ("%", "") else figure.unit
-    aim = f"{'<=' if figure.target_kind == AT_MOST else '>='} {figure.target:g}{unit}"
+    plus = "+" if figure.signed and figure.target > 0 else ""
+    aim = f"{'<=' if figure.target_kind == AT_MOST else '>='} {plus}{figure.target:g}{unit}"
     return f"{aim}: {status}" if status else aim
 
 
