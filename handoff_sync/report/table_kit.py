@@ -18,7 +18,9 @@ from handoff_sync.safety.sanitise import for_rich
 def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for index, header in enumerate(headers):
-        table.add_column(header, justify="left" if index == 0 else "right")
+        # A group name (an AE's email) folds onto a second line rather than losing its end.
+        table.add_column(header, justify="left" if index == 0 else "right",
+                         overflow="fold" if index == 0 else "ellipsis")
     for row in rows:
         # Partner names and labels come from the systems: text, never markup or escapes.
         table.add_row(*(for_rich(cell) for cell in row))
