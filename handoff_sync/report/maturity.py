@@ -15,13 +15,14 @@ in flux (an owner who left yesterday) do not drop a level; the evidence shows th
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handoff_sync.mapping.policy.measures import IMPROVABLE_FIGURES, TARGETED_FIGURES
 from handoff_sync.model import ROLE_FIELDS, PersonRole
+from handoff_sync.report.basis import cycle_days
 from handoff_sync.report.facts import DIRECT, PARTNER, DealFact, HandoffTypeFacts, ReportData
+from handoff_sync.report.stats import mean, round1
 
 LEVEL_NAMES = {1: "ad hoc", 2: "defined but inconsistent", 3: "orchestrated and measured"}
 TOP = 3
@@ -214,26 +215,24 @@ def gates(in_use: Sequence[HandoffTypeFacts], handoffs: Sequence[DealFact],
     stages = sum(len(t.stage_owners) for t in in_use)
     ungated = [f"{label} ({t.label})" for t in in_use for label in t.ungated_stages]
     # The completeness section's mean, over the same deals.
-    mean = round(statistics.fmean(d.completeness_pct for d in handoffs), 1)
-    meets = mean >= target
+    average = round1(mean([d.completeness_pct for d in handoffs]))
+    meets = average is not None and average >= target
     evidence = (f"{stages - len(ungated)} of {stages} stages gated; mean completeness "
-                f"{_pct(mean)} of {len(handoffs)} deals needing a handoff (target "
+                f"{_pct(average)} of {len(handoffs)} deals needing a handoff (target "
                 f"{target:g}%)")
     level = 1 if len(ungated) == stages else 3 if not ungated and meets else 2
     steps = [f"add gate requirements to {name}" for name in ungated]
     if not meets:
-        steps.append(f"raise the mean completeness from {_pct(mean)} to {target:g}% (the "
+        steps.append(f"raise the mean completeness from {_pct(average)} to {target:g}% (the "
                      "open gate tasks name the missing fields, and the report's most-missing "
                      "fields which to chase first)")
     return _dimension(GATES, level, evidence, steps)
 
 
 def won_with_cycle(deals: Sequence[DealFact], kind: str) -> int:
-    """Won deals of ``kind`` whose cycle length the preservation section can measure (a
-    creation date, and a close date not before it)."""
-    return sum(1 for d in deals if d.kind == kind and d.is_closed and d.is_won
-               and d.created_at is not None and d.close_date is not None
-               and d.close_date >= d.created_at.date())
+    """Won deals of ``kind`` whose cycle length the preservation section measures."""
+    found = (cycle_days(d) for d in deals if d.kind == kind and d.is_closed and d.is_won)
+    return sum(1 for days in found if days is not None and days >= 0)
 
 
 def outcomes(deals: Sequence[DealFact], min_sample: int) -> MaturityDimension:

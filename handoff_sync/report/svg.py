@@ -109,7 +109,8 @@ def hbars(title: str, rows: Sequence[tuple[str, Sequence[Segment], str]], *,
     full = scale if scale is not None else (longest or 1)
     left = 0 if above else label_width if label_width is not None else label_room(labels,
                                                                                    width)
-    room = width - left - 70
+    # Room for the longest value text after its bar (e.g. "29.5 d (n=8)").
+    room = width - left - max((len(value) for _, _, value in rows), default=4) * CHAR_PX - 14
     body: list[str] = []
     for index, (label, segments, value) in enumerate(rows):
         y = top + index * row_h

@@ -204,8 +204,8 @@ def test_outcome_counts_match_the_preservation_section() -> None:
     p = report.preservation
     outcomes = next(d for d in report.maturity.dimensions if d.id == "outcomes")
     assert outcomes.evidence.startswith(
-        f"preservation measured on {p.partner_closed} closed partner deals; cycle length on "
-        f"{p.partner_cycle_deals} won partner and {p.direct_cycle_deals} won direct deals")
+        f"preservation measured on {p.preservation.n} closed partner deals; cycle length on "
+        f"{p.partner_cycle.n} won partner and {p.direct_cycle.n} won direct deals")
 
 
 def test_registrations_not_in_the_crm_count_as_handoffs_of_their_first_stage() -> None:

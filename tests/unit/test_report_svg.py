@@ -41,7 +41,7 @@ def test_the_volume_chart_of_57_partners_says_top_20_of_57_and_the_table_lists_a
                   for i in range(57))
     html = render(compute(replace(DATA, deals=deals), now=NOW), "html")
     volume = html[html.index('id="volume"'):html.index('id="completeness"')]
-    assert "top 20 of 57 partner groups shown" in volume
+    assert "Deals by partner (top 20 of 57; all in the table)" in volume
     assert all(f"<td class=\"text\">Partner {i:02d}</td>" in volume for i in range(57))
 
 
