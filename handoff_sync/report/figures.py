@@ -17,6 +17,7 @@ Definitions (docs/domain.md, "What operators measure"):
 - acceptance: handoffs the receiving owner decided on (accepted or rejected) in the
   period; rejection rate = handoffs rejected at least once / handoffs decided, overall
   and by partner (n shown); a partner above the policy's rejection_alert_pct is an alert.
+- funnel: report/funnel.py (its own definitions, printed with it).
 - readiness: a weighted mean of completeness, SLA compliance and preservation (weights in
   ``READINESS_WEIGHTS``, re-normalised over the components a partner has data for).
 """
@@ -40,15 +41,17 @@ from handoff_sync.report.facts import (
     HistoryFact,
     ReportData,
 )
+from handoff_sync.report.funnel import FunnelSection, compute_funnels
 
-SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "reviews",
-            "scorecard")
+SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "funnel",
+            "reviews", "scorecard")
 SECTION_TITLES = {
     "volume": "Handoff volume",
     "completeness": "Handoff completeness",
     "sla": "SLA compliance and first touch",
     "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
+    "funnel": "Leakage funnel",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard",
 }
@@ -226,6 +229,7 @@ class Report:
     sla: Sla
     acceptance: AcceptanceFigures
     preservation: Preservation
+    funnel: FunnelSection
     reviews: Reviews
     scorecard: Scorecard
     notes: tuple[str, ...]
@@ -248,7 +252,9 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         pipeline=data.pipeline, generated_at=now, since=since, by=by, runs=data.runs,
         volume=volume(deals, by), completeness=completeness(deals, targets),
         sla=sla(data, clocks, keys, since), acceptance=acceptance(data, since),
-        preservation=preservation(deals, targets), reviews=reviews(data, since),
+        preservation=preservation(deals, targets),
+        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
+        reviews=reviews(data, since),
         scorecard=scorecard(data, deals, clocks, since, now), notes=tuple(notes))
 
 

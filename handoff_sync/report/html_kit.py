@@ -35,6 +35,9 @@ th{background:#edf2f7}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 svg{max-width:100%;height:auto}
 footer{font-size:12px;color:#4a5568}
+h4{font-size:13px;margin:12px 0 4px}
+dl.defs{font-size:12px;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
+dl.defs dt{font-weight:600}dl.defs dd{margin:0;color:#4a5568}
 """
 
 

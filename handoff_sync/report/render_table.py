@@ -10,6 +10,7 @@ from rich.table import Table
 
 from handoff_sync.report import table_kit as kit
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
+from handoff_sync.report.table_funnel import render_funnel
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
 from handoff_sync.safety.sanitise import for_rich
 
@@ -128,4 +129,5 @@ SECTION_RENDERERS: dict[str, Callable[[Report], list[Table]]] = {
     "volume": _volume, "completeness": _completeness, "sla": _sla,
     "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
     "scorecard": _scorecard,
+    "funnel": render_funnel,
 }

@@ -24,7 +24,9 @@ def report_data(report: Report) -> dict[str, Any]:
 
 def csv_rows(report: Report) -> Iterator[tuple[str, str, str, Any]]:
     """(section, group, metric, value): scalars with an empty group; list items grouped
-    by their first field (a label, a partner, an instant), metric "<list>.<field>"."""
+    by their first field (a label, a partner, an instant), metric "<list>.<field>"; a list
+    of items inside an item nests its group ("partner_chain/approved", metric
+    "<list>.<list>.<field>"); a list of plain values is one cell joined by ';'."""
     data = report_data(report)
     for key in ("pipeline", "generated_at", "since", "by", "runs"):
         yield "report", "", key, data[key]
@@ -36,12 +38,26 @@ def csv_rows(report: Report) -> Iterator[tuple[str, str, str, Any]]:
                 for sub, item in value.items():
                     yield section, "", f"{name}.{sub}", item
             elif isinstance(value, list) and value and isinstance(value[0], dict):
-                for item in value:
-                    fields = list(item.items())
-                    group = str(fields[0][1])
-                    for sub, cell in fields[1:]:
-                        yield section, group, f"{name}.{sub}", cell
+                yield from _items(section, "", name, value)
             elif isinstance(value, list):
                 yield section, "", name, ";".join(str(v) for v in value)
             else:
                 yield section, "", name, value
+
+
+def _items(section: str, prefix: str, name: str,
+           items: list[dict[str, Any]]) -> Iterator[tuple[str, str, str, Any]]:
+    for item in items:
+        fields = list(item.items())
+        group = f"{prefix}{fields[0][1]}"
+        for sub, cell in fields[1:]:
+            metric = f"{name}.{sub}"
+            if isinstance(cell, list) and cell and isinstance(cell[0], dict):
+                yield from _items(section, f"{group}/", metric, cell)
+            elif isinstance(cell, list):
+                yield section, group, metric, ";".join(str(v) for v in cell)
+            elif isinstance(cell, dict):
+                for key, inner in cell.items():
+                    yield section, group, f"{metric}.{key}", inner
+            else:
+                yield section, group, metric, cell

@@ -131,3 +131,24 @@ def line(title: str, points: Sequence[tuple[datetime, float]], *, width: int = 6
     body.append(_text(width - right, height - 8, last.strftime("%Y-%m-%d %H:%M"),
                       anchor="end", size=10))
     return _svg(width, height, body, title)
+
+
+def funnel(title: str, steps: Sequence[tuple[str, float, str]], *, width: int = 760,
+           label_width: int = 220, text_width: int = 250) -> str:
+    """A funnel: one bar per step, centred and as wide as its count against the widest
+    step, the step's name on the left and its figures (``text``) on the right."""
+    bar_h, gap, top = 24, 6, 6
+    height = top + len(steps) * (bar_h + gap) + 6
+    room = width - label_width - text_width
+    most = max((count for _, count, _ in steps), default=0) or 1
+    centre = label_width + room / 2
+    body: list[str] = []
+    for index, (label, count, text) in enumerate(steps):
+        y = top + index * (bar_h + gap)
+        fits = label_width // 7
+        short = label if len(label) <= fits else label[:fits - 1] + "\u2026"
+        body.append(_text(label_width - 8, y + 16, short, anchor="end"))
+        bar = room * count / most
+        body.append(_rect(centre - bar / 2, y, bar, bar_h, PALETTE["partner"]))
+        body.append(_text(label_width + room + 8, y + 16, text))
+    return _svg(width, height, body, title)
