@@ -114,7 +114,7 @@ def kickoff_ms(s: Scenario, stamps: tuple[Moment, Moment]) -> int | None:
     stream, and every other value of the seed, stays as it was."""
     if s.outcome != "won" or s.handoff_type != PARTNER_TO_DIRECT or s.closed_ms is None:
         return None
-    r = random.Random(f"kickoff:{s.index}:{s.closed_ms}").random
+    r = random.Random(f"kickoff:{s.index}:{s.amount}").random
     if r() >= KICKOFF_RECORDED:
         return None
     held = s.closed_ms + int(between(r, 1, 7) * DAY_MS)
