@@ -1,6 +1,7 @@
 """The leakage funnel of `handoff-sync demo`'s store, read back through `report`: the
-shipped partner chain has deals at every step but none, and its counts agree with what
-the sandbox seeded and what the store holds."""
+shipped partner chain has deals at (nearly) every step, and its counts agree with what
+the sandbox seeded and what the store holds. The reversed pack (Salesforce PRM, HubSpot
+CRM) maps the dates its steps need too."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.cli.main import main
+from handoff_sync.report import build_report
 from handoff_sync.sandbox.seed.generator import generate_with_truth
+from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store, sqlite_url_for
+from tests.e2e.create_support import REVERSED_PACK
+from tests.e2e.sync_support import clean_cycle, sync_world
 
 DEALS = 120
+NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +81,25 @@ def test_the_demo_report_draws_the_funnel(demo: Path) -> None:
     section = html.split('<section id="funnel"', 1)[1].split("</section>", 1)[0]
     assert "<svg" in section and "Partner deal chain" in section
     assert "counts at every earlier one" in section  # the definitions print with it
+
+
+def test_the_reversed_pack_dates_its_steps(sandbox: SandboxServer, tmp_path: Path,
+                                           store_url: str) -> None:
+    """Salesforce registrations (CreatedDate as custom.registered_at) and HubSpot deals
+    (createdate as custom.created_at): the chain counts, times and cohorts them."""
+    with sync_world(sandbox, tmp_path, database_url=store_url, now=NOW, deals=60,
+                    pack=REVERSED_PACK) as world:
+        clean_cycle(world)
+        report = build_report(world["store"], world["config"], now=NOW)
+    [chain] = report.funnel.funnels
+    steps = {s.step: s for s in chain.steps}
+    _, truth = generate_with_truth(deals=60, partners=4, random_seed=3, now=NOW)
+    status = Counter(s.registration_status for s in truth.scenarios)
+    assert steps["registered"].reached == chain.entered == 60
+    assert steps["approved"].reached == status["Approved"] + status["Converted"]
+    assert steps["registered"].lost == status["Rejected"] + status["Expired"]
+    assert steps["opportunity_created"].reached > 0
+    for step in ("approved", "opportunity_created"):  # dates on both sides of each gap
+        assert steps[step].timed == steps[step].reached
+    assert sum(week.entered for week in chain.weekly) == 60
+    assert all(week.group != "(no date)" for week in chain.weekly)
