@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from handoff_sync.cli.main import main
+from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.testing.file_drop import file_drop_mappings
 from tests.unit.test_mapping_errors import PACK, edited_pack, line_of, only_problem
 
 STEP = """        - id: intro_held
@@ -100,3 +102,25 @@ def test_both_packs_ship_the_partner_chain() -> None:
     for folder in (PACK, PACK / "packs" / "salesforce-prm-hubspot-crm"):
         text = (folder / "handoff.yaml").read_text()
         assert "  funnels:\n    - id: partner_chain" in text, folder
+
+
+def test_beside_a_file_drop_unmapped_fields_are_blank_not_errors(tmp_path: Path) -> None:
+    """One handoff.yaml serves every PRM: a file drop maps no approved_at, so the shipped
+    "approved" step is reached through registration_status and is not timed; a step that
+    only an unmapped field could reach is refused, one that an unmapped field cannot stop
+    is not."""
+    folder = file_drop_mappings(tmp_path / "mappings")
+    mappings, problems = validate_mappings(folder)
+    assert problems == [] and mappings is not None
+    handoff = folder / "handoff.yaml"
+    text = handoff.read_text()
+    handoff.write_text(text.replace(
+        "              - {field: registration_status, op: in, value: [approved, handoff_ready, "
+        "accepted, closed_won]}\n", "").replace(
+        "reached_when: {field: kickoff_at, op: is_filled}",
+        "reached_when: {not: {field: custom.never_mapped_at, op: is_filled}}"))
+    problem = only_problem(folder)
+    assert problem.message == ("step 'approved' can never be reached: no mapping provides "
+                               "'approved_at', so this never holds")
+    assert problem.hint == "map it in files.yaml or salesforce.yaml, or test another field"
+    assert problem.line == line_of(handoff, "- {field: approved_at, op: is_filled}") - 2
