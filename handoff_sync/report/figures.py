@@ -8,7 +8,7 @@ whose outcome is known, carry a Wilson 95% interval by group, and a group under
 The period: deals open now or closed on/after ``since``; clocks started, SLA events,
 decisions and conflicts at/after ``since``; review items open now. No ``since``:
 everything. Sections with more to say live in their own modules (``sla_figures``,
-``scorecard``, ``breakdown``); the small ones are here.
+``scorecard``, ``breakdown``, ``funnel``); the small ones are here.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from handoff_sync.report.figure import (
     rate_cell,
     share,
 )
+from handoff_sync.report.funnel import FunnelSection, compute_funnels
 from handoff_sync.report.scorecard import (
     OUTCOME_WEIGHTS,
     PartnerScore,
@@ -66,6 +67,7 @@ __all__ = ["DIMENSIONS", "DIMENSION_LABELS", "NONE", "NO_PARTNER", "OUTCOME_WEIG
            "VolumeRow", "compute", "group_of", "histogram", "in_period"]
 
 SECTIONS = ("volume", "breakdown", "completeness", "sla", "acceptance", "preservation",
+            "funnel",
             "reviews", "scorecard")
 SECTION_TITLES = {
     "volume": "Handoff volume",
@@ -74,6 +76,7 @@ SECTION_TITLES = {
     "sla": "SLA compliance and first touch",
     "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
+    "funnel": "Leakage funnel",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard: handoff outcome score",
 }
@@ -178,6 +181,7 @@ class Report:
     sla: Sla
     acceptance: AcceptanceFigures
     preservation: Preservation
+    funnel: FunnelSection
     reviews: Reviews
     scorecard: Scorecard
     notes: tuple[str, ...]
@@ -206,6 +210,7 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         completeness=completeness(deals, data.policy.targets, data.policy.min_sample),
         sla=sla(data, clocks, keys, since, now), acceptance=acceptance(data, since),
         preservation=preservation(deals, data.policy.targets, data.policy.min_sample),
+        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
         notes=tuple(notes))
 
