@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.mapping.policy.measures import Targets
 from handoff_sync.model import Value
 
@@ -148,6 +149,7 @@ class PolicyFacts:
     rejection_alert_pct: float | None = None
     targets: Targets = field(default_factory=Targets)  # handoff.yaml measures.targets
     min_sample: int = 5  # handoff.yaml measures.min_sample
+    funnels: tuple[Funnel, ...] = ()  # handoff.yaml measures.funnels
     governance: GovernanceFacts = field(default_factory=GovernanceFacts)
 
 

@@ -8,7 +8,7 @@ whose outcome is known, carry a Wilson 95% interval by group, and a group under
 The period: deals open now or closed on/after ``since``; clocks started, SLA events,
 decisions and conflicts at/after ``since``; review items open now. No ``since``:
 everything. Sections with more to say live in their own modules (``sla_figures``,
-``scorecard``, ``breakdown``); the small ones are here.
+``scorecard``, ``breakdown``, ``funnel``); the small ones are here.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from handoff_sync.report.figure import (
     rate_cell,
     share,
 )
+from handoff_sync.report.funnel import FunnelSection, compute_funnels
 from handoff_sync.report.maturity import Maturity, assess
 from handoff_sync.report.scorecard import (
     OUTCOME_WEIGHTS,
@@ -66,8 +67,8 @@ __all__ = ["DIMENSIONS", "DIMENSION_LABELS", "NONE", "NO_PARTNER", "OUTCOME_WEIG
            "Preservation", "Report", "Reviews", "Scorecard", "Sla", "TrendPoint", "Volume",
            "VolumeRow", "compute", "group_of", "histogram", "in_period"]
 
-SECTIONS = ("maturity", "volume", "breakdown", "completeness", "sla", "acceptance", "preservation",
-            "reviews", "scorecard")
+SECTIONS = ("maturity", "volume", "breakdown", "completeness", "sla", "acceptance",
+            "preservation", "funnel", "reviews", "scorecard")
 SECTION_TITLES = {
     "maturity": "Governance maturity",
     "volume": "Handoff volume",
@@ -76,6 +77,7 @@ SECTION_TITLES = {
     "sla": "SLA compliance and first touch",
     "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
+    "funnel": "Leakage funnel",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard: handoff outcome score",
 }
@@ -180,6 +182,7 @@ class Report:
     sla: Sla
     acceptance: AcceptanceFigures
     preservation: Preservation
+    funnel: FunnelSection
     reviews: Reviews
     scorecard: Scorecard
     maturity: Maturity
@@ -209,6 +212,7 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         completeness=completeness(deals, data.policy.targets, data.policy.min_sample),
         sla=sla(data, clocks, keys, since, now), acceptance=acceptance(data, since),
         preservation=preservation(deals, data.policy.targets, data.policy.min_sample),
+        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
         maturity=assess(data, deals), notes=tuple(notes))
 

@@ -79,6 +79,10 @@ svg{display:block;width:100%;height:auto}
 table.maturity{table-layout:fixed}
 table.maturity td{padding:8px 10px}table.maturity ul{margin:2px 0 0;padding-left:18px}
 footer{font-size:12px;color:#4a5568}
+h4{font-size:13px;margin:12px 0 4px}
+.textual th,.textual td{text-align:left}
+.note{font-size:12px;color:#4a5568;margin:4px 0 8px}
+.leak{margin:4px 0;font-size:15px}
 @media (max-width:900px){.grid,.grid3,.cols{grid-template-columns:minmax(0,1fr)}}
 """
 

@@ -16,6 +16,7 @@ from handoff_sync.report import html_maturity, svg
 from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.html_breakdown import breakdown_html
+from handoff_sync.report.html_funnel import render_funnel
 from handoff_sync.report.svg import PALETTE
 from handoff_sync.report.text import num, pct, signed, subtitle
 
@@ -179,6 +180,6 @@ def _scorecard(report: Report) -> str:
 # of its own (html_<section>.py) built from html_kit.
 SECTION_RENDERERS: dict[str, Callable[[Report], str]] = {
     "volume": _volume, "breakdown": breakdown_html, "completeness": _completeness,
-    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation,
+    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation, "funnel": render_funnel,
     "reviews": _reviews, "scorecard": _scorecard, "maturity": html_maturity.render,
 }

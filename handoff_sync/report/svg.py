@@ -28,6 +28,8 @@ PALETTE = {
     "level2": "#d69e2e",
     "level3": "#2f855a",
     "empty": "#edf2f7",
+    "in_flight": "#90cdf4",  # funnel: deals still at a step
+    "lost": "#c53030",  # funnel: deals that died at a step
 }
 FULL = 1160  # a chart across a section at 1280 px (the section's inner width is ~1190)
 MAIN = 690  # a chart beside its table (the wider of two columns, 3:2)
@@ -227,4 +229,33 @@ def levels(title: str, rows: Sequence[tuple[str, int]], names: Sequence[str], *,
         for box in range(len(names)):
             fill = colour if box < level else PALETTE["empty"]
             body.append(_rect(left + step * box + 2, y, step - 4, box_h, fill))
+    return _svg(width, height, body, title)
+
+
+def funnel(title: str, steps: Sequence[tuple[str, Sequence[Segment], str]], *,
+           width: int = 1000, label_width: int | None = None,
+           text_width: int | None = None) -> str:
+    """A funnel: one bar per step, centred and as long as its count against the longest
+    step, stacked from its segments (e.g. moved on, in flight, lost), the step's name on
+    the left and its figures (``text``) on the right. The name and figure columns are as
+    wide as their longest text (a name cut to 40% of the chart keeps a tooltip)."""
+    bar_h, gap, top = 24, 6, 6
+    height = top + len(steps) * (bar_h + gap) + 6
+    left = label_width if label_width is not None else label_room(
+        [label for label, _, _ in steps], width)
+    right = text_width if text_width is not None else int(
+        max((len(text) for _, _, text in steps), default=10) * CHAR_PX + 16)
+    room = width - left - right
+    most = max((sum(v for v, _ in segments) for _, segments, _ in steps), default=0) or 1
+    centre = left + room / 2
+    body: list[str] = []
+    for index, (label, segments, text) in enumerate(steps):
+        y = top + index * (bar_h + gap)
+        body.append(_label(left - 8, y + 16, label, left - 12))
+        x = centre - room * sum(v for v, _ in segments) / most / 2
+        for amount, colour in segments:
+            w = room * amount / most
+            body.append(_rect(x, y, w, bar_h, colour))
+            x += w
+        body.append(_text(left + room + 8, y + 16, text))
     return _svg(width, height, body, title)
