@@ -121,6 +121,7 @@ class Completeness:
     histogram: tuple[Bucket, ...]
     histogram_definition: str
     most_missing: tuple[Count, ...]
+    most_missing_of: int  # different facts missing in all (the list shows the top)
     most_missing_definition: str
 
 
@@ -146,6 +147,7 @@ class AcceptanceFigures:
     partner_columns: tuple[Column, ...]
     alerts: tuple[str, ...]  # one line per partner above the threshold
     top_reasons: tuple[Count, ...]
+    top_reasons_of: int  # different reasons given in all (the list shows the top)
     top_reasons_definition: str
 
 
@@ -256,6 +258,7 @@ def completeness(deals: Sequence[DealFact], targets: Targets,
     values = [d.completeness_pct for d in handoffs]
     at_target = sum(1 for v in values if v >= targets.completeness_pct)
     n = len(values)
+    missing = Counter(label for d in handoffs for label in d.missing)
     return Completeness(
         handoffs=count("deals needing a handoff", n, "Deals in the period the policy says "
                        "need a handoff (a handoff type's required_when holds)."),
@@ -274,8 +277,7 @@ def completeness(deals: Sequence[DealFact], targets: Targets,
         histogram=histogram(values),
         histogram_definition="Deals needing a handoff per 10-point band of completeness "
                              "(100% falls in the last band).",
-        most_missing=top(Counter(label for d in handoffs for label in d.missing),
-                         TOP_MISSING),
+        most_missing=top(missing, TOP_MISSING), most_missing_of=len(missing),
         most_missing_definition=f"The {TOP_MISSING} facts most often missing on deals "
                                 "needing a handoff (a deal counts once per fact).")
 
@@ -332,6 +334,7 @@ def acceptance(data: ReportData, since: datetime | None) -> AcceptanceFigures:
                    "under it are listed last, unjudged."),
         ),
         alerts=alerts, top_reasons=top(decided.reasons, TOP_MISSING),
+        top_reasons_of=len(decided.reasons),
         top_reasons_definition="Reasons receivers gave when rejecting, most frequent first.")
 
 

@@ -18,7 +18,7 @@ from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.html_breakdown import breakdown_html
 from handoff_sync.report.html_funnel import render_funnel
 from handoff_sync.report.svg import PALETTE
-from handoff_sync.report.text import num, pct, signed, subtitle
+from handoff_sync.report.text import num, pct, shown, signed, subtitle
 
 CHART_ROWS = 20
 
@@ -37,15 +37,10 @@ def render_html(report: Report) -> str:
             f"<style>{kit.CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")
 
 
-def shown(count: int, total: int) -> str:
-    """Say when a chart shows fewer rows than there are."""
-    return "" if count >= total else f" (top {count} of {total}; all in the table)"
-
-
 def _volume(report: Report) -> str:
     v = report.volume
     rows = v.rows[:CHART_ROWS]
-    title = f"Deals by {v.columns[0].label}{shown(len(rows), len(v.rows))}"
+    title = f"Deals by {v.columns[0].label}{shown(len(rows), len(v.rows), '; all in the table')}"
     chart = svg.hbars(title, [
         (r.group, [(r.partner, PALETTE["partner"]), (r.direct, PALETTE["direct"]),
                    (r.prm_only, PALETTE["prm_only"])], str(r.total)) for r in rows],
@@ -70,7 +65,8 @@ def _completeness(report: Report) -> str:
                             [(b.label, b.count) for b in c.histogram], width=svg.HALF,
                             target_at=None if target is None else target / 10,
                             target_label=f"target {target:g}%")
-    missing = kit.counts_chart("Most-missing fields", c.most_missing, PALETTE["breached"])
+    missing = kit.counts_chart("Most-missing fields", c.most_missing, PALETTE["breached"],
+                               total=c.most_missing_of, noun="missing facts")
     return (kit.kpis([c.mean, c.median, c.at_target], least)
             + kit.figure_table(figures_of(c), least)
             + kit.grid(f"<h3>Completeness score distribution (deals per 10-point band)</h3>"
@@ -132,7 +128,8 @@ def _acceptance(report: Report) -> str:
     table = kit.table([c.label for c in a.partner_columns],
                       [(x.partner, x.decided, x.rejected, kit.cell(x.rate, least))
                        for x in a.partners])
-    reasons = kit.counts_chart("Rejection reasons", a.top_reasons, PALETTE["prm_only"])
+    reasons = kit.counts_chart("Rejection reasons", a.top_reasons, PALETTE["prm_only"],
+                               total=a.top_reasons_of, noun="reasons")
     return (kit.kpis([a.decided, a.rejection_rate, a.resubmitted], least)
             + kit.figure_table(figures_of(a), least) + alerts
             + kit.grid(f"<h3>Rejection rate by partner</h3>{table}"

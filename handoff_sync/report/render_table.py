@@ -17,7 +17,7 @@ from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.table_breakdown import breakdown_tables
 from handoff_sync.report.table_funnel import render_funnel
-from handoff_sync.report.text import cell_with_mark, num, signed, subtitle
+from handoff_sync.report.text import cell_with_mark, num, shown, signed, subtitle
 from handoff_sync.safety.sanitise import for_rich
 
 
@@ -57,7 +57,8 @@ def _completeness(report: Report) -> list[Table]:
         kit.table("completeness distribution", ("completeness %", "deals"),
                   ((b.label, b.count) for b in c.histogram)),
         kit.note(c.histogram_definition),
-        kit.counts("most-missing fields", "missing field", c.most_missing),
+        kit.counts("most-missing fields" + shown(len(c.most_missing), c.most_missing_of),
+                   "missing field", c.most_missing),
         kit.note(c.most_missing_definition)]
 
 
@@ -83,7 +84,8 @@ def _acceptance(report: Report) -> list[Table]:
                       ((x.partner, x.decided, x.rejected, cell_with_mark(x.rate, least))
                        for x in a.partners)),
             kit.definitions(a.partner_columns),
-            kit.counts("rejection reasons", "reason", a.top_reasons),
+            kit.counts("rejection reasons" + shown(len(a.top_reasons), a.top_reasons_of),
+                       "reason", a.top_reasons),
             kit.note(a.top_reasons_definition)]
 
 

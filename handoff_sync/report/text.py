@@ -103,3 +103,8 @@ def cell_mark(cell: Cell, min_sample: int) -> str:
 def cell_with_mark(cell: Cell, min_sample: int, unit: str = "%") -> str:
     mark = cell_mark(cell, min_sample)
     return f"{cell_text(cell, unit)} {mark}".rstrip()
+
+
+def shown(count: int, total: int, rest: str = "") -> str:
+    """" (top 20 of 57)" when a chart or list shows the top of a longer one, else ""."""
+    return "" if count >= total else f" (top {count} of {total}{rest})"

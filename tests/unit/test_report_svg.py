@@ -52,3 +52,18 @@ def test_long_labels_stand_above_their_bars_whole() -> None:
     assert label in texts(chart) and "Budget" in texts(chart)
     short = svg.hbars("Short", [("Budget", [(1, "#000")], "1")], width=svg.HALF)
     assert re.search(r'text-anchor="end"[^>]*>Budget<', short)  # beside its bar: it fits
+
+
+def test_the_most_missing_facts_say_how_many_there_are_in_all() -> None:
+    """Ten bars of twelve missing facts: the chart, the table and JSON say 10 of 12."""
+    import json
+
+    facts = tuple(f"Fact {i:02d}" for i in range(12))
+    deals = tuple(DealFact(f"prm:{i}", PARTNER, required=True, completeness_pct=10,
+                           missing=facts[:i + 1]) for i in range(12))
+    report = compute(replace(DATA, deals=deals), now=NOW)
+    assert (len(report.completeness.most_missing), report.completeness.most_missing_of) == (
+        10, 12)
+    assert "top 10 of 12 missing facts shown" in render(report, "html")
+    assert "most-missing fields (top 10 of 12)" in render(report, "table")
+    assert json.loads(render(report, "json"))["completeness"]["most_missing_of"] == 12
