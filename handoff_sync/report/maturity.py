@@ -54,10 +54,12 @@ DEFINITIONS = {
     OUTCOMES: (
         "Outcomes measured on closed deals: deal preservation (partner deals closed won / "
         "closed) and cycle-length impact (won partner against won direct deals, which "
-        "needs the CRM record's creation date). Level 1: no partner deal closed in the "
+        "needs the CRM record's creation date), and conversion through each handoff step "
+        "(a leakage funnel in measures.funnels). Level 1: no partner deal closed in the "
         "period; 2: preservation measured on fewer than min_sample closed partner deals, or "
-        "cycle-length impact on fewer than min_sample won deals a side; 3: both on at least "
-        "min_sample (measures.min_sample)."),
+        "cycle-length impact on fewer than min_sample won deals a side, or no funnel "
+        "declared; 3: both on at least min_sample (measures.min_sample) and a funnel "
+        "declared."),
     OWNERS: (
         "Figures held to a target ("
         + ", ".join(IMPROVABLE_FIGURES[f] for f in TARGETED_FIGURES)
@@ -108,7 +110,8 @@ def assess(data: ReportData, deals: Sequence[DealFact]) -> Maturity:
     owners = improvement_owners(data)
     dimensions = (ownership(data, handoffs, types), slas(data, handoffs, in_use),
                   gates(in_use, handoffs, data.policy.targets.completeness_pct),
-                  outcomes(deals, data.policy.min_sample), named_owners(owners))
+                  outcomes(deals, data.policy.min_sample, len(data.policy.funnels)),
+                  named_owners(owners))
     level = min(d.level for d in dimensions)
     held = tuple(d.label for d in dimensions if d.level == level) if level < TOP else ()
     return Maturity(level, LEVEL_NAMES[level], held, dimensions, owners, DEFINITION)
@@ -235,12 +238,12 @@ def won_with_cycle(deals: Sequence[DealFact], kind: str) -> int:
     return sum(1 for days in found if days is not None and days >= 0)
 
 
-def outcomes(deals: Sequence[DealFact], min_sample: int) -> MaturityDimension:
+def outcomes(deals: Sequence[DealFact], min_sample: int, funnels: int) -> MaturityDimension:
     closed = sum(1 for d in deals if d.kind == PARTNER and d.is_closed)
     partner, direct = won_with_cycle(deals, PARTNER), won_with_cycle(deals, DIRECT)
     evidence = (f"preservation measured on {closed} closed partner deal{_s(closed)}; cycle "
                 f"length on {partner} won partner and {direct} won direct deal{_s(direct)} "
-                f"(min_sample {min_sample})")
+                f"(min_sample {min_sample}); {funnels} leakage funnel{_s(funnels)} declared")
     if closed == 0:
         return _dimension(OUTCOMES, 1, evidence, [
             "close partner deals in the CRM (is_closed, is_won mapped) so preservation "
@@ -258,6 +261,9 @@ def outcomes(deals: Sequence[DealFact], min_sample: int) -> MaturityDimension:
                 steps.append(f"{min_sample - count} more won {side} deal"
                              f"{_s(min_sample - count)} with a cycle length for the "
                              "cycle-length impact to reach min_sample")
+    if not funnels:
+        steps.append("declare a leakage funnel (handoff.yaml measures.funnels) so conversion "
+                     "through each handoff step, and the dollars lost at it, are measured")
     return _dimension(OUTCOMES, 2 if steps else 3, evidence, steps)
 
 

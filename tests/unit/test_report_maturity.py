@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.report.facts import (
     DIRECT,
     PARTNER,
@@ -29,6 +30,10 @@ PARTNER_TO_DIRECT = HandoffTypeFacts(
     "partner_to_direct", "Partner to direct sales",
     stage_owners={"assessment": "prm_owner", "discovery": "crm_owner"},
     slas=("first_touch",), acceptance=True)
+CHAIN = Funnel.model_validate({"id": "chain", "label": "Partner chain", "steps": [
+    {"id": "registered", "label": "Registered",
+     "reached_when": {"field": "prm_id", "op": "is_filled"}},
+    {"id": "won", "label": "Won", "reached_when": {"field": "is_won", "op": "is_true"}}]})
 ALL_OWNERS = {"completeness": "revops@v.example", "within_sla": "dir@v.example",
               "preservation": "pm@v.example", "cycle_impact": "dir@v.example",
               "rejection_rate": "pm@v.example"}
@@ -54,12 +59,12 @@ def clock(deal: DealFact) -> ClockFact:
 def store(deals: list[DealFact], *, clocks: list[ClockFact] | None = None,
           types: tuple[HandoffTypeFacts, ...] = (PARTNER_TO_DIRECT,),
           owners: dict[str, str] | None = None, reviews: tuple[ReviewFact, ...] = (),
-          min_sample: int = 2) -> ReportData:
+          min_sample: int = 2, funnels: tuple[Funnel, ...] = (CHAIN,)) -> ReportData:
     return ReportData(
         "partners", deals=tuple(deals),
         clocks=tuple(clock(d) for d in deals if d.required) if clocks is None
         else tuple(clocks), reviews=reviews,
-        policy=PolicyFacts(min_sample=min_sample, governance=GovernanceFacts(
+        policy=PolicyFacts(min_sample=min_sample, funnels=funnels, governance=GovernanceFacts(
             types, ALL_OWNERS if owners is None else owners)))
 
 
@@ -178,6 +183,11 @@ def test_outcomes_need_closed_partner_deals_and_cycles_on_both_sides() -> None:
     assert level(no_direct, "outcomes") == 2
     undated = [replace(d, created_at=None) for d in MATURE]
     assert any("custom.created_at" in s for s in steps(store(undated), "outcomes"))
+    no_funnel = store(MATURE, funnels=())
+    assert level(no_funnel, "outcomes") == 2
+    assert steps(no_funnel, "outcomes") == (
+        "declare a leakage funnel (handoff.yaml measures.funnels) so conversion through "
+        "each handoff step, and the dollars lost at it, are measured",)
 
 
 def test_improvement_owners_cover_every_targeted_figure() -> None:
