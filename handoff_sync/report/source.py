@@ -98,7 +98,8 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
         rejection_alert_pct=min((kind.acceptance.rejection_alert_pct for kind in types
                                  if kind.acceptance is not None), default=None),
         targets=mappings.policy.measures.targets,
-        min_sample=mappings.policy.measures.min_sample)
+        min_sample=mappings.policy.measures.min_sample,
+        funnels=tuple(mappings.policy.measures.funnels))
 
 
 def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:
