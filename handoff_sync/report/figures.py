@@ -40,15 +40,17 @@ from handoff_sync.report.facts import (
     HistoryFact,
     ReportData,
 )
+from handoff_sync.report.quality import Quality, Reused, quality
 
-SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "reviews",
-            "scorecard")
+SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "quality",
+            "reviews", "scorecard")
 SECTION_TITLES = {
     "volume": "Handoff volume",
     "completeness": "Handoff completeness",
     "sla": "SLA compliance and first touch",
     "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
+    "quality": "Handoff quality",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard",
 }
@@ -226,6 +228,7 @@ class Report:
     sla: Sla
     acceptance: AcceptanceFigures
     preservation: Preservation
+    quality: Quality
     reviews: Reviews
     scorecard: Scorecard
     notes: tuple[str, ...]
@@ -244,12 +247,28 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
                  "events and conflicts since the start; review items open now.")
     notes.append("Time to first touch is elapsed time from the clock's start (the daemon "
                  "first saw the handoff required) to the first recorded touch.")
+    accepted = acceptance(data, since)
+    clocked = sla(data, clocks, keys, since)
+    preserved = preservation(deals, targets)
     return Report(
         pipeline=data.pipeline, generated_at=now, since=since, by=by, runs=data.runs,
         volume=volume(deals, by), completeness=completeness(deals, targets),
-        sla=sla(data, clocks, keys, since), acceptance=acceptance(data, since),
-        preservation=preservation(deals, targets), reviews=reviews(data, since),
-        scorecard=scorecard(data, deals, clocks, since, now), notes=tuple(notes))
+        sla=clocked, acceptance=accepted, preservation=preserved,
+        quality=quality(data, deals, now=now, since=since, by=by,
+                        group=lambda deal: group_of(deal, by),
+                        reused=reused(accepted, clocked, preserved)),
+        reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
+        notes=tuple(notes))
+
+
+def reused(accepted: AcceptanceFigures, clocked: Sla, preserved: Preservation) -> Reused:
+    """The figures the quality section shows as these sections computed them."""
+    return Reused(
+        accepted.decided, accepted.rejected, accepted.rejection_rate_pct, accepted.alert_pct,
+        accepted.alerts, clocked.first_touched, clocked.first_touch_waiting,
+        clocked.first_touch_median_hours, clocked.first_touch_mean_hours,
+        preserved.partner_cycle_deals, preserved.partner_cycle_days,
+        preserved.direct_cycle_deals, preserved.direct_cycle_days, preserved.cycle_impact_pct)
 
 
 def in_period(deals: Iterable[DealFact], since: datetime | None) -> tuple[DealFact, ...]:

@@ -12,6 +12,7 @@ from html import escape
 from handoff_sync.report import html_kit as kit
 from handoff_sync.report import svg
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
+from handoff_sync.report.html_quality import quality_html
 from handoff_sync.report.svg import PALETTE
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
 
@@ -161,6 +162,6 @@ def _scorecard(report: Report) -> str:
 # of its own (html_<section>.py) built from html_kit.
 SECTION_RENDERERS: dict[str, Callable[[Report], str]] = {
     "volume": _volume, "completeness": _completeness, "sla": _sla,
-    "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
-    "scorecard": _scorecard,
+    "acceptance": _acceptance, "preservation": _preservation, "quality": quality_html,
+    "reviews": _reviews, "scorecard": _scorecard,
 }

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from handoff_sync.report import table_kit as kit
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
+from handoff_sync.report.table_quality import quality_tables
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
 from handoff_sync.safety.sanitise import for_rich
 
@@ -126,6 +127,6 @@ def _scorecard(report: Report) -> list[Table]:
 # of its own (table_<section>.py) built from table_kit.
 SECTION_RENDERERS: dict[str, Callable[[Report], list[Table]]] = {
     "volume": _volume, "completeness": _completeness, "sla": _sla,
-    "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
-    "scorecard": _scorecard,
+    "acceptance": _acceptance, "preservation": _preservation, "quality": quality_tables,
+    "reviews": _reviews, "scorecard": _scorecard,
 }
