@@ -316,8 +316,8 @@ def quality(data: ReportData, deals: Sequence[DealFact], *, now: datetime,
             else "no partner deal won in the period"),
     ]
     if bonus is not None:
-        owed = "; ".join(f"{t.currency or 'amount'} {_money(t.amount)} on {t.deals} deals"
-                         for t in totals)
+        owed = "; ".join(f"{t.currency or 'amount'} {_money(t.amount)} on "
+                         f"{_count(t.deals, 'deal')}" for t in totals)
         figures.append(QualityFigure(
             "on_time_bonus", f"On-time bonus eligibility ({bonus.pct:g}%)", bonus.on_time_pct,
             "%", bonus.judged, "", "", words["on_time_bonus"],
