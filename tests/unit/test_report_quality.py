@@ -163,7 +163,10 @@ def test_attribution_of_one_won_deal_with_a_sample_of_one_is_marked() -> None:
     assert "(partner_account)" in attribution.definition
 
 
-def baseline(deal: str, close: date | None, recorded: datetime = at(10, 1),
+STARTED = at(10, 1)  # when the partner handoffs below started
+
+
+def baseline(deal: str, close: date | None, recorded: datetime = STARTED,
              handoff_type: str = "partner_to_direct") -> BaselineFact:
     return BaselineFact(deal, handoff_type, recorded, close)
 
