@@ -31,7 +31,9 @@ def add_report_command(commands: Any) -> None:
         description="Report from the store: handoff volume, completeness distribution and "
         "most-missing fields, SLA compliance and time to first touch, accepted and rejected "
         "handoffs (rejection rate by partner), deal preservation and cycle-length impact, "
-        "review queue and conflicts, and a partner scorecard.")
+        "handoff quality (asks for missing context, recycled deals, time to kickoff, "
+        "attribution accuracy, the on-time bonus), review queue and conflicts, and a "
+        "partner scorecard.")
     config_argument(report)
     report.add_argument("--pipeline", metavar="NAME",
                         help="the pipeline (default: the first enabled one)")
