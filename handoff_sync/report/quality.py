@@ -132,7 +132,7 @@ class Bonus:
     on_time: int
     late: int
     on_time_pct: float | None
-    no_baseline: int  # handoff started before handoff-sync recorded the date (or none)
+    no_baseline: int  # no original date: under way before handoff-sync saw it, or no handoff
     no_close_date: int
     without_amount: int  # on time, but no amount to pay a bonus on
 
@@ -230,7 +230,9 @@ def definitions(data: ReportData) -> dict[str, str]:
             f"close date they had when {started} started{grace} (recorded by handoff-sync "
             "then, before the deal was won; the deal's own close date moves) / won partner "
             f"deals with that date on record. Each earns the partner {bonus.pct:g}% of its "
-            "amount.")
+            "amount. Won partner deals without that date (the handoff was under way before "
+            "handoff-sync saw it, or the deal never needed it) are counted apart, never as "
+            "on time.")
     return found
 
 
