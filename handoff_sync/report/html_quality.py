@@ -73,7 +73,7 @@ def quality_html(report: Report) -> str:
             f"{b.no_baseline} without an original close date</h3>"
             + (chart if any(p.amount > 0 for p in q.bonus_partners) else "") + rows)
     parts.append(
-        f"<h3>By {escape(q.by)}</h3><p>{escape(q.groups_definition)}</p>"
+        f'<h3>By {escape(q.by)}</h3><p class="sub">{escape(q.groups_definition)}</p>'
         + table((q.by, "handoffs (n)", "asked", "recycled", "kickoffs (n)",
                  "kickoff median (business days)", "won partner (n)", "documented"),
                 [(g.group + (" (small)" if g.small else ""), g.handoffs,

@@ -217,7 +217,8 @@ def definitions(data: ReportData) -> dict[str, str]:
         "times; business days of the won deal's handoff-type calendar (Monday-Friday "
         f"UTC without one). Target: at most {targets.kickoff_business_days:g}.",
         "cycle_impact": "Median days from creation to close of closed-won partner deals / "
-        "the same for direct deals, minus 1 (as in the preservation section).",
+        "the same for direct deals, minus 1 (as in the preservation section); n is the "
+        "smaller of the two samples.",
         "attribution": f"Won partner deals closed in the period with every attribution "
         f"field filled ({fields}) / won partner deals closed in the period.",
     }
@@ -260,6 +261,9 @@ def quality(data: ReportData, deals: Sequence[DealFact], *, now: datetime,
     attribution = Attribution(tuple(policy.attribution_fields), len(won_partner),
                               len(documented), _pct(len(documented), len(won_partner)))
     bonus, totals, partners = _bonus(data, won_partner)
+
+    # A comparison is as sure as its smaller side.
+    compared = min(reused.partner_cycle_deals, reused.direct_cycle_deals)
 
     def mark(value: float | None, n: int, target: float, *, at_most: bool) -> str:
         if value is None:
@@ -304,11 +308,9 @@ def quality(data: ReportData, deals: Sequence[DealFact], *, now: datetime,
                  at_most=True), words["kickoff"], _kickoff_note(kickoff)),
         QualityFigure(
             "cycle_impact", "Cycle-length impact vs direct deals", reused.cycle_impact_pct,
-            "%", reused.partner_cycle_deals, f"<= +{targets.cycle_impact_pct:g}%",
-            mark(reused.cycle_impact_pct, min(reused.partner_cycle_deals,
-                                              reused.direct_cycle_deals),
-                 targets.cycle_impact_pct, at_most=True), words["cycle_impact"],
-            _cycle_note(reused)),
+            "%", compared, f"<= +{targets.cycle_impact_pct:g}%",
+            mark(reused.cycle_impact_pct, compared, targets.cycle_impact_pct, at_most=True),
+            words["cycle_impact"], _cycle_note(reused)),
         QualityFigure(
             "attribution", "Attribution accuracy", attribution.documented_pct, "%",
             attribution.won, f">= {targets.attribution_pct:g}%",

@@ -265,7 +265,7 @@ def test_cycle_impact_without_direct_deals_is_clear_and_with_them_is_the_preserv
         ) -> None:
     partner = won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1))  # 61 days
     alone = figure(report(partner), "cycle_impact")
-    assert (alone.value, alone.status) == (None, "")
+    assert (alone.value, alone.n, alone.status) == (None, 0, "")
     assert alone.note == "no closed-won direct deals in the period to compare with"
     direct = won("crm:2", None, close=date(2026, 11, 20), won_at=at(11, 20), kind=DIRECT)
     both = report(partner, direct, policy=dataclasses.replace(POLICY, min_sample=1))
