@@ -31,7 +31,7 @@ class DealFact:
     stage: str | None = None  # the handoff stage
     owner: str | None = None  # the AE's email
     region: str | None = None
-    segment: str | None = None  # custom.segment (e.g. enterprise, mid-market)
+    segment: str | None = None  # custom.segment (the packs: Enterprise, Mid-Market, SMB)
     amount: Decimal | None = None
     is_closed: bool = False
     is_won: bool = False

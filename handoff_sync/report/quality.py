@@ -1,10 +1,9 @@
 """Handoff quality: the quality and outcome figures practitioners watch (docs/domain.md,
-"What operators measure"), each with its definition, its n and its target.
+"What operators measure"), each a ``figure.Figure`` with its definition, n and target.
 
 A pure function of the report rows, ``now`` and the period. Figures other sections
 already compute (the rejection rate, time to first touch, the cycle-length impact) come
-in as ``Reused`` and are shown here with the same value, not computed a second time. New
-here, each defined in ``DEFINITIONS`` (the text every format prints next to the figure):
+in as ``Reused`` and are shown here as they are, not computed a second time. New here:
 
 - asked for missing context: rejections, and gates reopened without one (gate history:
   the deal's stage moved back to an earlier stage of the same handoff type);
@@ -16,73 +15,47 @@ here, each defined in ``DEFINITIONS`` (the text every format prints next to the 
   deals that closed by the close date they had when their handoff started (the store's
   baselines), and what the bonus comes to per partner.
 
-Small samples: every figure carries its n; a figure or group under the policy's
-min_sample is not marked against its target; rates by group carry a Wilson 95% interval.
+Small samples follow ``stats``: every figure carries its n, one under min_sample is not
+judged, and rates by group carry a Wilson 95% interval.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from handoff_sync.engine.calendar import compile_calendar
 from handoff_sync.mapping.policy.file_model import BusinessCalendar
+from handoff_sync.report.basis import DIMENSION_LABELS, Count, after, top
 from handoff_sync.report.facts import PARTNER, BaselineFact, DealFact, ReportData
+from handoff_sync.report.figure import (
+    Cell,
+    Column,
+    Figure,
+    count,
+    measure,
+    rate_cell,
+    share,
+    value_cell,
+)
+from handoff_sync.report.stats import median, rate, round1
 
 # Without a calendar on the won deal's handoff type, business days are Monday to Friday.
 WEEKDAYS_UTC = BusinessCalendar(timezone="UTC")
-TOP_ROWS = 20  # rows the table and HTML show of a long list (they say "N of M")
-_Z95 = 1.959964  # Wilson interval, 95%
+TOP_ROWS = 20  # rows the table and HTML show of a long list (they say "top N of M")
 
 
 @dataclass(frozen=True, slots=True)
 class Reused:
     """Figures other sections compute, shown here as they are (one computation each)."""
 
-    decided: int = 0  # handoffs accepted or rejected (acceptance section)
-    rejected: int = 0
-    rejection_rate_pct: float | None = None
-    alert_pct: float | None = None  # None: no handoff type takes accept/reject
-    alerts: tuple[str, ...] = ()  # one line per partner above the alert
-    first_touched: int = 0  # first-touch clocks stopped by a touch (SLA section)
-    first_touch_waiting: int = 0
-    first_touch_median_hours: float | None = None
-    first_touch_mean_hours: float | None = None
-    partner_cycle_deals: int = 0  # closed-won deals with a cycle length (preservation)
-    partner_cycle_days: float | None = None
-    direct_cycle_deals: int = 0
-    direct_cycle_days: float | None = None
-    cycle_impact_pct: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class QualityFigure:
-    """One headline figure, as every format shows it."""
-
-    id: str
-    label: str
-    value: float | None
-    unit: str  # "%", " h", " business days"
-    n: int  # the cases the value is computed over
-    target: str  # "<= 5%", ">= 100%", "" (none)
-    status: str  # ok | above target | below target | not marked (n < N) | ""
-    definition: str
-    note: str = ""  # why there is no value, or what goes with it
-
-
-@dataclass(frozen=True, slots=True)
-class Asks:
-    handoffs: int  # deals in the period that needed a handoff
-    asked: int  # of them, with at least one ask
-    asked_pct: float | None
-    rejections: int  # rejections recorded in the period
-    reopened: int  # gates reopened in the period without a rejection in the same cycle
-    asks: int  # rejections + reopened
+    rejection_rate: Figure  # the acceptance section's
+    alerts: tuple[str, ...]  # its partners above the rejection alert
+    first_touch: tuple[Figure, ...]  # the SLA section's medians, one per first-touch clock
+    cycle_impact: Figure  # the preservation section's
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,52 +68,9 @@ class RecycledDeal:
 
 
 @dataclass(frozen=True, slots=True)
-class Kickoff:
-    target_days: float
-    won: int  # won deals needing a handoff, in the period
-    held: int  # with a recorded kickoff (and won time)
-    median_days: float | None
-    mean_days: float | None
-    within: int  # held within the target
-    within_pct: float | None
-    waiting: int  # won, no kickoff yet
-    waiting_past_target: int  # of them, already past the target
-    no_won_time: int  # won deals without won_at: not measured
-
-
-@dataclass(frozen=True, slots=True)
-class Attribution:
-    fields: tuple[str, ...]
-    won: int  # won partner deals in the period
-    documented: int
-    documented_pct: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldGap:
-    field: str
-    deals: int  # won partner deals without it
-
-
-@dataclass(frozen=True, slots=True)
-class Bonus:
-    pct: float
-    handoff_type: str | None  # None: the deal's first recorded handoff
-    grace_days: int
-    won: int  # won partner deals in the period
-    judged: int  # with an original close date on record and a close date
-    on_time: int
-    late: int
-    on_time_pct: float | None
-    no_baseline: int  # no original date: under way before handoff-sync saw it, or no handoff
-    no_close_date: int
-    without_amount: int  # on time, but no amount to pay a bonus on
-
-
-@dataclass(frozen=True, slots=True)
 class BonusTotal:
     currency: str  # "" when the deals carry none
-    deals: int
+    deals: int  # on-time deals with an amount
     amount: Decimal  # the bonus owed
 
 
@@ -151,198 +81,175 @@ class BonusPartner:
     judged: int
     on_time: int
     late: int
-    no_baseline: int
+    no_original: int
     amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)
-class QualityGroup:
-    """The new figures for one group of ``by`` (n and a 95% interval with each rate)."""
+class Bonus:
+    """The on-time bonus handoff.yaml defines (measures.on_time_bonus)."""
+
+    pct: float
+    handoff_type: str | None  # None: the deal's first recorded handoff
+    grace_days: int
+    on_time: Figure  # share of the judged won partner deals
+    late: Figure
+    no_original: Figure  # no original close date on record: not judged
+    no_close_date: Figure
+    without_amount: Figure  # on time, nothing to pay on
+    totals: tuple[BonusTotal, ...]
+    totals_definition: str
+    partners: tuple[BonusPartner, ...]  # most owed first
+    partner_columns: tuple[Column, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRow:
+    """The new figures for one group of ``by`` (not a ranking)."""
 
     group: str
     handoffs: int
-    asked: int
-    asked_pct: float | None
-    asked_low: float | None
-    asked_high: float | None
-    recycled: int
-    kickoffs: int
-    kickoff_median_days: float | None
-    won_partner: int
-    documented_pct: float | None
-    documented_low: float | None
-    documented_high: float | None
-    small: bool  # fewer handoffs than min_sample: shown, not marked or compared
+    asked: Cell
+    recycled: Cell
+    kickoff: Cell  # median business days, n = kickoffs held
+    attribution: Cell
 
 
 @dataclass(frozen=True, slots=True)
 class Quality:
-    figures: tuple[QualityFigure, ...]
-    alerts: tuple[str, ...]  # the rejection alerts, one line per partner
-    asks: Asks
-    recycled: tuple[RecycledDeal, ...]  # most restarts first
-    kickoff: Kickoff
-    attribution: Attribution
-    attribution_gaps: tuple[FieldGap, ...]  # most often missing first
+    rejection_rate: Figure  # as the acceptance section has it
+    asked_for_context: Figure
+    rejections: Figure
+    reopened: Figure
+    recycled: Figure
+    kickoff: Figure
+    kickoff_in_time: Figure
+    kickoff_waiting: Figure
+    kickoff_overdue: Figure
+    kickoff_unmeasured: Figure
+    cycle_impact: Figure  # as the preservation section has it
+    attribution: Figure
+    first_touch: tuple[Figure, ...]  # as the SLA section has them, one per clock
     bonus: Bonus | None  # None: handoff.yaml defines no on-time bonus
-    bonus_totals: tuple[BonusTotal, ...]
-    bonus_partners: tuple[BonusPartner, ...]  # most owed first
+    alerts: tuple[str, ...]  # the rejection alerts, one line per partner
+    recycled_deals: tuple[RecycledDeal, ...]  # most restarts first
+    recycled_definition: str
+    attribution_gaps: tuple[Count, ...]
+    attribution_gaps_definition: str
+    reused_definition: str
     by: str
-    groups: tuple[QualityGroup, ...]  # most handoffs first (not a ranking)
-    groups_definition: str
-    min_sample: int
+    by_label: str
+    rows: tuple[QualityRow, ...]  # most handoffs first
+    columns: tuple[Column, ...]
 
 
-def definitions(data: ReportData) -> dict[str, str]:
-    """What each figure means, with the policy's own numbers and fields in it."""
-    targets, bonus = data.policy.targets, data.policy.on_time_bonus
-    fields = ", ".join(data.policy.attribution_fields)
-    found = {
-        "rejection_rate": "Handoffs the receiving owner rejected at least once / handoffs "
-        "accepted or rejected in the period (as in the acceptance section); above the "
-        "policy's rejection_alert_pct it is an alert: investigate.",
-        "asked_for_context": "Handoffs where the receiver asked the sender for missing "
-        "context at least once in the period / deals in the period that needed a handoff. "
-        "An ask is a rejection, or a gate reopened: the deal's stage moved back to an "
-        "earlier stage of its handoff type with no rejection in the same cycle.",
-        "recycled": "Deals whose handoff ended without moving on (the deal stopped needing "
-        "it while keeping its handoff type: registration rejected or expired, deal lost, "
-        "amount under the threshold) and later needed the same handoff again, counted "
-        "in the period of the restart / deals in the period that needed a handoff.",
-        "first_touch": "Median hours from a first-touch clock's start to the receiver's "
-        "first recorded touch, touched handoffs (as in the SLA section); the mean is in "
-        "the note.",
-        "kickoff": "Median business days from closed won (won_at) to the customer-success "
-        "kickoff (kickoff_at), won deals in the period that needed a handoff and hold both "
-        "times; business days of the won deal's handoff-type calendar (Monday-Friday "
-        f"UTC without one). Target: at most {targets.kickoff_business_days:g}.",
-        "cycle_impact": "Median days from creation to close of closed-won partner deals / "
-        "the same for direct deals, minus 1 (as in the preservation section); n is the "
-        "smaller of the two samples.",
-        "attribution": f"Won partner deals closed in the period with every attribution "
-        f"field filled ({fields}) / won partner deals closed in the period.",
-    }
-    if bonus is not None:
-        started = (f"their {bonus.handoff_type} handoff" if bonus.handoff_type
-                   else "their first recorded handoff")
-        grace = f" plus {bonus.grace_days} days" if bonus.grace_days else ""
-        found["on_time_bonus"] = (
-            f"Won partner deals closed in the period whose close date is on or before the "
-            f"close date they had when {started} started{grace} (recorded by handoff-sync "
-            "then, before the deal was won; the deal's own close date moves) / won partner "
-            f"deals with that date on record. Each earns the partner {bonus.pct:g}% of its "
-            "amount. Won partner deals without that date (the handoff was under way before "
-            "handoff-sync saw it, or the deal never needed it) are counted apart, never as "
-            "on time.")
-    return found
+def headline(quality: Quality) -> list[Figure]:
+    """The figures the section leads with, in the order the issue lists them."""
+    return [quality.rejection_rate, quality.asked_for_context, quality.recycled,
+            *quality.first_touch, quality.kickoff, quality.cycle_impact, quality.attribution,
+            *([quality.bonus.on_time] if quality.bonus is not None else [])]
+
+
+def every_figure(quality: Quality) -> list[Figure]:
+    """Every figure of the section, for its figure table: the headline ones first."""
+    lead = headline(quality)
+    rest = [value for value in (getattr(quality, f.name) for f in fields(quality))
+            if isinstance(value, Figure) and value not in lead]
+    bonus = quality.bonus
+    extra = [] if bonus is None else [bonus.late, bonus.no_original, bonus.no_close_date,
+                                      bonus.without_amount]
+    return [*lead, *rest, *extra]
 
 
 def quality(data: ReportData, deals: Sequence[DealFact], *, now: datetime,
             since: datetime | None, by: str, group: Callable[[DealFact], str],
             reused: Reused) -> Quality:
     """The quality figures of the deals in the period (``deals``), grouped by ``by``."""
-    policy, targets, minimum = data.policy, data.policy.targets, data.policy.min_sample
-    words = definitions(data)
+    policy, least = data.policy, data.policy.min_sample
+    targets = policy.targets
     handoffs = _handoffs(data, deals)
-    asks_by_deal = _asks(data, handoffs, since)
-    rejections = sum(kinds["rejected"] for kinds in asks_by_deal.values())
-    reopened = sum(kinds["reopened"] for kinds in asks_by_deal.values())
-    asked = {deal for deal, kinds in asks_by_deal.items() if kinds.total()}
-    asks = Asks(len(handoffs), len(asked), _pct(len(asked), len(handoffs)), rejections,
-                reopened, rejections + reopened)
+    asks = _asks(data, handoffs, since)
+    asked = {deal for deal, kinds in asks.items() if kinds.total()}
     by_key = {d.key: d for d in deals}
     recycled = _recycled(data, handoffs, since, by_key)
-    kickoff, kickoff_days = _kickoff(deals, policy.calendars, now, targets.kickoff_business_days)
+    days, waiting, overdue, unmeasured, won_count = _kickoffs(
+        deals, policy.calendars, now, targets.kickoff_business_days)
     won_partner = [d for d in deals if d.kind == PARTNER and d.is_won]
-    gaps = Counter(name for d in won_partner for name in policy.attribution_fields
-                   if _blank(d.values.get(name)))
-    documented = [d for d in won_partner
-                  if not any(_blank(d.values.get(n)) for n in policy.attribution_fields)]
-    attribution = Attribution(tuple(policy.attribution_fields), len(won_partner),
-                              len(documented), _pct(len(documented), len(won_partner)))
-    bonus, totals, partners = _bonus(data, won_partner)
-
-    # A comparison is as sure as its smaller side.
-    compared = min(reused.partner_cycle_deals, reused.direct_cycle_deals)
-
-    def mark(value: float | None, n: int, target: float, *, at_most: bool) -> str:
-        if value is None:
-            return ""
-        if n < minimum:
-            return f"not marked (n < {minimum})"
-        if at_most:
-            return "ok" if value <= target else "above target"
-        return "ok" if value >= target else "below target"
-
-    figures = [
-        QualityFigure(
-            "rejection_rate", "Rejection rate", reused.rejection_rate_pct, "%",
-            reused.decided,
-            f"<= {reused.alert_pct:g}%" if reused.alert_pct is not None else "",
-            mark(reused.rejection_rate_pct, reused.decided, reused.alert_pct, at_most=True)
-            if reused.alert_pct is not None else "", words["rejection_rate"],
-            "no handoff type takes accept/reject" if reused.alert_pct is None else
-            (f"{_count(len(reused.alerts), 'partner')} above the alert" if reused.alerts
-             else "")),
-        QualityFigure(
-            "asked_for_context", "Receivers asked for missing context", asks.asked_pct, "%",
-            asks.handoffs, "", "", words["asked_for_context"],
-            f"{_count(asks.asks, 'ask')}: {_count(asks.rejections, 'rejection')}, "
-            f"{_count(asks.reopened, 'gate')} reopened" if asks.handoffs
-            else "no deal in the period needed a handoff"),
-        QualityFigure(
-            "recycled", "Recycled deals", _pct(len(recycled), len(handoffs)), "%",
-            len(handoffs), "", "", words["recycled"],
-            _count(len(recycled), "deal") if handoffs
-            else "no deal in the period needed a handoff"),
-        QualityFigure(
-            "first_touch", "Time to first touch (median)", reused.first_touch_median_hours,
-            " h", reused.first_touched, "", "", words["first_touch"],
-            f"mean {_num(reused.first_touch_mean_hours)} h; "
-            f"{reused.first_touch_waiting} still waiting" if reused.first_touched
-            else "no first touch recorded in the period"),
-        QualityFigure(
-            "kickoff", "Time to kickoff (median)", kickoff.median_days, " business days",
-            kickoff.held, f"<= {targets.kickoff_business_days:g} business days",
-            mark(kickoff.median_days, kickoff.held, targets.kickoff_business_days,
-                 at_most=True), words["kickoff"], _kickoff_note(kickoff)),
-        QualityFigure(
-            "cycle_impact", "Cycle-length impact vs direct deals", reused.cycle_impact_pct,
-            "%", compared, f"<= +{targets.cycle_impact_pct:g}%",
-            mark(reused.cycle_impact_pct, compared, targets.cycle_impact_pct, at_most=True),
-            words["cycle_impact"], _cycle_note(reused)),
-        QualityFigure(
-            "attribution", "Attribution accuracy", attribution.documented_pct, "%",
-            attribution.won, f">= {targets.attribution_pct:g}%",
-            mark(attribution.documented_pct, attribution.won, targets.attribution_pct,
-                 at_most=False), words["attribution"],
-            f"{attribution.documented} of {attribution.won} documented" if attribution.won
-            else "no partner deal won in the period"),
-    ]
-    if bonus is not None:
-        owed = "; ".join(f"{t.currency or 'amount'} {_money(t.amount)} on "
-                         f"{_count(t.deals, 'deal')}" for t in totals)
-        figures.append(QualityFigure(
-            "on_time_bonus", f"On-time bonus eligibility ({bonus.pct:g}%)", bonus.on_time_pct,
-            "%", bonus.judged, "", "", words["on_time_bonus"],
-            (f"bonus owed: {owed}" if owed else "no bonus owed")
-            + (f"; {_count(bonus.no_baseline, 'won deal')} without an original close date "
-               "on record" if bonus.no_baseline else "")))
+    documented = {d.key for d in won_partner
+                  if not any(_blank(d.values.get(n)) for n in policy.attribution_fields)}
+    fields_ = ", ".join(policy.attribution_fields)
+    none_needed = "no deal in the period needed a handoff"
+    kickoff_target = targets.kickoff_business_days
+    kicked = list(days.values())
     return Quality(
-        figures=tuple(figures), alerts=reused.alerts, asks=asks,
-        recycled=tuple(sorted(recycled.values(), key=lambda r: (-r.restarts, r.deal))),
-        kickoff=kickoff, attribution=attribution,
-        attribution_gaps=tuple(FieldGap(name, count) for name, count in sorted(
-            gaps.items(), key=lambda item: (-item[1], item[0]))),
-        bonus=bonus, bonus_totals=totals, bonus_partners=partners, by=by,
-        groups=_groups(deals, group, handoffs, asked, recycled, kickoff_days, won_partner,
-                       {d.key for d in documented}, minimum),
-        groups_definition=(
-            f"By {by}, most handoffs first (not a ranking): handoffs (n) = deals that needed "
-            "a handoff; asked, recycled, kickoffs and documented as the figures above, for "
-            "the group's deals; rates with a 95% Wilson interval [low-high]; a group with "
-            f"fewer than {minimum} handoffs is marked small and not compared."),
-        min_sample=minimum)
+        rejection_rate=reused.rejection_rate,
+        asked_for_context=share(
+            "receivers asked for missing context", rate(len(asked), len(handoffs), least),
+            "Deals in the period that needed a handoff where the receiver asked the sender "
+            "for missing context at least once in the period, out of those deals. An ask is "
+            "a rejection, or a gate reopened: the deal's stage moved back to an earlier "
+            "stage of its handoff type with no rejection recorded in the same cycle.",
+            min_sample=least, why=none_needed),
+        rejections=count("asks: rejections", sum(k["rejected"] for k in asks.values()),
+                         "Rejections recorded in the period on those deals (each counts)."),
+        reopened=count("asks: gates reopened", sum(k["reopened"] for k in asks.values()),
+                       "Times those deals' stage moved back to an earlier stage of the same "
+                       "handoff type without a rejection in that cycle (gate history)."),
+        recycled=share(
+            "recycled deals", rate(len(recycled), len(handoffs), least),
+            "Deals whose handoff ended without moving on (the deal stopped needing it while "
+            "keeping its handoff type: registration rejected or expired, deal lost, amount "
+            "under the threshold) and later needed the same handoff again, restarted in the "
+            "period, out of the deals in the period that needed a handoff.",
+            min_sample=least, why=none_needed),
+        kickoff=measure(
+            "time to kickoff, median", round1(median(kicked)),
+            "Median business days from closed won (won_at) to the customer-success kickoff "
+            "(kickoff_at), over won deals in the period that needed a handoff and hold both "
+            "times; business days of the won deal's handoff-type calendar (Monday-Friday "
+            "UTC without one), a day being its working hours.", unit=" business days",
+            n=len(kicked), target=kickoff_target, at_most=True, min_sample=least,
+            why="no kickoff recorded for a won deal in the period"),
+        kickoff_in_time=share(
+            f"kickoffs within {kickoff_target:g} business days",
+            rate(sum(1 for d in kicked if d <= kickoff_target), len(kicked), least),
+            "Kickoffs held within the target, out of the kickoffs held (as the kickoff SLA "
+            "clock counts: at the due time is in time).", min_sample=least,
+            why="no kickoff recorded for a won deal in the period"),
+        kickoff_waiting=count("won, kickoff not held yet", waiting,
+                              f"Won deals needing a handoff (of {won_count}) with no "
+                              "kickoff recorded yet."),
+        kickoff_overdue=count(f"waiting, past {kickoff_target:g} business days", overdue,
+                              "Of those, the ones already past the target at the report's "
+                              "time."),
+        kickoff_unmeasured=count("won without a won time (not measured)", unmeasured,
+                                 "Won deals needing a handoff whose won_at is blank: the "
+                                 "time to kickoff cannot be measured."),
+        cycle_impact=reused.cycle_impact,
+        attribution=share(
+            "attribution accuracy", rate(len(documented), len(won_partner), least),
+            f"Won partner deals closed in the period with every attribution field filled "
+            f"({fields_}: the partner's contribution and split), out of the won partner "
+            "deals closed in the period.", target=targets.attribution_pct,
+            min_sample=least, why="no partner deal won in the period"),
+        first_touch=reused.first_touch,
+        bonus=_bonus(data, won_partner, least),
+        alerts=reused.alerts,
+        recycled_deals=tuple(sorted(recycled.values(), key=lambda r: (-r.restarts, r.deal))),
+        recycled_definition="Each recycled deal: its partner, the handoff that started "
+                            "again, how often in the period and when last.",
+        attribution_gaps=top(Counter(name for d in won_partner
+                                     for name in policy.attribution_fields
+                                     if _blank(d.values.get(name)))),
+        attribution_gaps_definition="Attribution fields blank on won partner deals, most "
+                                    "often missing first (a deal counts once per field).",
+        reused_definition="The rejection rate, time to first touch and the cycle-length "
+                          "impact are the acceptance, SLA and preservation sections' "
+                          "figures, shown here again with their targets.",
+        by=by, by_label=DIMENSION_LABELS[by],
+        rows=_rows(deals, group, handoffs, asked, recycled, days, won_partner, documented,
+                   data),
+        columns=_columns(by, data))
 
 
 def _handoffs(data: ReportData, deals: Sequence[DealFact]) -> set[str]:
@@ -362,7 +269,7 @@ def _asks(data: ReportData, handoffs: set[str], since: datetime | None,
             continue
         if decision.recorded_at is not None:
             rejected_in.add((decision.deal, decision.recorded_at))
-        if _after(decision.at, since):
+        if after(decision.at, since):
             asks[decision.deal]["rejected"] += 1
     order = data.policy.stage_order
     last: dict[str, tuple[str | None, int | None]] = {}
@@ -374,7 +281,7 @@ def _asks(data: ReportData, handoffs: set[str], since: datetime | None,
         if (before is None or before[0] != row.handoff_type or index is None
                 or before[1] is None or index >= before[1]):
             continue
-        if row.deal in handoffs and _after(row.recorded_at, since) \
+        if row.deal in handoffs and after(row.recorded_at, since) \
                 and (row.deal, row.recorded_at) not in rejected_in:
             asks[row.deal]["reopened"] += 1
     return asks
@@ -397,7 +304,7 @@ def _recycled(data: ReportData, handoffs: set[str], since: datetime | None,
         key = (row.deal, row.handoff_type)
         restarted = state.get(key) == "ended"
         state[key] = "active"
-        if restarted and row.deal in handoffs and _after(row.recorded_at, since):
+        if restarted and row.deal in handoffs and after(row.recorded_at, since):
             old = found.get(row.deal)
             deal = by_key.get(row.deal)
             found[row.deal] = RecycledDeal(
@@ -412,8 +319,10 @@ def business_days(start: datetime, end: datetime, calendar: BusinessCalendar) ->
     return compiled.elapsed(start, end) / compiled.day_length
 
 
-def _kickoff(deals: Sequence[DealFact], calendars: Mapping[str, BusinessCalendar],
-             now: datetime, target: float) -> tuple[Kickoff, dict[str, float]]:
+def _kickoffs(deals: Sequence[DealFact], calendars: Mapping[str, BusinessCalendar],
+              now: datetime, target: float) -> tuple[dict[str, float], int, int, int, int]:
+    """Business days to kickoff by deal; then waiting, waiting past the target, won
+    without a won time, and all won deals needing a handoff."""
     won = [d for d in deals if d.is_won and d.required]
     days: dict[str, float] = {}
     waiting = late = no_time = 0
@@ -427,30 +336,26 @@ def _kickoff(deals: Sequence[DealFact], calendars: Mapping[str, BusinessCalendar
         else:
             waiting += 1
             late += business_days(won_at, now, calendar) > target
-    values = list(days.values())
-    within = sum(1 for v in values if v <= target)
-    return Kickoff(target, len(won), len(values), _median(values), _mean(values), within,
-                   _pct(within, len(values)), waiting, late, no_time), days
+    return days, waiting, late, no_time, len(won)
 
 
-def _bonus(data: ReportData, won: Sequence[DealFact],
-           ) -> tuple[Bonus | None, tuple[BonusTotal, ...], tuple[BonusPartner, ...]]:
+def _bonus(data: ReportData, won: Sequence[DealFact], least: int) -> Bonus | None:
     bonus = data.policy.on_time_bonus
     if bonus is None:
-        return None, (), ()
+        return None
     won_at = {d.key: at for d in won if isinstance(at := d.values.get("won_at"), datetime)}
     original = _originals(data.baselines, bonus.handoff_type, won_at)
     counts: Counter[str] = Counter()
     rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     owed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     totals: dict[str, list[Decimal]] = defaultdict(list)
-    rate = Decimal(str(bonus.pct)) / 100
+    share_of_amount = Decimal(str(bonus.pct)) / 100
     for deal in won:
         currency = deal.values.get("currency")
         row = (deal.partner or "(none)", currency if isinstance(currency, str) else "")
         first = original.get(deal.key)
         if first is None:
-            outcome = "no_baseline"
+            outcome = "no_original"
         elif deal.close_date is None:
             outcome = "no_close_date"
         elif deal.close_date <= first + timedelta(days=bonus.grace_days):
@@ -463,18 +368,55 @@ def _bonus(data: ReportData, won: Sequence[DealFact],
             if deal.amount is None:
                 counts["without_amount"] += 1
             else:
-                owed[row] += deal.amount * rate
-                totals[row[1]].append(deal.amount * rate)
+                owed[row] += deal.amount * share_of_amount
+                totals[row[1]].append(deal.amount * share_of_amount)
+    started = (f"their {bonus.handoff_type} handoff" if bonus.handoff_type
+               else "their first recorded handoff")
+    grace = f" plus {bonus.grace_days} days" if bonus.grace_days else ""
     judged = counts["on_time"] + counts["late"]
-    result = Bonus(bonus.pct, bonus.handoff_type, bonus.grace_days, len(won), judged,
-                   counts["on_time"], counts["late"], _pct(counts["on_time"], judged),
-                   counts["no_baseline"], counts["no_close_date"], counts["without_amount"])
-    partners = sorted((BonusPartner(partner, currency, c["on_time"] + c["late"], c["on_time"],
-                                    c["late"], c["no_baseline"], _cents(owed[(partner, currency)]))
+    partners = sorted((BonusPartner(partner, currency, c["on_time"] + c["late"],
+                                    c["on_time"], c["late"], c["no_original"],
+                                    _cents(owed[(partner, currency)]))
                        for (partner, currency), c in rows.items()),
                       key=lambda p: (-p.amount, -p.on_time, p.partner, p.currency))
-    return result, tuple(BonusTotal(currency, len(amounts), _cents(sum(amounts, Decimal())))
-                         for currency, amounts in sorted(totals.items())), tuple(partners)
+    return Bonus(
+        pct=bonus.pct, handoff_type=bonus.handoff_type, grace_days=bonus.grace_days,
+        on_time=share(
+            f"on-time bonus eligibility ({bonus.pct:g}%)", rate(counts["on_time"], judged,
+                                                                least),
+            f"Won partner deals closed in the period whose close date is on or before the "
+            f"close date they had when {started} started{grace} (recorded by handoff-sync "
+            "then, before the deal was won; the deal's own close date moves), out of the won "
+            f"partner deals with that date on record. Each earns the partner {bonus.pct:g}% "
+            "of its amount.", min_sample=least,
+            why="no won partner deal with its original close date on record"),
+        late=count("bonus: won late", counts["late"], "Won partner deals closed after their "
+                   "original close date (plus grace days): no bonus."),
+        no_original=count("bonus: no original close date", counts["no_original"],
+                          "Won partner deals without an original close date on record (the "
+                          "handoff was under way before handoff-sync saw it, the deal was "
+                          "first seen won, or it never needed the handoff): not judged."),
+        no_close_date=count("bonus: no close date", counts["no_close_date"], "Won partner "
+                            "deals with an original date but a blank close date: not "
+                            "judged."),
+        without_amount=count("bonus: on time, no amount", counts["without_amount"],
+                             "On-time deals without an amount: nothing to pay the bonus "
+                             "on."),
+        totals=tuple(BonusTotal(currency, len(amounts), _cents(sum(amounts, Decimal())))
+                     for currency, amounts in sorted(totals.items())),
+        totals_definition=f"The bonus owed per currency: {bonus.pct:g}% of the amount of "
+                          "each on-time deal with an amount.",
+        partners=tuple(partners),
+        partner_columns=(
+            Column("partner", "partner", "The deal's partner."),
+            Column("currency", "currency", "The deals' currency (a partner with deals in "
+                   "two currencies has a row for each)."),
+            Column("judged", "judged (n)", "Won deals with an original close date and a "
+                   "close date."),
+            Column("on_time", "on time", "Closed by the original date (plus grace days)."),
+            Column("late", "late", "Closed after it."),
+            Column("no_original", "no original date", "Won deals without one: not judged."),
+            Column("amount", "bonus owed", f"{bonus.pct:g}% of the on-time deals' amounts.")))
 
 
 def _originals(baselines: Iterable[BaselineFact], handoff_type: str | None,
@@ -497,10 +439,29 @@ def _originals(baselines: Iterable[BaselineFact], handoff_type: str | None,
     return {deal: b.close_date for deal, b in found.items() if b.close_date is not None}
 
 
-def _groups(deals: Sequence[DealFact], group: Callable[[DealFact], str], handoffs: set[str],
-            asked: set[str], recycled: Mapping[str, RecycledDeal],
-            kickoff_days: Mapping[str, float], won_partner: Sequence[DealFact],
-            documented: set[str], minimum: int) -> tuple[QualityGroup, ...]:
+def _columns(by: str, data: ReportData) -> tuple[Column, ...]:
+    least, targets = data.policy.min_sample, data.policy.targets
+    judged = f"judged against the target only when n reaches min_sample ({least})"
+    return (
+        Column("group", DIMENSION_LABELS[by], f"The deal's {DIMENSION_LABELS[by]}."),
+        Column("handoffs", "handoffs", "Deals of the group that needed a handoff."),
+        Column("asked", "asked for context", "Of them, with at least one ask (rejection or "
+               "gate reopened), Wilson 95% interval."),
+        Column("recycled", "recycled", "Of them, handoffs that ended and started again, "
+               "Wilson 95% interval."),
+        Column("kickoff", f"kickoff (<= {targets.kickoff_business_days:g} business days)",
+               f"Median business days from won to kickoff (n = kickoffs held), {judged}."),
+        Column("attribution", f"attribution (>= {targets.attribution_pct:g}%)",
+               f"Won partner deals with contribution and split documented, Wilson 95% "
+               f"interval, {judged}."),
+    )
+
+
+def _rows(deals: Sequence[DealFact], group: Callable[[DealFact], str], handoffs: set[str],
+          asked: set[str], recycled: Mapping[str, RecycledDeal],
+          kickoff_days: Mapping[str, float], won_partner: Sequence[DealFact],
+          documented: set[str], data: ReportData) -> tuple[QualityRow, ...]:
+    least, targets = data.policy.min_sample, data.policy.targets
     members: dict[str, list[DealFact]] = defaultdict(list)
     for deal in deals:
         members[group(deal)].append(deal)
@@ -511,48 +472,15 @@ def _groups(deals: Sequence[DealFact], group: Callable[[DealFact], str], handoff
         handed, kicked = keys & handoffs, [kickoff_days[k] for k in keys if k in kickoff_days]
         if not handed and not kicked and not keys & won:
             continue
-        n_asked, n_won, n_doc = len(handed & asked), len(keys & won), len(keys & won & documented)
-        asked_ci, doc_ci = wilson(n_asked, len(handed)), wilson(n_doc, n_won)
-        rows.append(QualityGroup(
-            name, len(handed), n_asked, _pct(n_asked, len(handed)), asked_ci[0], asked_ci[1],
-            len(handed & recycled.keys()), len(kicked), _median(kicked), n_won,
-            _pct(n_doc, n_won), doc_ci[0], doc_ci[1], len(handed) < minimum))
+        n_won = len(keys & won)
+        rows.append(QualityRow(
+            name, len(handed), rate_cell(rate(len(handed & asked), len(handed), least)),
+            rate_cell(rate(len(handed & recycled.keys()), len(handed), least)),
+            value_cell(round1(median(kicked)), len(kicked),
+                       target=targets.kickoff_business_days, at_most=True, min_sample=least),
+            rate_cell(rate(len(keys & won & documented), n_won, least),
+                      target=targets.attribution_pct, min_sample=least)))
     return tuple(sorted(rows, key=lambda r: (-r.handoffs, r.group)))
-
-
-def wilson(successes: int, n: int) -> tuple[float | None, float | None]:
-    """The Wilson score 95% interval of a rate, in percent (None, None when n is 0)."""
-    if n == 0:
-        return None, None
-    p, z2 = successes / n, _Z95 ** 2
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = _Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return round(max(centre - half, 0) * 100, 1), round(min(centre + half, 1) * 100, 1)
-
-
-def _kickoff_note(kickoff: Kickoff) -> str:
-    if not kickoff.won:
-        return "no won deal in the period needed a handoff"
-    parts = [f"{kickoff.within} of {kickoff.held} within the target"] if kickoff.held else []
-    if kickoff.waiting:
-        parts.append(f"{kickoff.waiting} waiting ({kickoff.waiting_past_target} already past "
-                     "the target)")
-    if kickoff.no_won_time:
-        parts.append(f"{kickoff.no_won_time} without a won time (not measured)")
-    return "; ".join(parts)
-
-
-def _cycle_note(reused: Reused) -> str:
-    if not reused.direct_cycle_deals:
-        return "no closed-won direct deals in the period to compare with"
-    if not reused.partner_cycle_deals:
-        return "no closed-won partner deals in the period"
-    return (f"partner median {_num(reused.partner_cycle_days)} d (n={reused.partner_cycle_deals})"
-            f", direct {_num(reused.direct_cycle_days)} d (n={reused.direct_cycle_deals})")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _blank(value: object) -> bool:
@@ -560,29 +488,6 @@ def _blank(value: object) -> bool:
         or (isinstance(value, (tuple, list)) and not value)
 
 
-def _after(at: datetime, since: datetime | None) -> bool:
-    return since is None or at >= since
-
-
-def _pct(part: int, whole: int) -> float | None:
-    return None if whole == 0 else round(100 * part / whole, 1)
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return round(float(statistics.median(values)), 1) if values else None
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return round(float(statistics.fmean(values)), 1) if values else None
-
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:g}"
-
-
 def _cents(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
-
-def _money(amount: Decimal) -> str:
-    return f"{amount:,.2f}"

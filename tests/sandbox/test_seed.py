@@ -446,6 +446,39 @@ def test_amounts_straddle_the_handoff_threshold(data: SeedData) -> None:
     assert min(amounts) >= 5_000 and max(amounts) <= 900_000
 
 
+def test_every_deal_carries_the_segment_of_its_registered_amount(data: SeedData,
+                                                                 truth: SeedTruth) -> None:
+    # custom.segment in the packs: Enterprise from 100k, Mid-Market from 25k, SMB below;
+    # the registration and its CRM records (both vendors) agree, so the report can break
+    # figures down by segment; direct deals and decoys by their own amount.
+    def band(amount: float) -> tuple[str, str]:
+        return (("Enterprise", "enterprise") if amount >= 100_000 else
+                ("Mid-Market", "mid_market") if amount >= 25_000 else ("SMB", "smb"))
+
+    registrations, opportunities = by_id(data, "Deal_Registration__c"), by_id(
+        data, "Opportunity")
+    deals = hs_by_id(data, "deals")
+    for s in truth.scenarios:
+        sf, hs = band(s.amount)
+        assert registrations[s.sf_registration_id]["Segment__c"] == sf
+        assert deals[s.hs_registration_id].properties["segment"] == hs
+        if s.sf_opportunity_id is not None and s.hs_deal_id is not None:
+            assert opportunities[s.sf_opportunity_id]["Segment__c"] == sf
+            assert deals[s.hs_deal_id].properties["segment"] == hs
+        if s.decoy_sf_opportunity_id is not None and s.decoy_hs_deal_id is not None:
+            decoy = opportunities[s.decoy_sf_opportunity_id]
+            assert decoy["Segment__c"] == band(decoy["Amount"])[0]
+            assert deals[s.decoy_hs_deal_id].properties["segment"] == band(
+                decoy["Amount"])[1]
+    for d in truth.direct:
+        opp = opportunities[d.sf_opportunity_id]
+        assert opp["Segment__c"] == band(opp["Amount"])[0]
+        assert deals[d.hs_deal_id].properties["segment"] == band(opp["Amount"])[1]
+    assert {r["Segment__c"] for r in data.salesforce["Opportunity"]} == set(
+        sf_schema.SEGMENTS)
+    assert set(hs_schema.SEGMENTS) == {d.properties["segment"] for d in data.hubspot["deals"]}
+
+
 @pytest.mark.parametrize(("sf_name", "hs_name"), QUALIFICATION)
 def test_each_qualification_fact_is_both_filled_and_missing(data: SeedData, sf_name: str,
                                                             hs_name: str) -> None:

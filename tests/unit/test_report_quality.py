@@ -10,8 +10,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
 
-import pytest
-
 from handoff_sync.mapping.policy.file_model import BusinessCalendar
 from handoff_sync.mapping.policy.measures import OnTimeBonus, Targets
 from handoff_sync.report.facts import (
@@ -24,8 +22,10 @@ from handoff_sync.report.facts import (
     PolicyFacts,
     ReportData,
 )
+from handoff_sync.report.figure import Figure
 from handoff_sync.report.figures import Report, compute
-from handoff_sync.report.quality import QualityFigure, business_days, wilson
+from handoff_sync.report.quality import business_days, every_figure, headline
+from handoff_sync.report.stats import ABOVE, BELOW, NO_DATA, OK, SMALL
 
 
 def at(month: int, day: int, hour: int = 0) -> datetime:
@@ -78,8 +78,9 @@ def report(*deals: DealFact, policy: PolicyFacts = POLICY, since: datetime | Non
     return compute(data, now=NOW, since=since, by=by)
 
 
-def figure(result: Report, figure_id: str) -> QualityFigure:
-    return next(f for f in result.quality.figures if f.id == figure_id)
+def judged(figure: Figure) -> tuple[object, ...]:
+    """What a reader sees of a figure: value, n, target and the verdict."""
+    return figure.value, figure.n, figure.target, figure.status
 
 
 def test_business_days_count_working_hours_of_the_calendar() -> None:
@@ -109,48 +110,50 @@ def test_time_to_kickoff_in_business_days_against_the_target() -> None:
         dataclasses.replace(won("prm:6", "B", close=date(2026, 10, 1), won_at=at(10, 1)),
                             required=False),
         policy=dataclasses.replace(POLICY, min_sample=2))
-    k = result.quality.kickoff
-    assert (k.won, k.held, k.within, k.waiting, k.waiting_past_target, k.no_won_time) == (
-        5, 2, 1, 2, 1, 1)
-    assert (k.median_days, k.mean_days, k.within_pct) == (5.0, 5.0, 50.0)  # (3 + 7) / 2
-    kickoff = figure(result, "kickoff")
+    q = result.quality
     # The median at the target is within it (as the 5-business-day kickoff clock is met).
-    assert (kickoff.value, kickoff.n, kickoff.target, kickoff.status) == (
-        5.0, 2, "<= 5 business days", "ok")
-    assert kickoff.note == ("1 of 2 within the target; 2 waiting (1 already past the "
-                            "target); 1 without a won time (not measured)")
-    assert "business days of the won deal's handoff-type calendar" in kickoff.definition
+    assert judged(q.kickoff) == (5.0, 2, 5, OK)  # (3 + 7) / 2
+    assert (q.kickoff.unit, q.kickoff.target_kind) == (" business days", "at most")
+    assert (q.kickoff_in_time.value, q.kickoff_in_time.n) == (50.0, 2)
+    assert (q.kickoff_waiting.value, q.kickoff_overdue.value,
+            q.kickoff_unmeasured.value) == (2, 1, 1)
+    assert "of 5" in q.kickoff_waiting.definition  # five won deals needed a handoff
+    assert "business days of the won deal's handoff-type calendar" in q.kickoff.definition
 
 
 def test_a_stricter_kickoff_target_marks_the_median_above_it() -> None:
     policy = dataclasses.replace(POLICY, min_sample=1, targets=Targets(kickoff_business_days=2))
     result = report(won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1, 10),
                         kickoff_at=at(12, 4, 10)), policy=policy)
-    kickoff = figure(result, "kickoff")
-    assert (kickoff.value, kickoff.n, kickoff.status) == (3.0, 1, "above target")
-    assert result.quality.kickoff.within == 0
+    assert judged(result.quality.kickoff) == (3.0, 1, 2, ABOVE)
+    assert result.quality.kickoff_in_time.value == 0.0
+
+
+DEALS_OF_ATTRIBUTION = (
+    won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1), **FIELDS),
+    won("prm:2", "A", close=date(2026, 12, 1), won_at=at(12, 1),
+        **{**FIELDS, "partner_split_pct": None}),
+    won("prm:3", "B", close=date(2026, 12, 1), won_at=at(12, 1),
+        **{**FIELDS, "partner_ongoing_role": "  "}),
+    won("prm:4", "B", close=date(2026, 12, 1), won_at=at(12, 1), partner_account="B"),
+    # Direct and open deals have no partner attribution to document.
+    won("crm:5", None, close=date(2026, 12, 1), won_at=at(12, 1), kind=DIRECT),
+    open_deal("prm:6", "A"))
 
 
 def test_attribution_accuracy_counts_won_partner_deals_with_every_field_filled() -> None:
-    result = report(
-        won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1), **FIELDS),
-        won("prm:2", "A", close=date(2026, 12, 1), won_at=at(12, 1),
-            **{**FIELDS, "partner_split_pct": None}),
-        won("prm:3", "B", close=date(2026, 12, 1), won_at=at(12, 1),
-            **{**FIELDS, "partner_ongoing_role": "  "}),
-        won("prm:4", "B", close=date(2026, 12, 1), won_at=at(12, 1), partner_account="B"),
-        # Direct and open deals have no partner attribution to document.
-        won("crm:5", None, close=date(2026, 12, 1), won_at=at(12, 1), kind=DIRECT),
-        open_deal("prm:6", "A"))
-    attribution = figure(result, "attribution")
-    # 1 of 4 won partner deals documented; 4 < min_sample 5: shown, not marked.
-    assert (attribution.value, attribution.n, attribution.status) == (
-        25.0, 4, "not marked (n < 5)")
-    assert attribution.target == ">= 100%"
-    assert attribution.note == "1 of 4 documented"
-    assert [(g.field, g.deals) for g in result.quality.attribution_gaps] == [
+    result = report(*DEALS_OF_ATTRIBUTION)
+    attribution = result.quality.attribution
+    # 1 of 4 won partner deals documented; 4 < min_sample 5: shown, not judged.
+    assert judged(attribution) == (25.0, 4, 100, SMALL)
+    assert (attribution.low_pct, attribution.high_pct) == (4.6, 69.9)  # Wilson 95%
+    # The same four won partner deals, judged at min_sample 4: below the target.
+    four = dataclasses.replace(POLICY, min_sample=4)
+    assert judged(compute(ReportData("partners", tuple(DEALS_OF_ATTRIBUTION), policy=four),
+                          now=NOW).quality.attribution) == (25.0, 4, 100, BELOW)
+    assert [(g.label, g.count) for g in result.quality.attribution_gaps] == [
         ("partner_ongoing_role", 2), ("partner_split_pct", 2)]
-    assert "(partner_account, partner_ongoing_role, partner_split_pct)" in \
+    assert "(partner_account, partner_ongoing_role, partner_split_pct:" in \
         attribution.definition
 
 
@@ -158,9 +161,14 @@ def test_attribution_of_one_won_deal_with_a_sample_of_one_is_marked() -> None:
     policy = dataclasses.replace(POLICY, min_sample=1, attribution_fields=("partner_account",))
     result = report(won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1),
                         partner_account="A"), policy=policy)
-    attribution = figure(result, "attribution")
-    assert (attribution.value, attribution.n, attribution.status) == (100.0, 1, "ok")
-    assert "(partner_account)" in attribution.definition
+    attribution = result.quality.attribution
+    assert judged(attribution) == (100.0, 1, 100, OK)
+    assert "(partner_account:" in attribution.definition
+    # The same deal under a stricter min_sample is shown, not judged.
+    small = report(won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1),
+                       partner_account="A"),
+                   policy=dataclasses.replace(policy, min_sample=5))
+    assert judged(small.quality.attribution) == (100.0, 1, 100, SMALL)
 
 
 STARTED = at(10, 1)  # when the partner handoffs below started
@@ -195,16 +203,13 @@ def test_the_on_time_bonus_judges_the_close_date_against_the_original_one() -> N
     result = report(*deals, baselines=baselines)
     b = result.quality.bonus
     assert b is not None
-    assert (b.won, b.judged, b.on_time, b.late, b.no_baseline, b.without_amount) == (
-        5, 4, 3, 1, 1, 1)
-    bonus = figure(result, "on_time_bonus")
-    assert (bonus.label, bonus.value, bonus.n) == ("On-time bonus eligibility (7%)", 75.0, 4)
-    assert bonus.note == ("bonus owed: EUR 5,600.00 on 1 deal; USD 7,000.00 on 1 deal; "
-                          "1 won deal without an original close date on record")
-    assert [(t.currency, t.deals, t.amount) for t in result.quality.bonus_totals] == [
+    assert (b.late.value, b.no_original.value, b.without_amount.value) == (1, 1, 1)
+    bonus = b.on_time
+    assert (bonus.label, bonus.value, bonus.n) == ("on-time bonus eligibility (7%)", 75.0, 4)
+    assert [(t.currency, t.deals, t.amount) for t in b.totals] == [
         ("EUR", 1, Decimal("5600.00")), ("USD", 1, Decimal("7000.00"))]
-    assert [(p.partner, p.currency, p.judged, p.on_time, p.late, p.no_baseline, p.amount)
-            for p in result.quality.bonus_partners] == [
+    assert [(p.partner, p.currency, p.judged, p.on_time, p.late, p.no_original, p.amount)
+            for p in b.partners] == [
         ("A", "USD", 2, 1, 1, 0, Decimal("7000.00")),
         ("B", "EUR", 1, 1, 0, 0, Decimal("5600.00")),
         ("B", "USD", 1, 1, 0, 1, Decimal("0.00"))]
@@ -215,12 +220,13 @@ def test_the_on_time_bonus_judges_the_close_date_against_the_original_one() -> N
 def test_grace_days_stretch_the_original_timeline() -> None:
     deal = won("prm:1", "A", close=date(2026, 12, 8), won_at=at(12, 8))
     late = report(deal, baselines=(baseline("prm:1", date(2026, 12, 5)),))
-    assert late.quality.bonus is not None and late.quality.bonus.late == 1
+    assert late.quality.bonus is not None and late.quality.bonus.late.value == 1
     graced = dataclasses.replace(POLICY, on_time_bonus=OnTimeBonus(
         pct=5, handoff_type="partner_to_direct", grace_days=3))
     result = report(deal, policy=graced, baselines=(baseline("prm:1", date(2026, 12, 5)),))
-    assert result.quality.bonus is not None and result.quality.bonus.on_time == 1
-    assert "plus 3 days" in figure(result, "on_time_bonus").definition
+    assert result.quality.bonus is not None
+    assert (result.quality.bonus.on_time.value, result.quality.bonus.on_time.n) == (100.0, 1)
+    assert "plus 3 days" in result.quality.bonus.on_time.definition
 
 
 def test_without_a_named_type_the_first_handoff_counts_but_never_one_started_once_won(
@@ -238,42 +244,46 @@ def test_without_a_named_type_the_first_handoff_counts_but_never_one_started_onc
     result = report(*deals, policy=dataclasses.replace(POLICY, on_time_bonus=first),
                     baselines=baselines)
     b = result.quality.bonus
-    assert b is not None and (b.judged, b.on_time, b.late, b.no_baseline) == (1, 0, 1, 1)
-    assert "their first recorded handoff" in figure(result, "on_time_bonus").definition
+    assert b is not None
+    assert (b.on_time.n, b.on_time.value, b.late.value, b.no_original.value) == (1, 0.0, 1, 1)
+    assert "their first recorded handoff" in b.on_time.definition
 
 
 def test_no_bonus_in_the_policy_shows_no_bonus() -> None:
     result = report(won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1)),
                     policy=dataclasses.replace(POLICY, on_time_bonus=None))
-    assert result.quality.bonus is None and result.quality.bonus_partners == ()
-    assert "on_time_bonus" not in [f.id for f in result.quality.figures]
+    assert result.quality.bonus is None
+    assert not [f for f in every_figure(result.quality) if "bonus" in f.label]
 
 
 def test_no_closed_deals_gives_no_values_and_says_why() -> None:
-    result = report(open_deal("prm:1", "A"), open_deal("prm:2", "B"))
-    values = {f.id: (f.value, f.n, f.status, f.note) for f in result.quality.figures}
-    assert values["kickoff"] == (None, 0, "", "no won deal in the period needed a handoff")
-    assert values["attribution"] == (None, 0, "", "no partner deal won in the period")
-    assert values["cycle_impact"] == (
-        None, 0, "", "no closed-won direct deals in the period to compare with")
-    assert values["on_time_bonus"] == (None, 0, "", "no bonus owed")
-    assert values["recycled"] == (0.0, 2, "", "0 deals")
-    assert values["first_touch"][:2] == (None, 0)
+    q = report(open_deal("prm:1", "A"), open_deal("prm:2", "B")).quality
+    seen = {f.label: (f.value, f.n, f.status, f.why) for f in every_figure(q)}
+    assert seen["time to kickoff, median"] == (
+        None, 0, NO_DATA, "no kickoff recorded for a won deal in the period")
+    assert seen["attribution accuracy"] == (None, 0, NO_DATA,
+                                            "no partner deal won in the period")
+    assert seen["cycle-length impact vs direct deals"][:3] == (None, 0, NO_DATA)
+    assert seen["on-time bonus eligibility (7%)"] == (
+        None, 0, NO_DATA, "no won partner deal with its original close date on record")
+    # Two handoffs, none recycled: 0% of 2, not judged (n < 5) and no target anyway.
+    assert seen["recycled deals"] == (0.0, 2, SMALL, "")
+    assert q.first_touch == ()  # no first-touch clock in the period
 
 
 def test_cycle_impact_without_direct_deals_is_clear_and_with_them_is_the_preservation_figure(
         ) -> None:
     partner = won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1))  # 61 days
-    alone = figure(report(partner), "cycle_impact")
-    assert (alone.value, alone.n, alone.status) == (None, 0, "")
-    assert alone.note == "no closed-won direct deals in the period to compare with"
+    alone = report(partner).quality.cycle_impact
+    assert (alone.value, alone.n, alone.status) == (None, 0, NO_DATA)
+    assert alone.why == "no closed-won direct deal to compare with"
     direct = won("crm:2", None, close=date(2026, 11, 20), won_at=at(11, 20), kind=DIRECT)
     both = report(partner, direct, policy=dataclasses.replace(POLICY, min_sample=1))
-    impact = figure(both, "cycle_impact")
+    impact = both.quality.cycle_impact
     # 61 days against 50: +22%, over the +10% target.
-    assert impact.value == both.preservation.cycle_impact_pct == 22.0
-    assert (impact.n, impact.target, impact.status) == (1, "<= +10%", "above target")
-    assert impact.note == "partner median 61 d (n=1), direct 50 d (n=1)"
+    assert judged(impact) == (22.0, 1, 10, ABOVE)
+    assert impact.value == both.preservation.cycle_impact.value and impact.signed
+    assert impact.definition == both.preservation.cycle_impact.definition
 
 
 def test_the_rejection_rate_is_the_acceptance_sections_with_its_alert() -> None:
@@ -281,18 +291,16 @@ def test_the_rejection_rate_is_the_acceptance_sections_with_its_alert() -> None:
         DecisionFact(f"prm:{n}", "partner_to_direct", "rejected" if n < 2 else "accepted",
                      at(12, 1), partner="A") for n in range(6))
     result = report(*(open_deal(f"prm:{n}", "A") for n in range(6)), decisions=decisions)
-    rejection = figure(result, "rejection_rate")
-    # 2 of 6 rejected = 33.3%, above the 5% alert, n = 6 >= 5: marked.
-    assert rejection.value == result.acceptance.rejection_rate_pct == 33.3
-    assert (rejection.n, rejection.target, rejection.status) == (6, "<= 5%", "above target")
-    assert rejection.note == "1 partner above the alert"
+    rejection = result.quality.rejection_rate
+    # 2 of 6 rejected = 33.3%, above the 5% alert, n = 6 >= 5: judged.
+    assert judged(rejection) == (33.3, 6, 5, ABOVE)
+    assert rejection.value == result.acceptance.rejection_rate.value
     assert result.quality.alerts == result.acceptance.alerts == (
         "A: 2 of 6 handoffs rejected (33.3%), above 5%: investigate",)
-    quiet = figure(report(open_deal("prm:1", "A"),
-                          policy=dataclasses.replace(POLICY, rejection_alert_pct=None)),
-                   "rejection_rate")
-    assert (quiet.value, quiet.target, quiet.note) == (
-        None, "", "no handoff type takes accept/reject")
+    quiet = report(open_deal("prm:1", "A"),
+                   policy=dataclasses.replace(POLICY, rejection_alert_pct=None))
+    assert (quiet.quality.rejection_rate.value, quiet.quality.rejection_rate.target) == (
+        None, None)
 
 
 def test_asks_count_rejections_and_gates_reopened_without_one() -> None:
@@ -318,16 +326,14 @@ def test_asks_count_rejections_and_gates_reopened_without_one() -> None:
                     won("prm:3", "B", close=date(2026, 11, 9), won_at=at(11, 9)),
                     open_deal("prm:4", "B", required=False), history=rows,
                     decisions=decisions)
-    a = result.quality.asks
+    q = result.quality
     # Handoffs: prm:1, 2, 3 (prm:4 never needed one). One deal asked twice.
-    assert (a.handoffs, a.asked, a.rejections, a.reopened, a.asks) == (3, 1, 1, 1, 2)
-    asked = figure(result, "asked_for_context")
-    assert (asked.value, asked.n, asked.note) == (33.3, 3, "2 asks: 1 rejection, 1 gate "
-                                                  "reopened")
+    assert (q.asked_for_context.value, q.asked_for_context.n) == (33.3, 3)
+    assert (q.rejections.value, q.reopened.value) == (1, 1)
     # The period: a reopening before it does not count (the rejection's decision time,
     # 11-01, is before it too).
     later = report(open_deal("prm:1", "A"), history=rows, decisions=decisions, since=at(11, 10))
-    assert (later.quality.asks.rejections, later.quality.asks.reopened) == (0, 0)
+    assert (later.quality.rejections.value, later.quality.reopened.value) == (0, 0)
 
 
 def test_recycled_deals_ended_without_moving_on_and_started_again() -> None:
@@ -356,12 +362,12 @@ def test_recycled_deals_ended_without_moving_on_and_started_again() -> None:
              open_deal("prm:3", "B"), open_deal("prm:4", "B"))
     result = report(*deals, history=rows)
     assert [(r.deal, r.partner, r.handoff_type, r.restarts, r.last_restarted_at)
-            for r in result.quality.recycled] == [
+            for r in result.quality.recycled_deals] == [
         ("prm:4", "B", "partner_to_direct", 2, at(11, 25)),
         ("prm:1", "A", "partner_to_direct", 1, at(11, 8))]
-    recycled = figure(result, "recycled")
-    assert (recycled.value, recycled.n, recycled.note) == (50.0, 4, "2 deals")
-    since = report(*deals, history=rows, since=at(11, 10)).quality.recycled
+    recycled = result.quality.recycled
+    assert (recycled.value, recycled.n, recycled.low_pct) == (50.0, 4, 15.0)
+    since = report(*deals, history=rows, since=at(11, 10)).quality.recycled_deals
     assert [(r.deal, r.restarts) for r in since] == [("prm:4", 1)]
 
 
@@ -371,33 +377,36 @@ def test_first_touch_is_the_sla_sections_figure() -> None:
                         at(12, 8), "met", at(12, 2, 16)),                  # 30 h
               ClockFact("prm:2", "partner_to_direct", "first_touch", at(12, 1, 10),
                         at(12, 8), "on_track"))                            # waiting
-    result = report(open_deal("prm:1", "A"), open_deal("prm:2", "A"), clocks=clocks)
-    touch = figure(result, "first_touch")
-    assert (touch.value, touch.n, touch.note) == (30.0, 1, "mean 30 h; 1 still waiting")
-    assert touch.value == result.sla.first_touch_median_hours
+    result = report(open_deal("prm:1", "A"), open_deal("prm:2", "A"), clocks=clocks,
+                    policy=dataclasses.replace(POLICY, clock_labels={"first_touch":
+                                                                     "First touch"}))
+    [touch] = result.quality.first_touch
+    [sla] = result.sla.first_touch
+    assert (touch.value, touch.n) == (sla.median.value, sla.median.n) == (30.0, 1)
+    assert touch.label == "time to first touch, median: First touch"
 
 
-def test_groups_show_n_and_a_wilson_interval_and_mark_small_ones() -> None:
+def test_groups_show_n_and_a_wilson_interval_and_judge_only_large_ones() -> None:
     deals = [*(open_deal(f"prm:{n}", "A") for n in range(5)),
-             won("prm:9", "B", close=date(2026, 12, 1), won_at=at(12, 1), **FIELDS)]
+             won("prm:9", "B", close=date(2026, 12, 1), won_at=at(12, 1),
+                 kickoff_at=at(12, 2), **FIELDS)]
     decisions = (DecisionFact("prm:0", "partner_to_direct", "rejected", at(12, 1),
                               partner="A"),)
-    groups = {g.group: g for g in report(*deals, decisions=decisions).quality.groups}
-    a, b = groups["A"], groups["B"]
-    assert (a.handoffs, a.asked, a.asked_pct, a.small) == (5, 1, 20.0, False)
-    assert (a.asked_low, a.asked_high) == wilson(1, 5) == (3.6, 62.4)
-    assert (b.handoffs, b.won_partner, b.documented_pct, b.small) == (1, 1, 100.0, True)
-    assert (b.documented_low, b.documented_high) == wilson(1, 1) == (20.7, 100.0)
+    q = report(*deals, decisions=decisions).quality
+    rows = {r.group: r for r in q.rows}
+    a, b = rows["A"], rows["B"]
+    # A: 1 of 5 asked, Wilson 95% [3.6-62.4]; no target for asks.
+    assert (a.handoffs, a.asked.part, a.asked.value, a.asked.status) == (5, 1, 20.0, "")
+    assert (a.asked.low_pct, a.asked.high_pct) == (3.6, 62.4)
+    # B: one won deal, documented, kickoff the next day: shown, not judged (n < 5).
+    assert (b.handoffs, b.attribution.value, b.attribution.status) == (1, 100.0, SMALL)
+    assert (b.kickoff.value, b.kickoff.n, b.kickoff.status) == (1.0, 1, SMALL)
+    assert [r.group for r in q.rows] == ["A", "B"]  # most handoffs first, not a ranking
+    assert [c.label for c in q.columns] == [
+        "partner", "handoffs", "asked for context", "recycled",
+        "kickoff (<= 5 business days)", "attribution (>= 100%)"]
     by_region = report(*deals, by="region").quality
-    assert by_region.by == "region" and [g.group for g in by_region.groups] == ["(none)"]
-    assert "By region, most handoffs first (not a ranking)" in by_region.groups_definition
-
-
-@pytest.mark.parametrize(("successes", "n", "expected"), [
-    (0, 10, (0.0, 27.8)), (5, 10, (23.7, 76.3)), (10, 10, (72.2, 100.0)), (0, 0, (None, None)),
-])
-def test_wilson_interval(successes: int, n: int, expected: tuple[float | None, ...]) -> None:
-    assert wilson(successes, n) == expected
+    assert (by_region.by, [r.group for r in by_region.rows]) == ("region", ["(none)"])
 
 
 def test_every_figure_carries_its_definition_and_the_section_is_in_every_format() -> None:
@@ -406,15 +415,17 @@ def test_every_figure_carries_its_definition_and_the_section_is_in_every_format(
     result = report(won("prm:1", "A", close=date(2026, 12, 1), won_at=at(12, 1),
                         kickoff_at=at(12, 4, 10), **FIELDS),
                     baselines=(baseline("prm:1", date(2026, 12, 5)),))
-    assert all(f.definition for f in result.quality.figures)
-    assert [f.id for f in result.quality.figures] == [
-        "rejection_rate", "asked_for_context", "recycled", "first_touch", "kickoff",
-        "cycle_impact", "attribution", "on_time_bonus"]
+    figures = every_figure(result.quality)
+    assert all(f.definition for f in figures)
+    assert [f.label for f in headline(result.quality)] == [
+        "rejection rate", "receivers asked for missing context", "recycled deals",
+        "time to kickoff, median", "cycle-length impact vs direct deals",
+        "attribution accuracy", "on-time bonus eligibility (7%)"]
     table, csv, json, html = (render(result, fmt) for fmt in ("table", "csv", "json", "html"))
-    for figure_ in result.quality.figures:
+    for figure_ in figures:
         words = figure_.definition[:40]
         assert escape(words) in html and words in json and words in csv
-    assert "Handoff quality (quality)" in table and "On-time bonus eligibility (7%)" in table
-    assert "quality,on_time_bonus,figures.value,100.0" in csv
+    assert "Handoff quality (quality)" in table and "on-time bonus eligibility (7%)" in table
+    assert "quality,,bonus.on_time.value,100.0" in csv
     assert 'id="quality"' in html and "7,000.00" in html
     assert not re.search(r"\bnan\b", html + table + csv + json, re.IGNORECASE)
