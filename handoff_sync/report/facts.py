@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from handoff_sync.mapping.policy.file_model import BusinessCalendar
+from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.mapping.policy.measures import ATTRIBUTION_FIELDS, OnTimeBonus, Targets
 from handoff_sync.model import Value
 
@@ -137,6 +138,7 @@ class PolicyFacts:
     rejection_alert_pct: float | None = None
     targets: Targets = field(default_factory=Targets)  # handoff.yaml measures.targets
     min_sample: int = 5  # handoff.yaml measures.min_sample
+    funnels: tuple[Funnel, ...] = ()  # handoff.yaml measures.funnels
     # Stage ids in order, by handoff type (a gate reopened: a stage earlier than before).
     stage_order: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Business calendars by handoff type id (types without one are absent).

@@ -8,7 +8,7 @@ whose outcome is known, carry a Wilson 95% interval by group, and a group under
 The period: deals open now or closed on/after ``since``; clocks started, SLA events,
 decisions and conflicts at/after ``since``; review items open now. No ``since``:
 everything. Sections with more to say live in their own modules (``sla_figures``,
-``scorecard``, ``breakdown``); the small ones are here.
+``scorecard``, ``breakdown``, ``funnel``); the small ones are here.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from handoff_sync.report.figure import (
     rate_cell,
     share,
 )
+from handoff_sync.report.funnel import FunnelSection, compute_funnels
 from handoff_sync.report.quality import Quality, Reused, quality
 from handoff_sync.report.scorecard import (
     OUTCOME_WEIGHTS,
@@ -67,7 +68,7 @@ __all__ = ["DIMENSIONS", "DIMENSION_LABELS", "NONE", "NO_PARTNER", "OUTCOME_WEIG
            "Volume", "VolumeRow", "compute", "group_of", "histogram", "in_period"]
 
 SECTIONS = ("volume", "breakdown", "completeness", "sla", "acceptance", "preservation",
-            "quality", "reviews", "scorecard")
+            "quality", "funnel", "reviews", "scorecard")
 SECTION_TITLES = {
     "volume": "Handoff volume",
     "breakdown": "Key figures by group",
@@ -76,6 +77,7 @@ SECTION_TITLES = {
     "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
     "quality": "Handoff quality",
+    "funnel": "Leakage funnel",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard: handoff outcome score",
 }
@@ -181,6 +183,7 @@ class Report:
     acceptance: AcceptanceFigures
     preservation: Preservation
     quality: Quality
+    funnel: FunnelSection
     reviews: Reviews
     scorecard: Scorecard
     notes: tuple[str, ...]
@@ -213,6 +216,7 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         quality=quality(data, deals, now=now, since=since, by=by,
                         group=lambda deal: group_of(deal, by),
                         reused=reused(accepted, clocked, preserved)),
+        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
         notes=tuple(notes))
 

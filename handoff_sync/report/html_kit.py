@@ -58,6 +58,12 @@ td small{display:block;font-size:11px;color:#718096;white-space:nowrap}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 svg{max-width:100%;height:auto}
 footer{font-size:12px;color:#4a5568}
+h4{font-size:13px;margin:12px 0 4px}
+dl.defs{font-size:12px;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
+dl.defs dt{font-weight:600}dl.defs dd{margin:0;color:#4a5568}
+.textual th,.textual td{text-align:left}
+.note{font-size:12px;color:#4a5568;margin:4px 0 8px}
+.leak{margin:4px 0;font-size:15px}
 """
 
 

@@ -31,7 +31,9 @@ def report_data(report: Report) -> dict[str, Any]:
 def csv_rows(report: Report) -> Iterator[tuple[str, str, str, Any]]:
     """(section, group, metric, value): scalars and figures with an empty group (a figure
     gives ``<name>.value``, ``<name>.n``, ``<name>.definition``...); list items grouped by
-    their first field (a label, a partner, an instant), metric "<list>.<field>[.<sub>]"."""
+    their first field (a label, a partner, an instant), metric "<list>.<field>[.<sub>]"; a list
+    of items inside an item nests its group ("partner_chain/approved", metric
+    "<list>.<list>.<field>")."""
     data = report_data(report)
     for key in HEADER_KEYS:
         yield "report", "", key, data.get(key)
@@ -40,15 +42,25 @@ def csv_rows(report: Report) -> Iterator[tuple[str, str, str, Any]]:
     for section in SECTIONS:
         for name, value in data[section].items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
-                for item in value:
-                    fields = list(item.items())
-                    group = str(fields[0][1])
-                    for sub, cell in fields[1:]:
-                        for metric, flat in _flat(f"{name}.{sub}", cell):
-                            yield section, group, metric, flat
+                yield from _items(section, "", name, value)
             else:
                 for metric, flat in _flat(name, value):
                     yield section, "", metric, flat
+
+
+def _items(section: str, prefix: str, name: str,
+           items: list[dict[str, Any]]) -> Iterator[tuple[str, str, str, Any]]:
+    """List items grouped by their first field; items nested in an item nest the group."""
+    for item in items:
+        fields = list(item.items())
+        group = f"{prefix}{fields[0][1]}"
+        for sub, cell in fields[1:]:
+            metric = f"{name}.{sub}"
+            if isinstance(cell, list) and cell and isinstance(cell[0], dict):
+                yield from _items(section, f"{group}/", metric, cell)
+            else:
+                for flat_metric, flat in _flat(metric, cell):
+                    yield section, group, flat_metric, flat
 
 
 def _flat(name: str, value: Any) -> Iterator[tuple[str, Any]]:

@@ -107,7 +107,8 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
                    for type_id, kind in policy.handoff_types.items()
                    if kind.calendar is not None and kind.calendar in policy.calendars},
         attribution_fields=tuple(policy.measures.attribution_fields),
-        on_time_bonus=policy.measures.on_time_bonus)
+        on_time_bonus=policy.measures.on_time_bonus,
+        funnels=tuple(policy.measures.funnels))
 
 
 def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:

@@ -439,6 +439,39 @@ def test_every_stage_status_and_handoff_type_occurs(data: SeedData) -> None:
     assert statuses.most_common(1)[0][0] == "Converted"
 
 
+def test_older_wins_carry_their_kickoff_and_it_costs_the_main_stream_no_draw(
+        data: SeedData, truth: SeedTruth, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's funnel ends at the customer-success kickoff: older wins (their partner
+    handoff ran to its last stage) mostly had one; fresh wins (closed won to CS) wait."""
+    opportunities = by_id(data, "Opportunity")
+    deals = hs_by_id(data, "deals")
+    older = [s for s in truth.scenarios if s.sf_opportunity_id and s.hs_deal_id
+             and opportunities[s.sf_opportunity_id]["IsWon"]
+             and s.handoff_type == "Partner to Direct"]
+    held = [s for s in older if "Kickoff_At__c" in opportunities[s.sf_opportunity_id]]
+    assert 0.5 < len(held) / len(older) < 1
+    for s in held:
+        record = opportunities[s.sf_opportunity_id]
+        assert record["CreatedDate"] < record["Kickoff_At__c"] <= record["LastModifiedDate"]
+        hs_value = deals[s.hs_deal_id].properties["kickoff_at"]  # the same instant
+        assert hs_value == record["Kickoff_At__c"].strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+    assert not any("Kickoff_At__c" in opportunities[s.sf_opportunity_id]
+                   for s in truth.scenarios if s.sf_opportunity_id
+                   and s.handoff_type == "Closed Won to CS")
+    # Without the kickoffs, every other value is what it would have been: no extra draw.
+    from handoff_sync.sandbox.seed import deals as seed_deals
+
+    monkeypatch.setattr(seed_deals, "kickoff_ms", lambda s, stamps: None)
+    bare = generate(deals=1000, partners=12, random_seed=42, now=NOW)
+    stripped = dataclasses.replace(data, salesforce={
+        name: [{k: v for k, v in r.items() if k != "Kickoff_At__c"} for r in records]
+        for name, records in data.salesforce.items()}, hubspot={
+        kind: [dataclasses.replace(o, properties={k: v for k, v in o.properties.items()
+                                                  if k != "kickoff_at"}) for o in objects]
+        for kind, objects in data.hubspot.items()})
+    assert digest(stripped) == digest(bare)
+
+
 def test_amounts_straddle_the_handoff_threshold(data: SeedData) -> None:
     amounts = [r["Amount__c"] for r in data.salesforce["Deal_Registration__c"]]
     above = sum(a >= HANDOFF_THRESHOLD for a in amounts) / len(amounts)

@@ -35,6 +35,7 @@ from handoff_sync.mapping.policy.file_model import (
     Ownership,
     Stage,
 )
+from handoff_sync.mapping.policy.funnel_checks import check_funnels
 from handoff_sync.mapping.policy.measures_checks import check_measures
 from handoff_sync.mapping.policy.routing_checks import check_routing
 from handoff_sync.mapping.policy.templates import COMPUTED_PLACEHOLDERS, placeholders
@@ -312,6 +313,8 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
         check.condition(("creation", "when"), policy.creation.when)
     if policy.routing is not None:
         check_routing(check, policy.routing)
+    if not gaps.lost(("measures", "funnels")):
+        check_funnels(check, policy.measures.funnels)
     if not gaps.lost(("measures",)):
         check_measures(check, policy.measures)
     calendars = keys_of(document.data, ("calendars",))

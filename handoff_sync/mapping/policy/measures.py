@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.mapping.system.file_model import FileModel
 
 
@@ -54,14 +55,17 @@ class OnTimeBonus(FileModel):
 
 
 class Measures(FileModel):
-    """How handoffs are measured: targets, the smallest sample worth ranking, what documents
-    an attribution, and the on-time bonus."""
+    """How handoffs are measured: targets, the smallest sample worth ranking, funnels, what
+    documents an attribution, and the on-time bonus."""
 
     targets: Targets = Field(default_factory=Targets)
     """Targets the report marks figures against."""
     min_sample: int = Field(default=5, ge=1, le=10_000)
     """A group (partner, region, ...) with fewer finished cases is shown with its n but
     neither ranked nor marked against a target."""
+    funnels: list[Funnel] = Field(default_factory=list)
+    """Leakage funnels: chains of steps whose counts, conversion, time between steps and
+    dollars lost the report shows (none: no funnel section)."""
     attribution_fields: list[str] = Field(default_factory=lambda: list(ATTRIBUTION_FIELDS),
                                           min_length=1)
     """Canonical fields a won partner deal must have filled for its attribution (the

@@ -20,6 +20,7 @@ from handoff_sync.sandbox.seed.history import (
     crm_path,
     crm_stage_change_ms,
     hubspot_history,
+    kickoff_ms,
     ms_of,
 )
 from handoff_sync.sandbox.seed.model import Scenario
@@ -62,6 +63,9 @@ def opportunity_record(b: Builder, s: Scenario, shared: Shared, record_id: str,
     if s.rep_email is not None:
         record["Partner_Rep_Email__c"] = s.rep_email
     record.update(shared.crm_facts[0])
+    kickoff = kickoff_ms(s, shared.converted)
+    if kickoff is not None:
+        record["Kickoff_At__c"] = moment(kickoff)[0]
     if b.r() < 0.05:
         sf_task(b, record_id, owner_id, s.crm_created_ms)
 
@@ -91,6 +95,9 @@ def crm_deal(b: Builder, s: Scenario, shared: Shared, deal_id: str,
         props["partner_rep_email"] = s.rep_email
     if s.cs is not None:
         props["cs_owner_id"] = hs_owner(s.cs)
+    kickoff = kickoff_ms(s, shared.converted)
+    if kickoff is not None:
+        props["kickoff_at"] = moment(kickoff)[1]
     b.hs("deals", deal_id, shared.converted, props)
     b.associate("deals", deal_id, "companies", s.customer.company_id)
     if b.r() < 0.05:
