@@ -14,7 +14,7 @@ from decimal import Decimal
 from handoff_sync.mapping.policy.file_model import BusinessCalendar
 from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.mapping.policy.measures import ATTRIBUTION_FIELDS, OnTimeBonus, Targets
-from handoff_sync.model import Value
+from handoff_sync.model import PartnerAccount, Value
 
 PARTNER = "partner"  # a PRM registration linked to a CRM opportunity
 DIRECT = "direct"  # a CRM opportunity no registration links to
@@ -164,3 +164,5 @@ class ReportData:
     policy: PolicyFacts = field(default_factory=PolicyFacts)
     runs: int = 0  # completed sync cycles
     notes: tuple[str, ...] = ()  # what the source could not read, for the footnote
+    # The PRM's live partner accounts (the PRM file's partners: section), by id.
+    partners: tuple[PartnerAccount, ...] = ()

@@ -82,7 +82,8 @@ def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportD
             conflicts=_conflicts(connection, pipeline),
             decisions=_decisions(connection, pipeline),
             baselines=_baselines(connection, pipeline), policy=policy_facts(mappings),
-            runs=runs, notes=notes)
+            runs=runs, notes=notes,
+            partners=tuple(store.load_partners(pipeline).values()))
 
 
 def policy_facts(mappings: MappingSet) -> PolicyFacts:

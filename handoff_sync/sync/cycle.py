@@ -11,7 +11,6 @@ changes nothing twice.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
@@ -62,7 +61,8 @@ from handoff_sync.sync.cycle_parts import (
 )
 from handoff_sync.sync.drift import detect_drift
 from handoff_sync.sync.failures import failure_message
-from handoff_sync.sync.fresh import REPLANS, moved_targets
+from handoff_sync.sync.fresh import fresh_plan
+from handoff_sync.sync.partners import PartnerPull, cycle_partners, describe_partners
 from handoff_sync.sync.plan_context import PlanContext
 from handoff_sync.sync.plan_explain import dry_run_context
 from handoff_sync.sync.pull import (
@@ -283,6 +283,11 @@ class PipelineRunner:
             drift = self._describe(mappings)
         owners = self._owner_directories(full)
         pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
+        partners = PartnerPull() if dry_run else cycle_partners(
+            self.connectors[Role.PRM], mappings.prm, state.checkpoints, full=full,
+            owners=owners[Role.PRM], drift=drift, redescribe=lambda: drift.update(
+                self._describe(mappings)), stored=lambda: self.store.load_partners(self.name),
+            should_stop=should_stop, heartbeat=heartbeat)
         mirror = merged_mirror(state, pulls, full)
         heartbeat()
         now = self.clock()
@@ -306,8 +311,8 @@ class PipelineRunner:
                  for role in Role}
         result = planned(dirty)
         heartbeat()
-        result, refreshed, withheld = self._fresh_plan(result, planned, dirty, sides, mirror,
-                                                       state, drift, now)
+        result, refreshed, withheld = fresh_plan(result, planned, dirty, sides, mirror,
+                                                  state, drift, now)
         read = {f"records_read_{role.value}": pulls[role].read for role in Role}
         base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
                        "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
@@ -330,7 +335,7 @@ class PipelineRunner:
                          now=now, should_stop=should_stop, heartbeat=heartbeat,
                          withheld=withheld, field_holds=state.field_holds)
         result = with_refusals(with_creations(result, done.created), done.refused)
-        failures = list(done.failures)
+        failures = [*done.failures, *partners.failures]
         skipped_rows = [problem for role in Role for problem in pulls[role].problems]
         for problem in skipped_rows[:20]:
             log.warning("row_skipped", problem=problem)
@@ -352,6 +357,7 @@ class PipelineRunner:
         for role in Role:
             checkpoints.update(pulls[role].checkpoints)
         checkpoints.update(closures.checkpoints)
+        checkpoints.update(partners.checkpoints)
         ended = self.clock()
         message = run_message(failures, drift, done.stopped)
         reviews = self.store.record_cycle(CycleOutcome(
@@ -361,10 +367,12 @@ class PipelineRunner:
             mirror={role: MappingProxyType(changed_mirror[role]) for role in Role},
             mirror_replace=frozenset(r for r in Role if full and pulls[r].complete),
             checkpoints=MappingProxyType(checkpoints), failures=tuple(failures),
-            cleared=frozenset(done.cleared), field_failures=tuple(done.field_failures),
+            cleared=frozenset(done.cleared) | partners.cleared(mappings.prm),
+            field_failures=tuple(done.field_failures),
             fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
-            message=message, closed_by_user=frozenset(closures.keys)), lease=lease)
+            message=message, closed_by_user=frozenset(closures.keys),
+            partners=partners.changes), lease=lease)
         # What the next cycle compares with to find what changed outside it.
         # An interrupted cycle left planned work undone, and withheld writes wait: the
         # next one looks at every deal.
@@ -378,36 +386,6 @@ class PipelineRunner:
                            self._usage(), tuple(failures), drift, message, result)
 
     # ------------------------------------------------------------------ steps
-    def _fresh_plan(self, result: Plan, planned: Callable[[Dirty | None], Plan],
-                    dirty: Dirty | None, sides: Mapping[Role, Side],
-                    mirror: dict[Role, dict[str, MirrorRecord]], state: PipelineState,
-                    drift: Mapping[str, str], now: datetime
-                    ) -> tuple[Plan, dict[Role, dict[str, MirrorRecord]],
-                               frozenset[tuple[Role, str]]]:
-        """The plan, made again while a record it writes to changed since it was mirrored
-        (``sync_fresh``); the records read fresh (into ``mirror``, to be stored); and the
-        records still changing after every re-plan, whose writes wait."""
-        refreshed: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
-        for attempt in range(REPLANS + 1):
-            moved = moved_targets(result, sides, mirror=mirror, holds=state.holds,
-                                  drift=drift, now=now)
-            if not any(moved.values()):
-                break
-            for role in Role:
-                mirror[role].update(moved[role])
-                refreshed[role].update(moved[role])
-            log.info("write_targets_changed_since_read", attempt=attempt + 1,
-                     **{role.value: sorted(moved[role]) for role in Role})
-            if attempt == REPLANS:
-                return result, refreshed, frozenset(
-                    (role, record_id) for role in Role for record_id in moved[role])
-            if dirty is not None:
-                dirty = dataclasses.replace(
-                    dirty, prm=dirty.prm.union(moved[Role.PRM]),
-                    crm=dirty.crm.union(moved[Role.CRM]))
-            result = planned(dirty)
-        return result, refreshed, frozenset()
-
     def _claim_crm_object(self) -> None:
         """Claim this pipeline's CRM object under the org its login names, or fail the
         cycle (a config failure) before anything is written when another pipeline claimed
@@ -469,7 +447,8 @@ class PipelineRunner:
             deal_object = connector.describe(mapping.object)
             task_object = (connector.describe(mapping.tasks.object)
                            if mapping.tasks is not None else None)
-            drift.update(detect_drift(mapping, deal_object, task_object))
+            drift.update(detect_drift(mapping, deal_object, task_object,
+                                      describe_partners(connector, mapping)))
         if drift:
             log.warning("schema_drift", fields=sorted(drift), count=len(drift))
         return drift

@@ -16,7 +16,7 @@ What the contract pins down, for every system:
   continues exactly; deletions come back as ``deleted=True``;
 - writes return one result per input, in input order, a bad record failing alone; writes
   are batched at the API maximum (usage kind ``write``);
-- upserting the same task keys twice leaves one task per key, linked to its deal;
+- upserting the same task keys twice leaves one task per key, linked to its deal (or account);
 - creating deals by key twice, or from two connectors at once, or through a fault, leaves
   one deal per key, attached to its customer account (``contract_create``; a system's test
   class adds ``DealCreationContract`` beside ``ConnectorContract``);
@@ -179,6 +179,17 @@ class ContractAdapter(ABC):
     def deal_account(self, deal_id: str) -> str | None:
         """The account (company) a deal is attached to (vendor client)."""
         raise NotImplementedError(f"{type(self).__name__} creates no deals")
+
+    account_task_target: TaskTarget | None = None
+    """Where tasks on an account (a partner's) go: ``deal_object`` names its object."""
+
+    def seed_account(self, name: str) -> str:
+        """Create an account (company) through the vendor client; its id."""
+        raise NotImplementedError(f"{type(self).__name__} writes no tasks on accounts")
+
+    def task_account(self, task_id: str) -> str | None:
+        """The account a task is attached to (vendor client)."""
+        raise NotImplementedError(f"{type(self).__name__} writes no tasks on accounts")
 
     @abstractmethod
     def seed_owners(self) -> list[Owner]:
@@ -395,6 +406,26 @@ class ConnectorContract:
         for task, result in zip(tasks, first, strict=True):
             assert adapter.tasks_with_key(task.key) == [result.id]
             assert result.id is not None and adapter.task_deal(result.id) == task.deal_id
+
+    @needs("tasks")
+    def test_a_task_on_an_account_is_attached_to_the_account_once(
+        self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
+    ) -> None:
+        """A partner's task (training) is upserted by key onto the partner's account."""
+        target = adapter.account_task_target
+        assert target is not None and target.deal_object, "say how tasks go on accounts"
+        account = adapter.seed_account("Brightpath Partners")
+        task = TaskWrite("readiness:brightpath:technical", account,
+                         adapter.task_fields("Train on technical conversations"))
+
+        first = connector.upsert_tasks(target, [task])
+        second = connector.upsert_tasks(target, [task])
+
+        assert [(r.ok, r.created) for r in first] == [(True, True)]
+        assert [(r.ok, r.created) for r in second] == [(True, False)]
+        assert first[0].id == second[0].id
+        assert adapter.tasks_with_key(task.key) == [first[0].id]
+        assert first[0].id is not None and adapter.task_account(first[0].id) == account
 
     # --- faults ----------------------------------------------------------------------
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))

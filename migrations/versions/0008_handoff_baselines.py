@@ -1,10 +1,8 @@
 """Handoff baselines: the close date each deal had when each of its handoffs started.
 
 Revision ID: 0008_handoff_baselines
-Revises: 0006_handoff_decisions
+Revises: 0007_partner_accounts
 Create Date: 2026-12-08
-
-The lead chains it after 0007_partner_accounts when that lands (issue #19's numbering).
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_handoff_baselines"
-down_revision: str | Sequence[str] | None = "0006_handoff_decisions"
+down_revision: str | Sequence[str] | None = "0007_partner_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,6 +23,7 @@ from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.hubspot import schema as hs_schema
 from handoff_sync.sandbox.salesforce import schema as sf_schema
 from handoff_sync.sandbox.salesforce.ids import is_valid_id, salesforce_id
+from handoff_sync.sandbox.seed import companies
 from handoff_sync.sandbox.seed.generator import generate, generate_with_truth
 from handoff_sync.sandbox.seed.records import IdSequence
 from handoff_sync.sandbox.seed.rules import (
@@ -136,6 +137,74 @@ def test_output_does_not_depend_on_string_hashing() -> None:
                              text=True, check=True, cwd=REPO)
         digests.add(run.stdout.strip())
     assert len(digests) == 1
+
+
+CAPABILITY_FIELDS = {"Technical_Conversations__c", "Approval_Navigation__c",
+                     "Certified_Engineers__c", "partner_tier", "technical_conversations",
+                     "approval_navigation", "certified_engineers"}
+
+
+def without_capabilities(data: SeedData) -> SeedData:
+    return dataclasses.replace(
+        data,
+        salesforce={name: [{k: v for k, v in r.items() if k not in CAPABILITY_FIELDS}
+                           for r in records] for name, records in data.salesforce.items()},
+        hubspot={kind: [dataclasses.replace(o, properties={
+            k: v for k, v in o.properties.items() if k not in CAPABILITY_FIELDS})
+            for o in objects] for kind, objects in data.hubspot.items()})
+
+
+class _NoCapabilities:
+    """What a partner's capabilities add to its records when they are switched off."""
+
+    def salesforce(self) -> dict[str, object]:
+        return {}
+
+    def hubspot(self, tier: str) -> dict[str, str]:
+        return {}
+
+
+@pytest.mark.parametrize("arguments", [(1000, 12, 42), (300, 40, 7)])
+def test_partner_capabilities_leave_every_other_seeded_value_as_it_was(
+        monkeypatch: pytest.MonkeyPatch, arguments: tuple[int, int, int]) -> None:
+    """Capabilities come from a generator of their own: with them switched off, every
+    other value is the same (a draw from the main stream would shift every later one)."""
+    deals, partners, random_seed = arguments
+    data = generate(deals=deals, partners=partners, random_seed=random_seed, now=NOW)
+    monkeypatch.setattr(companies, "capability_of", lambda partner, seed: _NoCapabilities())
+    switched_off = generate(deals=deals, partners=partners, random_seed=random_seed, now=NOW)
+    assert without_capabilities(data) == switched_off
+    assert data != switched_off  # the fields are there
+
+
+def test_partner_accounts_carry_the_same_capabilities_in_both_systems() -> None:
+    data = generate(deals=300, partners=40, random_seed=7, now=NOW)
+    accounts = {a["Name"]: a for a in data.salesforce["Account"]}
+    companies = {c.properties["name"]: c.properties for c in data.hubspot["companies"]}
+    tiers = list(sf_schema.PARTNER_TIERS)
+    levels: dict[str, list[int]] = {tier: [] for tier in tiers}
+    for name, account in accounts.items():
+        company = companies[name]
+        if account["Type"] != "Partner":  # customers have no capability fields
+            assert not CAPABILITY_FIELDS & (set(account) | set(company)), name
+            continue
+        conversations = sf_schema.TECHNICAL_CONVERSATIONS.index(
+            account["Technical_Conversations__c"])
+        approvals = sf_schema.APPROVAL_NAVIGATION.index(account["Approval_Navigation__c"])
+        engineers = account["Certified_Engineers__c"]
+        assert engineers == int(engineers) >= 0
+        # HubSpot holds the same partner's same capabilities (option values, weakest first).
+        assert company["partner_tier"] == list(hs_schema.PARTNER_TIERS)[
+            tiers.index(account["Partner_Tier__c"])]
+        assert company["technical_conversations"] == list(
+            hs_schema.TECHNICAL_CONVERSATIONS)[conversations]
+        assert company["approval_navigation"] == list(hs_schema.APPROVAL_NAVIGATION)[approvals]
+        assert company["certified_engineers"] == str(int(engineers))
+        levels[account["Partner_Tier__c"]].append(conversations + approvals + int(engineers))
+    # Higher tiers are more capable on the whole, and partners differ within a tier.
+    means = [statistics.mean(levels[tier]) for tier in tiers if levels[tier]]
+    assert means == sorted(means) and len(means) >= 3
+    assert any(len(set(found)) > 1 for found in levels.values())
 
 
 # --- arguments and scale ----------------------------------------------------------------

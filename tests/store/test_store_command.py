@@ -26,7 +26,8 @@ def test_migrate_then_migrate_again(store_url: str, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out == (
         f"database {store_url}: migrated (empty) -> 0008_handoff_baselines (applied: "
         "0001_initial, 0002_budget, 0003_crm_claims, 0004_field_holds, "
-        "0005_stage_autopilot, 0006_handoff_decisions, 0008_handoff_baselines)\n")
+        "0005_stage_autopilot, 0006_handoff_decisions, 0007_partner_accounts, "
+        "0008_handoff_baselines)\n")
     assert run("--database", store_url) == 0
     assert capsys.readouterr().out == f"database {store_url}: already at 0008_handoff_baselines\n"
     with Store.connect(store_url) as store:
@@ -76,7 +77,7 @@ def test_json_says_from_to_and_what_was_applied(store_url: str,
         "database": store_url, "from": None, "to": "0008_handoff_baselines", "changed": True,
         "applied": ["0001_initial", "0002_budget", "0003_crm_claims", "0004_field_holds",
                     "0005_stage_autopilot", "0006_handoff_decisions",
-                    "0008_handoff_baselines"]}
+                    "0007_partner_accounts", "0008_handoff_baselines"]}
     assert run("--database", store_url, "--json") == 0
     assert json.loads(capsys.readouterr().out) == {
         "database": store_url, "from": "0008_handoff_baselines", "to": "0008_handoff_baselines",
