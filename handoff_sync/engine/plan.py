@@ -43,6 +43,7 @@ from handoff_sync.engine.acceptance import (
     acceptance_step,
     write_sets,
 )
+from handoff_sync.engine.baselines import baseline_for
 from handoff_sync.engine.create import creation_step
 from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.gate_view import (
@@ -67,7 +68,6 @@ from handoff_sync.engine.sla import (
     advance_clocks,
     first_seen_notes,
     headline_clock,
-    running_status,
 )
 from handoff_sync.engine.stages import (
     StageWindow,
@@ -75,10 +75,12 @@ from handoff_sync.engine.stages import (
     place,
     stage_window,
     window_line,
-    windows_moved,
 )
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
+from handoff_sync.engine.time_driven import (  # the sync layer imports it from here
+    clock_driven_deals as clock_driven_deals,
+)
 from handoff_sync.engine.types import (
     LINK_ID_FIELDS,
     BaseSnapshot,
@@ -86,6 +88,7 @@ from handoff_sync.engine.types import (
     Conflict,
     EngineState,
     FieldWrite,
+    HandoffBaseline,
     HandoffDecision,
     LinkChange,
     Plan,
@@ -99,7 +102,6 @@ from handoff_sync.engine.types import (
 )
 from handoff_sync.engine.value_reviews import invalid_value_review, unwritable_review
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.mapping.policy.file_model import HandoffPolicy
 from handoff_sync.mapping.policy.gates import evaluate_gate, handoff_type_of
 from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
@@ -112,7 +114,6 @@ from handoff_sync.model import (
     OwnerDirectory,
     PersonRole,
     Role,
-    SlaStatus,
     TaskStatus,
     Value,
 )
@@ -169,6 +170,7 @@ class _Collector:
     conflicts: list[Conflict] = dataclasses.field(default_factory=list)
     reviews: dict[str, ReviewItem] = dataclasses.field(default_factory=dict)
     decisions: list[HandoffDecision] = dataclasses.field(default_factory=list)
+    baselines: list[HandoffBaseline] = dataclasses.field(default_factory=list)
     moves: list[StageMove] = dataclasses.field(default_factory=list)
 
     def review(self, item: ReviewItem | None) -> None:
@@ -247,35 +249,12 @@ def plan(inputs: EngineInput) -> Plan:
         bases=tuple(sorted(out.bases, key=lambda b: b.deal)),
         conflicts=tuple(sorted(out.conflicts, key=lambda c: (c.deal, c.field))),
         decisions=tuple(sorted(out.decisions, key=lambda d: d.deal)),  # stable: keeps order
+        baselines=tuple(sorted(out.baselines, key=lambda b: (b.deal, b.handoff_type))),
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
         stage_moves=tuple(sorted(out.moves, key=lambda m: m.deal)),
         deals=deals,
         planned_deals=None if inputs.dirty is None else frozenset(planned),
     )
-
-
-def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
-                       now: datetime) -> frozenset[str]:
-    """Deals whose running SLA clock or stage day window time alone has moved by ``now``
-    (on track to at risk or breached/overdue, at risk to breached/overdue): an incremental
-    cycle plans them even when nothing about them changed. A clock the policy no longer
-    defines counts as moved."""
-    moved: set[str] = set()
-    for state_ in state.clocks.values():
-        if state_.stopped_at is not None or state_.status not in (SlaStatus.ON_TRACK,
-                                                                   SlaStatus.AT_RISK):
-            continue
-        handoff = policy.handoff_types.get(state_.handoff_type)
-        clock = next((c for c in handoff.slas if c.id == state_.clock), None) \
-            if handoff is not None else None
-        if handoff is None or clock is None:
-            moved.add(state_.deal)
-            continue
-        calendar = policy.calendars.get(handoff.calendar) if handoff.calendar else None
-        if running_status(clock, state_.started_at, now, calendar) is not state_.status:
-            moved.add(state_.deal)
-    moved.update(windows_moved(state.verdicts.values(), now))  # stage windows move too
-    return frozenset(moved)
 
 
 # The id field each side's records hold of the other side's record.
@@ -458,6 +437,12 @@ class _DealPlanner:
                           stage_owner, ahead, **placement.verdict_fields(gate.required, window))
         if previous != verdict:
             out.verdicts.append(verdict)
+        baseline = baseline_for(
+            deal=key, handoff_type=gate.handoff_type, required=gate.required,
+            close_date=deal.close_date, previous=previous, now=inputs.now,
+            stored=inputs.state.baselines.get((key, gate.handoff_type or "")))
+        if baseline is not None:
+            out.baselines.append(baseline)
         outputs = self._outputs(deal, shown, clocks, values, window)
         base_after = merged.base
         for role, record in ((Role.PRM, prm), (Role.CRM, crm)):

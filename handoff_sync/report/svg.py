@@ -33,6 +33,7 @@ PALETTE = {
 }
 FULL = 1160  # a chart across a section at 1280 px (the section's inner width is ~1190)
 MAIN = 690  # a chart beside its table (the wider of two columns, 3:2)
+SIDE = 460  # a chart in the narrower of those two columns
 HALF = 570  # one of two charts side by side
 THIRD = 375  # one of three
 CHAR_PX = 7.0  # about the width of a character at 12 px, to size label columns

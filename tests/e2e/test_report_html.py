@@ -4,10 +4,10 @@ package, driven through Selenium and Debian's chromedriver) opens the demo's rep
 (so a section added later is covered without touching this file) checks what a reader
 would notice: the section is shown with its heading, nothing is wider than the page or
 spills out of its column, the section uses the page's width, every chart it has is drawn
-(coloured ink in its pixels), fills its column, keeps its text legible and inside its
-edges and labels its target lines; and the page logs no console error. The demo's charts,
-all sections together, show every colour family (partner, direct, registrations, SLA,
-maturity).
+(coloured ink in its pixels), fills its column, keeps its text legible (neither tiny
+nor blown up) and inside its edges and labels its target lines; and the page logs no
+console error. The demo's charts, all sections together, show every colour family
+(partner, direct, registrations, SLA, maturity).
 
 One screenshot per section and width is kept under $HANDOFF_SYNC_ARTEFACTS (default:
 pytest's temporary folder), printed at the end, so a person can look at them.
@@ -41,6 +41,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 WIDTHS = (1280, 1440)
 PAGE_MAX = 1400  # main's max-width in html_kit.CSS
 MIN_FONT_PX = 9.0  # chart text smaller than this on screen is unreadable
+MAX_FONT_PX = 18.0  # larger: a chart drawn for a narrow column, stretched across the page
 MIN_INK = 50  # pixels of a PALETTE colour a drawn chart has, at least
 INK_TOLERANCE = 8  # per channel: anti-aliased edges are not ink, bar interiors are
 
@@ -149,6 +150,7 @@ const charts = [...s.querySelectorAll('svg')].map(svg => {
           width: b.width, height: b.height, column: parent.clientWidth
             - parseFloat(pad.paddingLeft) - parseFloat(pad.paddingRight),
           smallest: sizes.length ? Math.min(...sizes) : 99,
+          largest: sizes.length ? Math.max(...sizes) : 0,
           dashed: svg.querySelectorAll('line[stroke-dasharray]').length,
           labelled: texts.filter(t => /target/.test(t.textContent)).length};
 });
@@ -249,6 +251,7 @@ def check_page(chrome: Any, page: Path, width: int, folder: Path,
             name = f"{where}, chart {chart['title']!r}"
             assert chart["width"] >= chart["column"] - 1, f"{name}: narrower than its column"
             assert chart["smallest"] >= MIN_FONT_PX, f"{name}: text {chart['smallest']:.1f} px"
+            assert chart["largest"] <= MAX_FONT_PX, f"{name}: text {chart['largest']:.1f} px"
             assert chart["cut"] == [], f"{name}: text cut at the chart's edge"
             if chart["dashed"]:
                 assert chart["labelled"] >= chart["dashed"], f"{name}: unlabelled target line"

@@ -95,6 +95,7 @@ def test_a_recorded_cycle_loads_back_as_the_state_its_plan_leads_to(
     assert loaded.bases == expected.bases
     assert loaded.clocks == expected.clocks
     assert loaded.verdicts == expected.verdicts
+    assert loaded.baselines == expected.baselines and loaded.baselines
     assert {key: state.spec for key, state in loaded.tasks.items()} == {
         key: state.spec for key, state in expected.tasks.items()}
     assert {key: state.system_task_id for key, state in loaded.tasks.items()} == {
@@ -334,7 +335,7 @@ def test_run_rows_tell_the_story_of_each_cycle(store: Store, first: Plan) -> Non
     # The seed's gaps (earlier failing gates included), escalations of clocks started at
     # approval, won partner deals handed to customer success, overdue stage windows, and
     # partner tasks on registrations (linked or not yet).
-    assert opened == 27
+    assert opened == 25  # older wins carry their kickoff: no hold_kickoff task for them
     # Partner tasks go to partner reps' and channel managers' PRM users: RevOps reviews
     # only the CRM side's unknown people.
     # (The shipped routing names the demo org's people, whom this smaller org lacks: one

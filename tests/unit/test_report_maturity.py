@@ -36,7 +36,8 @@ CHAIN = Funnel.model_validate({"id": "chain", "label": "Partner chain", "steps":
     {"id": "won", "label": "Won", "reached_when": {"field": "is_won", "op": "is_true"}}]})
 ALL_OWNERS = {"completeness": "revops@v.example", "within_sla": "dir@v.example",
               "preservation": "pm@v.example", "cycle_impact": "dir@v.example",
-              "rejection_rate": "pm@v.example"}
+              "rejection_rate": "pm@v.example", "time_to_kickoff": "cs@v.example",
+              "attribution": "pm@v.example"}
 
 
 def handoff(number: int, *, stage: str | None = "discovery", ae: str | None = "ae@v.example",
@@ -195,8 +196,9 @@ def test_improvement_owners_cover_every_targeted_figure() -> None:
     some = store(MATURE, owners={"completeness": "revops@v.example"})
     assert level(some, "improvement_owners") == 2
     assert steps(some, "improvement_owners") == (
-        "name who owns improving within_sla, rejection_rate, preservation, cycle_impact in "
-        "handoff.yaml measures.improvement_owners (figure: email)",)
+        "name who owns improving within_sla, rejection_rate, preservation, cycle_impact, "
+        "time_to_kickoff, attribution in handoff.yaml measures.improvement_owners "
+        "(figure: email)",)
     # Without accept/reject the rejection rate has no target, so needs no owner.
     no_acceptance = replace(PARTNER_TO_DIRECT, acceptance=False)
     four = {k: v for k, v in ALL_OWNERS.items() if k != "rejection_rate"}
@@ -237,7 +239,8 @@ def test_every_format_shows_the_levels_the_next_steps_and_the_rules() -> None:
     data = store(MATURE, owners={"completeness": "revops@v.example"})
     report = compute(data, now=NOW)
     step = ("name who owns improving within_sla, rejection_rate, preservation, "
-            "cycle_impact in handoff.yaml measures.improvement_owners (figure: email)")
+            "cycle_impact, time_to_kickoff, attribution in handoff.yaml "
+            "measures.improvement_owners (figure: email)")
     rule = next(d.definition for d in report.maturity.dimensions if d.id == "outcomes")
 
     document = json.loads(render(report, "json"))["maturity"]

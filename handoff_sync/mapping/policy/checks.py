@@ -37,6 +37,7 @@ from handoff_sync.mapping.policy.file_model import (
 )
 from handoff_sync.mapping.policy.funnel_checks import check_funnels
 from handoff_sync.mapping.policy.improvement_checks import check_improvement_owners
+from handoff_sync.mapping.policy.measures_checks import check_measures
 from handoff_sync.mapping.policy.routing_checks import check_routing
 from handoff_sync.mapping.policy.templates import COMPUTED_PLACEHOLDERS, placeholders
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, percent_problem
@@ -321,6 +322,7 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
         check_funnels(check, policy.measures.funnels)
     if not gaps.lost(("measures",)):
         check_improvement_owners(check, policy.measures)
+        check_measures(check, policy.measures)
     calendars = keys_of(document.data, ("calendars",))
     for type_id, handoff in policy.handoff_types.items():
         if not _ID.fullmatch(type_id):
