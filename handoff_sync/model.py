@@ -28,6 +28,7 @@ from connectors.registry import SYSTEMS
 Value = str | Decimal | int | bool | date | datetime | tuple[str, ...] | None
 
 CUSTOM_PREFIX = "custom."
+PARTNER_PREFIX = "partner."  # fields of a partner account (the PRM file's partners:)
 
 
 class FieldType(StrEnum):
@@ -96,6 +97,13 @@ class TaskPriority(StrEnum):
 class TaskStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
+
+
+class TaskAnchor(StrEnum):
+    """The kind of record a task is attached to."""
+
+    DEAL = "deal"  # the deal's record on the task's side (registration or opportunity)
+    PARTNER = "partner"  # a partner account in the PRM (readiness training tasks)
 
 
 class Output(StrEnum):
@@ -309,11 +317,40 @@ ROLE_FIELDS: Mapping[PersonRole, str] = MappingProxyType({
 
 
 _CUSTOM_NAME = re.compile(r"custom\.[a-z][a-z0-9_]{0,62}")
+_PARTNER_NAME = re.compile(r"partner\.[a-z][a-z0-9_]{0,62}")
 
 
 def is_custom_field(name: str) -> bool:
     """``custom.<name>``: lower-case letters, digits and underscores after the prefix."""
     return _CUSTOM_NAME.fullmatch(name) is not None
+
+
+def is_partner_field(name: str) -> bool:
+    """``partner.<name>``: a field of the partner account, named like a custom field."""
+    return _PARTNER_NAME.fullmatch(name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerAccount:
+    """One partner company as the PRM holds it (the PRM file's ``partners:`` section).
+
+    ``name`` is the value deals carry in ``partner_account`` for this partner (the
+    section's ``name_field``), so a deal belongs to the partner whose name it names
+    (``partner_key`` compares them). ``owner_email`` is the account owner's email: the
+    partner's channel manager. ``values`` holds every mapped ``partner.<name>`` field,
+    blank ones as None.
+    """
+
+    id: str  # the account's record id in the PRM
+    name: str
+    owner_email: str | None
+    values: Mapping[str, Value]
+
+
+def partner_key(name: str) -> str:
+    """A partner name as deals and partner accounts are matched by it: case and the
+    spaces around and inside it do not count ("Acme  Partners " is "acme partners")."""
+    return " ".join(name.split()).casefold()
 
 
 class OwnerDirectory:
@@ -419,3 +456,7 @@ class TaskSpec:
     priority: TaskPriority
     status: TaskStatus = TaskStatus.OPEN
     side: Role = Role.CRM  # the system the task is written to (TaskTemplate.side)
+    # What ``crm_id`` names: a deal record, or a partner account (training tasks), which
+    # the connector attaches the task to in its own way.
+    anchor: TaskAnchor = TaskAnchor.DEAL
+

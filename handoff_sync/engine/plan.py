@@ -62,6 +62,8 @@ from handoff_sync.engine.ownership import (
     unresolved_owner_review,
     unresolved_prm_owner_reviews,
 )
+from handoff_sync.engine.readiness import PartnerReadiness, engine_histories, score_partners
+from handoff_sync.engine.readiness_tasks import training_actions
 from handoff_sync.engine.reconcile import Reconciler
 from handoff_sync.engine.sla import (
     advance_clocks,
@@ -110,9 +112,11 @@ from handoff_sync.model import (
     GateResult,
     Output,
     OwnerDirectory,
+    PartnerAccount,
     PersonRole,
     Role,
     SlaStatus,
+    TaskAnchor,
     TaskStatus,
     Value,
 )
@@ -142,6 +146,10 @@ class EngineInput:
     # Review keys a person dismissed: a dismissed direct-deal conflict (it is not that
     # deal) no longer holds its registration's creation back (engine.create).
     dismissed: frozenset[str] = frozenset()
+    # The PRM's live partner accounts by id, read this cycle: readiness training tasks
+    # are planned for them (engine.readiness_tasks). None: not read (a PRM without a
+    # partners: section, or a failed read): training tasks are left as they are.
+    partners: Mapping[str, PartnerAccount] | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +242,8 @@ def plan(inputs: EngineInput) -> Plan:
 
     for item in planner.prm_owner_reviews(prm_by_id):
         out.review(item)
+    if inputs.partners is not None:
+        out.tasks.extend(_training(inputs, out, prm_by_id))
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
@@ -276,6 +286,31 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
             moved.add(state_.deal)
     moved.update(windows_moved(state.verdicts.values(), now))  # stage windows move too
     return frozenset(moved)
+
+
+def _training(inputs: EngineInput, out: _Collector,
+              registrations: Mapping[str, MappedRecord]) -> list[TaskAction]:
+    """The partners' training tasks, scored on the store's history with this plan's
+    changes applied (so a full and an incremental plan score alike)."""
+    assert inputs.partners is not None
+    state, measures = inputs.state, inputs.mappings.policy.measures
+    readiness = measures.readiness
+    scores: dict[str, PartnerReadiness] = {}
+    if readiness is not None:
+        partner_of = {deal_key(prm_id, None): name for prm_id, record in registrations.items()
+                      if isinstance(name := record.values.get("partner_account"), str)}
+        clocks = {**state.clocks, **{(c.deal, c.handoff_type, c.clock): c for c in out.clocks}}
+        deals = engine_histories(
+            partner_of, {**state.verdicts, **{v.deal: v for v in out.verdicts}},
+            clocks.values(), {**state.decisions, **{d.deal: d for d in out.decisions}},
+            {**state.bases, **{b.deal: b for b in out.bases}})
+        scores = {p.partner_id: p for p in score_partners(
+            readiness, inputs.partners.values(), deals, min_sample=measures.min_sample)}
+    policy = inputs.mappings.policy
+    return training_actions(inputs.pipeline, readiness, inputs.partners, scores,
+                            state.tasks.values(), owners=inputs.prm_owners,
+                            fallback_email=policy.ownership.fallback_owner_email,
+                            calendars=policy.calendars, now=inputs.now)
 
 
 # The id field each side's records hold of the other side's record.
@@ -346,7 +381,8 @@ class _DealPlanner:
         # (side, deal record) -> the ledger's tasks on it
         self.tasks_by_record: dict[tuple[Role, str], list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
-            self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
+            if state.spec.anchor is TaskAnchor.DEAL:  # not a partner's training task
+                self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
         self.clocks_by_deal: dict[str, dict[str, dict[str, ClockState]]] = defaultdict(
             lambda: defaultdict(dict))
         for (key, type_id, clock_id), clock in inputs.state.clocks.items():
@@ -528,9 +564,10 @@ class _DealPlanner:
         states the same items as a full one."""
         fallback = self.policy.ownership.fallback_owner_email
         open_tasks = {key: state.spec for key, state in self.inputs.state.tasks.items()
-                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN}
+                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN
+                      and state.spec.anchor is TaskAnchor.DEAL}
         for action in self.out.tasks:
-            if action.task.side is not Role.PRM:
+            if action.task.side is not Role.PRM or action.task.anchor is not TaskAnchor.DEAL:
                 continue
             if action.task.status is TaskStatus.OPEN:
                 open_tasks[action.task.key] = action.task

@@ -29,6 +29,7 @@ from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.checks import POLICY_PARTS, FieldCatalog, check_policy
 from handoff_sync.mapping.policy.defined import UNKNOWN, Defined, handoff_ids
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
+from handoff_sync.mapping.policy.readiness_checks import UNKNOWN_PARTNERS, PartnerFields
 from handoff_sync.mapping.system.compile import compile_system, system_parts
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import SystemMapping
@@ -85,7 +86,7 @@ def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
     policy = found.policy
     if policy is not None and policy.loaded.model is not None:
         problems.extend(check_policy(policy.document, policy.loaded.model, catalog,
-                                     policy.loaded.gaps))
+                                     policy.loaded.gaps, _partner_fields(sides[Role.PRM])))
         prm_side = sides[Role.PRM]
         if prm_side is not None and not prm_side[1].loaded.gaps.lost(("tasks",)):
             problems.extend(_check_task_sides(policy.document, policy.loaded.model,
@@ -233,6 +234,16 @@ def _catalog(sides: Mapping[Role, _Side | None]) -> FieldCatalog:
     return FieldCatalog(MappingProxyType(types),
                         MappingProxyType({k: frozenset(v) for k, v in read_by.items()}),
                         tuple(files), MappingProxyType(unsure), frozenset(unknown))
+
+
+def _partner_fields(prm: _Side | None) -> PartnerFields:
+    """What the PRM file's partners: section maps, for measures.readiness's checks."""
+    if prm is None:
+        return UNKNOWN_PARTNERS
+    mapping, file = prm
+    if file.loaded.gaps.lost(("partners",)):
+        return PartnerFields(mapping.file.name, unknown=True)
+    return PartnerFields(mapping.file.name)
 
 
 def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,
