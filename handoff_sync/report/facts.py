@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from handoff_sync.mapping.policy.measures import Targets
+from handoff_sync.mapping.policy.measures import Readiness, Targets
 from handoff_sync.model import Value
 
 PARTNER = "partner"  # a PRM registration linked to a CRM opportunity
@@ -82,6 +82,11 @@ class TaskFact:
     deal: str | None
     kind: str
     status: str  # open | done
+    record: str | None = None  # the record it is attached to (a partner account's id
+    # for a training task)
+    assignee: str | None = None  # the assignee's email
+    due_at: datetime | None = None
+    anchor: str = "deal"  # deal | partner (model.TaskAnchor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,7 @@ class PolicyFacts:
     rejection_alert_pct: float | None = None
     targets: Targets = field(default_factory=Targets)  # handoff.yaml measures.targets
     min_sample: int = 5  # handoff.yaml measures.min_sample
+    readiness: Readiness | None = None  # handoff.yaml measures.readiness
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,9 +40,11 @@ from handoff_sync.report.facts import (
     HistoryFact,
     ReportData,
 )
+from handoff_sync.report.readiness import ReadinessSection
+from handoff_sync.report.readiness import readiness as partner_readiness
 
 SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "reviews",
-            "scorecard")
+            "scorecard", "readiness")
 SECTION_TITLES = {
     "volume": "Handoff volume",
     "completeness": "Handoff completeness",
@@ -51,6 +53,7 @@ SECTION_TITLES = {
     "preservation": "Deal preservation and cycle length",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard",
+    "readiness": "Partner readiness",
 }
 DIMENSIONS = ("partner", "handoff_type", "stage", "owner", "region")
 READINESS_WEIGHTS = {"completeness": 0.4, "sla": 0.3, "preservation": 0.3}
@@ -228,6 +231,7 @@ class Report:
     preservation: Preservation
     reviews: Reviews
     scorecard: Scorecard
+    readiness: ReadinessSection
     notes: tuple[str, ...]
 
 
@@ -249,7 +253,8 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         volume=volume(deals, by), completeness=completeness(deals, targets),
         sla=sla(data, clocks, keys, since), acceptance=acceptance(data, since),
         preservation=preservation(deals, targets), reviews=reviews(data, since),
-        scorecard=scorecard(data, deals, clocks, since, now), notes=tuple(notes))
+        scorecard=scorecard(data, deals, clocks, since, now),
+        readiness=partner_readiness(data), notes=tuple(notes))
 
 
 def in_period(deals: Iterable[DealFact], since: datetime | None) -> tuple[DealFact, ...]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from html import escape
 
 from handoff_sync.report import html_kit as kit
-from handoff_sync.report import svg
+from handoff_sync.report import html_readiness, svg
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.svg import PALETTE
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
@@ -162,5 +162,5 @@ def _scorecard(report: Report) -> str:
 SECTION_RENDERERS: dict[str, Callable[[Report], str]] = {
     "volume": _volume, "completeness": _completeness, "sla": _sla,
     "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
-    "scorecard": _scorecard,
+    "scorecard": _scorecard, "readiness": html_readiness.render,
 }

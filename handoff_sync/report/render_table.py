@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from handoff_sync.report import table_kit as kit
+from handoff_sync.report import table_readiness
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
 from handoff_sync.safety.sanitise import for_rich
@@ -127,5 +128,5 @@ def _scorecard(report: Report) -> list[Table]:
 SECTION_RENDERERS: dict[str, Callable[[Report], list[Table]]] = {
     "volume": _volume, "completeness": _completeness, "sla": _sla,
     "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
-    "scorecard": _scorecard,
+    "scorecard": _scorecard, "readiness": table_readiness.render,
 }

@@ -35,6 +35,7 @@ from handoff_sync.report.facts import (
     SlaEventFact,
     TaskFact,
 )
+from handoff_sync.store.codec import decode
 from handoff_sync.store.schema import (
     ConflictRow,
     DecisionRow,
@@ -97,7 +98,8 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
         rejection_alert_pct=min((kind.acceptance.rejection_alert_pct for kind in types
                                  if kind.acceptance is not None), default=None),
         targets=mappings.policy.measures.targets,
-        min_sample=mappings.policy.measures.min_sample)
+        min_sample=mappings.policy.measures.min_sample,
+        readiness=mappings.policy.measures.readiness)
 
 
 def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:
@@ -208,8 +210,15 @@ def _history(connection: Any, pipeline: str) -> tuple[HistoryFact, ...]:
 
 
 def _tasks(connection: Any, pipeline: str) -> tuple[TaskFact, ...]:
-    return tuple(TaskFact(r.deal, str(r.spec.get("kind", "")), r.status)
+    return tuple(TaskFact(r.deal, str(r.spec.get("kind", "")), r.status,
+                          r.spec.get("crm_id"), r.spec.get("assignee_email"),
+                          _due(r.spec.get("due_at")), str(r.spec.get("anchor", "deal")))
                  for r in _select(connection, TaskRow, pipeline, "task_key"))
+
+
+def _due(value: Any) -> datetime | None:
+    decoded = decode(value) if value is not None else None
+    return decoded if isinstance(decoded, datetime) else None
 
 
 def _reviews(connection: Any, pipeline: str) -> tuple[ReviewFact, ...]:
