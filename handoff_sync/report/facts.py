@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from handoff_sync.mapping.policy.measures import Readiness, Targets
-from handoff_sync.model import Value
+from handoff_sync.model import PartnerAccount, Value
 
 PARTNER = "partner"  # a PRM registration linked to a CRM opportunity
 DIRECT = "direct"  # a CRM opportunity no registration links to
@@ -147,3 +147,5 @@ class ReportData:
     policy: PolicyFacts = field(default_factory=PolicyFacts)
     runs: int = 0  # completed sync cycles
     notes: tuple[str, ...] = ()  # what the source could not read, for the footnote
+    # The PRM's live partner accounts (the PRM file's partners: section), by id.
+    partners: tuple[PartnerAccount, ...] = ()

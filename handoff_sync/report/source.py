@@ -80,7 +80,8 @@ def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportD
             tasks=_tasks(connection, pipeline), reviews=_reviews(connection, pipeline),
             conflicts=_conflicts(connection, pipeline),
             decisions=_decisions(connection, pipeline), policy=policy_facts(mappings),
-            runs=runs, notes=notes)
+            runs=runs, notes=notes,
+            partners=tuple(store.load_partners(pipeline).values()))
 
 
 def policy_facts(mappings: MappingSet) -> PolicyFacts:

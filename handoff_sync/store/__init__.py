@@ -17,6 +17,8 @@ from handoff_sync.store.types import (
     FailureKind,
     LeaseLost,
     MirrorRecord,
+    PartnerChanges,
+    PartnerRecord,
     PipelineState,
     RecordFailure,
     RetryHold,
@@ -28,7 +30,8 @@ from handoff_sync.store.types import (
 )
 
 __all__ = [
-    "CycleHealth", "CycleOutcome", "FailureKind", "LeaseLost", "MirrorRecord", "PipelineState",
-    "RecordFailure", "RetryHold", "ReviewChanges", "RunKind", "RunOutcome", "SchemaOutdated",
-    "Store", "StoreError", "backoff", "pipeline_lease", "redact_url", "sqlite_url_for",
+    "CycleHealth", "CycleOutcome", "FailureKind", "LeaseLost", "MirrorRecord", "PartnerChanges",
+    "PartnerRecord", "PipelineState", "RecordFailure", "RetryHold", "ReviewChanges", "RunKind",
+    "RunOutcome", "SchemaOutdated", "Store", "StoreError", "backoff", "pipeline_lease",
+    "redact_url", "sqlite_url_for",
 ]

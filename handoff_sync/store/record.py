@@ -19,6 +19,7 @@ from handoff_sync.model import TaskStatus
 from handoff_sync.store import bulk
 from handoff_sync.store.backoff import NOT_RETRIABLE_DELAY, backoff
 from handoff_sync.store.codec import encode_map
+from handoff_sync.store.partners import record_partners
 from handoff_sync.store.reviews import record_reviews
 from handoff_sync.store.rows import (
     base_row,
@@ -82,6 +83,8 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
                      [decision_row(pipeline, outcome.run_id, now, d) for d in plan.decisions])
     reviews = record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals)
     _mirror(connection, outcome)
+    if outcome.partners is not None:  # before the checkpoint that moves past them
+        record_partners(connection, pipeline, outcome.partners, now)
     bulk.upsert(connection, table(Checkpoint),
                 [checkpoint_row(pipeline, system, object_, cursor, now)
                  for (system, object_), cursor in outcome.checkpoints.items()],

@@ -118,6 +118,23 @@ class MirrorRow(Base):
     deleted: Mapped[bool] = mapped_column(Boolean)
 
 
+class PartnerRow(Base):
+    """One live partner account of the PRM, mapped (the PRM file's ``partners:``): its
+    name, its owner's email and its ``partner.*`` values (``store.codec``). A partner
+    deleted or archived in the PRM is deleted here."""
+
+    __tablename__ = "partner_accounts"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    name: Mapped[str] = mapped_column(String())
+    owner_email: Mapped[str | None] = mapped_column(String())
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Values that could not be read (value map misses, bad numbers), one line each.
+    issues: Mapped[list[str]] = mapped_column(JSON)
+    modified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class LinkRow(Base):
     """A PRM registration and the CRM opportunity it became."""
 

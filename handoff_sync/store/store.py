@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from handoff_sync.engine.serialise import to_jsonable
+from handoff_sync.model import PartnerAccount
 from handoff_sync.store import claims, leases, revisions
 from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.budget import StoreLedger
@@ -31,6 +32,7 @@ from handoff_sync.store.database import (
     write_transaction,
 )
 from handoff_sync.store.load import load_pipeline
+from handoff_sync.store.partners import load_partners
 from handoff_sync.store.record import finish_run, record_cycle, run_values
 from handoff_sync.store.schema import SyncRun, table
 from handoff_sync.store.status import cycle_health, pipeline_status, pipelines
@@ -139,6 +141,13 @@ class Store:
         with self._guard(f"loading pipeline {pipeline!r}"), \
                 read_transaction(self._engine) as connection:
             return load_pipeline(connection, pipeline)
+
+    def load_partners(self, pipeline: str) -> dict[str, PartnerAccount]:
+        """The pipeline's live partner accounts (the PRM file's ``partners:``) by id, as
+        the last cycle mapped them; empty before the first cycle that read them."""
+        with self._guard(f"loading the partner accounts of {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            return load_partners(connection, pipeline)
 
     def start_run(self, pipeline: str, run_id: str, kind: RunKind, started_at: datetime,
                   holder: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from connectors.base import Cursor
 from handoff_sync.engine.types import EngineState, Plan
 from handoff_sync.errors import LeaseLost, SchemaOutdated, StoreError
-from handoff_sync.model import Role
+from handoff_sync.model import PartnerAccount, Role
 
 __all__ = ["LeaseLost", "SchemaOutdated", "StoreError"]  # the store's branch of the error tree
 
@@ -36,6 +36,25 @@ class MirrorRecord:
     modified_at: datetime | None
     fields: Mapping[str, Any]  # system field -> raw value (JSON-safe: str, number, bool, None)
     deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRecord:
+    """One partner account as a cycle read and mapped it, to be stored."""
+
+    account: PartnerAccount
+    modified_at: datetime | None  # the account's last modification in the PRM
+    issues: tuple[str, ...] = ()  # values that could not be read (left blank)
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerChanges:
+    """The partner accounts one cycle pulled: stored with the cycle, in its transaction,
+    before the partners' checkpoint moves (so a crash re-reads them)."""
+
+    upserts: Mapping[str, PartnerRecord] = field(default_factory=lambda: _EMPTY)  # by id
+    deleted: frozenset[str] = frozenset()  # deleted or archived in the PRM
+    replace: bool = False  # a full pull: a stored partner it did not return is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +218,4 @@ class CycleOutcome:
     # Task keys a person completed in the CRM (seen this cycle): their ledger rows become
     # done and closed by a user, so the engine never reopens them.
     closed_by_user: frozenset[str] = frozenset()
+    partners: PartnerChanges | None = None  # None: no partner account was pulled
