@@ -570,9 +570,11 @@ class PipelineRunner:
                 continue
             open_keys = {key for key, task in state.engine.tasks.items()
                          if task.spec.status is TaskStatus.OPEN and task.spec.side is role}
-            if role is Role.PRM and not any(
+            readiness = mappings.policy.measures.readiness
+            if role is Role.PRM and not open_keys and not any(
                     task.side == Role.PRM.value for handoff in
-                    mappings.policy.handoff_types.values() for task in handoff.tasks):
+                    mappings.policy.handoff_types.values() for task in handoff.tasks) \
+                    and (readiness is None or readiness.training_task is None):
                 continue  # the policy writes no PRM task: no query for nothing
             since = state.checkpoints.get((mapping.system.value, mapping.tasks.object))
             found = pull_task_closures(self.connectors[role], mapping, since=since,
