@@ -141,12 +141,16 @@ class WriteResult:
 
 @dataclass(frozen=True, slots=True)
 class TaskTarget:
-    """Where follow-up tasks live and how they are keyed and attached to deals."""
+    """Where follow-up tasks live and how they are keyed and attached to deals (or, for
+    tasks on a partner, to the partner's account: ``deal_object`` names its object)."""
 
     object: str  # Task (Salesforce) / tasks (HubSpot)
     key_field: str  # external-id / unique property holding the deterministic task key
     deal_link_field: str | None = None  # Salesforce: WhatId
     deal_association_type_id: int | None = None  # HubSpot: task -> deal association type
+    # The object a TaskWrite's deal_id belongs to, where the system needs to be told
+    # (HubSpot associations: companies for a partner account); None: the deal object.
+    deal_object: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +158,7 @@ class TaskWrite:
     """One task to upsert by its key; ``fields`` already hold system values."""
 
     key: str
-    deal_id: str
+    deal_id: str  # the record the task attaches to (TaskTarget.deal_object's, if set)
     fields: Mapping[str, Any]
 
 

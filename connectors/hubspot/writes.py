@@ -42,6 +42,7 @@ from connectors.hubspot.transport import HubSpotTransport
 log = structlog.get_logger("connectors.hubspot")
 
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
+DEALS = "deals"  # what a task is attached to unless its target names another object
 
 
 class BatchWriter:
@@ -156,8 +157,9 @@ class BatchWriter:
         for index, result in attached.items():
             if result.error is not None:
                 outcomes[index] = Outcome(outcomes[index].record, RecordError(
-                    "ASSOCIATION_FAILED", f"the task was written but not attached to deal "
-                    f"{tasks[index].deal_id}: {result.error.message}", retriable=True))
+                    "ASSOCIATION_FAILED", f"the task was written but not attached to "
+                    f"{_singular(target.deal_object or DEALS)} {tasks[index].deal_id}: "
+                    f"{result.error.message}", retriable=True))
 
     def _send_links(self, target: TaskTarget, batch: Sequence[Input]) -> Mapping[str, Any]:
         """One v4 batch association call, its answer keyed by task id like a batch write's
@@ -178,14 +180,20 @@ class BatchWriter:
                                            types=spec)
                 for item in batch])
             api_call = self._associations.create_with_http_info
+        other = target.deal_object or DEALS
         reply = self._transport.call(
-            f"associate {target.object} with deals", "associate",
-            lambda kw: api_call(target.object, "deals", body, **kw), writing=True)
+            f"associate {target.object} with {other}", "associate",
+            lambda kw: api_call(target.object, other, body, **kw), writing=True)
         errors = [{**entry, "context": {"ids": context_ids(entry, "fromObjectId")}}
                   for entry in dicts(body_of(reply).get("errors"))]
         failed = {task_id for entry in errors for task_id in entry["context"]["ids"]}
         return {"results": [{"id": item.key} for item in batch if item.key not in failed],
                 "errors": errors}
+
+
+def _singular(object_type: str) -> str:
+    """How a message names one record of a HubSpot object type (companies -> company)."""
+    return {"companies": "company"}.get(object_type, object_type.removesuffix("s"))
 
 
 def send_upsert(transport: HubSpotTransport, batch_api: Any, object_name: str,

@@ -254,6 +254,8 @@ def live_problems(config: Any, pipeline: Any,
             deal_object = connector.describe(mapping.object)
             task_object = (connector.describe(mapping.tasks.object)
                            if mapping.tasks is not None else None)
+            partner_object = (connector.describe(mapping.partners.object)
+                              if mapping.partners is not None else None)
             owners = OwnerDirectory(connector.owners()) if routing is not None else None
         except ConnectorError as exc:
             notes.append(f"cannot describe {mapping.file.name}'s objects through "
@@ -262,7 +264,8 @@ def live_problems(config: Any, pipeline: Any,
         finally:
             if connector is not None:
                 connector.close()
-        problems.extend(check_against_describe(mapping, deal_object, task_object))
+        problems.extend(check_against_describe(mapping, deal_object, task_object,
+                                               partner_object))
         if routing is not None and owners is not None:
             problems.extend(_routing_user_problems(mappings, routing, owners,
                                                    mapping.system.value))

@@ -100,6 +100,8 @@ def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
         problems.extend(_check_creation(policy.document, policy.loaded.model, crm_side))
     sync = (_field_sync(prm_side, crm_side, catalog, problems)
             if prm_side is not None and crm_side is not None else {})
+    if prm_side is not None:
+        problems.extend(_check_partner_match(prm_side, catalog))
     problems = sorted(dict.fromkeys(problems), key=lambda p: p.sort_key)
     if problems or prm_side is None or crm_side is None or policy is None \
             or policy.loaded.model is None or policy.loaded.gaps:
@@ -231,9 +233,17 @@ def _catalog(sides: Mapping[Role, _Side | None]) -> FieldCatalog:
             types.setdefault(name, rule.type)
             if rule.reads:
                 read_by.setdefault(name, set()).add(mapping.role)
+    prm = sides.get(Role.PRM)
+    partners = prm[0].partners if prm is not None else None
+    partner_types = ({name: rule.type for name, rule in partners.fields.items()}
+                     if partners is not None else {})
+    partners_unsure = prm is None or not prm[1].loaded.gaps.whole(("partners",)) or (
+        partners is None and prm[1].loaded.model is not None
+        and prm[1].loaded.model.partners is not None)
     return FieldCatalog(MappingProxyType(types),
                         MappingProxyType({k: frozenset(v) for k, v in read_by.items()}),
-                        tuple(files), MappingProxyType(unsure), frozenset(unknown))
+                        tuple(files), MappingProxyType(unsure), frozenset(unknown),
+                        MappingProxyType(partner_types), partners_unsure)
 
 
 def _partner_fields(prm: _Side | None) -> PartnerFields:
@@ -326,6 +336,21 @@ def _check_task_sides(document: YamlDocument, policy: HandoffPolicy,
         f"add 'tasks:' to {prm.file.name} (see docs/admin-guide.md), or write side: crm")
         for type_id, handoff in policy.handoff_types.items()
         for index, task in enumerate(handoff.tasks) if task.side == Role.PRM.value]
+
+
+def _check_partner_match(prm: _Side, catalog: FieldCatalog) -> list[Problem]:
+    """Partner accounts are matched to deals by name: some side must read the deal's
+    partner_account, or no deal would ever belong to a partner."""
+    mapping, file = prm
+    name = "partner_account"
+    if mapping.partners is None or catalog.provided(name) \
+            or any(catalog.may_read(name, role) for role in Role):
+        return []
+    files = " or ".join(catalog.files) or "a system file"
+    return [file.document.problem(
+        ("partners", "name_field"), "partner accounts are matched to deals by the deal's "
+        "partner_account, which no system file maps, so no deal would belong to a partner",
+        f"map partner_account in {files} (the field that names the deal's partner)")]
 
 
 def _check_policy_ids(document: YamlDocument, mapping: SystemMapping, type_ids: Defined,

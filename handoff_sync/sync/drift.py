@@ -26,12 +26,13 @@ def drift_key(system: str, object_name: str, field: str) -> str:
 
 
 def detect_drift(mapping: SystemMapping, deal_object: ObjectSchema,
-                 task_object: ObjectSchema | None = None) -> dict[str, str]:
+                 task_object: ObjectSchema | None = None,
+                 partner_object: ObjectSchema | None = None) -> dict[str, str]:
     """``system.object.field`` -> why it is skipped, for every mapped field that drifted:
     the findings of `mappings validate --live`'s own check that mean drift."""
     system = mapping.system.value
     return {drift_key(system, found.drift.object, found.drift.field): found.drift.reason
-            for found in describe_findings(mapping, deal_object, task_object)
+            for found in describe_findings(mapping, deal_object, task_object, partner_object)
             if found.drift is not None}
 
 

@@ -138,6 +138,66 @@ def test_output_does_not_depend_on_string_hashing() -> None:
     assert len(digests) == 1
 
 
+# The seed's digest before partners had capability fields (commit 0bd3901): with those
+# fields taken out, the seed must still be exactly that, record for record.
+BEFORE_CAPABILITIES = {
+    (1000, 12, 42): "19bd167055450fb0a6344acd2c123e367dd6d12e011d644c167826bbfcbd0bfe",
+    (300, 40, 7): "d6ae13166e2bf7abc29c22c1e6cadaeae242aea7e501c102e988be142bee7116",
+}
+CAPABILITY_FIELDS = {"Technical_Conversations__c", "Approval_Navigation__c",
+                     "Certified_Engineers__c", "partner_tier", "technical_conversations",
+                     "approval_navigation", "certified_engineers"}
+
+
+def without_capabilities(data: SeedData) -> SeedData:
+    return dataclasses.replace(
+        data,
+        salesforce={name: [{k: v for k, v in r.items() if k not in CAPABILITY_FIELDS}
+                           for r in records] for name, records in data.salesforce.items()},
+        hubspot={kind: [dataclasses.replace(o, properties={
+            k: v for k, v in o.properties.items() if k not in CAPABILITY_FIELDS})
+            for o in objects] for kind, objects in data.hubspot.items()})
+
+
+@pytest.mark.parametrize("arguments", sorted(BEFORE_CAPABILITIES))
+def test_partner_capabilities_leave_every_other_seeded_value_as_it_was(
+        arguments: tuple[int, int, int]) -> None:
+    deals, partners, random_seed = arguments
+    data = generate(deals=deals, partners=partners, random_seed=random_seed, now=NOW)
+    assert digest(without_capabilities(data)) == BEFORE_CAPABILITIES[arguments]
+    assert digest(data) != BEFORE_CAPABILITIES[arguments]  # the fields are there
+
+
+def test_partner_accounts_carry_the_same_capabilities_in_both_systems() -> None:
+    data = generate(deals=300, partners=40, random_seed=7, now=NOW)
+    accounts = {a["Name"]: a for a in data.salesforce["Account"]}
+    companies = {c.properties["name"]: c.properties for c in data.hubspot["companies"]}
+    tiers = list(sf_schema.PARTNER_TIERS)
+    levels: dict[str, list[int]] = {tier: [] for tier in tiers}
+    for name, account in accounts.items():
+        company = companies[name]
+        if account["Type"] != "Partner":  # customers have no capability fields
+            assert not CAPABILITY_FIELDS & (set(account) | set(company)), name
+            continue
+        conversations = sf_schema.TECHNICAL_CONVERSATIONS.index(
+            account["Technical_Conversations__c"])
+        approvals = sf_schema.APPROVAL_NAVIGATION.index(account["Approval_Navigation__c"])
+        engineers = account["Certified_Engineers__c"]
+        assert engineers == int(engineers) >= 0
+        # HubSpot holds the same partner's same capabilities (option values, weakest first).
+        assert company["partner_tier"] == list(hs_schema.PARTNER_TIERS)[
+            tiers.index(account["Partner_Tier__c"])]
+        assert company["technical_conversations"] == list(
+            hs_schema.TECHNICAL_CONVERSATIONS)[conversations]
+        assert company["approval_navigation"] == list(hs_schema.APPROVAL_NAVIGATION)[approvals]
+        assert company["certified_engineers"] == str(int(engineers))
+        levels[account["Partner_Tier__c"]].append(conversations + approvals + int(engineers))
+    # Higher tiers are more capable on the whole, and partners differ within a tier.
+    means = [statistics.mean(levels[tier]) for tier in tiers if levels[tier]]
+    assert means == sorted(means) and len(means) >= 3
+    assert any(len(set(found)) > 1 for found in levels.values())
+
+
 # --- arguments and scale ----------------------------------------------------------------
 def test_counts_scale_with_deals_and_partners() -> None:
     small = generate(deals=100, partners=3, random_seed=3, now=NOW)

@@ -63,12 +63,20 @@ def described(mapping):
     return hubspot_object(mapping.object), hubspot_object("tasks")
 
 
+def described_partners(mapping):
+    """The partner account object of a PRM mapping, as the sandbox describes it."""
+    if mapping.system is SystemName.SALESFORCE:
+        return salesforce_object(mapping.partners.object)
+    return hubspot_object(mapping.partners.object)
+
+
 @pytest.mark.parametrize("folder", PACKS, ids=["pack-a", "pack-b"])
 def test_default_packs_fit_the_sandbox_definitions(folder):
     mappings = load_mappings(folder)
     for mapping in (mappings.prm, mappings.crm):
         deal_object, task_object = described(mapping)
-        assert check_against_describe(mapping, deal_object, task_object) == []
+        partner_object = described_partners(mapping) if mapping.partners else None
+        assert check_against_describe(mapping, deal_object, task_object, partner_object) == []
         # and every field named really is described (not skipped by the check)
         for name in mapping.system_fields():
             assert deal_object.get(name) is not None, name
@@ -76,6 +84,49 @@ def test_default_packs_fit_the_sandbox_definitions(folder):
             if rule.values is not None and rule.system_field != "dealstage":
                 allowed = deal_object.get(rule.system_field).picklist_values
                 assert allowed is not None and set(rule.values) <= set(allowed), rule.name
+    # Each pack's PRM reads partner accounts; every field it names is described, and each
+    # value map covers the picklist exactly.
+    partners = mappings.prm.partners
+    assert partners is not None and mappings.crm.partners is None
+    account = described_partners(mappings.prm)
+    for name in partners.system_fields():
+        assert account.get(name) is not None, name
+    for rule in partners.fields.values():
+        allowed = account.get(rule.system_field).picklist_values
+        if rule.values is not None:
+            assert allowed is not None and set(rule.values) == set(allowed), rule.name
+
+
+@pytest.mark.parametrize("folder", PACKS, ids=["pack-a", "pack-b"])
+def test_partner_fields_are_checked_against_the_account_object(folder):
+    prm = load_mappings(folder).prm
+    deal_object, task_object = described(prm)
+    account = described_partners(prm)
+    rules = prm.partners
+    engineers = rules.fields["partner.certified_engineers"].system_field
+    conversations = rules.fields["partner.technical_conversations"]
+    [(scope_field, partner_value)] = rules.scope.items()
+    changed = _changed(_without(account, engineers), conversations.system_field,
+                       picklist_values=(*conversations.values, "Architect"))
+    changed = _changed(changed, scope_field, picklist_values=("Customer", "Prospect"))
+    problems = {(p.line, p.message) for p in check_against_describe(
+        prm, deal_object, task_object, changed)}
+    first = next(iter(conversations.values))
+    assert problems == {
+        (line_of(prm.file, f"partner.certified_engineers: {{field: {engineers}"),
+         f"{account.name} has no field '{engineers}'"),
+        (line_of(prm.file, f"values: {{{first}: "),
+         f"{account.name}.{conversations.system_field} has the value 'Architect', which the "
+         "value map lacks; records holding it could not be read"),
+        (line_of(prm.file, f"{scope_field}: {partner_value}"),
+         f"{account.name}.{scope_field} has no value '{partner_value}', so no account would "
+         "be a partner"),
+    }
+    # The partner checks are the ones a sync cycle finds drift in: a gone field is skipped.
+    from handoff_sync.sync.drift import detect_drift
+    assert detect_drift(prm, deal_object, task_object, _without(account, engineers)) == {
+        f"{prm.system.value}.{rules.object}.{engineers}":
+            f"{rules.object} has no field {engineers} any more (deleted or renamed)"}
 
 
 def _pack_a():

@@ -89,6 +89,10 @@ class FieldCatalog:
     files: tuple[str, ...]  # the mapping file names, for messages
     unsure: Mapping[Role, frozenset[str]] = field(default_factory=dict)
     unknown_sides: frozenset[Role] = frozenset()
+    # The PRM's partner account fields (its partners: section): partner.<name> -> type;
+    # ``partners_unsure``: the section, or the PRM file, did not load (do not guess).
+    partner_types: Mapping[str, FieldType] = field(default_factory=dict)
+    partners_unsure: bool = False
 
     def provided(self, name: str) -> bool:
         return bool(self.read_by.get(name))

@@ -15,6 +15,7 @@ from typing import Any
 from connectors.reading import did_you_mean
 from connectors.registry import SYSTEMS, SystemSpec
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, PERCENT_OUTPUTS, percent_problem
+from handoff_sync.mapping.system.compile_partners import compile_partners
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.convert import (
     AccountRules,
@@ -23,6 +24,9 @@ from handoff_sync.mapping.system.convert import (
     SystemMapping,
     TaskRules,
 )
+from handoff_sync.mapping.system.entries import entry_transform as _transform
+from handoff_sync.mapping.system.entries import literal as _literal
+from handoff_sync.mapping.system.entries import value_map as _value_map
 from handoff_sync.mapping.system.field_use import check_field_use
 from handoff_sync.mapping.system.file_model import (
     FORMAT_VERSION,
@@ -30,13 +34,6 @@ from handoff_sync.mapping.system.file_model import (
     OutputMap,
     SystemFile,
     TaskAttribute,
-)
-from handoff_sync.mapping.system.transforms import (
-    DEFAULT_TRANSFORM,
-    TRANSFORMS,
-    Transform,
-    ValueProblem,
-    canonical_literal,
 )
 from handoff_sync.model import (
     CANONICAL_FIELDS,
@@ -150,11 +147,13 @@ def compile_system(document: YamlDocument, model: SystemFile, system: SystemName
         tasks = TaskRules(model.tasks.object, model.tasks.key_field, link.field,
                           link.association_type_id, MappingProxyType(task_fields))
     create = _create_rules(document, model, role, fields, problems)
+    partners = compile_partners(document, model, system, problems, gaps)
     mapping = SystemMapping(
         file=document.file, system=system, role=role, object=model.object,
         modified_field=model.modified_field, scope=MappingProxyType(dict(model.scope)),
         fields=MappingProxyType(fields), outputs=MappingProxyType(outputs), tasks=tasks,
         positions=MappingProxyType(dict(document.source.values)), create=create,
+        partners=partners,
     )
     return mapping, problems
 
@@ -343,71 +342,3 @@ def _check_percent(document: YamlDocument, path: KeyPath, constant: Value, defau
         if problem:
             problems.append(document.problem(where, problem, "write the percentage itself, "
                                              "e.g. 15 for 15%"))
-
-
-def _transform(document: YamlDocument, path: KeyPath, name: str | None,
-               values: Mapping[str, Any] | None, field_type: FieldType | None,
-               problems: list[Problem], *, write_only: bool = False) -> Transform | None:
-    if name is None:
-        default_name = DEFAULT_TRANSFORM[field_type] if field_type else "text"
-        if values is not None and field_type is not FieldType.TEXT_LIST:
-            default_name = "text"
-        return TRANSFORMS[default_name]
-    transform = TRANSFORMS[name]
-    if values is not None and name not in ("text", "multi_select"):
-        problems.append(document.problem((*path, "transform"), f"transform '{name}' cannot "
-                                         "be combined with a value map ('values')",
-                                         "remove 'transform'; the value map decides"))
-        return None
-    if field_type is None or values is not None:
-        return transform
-    fits = transform.produces is field_type or (
-        write_only and field_type is FieldType.DATETIME and name == "date")
-    if not fits:
-        suitable = [n for n, t in TRANSFORMS.items() if t.produces is field_type]
-        problems.append(document.problem(
-            (*path, "transform"), f"transform '{name}' produces {transform.produces.value}, "
-            f"but this field holds {field_type.value}",
-            f"use {one_of(suitable)}" if suitable else ""))
-        return None
-    return transform
-
-
-def _value_map(document: YamlDocument, path: KeyPath, values: Mapping[str, Any] | None,
-               field_type: FieldType, *, writes: bool, problems: list[Problem],
-               ) -> tuple[Mapping[str, Value] | None, Mapping[Value, str] | None]:
-    if values is None:
-        return None, None
-    if not values:
-        problems.append(document.problem((*path, "values"), "the value map is empty",
-                                         "list 'system value: canonical value' pairs, or "
-                                         "remove 'values'"))
-        return None, None
-    item_type = FieldType.TEXT if field_type is FieldType.TEXT_LIST else field_type
-    typed: dict[str, Value] = {}
-    inverse: dict[Value, str] = {}
-    for key, raw in values.items():
-        target = _literal(document, (*path, "values", key), item_type, raw, problems)
-        if target is None:
-            continue
-        typed[key] = target
-        if target in inverse and writes:
-            problems.append(document.problem(
-                (*path, "values", key), f"'{inverse[target]}' and '{key}' both map to "
-                f"{target!r}, so handoff-sync cannot tell which to write back",
-                "keep one, or make the field direction: read"))
-        inverse.setdefault(target, key)
-    return MappingProxyType(typed), MappingProxyType(inverse)
-
-
-def _literal(document: YamlDocument, path: KeyPath, field_type: FieldType, raw: Any,
-             problems: list[Problem]) -> Value:
-    if raw is None:
-        problems.append(document.problem(path, "a value is missing here",
-                                         f"write a {field_type.value} value"))
-        return None
-    try:
-        return canonical_literal(field_type, raw)
-    except ValueProblem as exc:
-        problems.append(document.problem(path, f"not a valid {field_type.value}: {exc}"))
-        return None

@@ -86,6 +86,28 @@ class CreateRules:
     account: AccountRules | None
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerRules:
+    """The PRM's partner accounts (the partners: section): where they are and how their
+    fields read. ``fields`` are keyed ``partner.<name>``; every rule only reads."""
+
+    object: str
+    modified_field: str
+    scope: Mapping[str, str]
+    name_field: str
+    owner: FieldRule | None  # the channel manager's email
+    fields: Mapping[str, FieldRule]
+    task_link_field: str | None  # Salesforce: WhatId
+    task_association_type_id: int | None  # HubSpot: task -> company (192)
+
+    def system_fields(self) -> set[str]:
+        """Every account field a pull reads (scope fields too: a record is checked)."""
+        names = {rule.system_field for rule in self.fields.values() if rule.system_field}
+        if self.owner is not None and self.owner.system_field:
+            names.add(self.owner.system_field)
+        return names | {self.name_field, self.modified_field, *self.scope}
+
+
 @dataclass(frozen=True)
 class SystemMapping:
     """One loaded, validated mappings/<system>.yaml."""
@@ -101,6 +123,7 @@ class SystemMapping:
     tasks: TaskRules | None
     positions: Mapping[KeyPath, tuple[int, int]] = field(default_factory=dict, repr=False)
     create: CreateRules | None = None
+    partners: PartnerRules | None = None  # the PRM's partner accounts, when it maps them
 
     @property
     def id_field(self) -> str:
@@ -262,6 +285,13 @@ def creation_to_system(mapping: SystemMapping, values: Mapping[str, Value],
     fields.update(mapping.scope)
     fields.update(mapping.create.defaults)
     return SystemValues(MappingProxyType(fields), written.issues)
+
+
+def read_rule(rule: FieldRule, raw: Mapping[str, Any], owners: OwnerDirectory,
+              issues: list[ValueIssue]) -> Value:
+    """One rule's canonical value in a raw record; a value that cannot be read is added
+    to ``issues`` and read as the rule's default."""
+    return _read(rule, raw, owners, issues)
 
 
 def _read(rule: FieldRule, raw: Mapping[str, Any], owners: OwnerDirectory,

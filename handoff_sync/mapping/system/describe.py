@@ -121,11 +121,12 @@ def write_problem(mapping: SystemMapping, name: str, value: Value, owners: Owner
 
 
 def check_against_describe(mapping: SystemMapping, deal_object: ObjectSchema,
-                           task_object: ObjectSchema | None = None) -> list[Problem]:
+                           task_object: ObjectSchema | None = None,
+                           partner_object: ObjectSchema | None = None) -> list[Problem]:
     """Every incompatibility between the mapping and the described objects, with the
     mapping file's line and column (`mappings validate --live`)."""
     problems: list[Problem] = []
-    for finding in describe_findings(mapping, deal_object, task_object):
+    for finding in describe_findings(mapping, deal_object, task_object, partner_object):
         line, column = mapping.position(finding.path)
         problems.append(Problem(mapping.file, line, column, finding.path, finding.message,
                                 finding.hint))
@@ -133,9 +134,12 @@ def check_against_describe(mapping: SystemMapping, deal_object: ObjectSchema,
 
 
 def describe_findings(mapping: SystemMapping, deal_object: ObjectSchema,
-                      task_object: ObjectSchema | None = None) -> list[Finding]:
+                      task_object: ObjectSchema | None = None,
+                      partner_object: ObjectSchema | None = None) -> list[Finding]:
     """The one walk of a mapping against a describe: `mappings validate --live` reports
-    every finding, the sync cycle skips the fields of those that are drift."""
+    every finding, the sync cycle skips the fields of those that are drift. The partners:
+    section is checked against ``partner_object``, the account object as described, when
+    it is given (the partner checks are left out without it)."""
     findings: list[Finding] = []
 
     def add(path: KeyPath, message: str, hint: str = "", *,
@@ -184,7 +188,50 @@ def describe_findings(mapping: SystemMapping, deal_object: ObjectSchema,
             for rule in rules.fields.values():
                 if rule.system_field is not None:
                     _check_rule(rule, task, False, True, add, None, creates=True)
+    if mapping.partners is not None and partner_object is not None:
+        _check_partners(mapping, partner_object, task_object, add)
     return findings
+
+
+def _check_partners(mapping: SystemMapping, obj: ObjectSchema,
+                    task_object: ObjectSchema | None, add: Report) -> None:
+    """The partners: section against the account object: the fields it reads exist and
+    suit their transforms and value maps (read only), and the task link is writable."""
+    rules = mapping.partners
+    assert rules is not None
+    if obj.name.lower() != rules.object.lower():
+        add(("partners", "object"), f"described object is '{obj.name}', the partners: "
+            f"section reads '{rules.object}'")
+    target = _Target(obj, rules.object, task=False)
+    named: list[tuple[str, KeyPath]] = [(rules.modified_field, ("partners", "modified_field")),
+                                        (rules.name_field, ("partners", "name_field"))]
+    named += [(name, ("partners", "scope", name)) for name in rules.scope]
+    for name, path in named:
+        described = obj.get(name)
+        if described is None:
+            add(path, f"{obj.name} has no field '{name}'", did_you_mean(name, obj.fields))
+            continue
+        wanted = rules.scope.get(name) if path[1] == "scope" else None
+        allowed = described.picklist_values
+        if wanted is not None and allowed is not None and wanted not in allowed:
+            add(path, f"{obj.name}.{name} has no value {wanted!r}, so no account would be "
+                "a partner", did_you_mean(wanted, allowed) or f"values: {', '.join(allowed)}")
+    for rule in (rules.owner, *rules.fields.values()):
+        if rule is not None and rule.system_field is not None:
+            _check_rule(rule, target, True, False, add, None)
+    link = rules.task_link_field
+    if link is not None and task_object is not None:
+        described = task_object.get(link)
+        if described is None:
+            add(("partners", "task_link", "field"), f"{task_object.name} has no field "
+                f"'{link}'", did_you_mean(link, task_object.fields))
+        elif not (described.createable and described.updateable):
+            add(("partners", "task_link", "field"), f"{task_object.name}.{link} is not "
+                "writable")
+        elif described.reference_to and not any(
+                ref.lower() == rules.object.lower() for ref in described.reference_to):
+            add(("partners", "task_link", "field"), f"{task_object.name}.{link} cannot "
+                f"name a {rules.object} (it refers to {', '.join(described.reference_to)})")
 
 
 def _check_create(mapping: SystemMapping, obj: ObjectSchema, add: Report) -> None:

@@ -135,6 +135,44 @@ class CreateSection(FileModel):
     """Find or create the customer account and attach the deal to it."""
 
 
+class TaskLink(FileModel):
+    """How a task is attached to a partner account: a lookup field or an association."""
+
+    field: str | None = None
+    """The task field that holds the account id (Salesforce: WhatId)."""
+    association_type_id: int | None = None
+    """The task-to-account association type (HubSpot task -> company: 192)."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TaskLink:
+        if (self.field is None) == (self.association_type_id is None):
+            raise ValueError("give exactly one of 'field' or 'association_type_id'")
+        return self
+
+
+class PartnersSection(FileModel):
+    """The PRM's partner companies: where they are, what handoff-sync reads of them (for
+    partner readiness) and where tasks for a partner attach (training tasks)."""
+
+    object: str
+    """The partner account object (Salesforce: Account, HubSpot: companies)."""
+    modified_field: str
+    """The account's last-modified timestamp field (incremental reads)."""
+    scope: dict[str, str] = Field(default_factory=dict)
+    """Only accounts whose fields equal these values are partners (e.g. Type: Partner)."""
+    name_field: str
+    """The account field holding the partner's name as deals hold it in partner_account."""
+    owner: FieldEntry | None = None
+    """The account's owner, the partner's channel manager: an email field, or an owner id
+    with transform: owner_email."""
+    fields: dict[str, FieldEntry] = Field(default_factory=dict)
+    """partner.<name>: the account field it is read from (written like a deal field's
+    entry; partner fields are only read)."""
+    task_link: TaskLink | None = None
+    """How a task for a partner attaches to its account; the task object and attributes
+    are this file's tasks: section."""
+
+
 class SystemFile(FileModel):
     """mappings/<system>.yaml: one system's side of a pipeline."""
 
@@ -157,3 +195,5 @@ class SystemFile(FileModel):
     (task templates with side: prm)."""
     create: CreateSection | None = None
     """How deals are created for registrations nothing matched (the CRM side only)."""
+    partners: PartnersSection | None = None
+    """The partner companies and their capability fields (the PRM side only)."""

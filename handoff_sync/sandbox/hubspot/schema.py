@@ -78,8 +78,16 @@ GATE_STATUSES = {"passed": "Passed", "blocked": "Blocked", "not_required": "Not 
 SLA_STATUSES = {"on_track": "On Track", "at_risk": "At Risk", "breached": "Breached",
                 "met": "Met"}
 HANDOFF_ACCEPTANCE = {"pending": "Pending", "accepted": "Accepted", "rejected": "Rejected"}
+PARTNER_TIERS = {"registered": "Registered", "silver": "Silver", "gold": "Gold",
+                 "platinum": "Platinum"}
+# A partner company's capabilities (partner readiness), weakest first.
+TECHNICAL_CONVERSATIONS = {"needs_support": "Needs Support", "basic": "Basic",
+                           "proficient": "Proficient", "expert": "Expert"}
+APPROVAL_NAVIGATION = {"vendor_led": "Vendor-Led", "assisted": "Assisted",
+                       "independent": "Independent"}
 
 _H = "handoff"  # property group of the custom handoff properties
+_P = "partnerprogram"  # property group of the partner program's company properties
 
 DEAL_PROPERTIES: tuple[HsProperty, ...] = (
     *_system("dealinformation"),
@@ -194,6 +202,14 @@ COMPANY_PROPERTIES: tuple[HsProperty, ...] = (
     _enum("type", "Type", "companyinformation",
           ("PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER")),
     _enum("region", "Region", _H, REGIONS, custom=True),
+    # Partner companies (type PARTNER): tier and capabilities, kept by the channel team.
+    _enum("partner_tier", "Partner Tier", _P, PARTNER_TIERS, custom=True),
+    _enum("technical_conversations", "Technical Conversations", _P,
+          TECHNICAL_CONVERSATIONS, custom=True),
+    _enum("approval_navigation", "Approval Navigation", _P, APPROVAL_NAVIGATION,
+          custom=True),
+    HsProperty("certified_engineers", "Certified Engineers", "number", "number", _P,
+               hubspot_defined=False),
 )
 
 CONTACT_PROPERTIES: tuple[HsProperty, ...] = (

@@ -119,6 +119,10 @@ PARTNER_ROLES = ("Referral Only", "Co-Sell", "Services Delivery", "Reseller of R
 GATE_STATUSES = ("Passed", "Blocked", "Not Required")
 SLA_STATUSES = ("On Track", "At Risk", "Breached", "Met")
 HANDOFF_ACCEPTANCE = ("Pending", "Accepted", "Rejected")
+PARTNER_TIERS = ("Registered", "Silver", "Gold", "Platinum")
+# A partner account's capabilities (partner readiness), weakest first.
+TECHNICAL_CONVERSATIONS = ("Needs Support", "Basic", "Proficient", "Expert")
+APPROVAL_NAVIGATION = ("Vendor-Led", "Assisted", "Independent")
 
 
 def _qualification_fields() -> tuple[SfField, ...]:
@@ -241,8 +245,15 @@ ACCOUNT = SfObject(
         SfField("BillingCountry", "string", "Billing Country", length=80),
         _ro("IsPartner", "boolean", "Partner Account", nillable=False, defaulted_on_create=True),
         SfField("Partner_Tier__c", "picklist", "Partner Tier", length=255,
-                picklist=("Registered", "Silver", "Gold", "Platinum")),
+                picklist=PARTNER_TIERS),
         SfField("Region__c", "picklist", "Region", length=255, picklist=REGIONS),
+        # Partner capabilities, kept by the channel team (blank on other accounts).
+        SfField("Technical_Conversations__c", "picklist", "Technical Conversations",
+                length=255, picklist=TECHNICAL_CONVERSATIONS),
+        SfField("Approval_Navigation__c", "picklist", "Approval Navigation", length=255,
+                picklist=APPROVAL_NAVIGATION),
+        SfField("Certified_Engineers__c", "double", "Certified Engineers", precision=4,
+                scale=0),
     ),
 )
 

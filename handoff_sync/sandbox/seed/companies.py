@@ -8,6 +8,7 @@ import random
 from collections.abc import Sequence
 
 from handoff_sync.sandbox.salesforce.schema import REGIONS
+from handoff_sync.sandbox.seed.capability import capability_of
 from handoff_sync.sandbox.seed.draw import DAY_MS, between, email_part, one_of, pick, weighted
 from handoff_sync.sandbox.seed.model import Customer, Partner, Staff
 from handoff_sync.sandbox.seed.people import Names
@@ -129,9 +130,11 @@ _REP_TITLES = ("Partner Account Manager", "Alliance Manager", "Solutions Consult
                "Managing Director")
 
 
-def emit_partners(b: Builder, partners: list[Partner]) -> None:
+def emit_partners(b: Builder, partners: list[Partner], random_seed: int) -> None:
     r = b.r
     for partner in partners:
+        # Derived apart from ``r``: the main stream's draws stay what they were.
+        capability = capability_of(partner, random_seed)
         partner.sf_id = b.sf_id("Account")
         partner.company_id = str(b.hs_number("companies"))
         stamps = b.stamps(partner.created_ms, partner.created_ms)
@@ -141,12 +144,11 @@ def emit_partners(b: Builder, partners: list[Partner]) -> None:
             "Website": f"https://www.{partner.domain}", "Type": "Partner",
             "Industry": "Technology", "BillingCountry": country, "IsPartner": True,
             "Partner_Tier__c": partner.tier, "Region__c": partner.region,
-             })
+            **capability.salesforce()})
         b.hs("companies", partner.company_id, stamps, {
             "hubspot_owner_id": hs_owner(partner.manager), "name": partner.name,
             "domain": partner.domain, "industry": "COMPUTER_SOFTWARE", "country": country,
-            "type": "PARTNER", "region": partner.region,
-             })
+            "type": "PARTNER", "region": partner.region, **capability.hubspot(partner.tier)})
 
 
 def emit_customers(b: Builder, customers: list[Customer], staff: Staff) -> None:

@@ -130,7 +130,7 @@ def _generate(deals: int, partners: int, random_seed: int,
     builder = Builder(rng, now_ms)
     emit_people(builder, staff)
     emit_partner_users(builder, partner_users(partner_list))
-    emit_partners(builder, partner_list)
+    emit_partners(builder, partner_list, random_seed)
     emit_customers(builder, customers, staff)
     truths = tuple(_emit_scenario(builder, s) for s in scenarios)
     emit_contacts(builder, partner_list, customers)
