@@ -29,11 +29,16 @@ from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.checks import POLICY_PARTS, FieldCatalog, check_policy
 from handoff_sync.mapping.policy.defined import UNKNOWN, Defined, handoff_ids
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
-from handoff_sync.mapping.policy.readiness_checks import UNKNOWN_PARTNERS, PartnerFields
+from handoff_sync.mapping.policy.readiness_checks import (
+    UNKNOWN_PARTNERS,
+    PartnerField,
+    PartnerFields,
+)
 from handoff_sync.mapping.system.compile import compile_system, system_parts
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.mapping.system.file_model import SystemFile
+from handoff_sync.mapping.system.partners import partner_task_target
 from handoff_sync.model import FieldType, Role, SystemName
 from handoff_sync.problems.partial import Validated, validate_document
 from handoff_sync.problems.report import Problem
@@ -251,9 +256,23 @@ def _partner_fields(prm: _Side | None) -> PartnerFields:
     if prm is None:
         return UNKNOWN_PARTNERS
     mapping, file = prm
+    name = mapping.file.name
     if file.loaded.gaps.lost(("partners",)):
-        return PartnerFields(mapping.file.name, unknown=True)
-    return PartnerFields(mapping.file.name)
+        return PartnerFields(name, unknown=True)
+    section = mapping.partners
+    if section is None:
+        # A section that is written but did not compile is reported on its own.
+        written = isinstance(file.document.data, dict) and "partners" in file.document.data
+        return PartnerFields(name, unknown=written)
+    raw = file.document.data["partners"].get("fields") if isinstance(
+        file.document.data.get("partners"), dict) else None
+    unsure = frozenset(str(k) for k in raw) - set(section.fields) if isinstance(
+        raw, dict) else frozenset()
+    fields = {field: PartnerField(rule.type, None if rule.values is None else tuple(
+        dict.fromkeys(str(v) for v in rule.values.values())))
+        for field, rule in section.fields.items()}
+    return PartnerFields(name, fields, attaches_tasks=partner_task_target(mapping) is not None,
+                         unsure=unsure)
 
 
 def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from connectors.base import Owner
-from handoff_sync.engine.readiness import PartnerHistory, score_partner
+from handoff_sync.engine.readiness import NO_HISTORY, PartnerHistory, score_partner
 from handoff_sync.engine.readiness_tasks import training_actions, training_key
 from handoff_sync.engine.types import TaskAction, TaskActionKind, TaskState
 from handoff_sync.mapping.policy.measures import Readiness
@@ -44,7 +44,7 @@ def account(rating: str | None, owner: str | None = "cm@vendor.example") -> Part
                           {"partner.technical_conversations": rating})
 
 
-def plan(partner: PartnerAccount, history: PartnerHistory = PartnerHistory(),
+def plan(partner: PartnerAccount, history: PartnerHistory = NO_HISTORY,
          ledger: list[TaskState] | None = None,
          policy: Readiness | None = POLICY) -> list[TaskAction]:
     scores = {} if policy is None else {

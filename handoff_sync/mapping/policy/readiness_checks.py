@@ -10,6 +10,7 @@ the structure check's (measures.py bounds them).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,7 +102,8 @@ def check_readiness(check: Checker, readiness: Readiness, partners: PartnerField
             shown = ", ".join(f"{d.id} {d.weight:g}" for d in readiness.dimensions)
             check.add(dimensions_path, f"the readiness dimensions' weights sum to "
                       f"{total:g}, not 100 ({shown})",
-                      "give each dimension its share of 100, e.g. 25 each for four")
+                      "give each dimension its share of 100, e.g. 25 each for four",
+                      at_key=True)
     if readiness.training_task is not None:
         _check_training(check, readiness, partners, calendars)
 
@@ -173,7 +175,7 @@ def _check_scoring(check: Checker, path: KeyPath, dimension: ReadinessDimension,
             check.add(path, f"{source} is text: give each of its values a score",
                       "add scale: {<value>: <0-100>, ...}" + (
                           f" for {one_of(found.values)}" if found.values else ""))
-        elif found.values is not None:
+        elif found.values is not None and check.known((*path, "scale")):
             _check_scale(check, path, dimension, found.values)
     else:
         check.add((*path, "source"), f"{source} is {kind.value}, which cannot be scored",
@@ -184,12 +186,14 @@ def _check_scale(check: Checker, path: KeyPath, dimension: ReadinessDimension,
                  values: tuple[str, ...]) -> None:
     """A picklist's scale names each of its values once, and nothing else."""
     scale = dimension.scale or {}
+    meant: set[str] = set()  # values a misspelt key stands for: said once, at the key
     for key in scale:
         if key not in values:
+            meant.update(difflib.get_close_matches(key, values, n=1, cutoff=0.6))
             check.add((*path, "scale", key), f"'{key}' is not a value of "
                       f"{dimension.source}", did_you_mean(key, values) or
                       f"its values: {one_of(values)}")
-    missing = [value for value in values if value not in scale]
+    missing = [value for value in values if value not in scale and value not in meant]
     if missing:
         check.add((*path, "scale"), f"the scale gives no score for {one_of(missing)} "
                   f"({dimension.source} takes that value)", "add a score for each value, "
