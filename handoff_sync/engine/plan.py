@@ -62,8 +62,7 @@ from handoff_sync.engine.ownership import (
     unresolved_owner_review,
     unresolved_prm_owner_reviews,
 )
-from handoff_sync.engine.readiness import PartnerReadiness, engine_histories, score_partners
-from handoff_sync.engine.readiness_tasks import training_actions
+from handoff_sync.engine.readiness_tasks import deal_tasks, readiness_step
 from handoff_sync.engine.reconcile import Reconciler
 from handoff_sync.engine.sla import (
     advance_clocks,
@@ -116,7 +115,6 @@ from handoff_sync.model import (
     PersonRole,
     Role,
     SlaStatus,
-    TaskAnchor,
     TaskStatus,
     Value,
 )
@@ -146,9 +144,8 @@ class EngineInput:
     # Review keys a person dismissed: a dismissed direct-deal conflict (it is not that
     # deal) no longer holds its registration's creation back (engine.create).
     dismissed: frozenset[str] = frozenset()
-    # The PRM's live partner accounts by id, read this cycle: readiness training tasks
-    # are planned for them (engine.readiness_tasks). None: not read (a PRM without a
-    # partners: section, or a failed read): training tasks are left as they are.
+    # The live partner accounts by id, for training tasks (engine.readiness_tasks);
+    # None: not read this cycle (no partners: section, a failed read): left as they are.
     partners: Mapping[str, PartnerAccount] | None = None
 
 
@@ -205,7 +202,8 @@ def plan(inputs: EngineInput) -> Plan:
         for item in duplicate_owner_reviews(owners, role, mappings.side(role).system.value,
                                             fallback):
             out.review(item)
-    planner = _DealPlanner(inputs, out)
+    # Deals are planned against their own tasks; the partners' are readiness_step's.
+    planner = _DealPlanner(dataclasses.replace(inputs, state=deal_tasks(inputs.state)), out)
     for stale in linked.stale:
         by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
         if (record := by_id.get(stale.record_id)) is not None:
@@ -242,8 +240,10 @@ def plan(inputs: EngineInput) -> Plan:
 
     for item in planner.prm_owner_reviews(prm_by_id):
         out.review(item)
-    if inputs.partners is not None:
-        out.tasks.extend(_training(inputs, out, prm_by_id))
+    if inputs.partners is not None:  # scored on the history with this plan applied
+        out.tasks.extend(readiness_step(
+            inputs.pipeline, mappings.policy, inputs.partners, prm_by_id, inputs.state, out,
+            owners=inputs.prm_owners, now=inputs.now))
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
@@ -286,31 +286,6 @@ def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
             moved.add(state_.deal)
     moved.update(windows_moved(state.verdicts.values(), now))  # stage windows move too
     return frozenset(moved)
-
-
-def _training(inputs: EngineInput, out: _Collector,
-              registrations: Mapping[str, MappedRecord]) -> list[TaskAction]:
-    """The partners' training tasks, scored on the store's history with this plan's
-    changes applied (so a full and an incremental plan score alike)."""
-    assert inputs.partners is not None
-    state, measures = inputs.state, inputs.mappings.policy.measures
-    readiness = measures.readiness
-    scores: dict[str, PartnerReadiness] = {}
-    if readiness is not None:
-        partner_of = {deal_key(prm_id, None): name for prm_id, record in registrations.items()
-                      if isinstance(name := record.values.get("partner_account"), str)}
-        clocks = {**state.clocks, **{(c.deal, c.handoff_type, c.clock): c for c in out.clocks}}
-        deals = engine_histories(
-            partner_of, {**state.verdicts, **{v.deal: v for v in out.verdicts}},
-            clocks.values(), {**state.decisions, **{d.deal: d for d in out.decisions}},
-            {**state.bases, **{b.deal: b for b in out.bases}})
-        scores = {p.partner_id: p for p in score_partners(
-            readiness, inputs.partners.values(), deals, min_sample=measures.min_sample)}
-    policy = inputs.mappings.policy
-    return training_actions(inputs.pipeline, readiness, inputs.partners, scores,
-                            state.tasks.values(), owners=inputs.prm_owners,
-                            fallback_email=policy.ownership.fallback_owner_email,
-                            calendars=policy.calendars, now=inputs.now)
 
 
 # The id field each side's records hold of the other side's record.
@@ -381,8 +356,7 @@ class _DealPlanner:
         # (side, deal record) -> the ledger's tasks on it
         self.tasks_by_record: dict[tuple[Role, str], list[TaskState]] = defaultdict(list)
         for state in inputs.state.tasks.values():
-            if state.spec.anchor is TaskAnchor.DEAL:  # not a partner's training task
-                self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
+            self.tasks_by_record[(state.spec.side, state.spec.crm_id)].append(state)
         self.clocks_by_deal: dict[str, dict[str, dict[str, ClockState]]] = defaultdict(
             lambda: defaultdict(dict))
         for (key, type_id, clock_id), clock in inputs.state.clocks.items():
@@ -564,10 +538,9 @@ class _DealPlanner:
         states the same items as a full one."""
         fallback = self.policy.ownership.fallback_owner_email
         open_tasks = {key: state.spec for key, state in self.inputs.state.tasks.items()
-                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN
-                      and state.spec.anchor is TaskAnchor.DEAL}
+                      if state.spec.side is Role.PRM and state.spec.status is TaskStatus.OPEN}
         for action in self.out.tasks:
-            if action.task.side is not Role.PRM or action.task.anchor is not TaskAnchor.DEAL:
+            if action.task.side is not Role.PRM:
                 continue
             if action.task.status is TaskStatus.OPEN:
                 open_tasks[action.task.key] = action.task

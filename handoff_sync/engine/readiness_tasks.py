@@ -22,18 +22,35 @@ partial, or on an account that may be gone with its tasks.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Protocol
 
 from handoff_sync.engine.ownership import Assignee
-from handoff_sync.engine.readiness import DimensionScore, PartnerReadiness
+from handoff_sync.engine.readiness import (
+    DimensionScore,
+    PartnerReadiness,
+    engine_histories,
+    score_partners,
+)
 from handoff_sync.engine.tasks import DesiredTask, task_actions
-from handoff_sync.engine.types import TaskAction, TaskState
-from handoff_sync.mapping.policy.file_model import BusinessCalendar
+from handoff_sync.engine.types import (
+    BaseSnapshot,
+    ClockState,
+    EngineState,
+    HandoffDecision,
+    TaskAction,
+    TaskState,
+    Verdict,
+    deal_key,
+)
+from handoff_sync.mapping.policy.file_model import BusinessCalendar, HandoffPolicy
 from handoff_sync.mapping.policy.measures import Readiness, TrainingTask
 from handoff_sync.mapping.policy.templates import render
+from handoff_sync.mapping.system.convert import MappedRecord
 from handoff_sync.model import (
     OwnerDirectory,
     PartnerAccount,
@@ -131,3 +148,46 @@ def template_values(account: PartnerAccount, partner: PartnerReadiness,
 
 def _number(value: float | None) -> str | None:
     return None if value is None else f"{value:g}"
+
+
+class PlannedChanges(Protocol):
+    """What engine.plan has planned for the deals so far (its collector)."""
+
+    verdicts: list[Verdict]
+    clocks: list[ClockState]
+    decisions: list[HandoffDecision]
+    bases: list[BaseSnapshot]
+
+
+def deal_tasks(state: EngineState) -> EngineState:
+    """``state`` with only the deals' tasks in its ledger (no partner's training task)."""
+    return dataclasses.replace(state, tasks={
+        key: task for key, task in state.tasks.items() if task.spec.anchor is TaskAnchor.DEAL})
+
+
+def readiness_step(pipeline: str, policy: HandoffPolicy, partners: Mapping[str, PartnerAccount],
+                   registrations: Mapping[str, MappedRecord], state: EngineState,
+                   planned: PlannedChanges, *, owners: OwnerDirectory, now: datetime
+                   ) -> list[TaskAction]:
+    """engine.plan's training tasks: every partner scored on the store's history with
+    the deals' ``planned`` changes applied, so a full and an incremental plan score
+    alike; ``registrations``: the PRM records by id (their partner_account)."""
+    verdicts, clocks, decisions, bases = (planned.verdicts, planned.clocks,
+                                          planned.decisions, planned.bases)
+    measures = policy.measures
+    readiness = measures.readiness
+    scores: dict[str, PartnerReadiness] = {}
+    if readiness is not None:
+        partner_of = {deal_key(prm_id, None): name for prm_id, record in registrations.items()
+                      if isinstance(name := record.values.get("partner_account"), str)}
+        all_clocks = {**state.clocks, **{(c.deal, c.handoff_type, c.clock): c
+                                         for c in clocks}}
+        deals = engine_histories(
+            partner_of, {**state.verdicts, **{v.deal: v for v in verdicts}},
+            all_clocks.values(), {**state.decisions, **{d.deal: d for d in decisions}},
+            {**state.bases, **{b.deal: b for b in bases}})
+        scores = {p.partner_id: p for p in score_partners(
+            readiness, partners.values(), deals, min_sample=measures.min_sample)}
+    return training_actions(pipeline, readiness, partners, scores, state.tasks.values(),
+                            owners=owners, fallback_email=policy.ownership.fallback_owner_email,
+                            calendars=policy.calendars, now=now)
