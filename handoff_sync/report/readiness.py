@@ -181,3 +181,24 @@ def _empty(note: str, threshold: float | None = None,
            dimensions: tuple[DimensionDefinition, ...] = ()) -> ReadinessSection:
     return ReadinessSection(threshold is not None, note, dict(DEFINITIONS),
                             threshold, dimensions, (), 0, 0, 0, (), ())
+
+
+def matrix(section: ReadinessSection) -> list[tuple[PartnerRow, list[BreakdownRow]]]:
+    """Each partner row (in the section's order) with its dimensions' rows, in the
+    policy's order: the partner x dimension view the renderers show."""
+    cells: dict[str, list[BreakdownRow]] = {}
+    for row in section.breakdown:
+        cells.setdefault(row.partner, []).append(row)
+    return [(partner, cells.get(partner.partner, [])) for partner in section.partners]
+
+
+def cell_text(row: BreakdownRow) -> str:
+    """One partner's dimension in a few words: its score and what was scored, under its
+    threshold, or n/a with the cases counted (history) or the value (a field)."""
+    if row.score is None:  # the breakdown row's status says why in full
+        if row.n is not None:
+            return f"n/a (n={row.n})"
+        return "n/a (blank)" if row.value == "(blank)" else f"n/a ({row.value})"
+    score = f"{row.score:.0f}" if float(row.score).is_integer() else f"{row.score:.1f}"
+    shown = f"{score} ({row.value})"
+    return f"{shown}, under {row.threshold:g}" if row.status == "under threshold" else shown

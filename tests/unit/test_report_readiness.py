@@ -120,14 +120,19 @@ def test_every_format_shows_the_scores_the_breakdown_and_the_definitions() -> No
     section = html[html.index('<section id="readiness"'):]
     section = section[:section.index("</section>")]
     for text in ("Partner readiness", "Acme", "61", "under threshold",
-                 "50% of 2 decided handoffs", "re-weighted, never scored 0",
+                 '<td class="bad">40 (basic), under 60</td>',
+                 '<td class="bad">50 (50% of 2 decided handoffs), under 60</td>',
+                 "<td>n/a (n=1)</td>", "<td>n/a (blank)</td>",
+                 "no data: 1 decided handoff, fewer than 2: not enough history",
+                 "re-weighted, never scored 0",
                  "partner.certified_engineers on the partner account / 3 x 100",
                  "cm@vendor.example", "2026-12-16"):
         assert text in section, text
     assert "NaN" not in html
     table = render(report, "table")
     assert "Partner readiness (readiness)" in table
-    assert "breakdown by dimension" in table and "never scored 0" in table
+    assert "readiness by partner (lowest first)" in table and "never scored 0" in table
+    assert "under 60" in table and "Runs technical conversations" in table
     data = json.loads(render(report, "json"))["readiness"]
     assert data["partners"][0] == {
         "partner": "Acme", "score": 61.0, "weight_with_data": 100.0,
