@@ -35,12 +35,13 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
-from handoff_sync.model import OwnerDirectory, Role, TaskStatus
+from handoff_sync.model import OwnerDirectory, PartnerAccount, Role, TaskStatus
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
     MirrorRecord,
+    PartnerChanges,
     PipelineState,
     RecordFailure,
     ReviewChanges,
@@ -63,6 +64,7 @@ from handoff_sync.sync.cycle_parts import (
 from handoff_sync.sync.drift import detect_drift
 from handoff_sync.sync.failures import failure_message
 from handoff_sync.sync.fresh import REPLANS, moved_targets
+from handoff_sync.sync.partners import PARTNER_READ_FAILURES, PartnerPull, pull_partners
 from handoff_sync.sync.plan_context import PlanContext
 from handoff_sync.sync.plan_explain import dry_run_context
 from handoff_sync.sync.pull import (
@@ -283,6 +285,9 @@ class PipelineRunner:
             drift = self._describe(mappings)
         owners = self._owner_directories(full)
         pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
+        partners = (PartnerPull() if dry_run else
+                    self._pull_partners(mappings, state, drift, full, owners[Role.PRM],
+                                        should_stop, heartbeat))
         mirror = merged_mirror(state, pulls, full)
         heartbeat()
         now = self.clock()
@@ -330,7 +335,7 @@ class PipelineRunner:
                          now=now, should_stop=should_stop, heartbeat=heartbeat,
                          withheld=withheld, field_holds=state.field_holds)
         result = with_refusals(with_creations(result, done.created), done.refused)
-        failures = list(done.failures)
+        failures = [*done.failures, *partners.failures]
         skipped_rows = [problem for role in Role for problem in pulls[role].problems]
         for problem in skipped_rows[:20]:
             log.warning("row_skipped", problem=problem)
@@ -352,6 +357,7 @@ class PipelineRunner:
         for role in Role:
             checkpoints.update(pulls[role].checkpoints)
         checkpoints.update(closures.checkpoints)
+        checkpoints.update(partners.checkpoints)
         ended = self.clock()
         message = run_message(failures, drift, done.stopped)
         reviews = self.store.record_cycle(CycleOutcome(
@@ -361,10 +367,12 @@ class PipelineRunner:
             mirror={role: MappingProxyType(changed_mirror[role]) for role in Role},
             mirror_replace=frozenset(r for r in Role if full and pulls[r].complete),
             checkpoints=MappingProxyType(checkpoints), failures=tuple(failures),
-            cleared=frozenset(done.cleared), field_failures=tuple(done.field_failures),
+            cleared=frozenset(done.cleared) | partners.cleared(mappings.prm),
+            field_failures=tuple(done.field_failures),
             fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
-            message=message, closed_by_user=frozenset(closures.keys)), lease=lease)
+            message=message, closed_by_user=frozenset(closures.keys),
+            partners=partners.changes), lease=lease)
         # What the next cycle compares with to find what changed outside it.
         # An interrupted cycle left planned work undone, and withheld writes wait: the
         # next one looks at every deal.
@@ -469,7 +477,14 @@ class PipelineRunner:
             deal_object = connector.describe(mapping.object)
             task_object = (connector.describe(mapping.tasks.object)
                            if mapping.tasks is not None else None)
-            drift.update(detect_drift(mapping, deal_object, task_object))
+            partner_object = None
+            if mapping.partners is not None:
+                try:
+                    partner_object = connector.describe(mapping.partners.object)
+                except PARTNER_READ_FAILURES as exc:  # the partner pull reports it
+                    log.warning("partners_not_described", object=mapping.partners.object,
+                                message=failure_message(exc))
+            drift.update(detect_drift(mapping, deal_object, task_object, partner_object))
         if drift:
             log.warning("schema_drift", fields=sorted(drift), count=len(drift))
         return drift
@@ -558,6 +573,34 @@ class PipelineRunner:
                                         since=since, drift=drift, checkpoints=state.checkpoints,
                                         should_stop=should_stop, heartbeat=heartbeat)
         return pulls
+
+    def _pull_partners(self, mappings: MappingSet, state: PipelineState,
+                       drift: dict[str, str], full: bool, owners: OwnerDirectory,
+                       should_stop: Callable[[], bool],
+                       heartbeat: Callable[[], None]) -> PartnerPull:
+        """The PRM's partner accounts changed since their checkpoint (all on a full
+        cycle); on a full cycle of a PRM file without partners, none (the stored ones go)."""
+        mapping = mappings.prm
+        rules = mapping.partners
+        if rules is None:
+            return PartnerPull(PartnerChanges(replace=True) if full else None)
+        since = None if full else state.checkpoints.get((mapping.system.value, rules.object))
+
+        def stored() -> Mapping[str, PartnerAccount]:
+            return self.store.load_partners(self.name)
+
+        def pull() -> PartnerPull:
+            return pull_partners(self.connectors[Role.PRM], mapping, since=since,
+                                 owners=owners, drift=drift, stored=stored,
+                                 should_stop=should_stop, heartbeat=heartbeat)
+
+        result = pull()
+        if result.schema:
+            # A field vanished since the last describe: find out which, pull without it.
+            self.connectors[Role.PRM].start_cycle()
+            drift.update(self._describe(mappings))
+            result = pull()
+        return result
 
     def _task_closures(self, mappings: MappingSet, state: PipelineState,
                        now: datetime) -> TaskClosures:

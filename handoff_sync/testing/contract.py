@@ -16,7 +16,8 @@ What the contract pins down, for every system:
   continues exactly; deletions come back as ``deleted=True``;
 - writes return one result per input, in input order, a bad record failing alone; writes
   are batched at the API maximum (usage kind ``write``);
-- upserting the same task keys twice leaves one task per key, linked to its deal;
+- upserting the same task keys twice leaves one task per key, linked to its deal; a task
+  on an account (a partner's) is linked to the account;
 - creating deals by key twice, or from two connectors at once, or through a fault, leaves
   one deal per key, attached to its customer account (``contract_create``; a system's test
   class adds ``DealCreationContract`` beside ``ConnectorContract``);
@@ -179,6 +180,18 @@ class ContractAdapter(ABC):
     def deal_account(self, deal_id: str) -> str | None:
         """The account (company) a deal is attached to (vendor client)."""
         raise NotImplementedError(f"{type(self).__name__} creates no deals")
+
+    account_task_target: TaskTarget | None = None
+    """Where tasks on an account go (a partner's training task): the task target with
+    ``deal_object`` naming the account object; None: the system writes no tasks."""
+
+    def seed_account(self, name: str) -> str:
+        """Create an account (company) through the vendor client; its id."""
+        raise NotImplementedError(f"{type(self).__name__} writes no tasks on accounts")
+
+    def task_account(self, task_id: str) -> str | None:
+        """The account a task is attached to (vendor client)."""
+        raise NotImplementedError(f"{type(self).__name__} writes no tasks on accounts")
 
     @abstractmethod
     def seed_owners(self) -> list[Owner]:
@@ -395,6 +408,28 @@ class ConnectorContract:
         for task, result in zip(tasks, first, strict=True):
             assert adapter.tasks_with_key(task.key) == [result.id]
             assert result.id is not None and adapter.task_deal(result.id) == task.deal_id
+
+    @needs("tasks")
+    def test_a_task_on_an_account_is_attached_to_the_account_once(
+        self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
+    ) -> None:
+        """A task for a partner (its training task) goes on the partner's account, not a
+        deal: the same upsert by key, attached to the object ``deal_object`` names."""
+        target = adapter.account_task_target
+        assert target is not None and target.deal_object, "a system writing tasks says " \
+            "how one attaches to an account"
+        account = adapter.seed_account("Brightpath Partners")
+        task = TaskWrite("readiness:brightpath:technical", account,
+                         adapter.task_fields("Train on technical conversations"))
+
+        first = connector.upsert_tasks(target, [task])
+        second = connector.upsert_tasks(target, [task])
+
+        assert [(r.ok, r.created) for r in first] == [(True, True)]
+        assert [(r.ok, r.created) for r in second] == [(True, False)]
+        assert first[0].id == second[0].id
+        assert adapter.tasks_with_key(task.key) == [first[0].id]
+        assert first[0].id is not None and adapter.task_account(first[0].id) == account
 
     # --- faults ----------------------------------------------------------------------
     @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 from hubspot import HubSpot
+from hubspot.crm.companies import SimplePublicObjectInputForCreate
 from hubspot.crm.deals import (
     BatchInputSimplePublicObjectBatchInputForCreate,
     SimplePublicObjectBatchInputForCreate,
@@ -182,6 +183,18 @@ class HubSpotAdapter(ContractAdapter):
 
     def deal_account(self, deal_id: str) -> str | None:
         page = self.hs.crm.associations.v4.basic_api.get_page("deals", deal_id, "companies")
+        return str(page.results[0].to_object_id) if page.results else None
+
+    account_task_target = TaskTarget("tasks", "handoff_task_key", None, 192, "companies")
+
+    def seed_account(self, name: str) -> str:
+        created = self.hs.crm.companies.basic_api.create(
+            SimplePublicObjectInputForCreate(properties={"name": name, "type": "PARTNER"}))
+        return str(created.id)
+
+    def task_account(self, task_id: str) -> str | None:
+        page = self.hs.crm.associations.v4.basic_api.get_page("tasks", task_id, "companies")
+        assert all([t.type_id for t in r.association_types] == [192] for r in page.results)
         return str(page.results[0].to_object_id) if page.results else None
 
     def seed_owners(self) -> list[Owner]:

@@ -155,6 +155,14 @@ class SalesforceAdapter(ContractAdapter):
     def deal_account(self, deal_id: str) -> str | None:
         return self.sf.Opportunity.get(deal_id)["AccountId"]
 
+    account_task_target = TaskTarget("Task", "Handoff_Task_Key__c", "WhatId", None, "Account")
+
+    def seed_account(self, name: str) -> str:
+        return str(self.sf.Account.create({"Name": name, "Type": "Partner"})["id"])
+
+    def task_account(self, task_id: str) -> str | None:
+        return self.sf.Task.get(task_id)["WhatId"]
+
     def seed_owners(self) -> list[Owner]:
         def user(name: str, **fields: Any) -> str:
             return str(self.sf.User.create({"Username": f"{name}@acme.example",
