@@ -38,7 +38,6 @@ from handoff_sync.mapping.system.compile import compile_system, system_parts
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.mapping.system.file_model import SystemFile
-from handoff_sync.mapping.system.partners import partner_task_target
 from handoff_sync.model import FieldType, Role, SystemName
 from handoff_sync.problems.partial import Validated, validate_document
 from handoff_sync.problems.report import Problem
@@ -257,7 +256,10 @@ def _partner_fields(prm: _Side | None) -> PartnerFields:
         return UNKNOWN_PARTNERS
     mapping, file = prm
     name = mapping.file.name
-    if file.loaded.gaps.lost(("partners",)):
+    # A file drop holds no partner accounts: handoff.yaml's readiness is left unscored
+    # there (the report says so), so one handoff.yaml serves every PRM.
+    if file.loaded.gaps.lost(("partners",)) \
+            or SYSTEMS[mapping.system.value].read_only is not None:
         return PartnerFields(name, unknown=True)
     section = mapping.partners
     if section is None:
@@ -271,8 +273,8 @@ def _partner_fields(prm: _Side | None) -> PartnerFields:
     fields = {field: PartnerField(rule.type, None if rule.values is None else tuple(
         dict.fromkeys(str(v) for v in rule.values.values())))
         for field, rule in section.fields.items()}
-    return PartnerFields(name, fields, attaches_tasks=partner_task_target(mapping) is not None,
-                         unsure=unsure)
+    return PartnerFields(name, fields, attaches_tasks=section.task_link_field is not None
+                         or section.task_association_type_id is not None, unsure=unsure)
 
 
 def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,

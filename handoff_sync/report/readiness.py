@@ -113,9 +113,9 @@ def readiness(data: ReportData) -> ReadinessSection:
         d.threshold if d.threshold is not None else policy.threshold,
         definition(d, min_sample)) for d in policy.dimensions)
     if not data.partners:
-        return _empty("No partner accounts read yet: map them in the PRM file's partners: "
-                      "section; the next sync cycle reads them.", policy.threshold,
-                      dimensions)
+        return _empty("No partner accounts read: the PRM file maps none (its partners: "
+                      "section; a file drop holds none), or no sync cycle has read them yet.",
+                      policy.threshold, dimensions)
     scores = score_partners(policy, data.partners, deal_histories(data),
                             min_sample=min_sample)
     names = {p.partner_id: p.name for p in scores}

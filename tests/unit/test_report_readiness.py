@@ -110,7 +110,7 @@ def test_the_section_says_why_it_is_empty() -> None:
     unread = compute(ReportData("p", deals=DEALS, policy=PolicyFacts(readiness=POLICY)),
                      now=NOW).readiness
     assert unread.enabled and unread.partners == ()
-    assert "No partner accounts read yet" in unread.note
+    assert "No partner accounts read" in unread.note
     assert len(unread.dimensions) == 3  # the policy is still shown
 
 

@@ -58,7 +58,7 @@ class PartnerFields:
     file: str  # the PRM mapping file's name, for messages
     fields: Mapping[str, PartnerField] | None = None
     unknown: bool = False
-    attaches_tasks: bool = True  # the section says where training tasks go
+    attaches_tasks: bool = True  # the section says where training tasks go (task_link)
     unsure: frozenset[str] = field(default_factory=frozenset)  # entries that did not load
 
 
@@ -205,12 +205,16 @@ def _check_training(check: Checker, readiness: Readiness, partners: PartnerField
     task = readiness.training_task
     assert task is not None
     path: KeyPath = (*_PATH, "training_task")
-    if not partners.unknown and (partners.fields is None or not partners.attaches_tasks):
-        check.add(path, "training tasks go on the partner accounts, but "
-                  f"{partners.file} " + ("has no partners: section" if partners.fields is None
-                                         else "does not say where partner tasks go"),
-                  f"add it to {partners.file} (see docs/admin-guide.md, 'Measuring "
-                  "handoffs'), or remove training_task to score only", at_key=True)
+    if not partners.unknown:
+        # A task_link without a tasks: section is reported in the PRM file, at task_link.
+        lacks = ("has no partners: section" if partners.fields is None
+                 else "has no task_link in its partners: section"
+                 if not partners.attaches_tasks else None)
+        if lacks is not None:
+            check.add(path, f"training tasks go on the partner accounts, but "
+                      f"{partners.file} {lacks}", f"add it to {partners.file} (see "
+                      "docs/admin-guide.md, 'Measuring handoffs'), or remove training_task "
+                      "to score only", at_key=True)
     fields = partners.fields or {}
     for key in ("subject", "body"):
         names, errors = placeholders(getattr(task, key))
