@@ -28,17 +28,22 @@ def add_report_command(commands: Any) -> None:
 
     report = commands.add_parser(
         "report", help="handoff scorecards: volume, completeness, SLA, preservation",
-        description="Report from the store: handoff volume, completeness distribution and "
-        "most-missing fields, SLA compliance and time to first touch, accepted and rejected "
-        "handoffs (rejection rate by partner), deal preservation and cycle-length impact, "
-        "review queue and conflicts, and a partner scorecard.")
+        description="Report from the store: handoff volume, the key figures by group "
+        "(--by), completeness distribution and most-missing fields, SLA compliance of "
+        "finished clocks (running ones apart) and time to first touch, accepted and "
+        "rejected handoffs (rejection rate by partner), deal preservation and cycle-length "
+        "impact, review queue and conflicts, and a partner scorecard (handoff outcome "
+        "score). Every figure is printed with its definition, its n and its target from "
+        "handoff.yaml measures; groups under measures.min_sample are not ranked or judged.")
     config_argument(report)
     report.add_argument("--pipeline", metavar="NAME",
                         help="the pipeline (default: the first enabled one)")
     report.add_argument("--since", type=since_value, metavar="ISO-DATE",
                         help=f"start of the period: {SINCE_FORMAT} (default: everything)")
     report.add_argument("--by", choices=DIMENSIONS, default="partner",
-                        help="group the volume by this (default: partner)")
+                        help="group the volume and the key figures (completeness, within "
+                        "SLA, preservation, rejection rate) by this; owner is the AE "
+                        "(default: partner)")
     report.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
                         help="table (default), csv, json or html")
     complete(report.add_argument("--out", type=Path, metavar="PATH",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.mapping.policy.measures import Readiness, Targets
 from handoff_sync.model import PartnerAccount, Value
 
@@ -30,7 +31,7 @@ class DealFact:
     stage: str | None = None  # the handoff stage
     owner: str | None = None  # the AE's email
     region: str | None = None
-    segment: str | None = None  # custom.segment (e.g. enterprise, mid-market)
+    segment: str | None = None  # custom.segment (the packs: Enterprise, Mid-Market, SMB)
     amount: Decimal | None = None
     is_closed: bool = False
     is_won: bool = False
@@ -128,6 +129,7 @@ class PolicyFacts:
     rejection_alert_pct: float | None = None
     targets: Targets = field(default_factory=Targets)  # handoff.yaml measures.targets
     min_sample: int = 5  # handoff.yaml measures.min_sample
+    funnels: tuple[Funnel, ...] = ()  # handoff.yaml measures.funnels
     readiness: Readiness | None = None  # handoff.yaml measures.readiness
 
 

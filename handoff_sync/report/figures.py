@@ -1,66 +1,89 @@
 """The report's figures: a pure function of the report rows, ``now`` and the period.
 
-Definitions (docs/domain.md, "What operators measure"):
-- period: deals open now or closed on/after ``since``; clocks started, SLA events and
-  conflicts at/after ``since``; review items open now. No ``since``: everything.
-- completeness: the verdict's percent of the current gate filled, over deals that need a
-  handoff; target 90%.
-- within SLA: clocks met, or still running and not breached (on_track, at_risk), over
-  those plus breached ones; cancelled clocks (the deal stopped needing the handoff) are
-  left out. Target 90%.
-- time to first touch: a first-touch clock (one that stops when the receiver's first
-  touch is recorded) from its start to its stop, in elapsed hours.
-- escalations: breached events that named someone to escalate to.
-- preservation: partner deals closed won / partner deals closed; target 85%.
-- cycle length: days from the CRM record's creation to its close date, closed-won deals;
-  impact = partner median / direct median - 1; target +10% at most.
-- acceptance: handoffs the receiving owner decided on (accepted or rejected) in the
-  period; rejection rate = handoffs rejected at least once / handoffs decided, overall
-  and by partner (n shown); a partner above the policy's rejection_alert_pct is an alert.
-- readiness: a weighted mean of completeness, SLA compliance and preservation (weights in
-  ``READINESS_WEIGHTS``, re-normalised over the components a partner has data for).
+Every figure carries its definition (``figure.Figure``, ``figure.Column``), its n, and
+its target from handoff.yaml ``measures`` with where it stands; rates count only cases
+whose outcome is known, carry a Wilson 95% interval by group, and a group under
+``measures.min_sample`` is neither ranked nor marked (``stats``).
+
+The period: deals open now or closed on/after ``since``; clocks started, SLA events,
+decisions and conflicts at/after ``since``; review items open now. No ``since``:
+everything. Sections with more to say live in their own modules (``sla_figures``,
+``scorecard``, ``breakdown``, ``funnel``); the small ones are here.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from handoff_sync.mapping.policy.measures import Targets
+from handoff_sync.report.basis import (
+    DIMENSION_LABELS,
+    DIMENSIONS,
+    NO_PARTNER,
+    NONE,
+    Count,
+    after,
+    cycle_days,
+    decisions,
+    group_of,
+    in_period,
+    top,
+)
+from handoff_sync.report.breakdown import Breakdown, breakdown
 from handoff_sync.report.facts import (
     DIRECT,
     PARTNER,
     PRM_ONLY,
-    ClockFact,
     DealFact,
-    DecisionFact,
-    HistoryFact,
     ReportData,
 )
+from handoff_sync.report.figure import (
+    Cell,
+    Column,
+    Figure,
+    count,
+    measure,
+    rate_cell,
+    share,
+)
+from handoff_sync.report.funnel import FunnelSection, compute_funnels
 from handoff_sync.report.readiness import ReadinessSection
 from handoff_sync.report.readiness import readiness as partner_readiness
+from handoff_sync.report.scorecard import (
+    OUTCOME_WEIGHTS,
+    PartnerScore,
+    Scorecard,
+    TrendPoint,
+    scorecard,
+)
+from handoff_sync.report.sla_figures import ClockRow, Sla, sla
+from handoff_sync.report.stats import enough, mean, median, ranked, rate, round1
 
-SECTIONS = ("volume", "completeness", "sla", "acceptance", "preservation", "reviews",
-            "scorecard", "readiness")
+__all__ = ["DIMENSIONS", "DIMENSION_LABELS", "NONE", "NO_PARTNER", "OUTCOME_WEIGHTS",
+           "SECTIONS", "SECTION_TITLES", "AcceptanceFigures", "Breakdown", "Bucket",
+           "ClockRow", "Completeness", "Count", "PartnerRejections", "PartnerScore",
+           "Preservation", "Report", "Reviews", "Scorecard", "Sla", "TrendPoint", "Volume",
+           "VolumeRow", "compute", "group_of", "histogram", "in_period"]
+
+SECTIONS = ("volume", "breakdown", "completeness", "sla", "acceptance", "preservation",
+            "funnel",
+            "reviews", "scorecard", "readiness")
 SECTION_TITLES = {
     "volume": "Handoff volume",
+    "breakdown": "Key figures by group",
     "completeness": "Handoff completeness",
     "sla": "SLA compliance and first touch",
     "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
+    "funnel": "Leakage funnel",
     "reviews": "Review queue and conflicts",
-    "scorecard": "Partner scorecard",
+    "scorecard": "Partner scorecard: handoff outcome score",
     "readiness": "Partner readiness",
 }
-DIMENSIONS = ("partner", "handoff_type", "stage", "owner", "region")
-READINESS_WEIGHTS = {"completeness": 0.4, "sla": 0.3, "preservation": 0.3}
 TOP_MISSING = 10
-TREND_POINTS = 60
-NO_PARTNER = "(direct)"
-NONE = "(none)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +98,12 @@ class VolumeRow:
 @dataclass(frozen=True, slots=True)
 class Volume:
     by: str
+    total: Figure
+    partner: Figure
+    direct: Figure
+    prm_only: Figure  # registrations without a CRM opportunity yet
     rows: tuple[VolumeRow, ...]
-    partner: int
-    direct: int
-    prm_only: int  # registrations without a CRM opportunity yet
-    total: int
+    columns: tuple[Column, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,130 +115,59 @@ class Bucket:
 
 
 @dataclass(frozen=True, slots=True)
-class Count:
-    label: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
 class Completeness:
-    deals: int  # deals that need a handoff
-    mean_pct: float | None
-    median_pct: float | None
-    at_target: int  # deals at or above the target
-    at_target_pct: float | None
-    target_pct: float
+    handoffs: Figure
+    mean: Figure
+    median: Figure
+    at_target: Figure
     histogram: tuple[Bucket, ...]
+    histogram_definition: str
     most_missing: tuple[Count, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ClockSummary:
-    clock: str
-    label: str
-    counted: int  # within + breached
-    within: int
-    breached: int
-    within_pct: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Sla:
-    counted: int
-    within: int
-    met: int
-    running: int  # on_track or at_risk
-    at_risk: int
-    breached: int
-    cancelled: int
-    within_pct: float | None
-    target_pct: float
-    by_clock: tuple[ClockSummary, ...]
-    breach_events: int
-    escalations: int
-    escalation_tasks: int
-    escalation_tasks_open: int
-    first_touch_clocks: tuple[str, ...]
-    first_touched: int
-    first_touch_waiting: int
-    first_touch_median_hours: float | None
-    first_touch_mean_hours: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Preservation:
-    partner_closed: int
-    partner_won: int
-    rate_pct: float | None
-    target_pct: float
-    direct_closed: int
-    direct_won: int
-    direct_rate_pct: float | None
-    partner_cycle_deals: int
-    partner_cycle_days: float | None  # median
-    direct_cycle_deals: int
-    direct_cycle_days: float | None
-    cycle_impact_pct: float | None
-    cycle_target_pct: float
-
-
-@dataclass(frozen=True, slots=True)
-class Reviews:
-    open: int
-    by_kind: tuple[Count, ...]
-    conflicts: int
-    conflicts_by_field: tuple[Count, ...]
+    most_missing_definition: str
 
 
 @dataclass(frozen=True, slots=True)
 class PartnerRejections:
     partner: str
-    decided: int  # handoffs accepted or rejected in the period
+    decided: int  # handoffs accepted or rejected in the period: the rate's n
     rejected: int  # of them, rejected at least once
-    rate_pct: float | None
-    alert: bool  # the rate is above the policy's threshold
+    rate: Cell  # rejected / decided, Wilson interval, status against the alert threshold
+    alert: bool  # above the threshold, with n at min_sample or more
 
 
 @dataclass(frozen=True, slots=True)
 class AcceptanceFigures:
     enabled: bool  # some handoff type lets the receiver accept or reject
-    decided: int
-    accepted: int  # decided handoffs whose latest decision is an acceptance
-    rejected: int  # decided handoffs rejected at least once
-    rejection_rate_pct: float | None
-    resubmitted: int  # re-submissions after a rejection
+    decided: Figure
+    accepted: Figure
+    rejected: Figure
+    rejection_rate: Figure
+    resubmitted: Figure
     alert_pct: float | None
-    partners: tuple[PartnerRejections, ...]  # highest rate first
+    partners: tuple[PartnerRejections, ...]  # judged ones by rate, then small samples
+    partner_columns: tuple[Column, ...]
     alerts: tuple[str, ...]  # one line per partner above the threshold
     top_reasons: tuple[Count, ...]
+    top_reasons_definition: str
 
 
 @dataclass(frozen=True, slots=True)
-class PartnerScore:
-    partner: str
-    deals: int
-    handoffs: int  # deals that need a handoff
-    completeness_pct: float | None
-    sla_pct: float | None
-    preservation_pct: float | None
-    readiness: float | None
-    trend_start_pct: float | None
-    trend_now_pct: float | None
-    trend_delta: float | None
+class Preservation:
+    preservation: Figure
+    direct_win_rate: Figure
+    partner_cycle: Figure
+    direct_cycle: Figure
+    cycle_impact: Figure
 
 
 @dataclass(frozen=True, slots=True)
-class TrendPoint:
-    at: datetime
-    mean_pct: float
-    deals: int
-
-
-@dataclass(frozen=True, slots=True)
-class Scorecard:
-    weights: dict[str, float]
-    partners: tuple[PartnerScore, ...]
-    trend: tuple[TrendPoint, ...]  # mean completeness of handoff deals over the period
+class Reviews:
+    open: Figure
+    conflicts: Figure
+    by_kind: tuple[Count, ...]
+    by_kind_definition: str
+    conflicts_by_field: tuple[Count, ...]
+    conflicts_by_field_definition: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,11 +177,14 @@ class Report:
     since: datetime | None
     by: str
     runs: int
+    min_sample: int
     volume: Volume
+    breakdown: Breakdown
     completeness: Completeness
     sla: Sla
     acceptance: AcceptanceFigures
     preservation: Preservation
+    funnel: FunnelSection
     reviews: Reviews
     scorecard: Scorecard
     readiness: ReadinessSection
@@ -240,46 +196,53 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
     if by not in DIMENSIONS:
         raise ValueError(f"--by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
     deals = in_period(data.deals, since)
-    targets = data.policy.targets
     keys = {deal.key for deal in deals}
-    clocks = tuple(c for c in data.clocks if c.deal in keys and _after(c.started_at, since))
+    clocks = tuple(c for c in data.clocks if c.deal in keys and after(c.started_at, since))
     notes = list(data.notes)
     notes.append("Period: deals open now or closed since the start; clocks started, SLA "
-                 "events and conflicts since the start; review items open now.")
-    notes.append("Time to first touch is elapsed time from the clock's start (the daemon "
-                 "first saw the handoff required) to the first recorded touch.")
+                 "events, decisions and conflicts since the start; review items open now.")
+    notes.append(f"Small samples: every rate shows its n; a group with fewer than "
+                 f"{data.policy.min_sample} cases (handoff.yaml measures.min_sample) is "
+                 "shown but neither ranked nor marked against its target. [a-b] is the "
+                 "Wilson 95% interval of a rate.")
+    if not deals:
+        notes.append("No deal in the period: every figure is n/a.")
     return Report(
         pipeline=data.pipeline, generated_at=now, since=since, by=by, runs=data.runs,
-        volume=volume(deals, by), completeness=completeness(deals, targets),
-        sla=sla(data, clocks, keys, since), acceptance=acceptance(data, since),
-        preservation=preservation(deals, targets), reviews=reviews(data, since),
-        scorecard=scorecard(data, deals, clocks, since, now),
+        min_sample=data.policy.min_sample, volume=volume(deals, by),
+        breakdown=breakdown(data, deals, clocks, by, since, now),
+        completeness=completeness(deals, data.policy.targets, data.policy.min_sample),
+        sla=sla(data, clocks, keys, since, now), acceptance=acceptance(data, since),
+        preservation=preservation(deals, data.policy.targets, data.policy.min_sample),
+        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
+        reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
         readiness=partner_readiness(data), notes=tuple(notes))
-
-
-def in_period(deals: Iterable[DealFact], since: datetime | None) -> tuple[DealFact, ...]:
-    if since is None:
-        return tuple(deals)
-    return tuple(d for d in deals if not d.is_closed or d.close_date is None
-                 or d.close_date >= since.date())
-
-
-def group_of(deal: DealFact, by: str) -> str:
-    value = {"partner": deal.partner if deal.kind != DIRECT else NO_PARTNER,
-             "handoff_type": deal.handoff_type, "stage": deal.stage,
-             "owner": deal.owner, "region": deal.region}[by]
-    return value or NONE
 
 
 def volume(deals: Sequence[DealFact], by: str) -> Volume:
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     for deal in deals:
         groups[group_of(deal, by)][deal.kind] += 1
-    rows = tuple(VolumeRow(g, c[PARTNER], c[DIRECT], c[PRM_ONLY], c.total())
-                 for g, c in groups.items())
-    rows = tuple(sorted(rows, key=lambda r: (-r.total, r.group)))
+    rows = tuple(sorted((VolumeRow(g, c[PARTNER], c[DIRECT], c[PRM_ONLY], c.total())
+                         for g, c in groups.items()), key=lambda r: (-r.total, r.group)))
     kinds = Counter(d.kind for d in deals)
-    return Volume(by, rows, kinds[PARTNER], kinds[DIRECT], kinds[PRM_ONLY], len(deals))
+    label = DIMENSION_LABELS[by]
+    return Volume(
+        by,
+        count("deals", len(deals), "Deals in the period: open now, or closed since the "
+              "start."),
+        count("partner deals (linked)", kinds[PARTNER], "Partner registrations linked to "
+              "a CRM opportunity."),
+        count("direct deals", kinds[DIRECT], "CRM opportunities no registration links to."),
+        count("registered, not in the CRM", kinds[PRM_ONLY], "Registrations with no CRM "
+              "opportunity (yet)."),
+        rows,
+        (Column("group", label, f"The deal's {label}."),
+         Column("partner", "partner deals", "Partner registrations linked to a CRM "
+                "opportunity."),
+         Column("direct", "direct deals", "CRM opportunities no registration links to."),
+         Column("prm_only", "PRM only", "Registrations with no CRM opportunity (yet)."),
+         Column("total", "total", "All deals of the group.")))
 
 
 def histogram(values: Iterable[int]) -> tuple[Bucket, ...]:
@@ -289,70 +252,93 @@ def histogram(values: Iterable[int]) -> tuple[Bucket, ...]:
                         i * 10 + 9 if i < 9 else 100, counts[i]) for i in range(10))
 
 
-def completeness(deals: Sequence[DealFact], targets: Targets) -> Completeness:
+def completeness(deals: Sequence[DealFact], targets: Targets,
+                 min_sample: int) -> Completeness:
     handoffs = [d for d in deals if d.required]
     values = [d.completeness_pct for d in handoffs]
     at_target = sum(1 for v in values if v >= targets.completeness_pct)
-    missing = Counter(label for d in handoffs for label in d.missing)
+    n = len(values)
     return Completeness(
-        deals=len(handoffs), mean_pct=_mean(values), median_pct=_median(values),
-        at_target=at_target, at_target_pct=_pct(at_target, len(values)),
-        target_pct=targets.completeness_pct, histogram=histogram(values),
-        most_missing=_top(missing, TOP_MISSING))
+        handoffs=count("deals needing a handoff", n, "Deals in the period the policy says "
+                       "need a handoff (a handoff type's required_when holds)."),
+        mean=measure("mean completeness", round1(mean(values)),
+                     "Mean share of the current gate's required facts filled, over the "
+                     "deals needing a handoff.", unit="%", n=n,
+                     target=targets.completeness_pct, min_sample=min_sample,
+                     why="no deal needs a handoff"),
+        median=measure("median completeness", round1(median(values)), "Median of the same "
+                       "shares.", unit="%", n=n, min_sample=min_sample,
+                       why="no deal needs a handoff"),
+        at_target=share(f"deals at >= {targets.completeness_pct:g}%",
+                        rate(at_target, n, min_sample), "Deals needing a handoff whose "
+                        "completeness reaches the target, out of all deals needing one.",
+                        min_sample=min_sample, why="no deal needs a handoff"),
+        histogram=histogram(values),
+        histogram_definition="Deals needing a handoff per 10-point band of completeness "
+                             "(100% falls in the last band).",
+        most_missing=top(Counter(label for d in handoffs for label in d.missing),
+                         TOP_MISSING),
+        most_missing_definition=f"The {TOP_MISSING} facts most often missing on deals "
+                                "needing a handoff (a deal counts once per fact).")
 
 
-def clock_outcome(clock: ClockFact) -> str:
-    """within, breached or cancelled (stopped without being met or breached)."""
-    if clock.status == "breached":
-        return "breached"
-    if clock.status == "met" or clock.stopped_at is None:
-        return "within"
-    return "cancelled"
+def acceptance(data: ReportData, since: datetime | None) -> AcceptanceFigures:
+    """Accepted and rejected handoffs, and the rejection rate by partner."""
+    alert, least = data.policy.rejection_alert_pct, data.policy.min_sample
+    decided = decisions(data, since)
+    by_partner: dict[str, list[str]] = defaultdict(list)
+    for deal, decision in decided.latest.items():
+        by_partner[decision.partner or NO_PARTNER].append(deal)
+    rows: list[PartnerRejections] = []
+    for partner, deals in by_partner.items():
+        mine = sum(1 for deal in deals if deal in decided.rejected)
+        cell = rate_cell(rate(mine, len(deals), least), target=alert, at_most=True,
+                         min_sample=least)
+        rows.append(PartnerRejections(partner, len(deals), mine, cell,
+                                      alert is not None and enough(len(deals), least)
+                                      and cell.value is not None and cell.value > alert))
+    judged, rest = ranked(rows, score=lambda p: p.rate.value, n=lambda p: p.decided,
+                          min_sample=least, name=lambda p: p.partner)
+    partners = tuple([p for _, p in judged] + rest)
+    alerts = tuple(f"{p.partner}: {p.rejected} of {p.decided} handoffs rejected "
+                   f"({p.rate.value:g}%), above {alert:g}%: investigate"
+                   for p in partners if p.alert and p.rate.value is not None
+                   and alert is not None)
+    n = len(decided.latest)
+    threshold = ("" if alert is None else f" Alert above {alert:g}% (the lowest "
+                 "rejection_alert_pct of the handoff types with acceptance).")
+    return AcceptanceFigures(
+        enabled=alert is not None,
+        decided=count("handoffs decided", n, "Handoffs the receiving owner accepted or "
+                      "rejected in the period (a withdrawal is no decision)."),
+        accepted=count("accepted", sum(1 for d in decided.latest.values()
+                                       if d.decision == "accepted"),
+                       "Decided handoffs whose latest decision is an acceptance."),
+        rejected=count("rejected at least once", len(decided.rejected),
+                       "Decided handoffs rejected at least once (a re-submitted and then "
+                       "accepted handoff still counts)."),
+        rejection_rate=share("rejection rate", rate(len(decided.rejected), n, least),
+                             "Handoffs rejected at least once / handoffs decided." + threshold,
+                             target=alert, at_most=True, min_sample=least,
+                             why="no handoff was accepted or rejected in the period"),
+        resubmitted=count("re-submissions", decided.resubmitted, "Times a sender "
+                          "re-submitted a rejected handoff."),
+        alert_pct=alert, partners=partners,
+        partner_columns=(
+            Column("partner", "partner", "The registration's partner."),
+            Column("decided", "decided (n)", "Its handoffs accepted or rejected."),
+            Column("rejected", "rejected", "Of them, rejected at least once."),
+            Column("rate", "rate" if alert is None else f"rate (alert > {alert:g}%)",
+                   "rejected / decided, Wilson 95% interval; alert above "
+                   f"the threshold only when n reaches min_sample ({least}); partners "
+                   "under it are listed last, unjudged."),
+        ),
+        alerts=alerts, top_reasons=top(decided.reasons, TOP_MISSING),
+        top_reasons_definition="Reasons receivers gave when rejecting, most frequent first.")
 
 
-def sla(data: ReportData, clocks: Sequence[ClockFact], keys: set[str],
-        since: datetime | None) -> Sla:
-    outcomes = Counter(clock_outcome(c) for c in clocks)
-    within, breached = outcomes["within"], outcomes["breached"]
-    by_clock: list[ClockSummary] = []
-    for name in sorted({c.clock for c in clocks}):
-        mine = Counter(clock_outcome(c) for c in clocks if c.clock == name)
-        by_clock.append(ClockSummary(
-            name, data.policy.clock_labels.get(name, name), mine["within"] + mine["breached"],
-            mine["within"], mine["breached"],
-            _pct(mine["within"], mine["within"] + mine["breached"])))
-    events = [e for e in data.events if e.deal in keys and _after(e.at, since)]
-    breach_events = [e for e in events if e.kind == "breached"]
-    escalation_tasks = [t for t in data.tasks if t.kind in data.policy.escalation_task_kinds
-                        and (t.deal is None or t.deal in keys)]
-    touch = [c for c in clocks if c.clock in data.policy.first_touch_clocks
-             and clock_outcome(c) != "cancelled"]
-    hours = [(c.stopped_at - c.started_at).total_seconds() / 3600 for c in touch
-             if c.stopped_at is not None]
-    return Sla(
-        counted=within + breached, within=within,
-        met=sum(1 for c in clocks if c.status == "met"),
-        running=sum(1 for c in clocks if c.stopped_at is None and c.status != "breached"),
-        at_risk=sum(1 for c in clocks if c.stopped_at is None and c.status == "at_risk"),
-        breached=breached, cancelled=outcomes["cancelled"],
-        within_pct=_pct(within, within + breached), target_pct=data.policy.targets.within_sla_pct,
-        by_clock=tuple(by_clock), breach_events=len(breach_events),
-        escalations=sum(1 for e in breach_events if e.escalate_to),
-        escalation_tasks=len(escalation_tasks),
-        escalation_tasks_open=sum(1 for t in escalation_tasks if t.status == "open"),
-        first_touch_clocks=tuple(sorted(data.policy.first_touch_clocks)),
-        first_touched=len(hours), first_touch_waiting=len(touch) - len(hours),
-        first_touch_median_hours=_round(_median(hours)),
-        first_touch_mean_hours=_round(_mean(hours)))
-
-
-def cycle_days(deal: DealFact) -> int | None:
-    if deal.created_at is None or deal.close_date is None:
-        return None
-    return (deal.close_date - deal.created_at.date()).days
-
-
-def preservation(deals: Sequence[DealFact], targets: Targets) -> Preservation:
+def preservation(deals: Sequence[DealFact], targets: Targets,
+                 min_sample: int) -> Preservation:
     def closed(kind: str) -> list[DealFact]:
         return [d for d in deals if d.kind == kind and d.is_closed]
 
@@ -361,163 +347,56 @@ def preservation(deals: Sequence[DealFact], targets: Targets) -> Preservation:
         return [days for days in found if days is not None and days >= 0]
 
     partner, direct = closed(PARTNER), closed(DIRECT)
-    partner_won = sum(1 for d in partner if d.is_won)
-    direct_won = sum(1 for d in direct if d.is_won)
     p_cycles, d_cycles = cycles(PARTNER), cycles(DIRECT)
-    p_days, d_days = _median(p_cycles), _median(d_cycles)
-    impact = (None if p_days is None or not d_days else _round((p_days / d_days - 1) * 100))
+    p_days, d_days = round1(median(p_cycles)), round1(median(d_cycles))
+    impact = (None if p_days is None or not d_days
+              else round1((p_days / d_days - 1) * 100))
+    why = ("no closed-won partner deal with a cycle length" if p_days is None
+           else "no closed-won direct deal to compare with" if d_days is None
+           else "direct deals closed the day they were created" if not d_days else "")
+    cycle = ("days from the CRM record's creation to its close date, over {} deals closed "
+             "won in the period.")
     return Preservation(
-        partner_closed=len(partner), partner_won=partner_won,
-        rate_pct=_pct(partner_won, len(partner)), target_pct=targets.preservation_pct,
-        direct_closed=len(direct), direct_won=direct_won,
-        direct_rate_pct=_pct(direct_won, len(direct)),
-        partner_cycle_deals=len(p_cycles), partner_cycle_days=p_days,
-        direct_cycle_deals=len(d_cycles), direct_cycle_days=d_days,
-        cycle_impact_pct=impact, cycle_target_pct=targets.cycle_impact_pct)
-
-
-def acceptance(data: ReportData, since: datetime | None) -> AcceptanceFigures:
-    """Accepted and rejected handoffs, and the rejection rate by partner."""
-    alert = data.policy.rejection_alert_pct
-    decisions = [d for d in data.decisions if _after(d.at, since)]
-    latest: dict[str, DecisionFact] = {}  # deal -> its last accept or reject
-    rejected: set[str] = set()
-    partner_of: dict[str, str] = {}
-    reasons: Counter[str] = Counter()
-    for decision in decisions:
-        if decision.decision not in ("accepted", "rejected"):
-            continue
-        latest[decision.deal] = decision
-        partner_of[decision.deal] = decision.partner or NO_PARTNER
-        if decision.decision == "rejected":
-            rejected.add(decision.deal)
-            reasons[(decision.reason or "").strip() or "(no reason given)"] += 1
-    by_partner: dict[str, list[str]] = defaultdict(list)
-    for deal, partner in partner_of.items():
-        by_partner[partner].append(deal)
-    partners: list[PartnerRejections] = []
-    for partner, deals in by_partner.items():
-        mine = sum(1 for deal in deals if deal in rejected)
-        rate = _pct(mine, len(deals))
-        partners.append(PartnerRejections(partner, len(deals), mine, rate,
-                                          alert is not None and rate is not None
-                                          and rate > alert))
-    partners.sort(key=lambda p: (-(p.rate_pct or 0), -p.decided, p.partner))
-    alerts = tuple(f"{p.partner}: {p.rejected} of {p.decided} handoffs rejected "
-                   f"({p.rate_pct:g}%), above {alert:g}%: investigate"
-                   for p in partners if p.alert and p.rate_pct is not None and alert is not None)
-    return AcceptanceFigures(
-        enabled=alert is not None, decided=len(latest),
-        accepted=sum(1 for d in latest.values() if d.decision == "accepted"),
-        rejected=len(rejected), rejection_rate_pct=_pct(len(rejected), len(latest)),
-        resubmitted=sum(1 for d in decisions if d.decision == "resubmitted"),
-        alert_pct=alert, partners=tuple(partners), alerts=alerts,
-        top_reasons=_top(reasons, TOP_MISSING))
+        preservation=share("deal preservation", rate(sum(1 for d in partner if d.is_won),
+                                                     len(partner), min_sample),
+                           "Partner deals closed won / partner deals closed (won or lost) "
+                           "in the period; open deals are not counted.",
+                           target=targets.preservation_pct, min_sample=min_sample,
+                           why="no partner deal closed in the period"),
+        direct_win_rate=share("direct win rate", rate(sum(1 for d in direct if d.is_won),
+                                                      len(direct), min_sample),
+                              "Direct deals closed won / direct deals closed, for "
+                              "comparison.", min_sample=min_sample,
+                              why="no direct deal closed in the period"),
+        partner_cycle=measure("median cycle, partner deals", p_days,
+                              "Median " + cycle.format("partner"), unit=" d",
+                              n=len(p_cycles), min_sample=min_sample,
+                              why="no closed-won partner deal with a creation date"),
+        direct_cycle=measure("median cycle, direct deals", d_days,
+                             "Median " + cycle.format("direct"), unit=" d", n=len(d_cycles),
+                             min_sample=min_sample,
+                             why="no closed-won direct deal with a creation date"),
+        cycle_impact=measure("cycle-length impact", impact,
+                             "Median partner cycle / median direct cycle - 1, in percent "
+                             "(negative: partner deals close faster); n is the smaller of "
+                             "the two samples.", unit="%",
+                             n=min(len(p_cycles), len(d_cycles)),
+                             target=targets.cycle_impact_pct, at_most=True,
+                             min_sample=min_sample, why=why, signed=True))
 
 
 def reviews(data: ReportData, since: datetime | None) -> Reviews:
     open_items = Counter(r.kind for r in data.reviews if r.status == "open")
-    conflicts = Counter(c.field for c in data.conflicts if _after(c.recorded_at, since))
-    return Reviews(open=open_items.total(), by_kind=_top(open_items),
-                   conflicts=conflicts.total(), conflicts_by_field=_top(conflicts))
-
-
-def readiness(parts: dict[str, float | None]) -> float | None:
-    """The weighted mean of the components present (weights re-normalised)."""
-    present = {k: v for k, v in parts.items() if v is not None}
-    weight = sum(READINESS_WEIGHTS[k] for k in present)
-    if not present or weight == 0:
-        return None
-    return _round(sum(READINESS_WEIGHTS[k] * v for k, v in present.items()) / weight)
-
-
-def completeness_at(history: Sequence[HistoryFact], at: datetime | None,
-                    ) -> dict[str, int]:
-    """Each deal's completeness as of ``at``: its last row at or before it, else (for a
-    deal first seen later, or ``at`` None) its first row."""
-    result: dict[str, int] = {}
-    for row in history:  # ordered by recorded_at
-        if at is None:
-            result.setdefault(row.deal, row.completeness_pct)
-        elif row.recorded_at <= at or row.deal not in result:
-            result[row.deal] = row.completeness_pct
-    return result
-
-
-def scorecard(data: ReportData, deals: Sequence[DealFact], clocks: Sequence[ClockFact],
-              since: datetime | None, now: datetime) -> Scorecard:
-    history = tuple(sorted((h for h in data.history if h.recorded_at <= now),
-                           key=lambda h: h.recorded_at))
-    start = completeness_at(history, since)
-    latest = completeness_at(history, now)
-    partners: dict[str, list[DealFact]] = defaultdict(list)
-    for deal in deals:
-        if deal.kind != DIRECT and deal.partner:
-            partners[deal.partner].append(deal)
-    scores: list[PartnerScore] = []
-    for name, mine in partners.items():
-        keys = {d.key for d in mine}
-        handoffs = [d for d in mine if d.required]
-        outcomes = Counter(clock_outcome(c) for c in clocks if c.deal in keys)
-        closed = [d for d in mine if d.kind == PARTNER and d.is_closed]
-        parts = {
-            "completeness": _round(_mean([d.completeness_pct for d in handoffs])),
-            "sla": _pct(outcomes["within"], outcomes["within"] + outcomes["breached"]),
-            "preservation": _pct(sum(1 for d in closed if d.is_won), len(closed)),
-        }
-        tracked = [d.key for d in handoffs if d.key in start and d.key in latest]
-        trend_start = _round(_mean([start[k] for k in tracked]))
-        trend_now = _round(_mean([latest[k] for k in tracked]))
-        delta = (None if trend_start is None or trend_now is None
-                 else _round(trend_now - trend_start))
-        scores.append(PartnerScore(
-            name, len(mine), len(handoffs), parts["completeness"], parts["sla"],
-            parts["preservation"], readiness(parts), trend_start, trend_now, delta))
-    scores.sort(key=lambda s: (s.readiness is None, -(s.readiness or 0), s.partner))
-    return Scorecard(dict(READINESS_WEIGHTS), tuple(scores), trend(history, since))
-
-
-def trend(history: Sequence[HistoryFact], since: datetime | None) -> tuple[TrendPoint, ...]:
-    """Mean completeness of the deals needing a handoff after each recorded change in the
-    period (the state before the period is replayed first), thinned to TREND_POINTS."""
-    current: dict[str, HistoryFact] = {}
-    points: list[TrendPoint] = []
-    for index, row in enumerate(history):
-        current[row.deal] = row
-        last_of_instant = (index + 1 == len(history)
-                           or history[index + 1].recorded_at != row.recorded_at)
-        if last_of_instant and _after(row.recorded_at, since):
-            required = [h.completeness_pct for h in current.values() if h.required]
-            if required:
-                points.append(TrendPoint(row.recorded_at, _round(_mean(required)) or 0.0,
-                                         len(required)))
-    if len(points) <= TREND_POINTS:
-        return tuple(points)
-    step = (len(points) - 1) / (TREND_POINTS - 1)
-    return tuple(points[round(i * step)] for i in range(TREND_POINTS))
-
-
-def _after(at: datetime, since: datetime | None) -> bool:
-    return since is None or at >= since
-
-
-def _pct(part: int, whole: int) -> float | None:
-    return None if whole == 0 else round(100 * part / whole, 1)
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return float(statistics.fmean(values)) if values else None
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def _top(counts: Counter[str], limit: int | None = None) -> tuple[Count, ...]:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return tuple(Count(label, n) for label, n in ordered[:limit])
+    conflicts = Counter(c.field for c in data.conflicts if after(c.recorded_at, since))
+    return Reviews(
+        open=count("open review items", open_items.total(), "Items the daemon will not "
+                   "guess (ambiguous links, channel conflicts, owners with no user...), "
+                   "open now, whatever the period."),
+        conflicts=count("conflicts", conflicts.total(), "Fields both systems changed since "
+                        "the last cycle; the field's policy picked a winner."),
+        by_kind=top(open_items),
+        by_kind_definition="Open review items by kind (ambiguous_link, channel_conflict, "
+                           "unresolved_owner, unrouted, no_opportunity...).",
+        conflicts_by_field=top(conflicts),
+        conflicts_by_field_definition="Conflicts in the period by canonical field.")
 

@@ -1,15 +1,28 @@
 """Pieces every HTML report section is built from: the page's CSS, tables, KPI tiles,
+figure tables (each figure with its n, target and definition), column definitions,
 legends and count charts. Everything CRM-supplied passes ``html.escape``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from html import escape
 from typing import Any
 
 from handoff_sync.report import svg
-from handoff_sync.report.figures import Count
+from handoff_sync.report.basis import Count
+from handoff_sync.report.figure import Cell, Column, Figure
+from handoff_sync.report.stats import ABOVE, BELOW, OK, SMALL
 from handoff_sync.report.svg import PALETTE
+from handoff_sync.report.text import (
+    cell_mark,
+    interval,
+    n_text,
+    num,
+    pct,
+    target_text,
+    value_text,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
@@ -28,28 +41,106 @@ th{background:#edf2f7}
 .kpis{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 10px}
 .kpi{border:1px solid #e2e8f0;border-radius:6px;padding:8px 12px;min-width:150px}
 .kpi b{display:block;font-size:22px}
-.kpi span{font-size:12px;color:#4a5568}
-.ok{color:#2f855a}.bad{color:#c53030}.alert{color:#c53030;font-weight:600}
+.kpi span{font-size:12px;color:#4a5568;display:block}
+.kpi small{font-size:11px;color:#718096;display:block;margin-top:2px}
+.ok{color:#2f855a}.bad{color:#c53030}.small{color:#975a16}
+.alert{color:#c53030;font-weight:600}
+table.figures td:last-child,table.figures th:last-child{text-align:left;color:#4a5568;
+  max-width:460px}
+table.figures td:nth-child(4),table.figures th:nth-child(4){text-align:left}
+dl.defs{font-size:12px;color:#4a5568;margin:0 0 10px;display:grid;
+  grid-template-columns:max-content 1fr;gap:2px 10px}
+dl.defs dt{font-weight:600}dl.defs dd{margin:0}
+p.def{font-size:12px;color:#4a5568;margin:2px 0 10px}
+td small{display:block;font-size:11px;color:#718096;white-space:nowrap}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;
   vertical-align:middle}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 svg{max-width:100%;height:auto}
 footer{font-size:12px;color:#4a5568}
+h4{font-size:13px;margin:12px 0 4px}
+dl.defs{font-size:12px;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
+dl.defs dt{font-weight:600}dl.defs dd{margin:0;color:#4a5568}
+.textual th,.textual td{text-align:left}
+.note{font-size:12px;color:#4a5568;margin:4px 0 8px}
+.leak{margin:4px 0;font-size:15px}
 """
+
+
+class Html(str):
+    """A table cell already rendered as HTML (built here from escaped parts)."""
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    lines = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>"
-                    for row in rows)
+    lines = "".join("<tr>" + "".join(c if isinstance(c, Html) else f"<td>{escape(str(c))}</td>"
+                                     for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{lines}</tbody></table>"
 
 
-def kpi(value: str, label: str, mark: str = "") -> str:
-    cls = {"ok": ' class="ok"', "below target": ' class="bad"',
-           "above target": ' class="bad"'}.get(mark, "")
-    extra = f" ({escape(mark)})" if mark else ""
-    return f'<div class="kpi"><b{cls}>{escape(value)}</b><span>{escape(label)}{extra}</span></div>'
+def cell(value: Cell, min_sample: int, unit: str = "%") -> Html:
+    """A group's rate or mean: the value, then n (or part/n), the interval and the
+    verdict in small print; coloured only when judged."""
+    cls = STATUS_CLASS.get(value.status, "")
+    attr = f' class="{cls}"' if cls else ""
+    if value.value is None:
+        return Html(f"<td{attr}>n/a<small>n={value.n}</small></td>")
+    main = pct(value.value) if unit == "%" else num(value.value, unit)
+    count = f"{value.part}/{value.n}" if value.part is not None else f"n={value.n}"
+    detail = " ".join(p for p in (count, interval(value.low_pct, value.high_pct),
+                                  cell_mark(value, min_sample)) if p)
+    return Html(f"<td{attr}>{escape(main)}<small>{escape(detail)}</small></td>")
+
+
+STATUS_CLASS = {OK: "ok", BELOW: "bad", ABOVE: "bad", SMALL: "small"}
+
+
+def kpi(value: str, label: str, detail: str = "", status: str = "") -> str:
+    cls = STATUS_CLASS.get(status, "")
+    bold = f'<b class="{cls}">' if cls else "<b>"
+    small = f"<small>{escape(detail)}</small>" if detail else ""
+    return (f'<div class="kpi">{bold}{escape(value)}</b><span>{escape(label)}</span>'
+            f"{small}</div>")
+
+
+def figure_kpi(figure: Figure, min_sample: int) -> str:
+    """A headline tile: the value, what it is, its n and its target with the verdict."""
+    spread = interval(figure.low_pct, figure.high_pct)
+    detail = " \u00b7 ".join(part for part in (
+        n_text(figure), f"95% CI {spread}" if spread else "",
+        target_text(figure, min_sample)) if part)
+    if figure.value is None:  # the tile says n/a, and why, under the label
+        value, detail = "n/a", " \u00b7 ".join(p for p in (figure.why, n_text(figure)) if p)
+    else:
+        value = value_text(replace(figure, low_pct=None, high_pct=None))
+    return kpi(value, figure.label, detail, figure.status)
+
+
+def kpis(figures: Sequence[Figure], min_sample: int) -> str:
+    return '<div class="kpis">' + "".join(figure_kpi(f, min_sample) for f in figures) + \
+        "</div>"
+
+
+def figure_table(figures: Sequence[Figure], min_sample: int) -> str:
+    """figure | value | n | target | definition: every figure of a section, defined."""
+    rows = "".join(
+        f"<tr><td>{escape(f.label)}</td>"
+        f'<td class="{STATUS_CLASS.get(f.status, "")}">{escape(value_text(f, why=False))}</td>'
+        f"<td>{escape(n_text(f))}</td><td>{escape(target_text(f, min_sample))}</td>"
+        f"<td>{escape(f.definition)}</td></tr>" for f in figures)
+    return ('<table class="figures"><thead><tr><th>figure</th><th>value</th><th>n</th>'
+            f"<th>target</th><th>definition</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def definitions(columns: Sequence[Column]) -> str:
+    """What each column of the table above means."""
+    items = "".join(f"<dt>{escape(c.label)}</dt><dd>{escape(c.definition)}</dd>"
+                    for c in columns if c.label)
+    return f'<dl class="defs">{items}</dl>'
+
+
+def note(text: str) -> str:
+    return f'<p class="def">{escape(text)}</p>'
 
 
 def legend(*names: tuple[str, str]) -> str:

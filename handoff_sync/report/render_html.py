@@ -1,7 +1,9 @@
 """The report as one self-contained HTML file: inline CSS, static inline SVG charts.
 
 No script and no external resource: the file opens offline, in a mail attachment or a
-locked-down browser, and renders the same everywhere.
+locked-down browser, and renders the same everywhere. Each section shows its headline
+figures as tiles (value, n, target and verdict), then every figure with its definition,
+then its group tables with what each column means.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from html import escape
 
 from handoff_sync.report import html_kit as kit
 from handoff_sync.report import html_readiness, svg
+from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
+from handoff_sync.report.html_breakdown import breakdown_html
+from handoff_sync.report.html_funnel import render_funnel
 from handoff_sync.report.svg import PALETTE
-from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
+from handoff_sync.report.text import num, pct, signed, subtitle
+
+CHART_ROWS = 20
 
 
 def render_html(report: Report) -> str:
@@ -30,137 +37,136 @@ def render_html(report: Report) -> str:
             f"<style>{kit.CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")
 
 
+def shown(count: int, total: int) -> str:
+    """Say when a chart shows fewer rows than there are."""
+    return "" if count >= total else f" (top {count} of {total}; all in the table)"
+
+
 def _volume(report: Report) -> str:
     v = report.volume
-    rows = v.rows[:20]
-    chart = svg.hbars(f"Deals by {v.by}", [
+    rows = v.rows[:CHART_ROWS]
+    title = f"Deals by {v.columns[0].label}{shown(len(rows), len(v.rows))}"
+    chart = svg.hbars(title, [
         (r.group, [(r.partner, PALETTE["partner"]), (r.direct, PALETTE["direct"]),
                    (r.prm_only, PALETTE["prm_only"])], str(r.total)) for r in rows])
-    kpis = (kit.kpi(str(v.total), "deals") + kit.kpi(str(v.partner), "partner (linked)")
-            + kit.kpi(str(v.direct), "direct") + kit.kpi(str(v.prm_only), "registered, not in CRM"))
-    table = kit.table((v.by, "partner", "direct", "PRM only", "total"),
-                   [(r.group, r.partner, r.direct, r.prm_only, r.total) for r in v.rows]
-                   + [("all", v.partner, v.direct, v.prm_only, v.total)])
+    table = kit.table([c.label for c in v.columns],
+                      [(r.group, r.partner, r.direct, r.prm_only, r.total) for r in v.rows]
+                      + [("all", v.partner.value, v.direct.value, v.prm_only.value,
+                          v.total.value)])
     legend = kit.legend(("partner", "partner"), ("direct", "direct"),
-                     ("prm_only", "registered, not in CRM"))
-    return f'<div class="kpis">{kpis}</div>{legend}{chart}{table}'
+                        ("prm_only", "registered, not in CRM"))
+    return (kit.kpis(figures_of(v), report.min_sample)
+            + kit.figure_table(figures_of(v), report.min_sample)
+            + f"<h3>{escape(title)}</h3>{legend}{chart}{table}{kit.definitions(v.columns)}")
 
 
 def _completeness(report: Report) -> str:
-    c = report.completeness
-    kpis = (kit.kpi(str(c.deals), "deals needing a handoff")
-            + kit.kpi(pct(c.mean_pct), f"mean completeness (target {c.target_pct:g}%)",
-                   target_mark(c.mean_pct, c.target_pct))
-            + kit.kpi(pct(c.median_pct), "median completeness")
-            + kit.kpi(f"{c.at_target} ({pct(c.at_target_pct)})", f"at >= {c.target_pct:g}%"))
+    c, least = report.completeness, report.min_sample
     histogram = svg.columns("Completeness score distribution",
                             [(b.label, b.count) for b in c.histogram])
     missing = kit.counts_chart("Most-missing fields", c.most_missing, PALETTE["breached"])
-    return (f'<div class="kpis">{kpis}</div><h3>Completeness score distribution (deals per '
-            f"10-point band)</h3>{histogram}<h3>Most-missing fields</h3>{missing}")
+    return (kit.kpis([c.mean, c.median, c.at_target], least)
+            + kit.figure_table(figures_of(c), least)
+            + f"<h3>Completeness score distribution (deals per 10-point band)</h3>"
+              f"{histogram}{kit.note(c.histogram_definition)}"
+              f"<h3>Most-missing fields</h3>{missing}{kit.note(c.most_missing_definition)}")
 
 
 def _sla(report: Report) -> str:
-    s = report.sla
-    kpis = (kit.kpi(pct(s.within_pct), f"within SLA (target > {s.target_pct:g}%)",
-                 target_mark(s.within_pct, s.target_pct))
-            + kit.kpi(str(s.breached), "breached clocks")
-            + kit.kpi(str(s.escalations), "escalations")
-            + kit.kpi(f"{s.escalation_tasks_open}/{s.escalation_tasks}",
-                   "escalation tasks open/total")
-            + kit.kpi(num(s.first_touch_median_hours, " h"), "median time to first touch"))
-    chart = svg.hbars("SLA by clock", [
-        (k.label, [(k.within, PALETTE["within"]), (k.breached, PALETTE["breached"])],
-         pct(k.within_pct)) for k in s.by_clock], label_width=300) if s.by_clock else ""
-    table = kit.table(("figure", "value"), [
-        ("clocks counted (within + breached)", s.counted), ("met", s.met),
-        ("running (on track or at risk)", s.running), ("at risk", s.at_risk),
-        ("breached", s.breached), ("cancelled (not counted)", s.cancelled),
-        ("breach events", s.breach_events), ("escalations", s.escalations),
-        ("first touches recorded", s.first_touched),
-        ("still waiting for a first touch", s.first_touch_waiting),
-        ("time to first touch, median", num(s.first_touch_median_hours, " h")),
-        ("time to first touch, mean", num(s.first_touch_mean_hours, " h"))])
-    legend = kit.legend(("within", "within SLA"), ("breached", "breached"))
-    return f'<div class="kpis">{kpis}</div>{legend}{chart}{table}'
+    s, least = report.sla, report.min_sample
+    target = report.sla.within_sla.target
+    chart = svg.hbars("Within SLA by clock (finished clocks)", [
+        (k.label, [(k.within.value or 0, PALETTE["within"])],
+         f"{pct(k.within.value)} ({k.met}/{k.decided})") for k in s.by_clock],
+        scale=100, target=target, label_width=300) if s.by_clock else ""
+    table = kit.table([c.label for c in s.by_clock_columns],
+                      [(k.label, k.decided, k.met, k.breached, kit.cell(k.within, least),
+                        k.on_track, k.at_risk, k.past_due, k.cancelled) for k in s.by_clock])
+    target_note = "" if target is None else \
+        f" The dashed line is the target ({target:g}%)."
+    touches = "".join(
+        f"<h3>Time to first touch: {escape(t.label)}</h3>"
+        + kit.kpis([t.median, t.mean, t.in_time], least)
+        + kit.figure_table(figures_of(t), least) for t in s.first_touch)
+    return (kit.kpis([s.within_sla, s.breached, s.on_track, s.at_risk], least)
+            + kit.figure_table(figures_of(s), least) + touches
+            + f"<h3>Within SLA by clock</h3>{chart}"
+              f"{kit.note('Share of each clock met out of those finished.' + target_note)}"
+              f"{table}{kit.definitions(s.by_clock_columns)}")
 
 
 def _preservation(report: Report) -> str:
-    p = report.preservation
-    kpis = (kit.kpi(pct(p.rate_pct), f"deal preservation (target {p.target_pct:g}%)",
-                 target_mark(p.rate_pct, p.target_pct))
-            + kit.kpi(pct(p.direct_rate_pct), "direct win rate")
-            + kit.kpi(signed(p.cycle_impact_pct, "%"),
-                   f"cycle-length impact (target <= +{p.cycle_target_pct:g}%)",
-                   target_mark(p.cycle_impact_pct, p.cycle_target_pct, below=True)))
+    p, least = report.preservation, report.min_sample
     rates = svg.hbars("Closed won / closed", [
-        ("partner", [(p.rate_pct or 0, PALETTE["partner"])], pct(p.rate_pct)),
-        ("direct", [(p.direct_rate_pct or 0, PALETTE["direct"])], pct(p.direct_rate_pct))],
-        scale=100, target=p.target_pct, label_width=120)
+        ("partner", [(p.preservation.value or 0, PALETTE["partner"])],
+         f"{pct(p.preservation.value)} (n={p.preservation.n})"),
+        ("direct", [(p.direct_win_rate.value or 0, PALETTE["direct"])],
+         f"{pct(p.direct_win_rate.value)} (n={p.direct_win_rate.n})")],
+        scale=100, target=p.preservation.target, label_width=120)
     cycles = svg.hbars("Median cycle length (days, closed won)", [
-        ("partner", [(p.partner_cycle_days or 0, PALETTE["partner"])],
-         num(p.partner_cycle_days, " d")),
-        ("direct", [(p.direct_cycle_days or 0, PALETTE["direct"])],
-         num(p.direct_cycle_days, " d"))], label_width=120)
-    table = kit.table(("figure", "partner", "direct"), [
-        ("closed", p.partner_closed, p.direct_closed), ("closed won", p.partner_won,
-                                                        p.direct_won),
-        ("won / closed", pct(p.rate_pct), pct(p.direct_rate_pct)),
-        ("won deals with a cycle length", p.partner_cycle_deals, p.direct_cycle_deals),
-        ("median cycle", num(p.partner_cycle_days, " d"), num(p.direct_cycle_days, " d"))])
-    return (f'<div class="kpis">{kpis}</div><div class="grid"><div><h3>Closed won / closed'
-            f"</h3>{rates}</div><div><h3>Median cycle length</h3>{cycles}</div></div>{table}")
+        ("partner", [(p.partner_cycle.value or 0, PALETTE["partner"])],
+         f"{num(p.partner_cycle.value, ' d')} (n={p.partner_cycle.n})"),
+        ("direct", [(p.direct_cycle.value or 0, PALETTE["direct"])],
+         f"{num(p.direct_cycle.value, ' d')} (n={p.direct_cycle.n})")], label_width=120)
+    return (kit.kpis([p.preservation, p.direct_win_rate, p.cycle_impact], least)
+            + kit.figure_table(figures_of(p), least)
+            + f'<div class="grid"><div><h3>Closed won / closed</h3>{rates}'
+              f"{kit.note('Dashed line: the preservation target.')}</div>"
+              f"<div><h3>Median cycle length</h3>{cycles}</div></div>")
 
 
 def _acceptance(report: Report) -> str:
-    a = report.acceptance
-    mark = "" if a.alert_pct is None else target_mark(a.rejection_rate_pct, a.alert_pct,
-                                                       below=True)
-    kpis = (kit.kpi(f"{a.accepted}/{a.decided}", "handoffs accepted / decided")
-            + kit.kpi(pct(a.rejection_rate_pct), "handoffs rejected"
-                   + (f" (investigate above {a.alert_pct:g}%)" if a.alert_pct is not None
-                      else ""), mark)
-            + kit.kpi(str(a.resubmitted), "re-submissions"))
+    a, least = report.acceptance, report.min_sample
     alerts = "".join(f'<p class="alert">{escape(line)}</p>' for line in a.alerts)
-    table = kit.table(("partner", "decided (n)", "rejected", "rate", ""),
-                   [(x.partner, x.decided, x.rejected, pct(x.rate_pct),
-                     "alert" if x.alert else "") for x in a.partners])
+    table = kit.table([c.label for c in a.partner_columns],
+                      [(x.partner, x.decided, x.rejected, kit.cell(x.rate, least))
+                       for x in a.partners])
     reasons = kit.counts_chart("Rejection reasons", a.top_reasons, PALETTE["prm_only"])
-    return (f'<div class="kpis">{kpis}</div>{alerts}<h3>Rejection rate by partner</h3>{table}'
-            f"<h3>Rejection reasons</h3>{reasons}")
+    return (kit.kpis([a.decided, a.rejection_rate, a.resubmitted], least)
+            + kit.figure_table(figures_of(a), least) + alerts
+            + f"<h3>Rejection rate by partner</h3>{table}"
+              f"{kit.definitions(a.partner_columns)}"
+              f"<h3>Rejection reasons</h3>{reasons}{kit.note(a.top_reasons_definition)}")
 
 
 def _reviews(report: Report) -> str:
     r = report.reviews
-    kpis = kit.kpi(str(r.open), "open review items") + kit.kpi(str(r.conflicts), "conflicts")
-    return (f'<div class="kpis">{kpis}</div><div class="grid"><div><h3>Open items by kind'
-            f"</h3>{kit.counts_chart('Open review items', r.by_kind, PALETTE['prm_only'])}</div>"
-            f"<div><h3>Conflicts by field</h3>"
-            f"{kit.counts_chart('Conflicts', r.conflicts_by_field, PALETTE['direct'])}</div></div>")
+    return (kit.figure_table(figures_of(r), report.min_sample)
+            + '<div class="grid"><div><h3>Open items by kind</h3>'
+              f"{kit.counts_chart('Open review items', r.by_kind, PALETTE['prm_only'])}"
+              f"{kit.note(r.by_kind_definition)}</div><div><h3>Conflicts by field</h3>"
+              f"{kit.counts_chart('Conflicts', r.conflicts_by_field, PALETTE['direct'])}"
+              f"{kit.note(r.conflicts_by_field_definition)}</div></div>")
 
 
 def _scorecard(report: Report) -> str:
-    sc = report.scorecard
-    chart = svg.hbars("Readiness by partner", [
-        (x.partner, [(x.readiness or 0, PALETTE["partner"])], num(x.readiness))
-        for x in sc.partners], scale=100, label_width=260)
-    table = kit.table(("partner", "deals", "handoffs", "completeness", "SLA", "preservation",
-                    "readiness", "completeness trend"),
-                   [(x.partner, x.deals, x.handoffs, pct(x.completeness_pct), pct(x.sla_pct),
-                     pct(x.preservation_pct), num(x.readiness),
-                     f"{num(x.trend_start_pct)} \u2192 {num(x.trend_now_pct)} "
-                     f"({signed(x.trend_delta)})") for x in sc.partners])
+    sc, least = report.scorecard, report.min_sample
+    ranked = [x for x in sc.partners if x.rank is not None]
+    chart = svg.hbars("Handoff outcome score, ranked partners", [
+        (f"{x.rank}. {x.partner}", [(x.outcome_score or 0, PALETTE["partner"])],
+         f"{num(x.outcome_score)} (n={x.handoffs})") for x in ranked],
+        scale=100, label_width=260) if ranked else "<p>No partner has enough handoffs to rank.</p>"
+    table = kit.table([c.label for c in sc.partner_columns], [
+        (x.partner, x.rank or "", x.deals, x.handoffs,
+         kit.cell(x.completeness, least), kit.cell(x.sla, least),
+         kit.cell(x.preservation, least), num(x.outcome_score),
+         ", ".join(x.score_parts) or "-",
+         f"{num(x.trend_start_pct)} \u2192 {num(x.trend_now_pct)} ({signed(x.trend_delta)})")
+        for x in sc.partners])
     trend = svg.line("Mean completeness of handoff deals over the period",
                      [(t.at, t.mean_pct) for t in sc.trend],
-                     target=report.completeness.target_pct)
-    return (f"<p>{escape(weights(report))}</p>{chart}{table}"
-            f"<h3>Completeness trend (mean of deals needing a handoff)</h3>{trend}")
+                     target=report.completeness.mean.target)
+    return (kit.figure_table(figures_of(sc), least)
+            + f"<h3>Handoff outcome score (ranked: at least {least} handoffs)</h3>{chart}"
+              f"{table}{kit.definitions(sc.partner_columns)}"
+              f"<h3>Completeness trend (mean of deals needing a handoff)</h3>{trend}"
+              f"{kit.note(sc.trend_definition)}")
 
 
 # One renderer per section of figures.SECTIONS; a section's renderer may live in a module
 # of its own (html_<section>.py) built from html_kit.
 SECTION_RENDERERS: dict[str, Callable[[Report], str]] = {
-    "volume": _volume, "completeness": _completeness, "sla": _sla,
-    "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
-    "scorecard": _scorecard, "readiness": html_readiness.render,
+    "volume": _volume, "breakdown": breakdown_html, "completeness": _completeness,
+    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation, "funnel": render_funnel,
+    "reviews": _reviews, "scorecard": _scorecard, "readiness": html_readiness.render,
 }

@@ -1,4 +1,7 @@
-"""The report as rich tables for a terminal (or a text file with --out)."""
+"""The report as rich tables for a terminal (or a text file with --out).
+
+Every section prints its figures as figure | value | n | target | definition, and each
+group table is followed by what its columns mean."""
 
 from __future__ import annotations
 
@@ -10,8 +13,11 @@ from rich.table import Table
 
 from handoff_sync.report import table_kit as kit
 from handoff_sync.report import table_readiness
+from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
-from handoff_sync.report.text import num, pct, signed, subtitle, target_mark, weights
+from handoff_sync.report.table_breakdown import breakdown_tables
+from handoff_sync.report.table_funnel import render_funnel
+from handoff_sync.report.text import cell_with_mark, num, signed, subtitle
 from handoff_sync.safety.sanitise import for_rich
 
 
@@ -35,98 +41,82 @@ def render_table(report: Report, file: IO[str], *, width: int = 132) -> None:
 
 def _volume(report: Report) -> list[Table]:
     v = report.volume
-    return [kit.table(None, (v.by, "partner", "direct", "PRM only", "total"),
-                   [(row.group, row.partner, row.direct, row.prm_only, row.total)
-                    for row in v.rows] + [("all", v.partner, v.direct, v.prm_only,
-                                           v.total)])]
+    return [kit.figures(figures_of(v), report.min_sample),
+            kit.table(None, [c.label for c in v.columns],
+                      [(row.group, row.partner, row.direct, row.prm_only, row.total)
+                       for row in v.rows]
+                      + [("all", v.partner.value, v.direct.value, v.prm_only.value,
+                          v.total.value)]),
+            kit.definitions(v.columns)]
 
 
 def _completeness(report: Report) -> list[Table]:
     c = report.completeness
     return [
-        kit.figures([("deals needing a handoff", str(c.deals), ""),
-          ("mean completeness", pct(c.mean_pct), f">= {c.target_pct:g}%"),
-          ("median completeness", pct(c.median_pct), ""),
-          (f"deals at >= {c.target_pct:g}%", f"{c.at_target} ({pct(c.at_target_pct)})",
-           "")]),
+        kit.figures(figures_of(c), report.min_sample),
         kit.table("completeness distribution", ("completeness %", "deals"),
-       ((b.label, b.count) for b in c.histogram)),
-        kit.counts("most-missing fields", "missing field", c.most_missing)]
+                  ((b.label, b.count) for b in c.histogram)),
+        kit.note(c.histogram_definition),
+        kit.counts("most-missing fields", "missing field", c.most_missing),
+        kit.note(c.most_missing_definition)]
 
 
 def _sla(report: Report) -> list[Table]:
-    s = report.sla
+    s, least = report.sla, report.min_sample
     return [
-         kit.figures([("handoffs within SLA", f"{s.within}/{s.counted} ({pct(s.within_pct)})",
-                    f"> {s.target_pct:g}% {target_mark(s.within_pct, s.target_pct)}"),
-                   ("met / running / at risk", f"{s.met} / {s.running} / {s.at_risk}", ""),
-                   ("breached clocks", str(s.breached), ""),
-                   ("cancelled clocks (not counted)", str(s.cancelled), ""),
-                   ("breach events / escalations", f"{s.breach_events} / {s.escalations}", ""),
-                   ("escalation tasks (open)", f"{s.escalation_tasks} ({s.escalation_tasks_open})",
-                    ""),
-                   ("time to first touch, median", num(s.first_touch_median_hours, " h"), ""),
-                   ("time to first touch, mean", num(s.first_touch_mean_hours, " h"), ""),
-                   ("first touches / still waiting",
-                    f"{s.first_touched} / {s.first_touch_waiting}", "")]),
-         kit.table("by clock", ("clock", "counted", "within", "breached", "within %"),
-                ((k.label, k.counted, k.within, k.breached, pct(k.within_pct))
-                 for k in s.by_clock))]
+        kit.figures(figures_of(s), least),
+        *(kit.figures(figures_of(t), least, title=f"time to first touch: {t.label}")
+          for t in s.first_touch),
+        kit.table("by clock", [c.label for c in s.by_clock_columns],
+                  ((k.label, k.decided, k.met, k.breached, cell_with_mark(k.within, least),
+                    k.on_track, k.at_risk, k.past_due, k.cancelled) for k in s.by_clock)),
+        kit.definitions(s.by_clock_columns)]
 
 
 def _acceptance(report: Report) -> list[Table]:
-    a = report.acceptance
-    return [kit.figures([
-        ("handoffs accepted / decided", f"{a.accepted}/{a.decided}", ""),
-        ("handoffs rejected", f"{a.rejected} ({pct(a.rejection_rate_pct)})",
-         f"<= {a.alert_pct:g}% {target_mark(a.rejection_rate_pct, a.alert_pct, below=True)}"
-         if a.alert_pct is not None else "no handoff type takes accept/reject"),
-        ("re-submissions", str(a.resubmitted), ""),
-        *(("ALERT", line, "") for line in a.alerts)]),
-        kit.table("rejection rate by partner", ("partner", "decided (n)", "rejected", "rate", ""),
-         ((x.partner, x.decided, x.rejected, pct(x.rate_pct), "ALERT" if x.alert
-           else "") for x in a.partners)),
-        kit.counts("rejection reasons", "reason", a.top_reasons)]
+    a, least = report.acceptance, report.min_sample
+    tables = [kit.figures(figures_of(a), least)]
+    if a.alerts:
+        tables.append(kit.table(None, ("ALERT",), ((line,) for line in a.alerts)))
+    return [*tables,
+            kit.table("rejection rate by partner", [c.label for c in a.partner_columns],
+                      ((x.partner, x.decided, x.rejected, cell_with_mark(x.rate, least))
+                       for x in a.partners)),
+            kit.definitions(a.partner_columns),
+            kit.counts("rejection reasons", "reason", a.top_reasons),
+            kit.note(a.top_reasons_definition)]
 
 
 def _preservation(report: Report) -> list[Table]:
-    p = report.preservation
-    return [kit.figures([
-        ("partner deals closed won / closed", f"{p.partner_won}/{p.partner_closed}", ""),
-        ("deal preservation rate", pct(p.rate_pct),
-         f">= {p.target_pct:g}% {target_mark(p.rate_pct, p.target_pct)}"),
-        ("direct deals closed won / closed", f"{p.direct_won}/{p.direct_closed}", ""),
-        ("direct win rate", pct(p.direct_rate_pct), ""),
-        ("median cycle, partner (won)", f"{num(p.partner_cycle_days, ' d')} "
-         f"(n={p.partner_cycle_deals})", ""),
-        ("median cycle, direct (won)", f"{num(p.direct_cycle_days, ' d')} "
-         f"(n={p.direct_cycle_deals})", ""),
-        ("cycle-length impact", signed(p.cycle_impact_pct, "%"),
-         f"<= +{p.cycle_target_pct:g}% "
-         f"{target_mark(p.cycle_impact_pct, p.cycle_target_pct, below=True)}")])]
+    return [kit.figures(figures_of(report.preservation), report.min_sample)]
 
 
 def _reviews(report: Report) -> list[Table]:
     r = report.reviews
-    return [kit.counts(f"open review items: {r.open}", "kind", r.by_kind),
-            kit.counts(f"conflicts: {r.conflicts}", "field", r.conflicts_by_field)]
+    return [kit.figures(figures_of(r), report.min_sample),
+            kit.counts("open review items by kind", "kind", r.by_kind),
+            kit.note(r.by_kind_definition),
+            kit.counts("conflicts by field", "field", r.conflicts_by_field),
+            kit.note(r.conflicts_by_field_definition)]
 
 
 def _scorecard(report: Report) -> list[Table]:
-    sc = report.scorecard
-    return [kit.table(weights(report),
-                   ("partner", "deals", "handoffs", "completeness", "SLA", "preservation",
-                    "readiness", "trend"),
-                   ((x.partner, x.deals, x.handoffs, pct(x.completeness_pct),
-                     pct(x.sla_pct), pct(x.preservation_pct), num(x.readiness),
-                     f"{num(x.trend_start_pct)} -> {num(x.trend_now_pct)} "
-                     f"({signed(x.trend_delta)})") for x in sc.partners))]
+    sc, least = report.scorecard, report.min_sample
+    return [kit.figures(figures_of(sc), least),
+            kit.table(None, [c.label for c in sc.partner_columns],
+                      ((x.partner, x.rank or "", x.deals, x.handoffs,
+                        cell_with_mark(x.completeness, least), cell_with_mark(x.sla, least),
+                        cell_with_mark(x.preservation, least), num(x.outcome_score),
+                        ", ".join(x.score_parts) or "-",
+                        f"{num(x.trend_start_pct)} -> {num(x.trend_now_pct)} "
+                        f"({signed(x.trend_delta)})") for x in sc.partners)),
+            kit.definitions(sc.partner_columns)]
 
 
 # One renderer per section of figures.SECTIONS; a section's renderer may live in a module
 # of its own (table_<section>.py) built from table_kit.
 SECTION_RENDERERS: dict[str, Callable[[Report], list[Table]]] = {
-    "volume": _volume, "completeness": _completeness, "sla": _sla,
-    "acceptance": _acceptance, "preservation": _preservation, "reviews": _reviews,
-    "scorecard": _scorecard, "readiness": table_readiness.render,
+    "volume": _volume, "breakdown": breakdown_tables, "completeness": _completeness,
+    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation, "funnel": render_funnel,
+    "reviews": _reviews, "scorecard": _scorecard, "readiness": table_readiness.render,
 }

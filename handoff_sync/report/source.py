@@ -100,6 +100,7 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
                                  if kind.acceptance is not None), default=None),
         targets=mappings.policy.measures.targets,
         min_sample=mappings.policy.measures.min_sample,
+        funnels=tuple(mappings.policy.measures.funnels),
         readiness=mappings.policy.measures.readiness)
 
 

@@ -20,6 +20,8 @@ PALETTE = {
     "bar": "#2b6cb0",
     "line": "#2b6cb0",
     "target": "#718096",
+    "in_flight": "#90cdf4",  # funnel: deals still at a step
+    "lost": "#c53030",  # funnel: deals that died at a step
 }
 Segment = tuple[float, str]  # (value, colour)
 
@@ -130,4 +132,29 @@ def line(title: str, points: Sequence[tuple[datetime, float]], *, width: int = 6
     body.append(_text(left, height - 8, first.strftime("%Y-%m-%d %H:%M"), size=10))
     body.append(_text(width - right, height - 8, last.strftime("%Y-%m-%d %H:%M"),
                       anchor="end", size=10))
+    return _svg(width, height, body, title)
+
+
+def funnel(title: str, steps: Sequence[tuple[str, Sequence[Segment], str]], *,
+           width: int = 1000, label_width: int = 260, text_width: int = 330) -> str:
+    """A funnel: one bar per step, centred and as long as its count against the longest
+    step, stacked from its segments (e.g. moved on, in flight, lost), the step's name on
+    the left and its figures (``text``) on the right."""
+    bar_h, gap, top = 24, 6, 6
+    height = top + len(steps) * (bar_h + gap) + 6
+    room = width - label_width - text_width
+    most = max((sum(v for v, _ in segments) for _, segments, _ in steps), default=0) or 1
+    centre = label_width + room / 2
+    body: list[str] = []
+    for index, (label, segments, text) in enumerate(steps):
+        y = top + index * (bar_h + gap)
+        fits = label_width // 7
+        short = label if len(label) <= fits else label[:fits - 1] + "\u2026"
+        body.append(_text(label_width - 8, y + 16, short, anchor="end"))
+        x = centre - room * sum(v for v, _ in segments) / most / 2
+        for amount, colour in segments:
+            w = room * amount / most
+            body.append(_rect(x, y, w, bar_h, colour))
+            x += w
+        body.append(_text(label_width + room + 8, y + 16, text))
     return _svg(width, height, body, title)

@@ -11,7 +11,6 @@ changes nothing twice.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
@@ -35,13 +34,12 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
-from handoff_sync.model import OwnerDirectory, PartnerAccount, Role, TaskStatus
+from handoff_sync.model import OwnerDirectory, Role, TaskStatus
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
     MirrorRecord,
-    PartnerChanges,
     PipelineState,
     RecordFailure,
     ReviewChanges,
@@ -63,8 +61,8 @@ from handoff_sync.sync.cycle_parts import (
 )
 from handoff_sync.sync.drift import detect_drift
 from handoff_sync.sync.failures import failure_message
-from handoff_sync.sync.fresh import REPLANS, moved_targets
-from handoff_sync.sync.partners import PARTNER_READ_FAILURES, PartnerPull, pull_partners
+from handoff_sync.sync.fresh import fresh_plan
+from handoff_sync.sync.partners import PartnerPull, cycle_partners, describe_partners
 from handoff_sync.sync.plan_context import PlanContext
 from handoff_sync.sync.plan_explain import dry_run_context
 from handoff_sync.sync.pull import (
@@ -286,9 +284,11 @@ class PipelineRunner:
             drift = self._describe(mappings)
         owners = self._owner_directories(full)
         pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
-        partners = (PartnerPull() if dry_run else
-                    self._pull_partners(mappings, state, drift, full, owners[Role.PRM],
-                                        should_stop, heartbeat))
+        partners = PartnerPull() if dry_run else cycle_partners(
+            self.connectors[Role.PRM], mappings.prm, state.checkpoints, full=full,
+            owners=owners[Role.PRM], drift=drift, redescribe=lambda: drift.update(
+                self._describe(mappings)), stored=lambda: self.store.load_partners(self.name),
+            should_stop=should_stop, heartbeat=heartbeat)
         mirror = merged_mirror(state, pulls, full)
         heartbeat()
         now = self.clock()
@@ -315,8 +315,8 @@ class PipelineRunner:
                  for role in Role}
         result = planned(dirty)
         heartbeat()
-        result, refreshed, withheld = self._fresh_plan(result, planned, dirty, sides, mirror,
-                                                       state, drift, now)
+        result, refreshed, withheld = fresh_plan(result, planned, dirty, sides, mirror,
+                                                  state, drift, now)
         read = {f"records_read_{role.value}": pulls[role].read for role in Role}
         base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
                        "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
@@ -390,36 +390,6 @@ class PipelineRunner:
                            self._usage(), tuple(failures), drift, message, result)
 
     # ------------------------------------------------------------------ steps
-    def _fresh_plan(self, result: Plan, planned: Callable[[Dirty | None], Plan],
-                    dirty: Dirty | None, sides: Mapping[Role, Side],
-                    mirror: dict[Role, dict[str, MirrorRecord]], state: PipelineState,
-                    drift: Mapping[str, str], now: datetime
-                    ) -> tuple[Plan, dict[Role, dict[str, MirrorRecord]],
-                               frozenset[tuple[Role, str]]]:
-        """The plan, made again while a record it writes to changed since it was mirrored
-        (``sync_fresh``); the records read fresh (into ``mirror``, to be stored); and the
-        records still changing after every re-plan, whose writes wait."""
-        refreshed: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
-        for attempt in range(REPLANS + 1):
-            moved = moved_targets(result, sides, mirror=mirror, holds=state.holds,
-                                  drift=drift, now=now)
-            if not any(moved.values()):
-                break
-            for role in Role:
-                mirror[role].update(moved[role])
-                refreshed[role].update(moved[role])
-            log.info("write_targets_changed_since_read", attempt=attempt + 1,
-                     **{role.value: sorted(moved[role]) for role in Role})
-            if attempt == REPLANS:
-                return result, refreshed, frozenset(
-                    (role, record_id) for role in Role for record_id in moved[role])
-            if dirty is not None:
-                dirty = dataclasses.replace(
-                    dirty, prm=dirty.prm.union(moved[Role.PRM]),
-                    crm=dirty.crm.union(moved[Role.CRM]))
-            result = planned(dirty)
-        return result, refreshed, frozenset()
-
     def _claim_crm_object(self) -> None:
         """Claim this pipeline's CRM object under the org its login names, or fail the
         cycle (a config failure) before anything is written when another pipeline claimed
@@ -481,14 +451,8 @@ class PipelineRunner:
             deal_object = connector.describe(mapping.object)
             task_object = (connector.describe(mapping.tasks.object)
                            if mapping.tasks is not None else None)
-            partner_object = None
-            if mapping.partners is not None:
-                try:
-                    partner_object = connector.describe(mapping.partners.object)
-                except PARTNER_READ_FAILURES as exc:  # the partner pull reports it
-                    log.warning("partners_not_described", object=mapping.partners.object,
-                                message=failure_message(exc))
-            drift.update(detect_drift(mapping, deal_object, task_object, partner_object))
+            drift.update(detect_drift(mapping, deal_object, task_object,
+                                      describe_partners(connector, mapping)))
         if drift:
             log.warning("schema_drift", fields=sorted(drift), count=len(drift))
         return drift
@@ -577,34 +541,6 @@ class PipelineRunner:
                                         since=since, drift=drift, checkpoints=state.checkpoints,
                                         should_stop=should_stop, heartbeat=heartbeat)
         return pulls
-
-    def _pull_partners(self, mappings: MappingSet, state: PipelineState,
-                       drift: dict[str, str], full: bool, owners: OwnerDirectory,
-                       should_stop: Callable[[], bool],
-                       heartbeat: Callable[[], None]) -> PartnerPull:
-        """The PRM's partner accounts changed since their checkpoint (all on a full
-        cycle); on a full cycle of a PRM file without partners, none (the stored ones go)."""
-        mapping = mappings.prm
-        rules = mapping.partners
-        if rules is None:
-            return PartnerPull(PartnerChanges(replace=True) if full else None)
-        since = None if full else state.checkpoints.get((mapping.system.value, rules.object))
-
-        def stored() -> Mapping[str, PartnerAccount]:
-            return self.store.load_partners(self.name)
-
-        def pull() -> PartnerPull:
-            return pull_partners(self.connectors[Role.PRM], mapping, since=since,
-                                 owners=owners, drift=drift, stored=stored,
-                                 should_stop=should_stop, heartbeat=heartbeat)
-
-        result = pull()
-        if result.schema:
-            # A field vanished since the last describe: find out which, pull without it.
-            self.connectors[Role.PRM].start_cycle()
-            drift.update(self._describe(mappings))
-            result = pull()
-        return result
 
     def _task_closures(self, mappings: MappingSet, state: PipelineState,
                        now: datetime) -> TaskClosures:

@@ -9,22 +9,28 @@ are carried out, every record they target is read by id (a HubSpot batch read an
 Salesforce query by Id see a write at once, unlike search); a record that moved since
 its mirrored version (a field changed, so ``sync_pull.merge`` gives it the system's newer
 modification stamp) goes into the mirror, and the deals are planned
-again from it (``PipelineRunner._fresh_plan``), so the merge sees both edits and the
+again from it (``fresh_plan``), so the merge sees both edits and the
 field's conflict policy decides. Records that keep changing through every re-plan are
 withheld: their writes wait for the next cycle, which plans every deal again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
+import structlog
+
+from handoff_sync.engine.plan import Dirty
 from handoff_sync.engine.types import Plan
 from handoff_sync.model import Role
-from handoff_sync.store.types import MirrorRecord, RetryHold
+from handoff_sync.store.types import MirrorRecord, PipelineState, RetryHold
 from handoff_sync.sync.drift import drifted_fields
 from handoff_sync.sync.pull import merge, read_fields
 from handoff_sync.sync.write import Side
+
+log = structlog.get_logger("handoff_sync.sync")
 
 REPLANS = 2  # a record edited again during a re-plan is re-read; beyond that it waits
 
@@ -63,3 +69,33 @@ def moved_targets(plan: Plan, sides: Mapping[Role, Side], *,
 
 def _backing_off(hold: RetryHold | None, now: datetime) -> bool:
     return hold is not None and hold.next_retry_at > now
+
+
+def fresh_plan(result: Plan, planned: Callable[[Dirty | None], Plan],
+               dirty: Dirty | None, sides: Mapping[Role, Side],
+               mirror: dict[Role, dict[str, MirrorRecord]], state: PipelineState,
+               drift: Mapping[str, str], now: datetime
+               ) -> tuple[Plan, dict[Role, dict[str, MirrorRecord]], frozenset[tuple[Role, str]]]:
+    """The plan, made again while a record it writes to changed since it was mirrored
+    (``sync_fresh``); the records read fresh (into ``mirror``, to be stored); and the
+    records still changing after every re-plan, whose writes wait."""
+    refreshed: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
+    for attempt in range(REPLANS + 1):
+        moved = moved_targets(result, sides, mirror=mirror, holds=state.holds,
+                              drift=drift, now=now)
+        if not any(moved.values()):
+            break
+        for role in Role:
+            mirror[role].update(moved[role])
+            refreshed[role].update(moved[role])
+        log.info("write_targets_changed_since_read", attempt=attempt + 1,
+                 **{role.value: sorted(moved[role]) for role in Role})
+        if attempt == REPLANS:
+            return result, refreshed, frozenset(
+                (role, record_id) for role in Role for record_id in moved[role])
+        if dirty is not None:
+            dirty = dataclasses.replace(
+                dirty, prm=dirty.prm.union(moved[Role.PRM]),
+                crm=dirty.crm.union(moved[Role.CRM]))
+        result = planned(dirty)
+    return result, refreshed, frozenset()

@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import structlog
 
-from connectors.base import Connector, Cursor
+from connectors.base import Connector, Cursor, ObjectSchema
 from connectors.errors import PermissionDenied, RetriesExhausted, SchemaError
 from handoff_sync.mapping.system.convert import PartnerRules, SystemMapping
 from handoff_sync.mapping.system.partners import is_partner, to_partner
@@ -56,6 +56,48 @@ class PartnerPull:
         if rules is None or self.failure is not None or self.changes is None:
             return frozenset()
         return frozenset({(Role.PRM, failure_id(rules))})
+
+
+def describe_partners(connector: Connector, mapping: SystemMapping) -> ObjectSchema | None:
+    """The partner account object as the system describes it, for the drift check; None
+    when the mapping reads no partners, or the object cannot be described (the partner
+    pull then reports why)."""
+    if mapping.partners is None:
+        return None
+    try:
+        return connector.describe(mapping.partners.object)
+    except PARTNER_READ_FAILURES as exc:
+        log.warning("partners_not_described", object=mapping.partners.object,
+                    message=failure_message(exc))
+        return None
+
+
+def cycle_partners(connector: Connector, mapping: SystemMapping,
+                   checkpoints: Mapping[tuple[str, str], Cursor], *, full: bool,
+                   owners: OwnerDirectory, drift: Mapping[str, str],
+                   redescribe: Callable[[], None],
+                   stored: Callable[[], Mapping[str, PartnerAccount]],
+                   should_stop: Callable[[], bool],
+                   heartbeat: Callable[[], None]) -> PartnerPull:
+    """One cycle's partner pull on the PRM side (``mapping``): from the partners'
+    checkpoint, or all of them on a full cycle. A field gone since the last describe is
+    found (``redescribe`` updates ``drift``) and the pull made again without it. A PRM file
+    without partners stores none: on a full cycle the stored ones go."""
+    rules = mapping.partners
+    if rules is None:
+        return PartnerPull(PartnerChanges(replace=True) if full else None)
+    since = None if full else checkpoints.get((mapping.system.value, rules.object))
+
+    def pull() -> PartnerPull:
+        return pull_partners(connector, mapping, since=since, owners=owners, drift=drift,
+                             stored=stored, should_stop=should_stop, heartbeat=heartbeat)
+
+    result = pull()
+    if result.schema:
+        connector.start_cycle()
+        redescribe()
+        result = pull()
+    return result
 
 
 def failure_id(rules: PartnerRules) -> str:

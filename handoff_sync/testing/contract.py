@@ -16,8 +16,7 @@ What the contract pins down, for every system:
   continues exactly; deletions come back as ``deleted=True``;
 - writes return one result per input, in input order, a bad record failing alone; writes
   are batched at the API maximum (usage kind ``write``);
-- upserting the same task keys twice leaves one task per key, linked to its deal; a task
-  on an account (a partner's) is linked to the account;
+- upserting the same task keys twice leaves one task per key, linked to its deal (or account);
 - creating deals by key twice, or from two connectors at once, or through a fault, leaves
   one deal per key, attached to its customer account (``contract_create``; a system's test
   class adds ``DealCreationContract`` beside ``ConnectorContract``);
@@ -182,8 +181,7 @@ class ContractAdapter(ABC):
         raise NotImplementedError(f"{type(self).__name__} creates no deals")
 
     account_task_target: TaskTarget | None = None
-    """Where tasks on an account go (a partner's training task): the task target with
-    ``deal_object`` naming the account object; None: the system writes no tasks."""
+    """Where tasks on an account (a partner's) go: ``deal_object`` names its object."""
 
     def seed_account(self, name: str) -> str:
         """Create an account (company) through the vendor client; its id."""
@@ -413,11 +411,9 @@ class ConnectorContract:
     def test_a_task_on_an_account_is_attached_to_the_account_once(
         self, adapter: ContractAdapter, connector: Connector, frozen: SandboxServer
     ) -> None:
-        """A task for a partner (its training task) goes on the partner's account, not a
-        deal: the same upsert by key, attached to the object ``deal_object`` names."""
+        """A partner's task (training) is upserted by key onto the partner's account."""
         target = adapter.account_task_target
-        assert target is not None and target.deal_object, "a system writing tasks says " \
-            "how one attaches to an account"
+        assert target is not None and target.deal_object, "say how tasks go on accounts"
         account = adapter.seed_account("Brightpath Partners")
         task = TaskWrite("readiness:brightpath:technical", account,
                          adapter.task_fields("Train on technical conversations"))

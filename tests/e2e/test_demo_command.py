@@ -157,15 +157,18 @@ def test_the_report_measures_cycle_length_against_direct_deals(
     assert main(["report", "--config", str(folder / "handoff-sync.yaml"),
                  "--format", "json"]) == 0
     figures = json.loads(capsys.readouterr().out)["preservation"]
-    assert isinstance(figures["cycle_impact_pct"], float)
-    assert shown.group(1) == f"{figures['cycle_impact_pct']:+.1f}%"
+    impact = figures["cycle_impact"]
+    assert isinstance(impact["value"], float)
+    assert shown.group(1) == f"{impact['value']:+.1f}%"
+    assert impact["n"] == min(figures["partner_cycle"]["n"], figures["direct_cycle"]["n"])
+    assert impact["definition"].startswith("Median partner cycle / median direct cycle - 1")
     # Direct cycles do not depend on the clock the sandbox seeded with.
     _, truth = generate_with_truth(deals=int(DEALS), partners=12, random_seed=42,
                                    now=datetime.now(UTC))
     won = [d.cycle_days for d in truth.direct if d.won]
-    assert figures["direct_cycle_deals"] == len(won) >= 2
-    assert figures["direct_cycle_days"] == statistics.median(won)
-    assert figures["partner_cycle_deals"] > 0
+    assert figures["direct_cycle"]["n"] == len(won) >= 2
+    assert figures["direct_cycle"]["value"] == statistics.median(won)
+    assert figures["partner_cycle"]["n"] > 0
 
 
 def test_a_non_empty_folder_is_refused_without_force(

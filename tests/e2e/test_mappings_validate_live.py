@@ -194,3 +194,29 @@ def test_a_create_key_field_that_is_not_unique_is_named_at_its_line(
     for text in (f"{sf}:{line_of(sf, 'external_id_field: Partner_Feedback__c')}:",
                  "Opportunity.Partner_Feedback__c is not a unique key"):
         assert text in out, f"{text!r} not in:\n{out}"
+
+
+def test_the_partners_section_is_checked_against_the_partner_account_object(
+        config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = edited_pack(tmp_path, {"hubspot.yaml": [
+        # a property the portal's companies lack, a scope value the type property lacks,
+        # and an option of technical_conversations the value map forgets
+        ("partner.certified_engineers: {field: certified_engineers,",
+         "partner.certified_engineers: {field: certified_engineer,"),
+        ("    type: PARTNER ", "    type: PARTNERS "),
+        ("proficient: proficient,\n               expert: expert}", "proficient: proficient}"),
+    ]})
+    code, out = run(capsys, "--live", "--config", str(config), "--mappings", str(folder))
+    assert code == 1
+    hs = folder / "hubspot.yaml"
+    for marker, message in [
+        ("    type: PARTNERS", "partners.scope.type: companies.type has no value 'PARTNERS', "
+         "so no account would be a partner (did you mean 'PARTNER'?)"),
+        ("{field: certified_engineer,", "partners.fields.'partner.certified_engineers'.field: "
+         "companies has no field 'certified_engineer' (did you mean 'certified_engineers'?)"),
+        ("      values: {needs_support: needs_support", "partners.fields.'partner.technical_"
+         "conversations'.values: companies.technical_conversations has the value 'expert', "
+         "which the value map lacks; records holding it could not be read"),
+    ]:
+        assert f"{hs}:{line_of(hs, marker)}:" in out and message in out, (message, out)
+    assert "3 problems in 1 file" in out

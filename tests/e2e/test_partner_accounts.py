@@ -297,3 +297,35 @@ def test_partner_values_keep_their_types_in_the_store(world: dict[str, Any]) -> 
         engineers = partner.values["partner.certified_engineers"]
         assert isinstance(engineers, int) and not isinstance(engineers, (bool, Decimal))
         assert partner.owner_email and "@" in partner.owner_email
+
+
+def test_partners_the_prm_refuses_to_show_leave_the_deals_syncing(
+        world: dict[str, Any], sandbox: SandboxServer) -> None:
+    if world["pack"] != "default":
+        pytest.skip("the fault is aimed at HubSpot's company search (the default pack's PRM)")
+    prm: Prm = world["prm"]
+    cycle(world)
+    before = stored(world)
+    target = min(before)
+    changed = "expert" if before[target].values[
+        "partner.technical_conversations"] != "expert" else "basic"
+    prm.set_capabilities(target, conversations=changed)
+    # The integration user lost the scope that reads companies.
+    sandbox.sandbox.faults.set_rules([{"api": "hubspot", "path": "/objects/companies/search$",
+                                       "count": 5, "status": 403}])
+    refused = world["runner"].run_cycle()
+    sandbox.sandbox.faults.set_rules([])
+    assert refused.outcome is RunOutcome.PARTIAL, refused.summary()
+    [failure] = refused.failures
+    assert (failure.record_id, failure.object) == ("partners:companies", "companies")
+    assert "the partner accounts (companies) were not read" in failure.message
+    assert refused.counts["records_read"] > 0  # the deals were read (and planned) as ever
+    assert stored(world) == before  # nothing of the partners moved, nor their cursor
+    errors = world["store"].status("partners", now=NOW)["pipelines"]["partners"]["errors"]
+    assert [e["record"] for e in errors["items"]] == ["partners:companies"], errors
+
+    recovered = cycle(world)  # read from the same cursor: the edit arrives
+    assert stored(world)[target].values["partner.technical_conversations"] == changed
+    assert not world["store"].status("partners", now=NOW)["pipelines"]["partners"][
+        "errors"]["items"]
+    assert recovered.kind is RunKind.INCREMENTAL

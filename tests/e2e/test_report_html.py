@@ -108,7 +108,8 @@ def test_html_report_renders_in_chromium_with_charts(tmp_path: Path) -> None:
     result = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
          f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-         "--window-size=1280,3000", "--enable-logging=stderr", "--v=0",
+         # Tall enough for the whole page: every figure comes with its definition.
+         "--window-size=1280,9000", "--enable-logging=stderr", "--v=0",
          page.resolve().as_uri()],
         capture_output=True, text=True, timeout=120, check=False)
     console = [line for line in result.stderr.splitlines()

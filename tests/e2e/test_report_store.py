@@ -3,6 +3,7 @@ figures checked against what we compute independently from ``store.load_pipeline
 
 from __future__ import annotations
 
+import csv
 import json
 import statistics
 from collections.abc import Iterator
@@ -53,24 +54,33 @@ def test_figures_match_the_store(synced: dict[str, Any]) -> None:
     state = store.load_pipeline(config.pipelines[0].name).engine
     verdicts = list(state.verdicts.values())
     linked = [v for v in verdicts if v.prm_id in state.links]
-    assert report.volume.total == len(verdicts)
-    assert report.volume.partner == len(linked)
-    assert report.volume.direct == sum(1 for v in verdicts if v.prm_id is None)
+    assert report.volume.total.value == len(verdicts)
+    assert report.volume.partner.value == len(linked)
+    assert report.volume.direct.value == sum(1 for v in verdicts if v.prm_id is None)
     required = [v.completeness_pct for v in verdicts if v.required]
-    assert report.completeness.deals == len(required)
-    assert report.completeness.mean_pct == pytest.approx(statistics.fmean(required), abs=0.05)
+    assert report.completeness.handoffs.value == len(required)
+    assert report.completeness.mean.value == pytest.approx(statistics.fmean(required),
+                                                           abs=0.05)
+    # Within SLA counts the clocks whose outcome is known: met, or breached (stopped or
+    # still running); the ones still running in time are shown apart.
     clocks = list(state.clocks.values())
+    met = sum(1 for c in clocks if c.status.value == "met")
     breached = sum(1 for c in clocks if c.status.value == "breached")
-    within = sum(1 for c in clocks if c.status.value == "met" or (
-        c.stopped_at is None and c.status.value != "breached"))
-    assert (report.sla.breached, report.sla.within) == (breached, within)
+    running = sum(1 for c in clocks if c.stopped_at is None
+                  and c.status.value in ("on_track", "at_risk"))
+    s = report.sla
+    assert (s.met.value, s.breached.value, s.within_sla.n) == (met, breached, met + breached)
+    assert s.on_track.value + s.at_risk.value + s.past_due.value >= running
+    assert s.within_sla.value == pytest.approx(100 * met / (met + breached), abs=0.05)
     assert breached > 0  # the second cycle, eight days on, breached first-touch clocks
     bases = [state.bases[f"prm:{v.prm_id}"].agreed for v in linked]
     closed = [b for b in bases if b.get("is_closed") is True]
-    assert report.preservation.partner_closed == len(closed)
-    assert report.preservation.partner_won == sum(1 for b in closed if b.get("is_won"))
-    assert report.reviews.open == len(store.reviews(config.pipelines[0].name,
-                                                    status="open"))
+    assert report.preservation.preservation.n == len(closed)
+    if closed:
+        won = sum(1 for b in closed if b.get("is_won"))
+        assert report.preservation.preservation.value == round(100 * won / len(closed), 1)
+    assert report.reviews.open.value == len(store.reviews(config.pipelines[0].name,
+                                                          status="open"))
     partners = {b.get("partner_account") for b in bases} - {None}
     assert partners <= {s.partner for s in report.scorecard.partners}
     assert report.scorecard.trend  # gate history replayed into a line
@@ -93,7 +103,8 @@ def test_command_writes_html_and_prints_the_table(synced: dict[str, Any], tmp_pa
     assert out.read_text(encoding="utf-8").count("<section id=") == len(SECTIONS)
     assert run_command(["report", "--config", str(synced["file"]), "--by", "region",
                         "--since", "2026-11-01"]) == 0
-    assert "Handoff volume (volume)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Handoff volume (volume)" in out and "by region (" in out
     assert run_command(["report", "--config", str(synced["file"]), "--pipeline",
                         "nope"]) == 1
     assert "no pipeline named 'nope'" in capsys.readouterr().err
@@ -109,3 +120,37 @@ def test_empty_store_says_to_sync_first(sandbox: SandboxServer, tmp_path: Path,
     err = capsys.readouterr().err
     assert "no cycle has run yet: run `handoff-sync sync` first" in err
     assert "Traceback" not in err
+
+
+def test_report_by_segment_in_every_format(synced: dict[str, Any], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The sandbox seeds custom.segment on both sides; the packs map it; `report --by
+    segment` breaks the key figures down by it, defined and with n, in every format."""
+    config = str(synced["file"])
+    assert run_command(["report", "--config", config, "--by", "segment"]) == 0
+    table = capsys.readouterr().out
+    assert "by segment (" in table
+    segments = {"Enterprise", "Mid-Market", "SMB"}
+    data_file, csv_file, page = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "r.html"
+    for fmt, out in (("json", data_file), ("csv", csv_file), ("html", page)):
+        assert run_command(["report", "--config", config, "--by", "segment", "--format",
+                            fmt, "--out", str(out)]) == 0
+    data = json.loads(data_file.read_text(encoding="utf-8"))
+    rows = data["breakdown"]["rows"]
+    groups = {row["group"] for row in rows}
+    assert groups & segments == segments  # every band occurs in the seed
+    assert sum(row["deals"] for row in rows) == data["volume"]["total"]["value"]
+    assert {c["id"] for c in data["breakdown"]["columns"]} >= {"within_sla", "rejection"}
+    for row in rows:
+        rate = row["within_sla"]
+        assert rate["value"] is None or 0 <= rate["low_pct"] <= rate["value"] <= rate[
+            "high_pct"] <= 100
+    for segment in segments:
+        assert segment in table and segment in page.read_text(encoding="utf-8")
+    cells = list(csv.reader(csv_file.open(encoding="utf-8")))
+    assert any(r[0] == "breakdown" and r[1] == "Enterprise" and r[2] == "rows.handoffs"
+               for r in cells)
+    definition = next(r[3] for r in cells
+                      if r[:3] == ["breakdown", "within_sla", "columns.definition"])
+    assert definition.startswith("SLA clocks met / clocks with a known outcome")
+    assert "nan" not in data_file.read_text(encoding="utf-8").lower().split('"')

@@ -23,6 +23,7 @@ from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.hubspot import schema as hs_schema
 from handoff_sync.sandbox.salesforce import schema as sf_schema
 from handoff_sync.sandbox.salesforce.ids import is_valid_id, salesforce_id
+from handoff_sync.sandbox.seed import companies
 from handoff_sync.sandbox.seed.generator import generate, generate_with_truth
 from handoff_sync.sandbox.seed.records import IdSequence
 from handoff_sync.sandbox.seed.rules import (
@@ -138,12 +139,6 @@ def test_output_does_not_depend_on_string_hashing() -> None:
     assert len(digests) == 1
 
 
-# The seed's digest before partners had capability fields (commit 0bd3901): with those
-# fields taken out, the seed must still be exactly that, record for record.
-BEFORE_CAPABILITIES = {
-    (1000, 12, 42): "19bd167055450fb0a6344acd2c123e367dd6d12e011d644c167826bbfcbd0bfe",
-    (300, 40, 7): "d6ae13166e2bf7abc29c22c1e6cadaeae242aea7e501c102e988be142bee7116",
-}
 CAPABILITY_FIELDS = {"Technical_Conversations__c", "Approval_Navigation__c",
                      "Certified_Engineers__c", "partner_tier", "technical_conversations",
                      "approval_navigation", "certified_engineers"}
@@ -159,13 +154,27 @@ def without_capabilities(data: SeedData) -> SeedData:
             for o in objects] for kind, objects in data.hubspot.items()})
 
 
-@pytest.mark.parametrize("arguments", sorted(BEFORE_CAPABILITIES))
+class _NoCapabilities:
+    """What a partner's capabilities add to its records when they are switched off."""
+
+    def salesforce(self) -> dict[str, object]:
+        return {}
+
+    def hubspot(self, tier: str) -> dict[str, str]:
+        return {}
+
+
+@pytest.mark.parametrize("arguments", [(1000, 12, 42), (300, 40, 7)])
 def test_partner_capabilities_leave_every_other_seeded_value_as_it_was(
-        arguments: tuple[int, int, int]) -> None:
+        monkeypatch: pytest.MonkeyPatch, arguments: tuple[int, int, int]) -> None:
+    """Capabilities come from a generator of their own: with them switched off, every
+    other value is the same (a draw from the main stream would shift every later one)."""
     deals, partners, random_seed = arguments
     data = generate(deals=deals, partners=partners, random_seed=random_seed, now=NOW)
-    assert digest(without_capabilities(data)) == BEFORE_CAPABILITIES[arguments]
-    assert digest(data) != BEFORE_CAPABILITIES[arguments]  # the fields are there
+    monkeypatch.setattr(companies, "capability_of", lambda partner, seed: _NoCapabilities())
+    switched_off = generate(deals=deals, partners=partners, random_seed=random_seed, now=NOW)
+    assert without_capabilities(data) == switched_off
+    assert data != switched_off  # the fields are there
 
 
 def test_partner_accounts_carry_the_same_capabilities_in_both_systems() -> None:
@@ -499,11 +508,77 @@ def test_every_stage_status_and_handoff_type_occurs(data: SeedData) -> None:
     assert statuses.most_common(1)[0][0] == "Converted"
 
 
+def test_older_wins_carry_their_kickoff_and_it_costs_the_main_stream_no_draw(
+        data: SeedData, truth: SeedTruth, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's funnel ends at the customer-success kickoff: older wins (their partner
+    handoff ran to its last stage) mostly had one; fresh wins (closed won to CS) wait."""
+    opportunities = by_id(data, "Opportunity")
+    deals = hs_by_id(data, "deals")
+    older = [s for s in truth.scenarios if s.sf_opportunity_id and s.hs_deal_id
+             and opportunities[s.sf_opportunity_id]["IsWon"]
+             and s.handoff_type == "Partner to Direct"]
+    held = [s for s in older if "Kickoff_At__c" in opportunities[s.sf_opportunity_id]]
+    assert 0.5 < len(held) / len(older) < 1
+    for s in held:
+        record = opportunities[s.sf_opportunity_id]
+        assert record["CreatedDate"] < record["Kickoff_At__c"] <= record["LastModifiedDate"]
+        hs_value = deals[s.hs_deal_id].properties["kickoff_at"]  # the same instant
+        assert hs_value == record["Kickoff_At__c"].strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+    assert not any("Kickoff_At__c" in opportunities[s.sf_opportunity_id]
+                   for s in truth.scenarios if s.sf_opportunity_id
+                   and s.handoff_type == "Closed Won to CS")
+    # Without the kickoffs, every other value is what it would have been: no extra draw.
+    from handoff_sync.sandbox.seed import deals as seed_deals
+
+    monkeypatch.setattr(seed_deals, "kickoff_ms", lambda s, stamps: None)
+    bare = generate(deals=1000, partners=12, random_seed=42, now=NOW)
+    stripped = dataclasses.replace(data, salesforce={
+        name: [{k: v for k, v in r.items() if k != "Kickoff_At__c"} for r in records]
+        for name, records in data.salesforce.items()}, hubspot={
+        kind: [dataclasses.replace(o, properties={k: v for k, v in o.properties.items()
+                                                  if k != "kickoff_at"}) for o in objects]
+        for kind, objects in data.hubspot.items()})
+    assert digest(stripped) == digest(bare)
+
+
 def test_amounts_straddle_the_handoff_threshold(data: SeedData) -> None:
     amounts = [r["Amount__c"] for r in data.salesforce["Deal_Registration__c"]]
     above = sum(a >= HANDOFF_THRESHOLD for a in amounts) / len(amounts)
     assert 0.15 < above < 0.35
     assert min(amounts) >= 5_000 and max(amounts) <= 900_000
+
+
+def test_every_deal_carries_the_segment_of_its_registered_amount(data: SeedData,
+                                                                 truth: SeedTruth) -> None:
+    # custom.segment in the packs: Enterprise from 100k, Mid-Market from 25k, SMB below;
+    # the registration and its CRM records (both vendors) agree, so the report can break
+    # figures down by segment; direct deals and decoys by their own amount.
+    def band(amount: float) -> tuple[str, str]:
+        return (("Enterprise", "enterprise") if amount >= 100_000 else
+                ("Mid-Market", "mid_market") if amount >= 25_000 else ("SMB", "smb"))
+
+    registrations, opportunities = by_id(data, "Deal_Registration__c"), by_id(
+        data, "Opportunity")
+    deals = hs_by_id(data, "deals")
+    for s in truth.scenarios:
+        sf, hs = band(s.amount)
+        assert registrations[s.sf_registration_id]["Segment__c"] == sf
+        assert deals[s.hs_registration_id].properties["segment"] == hs
+        if s.sf_opportunity_id is not None and s.hs_deal_id is not None:
+            assert opportunities[s.sf_opportunity_id]["Segment__c"] == sf
+            assert deals[s.hs_deal_id].properties["segment"] == hs
+        if s.decoy_sf_opportunity_id is not None and s.decoy_hs_deal_id is not None:
+            decoy = opportunities[s.decoy_sf_opportunity_id]
+            assert decoy["Segment__c"] == band(decoy["Amount"])[0]
+            assert deals[s.decoy_hs_deal_id].properties["segment"] == band(
+                decoy["Amount"])[1]
+    for d in truth.direct:
+        opp = opportunities[d.sf_opportunity_id]
+        assert opp["Segment__c"] == band(opp["Amount"])[0]
+        assert deals[d.hs_deal_id].properties["segment"] == band(opp["Amount"])[1]
+    assert {r["Segment__c"] for r in data.salesforce["Opportunity"]} == set(
+        sf_schema.SEGMENTS)
+    assert set(hs_schema.SEGMENTS) == {d.properties["segment"] for d in data.hubspot["deals"]}
 
 
 @pytest.mark.parametrize(("sf_name", "hs_name"), QUALIFICATION)

@@ -334,7 +334,7 @@ def test_run_rows_tell_the_story_of_each_cycle(store: Store, first: Plan) -> Non
     # The seed's gaps (earlier failing gates included), escalations of clocks started at
     # approval, won partner deals handed to customer success, overdue stage windows, and
     # partner tasks on registrations (linked or not yet).
-    assert opened == 27
+    assert opened == 25  # older wins carry their kickoff: no hold_kickoff task for them
     # Partner tasks go to partner reps' and channel managers' PRM users: RevOps reviews
     # only the CRM side's unknown people.
     # (The shipped routing names the demo org's people, whom this smaller org lacks: one

@@ -4,6 +4,7 @@ self-contained, and the command's errors are one clear line."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -12,7 +13,7 @@ import pytest
 
 from handoff_sync.cli.report import since_value
 from handoff_sync.report import SECTIONS, render
-from handoff_sync.report.figures import SECTION_TITLES, Report, compute
+from handoff_sync.report.figures import Report, compute
 from tests.unit.test_report_figures import DATA, NOW
 
 
@@ -25,11 +26,17 @@ def test_json_has_every_section_and_the_figures(report: Report) -> None:
     data = json.loads(render(report, "json"))
     assert [s["id"] for s in data["sections"]] == list(SECTIONS)
     assert all(section in data for section in SECTIONS)
-    assert data["sla"]["within_pct"] == 66.7
-    assert data["preservation"]["cycle_impact_pct"] == 22.2
+    within = data["sla"]["within_sla"]
+    assert (within["value"], within["n"], within["target"], within["status"]) == (
+        50.0, 4, 90, "small sample")
+    assert within["definition"].startswith("SLA clocks that finished in time (met)")
+    assert data["preservation"]["cycle_impact"]["value"] == 22.2
     assert data["scorecard"]["weights"] == {"completeness": 0.4, "sla": 0.3,
                                             "preservation": 0.3}
-    assert data["scorecard"]["partners"][0]["partner"] == "A"
+    assert data["min_sample"] == 5
+    assert data["breakdown"]["rows"][1]["within_sla"] == {
+        "value": 100.0, "n": 2, "status": "small sample", "part": 2, "low_pct": 34.2,
+        "high_pct": 100.0}
 
 
 def test_json_writes_instants_with_their_offset_through_the_one_to_jsonable(
@@ -58,31 +65,60 @@ def test_csv_parses_and_carries_the_json_figures(report: Report) -> None:
     data = json.loads(render(report, "json"))
     cells = {(r["section"], r["group"], r["metric"]): r["value"] for r in rows}
     assert {r["section"] for r in rows} == {"report", *SECTIONS}
-    assert cells[("completeness", "", "mean_pct")] == str(data["completeness"]["mean_pct"])
-    assert cells[("sla", "", "within_pct")] == "66.7"
+    assert cells[("completeness", "", "mean.value")] == str(
+        data["completeness"]["mean"]["value"])
+    assert cells[("sla", "", "within_sla.value")] == "50.0"
+    assert cells[("sla", "", "within_sla.n")] == "4"
+    assert cells[("sla", "", "within_sla.low_pct")] == "15.0"
     assert cells[("volume", "A", "rows.partner")] == "2"
-    assert cells[("scorecard", "C", "partners.readiness")] == "32.9"
-    assert cells[("scorecard", "C", "partners.preservation_pct")] == ""  # n/a
+    assert cells[("scorecard", "C", "partners.preservation.value")] == ""  # n/a
+    assert cells[("scorecard", "C", "partners.preservation.n")] == "0"
     assert cells[("scorecard", "", "weights.completeness")] == "0.4"
+    assert cells[("breakdown", "B", "rows.preservation.value")] == "50.0"
     for partner in data["scorecard"]["partners"]:
-        assert cells[("scorecard", partner["partner"], "partners.readiness")] == str(
-            partner["readiness"] if partner["readiness"] is not None else "")
+        score = partner["outcome_score"]
+        assert cells[("scorecard", partner["partner"], "partners.outcome_score")] == str(
+            score if score is not None else "")
 
 
-def test_table_names_every_section(report: Report) -> None:
-    text = render(report, "table")
+def test_every_figure_has_its_definition_next_to_it_in_every_format(report: Report) -> None:
+    """The README says so: the definition travels with the number, whatever the format."""
+    import html as html_lib
+
+    from handoff_sync.report.figure import Figure, figures_of
+    from handoff_sync.report.render_table import render_table
+
+    wide = io.StringIO()
+    render_table(report, wide, width=1000)  # a wide terminal: no wrapping to undo
+    table = wide.getvalue()
+    page = html_lib.unescape(render(report, "html"))
+    data = json.loads(render(report, "json"))
+    rows = list(csv.reader(io.StringIO(render(report, "csv"))))
+    def shown_with_definition(figure: Figure) -> None:
+        line = next(line for line in table.splitlines()
+                    if line.startswith(figure.label + " "))
+        assert figure.definition in line, figure.label  # on the figure's own row
+        assert f"<td>{figure.label}</td>" in page and figure.definition in page
+
     for section in SECTIONS:
-        assert f"{SECTION_TITLES[section]} ({section})" in text
-    assert "readiness = weighted mean of completeness 40%, sla 30%, preservation 30%" in text
-
-
-def test_html_is_self_contained_with_every_section(report: Report) -> None:
-    html = render(report, "html")
-    for section in SECTIONS:
-        assert f'<section id="{section}"' in html
-    assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", html)
-    assert "<script" not in html
-    assert html.count("<svg") >= 8  # bars, histogram, line and the rest
+        for name, figure in ((f.name, getattr(getattr(report, section), f.name))
+                             for f in dataclasses.fields(getattr(report, section))):
+            if figure not in figures_of(getattr(report, section)):
+                continue
+            shown_with_definition(figure)
+            assert data[section][name]["definition"] == figure.definition
+            at = next(i for i, row in enumerate(rows)
+                      if row[0] == section and row[2] == f"{name}.value")
+            assert rows[at + 1][2:] == [f"{name}.definition", figure.definition]
+    for touch, item in zip(report.sla.first_touch, data["sla"]["first_touch"], strict=True):
+        for figure in figures_of(touch):
+            shown_with_definition(figure)
+        assert item["median"]["definition"] == touch.median.definition
+        assert [touch.clock, "first_touch.median.definition", touch.median.definition] in [
+            row[1:] for row in rows]
+        for columns in ("columns", "by_clock_columns", "partner_columns"):
+            for column in getattr(getattr(report, section), columns, ()):
+                assert column.definition in page and column.definition in table
 
 
 def test_since_accepts_dates_and_instants_and_names_the_format() -> None:
@@ -119,8 +155,8 @@ def test_every_format_shows_the_rejection_rate_by_partner_and_its_alert() -> Non
                               "Budget <unconfirmed>", "A"),
                  DecisionFact("prm:2", "partner_to_direct", "accepted", at(11, 21), None,
                               None, "B"))
-    report = compute(dataclasses.replace(DATA, decisions=decisions,
-                                         policy=PolicyFacts(rejection_alert_pct=5)), now=NOW)
+    policy = PolicyFacts(rejection_alert_pct=5, min_sample=1)
+    report = compute(dataclasses.replace(DATA, decisions=decisions, policy=policy), now=NOW)
     alert = "A: 1 of 1 handoffs rejected (100%), above 5%: investigate"
     table = render(report, "table")
     assert "rejection rate by partner" in table and alert in table
@@ -128,8 +164,35 @@ def test_every_format_shows_the_rejection_rate_by_partner_and_its_alert() -> Non
     assert 'data-section="acceptance"' in html and f'<p class="alert">{alert}</p>' in html
     assert "Budget &lt;unconfirmed&gt;" in html  # reasons are people's text: escaped
     data = json.loads(render(report, "json"))["acceptance"]
-    assert data["alerts"] == [alert] and data["rejection_rate_pct"] == 50.0
+    assert data["alerts"] == [alert] and data["rejection_rate"]["value"] == 50.0
     cells = {(r["group"], r["metric"]): r["value"]
              for r in csv.DictReader(io.StringIO(render(report, "csv")))
              if r["section"] == "acceptance"}
-    assert cells[("A", "partners.rate_pct")] == "100.0" and cells[("", "alerts")] == alert
+    assert cells[("A", "partners.rate.value")] == "100.0" and cells[("", "alerts")] == alert
+
+
+def test_an_empty_period_renders_in_every_format_without_nan_or_error() -> None:
+    from handoff_sync.report.facts import ReportData
+    from handoff_sync.report.render_table import render_table
+
+    for data in (ReportData("empty"), dataclasses.replace(DATA, deals=())):
+        report = compute(data, now=NOW)
+        for fmt in ("table", "csv", "json", "html"):
+            text = render(report, fmt)
+            assert not re.search(r"\bnan\b", text, re.IGNORECASE), fmt
+            assert "n/a" in text or fmt in ("csv", "json")
+        assert json.loads(render(report, "json"))["sla"]["within_sla"]["value"] is None
+        wide = io.StringIO()
+        render_table(report, wide, width=1000)
+        assert "n/a │ n=0 │ >= 90%: no data: no clock has finished yet" in wide.getvalue()
+
+
+def test_report_by_segment_on_the_command_line_is_accepted() -> None:
+    import argparse
+
+    from handoff_sync.cli.report import add_report_command
+
+    parser = argparse.ArgumentParser()
+    add_report_command(parser.add_subparsers())
+    for by in ("segment", "region", "owner", "handoff_type", "partner", "stage"):
+        assert parser.parse_args(["report", "--by", by]).by == by

@@ -115,15 +115,16 @@ def hostile_report() -> Any:
 def test_report_csv_neutralises_partner_formulas_and_keeps_negative_figures() -> None:
     report = hostile_report()
     # Partner deals closing faster than direct ones: a negative figure.
+    p = report.preservation
     report = dataclasses.replace(report, preservation=dataclasses.replace(
-        report.preservation, cycle_impact_pct=-12.5))
+        p, cycle_impact=dataclasses.replace(p.cycle_impact, value=-12.5)))
     rows = list(csv.reader(io.StringIO(render(report, "csv"))))
     groups = {row[1] for row in rows}
     assert "'" + FORMULA in groups and FORMULA not in groups
     assert "Acme" in groups  # the escapes went, the name stayed
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
     # Figures stay numbers: a quoted '-12.5 would be text a spreadsheet cannot sum.
-    impact = next(row for row in rows if row[2] == "cycle_impact_pct")
+    impact = next(row for row in rows if row[2] == "cycle_impact.value")
     assert impact[3] == "-12.5"
 
 

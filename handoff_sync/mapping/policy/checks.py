@@ -35,6 +35,7 @@ from handoff_sync.mapping.policy.file_model import (
     Ownership,
     Stage,
 )
+from handoff_sync.mapping.policy.funnel_checks import check_funnels
 from handoff_sync.mapping.policy.readiness_checks import (
     UNKNOWN_PARTNERS,
     PartnerFields,
@@ -322,6 +323,8 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
         check.condition(("creation", "when"), policy.creation.when)
     if policy.routing is not None:
         check_routing(check, policy.routing)
+    if not gaps.lost(("measures", "funnels")):
+        check_funnels(check, policy.measures.funnels)
     calendars = keys_of(document.data, ("calendars",))
     readiness = policy.measures.readiness
     if readiness is not None and not gaps.lost(("measures", "readiness")):

@@ -10,19 +10,18 @@ not exist) is checked in policy/checks.py.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field
 
+# Condition lives in its own module so that measures (funnel steps) can use it too.
+from handoff_sync.mapping.policy.condition import Condition
 from handoff_sync.mapping.policy.duration import Duration
 from handoff_sync.mapping.policy.measures import Measures
 from handoff_sync.mapping.system.file_model import FileModel
 
 FORMAT_VERSION = 1
 
-Operator = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains",
-                   "is_blank", "is_filled", "is_true", "is_false"]
-UNARY_OPERATORS = frozenset({"is_blank", "is_filled", "is_true", "is_false"})
 RoleName = Literal["prm_owner", "crm_owner", "cs_owner", "manager"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EventName = Literal["handoff_required", "stage_entered", "gate_passed", "field_filled",
@@ -33,50 +32,6 @@ Normalisation = Literal["lowercase", "trim", "collapse_spaces", "strip_punctuati
                         "strip_legal_suffixes", "strip_www"]
 LaxDate = Annotated[date, Field(strict=False)]
 
-
-class Condition(FileModel):
-    """A test on the deal: {field, op, value}, or all:/any: of a list, or not: of one."""
-
-    field: str | None = None
-    """The canonical field to test."""
-    op: Operator | None = None
-    """The comparison: ==, !=, >, >=, <, <=, in, not_in, contains, is_blank, is_filled,
-    is_true, is_false."""
-    value: Any = None
-    """What to compare with (a list for in/not_in; nothing for is_* operators)."""
-    all: list[Condition] | None = None
-    """True when every listed condition is true."""
-    any: list[Condition] | None = None
-    """True when at least one listed condition is true."""
-    not_: Condition | None = Field(default=None, alias="not")
-    """True when the given condition is false."""
-
-    # Operands converted to the tested field's type, filled on first use (conditions.py).
-    _operands: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Condition:
-        forms = [name for name, present in (
-            ("field", self.field is not None or self.op is not None),
-            ("all", self.all is not None), ("any", self.any is not None),
-            ("not", self.not_ is not None)) if present]
-        if len(forms) != 1:
-            shown = ", ".join(forms) if forms else "none"
-            raise ValueError("a condition is exactly one of {field, op, value}, all: [...], "
-                             f"any: [...] or not: {{...}} (found: {shown})")
-        if forms == ["field"]:
-            if self.field is None or self.op is None:
-                raise ValueError("a field test needs both 'field' and 'op'")
-            unary = self.op in UNARY_OPERATORS
-            if unary and "value" in self.model_fields_set:
-                raise ValueError(f"operator '{self.op}' takes no 'value'")
-            if not unary and "value" not in self.model_fields_set:
-                raise ValueError(f"operator '{self.op}' needs a 'value'")
-        elif (forms == ["all"] and not self.all) or (forms == ["any"] and not self.any):
-            raise ValueError(f"'{forms[0]}' needs at least one condition")
-        elif "value" in self.model_fields_set:
-            raise ValueError("'value' belongs to a field test, not to all/any/not")
-        return self
 
 
 def _default_working_days() -> list[Weekday]:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from handoff_sync.mapping.policy.duration import Duration
+from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.mapping.system.file_model import FileModel
 
 HistoryMeasure = Literal["completeness", "within_sla", "acceptance", "preservation"]
@@ -102,12 +103,15 @@ class Readiness(FileModel):
 
 
 class Measures(FileModel):
-    """How handoffs are measured: targets and the smallest sample worth ranking."""
+    """How handoffs are measured: targets, the smallest sample worth ranking, funnels."""
 
     targets: Targets = Field(default_factory=Targets)
     """Targets the report marks figures against."""
     min_sample: int = Field(default=5, ge=1, le=10_000)
     """A group (partner, region, ...) with fewer finished cases is shown with its n but
     neither ranked nor marked against a target."""
+    funnels: list[Funnel] = Field(default_factory=list)
+    """Leakage funnels: chains of steps whose counts, conversion, time between steps and
+    dollars lost the report shows (none: no funnel section)."""
     readiness: Readiness | None = None
     """Partner readiness: dimensions, weights, thresholds and the training task."""

@@ -67,6 +67,8 @@ HANDOFF_STAGES = {
     "kickoff": "6 Customer Success Kickoff",  # the closed-won handoff's stage
 }
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
+# Customer segment by deal size: internal value -> label (HubSpot's own naming style).
+SEGMENTS = {"enterprise": "Enterprise", "mid_market": "Mid-Market", "smb": "SMB"}
 COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Other")
 PARTNER_ROLES = {
     "referral_only": "Referral Only",
@@ -128,6 +130,7 @@ DEAL_PROPERTIES: tuple[HsProperty, ...] = (
     HsProperty("handoff_stage_entered_at", "Handoff Stage Entered", "datetime", "date", _H,
                hubspot_defined=False),
     _enum("region", "Region", _H, REGIONS, custom=True),
+    _enum("segment", "Segment", _H, SEGMENTS, custom=True),
     HsProperty("budget", "Budget", "number", "number", _H, hubspot_defined=False),
     _text("economic_buyer", "Economic Buyer", _H, hubspot_defined=False),
     _text("need", "Need / Pain", _H, area=True, hubspot_defined=False),

@@ -114,6 +114,9 @@ HANDOFF_STAGES = (
     "6 Customer Success Kickoff",  # the closed-won handoff's stage
 )
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
+# Customer segment by deal size (custom.segment in the packs; the seed derives it from the
+# registered amount).
+SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Other")
 PARTNER_ROLES = ("Referral Only", "Co-Sell", "Services Delivery", "Reseller of Record")
 GATE_STATUSES = ("Passed", "Blocked", "Not Required")
@@ -134,6 +137,7 @@ def _qualification_fields() -> tuple[SfField, ...]:
                 picklist=HANDOFF_STAGES, restricted=True),
         SfField("Handoff_Stage_Entered__c", "datetime", "Handoff Stage Entered"),
         SfField("Region__c", "picklist", "Region", length=255, picklist=REGIONS),
+        SfField("Segment__c", "picklist", "Segment", length=255, picklist=SEGMENTS),
         SfField("Partner_Rep_Email__c", "email", "Partner Rep Email", length=80),
         SfField("Budget__c", "currency", "Budget", precision=18, scale=2),
         SfField("Economic_Buyer__c", "string", "Economic Buyer", length=120),

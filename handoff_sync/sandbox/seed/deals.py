@@ -20,6 +20,7 @@ from handoff_sync.sandbox.seed.history import (
     crm_path,
     crm_stage_change_ms,
     hubspot_history,
+    kickoff_ms,
     ms_of,
 )
 from handoff_sync.sandbox.seed.model import Scenario
@@ -31,6 +32,7 @@ from handoff_sync.sandbox.seed.records import (
     hs_owner,
     sf_owner,
 )
+from handoff_sync.sandbox.seed.rules import segment_of
 
 
 def opportunity_record(b: Builder, s: Scenario, shared: Shared, record_id: str,
@@ -47,6 +49,8 @@ def opportunity_record(b: Builder, s: Scenario, shared: Shared, record_id: str,
         "IsClosed": closed, "IsWon": won, "Handoff_Type__c": s.handoff_type,
         "Handoff_Stage__c": HANDOFF_STAGES[s.stage - 1],
         "Handoff_Stage_Entered__c": shared.entered[0], "Region__c": s.region,
+        # The registration's segment (its amount, not a re-scoped CRM one): both agree.
+        "Segment__c": segment_of(s.amount)[0],
         "Partner_Prepared_Prospect__c": False, "Handoff_Required__c": False,
         "LastStageChangeDate": moment(crm_stage_change_ms(s, shared.converted))[0],
     })
@@ -59,6 +63,9 @@ def opportunity_record(b: Builder, s: Scenario, shared: Shared, record_id: str,
     if s.rep_email is not None:
         record["Partner_Rep_Email__c"] = s.rep_email
     record.update(shared.crm_facts[0])
+    kickoff = kickoff_ms(s, shared.converted)
+    if kickoff is not None:
+        record["Kickoff_At__c"] = moment(kickoff)[0]
     if b.r() < 0.05:
         sf_task(b, record_id, owner_id, s.crm_created_ms)
 
@@ -88,6 +95,9 @@ def crm_deal(b: Builder, s: Scenario, shared: Shared, deal_id: str,
         props["partner_rep_email"] = s.rep_email
     if s.cs is not None:
         props["cs_owner_id"] = hs_owner(s.cs)
+    kickoff = kickoff_ms(s, shared.converted)
+    if kickoff is not None:
+        props["kickoff_at"] = moment(kickoff)[1]
     b.hs("deals", deal_id, shared.converted, props)
     b.associate("deals", deal_id, "companies", s.customer.company_id)
     if b.r() < 0.05:
@@ -113,7 +123,8 @@ def decoy(b: Builder, s: Scenario) -> tuple[str, str]:
         "StageName": stage, "Amount": amount, "Probability": float(probability),
         "CloseDate": close, "Type": "New Business", "LeadSource": "Partner Referral",
         "IsClosed": closed, "IsWon": won, "PartnerAccountId": s.partner.sf_id,
-        "Region__c": s.region, "Partner_Prepared_Prospect__c": False,
+        "Region__c": s.region, "Segment__c": segment_of(amount)[0],
+        "Partner_Prepared_Prospect__c": False,
         "Handoff_Required__c": False, "LastStageChangeDate": stamps[0][0],
          })
     deal_id = str(b.hs_number("crm_deals"))
@@ -123,7 +134,8 @@ def decoy(b: Builder, s: Scenario) -> tuple[str, str]:
         "closedate": day_iso(close), "pipeline": DEFAULT_PIPELINE.id, "dealstage": stage_id,
         "dealtype": "newbusiness", **FLAGS[stage_id], "partner_account_name": s.partner.name,
         "customer_account_name": s.customer.name, "customer_domain": s.customer.domain,
-        "region": s.region, **hubspot_history(crm_path(stage_id, created_ms, created_ms)),
+        "region": s.region, "segment": segment_of(amount)[1],
+        **hubspot_history(crm_path(stage_id, created_ms, created_ms)),
          })
     b.associate("deals", deal_id, "companies", s.customer.company_id)
     return opportunity_id, deal_id

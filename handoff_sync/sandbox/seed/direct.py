@@ -23,7 +23,11 @@ from handoff_sync.sandbox.seed.draw import (
 from handoff_sync.sandbox.seed.history import crm_path, hubspot_history
 from handoff_sync.sandbox.seed.model import Customer, Staff
 from handoff_sync.sandbox.seed.records import FLAGS, HS_CRM_STAGE, Builder, hs_owner, sf_owner
-from handoff_sync.sandbox.seed.rules import CS_HANDOFF_GO_LIVE, DIRECT_DEALS_PER_REGISTRATIONS
+from handoff_sync.sandbox.seed.rules import (
+    CS_HANDOFF_GO_LIVE,
+    DIRECT_DEALS_PER_REGISTRATIONS,
+    segment_of,
+)
 from handoff_sync.sandbox.seed.scenarios import draw_amount
 from handoff_sync.sandbox.seed.truth import DirectTruth
 from handoff_sync.sandbox.seed.words import COUNTRIES, INITIATIVES
@@ -106,7 +110,8 @@ def _direct_deal(b: Builder, rng: random.Random, plan: _DirectPlan, customer: Cu
         "StageName": stage, "Amount": amount, "Probability": float(probability),
         "CloseDate": close, "Type": "New Business", "LeadSource": plan.lead_source,
         "IsClosed": closed, "IsWon": won, "Region__c": customer.region,
-        "Partner_Prepared_Prospect__c": False, "Handoff_Required__c": False,
+        "Segment__c": segment_of(amount)[0], "Partner_Prepared_Prospect__c": False,
+        "Handoff_Required__c": False,
         "LastStageChangeDate": moment(closed_ms)[0],  # the record was last touched after
     })
     if cs is not None:
@@ -119,6 +124,7 @@ def _direct_deal(b: Builder, rng: random.Random, plan: _DirectPlan, customer: Cu
         "pipeline": DEFAULT_PIPELINE.id, "dealstage": stage_id, "dealtype": "newbusiness",
         **FLAGS[stage_id], "customer_account_name": customer.name,
         "customer_domain": customer.domain, "region": customer.region,
+        "segment": segment_of(amount)[1],
         **hubspot_history(crm_path(stage_id, created_ms, closed_ms)),
     }
     if cs is not None:

@@ -18,6 +18,7 @@ close date where that is not later than its last change).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 from handoff_sync.sandbox.hubspot.schema import (
@@ -26,15 +27,23 @@ from handoff_sync.sandbox.hubspot.schema import (
     date_entered,
     date_exited,
 )
-from handoff_sync.sandbox.seed.draw import DAY_MS, EPOCH, ONE_MS, Moment, hubspot_instant
+from handoff_sync.sandbox.seed.draw import (
+    DAY_MS,
+    EPOCH,
+    ONE_MS,
+    Moment,
+    between,
+    hubspot_instant,
+)
 from handoff_sync.sandbox.seed.model import Scenario
-from handoff_sync.sandbox.seed.rules import CONVERTED, REJECTED
+from handoff_sync.sandbox.seed.rules import CONVERTED, PARTNER_TO_DIRECT, REJECTED
 
 (_SUBMITTED, _APPROVED, _READY, _ACCEPTED, _WON, _LOST) = (
     stage.id for stage in PARTNER_PIPELINE.stages)
 _FIRST_CRM_STAGE = DEFAULT_PIPELINE.stages[0].id
 REVIEW_DAYS = 3  # a partner manager turns a registration down within this
 VALIDITY_DAYS = 90  # an unconverted registration expires after this
+KICKOFF_RECORDED = 0.85  # older wins whose customer-success kickoff is on the record
 
 Path = Sequence[tuple[str, int]]  # (stage id, ms it was entered), oldest first
 
@@ -94,3 +103,22 @@ def crm_path(stage_id: str, created_ms: int, changed_ms: int) -> Path:
     if stage_id == _FIRST_CRM_STAGE or changed_ms == created_ms:
         return [(stage_id, created_ms)]
     return [(_FIRST_CRM_STAGE, created_ms), (stage_id, changed_ms)]
+
+
+def kickoff_ms(s: Scenario, stamps: tuple[Moment, Moment]) -> int | None:
+    """When customer success held the kickoff of an older win (one whose partner handoff
+    ran to its last stage), or None: fresh wins still wait for theirs, and some kickoffs
+    were never recorded (the last leak of the report's funnel). A kickoff is no later
+    than the record's last change (which recorded it); a record unchanged since the win
+    has none. Drawn from a random stream of the scenario's own, so the generator's
+    stream, and every other value of the seed, stays as it was."""
+    if s.outcome != "won" or s.handoff_type != PARTNER_TO_DIRECT or s.closed_ms is None:
+        return None
+    r = random.Random(f"kickoff:{s.index}:{s.amount}").random
+    if r() >= KICKOFF_RECORDED:
+        return None
+    held = s.closed_ms + int(between(r, 1, 7) * DAY_MS)
+    changed = ms_of(stamps[1])  # recording the kickoff was a change of the record
+    if held <= changed:
+        return held
+    return changed if changed > s.closed_ms else None

@@ -29,6 +29,7 @@ from handoff_sync.sandbox.seed.rules import (
     HS_TASK_BASE,
     HS_USER_BASE,
     SF_PREFIX,
+    segment_of,
 )
 
 # Salesforce opportunity stage -> the HubSpot default pipeline's stage.
@@ -191,4 +192,5 @@ def _handoff_props(s: Scenario, entered: Moment) -> dict[str, str | None]:
         "handoff_stage": _HS_HANDOFF_STAGE[HANDOFF_STAGES[s.stage - 1]],
         "handoff_stage_entered_at": entered[1],
         "region": s.region,
+        "segment": segment_of(s.amount)[1],  # by the registered amount on both deals
     }

@@ -9,7 +9,14 @@ from handoff_sync.sandbox.seed.draw import day_iso, hubspot_number, moment, one_
 from handoff_sync.sandbox.seed.history import hubspot_history, registration_path
 from handoff_sync.sandbox.seed.model import Scenario
 from handoff_sync.sandbox.seed.records import FLAGS, Builder, Shared, hs_owner, sf_owner
-from handoff_sync.sandbox.seed.rules import APPROVED, CONVERTED, EXPIRED, REJECTED, SUBMITTED
+from handoff_sync.sandbox.seed.rules import (
+    APPROVED,
+    CONVERTED,
+    EXPIRED,
+    REJECTED,
+    SUBMITTED,
+    segment_of,
+)
 from handoff_sync.sandbox.seed.words import EXPIRY_NOTE, REJECTION_NOTES
 
 (_REG_SUBMITTED, _REG_APPROVED, _REG_READY, _REG_ACCEPTED, _REG_WON,
@@ -39,6 +46,7 @@ def registration_record(b: Builder, s: Scenario, shared: Shared, record_id: str,
         "Registration_Status__c": s.status, "Handoff_Type__c": s.handoff_type,
         "Handoff_Stage__c": HANDOFF_STAGES[s.stage - 1],
         "Handoff_Stage_Entered__c": shared.entered[0], "Region__c": s.region,
+        "Segment__c": segment_of(s.amount)[0],
         "Partner_Prepared_Prospect__c": False, "Handoff_Resubmit__c": False,
     })
     if s.approved_ms is not None:

@@ -13,6 +13,11 @@ INTEGRATION_USERNAME = "integration@handoff-sync.sandbox"
 REVOPS_EMAIL = "revops@example.com"
 VENDOR_DOMAIN = "vendor.example"
 HANDOFF_THRESHOLD = 100_000  # default "handoff required" amount
+# Customer segment by the deal's registered amount (Salesforce picklist value, HubSpot
+# internal value), largest band first. Derived, never drawn: adding the segment took no
+# draw from the random stream, so it changed no other seeded value.
+SEGMENT_BANDS = ((100_000, "Enterprise", "enterprise"), (25_000, "Mid-Market", "mid_market"),
+                 (0, "SMB", "smb"))
 # The default policy's go-live (closed_won_to_cs.required_when in mappings/handoff.yaml).
 # The direct deals are the org's history from before it, so they need no CS handoff (no
 # task, no SLA clock) whatever the clock says; only the report reads them.
@@ -38,3 +43,9 @@ HS_OWNER_BASE = 41_000_000
 HS_USER_BASE = 8_100_000
 # Salesforce ids: each object's key prefix (001 Account, 006 Opportunity, ...).
 SF_PREFIX = {name: obj.key_prefix for name, obj in OBJECTS.items()}
+
+
+def segment_of(amount: float) -> tuple[str, str]:
+    """(Salesforce value, HubSpot value) of the segment a deal of ``amount`` falls in."""
+    return next(((sf, hs) for floor, sf, hs in SEGMENT_BANDS if amount >= floor),
+                SEGMENT_BANDS[-1][1:])

@@ -1,0 +1,334 @@
+"""The leakage funnel: where in a chain of steps deals stop, and what they were worth.
+
+A funnel (handoff.yaml ``measures.funnels``) is a chain of steps, each reached when its
+condition holds on the deal's canonical values. A deal's furthest step is the last one
+whose condition holds, and it has reached every step up to that one: a won deal whose
+intro call nobody recorded still passed the intro. A deal for which ``lost_when`` holds
+died at its furthest step; one that is neither lost nor at the last step is in flight
+(it may still move on) and is never counted as lost.
+
+Pure: a function of the report's deal facts, the funnels and the smallest sample worth
+judging. Everything shown has its definition in ``DEFINITIONS`` (and each step says its
+own condition), so every format prints the definition next to the figure.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from handoff_sync.mapping.policy.conditions import describe_condition, evaluate
+from handoff_sync.mapping.policy.funnels import Funnel
+from handoff_sync.model import Value
+from handoff_sync.report.basis import DIMENSION_LABELS, group_of
+from handoff_sync.report.basis import DIMENSIONS as BY
+from handoff_sync.report.facts import DealFact
+from handoff_sync.report.stats import pct, wilson
+
+# The report's dimensions but the handoff stage: a funnel step already is a stage.
+DIMENSIONS = tuple(d for d in BY if d != "stage")
+NO_DATE = "(no date)"
+
+DEFINITIONS = {
+    "entered": "deals in the report's period (open now, or closed since its start) for "
+               "which the funnel's applies_when holds",
+    "reached": "deals whose furthest step is this one or a later one: a deal that reached "
+               "a later step counts at every earlier one",
+    "from_previous_pct": "reached this step / reached the previous step (in-flight deals "
+                         "count in both, so young cohorts convert less so far)",
+    "from_start_pct": "reached this step / reached the first step",
+    "median_days": "median days from the previous step to this one (their 'at' fields), "
+                   "over the deals for which both steps' own conditions hold and whose "
+                   "times are in order; n = how many deals that is",
+    "lost": "deals for which lost_when holds, counted at their furthest step: they died "
+            "there",
+    "lost_amount": "the amounts of the deals lost at the step, summed as recorded (no "
+                   "currency conversion; a deal without an amount adds nothing)",
+    "in_flight": "deals not lost whose furthest step is this one, before the last: still "
+                 "moving, never counted as lost",
+    "to_last_pct": "reached the last step / reached the first step, with its Wilson 95% "
+                   "interval",
+    "survived_pct": "of the deals that left this step, moved on or died there, the share "
+                    "that moved on: in-flight deals are left out, so this is where deals "
+                    "die; n = deals that left the step",
+    "weakest_step": "the step with the lowest survival (moved on / left the step), among "
+                    "steps where deals died and at least min_sample deals left",
+    "biggest_loss": "the step where the most dollars were lost (ties: more deals, then "
+                    "the earlier step)",
+    "small": "fewer than min_sample deals reached the first step: shown with its n, its "
+             "weakest step is not named",
+    "weekly": "cohorts by the week (Monday, UTC) in which deals reached the first step "
+              "(its 'at' field); deals with no such date form the cohort '(no date)'",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StepFigures:
+    step: str  # the step's id
+    label: str
+    definition: str  # its condition and time field, in words
+    reached: int
+    from_previous_pct: float | None
+    from_start_pct: float | None
+    median_days: float | None  # from the previous step
+    timed: int  # deals behind the median
+    lost: int
+    lost_amount: float
+    in_flight: int
+    in_flight_amount: float
+    survived_pct: float | None  # moved on / (moved on + lost here); None at the last step
+    settled: int  # moved on + lost here
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFunnel:
+    """The funnel of one group of deals (a partner, a region...), or of one weekly cohort."""
+
+    group: str
+    entered: int
+    reached: tuple[int, ...]  # per step, in chain order
+    to_last_pct: float | None
+    to_last_low_pct: float | None  # Wilson 95% interval
+    to_last_high_pct: float | None
+    lost: int
+    lost_amount: float
+    in_flight: int
+    weakest_step: str | None  # a step id
+    small: bool  # under min_sample
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    dimension: str
+    label: str
+    groups: tuple[GroupFunnel, ...]  # most deals first
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelFigures:
+    funnel: str  # the funnel's id
+    label: str
+    definition: str  # which deals enter, when one is lost
+    currency: str | None  # the amounts' one currency; "mixed", or None when none is known
+    entered: int
+    completed: int  # reached the last step
+    lost: int
+    lost_amount: float
+    in_flight: int
+    in_flight_amount: float
+    biggest_loss: str | None  # a step id
+    weakest_step: str | None  # a step id
+    steps: tuple[StepFigures, ...]
+    by: tuple[Breakdown, ...]
+    weekly: tuple[GroupFunnel, ...]  # oldest week first; '(no date)' last
+    weekly_note: str | None  # why there are no cohorts, when there are none
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelSection:
+    declared: bool  # handoff.yaml declares at least one funnel
+    min_sample: int
+    definitions: dict[str, str]
+    funnels: tuple[FunnelFigures, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """How far one deal got: its furthest step (-1: none), its step times, its fate."""
+
+    deal: DealFact
+    furthest: int
+    own: tuple[bool, ...]  # each step's own condition
+    times: tuple[datetime | None, ...]
+    lost: bool
+    amount: float
+
+
+def compute_funnels(deals: Sequence[DealFact], funnels: Sequence[Funnel],
+                    min_sample: int) -> FunnelSection:
+    """The funnel section for the deals of the report's period (a funnel without steps,
+    which `mappings validate` refuses, is left out)."""
+    return FunnelSection(declared=bool(funnels), min_sample=min_sample,
+                         definitions=dict(DEFINITIONS),
+                         funnels=tuple(compute_funnel(deals, f, min_sample) for f in funnels
+                                       if f.steps))
+
+
+def compute_funnel(deals: Sequence[DealFact], funnel: Funnel, min_sample: int,
+                   ) -> FunnelFigures:
+    paths = [_path(deal, funnel) for deal in deals
+             if funnel.applies_when is None or evaluate(funnel.applies_when, _lookup(deal))]
+    steps = _steps(paths, funnel)
+    last = len(funnel.steps) - 1
+    lost = [p for p in paths if p.lost and p.furthest >= 0]
+    flying = [p for p in paths if _in_flight(p, last)]
+    return FunnelFigures(
+        funnel=funnel.id, label=funnel.label, definition=_funnel_definition(funnel),
+        currency=_currency(paths), entered=len(paths),
+        completed=sum(1 for p in paths if p.furthest == last >= 0),
+        lost=len(lost), lost_amount=_money(p.amount for p in lost), in_flight=len(flying),
+        in_flight_amount=_money(p.amount for p in flying), biggest_loss=_biggest_loss(steps),
+        weakest_step=_weakest(funnel, steps, min_sample),
+        steps=steps,
+        by=tuple(Breakdown(dimension, DIMENSION_LABELS[dimension],
+                           _groups(paths, funnel, min_sample, _along(dimension)))
+                 for dimension in DIMENSIONS),
+        weekly=_weekly(paths, funnel, min_sample), weekly_note=_weekly_note(funnel, paths))
+
+
+def _along(dimension: str) -> Callable[[_Path], str]:
+    return lambda path: group_of(path.deal, dimension)
+
+
+def _lookup(deal: DealFact) -> Callable[[str], Value]:
+    return lambda name: deal.values.get(name)
+
+
+def _path(deal: DealFact, funnel: Funnel) -> _Path:
+    lookup = _lookup(deal)
+    own = tuple(evaluate(step.reached_when, lookup) for step in funnel.steps)
+    furthest = max((i for i, holds in enumerate(own) if holds), default=-1)
+    times = tuple(_instant(lookup(step.at)) if held and step.at else None
+                  for step, held in zip(funnel.steps, own, strict=True))
+    lost = funnel.lost_when is not None and evaluate(funnel.lost_when, lookup)
+    amount = float(deal.amount) if deal.amount is not None else 0.0
+    return _Path(deal, furthest, own, times, lost, amount)
+
+
+def _in_flight(path: _Path, last: int) -> bool:
+    return not path.lost and 0 <= path.furthest < last
+
+
+def _steps(paths: Sequence[_Path], funnel: Funnel) -> tuple[StepFigures, ...]:
+    last = len(funnel.steps) - 1
+    reached = [sum(1 for p in paths if p.furthest >= i) for i in range(len(funnel.steps))]
+    figures: list[StepFigures] = []
+    for i, step in enumerate(funnel.steps):
+        days = [gap for p in paths if i and (gap := _days(p, i)) is not None]
+        lost = [p for p in paths if p.lost and p.furthest == i]
+        flying = [p for p in paths if p.furthest == i and _in_flight(p, last)]
+        moved_on = reached[i + 1] if i < last else 0
+        settled = moved_on + len(lost) if i < last else 0
+        figures.append(StepFigures(
+            step=step.id, label=step.label, definition=_step_definition(funnel, i),
+            reached=reached[i], from_previous_pct=pct(reached[i], reached[i - 1]) if i
+            else None, from_start_pct=pct(reached[i], reached[0]),
+            median_days=_round(statistics.median(days)) if days else None, timed=len(days),
+            lost=len(lost), lost_amount=_money(p.amount for p in lost),
+            in_flight=len(flying), in_flight_amount=_money(p.amount for p in flying),
+            survived_pct=pct(moved_on, settled), settled=settled))
+    return tuple(figures)
+
+
+def _days(path: _Path, step: int) -> float | None:
+    """Days from the previous step to ``step`` for this deal, when both are timed and in
+    order (a step recorded before the previous one says the chain is not this deal's
+    order, not that it took negative time)."""
+    start, end = path.times[step - 1], path.times[step]
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).total_seconds() / 86_400
+
+
+def _groups(paths: Sequence[_Path], funnel: Funnel, min_sample: int,
+            key: Callable[[_Path], str]) -> tuple[GroupFunnel, ...]:
+    grouped: dict[str, list[_Path]] = defaultdict(list)
+    for path in paths:
+        grouped[key(path)].append(path)
+    rows = [_group(name, mine, funnel, min_sample) for name, mine in grouped.items()]
+    return tuple(sorted(rows, key=lambda r: (-r.entered, r.group)))
+
+
+def _group(name: str, paths: Sequence[_Path], funnel: Funnel, min_sample: int,
+           ) -> GroupFunnel:
+    last = len(funnel.steps) - 1
+    steps = _steps(paths, funnel)
+    reached = tuple(step.reached for step in steps)
+    first, final = reached[0], reached[last]
+    interval = wilson(final, first)
+    lost = [p for p in paths if p.lost and p.furthest >= 0]
+    small = first < min_sample
+    return GroupFunnel(
+        group=name, entered=len(paths), reached=reached, to_last_pct=pct(final, first),
+        to_last_low_pct=interval[0] if interval else None,
+        to_last_high_pct=interval[1] if interval else None, lost=len(lost),
+        lost_amount=_money(p.amount for p in lost),
+        in_flight=sum(1 for p in paths if _in_flight(p, last)),
+        weakest_step=None if small else _weakest(funnel, steps, min_sample), small=small)
+
+
+def _currency(paths: Sequence[_Path]) -> str | None:
+    codes = {code for p in paths if isinstance(code := p.deal.values.get("currency"), str)}
+    return None if not codes else codes.pop() if len(codes) == 1 else "mixed"
+
+
+def _weekly(paths: Sequence[_Path], funnel: Funnel, min_sample: int,
+            ) -> tuple[GroupFunnel, ...]:
+    if funnel.steps[0].at is None:
+        return ()
+    rows = _groups(paths, funnel, min_sample, lambda p: _week(p.times[0]))
+    return tuple(sorted(rows, key=lambda r: (r.group == NO_DATE, r.group)))
+
+
+def _week(at: datetime | None) -> str:
+    if at is None:
+        return NO_DATE
+    day = at.astimezone(UTC).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
+def _weekly_note(funnel: Funnel, paths: Sequence[_Path]) -> str | None:
+    if funnel.steps[0].at is None:
+        return (f"The first step ({funnel.steps[0].id}) names no 'at' field, so deals "
+                "cannot be put in weekly cohorts.")
+    if paths and all(p.times[0] is None for p in paths):
+        return (f"No deal has a date in {funnel.steps[0].at} (the first step's 'at'): map it "
+                "to see weekly cohorts.")
+    return None
+
+
+def _weakest(funnel: Funnel, steps: Sequence[StepFigures], min_sample: int) -> str | None:
+    """The step deals leave dead most often (ties: more deaths, then the earlier step)."""
+    rates = [(s.survived_pct, -s.lost, i) for i, s in enumerate(steps)
+             if s.survived_pct is not None and s.lost and s.settled >= min_sample]
+    return funnel.steps[min(rates)[2]].id if rates else None
+
+
+def _biggest_loss(steps: Sequence[StepFigures]) -> str | None:
+    lossy = [(-s.lost_amount, -s.lost, i) for i, s in enumerate(steps) if s.lost]
+    return steps[min(lossy)[2]].step if lossy else None
+
+
+def _step_definition(funnel: Funnel, index: int) -> str:
+    step = funnel.steps[index]
+    text = f"reached when {describe_condition(step.reached_when)}"
+    if index + 1 < len(funnel.steps):
+        text += " (or a later step is reached)"
+    return text + (f"; time: {step.at}" if step.at else "; no time field")
+
+
+def _funnel_definition(funnel: Funnel) -> str:
+    enters = ("every deal" if funnel.applies_when is None
+              else f"deals where {describe_condition(funnel.applies_when)}")
+    lost = ("no deal is counted as lost" if funnel.lost_when is None
+            else f"a deal is lost when {describe_condition(funnel.lost_when)}")
+    return f"{enters}; {lost}"
+
+
+def _instant(value: Value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time(), UTC)
+    return None
+
+
+def _round(value: float) -> float:
+    return round(value, 1)
+
+
+def _money(amounts: Iterable[float]) -> float:
+    return round(sum(amounts), 2)
