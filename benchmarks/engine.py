@@ -38,12 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from connectors.base import Owner  # noqa: E402
-from handoff_sync.engine.plan import (  # noqa: E402
-    Dirty,
-    EngineInput,
-    clock_driven_deals,
-    plan,
-)
+from handoff_sync.engine.plan import Dirty, EngineInput, plan  # noqa: E402
+from handoff_sync.engine.time_driven import clock_driven_deals  # noqa: E402
 from handoff_sync.engine.types import EngineState, Link, LinkMethod  # noqa: E402
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
 from handoff_sync.mapping.system.convert import to_canonical  # noqa: E402

@@ -68,7 +68,6 @@ from handoff_sync.engine.sla import (
     advance_clocks,
     first_seen_notes,
     headline_clock,
-    running_status,
 )
 from handoff_sync.engine.stages import (
     StageWindow,
@@ -76,10 +75,12 @@ from handoff_sync.engine.stages import (
     place,
     stage_window,
     window_line,
-    windows_moved,
 )
 from handoff_sync.engine.stored import StoredForms
 from handoff_sync.engine.tasks import TaskContext, desired_tasks, task_actions
+from handoff_sync.engine.time_driven import (  # the sync layer imports it from here
+    clock_driven_deals as clock_driven_deals,
+)
 from handoff_sync.engine.types import (
     LINK_ID_FIELDS,
     BaseSnapshot,
@@ -100,7 +101,6 @@ from handoff_sync.engine.types import (
 )
 from handoff_sync.engine.value_reviews import invalid_value_review, unwritable_review
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.mapping.policy.file_model import HandoffPolicy
 from handoff_sync.mapping.policy.gates import evaluate_gate, handoff_type_of
 from handoff_sync.mapping.policy.templates import render_brief
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
@@ -114,7 +114,6 @@ from handoff_sync.model import (
     PartnerAccount,
     PersonRole,
     Role,
-    SlaStatus,
     TaskStatus,
     Value,
 )
@@ -262,30 +261,6 @@ def plan(inputs: EngineInput) -> Plan:
         deals=deals,
         planned_deals=None if inputs.dirty is None else frozenset(planned),
     )
-
-
-def clock_driven_deals(state: EngineState, policy: HandoffPolicy,
-                       now: datetime) -> frozenset[str]:
-    """Deals whose running SLA clock or stage day window time alone has moved by ``now``
-    (on track to at risk or breached/overdue, at risk to breached/overdue): an incremental
-    cycle plans them even when nothing about them changed. A clock the policy no longer
-    defines counts as moved."""
-    moved: set[str] = set()
-    for state_ in state.clocks.values():
-        if state_.stopped_at is not None or state_.status not in (SlaStatus.ON_TRACK,
-                                                                   SlaStatus.AT_RISK):
-            continue
-        handoff = policy.handoff_types.get(state_.handoff_type)
-        clock = next((c for c in handoff.slas if c.id == state_.clock), None) \
-            if handoff is not None else None
-        if handoff is None or clock is None:
-            moved.add(state_.deal)
-            continue
-        calendar = policy.calendars.get(handoff.calendar) if handoff.calendar else None
-        if running_status(clock, state_.started_at, now, calendar) is not state_.status:
-            moved.add(state_.deal)
-    moved.update(windows_moved(state.verdicts.values(), now))  # stage windows move too
-    return frozenset(moved)
 
 
 # The id field each side's records hold of the other side's record.

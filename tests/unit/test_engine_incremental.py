@@ -16,7 +16,8 @@ from types import MappingProxyType
 
 import pytest
 
-from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
+from handoff_sync.engine.plan import Dirty, EngineInput, plan
+from handoff_sync.engine.time_driven import clock_driven_deals
 from handoff_sync.engine.types import Plan
 from handoff_sync.mapping.system.convert import MappedRecord
 from handoff_sync.testing.builders import apply_plan, seeded_inputs

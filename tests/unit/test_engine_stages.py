@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from handoff_sync.engine.plan import EngineInput, clock_driven_deals, plan
+from handoff_sync.engine.plan import EngineInput, plan
+from handoff_sync.engine.time_driven import clock_driven_deals
 from handoff_sync.engine.types import EngineState, FieldWrite, Plan, TaskActionKind
 from handoff_sync.mapping.system.convert import outputs_to_system, to_canonical
 from handoff_sync.model import OwnerDirectory, Role
