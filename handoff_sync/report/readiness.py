@@ -10,6 +10,7 @@ report rows.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,25 +22,61 @@ from handoff_sync.engine.readiness import (
 )
 from handoff_sync.engine.readiness_tasks import dimension_of
 from handoff_sync.report.facts import DIRECT, PARTNER, ReportData
+from handoff_sync.report.figure import Column, Figure
 
-DEFINITIONS = {
-    "score": "Weighted mean of the partner's dimension scores (0-100), over the dimensions "
-             "that have data: a dimension with no data is left out and the others "
-             "re-weighted, never scored 0. n/a: no dimension has data.",
-    "dimension_score": "The dimension's score, 0-100, from its source (see each "
-                       "dimension's definition).",
-    "applied_weight": "The dimension's share of the partner's score once dimensions "
-                      "without data are left out (its declared weight / the weight with "
-                      "data).",
-    "under_threshold": "Dimensions scored under their threshold: each is a training need "
-                       "and opens one training task for the partner's channel manager.",
-    "open_training_tasks": "Training tasks open now in the PRM, on the partner account, "
-                           "one per partner and dimension under its threshold; closed by "
-                           "the next sync cycle once the dimension recovers.",
-    "history": "history.* dimensions count the partner's whole handoff history in the "
-               "store, not the report period; a figure over fewer cases than its minimum "
-               "sample is not scored.",
-}
+HISTORY_NOTE = ("history.* dimensions count the partner's whole handoff history in the "
+                "store, not the report period; a figure over fewer cases than its minimum "
+                "sample is not scored.")
+SCORE_DEFINITION = ("Weighted mean of the partner's dimension scores (0-100), over the "
+                    "dimensions that have data: a dimension with no data is left out and the "
+                    "others re-weighted, never scored 0. n/a: no dimension has data.")
+UNDER_DEFINITION = ("A dimension scored under its threshold is a training need: it opens one "
+                    "training task for the partner's channel manager.")
+TASKS_DEFINITION = ("Training tasks open now in the PRM, on the partner account, one per "
+                    "partner and dimension under its threshold; the next sync cycle closes "
+                    "one once its dimension is back at or above the threshold.")
+DIMENSION_COLUMNS = (
+    Column("label", "dimension", "What the partner is scored on (its id in brackets)."),
+    Column("source", "source", "partner.<field>: a field of the partner account; "
+           "history.<figure>: the partner's own handoffs."),
+    Column("weight", "weight", "Its share of the readiness score; the weights sum to 100."),
+    Column("threshold", "threshold", "Under this score the dimension is a training need."),
+    Column("definition", "how it is scored", "How the source becomes a score of 0-100."),
+)
+PARTNER_COLUMNS = (
+    Column("partner", "partner", "The partner account (the name deals carry as their "
+           "partner)."),
+    Column("score", "readiness", SCORE_DEFINITION),
+    Column("weight_with_data", "weight with data", "The declared weight (of 100) of the "
+           "dimensions that have data: what the score stands on."),
+    Column("cells", "one column per dimension", "Its score (what was scored), ', under "
+           "<threshold>' when under it; n/a with the cases counted (n=, history) or the "
+           "value (a field) when there is no score."),
+    Column("open_training_tasks", "open training tasks", TASKS_DEFINITION),
+    Column("channel_manager", "channel manager", "The partner account's owner, who gets its "
+           "training tasks (else the policy's fallback owner)."),
+)
+BREAKDOWN_COLUMNS = (
+    Column("group", "partner / dimension", "One partner's one dimension."),
+    Column("score", "score", "The dimension's score, 0-100, from its source; none: no "
+           "data."),
+    Column("value", "scored value", "What was scored: the field's value, or the history "
+           "figure with its n."),
+    Column("n", "n", "history.*: the cases counted (handoffs, finished clocks, decided "
+           "handoffs, closed deals)."),
+    Column("weight", "weight", "The declared weight."),
+    Column("applied_weight", "applied weight", "Its share of the partner's score once "
+           "dimensions without data are left out (declared weight / weight with data)."),
+    Column("threshold", "threshold", "Under this score the dimension is a training need."),
+    Column("status", "status", "under threshold, ok, or no data and why."),
+)
+TRAINING_COLUMNS = (
+    Column("group", "partner / dimension", "The partner and the dimension under its "
+           "threshold the task is for."),
+    Column("assignee", "assignee", "Who holds the task: the channel manager, else the "
+           "fallback owner."),
+    Column("due_at", "due", "When the task is due (set when it opened, never moved)."),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +85,8 @@ class DimensionDefinition:
 
     id: str
     label: str
-    weight: float
     source: str
+    weight: float
     threshold: float
     definition: str
 
@@ -91,31 +128,35 @@ class TrainingRow:
 class ReadinessSection:
     enabled: bool  # handoff.yaml declares measures.readiness
     note: str  # what the section stands on, or why it is empty
-    definitions: dict[str, str]
     threshold: float | None  # the default threshold
+    partners_scored: Figure  # partners with a score, n = partner accounts
+    partners_under: Figure
+    under: Figure  # (partner, dimension) pairs under threshold
+    open_training_tasks: Figure
     dimensions: tuple[DimensionDefinition, ...]
+    dimension_columns: tuple[Column, ...]
     partners: tuple[PartnerRow, ...]  # lowest score first (no score last)
-    partners_scored: int
-    partners_under: int  # partners with a dimension under its threshold
-    under: int  # (partner, dimension) pairs under threshold
+    partner_columns: tuple[Column, ...]
     breakdown: tuple[BreakdownRow, ...]
-    open_training_tasks: tuple[TrainingRow, ...]
+    breakdown_columns: tuple[Column, ...]
+    training_tasks: tuple[TrainingRow, ...]
+    training_columns: tuple[Column, ...]
 
 
 def readiness(data: ReportData) -> ReadinessSection:
     policy = data.policy.readiness
     if policy is None:
-        return _empty("No readiness dimensions declared: add measures.readiness to "
-                      "handoff.yaml (docs/admin-guide.md, 'Measuring handoffs').")
+        return _section("No readiness dimensions declared: add measures.readiness to "
+                        "handoff.yaml (docs/admin-guide.md, 'Measuring handoffs').")
     min_sample = data.policy.min_sample
     dimensions = tuple(DimensionDefinition(
-        d.id, d.label, d.weight, d.source,
+        d.id, d.label, d.source, d.weight,
         d.threshold if d.threshold is not None else policy.threshold,
         definition(d, min_sample)) for d in policy.dimensions)
     if not data.partners:
-        return _empty("No partner accounts read: the PRM file maps none (its partners: "
-                      "section; a file drop holds none), or no sync cycle has read them yet.",
-                      policy.threshold, dimensions)
+        return _section("No partner accounts read: the PRM file maps none (its partners: "
+                        "section; a file drop holds none), or no sync cycle has read them "
+                        "yet.", policy.threshold, dimensions)
     scores = score_partners(policy, data.partners, deal_histories(data),
                             min_sample=min_sample)
     names = {p.partner_id: p.name for p in scores}
@@ -129,14 +170,10 @@ def readiness(data: ReportData) -> ReadinessSection:
         f"{names[t.record or '']} / {dimension_of(t.kind)}", names[t.record or ""],
         labels.get(dimension_of(t.kind) or "", dimension_of(t.kind) or ""), t.assignee,
         t.due_at) for t in tasks), key=lambda r: r.group)
-    return ReadinessSection(
-        enabled=True, note=f"{len(scores)} partner accounts. " + DEFINITIONS["history"],
-        definitions=dict(DEFINITIONS), threshold=policy.threshold, dimensions=dimensions,
-        partners=tuple(rows), partners_scored=sum(1 for p in scores if p.score is not None),
-        partners_under=sum(1 for p in scores if p.under),
-        under=sum(len(p.under) for p in scores),
-        breakdown=tuple(row for p in scores for row in _breakdown(p)),
-        open_training_tasks=tuple(training))
+    return _section(
+        f"{len(scores)} partner accounts. {HISTORY_NOTE}", policy.threshold, dimensions,
+        scores, tuple(rows), tuple(row for p in scores for row in _breakdown(p)),
+        tuple(training))
 
 
 def deal_histories(data: ReportData) -> list[DealHistory]:
@@ -177,10 +214,38 @@ def _breakdown(partner: PartnerReadiness) -> list[BreakdownRow]:
         for d in partner.dimensions]
 
 
-def _empty(note: str, threshold: float | None = None,
-           dimensions: tuple[DimensionDefinition, ...] = ()) -> ReadinessSection:
-    return ReadinessSection(threshold is not None, note, dict(DEFINITIONS),
-                            threshold, dimensions, (), 0, 0, 0, (), ())
+def _section(note: str, threshold: float | None = None,
+             dimensions: tuple[DimensionDefinition, ...] = (),
+             scores: Sequence[PartnerReadiness] = (), partners: tuple[PartnerRow, ...] = (),
+             breakdown: tuple[BreakdownRow, ...] = (),
+             training: tuple[TrainingRow, ...] = ()) -> ReadinessSection:
+    """The section; without ``threshold`` (no readiness declared) it is not enabled, and
+    its figures are n/a saying why."""
+    why = "" if threshold is not None else "no readiness dimensions declared"
+
+    def counted(label: str, value: int, definition: str, n: int | None = None) -> Figure:
+        return Figure(label, None if why else value, definition, n=n, why=why)
+
+    return ReadinessSection(
+        enabled=threshold is not None, note=note, threshold=threshold,
+        partners_scored=counted(
+            "partners scored", sum(1 for p in scores if p.score is not None),
+            "Partner accounts with a readiness score, of every partner account (n). "
+            + SCORE_DEFINITION, n=len(scores)),
+        partners_under=counted(
+            "partners under threshold", sum(1 for p in scores if p.under),
+            "Partner accounts with at least one dimension under its threshold. "
+            + UNDER_DEFINITION),
+        under=counted(
+            "dimensions under threshold", sum(len(p.under) for p in scores),
+            "Partner x dimension pairs scored under the dimension's threshold. "
+            + UNDER_DEFINITION),
+        open_training_tasks=counted("open training tasks", len(training), TASKS_DEFINITION),
+        # No readiness declared: no tables, so no columns to define.
+        dimensions=dimensions, dimension_columns=() if why else DIMENSION_COLUMNS,
+        partners=partners, partner_columns=() if why else PARTNER_COLUMNS,
+        breakdown=breakdown, breakdown_columns=() if why else BREAKDOWN_COLUMNS,
+        training_tasks=training, training_columns=() if why else TRAINING_COLUMNS)
 
 
 def matrix(section: ReadinessSection) -> list[tuple[PartnerRow, list[BreakdownRow]]]:

@@ -1,4 +1,4 @@
-"""The "Partner readiness" section as terminal tables: headline counts with their
+"""The "Partner readiness" section as terminal tables: headline figures with their
 definitions, each partner's score with a column per dimension (under threshold said in
 words), how each dimension is scored, and the open training tasks."""
 
@@ -7,27 +7,18 @@ from __future__ import annotations
 from rich.table import Table
 
 from handoff_sync.report import table_kit as kit
+from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import Report
 from handoff_sync.report.readiness import cell_text, matrix
 from handoff_sync.report.text import num
 
 
 def render(report: Report) -> list[Table]:
-    r = report.readiness
+    r, least = report.readiness, report.min_sample
     if not r.enabled:
-        return [kit.table(None, ("note",), [(r.note,)])]
-    d = r.definitions
+        return [kit.figures(figures_of(r), least), kit.note(r.note)]
     return [
-        kit.table(None, ("figure", "value", "definition"), [
-            ("partners with a readiness score", f"{r.partners_scored}/{len(r.partners)}",
-             d["score"]),
-            ("partners with a dimension under threshold", r.partners_under,
-             d["under_threshold"]),
-            ("dimensions under threshold", r.under, d["under_threshold"]),
-            ("open training tasks", len(r.open_training_tasks), d["open_training_tasks"]),
-            ("dimension score", "", d["dimension_score"]),
-            ("weight with data", "", d["applied_weight"]),
-            ("history", "", d["history"])]),
+        kit.figures(figures_of(r), least), kit.note(r.note),
         kit.table("readiness by partner (lowest first)",
                   ("partner", "readiness", "weight with data",
                    *(x.label for x in r.dimensions), "open training tasks",
@@ -36,12 +27,14 @@ def render(report: Report) -> list[Table]:
                     *(cell_text(c) for c in cells), p.open_training_tasks,
                     p.channel_manager or "-") for p, cells in matrix(r)]
                   or [("(no partner accounts)",)]),
-        kit.table("dimensions: how each is scored",
-                  ("dimension", "source", "weight", "threshold", "how it is scored"),
+        kit.definitions(r.partner_columns),
+        kit.table("dimensions: how each is scored", [c.label for c in r.dimension_columns],
                   [(f"{x.label} ({x.id})", x.source, f"{x.weight:g}", f"{x.threshold:g}",
                     x.definition) for x in r.dimensions]),
-        kit.table(f"open training tasks: {len(r.open_training_tasks)}",
-                  ("partner", "dimension", "assignee", "due"),
-                  [(t.partner, t.dimension, t.assignee or "-",
+        kit.definitions(r.dimension_columns),
+        kit.table(f"open training tasks: {len(r.training_tasks)}",
+                  [c.label for c in r.training_columns],
+                  [(t.group, t.assignee or "-",
                     t.due_at.strftime("%Y-%m-%d") if t.due_at else "-")
-                   for t in r.open_training_tasks] or [("(none)", "", "", "")])]
+                   for t in r.training_tasks] or [("(none)", "", "")]),
+        kit.definitions(r.training_columns)]

@@ -161,9 +161,10 @@ def test_a_partner_under_threshold_gets_one_training_task_until_it_recovers(
              for account_id, (partner, _) in partners.items() if partner == b.partner}
     on_accounts = {t["key"] for account_id in partners for t in prm.tasks_on(account_id)}
     assert key in under and on_accounts == under
-    assert {(t.partner, t.dimension, t.assignee) for t in section.open_training_tasks} >= {
+    assert {(t.partner, t.dimension, t.assignee) for t in section.training_tasks} >= {
         (name, LABEL, channel_manager)}
-    assert len(section.open_training_tasks) == len(under)
+    assert len(section.training_tasks) == len(under)
+    assert section.open_training_tasks.value == len(under)
     row = next(b for b in section.breakdown if b.group == f"{name} / {DIMENSION}")
     assert (row.score, row.value, row.status) == (40.0, "basic", "under threshold")
 
@@ -204,7 +205,7 @@ def test_a_partner_under_threshold_gets_one_training_task_until_it_recovers(
     row = next(b for b in section.breakdown if b.group == f"{name} / {DIMENSION}")
     assert (row.score, row.status) == (100.0, "ok")
     assert (name, LABEL) not in {(t.partner, t.dimension)
-                                 for t in section.open_training_tasks}
+                                 for t in section.training_tasks}
     # And a quiet cycle after that changes nothing.
     assert cycle(runner).counts.get("tasks_created", 0) == 0
     assert prm.all_task_keys().count(key) == 1

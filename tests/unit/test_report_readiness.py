@@ -91,14 +91,18 @@ def test_each_partner_is_scored_with_its_breakdown_lowest_first() -> None:
     assert beta["Handoffs accepted"].status == (
         "no data: 1 decided handoff, fewer than 2: not enough history")
     assert beta["Runs technical conversations"].applied_weight == 100.0
-    assert (section.partners_scored, section.partners_under, section.under) == (2, 1, 2)
+    assert (section.partners_scored.value, section.partners_scored.n) == (2, 3)
+    assert (section.partners_under.value, section.under.value) == (1, 2)
+    assert "never scored 0" in section.partners_scored.definition
     assert section.partners[0].under == "Runs technical conversations; Handoffs accepted"
 
 
 def test_open_training_tasks_are_listed_with_their_assignee_and_due_date() -> None:
     section = compute(DATA, now=NOW).readiness
+    assert section.open_training_tasks.value == 1
+    assert "closes one once its dimension is back" in section.open_training_tasks.definition
     assert [(t.partner, t.dimension, t.assignee, t.due_at) for t in
-            section.open_training_tasks] == [
+            section.training_tasks] == [
         ("Acme", "Runs technical conversations", "cm@vendor.example",
          datetime(2026, 12, 16, tzinfo=UTC))]
     assert [p.open_training_tasks for p in section.partners] == [1, 0, 0]
@@ -138,12 +142,37 @@ def test_every_format_shows_the_scores_the_breakdown_and_the_definitions() -> No
         "partner": "Acme", "score": 61.0, "weight_with_data": 100.0,
         "under": "Runs technical conversations; Handoffs accepted",
         "open_training_tasks": 1, "channel_manager": "cm@vendor.example"}
-    assert data["definitions"]["score"].startswith("Weighted mean")
+    assert "Weighted mean" in data["partners_scored"]["definition"]
+    assert data["partner_columns"][1]["definition"].startswith("Weighted mean")
     assert data["dimensions"][2]["definition"].startswith(
         "the partner's handoffs whose current decision is accepted")
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
     cells = {(r["group"], r["metric"]): r["value"] for r in rows
              if r["section"] == "readiness"}
     assert cells[("Acme / acceptance", "breakdown.status")] == "under threshold"
-    assert cells[("", "definitions.applied_weight")].startswith("The dimension's share")
+    assert cells[("", "open_training_tasks.value")] == "1"
+    assert cells[("", "open_training_tasks.definition")].startswith("Training tasks open")
+    assert cells[("applied_weight", "breakdown_columns.definition")].startswith("Its share")
     assert cells[("technical_depth", "dimensions.definition")].endswith("capped at 100")
+
+
+def test_each_column_is_defined_where_its_table_is_shown() -> None:
+    import html as html_lib
+
+    from handoff_sync.report.render_table import render_table
+
+    report = compute(DATA, now=NOW)
+    section = report.readiness
+    wide = io.StringIO()
+    render_table(report, wide, width=1000)
+    page = html_lib.unescape(render(report, "html"))
+    for column in (*section.partner_columns, *section.dimension_columns,
+                   *section.training_columns):
+        assert column.definition in page and column.definition in wide.getvalue(), column
+    for column in section.breakdown_columns:  # the full breakdown: HTML, JSON and CSV
+        assert column.definition in page, column
+    for figure in (section.partners_scored, section.partners_under, section.under,
+                   section.open_training_tasks):
+        line = next(line for line in wide.getvalue().splitlines()
+                    if line.startswith(figure.label + " "))
+        assert figure.definition in line
