@@ -97,6 +97,15 @@ class Prm:
                           "done": task.properties["hs_task_status"] == "COMPLETED"})
         return found
 
+    def complete(self, task_key: str) -> None:
+        """The channel manager marks a training task done where they work."""
+        if self.hubspot:
+            self.hs.crm.objects.basic_api.update(
+                "tasks", task_key, {"properties": {"hs_task_status": "COMPLETED"}},
+                id_property="handoff_task_key")
+        else:
+            self.sf.Task.update(f"Handoff_Task_Key__c/{task_key}", {"Status": "Completed"})
+
     def all_task_keys(self) -> list[str]:
         """Every handoff task key in the PRM, duplicates kept."""
         if not self.hubspot:
@@ -193,6 +202,17 @@ def test_a_partner_under_threshold_gets_one_training_task_until_it_recovers(
         other.close()
     keys = prm.all_task_keys()
     assert keys.count(key) == 1 and len(set(keys)) == len(keys)
+
+    # Another training task the channel manager completed by hand stays completed, though
+    # its dimension is still under the threshold: nobody's work is fought.
+    assert len(under) > 1, "the seed leaves another partner dimension under threshold"
+    other = sorted(under - {key})[0]
+    prm.complete(other)
+    cycle(runner)
+    held = world["store"].load_pipeline(runner.name).engine.tasks[other]
+    assert held.closed_by_user and held.spec.status is TaskStatus.DONE
+    assert all(t["done"] for account_id in partners for t in prm.tasks_on(account_id)
+               if t["key"] == other)
 
     # The channel manager records the partner's progress: the next cycle closes the task.
     prm.set_conversations(target, "expert")
