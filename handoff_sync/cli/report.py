@@ -32,7 +32,9 @@ def add_report_command(commands: Any) -> None:
         "(--by), completeness distribution and most-missing fields, SLA compliance of "
         "finished clocks (running ones apart) and time to first touch, accepted and "
         "rejected handoffs (rejection rate by partner), deal preservation and cycle-length "
-        "impact, review queue and conflicts, and a partner scorecard (handoff outcome "
+        "impact, handoff quality (asks for missing context, recycled deals, time to "
+        "kickoff, attribution accuracy, the on-time bonus), review queue and conflicts, "
+        "and a partner scorecard (handoff outcome "
         "score). Every figure is printed with its definition, its n and its target from "
         "handoff.yaml measures; groups under measures.min_sample are not ranked or judged.")
     config_argument(report)

@@ -43,6 +43,7 @@ from handoff_sync.engine.acceptance import (
     acceptance_step,
     write_sets,
 )
+from handoff_sync.engine.baselines import baseline_for
 from handoff_sync.engine.create import creation_step
 from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.gate_view import (
@@ -88,6 +89,7 @@ from handoff_sync.engine.types import (
     Conflict,
     EngineState,
     FieldWrite,
+    HandoffBaseline,
     HandoffDecision,
     LinkChange,
     Plan,
@@ -173,6 +175,7 @@ class _Collector:
     conflicts: list[Conflict] = dataclasses.field(default_factory=list)
     reviews: dict[str, ReviewItem] = dataclasses.field(default_factory=dict)
     decisions: list[HandoffDecision] = dataclasses.field(default_factory=list)
+    baselines: list[HandoffBaseline] = dataclasses.field(default_factory=list)
     moves: list[StageMove] = dataclasses.field(default_factory=list)
 
     def review(self, item: ReviewItem | None) -> None:
@@ -256,6 +259,7 @@ def plan(inputs: EngineInput) -> Plan:
         bases=tuple(sorted(out.bases, key=lambda b: b.deal)),
         conflicts=tuple(sorted(out.conflicts, key=lambda c: (c.deal, c.field))),
         decisions=tuple(sorted(out.decisions, key=lambda d: d.deal)),  # stable: keeps order
+        baselines=tuple(sorted(out.baselines, key=lambda b: (b.deal, b.handoff_type))),
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
         stage_moves=tuple(sorted(out.moves, key=lambda m: m.deal)),
         deals=deals,
@@ -443,6 +447,12 @@ class _DealPlanner:
                           stage_owner, ahead, **placement.verdict_fields(gate.required, window))
         if previous != verdict:
             out.verdicts.append(verdict)
+        baseline = baseline_for(
+            deal=key, handoff_type=gate.handoff_type, required=gate.required,
+            close_date=deal.close_date, previous=previous, now=inputs.now,
+            stored=inputs.state.baselines.get((key, gate.handoff_type or "")))
+        if baseline is not None:
+            out.baselines.append(baseline)
         outputs = self._outputs(deal, shown, clocks, values, window)
         base_after = merged.base
         for role, record in ((Role.PRM, prm), (Role.CRM, crm)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -300,6 +300,18 @@ class HandoffDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class HandoffBaseline:
+    """What a deal looked like when its handoff started (engine.baselines): the close date
+    it was expected to close on then. close_date syncs both ways and moves; this does not,
+    so "closed within its original timeline" can be judged after the dates have moved."""
+
+    deal: str  # deal key
+    handoff_type: str
+    recorded_at: datetime  # the cycle that saw the handoff start
+    close_date: date | None  # the deal's close date then (None: it had none yet)
+
+
+@dataclass(frozen=True, slots=True)
 class DealCreation:
     """An opportunity to create in the CRM for a registration nothing matched.
 
@@ -337,6 +349,9 @@ class EngineState:
     verdicts: Mapping[str, Verdict] = field(default_factory=lambda: _EMPTY)  # by deal key
     # The latest recorded decision per deal key (engine.acceptance).
     decisions: Mapping[str, HandoffDecision] = field(default_factory=lambda: _EMPTY)
+    # The close date each deal had when each of its handoffs started (engine.baselines).
+    baselines: Mapping[tuple[str, str], HandoffBaseline] = field(
+        default_factory=lambda: _EMPTY)  # by (deal key, handoff type)
 
 
 @dataclass(frozen=True)
@@ -358,6 +373,7 @@ class Plan:
     bases: tuple[BaseSnapshot, ...] = ()  # base snapshots that changed
     conflicts: tuple[Conflict, ...] = ()
     decisions: tuple[HandoffDecision, ...] = ()  # acceptance changes seen, by deal, in order
+    baselines: tuple[HandoffBaseline, ...] = ()  # handoffs started (or given a close date)
     # Standing problems for people; re-stated every cycle while they hold (the store
     # keeps one open item per key), so they are not "work to do".
     reviews: tuple[ReviewItem, ...] = ()
@@ -372,7 +388,7 @@ class Plan:
         """Nothing to write or remember: a plan for inputs the last plan was applied to."""
         return not (self.links or self.creations or self.writes or self.tasks or self.verdicts
                     or self.sla_events or self.clocks or self.bases or self.conflicts
-                    or self.decisions)
+                    or self.decisions or self.baselines)
 
     def counts(self) -> dict[str, int]:
         return {"deals": self.deals, "links": len(self.links),
@@ -380,13 +396,14 @@ class Plan:
                 "tasks": len(self.tasks), "verdicts": len(self.verdicts),
                 "sla_events": len(self.sla_events), "clocks": len(self.clocks),
                 "bases": len(self.bases), "conflicts": len(self.conflicts),
-                "decisions": len(self.decisions), "reviews": len(self.reviews),
+                "decisions": len(self.decisions), "baselines": len(self.baselines),
+                "reviews": len(self.reviews),
                 "stage_moves": len(self.stage_moves)}
 
 
 __all__ = [
     "LINK_ID_FIELDS", "BaseSnapshot", "ClockState", "Conflict", "DealCreation",
-    "DecisionKind", "EngineState", "FieldWrite", "HandoffDecision",
+    "DecisionKind", "EngineState", "FieldWrite", "HandoffBaseline", "HandoffDecision",
     "Link", "LinkChange", "LinkChangeKind", "LinkMethod", "Plan", "Rejection",
     "ReviewItem", "ReviewKind", "SlaEvent", "SlaEventKind", "StageMove", "TaskAction",
     "TaskActionKind", "TaskState", "TaskStatus", "Verdict", "creation_key", "deal_key",

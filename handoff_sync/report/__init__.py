@@ -1,6 +1,7 @@
 """Handoff reports from the store: volume, the key figures by group, completeness, SLA,
-acceptance, preservation, reviews and a partner scorecard, each figure with its
-definition, n and target, as a terminal table, CSV, JSON or one self-contained HTML file.
+acceptance, preservation, handoff quality, reviews and a partner scorecard, each figure
+with its definition, n and target, as a terminal table, CSV, JSON or one self-contained
+HTML file.
 
 ``source`` reads the store into plain rows, ``figures`` computes (pure), ``render_*``
 format. ``write_report`` is the entry point for other commands (the demo).

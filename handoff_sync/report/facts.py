@@ -11,8 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from handoff_sync.mapping.policy.file_model import BusinessCalendar
 from handoff_sync.mapping.policy.funnels import Funnel
-from handoff_sync.mapping.policy.measures import Readiness, Targets
+from handoff_sync.mapping.policy.measures import (
+    ATTRIBUTION_FIELDS,
+    OnTimeBonus,
+    Readiness,
+    Targets,
+)
 from handoff_sync.model import PartnerAccount, Value
 
 PARTNER = "partner"  # a PRM registration linked to a CRM opportunity
@@ -76,6 +82,8 @@ class HistoryFact:
     recorded_at: datetime
     required: bool
     completeness_pct: int
+    handoff_type: str | None = None
+    stage: str | None = None  # the stage whose gate the verdict is of
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,17 @@ class DecisionFact:
     by: str | None = None
     reason: str | None = None
     partner: str | None = None
+    recorded_at: datetime | None = None  # the cycle that recorded it
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineFact:
+    """The close date a deal had when one of its handoffs started (engine.baselines)."""
+
+    deal: str
+    handoff_type: str
+    recorded_at: datetime
+    close_date: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +149,12 @@ class PolicyFacts:
     targets: Targets = field(default_factory=Targets)  # handoff.yaml measures.targets
     min_sample: int = 5  # handoff.yaml measures.min_sample
     funnels: tuple[Funnel, ...] = ()  # handoff.yaml measures.funnels
+    # Stage ids in order, by handoff type (a gate reopened: a stage earlier than before).
+    stage_order: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Business calendars by handoff type id (types without one are absent).
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    attribution_fields: tuple[str, ...] = ATTRIBUTION_FIELDS
+    on_time_bonus: OnTimeBonus | None = None  # handoff.yaml measures.on_time_bonus
     readiness: Readiness | None = None  # handoff.yaml measures.readiness
 
 
@@ -146,6 +171,7 @@ class ReportData:
     reviews: tuple[ReviewFact, ...] = ()
     conflicts: tuple[ConflictFact, ...] = ()
     decisions: tuple[DecisionFact, ...] = ()  # in the order they were recorded
+    baselines: tuple[BaselineFact, ...] = ()
     policy: PolicyFacts = field(default_factory=PolicyFacts)
     runs: int = 0  # completed sync cycles
     notes: tuple[str, ...] = ()  # what the source could not read, for the footnote

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from handoff_sync.mapping.policy.measures import Targets
@@ -50,6 +50,7 @@ from handoff_sync.report.figure import (
     share,
 )
 from handoff_sync.report.funnel import FunnelSection, compute_funnels
+from handoff_sync.report.quality import Quality, Reused, quality
 from handoff_sync.report.readiness import ReadinessSection
 from handoff_sync.report.readiness import readiness as partner_readiness
 from handoff_sync.report.scorecard import (
@@ -65,12 +66,11 @@ from handoff_sync.report.stats import enough, mean, median, ranked, rate, round1
 __all__ = ["DIMENSIONS", "DIMENSION_LABELS", "NONE", "NO_PARTNER", "OUTCOME_WEIGHTS",
            "SECTIONS", "SECTION_TITLES", "AcceptanceFigures", "Breakdown", "Bucket",
            "ClockRow", "Completeness", "Count", "PartnerRejections", "PartnerScore",
-           "Preservation", "Report", "Reviews", "Scorecard", "Sla", "TrendPoint", "Volume",
-           "VolumeRow", "compute", "group_of", "histogram", "in_period"]
+           "Preservation", "Quality", "Report", "Reviews", "Scorecard", "Sla", "TrendPoint",
+           "Volume", "VolumeRow", "compute", "group_of", "histogram", "in_period"]
 
 SECTIONS = ("volume", "breakdown", "completeness", "sla", "acceptance", "preservation",
-            "funnel",
-            "reviews", "scorecard", "readiness")
+            "quality", "funnel", "reviews", "scorecard", "readiness")
 SECTION_TITLES = {
     "volume": "Handoff volume",
     "breakdown": "Key figures by group",
@@ -78,6 +78,7 @@ SECTION_TITLES = {
     "sla": "SLA compliance and first touch",
     "acceptance": "Handoff acceptance and rejections",
     "preservation": "Deal preservation and cycle length",
+    "quality": "Handoff quality",
     "funnel": "Leakage funnel",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard: handoff outcome score",
@@ -184,6 +185,7 @@ class Report:
     sla: Sla
     acceptance: AcceptanceFigures
     preservation: Preservation
+    quality: Quality
     funnel: FunnelSection
     reviews: Reviews
     scorecard: Scorecard
@@ -207,16 +209,29 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
                  "Wilson 95% interval of a rate.")
     if not deals:
         notes.append("No deal in the period: every figure is n/a.")
+    clocked, accepted = sla(data, clocks, keys, since, now), acceptance(data, since)
+    preserved = preservation(deals, data.policy.targets, data.policy.min_sample)
     return Report(
         pipeline=data.pipeline, generated_at=now, since=since, by=by, runs=data.runs,
         min_sample=data.policy.min_sample, volume=volume(deals, by),
         breakdown=breakdown(data, deals, clocks, by, since, now),
         completeness=completeness(deals, data.policy.targets, data.policy.min_sample),
-        sla=sla(data, clocks, keys, since, now), acceptance=acceptance(data, since),
-        preservation=preservation(deals, data.policy.targets, data.policy.min_sample),
+        sla=clocked, acceptance=accepted, preservation=preserved,
+        quality=quality(data, deals, now=now, since=since, by=by,
+                        group=lambda deal: group_of(deal, by),
+                        reused=reused(accepted, clocked, preserved)),
         funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
         readiness=partner_readiness(data), notes=tuple(notes))
+
+
+def reused(accepted: AcceptanceFigures, clocked: Sla, preserved: Preservation) -> Reused:
+    """The figures the quality section shows as these sections computed them."""
+    return Reused(
+        accepted.rejection_rate, accepted.alerts,
+        tuple(replace(t.median, label=f"time to first touch, median: {t.label}")
+              for t in clocked.first_touch),
+        replace(preserved.cycle_impact, label="cycle-length impact vs direct deals"))
 
 
 def volume(deals: Sequence[DealFact], by: str) -> Volume:

@@ -17,6 +17,7 @@ from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.html_breakdown import breakdown_html
 from handoff_sync.report.html_funnel import render_funnel
+from handoff_sync.report.html_quality import quality_html
 from handoff_sync.report.svg import PALETTE
 from handoff_sync.report.text import num, pct, signed, subtitle
 
@@ -167,6 +168,7 @@ def _scorecard(report: Report) -> str:
 # of its own (html_<section>.py) built from html_kit.
 SECTION_RENDERERS: dict[str, Callable[[Report], str]] = {
     "volume": _volume, "breakdown": breakdown_html, "completeness": _completeness,
-    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation, "funnel": render_funnel,
-    "reviews": _reviews, "scorecard": _scorecard, "readiness": html_readiness.render,
+    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation,
+    "quality": quality_html, "funnel": render_funnel, "reviews": _reviews,
+    "scorecard": _scorecard, "readiness": html_readiness.render,
 }

@@ -17,6 +17,7 @@ from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.table_breakdown import breakdown_tables
 from handoff_sync.report.table_funnel import render_funnel
+from handoff_sync.report.table_quality import quality_tables
 from handoff_sync.report.text import cell_with_mark, num, signed, subtitle
 from handoff_sync.safety.sanitise import for_rich
 
@@ -117,6 +118,7 @@ def _scorecard(report: Report) -> list[Table]:
 # of its own (table_<section>.py) built from table_kit.
 SECTION_RENDERERS: dict[str, Callable[[Report], list[Table]]] = {
     "volume": _volume, "breakdown": breakdown_tables, "completeness": _completeness,
-    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation, "funnel": render_funnel,
-    "reviews": _reviews, "scorecard": _scorecard, "readiness": table_readiness.render,
+    "sla": _sla, "acceptance": _acceptance, "preservation": _preservation,
+    "quality": quality_tables, "funnel": render_funnel, "reviews": _reviews,
+    "scorecard": _scorecard, "readiness": table_readiness.render,
 }

@@ -24,6 +24,7 @@ from handoff_sync.report.facts import (
     DIRECT,
     PARTNER,
     PRM_ONLY,
+    BaselineFact,
     ClockFact,
     ConflictFact,
     DealFact,
@@ -37,6 +38,7 @@ from handoff_sync.report.facts import (
 )
 from handoff_sync.store.codec import decode
 from handoff_sync.store.schema import (
+    BaselineRow,
     ConflictRow,
     DecisionRow,
     GateHistoryRow,
@@ -79,7 +81,8 @@ def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportD
             events=_events(connection, pipeline), history=_history(connection, pipeline),
             tasks=_tasks(connection, pipeline), reviews=_reviews(connection, pipeline),
             conflicts=_conflicts(connection, pipeline),
-            decisions=_decisions(connection, pipeline), policy=policy_facts(mappings),
+            decisions=_decisions(connection, pipeline),
+            baselines=_baselines(connection, pipeline), policy=policy_facts(mappings),
             runs=runs, notes=notes,
             partners=tuple(store.load_partners(pipeline).values()))
 
@@ -88,7 +91,8 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
     """First-touch clocks stop when a field is filled (the receiver's first recorded
     touch, e.g. the intro call) or the handoff is accepted; escalation tasks are the ones
     a breach opens."""
-    types = mappings.policy.handoff_types.values()
+    policy = mappings.policy
+    types = policy.handoff_types.values()
     slas = [sla for kind in types for sla in kind.slas]
     return PolicyFacts(
         first_touch_clocks=frozenset(s.id for s in slas if any(
@@ -98,10 +102,15 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
         clock_labels={s.id: s.label for s in slas},
         rejection_alert_pct=min((kind.acceptance.rejection_alert_pct for kind in types
                                  if kind.acceptance is not None), default=None),
-        targets=mappings.policy.measures.targets,
-        min_sample=mappings.policy.measures.min_sample,
-        funnels=tuple(mappings.policy.measures.funnels),
-        readiness=mappings.policy.measures.readiness)
+        targets=policy.measures.targets, min_sample=policy.measures.min_sample,
+        stage_order={type_id: tuple(stage.id for stage in kind.stages)
+                     for type_id, kind in policy.handoff_types.items()},
+        calendars={type_id: policy.calendars[kind.calendar]
+                   for type_id, kind in policy.handoff_types.items()
+                   if kind.calendar is not None and kind.calendar in policy.calendars},
+        attribution_fields=tuple(policy.measures.attribution_fields),
+        on_time_bonus=policy.measures.on_time_bonus,
+        funnels=tuple(policy.measures.funnels), readiness=policy.measures.readiness)
 
 
 def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:
@@ -207,7 +216,8 @@ def _events(connection: Any, pipeline: str) -> tuple[SlaEventFact, ...]:
 
 
 def _history(connection: Any, pipeline: str) -> tuple[HistoryFact, ...]:
-    return tuple(HistoryFact(r.deal, r.recorded_at, bool(r.required), r.completeness_pct)
+    return tuple(HistoryFact(r.deal, r.recorded_at, bool(r.required), r.completeness_pct,
+                             r.handoff_type, r.stage)
                  for r in _select(connection, GateHistoryRow, pipeline, "recorded_at", "id"))
 
 
@@ -235,5 +245,10 @@ def _conflicts(connection: Any, pipeline: str) -> tuple[ConflictFact, ...]:
 
 def _decisions(connection: Any, pipeline: str) -> tuple[DecisionFact, ...]:
     return tuple(DecisionFact(r.deal, r.handoff_type, r.decision, r.at, r.by, r.reason,
-                              r.partner)
+                              r.partner, r.recorded_at)
                  for r in _select(connection, DecisionRow, pipeline, "id"))
+
+
+def _baselines(connection: Any, pipeline: str) -> tuple[BaselineFact, ...]:
+    return tuple(BaselineFact(r.deal, r.handoff_type, r.recorded_at, r.close_date)
+                 for r in _select(connection, BaselineRow, pipeline, "deal", "handoff_type"))

@@ -12,6 +12,7 @@ from handoff_sync.engine.types import EngineState, HandoffDecision, ReviewKind
 from handoff_sync.model import Role
 from handoff_sync.store.rows import (
     base_from,
+    baseline_from,
     clock_from,
     decision_from,
     link_from,
@@ -20,6 +21,7 @@ from handoff_sync.store.rows import (
     verdict_from,
 )
 from handoff_sync.store.schema import (
+    BaselineRow,
     BaseRow,
     Checkpoint,
     ClockRow,
@@ -57,10 +59,13 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
               for clock in map(clock_from, _rows(connection, ClockRow, pipeline))}
     verdicts = {verdict.deal: verdict
                 for verdict in map(verdict_from, _rows(connection, VerdictRow, pipeline))}
+    baselines = {(b.deal, b.handoff_type): b
+                 for b in map(baseline_from, _rows(connection, BaselineRow, pipeline))}
     engine = EngineState(MappingProxyType(links), MappingProxyType(bases),
                          MappingProxyType(tasks), MappingProxyType(clocks),
                          MappingProxyType(verdicts),
-                         MappingProxyType(_latest_decisions(connection, pipeline)))
+                         MappingProxyType(_latest_decisions(connection, pipeline)),
+                         MappingProxyType(baselines))
     mirror: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
     for row in _rows(connection, MirrorRow, pipeline):
         mirror[Role(row.role)][row.record_id] = mirror_from(row)

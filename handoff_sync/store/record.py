@@ -23,6 +23,7 @@ from handoff_sync.store.partners import record_partners
 from handoff_sync.store.reviews import record_reviews
 from handoff_sync.store.rows import (
     base_row,
+    baseline_row,
     checkpoint_row,
     clock_row,
     conflict_row,
@@ -34,6 +35,7 @@ from handoff_sync.store.rows import (
     verdict_fields,
 )
 from handoff_sync.store.schema import (
+    BaselineRow,
     BaseRow,
     Checkpoint,
     ClockRow,
@@ -81,6 +83,7 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
     # In plan order: a deal rejected and re-submitted in one cycle keeps that order by id.
     bulk.insert_rows(connection, table(DecisionRow),
                      [decision_row(pipeline, outcome.run_id, now, d) for d in plan.decisions])
+    _baselines(connection, outcome)
     reviews = record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals)
     _mirror(connection, outcome)
     if outcome.partners is not None:  # before the checkpoint that moves past them
@@ -112,7 +115,7 @@ def _links(connection: Connection, pipeline: str, plan: Plan, now: datetime) -> 
     # HubSpot's search lag) is part of the linked deal from here: its lone deal's verdict,
     # base and clocks go, or a report would count the opportunity twice.
     absorbed = [deal_key(None, link.crm_id) for link in final.values() if link is not None]
-    for row in (VerdictRow, BaseRow, ClockRow):
+    for row in (VerdictRow, BaseRow, ClockRow, BaselineRow):
         bulk.delete_ids(connection, table(row), {"pipeline": pipeline}, "deal", absorbed)
 
 
@@ -149,6 +152,17 @@ def _verdicts(connection: Connection, outcome: CycleOutcome) -> None:
     bulk.insert_rows(connection, table(GateHistoryRow),
                      [{"pipeline": pipeline, "run_id": outcome.run_id, "recorded_at": now,
                        **fields} for fields in verdicts])
+
+
+def _baselines(connection: Connection, outcome: CycleOutcome) -> None:
+    # Written once: a later plan may only give a baseline recorded without a close date
+    # its first one (engine.baselines); a redone cycle changes nothing.
+    bulk.upsert(connection, table(BaselineRow),
+                [baseline_row(outcome.pipeline, outcome.run_id, baseline)
+                 for baseline in outcome.plan.baselines],
+                ["pipeline", "deal", "handoff_type"],
+                set_=lambda new, t: {"close_date": func.coalesce(t.c.close_date,
+                                                                 new.close_date)})
 
 
 def _mirror(connection: Connection, outcome: CycleOutcome) -> None:

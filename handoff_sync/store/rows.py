@@ -17,6 +17,7 @@ from handoff_sync.engine.types import (
     ClockState,
     Conflict,
     DecisionKind,
+    HandoffBaseline,
     HandoffDecision,
     Link,
     LinkMethod,
@@ -139,6 +140,16 @@ def decision_row(pipeline: str, run_id: str, now: datetime, decision: HandoffDec
 def decision_from(row: Any) -> HandoffDecision:
     return HandoffDecision(row.deal, row.handoff_type, DecisionKind(row.decision), row.at,
                            row.by, bool(row.by_system), row.reason, row.partner)
+
+
+def baseline_row(pipeline: str, run_id: str, baseline: HandoffBaseline) -> Row:
+    return {"pipeline": pipeline, "deal": baseline.deal, "handoff_type": baseline.handoff_type,
+            "run_id": run_id, "recorded_at": baseline.recorded_at,
+            "close_date": baseline.close_date}
+
+
+def baseline_from(row: Any) -> HandoffBaseline:
+    return HandoffBaseline(row.deal, row.handoff_type, row.recorded_at, row.close_date)
 
 
 def conflict_row(pipeline: str, run_id: str, now: datetime, conflict: Conflict) -> Row:

@@ -10,13 +10,14 @@ with their types. Instants are stored timezone-aware and always read back as awa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -276,6 +277,19 @@ class DecisionRow(Base):
     by_system: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text())
     partner: Mapped[str | None] = mapped_column(String())
+
+
+class BaselineRow(Base):
+    """The close date a deal had when one of its handoffs started (engine.baselines):
+    written once, never moved with the deal's close date (the on-time bonus reads it)."""
+
+    __tablename__ = "handoff_baselines"
+    pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
+    deal: Mapped[str] = mapped_column(String(), primary_key=True)
+    handoff_type: Mapped[str] = mapped_column(String(), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    close_date: Mapped[date | None] = mapped_column(Date())
 
 
 class ConflictRow(Base):

@@ -157,10 +157,13 @@ def apply_plan(inputs: EngineInput, plan: Plan) -> EngineInput:
     decisions = dict(state.decisions)
     for decision in plan.decisions:  # in plan order: the last one of a deal stands
         decisions[decision.deal] = decision
+    baselines = dict(state.baselines)
+    for baseline in plan.baselines:
+        baselines[(baseline.deal, baseline.handoff_type)] = baseline
     return dataclasses.replace(
         inputs, prm=_ordered(records[Role.PRM], inputs.prm),
         crm=_ordered(records[Role.CRM], inputs.crm) + tuple(created),
-        state=EngineState(links, bases, tasks, clocks, verdicts, decisions))
+        state=EngineState(links, bases, tasks, clocks, verdicts, decisions, baselines))
 
 
 def _ordered(updated: Mapping[str | None, MappedRecord],

@@ -5,7 +5,8 @@ way a new user runs them (`init --sandbox`, `migrate`, `sync`, `report`): the AE
 a handoff with a reason on the opportunity -> the decision is recorded with who and when, a
 task goes back to the partner on its registration (side: prm) with the reason, the first
 stage's gate is reopened and both records moved back to that stage, and the report counts
-the rejection (rejection rate by partner, an alert above 5%); the partner re-submits on the
+the rejection (rejection rate by partner with its n; one handoff is too few to judge
+against the 5% alert); the partner re-submits on the
 registration -> the decision is back to Pending and the task closed; the AE accepts -> the
 first-touch clock stops.
 """
@@ -210,20 +211,27 @@ def test_reject_with_a_reason_goes_back_to_the_partner_and_is_counted(
         assert on_registration["on"] == deal.prm_id
         assert task.spec.assignee_email != "revops@example.com"
 
-        # The report counts it: 1 of 1 decided handoffs of the partner rejected.
+        # The report counts it: 1 of 1 decided handoffs of the partner rejected; one
+        # handoff is under min_sample (5): shown with its n, not judged, no alert.
         code, out, err = run_cli(capsys, "report", "--config", str(config),
                                  "--format", "json")
         assert code == 0, err
-        acceptance = json.loads(out)["acceptance"]
-        assert (acceptance["decided"], acceptance["rejected"]) == (1, 1)
-        assert acceptance["rejection_rate_pct"] == 100.0 and acceptance["alert_pct"] == 5
+        report = json.loads(out)
+        acceptance = report["acceptance"]
+        assert (acceptance["decided"]["value"], acceptance["rejected"]["value"]) == (1, 1)
+        rate = acceptance["rejection_rate"]
+        assert (rate["value"], rate["n"], rate["target"], rate["status"]) == (
+            100.0, 1, 5, "small sample")
         [row] = acceptance["partners"]
         assert (row["partner"], row["decided"], row["rejected"], row["alert"]) == (
-            rejected.partner, 1, 1, True)
-        assert acceptance["alerts"] == [f"{rejected.partner}: 1 of 1 handoffs rejected "
-                                        "(100%), above 5%: investigate"]
+            rejected.partner, 1, 1, False)
+        assert acceptance["alerts"] == []
+        # The quality section shows the same rate, and the rejection as an ask.
+        assert report["quality"]["rejection_rate"] == rate
+        assert report["quality"]["rejections"]["value"] == 1
         code, out, err = run_cli(capsys, "report", "--config", str(config))
-        assert code == 0 and "rejection rate by partner" in out and "ALERT" in out
+        assert code == 0 and "rejection rate by partner" in out
+        assert "not judged: n < 5" in out
 
         # The partner re-submits: the decision is back to Pending, the task closed.
         systems.resubmit(deal.prm_id)

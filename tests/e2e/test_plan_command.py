@@ -115,9 +115,14 @@ def test_json_plan_is_stable_and_names_the_tasks() -> None:
     assert first.returncode == 0 and first.stdout == second.stdout
     plan = json.loads(first.stdout)
     # The engine's plan as before, and the records the scope left out (none here).
-    assert sorted(plan) == ["bases", "clocks", "conflicts", "counts", "deals", "decisions",
-                            "links", "now", "pipeline", "reviews", "skipped_by_scope",
-                            "sla_events", "stage_moves", "tasks", "verdicts", "writes"]
+    assert sorted(plan) == ["baselines", "bases", "clocks", "conflicts", "counts", "deals",
+                            "decisions", "links", "now", "pipeline", "reviews",
+                            "skipped_by_scope", "sla_events", "stage_moves", "tasks",
+                            "verdicts", "writes"]
+    # The close date each handoff starts with, kept for the on-time bonus.
+    assert {b["handoff_type"] for b in plan["baselines"]} <= {"partner_to_direct",
+                                                             "closed_won_to_cs"}
+    assert plan["counts"]["baselines"] == len(plan["baselines"]) > 0
     assert plan["skipped_by_scope"] == [] and plan["now"] == "2026-11-18T15:30:00Z"
     kinds = {action["task"]["kind"] for action in plan["tasks"]}
     assert kinds == {"complete_partner_facts"}

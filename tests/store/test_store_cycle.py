@@ -95,6 +95,7 @@ def test_a_recorded_cycle_loads_back_as_the_state_its_plan_leads_to(
     assert loaded.bases == expected.bases
     assert loaded.clocks == expected.clocks
     assert loaded.verdicts == expected.verdicts
+    assert loaded.baselines == expected.baselines and loaded.baselines
     assert {key: state.spec for key, state in loaded.tasks.items()} == {
         key: state.spec for key, state in expected.tasks.items()}
     assert {key: state.system_task_id for key, state in loaded.tasks.items()} == {

@@ -36,6 +36,7 @@ from handoff_sync.mapping.policy.file_model import (
     Stage,
 )
 from handoff_sync.mapping.policy.funnel_checks import check_funnels
+from handoff_sync.mapping.policy.measures_checks import check_measures
 from handoff_sync.mapping.policy.readiness_checks import (
     UNKNOWN_PARTNERS,
     PartnerFields,
@@ -325,6 +326,8 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
         check_routing(check, policy.routing)
     if not gaps.lost(("measures", "funnels")):
         check_funnels(check, policy.measures.funnels)
+    if not gaps.lost(("measures",)):
+        check_measures(check, policy.measures)
     calendars = keys_of(document.data, ("calendars",))
     readiness = policy.measures.readiness
     if readiness is not None and not gaps.lost(("measures", "readiness")):

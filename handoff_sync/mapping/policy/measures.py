@@ -44,6 +44,34 @@ class Targets(FileModel):
     """Partner deals closed won / partner deals closed, at least."""
     cycle_impact_pct: float = Field(default=10, ge=0, le=1000)
     """How much longer partner deals may take to close than direct ones, at most."""
+    kickoff_business_days: float = Field(default=5, gt=0, le=365)
+    """Business days from closed won to the customer-success kickoff, at most (measured
+    on the business calendar of the won deal's handoff type)."""
+    attribution_pct: float = Field(default=100, ge=0, le=100)
+    """Won partner deals with their partner contribution and split documented, at least."""
+
+
+BONUS_PCT = (5.0, 10.0)
+"""The on-time bonus partner programmes pay, in percent of the deal (docs/domain.md)."""
+
+ATTRIBUTION_FIELDS = ("partner_account", "partner_ongoing_role", "partner_split_pct")
+"""What documents a won partner deal's attribution by default: the partner of record,
+what the partner contributes, and the commission split (stage 5 of docs/domain.md)."""
+
+
+class OnTimeBonus(FileModel):
+    """A bonus some partner programmes pay when a handoff deal closes won within its
+    original timeline: by the close date it had when its handoff started (handoff-sync
+    records that date; the deal's own close date moves as the deal slips)."""
+
+    # 5-10 (BONUS_PCT) is checked in measures_checks, with a hint.
+    pct: float = Field(gt=0, le=100)
+    """The bonus, in percent of the deal's amount, from 5 to 10."""
+    handoff_type: str | None = None
+    """The handoff whose start fixes the original timeline, e.g. partner_to_direct
+    (default: the first handoff of the deal handoff-sync saw start)."""
+    grace_days: int = Field(default=0, ge=0, le=366)
+    """Days after the original close date that still count as on time."""
 
 
 class ReadinessDimension(FileModel):
@@ -103,7 +131,8 @@ class Readiness(FileModel):
 
 
 class Measures(FileModel):
-    """How handoffs are measured: targets, the smallest sample worth ranking, funnels."""
+    """How handoffs are measured: targets, the smallest sample worth ranking, funnels, what
+    documents an attribution, and the on-time bonus."""
 
     targets: Targets = Field(default_factory=Targets)
     """Targets the report marks figures against."""
@@ -113,5 +142,11 @@ class Measures(FileModel):
     funnels: list[Funnel] = Field(default_factory=list)
     """Leakage funnels: chains of steps whose counts, conversion, time between steps and
     dollars lost the report shows (none: no funnel section)."""
+    attribution_fields: list[str] = Field(default_factory=lambda: list(ATTRIBUTION_FIELDS),
+                                          min_length=1)
+    """Canonical fields a won partner deal must have filled for its attribution (the
+    partner's contribution and split) to count as documented."""
+    on_time_bonus: OnTimeBonus | None = None
+    """The on-time bonus the report works out per partner (none: not shown)."""
     readiness: Readiness | None = None
     """Partner readiness: dimensions, weights, thresholds and the training task."""
