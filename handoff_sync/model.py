@@ -99,6 +99,13 @@ class TaskStatus(StrEnum):
     DONE = "done"
 
 
+class TaskAnchor(StrEnum):
+    """The kind of record a task is attached to."""
+
+    DEAL = "deal"  # the deal's record on the task's side (registration or opportunity)
+    PARTNER = "partner"  # a partner account in the PRM (readiness training tasks)
+
+
 class Output(StrEnum):
     """What the engine computes and a mapping may write back to a system field."""
 
@@ -449,3 +456,7 @@ class TaskSpec:
     priority: TaskPriority
     status: TaskStatus = TaskStatus.OPEN
     side: Role = Role.CRM  # the system the task is written to (TaskTemplate.side)
+    # What ``crm_id`` names: a deal record, or a partner account (training tasks), which
+    # the connector attaches the task to in its own way.
+    anchor: TaskAnchor = TaskAnchor.DEAL
+

@@ -29,10 +29,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.registry import SYSTEMS
+from handoff_sync.engine.readiness_tasks import PARTNER_DEAL
 from handoff_sync.engine.types import LinkChangeKind, Plan, TaskAction, TaskActionKind
 from handoff_sync.errors import CommandError
 from handoff_sync.mapping.system.scope import SkippedRecord
-from handoff_sync.model import Role
+from handoff_sync.model import Role, TaskAnchor
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sync.plan_context import DealCard, Person, PlanContext, RecordRef
 
@@ -311,6 +312,8 @@ def _deal(key: str, card: DealCard | None, items: _DealItems | None,
         refs = [k.record for k in known]
         name = next((k.name for k in known if k.name), None)
     ids = ", ".join(_ref(r) for r in refs) or key
+    if key.startswith(PARTNER_DEAL):  # a partner's readiness training tasks
+        name = name or "Partner readiness training"
     name = name or "(no name)"
     lines = ["", f"{name}  [{ids}]"]
     if card is not None:
@@ -329,8 +332,10 @@ def _deal(key: str, card: DealCard | None, items: _DealItems | None,
             why = "" if action.kind is TaskActionKind.OPEN else f" ({action.reason})"
             lines.append(f"    {ACTION_WORDS[action.kind]:<8} "
                          f"{_cut(task.subject, SUBJECT_WIDTH)}{why}")
-            # A partner task (side: prm) is written on the registration, in the PRM.
-            where = ", on the registration" if task.side is Role.PRM else ""
+            # A partner task (side: prm) is written on the registration, in the PRM; a
+            # training task on the partner's account.
+            where = (", on the partner account" if task.anchor is TaskAnchor.PARTNER
+                     else ", on the registration" if task.side is Role.PRM else "")
             lines.append(f"             -> {person}, due {_instant(task.due_at)}, "
                          f"{task.priority.value}{where}")
     lines += [f"  {text}" for text in (*items.conflicts, *items.reviews)]

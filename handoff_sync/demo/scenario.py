@@ -33,7 +33,7 @@ from handoff_sync.engine.types import Plan, SlaEventKind, TaskActionKind
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
-from handoff_sync.model import GateStatus, Output, Role, TaskStatus
+from handoff_sync.model import GateStatus, Output, Role, TaskAnchor, TaskStatus
 from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.sandbox.core.control_client import ControlClient, ControlError
 from handoff_sync.sandbox.server import SandboxServer
@@ -132,6 +132,8 @@ class DemoResult:
     # Open partner tasks (side: prm) on the registrations: "partner_side" (the rep or the
     # channel manager) or "fallback" (RevOps); prm_system names where they are.
     partner_tasks: Mapping[str, int] = field(default_factory=dict)
+    # Open readiness training tasks on partner accounts, counted the same way.
+    training_tasks: Mapping[str, int] = field(default_factory=dict)
     prm_system: str = ""
     report: Path | None = None
     report_problem: str | None = None
@@ -173,6 +175,7 @@ class DemoResult:
             "verdicts": dict(self.verdicts), "reviews": dict(self.reviews),
             "conflicts": self.conflicts, "tasks_in_ledger": dict(self.tasks_in_ledger),
             "partner_tasks": dict(self.partner_tasks),
+            "training_tasks": dict(self.training_tasks),
             "report": str(self.report) if self.report else None,
             "report_problem": self.report_problem, "maturity": dict(self.maturity),
             "sandbox_time": self.sandbox_time.isoformat() if self.sandbox_time else None,
@@ -311,10 +314,12 @@ class Demo:
         assert self.store is not None and self.control is not None
         state = self.store.load_pipeline(PIPELINE).engine
         fallback = mappings.policy.ownership.fallback_owner_email
-        result.partner_tasks = dict(Counter(
-            "fallback" if t.spec.assignee_email == fallback else "partner_side"
-            for t in state.tasks.values()
-            if t.spec.side is Role.PRM and t.spec.status is TaskStatus.OPEN))
+        for anchor, counts in ((TaskAnchor.DEAL, "partner_tasks"),
+                               (TaskAnchor.PARTNER, "training_tasks")):
+            setattr(result, counts, dict(Counter(
+                "fallback" if t.spec.assignee_email == fallback else "partner_side"
+                for t in state.tasks.values() if t.spec.side is Role.PRM
+                and t.spec.status is TaskStatus.OPEN and t.spec.anchor is anchor)))
         result.prm_system = SYSTEMS[mappings.prm.system.value].title
         result.verdicts = dict(Counter(v.status.value for v in state.verdicts.values()
                                        if v.crm_id is not None))
@@ -446,6 +451,10 @@ def render_summary(result: DemoResult) -> list[str]:
         f"{result.prm_system} registrations, where partners work "
         f"({result.partner_tasks.get('partner_side', 0)} owned by the partner rep or the "
         f"channel manager, {result.partner_tasks.get('fallback', 0)} by RevOps)",
+        f"  training tasks:   {sum(result.training_tasks.values())} open on partner "
+        "accounts, one per partner and readiness dimension under its threshold "
+        f"({result.training_tasks.get('partner_side', 0)} owned by the channel manager, "
+        f"{result.training_tasks.get('fallback', 0)} by RevOps)",
         f"  handoff stages:   {totals.get('stages_set', 0)} deals placed in their first "
         f"stage, {totals.get('stages_advanced', 0)} advanced when a gate passed, "
         f"{totals.get('stages_handed_over', 0)} won deals handed to customer success",

@@ -63,6 +63,7 @@ from handoff_sync.engine.ownership import (
     unresolved_owner_review,
     unresolved_prm_owner_reviews,
 )
+from handoff_sync.engine.readiness_tasks import deal_tasks, readiness_step
 from handoff_sync.engine.reconcile import Reconciler
 from handoff_sync.engine.sla import (
     advance_clocks,
@@ -112,6 +113,7 @@ from handoff_sync.model import (
     GateResult,
     Output,
     OwnerDirectory,
+    PartnerAccount,
     PersonRole,
     Role,
     TaskStatus,
@@ -143,6 +145,9 @@ class EngineInput:
     # Review keys a person dismissed: a dismissed direct-deal conflict (it is not that
     # deal) no longer holds its registration's creation back (engine.create).
     dismissed: frozenset[str] = frozenset()
+    # The live partner accounts by id, for training tasks (engine.readiness_tasks);
+    # None: not read this cycle (no partners: section, a failed read): left as they are.
+    partners: Mapping[str, PartnerAccount] | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,8 @@ def plan(inputs: EngineInput) -> Plan:
         for item in duplicate_owner_reviews(owners, role, mappings.side(role).system.value,
                                             fallback):
             out.review(item)
-    planner = _DealPlanner(inputs, out)
+    # Deals are planned against their own tasks; the partners' are readiness_step's.
+    planner = _DealPlanner(dataclasses.replace(inputs, state=deal_tasks(inputs.state)), out)
     for stale in linked.stale:
         by_id = prm_by_id if stale.role is Role.PRM else crm_by_id
         if (record := by_id.get(stale.record_id)) is not None:
@@ -236,6 +242,10 @@ def plan(inputs: EngineInput) -> Plan:
 
     for item in planner.prm_owner_reviews(prm_by_id):
         out.review(item)
+    if inputs.partners is not None:  # scored on the history with this plan applied
+        out.tasks.extend(readiness_step(
+            inputs.pipeline, mappings.policy, inputs.partners, prm_by_id, inputs.state, out,
+            owners=inputs.prm_owners, now=inputs.now))
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,

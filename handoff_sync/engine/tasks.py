@@ -55,6 +55,7 @@ from handoff_sync.model import (
     PersonRole,
     Role,
     SlaStatus,
+    TaskAnchor,
     TaskPriority,
     TaskSpec,
     TaskStatus,
@@ -90,6 +91,7 @@ class DesiredTask:
     priority: TaskPriority
     side: Role = Role.CRM
     record_id: str | None = None  # the side's deal record (None: task_actions' crm_id)
+    anchor: TaskAnchor = TaskAnchor.DEAL  # PARTNER: record_id is a partner account
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def task_actions(deal: str, crm_id: str | None, desired: Iterable[DesiredTask],
         assert record is not None, "a task needs the record it is attached to"
         spec = TaskSpec(task.key, task.kind, record, task.subject, task.body,
                         task.assignee.email, due_at(now, task.due, calendar), task.priority,
-                        side=task.side)
+                        side=task.side, anchor=task.anchor)
         if state is None:
             actions.append(TaskAction(TaskActionKind.OPEN, spec, deal, "trigger holds"))
             continue

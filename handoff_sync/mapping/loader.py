@@ -29,6 +29,11 @@ from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.checks import POLICY_PARTS, FieldCatalog, check_policy
 from handoff_sync.mapping.policy.defined import UNKNOWN, Defined, handoff_ids
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
+from handoff_sync.mapping.policy.readiness_checks import (
+    UNKNOWN_PARTNERS,
+    PartnerField,
+    PartnerFields,
+)
 from handoff_sync.mapping.system.compile import compile_system, system_parts
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import SystemMapping
@@ -85,7 +90,7 @@ def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
     policy = found.policy
     if policy is not None and policy.loaded.model is not None:
         problems.extend(check_policy(policy.document, policy.loaded.model, catalog,
-                                     policy.loaded.gaps))
+                                     policy.loaded.gaps, _partner_fields(sides[Role.PRM])))
         prm_side = sides[Role.PRM]
         if prm_side is not None and not prm_side[1].loaded.gaps.lost(("tasks",)):
             problems.extend(_check_task_sides(policy.document, policy.loaded.model,
@@ -243,6 +248,33 @@ def _catalog(sides: Mapping[Role, _Side | None]) -> FieldCatalog:
                         MappingProxyType({k: frozenset(v) for k, v in read_by.items()}),
                         tuple(files), MappingProxyType(unsure), frozenset(unknown),
                         MappingProxyType(partner_types), partners_unsure)
+
+
+def _partner_fields(prm: _Side | None) -> PartnerFields:
+    """What the PRM file's partners: section maps, for measures.readiness's checks."""
+    if prm is None:
+        return UNKNOWN_PARTNERS
+    mapping, file = prm
+    name = mapping.file.name
+    # A file drop holds no partner accounts: handoff.yaml's readiness is left unscored
+    # there (the report says so), so one handoff.yaml serves every PRM.
+    if file.loaded.gaps.lost(("partners",)) \
+            or SYSTEMS[mapping.system.value].read_only is not None:
+        return PartnerFields(name, unknown=True)
+    section = mapping.partners
+    if section is None:
+        # A section that is written but did not compile is reported on its own.
+        written = isinstance(file.document.data, dict) and "partners" in file.document.data
+        return PartnerFields(name, unknown=written)
+    raw = file.document.data["partners"].get("fields") if isinstance(
+        file.document.data.get("partners"), dict) else None
+    unsure = frozenset(str(k) for k in raw) - set(section.fields) if isinstance(
+        raw, dict) else frozenset()
+    fields = {field: PartnerField(rule.type, None if rule.values is None else tuple(
+        dict.fromkeys(str(v) for v in rule.values.values())))
+        for field, rule in section.fields.items()}
+    return PartnerFields(name, fields, attaches_tasks=section.task_link_field is not None
+                         or section.task_association_type_id is not None, unsure=unsure)
 
 
 def _field_sync(prm_side: _Side, crm_side: _Side, catalog: FieldCatalog,

@@ -13,7 +13,12 @@ from decimal import Decimal
 
 from handoff_sync.mapping.policy.file_model import BusinessCalendar
 from handoff_sync.mapping.policy.funnels import Funnel
-from handoff_sync.mapping.policy.measures import ATTRIBUTION_FIELDS, OnTimeBonus, Targets
+from handoff_sync.mapping.policy.measures import (
+    ATTRIBUTION_FIELDS,
+    OnTimeBonus,
+    Readiness,
+    Targets,
+)
 from handoff_sync.model import PartnerAccount, Value
 
 PARTNER = "partner"  # a PRM registration linked to a CRM opportunity
@@ -86,6 +91,11 @@ class TaskFact:
     deal: str | None
     kind: str
     status: str  # open | done
+    record: str | None = None  # the record it is attached to (a partner account's id
+    # for a training task)
+    assignee: str | None = None  # the assignee's email
+    due_at: datetime | None = None
+    anchor: str = "deal"  # deal | partner (model.TaskAnchor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +180,7 @@ class PolicyFacts:
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
     attribution_fields: tuple[str, ...] = ATTRIBUTION_FIELDS
     on_time_bonus: OnTimeBonus | None = None  # handoff.yaml measures.on_time_bonus
+    readiness: Readiness | None = None  # handoff.yaml measures.readiness
     governance: GovernanceFacts = field(default_factory=GovernanceFacts)
 
 

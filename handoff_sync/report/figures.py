@@ -52,6 +52,8 @@ from handoff_sync.report.figure import (
 from handoff_sync.report.funnel import FunnelSection, compute_funnels
 from handoff_sync.report.maturity import Maturity, assess
 from handoff_sync.report.quality import Quality, Reused, quality
+from handoff_sync.report.readiness import ReadinessSection
+from handoff_sync.report.readiness import readiness as partner_readiness
 from handoff_sync.report.scorecard import (
     OUTCOME_WEIGHTS,
     PartnerScore,
@@ -70,7 +72,7 @@ __all__ = ["DIMENSIONS", "DIMENSION_LABELS", "NONE", "NO_PARTNER", "OUTCOME_WEIG
            "in_period"]
 
 SECTIONS = ("maturity", "volume", "breakdown", "completeness", "sla", "acceptance",
-            "preservation", "quality", "funnel", "reviews", "scorecard")
+            "preservation", "quality", "funnel", "reviews", "scorecard", "readiness")
 SECTION_TITLES = {
     "maturity": "Governance maturity",
     "volume": "Handoff volume",
@@ -83,6 +85,7 @@ SECTION_TITLES = {
     "funnel": "Leakage funnel",
     "reviews": "Review queue and conflicts",
     "scorecard": "Partner scorecard: handoff outcome score",
+    "readiness": "Partner readiness",
 }
 TOP_MISSING = 10
 
@@ -191,6 +194,7 @@ class Report:
     funnel: FunnelSection
     reviews: Reviews
     scorecard: Scorecard
+    readiness: ReadinessSection
     maturity: Maturity
     notes: tuple[str, ...]
 
@@ -224,7 +228,8 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
                         reused=reused(accepted, clocked, preserved)),
         funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
-        maturity=assess(data, deals), notes=tuple(notes))
+        readiness=partner_readiness(data), maturity=assess(data, deals),
+        notes=tuple(notes))
 
 
 def reused(accepted: AcceptanceFigures, clocked: Sla, preserved: Preservation) -> Reused:

@@ -4,7 +4,7 @@ legends and count charts. Everything CRM-supplied passes ``html.escape``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from html import escape
 from typing import Any
@@ -77,6 +77,7 @@ svg{display:block;width:100%;height:auto}
 .level small{display:block;font-size:14px;font-weight:400;color:#4a5568}
 .badge{display:inline-block;color:#fff;border-radius:4px;padding:1px 8px;margin-right:6px}
 table.maturity{table-layout:fixed}
+table.readiness th:last-child{text-align:left}
 table.maturity td{padding:8px 10px}table.maturity ul{margin:2px 0 0;padding-left:18px}
 footer{font-size:12px;color:#4a5568}
 h4{font-size:13px;margin:12px 0 4px}
@@ -92,14 +93,17 @@ class Html(str):
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
-          wide: bool = False, text: int = 1) -> str:
+          wide: bool = False, text: int | Collection[int] = 1) -> str:
     """A table of escaped cells (an ``Html`` cell is already a ``<td>``); ``wide``:
-    across the section (a table of many columns); the first ``text`` columns are text
-    (left-aligned), the others figures (right)."""
+    across the section (a table of many columns). Text columns are left-aligned, figures
+    right: ``text`` is how many leading columns are text, or the indexes of those that
+    are."""
+    words = range(text) if isinstance(text, int) else text
+
     def one(tag: str, index: int, value: Any) -> str:
         if isinstance(value, Html):
             return value
-        cls = ' class="text"' if index < text else ""
+        cls = ' class="text"' if index in words else ""
         return f"<{tag}{cls}>{escape(str(value))}</{tag}>"
 
     head = "".join(one("th", i, h) for i, h in enumerate(headers))

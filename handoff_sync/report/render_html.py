@@ -12,7 +12,7 @@ from collections.abc import Callable
 from html import escape
 
 from handoff_sync.report import html_kit as kit
-from handoff_sync.report import html_maturity, svg
+from handoff_sync.report import html_maturity, html_readiness, svg
 from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.html_breakdown import breakdown_html
@@ -180,5 +180,6 @@ SECTION_RENDERERS: dict[str, Callable[[Report], str]] = {
     "volume": _volume, "breakdown": breakdown_html, "completeness": _completeness,
     "sla": _sla, "acceptance": _acceptance, "preservation": _preservation,
     "quality": quality_html, "funnel": render_funnel, "reviews": _reviews,
-    "scorecard": _scorecard, "maturity": html_maturity.render,
+    "scorecard": _scorecard, "readiness": html_readiness.render,
+    "maturity": html_maturity.render,
 }

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from handoff_sync.report import table_kit as kit
-from handoff_sync.report import table_maturity
+from handoff_sync.report import table_maturity, table_readiness
 from handoff_sync.report.figure import figures_of
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 from handoff_sync.report.table_breakdown import breakdown_tables
@@ -122,5 +122,6 @@ SECTION_RENDERERS: dict[str, Callable[[Report], list[Table]]] = {
     "volume": _volume, "breakdown": breakdown_tables, "completeness": _completeness,
     "sla": _sla, "acceptance": _acceptance, "preservation": _preservation,
     "quality": quality_tables, "funnel": render_funnel, "reviews": _reviews,
-    "scorecard": _scorecard, "maturity": table_maturity.render,
+    "scorecard": _scorecard, "readiness": table_readiness.render,
+    "maturity": table_maturity.render,
 }

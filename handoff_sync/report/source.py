@@ -38,6 +38,7 @@ from handoff_sync.report.facts import (
     SlaEventFact,
     TaskFact,
 )
+from handoff_sync.store.codec import decode
 from handoff_sync.store.schema import (
     BaselineRow,
     ConflictRow,
@@ -111,7 +112,7 @@ def policy_facts(mappings: MappingSet) -> PolicyFacts:
                    if kind.calendar is not None and kind.calendar in policy.calendars},
         attribution_fields=tuple(policy.measures.attribution_fields),
         on_time_bonus=policy.measures.on_time_bonus,
-        funnels=tuple(policy.measures.funnels),
+        funnels=tuple(policy.measures.funnels), readiness=policy.measures.readiness,
         governance=governance_facts(mappings))
 
 
@@ -240,8 +241,15 @@ def _history(connection: Any, pipeline: str) -> tuple[HistoryFact, ...]:
 
 
 def _tasks(connection: Any, pipeline: str) -> tuple[TaskFact, ...]:
-    return tuple(TaskFact(r.deal, str(r.spec.get("kind", "")), r.status)
+    return tuple(TaskFact(r.deal, str(r.spec.get("kind", "")), r.status,
+                          r.spec.get("crm_id"), r.spec.get("assignee_email"),
+                          _due(r.spec.get("due_at")), str(r.spec.get("anchor", "deal")))
                  for r in _select(connection, TaskRow, pipeline, "task_key"))
+
+
+def _due(value: Any) -> datetime | None:
+    decoded = decode(value) if value is not None else None
+    return decoded if isinstance(decoded, datetime) else None
 
 
 def _reviews(connection: Any, pipeline: str) -> tuple[ReviewFact, ...]:

@@ -26,7 +26,15 @@ from handoff_sync.engine.types import (
     Verdict,
 )
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
-from handoff_sync.model import GateStatus, Role, SlaStatus, TaskPriority, TaskSpec, TaskStatus
+from handoff_sync.model import (
+    GateStatus,
+    Role,
+    SlaStatus,
+    TaskAnchor,
+    TaskPriority,
+    TaskSpec,
+    TaskStatus,
+)
 from handoff_sync.store.codec import decode, decode_map, encode, encode_map, frozen_map
 from handoff_sync.store.types import MirrorRecord
 
@@ -57,7 +65,8 @@ def spec_data(spec: TaskSpec) -> dict[str, Any]:
     return {"key": spec.key, "kind": spec.kind, "crm_id": spec.crm_id,
             "subject": spec.subject, "body": spec.body, "assignee_email": spec.assignee_email,
             "due_at": encode(spec.due_at), "priority": spec.priority.value,
-            "status": spec.status.value, "side": spec.side.value}
+            "status": spec.status.value, "side": spec.side.value,
+            "anchor": spec.anchor.value}
 
 
 def spec_from(data: Mapping[str, Any], status: str) -> TaskSpec:
@@ -66,8 +75,9 @@ def spec_from(data: Mapping[str, Any], status: str) -> TaskSpec:
     return TaskSpec(data["key"], data["kind"], data["crm_id"], data["subject"], data["body"],
                     data["assignee_email"], decode(data["due_at"]),
                     TaskPriority(data["priority"]), TaskStatus(status),
-                    # Rows written before tasks had sides are the CRM's.
-                    Role(data.get("side", Role.CRM.value)))
+                    # Rows written before tasks had sides are the CRM's, and deal tasks.
+                    Role(data.get("side", Role.CRM.value)),
+                    TaskAnchor(data.get("anchor", TaskAnchor.DEAL.value)))
 
 
 def task_row(pipeline: str, spec: TaskSpec, deal: str | None, system_task_id: str | None,

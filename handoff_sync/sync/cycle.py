@@ -72,6 +72,7 @@ from handoff_sync.sync.pull import (
     pull_side,
     pull_task_closures,
 )
+from handoff_sync.sync.readiness import partners_to_plan
 from handoff_sync.sync.write import (
     Side,
     carry_out,
@@ -297,6 +298,8 @@ class PipelineRunner:
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
         engine = closed_by_people(state.engine, closures.keys)
+        partners_now = partners_to_plan(mappings.prm, partners.changes, lambda: (
+            self.store.load_partners(self.name)), dry_run=dry_run)
 
         def planned(deals: Dirty | None) -> Plan:
             return plan(EngineInput(
@@ -305,7 +308,8 @@ class PipelineRunner:
                 self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
                 engine, now, owners[Role.CRM], owners[Role.PRM], deals,
                 self._limits(mappings),
-                create=self.pipeline.create_opportunities, dismissed=state.dismissed))
+                create=self.pipeline.create_opportunities, dismissed=state.dismissed,
+                partners=partners_now))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}
@@ -549,9 +553,11 @@ class PipelineRunner:
                 continue
             open_keys = {key for key, task in state.engine.tasks.items()
                          if task.spec.status is TaskStatus.OPEN and task.spec.side is role}
-            if role is Role.PRM and not any(
+            readiness = mappings.policy.measures.readiness
+            if role is Role.PRM and not open_keys and not any(
                     task.side == Role.PRM.value for handoff in
-                    mappings.policy.handoff_types.values() for task in handoff.tasks):
+                    mappings.policy.handoff_types.values() for task in handoff.tasks) \
+                    and (readiness is None or readiness.training_task is None):
                 continue  # the policy writes no PRM task: no query for nothing
             since = state.checkpoints.get((mapping.system.value, mapping.tasks.object))
             found = pull_task_closures(self.connectors[role], mapping, since=since,

@@ -62,7 +62,8 @@ from handoff_sync.mapping.system.convert import (
     task_to_system,
     to_system,
 )
-from handoff_sync.model import Output, OwnerDirectory, Role
+from handoff_sync.mapping.system.partners import partner_task_target, partner_task_write
+from handoff_sync.model import Output, OwnerDirectory, Role, TaskAnchor
 from handoff_sync.store.types import (
     FailureKind,
     FieldHold,
@@ -151,10 +152,13 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
         if out.stopped:
             break
     for role in (Role.CRM, Role.PRM):  # each task to its side's system
-        side, actions = sides[role], [a for a in plan.tasks if a.task.side is role]
-        if not out.stopped and actions and side.mapping.tasks is not None:
-            _upsert_tasks(side, actions, out, holds=holds, now=now,
-                          should_stop=should_stop, heartbeat=heartbeat)
+        side = sides[role]
+        for anchor in TaskAnchor:  # deal tasks, then tasks on partner accounts
+            actions = [a for a in plan.tasks if a.task.side is role
+                       and a.task.anchor is anchor]
+            if not out.stopped and actions and side.mapping.tasks is not None:
+                _upsert_tasks(side, actions, out, holds=holds, now=now,
+                              should_stop=should_stop, heartbeat=heartbeat)
     out.written_deals = advancing_deals(plan, done)
     return out
 
@@ -390,22 +394,32 @@ def _create_deals(side: Side, creations: Sequence[DealCreation], out: WriteOutco
 def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, *,
                   holds: Mapping[tuple[Role, str], RetryHold], now: datetime,
                   should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> None:
+    """Upsert ``actions`` (all attached alike: to deals, or to partner accounts)."""
     rules = side.mapping.tasks
     assert rules is not None
-    target = TaskTarget(rules.object, rules.key_field, rules.deal_link_field,
-                        rules.deal_association_type_id)
+    on_partners = actions[0].task.anchor is TaskAnchor.PARTNER
+    target = (partner_task_target(side.mapping) if on_partners else
+              TaskTarget(rules.object, rules.key_field, rules.deal_link_field,
+                         rules.deal_association_type_id))
+    if target is None:  # mappings validate refuses training tasks without a task_link
+        return
     ready: list[tuple[TaskAction, TaskWrite]] = []
     for action in actions:
         hold = holds.get((side.role, action.task.key))
         if hold is not None and hold.next_retry_at > now:
             continue
-        values = task_to_system(side.mapping, action.task, side.owners)
-        if values.issues:
+        if on_partners:
+            write, issues = partner_task_write(side.mapping, action.task, side.owners)
+        else:
+            values = task_to_system(side.mapping, action.task, side.owners)
+            write = TaskWrite(action.task.key, action.task.crm_id, values.values)
+            issues = values.issues
+        if issues:
             out.failures.append(_failure(side, FailureKind.TASK, action.task.key, action.deal,
-                                         "INVALID_VALUE", "; ".join(map(str, values.issues)),
+                                         "INVALID_VALUE", "; ".join(map(str, issues)),
                                          obj=rules.object, retriable=False))
             continue
-        ready.append((action, TaskWrite(action.task.key, action.task.crm_id, values.values)))
+        ready.append((action, write))
     for chunk in _chunks(ready, CHUNK):
         if should_stop():
             out.stopped = True

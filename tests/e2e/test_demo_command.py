@@ -35,7 +35,9 @@ from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.gates import evaluate_gate, is_rejected
-from handoff_sync.model import Deal, Output
+from handoff_sync.model import Deal, Output, TaskAnchor
+from handoff_sync.report.figures import compute
+from handoff_sync.report.source import read_report_data
 from handoff_sync.sandbox.seed.generator import generate_with_truth
 from handoff_sync.store import Store, sqlite_url_for
 
@@ -124,10 +126,20 @@ def test_the_first_cycle_opens_one_task_per_open_gap(
     mappings = load_mappings(REPO / "mappings")
     with Store.connect(sqlite_url_for(folder / "handoff-sync.db")) as store:
         expected = expected_first_cycle_tasks(store, mappings)
-        ledger = Counter(t.spec.kind for t in store.load_pipeline("partners").engine
-                         .tasks.values())
-    assert reported > 0
-    assert sum(expected.values()) == reported
+        tasks = store.load_pipeline("partners").engine.tasks.values()
+        ledger = Counter(t.spec.kind for t in tasks if t.spec.anchor is TaskAnchor.DEAL)
+        # Training tasks: one per partner and readiness dimension the report shows under
+        # its threshold (the packs score partner readiness).
+        training = {(t.spec.crm_id, t.spec.kind.removeprefix("readiness:"))
+                    for t in tasks if t.spec.anchor is TaskAnchor.PARTNER}
+        data = read_report_data(store, "partners", mappings)
+    names = {p.name: p.id for p in data.partners}
+    under = {(names[row.partner], row.group.rsplit(" / ", 1)[1])
+             for row in compute(data, now=datetime.now(UTC)).readiness.breakdown
+             if row.status == "under threshold"}
+    assert reported > 0 and training
+    assert training == under
+    assert sum(expected.values()) + len(training) == reported
     assert ledger == expected
 
 

@@ -82,12 +82,14 @@ def test_partner_tasks_need_the_prm_tasks_section_and_a_real_channel_manager_fie
     shutil.copytree(REPO / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
     hubspot, handoff = folder / "hubspot.yaml", folder / "handoff.yaml"
     text = hubspot.read_text()
-    hubspot.write_text(text[:text.index("\n# Partner tasks")] + "\n")
+    hubspot.write_text(text[:text.index("\n# Partner tasks")]
+                       + text[text.index("\n# Partner companies"):])
     side = edit(handoff, "        side: prm ", "        side: prm ")
     rejected = edit(handoff, "side: prm                        # back to the partner",
                     "side: prm                        # back to the partner")
     manager = edit(handoff, "channel_manager_field: custom.channel_manager_email",
                    "channel_manager_field: channel_manager_emial")
+    task_link = edit(hubspot, "  task_link:", "  task_link:")
 
     result = run("mappings", "validate", "--mappings", str(folder))
 
@@ -102,7 +104,11 @@ def test_partner_tasks_need_the_prm_tasks_section_and_a_real_channel_manager_fie
         f"{handoff}:{rejected}:15: handoff_types.partner_to_direct.tasks[1].side: side: prm "
         "tasks are written to the PRM, but hubspot.yaml has no tasks section (add 'tasks:' "
         "to hubspot.yaml (see docs/admin-guide.md), or write side: crm)",
-        "3 problems in 1 file; nothing was synced.",
+        # Tasks on partner accounts (readiness training) are written with it too.
+        f"{hubspot}:{task_link}:3: partners.task_link: tasks for partners are written with "
+        "this file's tasks: section, which it lacks (add a tasks: section (see "
+        "docs/admin-guide.md), or remove task_link)",
+        "4 problems in 2 files; nothing was synced.",
     ]
 
 

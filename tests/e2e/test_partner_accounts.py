@@ -255,8 +255,8 @@ def test_a_task_for_a_partner_lands_on_its_account_once(world: dict[str, Any]) -
         task.body, task.assignee_email, task.due_at, task.priority), owners)[0]
     [again] = connector.upsert_tasks(target, [renamed])
     assert again.ok and again.id == created.id and not again.created
-    [found] = prm.tasks_on(partner.id)
-    assert found["key"] == task.key
+    # (The cycle may have put the packs' readiness training tasks on the account too.)
+    [found] = [t for t in prm.tasks_on(partner.id) if t["key"] == task.key]
     assert found["subject"] == "Train on technical conversations (again)"
     assert found["owner"] == owners.id_for(partner.owner_email or "")
 

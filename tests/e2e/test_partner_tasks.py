@@ -24,7 +24,7 @@ from simple_salesforce import Salesforce
 from handoff_sync.config.load import load_config
 from handoff_sync.demo.sandbox_config import write_sandbox_config
 from handoff_sync.engine.types import TaskState
-from handoff_sync.model import Role, TaskStatus
+from handoff_sync.model import Role, TaskAnchor, TaskStatus
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync.cycle import PipelineRunner
@@ -79,8 +79,11 @@ class Prm:
                 key = task.properties.get("handoff_task_key")
                 if not key:
                     continue  # a rep's own to-do
-                [deal] = self.hs.crm.associations.v4.basic_api.get_page(
+                deals = self.hs.crm.associations.v4.basic_api.get_page(
                     "tasks", task.id, "deals").results
+                if not deals:
+                    continue  # on a partner company (a readiness training task)
+                [deal] = deals
                 found.append(PrmTask(key, str(deal.to_object_id),
                                      owners[task.properties["hubspot_owner_id"]],
                                      task.properties["hs_task_status"] == "COMPLETED"))
@@ -175,8 +178,9 @@ def test_partner_tasks_land_on_the_registration_owned_by_partner_side_users(
     held = ledger(world)
     partner = {key: t for key, t in held.items() if t.spec.kind == PARTNER_TASK}
     assert partner and all(t.spec.side is Role.PRM for t in partner.values())
-    # The CRM gets none of the partner's to-dos.
-    assert all(t.spec.side is Role.CRM for t in held.values() if t.spec.kind != PARTNER_TASK)
+    # The CRM gets none of the partner's to-dos (training tasks go on partner accounts).
+    assert all(t.spec.side is Role.CRM for t in held.values() if t.spec.kind != PARTNER_TASK
+               and t.spec.anchor is TaskAnchor.DEAL)
     on_prm = {t.key: t for t in prm.tasks()}
     assert set(on_prm) == set(partner)  # one task per key, each where the ledger says
     users = prm.users()
@@ -216,7 +220,7 @@ def test_a_partner_completing_the_task_in_the_prm_is_never_fought(
     prm: Prm = world["prm"]
     clean_cycle(world)
     key = sorted(k for k, t in ledger(world).items() if t.spec.side is Role.PRM
-                 and t.spec.status is TaskStatus.OPEN)[0]
+                 and t.spec.status is TaskStatus.OPEN and t.spec.anchor is TaskAnchor.DEAL)[0]
     prm.complete(key)
     clean_cycle(world)
     state = ledger(world)[key]

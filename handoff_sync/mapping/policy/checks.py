@@ -38,6 +38,11 @@ from handoff_sync.mapping.policy.file_model import (
 from handoff_sync.mapping.policy.funnel_checks import check_funnels
 from handoff_sync.mapping.policy.improvement_checks import check_improvement_owners
 from handoff_sync.mapping.policy.measures_checks import check_measures
+from handoff_sync.mapping.policy.readiness_checks import (
+    UNKNOWN_PARTNERS,
+    PartnerFields,
+    check_readiness,
+)
 from handoff_sync.mapping.policy.routing_checks import check_routing
 from handoff_sync.mapping.policy.templates import COMPUTED_PLACEHOLDERS, placeholders
 from handoff_sync.mapping.system.bounds import PERCENT_FIELDS, percent_problem
@@ -270,9 +275,11 @@ def _minutes(clock: str) -> int:
 
 
 def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCatalog,
-                 gaps: Gaps = NO_GAPS) -> list[Problem]:
+                 gaps: Gaps = NO_GAPS,
+                 partners: PartnerFields = UNKNOWN_PARTNERS) -> list[Problem]:
     """Every problem with the meaning of handoff.yaml; ``gaps``: its parts that did not
-    load (nothing is said about what they might have held)."""
+    load (nothing is said about what they might have held); ``partners``: what the PRM
+    file's partners: section maps (for measures.readiness)."""
     # A calendar that lost a working day would make business-time limits wrong: left out.
     check = _Checker(document, catalog, {name: calendar for name, calendar
                                          in policy.calendars.items()
@@ -324,6 +331,9 @@ def check_policy(document: YamlDocument, policy: HandoffPolicy, catalog: FieldCa
         check_improvement_owners(check, policy.measures)
         check_measures(check, policy.measures)
     calendars = keys_of(document.data, ("calendars",))
+    readiness = policy.measures.readiness
+    if readiness is not None and not gaps.lost(("measures", "readiness")):
+        check_readiness(check, readiness, partners, calendars)
     for type_id, handoff in policy.handoff_types.items():
         if not _ID.fullmatch(type_id):
             check.add(("handoff_types", type_id), f"handoff type id '{type_id}' must be "

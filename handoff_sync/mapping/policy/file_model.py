@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 # Condition lives in its own module so that measures (funnel steps) can use it too.
 from handoff_sync.mapping.policy.condition import Condition
+from handoff_sync.mapping.policy.duration import Duration
 from handoff_sync.mapping.policy.measures import Measures
 from handoff_sync.mapping.system.file_model import FileModel
 
@@ -31,47 +32,6 @@ Normalisation = Literal["lowercase", "trim", "collapse_spaces", "strip_punctuati
                         "strip_legal_suffixes", "strip_www"]
 LaxDate = Annotated[date, Field(strict=False)]
 
-
-class Duration(FileModel):
-    """A length of time: exactly one of hours, business_hours, days, business_days."""
-
-    hours: float | None = Field(default=None, gt=0)
-    """Clock hours."""
-    business_hours: float | None = Field(default=None, gt=0)
-    """Working hours of the handoff type's calendar."""
-    days: float | None = Field(default=None, gt=0)
-    """Calendar days."""
-    business_days: float | None = Field(default=None, gt=0)
-    """Working days of the handoff type's calendar."""
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Duration:
-        given = [k for k in ("hours", "business_hours", "days", "business_days")
-                 if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of hours, business_hours, days, business_days"
-                             + (f" (found: {', '.join(given)})" if given else ""))
-        return self
-
-    # Plain attribute tests rather than a scan: SLA arithmetic asks these of every running
-    # clock of every deal each cycle. (Not cached_property: model_copy would copy a stale
-    # cache along with an updated amount.)
-    @property
-    def unit(self) -> str:
-        if self.hours is not None:
-            return "hours"
-        if self.business_hours is not None:
-            return "business_hours"
-        return "days" if self.days is not None else "business_days"
-
-    @property
-    def amount(self) -> float:
-        value: float = getattr(self, self.unit)
-        return value
-
-    @property
-    def uses_calendar(self) -> bool:
-        return self.hours is None and self.days is None
 
 
 def _default_working_days() -> list[Weekday]:

@@ -8,10 +8,30 @@ governance maturity meter's fifth dimension).
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import Field
 
+from handoff_sync.mapping.policy.duration import Duration
 from handoff_sync.mapping.policy.funnels import Funnel
 from handoff_sync.mapping.system.file_model import FileModel
+
+HistoryMeasure = Literal["completeness", "within_sla", "acceptance", "preservation"]
+HISTORY_MEASURES: tuple[str, ...] = ("completeness", "within_sla", "acceptance",
+                                     "preservation")
+PARTNER_SOURCE = "partner."  # a field of the partner account (the PRM's partners: section)
+HISTORY_SOURCE = "history."  # a figure of the partner's own handoffs
+Score = Annotated[float, Field(ge=0, le=100)]
+TRAINING_PLACEHOLDERS: dict[str, str] = {
+    "partner_name": "the partner account's name",
+    "dimension_label": "the dimension's label",
+    "dimension_score": "the dimension's score, 0-100",
+    "dimension_value": "what was scored (the field's value, or the history figure and n)",
+    "threshold": "the dimension's threshold",
+    "readiness_score": "the partner's weighted readiness score, 0-100",
+    "channel_manager_email": "the partner account owner's email",
+}
+"""What a training task's subject and body may name, besides the partner.* fields."""
 
 # The figures a person can own the improvement of (measures.improvement_owners keys), with
 # the words the report uses for them. A figure another part of the report adds joins here.
@@ -82,6 +102,62 @@ class OnTimeBonus(FileModel):
     """Days after the original close date that still count as on time."""
 
 
+class ReadinessDimension(FileModel):
+    """One capability a partner is scored on, 0-100, from one source."""
+
+    id: str
+    """Short id, unique among the dimensions (part of the training task's key)."""
+    label: str
+    """What is scored, for people, e.g. Runs technical conversations."""
+    weight: float = Field(gt=0, le=100)
+    """Its share of the readiness score; the dimensions' weights sum to 100."""
+    source: str
+    """partner.<field> (a field of the partner account, mapped in the PRM file's partners:
+    section) or history.<figure>: history.completeness, history.within_sla,
+    history.acceptance or history.preservation (the partner's own handoffs)."""
+    scale: dict[str, Score] | None = None
+    """A picklist or text field: the score (0-100) of each value it takes."""
+    full_at: float | None = Field(default=None, gt=0)
+    """A number field: the value that scores 100 (0 scores 0, linear between, capped)."""
+    threshold: float | None = Field(default=None, ge=0, le=100)
+    """Under this score the partner gets a training task (default: readiness.threshold)."""
+    min_sample: int | None = Field(default=None, ge=1, le=10_000)
+    """history.* only: the fewest handoffs (finished clocks, decisions, closed deals) worth
+    scoring; fewer is "not enough history", left out of the score (default:
+    measures.min_sample)."""
+
+
+class TrainingTask(FileModel):
+    """The task a partner's channel manager gets for a dimension under its threshold."""
+
+    subject: str
+    """Task subject; {placeholders}: partner_name, dimension_label, dimension_score,
+    dimension_value, threshold, readiness_score, channel_manager_email, or a partner.*
+    field of the partners section."""
+    body: str = ""
+    """Task description; {placeholders} as in subject."""
+    due: Duration
+    """How long after the task opens it is due."""
+    priority: Literal["high", "normal", "low"] = "normal"
+    """Task priority."""
+    calendar: str | None = None
+    """The business calendar for a due in business_days or business_hours."""
+
+
+class Readiness(FileModel):
+    """Partner readiness: a weighted score of capability dimensions, with training tasks."""
+
+    threshold: float = Field(default=60, ge=0, le=100)
+    """The score under which a dimension opens a training task (a dimension may set its
+    own)."""
+    dimensions: list[ReadinessDimension] = Field(min_length=1)
+    """The dimensions, with weights summing to 100."""
+    training_task: TrainingTask | None = None
+    """The training task for a dimension under its threshold, on the partner account in
+    the PRM, for the partner's channel manager (else ownership.fallback_owner_email); none:
+    scores only."""
+
+
 class Measures(FileModel):
     """How handoffs are measured: targets, the smallest sample worth ranking, funnels, what
     documents an attribution, and the on-time bonus."""
@@ -100,6 +176,8 @@ class Measures(FileModel):
     partner's contribution and split) to count as documented."""
     on_time_bonus: OnTimeBonus | None = None
     """The on-time bonus the report works out per partner (none: not shown)."""
+    readiness: Readiness | None = None
+    """Partner readiness: dimensions, weights, thresholds and the training task."""
     improvement_owners: dict[str, str] = Field(default_factory=dict)
     """Who owns improving each figure: figure id (completeness, within_sla, first_touch,
     rejection_rate, preservation, cycle_impact, funnel, time_to_kickoff, attribution,
