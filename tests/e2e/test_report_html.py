@@ -152,7 +152,7 @@ const charts = [...s.querySelectorAll('svg')].map(svg => {
           smallest: sizes.length ? Math.min(...sizes) : 99,
           largest: sizes.length ? Math.max(...sizes) : 0,
           dashed: svg.querySelectorAll('line[stroke-dasharray]').length,
-          labelled: texts.filter(t => /target/.test(t.textContent)).length};
+          labelled: texts.filter(t => /target|threshold/.test(t.textContent)).length};
 });
 return {shown: box.width > 0 && box.height > 0 && style.display !== 'none'
                && style.visibility !== 'hidden',
