@@ -28,7 +28,9 @@ def add_report_command(commands: Any) -> None:
 
     report = commands.add_parser(
         "report", help="handoff scorecards: volume, completeness, SLA, preservation",
-        description="Report from the store: handoff volume, the key figures by group "
+        description="Report from the store: the team's governance maturity (level 1-3 "
+        "per dimension, with what the next level takes), handoff volume, the key figures "
+        "by group "
         "(--by), completeness distribution and most-missing fields, SLA compliance of "
         "finished clocks (running ones apart) and time to first touch, accepted and "
         "rejected handoffs (rejection rate by partner), deal preservation and cycle-length "
