@@ -205,6 +205,9 @@ def test_the_partners_section_is_checked_against_the_partner_account_object(
          "partner.certified_engineers: {field: certified_engineer,"),
         ("    type: PARTNER ", "    type: PARTNERS "),
         ("proficient: proficient,\n               expert: expert}", "proficient: proficient}"),
+    ], "handoff.yaml": [
+        # (the readiness scale follows the value map, so only the live check objects)
+        ("proficient: 75, expert: 100}", "proficient: 75}"),
     ]})
     code, out = run(capsys, "--live", "--config", str(config), "--mappings", str(folder))
     assert code == 1
