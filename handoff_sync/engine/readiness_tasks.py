@@ -15,9 +15,12 @@ goes through the task ledger like any deal task (engine.tasks.task_actions):
 
 A dimension with no data says nothing about the partner's need: its task is neither
 opened nor closed until the data comes. A dimension removed from the policy, or the
-training task removed, closes the partner's tasks. Partner accounts not read this cycle
-(None) or no longer live leave their tasks alone: nothing is closed on a read that may be
-partial, or on an account that may be gone with its tasks.
+training task removed, closes the partner's tasks. So does a partner account that is no
+longer a live partner (deleted or archived in the PRM, or its type changed): nobody is
+left to train, and an open task would wait forever for a channel manager (the sync layer
+treats a close the PRM refuses because the account or the task is gone as done).
+Partner accounts not read this cycle (engine.plan gets None; no step here) leave every
+task alone: nothing is closed on a read that did not happen.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from handoff_sync.model import (
 
 TRAINING_KIND = "readiness:"  # + the dimension id: a training task's kind
 PARTNER_DEAL = "partner:"  # + the account id: the ledger's deal column of its tasks
+GONE = "the account is no longer a live partner in the PRM"  # the close's reason
 
 
 def training_key(pipeline: str, partner_id: str, dimension_id: str) -> str:
@@ -85,7 +89,8 @@ def training_actions(pipeline: str, readiness: Readiness | None,
                      ) -> list[TaskAction]:
     """The upserts that bring the training tasks of ``partners`` (the live partner
     accounts read this cycle, by id) to what their ``scores`` (by id; none without a
-    readiness section: their tasks close) ask for. ``owners``: the PRM's users."""
+    readiness section: their tasks close) ask for; the open tasks of a partner not in
+    ``partners`` (no longer one) close. ``owners``: the PRM's users."""
     template = readiness.training_task if readiness is not None else None
     declared = {d.id for d in readiness.dimensions} if readiness is not None else set()
     held: dict[str, list[TaskState]] = defaultdict(list)
@@ -95,7 +100,11 @@ def training_actions(pipeline: str, readiness: Readiness | None,
     calendar = (calendars.get(template.calendar) if template is not None
                 and template.calendar is not None else None)
     actions: list[TaskAction] = []
-    for partner_id in sorted(partners):  # others: not read, or gone; their tasks stay
+    for partner_id in sorted(held.keys() - partners.keys()):  # no longer a partner
+        actions.extend(dataclasses.replace(action, reason=GONE) for action in task_actions(
+            PARTNER_DEAL + partner_id, partner_id, [], held[partner_id], now=now,
+            calendar=calendar))
+    for partner_id in sorted(partners):
         account, partner = partners[partner_id], scores.get(partner_id)
         waiting = set() if partner is None else {
             d.id for d in partner.dimensions if d.score is None}

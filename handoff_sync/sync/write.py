@@ -22,6 +22,13 @@ without a refusal clears the field's row, and its review item resolves itself. A
 refusal naming every field written leaves nothing to resend: those fields are held the
 same way, never the whole record. If the second write fails too, the record fails as
 before.
+
+A training task closed because its partner account is gone (deleted or archived in the
+PRM) may find the account, or the task with it, gone: the PRM refuses the attachment
+(HubSpot writes the task, then cannot associate it with the archived company) or the
+whole upsert (Salesforce: the WhatId names a deleted Account, whose Tasks it deleted
+with it). Nothing is left to close, so that refusal counts as the close (``GONE_CODES``)
+instead of a failure repeated every cycle, as the engine would otherwise plan it again.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from connectors.base import (
 )
 from connectors.errors import ConnectorError, PermissionDenied, SchemaError
 from connectors.registry import spec
+from handoff_sync.engine.readiness_tasks import GONE
 from handoff_sync.engine.types import (
     DealCreation,
     FieldWrite,
@@ -431,7 +439,7 @@ def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, 
 
         results = _send(upsert_chunk, [tw.key for _, tw in chunk])
         for (action, _), result in zip(chunk, results, strict=True):
-            if result.ok:
+            if result.ok or _gone_with_its_account(action, result):
                 out.task_ids[action.task.key] = result.id
                 out.cleared.add((side.role, action.task.key))
                 out.counts[_TASK_COUNTS[action.kind]] += 1
@@ -443,6 +451,19 @@ def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, 
                     error.message if error else "the system gave no reason",
                     obj=rules.object, retriable=error.retriable if error else True))
         heartbeat()
+
+
+# What the PRMs answer when a task's account (or the task) no longer exists: HubSpot's
+# association to an archived company, Salesforce's reference to a deleted Account.
+GONE_CODES = frozenset({"ASSOCIATION_FAILED", "OBJECT_NOT_FOUND", "ENTITY_IS_DELETED",
+                        "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND"})
+
+
+def _gone_with_its_account(action: TaskAction, result: WriteResult) -> bool:
+    """A gone partner's training task whose close the PRM refused because the account or
+    the task is gone: closed as far as anyone can see."""
+    return (action.kind is TaskActionKind.CLOSE and action.reason == GONE
+            and result.error is not None and result.error.code in GONE_CODES)
 
 
 _TASK_COUNTS = {TaskActionKind.OPEN: "tasks_created", TaskActionKind.REOPEN: "tasks_updated",

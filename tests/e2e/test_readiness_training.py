@@ -106,6 +106,24 @@ class Prm:
         else:
             self.sf.Task.update(f"Handoff_Task_Key__c/{task_key}", {"Status": "Completed"})
 
+    def delete(self, account_id: str) -> None:
+        """The partner leaves: its company archived in HubSpot, its Account deleted."""
+        if self.hubspot:
+            self.hs.crm.companies.basic_api.archive(account_id)
+        else:
+            self.sf.Account.delete(account_id)
+
+    def task_done(self, task_key: str) -> bool:
+        """Whether the PRM holds the task of this key as done (by key: its account may
+        be gone)."""
+        if self.hubspot:
+            return self.hs.crm.objects.basic_api.get_by_id(
+                "tasks", task_key, properties=["hs_task_status"],
+                id_property="handoff_task_key").properties["hs_task_status"] == "COMPLETED"
+        [task] = self.sf.query_all("SELECT Status FROM Task WHERE Handoff_Task_Key__c = "
+                                   f"'{task_key}'")["records"]
+        return bool(task["Status"] == "Completed")
+
     def all_task_keys(self) -> list[str]:
         """Every handoff task key in the PRM, duplicates kept."""
         if not self.hubspot:
@@ -229,3 +247,41 @@ def test_a_partner_under_threshold_gets_one_training_task_until_it_recovers(
     # And a quiet cycle after that changes nothing.
     assert cycle(runner).counts.get("tasks_created", 0) == 0
     assert prm.all_task_keys().count(key) == 1
+
+
+def test_a_partner_deleted_in_the_prm_has_its_training_task_closed(
+        world: dict[str, Any]) -> None:
+    """Archived in HubSpot, deleted in Salesforce: the next full cycle no longer reads it
+    as a partner, closes its open training task and the report stops counting it."""
+    prm: Prm = world["prm"]
+    runner: PipelineRunner = world["runner"]
+    partners = prm.partners()
+    target = min(partners)
+    name = partners[target][0]
+    prm.set_conversations(target, "basic")  # 40, under the packs' threshold of 50
+    key = training_key(runner.name, target, DIMENSION)
+    cycle(runner)
+    [task] = [t for t in prm.tasks_on(target) if t["key"] == key]
+    assert not task["done"]
+    assert name in {t.partner for t in readiness_of(world).training_tasks}
+    kept = {k for k, state in world["store"].load_pipeline(runner.name).engine.tasks.items()
+            if state.spec.crm_id != target and state.spec.status is TaskStatus.OPEN}
+
+    prm.delete(target)
+    report = runner.run_cycle(full=True)
+    assert report.outcome is RunOutcome.OK, (report.message, report.failures)
+    assert report.counts["tasks_closed"] >= 1
+    tasks = world["store"].load_pipeline(runner.name).engine.tasks
+    assert tasks[key].spec.status is TaskStatus.DONE and not tasks[key].closed_by_user
+    # HubSpot keeps an archived company's tasks: the close was written. Salesforce deletes
+    # an Account's Tasks with it (the sandbox leaves them, on a deleted Account, where
+    # nobody sees them); its refusal of the close counts as the close, not a failure.
+    if prm.hubspot:
+        assert prm.task_done(key)
+    # Only the gone partner's tasks closed; the report no longer lists it.
+    assert {k for k in kept if tasks[k].spec.status is TaskStatus.OPEN} == kept
+    section = readiness_of(world)
+    assert name not in {t.partner for t in section.training_tasks}
+    # A quiet cycle after that changes nothing and fails nothing.
+    again = cycle(runner)
+    assert again.counts.get("tasks_closed", 0) == 0 and again.counts["errors"] == 0

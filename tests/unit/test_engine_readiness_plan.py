@@ -1,6 +1,7 @@
 """engine.plan with partner accounts: the training tasks over a seeded org, planned once,
 then nothing; the same from a full plan and from one of only the changed deals; closed
-when a partner's field is raised; untouched when the partners were not read."""
+when a partner's field is raised or the partner is gone; untouched when the partners were
+not read."""
 
 from __future__ import annotations
 
@@ -123,7 +124,26 @@ def test_raising_a_field_closes_the_task_and_unread_partners_keep_theirs(
         **account.values, "partner.technical_conversations": "proficient"}))
     result = plan(dataclasses.replace(settled, partners={**settled.partners, pid: raised}))
     assert [(a.kind, a.task.key) for a in result.tasks] == [(TaskActionKind.CLOSE, key)]
-    # Not read this cycle (None), or the account gone: nothing is closed on a guess.
+    # Not read this cycle (None): nothing is closed on a read that did not happen.
     assert plan(dataclasses.replace(settled, partners=None)).is_empty()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_partner_gone_from_the_accounts_read_has_its_open_tasks_closed(
+        settled: EngineInput, seed: int) -> None:
+    """Deleted, archived or no longer of the partner type: its open training tasks close,
+    in a full plan and in a plan of only the changed deals alike."""
+    assert settled.partners is not None
+    pid = sorted(settled.partners)[seed]
+    held = {key for key, status in training(settled).items()
+            if status is TaskStatus.OPEN
+            and settled.state.tasks[key].spec.crm_id == pid}
+    assert held, "the seed gives the partner an open training task"
     others = {p: a for p, a in settled.partners.items() if p != pid}
-    assert plan(dataclasses.replace(settled, partners=others)).is_empty()
+    inputs = dataclasses.replace(settled, partners=others)
+    full = plan(inputs)
+    assert {(a.kind, a.task.key) for a in full.tasks} == {
+        (TaskActionKind.CLOSE, key) for key in held}
+    incremental = plan(dataclasses.replace(inputs, dirty=Dirty(prm=frozenset())))
+    assert incremental.tasks == full.tasks
+    assert plan(apply_plan(inputs, full)).is_empty()

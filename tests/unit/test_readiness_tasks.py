@@ -126,9 +126,25 @@ def test_removing_the_dimension_or_the_readiness_section_closes_the_tasks() -> N
                                  policy=None)] == [TaskActionKind.CLOSE]
 
 
-def test_partners_not_read_this_cycle_keep_their_tasks() -> None:
+def test_a_partner_no_longer_live_has_its_open_tasks_closed() -> None:
     first = plan(account("basic"))
-    assert training_actions("p", POLICY, {}, {}, recorded(first), owners=OWNERS,
+    done_by_hand = TaskState(replace(first[0].task, key="hs1-done", status=TaskStatus.DONE),
+                             "T-done", True)
+    other = replace(account("basic"), id="002P")
+    actions = training_actions(
+        "p", POLICY, {other.id: other},
+        {other.id: score_partner(POLICY, other, NO_HISTORY, min_sample=5)},
+        [*recorded(first), done_by_hand], owners=OWNERS, fallback_email=FALLBACK,
+        calendars={}, now=NOW)
+    gone = [a for a in actions if a.task.crm_id == "001P"]
+    # Its open task closes (the one a person completed is left as it is); the live
+    # partner's task opens as before.
+    assert [(a.kind, a.task.key, a.task.status, a.reason) for a in gone] == [
+        (TaskActionKind.CLOSE, first[0].task.key, TaskStatus.DONE,
+         "the account is no longer a live partner in the PRM")]
+    assert [a.kind for a in actions if a.task.crm_id == "002P"] == [TaskActionKind.OPEN]
+    # Once closed, nothing more is planned for it.
+    assert training_actions("p", POLICY, {}, {}, recorded(gone), owners=OWNERS,
                             fallback_email=FALLBACK, calendars={}, now=NOW) == []
 
 
