@@ -26,19 +26,26 @@ def add_report_command(commands: Any) -> None:
     from handoff_sync.cli.sync import config_argument
     from handoff_sync.report import DIMENSIONS, FORMATS
 
+    # The sections in the report's order (report.figures.SECTIONS, SECTION_TITLES).
     report = commands.add_parser(
-        "report", help="handoff scorecards: volume, completeness, SLA, preservation",
-        description="Report from the store: the team's governance maturity (level 1-3 "
-        "per dimension, with what the next level takes), handoff volume, the key figures "
-        "by group "
-        "(--by), completeness distribution and most-missing fields, SLA compliance of "
-        "finished clocks (running ones apart) and time to first touch, accepted and "
-        "rejected handoffs (rejection rate by partner), deal preservation and cycle-length "
-        "impact, handoff quality (asks for missing context, recycled deals, time to "
-        "kickoff, attribution accuracy, the on-time bonus), review queue and conflicts, "
-        "and a partner scorecard (handoff outcome "
-        "score). Every figure is printed with its definition, its n and its target from "
-        "handoff.yaml measures; groups under measures.min_sample are not ranked or judged.")
+        "report", help="the handoff report: governance maturity, volume, key figures by "
+        "group, completeness, SLA, acceptance, preservation, handoff quality, leakage "
+        "funnel, review queue, partner scorecard and partner readiness",
+        description="Report from the store, in this order. Governance maturity: level "
+        "1-3 per dimension, with what the next level takes. Handoff volume. Key figures "
+        "by group (--by): volume, completeness, within SLA, preservation, rejection rate. "
+        "Handoff completeness: its distribution and the most-missing fields. SLA "
+        "compliance and first touch: finished clocks (running ones apart), time to first "
+        "touch. Handoff acceptance and rejections: rejection rate by partner. Deal "
+        "preservation and cycle length, against direct deals. Handoff quality: asks for "
+        "missing context, recycled deals, time to kickoff, attribution accuracy, the "
+        "on-time bonus. Leakage funnel: deals reaching each step, conversion, time "
+        "between steps, dollars lost where deals died, by group and weekly cohort. "
+        "Review queue and conflicts. Partner scorecard: handoff outcome score. Partner "
+        "readiness: each partner's score, its breakdown per dimension and the open "
+        "training tasks. Every figure is printed with its definition, its n and its "
+        "target from handoff.yaml measures; groups under measures.min_sample are not "
+        "ranked or judged.")
     config_argument(report)
     report.add_argument("--pipeline", metavar="NAME",
                         help="the pipeline (default: the first enabled one)")

@@ -15,6 +15,7 @@ import requests
 from simple_salesforce import Salesforce
 
 from handoff_sync import __version__
+from handoff_sync.report.figures import SECTION_TITLES, SECTIONS
 
 EXE = str(Path(sys.executable).with_name("handoff-sync"))
 
@@ -44,6 +45,20 @@ def test_sync_needs_no_once() -> None:
     assert usage.startswith("usage: handoff-sync sync [-h] [--config FILE] [--once] ")
     assert "print what it did and exit" in usage
     assert "--once the same as without it" in usage and "required" in usage
+
+
+def test_report_help_lists_every_section_of_the_report_in_its_order() -> None:
+    """What `report --help` says the report shows is what it shows (figures.SECTIONS)."""
+    help_ = run("report", "--help")
+    assert help_.returncode == 0
+    text = " ".join(help_.stdout.split()).lower()
+    at = [text.find(SECTION_TITLES[section].lower()) for section in SECTIONS]
+    assert -1 not in at, [SECTION_TITLES[s] for s, i in zip(SECTIONS, at, strict=True)
+                          if i < 0]
+    assert at == sorted(at)
+    # The one-line help `handoff-sync --help` lists names the sections too.
+    listing = " ".join(run("--help").stdout.split()).lower()
+    assert "maturity" in listing and "funnel" in listing and "readiness" in listing
 
 
 def test_no_command_prints_help_and_fails() -> None:
