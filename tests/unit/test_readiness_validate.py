@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.problems.report import Problem
@@ -132,3 +133,17 @@ def test_meaning_problems_name_the_line_and_what_to_do(tmp_path: Path, old: str,
     assert problem.message == message
     assert problem.hint.startswith(hint)
     assert problem.file.name == "handoff.yaml" and problem.line > 1
+
+
+@pytest.mark.parametrize("pack", sorted(PACKS))
+def test_the_admin_guides_training_task_is_the_packs(pack: str) -> None:
+    """The guide's example is the task the packs ship: no {readiness_score} in the body,
+    which moves with any dimension and would rewrite every open task of the partner."""
+    guide = (ROOT / "docs" / "admin-guide.md").read_text()
+    section = guide[guide.index("### Partner readiness"):]
+    block = section[section.index("```yaml") + len("```yaml"):section.index("```\n")]
+    example = yaml.safe_load(block)["measures"]["readiness"]["training_task"]
+    shipped = yaml.safe_load((PACKS[pack] / "handoff.yaml").read_text())[
+        "measures"]["readiness"]["training_task"]
+    assert "{readiness_score}" not in example["body"]
+    assert {k: v for k, v in example.items() if k != "priority"} == shipped
