@@ -38,11 +38,18 @@ def after(at: datetime, since: datetime | None) -> bool:
 
 
 def in_period(deals: Iterable[DealFact], since: datetime | None) -> tuple[DealFact, ...]:
-    """Deals open now, or closed on/after ``since`` (all deals without ``since``)."""
+    """Deals open now, or closed on/after ``since`` (all deals without ``since``). A
+    closed deal with no close date cannot be placed in a period: it is left out of one
+    (counting it would put it in every period; ``undated_closed`` says how many)."""
     if since is None:
         return tuple(deals)
-    return tuple(d for d in deals if not d.is_closed or d.close_date is None
-                 or d.close_date >= since.date())
+    return tuple(d for d in deals if not d.is_closed
+                 or (d.close_date is not None and d.close_date >= since.date()))
+
+
+def undated_closed(deals: Iterable[DealFact], since: datetime | None) -> int:
+    """How many closed deals ``in_period`` left out for want of a close date."""
+    return 0 if since is None else sum(d.is_closed and d.close_date is None for d in deals)
 
 
 def group_of(deal: DealFact, by: str) -> str:

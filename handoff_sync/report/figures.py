@@ -5,10 +5,11 @@ its target from handoff.yaml ``measures`` with where it stands; rates count only
 whose outcome is known, carry a Wilson 95% interval by group, and a group under
 ``measures.min_sample`` is neither ranked nor marked (``stats``).
 
-The period: deals open now or closed on/after ``since``; clocks started, SLA events,
-decisions and conflicts at/after ``since``; review items open now. No ``since``:
-everything. Sections with more to say live in their own modules (``sla_figures``,
-``scorecard``, ``breakdown``, ``funnel``); the small ones are here.
+The period: deals open now or closed on/after ``since`` (a closed deal with no close date
+is in no period); clocks started, SLA events, decisions and conflicts at/after
+``since``; review items open now. No ``since``: everything. Sections with more to say
+live in their own modules (``sla_figures``, ``scorecard``, ``breakdown``, ``funnel``); the
+small ones are here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from handoff_sync.report.basis import (
     group_of,
     in_period,
     top,
+    undated_closed,
 )
 from handoff_sync.report.breakdown import Breakdown, breakdown
 from handoff_sync.report.facts import (
@@ -213,6 +215,10 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
                  f"{data.policy.min_sample} cases (handoff.yaml measures.min_sample) is "
                  "shown but neither ranked nor marked against its target. [a-b] is the "
                  "Wilson 95% interval of a rate.")
+    if undated := undated_closed(data.deals, since):
+        notes.append(f"{undated} closed deal{'s have' if undated > 1 else ' has'} no close "
+                     f"date: {'they' if undated > 1 else 'it'} cannot be placed in the "
+                     f"period, so {'they are' if undated > 1 else 'it is'} left out.")
     if not deals:
         notes.append("No deal in the period: every figure is n/a.")
     clocked, accepted = sla(data, clocks, keys, since, now), acceptance(data, since)
@@ -252,7 +258,8 @@ def volume(deals: Sequence[DealFact], by: str) -> Volume:
     return Volume(
         by,
         count("deals", len(deals), "Deals in the period: open now, or closed since the "
-              "start."),
+              "start (by close date: a closed deal with none is only in the report without "
+              "--since)."),
         count("partner deals (linked)", kinds[PARTNER], "Partner registrations linked to "
               "a CRM opportunity."),
         count("direct deals", kinds[DIRECT], "CRM opportunities no registration links to."),

@@ -375,6 +375,21 @@ def test_since_limits_deals_clocks_conflicts_and_moves_the_trend_start() -> None
     assert [p.mean_pct for p in report.scorecard.trend] == [47.5, 52.5, 60.0, 62.5]
 
 
+def test_a_closed_deal_without_a_close_date_counts_only_without_a_period() -> None:
+    """It cannot be placed in a period: left out with --since, and the report says so."""
+    undated = DealFact("crm:9", DIRECT, owner="ae1@v.example", region="NA",
+                       is_closed=True, is_won=True, created_at=at(6, 1))
+    data = dataclasses.replace(DATA, deals=(*DEALS, undated), policy=ONE)
+    period = compute(data, now=NOW, since=SINCE)
+    assert (period.volume.total.value, period.volume.direct.value) == (6, 1)
+    assert ("1 closed deal has no close date: it cannot be placed in the period, so it "
+            "is left out.") in period.notes
+    assert "close date" in period.volume.total.definition
+    everything = compute(data, now=NOW)
+    assert (everything.volume.total.value, everything.volume.direct.value) == (9, 4)
+    assert not any("no close date" in note for note in everything.notes)
+
+
 def test_outcome_score_without_any_component_is_none() -> None:
     assert outcome_score({"completeness": None, "sla": None, "preservation": None}) is None
     assert outcome_score({"completeness": 80.0, "sla": None, "preservation": None}) == 80.0
