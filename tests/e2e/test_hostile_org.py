@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,8 @@ LONG_BUYER = "Dana Lee, CFO; " + "signs off after the board review. " * 9  # 321
 TWIN_OF = "maria.reyes@vendor.example"  # an AE who owns seeded opportunities
 # Written with the time of the run (the two runs are seconds apart), not with what synced.
 SF_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
+BRIEF_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")  # as briefs write instants
+BRIEF_FORMAT = "%Y-%m-%d %H:%M UTC"
 STAMPS = ("LastModifiedDate", "SystemModstamp", "Handoff_Last_Synced__c", "Handoff_SLA_Due__c")
 
 
@@ -241,9 +244,18 @@ def test_a_hostile_org_syncs_everything_else_in_one_cycle_and_leaks_nothing(
 
 def _same(got: Any, want: Any) -> bool:
     """Equal, or two instants seconds apart: the seed dates records relative to the
-    moment it runs, and the two runs seed seconds apart."""
+    moment it runs, and the two runs seed seconds apart. A text quoting instants (the
+    brief's "entered 2026-12-06 17:41 UTC") is the same when it differs only in them and
+    they are that close: a minute may turn between the runs."""
     if got == want:
         return True
+    if isinstance(got, str) and isinstance(want, str) and BRIEF_TIME.search(want):
+        if BRIEF_TIME.sub("", got) != BRIEF_TIME.sub("", want):
+            return False
+        pairs = zip(BRIEF_TIME.findall(got), BRIEF_TIME.findall(want), strict=False)
+        return all(abs((datetime.strptime(a, BRIEF_FORMAT)
+                        - datetime.strptime(b, BRIEF_FORMAT)).total_seconds()) < 120
+                   for a, b in pairs)
     try:
         apart = datetime.strptime(got, SF_TIME) - datetime.strptime(want, SF_TIME)
     except (TypeError, ValueError):
