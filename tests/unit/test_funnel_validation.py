@@ -3,6 +3,7 @@ the line and what to do, in both shipped packs' wording."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -76,12 +77,15 @@ def test_two_funnels_with_one_id(tmp_path: Path) -> None:
     folder = edited_pack(tmp_path, "handoff.yaml", "version: 1", "version: 1")
     handoff = folder / "handoff.yaml"
     text = handoff.read_text()
-    funnel = text[text.index("    - id: partner_chain\n"):]
-    handoff.write_text(text + funnel)
+    start = text.index("    - id: partner_chain\n")
+    # The funnel ends where the next key (or comment) of measures: starts, if any.
+    after = re.search(r"^  \S", text[start:], flags=re.MULTILINE)
+    end = start + after.start() if after else len(text)
+    handoff.write_text(text[:end] + text[start:end] + text[end:])
     problem = only_problem(folder)
     assert problem.message == "duplicate funnel id 'partner_chain'"
     lines = [n for n, line in enumerate(text.splitlines(), 1) if "- id: partner_chain" in line]
-    assert problem.line == len(text.splitlines()) + 1 and len(lines) == 1
+    assert len(lines) == 1 and problem.line == text[:end].count("\n") + 1
 
 
 def test_two_steps_with_one_id_and_validate_prints_it_with_its_line(

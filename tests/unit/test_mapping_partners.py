@@ -5,6 +5,7 @@ traceback), and a raw account record as the PartnerAccount the store and the rep
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PACK_A = ROOT / "mappings"  # HubSpot PRM, Salesforce CRM
 PACK_B = ROOT / "mappings" / "packs" / "salesforce-prm-hubspot-crm"
 DUE = datetime(2026, 12, 9, 17, tzinfo=UTC)
+
+
+def without_readiness(folder: Path) -> None:
+    """Drop handoff.yaml's measures.readiness, which scores partner fields and writes
+    training tasks: for tests of a pack whose partners section is gone or cut down."""
+    policy = folder / "handoff.yaml"
+    text = policy.read_text()
+    start = text.index("\n  readiness:\n") + 1
+    after = re.search(r"^  [^\s#]", text[start + 1:], flags=re.MULTILINE)
+    end = start + 1 + after.start() if after else len(text)
+    policy.write_text(text[:start] + text[end:])
 
 
 def edited(tmp_path: Path, pack: Path, file: str, old: str, new: str) -> Path:
@@ -125,6 +137,7 @@ def test_a_partners_section_in_the_crm_file_is_refused(tmp_path: Path) -> None:
     prm = (PACK_A / "hubspot.yaml").read_text()
     section = prm[prm.index("\npartners:\n"):]
     folder = edited(tmp_path, PACK_A, "hubspot.yaml", section, "\n")
+    without_readiness(folder)  # it scores fields of the partners section moved away
     crm = folder / "salesforce.yaml"
     crm.write_text(crm.read_text() + section)
     problem = only_problem(folder)
@@ -232,4 +245,5 @@ def test_no_target_without_a_partners_section_or_task_link(tmp_path: Path) -> No
     folder = edited(tmp_path, PACK_A, "hubspot.yaml",
                     "  task_link: {association_type_id: 192}    # task -> company "
                     "(HubSpot-defined)", "")
+    without_readiness(folder)  # its training tasks need the task_link removed here
     assert partner_task_target(load_mappings(folder).prm) is None
