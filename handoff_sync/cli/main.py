@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     from handoff_sync.cli.completion import add_completion_command
+    from handoff_sync.cli.console import add_console_command
     from handoff_sync.cli.demo import add_demo_command
     from handoff_sync.cli.health import add_health_command
     from handoff_sync.cli.init import add_init_command
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sync_commands(commands)
     add_plan_command(commands)
     add_report_command(commands)
+    add_console_command(commands)
     add_mappings_command(commands)
     add_sandbox_command(commands)
     add_completion_command(commands, parser)

@@ -48,7 +48,7 @@ from handoff_sync.config.connections import AnyConnectionConfig
 from handoff_sync.config.errors import (
     KeyProblems,
 )
-from handoff_sync.config.fields import DEFAULT_FILE, ConfigPath, Name, Section, Text
+from handoff_sync.config.fields import DEFAULT_FILE, ConfigPath, Name, Secret, Section, Text
 from handoff_sync.config.secrets import (
     LoadContext,
     absolute,
@@ -166,6 +166,73 @@ class ServerConfig(Section):
     """/readyz answers 503 once a pipeline has failed this many cycles in a row."""
 
 
+ARGON2_PREFIX = "$argon2"
+
+
+class ConsoleUserConfig(Section):
+    """One person who may log in to the admin console."""
+
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    """The login name (an email works)."""
+    role: Literal["viewer", "admin"] = "viewer"
+    """viewer reads every page; admin may also save mappings, resolve reviews and sync."""
+    password_hash: Text
+    """An argon2 hash (``handoff-sync console hash-password`` prints one), or ${VAR}
+    naming the environment variable that holds it. Never the password itself."""
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2(cls, value: str) -> str:
+        if not value.startswith(ARGON2_PREFIX):
+            raise ValueError("must be an argon2 hash ($argon2id$...): run `handoff-sync "
+                             "console hash-password` and paste what it prints, or write "
+                             "${VAR} to read it from the environment")
+        return value
+
+
+class ConsoleConfig(Section):
+    """The admin web console: sync health, review queue, mappings, reports."""
+
+    enabled: bool = False
+    """true serves the console from the daemon (`run`) on server.host:server.port, beside
+    /healthz and /metrics; `handoff-sync console` serves it on its own either way."""
+    host: Annotated[Text, Field(min_length=1)] = "127.0.0.1"
+    """Address `handoff-sync console` listens on; loopback by default."""
+    port: Annotated[int, Field(ge=0, le=65535)] = 9465
+    """TCP port of `handoff-sync console` (0 picks a free one)."""
+    users: list[ConsoleUserConfig] = Field(default_factory=list)
+    """Who may log in, with their role and argon2 password hash."""
+    identity_header: Annotated[Text, Field(min_length=1)] | None = None
+    """Trust this request header (e.g. X-Forwarded-User) as the logged-in user's name when
+    a reverse proxy in front of the console authenticates people; only from
+    trusted_proxies."""
+    trusted_proxies: list[Text] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Peer addresses whose identity_header (and X-Forwarded-Proto) is believed."""
+    admins: list[Text] = Field(default_factory=list)
+    """With identity_header: the user names that get the admin role (others: viewer)."""
+    session_secret: Secret | None = None
+    """Signs session cookies (${VAR} or {file: PATH}); without it a random key per process,
+    so a restart logs everyone out."""
+    session_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 480
+    """How long a login lasts."""
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether anyone must prove who they are (users or a trusted proxy header)."""
+        return bool(self.users) or self.identity_header is not None
+
+    @model_validator(mode="after")
+    def _unique_users(self) -> ConsoleConfig:
+        seen: set[str] = set()
+        for index, user in enumerate(self.users):
+            key = user.name.casefold()
+            if key in seen:
+                raise KeyProblems.one(("users", index, "name"),
+                                      f"user {user.name!r} is listed twice")
+            seen.add(key)
+        return self
+
+
 class ScheduleConfig(Section):
     """When each pipeline syncs and how replicas share pipelines."""
 
@@ -247,6 +314,8 @@ class Config(Section):
     """The systems handoff-sync talks to, by a name pipelines refer to."""
     pipelines: Annotated[list[PipelineConfig], Field(min_length=1)]
     """The PRM/CRM pairs to keep in step."""
+    console: ConsoleConfig = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    """The admin web console."""
     _path: Path = PrivateAttr(default=Path(DEFAULT_FILE))
     _lines: dict[KeyPath, int] = PrivateAttr(default_factory=dict)
 

@@ -70,6 +70,21 @@ pipelines:                              # the PRM/CRM pairs to keep in step
     create_opportunities: true          # false: grade only, never create an opportunity
     # the mappings folder: handoff.yaml + one file per system (relative to this file)
     mappings: __MAPPINGS__
+
+console:                                # the admin web console: health, reviews, mappings
+  enabled: false                        # true: `run` serves it on server.host:server.port
+  host: 127.0.0.1                       # where `handoff-sync console` listens (loopback)
+  port: 9465                            # its TCP port (0 picks a free one)
+  session_minutes: 480                  # how long a login lasts
+  # session_secret: ${CONSOLE_SESSION_SECRET}  # signs cookies; unset: restarts log all out
+  users: []                             # who may log in (off loopback, someone must)
+  # users:                              # `handoff-sync console hash-password` prints a hash
+  #   - name: dana@vendor.example       # the login name
+  #     role: admin                     # viewer reads; admin also saves, links, syncs
+  #     password_hash: ${DANA_CONSOLE_HASH}   # argon2 hash, or ${VAR} holding it
+  # identity_header: X-Forwarded-User   # or trust a reverse proxy's login header
+  # trusted_proxies: [127.0.0.1, "::1"] # ... only from these peers
+  # admins: [dana@vendor.example]       # ... these are admins, everyone else a viewer
 """
 
 TEMPLATE_CONNECTIONS = {

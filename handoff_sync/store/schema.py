@@ -411,3 +411,17 @@ class CrmClaim(Base):
     scope: Mapped[dict[str, str]] = mapped_column(JSON())  # field -> value ({}: all)
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     renewed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MappingAuditRow(Base):
+    """One saved edit of the mappings folder (``audit.py``): who, when, which files, what
+    changed (a unified diff per file), and from where (the console, by hand)."""
+
+    __tablename__ = "mapping_audit"
+    __table_args__ = (Index("ix_mapping_audit_folder_at", "folder", "at"),)
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    folder: Mapped[str] = mapped_column(String())  # the mappings folder, absolute
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    by: Mapped[str] = mapped_column(String())
+    summary: Mapped[str] = mapped_column(Text)
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> unified diff

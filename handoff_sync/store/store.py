@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.model import PartnerAccount
-from handoff_sync.store import claims, leases, revisions
+from handoff_sync.store import audit, claims, leases, revisions
 from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.budget import StoreLedger
 from handoff_sync.store.database import (
@@ -275,6 +275,21 @@ class Store:
                                         crm_id=crm_id, by=by, now=now,
                                         registration=registration, displace=displace)
 
+
+    def record_mapping_edit(self, folder: str, *, at: datetime, by: str, summary: str,
+                            diff: Mapping[str, str]) -> int:
+        """Log a saved edit of the mappings folder ``folder``: who, when, per-file diffs."""
+        with self._guard("recording a mapping edit"), \
+                write_transaction(self._engine) as connection:
+            return audit.record_edit(connection, folder, at=at, by=by, summary=summary,
+                                     diff=diff)
+
+    def mapping_edits(self, folder: str | None = None, *,
+                      limit: int = 100) -> list[dict[str, Any]]:
+        """The mapping audit log (JSON-safe), newest first."""
+        with self._guard("reading the mapping audit log"), \
+                read_transaction(self._engine) as connection:
+            return audit.list_edits(connection, folder, limit=limit)
 
 def _schema_problem(database: str, current: str | None) -> str | None:
     """What is wrong with a database (``database`` names it) at revision ``current``."""

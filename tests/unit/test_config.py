@@ -199,7 +199,7 @@ def test_unknown_keys_name_the_near_key_or_else_the_allowed_keys(folder: Path) -
         "4: server.prot: unknown key 'prot' (did you mean 'port'?)",
         "5: pipeline: unknown key 'pipeline' (did you mean 'pipelines'?)",
         "6: webhooks: unknown key 'webhooks' (allowed keys here: version, database, server, "
-        "schedule, connections, pipelines)",
+        "schedule, connections, pipelines, console)",
     ]
 
 

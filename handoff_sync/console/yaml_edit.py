@@ -1,0 +1,255 @@
+"""Change values in a YAML file's text and keep everything else as the admin wrote it:
+comments, key order, quoting, and the line wrapping of flow mappings.
+
+ruamel.yaml's round trip keeps comments and order but re-wraps long flow mappings, so a
+one-field change would rewrite dozens of lines. We therefore dump twice (the file as
+loaded, and the file changed) and carry over only the lines that differ between those
+two dumps: a three-way merge with the loaded dump as the base, the file as written as
+"ours" and the changed dump as "theirs". Where the change touches a line ruamel would
+re-wrap, the changed dump's lines win for that region only. The result is parsed again
+and must equal the changed data; if not, the whole changed dump is used (correct, if
+noisier).
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from handoff_sync.errors import UserError
+from handoff_sync.problems.report import KeyPath, format_path
+
+
+class _Delete:
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE: Any = _Delete()
+"""A ``Change`` value that removes the key (or list item) at its path."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """Set (or, with ``DELETE``, remove) the value at ``path`` in one file's document.
+    A list index equal to the list's length appends."""
+
+    path: KeyPath
+    value: Any
+
+
+class EditError(UserError):
+    """A change that does not fit the document (a path that is not there)."""
+
+    hint = "reload the page: the file may have changed since the form was shown"
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # our merge keeps the admin's wrapping; never wrap what we write
+    yaml.indent(mapping=2, sequence=4, offset=2)  # the shipped packs' style
+    return yaml
+
+
+def load(text: str) -> Any:
+    """The document as ruamel's round-trip data (CommentedMap/CommentedSeq)."""
+    try:
+        return _yaml().load(text)
+    except YAMLError as exc:
+        raise EditError(f"the file is not valid YAML: {exc}") from None
+
+
+def dump(data: Any) -> str:
+    out = io.StringIO()
+    _yaml().dump(data, out)
+    return out.getvalue()
+
+
+def apply(text: str, changes: Sequence[Change]) -> str:
+    """``text`` with ``changes`` made, every other line as it was."""
+    return transform(text, lambda data: _apply_all(data, changes))
+
+
+def transform(text: str, edit: Callable[[Any], None]) -> str:
+    """``text`` after ``edit`` changed its loaded document in place (for edits that are
+    easier as code than as paths, e.g. renaming a key)."""
+    base_data = load(text)
+    base = dump(base_data)
+    changed_data = load(text)
+    edit(changed_data)
+    theirs = dump(changed_data)
+    merged = merge(base, text, theirs)
+    try:
+        if _plain(load(merged)) == _plain(changed_data):
+            return merged
+    except EditError:
+        pass
+    return theirs
+
+
+def _apply_all(data: Any, changes: Sequence[Change]) -> None:
+    for change in changes:
+        set_at(data, change.path, change.value)
+
+
+def set_at(data: Any, path: KeyPath, value: Any) -> None:
+    """Set (or DELETE) ``path`` in round-trip data; missing mappings on the way are made."""
+    if not path:
+        raise EditError("a change needs a path inside the file")
+    parent = data
+    for depth, key in enumerate(path[:-1]):
+        following = path[depth + 1]
+        parent = _child(parent, key, path[:depth + 1], make=type(following) is int)
+    last = path[-1]
+    if isinstance(parent, list):
+        if not isinstance(last, int) or last > len(parent) or last < 0:
+            raise EditError(f"{format_path(path)}: no such list item")
+        if value is DELETE:
+            if last < len(parent):
+                del parent[last]
+        elif last == len(parent):
+            parent.append(_round_trip(value))
+        else:
+            parent[last] = _round_trip(value)
+        return
+    if not isinstance(parent, dict):
+        raise EditError(f"{format_path(path[:-1])} is not a mapping")
+    if value is DELETE:
+        parent.pop(last, None)
+    else:
+        parent[last] = _round_trip(value)
+
+
+def _child(parent: Any, key: str | int, where: KeyPath, *, make: bool) -> Any:
+    if isinstance(parent, list):
+        if not isinstance(key, int) or not 0 <= key < len(parent):
+            raise EditError(f"{format_path(where)}: no such list item")
+        return parent[key]
+    if not isinstance(parent, dict):
+        raise EditError(f"{format_path(where[:-1])} is not a mapping")
+    if key not in parent or parent[key] is None:
+        parent[key] = CommentedSeq() if make else CommentedMap()
+    return parent[key]
+
+
+def _round_trip(value: Any) -> Any:
+    """Plain dicts and lists as ruamel's types (keeps their order; short ones in flow
+    style, as the packs write them)."""
+    if isinstance(value, dict) and not isinstance(value, CommentedMap):
+        result = CommentedMap((key, _round_trip(item)) for key, item in value.items())
+        if all(not isinstance(item, dict | list) for item in value.values()) and \
+                len(value) <= 6:
+            result.fa.set_flow_style()
+        return result
+    if isinstance(value, list) and not isinstance(value, CommentedSeq):
+        result_list = CommentedSeq(_round_trip(item) for item in value)
+        if all(not isinstance(item, dict | list) for item in value):
+            result_list.fa.set_flow_style()
+        return result_list
+    return value
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(key): _plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_plain(item) for item in data]
+    return data
+
+
+def merge(base: str, ours: str, theirs: str) -> str:
+    """Three-way line merge: the changes base -> ours and base -> theirs both applied;
+    where they touch the same lines, theirs wins."""
+    a, o, b = base.splitlines(True), ours.splitlines(True), theirs.splitlines(True)
+    ours_ops = _changes(a, o)
+    theirs_ops = _changes(a, b)
+    regions = _regions([(i1, i2, "o") for i1, i2 in ours_ops] +
+                       [(i1, i2, "b") for i1, i2 in theirs_ops])
+    to_o, to_b = _mapper(a, o), _mapper(a, b)
+    out: list[str] = []
+    at = 0
+    for start, end, sources in regions:
+        out += o[to_o(at):to_o(start)]  # unchanged by theirs: the file as written
+        if "b" in sources:
+            out += b[to_b(start):to_b(end)]
+        else:
+            out += o[to_o(start):to_o(end)]
+        at = end
+    out += o[to_o(at):]
+    return "".join(out)
+
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def _opcodes(a: list[str], other: list[str]) -> list[Opcode]:
+    """difflib's opcodes, with each replace block split per line of ``a`` where it can
+    be: a line ruamel writes as one (``x: {...} # note``) the admin may have wrapped over
+    two, and a change to the next line must not take the wrapped one with it."""
+    result: list[Opcode] = []
+    for opcode in SequenceMatcher(None, a, other, autojunk=False).get_opcodes():
+        result += _split(opcode, a, other) if opcode[0] == "replace" else [opcode]
+    return result
+
+
+def _split(opcode: Opcode, a: list[str], other: list[str]) -> list[Opcode]:
+    _tag, i1, i2, j1, j2 = opcode
+    parts: list[Opcode] = []
+    j = j1
+    for i in range(i1, i2):
+        wanted, taken, start = _signature(a[i]), Counter[str](), j
+        while j < j2 and taken != wanted:
+            taken += _signature(other[j])
+            j += 1
+        if taken != wanted:
+            return [opcode]
+        parts.append(("replace", i, i + 1, start, j))
+    return parts if j == j2 else [opcode]
+
+
+def _signature(line: str) -> Counter[str]:
+    """The line's characters but whitespace: equal for a line and its re-wrapping."""
+    return Counter(char for char in line if not char.isspace())
+
+
+def _changes(a: list[str], other: list[str]) -> list[tuple[int, int]]:
+    return [(i1, i2) for tag, i1, i2, _j1, _j2 in _opcodes(a, other) if tag != "equal"]
+
+
+def _regions(blocks: list[tuple[int, int, str]]) -> list[tuple[int, int, set[str]]]:
+    """Blocks merged where they overlap (or insert at the same place), in order; blocks
+    that only touch stay apart, so a change next to a re-wrapped line leaves it alone."""
+    merged: list[tuple[int, int, set[str]]] = []
+    for i1, i2, source in sorted(blocks):
+        if merged and (i1 < merged[-1][1] or i1 == merged[-1][0]):
+            start, end, sources = merged[-1]
+            merged[-1] = (start, max(end, i2), sources | {source})
+        else:
+            merged.append((i1, i2, {source}))
+    return merged
+
+
+def _mapper(a: list[str], other: list[str]) -> Callable[[int], int]:
+    """Line index in ``a`` -> the matching index in ``other``, at region edges."""
+    opcodes = _opcodes(a, other)
+
+    def at(position: int) -> int:
+        for tag, i1, i2, j1, j2 in opcodes:
+            if tag == "equal" and i1 <= position <= i2:
+                return j1 + (position - i1)
+            if position == i1:
+                return j1
+            if position == i2:
+                return j2
+        return len(other)
+
+    return at

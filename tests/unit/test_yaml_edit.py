@@ -1,0 +1,41 @@
+"""Mapping edits keep the file as the admin wrote it: comments, order, wrapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handoff_sync.console.yaml_edit import DELETE, Change, EditError, apply
+
+MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+
+
+@pytest.mark.parametrize("path", sorted(MAPPINGS.rglob("*.yaml")), ids=lambda p: p.name)
+def test_no_change_leaves_every_shipped_file_byte_for_byte(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert apply(text, []) == text
+
+
+def test_a_change_next_to_a_wrapped_line_changes_one_line() -> None:
+    text = (MAPPINGS / "salesforce.yaml").read_text(encoding="utf-8")
+    changed = apply(text, [Change(("fields", "competitors", "policy"), "crm_wins")])
+    removed = [line for line in text.splitlines() if line not in changed.splitlines()]
+    added = [line for line in changed.splitlines() if line not in text.splitlines()]
+    assert len(removed) == 2 and len(added) == 1  # the wrapped entry, now on one line
+    assert "policy: crm_wins" in added[0]
+    assert "# a Salesforce checkbox is never blank: write false" in changed
+
+
+def test_comments_stay_and_deletes_and_appends_land_where_they_belong() -> None:
+    text = ("# who gets what\nrules:   # in order\n  - name: a  # first\n    team: x\n"
+            "limits: {max: 3, min: 1}\n")
+    changed = apply(text, [Change(("rules", 1), {"name": "b", "team": "y"}),
+                           Change(("limits", "min"), DELETE)])
+    assert changed.startswith("# who gets what\nrules:   # in order\n  - name: a  # first\n")
+    assert "  - {name: b, team: y}\n" in changed and "min" not in changed
+
+
+def test_a_path_that_is_not_there_is_refused_by_name() -> None:
+    with pytest.raises(EditError, match="no such list item"):
+        apply("rules:\n  - a\n", [Change(("rules", 5), "b")])
