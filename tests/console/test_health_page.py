@@ -190,4 +190,4 @@ def test_a_request_the_cycle_fails_records_the_reason(world: dict[str, Any],
     assert done is not None and (done["status"], done["outcome"]) == ("done", "failed")
     assert "hubspot connection 'prm'" in done["message"]
     fragment = client_for(world["context"]).get(f"/health/{PIPELINE}/requests").text
-    assert "hubspot connection &#39;prm&#39;" in fragment and "full reconcile" in fragment
+    assert "auth: hubspot connection &#39;prm&#39;" in fragment and "full reconcile" in fragment

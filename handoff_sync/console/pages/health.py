@@ -35,6 +35,7 @@ from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.convert import to_canonical
 from handoff_sync.model import OwnerDirectory, Role
+from handoff_sync.sync.failures import classify_message, failure_text
 
 ERRORS_ON_PAGE = 500  # per pipeline; the count says how many more there are
 REQUESTS_SHOWN = 3
@@ -66,7 +67,13 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
     def requests_fragment(request: Request) -> Response:
         name = request.path_params["pipeline"]
         context.pipeline(name)
-        return _requests_fragment(request, context, name)
+        response = _requests_fragment(request, context, name)
+        if request.query_params.get("polling") and not _requests(
+                context, name, ["any"])["open"]:
+            # The request the page watched is done: reload it, so its cycle shows in the
+            # table and the failure box (the reloaded page does not poll: no loop).
+            response.headers["HX-Refresh"] = "true"
+        return response
 
     return [Route("/health", health),
             Route("/health/{pipeline}/sync", sync_now, methods=["POST"]),
@@ -82,6 +89,11 @@ def _requests_fragment(request: Request, context: ConsoleContext, name: str) -> 
 def _requests(context: ConsoleContext, name: str, daemons: list[str]) -> dict[str, Any]:
     """The pipeline's latest requests, and whether the page should keep polling."""
     rows = context.store.latest_sync_requests(name, limit=REQUESTS_SHOWN)
+    for row in rows:
+        message, outcome = row.get("message"), row.get("outcome")
+        row["why"] = None if not message or outcome == "ok" else (
+            f"{classify_message(message)}: {failure_text(message)}"
+            if outcome == "failed" else message)
     open_ = [row for row in rows if row["status"] in ("pending", "running")]
     return {"rows": rows, "open": bool(open_), "waits": bool(open_) and not daemons}
 
