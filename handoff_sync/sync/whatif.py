@@ -181,15 +181,16 @@ def _gates(before: Plan, after: Plan, state: EngineState,
 def _tasks(before: Plan, after: Plan, state: EngineState,
            names: Mapping[str, str]) -> tuple[TaskChange, ...]:
     was, now = _task_outcome(before, state.tasks), _task_outcome(after, state.tasks)
+    deals = {a.task.key: a.deal for a in (*before.tasks, *after.tasks)}
     out = []
     for key in sorted(was.keys() | now.keys()):
         old, new = _open(was.get(key)), _open(now.get(key))
         if old is None and new is not None:
-            out.append(_task_change(key, new, "open", names, after))
+            out.append(_task_change(key, new, "open", names, deals))
         elif old is not None and new is None:
-            out.append(_task_change(key, old, "close", names, before))
+            out.append(_task_change(key, old, "close", names, deals))
         elif old is not None and new is not None and old.assignee_email != new.assignee_email:
-            out.append(_task_change(key, new, "reassign", names, after,
+            out.append(_task_change(key, new, "reassign", names, deals,
                                     was=old.assignee_email))
     return tuple(out)
 
@@ -206,8 +207,8 @@ def _open(spec: TaskSpec | None) -> TaskSpec | None:
 
 
 def _task_change(key: str, spec: TaskSpec, change: str, names: Mapping[str, str],
-                 source: Plan, was: str | None = None) -> TaskChange:
-    deal = next((a.deal for a in source.tasks if a.task.key == key), "")
+                 deals: Mapping[str, str], was: str | None = None) -> TaskChange:
+    deal = deals.get(key, "")
     return TaskChange(key, deal, names.get(deal), spec.kind, spec.subject,
                       spec.assignee_email, change, was)
 
