@@ -64,9 +64,8 @@ def at(data: Any, path: KeyPath) -> Any:
     """The value at ``path`` in plain loaded data, None when absent."""
     node = data
     for key in path:
-        if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
-        elif isinstance(node, dict) and key in node:
+        in_list = isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        if in_list or (isinstance(node, dict) and key in node):
             node = node[key]
         else:
             return None

@@ -178,12 +178,12 @@ def merge(base: str, ours: str, theirs: str) -> str:
     out: list[str] = []
     at = 0
     for start, end, sources in regions:
-        out += o[to_o(at, True):to_o(start)]  # unchanged by theirs: the file as written
+        out += o[to_o(at, True):to_o(start, False)]  # unchanged by theirs: the file as written
         # A region's end takes the lines inserted there with it (an appended item).
         if "b" in sources:
-            out += b[to_b(start):to_b(end, True)]
+            out += b[to_b(start, False):to_b(end, True)]
         else:
-            out += o[to_o(start):to_o(end, True)]
+            out += o[to_o(start, False):to_o(end, True)]
         at = end
     out += o[to_o(at, True):]
     return "".join(out)

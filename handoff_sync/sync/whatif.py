@@ -16,6 +16,7 @@ daemon's runner) may pass them instead.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,14 @@ from handoff_sync.engine.plan import EngineInput, plan
 from handoff_sync.engine.types import ClockState, EngineState, Link, Plan, TaskState, deal_key
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord
-from handoff_sync.model import GateStatus, OwnerDirectory, PartnerAccount, Role, TaskSpec, TaskStatus
+from handoff_sync.model import (
+    GateStatus,
+    OwnerDirectory,
+    PartnerAccount,
+    Role,
+    TaskSpec,
+    TaskStatus,
+)
 from handoff_sync.store.types import MirrorRecord, PipelineState
 from handoff_sync.sync.cycle_parts import canonical, links_after
 from handoff_sync.sync.stored_owners import stored_owners
@@ -299,8 +307,12 @@ def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: M
 
 
 def _same_sides(a: MappingSet, b: MappingSet) -> bool:
-    """Whether both sets map records alike (a policy-only change maps the mirror once)."""
-    return a.prm == b.prm and a.crm == b.crm
+    """Whether both sets map records alike (a policy-only change maps the mirror once).
+    Where the files were read from and the lines keys sit on do not count: a draft is
+    checked in a copy of the folder."""
+    return all(dataclasses.replace(b.side(role), file=a.side(role).file,
+                                   positions=a.side(role).positions) == a.side(role)
+               for role in Role)
 
 
 def _mapped(mappings: MappingSet, mirror: Mapping[Role, Mapping[str, MirrorRecord]],

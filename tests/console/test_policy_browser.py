@@ -55,7 +55,8 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         form.find_element(By.CSS_SELECTOR, "button.preview").click()
         error = wait.until(lambda d: form.find_element(
             By.CSS_SELECTOR, f"#err-p-{KICKOFF_GATE.replace('/', '-')}-6-field").text or None)
-        assert "unknown canonical field 'kickof_at'" in error and "kickoff_at" in error
+        assert error is not None and "unknown canonical field 'kickof_at'" in error
+        assert "did you mean 'kickoff_at'?" in error
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
         screenshot(driver, shots, "2-bad-field")
 
@@ -85,7 +86,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         after = world["store"].load_pipeline(pipeline).engine.verdicts
         flipped = [key for key in passed if after[key].status is GateStatus.BLOCKED]
         assert flipped and all(LABEL in after[key].missing for key in flipped)
-        sf = salesforce_client(sandbox)
+        sf: Any = salesforce_client(sandbox)
         for key in flipped:
             crm_id = after[key].crm_id
             record = sf.Opportunity.get(crm_id)

@@ -3,6 +3,7 @@ what-if before saving, and the save with its audit entry (admins only)."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ def test_a_new_required_field_shows_the_what_if_then_saves_with_an_audit_entry(
     file = world["mappings"] / "handoff.yaml"
     before = file.read_text(encoding="utf-8")
     form = _form(world, client, **{f"add:field:{GATE}": "success_criteria",
-                                   f"add:label:{GATE}": "Success criteria", f"add:weight:{GATE}": "3"})
+                                   f"add:label:{GATE}": "Success criteria",
+                                   f"add:weight:{GATE}": "3"})
     preview = client.post("/policy/preview", data=form)
     assert preview.status_code == 200, preview.text
     assert "What if:" in preview.text and "changes the completeness of" in preview.text
@@ -93,3 +95,50 @@ def test_a_viewer_may_look_and_preview_but_not_save(world: dict[str, Any]) -> No
     assert "Save the change" not in client.post("/policy/preview", data=form).text
     assert client.post("/policy/save", data=form).status_code == 403
     assert world["store"].mapping_edits() == []
+
+
+class _Forms(HTMLParser):
+    """Each form's inputs as a browser would submit them untouched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("action") == "/policy/preview":
+            self.forms.append({})
+        elif not self.forms or "disabled" in a:
+            return
+        elif tag == "input" and a.get("name"):
+            self.forms[-1][a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select = a.get("name")
+            self.forms[-1].setdefault(self._select or "", "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.forms[-1][self._select] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.forms[-1][self._textarea or ""] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        if tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea and self.forms:
+            self.forms[-1][self._textarea] += data
+
+
+def test_every_form_sent_untouched_changes_nothing(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    parser = _Forms()
+    parser.feed(client.get("/policy").text)
+    assert len(parser.forms) > 10
+    for form in parser.forms:
+        response = client.post("/policy/preview", data=form)
+        assert "nothing changed in this form" in response.text, (form, response.text)

@@ -55,12 +55,11 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         pipeline = pipeline_of(request)
         draft = Draft(pipeline.mappings)
         text = draft.text(FILE)
+        broken: str | None = None
         try:
             data = _plain(load(text))
         except EditError as exc:
             data, broken = None, str(exc)
-        else:
-            broken = None
         return render(request, "policy.html", pipeline=pipeline, pipelines=context.pipelines,
                       data=data, broken=broken, text=text, base=digest(text), file=FILE,
                       folder=pipeline.mappings, units=DURATION_UNITS, roles=ROLES,
