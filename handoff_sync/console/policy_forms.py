@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from handoff_sync.console.yaml_edit import DELETE, Change
+from handoff_sync.errors import UserError
 from handoff_sync.problems.report import KeyPath, Problem, format_path
 
 DURATION_UNITS = ("hours", "business_hours", "days", "business_days")
@@ -29,8 +30,10 @@ KINDS = ("text", "num", "list", "dates", "unit", "amount")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class FormError(ValueError):
+class FormError(UserError):
     """A form that names no path this page makes (tampered or out of date)."""
+
+    hint = "reload the page: the form may be older than the file"
 
 
 @dataclass
