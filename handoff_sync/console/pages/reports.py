@@ -25,7 +25,8 @@ from handoff_sync.console.report_cache import ReportCache, Rows
 from handoff_sync.console.report_query import ReportQuery, parse_query, unknown_values
 from handoff_sync.console.templating import render
 from handoff_sync.errors import UserError
-from handoff_sync.report import SECTIONS, Report, render as render_report
+from handoff_sync.report import SECTIONS, Report
+from handoff_sync.report import render as render_report
 from handoff_sync.report.basis import DIMENSION_LABELS, DIMENSIONS
 from handoff_sync.report.figures import SECTION_TITLES
 from handoff_sync.report.html_kit import scoped_css
