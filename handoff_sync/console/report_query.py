@@ -71,6 +71,6 @@ def since_of(text: str) -> datetime:
 
 def unknown_values(unknown: Mapping[str, Sequence[str]], pipeline: str) -> dict[str, str]:
     """Messages for filter values no deal of ``pipeline`` has (report.selection.unknown)."""
-    return {name: (f"No deal of pipeline {pipeline} has the {DIMENSION_LABELS[name]} "
+    return {name: (f"No deal of the {pipeline!r} pipeline has the {DIMENSION_LABELS[name]} "
                    f"{', '.join(repr(v) for v in values)}: pick one from the list, or "
                    "'all'.") for name, values in unknown.items()}

@@ -143,7 +143,7 @@ def test_bad_values_get_a_message_at_their_field_and_no_report(
                                           "by": "colour"})
     assert page.status_code == 400
     html = page.text
-    assert "No deal of pipeline" in field_error(html, "partner")
+    assert "No deal of the &#39;partners&#39; pipeline" in field_error(html, "partner")
     assert "&#39;Nobody &amp; Co&#39;: pick one from the list" in field_error(html, "partner")
     assert field_error(html, "since").startswith("&#39;2026-13-01&#39; is not a date: use "
                                                  "a date as YYYY-MM-DD")
@@ -158,7 +158,7 @@ def test_bad_values_get_a_message_at_their_field_and_no_report(
     assert "&lt;b&gt;x&lt;/b&gt;" in field_error(unknown_type.text, "handoff_type")
     download = client.get("/reports/report.csv", params={"region": "Atlantis"})
     assert download.status_code == 400
-    assert download.text.startswith("region: No deal of pipeline")
+    assert download.text.startswith("region: No deal of the 'partners' pipeline")
     assert client.get("/reports/report.xml").status_code == 404
     pipeline = client.get("/reports", params={"pipeline": "nope"})
     assert pipeline.status_code == 400
