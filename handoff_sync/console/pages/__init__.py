@@ -23,6 +23,6 @@ class Page:
 
 def pages() -> list[Page]:
     """Every page, in nav order (imported here, so a page module stays self-contained)."""
-    from handoff_sync.console.pages import audit, reports
+    from handoff_sync.console.pages import audit, health, reports
 
-    return [reports.PAGE, audit.PAGE]
+    return [health.PAGE, reports.PAGE, audit.PAGE]
