@@ -19,12 +19,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from handoff_sync.errors import UserError
 from handoff_sync.problems.report import KeyPath, format_path
@@ -230,7 +231,7 @@ def _rewrapped(theirs: list[str], ours: list[str]) -> list[str]:
     after its key (``key:  # note`` then ``    {...}``) wrapped the same way again: a
     changed value keeps the admin's layout, so its diff stays one line."""
     wrapped: dict[str, tuple[str, str]] = {}  # key line -> (key line as written, indent)
-    for line, following in zip(ours, ours[1:], strict=False):
+    for line, following in pairwise(ours):
         key, value = _KEY_LINE.fullmatch(line), _VALUE_LINE.match(following)
         if key and value and len(value["indent"]) > len(key["key"]) - len(
                 key["key"].lstrip()):
