@@ -52,6 +52,12 @@ class Row:
         return self.values.get(name, "")
 
     @property
+    def value_rows(self) -> int:
+        """Lines the value map's textarea needs (long lines wrap in a narrow column)."""
+        lines = self.get("values").splitlines()
+        return max(1, sum(1 + len(line) // 34 for line in lines))
+
+    @property
     def blank(self) -> bool:
         return not self.key and not any(text.strip() for text in self.values.values())
 

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from handoff_sync.config.settings import PipelineConfig
 from handoff_sync.console import system_form
-from handoff_sync.console.auth import require_admin
+from handoff_sync.console.auth import current_user, require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, InvalidDraft, SaveConflict, digest
 from handoff_sync.console.pages import Page
@@ -158,7 +158,9 @@ def _page(request: Request, context: ConsoleContext, pipeline: PipelineConfig, n
           flash: str | None = None, bad: bool = False, can_save: bool = False,
           status_code: int = 200) -> Response:
     problems = problems or []
-    shown = {section: system_form.with_new_rows(rows, section)
+    user = current_user(request)
+    adds = system_form.NEW_ROWS if user is not None and user.is_admin else 0
+    shown = {section: system_form.with_new_rows(rows, section, adds)
              for section, rows in sections.items()}
     placed = system_form.place(problems, name, shown) if raw is None else Placed(
         rest=list(problems))
