@@ -29,6 +29,7 @@ from handoff_sync.console.pages import Page
 from handoff_sync.console.system_form import Placed, Row
 from handoff_sync.console.templating import render
 from handoff_sync.console.yaml_edit import EditError
+from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import POLICY_FILE
 from handoff_sync.mapping.system.compile import MAPPABLE_FIELDS
 from handoff_sync.problems.report import Problem
@@ -145,7 +146,7 @@ def _preview_or_save(request: Request, context: ConsoleContext, by: str,
     except SaveConflict:
         return _page(request, context, pipeline, name, **values, status_code=409, bad=True,
                      flash=CHANGED_ON_DISK.format(name=name), can_save=False)
-    except InvalidDraft as exc:
+    except (InvalidDraft, UserError) as exc:  # e.g. a read-only folder: nothing written
         return _page(request, context, pipeline, name, **values, status_code=400, bad=True,
                      flash=str(exc), can_save=False)
     return RedirectResponse(f"{PATH}/{pipeline.name}/{name}?saved=1", status_code=303)
