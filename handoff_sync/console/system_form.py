@@ -451,15 +451,17 @@ def described(old: str, new: str, name: str) -> list[str]:
 
 def facts(text: str) -> dict[str, Any]:
     """The file's top-level settings the form does not edit (shown for orientation):
-    role, object, modified field, scope, and which other sections it has."""
+    role, object, modified field, scope, and which other sections it has; ``broken``
+    when the text is not a YAML mapping."""
     try:
         data = load(text)
     except EditError:
-        return {}
+        data = None
     if not isinstance(data, Mapping):
-        return {}
+        return {"broken": True, "role": "", "object": "", "modified_field": "", "scope": "",
+                "other": []}
     scope = data.get("scope")
-    return {"role": shown(data.get("role")), "object": shown(data.get("object")),
+    return {"broken": False, "role": shown(data.get("role")), "object": shown(data.get("object")),
             "modified_field": shown(data.get("modified_field")),
             "scope": ", ".join(f"{key} = {shown(value)}" for key, value in scope.items())
             if isinstance(scope, Mapping) else "",

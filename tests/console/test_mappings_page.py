@@ -361,3 +361,30 @@ def test_the_next_cycle_applies_a_change_saved_in_the_console(
         assert "true" in written.values()
         state = world["store"].load_pipeline("partners")
         assert state.mappings_hash == mappings_hash(world["mappings"])
+
+
+def test_a_file_broken_by_hand_shows_its_problems_and_the_yaml_editor(
+        world: dict[str, Any]) -> None:
+    file = world["mappings"] / "salesforce.yaml"
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text.replace("policy: crm_wins}   # the AE's forecast",
+                                 "policy: crm_wns}   # the AE's forecast"), encoding="utf-8")
+    client = client_for(world["context"])
+    page = client.get(SALESFORCE)
+    assert page.status_code == 200
+    assert "got the text 'crm_wns' (did you mean 'crm_wins'?)" in text_of(
+        row_html(page.text, "fields-close_date"))
+    index = client.get("/mappings")
+    assert index.status_code == 200 and ">CRM<" in index.text
+
+    file.write_text("fields: [\n", encoding="utf-8")
+    broken = client.get(SALESFORCE)
+    assert broken.status_code == 200
+    assert "is not valid YAML, so the form cannot show it" in broken.text
+    assert 'id="mapping-form"' not in broken.text
+    assert "<code>salesforce.yaml:2: (top level)</code>: YAML syntax error: did not find " \
+        "expected node content" in broken.text
+    fixed = client.post(f"{SALESFORCE}/yaml", data={
+        **form_of(broken.text, None, "/yaml"), "text": text, "action": "preview"})
+    assert fixed.status_code == 200 and "Save to salesforce.yaml" in fixed.text
+    assert "not valid YAML: open it" in client.get("/mappings").text

@@ -30,7 +30,7 @@ from handoff_sync.console.system_form import Placed, Row
 from handoff_sync.console.templating import render
 from handoff_sync.console.yaml_edit import EditError
 from handoff_sync.errors import UserError
-from handoff_sync.mapping.loader import POLICY_FILE
+from handoff_sync.mapping.loader import POLICY_FILE, validate_mappings
 from handoff_sync.mapping.system.compile import MAPPABLE_FIELDS
 from handoff_sync.problems.report import Problem
 
@@ -50,7 +50,8 @@ def system_files(folder: Path) -> list[str]:
 
 def routes(context: ConsoleContext) -> list[BaseRoute]:
     async def index(request: Request) -> Response:
-        pipelines = [(pipeline, system_files(pipeline.mappings))
+        pipelines = [(pipeline, [(name, _summary(pipeline.mappings / name))
+                                 for name in system_files(pipeline.mappings)])
                      for pipeline in context.pipelines]
         return render(request, "mappings.html", pipelines=pipelines)
 
@@ -65,8 +66,13 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             said = edits[0]["summary"] if edits else ""
             flash = (f"Saved: {said}. The daemon applies it at its next cycle (a full "
                      "reconcile).")
-        return _page(request, context, pipeline, name, text=text,
-                     sections=_rows(text), flash=flash)
+        # A file broken by hand shows its problems (and opens the YAML editor if the form
+        # cannot show it), so it can be fixed here too.
+        _mappings, problems = validate_mappings(folder)
+        sections = _rows(text)
+        return _page(request, context, pipeline, name, text=text, sections=sections,
+                     problems=problems, flash=flash, raw=None if sections else text,
+                     status_code=200)
 
     async def form_post(request: Request) -> Response:
         user = require_admin(request, "change mappings")
@@ -181,8 +187,24 @@ def _page(request: Request, context: ConsoleContext, pipeline: PipelineConfig, n
                   outputs=system_form.OUTPUTS)
 
 
+def _summary(path: Path) -> dict[str, Any]:
+    """What the index says of one file: its role, object and how many entries."""
+    text = path.read_text(encoding="utf-8")
+    facts = system_form.facts(text)
+    if facts["broken"]:
+        return facts
+    counts = {section: len(system_form.rows_of(text, section))
+              for section in system_form.SECTIONS}
+    return {**facts, **counts}
+
+
 def _rows(text: str) -> dict[str, list[Row]]:
-    return {section: system_form.rows_of(text, section) for section in system_form.SECTIONS}
+    """The form's rows; none when the file is not YAML (the YAML editor opens)."""
+    try:
+        return {section: system_form.rows_of(text, section)
+                for section in system_form.SECTIONS}
+    except EditError:
+        return {}
 
 
 def _target(context: ConsoleContext, request: Request) -> tuple[PipelineConfig, str]:
