@@ -166,7 +166,10 @@ def _answer(request: Request, context: ConsoleContext, template: str,
     with the panel at its top, for a plain form post."""
     changed = bool(values.get("done"))
     if request.headers.get("HX-Request"):
-        headers = {"HX-Trigger": "review-changed"} if changed else None
+        # Done: the message goes to the top of the page, as the list is redrawn (the
+        # entry it was asked from is gone from an open-items list).
+        headers = ({"HX-Trigger": "review-changed", "HX-Retarget": f"#{PANEL}",
+                    "HX-Reswap": "innerHTML"} if changed else None)
         status = 200 if values.get("error") is None else 400
         return render(request, template, status_code=status, headers=headers, **values)
     filters = Filters()
