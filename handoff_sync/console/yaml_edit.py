@@ -178,13 +178,14 @@ def merge(base: str, ours: str, theirs: str) -> str:
     out: list[str] = []
     at = 0
     for start, end, sources in regions:
-        out += o[to_o(at):to_o(start)]  # unchanged by theirs: the file as written
+        out += o[to_o(at, True):to_o(start, False)]  # unchanged by theirs: the file as written
+        # A region's end takes the lines inserted there with it (an appended item).
         if "b" in sources:
-            out += b[to_b(start):to_b(end)]
+            out += b[to_b(start, False):to_b(end, True)]
         else:
-            out += o[to_o(start):to_o(end)]
+            out += o[to_o(start, False):to_o(end, True)]
         at = end
-    out += o[to_o(at):]
+    out += o[to_o(at, True):]
     return "".join(out)
 
 
@@ -238,11 +239,16 @@ def _regions(blocks: list[tuple[int, int, str]]) -> list[tuple[int, int, set[str
     return merged
 
 
-def _mapper(a: list[str], other: list[str]) -> Callable[[int], int]:
-    """Line index in ``a`` -> the matching index in ``other``, at region edges."""
+def _mapper(a: list[str], other: list[str]) -> Callable[[int, bool], int]:
+    """Line index in ``a`` -> the matching index in ``other``, at region edges: before the
+    lines ``other`` inserts at that index, or (``after_inserts``) after them."""
     opcodes = _opcodes(a, other)
 
-    def at(position: int) -> int:
+    def at(position: int, after_inserts: bool = False) -> int:
+        if after_inserts:
+            for tag, i1, i2, _j1, j2 in opcodes:
+                if tag == "insert" and i1 == i2 == position:
+                    return j2
         for tag, i1, i2, j1, j2 in opcodes:
             if tag == "equal" and i1 <= position <= i2:
                 return j1 + (position - i1)

@@ -39,3 +39,16 @@ def test_comments_stay_and_deletes_and_appends_land_where_they_belong() -> None:
 def test_a_path_that_is_not_there_is_refused_by_name() -> None:
     with pytest.raises(EditError, match="no such list item"):
         apply("rules:\n  - a\n", [Change(("rules", 5), "b")])
+
+
+def test_an_item_appended_after_a_wrapped_line_is_one_added_line() -> None:
+    text = (MAPPINGS / "handoff.yaml").read_text(encoding="utf-8")
+    gate = ("handoff_types", "partner_to_direct", "stages", 0, "gate")
+    changed = apply(text, [Change((*gate, 10), {"field": "success_criteria"})])
+    removed = [line for line in text.splitlines() if line not in changed.splitlines()]
+    added = [line for line in changed.splitlines() if line not in text.splitlines()]
+    assert removed == [] and added == ["          - {field: success_criteria}"]
+    shrunk = apply(text, [Change((*gate, 2), DELETE)])
+    assert [line for line in text.splitlines() if line not in shrunk.splitlines()] == [
+        '          - {field: need, label: "Need documented (BANT)"}']
+    assert len(shrunk.splitlines()) == len(text.splitlines()) - 1
