@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import SystemMapping, to_canonical
 from handoff_sync.model import OwnerDirectory
@@ -29,8 +30,10 @@ ROLE_LABELS = {"crm_owner": "account executive", "cs_owner": "CS owner",
                "prm_owner": "channel manager", "partner_rep": "partner rep"}
 
 
-class FilterError(ValueError):
+class FilterError(UserError):
     """A filter value the page cannot use; names the field."""
+
+    hint = "choose a value the filter offers"
 
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)

@@ -4,7 +4,6 @@ the confirmation, and link a registration to an opportunity after its preview.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
