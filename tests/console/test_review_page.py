@@ -254,3 +254,29 @@ def test_a_link_the_crm_refuses_says_why_and_stores_nothing(world: dict[str, Any
         assert response.status_code == 400 and said in html.unescape(response.text)
     assert store.load_pipeline("partners").engine.links == before
     assert items(store)[ambiguous["key"]]["status"] == "open"
+
+
+def test_a_deal_name_with_markup_shows_as_text(world: dict[str, Any], hs: Any) -> None:
+    from hubspot.crm.deals import SimplePublicObjectInput
+
+    store: Store = world["store"]
+    [ambiguous] = of_kind(store, "ambiguous_link")
+    prm_id = ambiguous["deal"].removeprefix("prm:")
+    hostile = "<script>alert('deal')</script> Cobaltford"
+    hs.crm.deals.basic_api.update(prm_id, SimplePublicObjectInput(
+        properties={"dealname": hostile}))
+    world["runner"].run_cycle()
+    page = client_for(world["context"], ADMIN).get("/review", params={"q": "cobaltford"})
+    assert "<script>alert" not in page.text
+    assert html.escape(hostile, quote=True).replace("&#x27;", "&#39;") in page.text
+
+
+def test_without_htmx_a_form_post_answers_with_the_whole_page(world: dict[str, Any]) -> None:
+    store: Store = world["store"]
+    client = client_for(world["context"], ADMIN)
+    keys = [item["key"] for item in of_kind(store, "routing_owner")][:1]
+    response = client.post("/review/dismiss", data={
+        "csrf_token": csrf_of(client, "/review"), "pipeline": "partners", "keys": keys})
+    assert response.status_code == 200 and "<html" in response.text
+    assert "Dismiss 1 routing owner item?" in text(response.text)
+    assert 'id="review-list"' in response.text

@@ -186,7 +186,7 @@ def test_several_items_are_dismissed_at_once_and_closed_ones_left_as_they_are(
     stated(store, AMBIGUOUS, OWNER, third, at=T0)
     store.resolve_review(PIPELINE, third.key, action="dismiss", crm_id=None, by="vic",
                          now=T0)
-    with pytest.raises(StoreError, match="no review item 'nope'.*nothing was dismissed"):
+    with pytest.raises(StoreError, match=r"no review item 'nope'.*nothing was dismissed"):
         store.dismiss_reviews(PIPELINE, [OWNER.key, "nope"], by="ada", now=T0)
     assert by_key(store, "open")[OWNER.key]["status"] == "open"
 
