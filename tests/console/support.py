@@ -59,7 +59,8 @@ def add_console(config_file: Path, section: str) -> Config:
 @contextmanager
 def console_world(server: SandboxServer, folder: Path, *, database_url: str,
                   deals: int = 40, cycles: int = 1, section: str | None = None,
-                  pack: str | None = None) -> Iterator[dict[str, Any]]:
+                  pack: str | None = None, partners: int = 4,
+                  random_seed: int = 3) -> Iterator[dict[str, Any]]:
     """A seeded sandbox synced ``cycles`` times into a migrated store, with a config
     carrying ``section`` (default: ada and vic). Yields config, store, runner and a
     ConsoleContext whose clock stands at NOW. The mappings folder is a copy in
@@ -70,6 +71,7 @@ def console_world(server: SandboxServer, folder: Path, *, database_url: str,
         source = source / "packs" / pack
     shutil.copytree(source, mappings, ignore=shutil.ignore_patterns("packs"))
     config_file = configured_sandbox(server, folder, database_url=database_url, deals=deals,
+                                     partners=partners, random_seed=random_seed,
                                      mappings=mappings)
     config = add_console(config_file, section if section is not None else console_section())
     store = Store.connect(config.database.url)
