@@ -166,11 +166,14 @@ def chrome(width: int = 1280, height: int = 900) -> Iterator[Any]:
 
 def browser_login(driver: Any, base_url: str, user: str = ADMIN) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{base_url}/login")
     driver.find_element(By.NAME, "name").send_keys(user)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # The login answers with a redirect; the next driver.get must not race it.
+    WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
 
 
 def artefacts_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
