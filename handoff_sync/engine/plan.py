@@ -44,6 +44,7 @@ from handoff_sync.engine.acceptance import (
     write_sets,
 )
 from handoff_sync.engine.baselines import baseline_for
+from handoff_sync.engine.carry import carry_over, moving_ids
 from handoff_sync.engine.create import creation_step
 from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.gate_view import (
@@ -63,7 +64,7 @@ from handoff_sync.engine.ownership import (
     unresolved_owner_review,
     unresolved_prm_owner_reviews,
 )
-from handoff_sync.engine.readiness_tasks import PARTNER_DEAL, deal_tasks, readiness_step
+from handoff_sync.engine.readiness_tasks import deal_tasks, readiness_step
 from handoff_sync.engine.reconcile import Reconciler
 from handoff_sync.engine.sla import (
     advance_clocks,
@@ -94,7 +95,6 @@ from handoff_sync.engine.types import (
     LinkChange,
     Plan,
     ReviewItem,
-    ReviewKind,
     SlaEvent,
     StageMove,
     TaskAction,
@@ -149,13 +149,7 @@ class EngineInput:
     # The live partner accounts by id, for training tasks (engine.readiness_tasks);
     # None: not read this cycle (no partners: section, a failed read): left as they are.
     partners: Mapping[str, PartnerAccount] | None = None
-    # A full plan of the same records, state and clock under other mappings that plan
-    # every deal ``dirty`` leaves out alike (a what-if narrowed to the deals a policy change
-    # can touch, sync.whatif): those deals' outcomes are taken from it, and the steps over
-    # every deal (training tasks, owner reviews) run on the whole. The result is then the
-    # full plan. Deals whose carried writes move ids (split by engine.id_passes) are
-    # planned again.
-    carry: Plan | None = None
+    carry: Plan | None = None  # where the deals ``dirty`` leaves out come from (engine.carry)
 
 
 @dataclass(frozen=True)
@@ -219,11 +213,8 @@ def plan(inputs: EngineInput) -> Plan:
         if (record := by_id.get(stale.record_id)) is not None:
             by_id[stale.record_id] = planner.clear(stale, record)
     claimed_crm: set[str] = set()
-    dirty = inputs.dirty
-    if dirty is not None and inputs.carry is not None:
-        dirty = dataclasses.replace(dirty, deals=dirty.deals | {
-            w.deal for w in inputs.carry.writes if w.releases or w.holds})
-    wanted = _wanted(dirty, linked.changes, linked.stale)
+    carry = inputs.carry if inputs.dirty is not None else None
+    wanted = _wanted(inputs.dirty, linked.changes, linked.stale, moving_ids(carry))
     deals = 0
     planned: set[str] = set()
     for prm_id in sorted(linked.links):
@@ -246,9 +237,8 @@ def plan(inputs: EngineInput) -> Plan:
             planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
             planned.add(deal_key(None, crm_id))
             deals += 1
-    if inputs.carry is not None and dirty is not None:
-        _carry(out, inputs.carry, planned)
-        deals = inputs.carry.deals
+    if carry is not None:
+        deals = carry_over(out, carry, planned)
     records = {Role.PRM: prm_by_id, Role.CRM: crm_by_id}
 
     def held(role: Role, record_id: str, name: str) -> Value:
@@ -279,36 +269,8 @@ def plan(inputs: EngineInput) -> Plan:
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
         stage_moves=tuple(sorted(out.moves, key=lambda m: m.deal)),
         deals=deals,
-        planned_deals=None if dirty is None or inputs.carry is not None
-        else frozenset(planned),
+        planned_deals=None if inputs.dirty is None or carry is not None else frozenset(planned),
     )
-
-
-# The review kinds plan_deal raises for one deal (the others come from the steps over
-# every record: linking, creation, owner directories).
-_DEAL_REVIEWS = frozenset({ReviewKind.UNRESOLVED_OWNER, ReviewKind.INVALID_VALUE})
-
-
-def _carry(out: _Collector, carry: Plan, planned: set[str]) -> None:
-    """Add ``carry``'s outcomes of the deals not ``planned`` (EngineInput.carry); its
-    training tasks are left out: readiness_step states them again over the whole."""
-    def kept(deal: str) -> bool:
-        return deal not in planned
-
-    out.writes.extend(w for w in carry.writes if kept(w.deal))
-    out.tasks.extend(t for t in carry.tasks
-                     if kept(t.deal) and not t.deal.startswith(PARTNER_DEAL))
-    out.verdicts.extend(v for v in carry.verdicts if kept(v.deal))
-    out.events.extend(e for e in carry.sla_events if kept(e.deal))
-    out.clocks.extend(c for c in carry.clocks if kept(c.deal))
-    out.bases.extend(b for b in carry.bases if kept(b.deal))
-    out.conflicts.extend(c for c in carry.conflicts if kept(c.deal))
-    out.decisions.extend(d for d in carry.decisions if kept(d.deal))
-    out.baselines.extend(b for b in carry.baselines if kept(b.deal))
-    out.moves.extend(m for m in carry.stage_moves if kept(m.deal))
-    for item in carry.reviews:
-        if item.kind in _DEAL_REVIEWS and kept(item.deal):
-            out.review(item)
 
 
 # The id field each side's records hold of the other side's record.
@@ -340,8 +302,8 @@ def _clearable(mappings: MappingSet) -> frozenset[Role]:
     return frozenset(sides)
 
 
-def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange],
-            stale: Sequence[StaleId]) -> Callable[[str | None, str | None], bool]:
+def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange], stale: Sequence[StaleId],
+            also: frozenset[str]) -> Callable[[str | None, str | None], bool]:
     """Whether the deal of (prm id, crm id) is to be planned this cycle."""
     if dirty is None:
         return lambda prm_id, crm_id: True
@@ -355,7 +317,8 @@ def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange],
 
     def wanted(prm_id: str | None, crm_id: str | None) -> bool:
         return (prm_id in dirty.prm or crm_id in dirty.crm or prm_id in relinked_prm
-                or crm_id in relinked_crm or deal_key(prm_id, crm_id) in dirty.deals)
+                or crm_id in relinked_crm or deal_key(prm_id, crm_id) in dirty.deals
+                or deal_key(prm_id, crm_id) in also)
 
     return wanted
 
