@@ -239,14 +239,15 @@ class Copier:
         self.sets = max(1, partner_sets)
         self.rows = {name: self._read(name) for name in COPIED}
         self.partners = self._read("partner_accounts")
-        ids = [r for (r,) in db.execute("SELECT DISTINCT record_id FROM mirror")]
-        self.ids = _words(ids)
+        self.ids = frozenset(r for (r,) in db.execute("SELECT record_id FROM mirror"))
         names = [row["name"] for row in self.partners[1]]
         self.names = _words(names) if names else None
-        self.accounts = _words([row["account_id"] for row in self.partners[1]])
+        self.accounts = frozenset(row["account_id"] for row in self.partners[1])
+        if not all(WORD.fullmatch(i) for i in self.ids | self.accounts):
+            raise SystemExit("the demo's ids changed shape: update Copier's WORD")
 
     def _read(self, name: str) -> tuple[list[str], list[dict[str, Any]]]:
-        cursor = self.db.execute(f"SELECT * FROM {name}")  # noqa: S608 (our own names)
+        cursor = self.db.execute(f"SELECT * FROM {name}")
         columns = [c[0] for c in cursor.description]
         return columns, [dict(zip(columns, row, strict=True)) for row in cursor]
 
@@ -281,20 +282,22 @@ class Copier:
     def _renamer(self, k: int) -> Callable[[Any], Any]:
         s = k % self.sets
 
-        def record(match: re.Match[str]) -> str:
+        def word(match: re.Match[str]) -> str:
             old = match.group(0)
-            if old.isdigit():
-                return str(int(old) + k * 1_000_000)
-            return old[:5] + f"{k:03d}" + old[8:]  # Salesforce: its leading digits
+            if old in self.ids:
+                if old.isdigit():
+                    return str(int(old) + k * 1_000_000)
+                return old[:5] + f"{k:03d}" + old[8:]  # Salesforce: its leading digits
+            if s and old in self.accounts:
+                return str(int(old) + s * 1000)
+            return old
 
         def rename(value: Any) -> Any:
             if not isinstance(value, str):
                 return value
-            value = self.ids.sub(record, value)
             if s and self.names is not None:
                 value = self.names.sub(lambda m: f"{m.group(0)} {s}", value)
-                value = self.accounts.sub(lambda m: str(int(m.group(0)) + s * 1000), value)
-            return value
+            return WORD.sub(word, value)
 
         return rename
 
@@ -302,8 +305,12 @@ class Copier:
         if rows:
             names = ", ".join(f'"{c}"' for c in columns)  # "values" is a keyword
             marks = ", ".join("?" for _ in columns)
-            self.db.executemany(  # noqa: S608 (our own names)
+            self.db.executemany(
                 f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)
+
+
+# The ids renamed (record and account ids) are whole words starting with a digit.
+WORD = re.compile(r"(?<!\w)\d\w*")
 
 
 def _words(values: list[str]) -> re.Pattern[str]:
