@@ -9,6 +9,8 @@ and each page of ``pages.pages()``; / goes to the first page.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from handoff_sync.config.secrets import read_secret
+from handoff_sync.config.settings import Config
 from handoff_sync.console import csrf
 from handoff_sync.console.auth import (
     SESSION_ROLE,
@@ -31,12 +34,14 @@ from handoff_sync.console.auth import (
     check_password,
     client_address,
     current_user,
+    is_loopback,
     safe_next,
 )
-from handoff_sync.console.context import ConsoleContext
+from handoff_sync.console.context import ConsoleContext, utc_now
 from handoff_sync.console.pages import pages
 from handoff_sync.console.templating import STATIC, render
 from handoff_sync.errors import UserError
+from handoff_sync.store import Store
 
 SESSION_COOKIE = "handoff_console"
 NO_LOGIN_BANNER = ("No login configured: anyone on this host is an admin here. Add "
@@ -73,6 +78,19 @@ def create_app(context: ConsoleContext, *, local: bool = True,
     app.state.nav = [(page.path, page.label) for page in all_pages]
     app.state.banner = NO_LOGIN_BANNER if not console.authenticates else None
     return app
+
+
+def daemon_app_factory(config: Config, store: Store, *,
+                       clock: Callable[[], datetime] = utc_now) -> Callable[[Sequence[Any]], Any]:
+    """The console around the daemon's own routes (/healthz, /readyz, /metrics), for
+    ``Daemon(app_factory=...)``: the daemon serves it on server.host:server.port and never
+    imports the console."""
+
+    def build(routes: Sequence[Any]) -> Starlette:
+        return create_app(ConsoleContext(config, store, clock=clock),
+                          local=is_loopback(config.server.host), extra_routes=list(routes))
+
+    return build
 
 
 def context_of(request: Request) -> ConsoleContext:
