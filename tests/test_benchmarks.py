@@ -25,12 +25,16 @@ RUNS = {
     "sandbox": (["benchmarks/sandbox.py", "--deals", "200", "--repeat", "1"],
                 "sandbox-page-"),
     "whatif": (["benchmarks/whatif.py", "--sizes", "120", "--check"], "whatif: "),
+    # The demo's store copied once (it runs the demo: ~15 s), in its own cache folder.
+    "report_figures": (["benchmarks/report_figures.py", "--deals", "600", "--repeat", "1",
+                        "--cache", "{tmp}"], "report: "),
 }
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_the_benchmark_runs_and_prints_its_figure(name: str) -> None:
+def test_the_benchmark_runs_and_prints_its_figure(name: str, tmp_path: Path) -> None:
     argv, last = RUNS[name]
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     done = subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]

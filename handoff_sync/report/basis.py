@@ -53,10 +53,15 @@ def undated_closed(deals: Iterable[DealFact], since: datetime | None) -> int:
 
 
 def group_of(deal: DealFact, by: str) -> str:
-    value = {"partner": deal.partner if deal.kind != DIRECT else NO_PARTNER,
-             "segment": deal.segment, "handoff_type": deal.handoff_type,
-             "stage": deal.stage, "owner": deal.owner, "region": deal.region}[by]
+    if by == "partner":
+        value = deal.partner if deal.kind != DIRECT else NO_PARTNER
+    else:  # called per deal and dimension: read the one attribute, build nothing
+        value = getattr(deal, _GROUP_FIELDS[by])
     return value or NONE
+
+
+_GROUP_FIELDS = {"segment": "segment", "handoff_type": "handoff_type", "stage": "stage",
+                 "owner": "owner", "region": "region"}
 
 
 def clock_state(clock: ClockFact, now: datetime) -> str:

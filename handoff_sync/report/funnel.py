@@ -145,6 +145,9 @@ class _Path:
     times: tuple[datetime | None, ...]
     lost: bool
     amount: float
+    # (step, days from the previous step) for the steps timed in order (``_days``): worked
+    # out once per deal, not once per deal and group.
+    gaps: tuple[tuple[int, float], ...]
 
 
 def compute_funnels(deals: Sequence[DealFact], funnels: Sequence[Funnel],
@@ -161,17 +164,14 @@ def compute_funnel(deals: Sequence[DealFact], funnel: Funnel, min_sample: int,
                    ) -> FunnelFigures:
     paths = [_path(deal, funnel) for deal in deals
              if funnel.applies_when is None or evaluate(funnel.applies_when, _lookup(deal))]
-    steps = _steps(paths, funnel)
-    last = len(funnel.steps) - 1
-    lost = [p for p in paths if p.lost and p.furthest >= 0]
-    flying = [p for p in paths if _in_flight(p, last)]
+    tally = _Tally.of(paths, len(funnel.steps))
+    steps = _steps(tally, funnel)
     return FunnelFigures(
         funnel=funnel.id, label=funnel.label, definition=_funnel_definition(funnel),
-        currency=_currency(paths), entered=len(paths),
-        completed=sum(1 for p in paths if p.furthest == last >= 0),
-        lost=len(lost), lost_amount=_money(p.amount for p in lost), in_flight=len(flying),
-        in_flight_amount=_money(p.amount for p in flying), biggest_loss=_biggest_loss(steps),
-        weakest_step=_weakest(funnel, steps, min_sample),
+        currency=_currency(paths), entered=tally.entered, completed=tally.reached[-1],
+        lost=len(tally.lost), lost_amount=_money(tally.lost),
+        in_flight=len(tally.flying), in_flight_amount=_money(tally.flying),
+        biggest_loss=_biggest_loss(steps), weakest_step=_weakest(funnel, steps, min_sample),
         steps=steps,
         by=tuple(Breakdown(dimension, DIMENSION_LABELS[dimension],
                            _groups(paths, funnel, min_sample, _along(dimension)))
@@ -195,21 +195,64 @@ def _path(deal: DealFact, funnel: Funnel) -> _Path:
                   for step, held in zip(funnel.steps, own, strict=True))
     lost = funnel.lost_when is not None and evaluate(funnel.lost_when, lookup)
     amount = float(deal.amount) if deal.amount is not None else 0.0
-    return _Path(deal, furthest, own, times, lost, amount)
+    gaps = tuple((i, gap) for i in range(1, len(times))
+                 if (gap := _days(times[i - 1], times[i])) is not None)
+    return _Path(deal, furthest, own, times, lost, amount, gaps)
 
 
 def _in_flight(path: _Path, last: int) -> bool:
     return not path.lost and 0 <= path.furthest < last
 
 
-def _steps(paths: Sequence[_Path], funnel: Funnel) -> tuple[StepFigures, ...]:
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """What the figures of a set of deals count, gathered in one pass over their paths.
+    Amounts are kept as lists in the paths' order, so each sum adds the same floats in
+    the same order as summing over the paths would."""
+
+    entered: int
+    reached: tuple[int, ...]  # per step: deals whose furthest step is it or a later one
+    lost: list[float]  # amounts of the lost deals that reached a step
+    flying: list[float]  # amounts of the deals in flight
+    lost_at: list[list[float]]  # per step: amounts of the deals lost there
+    flying_at: list[list[float]]  # per step: amounts of the deals in flight there
+    days: list[list[float]]  # per step: days from the previous step (``_days``)
+
+    @classmethod
+    def of(cls, paths: Iterable[_Path], steps: int) -> _Tally:
+        last = steps - 1
+        furthest = [0] * steps
+        lost: list[float] = []
+        flying: list[float] = []
+        lost_at: list[list[float]] = [[] for _ in range(steps)]
+        flying_at: list[list[float]] = [[] for _ in range(steps)]
+        days: list[list[float]] = [[] for _ in range(steps)]
+        entered = 0
+        for path in paths:
+            entered += 1
+            step = path.furthest
+            if step >= 0:
+                furthest[step] += 1
+                if path.lost:
+                    lost.append(path.amount)
+                    lost_at[step].append(path.amount)
+                elif step < last:
+                    flying.append(path.amount)
+                    flying_at[step].append(path.amount)
+            for index, gap in path.gaps:
+                days[index].append(gap)
+        reached = list(furthest)
+        for index in range(steps - 2, -1, -1):
+            reached[index] += reached[index + 1]
+        return cls(entered, tuple(reached), lost, flying, lost_at, flying_at, days)
+
+
+def _steps(tally: _Tally, funnel: Funnel) -> tuple[StepFigures, ...]:
     last = len(funnel.steps) - 1
-    reached = [sum(1 for p in paths if p.furthest >= i) for i in range(len(funnel.steps))]
+    reached = tally.reached
     figures: list[StepFigures] = []
     for i, step in enumerate(funnel.steps):
-        days = [gap for p in paths if i and (gap := _days(p, i)) is not None]
-        lost = [p for p in paths if p.lost and p.furthest == i]
-        flying = [p for p in paths if p.furthest == i and _in_flight(p, last)]
+        days, lost, flying = tally.days[i], tally.lost_at[i], tally.flying_at[i]
         moved_on = reached[i + 1] if i < last else 0
         settled = moved_on + len(lost) if i < last else 0
         figures.append(StepFigures(
@@ -217,17 +260,16 @@ def _steps(paths: Sequence[_Path], funnel: Funnel) -> tuple[StepFigures, ...]:
             reached=reached[i], from_previous_pct=pct(reached[i], reached[i - 1]) if i
             else None, from_start_pct=pct(reached[i], reached[0]),
             median_days=_round(statistics.median(days)) if days else None, timed=len(days),
-            lost=len(lost), lost_amount=_money(p.amount for p in lost),
-            in_flight=len(flying), in_flight_amount=_money(p.amount for p in flying),
+            lost=len(lost), lost_amount=_money(lost),
+            in_flight=len(flying), in_flight_amount=_money(flying),
             survived_pct=pct(moved_on, settled), settled=settled))
     return tuple(figures)
 
 
-def _days(path: _Path, step: int) -> float | None:
-    """Days from the previous step to ``step`` for this deal, when both are timed and in
-    order (a step recorded before the previous one says the chain is not this deal's
-    order, not that it took negative time)."""
-    start, end = path.times[step - 1], path.times[step]
+def _days(start: datetime | None, end: datetime | None) -> float | None:
+    """Days from the previous step's time to a step's, when both are timed and in order
+    (a step recorded before the previous one says the chain is not this deal's order,
+    not that it took negative time)."""
     if start is None or end is None or end < start:
         return None
     return (end - start).total_seconds() / 86_400
@@ -245,19 +287,18 @@ def _groups(paths: Sequence[_Path], funnel: Funnel, min_sample: int,
 def _group(name: str, paths: Sequence[_Path], funnel: Funnel, min_sample: int,
            ) -> GroupFunnel:
     last = len(funnel.steps) - 1
-    steps = _steps(paths, funnel)
-    reached = tuple(step.reached for step in steps)
+    tally = _Tally.of(paths, len(funnel.steps))
+    reached = tally.reached
     first, final = reached[0], reached[last]
     interval = wilson(final, first)
-    lost = [p for p in paths if p.lost and p.furthest >= 0]
     small = first < min_sample
     return GroupFunnel(
-        group=name, entered=len(paths), reached=reached, to_last_pct=pct(final, first),
+        group=name, entered=tally.entered, reached=reached, to_last_pct=pct(final, first),
         to_last_low_pct=interval[0] if interval else None,
-        to_last_high_pct=interval[1] if interval else None, lost=len(lost),
-        lost_amount=_money(p.amount for p in lost),
-        in_flight=sum(1 for p in paths if _in_flight(p, last)),
-        weakest_step=None if small else _weakest(funnel, steps, min_sample), small=small)
+        to_last_high_pct=interval[1] if interval else None, lost=len(tally.lost),
+        lost_amount=_money(tally.lost), in_flight=len(tally.flying),
+        weakest_step=None if small else _weakest(funnel, _steps(tally, funnel), min_sample),
+        small=small)
 
 
 def _currency(paths: Sequence[_Path]) -> str | None:

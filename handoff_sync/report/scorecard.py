@@ -141,11 +141,14 @@ def scorecard(data: ReportData, deals: Sequence[DealFact], clocks: Sequence[Cloc
     for deal in deals:
         if deal.kind != DIRECT and deal.partner:
             partners[deal.partner].append(deal)
+    clocks_of: dict[str, list[ClockFact]] = defaultdict(list)
+    for clock in clocks:  # once, not once per partner
+        clocks_of[clock.deal].append(clock)
     scores: list[PartnerScore] = []
     for name, mine in partners.items():
-        keys = {d.key for d in mine}
         handoffs = [d for d in mine if d.required]
-        states = Counter(clock_state(c, now) for c in clocks if c.deal in keys)
+        states = Counter(clock_state(c, now) for key in {d.key for d in mine}
+                         for c in clocks_of.get(key, ()))
         closed = [d for d in mine if d.kind == PARTNER and d.is_closed]
         cells = {
             "completeness": value_cell(

@@ -38,6 +38,7 @@ from handoff_sync.report.facts import (
     SlaEventFact,
     TaskFact,
 )
+from handoff_sync.store import DealRows
 from handoff_sync.store.codec import decode
 from handoff_sync.store.schema import (
     BaselineRow,
@@ -50,7 +51,7 @@ from handoff_sync.store.schema import (
     TaskRow,
     table,
 )
-from handoff_sync.store.types import MirrorRecord, PipelineState
+from handoff_sync.store.types import MirrorRecord
 
 NO_CYCLE = "no cycle has run yet: run `handoff-sync sync` first"
 
@@ -65,13 +66,15 @@ def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportD
     """The report rows of ``pipeline``; ReportError when no cycle has recorded anything."""
     engine: Engine = store.engine
     runs = _count_runs(engine, pipeline)
-    state: PipelineState = store.load_pipeline(pipeline)
-    if runs == 0 or not state.engine.verdicts:
+    rule = mappings.crm.fields.get("ae_email")
+    rows: DealRows = store.load_deals(pipeline, crm_field=rule.system_field
+                                      if rule is not None else None)
+    if runs == 0 or not rows.verdicts:
         raise ReportError(f"pipeline {pipeline}: {NO_CYCLE}")
-    deals = deal_facts(state, mappings)
+    deals = deal_facts(rows, mappings)
     clocks = tuple(ClockFact(c.deal, c.handoff_type, c.clock, c.started_at, c.due_at,
                              c.status.value, c.stopped_at)
-                   for c in state.engine.clocks.values())
+                   for c in rows.clocks)
     created = sum(1 for d in deals if d.kind != PRM_ONLY and d.created_at is not None)
     notes: tuple[str, ...] = ()
     if created == 0:
@@ -148,21 +151,20 @@ def governance_facts(mappings: MappingSet) -> GovernanceFacts:
         improvement_owners=dict(policy.measures.improvement_owners))
 
 
-def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ...]:
-    engine = state.engine
-    crm_mirror, prm_mirror = state.mirror[Role.CRM], state.mirror[Role.PRM]
-    owners = _learnt_owners(state, mappings.crm)
+def deal_facts(rows: DealRows, mappings: MappingSet) -> tuple[DealFact, ...]:
+    crm_mirror, prm_mirror = rows.mirror[Role.CRM], rows.mirror[Role.PRM]
+    owners = _learnt_owners(rows, mappings.crm)
     facts: list[DealFact] = []
-    for key, verdict in sorted(engine.verdicts.items()):
+    for key, verdict in sorted(rows.verdicts.items()):
         values: Mapping[str, Value]
-        if verdict.prm_id is not None and verdict.prm_id in engine.links:
+        if verdict.prm_id is not None and verdict.prm_id in rows.links:
             kind = PARTNER
-            base = engine.bases.get(key)
-            if base is not None:
-                values = base.agreed
+            agreed = rows.agreed.get(key)
+            if agreed is not None:
+                values = agreed
             else:
                 values = {**_mapped(prm_mirror.get(verdict.prm_id), mappings.prm, owners),
-                          **_mapped(crm_mirror.get(engine.links[verdict.prm_id].crm_id),
+                          **_mapped(crm_mirror.get(rows.links[verdict.prm_id].crm_id),
                                     mappings.crm, owners)}
         elif verdict.prm_id is not None:
             kind, record = PRM_ONLY, prm_mirror.get(verdict.prm_id)
@@ -189,16 +191,15 @@ def deal_facts(state: PipelineState, mappings: MappingSet) -> tuple[DealFact, ..
     return tuple(facts)
 
 
-def _learnt_owners(state: PipelineState, crm: SystemMapping) -> OwnerDirectory:
+def _learnt_owners(rows: DealRows, crm: SystemMapping) -> OwnerDirectory:
     rule = crm.fields.get("ae_email")
     if rule is None or rule.system_field is None:
         return OwnerDirectory()
     owners: dict[str, Owner] = {}
-    records = state.mirror[Role.CRM]
-    for link in state.engine.links.values():
-        base, record = state.engine.bases.get(f"prm:{link.prm_id}"), records.get(link.crm_id)
-        email = base.agreed.get("ae_email") if base is not None else None
-        owner_id = record.fields.get(rule.system_field) if record is not None else None
+    for link in rows.links.values():
+        agreed = rows.agreed.get(f"prm:{link.prm_id}")
+        email = agreed.get("ae_email") if agreed is not None else None
+        owner_id = rows.crm_field.get(link.crm_id)  # the record's owner id field
         if isinstance(email, str) and isinstance(owner_id, str):
             owners[owner_id] = Owner(owner_id, email)
     return OwnerDirectory(owners.values())

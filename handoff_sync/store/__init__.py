@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from handoff_sync.store.backoff import backoff
 from handoff_sync.store.database import redact_url, sqlite_url_for
+from handoff_sync.store.deal_reads import DealRows
 from handoff_sync.store.leases import pipeline_lease
 from handoff_sync.store.store import Store
 from handoff_sync.store.types import (
@@ -30,8 +31,8 @@ from handoff_sync.store.types import (
 )
 
 __all__ = [
-    "CycleHealth", "CycleOutcome", "FailureKind", "LeaseLost", "MirrorRecord", "PartnerChanges",
-    "PartnerRecord", "PipelineState", "RecordFailure", "RetryHold", "ReviewChanges", "RunKind",
-    "RunOutcome", "SchemaOutdated", "Store", "StoreError", "backoff", "pipeline_lease",
-    "redact_url", "sqlite_url_for",
+    "CycleHealth", "CycleOutcome", "DealRows", "FailureKind", "LeaseLost", "MirrorRecord",
+    "PartnerChanges", "PartnerRecord", "PipelineState", "RecordFailure", "RetryHold",
+    "ReviewChanges", "RunKind", "RunOutcome", "SchemaOutdated", "Store", "StoreError", "backoff",
+    "pipeline_lease", "redact_url", "sqlite_url_for",
 ]

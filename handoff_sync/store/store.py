@@ -31,6 +31,7 @@ from handoff_sync.store.database import (
     redact_url,
     write_transaction,
 )
+from handoff_sync.store.deal_reads import DealRows, load_deals
 from handoff_sync.store.load import load_pipeline, state_version
 from handoff_sync.store.partners import load_partners
 from handoff_sync.store.record import finish_run, record_cycle, run_values
@@ -150,6 +151,14 @@ class Store:
         with self._guard(f"reading the state version of {pipeline!r}"), \
                 read_transaction(self._engine) as connection:
             return state_version(connection, pipeline)
+
+    def load_deals(self, pipeline: str, *, crm_field: str | None) -> DealRows:
+        """The pipeline's deals as a report reads them (store.deal_reads): verdicts,
+        links, agreed values and clocks, the raw records only of the deals without agreed
+        values, and field ``crm_field`` of the linked CRM records."""
+        with self._guard(f"loading the deals of pipeline {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            return load_deals(connection, pipeline, crm_field)
 
     def load_partners(self, pipeline: str) -> dict[str, PartnerAccount]:
         """The pipeline's live partner accounts (the PRM file's ``partners:``) by id, as
