@@ -24,6 +24,7 @@ RUNS = {
     "connectors": (["benchmarks/connectors.py", "--sizes", "200"], "api-call-ratio: "),
     "sandbox": (["benchmarks/sandbox.py", "--deals", "200", "--repeat", "1"],
                 "sandbox-page-"),
+    "whatif": (["benchmarks/whatif.py", "--sizes", "120", "--check"], "whatif: "),
 }
 
 

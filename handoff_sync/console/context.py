@@ -10,6 +10,7 @@ from pathlib import Path
 from handoff_sync.config.settings import Config, PipelineConfig
 from handoff_sync.errors import CommandError
 from handoff_sync.store import Store
+from handoff_sync.sync.whatif import Baselines
 
 
 def utc_now() -> datetime:
@@ -25,6 +26,8 @@ class ConsoleContext:
     clock: Callable[[], datetime] = field(default=utc_now)
     secure_cookies: bool = False
     """Mark session cookies Secure (the console is reached over TLS, e.g. behind a proxy)."""
+    whatif_baselines: Baselines = field(default_factory=Baselines)
+    """The plans with the mappings in force that /policy's previews compare with."""
 
     @property
     def pipelines(self) -> list[PipelineConfig]:
