@@ -207,6 +207,11 @@ class ApiUsage:
     # Why the daily budget counts only this process's calls although a shared ledger was
     # offered (the connector could not tell which org or portal it talks to); None: shared.
     budget_unshared: str | None = None
+    # What the connector learned about the org or portal it reaches, as it went (no call
+    # of its own): Salesforce's instance_url from its login, HubSpot's portal_id and
+    # ui_domain from the account details. Run rows keep it, so pages can link to records
+    # (``SystemSpec.record_url`` reads it beside the connection's URL settings).
+    org: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -220,7 +225,7 @@ class ApiUsage:
                 "daily_used": self.daily_used, "daily_limit": self.daily_limit,
                 "window_remaining": self.window_remaining, "window_limit": self.window_limit,
                 "throttled_seconds": round(self.throttled_seconds, 3),
-                "budget_unshared": self.budget_unshared}
+                "budget_unshared": self.budget_unshared, "org": dict(sorted(self.org.items()))}
 
 
 @runtime_checkable

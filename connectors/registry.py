@@ -71,9 +71,10 @@ class SystemSpec:
     checked against it (schema drift, ``mappings validate --live``, value limits).
     Otherwise why it does not, for people."""
     record_url: RecordUrl | None = None
-    """The browser address of a record, from the connection's URL settings (key ->
-    value), its object and its id; None (here or from the function): no link can be made
-    (HubSpot's needs the portal id, which no setting holds; a file has no page)."""
+    """The browser address of a record, from the connection's URL settings and what its
+    connector learned about the org (``ApiUsage.org``; key -> value), its object and its
+    id; None (here or from the function): no link can be made (a file has no page;
+    HubSpot's needs the portal id, which only a cycle learns)."""
 
     def connector_class(self) -> ConnectorFactory:
         """The class that connects to this system (imported now, with its HTTP client)."""
@@ -104,7 +105,8 @@ SYSTEMS: Mapping[str, SystemSpec] = MappingProxyType({spec.name: spec for spec i
         settings="connectors.hubspot.connector:HubSpotSettings",
         write_batch=hubspot.MAX_BATCH, task_batch=hubspot.MAX_BATCH,
         read_page=hubspot.MAX_PAGE, text_values=True,
-        flatten=hubspot.flatten, looks_like=hubspot.looks_like),
+        flatten=hubspot.flatten, looks_like=hubspot.looks_like,
+        record_url=hubspot.record_url),
     SystemSpec(
         "files", "file drop",
         connector="connectors.files.connector:FileDropConnector",

@@ -59,7 +59,7 @@ from connectors.hubspot.auth import (
 )
 from connectors.hubspot.creates import DealCreator
 from connectors.hubspot.errors import SYSTEM
-from connectors.hubspot.facts import MAX_BATCH, MAX_PAGE, RECORD_ID
+from connectors.hubspot.facts import MAX_BATCH, MAX_PAGE, RECORD_ID, account_facts
 from connectors.hubspot.records import (
     cursor_at,
     from_ms,
@@ -249,8 +249,9 @@ class HubSpotConnector:
                     "/account-info/v3/details", "GET", header_params={"Accept":
                                                                       "application/json"},
                     response_types_map={}, auth_settings=["oauth2"], **kw), retry=retry)
-            portal = reply.body.get("portalId") if isinstance(reply.body, dict) else None
-            self._portal = None if portal is None else str(portal)
+            body = reply.body if isinstance(reply.body, dict) else {}
+            self._portal = None if body.get("portalId") is None else str(body["portalId"])
+            self.usage.org = account_facts(body)
         return self._portal
 
     def org_key(self) -> str | None:

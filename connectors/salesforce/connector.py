@@ -430,6 +430,7 @@ class SalesforceConnector:
             # One budget per org: the instance URL names it, whatever pipeline asks.
             self.budget.share(self._ledgers(_org_key(token)))
         self._token = token
+        self.usage.org = {"instance_url": token.instance_url.rstrip("/")}
         self._sf = Salesforce(instance_url=token.instance_url, session_id=token.access_token,
                               session=self._session, version=self.settings.api_version)
         log.info("salesforce authenticated", auth=auth.kind, instance_url=token.instance_url)

@@ -5,17 +5,18 @@ streak and its last message, per-record errors, drift, the lease and the API fig
 the last run. This module turns one pipeline's part into what a person reads: the
 current failure as its class, what to look at and the message without the exception's
 name; errors grouped by type with each record named (``Named``, from the mirror) and
-linked (``Linker``, from the connection's URLs); the budget used and left per system;
-the time since the last success. The page module does the IO (store, mirror, mappings).
+linked (``record_links.Linker``); the budget used and left per system; the time since
+the last success. The page module does the IO (store, mirror, mappings).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from handoff_sync.console.record_links import Linker
 from handoff_sync.sync.failures import advice, classify_message, failure_text
 
 WHY_OUTCOMES = ("failed", "partial", "interrupted")
@@ -28,10 +29,6 @@ class Named:
 
     deal: str | None = None
     account: str | None = None
-
-
-# (system, object, record id) -> the record's page in its system, or None
-Linker = Callable[[str, str, str], str | None]
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handoff_sync.console.record_links import SideLinker
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import SystemMapping, to_canonical
-from handoff_sync.model import OwnerDirectory
+from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.store.reviews import LINKABLE, ReviewStatus, registrations_of
 from handoff_sync.store.types import DealRecords, MirrorRecord
 from handoff_sync.sync.review_groups import UNRESOLVED_OWNER, ReviewEntry, group_reviews
@@ -89,6 +90,8 @@ class Deal:
     partner: str | None = None
     people: tuple[tuple[str, str], ...] = ()  # (label, email)
     crm_name: str | None = None  # the opportunity's own name, when it differs
+    prm_url: str | None = None  # the registration's page in the PRM
+    crm_url: str | None = None  # the opportunity's page in the CRM
 
     @property
     def label(self) -> str:
@@ -186,10 +189,12 @@ def deals_wanted(items: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str]
 
 
 class Namer:
-    """Deals named from one pipeline's records (just their ids without mappings)."""
+    """Deals named from one pipeline's records (just their ids without mappings), their
+    records linked by ``link`` (none without it)."""
 
-    def __init__(self, records: DealRecords, mappings: MappingSet | None) -> None:
-        self.records, self.mappings = records, mappings
+    def __init__(self, records: DealRecords, mappings: MappingSet | None,
+                 link: SideLinker | None = None) -> None:
+        self.records, self.mappings, self.link = records, mappings, link
         self._owners = OwnerDirectory()
 
     def _values(self, mapping: SystemMapping | None,
@@ -229,9 +234,12 @@ class Namer:
                        if (email := text(name, agreed, prm, crm)) is not None)
         name = text("deal_name", prm, crm)
         crm_name = text("deal_name", crm)
+        link = self.link
         return Deal(key, prm_id, crm_id, name, text("account_name", prm, crm, agreed),
                     text("partner_account", prm, agreed, crm), people,
-                    crm_name if crm_name != name else None)
+                    crm_name if crm_name != name else None,
+                    prm_url=link(Role.PRM, prm_id) if link and prm_id else None,
+                    crm_url=link(Role.CRM, crm_id) if link and crm_id else None)
 
 
 def entries_of(items: Sequence[Mapping[str, Any]], namers: Mapping[str, Namer]) -> list[Entry]:

@@ -1,6 +1,8 @@
 """Named records for pages that show a few deals out of many: the mirrored records and
 agreed values of just the deals asked for (the console's review page names the deals,
-accounts, partners and people of the items it shows without loading a whole pipeline)."""
+accounts, partners and people of the items it shows, its health page the records of the
+errors, without loading a whole pipeline); and what the connectors learned about the
+orgs a pipeline reaches, which pages need to link to those records."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from handoff_sync.model import Role
 from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map
 from handoff_sync.store.rows import mirror_from
-from handoff_sync.store.schema import BaseRow, LinkRow, MirrorRow, table
+from handoff_sync.store.schema import BaseRow, LinkRow, MirrorRow, SyncRun, table
 from handoff_sync.store.types import DealRecords, MirrorRecord
+
+RUNS_FOR_ORGS = 50  # run rows searched for what the connectors learned (newest first)
 
 
 def deal_records(connection: Connection, pipeline: str, deals: Collection[str],
@@ -56,4 +60,21 @@ def _mirror(connection: Connection, pipeline: str, role: Role,
         query = select(rows).where(rows.c.pipeline == pipeline, rows.c.role == role.value,
                                    rows.c.record_id.in_(list(chunk)))
         found.update((row.record_id, mirror_from(row)) for row in connection.execute(query))
+    return found
+
+
+def learned_orgs(connection: Connection, pipeline: str) -> dict[str, dict[str, str]]:
+    """System -> what its connector last learned about the org it reaches (``org`` in a
+    run row's usage snapshot): the newest run that says, among the latest
+    ``RUNS_FOR_ORGS`` (a cycle that failed before learning it keeps the older answer)."""
+    runs = table(SyncRun)
+    query = (select(runs.c.api_calls).where(runs.c.pipeline == pipeline)
+             .order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(RUNS_FOR_ORGS))
+    found: dict[str, dict[str, str]] = {}
+    for (usage,) in connection.execute(query):
+        for system, snapshot in decode_map(usage or {}).items():
+            org = snapshot.get("org") if isinstance(snapshot, Mapping) else None
+            if system not in found and isinstance(org, Mapping) and org:
+                found[str(system)] = {str(key): str(value) for key, value in org.items()
+                                      if isinstance(value, str) and value}
     return found

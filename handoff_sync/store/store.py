@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from handoff_sync.engine.serialise import to_jsonable
-from handoff_sync.model import PartnerAccount, Role
+from handoff_sync.model import PartnerAccount
 from handoff_sync.store import audit, claims, leases, lookup, revisions, sync_requests
 from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.budget import StoreLedger
@@ -35,14 +35,12 @@ from handoff_sync.store.deal_reads import DealRows, load_deals
 from handoff_sync.store.load import load_pipeline, state_version
 from handoff_sync.store.partners import load_partners
 from handoff_sync.store.record import finish_run, record_cycle, run_values
-from handoff_sync.store.rows import mirror_from
-from handoff_sync.store.schema import MirrorRow, SyncRun, table
+from handoff_sync.store.schema import SyncRun, table
 from handoff_sync.store.status import ERRORS_SHOWN, cycle_health, pipeline_status, pipelines
 from handoff_sync.store.types import (
     CycleHealth,
     CycleOutcome,
     DealRecords,
-    MirrorRecord,
     PipelineState,
     ReviewChanges,
     RunKind,
@@ -308,10 +306,18 @@ class Store:
 
     def deal_records(self, pipeline: str, deals: Collection[str],
                      crm_ids: Collection[str] = ()) -> DealRecords:
-        """The mirrored records and agreed values of ``deals`` (and the opportunities
-        ``crm_ids``), to name them on a page without loading the pipeline."""
+        """The mirrored records and agreed values of ``deals`` (deal keys ``prm:ID`` /
+        ``crm:ID``: a record of either side by its id) and of the opportunities
+        ``crm_ids``, to name them on a page without loading the pipeline."""
         with self._guard("reading deal records"), read_transaction(self._engine) as connection:
             return lookup.deal_records(connection, pipeline, deals, crm_ids)
+
+    def learned_orgs(self, pipeline: str) -> dict[str, dict[str, str]]:
+        """System -> what its connector learned about the org it reaches (the instance
+        URL, the portal id), from the pipeline's newest run rows: record links need it."""
+        with self._guard(f"reading the run rows of {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            return lookup.learned_orgs(connection, pipeline)
 
     def record_mapping_edit(self, folder: str, *, at: datetime, by: str, summary: str,
                             diff: Mapping[str, str]) -> int:
@@ -392,24 +398,6 @@ class Store:
         """The daemon replicas running against this database (their replica leases)."""
         with self._guard("reading the replica leases"):
             return leases.live_replicas(self._engine, now)
-
-    # -- the mirror, by record
-
-    def mirror_records(self, pipeline: str, role: Role,
-                       record_ids: Collection[str]) -> dict[str, MirrorRecord]:
-        """The mirrored records of ``record_ids`` on one side (those the store has)."""
-        rows = table(MirrorRow)
-        ids = sorted(set(record_ids))
-        found: dict[str, MirrorRecord] = {}
-        with self._guard(f"reading mirrored records of {pipeline!r}"), \
-                read_transaction(self._engine) as connection:
-            for start in range(0, len(ids), 500):  # bound the IN list
-                query = select(rows).where(rows.c.pipeline == pipeline,
-                                           rows.c.role == Role(role).value,
-                                           rows.c.record_id.in_(ids[start:start + 500]))
-                for row in connection.execute(query):
-                    found[row.record_id] = mirror_from(row)
-        return found
 
 
 def _schema_problem(database: str, current: str | None) -> str | None:

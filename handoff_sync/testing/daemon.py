@@ -176,7 +176,7 @@ def usage(calls: Mapping[str, int], *, daily_used: int | None = None,
     """An ``ApiUsage.snapshot()`` as the connectors report it."""
     return {"calls": dict(calls), "total": sum(calls.values()), "daily_used": daily_used,
             "daily_limit": daily_limit, "window_remaining": None, "window_limit": None,
-            "throttled_seconds": throttled, "budget_unshared": None}
+            "throttled_seconds": throttled, "budget_unshared": None, "org": {}}
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

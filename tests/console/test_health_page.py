@@ -115,6 +115,35 @@ def test_record_errors_are_grouped_by_type_with_the_deals_named_and_linked(
     assert "Amount 13 is &lt;b&gt;reserved&lt;/b&gt;" in page.text
 
 
+def test_a_hubspot_record_error_links_to_the_portal_the_cycle_learned(
+        world: dict[str, Any], sandbox: SandboxServer, hs: HubSpot) -> None:
+    # The store learned the portal from the cycle's usage (the account details the
+    # connector reads to key its budget), not from a setting: none holds it.
+    portal = str(sandbox.sandbox.credentials.hs_portal_id)
+    assert world["store"].learned_orgs(PIPELINE)["hubspot"] == {
+        "portal_id": portal, "ui_domain": "app.hubspot.com"}
+    link = sorted(world["store"].load_pipeline(PIPELINE).engine.links.values(),
+                  key=lambda link: link.prm_id)[0]
+    # Someone edits the verdict the daemon writes on the registration; the correction
+    # is refused (each batch update answers 400), so it becomes that record's error.
+    gate = hs.crm.deals.basic_api.get_by_id(link.prm_id, properties=[
+        "handoff_gate_status", "dealname"]).properties
+    wrong = "passed" if gate["handoff_gate_status"] != "passed" else "blocked"
+    hs.crm.deals.basic_api.update(link.prm_id, {"properties": {"handoff_gate_status": wrong}})
+    answer = requests.post(f"{sandbox.base_url}/__sandbox__/faults", json={"rules": [
+        {"api": "hubspot", "method": "POST", "path": "/objects/deals/batch/update",
+         "count": 20, "effect": 400}]}, verify=str(sandbox.ca_file), timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert cycle_at(world, LATER).outcome.value in ("ok", "partial")
+
+    page = client_for(world["context"]).get("/health")
+    assert "on hubspot deals" in text_of(page.text), text_of(page.text)
+    url = f"https://app.hubspot.com/contacts/{portal}/record/0-3/{link.prm_id}"
+    assert f'<a href="{url}" target="_blank" rel="noopener noreferrer">{link.prm_id}</a>' \
+        in page.text
+    assert gate["dealname"].replace("&", "&amp;") in page.text
+
+
 def test_sync_now_waits_without_a_daemon_then_a_daemon_runs_it(
         world: dict[str, Any]) -> None:
     context, store = world["context"], world["store"]

@@ -88,6 +88,25 @@ def test_items_are_named_and_owner_items_grouped_per_person(world: dict[str, Any
     assert counts["channel_conflict"] == "1"
 
 
+def test_registrations_and_opportunities_link_to_their_records(
+        world: dict[str, Any], sandbox: SandboxServer) -> None:
+    store: Store = world["store"]
+    page = client_for(world["context"], ADMIN).get("/review").text
+    portal = sandbox.sandbox.credentials.hs_portal_id
+    # The registrations (HubSpot deals) open in the portal the cycle learned; the
+    # opportunities on the org's Salesforce host.
+    [conflict] = of_kind(store, "channel_conflict")
+    for prm_id in conflict["details"]["registrations"]:
+        url = f"https://app.hubspot.com/contacts/{portal}/record/0-3/{prm_id}"
+        assert f'<a href="{url}" target="_blank" rel="noopener noreferrer">{prm_id}</a>' \
+            in page
+    [ambiguous] = of_kind(store, "ambiguous_link")
+    for crm_id, _score in ambiguous["candidates"]:
+        url = f"{sandbox.base_url}/lightning/r/Opportunity/{crm_id}/view"
+        assert f'<a href="{url}" target="_blank" rel="noopener noreferrer">{crm_id}</a>' \
+            in page
+
+
 def test_filters_narrow_the_list_and_htmx_gets_just_the_list(world: dict[str, Any]) -> None:
     store: Store = world["store"]
     client = client_for(world["context"], VIEWER)

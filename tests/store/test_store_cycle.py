@@ -234,6 +234,38 @@ def test_mirror_upserts_and_a_full_pull_replaces_only_its_role(store: Store) -> 
     assert mirror[Role.CRM]["c9"] == MirrorRecord("c9", None, {}, deleted=True)
 
 
+def test_a_few_records_are_read_by_deal_key_or_opportunity_id(store: Store) -> None:
+    def records(*ids: str) -> dict[str, MirrorRecord]:
+        return {i: MirrorRecord(i, NOW, {"Name": f"deal {i}"}) for i in ids}
+
+    store.record_cycle(cycle(Plan(PIPELINE, NOW), mirror={Role.PRM: records("p1", "p2"),
+                                                          Role.CRM: records("c1", "c2", "c3")}))
+    found = store.deal_records(PIPELINE, {"prm:p1", "crm:c2", "crm:gone", "task:x"},
+                               crm_ids=["c3"])
+    assert set(found.prm) == {"p1"} and set(found.crm) == {"c2", "c3"}
+    assert found.crm["c2"].fields == {"Name": "deal c2"}
+    assert store.deal_records("other", {"prm:p1"}).prm == {}
+
+
+def test_what_the_connectors_learned_about_their_orgs_outlives_a_failed_cycle(
+        store: Store) -> None:
+    assert store.learned_orgs(PIPELINE) == {}
+    portal = {"portal_id": "4455667", "ui_domain": "app.hubspot.com"}
+    store.record_cycle(cycle(Plan(PIPELINE, NOW), api_calls={
+        "hubspot": {"total": 3, "org": portal},
+        "salesforce": {"total": 2, "org": {"instance_url": "https://old.my.salesforce.com"}}}))
+    later = NOW + timedelta(minutes=5)
+    store.start_run(PIPELINE, "run-2", RunKind.INCREMENTAL, later, "a")
+    store.finish_run("run-2", later + timedelta(seconds=1), RunOutcome.FAILED, "AuthError",
+                     {"hubspot": {"total": 0, "org": {}}, "salesforce": {
+                         "total": 1, "org": {"instance_url": "https://new.my.salesforce.com"}}},
+                     {})
+    # The failed run learned no portal: the older run's answer stands; Salesforce's is new.
+    assert store.learned_orgs(PIPELINE) == {
+        "hubspot": portal, "salesforce": {"instance_url": "https://new.my.salesforce.com"}}
+    assert store.learned_orgs("other") == {}
+
+
 @pytest.mark.heavy
 def test_a_hundred_thousand_mirror_records_are_recorded_and_loaded(store: Store) -> None:
     fields = {f"Field_{n}__c": f"value {n}" for n in range(12)}

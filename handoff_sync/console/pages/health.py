@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.registry import SYSTEMS
 from handoff_sync.config.settings import PipelineConfig
 from handoff_sync.console.auth import require_admin
 from handoff_sync.console.context import ConsoleContext
@@ -30,6 +29,7 @@ from handoff_sync.console.health_view import (
     record_keys,
 )
 from handoff_sync.console.pages import Page
+from handoff_sync.console.record_links import linker
 from handoff_sync.console.templating import render
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import load_mappings
@@ -111,7 +111,7 @@ def _health(context: ConsoleContext, name: str, pipeline: PipelineConfig | None,
             notes.append(f"records are shown by id: the mappings do not load ({exc})")
     return pipeline_health(
         name, status, context.clock(), enabled=pipeline.enabled if pipeline else False,
-        names=names, link=_linker(context, pipeline) if pipeline else None,
+        names=names, link=linker(context, pipeline) if pipeline else None,
         shares=_shares(context, pipeline) if pipeline else {}, notes=notes)
 
 
@@ -120,40 +120,17 @@ def _names(context: ConsoleContext, pipeline: PipelineConfig,
     """Deal and account names of the records ``keys`` (role, id), from their mirrored
     versions mapped as the pipeline's mappings map them."""
     mappings = load_mappings(pipeline.mappings)
+    # A record key (role, id) is the deal key role:id of the record's side.
+    records = context.store.deal_records(pipeline.name, {f"{role}:{record_id}"
+                                                         for role, record_id in keys})
     found: dict[tuple[str, str], Named] = {}
-    for role in Role:
-        ids = [record_id for side, record_id in keys if side == role.value]
-        if not ids:
-            continue
+    for role, mirrored in ((Role.PRM, records.prm), (Role.CRM, records.crm)):
         mapping = mappings.side(role)
-        for record_id, record in context.store.mirror_records(pipeline.name, role,
-                                                              ids).items():
+        for record_id, record in mirrored.items():
             values = to_canonical(mapping, record.fields, OwnerDirectory()).values
             found[(role.value, record_id)] = Named(_text(values.get("deal_name")),
                                                    _text(values.get("account_name")))
     return found
-
-
-def _linker(context: ConsoleContext, pipeline: PipelineConfig) -> Any:
-    """(system, object, id) -> the record's page, from the URLs of the pipeline's
-    connection to that system (the registry knows each system's URL shape)."""
-    connections = context.config.connections
-    by_system: dict[str, dict[str, str]] = {}
-    for key in (pipeline.prm, pipeline.crm):
-        connection = connections.get(key)
-        if connection is None:
-            continue
-        urls = {name: str(getattr(connection, name, "") or "")
-                for name in type(connection).URL_KEYS}
-        by_system.setdefault(connection.system, urls)
-
-    def link(system: str, object_name: str, record_id: str) -> str | None:
-        spec = SYSTEMS.get(system)
-        if spec is None or spec.record_url is None or system not in by_system:
-            return None
-        return spec.record_url(by_system[system], object_name, record_id)
-
-    return link
 
 
 def _shares(context: ConsoleContext, pipeline: PipelineConfig) -> dict[str, float]:

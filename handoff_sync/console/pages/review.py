@@ -27,6 +27,7 @@ from connectors.errors import ConnectorError
 from handoff_sync.console.auth import require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.pages import Page
+from handoff_sync.console.record_links import SideLinker, linker, side_linker
 from handoff_sync.console.review_view import (
     Entry,
     FilterError,
@@ -122,8 +123,20 @@ def _named(context: ConsoleContext, items: Sequence[Mapping[str, Any]]) -> list[
         mine = [item for item in items if item["pipeline"] == pipeline]
         deals, crm_ids = deals_wanted(mine)
         records = context.store.deal_records(pipeline, deals, crm_ids)
-        namers[pipeline] = Namer(records, _mappings(context, pipeline))
+        mappings = _mappings(context, pipeline)
+        namers[pipeline] = Namer(records, mappings, _links(context, pipeline, mappings))
     return entries_of(items, namers)
+
+
+def _links(context: ConsoleContext, pipeline: str,
+           mappings: MappingSet | None) -> SideLinker | None:
+    """Links to the pipeline's registrations and opportunities (None when it is not
+    configured any more: no connection to build them from)."""
+    try:
+        settings = context.pipeline(pipeline)
+    except UserError:
+        return None
+    return side_linker(linker(context, settings), mappings)
 
 
 def _mappings(context: ConsoleContext, pipeline: str) -> MappingSet | None:
