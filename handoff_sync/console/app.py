@@ -124,9 +124,10 @@ def _login_page(context: ConsoleContext, throttle: LoginThrottle) -> Any:
         name, password = str(form.get("name", "")), str(form.get("password", ""))
         client = client_address(console, request)
         if throttle.locked(client, name):
-            wait = -(-throttle.retry_after(client, name) // 60)
+            seconds = throttle.retry_after(client, name)
+            wait = -(-seconds // 60)
             return render(request, "login.html", status_code=429, target=target, name=name,
-                          headers={"Retry-After": str(wait * 60)},
+                          headers={"Retry-After": str(seconds)},
                           error=f"Too many failed logins: wait {wait} minute"
                                 f"{'s' if wait != 1 else ''} and try again.")
         # argon2 takes tens of milliseconds on purpose: not on the event loop.
