@@ -118,8 +118,7 @@ class Draft:
         changes = self.diff()
         if not changes:
             raise InvalidDraft("nothing to save: the change leaves every file as it is")
-        for name in changes:
-            _write_atomically(_file(self.folder, name), self.texts[name])
+        _write_all({_file(self.folder, name): self.texts[name] for name in changes})
         return audit.record_mapping_edit(str(self.folder), at=at, by=by, summary=summary,
                                          diff=changes)
 
@@ -141,7 +140,26 @@ def _relocated(problem: Problem, copy: Path, folder: Path) -> Problem:
                    problem.message, problem.hint)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_all(texts: Mapping[Path, str]) -> None:
+    """Every file written to a temporary beside it first (where a read-only folder or a
+    full disk fails, before any file changed), then each renamed over its file."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts.items():
+            staged.append((_staged(path, text), path))
+    except OSError as exc:
+        for temporary, _path in staged:
+            Path(temporary).unlink(missing_ok=True)
+        raise UserError(
+            f"cannot write {path} ({exc.strerror or exc}); nothing was saved",
+            hint="make the mappings folder writable by the user the console runs as (the "
+                 "Docker image mounts /config read-only: mount the mappings folder "
+                 "read-write to edit it here)") from None
+    for temporary, path in staged:
+        os.replace(temporary, path)
+
+
+def _staged(path: Path, text: str) -> str:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -150,7 +168,7 @@ def _write_atomically(path: Path, text: str) -> None:
             os.fsync(out.fileno())
         if path.exists():
             os.chmod(temporary, path.stat().st_mode & 0o777)
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary

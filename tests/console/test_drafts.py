@@ -1,0 +1,90 @@
+"""A mappings change is checked as `mappings validate` checks it, saved only when valid
+and unchanged on disk meanwhile, and logged: who, when, the diff."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from handoff_sync.console.drafts import Draft, InvalidDraft, SaveConflict
+from handoff_sync.console.yaml_edit import Change
+from handoff_sync.errors import UserError
+from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.store import Store
+
+MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+AT = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+POLICY_CHANGE = Change(("fields", "competitors", "policy"), "crm_wins")
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    copy = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, copy, ignore=shutil.ignore_patterns("packs"))
+    return copy
+
+
+def test_a_bad_policy_gets_the_validators_message_and_nothing_is_written(
+        folder: Path) -> None:
+    before = (folder / "salesforce.yaml").read_text()
+    draft = Draft(folder).change("salesforce.yaml",
+                                 Change(("fields", "competitors", "policy"), "sometimes"))
+    (folder / "salesforce.yaml").write_text(draft.texts["salesforce.yaml"])
+    _mappings, expected = validate_mappings(folder)  # what `mappings validate` says
+    (folder / "salesforce.yaml").write_text(before)
+    _mappings, problems = draft.check()
+    assert problems and [str(p) for p in problems] == [str(p) for p in expected]
+    assert all(Path(p.file).parent == folder for p in problems)
+    assert (folder / "salesforce.yaml").read_text() == before
+
+
+def test_a_valid_change_is_saved_with_its_diff_in_the_audit_log(
+        folder: Path, store: Store) -> None:
+    draft = Draft(folder).change("salesforce.yaml", POLICY_CHANGE)
+    assert draft.check()[1] == []
+    draft.save(store, by="ada", at=AT, summary="competitors: crm wins")
+    text = (folder / "salesforce.yaml").read_text()
+    assert "policy: crm_wins}" in text and "# a Salesforce checkbox is never blank" in text
+    [entry] = store.mapping_edits(str(folder))
+    assert entry["by"] == "ada" and entry["summary"] == "competitors: crm wins"
+    assert "+  competitors: {field: Competitors__c" in entry["diff"]["salesforce.yaml"]
+
+
+def test_a_file_changed_on_disk_meanwhile_is_not_overwritten(folder: Path,
+                                                              store: Store) -> None:
+    draft = Draft(folder).change("salesforce.yaml", POLICY_CHANGE)
+    path = folder / "salesforce.yaml"
+    path.write_text(path.read_text() + "# edited by hand\n")
+    with pytest.raises(SaveConflict, match="changed on disk"):
+        draft.save(store, by="ada", at=AT, summary="x")
+    assert path.read_text().endswith("# edited by hand\n")
+    assert store.mapping_edits() == []
+
+
+def test_an_invalid_or_empty_draft_saves_nothing(folder: Path, store: Store) -> None:
+    with pytest.raises(InvalidDraft, match="nothing to save"):
+        Draft(folder).change("salesforce.yaml").save(store, by="ada", at=AT, summary="x")
+    bad = Draft(folder).change("salesforce.yaml", Change(("fields", "amount", "policy"), "x"))
+    with pytest.raises(InvalidDraft, match="nothing was saved"):
+        bad.save(store, by="ada", at=AT, summary="x")
+    assert store.mapping_edits() == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_named_with_what_to_do(folder: Path, store: Store) -> None:
+    draft = Draft(folder).change("salesforce.yaml", POLICY_CHANGE)
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(UserError, match="mount the mappings folder read-write"):
+            draft.save(store, by="ada", at=AT, summary="x")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_file_name_outside_the_folder_is_refused(folder: Path) -> None:
+    with pytest.raises(UserError, match="not a mappings file name"):
+        Draft(folder).set_text("../handoff-sync.yaml", "x")
