@@ -24,7 +24,8 @@ class ConsoleContext:
     store: Store
     clock: Callable[[], datetime] = field(default=utc_now)
     secure_cookies: bool = False
-    """Mark session cookies Secure (the console is reached over TLS, e.g. behind a proxy)."""
+    """Mark every session cookie Secure. Without it a cookie is Secure when its request
+    came over TLS, directly or through a trusted proxy's X-Forwarded-Proto (proxy.py)."""
 
     @property
     def pipelines(self) -> list[PipelineConfig]:
