@@ -108,6 +108,18 @@ def get_pages(app: Starlette) -> list[str]:
     return [href for href, _ in app.state.nav]
 
 
+def get_routes(routes: list[BaseRoute], prefix: str = "") -> list[str]:
+    """Every GET path without parameters (a page's views and fragments), mounts included."""
+    found: list[str] = []
+    for route in routes:
+        if (isinstance(route, Route) and "GET" in (route.methods or set())
+                and not route.param_convertors):
+            found.append(prefix + route.path)
+        elif isinstance(route, Mount) and route.routes:
+            found += get_routes(list(route.routes), prefix + route.path)
+    return found
+
+
 @pytest.fixture
 def world(sandbox: SandboxServer, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -199,6 +211,10 @@ def test_a_script_in_a_deal_name_shows_as_text_on_every_page(
         assert HOSTILE not in response.text, page
         shown += ESCAPED in response.text
     assert shown >= 1
+    # The pages' other views and htmx fragments too (those that take no parameter).
+    for path in get_routes(admin.app.routes):  # type: ignore[attr-defined]
+        if not path.startswith("/test-only/"):
+            assert HOSTILE not in admin.get(path, headers={"HX-Request": "true"}).text, path
 
 
 # -- login throttling
