@@ -14,7 +14,10 @@ prints the build time and store size, median and p95 per page, and last
 `console: <max p95> ms p95 at <N> deals (target 300)`. Pages are whatever the nav has
 when it runs.
 
-    .venv/bin/python benchmarks/console.py [--deals 100000] [--repeat 20]
+Building the 100,000-deal store takes minutes; ``--keep DIR`` builds it in DIR once and
+later runs time the pages against it (new pages, new migrations) without building again.
+
+    .venv/bin/python benchmarks/console.py [--deals 100000] [--repeat 20] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from handoff_sync.store.types import (  # noqa: E402
 
 NOW = generated.NOW
 ADMIN, PASSWORD = "bench", "benchmark password"
+CONFIG = "handoff-sync.yaml"
 HISTORY = 40  # earlier cycles, five minutes apart
 REFUSED_SHARE = 50  # one deal in 50 has a refused write
 
@@ -69,29 +73,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per page")
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help="build the store in DIR, or reuse the one built there before")
     args = parser.parse_args()
     configure_logging("error", "json")
     with tempfile.TemporaryDirectory(prefix="hs-bench-console-") as tmp:
-        folder = Path(tmp)
-        config = write_config(folder)
-        store = Store.connect(config.database.url)
-        try:
-            store.migrate()
+        worst, deals = run(args.keep or Path(tmp), args.deals, args.repeat)
+    print(f"console: {worst:.0f} ms p95 at {deals} deals (target 300)")
+
+
+def run(folder: Path, deals: int, repeat: int) -> tuple[float, int]:
+    """The worst p95 and the number of deals in the store."""
+    marker = folder / "deals.txt"  # written once the store is complete
+    built = marker.exists()
+    config = load_config(folder / CONFIG) if built else write_config(folder)
+    store = Store.connect(config.database.url)
+    try:
+        store.migrate()
+        if built:
+            deals = int(marker.read_text(encoding="utf-8"))
+            print(f"store: {deals:,} deals, built before in {folder}")
+        else:
             started = time.perf_counter()
-            build(store, config, args.deals)
-            size = (folder / "console.db").stat().st_size / 1e6
-            print(f"store: {args.deals:,} deals recorded in "
-                  f"{time.perf_counter() - started:.1f} s, {size:.0f} MB")
-            worst = measure(ConsoleContext(config, store, clock=lambda: NOW), args.repeat)
-        finally:
-            store.close()
-    print(f"console: {worst:.0f} ms p95 at {args.deals} deals (target 300)")
+            build(store, config, deals)
+            marker.write_text(str(deals), encoding="utf-8")
+            print(f"store: {deals:,} deals recorded in {time.perf_counter() - started:.1f} s")
+        size = (folder / "console.db").stat().st_size / 1e6
+        print(f"store: {size:,.0f} MB")
+        return measure(ConsoleContext(config, store, clock=lambda: NOW), repeat), deals
+    finally:
+        store.close()
 
 
 def write_config(folder: Path) -> Config:
     """The `init --sandbox` config (a sandbox runs only to hand out its credentials: no
     page calls an API) with one admin."""
-    config_file = folder / "handoff-sync.yaml"
+    config_file = folder / CONFIG
+    folder.mkdir(parents=True, exist_ok=True)
     with SandboxServer() as server:
         write_sandbox_config(server.base_url, config_file,
                              database=f"sqlite:///{folder}/console.db")
