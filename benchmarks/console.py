@@ -6,7 +6,8 @@ opportunities (85% already linked, 10% by an id field, 5% by the matching rules)
 planned by the engine and recorded through ``Store.record_cycle``: mirror, links,
 bases, verdicts, gate history, clocks, tasks, review items, and 2% of the deals with a
 refused write. Around that cycle sit 40 earlier cycles and one failed cycle after it,
-so the health page has a history and a current failure. No API is called.
+so the health page has a history and a current failure, and 500 mapping edits for the
+audit page. No API is called.
 
 Then it serves the console in process (Starlette's TestClient, logged in as an admin)
 and times GET of each page in the nav: one warm-up, then ``--repeat`` requests. It
@@ -66,6 +67,7 @@ NOW = generated.NOW
 ADMIN, PASSWORD = "bench", "benchmark password"
 CONFIG = "handoff-sync.yaml"
 HISTORY = 40  # earlier cycles, five minutes apart
+AUDIT_EDITS = 500
 REFUSED_SHARE = 50  # one deal in 50 has a refused write
 
 
@@ -98,6 +100,8 @@ def run(folder: Path, deals: int, repeat: int) -> tuple[float, int]:
             build(store, config, deals)
             marker.write_text(str(deals), encoding="utf-8")
             print(f"store: {deals:,} deals recorded in {time.perf_counter() - started:.1f} s")
+        if not store.mapping_edits(limit=1):
+            audit_history(store, config)
         size = (folder / "console.db").stat().st_size / 1e6
         print(f"store: {size:,.0f} MB")
         return measure(ConsoleContext(config, store, clock=lambda: NOW), repeat), deals
@@ -158,6 +162,19 @@ def build(store: Store, config: Config, deals: int) -> None:
     store.finish_run("failed0001", failed_at + timedelta(seconds=2), RunOutcome.FAILED,
                      "salesforce: INVALID_SESSION_ID: Session expired or invalid: check "
                      "the connected app's certificate", calls, {"errors": 1})
+
+
+def audit_history(store: Store, config: Config) -> None:
+    """A year of mapping edits by a few admins (the audit page shows the last 200)."""
+    folder = str(config.pipelines[0].mappings)
+    for index in range(AUDIT_EDITS):
+        weight = 10 + index % 20
+        store.record_mapping_edit(
+            folder, at=NOW - timedelta(days=365) + timedelta(hours=17 * index),
+            by=f"admin{index % 4}@vendor.example",
+            summary=f"gate discovery: economic_buyer weight {weight - 1} -> {weight}",
+            diff={"policy.yaml": f"@@ -40,7 +40,7 @@\n       - field: economic_buyer\n"
+                                 f"-        weight: {weight - 1}\n+        weight: {weight}\n"})
 
 
 def refused_writes(result: Any, raw_crm: list[dict[str, Any]]) -> tuple[RecordFailure, ...]:
