@@ -33,6 +33,7 @@ from connectors.hubspot import facts as hubspot
 from connectors.salesforce import facts as salesforce
 
 Flatten = Callable[[Mapping[str, Any]], dict[str, Any]]
+RecordUrl = Callable[[Mapping[str, str], str, str], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,10 @@ class SystemSpec:
     """None: describe() gives every field's type, writability and limits, so mappings are
     checked against it (schema drift, ``mappings validate --live``, value limits).
     Otherwise why it does not, for people."""
+    record_url: RecordUrl | None = None
+    """The browser address of a record, from the connection's URL settings (key ->
+    value), its object and its id; None (here or from the function): no link can be made
+    (HubSpot's needs the portal id, which no setting holds; a file has no page)."""
 
     def connector_class(self) -> ConnectorFactory:
         """The class that connects to this system (imported now, with its HTTP client)."""
@@ -91,7 +96,8 @@ SYSTEMS: Mapping[str, SystemSpec] = MappingProxyType({spec.name: spec for spec i
         settings="connectors.salesforce.connector:SalesforceSettings",
         write_batch=salesforce.COLLECTION_SIZE, task_batch=salesforce.COLLECTION_SIZE,
         read_page=salesforce.MAX_PAGE_SIZE, text_values=False,
-        flatten=salesforce.flatten, looks_like=salesforce.looks_like),
+        flatten=salesforce.flatten, looks_like=salesforce.looks_like,
+        record_url=salesforce.record_url),
     SystemSpec(
         "hubspot", "HubSpot",
         connector="connectors.hubspot.connector:HubSpotConnector",

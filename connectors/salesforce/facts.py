@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 COLLECTION_SIZE = 200  # sObject Collections: records per create, update or upsert call
 MAX_PAGE_SIZE = 2000  # rows per REST query page (Sforce-Query-Options batchSize maximum)
@@ -25,3 +26,19 @@ def looks_like(raw: Mapping[str, Any]) -> bool:
     if isinstance(raw.get("properties"), Mapping):
         return False
     return "attributes" in raw or "Id" in raw or any(str(k).endswith("__c") for k in raw)
+
+
+# Hosts that log people in but are no org: a record link goes through the login page.
+LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
+
+
+def record_url(urls: Mapping[str, str], object_name: str, record_id: str) -> str | None:
+    """Where a person opens a record in a browser, from the connection's URLs
+    (``instance_url``, else ``login_url``): Lightning's record page on the org's own
+    host; through the login page (``startURL``) when only a login host is known."""
+    base = (urls.get("instance_url") or urls.get("login_url") or "").rstrip("/")
+    if not base:
+        return None
+    if (urlsplit(base).hostname or "").lower() in LOGIN_HOSTS:
+        return f"{base}/?startURL={quote('/' + record_id, safe='')}"
+    return f"{base}/lightning/r/{quote(object_name, safe='')}/{quote(record_id, safe='')}/view"

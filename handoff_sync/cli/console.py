@@ -60,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
     from handoff_sync.console.app import create_app
     from handoff_sync.console.auth import bind_problem, is_loopback
     from handoff_sync.console.context import ConsoleContext
-    from handoff_sync.console.serve import AsgiServer
+    from handoff_sync.daemon.asgi import AsgiServer
     from handoff_sync.store import Store
 
     config = load_config(args.config)
@@ -73,7 +73,11 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         store.require_current_schema()
         app = create_app(ConsoleContext(config, store), local=is_loopback(host))
-        server = AsgiServer(app, host, port)
+        try:
+            server = AsgiServer(app, host, port)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): "
+                               "choose another port or stop what holds it") from None
         print(f"handoff-sync console on {server.url}/ (Ctrl-C stops it)", flush=True)
         server.serve_forever()
     finally:

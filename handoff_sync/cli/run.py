@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from handoff_sync.cli.sync import config_argument
@@ -21,7 +22,8 @@ def add_run_command(commands: Any) -> None:
         "run", help="run the sync daemon (scheduled cycles, health and metrics)",
         description="Run every enabled pipeline on its schedule: an incremental cycle every "
         "schedule.interval_seconds and a full reconcile on schedule.full_reconcile_cron. "
-        "Serves /healthz, /readyz and /metrics on server.host:server.port. SIGTERM finishes "
+        "Serves /healthz, /readyz and /metrics on server.host:server.port (and the admin "
+        "console there when console.enabled is true). SIGTERM finishes "
         "the batch in hand, records it and exits; a second signal exits at once.")
     config_argument(parser)
     parser.add_argument("--once", action="store_true",
@@ -49,12 +51,45 @@ def run(args: argparse.Namespace) -> int:
             return PipelineRunner(config, pipeline, store, holder=holder,
                                   daemon=not args.once, retry_connect=True)
 
-        daemon = Daemon(config, store, runner_factory, holder=holder)
+        app_factory = None
+        if config.console.enabled and not args.once:
+            problem = console_problem(config)
+            if problem is not None:
+                store.close()
+                return _fail(problem, EXIT_USAGE)
+            app_factory = console_factory(config, store)
+        daemon = Daemon(config, store, runner_factory, holder=holder, app_factory=app_factory)
         return daemon.run_once() if args.once else daemon.run_forever()
     except (ConfigError, SchemaOutdated) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except StoreError as exc:
         return _fail(str(exc), EXIT_FAILED)
+
+
+def console_problem(config: Any) -> str | None:
+    """Why the daemon must not serve the console on server.host (no login elsewhere than
+    loopback), or None."""
+    from handoff_sync.console.auth import bind_problem
+
+    problem = bind_problem(config.console, config.server.host)
+    if problem is None:
+        return None
+    return (f"console.enabled serves the console on server.host, and {problem} (or set "
+            "console.enabled: false)")
+
+
+def console_factory(config: Any, store: Any) -> Callable[[Sequence[Any]], Any]:
+    """The console app around the daemon's own routes (/healthz, /readyz, /metrics): the
+    daemon serves it on server.host:server.port and never imports the console."""
+    from handoff_sync.console.app import create_app
+    from handoff_sync.console.auth import is_loopback
+    from handoff_sync.console.context import ConsoleContext
+
+    def build(routes: Sequence[Any]) -> Any:
+        return create_app(ConsoleContext(config, store),
+                          local=is_loopback(config.server.host), extra_routes=list(routes))
+
+    return build
 
 
 def _fail(message: str, code: int) -> int:

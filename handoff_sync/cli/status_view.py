@@ -29,6 +29,7 @@ RUNS_HEADER = (f"{'run':<8} {'kind':<4} {'outcome':<11} {'started (UTC)':<14} {'
                f"{'read':>5} {'wrote':>5} {'tasks+~x':>8} {'errs':>4}")
 REASON_INDENT = " " * 9
 WHY_OUTCOMES = ("failed", "partial", "interrupted")
+STOPPED = ("failed", "running", "stale")  # no records handled (yet)
 
 
 def status_console() -> Console:
@@ -86,11 +87,14 @@ def _run_lines(run: dict[str, Any], width: int) -> list[str]:
     shown = "stale" if run.get("stale") else outcome
     tasks = (f"{run.get('tasks_created', 0)}/{run.get('tasks_updated', 0)}/"
              f"{run.get('tasks_closed', 0)}")
+    # A cycle that stopped before handling records has no record-error count: "0" there
+    # read as "all well" beside "failed". Its reason follows on the next lines.
+    errors = "-" if shown in STOPPED else str(run.get("errors", 0))
     line = (f"{_short(run['run_id'], ID_CHARS, mark=False):<8} "
             f"{'full' if run.get('kind') == 'full' else 'incr':<4} {shown:<11} "
             f"{when(run.get('started_at')):<14} {run.get('duration_s') or 0:>6.1f} "
             f"{run.get('records_read', 0):>5} {run.get('records_written', 0):>5} "
-            f"{tasks:>8} {run.get('errors', 0):>4}")
+            f"{tasks:>8} {errors:>4}")
     lines = [_clean(line)]
     message = run.get("message")
     if message and outcome in WHY_OUTCOMES:

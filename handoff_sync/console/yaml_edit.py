@@ -14,15 +14,18 @@ noisier).
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from handoff_sync.errors import UserError
 from handoff_sync.problems.report import KeyPath, format_path
@@ -125,8 +128,36 @@ def set_at(data: Any, path: KeyPath, value: Any) -> None:
         raise EditError(f"{format_path(path[:-1])} is not a mapping")
     if value is DELETE:
         parent.pop(last, None)
-    else:
+    elif last in parent:
         parent[last] = _round_trip(value)
+    else:
+        trailing = _trailing_comment(parent)
+        parent[last] = _round_trip(value)
+        if trailing is not None and isinstance(parent, CommentedMap):
+            parent.ca.items[last] = [None, None, trailing, None]
+
+
+def _trailing_comment(parent: Any) -> CommentToken | None:
+    """Detach what follows the mapping's last entry beyond its own line (blank lines and
+    the comment of the next section, which ruamel keeps with that entry) and return it,
+    so a key appended goes before it rather than after the next section's comment."""
+    node = parent
+    while isinstance(node, CommentedMap) and len(node):
+        last = list(node)[-1]
+        value = node[last]
+        if isinstance(value, CommentedMap) and len(value) and not value.fa.flow_style():
+            node = value  # a block mapping: its last entry holds the comment
+            continue
+        items = node.ca.items.get(last)
+        token = items[2] if items and len(items) > 2 else None
+        if not isinstance(token, CommentToken) or "\n" not in token.value:
+            return None
+        head, rest = token.value.split("\n", 1)
+        if not rest:
+            return None
+        token.value = head + "\n"
+        return CommentToken("\n" + rest, token.start_mark, None)
+    return None
 
 
 def _child(parent: Any, key: str | int, where: KeyPath, *, make: bool) -> Any:
@@ -178,14 +209,46 @@ def merge(base: str, ours: str, theirs: str) -> str:
     out: list[str] = []
     at = 0
     for start, end, sources in regions:
-        out += o[to_o(at):to_o(start)]  # unchanged by theirs: the file as written
+        out += o[to_o(at, end=True):to_o(start)]  # unchanged by theirs: as written
         if "b" in sources:
-            out += b[to_b(start):to_b(end)]
+            out += _rewrapped(b[to_b(start):to_b(end, end=True)],
+                              o[to_o(start):to_o(end, end=True)])
         else:
-            out += o[to_o(start):to_o(end)]
+            out += o[to_o(start):to_o(end, end=True)]
         at = end
-    out += o[to_o(at):]
+    out += o[to_o(at, end=True):]
     return "".join(out)
+
+
+_FLOW_ENTRY = re.compile(r"(?P<key>\s*[^\s#][^#]*?:)[ ]+(?P<flow>[{\[].*?[}\]])"
+                         r"(?P<comment>[ ]+#.*)?(?P<eol>\n?)")
+_KEY_LINE = re.compile(r"(?P<key>\s*[^\s#][^#]*?:)(?P<comment>[ ]+#.*)?\n?")
+_VALUE_LINE = re.compile(r"(?P<indent>\s+)[{\[]")
+
+
+def _rewrapped(theirs: list[str], ours: list[str]) -> list[str]:
+    """``theirs`` with each one-line flow entry (``key: {...}``) that ``ours`` wrapped
+    after its key (``key:  # note`` then ``    {...}``) wrapped the same way again: a
+    changed value keeps the admin's layout, so its diff stays one line."""
+    wrapped: dict[str, tuple[str, str]] = {}  # key line -> (key line as written, indent)
+    for line, following in pairwise(ours):
+        key, value = _KEY_LINE.fullmatch(line), _VALUE_LINE.match(following)
+        if key and value and len(value["indent"]) > len(key["key"]) - len(
+                key["key"].lstrip()):
+            wrapped[key["key"]] = (line if line.endswith("\n") else line + "\n",
+                                   value["indent"])
+    result: list[str] = []
+    for line in theirs:
+        entry = _FLOW_ENTRY.fullmatch(line)
+        if entry is None or entry["key"] not in wrapped:
+            result.append(line)
+            continue
+        key_line, indent = wrapped[entry["key"]]
+        comment = entry["comment"] or ""
+        if comment.strip() and comment.strip() in key_line:
+            comment = ""  # ruamel moved the key's comment to the end of the line
+        result += [key_line, f"{indent}{entry['flow']}{comment}{entry['eol']}"]
+    return result
 
 
 Opcode = tuple[str, int, int, int, int]
@@ -238,11 +301,16 @@ def _regions(blocks: list[tuple[int, int, str]]) -> list[tuple[int, int, set[str
     return merged
 
 
-def _mapper(a: list[str], other: list[str]) -> Callable[[int], int]:
-    """Line index in ``a`` -> the matching index in ``other``, at region edges."""
+def _mapper(a: list[str], other: list[str]) -> Callable[..., int]:
+    """Line index in ``a`` -> the matching index in ``other``, at region edges: a
+    region's start maps before, its end after, lines ``other`` inserted there."""
     opcodes = _opcodes(a, other)
 
-    def at(position: int) -> int:
+    def at(position: int, *, end: bool = False) -> int:
+        edges = [(j1, j2) for tag, i1, i2, j1, j2 in opcodes
+                 if tag != "equal" and (i2 if end else i1) == position]
+        if edges:
+            return edges[-1][1] if end else edges[0][0]
         for tag, i1, i2, j1, j2 in opcodes:
             if tag == "equal" and i1 <= position <= i2:
                 return j1 + (position - i1)

@@ -16,6 +16,18 @@ the pipeline over: within ``lease_seconds + interval_seconds + jitter_seconds``.
 ``lease_seconds`` is shorter than the interval (the defaults), the lease lapses between
 cycles and replicas may take turns with a pipeline, which is harmless.
 
+A person may ask for a cycle now (the console's "sync now": a row in ``sync_requests``).
+A third job, ``requests``, looks for such rows every ``REQUEST_POLL_SECONDS`` and runs
+the pipeline's cycle through the same lock and lease as a scheduled one: only a replica
+that holds or can take the lease claims the requests (atomically, so two replicas never
+both run them), and records the cycle's outcome on them. Every cycle, scheduled or not,
+serves the requests pending for its pipeline. The same job renews this replica's
+presence lease (``replica:<holder>``), by which a console tells whether any daemon runs.
+
+With ``app_factory`` (the CLI's, when ``console.enabled``) the health port serves that
+ASGI app under uvicorn, built around Starlette routes for /healthz, /readyz and
+/metrics; without it, the stdlib ``HealthServer`` serves only those three.
+
 SIGTERM/SIGINT ask the cycle in hand to stop after its batch (the runner checks
 ``should_stop`` between batches and records what it did; a connector waiting on the API
 budget polls it too and gives up the wait within a second, recording nothing); then
@@ -32,7 +44,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,7 +57,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from handoff_sync.daemon.asgi import AsgiServer
 from handoff_sync.daemon.health import HealthServer, one_line, store_readiness
+from handoff_sync.daemon.health_routes import health_routes
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.metrics import Metrics
 from handoff_sync.daemon.signals import StopSignals
@@ -66,6 +80,9 @@ Clock = Callable[[], datetime]
 # briefly down) is still worth running; later than that, the next night's will do.
 FULL_MISFIRE_GRACE_SECONDS = 3600
 LOCK_POLL_SECONDS = 0.2  # how often a waiting full job looks at the stop flag
+REQUEST_POLL_SECONDS = 2.0  # how often the daemon looks for "sync now" requests
+# A replica's presence lease outlives a few missed polls (a busy thread pool), no more.
+REPLICA_LEASE = timedelta(seconds=30)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -106,10 +123,27 @@ class LeaseStore(Protocol):
 
     def release_lease(self, name: str, holder: str) -> None: ...
 
+    def release_replica(self, holder: str) -> None: ...
+
+    def mark_replica(self, holder: str, ttl: timedelta, now: datetime) -> None: ...
+
+    def pending_sync_pipelines(self) -> list[str]: ...
+
+    def claim_sync_requests(self, pipeline: str, *, holder: str, token: str,
+                            now: datetime) -> list[dict[str, Any]]: ...
+
+    def finish_sync_requests(self, token: str, *, now: datetime, outcome: str,
+                             run_id: str | None, message: str | None) -> None: ...
+
+    def unclaim_sync_requests(self, token: str) -> None: ...
+
     def close(self) -> None: ...
 
 
 RunnerFactory = Callable[["PipelineConfig"], Runner]
+# The ASGI app the health port serves, built around the daemon's own routes
+# (/healthz, /readyz, /metrics as Starlette routes): the CLI's console.
+AppFactory = Callable[[Sequence[Any]], Any]
 
 
 def utc_now() -> datetime:
@@ -135,12 +169,22 @@ class _Slot:
         return str(self.pipeline.name)
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """The sync requests one cycle serves: the claim's token, and whether any asked for
+    a full reconcile."""
+
+    token: str
+    full: bool
+
+
 class Daemon:
     """Runs every enabled pipeline on its schedule until asked to stop."""
 
     def __init__(self, config: Config, store: LeaseStore, runner_factory: RunnerFactory, *,
                  holder: str | None = None, clock: Clock = utc_now,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, app_factory: AppFactory | None = None
+                 ) -> None:
         self.config = config
         self.store = store
         self.holder = holder or default_holder()
@@ -158,7 +202,8 @@ class Daemon:
         for name in self._slots:
             self.metrics.add_pipeline(name)
         self._scheduler = self._build_scheduler()
-        self._health: HealthServer | None = None
+        self._app_factory = app_factory
+        self._health: HealthServer | AsgiServer | None = None
         self._signals = StopSignals("handoff-sync run")
         self._shut_down = False
 
@@ -169,18 +214,39 @@ class Daemon:
 
         ``full=True`` forces a full reconcile; otherwise the runner decides. Returns the
         report, or None when the cycle was skipped or failed (both are logged and counted).
+        The pipeline's pending sync requests are served by this cycle.
         """
+        return self._run(name, full=full, wait=full, requested=False)
+
+    def serve_requests(self) -> list[CycleReport | None]:
+        """The ``requests`` job: renew this replica's presence, then run one cycle of
+        each pipeline someone asked to sync, where this replica may (lock free, lease
+        held or free); never raises. The reports (None: skipped or failed) of the cycles
+        that ran, for tests."""
+        try:
+            self.store.mark_replica(self.holder, REPLICA_LEASE, self._clock())
+            pending = self.store.pending_sync_pipelines()
+        except Exception as exc:  # the database is down: /readyz says so
+            log.warning("sync_requests_not_read", error=type(exc).__name__)
+            return []
+        return [self._run(name, full=False, wait=False, requested=True)
+                for name in pending if name in self._slots and not self.should_stop()]
+
+    def _run(self, name: str, *, full: bool, wait: bool,
+             requested: bool) -> CycleReport | None:
+        """``requested``: only when a sync request is pending (the requests job, which
+        polls often and so neither logs nor counts the skips)."""
         slot = self._slots[name]
         job_kind = "full" if full else "incremental"
         with structlog.contextvars.bound_contextvars(pipeline=name):
             if self.should_stop():
                 return None
-            if not self._take_lock(slot, wait=full):
-                if not self.should_stop():
+            if not self._take_lock(slot, wait=wait):
+                if not self.should_stop() and not requested:
                     self._skip(name, "pipeline_busy")
                 return None
             try:
-                return self._locked_cycle(slot, full, job_kind)
+                return self._locked_cycle(slot, full, job_kind, requested)
             finally:
                 slot.lock.release()
                 self._observe_health(name)
@@ -193,12 +259,20 @@ class Daemon:
                 return True
         return False
 
-    def _locked_cycle(self, slot: _Slot, full: bool, job_kind: str) -> CycleReport | None:
+    def _locked_cycle(self, slot: _Slot, full: bool, job_kind: str,
+                      requested: bool) -> CycleReport | None:
         name = slot.name
+        claim: _Claim | None = None
         try:
             if not self._acquire_lease(slot):
-                self._skip(name, "lease_held_elsewhere")
+                if not requested:
+                    self._skip(name, "lease_held_elsewhere")
                 return None
+            claim = self._claim_requests(name, pending_known=requested)
+            if requested and claim is None:
+                return None  # another replica was first
+            if claim is not None and claim.full and not full:
+                full, job_kind = True, "full"
             if slot.runner is None:
                 slot.runner = self._build_runner(slot, full)
             lease = pipeline_lease(name)
@@ -214,6 +288,7 @@ class Daemon:
             self.metrics.observe_lease_lost(name)
             log.warning("lease_lost", kind=job_kind, lease=pipeline_lease(name),
                         message=one_line(exc))
+            self._unclaim(claim)  # the replica that holds the lease now serves them
             return None
         except Exception as exc:
             self.failed_cycles += 1
@@ -224,10 +299,52 @@ class Daemon:
             expected = isinstance(exc, USER_ERRORS)
             log.error("cycle_failed", kind=job_kind, error=type(exc).__name__,
                       message=one_line(exc), exc_info=not expected)
+            self._finish_requests(claim, RunOutcome.FAILED, None, failure_message(exc))
             return None
+        self._finish_requests(claim, report.outcome, report.run_id, report.message)
         self._log_report(report)
         self.metrics.observe(report)
         return report
+
+    # -- sync requests ---------------------------------------------------------------------
+
+    def _claim_requests(self, name: str, *, pending_known: bool) -> _Claim | None:
+        """Claim the pipeline's pending requests (this replica holds its lease and lock);
+        None when there are none. A store failure here only delays the requests: the
+        cycle runs, and the next one claims them."""
+        try:
+            if not pending_known and name not in self.store.pending_sync_pipelines():
+                return None
+            token = uuid.uuid4().hex
+            claimed = self.store.claim_sync_requests(name, holder=self.holder, token=token,
+                                                     now=self._clock())
+        except StoreError as exc:
+            log.warning("sync_requests_not_claimed", error=type(exc).__name__)
+            return None
+        if not claimed:
+            return None
+        log.info("sync_requested", requests=[row["id"] for row in claimed],
+                 by=sorted({str(row["requested_by"]) for row in claimed}))
+        return _Claim(token, any(bool(row["full"]) for row in claimed))
+
+    def _finish_requests(self, claim: _Claim | None, outcome: RunOutcome,
+                         run_id: str | None, message: str | None) -> None:
+        if claim is None:
+            return
+        try:
+            self.store.finish_sync_requests(claim.token, now=self._clock(),
+                                            outcome=RunOutcome(outcome).value,
+                                            run_id=run_id, message=message)
+        except StoreError as exc:
+            log.warning("sync_requests_not_finished", error=type(exc).__name__)
+
+    def _unclaim(self, claim: _Claim | None) -> None:
+        if claim is None:
+            return
+        try:
+            self.store.unclaim_sync_requests(claim.token)
+        except StoreError as exc:
+            log.warning("sync_requests_not_returned", error=type(exc).__name__)
 
     def _build_runner(self, slot: _Slot, full: bool) -> Runner:
         """The pipeline's runner. When it cannot be built (a missing, blank or malformed
@@ -341,6 +458,13 @@ class Daemon:
                 args=[name], kwargs={"full": True}, id=f"full:{name}",
                 name=f"full reconcile {name}", max_instances=1, coalesce=True,
                 misfire_grace_time=FULL_MISFIRE_GRACE_SECONDS, replace_existing=True)
+        if self._slots:
+            scheduler.add_job(
+                self.serve_requests, IntervalTrigger(seconds=REQUEST_POLL_SECONDS,
+                                                     timezone=self._tz),
+                id="requests", name="sync requests", max_instances=1, coalesce=True,
+                misfire_grace_time=max(1, math.ceil(REQUEST_POLL_SECONDS)),
+                replace_existing=True, next_run_time=now)
         scheduler.add_listener(self._on_not_run, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         return scheduler
 
@@ -350,6 +474,8 @@ class Daemon:
 
     def _on_not_run(self, event: JobSubmissionEvent) -> None:
         # APScheduler would say this as a plain-text warning; say it as a log event.
+        if event.job_id == "requests":
+            return  # a poll every few seconds: a missed one is the next one
         _, _, name = event.job_id.partition(":")
         reason = "still_running" if event.code == EVENT_JOB_MAX_INSTANCES else "misfired"
         with structlog.contextvars.bound_contextvars(pipeline=name):
@@ -376,11 +502,18 @@ class Daemon:
         server = self.config.server
         for name in self._slots:  # the last success and the failing streak survive restarts
             self._observe_health(name)
-        self._health = HealthServer(
-            server.host, int(server.port), metrics=self.metrics,
-            liveness=lambda: self._scheduler.running and not self.should_stop(),
-            readiness=store_readiness(self.store, sorted(self._slots),
-                                      failed_cycles=int(server.unready_after_failed_cycles)))
+        def liveness() -> bool:
+            return bool(self._scheduler.running) and not self.should_stop()
+
+        readiness = store_readiness(self.store, sorted(self._slots),
+                                    failed_cycles=int(server.unready_after_failed_cycles))
+        if self._app_factory is None:
+            self._health = HealthServer(server.host, int(server.port), metrics=self.metrics,
+                                        liveness=liveness, readiness=readiness)
+        else:
+            app = self._app_factory(health_routes(self.metrics, liveness, readiness))
+            self._health = AsgiServer(app, server.host, int(server.port))
+            log.info("console_listening", url=self._health.url)
         self._health.start()
         for logger in ("apscheduler.scheduler", "apscheduler.executors.default"):
             logging.getLogger(logger).setLevel(logging.ERROR)  # _on_not_run says it instead
@@ -444,6 +577,10 @@ class Daemon:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self._release_leases()
+        try:
+            self.store.release_replica(self.holder)
+        except Exception as exc:  # it expires on its own
+            log.warning("replica_release_failed", error=type(exc).__name__)
         if self._health is not None:
             self._health.stop()
         for slot in self._slots.values():

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from handoff_sync.report.figures import DIMENSIONS, SECTIONS, Report, compute
+from handoff_sync.report.selection import FILTERS, Selection
 from handoff_sync.report.source import ReportError, read_report_data
 
 FORMATS = ("table", "csv", "json", "html")
 
-__all__ = ["DIMENSIONS", "FORMATS", "SECTIONS", "Report", "ReportError", "build_report",
-           "render", "save_report", "write_report"]
+__all__ = ["DIMENSIONS", "FILTERS", "FORMATS", "SECTIONS", "Report", "ReportError",
+           "Selection", "build_report", "render", "save_report", "write_report"]
 
 
 def pick_pipeline(config: Any, name: str | None) -> Any:
@@ -37,12 +38,13 @@ def pick_pipeline(config: Any, name: str | None) -> Any:
 
 
 def build_report(store: Any, config: Any, *, now: datetime, since: datetime | None = None,
-                 by: str = "partner", pipeline: str | None = None) -> Report:
+                 by: str = "partner", pipeline: str | None = None,
+                 selection: Selection | None = None) -> Report:
     from handoff_sync.mapping.loader import load_mappings
 
     chosen = pick_pipeline(config, pipeline)
     data = read_report_data(store, chosen.name, load_mappings(Path(chosen.mappings)))
-    return compute(data, now=now, since=since, by=by)
+    return compute(data, now=now, since=since, by=by, selection=selection)
 
 
 def render(report: Report, fmt: str) -> str:

@@ -5,6 +5,10 @@ its target from handoff.yaml ``measures`` with where it stands; rates count only
 whose outcome is known, carry a Wilson 95% interval by group, and a group under
 ``measures.min_sample`` is neither ranked nor marked (``stats``).
 
+A selection (``selection``: partners, segments, regions, handoff types) narrows the rows
+first; every section then computes as without one, except partner readiness, which
+scores each selected partner on its whole history as the sync cycle does.
+
 The period: deals open now or closed on/after ``since`` (a closed deal with no close date
 is in no period); clocks started, SLA events, decisions and conflicts at/after
 ``since``; review items open now. No ``since``: everything. Sections with more to say
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from handoff_sync.mapping.policy.measures import Targets
@@ -63,6 +67,7 @@ from handoff_sync.report.scorecard import (
     TrendPoint,
     scorecard,
 )
+from handoff_sync.report.selection import Selection, select
 from handoff_sync.report.sla_figures import ClockRow, Sla, sla
 from handoff_sync.report.stats import enough, mean, median, ranked, rate, round1
 
@@ -199,12 +204,16 @@ class Report:
     readiness: ReadinessSection
     maturity: Maturity
     notes: tuple[str, ...]
+    # The selection the figures are narrowed to: dimension -> values kept ({}: none).
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
-            by: str = "partner") -> Report:
+            by: str = "partner", selection: Selection | None = None) -> Report:
     if by not in DIMENSIONS:
         raise ValueError(f"--by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
+    selection = selection or Selection()
+    whole, data = data, select(data, selection)
     deals = in_period(data.deals, since)
     keys = {deal.key for deal in deals}
     clocks = tuple(c for c in data.clocks if c.deal in keys and after(c.started_at, since))
@@ -219,6 +228,10 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         notes.append(f"{undated} closed deal{'s have' if undated > 1 else ' has'} no close "
                      f"date: {'they' if undated > 1 else 'it'} cannot be placed in the "
                      f"period, so {'they are' if undated > 1 else 'it is'} left out.")
+    if selection:
+        notes.append(f"Only {selection.describe()}: deals of the selection, and the rows "
+                     "about them; partner readiness scores each partner on its whole "
+                     "history, as the sync cycle does.")
     if not deals:
         notes.append("No deal in the period: every figure is n/a.")
     clocked, accepted = sla(data, clocks, keys, since, now), acceptance(data, since)
@@ -234,8 +247,8 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
                         reused=reused(accepted, clocked, preserved)),
         funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
-        readiness=partner_readiness(data), maturity=assess(data, deals),
-        notes=tuple(notes))
+        readiness=partner_readiness(replace(whole, partners=data.partners)),
+        maturity=assess(data, deals), notes=tuple(notes), filters=selection.as_dict())
 
 
 def reused(accepted: AcceptanceFigures, clocked: Sla, preserved: Preservation) -> Reused:

@@ -88,6 +88,44 @@ h4{font-size:13px;margin:12px 0 4px}
 """
 
 
+def scoped_css(scope: str, css: str = CSS) -> str:
+    """``css`` for a page that shows the report inside its own layout (the console): each
+    selector applies only under ``scope``; ``body`` becomes the scope itself, and ``*``
+    and ``main`` rules are left to the host page. At-rules (@media) keep their
+    condition, their rules scoped the same way."""
+    out: list[str] = []
+    at = 0
+    while (opening := css.find("{", at)) >= 0:
+        head = css[at:opening].strip()
+        if head.startswith("@"):
+            closing = _matching(css, opening)
+            out.append(f"{head}{{{scoped_css(scope, css[opening + 1:closing])}}}")
+        else:
+            closing = css.index("}", opening)
+            selectors = [s for s in (_scoped(part.strip(), scope) for part in head.split(","))
+                         if s]
+            if selectors:
+                out.append(f"{','.join(selectors)}{{{css[opening + 1:closing].strip()}}}")
+        at = closing + 1
+    return "\n".join(out)
+
+
+def _scoped(selector: str, scope: str) -> str:
+    if selector in ("*", "main"):
+        return ""
+    return scope if selector == "body" else f"{scope} {selector}"
+
+
+def _matching(css: str, opening: int) -> int:
+    """The index of the brace that closes the one at ``opening``."""
+    depth = 0
+    for index in range(opening, len(css)):
+        depth += {"{": 1, "}": -1}.get(css[index], 0)
+        if depth == 0:
+            return index
+    raise ValueError("unbalanced braces in the report CSS")
+
+
 class Html(str):
     """A table cell already rendered as HTML (built here from escaped parts)."""
 

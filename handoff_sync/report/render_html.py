@@ -26,16 +26,25 @@ CHART_ROWS = 20
 
 def render_html(report: Report) -> str:
     body = [f"<h1>Handoff report</h1><p class=\"sub\">{escape(subtitle(report))}</p>"]
-    for section in SECTIONS:
-        content = SECTION_RENDERERS[section](report)
-        body.append(f'<section id="{section}" data-section="{section}">'
-                    f"<h2>{escape(SECTION_TITLES[section])}</h2>{content}</section>")
-    notes = "".join(f"<li>{escape(note)}</li>" for note in report.notes)
-    body.append(f"<footer><ul>{notes}</ul></footer>")
+    body += [section_html(report, section) for section in SECTIONS]
+    body.append(notes_html(report))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>Handoff report: {escape(report.pipeline)}</title>"
             f"<style>{kit.CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")
+
+
+def section_html(report: Report, section: str) -> str:
+    """One section of SECTIONS, titled, as the file shows it (the console shows the same)."""
+    content = SECTION_RENDERERS[section](report)
+    return (f'<section id="{section}" data-section="{section}">'
+            f"<h2>{escape(SECTION_TITLES[section])}</h2>{content}</section>")
+
+
+def notes_html(report: Report) -> str:
+    """The footnotes: the period, small samples, what the store could not give."""
+    notes = "".join(f"<li>{escape(note)}</li>" for note in report.notes)
+    return f"<footer><ul>{notes}</ul></footer>"
 
 
 def _volume(report: Report) -> str:

@@ -37,6 +37,8 @@ def csv_rows(report: Report) -> Iterator[tuple[str, str, str, Any]]:
     data = report_data(report)
     for key in HEADER_KEYS:
         yield "report", "", key, data.get(key)
+    for name, values in data["filters"].items():  # a narrowed report says so
+        yield "report", "", f"filter.{name}", ";".join(values)
     for note in data["notes"]:
         yield "report", "", "note", note
     for section in SECTIONS:

@@ -30,7 +30,9 @@ def when(value: datetime | None) -> str:
 
 
 def subtitle(report: Report) -> str:
-    return (f"pipeline {report.pipeline}, since {when(report.since)}, generated "
+    only = "".join(f", only {DIMENSION_LABELS[name]} {', '.join(values)}"
+                   for name, values in report.filters.items())
+    return (f"pipeline {report.pipeline}{only}, since {when(report.since)}, generated "
             f"{when(report.generated_at)}, {report.runs} sync cycles, groups by "
             f"{DIMENSION_LABELS[report.by]}, min sample {report.min_sample}")
 

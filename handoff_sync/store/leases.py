@@ -80,3 +80,22 @@ def check_held(connection: Connection, name: str, holder: str, now: datetime) ->
     if row.expires_at <= now:
         raise LeaseLost(f"the lease {name!r} of {holder} expired at "
                         f"{row.expires_at.isoformat()}: the cycle was not recorded")
+
+
+REPLICA_PREFIX = "replica:"
+
+
+def replica_lease(holder: str) -> str:
+    """The lease a running daemon replica renews while it lives (whatever pipelines it
+    runs), so others can tell that a daemon serves this database."""
+    return f"{REPLICA_PREFIX}{holder}"
+
+
+def live_replicas(engine: Engine, now: datetime) -> list[str]:
+    """The holders of unexpired replica leases: the daemons running against this database."""
+    with read_transaction(engine) as connection:
+        rows = connection.execute(
+            select(_TABLE.c.holder).where(_TABLE.c.name.startswith(REPLICA_PREFIX),
+                                          _TABLE.c.expires_at > now)
+            .order_by(_TABLE.c.holder)).scalars()
+        return list(rows)

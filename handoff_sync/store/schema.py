@@ -425,3 +425,25 @@ class MappingAuditRow(Base):
     by: Mapped[str] = mapped_column(String())
     summary: Mapped[str] = mapped_column(Text)
     diff: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> unified diff
+
+
+class SyncRequestRow(Base):
+    """A person's "sync now" for one pipeline (``sync_requests.py``): pending until a
+    daemon replica that holds (or can take) the pipeline's lease claims it, running while
+    that replica's cycle runs, then done with the cycle's outcome."""
+
+    __tablename__ = "sync_requests"
+    __table_args__ = (Index("ix_sync_requests_status_pipeline", "status", "pipeline"),)
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    full: Mapped[bool] = mapped_column(Boolean)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    requested_by: Mapped[str] = mapped_column(String())
+    status: Mapped[str] = mapped_column(String())  # pending | running | done
+    claim: Mapped[str | None] = mapped_column(String())  # the claiming replica's token
+    claimed_by: Mapped[str | None] = mapped_column(String())  # its lease holder id
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    run_id: Mapped[str | None] = mapped_column(String())
+    outcome: Mapped[str | None] = mapped_column(String())  # the cycle's RunOutcome
+    message: Mapped[str | None] = mapped_column(Text)

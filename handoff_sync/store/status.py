@@ -38,7 +38,8 @@ def pipelines(connection: Connection) -> list[str]:
     return sorted(names)
 
 
-def pipeline_status(connection: Connection, pipeline: str, now: datetime) -> dict[str, Any]:
+def pipeline_status(connection: Connection, pipeline: str, now: datetime, *,
+                    errors_shown: int = ERRORS_SHOWN) -> dict[str, Any]:
     lease = _lease(connection, pipeline, now)
     runs = _runs(connection, pipeline, stale_possible=not (lease and lease["held"]))
     meta = connection.execute(select(table(PipelineMeta)).where(
@@ -53,7 +54,7 @@ def pipeline_status(connection: Connection, pipeline: str, now: datetime) -> dic
         "mappings_hash": meta.mappings_hash if meta else None,
         "last_full_at": meta.last_full_at if meta else None,
         "drift": dict(meta.drift) if meta else {},
-        "errors": _errors(connection, pipeline, now),
+        "errors": _errors(connection, pipeline, now, errors_shown),
         "reviews": {"open": _count_by(connection, table(ReviewRow), "kind", pipeline,
                                       status=ReviewStatus.OPEN.value)},
         "conflicts": _conflicts(connection, pipeline),
@@ -108,7 +109,8 @@ def _checkpoints(connection: Connection, pipeline: str) -> list[dict[str, Any]]:
             for row in connection.execute(query)]
 
 
-def _errors(connection: Connection, pipeline: str, now: datetime) -> dict[str, Any]:
+def _errors(connection: Connection, pipeline: str, now: datetime,
+            shown: int) -> dict[str, Any]:
     errors = table(SyncError)
     mine = errors.c.pipeline == pipeline
     count = connection.execute(select(func.count()).select_from(errors).where(mine)).scalar_one()
@@ -116,7 +118,7 @@ def _errors(connection: Connection, pipeline: str, now: datetime) -> dict[str, A
         mine, errors.c.next_retry_at <= now)).scalar_one()
     query = (select(errors).where(mine)
              .order_by(errors.c.next_retry_at, errors.c.role, errors.c.record_id)
-             .limit(ERRORS_SHOWN))
+             .limit(shown))
     items = [{"role": row.role, "record": row.record_id, "kind": row.kind,
               "system": row.system, "object": row.object, "deal": row.deal, "code": row.code,
               "message": row.message, "fields": list(row.fields or ()),

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from handoff_sync.engine.serialise import to_jsonable
-from handoff_sync.model import PartnerAccount
-from handoff_sync.store import audit, claims, leases, revisions
+from handoff_sync.model import PartnerAccount, Role
+from handoff_sync.store import audit, claims, leases, revisions, sync_requests
 from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.budget import StoreLedger
 from handoff_sync.store.database import (
@@ -34,11 +34,13 @@ from handoff_sync.store.database import (
 from handoff_sync.store.load import load_pipeline
 from handoff_sync.store.partners import load_partners
 from handoff_sync.store.record import finish_run, record_cycle, run_values
-from handoff_sync.store.schema import SyncRun, table
-from handoff_sync.store.status import cycle_health, pipeline_status, pipelines
+from handoff_sync.store.rows import mirror_from
+from handoff_sync.store.schema import MirrorRow, SyncRun, table
+from handoff_sync.store.status import ERRORS_SHOWN, cycle_health, pipeline_status, pipelines
 from handoff_sync.store.types import (
     CycleHealth,
     CycleOutcome,
+    MirrorRecord,
     PipelineState,
     ReviewChanges,
     RunKind,
@@ -229,9 +231,11 @@ class Store:
         with self._guard("listing pipelines"), read_transaction(self._engine) as connection:
             return pipelines(connection)
 
-    def status(self, pipeline: str | None = None, *, now: datetime) -> dict[str, Any]:
+    def status(self, pipeline: str | None = None, *, now: datetime,
+               errors_shown: int = ERRORS_SHOWN) -> dict[str, Any]:
         """JSON-safe: the schema revision, then per pipeline its lease, last runs,
-        checkpoints, drift, errors, open reviews, conflicts, tasks, links and API budget."""
+        checkpoints, drift, errors (the first ``errors_shown`` listed), open reviews,
+        conflicts, tasks, links and API budget."""
         with self._guard("reading the status"), read_transaction(self._engine) as connection:
             names = [pipeline] if pipeline is not None else pipelines(connection)
             return {
@@ -239,7 +243,9 @@ class Store:
                 "schema_revision": revisions.current_revision(connection),
                 "head_revision": revisions.head_revision(),
                 "now": to_jsonable(now),
-                "pipelines": {name: pipeline_status(connection, name, now) for name in names},
+                "pipelines": {name: pipeline_status(connection, name, now,
+                                                    errors_shown=errors_shown)
+                              for name in names},
             }
 
     def cycle_health(self, pipeline: str) -> CycleHealth:
@@ -290,6 +296,90 @@ class Store:
         with self._guard("reading the mapping audit log"), \
                 read_transaction(self._engine) as connection:
             return audit.list_edits(connection, folder, limit=limit)
+
+    # -- the console's "sync now"
+
+    def ask_sync(self, pipeline: str, *, full: bool = False, by: str,
+                 now: datetime) -> int:
+        """Ask for a cycle of ``pipeline`` now (``store.sync_requests``): the request's id
+        (the pipeline's pending one, when there is one)."""
+        with self._guard(f"asking for a cycle of {pipeline!r}"), \
+                write_transaction(self._engine) as connection:
+            return sync_requests.ask(connection, pipeline, full=full, by=by, now=now)
+
+    def pending_sync_pipelines(self) -> list[str]:
+        """The pipelines someone asked to sync that no replica has claimed yet."""
+        with self._guard("reading the sync requests"), \
+                read_transaction(self._engine) as connection:
+            return sync_requests.pending_pipelines(connection)
+
+    def claim_sync_requests(self, pipeline: str, *, holder: str, token: str,
+                            now: datetime) -> list[dict[str, Any]]:
+        """Claim ``pipeline``'s pending requests for ``holder``; those claimed (none when
+        another replica was first)."""
+        with self._guard(f"claiming the sync requests of {pipeline!r}"), \
+                write_transaction(self._engine) as connection:
+            return sync_requests.claim(connection, pipeline, holder=holder, token=token,
+                                       now=now)
+
+    def finish_sync_requests(self, token: str, *, now: datetime, outcome: str,
+                             run_id: str | None, message: str | None) -> None:
+        """Record the outcome of the cycle that served one claim's requests."""
+        with self._guard("finishing sync requests"), \
+                write_transaction(self._engine) as connection:
+            sync_requests.finish(connection, token, now=now, outcome=outcome, run_id=run_id,
+                                 message=message)
+
+    def sync_request(self, request_id: int) -> dict[str, Any] | None:
+        """One request (JSON-safe), or None."""
+        with self._guard("reading a sync request"), \
+                read_transaction(self._engine) as connection:
+            return sync_requests.one(connection, request_id)
+
+    def latest_sync_requests(self, pipeline: str, *, limit: int = 5) -> list[dict[str, Any]]:
+        """The pipeline's latest requests (JSON-safe), newest first."""
+        with self._guard("reading the sync requests"), \
+                read_transaction(self._engine) as connection:
+            return sync_requests.latest(connection, pipeline, limit=limit)
+
+    def unclaim_sync_requests(self, token: str) -> None:
+        """Give one claim's requests back (pending): its replica lost the lease."""
+        with self._guard("returning sync requests"), \
+                write_transaction(self._engine) as connection:
+            sync_requests.unclaim(connection, token)
+
+    def mark_replica(self, holder: str, ttl: timedelta, now: datetime) -> None:
+        """Renew ``holder``'s presence lease: a daemon runs against this database."""
+        with self._guard("renewing the replica lease"):
+            leases.try_lease(self._engine, leases.replica_lease(holder), holder, ttl, now)
+
+    def release_replica(self, holder: str) -> None:
+        with self._guard("releasing the replica lease"):
+            leases.release_lease(self._engine, leases.replica_lease(holder), holder)
+
+    def live_replicas(self, now: datetime) -> list[str]:
+        """The daemon replicas running against this database (their replica leases)."""
+        with self._guard("reading the replica leases"):
+            return leases.live_replicas(self._engine, now)
+
+    # -- the mirror, by record
+
+    def mirror_records(self, pipeline: str, role: Role,
+                       record_ids: Collection[str]) -> dict[str, MirrorRecord]:
+        """The mirrored records of ``record_ids`` on one side (those the store has)."""
+        rows = table(MirrorRow)
+        ids = sorted(set(record_ids))
+        found: dict[str, MirrorRecord] = {}
+        with self._guard(f"reading mirrored records of {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            for start in range(0, len(ids), 500):  # bound the IN list
+                query = select(rows).where(rows.c.pipeline == pipeline,
+                                           rows.c.role == Role(role).value,
+                                           rows.c.record_id.in_(ids[start:start + 500]))
+                for row in connection.execute(query):
+                    found[row.record_id] = mirror_from(row)
+        return found
+
 
 def _schema_problem(database: str, current: str | None) -> str | None:
     """What is wrong with a database (``database`` names it) at revision ``current``."""

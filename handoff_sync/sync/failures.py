@@ -79,6 +79,18 @@ def classify_message(message: str | None) -> str:
     return _first_known(c.__name__ for c in known.__mro__) if known else INTERNAL
 
 
+INTERNAL_ADVICE = ("a fault in handoff-sync itself: the daemon's log has the traceback; "
+                   "report it with that")
+
+
+def advice(failure_class: str) -> str:
+    """What an admin should look at for a failure class (``TABLE``'s third column)."""
+    for _, known, what in TABLE:
+        if known == failure_class:
+            return what
+    return INTERNAL_ADVICE
+
+
 def _first_known(names: Iterable[str]) -> str:
     for name in names:
         if name in _BY_NAME:
@@ -101,5 +113,5 @@ def _connector_errors() -> dict[str, type[ConnectorError]]:
     return found
 
 
-__all__ = ["CLASSES", "INTERNAL", "NEXT_CYCLE", "TABLE", "classify", "classify_message",
-           "failure_message", "failure_text"]
+__all__ = ["CLASSES", "INTERNAL", "NEXT_CYCLE", "TABLE", "advice", "classify",
+           "classify_message", "failure_message", "failure_text"]

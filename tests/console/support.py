@@ -22,7 +22,7 @@ from handoff_sync.config.settings import Config
 from handoff_sync.console.app import create_app
 from handoff_sync.console.auth import hash_password
 from handoff_sync.console.context import ConsoleContext
-from handoff_sync.console.serve import AsgiServer
+from handoff_sync.daemon.asgi import AsgiServer
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
 from handoff_sync.sync.cycle import PipelineRunner

@@ -51,7 +51,10 @@ def test_a_valid_change_is_saved_with_its_diff_in_the_audit_log(
     assert "policy: crm_wins}" in text and "# a Salesforce checkbox is never blank" in text
     [entry] = store.mapping_edits(str(folder))
     assert entry["by"] == "ada" and entry["summary"] == "competitors: crm wins"
-    assert "+  competitors: {field: Competitors__c" in entry["diff"]["salesforce.yaml"]
+    # the entry keeps its wrapping (key line, then the flow mapping): a one-line diff
+    assert "\n-    {field: Competitors__c, transform: multi_select, direction: both, policy: " \
+        "prm_unless_blank}\n+    {field: Competitors__c, transform: multi_select, " \
+        "direction: both, policy: crm_wins}\n" in entry["diff"]["salesforce.yaml"]
 
 
 def test_a_file_changed_on_disk_meanwhile_is_not_overwritten(folder: Path,

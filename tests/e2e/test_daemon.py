@@ -354,7 +354,9 @@ def test_jobs_per_enabled_pipeline_with_scheduler_hygiene(store: ObservedStore) 
     h.daemon.scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in h.daemon.scheduler.get_jobs()}
-        assert set(jobs) == {"sync:alpha", "full:alpha"}
+        assert set(jobs) == {"sync:alpha", "full:alpha", "requests"}
+        assert isinstance(jobs["requests"].trigger, IntervalTrigger)
+        assert jobs["requests"].max_instances == 1
         sync, full = jobs["sync:alpha"], jobs["full:alpha"]
         assert isinstance(sync.trigger, IntervalTrigger) and sync.trigger.jitter == 10
         assert sync.trigger.interval == timedelta(seconds=90)

@@ -66,6 +66,7 @@ def test_a_failing_pipeline_shows_why_in_80_columns(store: Store) -> None:
             "03-02 09:00:01:") in text
     row = next(line for line in lines if line.startswith("dddddddd "))
     assert row.split()[:5] == ["dddddddd", "incr", "failed", "03-02", "09:03:00"]
+    assert row.split()[-1] == "-"  # no record was handled: not "0 errors"
     assert "dddddddd4444" not in text  # short ids
     reason = text[text.index(row):]
     assert "auth: AuthError: hubspot: the private app token was refused" in \

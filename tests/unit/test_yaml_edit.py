@@ -17,14 +17,43 @@ def test_no_change_leaves_every_shipped_file_byte_for_byte(path: Path) -> None:
     assert apply(text, []) == text
 
 
-def test_a_change_next_to_a_wrapped_line_changes_one_line() -> None:
+def test_a_change_to_a_wrapped_entry_keeps_its_wrapping_and_changes_one_line() -> None:
     text = (MAPPINGS / "salesforce.yaml").read_text(encoding="utf-8")
-    changed = apply(text, [Change(("fields", "competitors", "policy"), "crm_wins")])
+    changed = apply(text, [Change(("fields", "competitors", "policy"), "crm_wins"),
+                           Change(("fields", "partner_prepared_prospect", "policy"),
+                                  "crm_wins")])
     removed = [line for line in text.splitlines() if line not in changed.splitlines()]
     added = [line for line in changed.splitlines() if line not in text.splitlines()]
-    assert len(removed) == 2 and len(added) == 1  # the wrapped entry, now on one line
-    assert "policy: crm_wins" in added[0]
-    assert "# a Salesforce checkbox is never blank: write false" in changed
+    assert removed == [
+        "    {field: Competitors__c, transform: multi_select, direction: both, "
+        "policy: prm_unless_blank}",
+        "    {field: Partner_Prepared_Prospect__c, direction: both, policy: prm_wins, "
+        "default: false}"]
+    assert added == [
+        "    {field: Competitors__c, transform: multi_select, direction: both, "
+        "policy: crm_wins}",
+        "    {field: Partner_Prepared_Prospect__c, direction: both, policy: crm_wins, "
+        "default: false}"]
+    # the key line, with its comment, stays as the admin wrote it
+    assert "  partner_prepared_prospect:           # a Salesforce checkbox is never blank: " \
+        "write false\n" in changed
+
+
+@pytest.mark.parametrize("name", ["salesforce.yaml", "hubspot.yaml"])
+def test_an_appended_entry_lands_before_the_next_sections_comment(name: str) -> None:
+    text = (MAPPINGS / name).read_text(encoding="utf-8")
+    changed = apply(text, [Change(("fields", "custom.tier"), "Tier__c"),
+                           Change(("outputs", "brief"), {"field": "Brief__c"})]
+                    if name == "hubspot.yaml" else
+                    [Change(("fields", "custom.tier"), "Tier__c")])
+    old, new = text.splitlines(), changed.splitlines()
+    assert len(new) == len(old) + (2 if name == "hubspot.yaml" else 1)
+    at = new.index("  custom.tier: Tier__c")
+    assert new[at - 1] == old[at - 1] and new[at - 1].startswith("  partner_split_pct:")
+    assert new[at + 1] == ""  # the blank line and the next section's comment follow
+    if name == "hubspot.yaml":
+        at = new.index("  brief: {field: Brief__c}")
+        assert new[at - 1].startswith("  missing_fields:") and new[at + 1] == ""
 
 
 def test_comments_stay_and_deletes_and_appends_land_where_they_belong() -> None:
@@ -39,3 +68,16 @@ def test_comments_stay_and_deletes_and_appends_land_where_they_belong() -> None:
 def test_a_path_that_is_not_there_is_refused_by_name() -> None:
     with pytest.raises(EditError, match="no such list item"):
         apply("rules:\n  - a\n", [Change(("rules", 5), "b")])
+
+
+def test_an_item_appended_after_a_wrapped_line_is_one_added_line() -> None:
+    text = (MAPPINGS / "handoff.yaml").read_text(encoding="utf-8")
+    gate = ("handoff_types", "partner_to_direct", "stages", 0, "gate")
+    changed = apply(text, [Change((*gate, 10), {"field": "success_criteria"})])
+    removed = [line for line in text.splitlines() if line not in changed.splitlines()]
+    added = [line for line in changed.splitlines() if line not in text.splitlines()]
+    assert removed == [] and added == ["          - {field: success_criteria}"]
+    shrunk = apply(text, [Change((*gate, 2), DELETE)])
+    assert [line for line in text.splitlines() if line not in shrunk.splitlines()] == [
+        '          - {field: need, label: "Need documented (BANT)"}']
+    assert len(shrunk.splitlines()) == len(text.splitlines()) - 1

@@ -23,6 +23,6 @@ class Page:
 
 def pages() -> list[Page]:
     """Every page, in nav order (imported here, so a page module stays self-contained)."""
-    from handoff_sync.console.pages import audit
+    from handoff_sync.console.pages import audit, health, mappings, policy, reports
 
-    return [audit.PAGE]
+    return [health.PAGE, mappings.PAGE, policy.PAGE, reports.PAGE, audit.PAGE]

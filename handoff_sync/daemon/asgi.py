@@ -1,6 +1,7 @@
 """Serving an ASGI app with uvicorn: in the foreground (`handoff-sync console`) or in a
-background thread (the daemon, the tests), on a socket bound up front so ``port=0``
-gives a free port we can name and a taken port fails before anything starts."""
+background thread (the daemon with its console, the tests), on a socket bound up front so
+``port=0`` gives a free port we can name and a taken port fails (OSError) before anything
+starts. Generic: the app is whatever the caller built (the CLI builds the console)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from typing import Any
 
 import uvicorn
 
-from handoff_sync.errors import CommandError
-
 
 class AsgiServer:
-    """One uvicorn server on ``host:port``; ``start`` runs it in a daemon thread."""
+    """One uvicorn server on ``host:port``; ``start`` runs it in a daemon thread. Raises
+    OSError when ``host:port`` cannot be bound."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -23,10 +23,9 @@ class AsgiServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._socket.bind((host.strip("[]"), port))
-        except OSError as exc:
+        except OSError:
             self._socket.close()
-            raise CommandError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): "
-                               "choose another port or stop what holds it") from None
+            raise
         self._socket.listen(128)
         # proxy_headers off: uvicorn would otherwise take the client address and scheme
         # from X-Forwarded-* of any 127.0.0.1 peer; console.proxy decides, from

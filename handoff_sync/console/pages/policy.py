@@ -1,0 +1,174 @@
+"""/policy: handoff.yaml in forms (gates, SLAs, calendars, routing, task templates) and as
+raw YAML, each edit checked as `mappings validate` checks it and previewed as a what-if on
+the stored deals before an admin saves it.
+
+Every form posts to /policy/preview (htmx): the change is made on a draft, checked (the
+problems come back at their inputs, nothing is written) and, when valid, planned against
+the store (``sync.whatif``): the answer is the what-if and a Save button that posts the
+same form to /policy/save. The forms carry the digest of the file they were drawn from,
+so a save over someone else's newer edit is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from handoff_sync.config.settings import PipelineConfig
+from handoff_sync.console.auth import current_user, require_admin
+from handoff_sync.console.context import ConsoleContext
+from handoff_sync.console.drafts import Draft, digest
+from handoff_sync.console.pages import Page
+from handoff_sync.console.policy_forms import (
+    DURATION_UNITS,
+    FormChanges,
+    FormError,
+    element_id,
+    form_changes,
+    path_id,
+    problems_by_field,
+)
+from handoff_sync.console.templating import render
+from handoff_sync.console.yaml_edit import EditError, load
+from handoff_sync.errors import UserError
+from handoff_sync.mapping.loader import validate_mappings
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.model import CANONICAL_FIELDS
+from handoff_sync.problems.report import Problem, format_path
+from handoff_sync.sync.whatif import STATUS_LABELS, WhatIf, what_if
+
+FILE = "handoff.yaml"
+ROLES = ("prm_owner", "crm_owner", "cs_owner", "manager")
+PRIORITIES = ("high", "normal", "low")
+
+
+def routes(context: ConsoleContext) -> list[BaseRoute]:
+    def pipeline_of(request: Request, form: Any = None) -> PipelineConfig:
+        name = (form or {}).get("pipeline") or request.query_params.get("pipeline")
+        return context.pipeline(str(name)) if name else context.pipelines[0]
+
+    async def page(request: Request) -> Response:
+        pipeline = pipeline_of(request)
+        draft = Draft(pipeline.mappings)
+        text = draft.text(FILE)
+        broken: str | None = None
+        try:
+            data = _plain(load(text))
+        except EditError as exc:
+            data, broken = None, str(exc)
+        return render(request, "policy.html", pipeline=pipeline, pipelines=context.pipelines,
+                      data=data, broken=broken, text=text, base=digest(text), file=FILE,
+                      folder=pipeline.mappings, units=DURATION_UNITS, roles=ROLES,
+                      priorities=PRIORITIES, fields=sorted(CANONICAL_FIELDS),
+                      path_id=path_id, eid=element_id, can_save=_is_admin(request),
+                      raw=request.url.path.endswith("/raw"))
+
+    async def preview(request: Request) -> Response:
+        form = dict(await request.form())
+        return await _answer(request, context, pipeline_of(request, form), form, save=False)
+
+    async def save(request: Request) -> Response:
+        require_admin(request, "save the policy")
+        form = dict(await request.form())
+        return await _answer(request, context, pipeline_of(request, form), form, save=True)
+
+    return [Route("/policy", page), Route("/policy/raw", page),
+            Route("/policy/preview", preview, methods=["POST"]),
+            Route("/policy/save", save, methods=["POST"])]
+
+
+async def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
+                  form: dict[str, Any], *, save: bool) -> Response:
+    form = {str(key): str(value) for key, value in form.items()}
+    draft = Draft(pipeline.mappings)
+    text = draft.text(FILE)
+    if form.get("base") and form["base"] != digest(text):
+        return _result(request, form, error=f"{FILE} changed on disk since this page was "
+                       "shown (another admin saved, or it was edited by hand): reload the "
+                       "page to start from the current file; nothing was saved")
+    draft.read_digests[FILE] = form.get("base") or digest(text)
+    try:
+        if "raw" in form:
+            changes = FormChanges(described=[f"{FILE}: edited as YAML"], fields=["raw"])
+            draft.set_text(FILE, form["raw"].replace("\r\n", "\n"))
+        else:
+            changes = form_changes(_plain(load(text)), form)
+            draft.change(FILE, *changes.changes)
+    except (FormError, EditError) as exc:
+        return _result(request, form, error=f"{exc}; nothing was saved")
+    if not changes.changes and "raw" not in form:
+        return _result(request, form, fields=changes.fields,
+                       error="nothing changed in this form: edit a value first")
+    # Validating and planning read files and the store: off the event loop.
+    candidate, problems = await asyncio.to_thread(draft.check)
+    if problems or candidate is None:
+        return _result(request, form, fields=changes.fields, problems=problems,
+                       status_code=422)
+    notes = _warnings(candidate)
+    if save:
+        user = require_admin(request, "save the policy")
+        summary = form.get("what") or changes.summary
+        try:
+            entry = draft.save(context.store, by=user.name, at=context.clock(),
+                               summary=summary[:500])
+        except UserError as exc:
+            return _result(request, form, fields=changes.fields, error=str(exc))
+        return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
+    current, _problems = validate_mappings(pipeline.mappings)
+    result = await asyncio.to_thread(_what_if, context, pipeline, current, candidate)
+    return _result(request, form, fields=changes.fields, whatif=result, notes=notes,
+                   diff=draft.diff(), summary=changes.summary)
+
+
+def _what_if(context: ConsoleContext, pipeline: PipelineConfig, current: MappingSet | None,
+             candidate: MappingSet) -> WhatIf | str:
+    if current is None:
+        return (f"the saved {FILE} does not validate, so there is nothing to compare the "
+                "change with: fix it (the raw YAML view shows it) to see a what-if")
+    return what_if(context.store, pipeline.name, current, candidate, context.clock(),
+                   create=pipeline.create_opportunities)
+
+
+def _warnings(candidate: MappingSet) -> list[str]:
+    """What validates but is worth a second look before saving."""
+    notes = []
+    for type_id, handoff in candidate.policy.handoff_types.items():
+        for stage in handoff.stages:
+            if not stage.gate:
+                notes.append(f"{type_id} stage {stage.id} ({stage.label}) has no gate: "
+                             "deals pass it at once")
+    return notes
+
+
+def _result(request: Request, form: dict[str, str], *, fields: list[str] | None = None,
+            problems: list[Problem] | None = None, error: str | None = None,
+            status_code: int = 200, **values: Any) -> Response:
+    placed, rest = problems_by_field(problems or [], fields or [])
+    if error is not None and status_code == 200:
+        status_code = 409 if "changed on disk" in error else 400
+    return render(request, "policy_result.html", status_code=status_code, form=form,
+                  fields=sorted(set(fields or [])), placed=placed, rest=rest, error=error,
+                  problems=problems or [], where=lambda p: format_path(p.path), eid=element_id,
+                  labels=STATUS_LABELS, can_save=_is_admin(request),
+                  **{"whatif": None, "notes": [], "diff": {}, "saved": None, "summary": "",
+                     **values})
+
+
+def _is_admin(request: Request) -> bool:
+    user = current_user(request)
+    return user is not None and user.is_admin
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(key): _plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_plain(item) for item in data]
+    return data
+
+
+PAGE = Page("/policy", "Policy", routes)

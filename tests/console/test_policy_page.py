@@ -1,0 +1,144 @@
+"""/policy over HTTP: the forms, the checks `mappings validate` makes at their fields, the
+what-if before saving, and the save with its audit entry (admins only)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff_sync.console.drafts import digest
+from handoff_sync.sandbox.server import SandboxServer
+from tests.console.support import ADMIN, VIEWER, client_for, console_world, csrf_of
+
+GATE = "handoff_types/partner_to_direct/stages/0/gate"
+SLA = "handoff_types/partner_to_direct/slas/0/duration"
+
+
+@pytest.fixture
+def world(sandbox: SandboxServer, tmp_path: Path) -> Any:
+    with console_world(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/state.db",
+                       deals=24) as world:
+        yield world
+
+
+def _form(world: dict[str, Any], client: Any, **fields: str) -> dict[str, str]:
+    text = (world["mappings"] / "handoff.yaml").read_text(encoding="utf-8")
+    return {"csrf_token": csrf_of(client, "/policy"), "base": digest(text),
+            "pipeline": world["config"].pipelines[0].name, **fields}
+
+
+def test_the_page_shows_gates_slas_tasks_calendars_and_routing(world: dict[str, Any]) -> None:
+    page = client_for(world["context"]).get("/policy")
+    assert page.status_code == 200
+    html = page.text
+    for text in ("Pre-handoff assessment", "Budget confirmed (BANT)", f"f:num:{GATE}/0/weight",
+                 f"f:amount:{SLA}", "f:dates:calendars/us_business/holidays",
+                 "f:text:routing/rules/0/owner", "complete_partner_facts",
+                 f"add:field:{GATE}", "Preview the change"):
+        assert text in html, text
+    raw = client_for(world["context"]).get("/policy/raw")
+    assert 'name="raw"' in raw.text and "fallback_owner_email" in raw.text
+
+
+def test_bad_input_gets_validates_message_at_its_field_and_nothing_is_written(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    for fields, where, message in (
+            ({f"add:field:{GATE}": "budgett"}, f"{GATE}/10/field",
+             "unknown canonical field &#39;budgett&#39; (did you mean &#39;budget&#39;?)"),
+            ({f"f:amount:{SLA}": "-2", f"f:unit:{SLA}": "business_days"}, SLA,
+             "must be greater than 0, got the number -2")):
+        for url in ("/policy/preview", "/policy/save"):
+            response = client.post(url, data=_form(world, client, **fields))
+            assert response.status_code == 422, response.text
+            eid = "p-" + where.replace("/", "-")
+            assert f'id="err-{eid}" role="alert" hx-swap-oob="true">{message}' in response.text
+            assert "nothing was saved" in response.text
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []
+
+
+def test_a_new_required_field_shows_the_what_if_then_saves_with_an_audit_entry(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    form = _form(world, client, **{f"add:field:{GATE}": "success_criteria",
+                                   f"add:label:{GATE}": "Success criteria",
+                                   f"add:weight:{GATE}": "3"})
+    preview = client.post("/policy/preview", data=form)
+    assert preview.status_code == 200, preview.text
+    assert "What if:" in preview.text and "changes the completeness of" in preview.text
+    assert "Save the change" in preview.text
+    assert file.read_text(encoding="utf-8") == before  # a preview writes nothing
+    saved = client.post("/policy/save", data=form)
+    assert saved.status_code == 200 and "Saved (audit entry" in saved.text, saved.text
+    after = file.read_text(encoding="utf-8")
+    added = [line for line in after.splitlines() if line not in before.splitlines()]
+    assert added == ["          - {field: success_criteria, label: Success criteria, weight: 3}"]
+    (entry,) = world["store"].mapping_edits()
+    assert entry["by"] == ADMIN and "added {field: success_criteria" in entry["summary"]
+    again = client.post("/policy/save", data=form)  # drawn from the file before the save
+    assert again.status_code == 409 and "changed on disk" in again.text
+
+
+def test_a_viewer_may_look_and_preview_but_not_save(world: dict[str, Any]) -> None:
+    client = client_for(world["context"], VIEWER)
+    page = client.get("/policy").text
+    assert "Preview the change" not in page and "Read only" in page and " disabled" in page
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
+    assert "Save the change" not in client.post("/policy/preview", data=form).text
+    assert client.post("/policy/save", data=form).status_code == 403
+    assert world["store"].mapping_edits() == []
+
+
+class _Forms(HTMLParser):
+    """Each form's inputs as a browser would submit them untouched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("action") == "/policy/preview":
+            self.forms.append({})
+        elif not self.forms or "disabled" in a:
+            return
+        elif tag == "input" and a.get("name"):
+            self.forms[-1][a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select = a.get("name")
+            self.forms[-1].setdefault(self._select or "", "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.forms[-1][self._select] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.forms[-1][self._textarea or ""] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        if tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea and self.forms:
+            self.forms[-1][self._textarea] += data
+
+
+def test_every_form_sent_untouched_changes_nothing(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    parser = _Forms()
+    parser.feed(client.get("/policy").text)
+    assert len(parser.forms) > 10
+    for form in parser.forms:
+        response = client.post("/policy/preview", data=form)
+        assert "nothing changed in this form" in response.text, (form, response.text)
