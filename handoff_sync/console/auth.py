@@ -142,13 +142,14 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if (self.local and not self.console.authenticates
+        path = request.url.path
+        public = path.startswith(PUBLIC_PREFIXES)  # the probes answer whatever the Host
+        if (self.local and not self.console.authenticates and not public
                 and not host_is_loopback(public_host(self.console, request))):
             await PlainTextResponse(FOREIGN_HOST, status_code=403)(scope, receive, send)
             return
         scope["console_user"] = self._user(request)
-        path = request.url.path
-        if scope["console_user"] is None and not path.startswith(PUBLIC_PREFIXES):
+        if scope["console_user"] is None and not public:
             response = _to_login(request)
             await response(scope, receive, send)
             return

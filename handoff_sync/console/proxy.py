@@ -4,7 +4,7 @@ The console usually sits behind a proxy that terminates TLS. The X-Forwarded-* h
 (and ``console.identity_header``) are believed only when the peer the socket is
 connected to is in ``console.trusted_proxies``; from anyone else they are ignored, as
 anyone can send them. The server must not rewrite the peer from those headers itself
-(``serve.AsgiServer`` turns uvicorn's proxy_headers off): this module decides.
+(``daemon.asgi.AsgiServer`` turns uvicorn's proxy_headers off): this module decides.
 """
 
 from __future__ import annotations

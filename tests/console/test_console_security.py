@@ -3,11 +3,12 @@
 No session -> the login; a viewer cannot save (every admin POST the app registers); a
 cross-site POST is refused; a ``<script>`` deal name is text on every page; wrong
 passwords are slowed down and then locked out; a non-loopback bind without a login
-refuses to start. And around them: Secure cookies behind a TLS proxy, the proxy's
-identity header believed only from a trusted peer, a new session at login, logouts and
-expiry that kill a copied cookie, security headers and no-store on every response, and no
-secret on any page, error page or log line.
-"""
+refuses to start (the daemon's `run` too: tests/e2e/test_daemon_console.py,
+test_run_refuses_a_console_without_login_on_a_public_address). And around them: Secure
+cookies behind a TLS proxy, the proxy's identity header believed only from a trusted
+peer, a new session at login, logouts and expiry that kill a copied cookie, security
+headers and no-store on every response, and no secret on any page, error page or log
+line."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 SECRET_VARIABLE = "HS_CONSOLE_TEST_SESSION_SECRET"
 SESSION_SECRET = "a-session-secret-for-the-console-tests-only"
 # POST routes a viewer may use; every other POST the app registers is an admin action.
-VIEWER_POSTS = {"/login", "/logout"}
+# /policy/preview is the what-if of a policy edit: it saves nothing (its tests show it).
+VIEWER_POSTS = {"/login", "/logout", "/policy/preview"}
 TEST_SAVE = "/test-only/save"
 PROXY = ("10.0.0.7", 41000)  # a reverse proxy's address, trusted in these configs
 
@@ -546,4 +548,6 @@ def test_a_console_without_a_login_answers_only_to_its_loopback_name(
         rebound = TestClient(app_for(world["context"]), base_url="http://evil.example:9465")
         response = rebound.get("/audit", follow_redirects=False)
         assert response.status_code == 403 and "only at localhost" in response.text
+        assert rebound.post(TEST_SAVE, follow_redirects=False).status_code == 403
+        assert rebound.get("/static/console.css").status_code == 200  # public files stay
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from handoff_sync.console.app import create_app
 from handoff_sync.console.auth import require_admin
 from handoff_sync.console.context import ConsoleContext
-from handoff_sync.console.serve import AsgiServer
+from handoff_sync.daemon.asgi import AsgiServer
 from handoff_sync.sandbox.server import SandboxServer
 from tests.console.support import (
     artefacts_folder,
@@ -68,7 +68,10 @@ def test_htmx_works_under_the_content_security_policy(
         for href in nav:
             driver.get(href)
             assert driver.execute_script("return typeof htmx") == "object", href
+        # base.html's one htmx-config (a second meta would be ignored) is in force.
         assert driver.execute_script("return htmx.config.includeIndicatorStyles") is False
+        assert driver.execute_script("return htmx.config.allowEval") is False
+        assert driver.execute_script("return htmx.config.responseHandling.length") == 3
         # A POST through htmx: base.html's hx-headers carries the CSRF token.
         driver.execute_script(
             "htmx.ajax('POST', '/test-only/save', {target: 'main', swap: 'innerHTML'})")
