@@ -167,6 +167,7 @@ def _keep_running(demo: Demo, folder: Path) -> int:
         "Still running (the daemon syncs every few seconds):",
         f"  sandbox:  {server.base_url} (Salesforce and HubSpot APIs; credentials at "
         f"{server.base_url}/__sandbox__/credentials, CA in {folder.resolve() / CA_FILE})",
+        f"  console:  {health}/ (sync health, review queue, mappings, policy, reports)",
         f"  health:   {health}/healthz   metrics: {health}/metrics",
         f"  try:      handoff-sync status --config {config}",
         "Press Ctrl-C (or send SIGTERM) to stop the daemon and the sandbox.",

@@ -1,56 +1,19 @@
 """`handoff-sync review` as people read it: one entry per person, not per deal.
 
-The engine raises an unresolved_owner item per deal and role (each resolves on its own
-when that deal's owner is fixed), but the fix is per person: one partner rep without a
-CRM user owns dozens of deals, and a queue of 200 near-identical lines buries the two
-channel conflicts someone must decide. So the list shows those items once per (role,
-email), with the deals they cover; every other kind stays one entry per item.
+unresolved_owner items are shown once per (role, email), with the deals they cover
+(``sync.review_groups``, shared with the console's review page).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from handoff_sync.safety.sanitise import for_terminal
+from handoff_sync.sync.review_groups import UNRESOLVED_OWNER, ReviewEntry, group_reviews
 
-UNRESOLVED_OWNER = "unresolved_owner"
 DEALS_SHOWN = 5  # deal keys printed per group; the JSON output lists every item
-
-
-@dataclass
-class ReviewEntry:
-    """One line of the list: a single item, or an owner's items grouped."""
-
-    first: Mapping[str, Any]  # the item shown (the oldest of a group)
-    deals: list[str] = field(default_factory=list)  # a group's deals, oldest first
-
-    @property
-    def grouped(self) -> bool:
-        return bool(self.deals)
-
-
-def group_reviews(items: Sequence[Mapping[str, Any]]) -> list[ReviewEntry]:
-    """Items in list order, unresolved_owner items folded into their (pipeline, status,
-    role, email) group at the place of the group's first item."""
-    entries: list[ReviewEntry] = []
-    groups: dict[tuple[Any, ...], ReviewEntry] = {}
-    for item in items:
-        if item["kind"] != UNRESOLVED_OWNER:
-            entries.append(ReviewEntry(item))
-            continue
-        details = item.get("details") or {}
-        email = details.get("email")
-        key = (item["pipeline"], item["status"], details.get("role"),
-               email.casefold() if isinstance(email, str) else None)
-        entry = groups.get(key)
-        if entry is None:
-            entry = groups[key] = ReviewEntry(item)
-            entries.append(entry)
-        entry.deals.append(str(item["deal"]))
-    return entries
 
 
 def render_reviews(items: Sequence[Mapping[str, Any]]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from handoff_sync.cli.sync import config_argument
@@ -57,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
             if problem is not None:
                 store.close()
                 return _fail(problem, EXIT_USAGE)
-            app_factory = console_factory(config, store)
+            from handoff_sync.console.app import daemon_app_factory
+
+            app_factory = daemon_app_factory(config, store)
         daemon = Daemon(config, store, runner_factory, holder=holder, app_factory=app_factory)
         return daemon.run_once() if args.once else daemon.run_forever()
     except (ConfigError, SchemaOutdated) as exc:
@@ -76,20 +77,6 @@ def console_problem(config: Any) -> str | None:
         return None
     return (f"console.enabled serves the console on server.host, and {problem} (or set "
             "console.enabled: false)")
-
-
-def console_factory(config: Any, store: Any) -> Callable[[Sequence[Any]], Any]:
-    """The console app around the daemon's own routes (/healthz, /readyz, /metrics): the
-    daemon serves it on server.host:server.port and never imports the console."""
-    from handoff_sync.console.app import create_app
-    from handoff_sync.console.auth import is_loopback
-    from handoff_sync.console.context import ConsoleContext
-
-    def build(routes: Sequence[Any]) -> Any:
-        return create_app(ConsoleContext(config, store),
-                          local=is_loopback(config.server.host), extra_routes=list(routes))
-
-    return build
 
 
 def _fail(message: str, code: int) -> int:

@@ -11,7 +11,8 @@ first page.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from handoff_sync.config.secrets import read_secret
+from handoff_sync.config.settings import Config
 from handoff_sync.console import csrf
 from handoff_sync.console.auth import (
     SESSION_ID,
@@ -34,10 +36,11 @@ from handoff_sync.console.auth import (
     RevokedSessions,
     check_password,
     current_user,
+    is_loopback,
     new_session_id,
     safe_next,
 )
-from handoff_sync.console.context import ConsoleContext
+from handoff_sync.console.context import ConsoleContext, utc_now
 from handoff_sync.console.crash import CrashPage
 from handoff_sync.console.headers import SecurityHeaders
 from handoff_sync.console.pages import pages
@@ -47,6 +50,7 @@ from handoff_sync.console.templating import STATIC, render
 from handoff_sync.console.throttle import LoginThrottle
 from handoff_sync.errors import UserError
 from handoff_sync.safety import redaction
+from handoff_sync.store import Store
 
 SESSION_COOKIE = "handoff_console"
 NO_LOGIN_BANNER = ("No login configured: anyone on this host is an admin here. Add "
@@ -88,6 +92,19 @@ def create_app(context: ConsoleContext, *, local: bool = True,
     app.state.nav = [(page.path, page.label) for page in all_pages]
     app.state.banner = NO_LOGIN_BANNER if not console.authenticates else None
     return app
+
+
+def daemon_app_factory(config: Config, store: Store, *,
+                       clock: Callable[[], datetime] = utc_now) -> Callable[[Sequence[Any]], Any]:
+    """The console around the daemon's own routes (/healthz, /readyz, /metrics), for
+    ``Daemon(app_factory=...)``: the daemon serves it on server.host:server.port and never
+    imports the console."""
+
+    def build(routes: Sequence[Any]) -> Starlette:
+        return create_app(ConsoleContext(config, store, clock=clock),
+                          local=is_loopback(config.server.host), extra_routes=list(routes))
+
+    return build
 
 
 def context_of(request: Request) -> ConsoleContext:

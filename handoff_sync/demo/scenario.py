@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from connectors.registry import SYSTEMS
 from handoff_sync.config.load import load_config
 from handoff_sync.config.settings import Config
+from handoff_sync.console.app import daemon_app_factory
 from handoff_sync.daemon.scheduler import Daemon
 from handoff_sync.demo.people import DemoGenerator, StepResult
 from handoff_sync.demo.sandbox_config import write_sandbox_config
@@ -255,7 +256,10 @@ class Demo:
         def runner_factory(pipeline: Any) -> PipelineRunner:
             return PipelineRunner(config, pipeline, store, holder=HOLDER, clock=clock)
 
-        self.daemon = Daemon(config, store, runner_factory, holder=HOLDER, clock=clock)
+        # --keep-running serves the admin console beside /healthz (loopback, no login:
+        # the local operator is its admin).
+        self.daemon = Daemon(config, store, runner_factory, holder=HOLDER, clock=clock,
+                             app_factory=daemon_app_factory(config, store, clock=clock))
         result = DemoResult(folder, config_path, database, server.base_url, options.deals,
                             options.partners, seeded)
         generator = DemoGenerator(server.base_url, server.ca_file, control, mappings,

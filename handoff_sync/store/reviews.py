@@ -207,6 +207,36 @@ def dismiss_owner(connection: Connection, pipeline: str, email: str, *, by: str,
     return [review_dict({**row, **changes}) for row in matching]
 
 
+def dismiss_many(connection: Connection, pipeline: str, keys: Collection[str], *, by: str,
+                 now: datetime) -> list[dict[str, Any]]:
+    """Dismiss the open items among ``keys``: a person's decision about several items of
+    one cause. Items a cycle or someone else closed meanwhile stay as they are (and are
+    returned as they stand); an unknown key refuses the lot. The items afterwards."""
+    queue = table(ReviewRow)
+    wanted = sorted({key.strip() for key in keys if key.strip()})
+    if not wanted:
+        raise StoreError("no review items to dismiss: select at least one")
+    found: dict[str, Row] = {}
+    for chunk in bulk.chunks(wanted, bulk.DELETE_CHUNK):
+        rows = connection.execute(_locked(connection, select(queue).where(
+            queue.c.pipeline == pipeline, queue.c.key.in_(list(chunk))))).mappings()
+        found.update((row["key"], dict(row)) for row in rows)
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        raise StoreError(f"no review item {missing[0]!r} in pipeline {pipeline!r}"
+                         + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                         + "; nothing was dismissed")
+    changes = {"status": ReviewStatus.DISMISSED.value, "resolution": "dismissed",
+               "resolved_at": now, "resolved_by": by}
+    open_keys = [key for key in wanted if found[key]["status"] == ReviewStatus.OPEN]
+    for chunk in bulk.chunks(open_keys, bulk.DELETE_CHUNK):
+        connection.execute(update(queue).where(queue.c.pipeline == pipeline,
+                                               queue.c.key.in_(list(chunk)))
+                           .values(**changes))
+    return [review_dict({**found[key], **changes} if key in open_keys else found[key])
+            for key in wanted]
+
+
 def registrations_of(item: Mapping[str, Any]) -> list[str]:
     """The registrations a linkable item is about: a channel conflict's every one, else
     the item's own."""

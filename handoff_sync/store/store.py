@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.model import PartnerAccount, Role
-from handoff_sync.store import audit, claims, leases, revisions, sync_requests
+from handoff_sync.store import audit, claims, leases, lookup, revisions, sync_requests
 from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.budget import StoreLedger
 from handoff_sync.store.database import (
@@ -40,6 +40,7 @@ from handoff_sync.store.status import ERRORS_SHOWN, cycle_health, pipeline_statu
 from handoff_sync.store.types import (
     CycleHealth,
     CycleOutcome,
+    DealRecords,
     MirrorRecord,
     PipelineState,
     ReviewChanges,
@@ -281,6 +282,21 @@ class Store:
                                         crm_id=crm_id, by=by, now=now,
                                         registration=registration, displace=displace)
 
+
+    def dismiss_reviews(self, pipeline: str, keys: Collection[str], *, by: str,
+                        now: datetime) -> list[dict[str, Any]]:
+        """Dismiss the open items among ``keys`` in one transaction (a person's bulk
+        decision); the items afterwards. An unknown key refuses them all."""
+        with self._guard(f"dismissing {len(keys)} review items"), \
+                write_transaction(self._engine) as connection:
+            return review_queue.dismiss_many(connection, pipeline, keys, by=by, now=now)
+
+    def deal_records(self, pipeline: str, deals: Collection[str],
+                     crm_ids: Collection[str] = ()) -> DealRecords:
+        """The mirrored records and agreed values of ``deals`` (and the opportunities
+        ``crm_ids``), to name them on a page without loading the pipeline."""
+        with self._guard("reading deal records"), read_transaction(self._engine) as connection:
+            return lookup.deal_records(connection, pipeline, deals, crm_ids)
 
     def record_mapping_edit(self, folder: str, *, at: datetime, by: str, summary: str,
                             diff: Mapping[str, str]) -> int:

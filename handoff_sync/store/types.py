@@ -169,6 +169,16 @@ class RunKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class DealRecords:
+    """Some deals' records as last read (``Store.deal_records``), to name them."""
+
+    prm: Mapping[str, MirrorRecord]  # registration id -> its mirrored record
+    crm: Mapping[str, MirrorRecord]  # opportunity id -> its mirrored record
+    links: Mapping[str, str]  # registration id -> the opportunity it is linked to
+    agreed: Mapping[str, Mapping[str, Any]]  # deal key -> last agreed canonical values
+
+
+@dataclass(frozen=True)
 class ReviewChanges:
     """What a recorded cycle did to the review queue: the items it opened (new, or back
     after resolving themselves) and the keys of those that resolved themselves. The

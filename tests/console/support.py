@@ -59,7 +59,8 @@ def add_console(config_file: Path, section: str) -> Config:
 @contextmanager
 def console_world(server: SandboxServer, folder: Path, *, database_url: str,
                   deals: int = 40, cycles: int = 1, section: str | None = None,
-                  pack: str | None = None) -> Iterator[dict[str, Any]]:
+                  pack: str | None = None, partners: int = 4,
+                  random_seed: int = 3) -> Iterator[dict[str, Any]]:
     """A seeded sandbox synced ``cycles`` times into a migrated store, with a config
     carrying ``section`` (default: ada and vic). Yields config, store, runner and a
     ConsoleContext whose clock stands at NOW. The mappings folder is a copy in
@@ -70,6 +71,7 @@ def console_world(server: SandboxServer, folder: Path, *, database_url: str,
         source = source / "packs" / pack
     shutil.copytree(source, mappings, ignore=shutil.ignore_patterns("packs"))
     config_file = configured_sandbox(server, folder, database_url=database_url, deals=deals,
+                                     partners=partners, random_seed=random_seed,
                                      mappings=mappings)
     config = add_console(config_file, section if section is not None else console_section())
     store = Store.connect(config.database.url)
@@ -164,11 +166,14 @@ def chrome(width: int = 1280, height: int = 900) -> Iterator[Any]:
 
 def browser_login(driver: Any, base_url: str, user: str = ADMIN) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{base_url}/login")
     driver.find_element(By.NAME, "name").send_keys(user)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # The login answers with a redirect; the next driver.get must not race it.
+    WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
 
 
 def artefacts_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

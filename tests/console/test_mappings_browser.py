@@ -41,7 +41,7 @@ def test_an_admin_edits_a_policy_in_the_browser_and_the_next_cycle_applies_it(
         driver.get(f"{url}/mappings")
         screenshot(driver, shots, "01-mappings-index")
         driver.find_element(By.LINK_TEXT, "salesforce.yaml").click()
-        assert driver.current_url.endswith(SALESFORCE)
+        WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(SALESFORCE))
         screenshot(driver, shots, "02-salesforce-form")
         laptop_view(driver, shots, "02b-salesforce-form-top")
 

@@ -177,3 +177,25 @@ def test_a_link_names_its_registration_and_takes_an_opportunity_only_when_told(
     assert item["resolution"] == "linked to 0061"
     assert store.load_pipeline(PIPELINE).engine.links == {
         "902": Link("902", "0061", LinkMethod.MANUAL, 1.0)}
+
+
+def test_several_items_are_dismissed_at_once_and_closed_ones_left_as_they_are(
+        store: Store) -> None:
+    third = ReviewItem("unresolved_owner:prm:903", ReviewKind.UNRESOLVED_OWNER, "prm:903",
+                       "pat@partner.example has no active CRM user")
+    stated(store, AMBIGUOUS, OWNER, third, at=T0)
+    store.resolve_review(PIPELINE, third.key, action="dismiss", crm_id=None, by="vic",
+                         now=T0)
+    with pytest.raises(StoreError, match=r"no review item 'nope'.*nothing was dismissed"):
+        store.dismiss_reviews(PIPELINE, [OWNER.key, "nope"], by="ada", now=T0)
+    assert by_key(store, "open")[OWNER.key]["status"] == "open"
+
+    later = T0 + timedelta(minutes=1)
+    done = store.dismiss_reviews(PIPELINE, [OWNER.key, third.key], by="ada", now=later)
+    assert [(item["key"], item["resolved_by"]) for item in done] == [
+        (OWNER.key, "ada"), (third.key, "vic")]
+    assert set(by_key(store, "open")) == {AMBIGUOUS.key}
+    stated(store, AMBIGUOUS, OWNER, third, at=later + timedelta(minutes=1))
+    assert set(by_key(store, "open")) == {AMBIGUOUS.key}  # a dismissal outlives the next cycle
+    with pytest.raises(StoreError, match="select at least one"):
+        store.dismiss_reviews(PIPELINE, [" "], by="ada", now=later)

@@ -23,6 +23,6 @@ class Page:
 
 def pages() -> list[Page]:
     """Every page, in nav order (imported here, so a page module stays self-contained)."""
-    from handoff_sync.console.pages import audit, health, mappings, policy, reports
+    from handoff_sync.console.pages import audit, health, mappings, policy, reports, review
 
-    return [health.PAGE, mappings.PAGE, policy.PAGE, reports.PAGE, audit.PAGE]
+    return [health.PAGE, review.PAGE, mappings.PAGE, policy.PAGE, reports.PAGE, audit.PAGE]
