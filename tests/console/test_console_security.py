@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
 from handoff_sync.cli.main import main
+from handoff_sync.console import templating
 from handoff_sync.console.app import create_app
 from handoff_sync.console.auth import require_admin
 from handoff_sync.console.context import ConsoleContext
@@ -482,6 +483,17 @@ def test_the_pages_have_no_inline_script_or_style(world: dict[str, Any]) -> None
                  "/test-only/refuse"]:
         text = (admin if page != "/login" else client(world["context"])).get(page).text
         assert not inline.search(text), (page, inline.search(text))
+
+
+def test_no_template_has_inline_script_or_style() -> None:
+    """Fragments too (htmx swaps them in): an inline handler or style in any template would
+    be refused by the CSP; behaviour goes in static/console.js, looks in a stylesheet."""
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=|javascript:|"
+                        r"hx-on|\bjs:", re.IGNORECASE)
+    templates = Path(templating.__file__).with_name("templates")
+    found = [f"{path.name}: {match.group(0)}" for path in sorted(templates.glob("*.html"))
+             for match in inline.finditer(path.read_text(encoding="utf-8"))]
+    assert found == []
 
 
 # -- secrets

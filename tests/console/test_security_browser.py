@@ -1,6 +1,6 @@
-"""The Content-Security-Policy in a real browser: htmx loads and works under it (a swap,
-and a POST carrying the CSRF header from base.html), and Chromium reports no violation
-on any page of the nav."""
+"""The Content-Security-Policy in a real browser: htmx loads and works under it (a POST
+carrying the CSRF header from base.html), so does static/console.js, and Chromium
+reports no violation on any page of the nav."""
 
 from __future__ import annotations
 
@@ -72,6 +72,13 @@ def test_htmx_works_under_the_content_security_policy(
         assert driver.execute_script("return htmx.config.includeIndicatorStyles") is False
         assert driver.execute_script("return htmx.config.allowEval") is False
         assert driver.execute_script("return htmx.config.responseHandling.length") == 3
+        # static/console.js's Cancel (data-dismiss), which replaces inline onclick=.
+        driver.execute_script(
+            "document.querySelector('main').insertAdjacentHTML('beforeend', '<section "
+            "id=\"probe\"><button type=\"button\" id=\"cancel\" data-dismiss=\"section\">"
+            "Cancel</button></section>')")
+        driver.find_element(By.ID, "cancel").click()
+        assert driver.find_elements(By.ID, "probe") == []
         # A POST through htmx: base.html's hx-headers carries the CSRF token.
         driver.execute_script(
             "htmx.ajax('POST', '/test-only/save', {target: 'main', swap: 'innerHTML'})")
