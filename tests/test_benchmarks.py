@@ -25,6 +25,7 @@ RUNS = {
     "console": (["benchmarks/console.py", "--deals", "200", "--repeat", "2"], "console: "),
     "sandbox": (["benchmarks/sandbox.py", "--deals", "200", "--repeat", "1"],
                 "sandbox-page-"),
+    "whatif": (["benchmarks/whatif.py", "--sizes", "120", "--check"], "whatif: "),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from handoff_sync.config.settings import Config, PipelineConfig
 from handoff_sync.errors import CommandError
 from handoff_sync.store import Store
+from handoff_sync.sync.whatif import Baselines
 
 
 def utc_now() -> datetime:
@@ -26,6 +27,8 @@ class ConsoleContext:
     secure_cookies: bool = False
     """Mark every session cookie Secure. Without it a cookie is Secure when its request
     came over TLS, directly or through a trusted proxy's X-Forwarded-Proto (proxy.py)."""
+    whatif_baselines: Baselines = field(default_factory=Baselines)
+    """The plans with the mappings in force that /policy's previews compare with."""
 
     @property
     def pipelines(self) -> list[PipelineConfig]:

@@ -44,6 +44,7 @@ from handoff_sync.engine.acceptance import (
     write_sets,
 )
 from handoff_sync.engine.baselines import baseline_for
+from handoff_sync.engine.carry import carry_over, moving_ids
 from handoff_sync.engine.create import creation_step
 from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.gate_view import (
@@ -148,6 +149,7 @@ class EngineInput:
     # The live partner accounts by id, for training tasks (engine.readiness_tasks);
     # None: not read this cycle (no partners: section, a failed read): left as they are.
     partners: Mapping[str, PartnerAccount] | None = None
+    carry: Plan | None = None  # where the deals ``dirty`` leaves out come from (engine.carry)
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,8 @@ def plan(inputs: EngineInput) -> Plan:
         if (record := by_id.get(stale.record_id)) is not None:
             by_id[stale.record_id] = planner.clear(stale, record)
     claimed_crm: set[str] = set()
-    wanted = _wanted(inputs.dirty, linked.changes, linked.stale)
+    carry = inputs.carry if inputs.dirty is not None else None
+    wanted = _wanted(inputs.dirty, linked.changes, linked.stale, moving_ids(carry))
     deals = 0
     planned: set[str] = set()
     for prm_id in sorted(linked.links):
@@ -234,6 +237,8 @@ def plan(inputs: EngineInput) -> Plan:
             planner.plan_deal(None, crm_by_id[crm_id], None, crm_id)
             planned.add(deal_key(None, crm_id))
             deals += 1
+    if carry is not None:
+        deals = carry_over(out, carry, planned)
     records = {Role.PRM: prm_by_id, Role.CRM: crm_by_id}
 
     def held(role: Role, record_id: str, name: str) -> Value:
@@ -264,7 +269,7 @@ def plan(inputs: EngineInput) -> Plan:
         reviews=tuple(out.reviews[key] for key in sorted(out.reviews)),
         stage_moves=tuple(sorted(out.moves, key=lambda m: m.deal)),
         deals=deals,
-        planned_deals=None if inputs.dirty is None else frozenset(planned),
+        planned_deals=None if inputs.dirty is None or carry is not None else frozenset(planned),
     )
 
 
@@ -297,8 +302,8 @@ def _clearable(mappings: MappingSet) -> frozenset[Role]:
     return frozenset(sides)
 
 
-def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange],
-            stale: Sequence[StaleId]) -> Callable[[str | None, str | None], bool]:
+def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange], stale: Sequence[StaleId],
+            also: frozenset[str]) -> Callable[[str | None, str | None], bool]:
     """Whether the deal of (prm id, crm id) is to be planned this cycle."""
     if dirty is None:
         return lambda prm_id, crm_id: True
@@ -312,7 +317,8 @@ def _wanted(dirty: Dirty | None, changes: Sequence[LinkChange],
 
     def wanted(prm_id: str | None, crm_id: str | None) -> bool:
         return (prm_id in dirty.prm or crm_id in dirty.crm or prm_id in relinked_prm
-                or crm_id in relinked_crm or deal_key(prm_id, crm_id) in dirty.deals)
+                or crm_id in relinked_crm or deal_key(prm_id, crm_id) in dirty.deals
+                or deal_key(prm_id, crm_id) in also)
 
     return wanted
 

@@ -31,6 +31,7 @@ from handoff_sync.store.schema import (
     PipelineMeta,
     ReviewRow,
     SyncError,
+    SyncRun,
     TaskRow,
     VerdictRow,
     table,
@@ -83,6 +84,24 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
         drift=MappingProxyType(dict(meta.drift) if meta is not None else {}),
         field_holds=MappingProxyType(_field_holds(connection, pipeline)),
         dismissed=_dismissed_conflicts(connection, pipeline))
+
+
+def state_version(connection: Connection, pipeline: str) -> tuple[Any, ...]:
+    """A value that changes whenever what ``load_pipeline`` reads may have: every cycle
+    writes inside a run row (started, then finished), and the only other writers, people
+    resolving review items, make or remove links and dismiss items. Three small
+    aggregates, so a caller holding plans of the state (the console's what-if) can tell
+    they still hold without reading it all."""
+    runs, links, queue = table(SyncRun), table(LinkRow), table(ReviewRow)
+    run = connection.execute(select(func.count(), func.max(runs.c.started_at),
+                                    func.max(runs.c.ended_at))
+                             .where(runs.c.pipeline == pipeline)).one()
+    link = connection.execute(select(func.count(), func.max(links.c.created_at))
+                              .where(links.c.pipeline == pipeline)).one()
+    review = connection.execute(select(func.count(), func.max(queue.c.resolved_at))
+                                .where(queue.c.pipeline == pipeline,
+                                       queue.c.status != "open")).one()
+    return (*run, *link, *review)
 
 
 def _dismissed_conflicts(connection: Connection, pipeline: str) -> frozenset[str]:

@@ -31,7 +31,7 @@ from handoff_sync.store.database import (
     redact_url,
     write_transaction,
 )
-from handoff_sync.store.load import load_pipeline
+from handoff_sync.store.load import load_pipeline, state_version
 from handoff_sync.store.partners import load_partners
 from handoff_sync.store.record import finish_run, record_cycle, run_values
 from handoff_sync.store.rows import mirror_from
@@ -144,6 +144,12 @@ class Store:
         with self._guard(f"loading pipeline {pipeline!r}"), \
                 read_transaction(self._engine) as connection:
             return load_pipeline(connection, pipeline)
+
+    def state_version(self, pipeline: str) -> tuple[Any, ...]:
+        """Changes whenever ``load_pipeline``'s answer may have (store.load.state_version)."""
+        with self._guard(f"reading the state version of {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            return state_version(connection, pipeline)
 
     def load_partners(self, pipeline: str) -> dict[str, PartnerAccount]:
         """The pipeline's live partner accounts (the PRM file's ``partners:``) by id, as

@@ -17,14 +17,16 @@ daemon's runner) may pass them instead.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
 
-from handoff_sync.engine.plan import EngineInput, plan
+from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.types import ClockState, EngineState, Link, Plan, TaskState, deal_key
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord
@@ -272,13 +274,86 @@ class StateSource(Protocol):
 
     def load_partners(self, pipeline: str) -> dict[str, PartnerAccount]: ...
 
+    def state_version(self, pipeline: str) -> tuple[Any, ...]: ...
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The stored deals mapped and planned with the mappings in force at one clock: what
+    every preview of a change to those mappings compares with, until the store moves."""
+
+    key: tuple[Any, ...]  # pipeline, store state version, mappings, create
+    now: datetime
+    state: PipelineState
+    partners: Mapping[str, PartnerAccount]
+    owners: Mapping[Role, OwnerDirectory]
+    records: Mapping[Role, tuple[MappedRecord, ...]]
+    plan: Plan
+    notes: tuple[str, ...]
+
+
+class Baselines:
+    """The last baseline per pipeline, for previews one after another (an admin editing a
+    form). One is reused while the store's state version, the mappings in force and the
+    pipeline's create setting are the same and it is younger than ``max_age``; the
+    candidate is then planned at the baseline's clock (both plans at one clock keep the
+    comparison exact; ``max_age`` keeps that clock near now). Safe between threads."""
+
+    def __init__(self, max_age: timedelta = timedelta(minutes=2)) -> None:
+        self.max_age = max_age
+        self._held: dict[str, Baseline] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], now: datetime) -> Baseline | None:
+        with self._lock:
+            held = self._held.get(key[0])
+        if held is None or held.key != key or not timedelta(0) <= now - held.now <= self.max_age:
+            return None
+        return held
+
+    def put(self, baseline: Baseline) -> None:
+        with self._lock:
+            self._held[baseline.key[0]] = baseline
+
 
 def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: MappingSet,
             now: datetime, *, create: bool = True,
-            owners: Mapping[Role, OwnerDirectory] | None = None) -> WhatIf:
-    """The candidate's effect on ``pipeline``'s stored deals at ``now`` (no API call)."""
-    state = store.load_pipeline(pipeline)
-    partners = store.load_partners(pipeline)
+            owners: Mapping[Role, OwnerDirectory] | None = None,
+            baselines: Baselines | None = None, narrow: bool = True) -> WhatIf:
+    """The candidate's effect on ``pipeline``'s stored deals at ``now`` (no API call).
+
+    Exact, and cheaper than planning every deal twice: the plan with the mappings in force
+    is reused from ``baselines`` while the store has not moved (its clock then stands for
+    ``now``), and a change confined to some handoff types (``policy_scope``) plans only
+    their deals again, carrying every other deal's outcome over (EngineInput.carry).
+    ``narrow=False`` plans every deal with the candidate: the reference it equals."""
+    started = time.perf_counter()
+    key: tuple[Any, ...] = (pipeline, store.state_version(pipeline), _fingerprint(current),
+                            create)
+    baseline = baselines.get(key, now) if baselines is not None and owners is None else None
+    if baseline is None:
+        baseline = _baseline(store, key, current, now, create, owners)
+        if baselines is not None and owners is None:
+            baselines.put(baseline)
+    state, before = baseline.state, baseline.plan
+    records = baseline.records
+    candidate_records = records if _same_sides(current, candidate) else \
+        _mapped(candidate, state.mirror, baseline.owners)
+    types = policy_scope(current, candidate) if narrow else None
+    dirty = None if types is None else Dirty(deals=deals_of_types(types, before,
+                                                                  state.engine))
+    after = plan(_inputs(pipeline, candidate, candidate_records, state, baseline,
+                         create, dirty=dirty, carry=before if dirty is not None else None))
+    seconds = time.perf_counter() - started
+    names = deal_names(records, links_after(state.engine.links, after))
+    return summarise(pipeline, before, after, state.engine, names=names,
+                     people=_people(baseline.owners), notes=baseline.notes, seconds=seconds)
+
+
+def _baseline(store: StateSource, key: tuple[Any, ...], current: MappingSet, now: datetime,
+              create: bool, owners: Mapping[Role, OwnerDirectory] | None) -> Baseline:
+    state = store.load_pipeline(key[0])
+    partners = store.load_partners(key[0])
     notes = []
     if not any(state.mirror.get(role) for role in Role):
         notes.append("the store holds no records of this pipeline yet (no cycle ran): "
@@ -287,23 +362,71 @@ def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: M
         owners = stored_owners(current, state.engine, state.mirror)
         notes.append("owners as the store knows them (users are read live by a cycle): "
                      "work for managers is shown for the fallback owner")
-    started = time.perf_counter()
     records = _mapped(current, state.mirror, owners)
-    candidate_records = records if _same_sides(current, candidate) else \
-        _mapped(candidate, state.mirror, owners)
+    held = Baseline(key, now, state, partners, owners, records, Plan(key[0], now), tuple(notes))
+    return dataclasses.replace(held, plan=plan(_inputs(key[0], current, records, state, held,
+                                                       create)))
 
-    def planned(mappings: MappingSet, mapped: Mapping[Role, tuple[MappedRecord, ...]]) -> Plan:
-        return plan(EngineInput(pipeline, mappings, mapped[Role.PRM], mapped[Role.CRM],
-                                state.engine, now, owners[Role.CRM], owners[Role.PRM],
-                                create=create, dismissed=state.dismissed,
-                                partners=partners or None))
 
-    before = planned(current, records)
-    after = planned(candidate, candidate_records)
-    seconds = time.perf_counter() - started
-    names = deal_names(records, links_after(state.engine.links, after))
-    return summarise(pipeline, before, after, state.engine, names=names,
-                     people=_people(owners), notes=notes, seconds=seconds)
+def _inputs(pipeline: str, mappings: MappingSet, mapped: Mapping[Role, tuple[MappedRecord, ...]],
+            state: PipelineState, baseline: Baseline, create: bool, *,
+            dirty: Dirty | None = None, carry: Plan | None = None) -> EngineInput:
+    return EngineInput(pipeline, mappings, mapped[Role.PRM], mapped[Role.CRM], state.engine,
+                       baseline.now, baseline.owners[Role.CRM], baseline.owners[Role.PRM],
+                       create=create, dismissed=state.dismissed,
+                       partners=baseline.partners or None, dirty=dirty, carry=carry)
+
+
+def policy_scope(current: MappingSet, candidate: MappingSet) -> frozenset[str] | None:
+    """The handoff types whose deals alone the candidate can plan differently from
+    ``current``; None when it may change any deal.
+
+    A deal's handoff type comes from its own handoff_type field, else the first type
+    whose applies_when holds, and a type taking another over moves a deal to it when its
+    applies_when and required_when hold (engine.stages.place). So when the records map
+    alike, nothing outside handoff_types changed, the types are the same in the same
+    order and each keeps its applies_when, takes_over and required_when, every deal keeps
+    its type, and only the deals of a changed type (stages, gates, tasks, SLAs, calendar,
+    brief, acceptance) can be planned differently. The steps over every deal (creation,
+    routing loads, training tasks) are planned in full either way (EngineInput.carry)."""
+    if not _same_sides(current, candidate) or current.sync != candidate.sync:
+        return None
+    was, now = current.policy, candidate.policy
+    if list(was.handoff_types) != list(now.handoff_types) or \
+            was.model_copy(update={"handoff_types": {}}) != \
+            now.model_copy(update={"handoff_types": {}}):
+        return None
+    changed = set()
+    for type_id, old in was.handoff_types.items():
+        new = now.handoff_types[type_id]
+        if (old.applies_when, old.takes_over, old.required_when) != \
+                (new.applies_when, new.takes_over, new.required_when):
+            return None
+        if old != new:
+            changed.add(type_id)
+    return frozenset(changed)
+
+
+def deals_of_types(types: frozenset[str], result: Plan, state: EngineState) -> frozenset[str]:
+    """The deals ``result`` or the stored state puts in one of ``types`` (by their verdict,
+    SLA clocks or baselines): a plan states a verdict only when it differs from the
+    stored one, so the two together give every planned deal's type."""
+    if not types:
+        return frozenset()
+    verdicts = {**state.verdicts, **{v.deal: v for v in result.verdicts}}
+    deals = {deal for deal, verdict in verdicts.items() if verdict.handoff_type in types}
+    deals.update(c.deal for c in (*state.clocks.values(), *result.clocks)
+                 if c.handoff_type in types)
+    deals.update(deal for deal, type_id in (*state.baselines, *((b.deal, b.handoff_type)
+                                                                for b in result.baselines))
+                 if type_id in types)
+    return frozenset(deals)
+
+
+def _fingerprint(mappings: MappingSet) -> tuple[Any, ...]:
+    """What the plan with ``mappings`` depends on (not where the files sit)."""
+    sides = [dataclasses.replace(mappings.side(role), file=Path(), positions={}) for role in Role]
+    return (*sides, mappings.policy.model_dump_json(), repr(mappings.sync))
 
 
 def _same_sides(a: MappingSet, b: MappingSet) -> bool:

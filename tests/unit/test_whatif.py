@@ -1,10 +1,17 @@
-"""The what-if summary: two plans from one state, compared deal by deal (pure)."""
+"""The what-if: two plans from one state, compared deal by deal (pure); and narrowed to
+the deals a change can touch, the same answer as planning every deal twice."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
+import pytest
+
+from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.types import (
     ClockState,
     EngineState,
@@ -14,10 +21,15 @@ from handoff_sync.engine.types import (
     TaskState,
     Verdict,
 )
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.duration import Duration
+from handoff_sync.mapping.policy.file_model import GateRequirement
 from handoff_sync.model import GateStatus, SlaStatus, TaskPriority, TaskSpec, TaskStatus
-from handoff_sync.sync.whatif import summarise
+from handoff_sync.sync.whatif import deals_of_types, policy_scope, summarise
+from handoff_sync.testing.builders import apply_plan, seeded_inputs
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+SEED_NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 
 
 def _verdict(deal: str, status: GateStatus, pct: int, missing: tuple[str, ...] = ()) -> Verdict:
@@ -88,3 +100,72 @@ def test_a_task_given_to_someone_else_is_a_reassignment_with_both_names() -> Non
     (task,) = summarise("p", Plan("p", NOW, deals=4), after, STATE).tasks
     assert (task.change, task.assignee, task.was) == ("reassign", "bo@x.example",
                                                       "dana@x.example")
+
+
+# ------------------------------------------------ narrowed what-if == planning everything twice
+LATER = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # two days on: clocks run, tasks fall due
+
+
+def _with_type(mappings: MappingSet, type_id: str, **changes: Any) -> MappingSet:
+    policy = mappings.policy
+    handoff = policy.handoff_types[type_id].model_copy(update=changes)
+    types = {**policy.handoff_types, type_id: handoff}
+    return dataclasses.replace(mappings, policy=policy.model_copy(
+        update={"handoff_types": types}))
+
+
+def _gate_added(mappings: MappingSet) -> MappingSet:
+    handoff = mappings.policy.handoff_types["partner_to_direct"]
+    first = handoff.stages[0]
+    gate = [*first.gate, GateRequirement(field="success_criteria", label="Success criteria",
+                                         weight=3)]
+    return _with_type(mappings, "partner_to_direct",
+                      stages=[first.model_copy(update={"gate": gate}), *handoff.stages[1:]])
+
+
+def _sla_shorter(mappings: MappingSet) -> MappingSet:
+    handoff = mappings.policy.handoff_types["closed_won_to_cs"]
+    slas = [s.model_copy(update={"duration": Duration(hours=1)}) for s in handoff.slas]
+    return _with_type(mappings, "closed_won_to_cs", slas=slas)
+
+
+@pytest.fixture(scope="module")
+def stored() -> EngineInput:
+    """The seeded deals after a first cycle was carried out, planned again two days on."""
+    seeded = seeded_inputs(deals=240, now=SEED_NOW)
+    first = seeded.engine_input(SEED_NOW)
+    return dataclasses.replace(apply_plan(first, plan(first)), now=LATER)
+
+
+@pytest.mark.parametrize("change", [_gate_added, _sla_shorter])
+def test_planning_only_the_changed_types_deals_gives_the_full_plan(
+        stored: EngineInput, change: Callable[[MappingSet], MappingSet]) -> None:
+    candidate = change(stored.mappings)
+    types = policy_scope(stored.mappings, candidate)
+    assert types is not None and len(types) == 1
+    before = plan(stored)
+    full = plan(dataclasses.replace(stored, mappings=candidate))
+    deals = deals_of_types(types, before, stored.state)
+    assert 0 < len(deals) < before.deals  # narrowed, and not to nothing
+    narrowed = plan(dataclasses.replace(stored, mappings=candidate, dirty=Dirty(deals=deals),
+                                        carry=before))
+    assert narrowed == full
+    assert full != before  # the change does something the comparison can see
+    assert summarise("p", before, narrowed, stored.state) == \
+        summarise("p", before, full, stored.state)
+
+
+def test_a_change_that_can_move_a_deal_to_another_type_plans_every_deal(
+        stored: EngineInput) -> None:
+    mappings = stored.mappings
+    policy = mappings.policy
+    assert policy_scope(mappings, mappings) == frozenset()
+    threshold = _with_type(mappings, "partner_to_direct", required_when=None)
+    claims = _with_type(mappings, "closed_won_to_cs", applies_when=None)
+    moved = dataclasses.replace(mappings, policy=policy.model_copy(update={
+        "handoff_types": dict(reversed(policy.handoff_types.items()))}))
+    fallback = dataclasses.replace(mappings, policy=policy.model_copy(update={
+        "ownership": policy.ownership.model_copy(update={
+            "fallback_owner_email": "queue@example.com"})}))
+    for candidate in (threshold, claims, moved, fallback):
+        assert policy_scope(mappings, candidate) is None

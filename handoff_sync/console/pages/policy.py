@@ -130,7 +130,7 @@ def _what_if(context: ConsoleContext, pipeline: PipelineConfig, current: Mapping
         return (f"the saved {FILE} does not validate, so there is nothing to compare the "
                 "change with: fix it (the raw YAML view shows it) to see a what-if")
     return what_if(context.store, pipeline.name, current, candidate, context.clock(),
-                   create=pipeline.create_opportunities)
+                   create=pipeline.create_opportunities, baselines=context.whatif_baselines)
 
 
 def _warnings(candidate: MappingSet) -> list[str]:
