@@ -22,6 +22,7 @@ RUNS = {
     "engine": (["benchmarks/engine.py", "--sizes", "200"], "200 pairs, incremental cycle"),
     "file_drop": (["benchmarks/file_drop.py", "--sizes", "1000"], "file-drop: "),
     "connectors": (["benchmarks/connectors.py", "--sizes", "200"], "api-call-ratio: "),
+    "console": (["benchmarks/console.py", "--deals", "200", "--repeat", "2"], "console: "),
     "sandbox": (["benchmarks/sandbox.py", "--deals", "200", "--repeat", "1"],
                 "sandbox-page-"),
     "whatif": (["benchmarks/whatif.py", "--sizes", "120", "--check"], "whatif: "),

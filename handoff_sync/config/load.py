@@ -83,9 +83,13 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
 
 def _register_secrets(config: Config, environ: Mapping[str, str]) -> None:
     """Tell ``redaction`` every secret value this config can reach, so no output shows
-    one: the connections' secrets and the database password (expanded from ${VAR})."""
+    one: the connections' secrets, the database password (expanded from ${VAR}), and the
+    console's session secret and password hashes (a hash is a secret too: it can be
+    attacked offline)."""
     for connection in config.connections.values():
         remember_secrets(connection, environ)
+    remember_secrets(config.console, environ)
+    redaction.remember(*(user.password_hash for user in config.console.users))
     with contextlib.suppress(ArgumentError):  # not a URL: the store says so when opened
         redaction.remember(make_url(config.database.url).password)
 

@@ -26,6 +26,7 @@ into a connector.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -207,7 +208,8 @@ class ConsoleConfig(Section):
     a reverse proxy in front of the console authenticates people; only from
     trusted_proxies."""
     trusted_proxies: list[Text] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
-    """Peer addresses whose identity_header (and X-Forwarded-Proto) is believed."""
+    """Peer addresses (or networks, 10.0.0.0/8) whose identity_header and X-Forwarded-For,
+    -Proto and -Host are believed."""
     admins: list[Text] = Field(default_factory=list)
     """With identity_header: the user names that get the admin role (others: viewer)."""
     session_secret: Secret | None = None
@@ -215,6 +217,18 @@ class ConsoleConfig(Section):
     so a restart logs everyone out."""
     session_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 480
     """How long a login lasts."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip("[]"), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network: write the "
+                                 "proxy's address (10.0.0.7) or its network (10.0.0.0/24)"
+                                 ) from None
+        return value
 
     @property
     def authenticates(self) -> bool:

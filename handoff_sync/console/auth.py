@@ -1,29 +1,29 @@
 """Who is asking: users with argon2 password hashes, a reverse proxy's identity header, or
 (loopback only, nothing configured) the local operator; roles viewer and admin.
 
-Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous); the session
-holds the user's name and role and the CSRF token (``csrf.py``). Wrong passwords are
-slowed down per client address and name, and refused outright after a burst.
+Sessions are signed cookies (``sessions.py``); the session holds the user's name and
+role, when they logged in, a session id (for logouts) and the CSRF token (``csrf.py``).
+Wrong passwords are slowed down (``throttle.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
-import time
-from collections import defaultdict, deque
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handoff_sync.config.settings import ConsoleConfig
+from handoff_sync.console.proxy import from_trusted_proxy, host_is_loopback, public_host
 
 ADMIN = "admin"
 VIEWER = "viewer"
@@ -32,6 +32,10 @@ PUBLIC_PREFIXES = ("/login", "/static/", "/healthz", "/readyz", "/metrics")
 SESSION_USER = "user"
 SESSION_ROLE = "role"
 SESSION_SINCE = "since"
+SESSION_ID = "sid"
+MAX_NAME = 200
+FOREIGN_HOST = ("refused: this console has no login, so it answers only at localhost or "
+                "127.0.0.1. Open it there, or add console.users to the config.")
 
 _HASHER = PasswordHasher()
 # Verified for unknown names too, so a wrong name costs what a wrong password costs.
@@ -89,51 +93,14 @@ def bind_problem(console: ConsoleConfig, host: str) -> str | None:
             "on 127.0.0.1")
 
 
-class LoginThrottle:
-    """Failed logins per (client, name): each failure doubles the wait before the answer
-    (0.5 s, 1 s, 2 s ... up to ``max_delay``), and ``burst`` failures within ``window``
-    seconds refuse further tries until the window passes."""
-
-    def __init__(self, *, burst: int = 10, window: float = 900.0, max_delay: float = 8.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._burst, self._window, self._max_delay, self._clock = burst, window, max_delay, clock
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures[key]
-        horizon = self._clock() - self._window
-        while failures and failures[0] < horizon:
-            failures.popleft()
-        return failures
-
-    def locked(self, client: str, name: str) -> bool:
-        return len(self._recent((client, name.casefold()))) >= self._burst
-
-    def failed(self, client: str, name: str) -> float:
-        """Record a failure; the seconds to wait before answering."""
-        failures = self._recent((client, name.casefold()))
-        failures.append(self._clock())
-        return min(0.5 * 2 ** (len(failures) - 1), self._max_delay)
-
-    def succeeded(self, client: str, name: str) -> None:
-        self._failures.pop((client, name.casefold()), None)
-
-    async def slow_down(self, client: str, name: str) -> None:
-        await asyncio.sleep(self.failed(client, name))
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def proxy_user(console: ConsoleConfig, request: Request) -> User | None:
     """The reverse proxy's user, when the header is configured and the request comes from
     a trusted proxy; None otherwise (the header from anyone else is ignored)."""
     header = console.identity_header
-    if header is None or client_address(request) not in console.trusted_proxies:
+    if header is None or not from_trusted_proxy(console, request):
         return None
     name = request.headers.get(header, "").strip()
-    if not name:
+    if not name or len(name) > MAX_NAME or not name.isprintable():
         return None
     admins = {admin.casefold() for admin in console.admins}
     return User(name, ADMIN if name.casefold() in admins else VIEWER)
@@ -154,21 +121,35 @@ def require_admin(request: Request, doing: str = "change this") -> User:
 
 
 class AuthGate:
-    """ASGI middleware (inside SessionMiddleware): resolves the user of each request into
-    ``scope["console_user"]``; a page without a user redirects to /login (htmx requests
-    get HX-Redirect, as a swap of a login page into a fragment would be nonsense)."""
+    """ASGI middleware (inside the session middleware): resolves the user of each request
+    into ``scope["console_user"]``; a page without a user redirects to /login (htmx
+    requests get HX-Redirect, as a swap of a login page into a fragment would be nonsense).
 
-    def __init__(self, app: ASGIApp, console: ConsoleConfig, *, local: bool) -> None:
+    A session stands for ``session_minutes`` from its login (``clock``), not from its last
+    use; a logged-out session (``revoked``) is dead even if its cookie is replayed; a user
+    removed from the config, or whose role changed, loses the session's role. Without any
+    authentication, the local operator is served only when the Host header names this
+    machine, so a web page cannot reach the console by rebinding its DNS name to 127.0.0.1.
+    """
+
+    def __init__(self, app: ASGIApp, console: ConsoleConfig, *, local: bool,
+                 clock: Callable[[], datetime], revoked: RevokedSessions) -> None:
         self.app, self.console, self.local = app, console, local
+        self.clock, self.revoked = clock, revoked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        scope["console_user"] = self._user(request)
         path = request.url.path
-        if scope["console_user"] is None and not path.startswith(PUBLIC_PREFIXES):
+        public = path.startswith(PUBLIC_PREFIXES)  # the probes answer whatever the Host
+        if (self.local and not self.console.authenticates and not public
+                and not host_is_loopback(public_host(self.console, request))):
+            await PlainTextResponse(FOREIGN_HOST, status_code=403)(scope, receive, send)
+            return
+        scope["console_user"] = self._user(request)
+        if scope["console_user"] is None and not public:
             response = _to_login(request)
             await response(scope, receive, send)
             return
@@ -184,11 +165,54 @@ class AuthGate:
         name, role = session.get(SESSION_USER), session.get(SESSION_ROLE)
         if not isinstance(name, str) or role not in (ADMIN, VIEWER):
             return None
-        # A user removed from the config (or whose role changed) loses the session's role.
+        since = _instant(session.get(SESSION_SINCE))
+        if since is None or self.clock() - since >= self.lifetime or since > self.clock():
+            return None
+        if self.revoked.holds(session.get(SESSION_ID), self.clock()):
+            return None
         for user in self.console.users:
             if user.name == name:
                 return User(user.name, user.role)
         return None
+
+    @property
+    def lifetime(self) -> timedelta:
+        return timedelta(minutes=self.console.session_minutes)
+
+
+class RevokedSessions:
+    """Ids of logged-out sessions, until their login would have expired anyway. A signed
+    cookie cannot be taken back from whoever copied it; this makes it worthless. Kept in
+    this process: a restart forgets them (with a configured session_secret, a cookie
+    copied before a logout then lives until its ``session_minutes`` are up)."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, datetime] = {}
+
+    def add(self, session_id: object, until: datetime, now: datetime) -> None:
+        if isinstance(session_id, str):
+            self._until = {sid: end for sid, end in self._until.items() if end > now}
+            self._until[session_id] = until
+
+    def holds(self, session_id: object, now: datetime) -> bool:
+        if not isinstance(session_id, str):
+            return True  # a session from before ids (or forged without one): not valid
+        end = self._until.get(session_id)
+        return end is not None and end > now
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _instant(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else None
 
 
 def _to_login(request: Request) -> Response:
@@ -207,7 +231,8 @@ def _quote(text: str) -> str:
 
 def safe_next(target: str | None) -> str:
     """Where to go after logging in: a path on this site only (never //host or a URL)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or not target.isprintable()):  # browsers drop tabs and newlines: "/\t/host"
         return "/"
     return target
 

@@ -25,7 +25,8 @@ class ConsoleContext:
     store: Store
     clock: Callable[[], datetime] = field(default=utc_now)
     secure_cookies: bool = False
-    """Mark session cookies Secure (the console is reached over TLS, e.g. behind a proxy)."""
+    """Mark every session cookie Secure. Without it a cookie is Secure when its request
+    came over TLS, directly or through a trusted proxy's X-Forwarded-Proto (proxy.py)."""
     whatif_baselines: Baselines = field(default_factory=Baselines)
     """The plans with the mappings in force that /policy's previews compare with."""
 

@@ -3,7 +3,9 @@
 The token lives in the session (one per session, from ``token``); a POST/PUT/PATCH/DELETE
 must carry it in the ``X-CSRF-Token`` header (htmx sends it from base.html) or the
 ``csrf_token`` field of a urlencoded form. The body is read here and replayed to the app
-unchanged. A request whose Origin names another site is refused even with a token.
+unchanged. A request whose Origin names another site (or that the browser marks
+Sec-Fetch-Site: cross-site) is refused even with a token; behind a trusted proxy the
+site is the one it forwarded (X-Forwarded-Host), as proxies often rewrite Host.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handoff_sync.config.settings import ConsoleConfig
+from handoff_sync.console.proxy import public_host
 
 SESSION_KEY = "csrf"
 FIELD = "csrf_token"
@@ -35,10 +40,10 @@ def token(request: Request) -> str:
 
 
 class CsrfGuard:
-    """ASGI middleware, inside SessionMiddleware."""
+    """ASGI middleware, inside the session middleware."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, console: ConsoleConfig) -> None:
+        self.app, self.console = app, console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in UNSAFE:
@@ -48,8 +53,9 @@ class CsrfGuard:
         expected = (scope.get("session") or {}).get(SESSION_KEY)
         body, too_big = await _read_body(receive)
         sent = request.headers.get(HEADER) or _form_token(request, body)
+        host = public_host(self.console, request)
         if (too_big or not isinstance(expected, str) or not sent
-                or not secrets.compare_digest(sent, expected) or _cross_site(request)):
+                or not secrets.compare_digest(sent, expected) or _cross_site(request, host)):
             await PlainTextResponse(REFUSED, status_code=403)(scope, receive, send)
             return
         await self.app(scope, _replay(body), send)
@@ -93,9 +99,10 @@ def _form_token(request: Request, body: bytes) -> str | None:
     return values[0] if values else None
 
 
-def _cross_site(request: Request) -> bool:
+def _cross_site(request: Request, host: str) -> bool:
+    if request.headers.get("sec-fetch-site", "").casefold() == "cross-site":
+        return True
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return origin == "null"
-    host = request.headers.get("host", "")
     return urlsplit(origin).netloc.casefold() != host.casefold()

@@ -27,8 +27,12 @@ class AsgiServer:
             self._socket.close()
             raise
         self._socket.listen(128)
+        # proxy_headers off: uvicorn would otherwise take the client address and scheme
+        # from X-Forwarded-* of any 127.0.0.1 peer; console.proxy decides, from
+        # console.trusted_proxies.
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=5, server_header=False)
+                                timeout_graceful_shutdown=5, server_header=False,
+                                proxy_headers=False)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

@@ -85,7 +85,13 @@ h4{font-size:13px;margin:12px 0 4px}
 .note{font-size:12px;color:#4a5568;margin:4px 0 8px}
 .leak{margin:4px 0;font-size:15px}
 @media (max-width:900px){.grid,.grid3,.cols{grid-template-columns:minmax(0,1fr)}}
+table.maturity col.w13{width:13%}table.maturity col.w14{width:14%}
+table.maturity col.w22{width:22%}table.maturity col.w24{width:24%}
+table.maturity col.w27{width:27%}
 """
+# Colours by class, never by a style attribute: the console's Content-Security-Policy
+# refuses inline styles (console/headers.py), and the HTML file renders the same.
+CSS += "".join(f".swatch-{key}{{background:{colour}}}\n" for key, colour in PALETTE.items())
 
 
 def scoped_css(scope: str, css: str = CSS) -> str:
@@ -216,9 +222,16 @@ def note(text: str) -> str:
     return f'<p class="def">{escape(text)}</p>'
 
 
+def swatch(key: str) -> str:
+    """The class that colours an element as ``PALETTE[key]``."""
+    if key not in PALETTE:
+        raise KeyError(f"no colour {key!r} in the palette")
+    return f"swatch-{key}"
+
+
 def legend(*names: tuple[str, str]) -> str:
     return '<p class="legend">' + "".join(
-        f'<span style="background:{PALETTE[key]}"></span>{escape(label)}'
+        f'<span class="{swatch(key)}"></span>{escape(label)}'
         for key, label in names) + "</p>"
 
 

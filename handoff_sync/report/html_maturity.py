@@ -33,9 +33,9 @@ def render(report: Report) -> str:
         f'<td class="text">{_steps(d.next_steps, d.level)}</td>'
         f'<td class="text def">{escape(d.definition)}</td></tr>'
         for d in m.dimensions)
-    table = ('<table class="wide maturity"><colgroup><col style="width:14%">'
-             '<col style="width:13%"><col style="width:24%"><col style="width:27%">'
-             '<col style="width:22%"></colgroup><thead><tr><th>dimension</th>'
+    table = ('<table class="wide maturity"><colgroup><col class="w14"><col class="w13">'
+             '<col class="w24"><col class="w27"><col class="w22"></colgroup>'
+             '<thead><tr><th>dimension</th>'
              '<th class="text">level</th><th class="text">what the store and handoff.yaml '
              'show</th><th class="text">to reach the next level</th>'
              f'<th class="text">rule</th></tr></thead><tbody>{rows}</tbody></table>')
@@ -44,8 +44,8 @@ def render(report: Report) -> str:
 
 
 def _badge(level: int, text: str) -> str:
-    colour = PALETTE.get(f"level{level}", PALETTE["bar"])
-    return f'<span class="badge" style="background:{colour}">{escape(text)}</span>'
+    key = f"level{level}" if f"level{level}" in PALETTE else "bar"
+    return f'<span class="badge {kit.swatch(key)}">{escape(text)}</span>'
 
 
 def _steps(steps: tuple[str, ...], level: int) -> str:
