@@ -11,11 +11,15 @@ or an admin edited it by hand): the admin reloads and sees the current text.
 from __future__ import annotations
 
 import difflib
+import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +30,12 @@ from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.problems.report import Problem
+from handoff_sync.safety import redaction
+
+LOCK_FILE = ".handoff-edit.lock"  # a dotfile: the draft check and the folder hash skip it
+LOCK_WAIT = 30.0  # seconds a save waits for another one to finish
+LOCK_POLL = 0.05
+log = logging.getLogger(__name__)
 
 
 class SaveConflict(UserError):
@@ -38,6 +48,12 @@ class InvalidDraft(UserError):
     """A draft with problems cannot be saved."""
 
     hint = "fix the fields the problems name (the same checks as `mappings validate`)"
+
+
+class AuditFailed(UserError):
+    """The files were saved, but the audit row was not written."""
+
+    hint = "check the database (`handoff-sync status`); the saved change is in the files"
 
 
 class AuditLog(Protocol):
@@ -103,24 +119,69 @@ class Draft:
             mappings, problems = validate_mappings(copy)
             return mappings, [_relocated(problem, copy, self.folder) for problem in problems]
 
-    def save(self, audit: AuditLog, *, by: str, at: datetime, summary: str) -> int:
+    def save(self, audit: AuditLog, *, by: str, at: datetime, summary: str,
+             lock_wait: float = LOCK_WAIT) -> int:
         """Write the changed files (each atomically) after checking the draft again and
-        that nobody changed them since they were read; log the edit; its audit id."""
-        _mappings, problems = self.check()
-        if problems:
-            raise InvalidDraft(f"{len(problems)} problem(s) in the change; nothing was "
-                               f"saved. First: {problems[0]}")
-        for name, was in self.read_digests.items():
-            if name in self.texts and digest(self.current(name)) != was:
-                raise SaveConflict(f"{name} changed on disk after you opened it (another "
-                                   "admin saved, or it was edited by hand): reload the page "
-                                   "to start from the current file; nothing was saved")
-        changes = self.diff()
-        if not changes:
-            raise InvalidDraft("nothing to save: the change leaves every file as it is")
-        _write_all({_file(self.folder, name): self.texts[name] for name in changes})
-        return audit.record_mapping_edit(str(self.folder), at=at, by=by, summary=summary,
-                                         diff=changes)
+        that nobody changed them since they were read; log the edit; its audit id.
+        Under the folder's edit lock from the check to the audit row: the daemon's
+        console and a standalone one save one after the other, and the second sees the
+        first's change (SaveConflict) instead of overwriting it. AuditFailed when the
+        files were written but the audit row was not."""
+        with edit_lock(self.folder, wait=lock_wait):
+            _mappings, problems = self.check()
+            if problems:
+                raise InvalidDraft(f"{len(problems)} problem(s) in the change; nothing was "
+                                   f"saved. First: {problems[0]}")
+            for name, was in self.read_digests.items():
+                if name in self.texts and digest(self.current(name)) != was:
+                    raise SaveConflict(f"{name} changed on disk after you opened it "
+                                       "(another admin saved, or it was edited by hand): "
+                                       "reload the page to start from the current file; "
+                                       "nothing was saved")
+            changes = self.diff()
+            if not changes:
+                raise InvalidDraft("nothing to save: the change leaves every file as it is")
+            _write_all({_file(self.folder, name): self.texts[name] for name in changes})
+            try:
+                return audit.record_mapping_edit(str(self.folder), at=at, by=by,
+                                                 summary=summary, diff=changes)
+            except Exception as exc:  # any database failure: the files are written already
+                log.warning("mapping edit of %s saved, audit row failed: %s", self.folder,
+                            redaction.redact(str(exc)))
+                raise AuditFailed(
+                    f"the change was saved ({', '.join(changes)}), but its audit entry "
+                    f"could not be written ({type(exc).__name__}): the Audit page will not "
+                    "list it") from None
+
+
+@contextmanager
+def edit_lock(folder: Path, *, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """An exclusive lock on ``folder/.handoff-edit.lock`` (fcntl.flock: every process on
+    this host, and NFS-free shared volumes); UserError when it stays taken ``wait``
+    seconds, or when the folder is not writable."""
+    path = folder / LOCK_FILE
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {path} ({exc.strerror or exc}); nothing was saved",
+            hint="make the mappings folder writable by the user the console runs as (the "
+                 "Docker image mounts /config read-only: mount the mappings folder "
+                 "read-write to edit it here)") from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UserError(f"another save of {folder} is still running; nothing "
+                                    "was saved", hint="try again in a minute") from None
+                time.sleep(LOCK_POLL)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def _file(folder: Path, name: str) -> Path:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -29,12 +30,15 @@ from ruamel.yaml.tokens import CommentToken
 
 from handoff_sync.errors import UserError
 from handoff_sync.problems.report import KeyPath, format_path
+from handoff_sync.problems.yaml_source import MAX_FILE_BYTES, limit_problem
 
 
 class _Delete:
     def __repr__(self) -> str:
         return "DELETE"
 
+
+MAX_POSTED_CHARS = MAX_FILE_BYTES  # of a raw YAML editor's text (a mappings file is KBs)
 
 DELETE: Any = _Delete()
 """A ``Change`` value that removes the key (or list item) at its path."""
@@ -63,8 +67,24 @@ def _yaml() -> YAML:
     return yaml
 
 
+def posted_yaml_refusal(text: str, name: str) -> str | None:
+    """Why YAML text (a posted raw editor, or a file) must not be loaded at all: larger
+    than a mappings file can be, nested too deep, or an alias bomb. Checked by the
+    bounded parser (problems/yaml_source.py) in linear time, before ruamel builds the
+    document (ruamel would expand the aliases while a form walks it, and hang)."""
+    problem = limit_problem(text, Path(name))
+    if problem is None:
+        return None
+    return (f"The YAML of {name} is refused: {problem.message} (line {problem.line}); "
+            f"{problem.hint}. Nothing was saved.")
+
+
 def load(text: str) -> Any:
-    """The document as ruamel's round-trip data (CommentedMap/CommentedSeq)."""
+    """The document as ruamel's round-trip data (CommentedMap/CommentedSeq); EditError
+    for text over the size limits (see ``posted_yaml_refusal``)."""
+    refused = posted_yaml_refusal(text, "the file")
+    if refused is not None:
+        raise EditError(refused)
     try:
         return _yaml().load(text)
     except YAMLError as exc:

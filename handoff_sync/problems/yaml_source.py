@@ -77,6 +77,10 @@ class _Fatal(Exception):
         self.where = (line, column, path, message, hint)
 
 
+class _Limit(_Fatal):
+    """A size limit (values after aliases, nesting): the text is refused outright."""
+
+
 @dataclass
 class _Frame:
     container: dict[str, Any] | list[Any]
@@ -139,6 +143,26 @@ def parse_yaml_text(text: str, file: Path) -> tuple[YamlDocument | None, list[Pr
         return None, [document.problem((), "expected a mapping of keys (key: value) at the "
                                        "top of the file", "start it with 'version: 1'")]
     return document, []
+
+
+def limit_problem(text: str, file: Path) -> Problem | None:
+    """The size limit ``text`` breaks (bytes, nesting depth, values after expanding
+    aliases), or None. Check text with this before another YAML library builds or walks
+    it: an alias bomb is refused here in linear time, where a full load would hang."""
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        return Problem(file, 1, 1, (), f"the file is larger than {MAX_FILE_BYTES // 1000} KB",
+                       "a mappings file is a few KB; is this the right file?")
+    try:
+        _build(_events(text), SourceMap(), [], file)
+    except _Limit as fatal:
+        line, column, path, message, hint = fatal.where
+        return Problem(file, line + 1, column + 1, path, message, hint)
+    except _Fatal:  # not a size limit: the caller's own loader reports it
+        return None
+    except yaml.YAMLError as exc:  # PyYAML's scanner may stop runaway nesting first
+        problem = _syntax_problem(exc, text, file)
+        return problem if problem.message.startswith("nesting deeper") else None
+    return None
 
 
 def _events(text: str) -> Iterator[Any]:
@@ -287,7 +311,7 @@ def _build(events: Iterator[Any], source: SourceMap, problems: list[Problem],
             continue
         total += 1
         if total > MAX_VALUES:
-            raise _Fatal(mark.line, mark.column, (), f"more than {MAX_VALUES} values "
+            raise _Limit(mark.line, mark.column, (), f"more than {MAX_VALUES} values "
                          "(after expanding aliases)", "a mappings file is small; remove "
                          "the repetition or the aliases (*name)")
         if expecting_key():
@@ -319,12 +343,12 @@ def _build(events: Iterator[Any], source: SourceMap, problems: list[Problem],
             value, size = anchors[event.anchor]
             total += size
             if total > MAX_VALUES:
-                raise _Fatal(mark.line, mark.column, path, f"more than {MAX_VALUES} values "
+                raise _Limit(mark.line, mark.column, path, f"more than {MAX_VALUES} values "
                              "after expanding aliases", "remove the nested aliases")
             place(value, size, mark)
         elif kind in ("MappingStartEvent", "SequenceStartEvent"):
             if len(stack) >= MAX_DEPTH:
-                raise _Fatal(mark.line, mark.column, path, f"nesting deeper than {MAX_DEPTH} "
+                raise _Limit(mark.line, mark.column, path, f"nesting deeper than {MAX_DEPTH} "
                              "levels", "a mappings file is never this deep; check the "
                              "indentation and brackets")
             tag = event.tag

@@ -28,6 +28,7 @@ from handoff_sync.console.health_view import (
     pipeline_health,
     record_keys,
 )
+from handoff_sync.console.offload import off_loop
 from handoff_sync.console.pages import Page
 from handoff_sync.console.record_links import linker
 from handoff_sync.console.templating import render
@@ -75,9 +76,11 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             response.headers["HX-Refresh"] = "true"
         return response
 
-    return [Route("/health", health),
-            Route("/health/{pipeline}/sync", sync_now, methods=["POST"]),
-            Route("/health/{pipeline}/requests", requests_fragment)]
+    # Store queries: in the console's threads (offload.py), not Starlette's default pool,
+    # which /readyz uses.
+    return [Route("/health", off_loop(health)),
+            Route("/health/{pipeline}/sync", off_loop(sync_now), methods=["POST"]),
+            Route("/health/{pipeline}/requests", off_loop(requests_fragment))]
 
 
 def _requests_fragment(request: Request, context: ConsoleContext, name: str) -> Response:

@@ -25,10 +25,11 @@ from handoff_sync.console import system_form
 from handoff_sync.console.auth import current_user, require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, InvalidDraft, SaveConflict, digest
+from handoff_sync.console.offload import off_loop, posted
 from handoff_sync.console.pages import Page
 from handoff_sync.console.system_form import Placed, Row
 from handoff_sync.console.templating import render
-from handoff_sync.console.yaml_edit import EditError
+from handoff_sync.console.yaml_edit import MAX_POSTED_CHARS, EditError, posted_yaml_refusal
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import POLICY_FILE, validate_mappings
 from handoff_sync.mapping.system.compile import MAPPABLE_FIELDS
@@ -49,13 +50,13 @@ def system_files(folder: Path) -> list[str]:
 
 
 def routes(context: ConsoleContext) -> list[BaseRoute]:
-    async def index(request: Request) -> Response:
+    def index(request: Request) -> Response:
         pipelines = [(pipeline, [(name, _summary(pipeline.mappings / name))
                                  for name in system_files(pipeline.mappings)])
                      for pipeline in context.pipelines]
         return render(request, "mappings.html", pipelines=pipelines)
 
-    async def show(request: Request) -> Response:
+    def show(request: Request) -> Response:
         pipeline, name = _target(context, request)
         folder = pipeline.mappings
         text = (folder / name).read_text(encoding="utf-8")
@@ -74,10 +75,9 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                      problems=problems, flash=flash, raw=None if sections else text,
                      status_code=200)
 
-    async def form_post(request: Request) -> Response:
+    def form_post(request: Request, form: FormData) -> Response:
         user = require_admin(request, "change mappings")
         pipeline, name = _target(context, request)
-        form = await request.form()
         action = _field(form, "action")
         sections = {section: system_form.rows_from_form(_plain(form), section)
                     for section in system_form.SECTIONS}
@@ -98,14 +98,17 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                                 form, system_form.summary(edit.changes),
                                 sections=sections, raw=None)
 
-    async def yaml_post(request: Request) -> Response:
+    def yaml_post(request: Request, form: FormData) -> Response:
         user = require_admin(request, "change mappings")
         pipeline, name = _target(context, request)
-        form = await request.form()
         action = _field(form, "action")
         new_text = _field(form, "text").replace("\r\n", "\n")
         draft = _draft(pipeline, name, form)
         text = draft.current(name)
+        if (refused := posted_yaml_refusal(new_text, name)) is not None:
+            return _page(request, context, pipeline, name, text=text, sections=_rows(text),
+                         raw=new_text[:MAX_POSTED_CHARS], flash=refused, bad=True,
+                         status_code=400)
         if new_text == text:
             return _page(request, context, pipeline, name, text=text, sections=_rows(text),
                          flash="Nothing to save: the YAML is the file as it is.")
@@ -116,10 +119,11 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                                 raw=new_text)
 
     base = f"{PATH}/{{pipeline}}/{{name}}"
-    return [Route(PATH, index),
-            Route(base, show),
-            Route(f"{base}/form", form_post, methods=["POST"]),
-            Route(f"{base}/yaml", yaml_post, methods=["POST"])]
+    # Every handler reads files and validates: in the console's threads (offload.py).
+    return [Route(PATH, off_loop(index)),
+            Route(base, off_loop(show)),
+            Route(f"{base}/form", posted(form_post), methods=["POST"]),
+            Route(f"{base}/yaml", posted(yaml_post), methods=["POST"])]
 
 
 def _preview_or_save(request: Request, context: ConsoleContext, by: str,

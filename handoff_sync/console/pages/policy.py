@@ -11,9 +11,9 @@ so a save over someone else's newer edit is refused.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -22,6 +22,7 @@ from handoff_sync.config.settings import PipelineConfig
 from handoff_sync.console.auth import current_user, require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, digest
+from handoff_sync.console.offload import EXPENSIVE, Busy, off_loop, posted
 from handoff_sync.console.pages import Page
 from handoff_sync.console.policy_forms import (
     DURATION_UNITS,
@@ -33,7 +34,7 @@ from handoff_sync.console.policy_forms import (
     problems_by_field,
 )
 from handoff_sync.console.templating import render
-from handoff_sync.console.yaml_edit import EditError, load
+from handoff_sync.console.yaml_edit import EditError, load, posted_yaml_refusal
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
@@ -51,7 +52,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         name = (form or {}).get("pipeline") or request.query_params.get("pipeline")
         return context.pipeline(str(name)) if name else context.pipelines[0]
 
-    async def page(request: Request) -> Response:
+    def page(request: Request) -> Response:
         pipeline = pipeline_of(request)
         draft = Draft(pipeline.mappings)
         text = draft.text(FILE)
@@ -67,22 +68,21 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                       path_id=path_id, eid=element_id, can_save=_is_admin(request),
                       raw=request.url.path.endswith("/raw"))
 
-    async def preview(request: Request) -> Response:
-        form = dict(await request.form())
-        return await _answer(request, context, pipeline_of(request, form), form, save=False)
+    def preview(request: Request, form: FormData) -> Response:
+        return _answer(request, context, pipeline_of(request, form), dict(form), save=False)
 
-    async def save(request: Request) -> Response:
+    def save(request: Request, form: FormData) -> Response:
         require_admin(request, "save the policy")
-        form = dict(await request.form())
-        return await _answer(request, context, pipeline_of(request, form), form, save=True)
+        return _answer(request, context, pipeline_of(request, form), dict(form), save=True)
 
-    return [Route("/policy", page), Route("/policy/raw", page),
-            Route("/policy/preview", preview, methods=["POST"]),
-            Route("/policy/save", save, methods=["POST"])]
+    # Files, validation, the store and what-ifs: in the console's threads (offload.py).
+    return [Route("/policy", off_loop(page)), Route("/policy/raw", off_loop(page)),
+            Route("/policy/preview", posted(preview), methods=["POST"]),
+            Route("/policy/save", posted(save), methods=["POST"])]
 
 
-async def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
-                  form: dict[str, Any], *, save: bool) -> Response:
+def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
+            form: dict[str, Any], *, save: bool) -> Response:
     form = {str(key): str(value) for key, value in form.items()}
     draft = Draft(pipeline.mappings)
     text = draft.text(FILE)
@@ -93,6 +93,8 @@ async def _answer(request: Request, context: ConsoleContext, pipeline: PipelineC
     draft.read_digests[FILE] = form.get("base") or digest(text)
     try:
         if "raw" in form:
+            if (refused := posted_yaml_refusal(form["raw"], FILE)) is not None:
+                return _result(request, form, error=refused)
             changes = FormChanges(described=[f"{FILE}: edited as YAML"], fields=["raw"])
             draft.set_text(FILE, form["raw"].replace("\r\n", "\n"))
         else:
@@ -103,8 +105,7 @@ async def _answer(request: Request, context: ConsoleContext, pipeline: PipelineC
     if not changes.changes and "raw" not in form:
         return _result(request, form, fields=changes.fields,
                        error="nothing changed in this form: edit a value first")
-    # Validating and planning read files and the store: off the event loop.
-    candidate, problems = await asyncio.to_thread(draft.check)
+    candidate, problems = draft.check()
     if problems or candidate is None:
         return _result(request, form, fields=changes.fields, problems=problems,
                        status_code=422)
@@ -119,7 +120,12 @@ async def _answer(request: Request, context: ConsoleContext, pipeline: PipelineC
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
     current, _problems = validate_mappings(pipeline.mappings)
-    result = await asyncio.to_thread(_what_if, context, pipeline, current, candidate)
+    try:
+        with EXPENSIVE.held():  # a few what-ifs at a time, process-wide
+            result = _what_if(context, pipeline, current, candidate)
+    except Busy as exc:
+        return _result(request, form, fields=changes.fields, error=exc.detail,
+                       status_code=429)
     return _result(request, form, fields=changes.fields, whatif=result, notes=notes,
                    diff=draft.diff(), summary=changes.summary)
 

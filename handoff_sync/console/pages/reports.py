@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from handoff_sync.console.context import ConsoleContext
+from handoff_sync.console.offload import EXPENSIVE, run
 from handoff_sync.console.pages import Page
 from handoff_sync.console.report_cache import ReportCache, Rows
 from handoff_sync.console.report_query import ReportQuery, parse_query, unknown_values
@@ -62,8 +62,8 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                               selection=query.selection)
         return query, rows, report, ""
 
-    async def reports(request: Request) -> Response:
-        query, rows, report, problem = await run_in_threadpool(outcome, request)
+    def page(request: Request, query: ReportQuery, rows: Rows | None,
+             report: Report | None, problem: str) -> Response:
         # htmx asks for the view alone; a history restore (back button) for the page.
         fragment = (request.headers.get("HX-Request") == "true"
                     and request.headers.get("HX-History-Restore-Request") != "true")
@@ -72,16 +72,23 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                       status_code=400 if query.errors else 200,
                       headers={"Vary": "HX-Request"}, **values)
 
+    async def reports(request: Request) -> Response:
+        # Building is the expensive part (a few at a time; "busy" past the wait); the
+        # page's HTML is made in a worker thread too: never on the event loop.
+        built = await EXPENSIVE.run(outcome, request)
+        return await run(page, request, *built)
+
     async def download(request: Request) -> Response:
         fmt = request.path_params["fmt"]
         if fmt not in DOWNLOADS:
             raise HTTPException(404, f"No report as {fmt!r}: CSV or JSON.")
-        query, _, report, problem = await run_in_threadpool(outcome, request)
+        query, _, report, problem = await EXPENSIVE.run(outcome, request)
         if report is None:
             lines = [f"{name}: {message}" for name, message in query.errors.items()]
             return PlainTextResponse("\n".join(lines or [problem]) + "\n", status_code=400)
         name = f"handoff-report-{report.pipeline}.{fmt}"
-        return Response(render_report(report, fmt), media_type=DOWNLOADS[fmt], headers={
+        body = await run(render_report, report, fmt)
+        return Response(body, media_type=DOWNLOADS[fmt], headers={
             "Content-Disposition": f'attachment; filename="{name}"'})
 
     async def css(request: Request) -> Response:

@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from connectors.errors import ConnectorError
 from handoff_sync.console.auth import require_admin
 from handoff_sync.console.context import ConsoleContext
+from handoff_sync.console.offload import run
 from handoff_sync.console.pages import Page
 from handoff_sync.console.record_links import SideLinker, linker, side_linker
 from handoff_sync.console.review_view import (
@@ -59,17 +59,17 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
     async def dismiss(request: Request) -> Response:
         user = require_admin(request, "dismiss review items")
         form = await request.form()
-        return await run_in_threadpool(_dismiss, request, context, form, user.name)
+        return await run(_dismiss, request, context, form, user.name)
 
     async def dismiss_owner(request: Request) -> Response:
         user = require_admin(request, "dismiss review items")
         form = await request.form()
-        return await run_in_threadpool(_dismiss_owner, request, context, form, user.name)
+        return await run(_dismiss_owner, request, context, form, user.name)
 
     async def link(request: Request) -> Response:
         user = require_admin(request, "link review items")
         form = await request.form()
-        return await run_in_threadpool(_link, request, context, form, user.name)
+        return await run(_link, request, context, form, user.name)
 
     return [Route(PATH, page),
             Route(f"{PATH}/dismiss", dismiss, methods=["POST"]),
@@ -91,7 +91,7 @@ def _filters(request: Request, context: ConsoleContext) -> tuple[Filters, Filter
 async def _page(request: Request, context: ConsoleContext) -> Response:
     """The page; just its list for htmx (the filters changed, or an action was taken)."""
     filters, error = _filters(request, context)
-    view = await run_in_threadpool(_queue, context, filters)
+    view = await run(_queue, context, filters)
     values = _common(context, filters, view)
     if request.headers.get("HX-Target") == LIST_TARGET:
         return render(request, "review_list.html", filter_error=error, **values)
