@@ -18,9 +18,8 @@ import asyncio
 import contextvars
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from starlette.datastructures import FormData
@@ -31,7 +30,7 @@ from starlette.responses import Response
 T = TypeVar("T")
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-WORKERS = 8  # the console's threads: a handful of admins, not a crowd
+WORKERS = 4  # few: CPU-bound threads share the GIL with the loop (more would slow probes)
 _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="console")
 POLL_SECONDS = 0.05
 BUSY = ("The console is busy with other reports and what-ifs right now: try again in a "
@@ -53,13 +52,28 @@ def off_loop(handler: Callable[[Request], Response]) -> Endpoint:
     return endpoint
 
 
-def posted(handler: Callable[[Request, FormData], Response]) -> Endpoint:
+def posted(handler: Callable[[Request, FormData], Response], *,
+           gate: Gate | None = None,
+           busy: Callable[[Request, FormData, Busy], Response] | None = None) -> Endpoint:
     """An endpoint reading the form on the loop (it awaits the body), then running
-    ``handler(request, form)`` in a console worker thread."""
+    ``handler(request, form)`` in a console worker thread; with ``gate``, once one of its
+    slots is free (the waiting is done on the loop, holding no thread), and answering
+    ``busy(request, form, exc)`` (or the Busy error page) when none comes free."""
 
     async def endpoint(request: Request) -> Response:
-        form = await request.form()
-        return await run(handler, request, form)
+        try:
+            form = await request.form()
+        except HTTPException as exc:  # Starlette's own limits, e.g. a field over 1 MB
+            raise HTTPException(exc.status_code, f"The form was refused: {exc.detail} A "
+                                "mappings file is a few KB: paste the file alone.") from None
+        if gate is None:
+            return await run(handler, request, form)
+        try:
+            return await gate.run(handler, request, form)
+        except Busy as exc:
+            if busy is None:
+                raise
+            return busy(request, form, exc)
 
     return endpoint
 
@@ -96,17 +110,6 @@ class Gate:
         # request stops waiting: a client that hangs up does not free a busy slot.
         future.add_done_callback(self._release)
         return await asyncio.wrap_future(future)
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """The same slot, taken from a worker thread already running the request's
-        work (the thread waits: at most ``wait`` seconds, then Busy)."""
-        if not self._slots.acquire(timeout=self.wait):
-            raise Busy()
-        try:
-            yield
-        finally:
-            self._slots.release()
 
     def _release(self, _future: Future[Any]) -> None:
         self._slots.release()

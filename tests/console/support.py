@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.routing import BaseRoute
 from starlette.testclient import TestClient
 
 from handoff_sync.config.load import load_config
@@ -122,9 +123,12 @@ def post(client: TestClient, url: str, data: dict[str, Any] | None = None, *,
 
 
 @contextmanager
-def live_console(context: ConsoleContext, *, local: bool = True) -> Iterator[str]:
-    """The console served on a free loopback port; its base URL."""
-    server = AsgiServer(create_app(context, local=local), "127.0.0.1", 0)
+def live_console(context: ConsoleContext, *, local: bool = True,
+                 extra_routes: list[BaseRoute] | None = None) -> Iterator[str]:
+    """The console served on a free loopback port (with ``extra_routes`` first, as the
+    daemon adds /healthz, /readyz and /metrics); its base URL."""
+    server = AsgiServer(create_app(context, local=local, extra_routes=extra_routes),
+                        "127.0.0.1", 0)
     server.start()
     try:
         yield server.url

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from handoff_sync.console.drafts import Draft, InvalidDraft, SaveConflict
+from handoff_sync.console.drafts import (
+    LOCK_FILE,
+    AuditFailed,
+    Draft,
+    InvalidDraft,
+    SaveConflict,
+    edit_lock,
+)
 from handoff_sync.console.yaml_edit import Change
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.loader import validate_mappings
@@ -91,3 +99,78 @@ def test_a_read_only_folder_is_named_with_what_to_do(folder: Path, store: Store)
 def test_a_file_name_outside_the_folder_is_refused(folder: Path) -> None:
     with pytest.raises(UserError, match="not a mappings file name"):
         Draft(folder).set_text("../handoff-sync.yaml", "x")
+
+
+def test_a_save_waits_for_the_folders_edit_lock_then_sees_the_other_save(
+        folder: Path, store: Store) -> None:
+    path = folder / "salesforce.yaml"
+    before = path.read_text()
+    draft = Draft(folder).change("salesforce.yaml", POLICY_CHANGE)
+    outcome: list[object] = []
+
+    def save() -> None:
+        try:
+            outcome.append(draft.save(store, by="ada", at=AT, summary="x"))
+        except UserError as exc:
+            outcome.append(exc)
+
+    # The lock as another console process holds it between its check and its audit row
+    # (a draft check takes ~40 ms: unlocked, this save would be written within the wait).
+    with edit_lock(folder):
+        worker = threading.Thread(target=save)
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive() and not outcome
+        assert path.read_text() == before
+        path.write_text(before + "# the other process's save\n")
+    worker.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], SaveConflict), outcome
+    assert path.read_text() == before + "# the other process's save\n"
+    assert store.mapping_edits() == []
+    assert (folder / LOCK_FILE).exists() and draft.check()[1] == []  # the check skips it
+
+
+def test_two_saves_from_one_digest_save_once(folder: Path, store: Store) -> None:
+    drafts = [Draft(folder).change("salesforce.yaml", POLICY_CHANGE),
+              Draft(folder).change("salesforce.yaml",
+                                   Change(("fields", "competitors", "policy"), "prm_wins"))]
+    outcome: list[object] = []
+    start = threading.Barrier(2)
+
+    def save(draft: Draft) -> None:
+        start.wait()
+        try:
+            outcome.append(draft.save(store, by="ada", at=AT, summary="x"))
+        except UserError as exc:
+            outcome.append(exc)
+
+    workers = [threading.Thread(target=save, args=(draft,)) for draft in drafts]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert sorted(type(item).__name__ for item in outcome) == ["SaveConflict", "int"]
+    assert len(store.mapping_edits()) == 1
+
+
+def test_a_lock_held_too_long_refuses_the_save_with_a_message(folder: Path,
+                                                               store: Store) -> None:
+    draft = Draft(folder).change("salesforce.yaml", POLICY_CHANGE)
+    with edit_lock(folder), pytest.raises(UserError, match=r"another save of .* is still "
+                                                           r"running; nothing was saved"):
+        draft.save(store, by="ada", at=AT, summary="x", lock_wait=0.2)
+
+
+def test_an_audit_row_that_fails_after_the_write_says_the_change_was_saved(
+        folder: Path, tmp_path: Path) -> None:
+    unmigrated = Store.connect(f"sqlite:///{tmp_path}/unmigrated.db")  # no audit table
+    try:
+        draft = Draft(folder).change("salesforce.yaml", POLICY_CHANGE)
+        with pytest.raises(AuditFailed, match=r"the change was saved \(salesforce.yaml\), "
+                                              "but its audit entry could not be written"):
+            draft.save(unmigrated, by="ada", at=AT, summary="x")
+    finally:
+        unmigrated.close()
+    assert "policy: crm_wins}" in (folder / "salesforce.yaml").read_text()
+    with edit_lock(folder, wait=0.1):  # released
+        pass

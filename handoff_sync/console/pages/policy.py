@@ -77,7 +77,8 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
 
     # Files, validation, the store and what-ifs: in the console's threads (offload.py).
     return [Route("/policy", off_loop(page)), Route("/policy/raw", off_loop(page)),
-            Route("/policy/preview", posted(preview), methods=["POST"]),
+            Route("/policy/preview", posted(preview, gate=EXPENSIVE, busy=_busy),
+                  methods=["POST"]),
             Route("/policy/save", posted(save), methods=["POST"])]
 
 
@@ -120,14 +121,15 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
     current, _problems = validate_mappings(pipeline.mappings)
-    try:
-        with EXPENSIVE.held():  # a few what-ifs at a time, process-wide
-            result = _what_if(context, pipeline, current, candidate)
-    except Busy as exc:
-        return _result(request, form, fields=changes.fields, error=exc.detail,
-                       status_code=429)
+    result = _what_if(context, pipeline, current, candidate)
     return _result(request, form, fields=changes.fields, whatif=result, notes=notes,
                    diff=draft.diff(), summary=changes.summary)
+
+
+def _busy(request: Request, form: FormData, exc: Busy) -> Response:
+    """A preview that found no free slot for its what-if: try again."""
+    return _result(request, {str(k): str(v) for k, v in form.items()}, error=exc.detail,
+                   status_code=429, headers=exc.headers)
 
 
 def _what_if(context: ConsoleContext, pipeline: PipelineConfig, current: MappingSet | None,
