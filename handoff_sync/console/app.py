@@ -179,7 +179,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (301, 302, 303, 307, 308):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    return render(request, "error.html", status_code=exc.status_code, headers=exc.headers,
+    return render(request, "error.html", status_code=exc.status_code,
+                  headers=dict(exc.headers) if exc.headers else None,
                   message=redaction.redact(str(exc.detail)))
 
 
