@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -43,6 +42,7 @@ from handoff_sync.console.auth import (
 from handoff_sync.console.context import ConsoleContext, utc_now
 from handoff_sync.console.crash import CrashPage
 from handoff_sync.console.headers import SecurityHeaders
+from handoff_sync.console.offload import run
 from handoff_sync.console.pages import pages
 from handoff_sync.console.proxy import client_address
 from handoff_sync.console.sessions import ConsoleSessions
@@ -148,7 +148,7 @@ def _login_page(context: ConsoleContext, throttle: LoginThrottle) -> Any:
                           error=f"Too many failed logins: wait {wait} minute"
                                 f"{'s' if wait != 1 else ''} and try again.")
         # argon2 takes tens of milliseconds on purpose: not on the event loop.
-        user = await run_in_threadpool(check_password, console, name, password)
+        user = await run(check_password, console, name, password)
         if user is None:
             await throttle.slow_down(client, name)
             return render(request, "login.html", status_code=401, target=target, name=name,
