@@ -33,6 +33,8 @@ INTERNAL = {
     "handoff_sync.sync.pull.PullStopped",  # a stop, recorded as nothing
     "handoff_sync.problems.pydantic_errors.KeyProblems",  # a validator's problems at keys
     "handoff_sync.problems.yaml_source._Fatal",  # becomes a Problem
+    "handoff_sync.problems.yaml_source._Limit",  # becomes a Problem
+    "handoff_sync.console.offload.Busy",  # an HTTPException: the console's 429 answer
     "handoff_sync.mapping.system.transforms.ValueProblem",  # becomes a per-value problem
     "connectors.errors.StopRequested",  # not a failure
     "connectors.secret_text.SecretTextError",  # becomes SecretError or AuthError
