@@ -21,8 +21,14 @@ A third job, ``requests``, looks for such rows every ``REQUEST_POLL_SECONDS`` an
 the pipeline's cycle through the same lock and lease as a scheduled one: only a replica
 that holds or can take the lease claims the requests (atomically, so two replicas never
 both run them), and records the cycle's outcome on them. Every cycle, scheduled or not,
-serves the requests pending for its pipeline. The same job renews this replica's
-presence lease (``replica:<holder>``), by which a console tells whether any daemon runs.
+serves the requests pending for its pipeline. A requested run that finds nothing left
+to claim (another replica was first) gives back a lease it took only for that. Each poll
+also closes the running requests of replicas that died (``sync_requests.close_abandoned``).
+
+A thread of its own (the lease keeper, as for a long cycle) renews this replica's presence
+lease (``replica:<holder>``) every third of ``REPLICA_LEASE``, however long cycles take: by
+it a console tells whether any daemon runs, and other replicas that this one's running
+requests are still served.
 
 With ``app_factory`` (the CLI's, when ``console.enabled``) the health port serves that
 ASGI app under uvicorn, built around Starlette routes for /healthz, /readyz and
@@ -45,6 +51,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -135,6 +142,9 @@ class LeaseStore(Protocol):
     def finish_sync_requests(self, token: str, *, now: datetime, outcome: str,
                              run_id: str | None, message: str | None) -> None: ...
 
+    def close_abandoned_sync_requests(self, now: datetime, *, pipeline: str | None = None,
+                                      holder: str | None = None) -> int: ...
+
     def unclaim_sync_requests(self, token: str) -> None: ...
 
     def close(self) -> None: ...
@@ -206,6 +216,7 @@ class Daemon:
         self._health: HealthServer | AsgiServer | None = None
         self._signals = StopSignals("handoff-sync run")
         self._shut_down = False
+        self._presence: ExitStack | None = None  # the thread renewing the replica lease
 
     # -- the one job function ------------------------------------------------------------
 
@@ -225,6 +236,7 @@ class Daemon:
         that ran, for tests."""
         try:
             self.store.mark_replica(self.holder, REPLICA_LEASE, self._clock())
+            self.store.close_abandoned_sync_requests(self._clock())
             pending = self.store.pending_sync_pipelines()
         except Exception as exc:  # the database is down: /readyz says so
             log.warning("sync_requests_not_read", error=type(exc).__name__)
@@ -263,14 +275,17 @@ class Daemon:
                       requested: bool) -> CycleReport | None:
         name = slot.name
         claim: _Claim | None = None
+        held_before = slot.renewed_at is not None
         try:
             if not self._acquire_lease(slot):
                 if not requested:
                     self._skip(name, "lease_held_elsewhere")
                 return None
             claim = self._claim_requests(name, pending_known=requested)
-            if requested and claim is None:
-                return None  # another replica was first
+            if requested and claim is None:  # another replica was first
+                if not held_before:
+                    self._release_lease(slot)  # taken for this request only
+                return None
             if claim is not None and claim.full and not full:
                 full, job_kind = True, "full"
             if slot.runner is None:
@@ -290,6 +305,9 @@ class Daemon:
                         message=one_line(exc))
             self._unclaim(claim)  # the replica that holds the lease now serves them
             return None
+        except BaseException:  # KeyboardInterrupt, SystemExit: the requests wait for a cycle
+            self._unclaim(claim)
+            raise
         except Exception as exc:
             self.failed_cycles += 1
             self.metrics.observe_exception(name, job_kind, exc)
@@ -313,6 +331,10 @@ class Daemon:
         None when there are none. A store failure here only delays the requests: the
         cycle runs, and the next one claims them."""
         try:
+            # Under the pipeline's lock: this replica's running requests of it are
+            # leftovers of a cycle whose outcome could not be recorded.
+            self.store.close_abandoned_sync_requests(self._clock(), pipeline=name,
+                                                     holder=self.holder)
             if not pending_known and name not in self.store.pending_sync_pipelines():
                 return None
             token = uuid.uuid4().hex
@@ -402,17 +424,36 @@ class Daemon:
 
     def _release_leases(self) -> None:
         for slot in self._slots.values():
-            if slot.renewed_at is None:
-                continue
-            try:
-                self.store.release_lease(pipeline_lease(slot.name), self.holder)
-                log.info("lease_released", pipeline=slot.name, lease=pipeline_lease(slot.name))
-            except Exception as exc:
-                # It expires on its own after lease_seconds.
-                log.warning("lease_release_failed", pipeline=slot.name,
-                            error=type(exc).__name__, message=one_line(exc))
-            slot.renewed_at = None
-            self.metrics.set_lease_held(slot.name, False)
+            if slot.renewed_at is not None:
+                self._release_lease(slot)
+
+    def _release_lease(self, slot: _Slot) -> None:
+        try:
+            self.store.release_lease(pipeline_lease(slot.name), self.holder)
+            log.info("lease_released", pipeline=slot.name, lease=pipeline_lease(slot.name))
+        except Exception as exc:
+            # It expires on its own after lease_seconds.
+            log.warning("lease_release_failed", pipeline=slot.name,
+                        error=type(exc).__name__, message=one_line(exc))
+        slot.renewed_at = None
+        self.metrics.set_lease_held(slot.name, False)
+
+    def _keep_presence(self) -> None:
+        """Mark this replica present now, then from a thread of its own every third of
+        ``REPLICA_LEASE`` until shutdown: cycles of any length do not hold it up."""
+        if self._presence is not None:
+            return
+        try:
+            self._renew_presence()
+        except Exception as exc:  # the database is down: /readyz says so; the thread retries
+            log.warning("replica_not_marked", error=type(exc).__name__)
+        self._presence = ExitStack()
+        self._presence.enter_context(
+            lease_kept(self._renew_presence, REPLICA_LEASE.total_seconds() / 3))
+
+    def _renew_presence(self) -> bool:
+        self.store.mark_replica(self.holder, REPLICA_LEASE, self._clock())
+        return True
 
     # -- the canonical line ----------------------------------------------------------------
 
@@ -519,6 +560,7 @@ class Daemon:
             logging.getLogger(logger).setLevel(logging.ERROR)  # _on_not_run says it instead
         if not self._slots:
             log.warning("no_pipelines_enabled", hint="set enabled: true on a pipeline")
+        self._keep_presence()
         self._scheduler.start()
         log.info("daemon_started", holder=self.holder, pipelines=sorted(self._slots),
                  interval_seconds=self._interval,
@@ -557,6 +599,7 @@ class Daemon:
         failed = False
         with self._signals:
             try:
+                self._keep_presence()  # its running requests are not abandoned ones
                 for name in self._slots:
                     if self.should_stop():
                         break
@@ -577,6 +620,8 @@ class Daemon:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self._release_leases()
+        if self._presence is not None:
+            self._presence.close()
         try:
             self.store.release_replica(self.holder)
         except Exception as exc:  # it expires on its own
