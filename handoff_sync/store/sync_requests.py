@@ -14,10 +14,9 @@ closes those (``done``, ``interrupted``), so the pipeline can be asked for again
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
-
-from collections.abc import Collection
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
