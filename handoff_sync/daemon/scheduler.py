@@ -69,6 +69,7 @@ from handoff_sync.daemon.health import HealthServer, one_line, store_readiness
 from handoff_sync.daemon.health_routes import health_routes
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.metrics import Metrics
+from handoff_sync.daemon.requests import Claim, Requests
 from handoff_sync.daemon.signals import StopSignals
 from handoff_sync.errors import USER_ERRORS, CommandError
 from handoff_sync.store.leases import pipeline_lease
@@ -179,15 +180,6 @@ class _Slot:
         return str(self.pipeline.name)
 
 
-@dataclass(frozen=True)
-class _Claim:
-    """The sync requests one cycle serves: the claim's token, and whether any asked for
-    a full reconcile."""
-
-    token: str
-    full: bool
-
-
 class Daemon:
     """Runs every enabled pipeline on its schedule until asked to stop."""
 
@@ -203,6 +195,7 @@ class Daemon:
         self.failed_cycles = 0  # cycles that raised or lost their lease (``run --once`` exit code)
         self._runner_factory = runner_factory
         self._clock = clock
+        self._requests = Requests(store, self.holder, clock)
         schedule = config.schedule
         self._interval = float(schedule.interval_seconds)
         self._jitter = float(schedule.jitter_seconds or 0)
@@ -274,14 +267,14 @@ class Daemon:
     def _locked_cycle(self, slot: _Slot, full: bool, job_kind: str,
                       requested: bool) -> CycleReport | None:
         name = slot.name
-        claim: _Claim | None = None
+        claim: Claim | None = None
         held_before = slot.renewed_at is not None
         try:
             if not self._acquire_lease(slot):
                 if not requested:
                     self._skip(name, "lease_held_elsewhere")
                 return None
-            claim = self._claim_requests(name, pending_known=requested)
+            claim = self._requests.claim(name, pending_known=requested)
             if requested and claim is None:  # another replica was first
                 if not held_before:
                     self._release_lease(slot)  # taken for this request only
@@ -303,11 +296,8 @@ class Daemon:
             self.metrics.observe_lease_lost(name)
             log.warning("lease_lost", kind=job_kind, lease=pipeline_lease(name),
                         message=one_line(exc))
-            self._unclaim(claim)  # the replica that holds the lease now serves them
+            self._requests.give_back(claim)  # the replica that holds the lease now serves them
             return None
-        except BaseException:  # KeyboardInterrupt, SystemExit: the requests wait for a cycle
-            self._unclaim(claim)
-            raise
         except Exception as exc:
             self.failed_cycles += 1
             self.metrics.observe_exception(name, job_kind, exc)
@@ -317,56 +307,15 @@ class Daemon:
             expected = isinstance(exc, USER_ERRORS)
             log.error("cycle_failed", kind=job_kind, error=type(exc).__name__,
                       message=one_line(exc), exc_info=not expected)
-            self._finish_requests(claim, RunOutcome.FAILED, None, failure_message(exc))
+            self._requests.finish(claim, RunOutcome.FAILED, None, failure_message(exc))
             return None
-        self._finish_requests(claim, report.outcome, report.run_id, report.message)
+        except BaseException:  # KeyboardInterrupt, SystemExit: the requests wait for a cycle
+            self._requests.give_back(claim)
+            raise
+        self._requests.finish(claim, report.outcome, report.run_id, report.message)
         self._log_report(report)
         self.metrics.observe(report)
         return report
-
-    # -- sync requests ---------------------------------------------------------------------
-
-    def _claim_requests(self, name: str, *, pending_known: bool) -> _Claim | None:
-        """Claim the pipeline's pending requests (this replica holds its lease and lock);
-        None when there are none. A store failure here only delays the requests: the
-        cycle runs, and the next one claims them."""
-        try:
-            # Under the pipeline's lock: this replica's running requests of it are
-            # leftovers of a cycle whose outcome could not be recorded.
-            self.store.close_abandoned_sync_requests(self._clock(), pipeline=name,
-                                                     holder=self.holder)
-            if not pending_known and name not in self.store.pending_sync_pipelines():
-                return None
-            token = uuid.uuid4().hex
-            claimed = self.store.claim_sync_requests(name, holder=self.holder, token=token,
-                                                     now=self._clock())
-        except StoreError as exc:
-            log.warning("sync_requests_not_claimed", error=type(exc).__name__)
-            return None
-        if not claimed:
-            return None
-        log.info("sync_requested", requests=[row["id"] for row in claimed],
-                 by=sorted({str(row["requested_by"]) for row in claimed}))
-        return _Claim(token, any(bool(row["full"]) for row in claimed))
-
-    def _finish_requests(self, claim: _Claim | None, outcome: RunOutcome,
-                         run_id: str | None, message: str | None) -> None:
-        if claim is None:
-            return
-        try:
-            self.store.finish_sync_requests(claim.token, now=self._clock(),
-                                            outcome=RunOutcome(outcome).value,
-                                            run_id=run_id, message=message)
-        except StoreError as exc:
-            log.warning("sync_requests_not_finished", error=type(exc).__name__)
-
-    def _unclaim(self, claim: _Claim | None) -> None:
-        if claim is None:
-            return
-        try:
-            self.store.unclaim_sync_requests(claim.token)
-        except StoreError as exc:
-            log.warning("sync_requests_not_returned", error=type(exc).__name__)
 
     def _build_runner(self, slot: _Slot, full: bool) -> Runner:
         """The pipeline's runner. When it cannot be built (a missing, blank or malformed

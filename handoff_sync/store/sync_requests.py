@@ -18,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, insert, or_, select, update
 
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.store.schema import SyncRequestRow, table
@@ -74,7 +74,7 @@ def close_abandoned(connection: Connection, *, live: Collection[str], now: datet
     (with ``pipeline`` and ``holder``) ``holder``'s own running requests of ``pipeline``:
     called under the pipeline's lock, no cycle of that replica serves them any more. How
     many were closed."""
-    stale = REQUESTS.c.claimed_by.not_in(list(live))
+    stale: ColumnElement[bool] = REQUESTS.c.claimed_by.not_in(list(live))
     if pipeline is not None and holder is not None:
         stale = or_(stale, and_(REQUESTS.c.pipeline == pipeline,
                                 REQUESTS.c.claimed_by == holder))
