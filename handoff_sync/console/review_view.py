@@ -25,7 +25,7 @@ from handoff_sync.sync.review_groups import UNRESOLVED_OWNER, ReviewEntry, group
 
 STATUSES = ("open", "dismissed", "resolved", "all")
 PAGE_SIZE = 50  # entries a page
-GROUP_NAMED = 12  # deals a page names of one person's group (it counts them all)
+GROUP_NAMED = 8  # deals a page names of one person's group (it counts them all)
 LINKABLE_KINDS = frozenset(kind.value for kind in LINKABLE)
 PEOPLE = (("partner_rep_email", "partner rep"), ("ae_email", "AE"),
           ("cs_owner_email", "CS owner"))
