@@ -303,11 +303,10 @@ def test_without_htmx_a_form_post_answers_with_the_whole_page(world: dict[str, A
     assert 'id="review-list"' in response.text
 
 
-def test_a_queue_longer_than_a_page_is_paged_with_counts_and_filters_kept(
-        world: dict[str, Any]) -> None:
-    store: Store = world["store"]
-    # A cycle that states 70 routing items and two people's 30 items each, their keys
-    # interleaved (paging raw items would split them): 72 entries, two pages.
+def long_queue(store: Store) -> tuple[list[ReviewItem], list[ReviewItem]]:
+    """A cycle that states 70 routing items and two people's 30 unresolved_owner items
+    each, their keys interleaved (paging raw items would split them): 72 entries, two
+    pages. The items of the world's first cycle close (not stated again)."""
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     routing = [ReviewItem(f"routing_owner:r{n:02d}@vendor.example", ReviewKind.ROUTING_OWNER,
                           f"owner:r{n:02d}", f"r{n:02d}@vendor.example has no CRM user",
@@ -322,6 +321,13 @@ def test_a_queue_longer_than_a_page_is_paged_with_counts_and_filters_kept(
                                     RunOutcome.OK, Plan("partners", at,
                                                         reviews=(*routing, *owners)),
                                     frozenset(), {}, {}))
+    return routing, owners
+
+
+def test_a_queue_longer_than_a_page_is_paged_with_counts_and_filters_kept(
+        world: dict[str, Any]) -> None:
+    store: Store = world["store"]
+    _routing, owners = long_queue(store)
     client = client_for(world["context"], ADMIN)
 
     first = client.get("/review")
