@@ -55,10 +55,10 @@ class CsrfGuard:
         sent = request.headers.get(HEADER) or _form_token(request, body)
         host = public_host(self.console, request)
         if (too_big or not isinstance(expected, str) or not sent
-                or not secrets.compare_digest(sent, expected) or _cross_site(request, host)):
+                or not _same_token(sent, expected) or _cross_site(request, host)):
             await PlainTextResponse(REFUSED, status_code=403)(scope, receive, send)
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, _replay(body, receive), send)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
@@ -78,17 +78,26 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _replay(body: bytes) -> Receive:
+def _same_token(sent: str, expected: str) -> bool:
+    """Constant-time comparison of the bytes (compare_digest refuses non-ASCII text with
+    a TypeError, which anyone could send in the header to get a 500 and a traceback)."""
+    return secrets.compare_digest(sent.encode("utf-8", "replace"),
+                                  expected.encode("utf-8", "replace"))
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read here, once; then the client's own messages (a disconnect only when
+    the client really leaves, for handlers that watch for it)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replayed
 
 
 def _form_token(request: Request, body: bytes) -> str | None:

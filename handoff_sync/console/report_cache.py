@@ -3,7 +3,7 @@
 Reading the rows is most of a report's cost (the whole pipeline state and mirror, mapped
 again), while they change only when a cycle is recorded, a review item is decided or a
 mapping is saved. So the rows are kept per pipeline with their version
-(``report.source.data_version`` plus the mappings files' stamps) and read again only
+(``Store.state_version`` plus the mappings files' stamps) and read again only
 when it moves; a filter, a period or a grouping then costs computing the figures alone,
 and a report already computed this minute for the same version and query costs nothing.
 """
@@ -22,7 +22,7 @@ from handoff_sync.report import Report, Selection
 from handoff_sync.report.facts import ReportData
 from handoff_sync.report.figures import compute
 from handoff_sync.report.selection import options
-from handoff_sync.report.source import data_version, read_report_data
+from handoff_sync.report.source import read_report_data
 
 REPORTS_KEPT = 32
 
@@ -50,7 +50,7 @@ class ReportCache:
         """The rows of ``pipeline`` as the store and ``mappings`` hold them now;
         ReportError when no cycle has recorded anything yet."""
         with self._lock:
-            version = (*data_version(self._store, pipeline), *_stamps(mappings))
+            version = (*self._store.state_version(pipeline), *_stamps(mappings))
             kept = self._rows.get(pipeline)
             if kept is None or kept.version != version:
                 data = read_report_data(self._store, pipeline, load_mappings(mappings))

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from handoff_sync.console.yaml_edit import DELETE, EditError, load, set_at, transform
+from handoff_sync.console.yaml_edit import DELETE, EditError, load, plain, set_at, transform
 from handoff_sync.mapping.system.conflicts import ConflictPolicy
 from handoff_sync.mapping.system.file_model import Direction, OutputName, TransformName
 from handoff_sync.problems.report import KeyPath, Problem, format_path
@@ -443,7 +443,7 @@ def described(old: str, new: str, name: str) -> list[str]:
         steps, _errors = _plan(section, rows, before)
         changes += [f"{name}: {step.said}" for step in steps if step.said]
     others = [str(key) for key in dict.fromkeys([*old_data, *new_data])
-              if key not in SECTIONS and _plain(old_data.get(key)) != _plain(new_data.get(key))]
+              if key not in SECTIONS and plain(old_data.get(key)) != plain(new_data.get(key))]
     if others:
         changes.append(f"{name}: {', '.join(others)} edited as YAML")
     return changes or [f"{name}: comments or layout edited as YAML"]
@@ -468,11 +468,3 @@ def facts(text: str) -> dict[str, Any]:
             "other": [str(key) for key in data if key not in (*SECTIONS, "version", "role",
                                                                "object", "modified_field",
                                                                "scope")]}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value

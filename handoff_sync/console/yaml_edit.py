@@ -92,7 +92,7 @@ def transform(text: str, edit: Callable[[Any], None]) -> str:
     theirs = dump(changed_data)
     merged = merge(base, text, theirs)
     try:
-        if _plain(load(merged)) == _plain(changed_data):
+        if plain(load(merged)) == plain(changed_data):
             return merged
     except EditError:
         pass
@@ -189,11 +189,12 @@ def _round_trip(value: Any) -> Any:
     return value
 
 
-def _plain(data: Any) -> Any:
+def plain(data: Any) -> Any:
+    """Round-trip data as plain dicts (text keys) and lists, for comparing and reading."""
     if isinstance(data, dict):
-        return {str(key): _plain(value) for key, value in data.items()}
+        return {str(key): plain(value) for key, value in data.items()}
     if isinstance(data, list):
-        return [_plain(item) for item in data]
+        return [plain(item) for item in data]
     return data
 
 

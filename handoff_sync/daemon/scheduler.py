@@ -21,8 +21,14 @@ A third job, ``requests``, looks for such rows every ``REQUEST_POLL_SECONDS`` an
 the pipeline's cycle through the same lock and lease as a scheduled one: only a replica
 that holds or can take the lease claims the requests (atomically, so two replicas never
 both run them), and records the cycle's outcome on them. Every cycle, scheduled or not,
-serves the requests pending for its pipeline. The same job renews this replica's
-presence lease (``replica:<holder>``), by which a console tells whether any daemon runs.
+serves the requests pending for its pipeline. A requested run that finds nothing left
+to claim (another replica was first) gives back a lease it took only for that. Each poll
+also closes the running requests of replicas that died (``sync_requests.close_abandoned``).
+
+A thread of its own (the lease keeper, as for a long cycle) renews this replica's presence
+lease (``replica:<holder>``) every third of ``REPLICA_LEASE``, however long cycles take: by
+it a console tells whether any daemon runs, and other replicas that this one's running
+requests are still served.
 
 With ``app_factory`` (the CLI's, when ``console.enabled``) the health port serves that
 ASGI app under uvicorn, built around Starlette routes for /healthz, /readyz and
@@ -45,6 +51,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -62,6 +69,7 @@ from handoff_sync.daemon.health import HealthServer, one_line, store_readiness
 from handoff_sync.daemon.health_routes import health_routes
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.metrics import Metrics
+from handoff_sync.daemon.requests import Claim, Requests
 from handoff_sync.daemon.signals import StopSignals
 from handoff_sync.errors import USER_ERRORS, CommandError
 from handoff_sync.store.leases import pipeline_lease
@@ -135,6 +143,9 @@ class LeaseStore(Protocol):
     def finish_sync_requests(self, token: str, *, now: datetime, outcome: str,
                              run_id: str | None, message: str | None) -> None: ...
 
+    def close_abandoned_sync_requests(self, now: datetime, *, pipeline: str | None = None,
+                                      holder: str | None = None) -> int: ...
+
     def unclaim_sync_requests(self, token: str) -> None: ...
 
     def close(self) -> None: ...
@@ -169,15 +180,6 @@ class _Slot:
         return str(self.pipeline.name)
 
 
-@dataclass(frozen=True)
-class _Claim:
-    """The sync requests one cycle serves: the claim's token, and whether any asked for
-    a full reconcile."""
-
-    token: str
-    full: bool
-
-
 class Daemon:
     """Runs every enabled pipeline on its schedule until asked to stop."""
 
@@ -193,6 +195,7 @@ class Daemon:
         self.failed_cycles = 0  # cycles that raised or lost their lease (``run --once`` exit code)
         self._runner_factory = runner_factory
         self._clock = clock
+        self._requests = Requests(store, self.holder, clock)
         schedule = config.schedule
         self._interval = float(schedule.interval_seconds)
         self._jitter = float(schedule.jitter_seconds or 0)
@@ -206,6 +209,7 @@ class Daemon:
         self._health: HealthServer | AsgiServer | None = None
         self._signals = StopSignals("handoff-sync run")
         self._shut_down = False
+        self._presence: ExitStack | None = None  # the thread renewing the replica lease
 
     # -- the one job function ------------------------------------------------------------
 
@@ -225,6 +229,7 @@ class Daemon:
         that ran, for tests."""
         try:
             self.store.mark_replica(self.holder, REPLICA_LEASE, self._clock())
+            self.store.close_abandoned_sync_requests(self._clock())
             pending = self.store.pending_sync_pipelines()
         except Exception as exc:  # the database is down: /readyz says so
             log.warning("sync_requests_not_read", error=type(exc).__name__)
@@ -262,15 +267,18 @@ class Daemon:
     def _locked_cycle(self, slot: _Slot, full: bool, job_kind: str,
                       requested: bool) -> CycleReport | None:
         name = slot.name
-        claim: _Claim | None = None
+        claim: Claim | None = None
+        held_before = slot.renewed_at is not None
         try:
             if not self._acquire_lease(slot):
                 if not requested:
                     self._skip(name, "lease_held_elsewhere")
                 return None
-            claim = self._claim_requests(name, pending_known=requested)
-            if requested and claim is None:
-                return None  # another replica was first
+            claim = self._requests.claim(name, pending_known=requested)
+            if requested and claim is None:  # another replica was first
+                if not held_before:
+                    self._release_lease(slot)  # taken for this request only
+                return None
             if claim is not None and claim.full and not full:
                 full, job_kind = True, "full"
             if slot.runner is None:
@@ -288,7 +296,7 @@ class Daemon:
             self.metrics.observe_lease_lost(name)
             log.warning("lease_lost", kind=job_kind, lease=pipeline_lease(name),
                         message=one_line(exc))
-            self._unclaim(claim)  # the replica that holds the lease now serves them
+            self._requests.give_back(claim)  # the replica that holds the lease now serves them
             return None
         except Exception as exc:
             self.failed_cycles += 1
@@ -299,52 +307,15 @@ class Daemon:
             expected = isinstance(exc, USER_ERRORS)
             log.error("cycle_failed", kind=job_kind, error=type(exc).__name__,
                       message=one_line(exc), exc_info=not expected)
-            self._finish_requests(claim, RunOutcome.FAILED, None, failure_message(exc))
+            self._requests.finish(claim, RunOutcome.FAILED, None, failure_message(exc))
             return None
-        self._finish_requests(claim, report.outcome, report.run_id, report.message)
+        except BaseException:  # KeyboardInterrupt, SystemExit: the requests wait for a cycle
+            self._requests.give_back(claim)
+            raise
+        self._requests.finish(claim, report.outcome, report.run_id, report.message)
         self._log_report(report)
         self.metrics.observe(report)
         return report
-
-    # -- sync requests ---------------------------------------------------------------------
-
-    def _claim_requests(self, name: str, *, pending_known: bool) -> _Claim | None:
-        """Claim the pipeline's pending requests (this replica holds its lease and lock);
-        None when there are none. A store failure here only delays the requests: the
-        cycle runs, and the next one claims them."""
-        try:
-            if not pending_known and name not in self.store.pending_sync_pipelines():
-                return None
-            token = uuid.uuid4().hex
-            claimed = self.store.claim_sync_requests(name, holder=self.holder, token=token,
-                                                     now=self._clock())
-        except StoreError as exc:
-            log.warning("sync_requests_not_claimed", error=type(exc).__name__)
-            return None
-        if not claimed:
-            return None
-        log.info("sync_requested", requests=[row["id"] for row in claimed],
-                 by=sorted({str(row["requested_by"]) for row in claimed}))
-        return _Claim(token, any(bool(row["full"]) for row in claimed))
-
-    def _finish_requests(self, claim: _Claim | None, outcome: RunOutcome,
-                         run_id: str | None, message: str | None) -> None:
-        if claim is None:
-            return
-        try:
-            self.store.finish_sync_requests(claim.token, now=self._clock(),
-                                            outcome=RunOutcome(outcome).value,
-                                            run_id=run_id, message=message)
-        except StoreError as exc:
-            log.warning("sync_requests_not_finished", error=type(exc).__name__)
-
-    def _unclaim(self, claim: _Claim | None) -> None:
-        if claim is None:
-            return
-        try:
-            self.store.unclaim_sync_requests(claim.token)
-        except StoreError as exc:
-            log.warning("sync_requests_not_returned", error=type(exc).__name__)
 
     def _build_runner(self, slot: _Slot, full: bool) -> Runner:
         """The pipeline's runner. When it cannot be built (a missing, blank or malformed
@@ -402,17 +373,36 @@ class Daemon:
 
     def _release_leases(self) -> None:
         for slot in self._slots.values():
-            if slot.renewed_at is None:
-                continue
-            try:
-                self.store.release_lease(pipeline_lease(slot.name), self.holder)
-                log.info("lease_released", pipeline=slot.name, lease=pipeline_lease(slot.name))
-            except Exception as exc:
-                # It expires on its own after lease_seconds.
-                log.warning("lease_release_failed", pipeline=slot.name,
-                            error=type(exc).__name__, message=one_line(exc))
-            slot.renewed_at = None
-            self.metrics.set_lease_held(slot.name, False)
+            if slot.renewed_at is not None:
+                self._release_lease(slot)
+
+    def _release_lease(self, slot: _Slot) -> None:
+        try:
+            self.store.release_lease(pipeline_lease(slot.name), self.holder)
+            log.info("lease_released", pipeline=slot.name, lease=pipeline_lease(slot.name))
+        except Exception as exc:
+            # It expires on its own after lease_seconds.
+            log.warning("lease_release_failed", pipeline=slot.name,
+                        error=type(exc).__name__, message=one_line(exc))
+        slot.renewed_at = None
+        self.metrics.set_lease_held(slot.name, False)
+
+    def _keep_presence(self) -> None:
+        """Mark this replica present now, then from a thread of its own every third of
+        ``REPLICA_LEASE`` until shutdown: cycles of any length do not hold it up."""
+        if self._presence is not None:
+            return
+        try:
+            self._renew_presence()
+        except Exception as exc:  # the database is down: /readyz says so; the thread retries
+            log.warning("replica_not_marked", error=type(exc).__name__)
+        self._presence = ExitStack()
+        self._presence.enter_context(
+            lease_kept(self._renew_presence, REPLICA_LEASE.total_seconds() / 3))
+
+    def _renew_presence(self) -> bool:
+        self.store.mark_replica(self.holder, REPLICA_LEASE, self._clock())
+        return True
 
     # -- the canonical line ----------------------------------------------------------------
 
@@ -519,6 +509,7 @@ class Daemon:
             logging.getLogger(logger).setLevel(logging.ERROR)  # _on_not_run says it instead
         if not self._slots:
             log.warning("no_pipelines_enabled", hint="set enabled: true on a pipeline")
+        self._keep_presence()
         self._scheduler.start()
         log.info("daemon_started", holder=self.holder, pipelines=sorted(self._slots),
                  interval_seconds=self._interval,
@@ -557,6 +548,7 @@ class Daemon:
         failed = False
         with self._signals:
             try:
+                self._keep_presence()  # its running requests are not abandoned ones
                 for name in self._slots:
                     if self.should_stop():
                         break
@@ -577,6 +569,8 @@ class Daemon:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self._release_leases()
+        if self._presence is not None:
+            self._presence.close()
         try:
             self.store.release_replica(self.holder)
         except Exception as exc:  # it expires on its own

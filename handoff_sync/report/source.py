@@ -92,22 +92,6 @@ def read_report_data(store: Any, pipeline: str, mappings: MappingSet) -> ReportD
             partners=tuple(store.load_partners(pipeline).values()))
 
 
-def data_version(store: Any, pipeline: str) -> tuple[Any, ...]:
-    """What changes whenever the rows ``read_report_data`` gives change: the cycles
-    recorded (a cycle writes everything else the report reads) and the review items
-    decided between cycles (in the console). Two cheap indexed queries, so a caller can
-    keep the rows while this stays the same."""
-    runs, reviews = table(SyncRun), table(ReviewRow)
-    with store.engine.connect() as connection:
-        cycles = connection.execute(
-            select(func.count(), func.max(runs.c.started_at), func.max(runs.c.ended_at))
-            .where(runs.c.pipeline == pipeline)).one()
-        decided = connection.execute(
-            select(func.count(), func.max(reviews.c.resolved_at))
-            .where(reviews.c.pipeline == pipeline, reviews.c.status != "open")).one()
-    return (*cycles, *decided)
-
-
 def policy_facts(mappings: MappingSet) -> PolicyFacts:
     """First-touch clocks stop when a field is filled (the receiver's first recorded
     touch, e.g. the intro call) or the handoff is accepted; escalation tasks are the ones

@@ -94,8 +94,12 @@ def replica_lease(holder: str) -> str:
 def live_replicas(engine: Engine, now: datetime) -> list[str]:
     """The holders of unexpired replica leases: the daemons running against this database."""
     with read_transaction(engine) as connection:
-        rows = connection.execute(
-            select(_TABLE.c.holder).where(_TABLE.c.name.startswith(REPLICA_PREFIX),
-                                          _TABLE.c.expires_at > now)
-            .order_by(_TABLE.c.holder)).scalars()
-        return list(rows)
+        return live_replicas_in(connection, now)
+
+
+def live_replicas_in(connection: Connection, now: datetime) -> list[str]:
+    """``live_replicas`` inside the caller's transaction."""
+    return list(connection.execute(
+        select(_TABLE.c.holder).where(_TABLE.c.name.startswith(REPLICA_PREFIX),
+                                      _TABLE.c.expires_at > now)
+        .order_by(_TABLE.c.holder)).scalars())

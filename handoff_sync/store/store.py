@@ -381,6 +381,17 @@ class Store:
             return sync_requests.claim(connection, pipeline, holder=holder, token=token,
                                        now=now)
 
+    def close_abandoned_sync_requests(self, now: datetime, *, pipeline: str | None = None,
+                                      holder: str | None = None) -> int:
+        """Close the running requests no live replica serves (``sync_requests.
+        close_abandoned``; with ``pipeline`` and ``holder``, also ``holder``'s own of
+        ``pipeline``, which it calls under that pipeline's lock). How many were closed."""
+        with self._guard("closing abandoned sync requests"), \
+                write_transaction(self._engine) as connection:
+            return sync_requests.close_abandoned(
+                connection, live=leases.live_replicas_in(connection, now), now=now,
+                pipeline=pipeline, holder=holder)
+
     def finish_sync_requests(self, token: str, *, now: datetime, outcome: str,
                              run_id: str | None, message: str | None) -> None:
         """Record the outcome of the cycle that served one claim's requests."""

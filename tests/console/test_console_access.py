@@ -75,6 +75,15 @@ def test_a_post_without_the_sessions_token_is_refused(world: dict[str, Any]) -> 
     assert client.get("/audit", follow_redirects=False).status_code == 200  # still in
 
 
+def test_a_token_header_in_any_script_is_refused_not_a_crash(world: dict[str, Any]) -> None:
+    client = client_for(world["context"], user=ADMIN)
+    # Raw header bytes (latin-1 on the wire): what a hostile client can send.
+    for forged in ("été".encode("latin-1"), "é".encode(), b"x" * 5000):
+        response = client.post("/logout", headers={"X-CSRF-Token": forged},
+                               follow_redirects=False)
+        assert response.status_code == 403 and "another site" in response.text
+
+
 def test_a_cross_site_post_is_refused_even_with_the_token(world: dict[str, Any]) -> None:
     client = client_for(world["context"], user=ADMIN)
     token = csrf_of(client, "/audit")

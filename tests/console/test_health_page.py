@@ -14,7 +14,8 @@ import pytest
 import requests
 from hubspot import HubSpot
 
-from handoff_sync.daemon.scheduler import Daemon
+from handoff_sync.console.context import ConsoleContext
+from handoff_sync.daemon.scheduler import REPLICA_LEASE, Daemon
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.sync.cycle import PipelineRunner
 from tests.console.support import NOW, VIEWER, client_for, console_world, csrf_of
@@ -220,3 +221,49 @@ def test_a_request_the_cycle_fails_records_the_reason(world: dict[str, Any],
     assert "hubspot connection 'prm'" in done["message"]
     fragment = client_for(world["context"]).get(f"/health/{PIPELINE}/requests").text
     assert "auth: hubspot connection &#39;prm&#39;" in fragment and "full reconcile" in fragment
+
+
+def test_a_request_whose_replica_stopped_does_not_block_sync_now(
+        world: dict[str, Any]) -> None:
+    store, admin = world["store"], client_for(world["context"])
+    asked = store.ask_sync(PIPELINE, by="ada", now=NOW)
+    store.mark_replica("a:1:x", REPLICA_LEASE, wall_now())
+    store.claim_sync_requests(PIPELINE, holder="a:1:x", token="t", now=wall_now())
+    running = admin.get(f"/health/{PIPELINE}/requests").text
+    assert 'disabled title="a request is already waiting or running"' in running
+    store.release_replica("a:1:x")  # the replica died (its presence lease is gone)
+    orphaned = admin.get(f"/health/{PIPELINE}/requests").text
+    assert "that replica stopped; the next daemon poll closes this request" in \
+        text_of(orphaned)
+    assert "already waiting or running" not in orphaned and "hx-trigger" not in orphaned
+    daemon = daemon_for(world["config"])
+    try:
+        assert daemon.serve_requests() == []  # nothing pending: it only closes the dead one
+        closed = store.sync_request(asked)
+        assert closed is not None and (closed["status"], closed["outcome"]) == (
+            "done", "interrupted")
+        assert "the replica running it stopped before recording the outcome" in text_of(
+            admin.get(f"/health/{PIPELINE}/requests").text)
+        again = admin.post(f"/health/{PIPELINE}/sync", headers={"HX-Request": "true"},
+                           data={"csrf_token": csrf_of(admin, "/health")})
+        assert 'data-status="pending"' in again.text
+        [report] = daemon.serve_requests()
+    finally:
+        daemon.shutdown()
+    assert report is not None and report.outcome.value == "ok"
+
+
+def test_a_disabled_pipeline_cannot_be_synced_now(world: dict[str, Any]) -> None:
+    config = world["config"]
+    disabled = config.model_copy(update={"pipelines": [
+        p.model_copy(update={"enabled": False}) for p in config.pipelines]})
+    admin = client_for(ConsoleContext(disabled, world["store"], clock=lambda: NOW))
+    page = admin.get("/health")
+    assert 'disabled title="the pipeline is disabled: enable the pipeline first"' in page.text
+    assert "Enable the pipeline first" in text_of(page.text)
+    refused = admin.post(f"/health/{PIPELINE}/sync",
+                         data={"csrf_token": csrf_of(admin, "/health")})
+    assert refused.status_code == 400
+    assert f"pipeline '{PIPELINE}' is disabled, so no daemon runs it; enable the pipeline " \
+        "first" in text_of(refused.text)
+    assert world["store"].latest_sync_requests(PIPELINE) == []

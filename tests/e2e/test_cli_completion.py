@@ -50,7 +50,8 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_the_command_list_is_the_one_users_know() -> None:
     assert {"demo", "init", "migrate", "run", "sync", "status", "review", "plan", "report",
-            "mappings", "validate", "explain", "sandbox", "completion", "health"} == set(COMMANDS)
+            "mappings", "validate", "explain", "sandbox", "completion", "health",
+            "console"} == set(COMMANDS)
 
 
 @pytest.mark.parametrize("shell", SHELLS)

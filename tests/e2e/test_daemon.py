@@ -25,7 +25,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from structlog.testing import capture_logs
 
 from handoff_sync.config.settings import Config, PipelineConfig
-from handoff_sync.daemon.scheduler import Daemon, PortUnavailable, default_holder
+from handoff_sync.daemon import scheduler
+from handoff_sync.daemon.scheduler import REPLICA_LEASE, Daemon, PortUnavailable, default_holder
+from handoff_sync.store.database import sqlite_url_for
+from handoff_sync.store.sync_requests import ABANDONED
 from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, SchemaOutdated
 from handoff_sync.sync.cycle import CycleReport
 from handoff_sync.testing.clock import FakeClock
@@ -588,3 +591,118 @@ def test_a_restarted_daemon_knows_the_failing_streak_and_the_last_success(
     finally:
         runners[0].gate.set()
         second.daemon.shutdown()
+
+
+# -- "sync now" requests --------------------------------------------------------------------
+
+
+def test_a_request_whose_replica_died_is_closed_by_another_replica(
+        store: ObservedStore) -> None:
+    clock, release = FakeClock(), threading.Event()
+    dead = Harness(store, clock=clock, holder="a:1:x",
+                   runner=lambda name: FakeRunner(name, on_start=lambda: release.wait(10)))
+    asked = store.ask_sync("alpha", by="ada", now=clock())
+    stalled = threading.Thread(target=dead.daemon.serve_requests)
+    stalled.start()
+    try:
+        assert wait_for(lambda: store.sync_request(asked)["status"] == "running")  # type: ignore[index]
+        heir = Harness(store, clock=clock, holder="b:2:y")
+        assert heir.daemon.serve_requests() == []
+        assert store.sync_request(asked)["status"] == "running"  # type: ignore[index]
+        clock.advance(REPLICA_LEASE.total_seconds())  # a:1:x no longer renews its presence
+        assert heir.daemon.serve_requests() == []
+        closed = store.sync_request(asked)
+        assert closed is not None and (closed["status"], closed["outcome"],
+                                       closed["message"]) == ("done", "interrupted", ABANDONED)
+    finally:
+        release.set()
+        stalled.join(10)
+    assert store.sync_request(asked)["outcome"] == "interrupted"  # type: ignore[index]
+    # Asked again, the heir serves it once the dead replica's pipeline lease lapsed.
+    again = store.ask_sync("alpha", by="ada", now=clock())
+    clock.advance(180)
+    [report] = heir.daemon.serve_requests()
+    assert report is not None
+    assert store.sync_request(again)["claimed_by"] == "b:2:y"  # type: ignore[index]
+
+
+def test_a_cycle_stopped_by_a_base_exception_gives_its_requests_back(
+        store: ObservedStore) -> None:
+    h = Harness(store, runner=lambda name: FakeRunner(name, fail=KeyboardInterrupt()))
+    asked = store.ask_sync("alpha", by="ada", now=h.clock())
+    with pytest.raises(KeyboardInterrupt):
+        h.daemon.serve_requests()
+    request = store.sync_request(asked)
+    assert request is not None and (request["status"], request["claimed_by"]) == (
+        "pending", None)
+
+
+def test_a_replicas_own_leftover_request_is_closed_by_its_next_cycle(
+        store: ObservedStore) -> None:
+    h = Harness(store)
+    asked = store.ask_sync("alpha", by="ada", now=h.clock())
+    # A cycle of this replica claimed it, then could not record the outcome (the
+    # database was away): this replica is alive, so only it can tell.
+    store.mark_replica("me:1:a", REPLICA_LEASE, h.clock())
+    store.claim_sync_requests("alpha", holder="me:1:a", token="lost", now=h.clock())
+    assert h.daemon.serve_requests() == []
+    assert store.sync_request(asked)["status"] == "running"  # type: ignore[index]
+    assert h.daemon.run_pipeline("alpha") is not None
+    closed = store.sync_request(asked)
+    assert closed is not None and (closed["status"], closed["message"]) == ("done", ABANDONED)
+
+
+class ClaimedElsewhereMeanwhile(ObservedStore):
+    """Another replica claims the pending requests between this one's look and its claim."""
+
+    def pending_sync_pipelines(self) -> list[str]:
+        pending = super().pending_sync_pipelines()
+        for name in pending:
+            self.claim_sync_requests(name, holder="other:9:b", token=uuid.uuid4().hex,
+                                     now=T0)
+        return pending
+
+
+def test_a_requested_run_with_nothing_left_to_claim_gives_a_new_lease_back(
+        tmp_path: Path, store: ObservedStore) -> None:
+    racing = ClaimedElsewhereMeanwhile.connect(sqlite_url_for(tmp_path / "state.db"))
+    try:
+        h = Harness(racing)  # type: ignore[arg-type]
+        racing.mark_replica("other:9:b", REPLICA_LEASE, h.clock())
+        racing.ask_sync("alpha", by="ada", now=h.clock())
+        assert h.daemon.serve_requests() == [None]
+        assert racing.lease("pipeline:alpha") is None
+        assert h.metric("handoff_sync_lease_held", pipeline="alpha") == 0
+        # A lease this replica held already (from its scheduled cycle) it keeps, as
+        # after any cycle.
+        assert h.daemon.run_pipeline("alpha") is not None
+        racing.ask_sync("alpha", by="ada", now=h.clock())
+        assert h.daemon.serve_requests() == [None]
+        assert store.holder_of("pipeline:alpha") == "me:1:a"
+    finally:
+        racing.close()
+
+
+def test_the_replica_stays_present_through_a_long_requested_cycle(
+        store: ObservedStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler, "REPLICA_LEASE", timedelta(seconds=0.6))
+    started, release = threading.Event(), threading.Event()
+    h = Harness(store, runner=lambda name: FakeRunner(
+        name, on_start=lambda: (started.set(), release.wait(20))))
+    # The scheduled cycle at start is skipped (another replica's lease); the requests
+    # job then runs the requested cycle, and is busy with it.
+    store.try_lease("pipeline:alpha", "other:9:b", timedelta(seconds=180), h.clock())
+    h.daemon.start()
+    try:
+        assert wait_for(lambda: h.metric("handoff_sync_cycles_skipped_total",
+                                         pipeline="alpha", reason="lease_held_elsewhere") == 1)
+        store.ask_sync("alpha", by="ada", now=h.clock())
+        store.release_lease("pipeline:alpha", "other:9:b")
+        assert started.wait(10)
+        for _ in range(3):
+            h.clock.advance(1)  # longer than the presence lease
+            assert wait_for(lambda: store.live_replicas(h.clock()) == ["me:1:a"], timeout=3)
+    finally:
+        release.set()
+        h.daemon.shutdown()
+    assert store.live_replicas(h.clock()) == []

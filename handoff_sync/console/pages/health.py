@@ -31,7 +31,7 @@ from handoff_sync.console.health_view import (
 from handoff_sync.console.pages import Page
 from handoff_sync.console.record_links import linker
 from handoff_sync.console.templating import render
-from handoff_sync.errors import UserError
+from handoff_sync.errors import CommandError, UserError
 from handoff_sync.mapping.loader import load_mappings
 from handoff_sync.mapping.system.convert import to_canonical
 from handoff_sync.model import OwnerDirectory, Role
@@ -50,14 +50,19 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         daemons = context.store.live_replicas(now)
         pipelines = [_health(context, name, configured.get(name),
                              report["pipelines"].get(name)) for name in names]
-        requests = {name: _requests(context, name, daemons) for name in names}
+        requests = {name: _requests(context, name, daemons, configured.get(name))
+                    for name in names}
         return render(request, "health.html", pipelines=pipelines, requests=requests,
                       daemons=daemons, now=now)
 
     def sync_now(request: Request) -> Response:
         user = require_admin(request, "start a sync")
         name = request.path_params["pipeline"]
-        context.pipeline(name)  # CommandError naming the known pipelines
+        if not context.pipeline(name).enabled:  # CommandError naming the known pipelines
+            # No daemon runs a disabled pipeline: the request would wait for ever.
+            raise CommandError(f"pipeline {name!r} is disabled, so no daemon runs it",
+                               hint=f"enable the pipeline first (enabled: true in "
+                               f"{context.config.path}), then sync it")
         full = request.query_params.get("full") == "1"
         context.store.ask_sync(name, full=full, by=user.name, now=context.clock())
         if not request.headers.get("HX-Request"):
@@ -66,10 +71,11 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
 
     def requests_fragment(request: Request) -> Response:
         name = request.path_params["pipeline"]
-        context.pipeline(name)
+        pipeline = context.pipeline(name)
         response = _requests_fragment(request, context, name)
         if request.query_params.get("polling") and not _requests(
-                context, name, ["any"])["open"]:
+                context, name, context.store.live_replicas(context.clock()),
+                pipeline)["open"]:
             # The request the page watched is done: reload it, so its cycle shows in the
             # table and the failure box (the reloaded page does not poll: no loop).
             response.headers["HX-Refresh"] = "true"
@@ -83,19 +89,25 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
 def _requests_fragment(request: Request, context: ConsoleContext, name: str) -> Response:
     daemons = context.store.live_replicas(context.clock())
     return render(request, "health_requests.html", name=name, daemons=daemons,
-                  view=_requests(context, name, daemons))
+                  view=_requests(context, name, daemons, context.pipeline(name)))
 
 
-def _requests(context: ConsoleContext, name: str, daemons: list[str]) -> dict[str, Any]:
-    """The pipeline's latest requests, and whether the page should keep polling."""
+def _requests(context: ConsoleContext, name: str, daemons: list[str],
+              pipeline: PipelineConfig | None) -> dict[str, Any]:
+    """The pipeline's latest requests, whether the page should keep polling, and whether
+    it may be synced (only an enabled pipeline has a daemon slot). A running request
+    whose replica stopped does not block a new one: the next daemon poll closes it."""
     rows = context.store.latest_sync_requests(name, limit=REQUESTS_SHOWN)
     for row in rows:
         message, outcome = row.get("message"), row.get("outcome")
         row["why"] = None if not message or outcome == "ok" else (
             f"{classify_message(message)}: {failure_text(message)}"
             if outcome == "failed" else message)
-    open_ = [row for row in rows if row["status"] in ("pending", "running")]
-    return {"rows": rows, "open": bool(open_), "waits": bool(open_) and not daemons}
+        row["orphaned"] = row["status"] == "running" and row.get("claimed_by") not in daemons
+    open_ = [row for row in rows if row["status"] == "pending"
+             or (row["status"] == "running" and not row["orphaned"])]
+    return {"rows": rows, "open": bool(open_), "waits": bool(open_) and not daemons,
+            "enabled": bool(pipeline and pipeline.enabled)}
 
 
 def _health(context: ConsoleContext, name: str, pipeline: PipelineConfig | None,

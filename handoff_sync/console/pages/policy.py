@@ -34,7 +34,7 @@ from handoff_sync.console.policy_forms import (
     problems_by_field,
 )
 from handoff_sync.console.templating import render
-from handoff_sync.console.yaml_edit import EditError, load
+from handoff_sync.console.yaml_edit import EditError, load, plain
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.model import CANONICAL_FIELDS
@@ -57,7 +57,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         text = draft.text(FILE)
         broken: str | None = None
         try:
-            data = _plain(load(text))
+            data = plain(load(text))
         except EditError as exc:
             data, broken = None, str(exc)
         return render(request, "policy.html", pipeline=pipeline, pipelines=context.pipelines,
@@ -96,7 +96,7 @@ async def _answer(request: Request, context: ConsoleContext, pipeline: PipelineC
             changes = FormChanges(described=[f"{FILE}: edited as YAML"], fields=["raw"])
             draft.set_text(FILE, form["raw"].replace("\r\n", "\n"))
         else:
-            changes = form_changes(_plain(load(text)), form)
+            changes = form_changes(plain(load(text)), form)
             draft.change(FILE, *changes.changes)
     except (FormError, EditError) as exc:
         return _result(request, form, error=f"{exc}; nothing was saved")
@@ -163,12 +163,6 @@ def _is_admin(request: Request) -> bool:
     return user is not None and user.is_admin
 
 
-def _plain(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {str(key): _plain(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_plain(item) for item in data]
-    return data
 
 
 PAGE = Page("/policy", "Policy", routes)
