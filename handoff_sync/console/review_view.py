@@ -24,6 +24,8 @@ from handoff_sync.store.types import DealRecords, MirrorRecord
 from handoff_sync.sync.review_groups import UNRESOLVED_OWNER, ReviewEntry, group_reviews
 
 STATUSES = ("open", "dismissed", "resolved", "all")
+PAGE_SIZE = 50  # entries a page
+GROUP_NAMED = 8  # deals a page names of one person's group (it counts them all)
 LINKABLE_KINDS = frozenset(kind.value for kind in LINKABLE)
 PEOPLE = (("partner_rep_email", "partner rep"), ("ae_email", "AE"),
           ("cs_owner_email", "CS owner"))
@@ -50,6 +52,7 @@ class Filters:
     status: str = "open"
     partner: str = ""
     q: str = ""
+    page: int = 1  # of the entries, PAGE_SIZE a page
 
     @classmethod
     def parse(cls, values: Mapping[str, str], pipelines: Sequence[str]) -> Filters:
@@ -57,8 +60,12 @@ class Filters:
         def text(name: str) -> str:
             return " ".join(str(values.get(name, "") or "").split())[:200]
 
+        page = text("page") or "1"
+        if not page.isdigit() or int(page) < 1:
+            raise FilterError("page", f"no page {page!r}: pages are numbered from 1")
         filters = cls(pipeline=text("pipeline"), kind=text("kind"),
-                      status=text("status") or "open", partner=text("partner"), q=text("q"))
+                      status=text("status") or "open", partner=text("partner"), q=text("q"),
+                      page=min(int(page), 1_000_000))
         if filters.pipeline and filters.pipeline not in pipelines:
             raise FilterError("pipeline", f"no pipeline {filters.pipeline!r}: choose one of "
                                           f"{', '.join(pipelines)}")
@@ -71,11 +78,20 @@ class Filters:
     def store_status(self) -> str | None:
         return None if self.status == "all" else self.status
 
-    def query(self, **changed: str) -> dict[str, str]:
-        """The filters as query parameters (blank ones left out), some changed."""
+    @property
+    def named(self) -> bool:
+        """Whether a filter looks at names (which only the records know, not the
+        queue): then every item is named to filter them."""
+        return bool(self.partner or self.q)
+
+    def query(self, **changed: str | int) -> dict[str, str]:
+        """The filters as query parameters (blank ones left out), some changed; the
+        page only when asked for (another filter starts at the first page)."""
         values = {"pipeline": self.pipeline, "kind": self.kind, "status": self.status,
                   "partner": self.partner, "q": self.q, **changed}
-        return {name: value for name, value in values.items() if value}
+        if values.get("page") == 1:
+            del values["page"]
+        return {name: str(value) for name, value in values.items() if value}
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,21 @@ class Entry:
     candidates: list[tuple[Deal, float, str]] = field(default_factory=list)
     targets: list[Deal] = field(default_factory=list)  # opportunities to offer for a link
     registrations: list[Deal] = field(default_factory=list)  # the ones a link may take
+    size: int = 0  # a group's items, all of them (its deals named are the first few)
+
+    @property
+    def count(self) -> int:
+        return max(self.size, len(self.keys))
+
+    @property
+    def unnamed(self) -> int:
+        """A group's deals not named on the page."""
+        return self.count - len(self.deals) if self.grouped else 0
+
+    @property
+    def group(self) -> str:
+        """A group's role and email as a form sends them (``Store.owner_group_keys``)."""
+        return f"{self.details.get('role') or ''}\n{(self.email or '').casefold()}"
 
     @property
     def kind(self) -> str:
@@ -167,10 +198,21 @@ class Entry:
 
 @dataclass
 class QueueView:
-    entries: list[Entry]
+    entries: list[Entry]  # the page's
     counts: list[tuple[str, int]]  # per kind, items (not entries), after the other filters
     total: int  # items after every filter
-    partners: list[str]  # every partner the unfiltered items name (the filter's choices)
+    partners: list[str]  # partners to offer the filter
+    page: int = 1
+    entry_total: int = 0  # entries after every filter, on every page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.entry_total // PAGE_SIZE))
+
+    @property
+    def first(self) -> int:
+        """The number of the page's first entry (from 1)."""
+        return (self.page - 1) * PAGE_SIZE + 1
 
 
 def deals_wanted(items: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
@@ -242,18 +284,21 @@ class Namer:
                     crm_url=link(Role.CRM, crm_id) if link and crm_id else None)
 
 
-def entries_of(items: Sequence[Mapping[str, Any]], namers: Mapping[str, Namer]) -> list[Entry]:
-    """The items grouped (``group_reviews``) and named by their pipeline's namer."""
-    result: list[Entry] = []
-    for group in group_reviews(items):
-        result.append(_entry(group, namers[str(group.first["pipeline"])]))
-    return result
+def entries_of(items: Sequence[Mapping[str, Any]], namers: Mapping[str, Namer],
+               per_group: int | None = None) -> list[Entry]:
+    """The items grouped (``group_reviews``) and named by their pipeline's namer (of a
+    group the first ``per_group`` deals, or all)."""
+    return [entry_of(group, namers[str(group.first["pipeline"])], per_group=per_group)
+            for group in group_reviews(items)]
 
 
-def _entry(group: ReviewEntry, namer: Namer) -> Entry:
+def entry_of(group: ReviewEntry, namer: Namer, size: int = 0,
+             per_group: int | None = None) -> Entry:
+    """One entry named; ``size``: a group's items when ``group`` holds only some."""
     item = group.first
     if group.grouped:
-        return Entry(item, list(group.keys), [namer.deal(deal) for deal in group.deals])
+        return Entry(item, list(group.keys),
+                     [namer.deal(deal) for deal in group.deals[:per_group]], size=size)
     details = item.get("details") or {}
     registrations = [namer.deal(f"prm:{prm_id}") for prm_id in registrations_of(item)]
     found = details.get("evidence")
@@ -291,8 +336,17 @@ def queue_view(entries: Sequence[Entry], filters: Filters) -> QueueView:
     for entry in kept:
         counts[entry.kind] += len(entry.keys)
     shown = [entry for entry in kept if not filters.kind or entry.kind == filters.kind]
-    return QueueView(shown, sorted(counts.items()), sum(len(e.keys) for e in shown), partners)
+    total = sum(len(e.keys) for e in shown)
+    return QueueView(shown, sorted(counts.items()), total, partners, entry_total=len(shown))
 
 
-__all__ = ["Deal", "Entry", "FilterError", "Filters", "Namer", "QueueView", "deals_wanted",
-           "entries_of", "queue_view"]
+def paged(view: QueueView, page: int) -> QueueView:
+    """The view with just one page of its entries (the last one past the end)."""
+    page = min(page, view.pages)
+    start = (page - 1) * PAGE_SIZE
+    return QueueView(view.entries[start:start + PAGE_SIZE], view.counts, view.total,
+                     view.partners, page, view.entry_total)
+
+
+__all__ = ["GROUP_NAMED", "PAGE_SIZE", "Deal", "Entry", "FilterError", "Filters", "Namer",
+           "QueueView", "deals_wanted", "entries_of", "entry_of", "paged", "queue_view"]

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.model import PartnerAccount
 from handoff_sync.store import audit, claims, leases, lookup, revisions, sync_requests
+from handoff_sync.store import review_page as queue_pages
 from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.budget import StoreLedger
 from handoff_sync.store.database import (
@@ -274,6 +275,27 @@ class Store:
         """Review items (JSON-safe), oldest first; ``status`` None lists every status."""
         with self._guard("listing review items"), read_transaction(self._engine) as connection:
             return review_queue.list_reviews(connection, pipeline, status)
+
+    def review_page(self, pipeline: str | None, status: str | None, kind: str | None, *,
+                    offset: int, limit: int, per_group: int) -> queue_pages.QueuePage:
+        """Entries ``offset`` to ``offset + limit`` of the queue as lists show it (one
+        entry per person for unresolved_owner items; of a group its oldest ``per_group``
+        items), with counts per kind: reads only what the page shows."""
+        with self._guard("listing review items"), read_transaction(self._engine) as connection:
+            return queue_pages.review_page(connection, pipeline, status, kind, offset,
+                                           limit, per_group)
+
+    def review_items(self, pipeline: str, keys: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The pipeline's review items of ``keys`` (any status) by key."""
+        with self._guard("reading review items"), read_transaction(self._engine) as connection:
+            return queue_pages.review_items(connection, pipeline, keys)
+
+    def owner_group_keys(self, pipeline: str, role: str, email: str) -> list[str]:
+        """The keys of one person's open unresolved_owner items in one role, as
+        ``review_page`` groups them (role and email as its entry has them)."""
+        with self._guard(f"reading the review items of {email!r}"), \
+                read_transaction(self._engine) as connection:
+            return queue_pages.owner_group_keys(connection, pipeline, role, email)
 
     def dismiss_owner_reviews(self, pipeline: str, email: str, *, by: str,
                               now: datetime) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from tests.console.support import (
     live_console,
     screenshot,
 )
-from tests.console.test_review_page import SEED, items, of_kind, owner_group
+from tests.console.test_review_page import SEED, items, long_queue, of_kind, owner_group
 
 
 def test_an_admin_dismisses_a_group_and_links_a_pair_after_the_preview(
@@ -105,3 +105,47 @@ def test_an_admin_dismisses_a_group_and_links_a_pair_after_the_preview(
         errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
                   and entry["source"] != "network"]
         assert errors == []
+
+
+def test_the_next_page_keeps_the_filters_and_a_persons_group_is_dismissed_from_it(
+        sandbox: SandboxServer, tmp_path: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shots = artefacts_folder(tmp_path_factory, "review")
+    with console_world(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/state.db",
+                       **SEED) as world, live_console(world["context"]) as url, \
+            chrome() as driver:
+        store = world["store"]
+        _routing, owners = long_queue(store)
+        wait = WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException])
+
+        def listed() -> str:
+            return str(driver.find_element(By.ID, "review-list").text)
+
+        browser_login(driver, url)
+        driver.get(f"{url}/review?status=open")
+        assert "page 1 of 2" in listed()
+        # htmx swaps the list and pushes the page's address (filters in it).
+        driver.find_element(By.CSS_SELECTOR, "#review-list a[rel=next]").click()
+        wait.until(lambda d: "entries 51–72 of 72" in listed())
+        assert "status=open" in driver.current_url and "page=2" in driver.current_url
+        screenshot(driver, shots, "7-second-page")
+
+        entry = next(e for e in driver.find_elements(By.CSS_SELECTOR, "article.entry")
+                     if "Ann@X.example" in e.text)
+        assert "30 deals" in entry.text and "and 22 more deals" in entry.text
+        entry.find_element(By.CSS_SELECTOR, "input[name=groups]").click()
+        driver.find_element(By.XPATH, "//button[contains(., 'Dismiss selected')]").click()
+        wait.until(lambda d: "Dismiss 30 unresolved owner items?"
+                   in d.find_element(By.ID, "review-panel").text)
+        driver.find_element(By.XPATH, "//button[contains(., 'Dismiss 30 items')]").click()
+        # The list is redrawn on the page it was on, without the group.
+        wait.until(lambda d: "entries 51–71 of 71" in listed())
+        assert "Ann@X.example" not in listed()
+        screenshot(driver, shots, "8-group-dismissed")
+        after = items(store, None)
+        assert {after[item.key]["status"] for item in owners[0::2]} == {"dismissed"}
+        assert {after[item.key]["status"] for item in owners[1::2]} == {"open"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from handoff_sync.console.review_view import Filters
+from handoff_sync.engine.types import Plan, ReviewItem, ReviewKind
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
-from handoff_sync.store import Store
+from handoff_sync.store import CycleOutcome, RunKind, RunOutcome, Store
 from tests.console.support import ADMIN, VIEWER, client_for, console_world, csrf_of
 
 # This seed and size give an ambiguous_link, a channel_conflict (two partners registered
@@ -299,3 +301,72 @@ def test_without_htmx_a_form_post_answers_with_the_whole_page(world: dict[str, A
     assert response.status_code == 200 and "<html" in response.text
     assert "Dismiss 1 routing owner item?" in text(response.text)
     assert 'id="review-list"' in response.text
+
+
+def long_queue(store: Store) -> tuple[list[ReviewItem], list[ReviewItem]]:
+    """A cycle that states 70 routing items and two people's 30 unresolved_owner items
+    each, their keys interleaved (paging raw items would split them): 72 entries, two
+    pages. The items of the world's first cycle close (not stated again)."""
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    routing = [ReviewItem(f"routing_owner:r{n:02d}@vendor.example", ReviewKind.ROUTING_OWNER,
+                          f"owner:r{n:02d}", f"r{n:02d}@vendor.example has no CRM user",
+                          details={"email": f"r{n:02d}@vendor.example"}) for n in range(70)]
+    owners = [ReviewItem(f"unresolved_owner:prm:{5000 + n}:crm_owner",
+                         ReviewKind.UNRESOLVED_OWNER, f"prm:{5000 + n}",
+                         "no active CRM user",
+                         details={"role": "crm_owner",
+                                  "email": ("Ann@X.example", "bo@x.example")[n % 2]})
+              for n in range(60)]
+    store.record_cycle(CycleOutcome("partners", "paging", RunKind.INCREMENTAL, at, at,
+                                    RunOutcome.OK, Plan("partners", at,
+                                                        reviews=(*routing, *owners)),
+                                    frozenset(), {}, {}))
+    return routing, owners
+
+
+def test_a_queue_longer_than_a_page_is_paged_with_counts_and_filters_kept(
+        world: dict[str, Any]) -> None:
+    store: Store = world["store"]
+    _routing, owners = long_queue(store)
+    client = client_for(world["context"], ADMIN)
+
+    first = client.get("/review")
+    counts = dict(re.findall(r'data-kind="(\w+)">[^<]*<b>(\d+)</b>', first.text))
+    assert counts == {"routing_owner": "70", "unresolved_owner": "60"}
+    assert first.text.count('<article class="entry') == 50
+    assert "entries 1–50 of 72 · page 1 of 2" in first.text
+    assert 'href="/review?status=open&amp;page=2"' in first.text and 'rel="prev"' not in first.text
+
+    second = client.get("/review", params={"status": "open", "page": "2"},
+                        headers={**HX, "HX-Target": "review-list"})
+    assert "<html" not in second.text and second.text.count('<article class="entry') == 22
+    assert dict(re.findall(r'data-kind="(\w+)">[^<]*<b>(\d+)</b>', second.text)) == counts
+    assert "entries 51–72 of 72 · page 2 of 2" in second.text and 'rel="next"' not in second.text
+    # Each person once, with all 30 of their items, though only a few deals are named.
+    folded = second.text.casefold()
+    assert folded.count("account executive ann@x.example</strong>: 30 deals") == 1
+    assert folded.count("account executive bo@x.example</strong>: 30 deals") == 1
+    assert "and 22 more deals" in text(second.text)
+    assert "routing_owner:r49@" not in second.text and "routing_owner:r50@" in second.text
+
+    # A filter is kept from page to page; past the end is the last page.
+    kind = client.get("/review", params={"kind": "routing_owner", "page": "2"}).text
+    assert kind.count('<article class="entry') == 20 and "page 2 of 2" in kind
+    assert 'href="/review?kind=routing_owner&amp;status=open"' in kind  # previous: page 1
+    assert "unresolved_owner:" not in kind
+    assert "page 2 of 2" in client.get("/review", params={"page": "9"}).text
+    assert "page: no page '0'" in text(client.get("/review", params={"page": "0"}).text)
+
+    # A person's group selected on the page dismisses all of their items.
+    group = re.search(r'name="groups" value="([^"]*ann@x.example)"', second.text)
+    assert group is not None
+    asked = post(client, "/review/dismiss", {"pipeline": "partners",
+                                             "groups": html.unescape(group.group(1))})
+    assert "Dismiss 30 unresolved owner items?" in text(asked.text)
+    done = post(client, "/review/dismiss", {"pipeline": "partners", "confirm": "yes",
+                                            "groups": html.unescape(group.group(1))})
+    assert "Dismissed 30 unresolved owner items" in text(done.text)
+    after = items(store, None)
+    assert {after[item.key]["status"] for item in owners[0::2]} == {"dismissed"}
+    assert {after[item.key]["status"] for item in owners[1::2]} == {"open"}
+    assert "of 71" in client.get("/review").text

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from handoff_sync.config.settings import PipelineConfig
-from handoff_sync.console import system_form
+from handoff_sync.console import mapping_cache, system_form
 from handoff_sync.console.auth import current_user, require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, InvalidDraft, SaveConflict, digest
@@ -31,7 +31,7 @@ from handoff_sync.console.system_form import Placed, Row
 from handoff_sync.console.templating import render
 from handoff_sync.console.yaml_edit import MAX_POSTED_CHARS, EditError, posted_yaml_refusal
 from handoff_sync.errors import UserError
-from handoff_sync.mapping.loader import POLICY_FILE, validate_mappings
+from handoff_sync.mapping.loader import POLICY_FILE
 from handoff_sync.mapping.system.compile import MAPPABLE_FIELDS
 from handoff_sync.problems.report import Problem
 
@@ -69,7 +69,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                      "reconcile).")
         # A file broken by hand shows its problems (and opens the YAML editor if the form
         # cannot show it), so it can be fixed here too.
-        _mappings, problems = validate_mappings(folder)
+        _mappings, problems = mapping_cache.validated(folder)
         sections = _rows(text)
         return _page(request, context, pipeline, name, text=text, sections=sections,
                      problems=problems, flash=flash, raw=None if sections else text,
@@ -178,7 +178,7 @@ def _page(request: Request, context: ConsoleContext, pipeline: PipelineConfig, n
     row_errors: dict[tuple[str, int], list[str]] = {}
     for error in form_errors or []:
         row_errors.setdefault((error.section, error.row), []).append(error.message)
-    facts = system_form.facts(text)
+    facts = mapping_cache.file_facts(text)
     return render(request, "mappings_file.html", status_code=status_code,
                   pipeline=pipeline, name=name, files=system_files(pipeline.mappings),
                   facts=facts, sections=shown, placed=placed, row_errors=row_errors,
@@ -193,22 +193,12 @@ def _page(request: Request, context: ConsoleContext, pipeline: PipelineConfig, n
 
 def _summary(path: Path) -> dict[str, Any]:
     """What the index says of one file: its role, object and how many entries."""
-    text = path.read_text(encoding="utf-8")
-    facts = system_form.facts(text)
-    if facts["broken"]:
-        return facts
-    counts = {section: len(system_form.rows_of(text, section))
-              for section in system_form.SECTIONS}
-    return {**facts, **counts}
+    return mapping_cache.file_summary(path.read_text(encoding="utf-8"))
 
 
 def _rows(text: str) -> dict[str, list[Row]]:
     """The form's rows; none when the file is not YAML (the YAML editor opens)."""
-    try:
-        return {section: system_form.rows_of(text, section)
-                for section in system_form.SECTIONS}
-    except EditError:
-        return {}
+    return mapping_cache.file_rows(text)
 
 
 def _target(context: ConsoleContext, request: Request) -> tuple[PipelineConfig, str]:

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from handoff_sync.config.settings import PipelineConfig
+from handoff_sync.console import mapping_cache
 from handoff_sync.console.auth import current_user, require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, digest
@@ -36,7 +37,6 @@ from handoff_sync.console.policy_forms import (
 from handoff_sync.console.templating import render
 from handoff_sync.console.yaml_edit import EditError, load, plain, posted_yaml_refusal
 from handoff_sync.errors import UserError
-from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.model import CANONICAL_FIELDS
 from handoff_sync.problems.report import Problem, format_path
@@ -120,7 +120,7 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
         except UserError as exc:
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
-    current, _problems = validate_mappings(pipeline.mappings)
+    current, _problems = mapping_cache.validated(pipeline.mappings)
     result = _what_if(context, pipeline, current, candidate)
     return _result(request, form, fields=changes.fields, whatif=result, notes=notes,
                    diff=draft.diff(), summary=changes.summary)

@@ -13,7 +13,6 @@ the command needs --force. The console user's name is recorded as who decided.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.errors import ConnectorError
+from handoff_sync.console import mapping_cache
 from handoff_sync.console.auth import require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.offload import run
 from handoff_sync.console.pages import Page
 from handoff_sync.console.record_links import SideLinker, linker, side_linker
 from handoff_sync.console.review_view import (
+    GROUP_NAMED,
+    PAGE_SIZE,
     Entry,
     FilterError,
     Filters,
@@ -36,15 +38,17 @@ from handoff_sync.console.review_view import (
     QueueView,
     deals_wanted,
     entries_of,
+    entry_of,
+    paged,
     queue_view,
 )
 from handoff_sync.console.templating import render
 from handoff_sync.errors import UserError
-from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.store.types import StoreError
 from handoff_sync.sync.advice import explain
 from handoff_sync.sync.connect import build_connector
+from handoff_sync.sync.review_groups import ReviewEntry, group_reviews
 from handoff_sync.sync.review_link import LinkPreview, LinkRefused, check_link
 
 PATH = "/review"
@@ -113,11 +117,62 @@ def _kinds() -> list[str]:
 
 
 def _queue(context: ConsoleContext, filters: Filters) -> QueueView:
-    items = context.store.reviews(filters.pipeline or None, status=filters.store_status)
-    return queue_view(_named(context, items), filters)
+    """One page of the queue. Filters on names (partner, search) need every item
+    named; the others are the store's: it reads the page's entries only."""
+    if filters.named:
+        items = context.store.reviews(filters.pipeline or None, status=filters.store_status)
+        view = paged(queue_view(_named(context, items), filters), filters.page)
+        view.partners = _partners(context, view.partners)
+        return view
+    page = filters.page
+    while True:
+        found = context.store.review_page(
+            filters.pipeline or None, filters.store_status, filters.kind or None,
+            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, per_group=GROUP_NAMED)
+        last = max(1, -(-found.entry_total // PAGE_SIZE))
+        if found.entries or page <= last:
+            break
+        page = last  # past the end (items were closed meanwhile): the last page
+    shown = [item for entry in found.entries for item in entry.items]
+    namers = _namers(context, shown)
+    entries = [entry_of(ReviewEntry(entry.items[0], [str(i["deal"]) for i in entry.items],
+                                    [str(i["key"]) for i in entry.items])
+                        if entry.grouped else ReviewEntry(entry.items[0]),
+                        namers[str(entry.items[0]["pipeline"])], size=entry.size)
+               for entry in found.entries]
+    partners = _partners(context, [p for entry in entries for p in entry.partners])
+    return QueueView(entries, list(found.counts), found.item_total, partners, page,
+                     found.entry_total)
 
 
-def _named(context: ConsoleContext, items: Sequence[Mapping[str, Any]]) -> list[Entry]:
+def _partners(context: ConsoleContext, named: Sequence[str]) -> list[str]:
+    """The partner filter's choices: the partner accounts the last cycles read, and
+    the partners the page names."""
+    found = set(named)
+    for pipeline in context.pipelines:
+        try:
+            found.update(account.name for account in
+                         context.store.load_partners(pipeline.name).values() if account.name)
+        except StoreError:
+            continue
+    return sorted(found, key=str.casefold)
+
+
+def _named(context: ConsoleContext, items: Sequence[Mapping[str, Any]],
+           per_group: int | None = None) -> list[Entry]:
+    """The items grouped and named; of a group, the first ``per_group`` deals (only
+    their records are read)."""
+    if per_group is None:
+        return entries_of(items, _namers(context, items))
+    shown = set()
+    for group in group_reviews(items):
+        shown.update(group.keys[:per_group] if group.grouped else [str(group.first["key"])])
+    named = [item for item in items if str(item["key"]) in shown]
+    return entries_of(items, _namers(context, named), per_group=per_group)
+
+
+def _namers(context: ConsoleContext, items: Sequence[Mapping[str, Any]]) -> dict[str, Namer]:
+    """Per pipeline, what names the deals of ``items``: their records, read by id."""
     namers: dict[str, Namer] = {}
     for pipeline in sorted({str(item["pipeline"]) for item in items}):
         mine = [item for item in items if item["pipeline"] == pipeline]
@@ -125,7 +180,7 @@ def _named(context: ConsoleContext, items: Sequence[Mapping[str, Any]]) -> list[
         records = context.store.deal_records(pipeline, deals, crm_ids)
         mappings = _mappings(context, pipeline)
         namers[pipeline] = Namer(records, mappings, _links(context, pipeline, mappings))
-    return entries_of(items, namers)
+    return namers
 
 
 def _links(context: ConsoleContext, pipeline: str,
@@ -146,25 +201,7 @@ def _mappings(context: ConsoleContext, pipeline: str) -> MappingSet | None:
         folder = context.mappings_folder(pipeline)
     except UserError:
         return None
-    return _load(folder, _stamp(folder))
-
-
-def _stamp(folder: Path) -> tuple[tuple[str, int], ...]:
-    """The folder's files and their modification times: the cache key of its load."""
-    try:
-        return tuple(sorted((path.name, path.stat().st_mtime_ns)
-                            for path in folder.glob("*.yaml")))
-    except OSError:
-        return ()
-
-
-@lru_cache(maxsize=8)
-def _load(folder: Path, stamp: tuple[tuple[str, int], ...]) -> MappingSet | None:
-    return validate_mappings(folder)[0]
-
-
-def _items_by_key(context: ConsoleContext, pipeline: str) -> dict[str, dict[str, Any]]:
-    return {str(item["key"]): item for item in context.store.reviews(pipeline, status=None)}
+    return mapping_cache.validated(folder)[0]
 
 
 def _pipeline(context: ConsoleContext, form: FormData) -> str:
@@ -201,15 +238,24 @@ def _dismiss(request: Request, context: ConsoleContext, form: FormData,
         pipeline = _pipeline(context, form)
     except UserError as exc:
         return _answer(request, context, "review_dismiss.html", error=str(exc), field="pipeline")
-    keys = sorted({key.strip() for value in form.getlist("keys")
-                   for key in str(value).splitlines() if key.strip()})
+    listed = sorted({key.strip() for value in form.getlist("keys")
+                     for key in str(value).splitlines() if key.strip()})
+    # A person's group is posted as its role and email: the page shows a few of its
+    # items, and the group may have thousands.
+    groups = sorted({str(value) for value in form.getlist("groups") if str(value).strip()})
+    grouped: set[str] = set()
+    for group in groups:
+        role, _newline, email = group.partition("\n")
+        grouped.update(context.store.owner_group_keys(pipeline, role.strip(), email.strip()))
+    keys = sorted({*listed, *grouped})
     values: dict[str, Any] = {"pipeline": pipeline, "keys": keys, "error": None,
-                              "field": None, "done": None}
+                              "field": None, "done": None, "groups": groups,
+                              "listed": [key for key in listed if key not in grouped]}
     if not keys:
         return _answer(request, context, "review_dismiss.html", **{
             **values, "error": "Select at least one item (the boxes at the left) to "
                                "dismiss.", "field": "keys"})
-    known = _items_by_key(context, pipeline)
+    known = context.store.review_items(pipeline, keys)
     missing = [key for key in keys if key not in known]
     if missing:
         return _answer(request, context, "review_dismiss.html", **{
@@ -222,7 +268,8 @@ def _dismiss(request: Request, context: ConsoleContext, form: FormData,
             **values, "field": "keys",
             "error": f"The selection holds {len(kinds)} kinds ({', '.join(kinds)}): "
                      "dismiss items of one kind at a time (filter by kind first)."})
-    entries = _named(context, [item for item in chosen if item["status"] == "open"])
+    entries = _named(context, [item for item in chosen if item["status"] == "open"],
+                     per_group=GROUP_NAMED)
     closed = [item for item in chosen if item["status"] != "open"]
     if form.get("confirm") != "yes":
         return _answer(request, context, "review_dismiss.html", **values, entries=entries,
@@ -263,7 +310,7 @@ def _dismiss_owner(request: Request, context: ConsoleContext, form: FormData,
             **values, "field": "email",
             "error": f"No open unresolved_owner item names {email} in pipeline "
                      f"{pipeline}: reload the page."})
-    entries = _named(context, mine)
+    entries = _named(context, mine, per_group=GROUP_NAMED)
     if form.get("confirm") != "yes":
         return _answer(request, context, "review_owner.html", **values, entries=entries)
     try:
@@ -293,7 +340,7 @@ def _link(request: Request, context: ConsoleContext, form: FormData, by: str) ->
     except UserError as exc:
         return _answer(request, context, "review_link.html",
                        **{**values, "error": str(exc), "field": "pipeline"})
-    item = _items_by_key(context, pipeline).get(key)
+    item = context.store.review_items(pipeline, [key]).get(key)
     if item is None or item["status"] != "open":
         state = "is no longer open" if item is not None else "does not exist"
         return _answer(request, context, "review_link.html", **{
