@@ -15,7 +15,8 @@ own condition), so every format prints the definition next to the figure.
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -150,20 +151,66 @@ class _Path:
     gaps: tuple[tuple[int, float], ...]
 
 
+class FunnelMemo:
+    """Funnel sections and deal paths already worked out from one set of report rows.
+
+    The funnels depend on the deals alone, not on ``now`` or the grouping: a report of
+    the same rows a minute later (the console's minute tick) or grouped otherwise has the
+    same funnel section, and another filter the same paths for the deals it keeps. Valid
+    for one ReportData only (deals are known by their key): make one per rows read.
+    Thread-safe; each value is computed as without a memo, so figures are the same."""
+
+    SECTIONS_KEPT = 16
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sections: OrderedDict[tuple[object, ...], FunnelSection] = OrderedDict()
+        self._paths: dict[tuple[str, str], _Path | None] = {}  # None: not applying
+
+    def section(self, deals: Sequence[DealFact], funnels: Sequence[Funnel],
+                min_sample: int) -> FunnelSection:
+        key = (min_sample, tuple(f.id for f in funnels), tuple(d.key for d in deals))
+        with self._lock:
+            found = self._sections.get(key)
+        if found is None:
+            found = _section(deals, funnels, min_sample, self)
+            with self._lock:
+                self._sections[key] = found
+                while len(self._sections) > self.SECTIONS_KEPT:
+                    self._sections.popitem(last=False)
+        return found
+
+    def path(self, deal: DealFact, funnel: Funnel) -> _Path | None:
+        key = (funnel.id, deal.key)
+        found = self._paths.get(key, False)  # a dict read is atomic: no lock needed
+        if found is False:
+            found = self._paths[key] = _applying_path(deal, funnel)
+        return found
+
+
 def compute_funnels(deals: Sequence[DealFact], funnels: Sequence[Funnel],
-                    min_sample: int) -> FunnelSection:
+                    min_sample: int, memo: FunnelMemo | None = None) -> FunnelSection:
     """The funnel section for the deals of the report's period (a funnel without steps,
-    which `mappings validate` refuses, is left out)."""
+    which `mappings validate` refuses, is left out); with ``memo``, from it when the same
+    deals were asked before."""
+    if memo is not None:
+        return memo.section(deals, funnels, min_sample)
+    return _section(deals, funnels, min_sample, None)
+
+
+def _section(deals: Sequence[DealFact], funnels: Sequence[Funnel], min_sample: int,
+             memo: FunnelMemo | None) -> FunnelSection:
     return FunnelSection(declared=bool(funnels), min_sample=min_sample,
                          definitions=dict(DEFINITIONS),
-                         funnels=tuple(compute_funnel(deals, f, min_sample) for f in funnels
-                                       if f.steps))
+                         funnels=tuple(compute_funnel(deals, f, min_sample, memo)
+                                       for f in funnels if f.steps))
 
 
 def compute_funnel(deals: Sequence[DealFact], funnel: Funnel, min_sample: int,
-                   ) -> FunnelFigures:
-    paths = [_path(deal, funnel) for deal in deals
-             if funnel.applies_when is None or evaluate(funnel.applies_when, _lookup(deal))]
+                   memo: FunnelMemo | None = None) -> FunnelFigures:
+    found = (_applying_path(deal, funnel) if memo is None else memo.path(deal, funnel)
+             for deal in deals)
+    paths = [path for path in found if path is not None]
     tally = _Tally.of(paths, len(funnel.steps))
     steps = _steps(tally, funnel)
     return FunnelFigures(
@@ -185,6 +232,13 @@ def _along(dimension: str) -> Callable[[_Path], str]:
 
 def _lookup(deal: DealFact) -> Callable[[str], Value]:
     return lambda name: deal.values.get(name)
+
+
+def _applying_path(deal: DealFact, funnel: Funnel) -> _Path | None:
+    """The deal's path, or None when the funnel's applies_when does not hold for it."""
+    if funnel.applies_when is None or evaluate(funnel.applies_when, _lookup(deal)):
+        return _path(deal, funnel)
+    return None
 
 
 def _path(deal: DealFact, funnel: Funnel) -> _Path:
