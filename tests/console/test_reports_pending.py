@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from starlette.testclient import TestClient
 from handoff_sync.console.jobs import Jobs
 from handoff_sync.console.pages import reports
 from handoff_sync.sandbox.server import SandboxServer
-from tests.console.support import client_for, console_world
+from tests.console.support import client_for, console_world, job_threads_busy
 
 COMPUTING = "Computing the report… started"
 
@@ -34,23 +31,6 @@ def world(sandbox: SandboxServer, tmp_path: Path) -> Any:
                        deals=30) as world:
         world["context"].jobs = Jobs(workers=1, queue=4)
         yield world
-
-
-@contextmanager
-def job_threads_busy(jobs: Jobs) -> Iterator[None]:
-    """The console's job thread taken by other work until the block ends."""
-    gate, started = threading.Event(), threading.Event()
-
-    def other_work() -> None:
-        started.set()
-        assert gate.wait(30), "the test never released the job thread"
-
-    jobs.get("other", ("other", time.monotonic_ns()), other_work)
-    assert started.wait(10)
-    try:
-        yield
-    finally:
-        gate.set()
 
 
 def poll_link(page: str) -> str:
