@@ -25,7 +25,7 @@ from handoff_sync.config.settings import Config
 from handoff_sync.console.app import create_app
 from handoff_sync.console.auth import hash_password
 from handoff_sync.console.context import ConsoleContext
-from handoff_sync.console.jobs import Jobs
+from handoff_sync.console.jobs import Jobs, Pending
 from handoff_sync.daemon.asgi import AsgiServer
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
@@ -212,11 +212,16 @@ def job_threads_busy(jobs: Jobs, threads: int = 1) -> Iterator[None]:
         started.release()
         assert gate.wait(30), "the test never released the job threads"
 
-    for _ in range(threads):
-        jobs.get("other", ("other", time.monotonic_ns()), other_work)
+    held = [jobs.get("other", ("other", time.monotonic_ns()), other_work).id
+            for _ in range(threads)]
     for _ in range(threads):
         assert started.acquire(timeout=10)
     try:
         yield
     finally:
         gate.set()
+        for job in held:  # the threads free again when the block ends
+            for _ in range(1000):
+                if not isinstance(jobs.status(job), Pending):
+                    break
+                time.sleep(0.01)

@@ -10,7 +10,7 @@ HTML file show the same figures the same way. CSV and JSON links give the same r
 The report is computed in background jobs (console/jobs.py), never inside the request:
 first the pipeline's rows (one "rows" job per store version, shared by every query of the
 pipeline: about 15 s at 100,000 deals), then the query's figures (one job per query,
-version and minute). The page waits ``WAIT`` seconds, so a small store's report shows at
+version and minute). The page waits ``WAIT`` seconds for both, so a small store's report shows at
 once; past that it shows the query's last report, labelled with its age, or that it is
 being computed, and htmx asks again every two seconds (a Refresh link and a meta refresh
 without script) until the fresh report is there.
@@ -51,7 +51,7 @@ from handoff_sync.report.text import subtitle
 
 SCOPE = ".report"
 DOWNLOADS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-WAIT = 0.25  # seconds a page view waits for each job: small stores never see "computing"
+WAIT = 0.25  # seconds a page view waits for its jobs: small stores never see "computing"
 POLL_SECONDS = 2  # htmx asks again this often while a job runs (the meta refresh: 5)
 DOWNLOAD_WAIT = 45.0  # a download waits this long for fresh figures: under a proxy's 60 s
 DOWNLOAD_RETRY = 15  # then 429 with this Retry-After
@@ -90,6 +90,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
     def outcome(request: Request, wait: float, polled: str) -> Outcome:
         """The page's state for ``request``; ``polled``: the job a poll follows (its
         failure is shown, not run again)."""
+        deadline = time.monotonic() + wait  # for the rows and the report together
         names = [p.name for p in context.pipelines]
         enabled = [p.name for p in context.pipelines if p.enabled] or names
         query = parse_query(request.query_params, names, enabled[0] if enabled else "",
@@ -114,7 +115,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             pipeline = query.pipeline
             status = jobs.get(("rows", pipeline), ("rows", pipeline, version),
                               lambda: cache.read(pipeline, folder, version).version,
-                              wait=wait)
+                              wait=max(0.0, deadline - time.monotonic()))
             if isinstance(status, Failed):
                 return Outcome(query, cache.kept(pipeline), problem=status.message)
             if isinstance(status, Pending):
@@ -123,8 +124,8 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             if rows is None:  # read and already replaced by two newer versions: rare
                 return Outcome(query, problem="The store changed while the report was "
                                "read: reload the page.")
-        query = query.with_errors(unknown_values(unknown(rows.data, query.selection),
-                                                 query.pipeline))
+        query = query.with_errors(unknown_values(
+            unknown(rows.data, query.selection, rows.options), query.pipeline))
         if query.errors:
             return Outcome(query, rows)
         now = context.clock().replace(second=0, microsecond=0)
@@ -135,7 +136,8 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                                   selection=query.selection)
             return Built(report, ready.version, context.clock())
 
-        status = jobs.get(family, (family, rows.version, now), build, wait=wait)
+        status = jobs.get(family, (family, rows.version, now), build,
+                          wait=max(0.0, deadline - time.monotonic()))
         if isinstance(status, Failed):
             return Outcome(query, rows, problem=status.message)
         if isinstance(status, Pending):
