@@ -182,9 +182,9 @@ class FunnelMemo:
 
     def path(self, deal: DealFact, funnel: Funnel) -> _Path | None:
         key = (funnel.id, deal.key)
-        found = self._paths.get(key, False)  # a dict read is atomic: no lock needed
-        if found is False:
-            found = self._paths[key] = _applying_path(deal, funnel)
+        if key in self._paths:  # dict reads and writes are atomic: no lock needed
+            return self._paths[key]
+        found = self._paths[key] = _applying_path(deal, funnel)
         return found
 
 

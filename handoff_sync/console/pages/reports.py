@@ -136,13 +136,13 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                                   selection=query.selection)
             return Built(report, ready.version, context.clock())
 
-        status = jobs.get(family, (family, rows.version, now), build,
-                          wait=max(0.0, deadline - time.monotonic()))
-        if isinstance(status, Failed):
-            return Outcome(query, rows, problem=status.message)
-        if isinstance(status, Pending):
-            return _waiting(query, rows, status, previous, rows.version)
-        return Outcome(query, rows, built=status.value)
+        built = jobs.get(family, (family, rows.version, now), build,
+                         wait=max(0.0, deadline - time.monotonic()))
+        if isinstance(built, Failed):
+            return Outcome(query, rows, problem=built.message)
+        if isinstance(built, Pending):
+            return _waiting(query, rows, built, previous, rows.version)
+        return Outcome(query, rows, built=built.value)
 
     def page(request: Request, found: Outcome) -> Response:
         # htmx asks for the view alone; a history restore (back button) for the page.
