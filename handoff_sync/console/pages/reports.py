@@ -157,7 +157,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         return page(request, outcome(request, WAIT, request.query_params.get("job", "")))
 
     async def reports(request: Request) -> Response:
-        # In a console worker thread, waiting at most WAIT per job: the work is the jobs'.
+        # In a console worker thread, waiting at most WAIT for the jobs doing the work.
         return await run(view, request)
 
     async def download(request: Request) -> Response:
