@@ -10,9 +10,9 @@ in the period, as a close on ``since``'s day counts from its start.
 ``as_of`` takes the rows back to ``until`` before any figure is computed:
 
 - deals created after the end (the CRM record's or the registration's creation, the
-  earlier) are left out; a deal closed
-  after the end was open at the end: it counts as open (neither won nor lost), so it is
-  in the period's open pipeline and not in its wins, losses or cycle lengths;
+  earlier) are left out; a deal closed after the end was open at the end: it counts as
+  open (neither won nor lost, in its funnel values too), so it is in the period's open
+  pipeline and not in its wins, losses or cycle lengths;
 - SLA clocks started after the end are left out; a clock stopped after the end was
   running at the end: past due if its due time had passed by then, at risk if an at-risk
   event was recorded for it by then, else on track;
@@ -26,8 +26,8 @@ in the period, as a close on ``since``'s day counts from its start.
 
 What the store keeps only as it is now stays as it is now: a deal's values (partner,
 stage, completeness, the fields funnel conditions read), tasks, and review items (open
-now, whatever the period). A deal with no creation date known is kept. An end in the future changes nothing but the period's close dates: the report is
-then "so far".
+now, whatever the period). A deal with no creation date known is kept. An end in the
+future changes nothing but the period's close dates: the report is then "so far".
 """
 
 from __future__ import annotations
@@ -103,8 +103,11 @@ def born(deal: DealFact) -> datetime | None:
 
 
 def _deal(deal: DealFact, until: datetime) -> DealFact:
-    return replace(deal, is_closed=False, is_won=False) if closed_after(deal, until) \
-        else deal
+    if not closed_after(deal, until):
+        return deal
+    # Open at the end, in the values funnel conditions read too (won, lost_when).
+    return replace(deal, is_closed=False, is_won=False,
+                   values={**deal.values, "is_closed": False, "is_won": False})
 
 
 def _clock(clock: ClockFact, until: datetime, at: datetime, now: datetime,
