@@ -71,10 +71,10 @@ class ReportCache:
         return rows
 
     def report(self, rows: Rows, *, now: datetime, since: datetime | None, by: str,
-               selection: Selection) -> Report:
+               selection: Selection, until: datetime | None = None) -> Report:
         """The report of ``rows``; ``now`` to the minute, as the page shows it."""
         return compute(rows.data, now=now.replace(second=0, microsecond=0), since=since,
-                       by=by, selection=selection, memo=rows.memo)
+                       until=until, by=by, selection=selection, memo=rows.memo)
 
 
 def _stamps(folder: Path) -> tuple[tuple[str, int, int], ...]:

@@ -1,6 +1,6 @@
 """/reports: the scorecards and charts of `handoff-sync report`, live from the store,
-narrowed by partner, segment, region and handoff type, from a period start, grouped by
-any dimension.
+narrowed by partner, segment, region and handoff type, to a period (start, end), grouped
+by any dimension.
 
 The filters are a GET form: its URL is the report (shareable, works without script);
 with htmx, a change swaps the view in place and pushes the URL. The sections are
@@ -10,8 +10,8 @@ HTML file show the same figures the same way. CSV and JSON links give the same r
 The report is computed in background jobs (console/jobs.py), never inside the request:
 first the pipeline's rows (one "rows" job per store version, shared by every query of the
 pipeline: about 15 s at 100,000 deals), then the query's figures (one job per query,
-version and minute). The page waits ``WAIT`` seconds for both, so a small store's report shows at
-once; past that it shows the query's last report, labelled with its age, or that it is
+version and minute). The page waits ``WAIT`` seconds for both, so a small store's report
+shows at once; past that it shows the query's last report, labelled with its age, or that it is
 being computed, and htmx asks again every two seconds (a Refresh link and a meta refresh
 without script) until the fresh report is there.
 """
@@ -133,7 +133,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
 
         def build() -> Built:
             report = cache.report(ready, now=now, since=query.since, by=query.by,
-                                  selection=query.selection)
+                                  selection=query.selection, until=query.until)
             return Built(report, ready.version, context.clock())
 
         built = jobs.get(family, (family, rows.version, now), build,
