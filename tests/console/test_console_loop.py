@@ -92,6 +92,7 @@ def test_reports_and_what_ifs_say_busy_when_no_slot_comes_free(
     gate = offload.Gate(1, wait=0.2)
     monkeypatch.setattr(policy, "EXPENSIVE", gate)
     monkeypatch.setattr(reports, "WAIT", 60.0)  # the first report shown at once
+    monkeypatch.setattr(reports, "WAIT_WITH_OLDER", 60.0)
     # Reports are background jobs: one job thread, and no room for a job to wait.
     jobs = world["context"].jobs = Jobs(workers=1, queue=0)
     client = client_for(world["context"])

@@ -26,6 +26,7 @@ def world(sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     # store's report takes on a quiet machine): these tests are about the figures.
     # test_reports_pending is about a report that takes longer.
     monkeypatch.setattr(reports, "WAIT", 60.0)
+    monkeypatch.setattr(reports, "WAIT_WITH_OLDER", 60.0)
     with console_world(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/state.db",
                        deals=40) as world:
         yield world

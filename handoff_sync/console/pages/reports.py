@@ -52,6 +52,7 @@ from handoff_sync.report.text import subtitle
 SCOPE = ".report"
 DOWNLOADS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 WAIT = 0.25  # seconds a page view waits for its jobs: small stores never see "computing"
+WAIT_WITH_OLDER = 0.1  # ... when it has the query's older figures to show meanwhile
 POLL_SECONDS = 2  # htmx asks again this often while a job runs (the meta refresh: 5)
 DOWNLOAD_WAIT = 45.0  # a download waits this long for fresh figures: under a proxy's 60 s
 DOWNLOAD_RETRY = 15  # then 429 with this Retry-After
@@ -104,6 +105,8 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         # (the query string holds every field as asked).
         family: Hashable = ("report", query.pipeline, query.by, query.query_string())
         previous = jobs.latest(family)
+        if previous is not None:  # older figures to show: wait less for fresh ones
+            deadline = min(deadline, time.monotonic() + WAIT_WITH_OLDER)
         try:
             version = cache.version(query.pipeline, folder)
         except UserError as exc:
