@@ -7,6 +7,10 @@ pipeline, status, role and lowercased email for an unresolved_owner item), a win
 ranks the items of an entry oldest first, and an entry stands at the place of its first
 item. Only the page's items are read whole, and of a group only its oldest ``per_group``
 (the page names those deals and counts the rest). Counts per kind are a GROUP BY.
+
+The partner and search filters look at the names each row keeps (``partners`` and
+``search_text``, written by the cycle that records the item: ``sync.review_names``), with
+LIKE on casefolded text, before the entries are paged; a group matches as a whole.
 """
 
 from __future__ import annotations
@@ -15,12 +19,23 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, String, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    select,
+    true,
+)
 
 from handoff_sync.engine.types import ReviewKind
 from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map
-from handoff_sync.store.reviews import ReviewStatus, review_dict
+from handoff_sync.store.reviews import ReviewStatus, partner_token, review_dict
 from handoff_sync.store.schema import ReviewRow, table
 
 OWNER = ReviewKind.UNRESOLVED_OWNER.value
@@ -78,24 +93,58 @@ def _where(pipeline: str | None, status: str | None, kind: str | None) -> list[A
     return where
 
 
+def _matches(partners: ColumnElement[Any], text: ColumnElement[Any], partner: str,
+             words: Sequence[str]) -> list[ColumnElement[bool]]:
+    """The name filters on one item's names (``ReviewNames``, casefolded): the partner
+    one of its partners, every word in its text. LIKE's wildcards in them are escaped."""
+    found = [partners.contains(partner_token(partner), autoescape=True)] if partner else []
+    found += [text.contains(word.casefold(), autoescape=True) for word in words if word]
+    return found
+
+
 def review_page(connection: Connection, pipeline: str | None, status: str | None,
-                kind: str | None, offset: int, limit: int, per_group: int) -> QueuePage:
+                kind: str | None, offset: int, limit: int, per_group: int, *,
+                partner: str = "", words: Sequence[str] = ()) -> QueuePage:
     """Entries ``offset`` to ``offset + limit`` of the queue in list order (oldest first
-    by their first item), with counts per kind and the totals."""
+    by their first item), with counts per kind and the totals.
+
+    ``partner`` and ``words`` keep the entries whose names match (an item without names
+    matches nothing). A person's group is one entry, kept whole when its items match
+    together: one of them names the partner, and each word is in one of them (as the
+    page's search looks at the entry's deals together)."""
     queue = table(ReviewRow)
-    counts = tuple((str(name), int(count)) for name, count in connection.execute(
-        select(queue.c.kind, func.count()).where(*_where(pipeline, status, None))
-        .group_by(queue.c.kind).order_by(queue.c.kind)))
-    item_total = sum(count for name, count in counts if not kind or name == kind)
+    single = _matches(queue.c.partners, queue.c.search_text, partner, words)
+    named = bool(single)
     # The owner items with their entry, the JSON read once; then GROUP BYs, which cost
     # little next to a window over all of them (a window sorts them all).
-    owners = (select(queue.c.pipeline, queue.c.key, queue.c.first_seen,
-                     _entry_id().label("entry"))
-              .where(*_where(pipeline, status, kind), queue.c.kind == OWNER)
-              .cte("owners").prefix_with("MATERIALIZED"))
+    every_owner = (select(queue.c.pipeline, queue.c.key, queue.c.first_seen,
+                          _entry_id().label("entry"), queue.c.partners, queue.c.search_text)
+                   .where(*_where(pipeline, status, None if named else kind),
+                          queue.c.kind == OWNER)
+                   .cte("every_owner").prefix_with("MATERIALIZED"))
+    if named:
+        hits = _matches(every_owner.c.partners, every_owner.c.search_text, partner, words)
+        matched = (select(every_owner.c.entry).group_by(every_owner.c.entry)
+                   .having(and_(*(func.max(case((hit, 1), else_=0)) == 1 for hit in hits))))
+        owners = (select(every_owner.c.pipeline, every_owner.c.key, every_owner.c.first_seen,
+                         every_owner.c.entry).where(every_owner.c.entry.in_(matched))
+                  .cte("owners").prefix_with("MATERIALIZED"))
+        counted = select(queue.c.kind, func.count()).where(
+            *_where(pipeline, status, None), queue.c.kind != OWNER, *single
+        ).group_by(queue.c.kind).union_all(
+            select(literal(OWNER, String()), func.count()).select_from(owners))
+        counts = tuple(sorted((str(name), int(count))
+                              for name, count in connection.execute(counted) if count))
+    else:
+        owners = every_owner
+        counts = tuple((str(name), int(count)) for name, count in connection.execute(
+            select(queue.c.kind, func.count()).where(*_where(pipeline, status, None))
+            .group_by(queue.c.kind).order_by(queue.c.kind)))
+    item_total = sum(count for name, count in counts if not kind or name == kind)
     groups = (select(owners.c.entry, owners.c.pipeline,
                      func.min(owners.c.first_seen).label("first_seen"),
                      func.count().label("size"))
+              .where(true() if not kind or kind == OWNER else false())
               .group_by(owners.c.entry, owners.c.pipeline).subquery())
     # A group stands where its first item would: the least key of its oldest items.
     firsts = (select(groups.c.entry, groups.c.pipeline, groups.c.first_seen,
@@ -106,7 +155,7 @@ def review_page(connection: Connection, pipeline: str | None, status: str | None
                         groups.c.size))
     singles = select(literal(None, String()).label("entry"), queue.c.pipeline,
                      queue.c.first_seen, queue.c.key, literal(1).label("size")).where(
-        *_where(pipeline, status, kind), queue.c.kind != OWNER)
+        *_where(pipeline, status, kind), queue.c.kind != OWNER, *single)
     entries = firsts.union_all(singles).subquery()
     page = (select(entries.c.entry, entries.c.pipeline, entries.c.key, entries.c.size,
                    func.count().over().label("entries"))
