@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    union_all,
 )
 
 from handoff_sync.engine.types import ReviewKind
@@ -40,6 +41,7 @@ from handoff_sync.store.schema import ReviewRow, table
 
 OWNER = ReviewKind.UNRESOLVED_OWNER.value
 SEPARATOR = "\n"
+ENTRY, MEMBER, COUNT = 0, 1, 2  # what a row of the page's statement is
 
 
 @dataclass(frozen=True)
@@ -113,49 +115,35 @@ def review_page(connection: Connection, pipeline: str | None, status: str | None
     together: one of them names the partner, and each word is in one of them (as the
     page's search looks at the entry's deals together)."""
     queue = table(ReviewRow)
-    single = _matches(queue.c.partners, queue.c.search_text, partner, words)
-    named = bool(single)
-    # The owner items with their entry, the JSON read once; then GROUP BYs, which cost
-    # little next to a window over all of them (a window sorts them all).
-    every_owner = (select(queue.c.pipeline, queue.c.key, queue.c.first_seen,
-                          _entry_id().label("entry"), queue.c.partners, queue.c.search_text)
-                   .where(*_where(pipeline, status, None if named else kind),
-                          queue.c.kind == OWNER)
-                   .cte("every_owner").prefix_with("MATERIALIZED"))
-    if named:
-        hits = _matches(every_owner.c.partners, every_owner.c.search_text, partner, words)
-        matched = (select(every_owner.c.entry).group_by(every_owner.c.entry)
-                   .having(and_(*(func.max(case((hit, 1), else_=0)) == 1 for hit in hits))))
-        owners = (select(every_owner.c.pipeline, every_owner.c.key, every_owner.c.first_seen,
-                         every_owner.c.entry).where(every_owner.c.entry.in_(matched))
-                  .cte("owners").prefix_with("MATERIALIZED"))
-        counted = select(queue.c.kind, func.count()).where(
-            *_where(pipeline, status, None), queue.c.kind != OWNER, *single
-        ).group_by(queue.c.kind).union_all(
-            select(literal(OWNER, String()), func.count()).select_from(owners))
-        counts = tuple(sorted((str(name), int(count))
-                              for name, count in connection.execute(counted) if count))
-    else:
-        owners = every_owner
-        counts = tuple((str(name), int(count)) for name, count in connection.execute(
-            select(queue.c.kind, func.count()).where(*_where(pipeline, status, None))
-            .group_by(queue.c.kind).order_by(queue.c.kind)))
-    item_total = sum(count for name, count in counts if not kind or name == kind)
-    groups = (select(owners.c.entry, owners.c.pipeline,
-                     func.min(owners.c.first_seen).label("first_seen"),
-                     func.count().label("size"))
-              .where(true() if not kind or kind == OWNER else false())
-              .group_by(owners.c.entry, owners.c.pipeline).subquery())
+    hits = _matches(queue.c.partners, queue.c.search_text, partner, words)
+    named = bool(hits)
+    # The owner items with their entry (the JSON read once) and, under name filters,
+    # whether each matches each filter (ints, not the text: the CTE is materialized).
+    # Then GROUP BYs, which cost little next to a window over all of them.
+    owners = (select(queue.c.pipeline, queue.c.key, queue.c.first_seen,
+                     _entry_id().label("entry"),
+                     *(case((hit, 1), else_=0).label(f"hit{n}") for n, hit in enumerate(hits)))
+              .where(*_where(pipeline, status, None if named else kind), queue.c.kind == OWNER)
+              .cte("owners").prefix_with("MATERIALIZED"))
+    grouped = (select(owners.c.entry, owners.c.pipeline,
+                      func.min(owners.c.first_seen).label("first_seen"),
+                      func.count().label("size"))
+               .group_by(owners.c.entry, owners.c.pipeline))
+    if named:  # a group matches as a whole: each filter by one of its items
+        grouped = grouped.having(and_(*(func.max(owners.c[f"hit{n}"]) == 1
+                                        for n in range(len(hits)))))
+    groups = grouped.cte("groups").prefix_with("MATERIALIZED")
     # A group stands where its first item would: the least key of its oldest items.
     firsts = (select(groups.c.entry, groups.c.pipeline, groups.c.first_seen,
                      func.min(owners.c.key).label("key"), groups.c.size)
               .join_from(groups, owners, (owners.c.entry == groups.c.entry)
                          & (owners.c.first_seen == groups.c.first_seen))
+              .where(true() if not kind or kind == OWNER else false())
               .group_by(groups.c.entry, groups.c.pipeline, groups.c.first_seen,
                         groups.c.size))
     singles = select(literal(None, String()).label("entry"), queue.c.pipeline,
                      queue.c.first_seen, queue.c.key, literal(1).label("size")).where(
-        *_where(pipeline, status, kind), queue.c.kind != OWNER, *single)
+        *_where(pipeline, status, kind), queue.c.kind != OWNER, *hits)
     entries = firsts.union_all(singles).subquery()
     page = (select(entries.c.entry, entries.c.pipeline, entries.c.key, entries.c.size,
                    func.count().over().label("entries"))
@@ -165,20 +153,38 @@ def review_page(connection: Connection, pipeline: str | None, status: str | None
     ranked = select(owners.c.pipeline, owners.c.key, owners.c.entry, func.row_number().over(
         partition_by=owners.c.entry, order_by=(owners.c.first_seen, owners.c.key)
     ).label("rank")).where(owners.c.entry.in_(select(page.c.entry))).subquery()
-    members = select(literal(1).label("member"), ranked.c.entry, ranked.c.pipeline,
+    members = select(literal(MEMBER).label("member"), ranked.c.entry, ranked.c.pipeline,
                      ranked.c.key,
                      ranked.c.rank.label("size"), literal(0).label("entries")).where(
         ranked.c.rank <= per_group)
-    both = select(literal(0).label("member"), page).union_all(members)
-    rows = connection.execute(both).mappings().all()
-    shown = [row for row in rows if not row["member"]]
+    parts = [select(literal(ENTRY).label("member"), page), members]
+    if named:  # the counts too, from the same groups (the owner items read once)
+        counted = select(queue.c.kind.label("kind"), func.count().label("size")).where(
+            *_where(pipeline, status, None), queue.c.kind != OWNER, *hits
+        ).group_by(queue.c.kind).union_all(
+            select(literal(OWNER, String()), func.coalesce(func.sum(groups.c.size), 0))
+        ).subquery()
+        parts.append(select(literal(COUNT).label("member"), counted.c.kind,
+                            literal(None, String()), literal(None, String()),
+                            counted.c.size, literal(0)))
+        rows = connection.execute(union_all(*parts)).mappings().all()
+        counts = tuple(sorted((str(row["entry"]), int(row["size"])) for row in rows
+                              if row["member"] == COUNT and row["size"]))
+        rows = [row for row in rows if row["member"] != COUNT]
+    else:
+        counts = tuple((str(name), int(count)) for name, count in connection.execute(
+            select(queue.c.kind, func.count()).where(*_where(pipeline, status, None))
+            .group_by(queue.c.kind).order_by(queue.c.kind)))
+        rows = list(connection.execute(union_all(*parts)).mappings().all())
+    item_total = sum(count for name, count in counts if not kind or name == kind)
+    shown = [row for row in rows if row["member"] == ENTRY]
     if not shown:
         total = 0 if offset <= 0 else int(connection.execute(
             select(func.count()).select_from(entries)).scalar_one())
         return QueuePage((), counts, total, item_total)
     group_keys: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
-        if row["member"]:
+        if row["member"] == MEMBER:
             rank = int(row["size"])
             group_keys.setdefault(str(row["entry"]), []).append((rank, str(row["key"])))
     # Read by primary key, pipeline by pipeline.
