@@ -120,8 +120,9 @@ def record_reviews(connection: Connection, pipeline: str, items: Sequence[Review
             row["partners"] = found.partners if found is not None else None
             row["search_text"] = found.text if found is not None else None
     bulk.upsert(connection, queue, rows, ["pipeline", "key"])
+    written = {row["key"] for row in rows}
     _name(connection, pipeline, {key: found for key, found in given.items()
-                                 if key not in {row["key"] for row in rows}})
+                                 if key not in written})
     return ReviewChanges(
         opened=tuple(row for row in rows if row["status"] == ReviewStatus.OPEN
                      and row["first_seen"] == now),
