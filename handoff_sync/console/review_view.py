@@ -22,13 +22,12 @@ from handoff_sync.model import OwnerDirectory, Role
 from handoff_sync.store.reviews import LINKABLE, ReviewStatus, registrations_of
 from handoff_sync.store.types import DealRecords, MirrorRecord
 from handoff_sync.sync.review_groups import UNRESOLVED_OWNER, ReviewEntry, group_reviews
+from handoff_sync.sync.review_names import deal_names
 
 STATUSES = ("open", "dismissed", "resolved", "all")
 PAGE_SIZE = 50  # entries a page
 GROUP_NAMED = 8  # deals a page names of one person's group (it counts them all)
 LINKABLE_KINDS = frozenset(kind.value for kind in LINKABLE)
-PEOPLE = (("partner_rep_email", "partner rep"), ("ae_email", "AE"),
-          ("cs_owner_email", "CS owner"))
 ROLE_LABELS = {"crm_owner": "account executive", "cs_owner": "CS owner",
                "prm_owner": "channel manager", "partner_rep": "partner rep"}
 
@@ -80,8 +79,8 @@ class Filters:
 
     @property
     def named(self) -> bool:
-        """Whether a filter looks at names (which only the records know, not the
-        queue): then every item is named to filter them."""
+        """Whether a filter looks at names (the names each item keeps, or, for items
+        recorded before names were kept, their records)."""
         return bool(self.partner or self.q)
 
     def query(self, **changed: str | int) -> dict[str, str]:
@@ -263,23 +262,10 @@ class Namer:
                            self.records.prm.get(prm_id) if prm_id else None)
         crm = self._values(mappings.crm if mappings else None,
                            self.records.crm.get(crm_id) if crm_id else None)
-        agreed = self.records.agreed.get(key, {})
-
-        def text(name: str, *sources: Mapping[str, Any]) -> str | None:
-            for source in sources:
-                value = source.get(name)
-                if isinstance(value, str) and value.strip():
-                    return value.strip()
-            return None
-
-        people = tuple((label, email) for name, label in PEOPLE
-                       if (email := text(name, agreed, prm, crm)) is not None)
-        name = text("deal_name", prm, crm)
-        crm_name = text("deal_name", crm)
+        names = deal_names(prm, crm, self.records.agreed.get(key, {}))
         link = self.link
-        return Deal(key, prm_id, crm_id, name, text("account_name", prm, crm, agreed),
-                    text("partner_account", prm, agreed, crm), people,
-                    crm_name if crm_name != name else None,
+        return Deal(key, prm_id, crm_id, names.name, names.account, names.partner,
+                    names.people, names.crm_name,
                     prm_url=link(Role.PRM, prm_id) if link and prm_id else None,
                     crm_url=link(Role.CRM, crm_id) if link and crm_id else None)
 

@@ -24,6 +24,7 @@ from handoff_sync.store.types import (
     RecordFailure,
     RetryHold,
     ReviewChanges,
+    ReviewNames,
     RunKind,
     RunOutcome,
     SchemaOutdated,
@@ -33,6 +34,6 @@ from handoff_sync.store.types import (
 __all__ = [
     "CycleHealth", "CycleOutcome", "DealRows", "FailureKind", "LeaseLost", "MirrorRecord",
     "PartnerChanges", "PartnerRecord", "PipelineState", "RecordFailure", "RetryHold",
-    "ReviewChanges", "RunKind", "RunOutcome", "SchemaOutdated", "Store", "StoreError", "backoff",
-    "pipeline_lease", "redact_url", "sqlite_url_for",
+    "ReviewChanges", "ReviewNames", "RunKind", "RunOutcome", "SchemaOutdated", "Store",
+    "StoreError", "backoff", "pipeline_lease", "redact_url", "sqlite_url_for",
 ]

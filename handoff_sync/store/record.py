@@ -84,7 +84,8 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
     bulk.insert_rows(connection, table(DecisionRow),
                      [decision_row(pipeline, outcome.run_id, now, d) for d in plan.decisions])
     _baselines(connection, outcome)
-    reviews = record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals)
+    reviews = record_reviews(connection, pipeline, plan.reviews, now, plan.planned_deals,
+                             outcome.review_names)
     _mirror(connection, outcome)
     if outcome.partners is not None:  # before the checkpoint that moves past them
         record_partners(connection, pipeline, outcome.partners, now)

@@ -7,6 +7,10 @@ pipeline, status, role and lowercased email for an unresolved_owner item), a win
 ranks the items of an entry oldest first, and an entry stands at the place of its first
 item. Only the page's items are read whole, and of a group only its oldest ``per_group``
 (the page names those deals and counts the rest). Counts per kind are a GROUP BY.
+
+The partner and search filters look at the names each row keeps (``partners`` and
+``search_text``, written by the cycle that records the item: ``sync.review_names``), with
+LIKE on casefolded text, before the entries are paged; a group matches as a whole.
 """
 
 from __future__ import annotations
@@ -15,16 +19,29 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, String, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 
 from handoff_sync.engine.types import ReviewKind
 from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map
-from handoff_sync.store.reviews import ReviewStatus, review_dict
+from handoff_sync.store.reviews import ReviewStatus, partner_token, review_dict
 from handoff_sync.store.schema import ReviewRow, table
 
 OWNER = ReviewKind.UNRESOLVED_OWNER.value
 SEPARATOR = "\n"
+ENTRY, MEMBER, COUNT = 0, 1, 2  # what a row of the page's statement is
 
 
 @dataclass(frozen=True)
@@ -78,35 +95,55 @@ def _where(pipeline: str | None, status: str | None, kind: str | None) -> list[A
     return where
 
 
+def _matches(partners: ColumnElement[Any], text: ColumnElement[Any], partner: str,
+             words: Sequence[str]) -> list[ColumnElement[bool]]:
+    """The name filters on one item's names (``ReviewNames``, casefolded): the partner
+    one of its partners, every word in its text. LIKE's wildcards in them are escaped."""
+    found = [partners.contains(partner_token(partner), autoescape=True)] if partner else []
+    found += [text.contains(word.casefold(), autoescape=True) for word in words if word]
+    return found
+
+
 def review_page(connection: Connection, pipeline: str | None, status: str | None,
-                kind: str | None, offset: int, limit: int, per_group: int) -> QueuePage:
+                kind: str | None, offset: int, limit: int, per_group: int, *,
+                partner: str = "", words: Sequence[str] = ()) -> QueuePage:
     """Entries ``offset`` to ``offset + limit`` of the queue in list order (oldest first
-    by their first item), with counts per kind and the totals."""
+    by their first item), with counts per kind and the totals.
+
+    ``partner`` and ``words`` keep the entries whose names match (an item without names
+    matches nothing). A person's group is one entry, kept whole when its items match
+    together: one of them names the partner, and each word is in one of them (as the
+    page's search looks at the entry's deals together)."""
     queue = table(ReviewRow)
-    counts = tuple((str(name), int(count)) for name, count in connection.execute(
-        select(queue.c.kind, func.count()).where(*_where(pipeline, status, None))
-        .group_by(queue.c.kind).order_by(queue.c.kind)))
-    item_total = sum(count for name, count in counts if not kind or name == kind)
-    # The owner items with their entry, the JSON read once; then GROUP BYs, which cost
-    # little next to a window over all of them (a window sorts them all).
+    hits = _matches(queue.c.partners, queue.c.search_text, partner, words)
+    named = bool(hits)
+    # The owner items with their entry (the JSON read once) and, under name filters,
+    # whether each matches each filter (ints, not the text: the CTE is materialized).
+    # Then GROUP BYs, which cost little next to a window over all of them.
     owners = (select(queue.c.pipeline, queue.c.key, queue.c.first_seen,
-                     _entry_id().label("entry"))
-              .where(*_where(pipeline, status, kind), queue.c.kind == OWNER)
+                     _entry_id().label("entry"),
+                     *(case((hit, 1), else_=0).label(f"hit{n}") for n, hit in enumerate(hits)))
+              .where(*_where(pipeline, status, None if named else kind), queue.c.kind == OWNER)
               .cte("owners").prefix_with("MATERIALIZED"))
-    groups = (select(owners.c.entry, owners.c.pipeline,
-                     func.min(owners.c.first_seen).label("first_seen"),
-                     func.count().label("size"))
-              .group_by(owners.c.entry, owners.c.pipeline).subquery())
+    grouped = (select(owners.c.entry, owners.c.pipeline,
+                      func.min(owners.c.first_seen).label("first_seen"),
+                      func.count().label("size"))
+               .group_by(owners.c.entry, owners.c.pipeline))
+    if named:  # a group matches as a whole: each filter by one of its items
+        grouped = grouped.having(and_(*(func.max(owners.c[f"hit{n}"]) == 1
+                                        for n in range(len(hits)))))
+    groups = grouped.cte("groups").prefix_with("MATERIALIZED")
     # A group stands where its first item would: the least key of its oldest items.
     firsts = (select(groups.c.entry, groups.c.pipeline, groups.c.first_seen,
                      func.min(owners.c.key).label("key"), groups.c.size)
               .join_from(groups, owners, (owners.c.entry == groups.c.entry)
                          & (owners.c.first_seen == groups.c.first_seen))
+              .where(true() if not kind or kind == OWNER else false())
               .group_by(groups.c.entry, groups.c.pipeline, groups.c.first_seen,
                         groups.c.size))
     singles = select(literal(None, String()).label("entry"), queue.c.pipeline,
                      queue.c.first_seen, queue.c.key, literal(1).label("size")).where(
-        *_where(pipeline, status, kind), queue.c.kind != OWNER)
+        *_where(pipeline, status, kind), queue.c.kind != OWNER, *hits)
     entries = firsts.union_all(singles).subquery()
     page = (select(entries.c.entry, entries.c.pipeline, entries.c.key, entries.c.size,
                    func.count().over().label("entries"))
@@ -116,20 +153,38 @@ def review_page(connection: Connection, pipeline: str | None, status: str | None
     ranked = select(owners.c.pipeline, owners.c.key, owners.c.entry, func.row_number().over(
         partition_by=owners.c.entry, order_by=(owners.c.first_seen, owners.c.key)
     ).label("rank")).where(owners.c.entry.in_(select(page.c.entry))).subquery()
-    members = select(literal(1).label("member"), ranked.c.entry, ranked.c.pipeline,
+    members = select(literal(MEMBER).label("member"), ranked.c.entry, ranked.c.pipeline,
                      ranked.c.key,
                      ranked.c.rank.label("size"), literal(0).label("entries")).where(
         ranked.c.rank <= per_group)
-    both = select(literal(0).label("member"), page).union_all(members)
-    rows = connection.execute(both).mappings().all()
-    shown = [row for row in rows if not row["member"]]
+    parts = [select(literal(ENTRY).label("member"), page), members]
+    if named:  # the counts too, from the same groups (the owner items read once)
+        counted = select(queue.c.kind.label("kind"), func.count().label("size")).where(
+            *_where(pipeline, status, None), queue.c.kind != OWNER, *hits
+        ).group_by(queue.c.kind).union_all(
+            select(literal(OWNER, String()), func.coalesce(func.sum(groups.c.size), 0))
+        ).subquery()
+        parts.append(select(literal(COUNT).label("member"), counted.c.kind,
+                            literal(None, String()), literal(None, String()),
+                            counted.c.size, literal(0)))
+        rows = connection.execute(union_all(*parts)).mappings().all()
+        counts = tuple(sorted((str(row["entry"]), int(row["size"])) for row in rows
+                              if row["member"] == COUNT and row["size"]))
+        rows = [row for row in rows if row["member"] != COUNT]
+    else:
+        counts = tuple((str(name), int(count)) for name, count in connection.execute(
+            select(queue.c.kind, func.count()).where(*_where(pipeline, status, None))
+            .group_by(queue.c.kind).order_by(queue.c.kind)))
+        rows = list(connection.execute(union_all(*parts)).mappings().all())
+    item_total = sum(count for name, count in counts if not kind or name == kind)
+    shown = [row for row in rows if row["member"] == ENTRY]
     if not shown:
         total = 0 if offset <= 0 else int(connection.execute(
             select(func.count()).select_from(entries)).scalar_one())
         return QueuePage((), counts, total, item_total)
     group_keys: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
-        if row["member"]:
+        if row["member"] == MEMBER:
             rank = int(row["size"])
             group_keys.setdefault(str(row["entry"]), []).append((rank, str(row["key"])))
     # Read by primary key, pipeline by pipeline.

@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, delete, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, select, update
 
 from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.engine.types import Link, LinkMethod, ReviewItem, ReviewKind
@@ -30,7 +30,7 @@ from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map, encode_map
 from handoff_sync.store.rows import link_row
 from handoff_sync.store.schema import LinkRow, ReviewRow, table
-from handoff_sync.store.types import ReviewChanges, StoreError
+from handoff_sync.store.types import ReviewChanges, ReviewNames, StoreError
 
 AUTO_RESOLUTION = "auto: no longer applies"
 _AUTO_PREFIX = "auto:"
@@ -95,7 +95,11 @@ def _reopens(old: Mapping[str, Any]) -> bool:
 
 
 def record_reviews(connection: Connection, pipeline: str, items: Sequence[ReviewItem],
-                   now: datetime, planned: frozenset[str] | None = None) -> ReviewChanges:
+                   now: datetime, planned: frozenset[str] | None = None,
+                   names: Mapping[str, ReviewNames] | None = None) -> ReviewChanges:
+    """Merge the items a cycle stated into the queue (``merge_reviews``). ``names``: the
+    names of the stated items and of stored rows that had none; a stated item without
+    names gets NULL ones (the console then names its pipeline's items itself)."""
     queue = table(ReviewRow)
     keys = sorted({item.key for item in items})
     wanted = [queue.c.status == ReviewStatus.OPEN.value]
@@ -108,12 +112,57 @@ def record_reviews(connection: Connection, pipeline: str, items: Sequence[Review
                                                         condition))
         stored.update((row["key"], dict(row)) for row in connection.execute(query).mappings())
     rows = merge_reviews(pipeline, stored, items, now, planned)
+    given = names or {}
+    stated = {item.key for item in items}
+    for row in rows:
+        if row["key"] in stated or row["key"] in given:
+            found = given.get(row["key"])
+            row["partners"] = found.partners if found is not None else None
+            row["search_text"] = found.text if found is not None else None
     bulk.upsert(connection, queue, rows, ["pipeline", "key"])
+    written = {row["key"] for row in rows}
+    _name(connection, pipeline, {key: found for key, found in given.items()
+                                 if key not in written})
     return ReviewChanges(
         opened=tuple(row for row in rows if row["status"] == ReviewStatus.OPEN
                      and row["first_seen"] == now),
         resolved=tuple(row["key"] for row in rows if row["status"] == ReviewStatus.RESOLVED
                        and row["resolved_at"] == now and row["resolution"] == AUTO_RESOLUTION))
+
+
+def _name(connection: Connection, pipeline: str, names: Mapping[str, ReviewNames]) -> None:
+    """Set the names of rows the cycle did not otherwise write (named late)."""
+    if not names:
+        return
+    queue = table(ReviewRow)
+    statement = (update(queue).where(queue.c.pipeline == pipeline,
+                                     queue.c.key == bindparam("row_key"))
+                 .values(partners=bindparam("row_partners"),
+                         search_text=bindparam("row_text")))
+    for chunk in bulk.chunks(sorted(names.items()), bulk.CHUNK):
+        connection.execute(statement, [{"row_key": key, "row_partners": found.partners,
+                                        "row_text": found.text} for key, found in chunk])
+
+
+def unnamed_reviews(connection: Connection, pipeline: str, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` of the pipeline's items (any status) without names: recorded
+    before names were kept, or by a caller that gave none."""
+    queue = table(ReviewRow)
+    query = (select(queue).where(queue.c.pipeline == pipeline, queue.c.search_text.is_(None))
+             .order_by(queue.c.key).limit(limit))
+    return [review_dict(row) for row in connection.execute(query).mappings()]
+
+
+def has_unnamed(connection: Connection, pipeline: str | None, status: str | None) -> bool:
+    """Whether any item of the pipeline (every pipeline: None) and status (any: None) has
+    no names yet."""
+    queue = table(ReviewRow)
+    query = select(queue.c.key).where(queue.c.search_text.is_(None))
+    if pipeline is not None:
+        query = query.where(queue.c.pipeline == pipeline)
+    if status is not None:
+        query = query.where(queue.c.status == _status(status))
+    return connection.execute(query.limit(1)).first() is not None
 
 
 def _locked(connection: Connection, query: Select[Any]) -> Select[Any]:
@@ -235,6 +284,12 @@ def dismiss_many(connection: Connection, pipeline: str, keys: Collection[str], *
                            .values(**changes))
     return [review_dict({**found[key], **changes} if key in open_keys else found[key])
             for key in wanted]
+
+
+def partner_token(partner: str) -> str:
+    """How one partner stands in a row's ``partners`` (``ReviewNames``): casefolded,
+    between line breaks, so a filter matches whole names only."""
+    return f"\n{partner.casefold()}\n"
 
 
 def registrations_of(item: Mapping[str, Any]) -> list[str]:

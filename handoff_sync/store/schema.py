@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -364,7 +365,12 @@ class ReviewRow(Base):
     """A review queue item: something a person must decide (one row per key)."""
 
     __tablename__ = "reviews"
-    __table_args__ = (Index("ix_reviews_pipeline_status", "pipeline", "status"),)
+    __table_args__ = (
+        Index("ix_reviews_pipeline_status", "pipeline", "status"),
+        # Rows not named yet (recorded before 0011): the next cycle names them, and the
+        # console filters names in Python until then. Small: empty once named.
+        Index("ix_reviews_unnamed", "pipeline", sqlite_where=text("search_text IS NULL"),
+              postgresql_where=text("search_text IS NULL")))
     pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
     key: Mapped[str] = mapped_column(String(), primary_key=True)
     kind: Mapped[str] = mapped_column(String())
@@ -378,6 +384,11 @@ class ReviewRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String())
     resolution: Mapped[str | None] = mapped_column(Text)
+    # What the console's partner and search filters look at (``sync.review_names``),
+    # casefolded: the partners the item names, one a line, a line break before and after
+    # each; and the text of its key, summary and deals. NULL: not named yet.
+    partners: Mapped[str | None] = mapped_column(Text)
+    search_text: Mapped[str | None] = mapped_column(Text)
 
 
 class Lease(Base):

@@ -8,7 +8,7 @@ that fixes it. ``connect`` never changes the schema: only ``migrate`` does.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -277,13 +277,28 @@ class Store:
             return review_queue.list_reviews(connection, pipeline, status)
 
     def review_page(self, pipeline: str | None, status: str | None, kind: str | None, *,
-                    offset: int, limit: int, per_group: int) -> queue_pages.QueuePage:
+                    offset: int, limit: int, per_group: int, partner: str = "",
+                    words: Sequence[str] = ()) -> queue_pages.QueuePage:
         """Entries ``offset`` to ``offset + limit`` of the queue as lists show it (one
         entry per person for unresolved_owner items; of a group its oldest ``per_group``
-        items), with counts per kind: reads only what the page shows."""
+        items), with counts per kind: reads only what the page shows. ``partner`` and
+        ``words`` filter on the items' names (``has_unnamed_reviews`` first: an item
+        without names matches neither)."""
         with self._guard("listing review items"), read_transaction(self._engine) as connection:
             return queue_pages.review_page(connection, pipeline, status, kind, offset,
-                                           limit, per_group)
+                                           limit, per_group, partner=partner, words=words)
+
+    def has_unnamed_reviews(self, pipeline: str | None, status: str | None) -> bool:
+        """Whether any review item of the pipeline (None: any) and status (None: any) has
+        no names yet (recorded before they were kept; the next cycle names them)."""
+        with self._guard("listing review items"), read_transaction(self._engine) as connection:
+            return review_queue.has_unnamed(connection, pipeline, status)
+
+    def unnamed_reviews(self, pipeline: str, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the pipeline's review items without names, for a cycle to
+        name (``CycleOutcome.review_names``)."""
+        with self._guard("listing review items"), read_transaction(self._engine) as connection:
+            return review_queue.unnamed_reviews(connection, pipeline, limit)
 
     def review_items(self, pipeline: str, keys: Collection[str]) -> dict[str, dict[str, Any]]:
         """The pipeline's review items of ``keys`` (any status) by key."""

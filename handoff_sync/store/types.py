@@ -190,6 +190,15 @@ class ReviewChanges:
 
 
 @dataclass(frozen=True)
+class ReviewNames:
+    """What the console's partner and search filters look at for one review item,
+    casefolded (``sync.review_names`` computes them; the store keeps them on the row)."""
+
+    partners: str  # each partner between line breaks ("\nacme\n\nglobex\n"); "" for none
+    text: str  # key, summary, person and deals' names, space-separated
+
+
+@dataclass(frozen=True)
 class CycleOutcome:
     """One cycle's results, recorded by ``Store.record_cycle`` in one transaction.
 
@@ -229,3 +238,6 @@ class CycleOutcome:
     # done and closed by a user, so the engine never reopens them.
     closed_by_user: frozenset[str] = frozenset()
     partners: PartnerChanges | None = None  # None: no partner account was pulled
+    # Review key -> its names: the items the plan states, and stored items that had none
+    # (``Store.unnamed_reviews``). None: not named (the rows' names become NULL).
+    review_names: Mapping[str, ReviewNames] | None = None

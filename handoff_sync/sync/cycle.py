@@ -49,6 +49,7 @@ from handoff_sync.store.types import (
 from handoff_sync.sync.advice import explain
 from handoff_sync.sync.cycle_parts import (
     canonical,
+    canonical_values,
     closed_by_people,
     links_after,
     merged_mirror,
@@ -73,6 +74,7 @@ from handoff_sync.sync.pull import (
     pull_task_closures,
 )
 from handoff_sync.sync.readiness import partners_to_plan
+from handoff_sync.sync.review_names import NAMED_A_CYCLE, cycle_names
 from handoff_sync.sync.write import (
     Side,
     carry_out,
@@ -362,6 +364,13 @@ class PipelineRunner:
             checkpoints.update(pulls[role].checkpoints)
         checkpoints.update(closures.checkpoints)
         checkpoints.update(partners.checkpoints)
+        links = links_after(state.engine.links, result)
+        names = cycle_names(  # what the console's review filters look at
+            result.reviews, self.store.unnamed_reviews(self.name, NAMED_A_CYCLE),
+            {role: (done.mirror[role], refreshed[role], mirror[role]) for role in Role},
+            canonical_values(self._mapped_cache, mappings, owners), links,
+            ({b.deal: b for b in result.bases if b.deal in done.written_deals},
+             state.engine.bases))
         ended = self.clock()
         message = run_message(failures, drift, done.stopped)
         reviews = self.store.record_cycle(CycleOutcome(
@@ -376,12 +385,11 @@ class PipelineRunner:
             fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
             message=message, closed_by_user=frozenset(closures.keys),
-            partners=partners.changes), lease=lease)
+            partners=partners.changes, review_names=names), lease=lease)
         # What the next cycle compares with to find what changed outside it.
         # An interrupted cycle left planned work undone, and withheld writes wait: the
         # next one looks at every deal.
-        self._links_seen = (None if done.stopped or withheld
-                            else links_after(state.engine.links, result))
+        self._links_seen = None if done.stopped or withheld else links
         if result.planned_deals is not None:  # the plan restated only its deals' items
             counts["reviews_open"] = len(self.store.reviews(self.name))
         _log_review_changes(reviews)

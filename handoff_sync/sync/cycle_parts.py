@@ -5,7 +5,7 @@ records."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from connectors.errors import StopRequested
@@ -19,8 +19,9 @@ from handoff_sync.engine.types import (
     ReviewItem,
     ReviewKind,
 )
+from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical
-from handoff_sync.model import OwnerDirectory, Role, TaskStatus
+from handoff_sync.model import OwnerDirectory, Role, TaskStatus, Value
 from handoff_sync.safety.sanitise import quoted
 from handoff_sync.store.types import MirrorRecord, PipelineState, RecordFailure
 from handoff_sync.sync.drift import SCHEMA_ERROR_CODES
@@ -66,6 +67,20 @@ def canonical(record: MirrorRecord, mapping: SystemMapping,
         # a stamp our own output write moved is not a person's newer edit.
         mapped = dataclasses.replace(mapped, modified_at=record.modified_at)
     return mapped
+
+
+def canonical_values(cache: Mapping[Role, Mapping[str, tuple[MirrorRecord, MappedRecord]]],
+                     mappings: MappingSet, owners: Mapping[Role, OwnerDirectory]
+                     ) -> Callable[[Role, MirrorRecord], Mapping[str, Value]]:
+    """A record's canonical values: the cycle's mapped record when it is of this very
+    record, else mapped now."""
+    def values(role: Role, record: MirrorRecord) -> Mapping[str, Value]:
+        hit = cache[role].get(record.record_id)
+        if hit is not None and hit[0] == record:
+            return hit[1].values
+        return canonical(record, mappings.side(role), owners[role]).values
+
+    return values
 
 
 def links_after(links: Mapping[str, Link], result: Plan) -> dict[str, Link]:

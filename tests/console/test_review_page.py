@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sa_text
 from starlette.testclient import TestClient
 
 from handoff_sync.console.review_view import Filters
@@ -370,3 +371,49 @@ def test_a_queue_longer_than_a_page_is_paged_with_counts_and_filters_kept(
     assert {after[item.key]["status"] for item in owners[0::2]} == {"dismissed"}
     assert {after[item.key]["status"] for item in owners[1::2]} == {"open"}
     assert "of 71" in client.get("/review").text
+
+
+def test_name_filters_list_the_same_entries_from_the_stored_names_as_from_the_records(
+        world: dict[str, Any]) -> None:
+    """The partner and search filters read the names a cycle keeps on each item; items
+    recorded before names were kept are named from their records until a cycle names
+    them. Either way a filter lists the same entries."""
+    store: Store = world["store"]
+    state = store.load_pipeline("partners")
+    client = client_for(world["context"], ADMIN)
+    [conflict] = of_kind(store, "channel_conflict")
+    [ambiguous] = of_kind(store, "ambiguous_link")
+    partner = next(iter(conflict["details"]["partners"].values()))
+    email, group = owner_group(store)
+    candidate = state.mirror[Role.CRM][ambiguous["candidates"][0][0]].fields["Name"]
+    wanted = {  # filters -> what the list must show (None: it must be empty)
+        "partner": ({"partner": partner.upper()}, conflict["key"]),
+        "email": ({"q": email.upper()}, f"{len(group)} items"),
+        "candidate": ({"q": candidate.casefold()}, ambiguous["key"]),
+        "two words": ({"q": f"{ambiguous['key']} {candidate.split()[0]}"}, ambiguous["key"]),
+        "kind too": ({"q": email, "kind": "channel_conflict"}, None),
+        "wildcard": ({"q": "%"}, None),
+        "every status": ({"partner": partner, "status": "all"}, conflict["key"]),
+    }
+
+    def lists() -> dict[str, str]:
+        found = {}
+        for name, (params, key) in wanted.items():
+            page = client.get("/review", params=params, headers={**HX, "HX-Target":
+                                                                 "review-list"})
+            assert page.status_code == 200
+            assert (key in page.text) if key else "No open review items match" in page.text
+            found[name] = page.text
+        return found
+
+    assert not store.has_unnamed_reviews(None, None)  # the cycle named every item
+    stored = lists()
+    assert stored["two words"].count('<article class="entry') == 1
+    assert conflict["key"] not in stored["email"] + stored["candidate"]
+    with store.engine.begin() as connection:  # as rows recorded before 0011 are
+        connection.execute(sa_text("UPDATE reviews SET partners = NULL, search_text = NULL"))
+    assert store.has_unnamed_reviews("partners", None)
+    assert lists() == stored
+    world["runner"].run_cycle()  # names every item, the ones it does not restate too
+    assert not store.has_unnamed_reviews(None, None)
+    assert lists() == stored

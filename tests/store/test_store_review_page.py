@@ -5,9 +5,10 @@ backends, with only a group's first items read."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from handoff_sync.engine.types import Plan, ReviewItem, ReviewKind
-from handoff_sync.store import CycleOutcome, RunKind, RunOutcome, Store
+from handoff_sync.store import CycleOutcome, ReviewNames, RunKind, RunOutcome, Store
 from handoff_sync.sync.review_groups import group_reviews
 
 T0 = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -97,3 +98,117 @@ def test_a_kind_filter_and_a_status_filter_page_what_they_keep(store: Store) -> 
     past = store.review_page(PIPELINE, "open", None, offset=500, limit=10, per_group=1)
     assert past.entries == () and past.entry_total == 38
     assert store.review_items(PIPELINE, [keys[0], "nope"]).keys() == {keys[0]}
+
+
+def named(store: Store, items: list[tuple[ReviewItem, ReviewNames | None]], at: datetime,
+          later: dict[str, ReviewNames] | None = None) -> None:
+    """A cycle that states ``items`` with their names (None: none given), and names
+    ``later``'s stored items without stating them (as a cycle names older rows)."""
+    names = {item.key: found for item, found in items if found is not None}
+    store.record_cycle(CycleOutcome(
+        PIPELINE, f"named-{at.isoformat()}", RunKind.INCREMENTAL, at, at, RunOutcome.OK,
+        Plan(PIPELINE, at, reviews=tuple(item for item, _names in items)), frozenset(),
+        {}, {},
+        review_names={**names, **(later or {})}))
+
+
+def names(*partners: str, text: str) -> ReviewNames:
+    return ReviewNames("".join(f"\n{p.casefold()}\n" for p in partners), text.casefold())
+
+
+def conflict() -> ReviewItem:
+    return ReviewItem("channel_conflict:1,2", ReviewKind.CHANNEL_CONFLICT, "prm:1",
+                      "2 registrations from 2 partners",
+                      details={"registrations": ["1", "2"]})
+
+
+def named_queue(store: Store) -> None:
+    named(store, named_items(), at=T0)
+
+
+def named_items() -> list[tuple[ReviewItem, ReviewNames | None]]:
+    """Ann's three deals (one of partner Acme Corp, two of Globex: a blue and a red one),
+    a channel conflict between Acme Corp and "Foo_Bar 100%", and two routing items."""
+    return [
+        (owner(1, "ann@x.example"), names("Acme Corp", text="ann@x.example green deal")),
+        (routing("r1"), names(text="routing_owner:r1@vendor.example")),
+        (owner(2, "Ann@X.example"), names("Globex", text="ann@x.example blue widget")),
+        (conflict(), names("Acme Corp", "Foo_Bar 100%",
+                           text="channel_conflict:1,2 red widget foo_bar 100%")),
+        (owner(3, "ann@x.example"), names("Globex", text="ann@x.example red gadget")),
+        (routing("r2"), names(text="routing_owner:r2@vendor.example xzy")),
+    ]
+
+
+def shown(store: Store, **filters: Any) -> tuple[list[tuple[str, int]], dict[str, int]]:
+    """(first key, size) per entry, and the counts per kind, under ``filters``."""
+    kind = filters.pop("kind", None)
+    page = store.review_page(PIPELINE, "open", kind, offset=0, limit=50, per_group=8,
+                             **filters)
+    assert page.item_total == sum(n for k, n in page.counts if not kind or k == kind)
+    assert page.entry_total == len(page.entries)
+    return ([(entry.items[0]["key"], entry.size) for entry in page.entries],
+            dict(page.counts))
+
+
+def test_name_filters_keep_entries_whose_names_match(store: Store) -> None:
+    named_queue(store)
+    ann = ("unresolved_owner:prm:1:crm_owner", 3)
+    assert shown(store, partner="ACME CORP") == (
+        [("channel_conflict:1,2", 1), ann], {"channel_conflict": 1, "unresolved_owner": 3})
+    # A person's group matches as a whole, its items together: one names the partner,
+    # each word is in one of them; a single item must hold every word itself.
+    assert shown(store, words=["Blue", "GADGET"]) == ([ann], {"unresolved_owner": 3})
+    assert shown(store, words=["red", "widget"]) == (
+        [("channel_conflict:1,2", 1), ann], {"channel_conflict": 1, "unresolved_owner": 3})
+    assert shown(store, words=["red", "widget", "conflict"]) == (
+        [("channel_conflict:1,2", 1)], {"channel_conflict": 1})
+    assert shown(store, partner="globex", words=["green"]) == ([ann],
+                                                               {"unresolved_owner": 3})
+    assert shown(store, partner="Acme") == ([], {})  # whole names only
+    # The kind filter narrows the list, not the counts.
+    assert shown(store, partner="acme corp", kind="channel_conflict") == (
+        [("channel_conflict:1,2", 1)], {"channel_conflict": 1, "unresolved_owner": 3})
+    assert shown(store, words=["r2@"], kind="unresolved_owner") == ([],
+                                                                   {"routing_owner": 1})
+
+
+def test_like_wildcards_in_a_filter_are_plain_characters(store: Store) -> None:
+    named_queue(store)
+    conflict_only = ([("channel_conflict:1,2", 1)], {"channel_conflict": 1})
+    assert shown(store, partner="foo_bar 100%") == conflict_only
+    assert shown(store, partner="Foo%") == ([], {})
+    assert shown(store, partner="foo_bar 1000") == ([], {})
+    assert shown(store, words=["100%"]) == conflict_only
+    assert shown(store, words=["o_b"]) == conflict_only
+    assert shown(store, words=["x_y"]) == ([], {})  # not "xzy"
+    assert shown(store, words=["r%d"]) == ([], {})  # not "red"
+    assert shown(store, words=["%"]) == conflict_only  # only "100%" holds one
+
+
+def test_items_without_names_match_no_name_filter_until_a_cycle_names_them(
+        store: Store) -> None:
+    named_queue(store)
+    assert not store.has_unnamed_reviews(PIPELINE, None)
+    late = owner(4, "zed@x.example")
+    r1 = "routing_owner:r1@vendor.example"
+    # Stated without names (as by a caller that gives none): NULL, and a restated item
+    # given none loses its old ones (they may be stale).
+    restated = [(item, None if item.key == r1 else found) for item, found in named_items()]
+    named(store, [*restated, (late, None)], at=T0 + timedelta(minutes=5))
+    assert store.has_unnamed_reviews(PIPELINE, "open")
+    assert not store.has_unnamed_reviews(PIPELINE, "dismissed")
+    assert not store.has_unnamed_reviews("other", None)
+    assert [item["key"] for item in store.unnamed_reviews(PIPELINE, 10)] == [r1, late.key]
+    assert shown(store, words=["r1@"]) == ([], {})
+    assert shown(store, words=["zed@x.example"]) == ([], {})
+    # A later cycle names them: the one it states, and the one it no longer states
+    # (resolved by that cycle) from the stored row.
+    kept = [(item, found) for item, found in named_items() if item.key != r1]
+    named(store, [*kept, (late, names("Initech", text="zed@x.example late deal"))],
+          at=T0 + timedelta(minutes=10), later={r1: names(text=r1)})
+    assert not store.has_unnamed_reviews(None, None)
+    assert shown(store, partner="initech") == ([(late.key, 1)], {"unresolved_owner": 1})
+    resolved = store.review_page(PIPELINE, "resolved", None, offset=0, limit=5,
+                                 per_group=1, words=["R1@"])
+    assert [entry.items[0]["key"] for entry in resolved.entries] == [r1]

@@ -117,9 +117,13 @@ def _kinds() -> list[str]:
 
 
 def _queue(context: ConsoleContext, filters: Filters) -> QueueView:
-    """One page of the queue. Filters on names (partner, search) need every item
-    named; the others are the store's: it reads the page's entries only."""
-    if filters.named:
+    """One page of the queue, read from the store: it reads the page's entries only,
+    and filters on names (partner, search) with the names each item keeps."""
+    if filters.named and context.store.has_unnamed_reviews(filters.pipeline or None,
+                                                           filters.store_status):
+        # Items recorded before names were kept (migration 0011) have none until their
+        # pipeline's next cycle names them: until then every item is named here from
+        # its records, as before (seconds at 16,000 items), so no item is left out.
         items = context.store.reviews(filters.pipeline or None, status=filters.store_status)
         view = paged(queue_view(_named(context, items), filters), filters.page)
         view.partners = _partners(context, view.partners)
@@ -128,7 +132,8 @@ def _queue(context: ConsoleContext, filters: Filters) -> QueueView:
     while True:
         found = context.store.review_page(
             filters.pipeline or None, filters.store_status, filters.kind or None,
-            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, per_group=GROUP_NAMED)
+            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, per_group=GROUP_NAMED,
+            partner=filters.partner, words=filters.q.split())
         last = max(1, -(-found.entry_total // PAGE_SIZE))
         if found.entries or page <= last:
             break
