@@ -3,6 +3,7 @@ what-if before saving, and the save with its audit entry (admins only)."""
 
 from __future__ import annotations
 
+import difflib
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,98 @@ def test_every_form_sent_untouched_changes_nothing(world: dict[str, Any]) -> Non
     for form in parser.forms:
         response = client.post("/policy/preview", data=form)
         assert "nothing changed in this form" in response.text, (form, response.text)
+
+
+def _changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(lines taken out, lines put in) by the diff from before to after."""
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="",
+                                     n=0))[2:]
+    return ([line[1:] for line in diff if line.startswith("-")],
+            [line[1:] for line in diff if line.startswith("+")])
+
+
+def _save(world: dict[str, Any], client: Any, **fields: str) -> tuple[Any, Any]:
+    """Preview then save one form; (preview, save) responses."""
+    form = _form(world, client, **fields)
+    preview = client.post("/policy/preview", data=form)
+    assert preview.status_code == 200, preview.text
+    assert "What if:" in preview.text and "Save the change" in preview.text
+    return preview, client.post("/policy/save", data=form)
+
+
+RULES = "routing/rules"
+
+
+def test_a_routing_rule_is_added_where_the_admin_puts_it(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    page = client.get("/policy").text
+    assert 'name="at:routing/rules"' in page and "the first rule that routes the deal wins" in page
+    _preview, saved = _save(world, client, **{
+        f"f:text:{RULES}/3/name": "LATAM territory", f"f:cfield:{RULES}/3/when": "custom.region",
+        f"f:cop:{RULES}/3/when": "in", f"f:cvalue:{RULES}/3/when": "LATAM, BR",
+        f"f:text:{RULES}/3/owner": "felix.patel@vendor.example", "at:routing/rules": "1"})
+    assert saved.status_code == 200 and "Saved (audit entry" in saved.text, saved.text
+    after = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(before, after)
+    new_rule = ["    - name: LATAM territory",
+                "      when: {field: custom.region, op: in, value: [LATAM, BR]}",
+                "      owner: felix.patel@vendor.example"]
+    assert removed == [] and sorted(added) == sorted(new_rule)
+    lines = after.splitlines()
+    at = lines.index(new_rule[0])
+    assert lines[at:at + 3] == new_rule
+    assert lines[at - 3] == "    - name: NA territory" and \
+        lines[at + 3] == "    - name: EMEA territory"  # second of four: NA's still first
+    assert "# Round robin: the member with the fewest open handoffs" in after  # comments kept
+    (entry,) = world["store"].mapping_edits()
+    assert "added {name: LATAM territory" in entry["summary"] and "as number 2 of 4" in \
+        entry["summary"]
+
+
+def test_a_routing_rule_is_removed_and_an_edited_when_changes_one_line(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    _preview, saved = _save(world, client, **{"remove": f"{RULES}/2"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    middle = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(before, middle)
+    assert added == [] and removed == [
+        "    - name: APAC territory", "      when: {field: custom.region, op: ==, value: APAC}",
+        "      owner: diego.carter@vendor.example"]
+    _preview, saved = _save(world, client, **{
+        f"f:cfield:{RULES}/0/when": "custom.region", f"f:cop:{RULES}/0/when": "==",
+        f"f:cvalue:{RULES}/0/when": "AMER"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    removed, added = _changed_lines(middle, file.read_text(encoding="utf-8"))
+    assert removed == ["      when: {field: custom.region, op: ==, value: NA}"]
+    assert added == ["      when: {field: custom.region, op: ==, value: AMER}"]
+
+
+def test_a_bad_routing_rule_gets_validates_message_at_its_field(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    for fields, where, message in (
+            ({f"f:text:{RULES}/3/name": "Both", f"f:text:{RULES}/3/owner": "a@vendor.example",
+              f"f:text:{RULES}/3/team": "emea_direct", "at:routing/rules": "0",
+              f"anchor:{RULES}/3": ""},
+             f"{RULES}/3/team", "routing rule 1 gives"),
+            ({f"f:text:{RULES}/3/name": "Nobody", f"anchor:{RULES}/3": ""}, f"{RULES}/3",
+             "routing rule 4 names nobody"),
+            ({f"f:cfield:{RULES}/1/when": "custom.regoin", f"f:cop:{RULES}/1/when": "==",
+              f"f:cvalue:{RULES}/1/when": "EMEA"}, f"{RULES}/1/when", "custom.regoin"),
+            ({f"f:cond:{RULES}/1/when": "any: [{field: custom.region"}, f"{RULES}/1/when",
+             "not a condition in YAML")):
+        for url in ("/policy/preview", "/policy/save"):
+            response = client.post(url, data=_form(world, client, **fields))
+            assert response.status_code == 422, response.text
+            eid = "p-" + where.replace("/", "-")
+            placed = response.text.split(f'id="err-{eid}" role="alert" hx-swap-oob="true">')[1]
+            assert message in placed.split("</p>")[0], (message, response.text)
+            assert "nothing was saved" in response.text
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []

@@ -11,6 +11,7 @@ so a save over someone else's newer edit is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -25,6 +26,12 @@ from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, digest
 from handoff_sync.console.offload import EXPENSIVE, Busy, off_loop, posted
 from handoff_sync.console.pages import Page
+from handoff_sync.console.policy_conditions import (
+    OPERATORS,
+    condition_text,
+    is_simple,
+    value_text,
+)
 from handoff_sync.console.policy_forms import (
     DURATION_UNITS,
     FormChanges,
@@ -39,7 +46,7 @@ from handoff_sync.console.yaml_edit import EditError, load, plain, posted_yaml_r
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.model import CANONICAL_FIELDS
-from handoff_sync.problems.report import Problem, format_path
+from handoff_sync.problems.report import KeyPath, Problem, format_path
 from handoff_sync.sync.whatif import STATUS_LABELS, WhatIf, what_if
 
 FILE = "handoff.yaml"
@@ -66,6 +73,8 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                       folder=pipeline.mappings, units=DURATION_UNITS, roles=ROLES,
                       priorities=PRIORITIES, fields=sorted(CANONICAL_FIELDS),
                       path_id=path_id, eid=element_id, can_save=_is_admin(request),
+                      operators=OPERATORS, cond_simple=is_simple, cond_value=value_text,
+                      cond_text=condition_text,
                       raw=request.url.path.endswith("/raw"))
 
     def preview(request: Request, form: FormData) -> Response:
@@ -103,13 +112,17 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
             draft.change(FILE, *changes.changes)
     except (FormError, EditError) as exc:
         return _result(request, form, error=f"{exc}; nothing was saved")
+    if changes.errors:
+        return _result(request, form, fields=changes.fields, typed=changes.errors,
+                       error="a condition is not one yet (see the field); nothing was saved",
+                       status_code=422)
     if not changes.changes and "raw" not in form:
         return _result(request, form, fields=changes.fields,
                        error="nothing changed in this form: edit a value first")
     candidate, problems = draft.check()
     if problems or candidate is None:
         return _result(request, form, fields=changes.fields, problems=problems,
-                       status_code=422)
+                       status_code=422, form_path=changes.form_path)
     notes = _warnings(candidate)
     if save:
         user = require_admin(request, "save the policy")
@@ -154,12 +167,18 @@ def _warnings(candidate: MappingSet) -> list[str]:
 
 def _result(request: Request, form: dict[str, str], *, fields: list[str] | None = None,
             problems: list[Problem] | None = None, error: str | None = None,
-            status_code: int = 200, **values: Any) -> Response:
-    placed, rest = problems_by_field(problems or [], fields or [])
+            status_code: int = 200, typed: dict[str, str] | None = None,
+            form_path: Callable[[KeyPath], KeyPath] | None = None,
+            **values: Any) -> Response:
+    """The answer to a form: ``typed`` holds what is wrong with an input before any check
+    (a condition box that is not YAML), by its path id."""
+    placed, rest = problems_by_field(problems or [], fields or [],
+                                     *([form_path] if form_path else []))
     if error is not None and status_code == 200:
         status_code = 409 if "changed on disk" in error else 400
     return render(request, "policy_result.html", status_code=status_code, form=form,
                   fields=sorted(set(fields or [])), placed=placed, rest=rest, error=error,
+                  typed=typed or {},
                   problems=problems or [], where=lambda p: format_path(p.path), eid=element_id,
                   labels=STATUS_LABELS, can_save=_is_admin(request),
                   **{"whatif": None, "notes": [], "diff": {}, "saved": None, "summary": "",
