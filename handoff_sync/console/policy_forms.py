@@ -254,7 +254,7 @@ def _condition(data: Any, path: KeyPath, parts: Mapping[str, str]
 def _set(out: FormChanges, data: Any, path: KeyPath, value: Any) -> None:
     current = at(data, path)
     if value is None:
-        if current is not None:
+        if current is not None and current != []:
             out.changes.append(Change(path, DELETE))
             out.described.append(f"{format_path(path)}: removed {_shown(current)}")
         return
@@ -271,6 +271,8 @@ def _value(kind: str, raw: str) -> Any:
     if kind == "num":
         return _number(text)
     items = [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
+    if not items:
+        return None  # an empty list and no key are the same to the policy (a default)
     if kind == "dates":
         return [_date(item) for item in items]
     return items

@@ -238,3 +238,73 @@ def test_a_bad_routing_rule_gets_validates_message_at_its_field(world: dict[str,
             assert "nothing was saved" in response.text
     assert file.read_text(encoding="utf-8") == before
     assert world["store"].mapping_edits() == []
+
+
+TASKS = "handoff_types/partner_to_direct/tasks"
+
+
+def test_a_task_template_is_added_and_one_removed_with_the_comments_kept(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    page = client.get("/policy").text
+    assert f'name="f:text:{TASKS}/6/kind"' in page and "Add a task template" in page
+    preview, saved = _save(world, client, **{
+        f"f:text:{TASKS}/6/kind": "send_welcome_pack",
+        f"f:text:{TASKS}/6/open_while": "stage_active",
+        f"f:list:{TASKS}/6/stages": "pre_handoff_assessment, responsibility_transition",
+        f"f:cfield:{TASKS}/6/when": "deal_name", f"f:cop:{TASKS}/6/when": "is_filled",
+        f"f:cvalue:{TASKS}/6/when": "",
+        f"f:text:{TASKS}/6/subject": "Send the welcome pack for {deal_name}",
+        f"f:text:{TASKS}/6/assignee": "crm_owner", f"f:amount:{TASKS}/6/due": "3",
+        f"f:unit:{TASKS}/6/due": "business_days", f"f:text:{TASKS}/6/priority": "",
+        f"f:text:{TASKS}/6/side": ""})
+    assert "creates" in preview.text, preview.text  # the what-if counts its tasks
+    assert "Saved (audit entry" in saved.text, saved.text
+    middle = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(before, middle)
+    assert removed == []
+    assert added == ["      - kind: send_welcome_pack", "        open_while: stage_active",
+                     "        stages: [pre_handoff_assessment, responsibility_transition]",
+                     "        when: {field: deal_name, op: is_filled}",
+                     "        subject: Send the welcome pack for {deal_name}",
+                     "        assignee: crm_owner", "        due: {business_days: 3}"]
+    assert "kind: send_welcome_pack" in world["store"].mapping_edits()[0]["summary"]
+
+    # schedule_intro_call: the comment below it introduces stage_overdue and stays.
+    _preview, saved = _save(world, client, **{"remove": f"{TASKS}/3"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    after = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(middle, after)
+    assert added == [] and removed[0] == "      - kind: schedule_intro_call" and len(removed) == 9
+    assert "      # An escalation, like the SLA ones: the AE already has the stage's own " \
+        "task.\n      - kind: stage_overdue" in after
+
+
+def test_a_bad_task_template_gets_validates_message_at_its_field(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    new = {f"f:text:{TASKS}/6/kind": "x", f"f:text:{TASKS}/6/open_while": "stage_active",
+           f"f:text:{TASKS}/6/subject": "S", f"f:text:{TASKS}/6/assignee": "crm_owner",
+           f"f:amount:{TASKS}/6/due": "1", f"f:unit:{TASKS}/6/due": "days",
+           f"anchor:{TASKS}/6": ""}
+    for fields, where, message in (
+            ({**new, f"f:amount:{TASKS}/6/due": "-1"}, f"{TASKS}/6/due",
+             "must be greater than 0"),
+            ({**new, f"f:text:{TASKS}/6/open_while": ""}, f"{TASKS}/6/open_while",
+             "missing required key &#39;open_while&#39;"),
+            ({**new, f"f:list:{TASKS}/6/stages": "joint_discovry"}, f"{TASKS}/6/stages",
+             "joint_discovry"),
+            ({f"f:text:{TASKS}/0/subject": "Complete {dael_name}"}, f"{TASKS}/0/subject",
+             "dael_name")):
+        for url in ("/policy/preview", "/policy/save"):
+            response = client.post(url, data=_form(world, client, **fields))
+            assert response.status_code == 422, response.text
+            eid = "p-" + where.replace("/", "-")
+            placed = response.text.split(f'id="err-{eid}" role="alert" hx-swap-oob="true">')[1]
+            assert message in placed.split("</p>")[0], (message, response.text)
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []

@@ -12,7 +12,7 @@ so a save over someone else's newer edit is refused.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -45,6 +45,7 @@ from handoff_sync.console.templating import render
 from handoff_sync.console.yaml_edit import EditError, load, plain, posted_yaml_refusal
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.file_model import TaskTrigger
 from handoff_sync.model import CANONICAL_FIELDS
 from handoff_sync.problems.report import KeyPath, Problem, format_path
 from handoff_sync.sync.whatif import STATUS_LABELS, WhatIf, what_if
@@ -52,6 +53,8 @@ from handoff_sync.sync.whatif import STATUS_LABELS, WhatIf, what_if
 FILE = "handoff.yaml"
 ROLES = ("prm_owner", "crm_owner", "cs_owner", "manager")
 PRIORITIES = ("high", "normal", "low")
+TRIGGERS: tuple[str, ...] = get_args(TaskTrigger)
+SIDES = ("crm", "prm")
 
 
 def routes(context: ConsoleContext) -> list[BaseRoute]:
@@ -74,7 +77,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                       priorities=PRIORITIES, fields=sorted(CANONICAL_FIELDS),
                       path_id=path_id, eid=element_id, can_save=_is_admin(request),
                       operators=OPERATORS, cond_simple=is_simple, cond_value=value_text,
-                      cond_text=condition_text,
+                      cond_text=condition_text, triggers=TRIGGERS, sides=SIDES,
                       raw=request.url.path.endswith("/raw"))
 
     def preview(request: Request, form: FormData) -> Response:
