@@ -11,8 +11,7 @@ untouched form changes no line; a blank optional input removes its key.
 A path through the index one past a list's end is a new item: its inputs together make
 one item (left out when they are all blank), appended, or put before the item that
 ``at:<list path>`` names (routing rules: the first that routes a deal wins, so where a
-rule goes matters). ``add:<key>:<path>`` is short for ``f:text:<path>/<end>/<key>``
-(``weight`` a number). An ``anchor:<path>`` input changes nothing: it says the form
+rule goes matters). An ``anchor:<path>`` input changes nothing: it says the form
 shows the messages about the thing at ``path`` (a rule with two owners, a stage with no
 gate) at its placeholder. ``remove`` names a path to delete (a requirement, rule or task
 template); the rest of the form is then ignored.
@@ -138,12 +137,6 @@ def form_changes(data: Any, form: Mapping[str, str]) -> FormChanges:
                 conditions.setdefault(path, {})[kind] = raw
             else:
                 values[path] = _value(kind, raw)
-        elif name.startswith("add:"):
-            _, key, where = name.split(":", 2)
-            path = parse_path(where)
-            existing = at(data, path)
-            path = (*path, len(existing) if isinstance(existing, list) else 0, key)
-            values[path] = _number(raw) if key == "weight" else _value("text", raw.strip())
         elif name.startswith("anchor:"):
             path = parse_path(name.removeprefix("anchor:"))  # messages about a whole item
         else:

@@ -151,6 +151,9 @@ def set_at(data: Any, path: KeyPath, value: Any, *, insert: bool = False) -> Non
         return
     if not isinstance(parent, dict):
         raise EditError(f"{format_path(path[:-1])} is not a mapping")
+    if value is not DELETE and isinstance(parent, CommentedMap) and \
+            parent.fa.flow_style() and not _scalars(plain(value)):
+        parent.fa.set_block_style()  # nested all/any/not on one line would be unreadable
     if value is DELETE:
         parent.pop(last, None)
     elif last in parent:
@@ -243,7 +246,8 @@ def _round_trip(value: Any) -> Any:
     style, as the packs write them)."""
     if isinstance(value, dict) and not isinstance(value, CommentedMap):
         result = CommentedMap((key, _round_trip(item)) for key, item in value.items())
-        if all(_scalars(item) for item in value.values()) and len(value) <= 6:
+        if all(not isinstance(item, dict) and _scalars(item) for item in value.values()) \
+                and len(value) <= 6:
             result.fa.set_flow_style()
         return result
     if isinstance(value, list) and not isinstance(value, CommentedSeq):
@@ -267,10 +271,13 @@ def block_text(value: Any) -> str:
 
 
 def _scalars(value: Any) -> bool:
-    """A scalar, or a list of scalars: what a flow mapping holds on one line."""
+    """A scalar, a list of scalars or a mapping of those: what a flow mapping holds
+    readably on one line."""
     if isinstance(value, list):
         return all(not isinstance(item, dict | list) for item in value)
-    return not isinstance(value, dict)
+    if isinstance(value, dict):
+        return all(not isinstance(item, dict) and _scalars(item) for item in value.values())
+    return True
 
 
 def plain(data: Any) -> Any:

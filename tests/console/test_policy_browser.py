@@ -45,7 +45,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         driver.get(f"{url}/policy")
         wait = WebDriverWait(driver, 20)
         field = wait.until(ready.presence_of_element_located(
-            (By.CSS_SELECTOR, f'input[name="add:field:{KICKOFF_GATE}"]')))
+            (By.CSS_SELECTOR, f'input[name="f:text:{KICKOFF_GATE}/6/field"]')))
         form = field.find_element(By.XPATH, "./ancestor::form")
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
         screenshot(driver, shots, "1-policy-page")
@@ -62,7 +62,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
 
         field.clear()
         field.send_keys("kickoff_at")
-        form.find_element(By.CSS_SELECTOR, f'input[name="add:label:{KICKOFF_GATE}"]') \
+        form.find_element(By.CSS_SELECTOR, f'input[name="f:text:{KICKOFF_GATE}/6/label"]') \
             .send_keys(LABEL)
         form.find_element(By.CSS_SELECTOR, "button.preview").click()
         headline = wait.until(lambda d: form.find_element(

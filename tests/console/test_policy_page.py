@@ -38,7 +38,7 @@ def test_the_page_shows_gates_slas_tasks_calendars_and_routing(world: dict[str, 
     for text in ("Pre-handoff assessment", "Budget confirmed (BANT)", f"f:num:{GATE}/0/weight",
                  f"f:amount:{SLA}", "f:dates:calendars/us_business/holidays",
                  "f:text:routing/rules/0/owner", "complete_partner_facts",
-                 f"add:field:{GATE}", "Preview the change"):
+                 f"f:text:{GATE}/10/field", f"f:cop:{GATE}/9/check", "Preview the change"):
         assert text in html, text
     raw = client_for(world["context"]).get("/policy/raw")
     assert 'name="raw"' in raw.text and "fallback_owner_email" in raw.text
@@ -50,7 +50,7 @@ def test_bad_input_gets_validates_message_at_its_field_and_nothing_is_written(
     file = world["mappings"] / "handoff.yaml"
     before = file.read_text(encoding="utf-8")
     for fields, where, message in (
-            ({f"add:field:{GATE}": "budgett"}, f"{GATE}/10/field",
+            ({f"f:text:{GATE}/10/field": "budgett"}, f"{GATE}/10/field",
              "unknown canonical field &#39;budgett&#39; (did you mean &#39;budget&#39;?)"),
             ({f"f:amount:{SLA}": "-2", f"f:unit:{SLA}": "business_days"}, SLA,
              "must be greater than 0, got the number -2")):
@@ -69,9 +69,9 @@ def test_a_new_required_field_shows_the_what_if_then_saves_with_an_audit_entry(
     client = client_for(world["context"])
     file = world["mappings"] / "handoff.yaml"
     before = file.read_text(encoding="utf-8")
-    form = _form(world, client, **{f"add:field:{GATE}": "success_criteria",
-                                   f"add:label:{GATE}": "Success criteria",
-                                   f"add:weight:{GATE}": "3"})
+    form = _form(world, client, **{f"f:text:{GATE}/10/field": "success_criteria",
+                                   f"f:text:{GATE}/10/label": "Success criteria",
+                                   f"f:num:{GATE}/10/weight": "3"})
     preview = client.post("/policy/preview", data=form)
     assert preview.status_code == 200, preview.text
     assert "What if:" in preview.text and "changes the completeness of" in preview.text
@@ -306,5 +306,96 @@ def test_a_bad_task_template_gets_validates_message_at_its_field(
             eid = "p-" + where.replace("/", "-")
             placed = response.text.split(f'id="err-{eid}" role="alert" hx-swap-oob="true">')[1]
             assert message in placed.split("</p>")[0], (message, response.text)
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []
+
+
+def test_a_gate_check_and_when_are_edited_in_boxes_or_as_yaml_one_line_each(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    page = client.get("/policy").text
+    assert f'name="f:cfield:{GATE}/9/check" id="p-{GATE.replace("/", "-")}-9-check"' in page
+    assert 'value="approved, handoff_ready, accepted, converted"' in page
+
+    # The check of "Registration approved", wrapped over two lines: those lines only
+    # (ruamel writes a changed flow mapping on one line).
+    _preview, saved = _save(world, client, **{
+        f"f:cfield:{GATE}/9/check": "registration_status", f"f:cop:{GATE}/9/check": "in",
+        f"f:cvalue:{GATE}/9/check": "approved, handoff_ready, accepted"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    first = file.read_text(encoding="utf-8")
+    assert _changed_lines(before, first) == (
+        ["            check: {field: registration_status, op: in,",
+         "                    value: [approved, handoff_ready, accepted, converted]}"],
+        ["            check: {field: registration_status, op: in, value: [approved, "
+         "handoff_ready, accepted]}"])
+
+    # A when: added to a one-line requirement: that line, the rest as written.
+    _preview, saved = _save(world, client, **{
+        f"f:cfield:{GATE}/0/when": "amount", f"f:cop:{GATE}/0/when": ">=",
+        f"f:cvalue:{GATE}/0/when": "50000"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    second = file.read_text(encoding="utf-8")
+    assert _changed_lines(first, second) == (
+        ['          - {field: budget, label: "Budget confirmed (BANT)", weight: 2}'],
+        ['          - {field: budget, label: "Budget confirmed (BANT)", weight: 2, when: '
+         "{field: amount, op: '>=', value: 50000}}"])
+
+    # Nested any: in the YAML box; a requirement with a check alone, added.
+    nested = ("any:\n  - {field: amount, op: '>=', value: 100000}\n"
+              "  - {field: technical_requirements, op: contains, value: integration}\n")
+    _preview, saved = _save(world, client, **{f"f:cond:{GATE}/1/when": nested})
+    assert "Saved (audit entry" in saved.text, saved.text
+    third = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(second, third)
+    assert removed == ["          - {field: economic_buyer, label: Economic buyer identified "
+                       "and engaged, weight: 2}"]
+    assert added == ["          - field: economic_buyer",  # nested: the item in block style
+                     "            label: Economic buyer identified and engaged",
+                     "            weight: 2", "            when:", "              any:",
+                     "                - {field: amount, op: '>=', value: 100000}",
+                     "                - {field: technical_requirements, op: contains, "
+                     "value: integration}"]
+    page = client.get("/policy").text  # now nested: the YAML box alone shows it
+    assert f'name="f:cfield:{GATE}/1/when"' not in page and f'name="f:cond:{GATE}/1/when"' in page
+    _preview, saved = _save(world, client, **{
+        f"f:text:{GATE}/10/label": "Two co-led meetings",
+        f"f:cfield:{GATE}/10/check": "co_led_meetings", f"f:cop:{GATE}/10/check": ">=",
+        f"f:cvalue:{GATE}/10/check": "2"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    removed, added = _changed_lines(third, file.read_text(encoding="utf-8"))
+    assert removed == [] and added == [
+        "          - label: Two co-led meetings",
+        "            check: {field: co_led_meetings, op: '>=', value: 2}"]
+    assert "# the handoff-required thresholds" in file.read_text(encoding="utf-8")
+
+
+def test_a_bad_gate_condition_gets_validates_message_at_the_condition(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    check = f"{GATE}/8/check"
+    for fields, message in (
+            ({f"f:cfield:{check}": "partner_prepared_prospect", f"f:cop:{check}": "contains",
+              f"f:cvalue:{check}": "yes"}, "contains"),
+            ({f"f:cfield:{check}": "partner_prepard_prospect", f"f:cop:{check}": "is_true"},
+             "did you mean &#39;partner_prepared_prospect&#39;?"),
+            ({f"f:cfield:{check}": "partner_prepared_prospect", f"f:cop:{check}": "=="},
+             "operator &#39;==&#39; needs a &#39;value&#39;"),
+            ({f"f:cond:{check}": "all: []"}, "&#39;all&#39; needs at least one condition"),
+            ({f"f:cond:{check}": "any: [{field: x"}, "not a condition in YAML"),
+            ({f"f:cfield:{check}": "budget", f"f:cop:{check}": "is_filled",
+              f"f:cond:{check}": "{field: need, op: is_filled}"},
+             "changed both in the boxes and as YAML")):
+        for url in ("/policy/preview", "/policy/save"):
+            response = client.post(url, data=_form(world, client, **fields))
+            assert response.status_code == 422, response.text
+            placed = response.text.split(
+                f'id="err-p-{check.replace("/", "-")}" role="alert" hx-swap-oob="true">')[1]
+            assert message in placed.split("</p>")[0], (message, response.text)
+            assert "nothing was saved" in response.text
     assert file.read_text(encoding="utf-8") == before
     assert world["store"].mapping_edits() == []
