@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, get_args
 
 from handoff_sync.console.yaml_edit import EditError, block_text, flow_text, load, plain
+from handoff_sync.errors import UserError
 from handoff_sync.mapping.policy.condition import UNARY_OPERATORS, Operator
 
 UNARY = UNARY_OPERATORS  # the value box stays empty for these
@@ -28,8 +29,10 @@ BOX_KEYS = ("cfield", "cop", "cvalue")
 MAX_CONDITION_CHARS = 20_000  # a condition box; the whole file's limits apply as well
 
 
-class ConditionTextError(ValueError):
-    """A condition's YAML box that is not YAML."""
+class ConditionTextError(UserError):
+    """A condition's YAML box that is not YAML (said at the condition, before any check)."""
+
+    hint = "write the condition as YAML, or in the three boxes"
 
 
 def is_simple(condition: Any) -> bool:

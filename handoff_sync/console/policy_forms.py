@@ -84,9 +84,9 @@ class FormChanges:
         """The path of the input a problem at ``path`` of the changed file belongs to."""
         for moved in self.renumbered:
             size = len(moved.list_path)
-            if path[:size] == moved.list_path and len(path) > size and \
-                    isinstance(path[size], int):
-                return (*moved.list_path, moved.form_index(path[size]), *path[size + 1:])
+            index = path[size] if len(path) > size else None
+            if path[:size] == moved.list_path and isinstance(index, int):
+                return (*moved.list_path, moved.form_index(index), *path[size + 1:])
         return path
 
 

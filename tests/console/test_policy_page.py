@@ -399,3 +399,56 @@ def test_a_bad_gate_condition_gets_validates_message_at_the_condition(
             assert "nothing was saved" in response.text
     assert file.read_text(encoding="utf-8") == before
     assert world["store"].mapping_edits() == []
+
+
+def test_a_stage_left_with_no_gate_is_validates_warning_at_the_gate_and_needs_save_anyway(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    gate = "handoff_types/partner_to_direct/stages/3/gate"
+    words = ("stage &#39;responsibility_transition&#39; (Gradual responsibility transition) "
+             "has no gate: deals pass it at once (add a gate requirement, or leave it so on "
+             "purpose: the report&#39;s maturity meter counts ungated stages)")
+    form = _form(world, client, **{"remove": f"{gate}/0", f"anchor:{gate}": ""})
+    preview = client.post("/policy/preview", data=form)
+    assert preview.status_code == 200 and "What if:" in preview.text, preview.text
+    at_gate = preview.text.split(f'id="err-p-{gate.replace("/", "-")}" role="alert" '
+                                 'hx-swap-oob="true">')[1].split("</p>")[0]
+    assert f"Warning: {words}" in at_gate
+    assert 'name="confirm" value="save-anyway"' in preview.text
+
+    refused = client.post("/policy/save", data=form)
+    assert refused.status_code == 409 and "Save anyway" in refused.text
+    assert "nothing was saved" in refused.text and f"Warning: {words}" in refused.text
+    assert file.read_text(encoding="utf-8") == before and world["store"].mapping_edits() == []
+
+    saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    (entry,) = world["store"].mapping_edits()
+    assert "saved anyway: stage 'responsibility_transition'" in entry["summary"]
+    page = client.get("/policy").text  # the page says it too, in the same words
+    assert f"Warning: {words}" in page
+
+    # Now that it is saved so, other edits need no confirmation.
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "3"})
+    assert "save-anyway" not in client.post("/policy/preview", data=form).text
+    assert "Saved (audit entry" in client.post("/policy/save", data=form).text
+
+
+def test_raw_yaml_that_ungates_a_stage_says_so_at_the_top_and_needs_save_anyway(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    gated = ("        gate:\n          - label: Two or more co-led meetings held\n"
+             "            check: {field: co_led_meetings, op: \">=\", value: 2}\n")
+    form = _form(world, client, raw=before.replace(gated, ""))
+    preview = client.post("/policy/preview", data=form)
+    assert preview.status_code == 200, preview.text
+    assert ('<p class="warn">handoff_types.partner_to_direct.stages[3].gate: stage '
+            "&#39;responsibility_transition&#39;") in preview.text
+    assert client.post("/policy/save", data=form).status_code == 409
+    assert file.read_text(encoding="utf-8") == before
+    saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
+    assert "Saved (audit entry" in saved.text and gated not in file.read_text(encoding="utf-8")

@@ -55,6 +55,7 @@ ROLES = ("prm_owner", "crm_owner", "cs_owner", "manager")
 PRIORITIES = ("high", "normal", "low")
 TRIGGERS: tuple[str, ...] = get_args(TaskTrigger)
 SIDES = ("crm", "prm")
+CONFIRM = "save-anyway"  # the checkbox a save needs when the change adds a warning
 
 
 def routes(context: ConsoleContext) -> list[BaseRoute]:
@@ -71,7 +72,11 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             data = plain(load(text))
         except EditError as exc:
             data, broken = None, str(exc)
+        saved, _problems = mapping_cache.validated(pipeline.mappings)
+        warned = {path_id(w.path): f"{w.message} ({w.hint})"
+                  for w in (saved.warnings if saved is not None else ())}
         return render(request, "policy.html", pipeline=pipeline, pipelines=context.pipelines,
+                      warned=warned,
                       data=data, broken=broken, text=text, base=digest(text), file=FILE,
                       folder=pipeline.mappings, units=DURATION_UNITS, roles=ROLES,
                       priorities=PRIORITIES, fields=sorted(CANONICAL_FIELDS),
@@ -126,20 +131,42 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
     if problems or candidate is None:
         return _result(request, form, fields=changes.fields, problems=problems,
                        status_code=422, form_path=changes.form_path)
-    notes = _warnings(candidate)
+    current, _problems = mapping_cache.validated(pipeline.mappings)
+    warnings = list(candidate.warnings)
+    new = _new_warnings(current, candidate)
     if save:
         user = require_admin(request, "save the policy")
+        if new and form.get("confirm") != CONFIRM:
+            return _result(request, form, status_code=409, error=(
+                f"{_count(new)} of this change: {new[0].message}. Tick 'Save anyway' under "
+                "the preview if that is what you mean; nothing was saved"),
+                fields=changes.fields, warnings=warnings, new_warnings=new,
+                form_path=changes.form_path)
         summary = form.get("what") or changes.summary
+        if new:
+            summary += "; saved anyway: " + "; ".join(w.message for w in new)
         try:
             entry = draft.save(context.store, by=user.name, at=context.clock(),
                                summary=summary[:500])
         except UserError as exc:
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
-    current, _problems = mapping_cache.validated(pipeline.mappings)
     result = _what_if(context, pipeline, current, candidate)
-    return _result(request, form, fields=changes.fields, whatif=result, notes=notes,
-                   diff=draft.diff(), summary=changes.summary)
+    return _result(request, form, whatif=result, diff=draft.diff(),
+                   summary=changes.summary, fields=changes.fields, warnings=warnings,
+                   new_warnings=new, form_path=changes.form_path)
+
+
+def _new_warnings(current: MappingSet | None, candidate: MappingSet) -> list[Problem]:
+    """The candidate's warnings the saved file does not have (by their words: a stage's
+    warning names it, wherever its line moved). Those need 'Save anyway'; the others
+    were saved so before."""
+    known = {warning.message for warning in current.warnings} if current else set()
+    return [warning for warning in candidate.warnings if warning.message not in known]
+
+
+def _count(warnings: list[Problem]) -> str:
+    return "a warning" if len(warnings) == 1 else f"{len(warnings)} warnings"
 
 
 def _busy(request: Request, form: FormData, exc: Busy) -> Response:
@@ -157,34 +184,30 @@ def _what_if(context: ConsoleContext, pipeline: PipelineConfig, current: Mapping
                    create=pipeline.create_opportunities, baselines=context.whatif_baselines)
 
 
-def _warnings(candidate: MappingSet) -> list[str]:
-    """What validates but is worth a second look before saving."""
-    notes = []
-    for type_id, handoff in candidate.policy.handoff_types.items():
-        for stage in handoff.stages:
-            if not stage.gate:
-                notes.append(f"{type_id} stage {stage.id} ({stage.label}) has no gate: "
-                             "deals pass it at once")
-    return notes
-
-
 def _result(request: Request, form: dict[str, str], *, fields: list[str] | None = None,
             problems: list[Problem] | None = None, error: str | None = None,
             status_code: int = 200, typed: dict[str, str] | None = None,
             form_path: Callable[[KeyPath], KeyPath] | None = None,
+            warnings: list[Problem] | None = None, new_warnings: list[Problem] | None = None,
             **values: Any) -> Response:
     """The answer to a form: ``typed`` holds what is wrong with an input before any check
-    (a condition box that is not YAML), by its path id."""
+    (a condition box that is not YAML), by its path id; ``warnings`` go to their inputs
+    like problems, and those of ``new_warnings`` no input shows go to the top."""
     placed, rest = problems_by_field(problems or [], fields or [],
                                      *([form_path] if form_path else []))
+    warned, unplaced = problems_by_field(warnings or [], fields or [],
+                                         *([form_path] if form_path else []))
+    notes = [f"{format_path(w.path)}: {w.message} ({w.hint})" for w in unplaced
+             if w in (new_warnings or [])]
     if error is not None and status_code == 200:
         status_code = 409 if "changed on disk" in error else 400
     return render(request, "policy_result.html", status_code=status_code, form=form,
                   fields=sorted(set(fields or [])), placed=placed, rest=rest, error=error,
-                  typed=typed or {},
+                  typed=typed or {}, warned=warned, confirm=bool(new_warnings),
+                  confirm_value=CONFIRM, notes=notes,
                   problems=problems or [], where=lambda p: format_path(p.path), eid=element_id,
                   labels=STATUS_LABELS, can_save=_is_admin(request),
-                  **{"whatif": None, "notes": [], "diff": {}, "saved": None, "summary": "",
+                  **{"whatif": None, "diff": {}, "saved": None, "summary": "",
                      **values})
 
 
