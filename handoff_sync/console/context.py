@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from handoff_sync.config.settings import Config, PipelineConfig
+from handoff_sync.console.jobs import Jobs
 from handoff_sync.errors import CommandError
 from handoff_sync.store import Store
 from handoff_sync.sync.whatif import Baselines
@@ -29,6 +30,8 @@ class ConsoleContext:
     came over TLS, directly or through a trusted proxy's X-Forwarded-Proto (proxy.py)."""
     whatif_baselines: Baselines = field(default_factory=Baselines)
     """The plans with the mappings in force that /policy's previews compare with."""
+    jobs: Jobs = field(default_factory=Jobs)
+    """Reports and what-ifs computed in the background (jobs.py), shared by requests."""
 
     @property
     def pipelines(self) -> list[PipelineConfig]:
