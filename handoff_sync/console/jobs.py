@@ -136,6 +136,10 @@ class Jobs:
         with self._lock:
             return self._latest.get(family)
 
+    def age(self, started_at: float) -> float:
+        """Seconds since ``started_at`` (a Pending's or a Done's, on this clock)."""
+        return self._clock() - started_at
+
     def _start(self, family: Hashable, key: Hashable, work: Callable[[], T]) -> _Run:
         if len(self._runs) >= self._queue:
             raise Busy()

@@ -7,9 +7,9 @@ probe with a 1 s timeout would restart the daemon mid-cycle). So every page's wo
 in the console's own worker threads (``off_loop``, ``posted``, ``run``): a crowd of page
 loads queues there, never in Starlette's default thread pool, which /readyz uses.
 
-What-if runs and report builds take seconds of CPU each: ``EXPENSIVE`` lets a few run at
-a time; a request that waits longer than its ``wait`` gets "busy, try again" (429, with
-Retry-After) instead of hanging.
+What-if runs take seconds of CPU each: ``EXPENSIVE`` lets a few run at a time; a request
+that waits longer than its ``wait`` gets "busy, try again" (429, with Retry-After)
+instead of hanging. (Reports, which take longer still, are background jobs: jobs.py.)
 """
 
 from __future__ import annotations

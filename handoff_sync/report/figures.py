@@ -60,7 +60,7 @@ from handoff_sync.report.figure import (
     rate_cell,
     share,
 )
-from handoff_sync.report.funnel import FunnelSection, compute_funnels
+from handoff_sync.report.funnel import FunnelMemo, FunnelSection, compute_funnels
 from handoff_sync.report.maturity import Maturity, assess
 from handoff_sync.report.period import as_of
 from handoff_sync.report.quality import Quality, Reused, quality
@@ -217,7 +217,9 @@ class Report:
 
 def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
             until: datetime | None = None, by: str = "partner",
-            selection: Selection | None = None) -> Report:
+            selection: Selection | None = None, memo: FunnelMemo | None = None) -> Report:
+    """The report of ``data``; ``memo`` (one per ``data``) keeps what does not depend on
+    ``now`` for the next report of the same rows."""
     if by not in DIMENSIONS:
         raise ValueError(f"--by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
     if since is not None and until is not None and until <= since:
@@ -268,7 +270,8 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         quality=quality(data, deals, now=now, since=since, by=by,
                         group=lambda deal: group_of(deal, by),
                         reused=reused(accepted, clocked, preserved)),
-        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample, until),
+        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample, until,
+                               memo),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
         readiness=partner_readiness(replace(whole, partners=data.partners)),
         maturity=assess(data, deals), notes=tuple(notes), filters=selection.as_dict())

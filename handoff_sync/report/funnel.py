@@ -15,7 +15,8 @@ own condition), so every format prints the definition next to the figure.
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -150,21 +151,77 @@ class _Path:
     gaps: tuple[tuple[int, float], ...]
 
 
+class FunnelMemo:
+    """Funnel sections and deal paths already worked out from one set of report rows.
+
+    The funnels depend on the deals (and the period's end) alone, not on ``now`` or the
+    grouping: a report of the same rows a minute later (the console's minute tick) or
+    grouped otherwise has the same funnel section, and another filter the same paths for
+    the deals it keeps. Deals are known by identity (the memo holds them, so an id is
+    never another deal's), so a deal taken back to a period's end (period.as_of) is
+    worked out afresh. Make one per rows read. Thread-safe; each value is computed as
+    without a memo, so the figures are the same."""
+
+    SECTIONS_KEPT = 16
+    PATHS_KEPT = 1_000_000  # then forgotten: new deals per period end add up
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sections: OrderedDict[tuple[object, ...],
+                                    tuple[Sequence[DealFact], FunnelSection]] = OrderedDict()
+        # (funnel, until, id(deal)) -> the deal and its path (None: not applying)
+        self._paths: dict[tuple[str, datetime | None, int],
+                          tuple[DealFact, _Path | None]] = {}
+
+    def section(self, deals: Sequence[DealFact], funnels: Sequence[Funnel],
+                min_sample: int, until: datetime | None) -> FunnelSection:
+        key = (min_sample, tuple(f.id for f in funnels), until, tuple(map(id, deals)))
+        with self._lock:
+            found = self._sections.get(key)
+        if found is None:
+            found = (tuple(deals), _section(deals, funnels, min_sample, until, self))
+            with self._lock:
+                self._sections[key] = found
+                while len(self._sections) > self.SECTIONS_KEPT:
+                    self._sections.popitem(last=False)
+        return found[1]
+
+    def path(self, deal: DealFact, funnel: Funnel, until: datetime | None) -> _Path | None:
+        key = (funnel.id, until, id(deal))
+        found = self._paths.get(key)  # dict reads and writes are atomic: no lock needed
+        if found is None:
+            if len(self._paths) >= self.PATHS_KEPT:
+                self._paths.clear()
+            found = self._paths[key] = (deal, _applying_path(deal, funnel, until))
+        return found[1]
+
+
 def compute_funnels(deals: Sequence[DealFact], funnels: Sequence[Funnel],
-                    min_sample: int, until: datetime | None = None) -> FunnelSection:
+                    min_sample: int, until: datetime | None = None,
+                    memo: FunnelMemo | None = None) -> FunnelSection:
     """The funnel section for the deals of the report's period (a funnel without steps,
     which `mappings validate` refuses, is left out). With the period's end ``until``, a
-    step whose own time (its ``at`` field) is at or after it was not reached yet."""
+    step whose own time (its ``at`` field) is at or after it was not reached yet. With
+    ``memo``, from it when the same deals were asked before."""
+    if memo is not None:
+        return memo.section(deals, funnels, min_sample, until)
+    return _section(deals, funnels, min_sample, until, None)
+
+
+def _section(deals: Sequence[DealFact], funnels: Sequence[Funnel], min_sample: int,
+             until: datetime | None, memo: FunnelMemo | None) -> FunnelSection:
     return FunnelSection(declared=bool(funnels), min_sample=min_sample,
                          definitions=dict(DEFINITIONS),
-                         funnels=tuple(compute_funnel(deals, f, min_sample, until)
+                         funnels=tuple(compute_funnel(deals, f, min_sample, until, memo)
                                        for f in funnels if f.steps))
 
 
 def compute_funnel(deals: Sequence[DealFact], funnel: Funnel, min_sample: int,
-                   until: datetime | None = None) -> FunnelFigures:
-    paths = [_path(deal, funnel, until) for deal in deals
-             if funnel.applies_when is None or evaluate(funnel.applies_when, _lookup(deal))]
+                   until: datetime | None = None, memo: FunnelMemo | None = None,
+                   ) -> FunnelFigures:
+    found = (_applying_path(deal, funnel, until) if memo is None
+             else memo.path(deal, funnel, until) for deal in deals)
+    paths = [path for path in found if path is not None]
     tally = _Tally.of(paths, len(funnel.steps))
     steps = _steps(tally, funnel)
     return FunnelFigures(
@@ -186,6 +243,14 @@ def _along(dimension: str) -> Callable[[_Path], str]:
 
 def _lookup(deal: DealFact) -> Callable[[str], Value]:
     return lambda name: deal.values.get(name)
+
+
+def _applying_path(deal: DealFact, funnel: Funnel, until: datetime | None,
+                   ) -> _Path | None:
+    """The deal's path, or None when the funnel's applies_when does not hold for it."""
+    if funnel.applies_when is None or evaluate(funnel.applies_when, _lookup(deal)):
+        return _path(deal, funnel, until)
+    return None
 
 
 def _path(deal: DealFact, funnel: Funnel, until: datetime | None = None) -> _Path:

@@ -17,7 +17,7 @@ instead of showing an empty report that looks like a real one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from handoff_sync.model import partner_key
@@ -69,10 +69,12 @@ def options(data: ReportData) -> dict[str, tuple[str, ...]]:
             for name in FILTERS}
 
 
-def unknown(data: ReportData, selection: Selection) -> dict[str, tuple[str, ...]]:
+def unknown(data: ReportData, selection: Selection,
+            known: Mapping[str, Sequence[str]] | None = None) -> dict[str, tuple[str, ...]]:
     """Per dimension, the chosen values no deal of ``data`` has (only dimensions with
-    some)."""
-    known = options(data)
+    some); ``known``: ``options(data)`` if the caller has it already (it goes over every
+    deal)."""
+    known = options(data) if known is None else known
     found = {name: tuple(v for v in values if v not in known[name])
              for name, values in selection.chosen}
     return {name: values for name, values in found.items() if values}

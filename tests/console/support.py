@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from handoff_sync.config.settings import Config
 from handoff_sync.console.app import create_app
 from handoff_sync.console.auth import hash_password
 from handoff_sync.console.context import ConsoleContext
+from handoff_sync.console.jobs import Jobs, Pending
 from handoff_sync.daemon.asgi import AsgiServer
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
@@ -197,3 +200,28 @@ def screenshot(driver: Any, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+@contextmanager
+def job_threads_busy(jobs: Jobs, threads: int = 1) -> Iterator[None]:
+    """``threads`` job threads of the console (all it has: a Jobs(workers=threads))
+    taken by other work until the block ends: the jobs asked meanwhile wait."""
+    gate, started = threading.Event(), threading.Semaphore(0)
+
+    def other_work() -> None:
+        started.release()
+        assert gate.wait(30), "the test never released the job threads"
+
+    held = [jobs.get("other", ("other", time.monotonic_ns()), other_work).id
+            for _ in range(threads)]
+    for _ in range(threads):
+        assert started.acquire(timeout=10)
+    try:
+        yield
+    finally:
+        gate.set()
+        for job in held:  # the threads free again when the block ends
+            for _ in range(1000):
+                if not isinstance(jobs.status(job), Pending):
+                    break
+                time.sleep(0.01)

@@ -18,13 +18,21 @@ import requests
 from sqlalchemy import text
 
 from handoff_sync.console import offload
+from handoff_sync.console.jobs import Jobs
 from handoff_sync.console.pages import policy, reports
 from handoff_sync.daemon.health import store_readiness
 from handoff_sync.daemon.health_routes import health_routes
 from handoff_sync.daemon.metrics import Metrics
 from handoff_sync.problems.yaml_source import MAX_VALUES
 from handoff_sync.sandbox.server import SandboxServer
-from tests.console.support import ADMIN, PASSWORD, client_for, console_world, live_console
+from tests.console.support import (
+    ADMIN,
+    PASSWORD,
+    client_for,
+    console_world,
+    job_threads_busy,
+    live_console,
+)
 from tests.console.test_mappings_page import form_of
 
 SALESFORCE = "/mappings/partners/salesforce.yaml"
@@ -82,8 +90,10 @@ def test_probes_answer_at_once_while_many_mapping_pages_load(
 def test_reports_and_what_ifs_say_busy_when_no_slot_comes_free(
         world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     gate = offload.Gate(1, wait=0.2)
-    monkeypatch.setattr(reports, "EXPENSIVE", gate)
     monkeypatch.setattr(policy, "EXPENSIVE", gate)
+    monkeypatch.setattr(reports, "WAIT", 60.0)  # the first report shown at once
+    # Reports are background jobs: one job thread, and no room for a job to wait.
+    jobs = world["context"].jobs = Jobs(workers=1, queue=0)
     client = client_for(world["context"])
     assert client.get("/reports").status_code == 200
     form = {"csrf_token": _csrf(client), "pipeline": world["config"].pipelines[0].name,
@@ -91,26 +101,30 @@ def test_reports_and_what_ifs_say_busy_when_no_slot_comes_free(
             + "# a comment\n"}
     started, done = threading.Event(), threading.Event()
 
-    def another_report() -> None:  # holds the one slot until told
+    def another_what_if() -> None:  # holds the one slot until told
         started.set()
         done.wait(30)
 
-    holder = threading.Thread(target=asyncio.run, args=(gate.run(another_report),))
+    holder = threading.Thread(target=asyncio.run, args=(gate.run(another_what_if),))
     holder.start()
     try:
         assert started.wait(10)
         began = time.monotonic()
-        busy = client.get("/reports")
-        assert busy.status_code == 429 and busy.headers["Retry-After"] == "5"
-        assert "busy" in busy.text and "try again" in busy.text
-        assert client.get("/reports/report.csv").status_code == 429
+        with job_threads_busy(jobs):
+            busy = client.get("/reports", params={"by": "segment"})
+            assert busy.status_code == 429 and busy.headers["Retry-After"] == "5"
+            assert "busy" in busy.text and "try again" in busy.text
+            assert client.get("/reports/report.csv",
+                              params={"by": "region"}).status_code == 429
+            # The report already computed still shows.
+            assert '<section id="volume"' in client.get("/reports").text
         whatif = client.post("/policy/preview", data=form)
         assert whatif.status_code == 429 and "try again in a few seconds" in whatif.text
         assert time.monotonic() - began < 10
     finally:
         done.set()
         holder.join(30)
-    assert client.get("/reports").status_code == 200
+    assert client.get("/reports", params={"by": "segment"}).status_code == 200
     assert client.post("/policy/preview", data=form).status_code == 200
 
 

@@ -1,7 +1,9 @@
 """/reports in headless Chromium at 1280 px: the charts drawn, nothing wider than the
 page, a filter picked in the form swapping the report in place (htmx) with a URL to
 share, the section bar taking the reader to a section, and a bad value's message at its
-field. Screenshots of each are kept (support.artefacts_folder)."""
+field, and a report computed in the background (console/jobs.py) replacing the "computing"
+panel, then the older figures after a cycle, by itself. Screenshots of each are kept
+(support.artefacts_folder)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from handoff_sync.console.jobs import Jobs
 from handoff_sync.sandbox.server import SandboxServer
 from tests.console.support import (
     artefacts_folder,
     browser_login,
     chrome,
     console_world,
+    job_threads_busy,
     live_console,
 )
 from tests.console.support import screenshot as full_page
@@ -115,4 +119,48 @@ def test_reports_in_a_browser(world: dict[str, Any],
         screenshot(driver, folder, "reports-bad-values")
         logs = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
                 and "400" not in e["message"] and "favicon" not in e["message"]]
+        assert logs == []
+
+
+def test_a_report_computed_in_the_background_replaces_what_the_page_shows_by_itself(
+        world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    folder = artefacts_folder(tmp_path_factory, "reports")
+    context = world["context"]
+    context.jobs = Jobs(workers=1)
+    with live_console(context) as base, chrome() as driver:
+        browser_login(driver, base)
+        wait = WebDriverWait(driver, 20)
+        with job_threads_busy(context.jobs):  # the report waits for a job thread
+            driver.get(f"{base}/reports?by=segment")
+            panel = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".report-pending"))
+            assert "Computing the report… started" in panel[0].text
+            assert not driver.find_elements(By.CSS_SELECTOR, ".report section")
+            driver.execute_script("window.marker = 'same page'")  # gone on a reload
+            screenshot(driver, folder, "reports-computing")
+        # htmx asks again every 2 s: the report replaces the panel, no reload.
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".report section#readiness"))
+        assert not driver.find_elements(By.CSS_SELECTOR, ".report-pending")
+        assert driver.execute_script("return window.marker") == "same page"
+        assert "groups by segment" in driver.find_element(By.CSS_SELECTOR,
+                                                          ".report-head").text
+
+        world["runner"].run_cycle()  # a new cycle: the figures above are now older
+        with job_threads_busy(context.jobs):
+            driver.get(f"{base}/reports?by=segment")
+            panel = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".report-pending"))
+            assert "before the store last changed" in panel[0].text
+            assert "refreshing" in panel[0].text
+            assert driver.find_elements(By.CSS_SELECTOR, ".report section#readiness")
+            assert driver.execute_script(OVERFLOWING) == [0, []]
+            driver.execute_script("window.marker = 'same page'")
+            screenshot(driver, folder, "reports-refreshing")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".report-pending"))
+        assert driver.find_elements(By.CSS_SELECTOR, ".report section#readiness")
+        assert driver.execute_script("return window.marker") == "same page"
+        assert driver.current_url == f"{base}/reports?by=segment"  # the poll pushes no URL
+        logs = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
+                and "favicon" not in e["message"]]
         assert logs == []

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from handoff_sync.console.pages import reports
 from handoff_sync.model import Role
 from handoff_sync.report import SECTIONS
 from handoff_sync.sandbox.server import SandboxServer
@@ -20,7 +21,11 @@ from tests.e2e.sync_support import held_in_portal
 
 
 @pytest.fixture
-def world(sandbox: SandboxServer, tmp_path: Path) -> Any:
+def world(sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # The page waits this long for its report (0.25 s in the console, which a small
+    # store's report takes on a quiet machine): these tests are about the figures.
+    # test_reports_pending is about a report that takes longer.
+    monkeypatch.setattr(reports, "WAIT", 60.0)
     with console_world(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/state.db",
                        deals=40) as world:
         yield world

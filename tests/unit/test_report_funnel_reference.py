@@ -216,3 +216,22 @@ def test_the_random_deals_exercise_every_case() -> None:
         g.small for g in figures.weekly)
     assert any(s.lost_amount != int(s.lost_amount) for s in figures.steps)  # cents add up
     assert {g.group for g in figures.weekly} >= {fast.NO_DATE}
+
+
+def test_a_memo_gives_the_same_funnels_for_each_subset_of_the_same_deals() -> None:
+    """The console keeps one memo per rows read (the minute tick and other groupings
+    reuse the section, other filters the deals' paths): same figures as without it,
+    with a period end too (a step timed after it is not reached)."""
+    funnels = [Funnel.model_validate(FUNNEL), Funnel.model_validate(NO_LOSS)]
+    deals = random_deals(300, seed=11)
+    memo = fast.FunnelMemo()
+    partner_a = [d for d in deals if d.partner == deals[0].partner]
+    end = START + timedelta(days=45)
+    for subset, until in ((deals, None), (partner_a, None), (deals, end), (deals, None),
+                          (deals[:40], end), (partner_a, end), (partner_a, None)):
+        assert fast.compute_funnels(subset, funnels, 5, until, memo) == \
+            fast.compute_funnels(subset, funnels, 5, until), until
+    assert fast.compute_funnels(deals, funnels, 5, memo=memo) is \
+        fast.compute_funnels(deals, funnels, 5, memo=memo)  # the section itself, kept
+    assert fast.compute_funnels(deals, funnels, 5, end, memo) != \
+        fast.compute_funnels(deals, funnels, 5, memo=memo)

@@ -6,11 +6,25 @@ The filters are a GET form: its URL is the report (shareable, works without scri
 with htmx, a change swaps the view in place and pushes the URL. The sections are
 ``report.render_html``'s own, under a scoped copy of the report's CSS, so the page and the
 HTML file show the same figures the same way. CSV and JSON links give the same report.
+
+The report is computed in background jobs (console/jobs.py), never inside the request:
+first the pipeline's rows (one "rows" job per store version, shared by every query of the
+pipeline: about 15 s at 100,000 deals), then the query's figures (one job per query,
+version and minute). The page waits ``WAIT`` seconds for both, so a small store's report
+shows at once; past that it shows the query's last report, labelled with its age, or that it is
+being computed, and htmx asks again every two seconds (a Refresh link and a meta refresh
+without script) until the fresh report is there.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
@@ -19,7 +33,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from handoff_sync.console.context import ConsoleContext
-from handoff_sync.console.offload import EXPENSIVE, run
+from handoff_sync.console.jobs import Done, Failed, Pending
+from handoff_sync.console.offload import run
 from handoff_sync.console.pages import Page
 from handoff_sync.console.report_cache import ReportCache, Rows
 from handoff_sync.console.report_query import ReportQuery, parse_query, unknown_values
@@ -36,56 +51,141 @@ from handoff_sync.report.text import subtitle
 
 SCOPE = ".report"
 DOWNLOADS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+WAIT = 0.25  # seconds a page view waits for its jobs: small stores never see "computing"
+POLL_SECONDS = 2  # htmx asks again this often while a job runs (the meta refresh: 5)
+DOWNLOAD_WAIT = 45.0  # a download waits this long for fresh figures: under a proxy's 60 s
+DOWNLOAD_RETRY = 15  # then 429 with this Retry-After
+
+
+@dataclass(frozen=True)
+class Built:
+    """A report job's result: the report, the rows version it is of, and when it was
+    computed (the console's clock)."""
+
+    report: Report
+    version: tuple[Any, ...]
+    computed_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a view of the page knows: the query, the rows for the form's choices, and
+    the fresh report, or the job computing it (with the query's last report, if any),
+    or what stopped it (one line)."""
+
+    query: ReportQuery
+    rows: Rows | None = None
+    built: Built | None = None
+    pending: Pending[Any] | None = None
+    previous: Built | None = None
+    stale: bool = False  # ``previous`` is of an older store version, not just a minute
+    problem: str = ""
 
 
 def routes(context: ConsoleContext) -> list[BaseRoute]:
     cache = ReportCache(context.store)
     stylesheet = scoped_css(SCOPE)
+    jobs = context.jobs
 
-    def outcome(request: Request) -> tuple[ReportQuery, Rows | None, Report | None, str]:
-        """The query, the rows, the report, and what stopped it (one line) if anything."""
+    def outcome(request: Request, wait: float, polled: str) -> Outcome:
+        """The page's state for ``request``; ``polled``: the job a poll follows (its
+        failure is shown, not run again)."""
+        deadline = time.monotonic() + wait  # for the rows and the report together
         names = [p.name for p in context.pipelines]
         enabled = [p.name for p in context.pipelines if p.enabled] or names
         query = parse_query(request.query_params, names, enabled[0] if enabled else "",
                             now=context.clock())
         if "pipeline" in query.errors:
-            return query, None, None, ""
+            return Outcome(query)
+        if isinstance(failed := jobs.status(polled) if polled else None, Failed):
+            return Outcome(query, cache.kept(query.pipeline), problem=failed.message)
+        folder = context.mappings_folder(query.pipeline)
+        # Everything a report of this query shows but the store version and the minute
+        # (the query string holds every field as asked).
+        family: Hashable = ("report", query.pipeline, query.by, query.query_string())
+        previous = jobs.latest(family)
         try:
-            rows = cache.rows(query.pipeline, context.mappings_folder(query.pipeline))
-        except UserError as exc:  # no cycle yet, or mappings that do not load
-            return query, None, None, str(exc)
-        query = query.with_errors(unknown_values(unknown(rows.data, query.selection),
-                                                 query.pipeline))
+            version = cache.version(query.pipeline, folder)
+        except UserError as exc:
+            return Outcome(query, cache.kept(query.pipeline), problem=str(exc))
+        rows = cache.kept(query.pipeline, version)
+        if rows is None:
+            # One rows job per pipeline and version, whichever query asked first: report
+            # jobs start once it is done, so none holds a job thread waiting for it.
+            pipeline = query.pipeline
+            status = jobs.get(("rows", pipeline), ("rows", pipeline, version),
+                              lambda: cache.read(pipeline, folder, version).version,
+                              wait=max(0.0, deadline - time.monotonic()))
+            if isinstance(status, Failed):
+                return Outcome(query, cache.kept(pipeline), problem=status.message)
+            if isinstance(status, Pending):
+                return _waiting(query, cache.kept(pipeline), status, previous, version)
+            rows = cache.kept(pipeline, version) or cache.kept(pipeline)
+            if rows is None:  # read and already replaced by two newer versions: rare
+                return Outcome(query, problem="The store changed while the report was "
+                               "read: reload the page.")
+        query = query.with_errors(unknown_values(
+            unknown(rows.data, query.selection, rows.options), query.pipeline))
         if query.errors:
-            return query, rows, None, ""
-        report = cache.report(rows, now=context.clock(), since=query.since, by=query.by,
-                              selection=query.selection, until=query.until)
-        return query, rows, report, ""
+            return Outcome(query, rows)
+        now = context.clock().replace(second=0, microsecond=0)
+        ready = rows
 
-    def page(request: Request, query: ReportQuery, rows: Rows | None,
-             report: Report | None, problem: str) -> Response:
+        def build() -> Built:
+            report = cache.report(ready, now=now, since=query.since, by=query.by,
+                                  selection=query.selection, until=query.until)
+            return Built(report, ready.version, context.clock())
+
+        built = jobs.get(family, (family, rows.version, now), build,
+                         wait=max(0.0, deadline - time.monotonic()))
+        if isinstance(built, Failed):
+            return Outcome(query, rows, problem=built.message)
+        if isinstance(built, Pending):
+            return _waiting(query, rows, built, previous, rows.version)
+        return Outcome(query, rows, built=built.value)
+
+    def page(request: Request, found: Outcome) -> Response:
         # htmx asks for the view alone; a history restore (back button) for the page.
         fragment = (request.headers.get("HX-Request") == "true"
                     and request.headers.get("HX-History-Restore-Request") != "true")
-        values = _view(context, query, rows, report, problem)
+        values = _view(context, found)
         return render(request, "reports_view.html" if fragment else "reports.html",
-                      status_code=400 if query.errors else 200,
+                      status_code=400 if found.query.errors else 200,
                       headers={"Vary": "HX-Request"}, **values)
 
+    def view(request: Request) -> Response:
+        return page(request, outcome(request, WAIT, request.query_params.get("job", "")))
+
     async def reports(request: Request) -> Response:
-        # Building is the expensive part (a few at a time; "busy" past the wait); the
-        # page's HTML is made in a worker thread too: never on the event loop.
-        built = await EXPENSIVE.run(outcome, request)
-        return await run(page, request, *built)
+        # In a console worker thread, waiting at most WAIT for the jobs doing the work.
+        return await run(view, request)
 
     async def download(request: Request) -> Response:
+        """The fresh report as a file. A download is a file the user keeps, so never the
+        older figures the page may show meanwhile: it waits for the fresh ones (polling
+        from the event loop, holding no thread), then answers 429 with Retry-After."""
         fmt = request.path_params["fmt"]
         if fmt not in DOWNLOADS:
             raise HTTPException(404, f"No report as {fmt!r}: CSV or JSON.")
-        query, _, report, problem = await EXPENSIVE.run(outcome, request)
-        if report is None:
-            lines = [f"{name}: {message}" for name, message in query.errors.items()]
-            return PlainTextResponse("\n".join(lines or [problem]) + "\n", status_code=400)
+        deadline, polled = time.monotonic() + DOWNLOAD_WAIT, ""
+        while True:
+            found = await run(outcome, request, WAIT, polled)
+            if found.pending is None or time.monotonic() >= deadline:
+                break
+            polled = found.pending.id
+            await asyncio.sleep(0.5)
+        if found.pending is not None:
+            started = jobs.age(found.pending.started_at)
+            return PlainTextResponse(
+                f"The report is still being computed (started {started:.0f} s ago; the "
+                "first report after a cycle takes longer on a large store): try again in "
+                f"{DOWNLOAD_RETRY} s.\n", status_code=429,
+                headers={"Retry-After": str(DOWNLOAD_RETRY)})
+        if found.built is None:
+            lines = [f"{name}: {message}" for name, message in found.query.errors.items()]
+            return PlainTextResponse("\n".join(lines or [found.problem]) + "\n",
+                                     status_code=400)
+        report = found.built.report
         name = f"handoff-report-{report.pipeline}.{fmt}"
         body = await run(render_report, report, fmt)
         return Response(body, media_type=DOWNLOADS[fmt], headers={
@@ -99,20 +199,46 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             Route("/reports/report.{fmt:str}", download)]
 
 
-def _view(context: ConsoleContext, query: ReportQuery, rows: Rows | None,
-          report: Report | None, problem: str) -> dict[str, Any]:
-    """What the templates show: the form's fields and choices, and the report."""
+def _waiting(query: ReportQuery, rows: Rows | None, pending: Pending[Any],
+             previous: Done[Any] | None, version: tuple[Any, ...]) -> Outcome:
+    """A job still running: the query's last report, if there is one, meanwhile."""
+    last = previous.value if previous is not None else None
+    return Outcome(query, rows, pending=pending, previous=last,
+                   stale=last is not None and last.version != version)
+
+
+def _view(context: ConsoleContext, found: Outcome) -> dict[str, Any]:
+    """What the templates show: the form's fields and choices, and the report (fresh,
+    or the last one while the fresh one is computed)."""
+    query, rows = found.query, found.rows
     choices = rows.options if rows is not None else {name: () for name in FILTERS}
     types = ({t.id: t.label for t in rows.data.policy.governance.types}
              if rows is not None else {})
+    shown = found.built or found.previous
+    report = shown.report if shown is not None else None
     body = None
     if report is not None:
         # html_kit escapes every CRM-supplied string the sections carry: this is markup
         # the report built, not data (test_reports_page checks a hostile name).
         body = Markup("".join(section_html(report, s) for s in SECTIONS)
                       + notes_html(report))
+    pending = None
+    if found.pending is not None:
+        fields = [(name, value) for name, value in query.text.items() if value]
+        pending = {
+            "poll": "/reports?" + urlencode([*fields, ("job", found.pending.id)]),
+            "seconds": round(context.jobs.age(found.pending.started_at)),
+            "running": found.pending.running,
+            "stale": found.stale,
+            "as_of": (f"{found.previous.report.generated_at:%H:%M} UTC"
+                      if found.previous is not None else ""),
+            "computed": (f"{found.previous.computed_at:%Y-%m-%d %H:%M:%S} UTC"
+                         if found.previous is not None else ""),
+            "poll_seconds": POLL_SECONDS,
+        }
     return {
-        "query": query, "problem": problem, "report": report, "body": body,
+        "query": query, "problem": found.problem, "report": report, "body": body,
+        "pending": pending,
         "subtitle": subtitle(report) if report is not None else "",
         "pipelines": [p.name for p in context.pipelines],
         "filters": [(name, FILTER_LABELS[name], choices[name]) for name in FILTERS],
