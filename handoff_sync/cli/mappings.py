@@ -53,9 +53,11 @@ def add_mappings_command(commands: Any) -> None:
         "validate", help="check every file; list every problem with file:line:column",
         description="Load and check every file of the mappings folder. Prints each problem "
                     "(file:line:column: key path: what is wrong (hint)) and exits 1, or "
-                    "prints one OK line and exits 0. With --live, also checks each "
-                    "mapped object against what Salesforce/HubSpot describe, through the "
-                    "connections of the daemon config.")
+                    "prints one OK line and exits 0 (after a 'warning:' line for what "
+                    "validates but deserves a look, e.g. a stage with no gate). With "
+                    "--live, also checks each mapped object against what "
+                    "Salesforce/HubSpot describe, through the connections of the daemon "
+                    "config.")
     complete(validate.add_argument("--mappings", type=Path, default=None, metavar="DIR",
                                    help="the mappings folder (default: ./mappings; with "
                                         "--live, each pipeline's folder in the config)"),
@@ -73,7 +75,7 @@ def add_mappings_command(commands: Any) -> None:
                           help="with --live: only this pipeline (default: every enabled one)")
     validate.add_argument("--json", action="store_true",
                           help="print {ok, problems: [{file, line, column, path, message, "
-                               "hint}], counts, ...} as JSON")
+                               "hint}], warnings: [the same], counts, ...} as JSON")
     validate.set_defaults(func=run_validate)
     explain = sub.add_parser(
         "explain", help="show the canonical deal, gate verdict and missing fields of a record",
@@ -120,8 +122,16 @@ def run_validate(args: argparse.Namespace) -> int:
         _print_problems(problems)
     else:
         assert mappings is not None
+        _print_warnings(mappings)
         print(_ok_line(folder, mappings))
     return 0 if ok else 1
+
+
+def _print_warnings(mappings: MappingSet) -> None:
+    """What validates but deserves a look, before the OK line (which it does not change:
+    the exit status stays 0)."""
+    for warning in sorted(mappings.warnings, key=lambda p: p.sort_key):
+        print(f"warning: {warning}")
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -147,6 +157,9 @@ def validation(folder: Path, mappings: MappingSet | None,
         "counts": ({what.lower().replace(" ", "_"): n for what, n in loaded.counts().items()}
                    if loaded is not None else None),
         "problems": [problem_dict(p) for p in sorted(problems, key=lambda p: p.sort_key)],
+        "warnings": [problem_dict(p) for p in
+                     sorted(loaded.warnings if loaded is not None else (),
+                            key=lambda p: p.sort_key)],
         "summary": _ok_line(folder, loaded) if loaded is not None else _problems_line(problems),
     }
 
@@ -212,6 +225,7 @@ def run_validate_live(args: argparse.Namespace) -> int:
         if problems or mappings is None:
             _print_problems(problems)
         elif not unreachable:
+            _print_warnings(mappings)
             print(_ok_line(folder, mappings) + f"; live: pipeline {pipeline.name}")
     if args.json:
         print_json({"ok": not failed, "live": True, "config": str(config.path),

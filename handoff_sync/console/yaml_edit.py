@@ -25,7 +25,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
 from handoff_sync.errors import UserError
@@ -47,10 +47,12 @@ DELETE: Any = _Delete()
 @dataclass(frozen=True)
 class Change:
     """Set (or, with ``DELETE``, remove) the value at ``path`` in one file's document.
-    A list index equal to the list's length appends."""
+    A list index equal to the list's length appends; with ``insert`` the value goes in
+    before the item at that index (a routing rule added above another: order matters)."""
 
     path: KeyPath
     value: Any
+    insert: bool = False
 
 
 class EditError(UserError):
@@ -121,11 +123,12 @@ def transform(text: str, edit: Callable[[Any], None]) -> str:
 
 def _apply_all(data: Any, changes: Sequence[Change]) -> None:
     for change in changes:
-        set_at(data, change.path, change.value)
+        set_at(data, change.path, change.value, insert=change.insert)
 
 
-def set_at(data: Any, path: KeyPath, value: Any) -> None:
-    """Set (or DELETE) ``path`` in round-trip data; missing mappings on the way are made."""
+def set_at(data: Any, path: KeyPath, value: Any, *, insert: bool = False) -> None:
+    """Set (or DELETE) ``path`` in round-trip data; missing mappings on the way are made.
+    ``insert``: at a list index, put the value before the item there."""
     if not path:
         raise EditError("a change needs a path inside the file")
     parent = data
@@ -138,14 +141,19 @@ def set_at(data: Any, path: KeyPath, value: Any) -> None:
             raise EditError(f"{format_path(path)}: no such list item")
         if value is DELETE:
             if last < len(parent):
-                del parent[last]
+                _delete_item(parent, last)
         elif last == len(parent):
             parent.append(_round_trip(value))
+        elif insert:
+            parent.insert(last, _round_trip(value))
         else:
             parent[last] = _round_trip(value)
         return
     if not isinstance(parent, dict):
         raise EditError(f"{format_path(path[:-1])} is not a mapping")
+    if value is not DELETE and isinstance(parent, CommentedMap) and \
+            parent.fa.flow_style() and not _scalars(plain(value)):
+        parent.fa.set_block_style()  # nested all/any/not on one line would be unreadable
     if value is DELETE:
         parent.pop(last, None)
     elif last in parent:
@@ -155,6 +163,47 @@ def set_at(data: Any, path: KeyPath, value: Any) -> None:
         parent[last] = _round_trip(value)
         if trailing is not None and isinstance(parent, CommentedMap):
             parent.ca.items[last] = [None, None, trailing, None]
+
+
+def _delete_item(items: list[Any], index: int) -> None:
+    """Delete ``items[index]`` with the comment lines above it (they introduced it) but
+    not those below it (they introduce the next item, or close the list): ruamel keeps a
+    block mapping's following lines with its last entry, the other way round."""
+    item = items[index]
+    below = _trailing_comment(item) if _is_block(item) else None
+    if index > 0 and _is_block(items[index - 1]):
+        _trailing_comment(items[index - 1])  # the lines above the item go with it
+        if below is not None:
+            _attach_trailing(items[index - 1], below)
+        below = None
+    del items[index]
+    if below is not None and items and isinstance(items, CommentedSeq):
+        lines = below.value.lstrip("\n")
+        indent = len(lines) - len(lines.lstrip(" "))
+        items.ca.items[0] = [None, [CommentToken(lines.lstrip(" "), CommentMark(indent),
+                                                 None)], None, None]
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, CommentedMap) and len(value) > 0 and not value.fa.flow_style()
+
+
+def _attach_trailing(parent: CommentedMap, token: CommentToken) -> None:
+    """Put comment lines (``token``, as ``_trailing_comment`` detached them) after the
+    mapping's last entry."""
+    node = parent
+    while True:
+        last = list(node)[-1]
+        if _is_block(node[last]):
+            node = node[last]
+            continue
+        items = node.ca.items.get(last)
+        own = items[2] if items and len(items) > 2 else None
+        if isinstance(own, CommentToken):
+            own.value = own.value.rstrip("\n") + token.value
+        else:
+            node.ca.items[last] = [None, None, token, None]
+        return
 
 
 def _trailing_comment(parent: Any) -> CommentToken | None:
@@ -197,8 +246,8 @@ def _round_trip(value: Any) -> Any:
     style, as the packs write them)."""
     if isinstance(value, dict) and not isinstance(value, CommentedMap):
         result = CommentedMap((key, _round_trip(item)) for key, item in value.items())
-        if all(not isinstance(item, dict | list) for item in value.values()) and \
-                len(value) <= 6:
+        if all(not isinstance(item, dict) and _scalars(item) for item in value.values()) \
+                and len(value) <= 6:
             result.fa.set_flow_style()
         return result
     if isinstance(value, list) and not isinstance(value, CommentedSeq):
@@ -207,6 +256,28 @@ def _round_trip(value: Any) -> Any:
             result_list.fa.set_flow_style()
         return result_list
     return value
+
+
+def flow_text(value: Any) -> str:
+    """One value as YAML writes it inside a flow list (quoted where YAML would read it as
+    something else: '123' stays a text), for a form's input."""
+    text = dump(_round_trip([value])).strip()
+    return text[1:-1] if text.startswith("[") and text.endswith("]") else text
+
+
+def block_text(value: Any) -> str:
+    """A value as YAML for a small editor box (innermost maps and lists in flow style)."""
+    return "" if value is None else dump(_round_trip(value))
+
+
+def _scalars(value: Any) -> bool:
+    """A scalar, a list of scalars or a mapping of those: what a flow mapping holds
+    readably on one line."""
+    if isinstance(value, list):
+        return all(not isinstance(item, dict | list) for item in value)
+    if isinstance(value, dict):
+        return all(not isinstance(item, dict) and _scalars(item) for item in value.values())
+    return True
 
 
 def plain(data: Any) -> Any:

@@ -26,6 +26,7 @@ from connectors.reading import did_you_mean
 from connectors.registry import SYSTEMS
 from handoff_sync.errors import MappingError
 from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.advisories import policy_warnings
 from handoff_sync.mapping.policy.checks import POLICY_PARTS, FieldCatalog, check_policy
 from handoff_sync.mapping.policy.defined import UNKNOWN, Defined, handoff_ids
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
@@ -66,7 +67,9 @@ def load_mappings(folder: Path) -> MappingSet:
 def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
     """Like load_mappings, but returns the problems (sorted by file, line and column)
     instead of raising. The one validation of a folder: `mappings validate`, `plan`,
-    each sync cycle and the daemon all call it, so they all list the same problems."""
+    each sync cycle and the daemon all call it, so they all list the same problems. What
+    validates but deserves a look (a stage with no gate) is on the MappingSet's
+    ``warnings``, never a problem."""
     folder = Path(folder)
     if not folder.is_dir():
         return None, [Problem(folder, 1, 1, (), "not a folder",
@@ -111,7 +114,8 @@ def validate_mappings(folder: Path) -> tuple[MappingSet | None, list[Problem]]:
             or policy.loaded.model is None or policy.loaded.gaps:
         return None, problems
     return MappingSet(folder, prm_side[0], crm_side[0], policy.loaded.model,
-                      MappingProxyType(sync)), []
+                      MappingProxyType(sync),
+                      tuple(policy_warnings(policy.document, policy.loaded.model))), []
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from handoff_sync.mapping.policy.file_model import HandoffPolicy
 from handoff_sync.mapping.system.conflicts import FieldSync
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.model import Role, SystemName
+from handoff_sync.problems.report import Problem
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class MappingSet:
     crm: SystemMapping
     policy: HandoffPolicy
     sync: Mapping[str, FieldSync]  # canonical field -> how it moves between the systems
+    warnings: tuple[Problem, ...] = ()  # valid but worth a look (policy/advisories.py)
 
     def side(self, role: Role) -> SystemMapping:
         return self.prm if role is Role.PRM else self.crm

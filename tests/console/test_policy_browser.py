@@ -45,7 +45,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         driver.get(f"{url}/policy")
         wait = WebDriverWait(driver, 20)
         field = wait.until(ready.presence_of_element_located(
-            (By.CSS_SELECTOR, f'input[name="add:field:{KICKOFF_GATE}"]')))
+            (By.CSS_SELECTOR, f'input[name="f:text:{KICKOFF_GATE}/6/field"]')))
         form = field.find_element(By.XPATH, "./ancestor::form")
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
         screenshot(driver, shots, "1-policy-page")
@@ -62,7 +62,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
 
         field.clear()
         field.send_keys("kickoff_at")
-        form.find_element(By.CSS_SELECTOR, f'input[name="add:label:{KICKOFF_GATE}"]') \
+        form.find_element(By.CSS_SELECTOR, f'input[name="f:text:{KICKOFF_GATE}/6/label"]') \
             .send_keys(LABEL)
         form.find_element(By.CSS_SELECTOR, "button.preview").click()
         headline = wait.until(lambda d: form.find_element(
@@ -94,3 +94,50 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
             subjects = [t["Subject"] for t in handoff_tasks(sf) if t["WhatId"] == crm_id
                         and t["Status"] != "Completed"]
             assert any(s.startswith("Complete the CS handoff") for s in subjects), subjects
+
+
+UNGATED = "handoff_types/partner_to_direct/stages/3/gate"
+
+
+def test_ungating_a_stage_in_the_browser_shows_the_warning_and_needs_save_anyway(
+        sandbox: SandboxServer, tmp_path: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shots = artefacts_folder(tmp_path_factory, "policy")
+    with console_world(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/state.db",
+                       deals=24) as world, live_console(world["context"]) as url, \
+            chrome() as driver:
+        file = world["mappings"] / "handoff.yaml"
+        before = file.read_text(encoding="utf-8")
+        browser_login(driver, url)
+        driver.get(f"{url}/policy")
+        wait = WebDriverWait(driver, 20)
+        remove = wait.until(lambda d: d.find_element(
+            By.CSS_SELECTOR, f'button[name="remove"][value="{UNGATED}/0"]'))
+        form = remove.find_element(By.XPATH, "./ancestor::form")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
+        remove.click()
+        at_gate = wait.until(lambda d: form.find_element(
+            By.CSS_SELECTOR, f"#err-p-{UNGATED.replace('/', '-')}").text or None)
+        assert at_gate is not None and "has no gate: deals pass it at once" in at_gate
+        wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".whatif .headline"))
+        screenshot(driver, shots, "6-ungated-warning")
+
+        save = form.find_element(By.XPATH, ".//button[normalize-space()='Save the change']")
+        save.click()
+        refused = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".flash.bad")).text
+        assert "Save anyway" in refused and "nothing was saved" in refused
+        assert file.read_text(encoding="utf-8") == before
+
+        remove.click()  # preview again, then confirm
+        box = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, 'input[name="confirm"]'))
+        box.click()
+        form.find_element(By.XPATH, ".//button[normalize-space()='Save the change']").click()
+        saved = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".flash.saved")).text
+        assert "saved anyway: stage 'responsibility_transition'" in saved
+        assert "co_led_meetings" not in file.read_text(encoding="utf-8")
+        routing = driver.find_element(By.ID, "routing")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", routing)
+        screenshot(driver, shots, "7-routing")

@@ -3,6 +3,7 @@ what-if before saving, and the save with its audit entry (admins only)."""
 
 from __future__ import annotations
 
+import difflib
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ def test_the_page_shows_gates_slas_tasks_calendars_and_routing(world: dict[str, 
     for text in ("Pre-handoff assessment", "Budget confirmed (BANT)", f"f:num:{GATE}/0/weight",
                  f"f:amount:{SLA}", "f:dates:calendars/us_business/holidays",
                  "f:text:routing/rules/0/owner", "complete_partner_facts",
-                 f"add:field:{GATE}", "Preview the change"):
+                 f"f:text:{GATE}/10/field", f"f:cop:{GATE}/9/check", "Preview the change"):
         assert text in html, text
     raw = client_for(world["context"]).get("/policy/raw")
     assert 'name="raw"' in raw.text and "fallback_owner_email" in raw.text
@@ -49,7 +50,7 @@ def test_bad_input_gets_validates_message_at_its_field_and_nothing_is_written(
     file = world["mappings"] / "handoff.yaml"
     before = file.read_text(encoding="utf-8")
     for fields, where, message in (
-            ({f"add:field:{GATE}": "budgett"}, f"{GATE}/10/field",
+            ({f"f:text:{GATE}/10/field": "budgett"}, f"{GATE}/10/field",
              "unknown canonical field &#39;budgett&#39; (did you mean &#39;budget&#39;?)"),
             ({f"f:amount:{SLA}": "-2", f"f:unit:{SLA}": "business_days"}, SLA,
              "must be greater than 0, got the number -2")):
@@ -68,9 +69,9 @@ def test_a_new_required_field_shows_the_what_if_then_saves_with_an_audit_entry(
     client = client_for(world["context"])
     file = world["mappings"] / "handoff.yaml"
     before = file.read_text(encoding="utf-8")
-    form = _form(world, client, **{f"add:field:{GATE}": "success_criteria",
-                                   f"add:label:{GATE}": "Success criteria",
-                                   f"add:weight:{GATE}": "3"})
+    form = _form(world, client, **{f"f:text:{GATE}/10/field": "success_criteria",
+                                   f"f:text:{GATE}/10/label": "Success criteria",
+                                   f"f:num:{GATE}/10/weight": "3"})
     preview = client.post("/policy/preview", data=form)
     assert preview.status_code == 200, preview.text
     assert "What if:" in preview.text and "changes the completeness of" in preview.text
@@ -142,3 +143,312 @@ def test_every_form_sent_untouched_changes_nothing(world: dict[str, Any]) -> Non
     for form in parser.forms:
         response = client.post("/policy/preview", data=form)
         assert "nothing changed in this form" in response.text, (form, response.text)
+
+
+def _changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(lines taken out, lines put in) by the diff from before to after."""
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="",
+                                     n=0))[2:]
+    return ([line[1:] for line in diff if line.startswith("-")],
+            [line[1:] for line in diff if line.startswith("+")])
+
+
+def _save(world: dict[str, Any], client: Any, **fields: str) -> tuple[Any, Any]:
+    """Preview then save one form; (preview, save) responses."""
+    form = _form(world, client, **fields)
+    preview = client.post("/policy/preview", data=form)
+    assert preview.status_code == 200, preview.text
+    assert "What if:" in preview.text and "Save the change" in preview.text
+    return preview, client.post("/policy/save", data=form)
+
+
+RULES = "routing/rules"
+
+
+def test_a_routing_rule_is_added_where_the_admin_puts_it(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    page = client.get("/policy").text
+    assert 'name="at:routing/rules"' in page and "the first rule that routes the deal wins" in page
+    _preview, saved = _save(world, client, **{
+        f"f:text:{RULES}/3/name": "LATAM territory", f"f:cfield:{RULES}/3/when": "custom.region",
+        f"f:cop:{RULES}/3/when": "in", f"f:cvalue:{RULES}/3/when": "LATAM, BR",
+        f"f:text:{RULES}/3/owner": "felix.patel@vendor.example", "at:routing/rules": "1"})
+    assert saved.status_code == 200 and "Saved (audit entry" in saved.text, saved.text
+    after = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(before, after)
+    new_rule = ["    - name: LATAM territory",
+                "      when: {field: custom.region, op: in, value: [LATAM, BR]}",
+                "      owner: felix.patel@vendor.example"]
+    assert removed == [] and sorted(added) == sorted(new_rule)
+    lines = after.splitlines()
+    at = lines.index(new_rule[0])
+    assert lines[at:at + 3] == new_rule
+    assert lines[at - 3] == "    - name: NA territory" and \
+        lines[at + 3] == "    - name: EMEA territory"  # second of four: NA's still first
+    assert "# Round robin: the member with the fewest open handoffs" in after  # comments kept
+    (entry,) = world["store"].mapping_edits()
+    assert "added {name: LATAM territory" in entry["summary"] and "as number 2 of 4" in \
+        entry["summary"]
+
+
+def test_a_routing_rule_is_removed_and_an_edited_when_changes_one_line(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    _preview, saved = _save(world, client, **{"remove": f"{RULES}/2"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    middle = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(before, middle)
+    assert added == [] and removed == [
+        "    - name: APAC territory", "      when: {field: custom.region, op: ==, value: APAC}",
+        "      owner: diego.carter@vendor.example"]
+    _preview, saved = _save(world, client, **{
+        f"f:cfield:{RULES}/0/when": "custom.region", f"f:cop:{RULES}/0/when": "==",
+        f"f:cvalue:{RULES}/0/when": "AMER"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    removed, added = _changed_lines(middle, file.read_text(encoding="utf-8"))
+    assert removed == ["      when: {field: custom.region, op: ==, value: NA}"]
+    assert added == ["      when: {field: custom.region, op: ==, value: AMER}"]
+
+
+def test_a_bad_routing_rule_gets_validates_message_at_its_field(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    for fields, where, message in (
+            ({f"f:text:{RULES}/3/name": "Both", f"f:text:{RULES}/3/owner": "a@vendor.example",
+              f"f:text:{RULES}/3/team": "emea_direct", "at:routing/rules": "0",
+              f"anchor:{RULES}/3": ""},
+             f"{RULES}/3/team", "routing rule 1 gives"),
+            ({f"f:text:{RULES}/3/name": "Nobody", f"anchor:{RULES}/3": ""}, f"{RULES}/3",
+             "routing rule 4 names nobody"),
+            ({f"f:cfield:{RULES}/1/when": "custom.regoin", f"f:cop:{RULES}/1/when": "==",
+              f"f:cvalue:{RULES}/1/when": "EMEA"}, f"{RULES}/1/when", "custom.regoin"),
+            ({f"f:cond:{RULES}/1/when": "any: [{field: custom.region"}, f"{RULES}/1/when",
+             "not a condition in YAML")):
+        for url in ("/policy/preview", "/policy/save"):
+            response = client.post(url, data=_form(world, client, **fields))
+            assert response.status_code == 422, response.text
+            eid = "p-" + where.replace("/", "-")
+            placed = response.text.split(f'id="err-{eid}" role="alert" hx-swap-oob="true">')[1]
+            assert message in placed.split("</p>")[0], (message, response.text)
+            assert "nothing was saved" in response.text
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []
+
+
+TASKS = "handoff_types/partner_to_direct/tasks"
+
+
+def test_a_task_template_is_added_and_one_removed_with_the_comments_kept(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    page = client.get("/policy").text
+    assert f'name="f:text:{TASKS}/6/kind"' in page and "Add a task template" in page
+    preview, saved = _save(world, client, **{
+        f"f:text:{TASKS}/6/kind": "send_welcome_pack",
+        f"f:text:{TASKS}/6/open_while": "stage_active",
+        f"f:list:{TASKS}/6/stages": "pre_handoff_assessment, responsibility_transition",
+        f"f:cfield:{TASKS}/6/when": "deal_name", f"f:cop:{TASKS}/6/when": "is_filled",
+        f"f:cvalue:{TASKS}/6/when": "",
+        f"f:text:{TASKS}/6/subject": "Send the welcome pack for {deal_name}",
+        f"f:text:{TASKS}/6/assignee": "crm_owner", f"f:amount:{TASKS}/6/due": "3",
+        f"f:unit:{TASKS}/6/due": "business_days", f"f:text:{TASKS}/6/priority": "",
+        f"f:text:{TASKS}/6/side": ""})
+    assert "creates" in preview.text, preview.text  # the what-if counts its tasks
+    assert "Saved (audit entry" in saved.text, saved.text
+    middle = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(before, middle)
+    assert removed == []
+    assert added == ["      - kind: send_welcome_pack", "        open_while: stage_active",
+                     "        stages: [pre_handoff_assessment, responsibility_transition]",
+                     "        when: {field: deal_name, op: is_filled}",
+                     "        subject: Send the welcome pack for {deal_name}",
+                     "        assignee: crm_owner", "        due: {business_days: 3}"]
+    assert "kind: send_welcome_pack" in world["store"].mapping_edits()[0]["summary"]
+
+    # schedule_intro_call: the comment below it introduces stage_overdue and stays.
+    _preview, saved = _save(world, client, **{"remove": f"{TASKS}/3"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    after = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(middle, after)
+    assert added == [] and removed[0] == "      - kind: schedule_intro_call" and len(removed) == 9
+    assert "      # An escalation, like the SLA ones: the AE already has the stage's own " \
+        "task.\n      - kind: stage_overdue" in after
+
+
+def test_a_bad_task_template_gets_validates_message_at_its_field(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    new = {f"f:text:{TASKS}/6/kind": "x", f"f:text:{TASKS}/6/open_while": "stage_active",
+           f"f:text:{TASKS}/6/subject": "S", f"f:text:{TASKS}/6/assignee": "crm_owner",
+           f"f:amount:{TASKS}/6/due": "1", f"f:unit:{TASKS}/6/due": "days",
+           f"anchor:{TASKS}/6": ""}
+    for fields, where, message in (
+            ({**new, f"f:amount:{TASKS}/6/due": "-1"}, f"{TASKS}/6/due",
+             "must be greater than 0"),
+            ({**new, f"f:text:{TASKS}/6/open_while": ""}, f"{TASKS}/6/open_while",
+             "missing required key &#39;open_while&#39;"),
+            ({**new, f"f:list:{TASKS}/6/stages": "joint_discovry"}, f"{TASKS}/6/stages",
+             "joint_discovry"),
+            ({f"f:text:{TASKS}/0/subject": "Complete {dael_name}"}, f"{TASKS}/0/subject",
+             "dael_name")):
+        for url in ("/policy/preview", "/policy/save"):
+            response = client.post(url, data=_form(world, client, **fields))
+            assert response.status_code == 422, response.text
+            eid = "p-" + where.replace("/", "-")
+            placed = response.text.split(f'id="err-{eid}" role="alert" hx-swap-oob="true">')[1]
+            assert message in placed.split("</p>")[0], (message, response.text)
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []
+
+
+def test_a_gate_check_and_when_are_edited_in_boxes_or_as_yaml_one_line_each(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    page = client.get("/policy").text
+    assert f'name="f:cfield:{GATE}/9/check" id="p-{GATE.replace("/", "-")}-9-check"' in page
+    assert 'value="approved, handoff_ready, accepted, converted"' in page
+
+    # The check of "Registration approved", wrapped over two lines: those lines only
+    # (ruamel writes a changed flow mapping on one line).
+    _preview, saved = _save(world, client, **{
+        f"f:cfield:{GATE}/9/check": "registration_status", f"f:cop:{GATE}/9/check": "in",
+        f"f:cvalue:{GATE}/9/check": "approved, handoff_ready, accepted"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    first = file.read_text(encoding="utf-8")
+    assert _changed_lines(before, first) == (
+        ["            check: {field: registration_status, op: in,",
+         "                    value: [approved, handoff_ready, accepted, converted]}"],
+        ["            check: {field: registration_status, op: in, value: [approved, "
+         "handoff_ready, accepted]}"])
+
+    # A when: added to a one-line requirement: that line, the rest as written.
+    _preview, saved = _save(world, client, **{
+        f"f:cfield:{GATE}/0/when": "amount", f"f:cop:{GATE}/0/when": ">=",
+        f"f:cvalue:{GATE}/0/when": "50000"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    second = file.read_text(encoding="utf-8")
+    assert _changed_lines(first, second) == (
+        ['          - {field: budget, label: "Budget confirmed (BANT)", weight: 2}'],
+        ['          - {field: budget, label: "Budget confirmed (BANT)", weight: 2, when: '
+         "{field: amount, op: '>=', value: 50000}}"])
+
+    # Nested any: in the YAML box; a requirement with a check alone, added.
+    nested = ("any:\n  - {field: amount, op: '>=', value: 100000}\n"
+              "  - {field: technical_requirements, op: contains, value: integration}\n")
+    _preview, saved = _save(world, client, **{f"f:cond:{GATE}/1/when": nested})
+    assert "Saved (audit entry" in saved.text, saved.text
+    third = file.read_text(encoding="utf-8")
+    removed, added = _changed_lines(second, third)
+    assert removed == ["          - {field: economic_buyer, label: Economic buyer identified "
+                       "and engaged, weight: 2}"]
+    assert added == ["          - field: economic_buyer",  # nested: the item in block style
+                     "            label: Economic buyer identified and engaged",
+                     "            weight: 2", "            when:", "              any:",
+                     "                - {field: amount, op: '>=', value: 100000}",
+                     "                - {field: technical_requirements, op: contains, "
+                     "value: integration}"]
+    page = client.get("/policy").text  # now nested: the YAML box alone shows it
+    assert f'name="f:cfield:{GATE}/1/when"' not in page and f'name="f:cond:{GATE}/1/when"' in page
+    _preview, saved = _save(world, client, **{
+        f"f:text:{GATE}/10/label": "Two co-led meetings",
+        f"f:cfield:{GATE}/10/check": "co_led_meetings", f"f:cop:{GATE}/10/check": ">=",
+        f"f:cvalue:{GATE}/10/check": "2"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    removed, added = _changed_lines(third, file.read_text(encoding="utf-8"))
+    assert removed == [] and added == [
+        "          - label: Two co-led meetings",
+        "            check: {field: co_led_meetings, op: '>=', value: 2}"]
+    assert "# the handoff-required thresholds" in file.read_text(encoding="utf-8")
+
+
+def test_a_bad_gate_condition_gets_validates_message_at_the_condition(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    check = f"{GATE}/8/check"
+    for fields, message in (
+            ({f"f:cfield:{check}": "partner_prepared_prospect", f"f:cop:{check}": "contains",
+              f"f:cvalue:{check}": "yes"}, "contains"),
+            ({f"f:cfield:{check}": "partner_prepard_prospect", f"f:cop:{check}": "is_true"},
+             "did you mean &#39;partner_prepared_prospect&#39;?"),
+            ({f"f:cfield:{check}": "partner_prepared_prospect", f"f:cop:{check}": "=="},
+             "operator &#39;==&#39; needs a &#39;value&#39;"),
+            ({f"f:cond:{check}": "all: []"}, "&#39;all&#39; needs at least one condition"),
+            ({f"f:cond:{check}": "any: [{field: x"}, "not a condition in YAML"),
+            ({f"f:cfield:{check}": "budget", f"f:cop:{check}": "is_filled",
+              f"f:cond:{check}": "{field: need, op: is_filled}"},
+             "changed both in the boxes and as YAML")):
+        for url in ("/policy/preview", "/policy/save"):
+            response = client.post(url, data=_form(world, client, **fields))
+            assert response.status_code == 422, response.text
+            placed = response.text.split(
+                f'id="err-p-{check.replace("/", "-")}" role="alert" hx-swap-oob="true">')[1]
+            assert message in placed.split("</p>")[0], (message, response.text)
+            assert "nothing was saved" in response.text
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []
+
+
+def test_a_stage_left_with_no_gate_is_validates_warning_at_the_gate_and_needs_save_anyway(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    gate = "handoff_types/partner_to_direct/stages/3/gate"
+    words = ("stage &#39;responsibility_transition&#39; (Gradual responsibility transition) "
+             "has no gate: deals pass it at once (add a gate requirement, or leave it so on "
+             "purpose: the report&#39;s maturity meter counts ungated stages)")
+    form = _form(world, client, **{"remove": f"{gate}/0", f"anchor:{gate}": ""})
+    preview = client.post("/policy/preview", data=form)
+    assert preview.status_code == 200 and "What if:" in preview.text, preview.text
+    at_gate = preview.text.split(f'id="err-p-{gate.replace("/", "-")}" role="alert" '
+                                 'hx-swap-oob="true">')[1].split("</p>")[0]
+    assert f"Warning: {words}" in at_gate
+    assert 'name="confirm" value="save-anyway"' in preview.text
+
+    refused = client.post("/policy/save", data=form)
+    assert refused.status_code == 409 and "Save anyway" in refused.text
+    assert "nothing was saved" in refused.text and f"Warning: {words}" in refused.text
+    assert file.read_text(encoding="utf-8") == before and world["store"].mapping_edits() == []
+
+    saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
+    assert "Saved (audit entry" in saved.text, saved.text
+    (entry,) = world["store"].mapping_edits()
+    assert "saved anyway: stage 'responsibility_transition'" in entry["summary"]
+    page = client.get("/policy").text  # the page says it too, in the same words
+    assert f"Warning: {words}" in page
+
+    # Now that it is saved so, other edits need no confirmation.
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "3"})
+    assert "save-anyway" not in client.post("/policy/preview", data=form).text
+    assert "Saved (audit entry" in client.post("/policy/save", data=form).text
+
+
+def test_raw_yaml_that_ungates_a_stage_says_so_at_the_top_and_needs_save_anyway(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    gated = ("        gate:\n          - label: Two or more co-led meetings held\n"
+             "            check: {field: co_led_meetings, op: \">=\", value: 2}\n")
+    form = _form(world, client, raw=before.replace(gated, ""))
+    preview = client.post("/policy/preview", data=form)
+    assert preview.status_code == 200, preview.text
+    assert ('<p class="warn">handoff_types.partner_to_direct.stages[3].gate: stage '
+            "&#39;responsibility_transition&#39;") in preview.text
+    assert client.post("/policy/save", data=form).status_code == 409
+    assert file.read_text(encoding="utf-8") == before
+    saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
+    assert "Saved (audit entry" in saved.text and gated not in file.read_text(encoding="utf-8")

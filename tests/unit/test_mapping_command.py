@@ -97,6 +97,7 @@ def test_validate_json_ok(capsys):
     assert run("validate", "--mappings", str(ROOT / "mappings"), "--json") == 0
     found = json.loads(capsys.readouterr().out)
     assert found["ok"] is True and found["live"] is False and found["problems"] == []
+    assert found["warnings"] == []  # every shipped stage has a gate
     assert found["prm"] == {"system": "hubspot", "object": "deals",
                             "file": str(ROOT / "mappings" / "hubspot.yaml")}
     assert found["crm"]["system"] == "salesforce" and found["crm"]["object"] == "Opportunity"
@@ -188,3 +189,28 @@ def test_explain_json_says_why_a_record_is_out_of_scope(tmp_path, capsys):
     record = json.loads(capsys.readouterr().out)["record"]
     assert record["in_scope"] is False
     assert record["outside_scope"].startswith("pipeline is missing")
+
+
+def test_validate_warns_of_a_stage_with_no_gate_and_still_exits_0(tmp_path, capsys):
+    folder = tmp_path / "m"
+    shutil.copytree(ROOT / "mappings", folder, ignore=shutil.ignore_patterns("packs"))
+    path = folder / "handoff.yaml"
+    text = path.read_text()
+    gated = ("        gate:\n          - label: Two or more co-led meetings held\n"
+             "            check: {field: co_led_meetings, op: \">=\", value: 2}\n")
+    assert gated in text
+    path.write_text(text.replace(gated, "        gate: []   # a stage to wait in, on purpose\n"))
+    assert run("validate", "--mappings", str(folder)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("mappings OK: ")
+    assert lines[0].startswith(f"warning: {path}:") and lines[0].endswith(
+        "handoff_types.partner_to_direct.stages[3].gate: stage 'responsibility_transition' "
+        "(Gradual responsibility transition) has no gate: deals pass it at once (add a gate "
+        "requirement, or leave it so on purpose: the report's maturity meter counts ungated "
+        "stages)")
+    assert run("validate", "--mappings", str(folder), "--json") == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["ok"] is True and found["problems"] == []
+    [warning] = found["warnings"]
+    assert warning["path"] == "handoff_types.partner_to_direct.stages[3].gate"
+    assert warning["message"].endswith("has no gate: deals pass it at once")

@@ -11,7 +11,8 @@ so a save over someone else's newer edit is refused.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, get_args
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -25,6 +26,12 @@ from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, digest
 from handoff_sync.console.offload import EXPENSIVE, Busy, off_loop, posted
 from handoff_sync.console.pages import Page
+from handoff_sync.console.policy_conditions import (
+    OPERATORS,
+    condition_text,
+    is_simple,
+    value_text,
+)
 from handoff_sync.console.policy_forms import (
     DURATION_UNITS,
     FormChanges,
@@ -38,13 +45,17 @@ from handoff_sync.console.templating import render
 from handoff_sync.console.yaml_edit import EditError, load, plain, posted_yaml_refusal
 from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.file_model import TaskTrigger
 from handoff_sync.model import CANONICAL_FIELDS
-from handoff_sync.problems.report import Problem, format_path
+from handoff_sync.problems.report import KeyPath, Problem, format_path
 from handoff_sync.sync.whatif import STATUS_LABELS, WhatIf, what_if
 
 FILE = "handoff.yaml"
 ROLES = ("prm_owner", "crm_owner", "cs_owner", "manager")
 PRIORITIES = ("high", "normal", "low")
+TRIGGERS: tuple[str, ...] = get_args(TaskTrigger)
+SIDES = ("crm", "prm")
+CONFIRM = "save-anyway"  # the checkbox a save needs when the change adds a warning
 
 
 def routes(context: ConsoleContext) -> list[BaseRoute]:
@@ -61,11 +72,17 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             data = plain(load(text))
         except EditError as exc:
             data, broken = None, str(exc)
+        saved, _problems = mapping_cache.validated(pipeline.mappings)
+        warned = {path_id(w.path): f"{w.message} ({w.hint})"
+                  for w in (saved.warnings if saved is not None else ())}
         return render(request, "policy.html", pipeline=pipeline, pipelines=context.pipelines,
+                      warned=warned,
                       data=data, broken=broken, text=text, base=digest(text), file=FILE,
                       folder=pipeline.mappings, units=DURATION_UNITS, roles=ROLES,
                       priorities=PRIORITIES, fields=sorted(CANONICAL_FIELDS),
                       path_id=path_id, eid=element_id, can_save=_is_admin(request),
+                      operators=OPERATORS, cond_simple=is_simple, cond_value=value_text,
+                      cond_text=condition_text, triggers=TRIGGERS, sides=SIDES,
                       raw=request.url.path.endswith("/raw"))
 
     def preview(request: Request, form: FormData) -> Response:
@@ -103,27 +120,53 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
             draft.change(FILE, *changes.changes)
     except (FormError, EditError) as exc:
         return _result(request, form, error=f"{exc}; nothing was saved")
+    if changes.errors:
+        return _result(request, form, fields=changes.fields, typed=changes.errors,
+                       error="a condition is not one yet (see the field); nothing was saved",
+                       status_code=422)
     if not changes.changes and "raw" not in form:
         return _result(request, form, fields=changes.fields,
                        error="nothing changed in this form: edit a value first")
     candidate, problems = draft.check()
     if problems or candidate is None:
         return _result(request, form, fields=changes.fields, problems=problems,
-                       status_code=422)
-    notes = _warnings(candidate)
+                       status_code=422, form_path=changes.form_path)
+    current, _problems = mapping_cache.validated(pipeline.mappings)
+    warnings = list(candidate.warnings)
+    new = _new_warnings(current, candidate)
     if save:
         user = require_admin(request, "save the policy")
+        if new and form.get("confirm") != CONFIRM:
+            return _result(request, form, status_code=409, error=(
+                f"{_count(new)} of this change: {new[0].message}. Tick 'Save anyway' under "
+                "the preview if that is what you mean; nothing was saved"),
+                fields=changes.fields, warnings=warnings, new_warnings=new,
+                form_path=changes.form_path)
         summary = form.get("what") or changes.summary
+        if new:
+            summary += "; saved anyway: " + "; ".join(w.message for w in new)
         try:
             entry = draft.save(context.store, by=user.name, at=context.clock(),
                                summary=summary[:500])
         except UserError as exc:
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
-    current, _problems = mapping_cache.validated(pipeline.mappings)
     result = _what_if(context, pipeline, current, candidate)
-    return _result(request, form, fields=changes.fields, whatif=result, notes=notes,
-                   diff=draft.diff(), summary=changes.summary)
+    return _result(request, form, whatif=result, diff=draft.diff(),
+                   summary=changes.summary, fields=changes.fields, warnings=warnings,
+                   new_warnings=new, form_path=changes.form_path)
+
+
+def _new_warnings(current: MappingSet | None, candidate: MappingSet) -> list[Problem]:
+    """The candidate's warnings the saved file does not have (by their words: a stage's
+    warning names it, wherever its line moved). Those need 'Save anyway'; the others
+    were saved so before."""
+    known = {warning.message for warning in current.warnings} if current else set()
+    return [warning for warning in candidate.warnings if warning.message not in known]
+
+
+def _count(warnings: list[Problem]) -> str:
+    return "a warning" if len(warnings) == 1 else f"{len(warnings)} warnings"
 
 
 def _busy(request: Request, form: FormData, exc: Busy) -> Response:
@@ -141,28 +184,30 @@ def _what_if(context: ConsoleContext, pipeline: PipelineConfig, current: Mapping
                    create=pipeline.create_opportunities, baselines=context.whatif_baselines)
 
 
-def _warnings(candidate: MappingSet) -> list[str]:
-    """What validates but is worth a second look before saving."""
-    notes = []
-    for type_id, handoff in candidate.policy.handoff_types.items():
-        for stage in handoff.stages:
-            if not stage.gate:
-                notes.append(f"{type_id} stage {stage.id} ({stage.label}) has no gate: "
-                             "deals pass it at once")
-    return notes
-
-
 def _result(request: Request, form: dict[str, str], *, fields: list[str] | None = None,
             problems: list[Problem] | None = None, error: str | None = None,
-            status_code: int = 200, **values: Any) -> Response:
-    placed, rest = problems_by_field(problems or [], fields or [])
+            status_code: int = 200, typed: dict[str, str] | None = None,
+            form_path: Callable[[KeyPath], KeyPath] | None = None,
+            warnings: list[Problem] | None = None, new_warnings: list[Problem] | None = None,
+            **values: Any) -> Response:
+    """The answer to a form: ``typed`` holds what is wrong with an input before any check
+    (a condition box that is not YAML), by its path id; ``warnings`` go to their inputs
+    like problems, and those of ``new_warnings`` no input shows go to the top."""
+    placed, rest = problems_by_field(problems or [], fields or [],
+                                     *([form_path] if form_path else []))
+    warned, unplaced = problems_by_field(warnings or [], fields or [],
+                                         *([form_path] if form_path else []))
+    notes = [f"{format_path(w.path)}: {w.message} ({w.hint})" for w in unplaced
+             if w in (new_warnings or [])]
     if error is not None and status_code == 200:
         status_code = 409 if "changed on disk" in error else 400
     return render(request, "policy_result.html", status_code=status_code, form=form,
                   fields=sorted(set(fields or [])), placed=placed, rest=rest, error=error,
+                  typed=typed or {}, warned=warned, confirm=bool(new_warnings),
+                  confirm_value=CONFIRM, notes=notes,
                   problems=problems or [], where=lambda p: format_path(p.path), eid=element_id,
                   labels=STATUS_LABELS, can_save=_is_admin(request),
-                  **{"whatif": None, "notes": [], "diff": {}, "saved": None, "summary": "",
+                  **{"whatif": None, "diff": {}, "saved": None, "summary": "",
                      **values})
 
 
