@@ -20,7 +20,7 @@ import dataclasses
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -297,11 +297,14 @@ class Baselines:
     form). One is reused while the store's state version, the mappings in force and the
     pipeline's create setting are the same and it is younger than ``max_age``; the
     candidate is then planned at the baseline's clock (both plans at one clock keep the
-    comparison exact; ``max_age`` keeps that clock near now). Safe between threads."""
+    comparison exact; ``max_age`` keeps that clock near now). Safe between threads: one
+    key is made once at a time, so a preview asked while the policy page warms the
+    baseline (``warm``) waits for it rather than planning every deal a second time."""
 
-    def __init__(self, max_age: timedelta = timedelta(minutes=2)) -> None:
+    def __init__(self, max_age: timedelta = timedelta(minutes=10)) -> None:
         self.max_age = max_age
         self._held: dict[str, Baseline] = {}
+        self._making: dict[str, threading.Lock] = {}  # pipeline -> held while making
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...], now: datetime) -> Baseline | None:
@@ -314,6 +317,46 @@ class Baselines:
     def put(self, baseline: Baseline) -> None:
         with self._lock:
             self._held[baseline.key[0]] = baseline
+
+    def peek(self, pipeline: str) -> Baseline | None:
+        """The baseline held for ``pipeline``, however old (how many deals it planned)."""
+        with self._lock:
+            return self._held.get(pipeline)
+
+    def get_or_make(self, key: tuple[Any, ...], now: datetime,
+                    make: Callable[[], Baseline]) -> Baseline:
+        """The baseline ``key`` held for ``now``, else ``make()``'s, kept; one is made at
+        a time per pipeline, so a second asker of the same key waits for the first's."""
+        with self._lock:
+            making = self._making.setdefault(key[0], threading.Lock())
+        try:
+            with making:
+                held = self.get(key, now)
+                if held is None:
+                    held = make()
+                    self.put(held)
+                return held
+        finally:
+            with self._lock:
+                if self._making.get(key[0]) is making and not making.locked():
+                    del self._making[key[0]]
+
+
+def baseline_key(store: StateSource, pipeline: str, current: MappingSet,
+                 create: bool) -> tuple[Any, ...]:
+    """What a baseline depends on: the pipeline, the store's state version, the mappings
+    in force and the create setting."""
+    return (pipeline, store.state_version(pipeline), _fingerprint(current), create)
+
+
+def warm(store: StateSource, pipeline: str, current: MappingSet, now: datetime, *,
+         create: bool, baselines: Baselines) -> Baseline:
+    """The baseline the next preview of a change to ``current`` compares with, made now
+    (unless held): the policy page warms it when opened, so a first preview plans only
+    the candidate's half."""
+    key = baseline_key(store, pipeline, current, create)
+    return baselines.get_or_make(
+        key, now, lambda: _baseline(store, key, current, now, create, None))
 
 
 def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: MappingSet,
@@ -328,13 +371,12 @@ def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: M
     their deals again, carrying every other deal's outcome over (EngineInput.carry).
     ``narrow=False`` plans every deal with the candidate: the reference it equals."""
     started = time.perf_counter()
-    key: tuple[Any, ...] = (pipeline, store.state_version(pipeline), _fingerprint(current),
-                            create)
-    baseline = baselines.get(key, now) if baselines is not None and owners is None else None
-    if baseline is None:
+    key = baseline_key(store, pipeline, current, create)
+    if baselines is not None and owners is None:
+        baseline = baselines.get_or_make(
+            key, now, lambda: _baseline(store, key, current, now, create, None))
+    else:
         baseline = _baseline(store, key, current, now, create, owners)
-        if baselines is not None and owners is None:
-            baselines.put(baseline)
     state, before = baseline.state, baseline.plan
     records = baseline.records
     candidate_records = records if _same_sides(current, candidate) else \

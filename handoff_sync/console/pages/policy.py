@@ -4,9 +4,12 @@ the stored deals before an admin saves it.
 
 Every form posts to /policy/preview (htmx): the change is made on a draft, checked (the
 problems come back at their inputs, nothing is written) and, when valid, planned against
-the store (``sync.whatif``): the answer is the what-if and a Save button that posts the
-same form to /policy/save. The forms carry the digest of the file they were drawn from,
-so a save over someone else's newer edit is refused.
+the store (``sync.whatif``) as a background job (policy_whatif.py): the answer is the
+what-if and a Save button that posts the same form to /policy/save, or, while a large
+store is planned, the diff and a panel that polls /policy/whatif/<job> until the what-if
+and the Save button replace it. The forms carry the digest of the file they were drawn
+from, so a save over someone else's newer edit is refused; the Save button carries its
+what-if's job, so a save of a draft whose what-if was not shown is refused too.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from handoff_sync.config.settings import PipelineConfig
-from handoff_sync.console import mapping_cache
+from handoff_sync.console import mapping_cache, policy_whatif
 from handoff_sync.console.auth import current_user, require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, digest
-from handoff_sync.console.offload import EXPENSIVE, Busy, off_loop, posted
+from handoff_sync.console.jobs import Done, Failed, Pending
+from handoff_sync.console.offload import Busy, off_loop, posted
 from handoff_sync.console.pages import Page
 from handoff_sync.console.policy_forms import (
     DURATION_UNITS,
@@ -40,7 +44,7 @@ from handoff_sync.errors import UserError
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.model import CANONICAL_FIELDS
 from handoff_sync.problems.report import Problem, format_path
-from handoff_sync.sync.whatif import STATUS_LABELS, WhatIf, what_if
+from handoff_sync.sync.whatif import STATUS_LABELS
 
 FILE = "handoff.yaml"
 ROLES = ("prm_owner", "crm_owner", "cs_owner", "manager")
@@ -61,6 +65,9 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             data = plain(load(text))
         except EditError as exc:
             data, broken = None, str(exc)
+        current, _problems = mapping_cache.validated(pipeline.mappings)
+        if current is not None:  # the first preview then plans only the candidate
+            policy_whatif.start_warming(context, pipeline, current)
         return render(request, "policy.html", pipeline=pipeline, pipelines=context.pipelines,
                       data=data, broken=broken, text=text, base=digest(text), file=FILE,
                       folder=pipeline.mappings, units=DURATION_UNITS, roles=ROLES,
@@ -75,10 +82,15 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         require_admin(request, "save the policy")
         return _answer(request, context, pipeline_of(request, form), dict(form), save=True)
 
-    # Files, validation, the store and what-ifs: in the console's threads (offload.py).
+    def poll(request: Request) -> Response:
+        require_admin(request, "follow a what-if")
+        return _polled(request, context, request.path_params["job"])
+
+    # Files, validation and the store: in the console's threads (offload.py); what-ifs
+    # in the jobs' (policy_whatif.py).
     return [Route("/policy", off_loop(page)), Route("/policy/raw", off_loop(page)),
-            Route("/policy/preview", posted(preview, gate=EXPENSIVE, busy=_busy),
-                  methods=["POST"]),
+            Route("/policy/preview", posted(preview), methods=["POST"]),
+            Route("/policy/whatif/{job}", off_loop(poll)),
             Route("/policy/save", posted(save), methods=["POST"])]
 
 
@@ -113,6 +125,10 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
     notes = _warnings(candidate)
     if save:
         user = require_admin(request, "save the policy")
+        if not policy_whatif.shown(context, form.get("whatif", ""), pipeline.name,
+                                   draft.text(FILE)):
+            return _result(request, form, fields=changes.fields, error=NOT_SHOWN,
+                           status_code=409)
         summary = form.get("what") or changes.summary
         try:
             entry = draft.save(context.store, by=user.name, at=context.clock(),
@@ -121,24 +137,63 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
     current, _problems = mapping_cache.validated(pipeline.mappings)
-    result = _what_if(context, pipeline, current, candidate)
-    return _result(request, form, fields=changes.fields, whatif=result, notes=notes,
-                   diff=draft.diff(), summary=changes.summary)
-
-
-def _busy(request: Request, form: FormData, exc: Busy) -> Response:
-    """A preview that found no free slot for its what-if: try again."""
-    return _result(request, {str(k): str(v) for k, v in form.items()}, error=exc.detail,
-                   status_code=429, headers=exc.headers)
-
-
-def _what_if(context: ConsoleContext, pipeline: PipelineConfig, current: MappingSet | None,
-             candidate: MappingSet) -> WhatIf | str:
     if current is None:
-        return (f"the saved {FILE} does not validate, so there is nothing to compare the "
+        return _result(request, form, fields=changes.fields, whatif=UNCOMPARABLE,
+                       diff=draft.diff(), summary=changes.summary)
+    try:
+        status = policy_whatif.preview(context, pipeline, current, candidate,
+                                       draft.text(FILE), diff=draft.diff(), notes=notes,
+                                       summary=changes.summary)
+    except Busy as exc:
+        return _result(request, form, fields=changes.fields, error=exc.detail,
+                       status_code=429, headers=exc.headers)
+    return _status(request, context, status, form=form, fields=changes.fields,
+                   diff=draft.diff())
+
+
+NOT_SHOWN = ("this change was not previewed as it stands (the form changed after its "
+             "what-if, or the what-if is no longer kept): preview it again, then save; "
+             "nothing was saved")
+UNCOMPARABLE = (f"the saved {FILE} does not validate, so there is nothing to compare the "
                 "change with: fix it (the raw YAML view shows it) to see a what-if")
-    return what_if(context.store, pipeline.name, current, candidate, context.clock(),
-                   create=pipeline.create_opportunities, baselines=context.whatif_baselines)
+GONE = ("this what-if is no longer kept (the console restarted, or computed many others "
+        "since): preview the change again")
+
+
+def _status(request: Request, context: ConsoleContext,
+            status: Done[Any] | Failed | Pending[Any] | None, *, form: dict[str, str],
+            fields: list[str] | None = None, diff: dict[str, str] | None = None,
+            template: str = "policy_result.html") -> Response:
+    """A what-if job as the result box shows it: the what-if and the Save button, the
+    panel that polls until then (with the change's ``diff``), or why there is none."""
+    if status is None:
+        return _result(request, form, error=GONE, status_code=404, template=template)
+    if isinstance(status, Failed):
+        return _result(request, form, fields=fields, template=template,
+                       error=f"The what-if could not be computed: {status.message}")
+    if isinstance(status, Pending):
+        pipeline = form.get("pipeline", "")
+        return _result(request, form, fields=fields, status_code=202, pending=status,
+                       age=int(context.jobs.age(status.started_at)), diff=diff or {},
+                       deals=policy_whatif.deals_known(context, pipeline) if pipeline else None,
+                       can_poll=_is_admin(request), template=template)
+    shown: policy_whatif.Preview = status.value
+    return _result(request, form, fields=fields, whatif=shown.whatif, job=status.id,
+                   notes=list(shown.notes), diff=dict(shown.diff), summary=shown.summary,
+                   template=template)
+
+
+def _polled(request: Request, context: ConsoleContext, job_id: str) -> Response:
+    """A poll of a what-if job: the result box's content (htmx), or a page of it (the
+    Refresh link without JavaScript)."""
+    status = context.jobs.status(job_id)
+    if isinstance(status, Done) and not isinstance(status.value, policy_whatif.Preview):
+        status = None  # another page's job: not this page's to show
+    pipeline = status.value.pipeline if isinstance(status, Done) else \
+        request.query_params.get("pipeline", "")
+    page = request.headers.get("HX-Request") != "true"
+    return _status(request, context, status, form={"pipeline": pipeline},
+                   template="policy_whatif.html" if page else "policy_result.html")
 
 
 def _warnings(candidate: MappingSet) -> list[str]:
@@ -154,16 +209,17 @@ def _warnings(candidate: MappingSet) -> list[str]:
 
 def _result(request: Request, form: dict[str, str], *, fields: list[str] | None = None,
             problems: list[Problem] | None = None, error: str | None = None,
-            status_code: int = 200, **values: Any) -> Response:
+            status_code: int = 200, template: str = "policy_result.html",
+            **values: Any) -> Response:
     placed, rest = problems_by_field(problems or [], fields or [])
     if error is not None and status_code == 200:
         status_code = 409 if "changed on disk" in error else 400
-    return render(request, "policy_result.html", status_code=status_code, form=form,
+    return render(request, template, status_code=status_code, form=form,
                   fields=sorted(set(fields or [])), placed=placed, rest=rest, error=error,
                   problems=problems or [], where=lambda p: format_path(p.path), eid=element_id,
                   labels=STATUS_LABELS, can_save=_is_admin(request),
                   **{"whatif": None, "notes": [], "diff": {}, "saved": None, "summary": "",
-                     **values})
+                     "pending": None, "job": "", **values})
 
 
 def _is_admin(request: Request) -> bool:
