@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import text
 
 from handoff_sync.console import offload
-from handoff_sync.console.pages import policy, reports
+from handoff_sync.console.pages import reports
 from handoff_sync.daemon.health import store_readiness
 from handoff_sync.daemon.health_routes import health_routes
 from handoff_sync.daemon.metrics import Metrics
@@ -79,11 +79,10 @@ def test_probes_answer_at_once_while_many_mapping_pages_load(
         assert max(seen) < 1.0, (path, statistics.median(seen), max(seen))
 
 
-def test_reports_and_what_ifs_say_busy_when_no_slot_comes_free(
+def test_reports_say_busy_when_no_slot_comes_free_and_what_ifs_do_not_need_one(
         world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     gate = offload.Gate(1, wait=0.2)
     monkeypatch.setattr(reports, "EXPENSIVE", gate)
-    monkeypatch.setattr(policy, "EXPENSIVE", gate)
     client = client_for(world["context"])
     assert client.get("/reports").status_code == 200
     form = {"csrf_token": _csrf(client), "pipeline": world["config"].pipelines[0].name,
@@ -104,14 +103,15 @@ def test_reports_and_what_ifs_say_busy_when_no_slot_comes_free(
         assert busy.status_code == 429 and busy.headers["Retry-After"] == "5"
         assert "busy" in busy.text and "try again" in busy.text
         assert client.get("/reports/report.csv").status_code == 429
-        whatif = client.post("/policy/preview", data=form)
-        assert whatif.status_code == 429 and "try again in a few seconds" in whatif.text
+        # A what-if is a background job, not a slot's work: it answers (jobs.py has its
+        # own busy answer: test_policy_page.py, past the queue of what-ifs).
+        assert client.post("/policy/preview", data=form).status_code in (200, 202)
         assert time.monotonic() - began < 10
     finally:
         done.set()
         holder.join(30)
     assert client.get("/reports").status_code == 200
-    assert client.post("/policy/preview", data=form).status_code == 200
+    assert client.post("/policy/preview", data=form).status_code in (200, 202)
 
 
 def test_an_alias_bomb_or_an_oversized_text_is_refused_before_it_is_loaded(
