@@ -65,7 +65,7 @@ from handoff_sync.engine.ownership import (
     unresolved_prm_owner_reviews,
 )
 from handoff_sync.engine.readiness_tasks import deal_tasks, readiness_step
-from handoff_sync.engine.reconcile import Reconciler
+from handoff_sync.engine.reconcile import Reconciled, Reconciler
 from handoff_sync.engine.sla import (
     advance_clocks,
     first_seen_notes,
@@ -150,6 +150,23 @@ class EngineInput:
     # None: not read this cycle (no partners: section, a failed read): left as they are.
     partners: Mapping[str, PartnerAccount] | None = None
     carry: Plan | None = None  # where the deals ``dirty`` leaves out come from (engine.carry)
+    # Each deal's field merge from another plan of the same records, base snapshots,
+    # field rules, sides, owners and limits (the what-if's two plans, sync.whatif), used
+    # when a deal's records and base are those very objects; a dict is filled as this
+    # plan merges. None: every deal merged here.
+    merges: Mapping[str, Merge] | None = None
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One deal's first merge and what it was made of (records and base compared by
+    identity: a record cleared of a stale id, say, is another object)."""
+
+    ids: tuple[str | None, str | None]  # the link's (prm_id, crm_id)
+    prm: MappedRecord | None
+    crm: MappedRecord | None
+    base: BaseSnapshot | None
+    merged: Reconciled
 
 
 @dataclass(frozen=True)
@@ -362,6 +379,21 @@ class _DealPlanner:
         return dataclasses.replace(record, values=MappingProxyType({**record.values,
                                                                     name: None}))
 
+    def _merge(self, key: str, prm: MappedRecord | None, crm: MappedRecord | None,
+               base: BaseSnapshot | None, ids: tuple[str | None, str | None]) -> Reconciled:
+        """The deal's merge: from ``inputs.merges`` when made of the same objects (the
+        merge is a pure function of them and of what EngineInput.merges requires)."""
+        memo = self.inputs.merges
+        held = memo.get(key) if memo is not None else None
+        if held is not None and held.ids == ids and held.prm is prm and held.crm is crm \
+                and held.base is base:
+            return held.merged
+        merged = self.reconcile(key, prm, crm, base,
+                                identity={"prm_id": ids[0], "crm_id": ids[1]})
+        if isinstance(memo, dict):
+            memo[key] = Merge(ids, prm, crm, base, merged)
+        return merged
+
     def plan_deal(self, prm: MappedRecord | None, crm: MappedRecord | None,
                   prm_id: str | None, crm_id: str | None) -> None:
         inputs, out = self.inputs, self.out
@@ -377,7 +409,7 @@ class _DealPlanner:
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
         identity: dict[str, Value] = {"prm_id": prm_id, "crm_id": crm_id}
-        merged = self.reconcile(key, prm, crm, base, identity=identity)
+        merged = self._merge(key, prm, crm, base, (prm_id, crm_id))
         deal = deal_from(merged.merged, inputs.pipeline)
         step = self._acceptance(key, deal, prm, crm)
         deal = step.deal  # as it holds once a re-submission's reset is written

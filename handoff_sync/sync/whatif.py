@@ -24,9 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
-from handoff_sync.engine.plan import Dirty, EngineInput, plan
+from handoff_sync.engine.plan import Dirty, EngineInput, Merge, plan
 from handoff_sync.engine.types import ClockState, EngineState, Link, Plan, TaskState, deal_key
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord
@@ -290,6 +291,7 @@ class Baseline:
     records: Mapping[Role, tuple[MappedRecord, ...]]
     plan: Plan
     notes: tuple[str, ...]
+    merges: Mapping[str, Merge] = field(default_factory=dict)  # each deal's field merge
 
 
 class Baselines:
@@ -367,8 +369,10 @@ def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: M
 
     Exact, and cheaper than planning every deal twice: the plan with the mappings in force
     is reused from ``baselines`` while the store has not moved (its clock then stands for
-    ``now``), and a change confined to some handoff types (``policy_scope``) plans only
-    their deals again, carrying every other deal's outcome over (EngineInput.carry).
+    ``now``), a change confined to some handoff types (``policy_scope``) plans only
+    their deals again, carrying every other deal's outcome over (EngineInput.carry), and
+    a change that leaves the field mappings and rules alone reuses the baseline's field
+    merges (EngineInput.merges: the merge is most of a deal's planning).
     ``narrow=False`` plans every deal with the candidate: the reference it equals."""
     started = time.perf_counter()
     key = baseline_key(store, pipeline, current, create)
@@ -379,13 +383,19 @@ def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: M
         baseline = _baseline(store, key, current, now, create, owners)
     state, before = baseline.state, baseline.plan
     records = baseline.records
-    candidate_records = records if _same_sides(current, candidate) else \
+    same_sides = _same_sides(current, candidate)
+    candidate_records = records if same_sides else \
         _mapped(candidate, state.mirror, baseline.owners)
     types = policy_scope(current, candidate) if narrow else None
     dirty = None if types is None else Dirty(deals=deals_of_types(types, before,
                                                                   state.engine))
+    # The same records, bases, field rules and owners merge alike: the baseline's merges
+    # stand (read only: candidates share the baseline).
+    merges = MappingProxyType(baseline.merges) \
+        if narrow and same_sides and current.sync == candidate.sync else None
     after = plan(_inputs(pipeline, candidate, candidate_records, state, baseline,
-                         create, dirty=dirty, carry=before if dirty is not None else None))
+                         create, dirty=dirty, carry=before if dirty is not None else None,
+                         merges=merges))
     seconds = time.perf_counter() - started
     names = deal_names(records, links_after(state.engine.links, after))
     return summarise(pipeline, before, after, state.engine, names=names,
@@ -405,18 +415,22 @@ def _baseline(store: StateSource, key: tuple[Any, ...], current: MappingSet, now
         notes.append("owners as the store knows them (users are read live by a cycle): "
                      "work for managers is shown for the fallback owner")
     records = _mapped(current, state.mirror, owners)
-    held = Baseline(key, now, state, partners, owners, records, Plan(key[0], now), tuple(notes))
+    merges: dict[str, Merge] = {}  # filled by the plan, read by the candidates' plans
+    held = Baseline(key, now, state, partners, owners, records, Plan(key[0], now), tuple(notes),
+                    merges)
     return dataclasses.replace(held, plan=plan(_inputs(key[0], current, records, state, held,
-                                                       create)))
+                                                       create, merges=merges)))
 
 
 def _inputs(pipeline: str, mappings: MappingSet, mapped: Mapping[Role, tuple[MappedRecord, ...]],
             state: PipelineState, baseline: Baseline, create: bool, *,
-            dirty: Dirty | None = None, carry: Plan | None = None) -> EngineInput:
+            dirty: Dirty | None = None, carry: Plan | None = None,
+            merges: Mapping[str, Merge] | None = None) -> EngineInput:
     return EngineInput(pipeline, mappings, mapped[Role.PRM], mapped[Role.CRM], state.engine,
                        baseline.now, baseline.owners[Role.CRM], baseline.owners[Role.PRM],
                        create=create, dismissed=state.dismissed,
-                       partners=baseline.partners or None, dirty=dirty, carry=carry)
+                       partners=baseline.partners or None, dirty=dirty, carry=carry,
+                       merges=merges)
 
 
 def policy_scope(current: MappingSet, candidate: MappingSet) -> frozenset[str] | None:
