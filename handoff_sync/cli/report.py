@@ -10,6 +10,7 @@ from typing import Any
 
 DEFAULT_HTML = Path("handoff-report.html")
 SINCE_FORMAT = "an ISO date or instant, e.g. 2026-11-01 or 2026-11-01T09:00:00+00:00"
+UNTIL_FORMAT = "an ISO date (that day included) or instant, e.g. 2026-12-31"
 
 
 def since_value(text: str) -> datetime:
@@ -19,6 +20,17 @@ def since_value(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not {SINCE_FORMAT}") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def until_value(text: str) -> datetime:
+    """--until: an ISO date (the day is in the period: it ends at the next midnight UTC)
+    or an ISO instant (the period ends there)."""
+    from handoff_sync.report.period import parse_end
+
+    try:
+        return parse_end(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {UNTIL_FORMAT}") from None
 
 
 def add_report_command(commands: Any) -> None:
@@ -51,6 +63,10 @@ def add_report_command(commands: Any) -> None:
                         help="the pipeline (default: the first enabled one)")
     report.add_argument("--since", type=since_value, metavar="ISO-DATE",
                         help=f"start of the period: {SINCE_FORMAT} (default: everything)")
+    report.add_argument("--until", type=until_value, metavar="ISO-DATE",
+                        help=f"end of the period: {UNTIL_FORMAT}; the figures are as they "
+                        "stood then: what came later is left out and running clocks are "
+                        "aged to the end (default: now)")
     report.add_argument("--by", choices=DIMENSIONS, default="partner",
                         help="group the volume and the key figures (completeness, within "
                         "SLA, preservation, rejection rate) by this; owner is the AE "
@@ -72,10 +88,14 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"handoff-sync report: --since {args.since.isoformat()} is in the future",
               file=sys.stderr)
         return 1
+    if args.since is not None and args.until is not None and args.until <= args.since:
+        print("handoff-sync report: --until ends the period before --since starts it: "
+              "pick an end day on or after the start day", file=sys.stderr)
+        return 1
     out = args.out if args.out is not None or args.fmt != "html" else DEFAULT_HTML
     with opened(args.config) as (config, store):
-        report = build_report(store, config, now=now, since=args.since, by=args.by,
-                              pipeline=args.pipeline)
+        report = build_report(store, config, now=now, since=args.since, until=args.until,
+                              by=args.by, pipeline=args.pipeline)
     if out is None:
         print_report(report, args.fmt)
         return 0

@@ -58,15 +58,16 @@ class ReportCache:
             return kept
 
     def report(self, rows: Rows, *, now: datetime, since: datetime | None, by: str,
-               selection: Selection) -> Report:
+               selection: Selection, until: datetime | None = None) -> Report:
         """The report of ``rows``; ``now`` to the minute, as the page shows it."""
         now = now.replace(second=0, microsecond=0)
-        key = (rows.data.pipeline, rows.version, now, since, by, selection)
+        key = (rows.data.pipeline, rows.version, now, since, until, by, selection)
         with self._lock:
             if (found := self._reports.get(key)) is not None:
                 self._reports.move_to_end(key)
                 return found
-        report = compute(rows.data, now=now, since=since, by=by, selection=selection)
+        report = compute(rows.data, now=now, since=since, until=until, by=by,
+                         selection=selection)
         with self._lock:
             self._reports[key] = report
             while len(self._reports) > REPORTS_KEPT:

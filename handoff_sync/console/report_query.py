@@ -1,25 +1,29 @@
-"""The reports page's query string: pipeline, period start, grouping and filters, read
+"""The reports page's query string: pipeline, period start and end, grouping and filters, read
 and checked field by field, so a bad value gets its message at its field (and a shared
 link keeps every choice in its URL)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from handoff_sync.report import DIMENSIONS, FILTERS, Selection
 from handoff_sync.report.basis import DIMENSION_LABELS
+from handoff_sync.report.period import last_day, parse_end
 
-FIELDS = ("pipeline", "since", "by", *FILTERS)
+FIELDS = ("pipeline", "since", "until", "by", *FILTERS)
 DATE_EXAMPLE = "use a date as YYYY-MM-DD, e.g. 2026-11-01 (or leave it empty for everything)"
+END_EXAMPLE = ("use a date as YYYY-MM-DD, e.g. 2026-12-31, the last day of the period (or "
+               "leave it empty for up to now)")
 
 
 @dataclass(frozen=True)
 class ReportQuery:
     pipeline: str
     since: datetime | None
+    until: datetime | None  # the first instant after the period (report/period.py)
     by: str
     selection: Selection
     text: dict[str, str]  # each field as asked (shown back in the form)
@@ -30,8 +34,7 @@ class ReportQuery:
         return urlencode([(name, value) for name, value in self.text.items() if value])
 
     def with_errors(self, errors: Mapping[str, str]) -> ReportQuery:
-        return ReportQuery(self.pipeline, self.since, self.by, self.selection, self.text,
-                           {**self.errors, **errors})
+        return replace(self, errors={**self.errors, **errors})
 
 
 def parse_query(params: Mapping[str, str], pipelines: Sequence[str], default: str, *,
@@ -54,12 +57,23 @@ def parse_query(params: Mapping[str, str], pipelines: Sequence[str], default: st
             if since > now:
                 errors["since"] = (f"{since.date().isoformat()} is in the future: pick a day "
                                    f"up to {now.date().isoformat()}.")
+    until = None
+    if text["until"]:
+        try:
+            until = parse_end(text["until"])
+        except ValueError:
+            errors["until"] = f"{text['until']!r} is not a date: {END_EXAMPLE}."
+        else:
+            if since is not None and until <= since:
+                errors["until"] = (f"The period ends on {last_day(until).isoformat()}, "
+                                   f"before it starts on {since.date().isoformat()}: pick "
+                                   "an end on or after the start.")
     by = text["by"] or "partner"
     if by not in DIMENSIONS:
         errors["by"] = (f"Cannot group by {by!r}: pick one of "
                         f"{', '.join(DIMENSION_LABELS[d] for d in DIMENSIONS)}.")
     selection = Selection.of({name: [text[name]] for name in FILTERS})
-    return ReportQuery(pipeline, since, by, selection, text, errors)
+    return ReportQuery(pipeline, since, until, by, selection, text, errors)
 
 
 def since_of(text: str) -> datetime:

@@ -38,13 +38,13 @@ def pick_pipeline(config: Any, name: str | None) -> Any:
 
 
 def build_report(store: Any, config: Any, *, now: datetime, since: datetime | None = None,
-                 by: str = "partner", pipeline: str | None = None,
-                 selection: Selection | None = None) -> Report:
+                 until: datetime | None = None, by: str = "partner",
+                 pipeline: str | None = None, selection: Selection | None = None) -> Report:
     from handoff_sync.mapping.loader import load_mappings
 
     chosen = pick_pipeline(config, pipeline)
     data = read_report_data(store, chosen.name, load_mappings(Path(chosen.mappings)))
-    return compute(data, now=now, since=since, by=by, selection=selection)
+    return compute(data, now=now, since=since, until=until, by=by, selection=selection)
 
 
 def render(report: Report, fmt: str) -> str:

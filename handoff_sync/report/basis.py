@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 from handoff_sync.report.facts import DIRECT, ClockFact, DealFact, DecisionFact, ReportData
 
@@ -34,22 +34,31 @@ RUNNING = frozenset({ON_TRACK, AT_RISK, PAST_DUE})
 
 
 def after(at: datetime, since: datetime | None) -> bool:
+    """At or after the period's start (rows after its end are gone: ``period.as_of``)."""
     return since is None or at >= since
 
 
-def in_period(deals: Iterable[DealFact], since: datetime | None) -> tuple[DealFact, ...]:
-    """Deals open now, or closed on/after ``since`` (all deals without ``since``). A
-    closed deal with no close date cannot be placed in a period: it is left out of one
-    (counting it would put it in every period; ``undated_closed`` says how many)."""
-    if since is None:
+def in_period(deals: Iterable[DealFact], since: datetime | None,
+              until: datetime | None = None) -> tuple[DealFact, ...]:
+    """Deals open at the period's end (now without ``until``), or closed in the period:
+    on/after ``since``'s day, on a day starting before ``until`` (all deals without
+    either). A closed deal with no close date cannot be placed in a period: it is left out
+    of one (counting it would put it in every period; ``undated_closed`` says how many).
+    ``period.as_of`` has already reopened the deals closed after ``until``."""
+    if since is None and until is None:
         return tuple(deals)
-    return tuple(d for d in deals if not d.is_closed
-                 or (d.close_date is not None and d.close_date >= since.date()))
+    return tuple(d for d in deals if not d.is_closed or (
+        d.close_date is not None
+        and (since is None or d.close_date >= since.date())
+        and (until is None or datetime.combine(d.close_date, time(), UTC) < until)))
 
 
-def undated_closed(deals: Iterable[DealFact], since: datetime | None) -> int:
+def undated_closed(deals: Iterable[DealFact], since: datetime | None,
+                   until: datetime | None = None) -> int:
     """How many closed deals ``in_period`` left out for want of a close date."""
-    return 0 if since is None else sum(d.is_closed and d.close_date is None for d in deals)
+    if since is None and until is None:
+        return 0
+    return sum(d.is_closed and d.close_date is None for d in deals)
 
 
 def group_of(deal: DealFact, by: str) -> str:

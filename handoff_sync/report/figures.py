@@ -9,9 +9,14 @@ A selection (``selection``: partners, segments, regions, handoff types) narrows 
 first; every section then computes as without one, except partner readiness, which
 scores each selected partner on its whole history as the sync cycle does.
 
-The period: deals open now or closed on/after ``since`` (a closed deal with no close date
-is in no period); clocks started, SLA events, decisions and conflicts at/after
-``since``; review items open now. No ``since``: everything. Sections with more to say
+The period, ``[since, until)``: deals open at its end (now without ``until``) or closed in
+it (a closed deal with no close date is in no period); clocks started, SLA events,
+decisions and conflicts in it; review items open now. No ``since``: from the first
+cycle; no ``until``: up to now. With ``until``, the rows are first taken back to the end
+(``period.as_of``: what was not yet created, closed, stopped or recorded then is not, and
+the figures' "now" is the end when it is past), so a quarter reads the same whenever its
+report is made, but for what the store keeps only as it is now (deal values, tasks,
+review items). Sections with more to say
 live in their own modules (``sla_figures``, ``scorecard``, ``breakdown``, ``funnel``); the
 small ones are here.
 """
@@ -57,6 +62,7 @@ from handoff_sync.report.figure import (
 )
 from handoff_sync.report.funnel import FunnelSection, compute_funnels
 from handoff_sync.report.maturity import Maturity, assess
+from handoff_sync.report.period import as_of
 from handoff_sync.report.quality import Quality, Reused, quality
 from handoff_sync.report.readiness import ReadinessSection
 from handoff_sync.report.readiness import readiness as partner_readiness
@@ -188,6 +194,7 @@ class Report:
     pipeline: str
     generated_at: datetime
     since: datetime | None
+    until: datetime | None  # the first instant after the period (None: up to now)
     by: str
     runs: int
     min_sample: int
@@ -209,22 +216,37 @@ class Report:
 
 
 def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
-            by: str = "partner", selection: Selection | None = None) -> Report:
+            until: datetime | None = None, by: str = "partner",
+            selection: Selection | None = None) -> Report:
     if by not in DIMENSIONS:
         raise ValueError(f"--by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
+    if since is not None and until is not None and until <= since:
+        raise ValueError(f"the period ends ({until.isoformat()}) before it starts "
+                         f"({since.isoformat()})")
     selection = selection or Selection()
+    generated = now  # the figures' "now" is the end when the end is past
+    if until is not None:
+        data, now = as_of(data, until, now), min(until, now)
     whole, data = data, select(data, selection)
-    deals = in_period(data.deals, since)
+    deals = in_period(data.deals, since, until)
     keys = {deal.key for deal in deals}
     clocks = tuple(c for c in data.clocks if c.deal in keys and after(c.started_at, since))
     notes = list(data.notes)
-    notes.append("Period: deals open now or closed since the start; clocks started, SLA "
-                 "events, decisions and conflicts since the start; review items open now.")
+    if until is None:
+        notes.append("Period: deals open now or closed since the start; clocks started, "
+                     "SLA events, decisions and conflicts since the start; review items "
+                     "open now.")
+    else:
+        notes.append("Period: deals open at its end or closed in it; clocks started, SLA "
+                     "events, decisions and conflicts in it; what was recorded after the "
+                     "end is left out, and running clocks and waiting kickoffs are aged "
+                     "to the end (to now if it is not past). Deal values, tasks and open "
+                     "review items are as they are now.")
     notes.append(f"Small samples: every rate shows its n; a group with fewer than "
                  f"{data.policy.min_sample} cases (handoff.yaml measures.min_sample) is "
                  "shown but neither ranked nor marked against its target. [a-b] is the "
                  "Wilson 95% interval of a rate.")
-    if undated := undated_closed(data.deals, since):
+    if undated := undated_closed(data.deals, since, until):
         notes.append(f"{undated} closed deal{'s have' if undated > 1 else ' has'} no close "
                      f"date: {'they' if undated > 1 else 'it'} cannot be placed in the "
                      f"period, so {'they are' if undated > 1 else 'it is'} left out.")
@@ -237,7 +259,8 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
     clocked, accepted = sla(data, clocks, keys, since, now), acceptance(data, since)
     preserved = preservation(deals, data.policy.targets, data.policy.min_sample)
     return Report(
-        pipeline=data.pipeline, generated_at=now, since=since, by=by, runs=data.runs,
+        pipeline=data.pipeline, generated_at=generated, since=since, until=until, by=by,
+        runs=data.runs,
         min_sample=data.policy.min_sample, volume=volume(deals, by),
         breakdown=breakdown(data, deals, clocks, by, since, now),
         completeness=completeness(deals, data.policy.targets, data.policy.min_sample),
@@ -245,7 +268,7 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
         quality=quality(data, deals, now=now, since=since, by=by,
                         group=lambda deal: group_of(deal, by),
                         reused=reused(accepted, clocked, preserved)),
-        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample),
+        funnel=compute_funnels(deals, data.policy.funnels, data.policy.min_sample, until),
         reviews=reviews(data, since), scorecard=scorecard(data, deals, clocks, since, now),
         readiness=partner_readiness(replace(whole, partners=data.partners)),
         maturity=assess(data, deals), notes=tuple(notes), filters=selection.as_dict())
@@ -270,9 +293,9 @@ def volume(deals: Sequence[DealFact], by: str) -> Volume:
     label = DIMENSION_LABELS[by]
     return Volume(
         by,
-        count("deals", len(deals), "Deals in the period: open now, or closed since the "
-              "start (by close date: a closed deal with none is only in the report without "
-              "--since)."),
+        count("deals", len(deals), "Deals in the period: open at its end (now without "
+              "--until), or closed in it (by close date: a closed deal with none is only in "
+              "a report without --since or --until)."),
         count("partner deals (linked)", kinds[PARTNER], "Partner registrations linked to "
               "a CRM opportunity."),
         count("direct deals", kinds[DIRECT], "CRM opportunities no registration links to."),

@@ -33,7 +33,7 @@ DIMENSIONS = tuple(d for d in BY if d != "stage")
 NO_DATE = "(no date)"
 
 DEFINITIONS = {
-    "entered": "deals in the report's period (open now, or closed since its start) for "
+    "entered": "deals in the report's period (open at its end, or closed in it) for "
                "which the funnel's applies_when holds",
     "reached": "deals whose furthest step is this one or a later one: a deal that reached "
                "a later step counts at every earlier one",
@@ -151,18 +151,19 @@ class _Path:
 
 
 def compute_funnels(deals: Sequence[DealFact], funnels: Sequence[Funnel],
-                    min_sample: int) -> FunnelSection:
+                    min_sample: int, until: datetime | None = None) -> FunnelSection:
     """The funnel section for the deals of the report's period (a funnel without steps,
-    which `mappings validate` refuses, is left out)."""
+    which `mappings validate` refuses, is left out). With the period's end ``until``, a
+    step whose own time (its ``at`` field) is at or after it was not reached yet."""
     return FunnelSection(declared=bool(funnels), min_sample=min_sample,
                          definitions=dict(DEFINITIONS),
-                         funnels=tuple(compute_funnel(deals, f, min_sample) for f in funnels
-                                       if f.steps))
+                         funnels=tuple(compute_funnel(deals, f, min_sample, until)
+                                       for f in funnels if f.steps))
 
 
 def compute_funnel(deals: Sequence[DealFact], funnel: Funnel, min_sample: int,
-                   ) -> FunnelFigures:
-    paths = [_path(deal, funnel) for deal in deals
+                   until: datetime | None = None) -> FunnelFigures:
+    paths = [_path(deal, funnel, until) for deal in deals
              if funnel.applies_when is None or evaluate(funnel.applies_when, _lookup(deal))]
     tally = _Tally.of(paths, len(funnel.steps))
     steps = _steps(tally, funnel)
@@ -187,9 +188,10 @@ def _lookup(deal: DealFact) -> Callable[[str], Value]:
     return lambda name: deal.values.get(name)
 
 
-def _path(deal: DealFact, funnel: Funnel) -> _Path:
+def _path(deal: DealFact, funnel: Funnel, until: datetime | None = None) -> _Path:
     lookup = _lookup(deal)
-    own = tuple(evaluate(step.reached_when, lookup) for step in funnel.steps)
+    own = tuple(evaluate(step.reached_when, lookup) and not _later(lookup, step.at, until)
+                for step in funnel.steps)
     furthest = max((i for i, holds in enumerate(own) if holds), default=-1)
     times = tuple(_instant(lookup(step.at)) if held and step.at else None
                   for step, held in zip(funnel.steps, own, strict=True))
@@ -198,6 +200,14 @@ def _path(deal: DealFact, funnel: Funnel) -> _Path:
     gaps = tuple((i, gap) for i in range(1, len(times))
                  if (gap := _days(times[i - 1], times[i])) is not None)
     return _Path(deal, furthest, own, times, lost, amount, gaps)
+
+
+def _later(lookup: Callable[[str], Value], at: str | None, until: datetime | None) -> bool:
+    """The step's own time is at or after the period's end: not reached by then."""
+    if until is None or at is None:
+        return False
+    when = _instant(lookup(at))
+    return when is not None and when >= until
 
 
 def _in_flight(path: _Path, last: int) -> bool:

@@ -137,7 +137,7 @@ def _level_by_share(share: float) -> int:
 def _no_handoffs(key: str) -> MaturityDimension:
     return _dimension(key, 1, "no deal needs a handoff in the period: nothing shows it yet",
                       ["sync deals that need a handoff (handoff.yaml required_when), or "
-                       "widen the period (--since)"])
+                       "widen the period (--since, --until)"])
 
 
 def stage_owner(deal: DealFact, kind: HandoffTypeFacts | None) -> str | None:

@@ -322,7 +322,8 @@ def business_days(start: datetime, end: datetime, calendar: BusinessCalendar) ->
 def _kickoffs(deals: Sequence[DealFact], calendars: Mapping[str, BusinessCalendar],
               now: datetime, target: float) -> tuple[dict[str, float], int, int, int, int]:
     """Business days to kickoff by deal; then waiting, waiting past the target, won
-    without a won time, and all won deals needing a handoff."""
+    without a won time, and all won deals needing a handoff. A kickoff after ``now`` (the
+    period's end, when past) was not held yet: the deal was waiting."""
     won = [d for d in deals if d.is_won and d.required]
     days: dict[str, float] = {}
     waiting = late = no_time = 0
@@ -331,7 +332,7 @@ def _kickoffs(deals: Sequence[DealFact], calendars: Mapping[str, BusinessCalenda
         calendar = calendars.get(deal.handoff_type or "", WEEKDAYS_UTC)
         if not isinstance(won_at, datetime):
             no_time += 1
-        elif isinstance(kickoff_at, datetime):
+        elif isinstance(kickoff_at, datetime) and kickoff_at <= now:
             days[deal.key] = round(business_days(won_at, kickoff_at, calendar), 1)
         else:
             waiting += 1

@@ -106,7 +106,7 @@ def partner_columns(min_sample: int, targets: Targets) -> tuple[Column, ...]:
         Column("score_parts", "scored on", f"The components with at least {min_sample} "
                "cases, which entered the score."),
         Column("trend_delta", "completeness trend", "Mean completeness of the same handoffs "
-               "at the start of the period and now (change in points)."),
+               "at the start of the period and at its end, or now (change in points)."),
     )
 
 

@@ -15,7 +15,7 @@ from handoff_sync.engine.serialise import to_jsonable
 from handoff_sync.report.figures import SECTION_TITLES, SECTIONS, Report
 
 CSV_HEADER = ("section", "group", "metric", "value")
-HEADER_KEYS = ("pipeline", "generated_at", "since", "by", "runs", "min_sample")
+HEADER_KEYS = ("pipeline", "generated_at", "since", "until", "by", "runs", "min_sample")
 
 
 def report_data(report: Report) -> dict[str, Any]:

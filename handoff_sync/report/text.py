@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from handoff_sync.report.basis import DIMENSION_LABELS
 from handoff_sync.report.figure import AT_MOST, Cell, Figure
 from handoff_sync.report.figures import Report
+from handoff_sync.report.period import last_day
 from handoff_sync.report.stats import ABOVE, BELOW, NO_DATA, OK, SMALL
 
 
@@ -29,10 +30,34 @@ def when(value: datetime | None) -> str:
     return "the first cycle" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def day(value: datetime) -> str:
+    """"1 Jul 2026"."""
+    return f"{value.day} {value:%b %Y}"
+
+
+def period(since: datetime | None, until: datetime | None) -> str:
+    """The period as a reader says it: "1 Jul 2026 – 30 Sep 2026" (the end day included:
+    ``until`` is the first instant after the period), "since 1 Jul 2026", "up to 30 Sep
+    2026", "since the first cycle"; a bound that is no midnight shows its time (an end
+    instant is the first one after the period)."""
+    def start(value: datetime) -> str:
+        return day(value) if value.time() == time() else when(value)
+
+    def end(value: datetime) -> str:
+        if value.time() == time():
+            return day(datetime.combine(last_day(value), time()))
+        return when(value)  # the instant the period ends
+
+    if until is None:
+        return "since the first cycle" if since is None else f"since {start(since)}"
+    return f"up to {end(until)}" if since is None else f"{start(since)} – {end(until)}"
+
+
 def subtitle(report: Report) -> str:
     only = "".join(f", only {DIMENSION_LABELS[name]} {', '.join(values)}"
                    for name, values in report.filters.items())
-    return (f"pipeline {report.pipeline}{only}, since {when(report.since)}, generated "
+    return (f"pipeline {report.pipeline}{only}, "
+            f"{period(report.since, report.until)}, generated "
             f"{when(report.generated_at)}, {report.runs} sync cycles, groups by "
             f"{DIMENSION_LABELS[report.by]}, min sample {report.min_sample}")
 

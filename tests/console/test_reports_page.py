@@ -116,8 +116,31 @@ def test_segment_region_type_and_period_each_narrow_the_report(
     # A period start after every close date keeps the open deals only.
     late = client.get("/reports", params={"since": "2026-03-01", "by": "region"})
     assert late.status_code == 200
-    assert "since 2026-03-01 00:00 UTC" in late.text and "groups by region" in late.text
+    assert "since 1 Mar 2026" in late.text and "groups by region" in late.text
     assert kpi(late.text, "deals") <= total
+
+
+def test_a_period_end_narrows_the_report_and_stays_in_its_links(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    total = kpi(client.get("/reports").text, "deals")
+    # An end before every deal was created leaves none; one in the future all of them.
+    empty = client.get("/reports", params={"until": "2000-01-31"})
+    assert empty.status_code == 200 and "up to 31 Jan 2000" in empty.text
+    assert kpi(empty.text, "deals") == 0
+    later = client.get("/reports", params={"since": "2026-01-01", "until": "2026-12-31"})
+    assert "1 Jan 2026 – 31 Dec 2026" in later.text
+    assert kpi(later.text, "deals") == kpi(client.get(
+        "/reports", params={"since": "2026-01-01"}).text, "deals") <= total
+    assert 'name="until" value="2026-12-31"' in later.text  # the form keeps it
+    link = re.search(r'<a href="(/reports/report\.json\?[^"]+)" download>', later.text)
+    assert link and "until=2026-12-31" in link.group(1)
+    data = json.loads(client.get(link.group(1).replace("&amp;", "&")).text)
+    # The end is the first instant after the period: the last day is whole.
+    assert (data["since"], data["until"]) == ("2026-01-01T00:00:00+00:00",
+                                              "2027-01-01T00:00:00+00:00")
+    csv = client.get("/reports/report.csv", params={"until": "2000-01-31"})
+    assert "report,,until,2000-02-01T00:00:00+00:00" in csv.text
 
 
 def test_htmx_gets_the_view_alone_and_a_plain_get_the_whole_page(
@@ -154,6 +177,15 @@ def test_bad_values_get_a_message_at_their_field_and_no_report(
     assert future.status_code == 400
     assert field_error(future.text, "since") == (
         "2027-01-01 is in the future: pick a day up to 2026-03-02.")
+    backwards = client.get("/reports", params={"since": "2026-02-01", "until": "2026-01-31"})
+    assert backwards.status_code == 400
+    assert field_error(backwards.text, "until") == (
+        "The period ends on 2026-01-31, before it starts on 2026-02-01: pick an end on or "
+        "after the start.")
+    not_a_day = client.get("/reports/report.json", params={"until": "2026-02-30"})
+    assert not_a_day.status_code == 400
+    assert not_a_day.text.startswith("until: '2026-02-30' is not a date: use a date as "
+                                     "YYYY-MM-DD, e.g. 2026-12-31, the last day")
     unknown_type = client.get("/reports", params={"handoff_type": "<b>x</b>"})
     assert "&lt;b&gt;x&lt;/b&gt;" in field_error(unknown_type.text, "handoff_type")
     download = client.get("/reports/report.csv", params={"region": "Atlantis"})

@@ -105,6 +105,15 @@ def test_command_writes_html_and_prints_the_table(synced: dict[str, Any], tmp_pa
                         "--since", "2026-11-01"]) == 0
     out = capsys.readouterr().out
     assert "Handoff volume (volume)" in out and "by region (" in out
+    quarter = tmp_path / "quarter.json"
+    assert run_command(["report", "--config", str(synced["file"]), "--since", "2026-10-01",
+                        "--until", "2026-11-30", "--format", "json", "--out",
+                        str(quarter)]) == 0
+    capsys.readouterr()
+    data = json.loads(quarter.read_text(encoding="utf-8"))
+    assert (data["since"], data["until"]) == ("2026-10-01T00:00:00+00:00",
+                                              "2026-12-01T00:00:00+00:00")
+    assert any(note.startswith("Period: deals open at its end") for note in data["notes"])
     assert run_command(["report", "--config", str(synced["file"]), "--pipeline",
                         "nope"]) == 1
     assert "no pipeline named 'nope'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from handoff_sync.cli.report import since_value
+from handoff_sync.cli.report import since_value, until_value
 from handoff_sync.report import SECTIONS, render
 from handoff_sync.report.figures import Report, compute
 from tests.unit.test_report_figures import DATA, NOW
@@ -143,6 +143,21 @@ def test_bad_since_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> N
         run_command(["report", "--since", "yesterday"])
     assert exit_.value.code == 2
     assert "ISO date" in capsys.readouterr().err
+
+
+def test_until_takes_the_whole_day_and_an_end_before_the_start_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert until_value("2026-11-30").isoformat() == "2026-12-01T00:00:00+00:00"
+    assert until_value("2026-11-30T18:00:00").isoformat() == "2026-11-30T18:00:00+00:00"
+    with pytest.raises(SystemExit) as exit_:
+        run_command(["report", "--until", "end of Q3"])
+    assert exit_.value.code == 2
+    assert "'end of Q3' is not an ISO date (that day included)" in capsys.readouterr().err
+    # Checked before the store is opened: no config needed to be told.
+    assert run_command(["report", "--since", "2026-11-01", "--until", "2026-10-31"]) == 1
+    err = capsys.readouterr().err
+    assert "--until ends the period before --since starts it" in err
+    assert "Traceback" not in err
 
 
 def test_every_format_shows_the_rejection_rate_by_partner_and_its_alert() -> None:

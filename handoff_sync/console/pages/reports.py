@@ -1,6 +1,6 @@
 """/reports: the scorecards and charts of `handoff-sync report`, live from the store,
-narrowed by partner, segment, region and handoff type, from a period start, grouped by
-any dimension.
+narrowed by partner, segment, region and handoff type, to a period (start, end), grouped
+by any dimension.
 
 The filters are a GET form: its URL is the report (shareable, works without script);
 with htmx, a change swaps the view in place and pushes the URL. The sections are
@@ -59,7 +59,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         if query.errors:
             return query, rows, None, ""
         report = cache.report(rows, now=context.clock(), since=query.since, by=query.by,
-                              selection=query.selection)
+                              selection=query.selection, until=query.until)
         return query, rows, report, ""
 
     def page(request: Request, query: ReportQuery, rows: Rows | None,
