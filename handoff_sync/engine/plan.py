@@ -12,17 +12,15 @@ opportunity on its own):
    and write to each side only the values that differ from what it holds;
 5. compare the tasks that should be open with the task ledger.
 
-Records the sync layer did not pull this cycle may be passed from its mirror of the last
-read; a linked pair with one side absent plans from the base snapshot for that side and
-writes nothing to it.
+Records the sync layer did not pull this cycle may be passed from its mirror of the last read;
+a linked pair with one side absent plans from the base snapshot for that side, writing none.
 
-A record left unlinked whose id field still names its former counterpart (re-linked by
-hand, or the counterpart deleted: see engine.link, stale id fields) is planned as if the
-field were blank, and its write blanks it. Writes that take an id off a record (blank
-it, or replace it) come first in ``Plan.writes`` (``FieldWrite.releases``); a
-replacement taking an id another replacing record holds (a swap, a chain of re-links) is
-split into a blank first and the write last (engine.id_passes), so a record may have two
-writes in one plan.
+A record left unlinked whose id field still names its former counterpart (re-linked by hand,
+or the counterpart deleted: see engine.link, stale id fields) is planned as if the field were
+blank, and its write blanks it. Writes that take an id off a record (blank it, or replace it)
+come first in ``Plan.writes`` (``FieldWrite.releases``); a replacement taking an id another
+replacing record holds (a swap, a chain of re-links) is split into a blank first and the
+write last (engine.id_passes), so a record may have two writes in one plan.
 """
 
 from __future__ import annotations
@@ -56,6 +54,7 @@ from handoff_sync.engine.gate_view import (
 )
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
+from handoff_sync.engine.merges import Merge, merge_of
 from handoff_sync.engine.ownership import (
     Assignee,
     duplicate_owner_reviews,
@@ -65,7 +64,7 @@ from handoff_sync.engine.ownership import (
     unresolved_prm_owner_reviews,
 )
 from handoff_sync.engine.readiness_tasks import deal_tasks, readiness_step
-from handoff_sync.engine.reconcile import Reconciled, Reconciler
+from handoff_sync.engine.reconcile import Reconciler
 from handoff_sync.engine.sla import (
     advance_clocks,
     first_seen_notes,
@@ -150,23 +149,7 @@ class EngineInput:
     # None: not read this cycle (no partners: section, a failed read): left as they are.
     partners: Mapping[str, PartnerAccount] | None = None
     carry: Plan | None = None  # where the deals ``dirty`` leaves out come from (engine.carry)
-    # Each deal's field merge from another plan of the same records, base snapshots,
-    # field rules, sides, owners and limits (the what-if's two plans, sync.whatif), used
-    # when a deal's records and base are those very objects; a dict is filled as this
-    # plan merges. None: every deal merged here.
-    merges: Mapping[str, Merge] | None = None
-
-
-@dataclass(frozen=True)
-class Merge:
-    """One deal's first merge and what it was made of (records and base compared by
-    identity: a record cleared of a stale id, say, is another object)."""
-
-    ids: tuple[str | None, str | None]  # the link's (prm_id, crm_id)
-    prm: MappedRecord | None
-    crm: MappedRecord | None
-    base: BaseSnapshot | None
-    merged: Reconciled
+    merges: Mapping[str, Merge] | None = None  # another plan's field merges (engine.merges)
 
 
 @dataclass(frozen=True)
@@ -379,21 +362,6 @@ class _DealPlanner:
         return dataclasses.replace(record, values=MappingProxyType({**record.values,
                                                                     name: None}))
 
-    def _merge(self, key: str, prm: MappedRecord | None, crm: MappedRecord | None,
-               base: BaseSnapshot | None, ids: tuple[str | None, str | None]) -> Reconciled:
-        """The deal's merge: from ``inputs.merges`` when made of the same objects (the
-        merge is a pure function of them and of what EngineInput.merges requires)."""
-        memo = self.inputs.merges
-        held = memo.get(key) if memo is not None else None
-        if held is not None and held.ids == ids and held.prm is prm and held.crm is crm \
-                and held.base is base:
-            return held.merged
-        merged = self.reconcile(key, prm, crm, base,
-                                identity={"prm_id": ids[0], "crm_id": ids[1]})
-        if isinstance(memo, dict):
-            memo[key] = Merge(ids, prm, crm, base, merged)
-        return merged
-
     def plan_deal(self, prm: MappedRecord | None, crm: MappedRecord | None,
                   prm_id: str | None, crm_id: str | None) -> None:
         inputs, out = self.inputs, self.out
@@ -409,7 +377,8 @@ class _DealPlanner:
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
         identity: dict[str, Value] = {"prm_id": prm_id, "crm_id": crm_id}
-        merged = self._merge(key, prm, crm, base, (prm_id, crm_id))
+        merged = merge_of(self.inputs.merges, self.reconcile, key, prm, crm, base,
+                          (prm_id, crm_id))
         deal = deal_from(merged.merged, inputs.pipeline)
         step = self._acceptance(key, deal, prm, crm)
         deal = step.deal  # as it holds once a re-submission's reset is written

@@ -27,7 +27,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from handoff_sync.engine.plan import Dirty, EngineInput, Merge, plan
+from handoff_sync.engine.merges import Merge
+from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.types import ClockState, EngineState, Link, Plan, TaskState, deal_key
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from handoff_sync.engine.plan import Dirty, EngineInput, Merge, plan
+from handoff_sync.engine.merges import Merge
+from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.types import (
     ClockState,
     EngineState,
