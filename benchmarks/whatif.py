@@ -10,7 +10,10 @@ on partner_to_direct's first stage), as the console previews it. Timed:
                   mappings in force, the candidate's deals planned, the plans compared;
   again           the same preview once more (an admin editing the form further: the
                   plan with the mappings in force is reused while the store has not moved);
-  other change    another candidate on the same store (a customer-success SLA shortened).
+  other change    another candidate on the same store (a customer-success SLA shortened);
+  page warm-up    what opening the policy page starts in the background: the plan with
+                  the mappings in force (``sync.whatif.warm``), on a fresh cache;
+  warmed preview  the first preview after that warm-up: the candidate's half alone.
 
 Wall and CPU milliseconds (a busy machine inflates the first), deals planned and the
 headline for each; ``--check`` also computes each what-if by planning every deal twice
@@ -46,7 +49,7 @@ from handoff_sync.sandbox.core.usage import Quotas  # noqa: E402
 from handoff_sync.sandbox.server import SandboxServer  # noqa: E402
 from handoff_sync.store import Store  # noqa: E402
 from handoff_sync.sync.cycle import PipelineRunner  # noqa: E402
-from handoff_sync.sync.whatif import Baselines, WhatIf, what_if  # noqa: E402
+from handoff_sync.sync.whatif import Baselines, WhatIf, warm, what_if  # noqa: E402
 
 SORT = ("tottime",)  # --profile: where the time goes, by own time
 QUOTAS = Quotas(salesforce_daily=10_000_000, hubspot_daily=10_000_000, hubspot_per_10s=None,
@@ -108,7 +111,7 @@ def measure(deals: int, *, check: bool = False, profile: bool = False) -> float:
             seconds, result = _timed(lambda: what_if(
                 store, pipeline.name, current, candidate, now,
                 create=pipeline.create_opportunities, baselines=baselines), profiled)
-            print(f"{deals:>7,} deals  {name:<13}: {seconds[0] * 1000:7.0f} ms wall  "
+            print(f"{deals:>7,} deals  {name:<14}: {seconds[0] * 1000:7.0f} ms wall  "
                   f"{seconds[1] * 1000:7.0f} ms CPU  {result.headline()}")
             if check:
                 full = what_if(store, pipeline.name, current, candidate, now,
@@ -122,6 +125,14 @@ def measure(deals: int, *, check: bool = False, profile: bool = False) -> float:
             first = preview(gate, "first preview", profiled=profile)
             preview(gate, "again")
             preview(sla, "other change")
+            baselines = Baselines()  # a new console: nothing held
+            wall, cpu = time.perf_counter(), time.process_time()
+            warm(store, pipeline.name, current, now, create=pipeline.create_opportunities,
+                 baselines=baselines)
+            print(f"{deals:>7,} deals  {'page warm-up':<14}: "
+                  f"{(time.perf_counter() - wall) * 1000:7.0f} ms wall  "
+                  f"{(time.process_time() - cpu) * 1000:7.0f} ms CPU  (in the background)")
+            preview(gate, "warmed preview")
         finally:
             store.close()
         return first

@@ -131,14 +131,14 @@ class Jobs:
             found = self._done.get(key)
             return found if found is not None and found.id == job_id else None
 
+    def age(self, started_at: float) -> float:
+        """Seconds since ``started_at`` (a Pending's), by this console's clock."""
+        return max(0.0, self._clock() - started_at)
+
     def latest(self, family: Hashable) -> Done[Any] | None:
         """The last finished job of ``family``, whatever its key."""
         with self._lock:
             return self._latest.get(family)
-
-    def age(self, started_at: float) -> float:
-        """Seconds since ``started_at`` (a Pending's or a Done's, on this clock)."""
-        return self._clock() - started_at
 
     def _start(self, family: Hashable, key: Hashable, work: Callable[[], T]) -> _Run:
         if len(self._runs) >= self._queue:

@@ -12,17 +12,15 @@ opportunity on its own):
    and write to each side only the values that differ from what it holds;
 5. compare the tasks that should be open with the task ledger.
 
-Records the sync layer did not pull this cycle may be passed from its mirror of the last
-read; a linked pair with one side absent plans from the base snapshot for that side and
-writes nothing to it.
+Records the sync layer did not pull this cycle may be passed from its mirror of the last read;
+a linked pair with one side absent plans from the base snapshot for that side, writing none.
 
-A record left unlinked whose id field still names its former counterpart (re-linked by
-hand, or the counterpart deleted: see engine.link, stale id fields) is planned as if the
-field were blank, and its write blanks it. Writes that take an id off a record (blank
-it, or replace it) come first in ``Plan.writes`` (``FieldWrite.releases``); a
-replacement taking an id another replacing record holds (a swap, a chain of re-links) is
-split into a blank first and the write last (engine.id_passes), so a record may have two
-writes in one plan.
+A record left unlinked whose id field still names its former counterpart (re-linked by hand,
+or the counterpart deleted: see engine.link, stale id fields) is planned as if the field were
+blank, and its write blanks it. Writes that take an id off a record (blank it, or replace it)
+come first in ``Plan.writes`` (``FieldWrite.releases``); a replacement taking an id another
+replacing record holds (a swap, a chain of re-links) is split into a blank first and the
+write last (engine.id_passes), so a record may have two writes in one plan.
 """
 
 from __future__ import annotations
@@ -56,6 +54,7 @@ from handoff_sync.engine.gate_view import (
 )
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
+from handoff_sync.engine.merges import Merge, merge_of
 from handoff_sync.engine.ownership import (
     Assignee,
     duplicate_owner_reviews,
@@ -150,6 +149,7 @@ class EngineInput:
     # None: not read this cycle (no partners: section, a failed read): left as they are.
     partners: Mapping[str, PartnerAccount] | None = None
     carry: Plan | None = None  # where the deals ``dirty`` leaves out come from (engine.carry)
+    merges: Mapping[str, Merge] | None = None  # another plan's field merges (engine.merges)
 
 
 @dataclass(frozen=True)
@@ -377,7 +377,8 @@ class _DealPlanner:
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
         identity: dict[str, Value] = {"prm_id": prm_id, "crm_id": crm_id}
-        merged = self.reconcile(key, prm, crm, base, identity=identity)
+        merged = merge_of(self.inputs.merges, self.reconcile, key, prm, crm, base,
+                          (prm_id, crm_id))
         deal = deal_from(merged.merged, inputs.pipeline)
         step = self._acceptance(key, deal, prm, crm)
         deal = step.deal  # as it holds once a re-submission's reset is written

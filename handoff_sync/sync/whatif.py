@@ -20,12 +20,14 @@ import dataclasses
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
+from handoff_sync.engine.merges import Merge
 from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.types import ClockState, EngineState, Link, Plan, TaskState, deal_key
 from handoff_sync.mapping.mapping_set import MappingSet
@@ -290,6 +292,7 @@ class Baseline:
     records: Mapping[Role, tuple[MappedRecord, ...]]
     plan: Plan
     notes: tuple[str, ...]
+    merges: Mapping[str, Merge] = field(default_factory=dict)  # each deal's field merge
 
 
 class Baselines:
@@ -297,11 +300,14 @@ class Baselines:
     form). One is reused while the store's state version, the mappings in force and the
     pipeline's create setting are the same and it is younger than ``max_age``; the
     candidate is then planned at the baseline's clock (both plans at one clock keep the
-    comparison exact; ``max_age`` keeps that clock near now). Safe between threads."""
+    comparison exact; ``max_age`` keeps that clock near now). Safe between threads: one
+    key is made once at a time, so a preview asked while the policy page warms the
+    baseline (``warm``) waits for it rather than planning every deal a second time."""
 
-    def __init__(self, max_age: timedelta = timedelta(minutes=2)) -> None:
+    def __init__(self, max_age: timedelta = timedelta(minutes=10)) -> None:
         self.max_age = max_age
         self._held: dict[str, Baseline] = {}
+        self._making: dict[str, threading.Lock] = {}  # pipeline -> held while making
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...], now: datetime) -> Baseline | None:
@@ -315,6 +321,46 @@ class Baselines:
         with self._lock:
             self._held[baseline.key[0]] = baseline
 
+    def peek(self, pipeline: str) -> Baseline | None:
+        """The baseline held for ``pipeline``, however old (how many deals it planned)."""
+        with self._lock:
+            return self._held.get(pipeline)
+
+    def get_or_make(self, key: tuple[Any, ...], now: datetime,
+                    make: Callable[[], Baseline]) -> Baseline:
+        """The baseline ``key`` held for ``now``, else ``make()``'s, kept; one is made at
+        a time per pipeline, so a second asker of the same key waits for the first's."""
+        with self._lock:
+            making = self._making.setdefault(key[0], threading.Lock())
+        try:
+            with making:
+                held = self.get(key, now)
+                if held is None:
+                    held = make()
+                    self.put(held)
+                return held
+        finally:
+            with self._lock:
+                if self._making.get(key[0]) is making and not making.locked():
+                    del self._making[key[0]]
+
+
+def baseline_key(store: StateSource, pipeline: str, current: MappingSet,
+                 create: bool) -> tuple[Any, ...]:
+    """What a baseline depends on: the pipeline, the store's state version, the mappings
+    in force and the create setting."""
+    return (pipeline, store.state_version(pipeline), _fingerprint(current), create)
+
+
+def warm(store: StateSource, pipeline: str, current: MappingSet, now: datetime, *,
+         create: bool, baselines: Baselines) -> Baseline:
+    """The baseline the next preview of a change to ``current`` compares with, made now
+    (unless held): the policy page warms it when opened, so a first preview plans only
+    the candidate's half."""
+    key = baseline_key(store, pipeline, current, create)
+    return baselines.get_or_make(
+        key, now, lambda: _baseline(store, key, current, now, create, None))
+
 
 def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: MappingSet,
             now: datetime, *, create: bool = True,
@@ -324,26 +370,33 @@ def what_if(store: StateSource, pipeline: str, current: MappingSet, candidate: M
 
     Exact, and cheaper than planning every deal twice: the plan with the mappings in force
     is reused from ``baselines`` while the store has not moved (its clock then stands for
-    ``now``), and a change confined to some handoff types (``policy_scope``) plans only
-    their deals again, carrying every other deal's outcome over (EngineInput.carry).
+    ``now``), a change confined to some handoff types (``policy_scope``) plans only
+    their deals again, carrying every other deal's outcome over (EngineInput.carry), and
+    a change that leaves the field mappings and rules alone reuses the baseline's field
+    merges (EngineInput.merges: the merge is most of a deal's planning).
     ``narrow=False`` plans every deal with the candidate: the reference it equals."""
     started = time.perf_counter()
-    key: tuple[Any, ...] = (pipeline, store.state_version(pipeline), _fingerprint(current),
-                            create)
-    baseline = baselines.get(key, now) if baselines is not None and owners is None else None
-    if baseline is None:
+    key = baseline_key(store, pipeline, current, create)
+    if baselines is not None and owners is None:
+        baseline = baselines.get_or_make(
+            key, now, lambda: _baseline(store, key, current, now, create, None))
+    else:
         baseline = _baseline(store, key, current, now, create, owners)
-        if baselines is not None and owners is None:
-            baselines.put(baseline)
     state, before = baseline.state, baseline.plan
     records = baseline.records
-    candidate_records = records if _same_sides(current, candidate) else \
+    same_sides = _same_sides(current, candidate)
+    candidate_records = records if same_sides else \
         _mapped(candidate, state.mirror, baseline.owners)
     types = policy_scope(current, candidate) if narrow else None
     dirty = None if types is None else Dirty(deals=deals_of_types(types, before,
                                                                   state.engine))
+    # The same records, bases, field rules and owners merge alike: the baseline's merges
+    # stand (read only: candidates share the baseline).
+    merges = MappingProxyType(baseline.merges) \
+        if narrow and same_sides and current.sync == candidate.sync else None
     after = plan(_inputs(pipeline, candidate, candidate_records, state, baseline,
-                         create, dirty=dirty, carry=before if dirty is not None else None))
+                         create, dirty=dirty, carry=before if dirty is not None else None,
+                         merges=merges))
     seconds = time.perf_counter() - started
     names = deal_names(records, links_after(state.engine.links, after))
     return summarise(pipeline, before, after, state.engine, names=names,
@@ -363,18 +416,22 @@ def _baseline(store: StateSource, key: tuple[Any, ...], current: MappingSet, now
         notes.append("owners as the store knows them (users are read live by a cycle): "
                      "work for managers is shown for the fallback owner")
     records = _mapped(current, state.mirror, owners)
-    held = Baseline(key, now, state, partners, owners, records, Plan(key[0], now), tuple(notes))
+    merges: dict[str, Merge] = {}  # filled by the plan, read by the candidates' plans
+    held = Baseline(key, now, state, partners, owners, records, Plan(key[0], now), tuple(notes),
+                    merges)
     return dataclasses.replace(held, plan=plan(_inputs(key[0], current, records, state, held,
-                                                       create)))
+                                                       create, merges=merges)))
 
 
 def _inputs(pipeline: str, mappings: MappingSet, mapped: Mapping[Role, tuple[MappedRecord, ...]],
             state: PipelineState, baseline: Baseline, create: bool, *,
-            dirty: Dirty | None = None, carry: Plan | None = None) -> EngineInput:
+            dirty: Dirty | None = None, carry: Plan | None = None,
+            merges: Mapping[str, Merge] | None = None) -> EngineInput:
     return EngineInput(pipeline, mappings, mapped[Role.PRM], mapped[Role.CRM], state.engine,
                        baseline.now, baseline.owners[Role.CRM], baseline.owners[Role.PRM],
                        create=create, dismissed=state.dismissed,
-                       partners=baseline.partners or None, dirty=dirty, carry=carry)
+                       partners=baseline.partners or None, dirty=dirty, carry=carry,
+                       merges=merges)
 
 
 def policy_scope(current: MappingSet, candidate: MappingSet) -> frozenset[str] | None:

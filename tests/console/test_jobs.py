@@ -96,3 +96,15 @@ def test_results_kept_are_bounded() -> None:
     jobs = Jobs(kept=3)
     ids = [jobs.get("f", n, lambda n=n: n, wait=5).id for n in range(10)]
     assert jobs.status(ids[0]) is None and isinstance(jobs.status(ids[-1]), Done)
+
+
+def test_a_pending_jobs_age_is_counted_on_the_consoles_clock() -> None:
+    now, gate = [100.0], threading.Event()
+    jobs = Jobs(clock=lambda: now[0])
+    try:
+        pending = jobs.get("f", "k", lambda: blocked("x", gate))
+        assert isinstance(pending, Pending)
+        now[0] = 137.5
+        assert jobs.age(pending.started_at) == 37.5  # "started 37 s ago"
+    finally:
+        gate.set()

@@ -1,13 +1,16 @@
 """The issue's browser check for /policy: an admin adds a required field to a gate, sees the
-what-if, saves, and the next cycle applies it in the CRM (the gate flag and the task)."""
+what-if (computing at first: the panel refreshes itself to it), saves, and the next cycle
+applies it in the CRM (the gate flag and the task)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from handoff_sync.console.jobs import Jobs
 from handoff_sync.model import GateStatus
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.testing.sandbox_clients import salesforce_client
@@ -64,22 +67,37 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         field.send_keys("kickoff_at")
         form.find_element(By.CSS_SELECTOR, f'input[name="f:text:{KICKOFF_GATE}/6/label"]') \
             .send_keys(LABEL)
-        form.find_element(By.CSS_SELECTOR, "button.preview").click()
+        # The console's one job thread busy with another what-if: this one waits its turn,
+        # the panel says so and polls until the what-if and the Save button replace it.
+        world["context"].jobs = jobs = Jobs(workers=1)
+        release = threading.Event()
+        jobs.get("other", "other", lambda: release.wait(60))
+        try:
+            form.find_element(By.CSS_SELECTOR, "button.preview").click()
+            computing = wait.until(lambda d: form.find_element(
+                By.CSS_SELECTOR, ".whatif.pending .headline")).text
+            assert "Computing the what-if" in computing
+            assert not form.find_elements(By.XPATH, ".//button[normalize-space()='Save the "
+                                          "change']")
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
+            screenshot(driver, shots, "3-computing")
+        finally:
+            release.set()
         headline = wait.until(lambda d: form.find_element(
-            By.CSS_SELECTOR, ".whatif .headline")).text
+            By.CSS_SELECTOR, ".whatif:not(.pending) .headline")).text
         assert "flips 1 deal to Blocked" in headline and "creates" in headline, headline
         assert not form.find_element(By.CSS_SELECTOR, f"#err-p-{KICKOFF_GATE.replace('/', '-')}"
                                      "-6-field").text  # the old message went
-        screenshot(driver, shots, "3-what-if")
+        screenshot(driver, shots, "4-what-if")
 
         form.find_element(By.XPATH, ".//button[normalize-space()='Save the change']").click()
         saved = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".flash.saved")).text
         assert "Saved (audit entry" in saved
-        screenshot(driver, shots, "4-saved")
+        screenshot(driver, shots, "5-saved")
         assert f"label: {LABEL}" in (world["mappings"] / "handoff.yaml").read_text()
         driver.get(f"{url}/audit")
         assert "added {field: kickoff_at" in driver.page_source
-        screenshot(driver, shots, "5-audit")
+        screenshot(driver, shots, "6-audit")
 
         report = world["runner"].run_cycle()
         assert report.kind.value == "full"  # the changed folder: a full reconcile

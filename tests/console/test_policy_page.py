@@ -4,6 +4,13 @@ what-if before saving, and the save with its audit entry (admins only)."""
 from __future__ import annotations
 
 import difflib
+import html
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -11,6 +18,7 @@ from typing import Any
 import pytest
 
 from handoff_sync.console.drafts import digest
+from handoff_sync.console.jobs import Jobs
 from handoff_sync.sandbox.server import SandboxServer
 from tests.console.support import ADMIN, VIEWER, client_for, console_world, csrf_of
 
@@ -72,11 +80,12 @@ def test_a_new_required_field_shows_the_what_if_then_saves_with_an_audit_entry(
     form = _form(world, client, **{f"f:text:{GATE}/10/field": "success_criteria",
                                    f"f:text:{GATE}/10/label": "Success criteria",
                                    f"f:num:{GATE}/10/weight": "3"})
-    preview = client.post("/policy/preview", data=form)
+    preview = _previewed(client, form)
     assert preview.status_code == 200, preview.text
     assert "What if:" in preview.text and "changes the completeness of" in preview.text
     assert "Save the change" in preview.text
     assert file.read_text(encoding="utf-8") == before  # a preview writes nothing
+    form["whatif"] = _shown_job(preview.text)  # the Save button posts it with the form
     saved = client.post("/policy/save", data=form)
     assert saved.status_code == 200 and "Saved (audit entry" in saved.text, saved.text
     after = file.read_text(encoding="utf-8")
@@ -156,9 +165,10 @@ def _changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
 def _save(world: dict[str, Any], client: Any, **fields: str) -> tuple[Any, Any]:
     """Preview then save one form; (preview, save) responses."""
     form = _form(world, client, **fields)
-    preview = client.post("/policy/preview", data=form)
+    preview = _previewed(client, form)
     assert preview.status_code == 200, preview.text
     assert "What if:" in preview.text and "Save the change" in preview.text
+    form["whatif"] = _shown_job(preview.text)  # the Save button posts it with the form
     return preview, client.post("/policy/save", data=form)
 
 
@@ -236,6 +246,103 @@ def test_a_bad_routing_rule_gets_validates_message_at_its_field(world: dict[str,
             placed = response.text.split(f'id="err-{eid}" role="alert" hx-swap-oob="true">')[1]
             assert message in placed.split("</p>")[0], (message, response.text)
             assert "nothing was saved" in response.text
+    assert file.read_text(encoding="utf-8") == before
+    assert world["store"].mapping_edits() == []
+
+
+def _shown_job(page: str) -> str:
+    """The what-if job the Save button of a preview's answer carries."""
+    found = re.search(r'name="whatif" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def _previewed(client: Any, form: dict[str, str]) -> Any:
+    """A preview's answer once its what-if is done (on a busy machine even a small store's
+    may take longer than the preview waits: the panel's polls are then followed)."""
+    answer = client.post("/policy/preview", data=form)
+    return _until_done(client, _poll_url(answer.text)) if answer.status_code == 202 \
+        else answer
+
+
+def _poll_url(page: str) -> str:
+    found = re.search(r'hx-get="(/policy/whatif/[^"]+)" hx-trigger="every 2s"', page)
+    assert found is not None, page
+    return html.unescape(found.group(1))
+
+
+@contextmanager
+def _busy_jobs(world: dict[str, Any]) -> Iterator[threading.Event]:
+    """The console's one job thread held by another job until the event is set: what-ifs
+    asked meanwhile wait their turn (as behind a what-if over 100,000 deals)."""
+    world["context"].jobs = jobs = Jobs(workers=1)
+    release = threading.Event()
+    jobs.get("other", "other", lambda: release.wait(30))
+    try:
+        yield release
+    finally:
+        release.set()
+
+
+def _until_done(client: Any, url: str) -> Any:
+    """Poll as the panel does until the answer is no longer "computing"."""
+    for _ in range(600):
+        answer = client.get(url, headers={"HX-Request": "true"})
+        if answer.status_code != 202:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError(f"{url} still computing")
+
+
+def test_a_slow_what_if_says_computing_then_the_poll_shows_it_with_the_save_button(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
+    with _busy_jobs(world) as release:
+        pending = client.post("/policy/preview", data=form)
+        assert pending.status_code == 202, pending.text
+        assert "Computing the what-if" in pending.text and "started" in pending.text
+        assert "-      - {field: budget" in pending.text or "+" in pending.text  # the diff
+        assert "Save the change" not in pending.text and 'name="whatif"' not in pending.text
+        url = _poll_url(pending.text)
+        assert 'class="refresh"' in pending.text  # a plain link without JavaScript
+        still = client.get(url, headers={"HX-Request": "true"})
+        assert still.status_code == 202 and "Computing the what-if" in still.text
+        no_script = client.get(url)  # the Refresh link followed without htmx: a page
+        assert no_script.status_code == 202 and "<html" in no_script.text
+        assert "Computing the what-if" in no_script.text
+        release.set()
+        done = _until_done(client, url)
+    assert done.status_code == 200, done.text
+    assert "What if:" in done.text and "Save the change" in done.text
+    assert "hx-trigger" not in done.text  # the panel stops polling
+    as_page = client.get(url)
+    assert "What if:" in as_page.text and "Back to the policy" in as_page.text
+    again = client.post("/policy/preview", data=form)  # the same draft: computed once
+    assert again.status_code == 200 and _shown_job(again.text) == _shown_job(done.text)
+    form["whatif"] = _shown_job(done.text)
+    saved = client.post("/policy/save", data=form)
+    assert saved.status_code == 200 and "Saved (audit entry" in saved.text, saved.text
+
+
+def test_a_save_without_the_matching_preview_is_refused(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    before = file.read_text(encoding="utf-8")
+    previewed = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
+    shown = _shown_job(_previewed(client, previewed).text)
+    edited_after = {**previewed, f"f:num:{GATE}/0/weight": "7", "whatif": shown}
+    for form in (previewed, {**previewed, "whatif": "made-up"}, edited_after):
+        refused = client.post("/policy/save", data=form)
+        assert refused.status_code == 409, refused.text
+        assert "was not previewed as it stands" in refused.text
+        assert "nothing was saved" in refused.text
+    with _busy_jobs(world):  # previewed, but its what-if not shown yet
+        pending = client.post("/policy/preview", data=edited_after)
+        assert pending.status_code == 202
+        job = _poll_url(pending.text).split("/")[-1].split("?")[0]
+        refused = client.post("/policy/save", data={**edited_after, "whatif": job})
+        assert refused.status_code == 409, refused.text
     assert file.read_text(encoding="utf-8") == before
     assert world["store"].mapping_edits() == []
 
@@ -411,8 +518,9 @@ def test_a_stage_left_with_no_gate_is_validates_warning_at_the_gate_and_needs_sa
              "has no gate: deals pass it at once (add a gate requirement, or leave it so on "
              "purpose: the report&#39;s maturity meter counts ungated stages)")
     form = _form(world, client, **{"remove": f"{gate}/0", f"anchor:{gate}": ""})
-    preview = client.post("/policy/preview", data=form)
+    preview = _previewed(client, form)
     assert preview.status_code == 200 and "What if:" in preview.text, preview.text
+    form["whatif"] = _shown_job(preview.text)
     at_gate = preview.text.split(f'id="err-p-{gate.replace("/", "-")}" role="alert" '
                                  'hx-swap-oob="true">')[1].split("</p>")[0]
     assert f"Warning: {words}" in at_gate
@@ -432,7 +540,9 @@ def test_a_stage_left_with_no_gate_is_validates_warning_at_the_gate_and_needs_sa
 
     # Now that it is saved so, other edits need no confirmation.
     form = _form(world, client, **{f"f:num:{GATE}/0/weight": "3"})
-    assert "save-anyway" not in client.post("/policy/preview", data=form).text
+    preview = _previewed(client, form)
+    assert "save-anyway" not in preview.text
+    form["whatif"] = _shown_job(preview.text)
     assert "Saved (audit entry" in client.post("/policy/save", data=form).text
 
 
@@ -444,11 +554,52 @@ def test_raw_yaml_that_ungates_a_stage_says_so_at_the_top_and_needs_save_anyway(
     gated = ("        gate:\n          - label: Two or more co-led meetings held\n"
              "            check: {field: co_led_meetings, op: \">=\", value: 2}\n")
     form = _form(world, client, raw=before.replace(gated, ""))
-    preview = client.post("/policy/preview", data=form)
+    preview = _previewed(client, form)
     assert preview.status_code == 200, preview.text
+    form["whatif"] = _shown_job(preview.text)
     assert ('<p class="warn">handoff_types.partner_to_direct.stages[3].gate: stage '
             "&#39;responsibility_transition&#39;") in preview.text
     assert client.post("/policy/save", data=form).status_code == 409
     assert file.read_text(encoding="utf-8") == before
     saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
     assert "Saved (audit entry" in saved.text and gated not in file.read_text(encoding="utf-8")
+def test_a_viewer_cannot_poll_a_what_if(world: dict[str, Any]) -> None:
+    admin, viewer = client_for(world["context"]), client_for(world["context"], VIEWER)
+    with _busy_jobs(world):
+        pending = admin.post("/policy/preview",
+                             data=_form(world, admin, **{f"f:num:{GATE}/0/weight": "5"}))
+        url = _poll_url(pending.text)
+        for headers in ({"HX-Request": "true"}, {}):
+            refused = viewer.get(url, headers=headers)
+            assert refused.status_code == 403, refused.text
+            assert "viewer role cannot follow a what-if" in refused.text
+        # A viewer's own slow preview says so, without a poll it may not follow.
+        theirs = viewer.post("/policy/preview",
+                             data=_form(world, viewer, **{f"f:num:{GATE}/0/weight": "6"}))
+        assert theirs.status_code == 202 and "Press Preview again" in theirs.text
+        assert "hx-trigger" not in theirs.text
+
+
+def test_a_failing_what_if_shows_its_message(world: dict[str, Any], tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "state.db") as db:  # the mirror lost: reads fail
+        db.execute("ALTER TABLE mirror RENAME TO mirror_lost")
+    client = client_for(world["context"])
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
+    failed = _previewed(client, form)
+    assert failed.status_code == 400, failed.text
+    assert "The what-if could not be computed" in failed.text
+    assert "mirror" in failed.text and "Save the change" not in failed.text
+
+
+def test_a_preview_past_the_queue_of_what_ifs_says_busy(world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
+    world["context"].jobs = jobs = Jobs(workers=1, queue=0)
+    release = threading.Event()
+    jobs.get("other", "other", lambda: release.wait(30))
+    try:
+        busy = client.post("/policy/preview", data=form)
+        assert busy.status_code == 429 and busy.headers["Retry-After"] == "5"
+        assert "try again in a few seconds" in busy.text
+    finally:
+        release.set()

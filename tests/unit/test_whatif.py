@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from handoff_sync.engine.merges import Merge
 from handoff_sync.engine.plan import Dirty, EngineInput, plan
 from handoff_sync.engine.types import (
     ClockState,
@@ -153,6 +154,36 @@ def test_planning_only_the_changed_types_deals_gives_the_full_plan(
     assert full != before  # the change does something the comparison can see
     assert summarise("p", before, narrowed, stored.state) == \
         summarise("p", before, full, stored.state)
+
+
+@pytest.mark.parametrize("change", [_gate_added, _sla_shorter])
+def test_the_baselines_field_merges_reused_give_the_full_plan(
+        stored: EngineInput, change: Callable[[MappingSet], MappingSet]) -> None:
+    candidate = change(stored.mappings)
+    merges: dict[str, Merge] = {}
+    before = plan(dataclasses.replace(stored, merges=merges))
+    assert before == plan(stored) and len(merges) == before.deals  # filled, same plan
+    full = plan(dataclasses.replace(stored, mappings=candidate))
+    deals = deals_of_types(policy_scope(stored.mappings, candidate) or frozenset(), before,
+                           stored.state)
+    reused = plan(dataclasses.replace(stored, mappings=candidate, dirty=Dirty(deals=deals),
+                                      carry=before, merges=MappingProxyType(merges)))
+    assert reused == full
+
+
+def test_a_merge_of_other_records_is_not_reused(stored: EngineInput) -> None:
+    merges: dict[str, Merge] = {}
+    plan(dataclasses.replace(stored, merges=merges))
+    # Equal copies of the same records with another deal's merge: a memo is trusted only
+    # for the very objects it was made of.
+    other = next(m for m in merges.values() if m.prm is not None and m.crm is not None)
+    tampered = {key: dataclasses.replace(m, merged=other.merged) for key, m in merges.items()}
+    copies = dataclasses.replace(stored, prm=[dataclasses.replace(r) for r in stored.prm],
+                                 crm=[dataclasses.replace(r) for r in stored.crm])
+    assert plan(dataclasses.replace(copies, merges=MappingProxyType(tampered))) == \
+        plan(stored)
+    assert plan(dataclasses.replace(stored, merges=MappingProxyType(tampered))) != \
+        plan(stored)  # the same objects: the memo is what the plan uses
 
 
 def test_a_change_that_can_move_a_deal_to_another_type_plans_every_deal(

@@ -4,14 +4,17 @@ the stored deals before an admin saves it.
 
 Every form posts to /policy/preview (htmx): the change is made on a draft, checked (the
 problems come back at their inputs, nothing is written) and, when valid, planned against
-the store (``sync.whatif``): the answer is the what-if and a Save button that posts the
-same form to /policy/save. The forms carry the digest of the file they were drawn from,
-so a save over someone else's newer edit is refused.
+the store (``sync.whatif``) as a background job (policy_whatif.py): the answer is the
+what-if and a Save button that posts the same form to /policy/save, or, while a large
+store is planned, the diff and a panel that polls /policy/whatif/<job> until the what-if
+and the Save button replace it. The forms carry the digest of the file they were drawn
+from, so a save over someone else's newer edit is refused; the Save button carries its
+what-if's job, so a save of a draft whose what-if was not shown is refused too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
 from starlette.datastructures import FormData
@@ -20,11 +23,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from handoff_sync.config.settings import PipelineConfig
-from handoff_sync.console import mapping_cache
+from handoff_sync.console import mapping_cache, policy_whatif
 from handoff_sync.console.auth import current_user, require_admin
 from handoff_sync.console.context import ConsoleContext
 from handoff_sync.console.drafts import Draft, digest
-from handoff_sync.console.offload import EXPENSIVE, Busy, off_loop, posted
+from handoff_sync.console.jobs import Done, Failed, Pending
+from handoff_sync.console.offload import Busy, off_loop, posted
 from handoff_sync.console.pages import Page
 from handoff_sync.console.policy_conditions import (
     OPERATORS,
@@ -48,7 +52,7 @@ from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.policy.file_model import TaskTrigger
 from handoff_sync.model import CANONICAL_FIELDS
 from handoff_sync.problems.report import KeyPath, Problem, format_path
-from handoff_sync.sync.whatif import STATUS_LABELS, WhatIf, what_if
+from handoff_sync.sync.whatif import STATUS_LABELS
 
 FILE = "handoff.yaml"
 ROLES = ("prm_owner", "crm_owner", "cs_owner", "manager")
@@ -72,9 +76,11 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             data = plain(load(text))
         except EditError as exc:
             data, broken = None, str(exc)
-        saved, _problems = mapping_cache.validated(pipeline.mappings)
+        current, _problems = mapping_cache.validated(pipeline.mappings)
         warned = {path_id(w.path): f"{w.message} ({w.hint})"
-                  for w in (saved.warnings if saved is not None else ())}
+                  for w in (current.warnings if current is not None else ())}
+        if current is not None:  # the first preview then plans only the candidate
+            policy_whatif.start_warming(context, pipeline, current)
         return render(request, "policy.html", pipeline=pipeline, pipelines=context.pipelines,
                       warned=warned,
                       data=data, broken=broken, text=text, base=digest(text), file=FILE,
@@ -92,10 +98,15 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
         require_admin(request, "save the policy")
         return _answer(request, context, pipeline_of(request, form), dict(form), save=True)
 
-    # Files, validation, the store and what-ifs: in the console's threads (offload.py).
+    def poll(request: Request) -> Response:
+        require_admin(request, "follow a what-if")
+        return _polled(request, context, request.path_params["job"])
+
+    # Files, validation and the store: in the console's threads (offload.py); what-ifs
+    # in the jobs' (policy_whatif.py).
     return [Route("/policy", off_loop(page)), Route("/policy/raw", off_loop(page)),
-            Route("/policy/preview", posted(preview, gate=EXPENSIVE, busy=_busy),
-                  methods=["POST"]),
+            Route("/policy/preview", posted(preview), methods=["POST"]),
+            Route("/policy/whatif/{job}", off_loop(poll)),
             Route("/policy/save", posted(save), methods=["POST"])]
 
 
@@ -136,6 +147,10 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
     new = _new_warnings(current, candidate)
     if save:
         user = require_admin(request, "save the policy")
+        if not policy_whatif.shown(context, form.get("whatif", ""), pipeline.name,
+                                   draft.text(FILE)):
+            return _result(request, form, fields=changes.fields, error=NOT_SHOWN,
+                           status_code=409)
         if new and form.get("confirm") != CONFIRM:
             return _result(request, form, status_code=409, error=(
                 f"{_count(new)} of this change: {new[0].message}. Tick 'Save anyway' under "
@@ -151,10 +166,20 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
         except UserError as exc:
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
-    result = _what_if(context, pipeline, current, candidate)
-    return _result(request, form, whatif=result, diff=draft.diff(),
-                   summary=changes.summary, fields=changes.fields, warnings=warnings,
-                   new_warnings=new, form_path=changes.form_path)
+    # What the result box shows beside the what-if, kept with it for the polls.
+    view = {"fields": changes.fields, "warnings": warnings, "new_warnings": new,
+            "form_path": changes.form_path}
+    if current is None:
+        return _result(request, form, whatif=UNCOMPARABLE, diff=draft.diff(),
+                       summary=changes.summary, **view)
+    try:
+        status = policy_whatif.preview(context, pipeline, current, candidate,
+                                       draft.text(FILE), diff=draft.diff(), view=view,
+                                       summary=changes.summary, remove=form.get("remove", ""))
+    except Busy as exc:
+        return _result(request, form, error=exc.detail, status_code=429,
+                       headers=exc.headers, **view)
+    return _status(request, context, status, form=form, view=view, diff=draft.diff())
 
 
 def _new_warnings(current: MappingSet | None, candidate: MappingSet) -> list[Problem]:
@@ -169,24 +194,59 @@ def _count(warnings: list[Problem]) -> str:
     return "a warning" if len(warnings) == 1 else f"{len(warnings)} warnings"
 
 
-def _busy(request: Request, form: FormData, exc: Busy) -> Response:
-    """A preview that found no free slot for its what-if: try again."""
-    return _result(request, {str(k): str(v) for k, v in form.items()}, error=exc.detail,
-                   status_code=429, headers=exc.headers)
-
-
-def _what_if(context: ConsoleContext, pipeline: PipelineConfig, current: MappingSet | None,
-             candidate: MappingSet) -> WhatIf | str:
-    if current is None:
-        return (f"the saved {FILE} does not validate, so there is nothing to compare the "
+NOT_SHOWN = ("this change was not previewed as it stands (the form changed after its "
+             "what-if, or the what-if is no longer kept): preview it again, then save; "
+             "nothing was saved")
+UNCOMPARABLE = (f"the saved {FILE} does not validate, so there is nothing to compare the "
                 "change with: fix it (the raw YAML view shows it) to see a what-if")
-    return what_if(context.store, pipeline.name, current, candidate, context.clock(),
-                   create=pipeline.create_opportunities, baselines=context.whatif_baselines)
+GONE = ("this what-if is no longer kept (the console restarted, or computed many others "
+        "since): preview the change again")
+
+
+def _status(request: Request, context: ConsoleContext,
+            status: Done[Any] | Failed | Pending[Any] | None, *, form: dict[str, str],
+            view: Mapping[str, Any] | None = None, diff: dict[str, str] | None = None,
+            template: str = "policy_result.html") -> Response:
+    """A what-if job as the result box shows it: the what-if and the Save button, the
+    panel that polls until then (with the change's ``diff``), or why there is none.
+    ``view``: the fields and warnings of the preview that asked (a poll has none)."""
+    view = view or {}
+    if status is None:
+        return _result(request, form, error=GONE, status_code=404, template=template)
+    if isinstance(status, Failed):
+        return _result(request, form, template=template,
+                       error=f"The what-if could not be computed: {status.message}", **view)
+    if isinstance(status, Pending):
+        pipeline = form.get("pipeline", "")
+        return _result(request, form, status_code=202, pending=status,
+                       age=int(context.jobs.age(status.started_at)), diff=diff or {},
+                       deals=policy_whatif.deals_known(context, pipeline) if pipeline else None,
+                       can_poll=_is_admin(request), template=template, **view)
+    shown: policy_whatif.Preview = status.value
+    if shown.remove:  # the save sends the previewed Remove again (policy_result.html)
+        form = {**form, "remove": shown.remove}
+    return _result(request, form, whatif=shown.whatif, job=status.id,
+                   diff=dict(shown.diff), summary=shown.summary, template=template,
+                   **shown.view)
+
+
+def _polled(request: Request, context: ConsoleContext, job_id: str) -> Response:
+    """A poll of a what-if job: the result box's content (htmx), or a page of it (the
+    Refresh link without JavaScript)."""
+    status = context.jobs.status(job_id)
+    if isinstance(status, Done) and not isinstance(status.value, policy_whatif.Preview):
+        status = None  # another page's job: not this page's to show
+    pipeline = status.value.pipeline if isinstance(status, Done) else \
+        request.query_params.get("pipeline", "")
+    page = request.headers.get("HX-Request") != "true"
+    return _status(request, context, status, form={"pipeline": pipeline},
+                   template="policy_whatif.html" if page else "policy_result.html")
 
 
 def _result(request: Request, form: dict[str, str], *, fields: list[str] | None = None,
             problems: list[Problem] | None = None, error: str | None = None,
             status_code: int = 200, typed: dict[str, str] | None = None,
+            template: str = "policy_result.html",
             form_path: Callable[[KeyPath], KeyPath] | None = None,
             warnings: list[Problem] | None = None, new_warnings: list[Problem] | None = None,
             **values: Any) -> Response:
@@ -201,14 +261,14 @@ def _result(request: Request, form: dict[str, str], *, fields: list[str] | None 
              if w in (new_warnings or [])]
     if error is not None and status_code == 200:
         status_code = 409 if "changed on disk" in error else 400
-    return render(request, "policy_result.html", status_code=status_code, form=form,
+    return render(request, template, status_code=status_code, form=form,
                   fields=sorted(set(fields or [])), placed=placed, rest=rest, error=error,
                   typed=typed or {}, warned=warned, confirm=bool(new_warnings),
                   confirm_value=CONFIRM, notes=notes,
                   problems=problems or [], where=lambda p: format_path(p.path), eid=element_id,
                   labels=STATUS_LABELS, can_save=_is_admin(request),
                   **{"whatif": None, "diff": {}, "saved": None, "summary": "",
-                     **values})
+                     "pending": None, "job": "", **values})
 
 
 def _is_admin(request: Request) -> bool:

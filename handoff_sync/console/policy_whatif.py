@@ -1,0 +1,117 @@
+"""The policy page's what-ifs as background jobs (jobs.py), and the proof a save needs.
+
+A what-if plans every stored deal (seconds at 10,000 deals, minutes at 100,000: past a
+reverse proxy's 60 s timeout), so a preview asks ``context.jobs`` for it and waits only
+``WAIT``: a small store answers in the same request, a large one gets a panel that polls
+until the job is done. A job is keyed by all its answer depends on: the pipeline, the
+candidate handoff.yaml (its digest), the mappings in force (the folder's digest), the
+store's state version and the create setting; so the same draft previewed twice, or by
+two admins, is computed once.
+
+Opening the policy page warms the plan with the mappings in force (``warm``) in the
+background, so a first preview plans only the candidate's half.
+
+A save must follow the what-if of exactly its draft: the Save button comes with the
+what-if and carries its job id; ``shown`` accepts the save only when that job is done
+and was for the same pipeline and candidate text (a form edited after its preview, or
+posted without one, is refused).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from handoff_sync.config.settings import PipelineConfig
+from handoff_sync.console.context import ConsoleContext
+from handoff_sync.console.drafts import digest
+from handoff_sync.console.jobs import Done, Status
+from handoff_sync.console.mapping_cache import folder_digest
+from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.sync.whatif import WhatIf, baseline_key, warm, what_if
+
+WAIT = 0.5  # seconds a preview waits for its what-if before answering "computing"
+WARM_BUCKET = 300.0  # seconds: a warm-up job is asked again at most this often
+log = structlog.get_logger("handoff_sync.console")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A computed what-if and what the page shows beside it."""
+
+    pipeline: str
+    draft: str  # digest of the candidate handoff.yaml
+    whatif: WhatIf
+    diff: Mapping[str, str]
+    # What the result box shows beside it, as the preview that asked placed it (the
+    # fields and warnings: pages/policy.py's ``_result`` keywords), for the polls too.
+    view: Mapping[str, Any]
+    summary: str
+    remove: str = ""  # a Remove button's path previewed: the save sends it again
+
+
+def draft_digest(text: str) -> str:
+    return digest(text)
+
+
+def preview(context: ConsoleContext, pipeline: PipelineConfig, current: MappingSet,
+            candidate: MappingSet, text: str, *, diff: Mapping[str, str],
+            view: Mapping[str, Any], summary: str, remove: str = "",
+            wait: float = WAIT) -> Status[Preview]:
+    """The what-if of ``candidate`` (whose handoff.yaml is ``text``): done, or pending
+    after ``wait`` seconds; Busy when too many jobs wait already."""
+    draft = draft_digest(text)
+    key = ("policy-whatif", pipeline.name, draft, folder_digest(pipeline.mappings),
+           context.store.state_version(pipeline.name), pipeline.create_opportunities)
+
+    def work() -> Preview:
+        result = what_if(context.store, pipeline.name, current, candidate, context.clock(),
+                         create=pipeline.create_opportunities,
+                         baselines=context.whatif_baselines)
+        return Preview(pipeline.name, draft, result, dict(diff), dict(view), summary, remove)
+
+    return context.jobs.get(("policy-whatif", pipeline.name, draft), key, work, wait=wait)
+
+
+def start_warming(context: ConsoleContext, pipeline: PipelineConfig,
+                  current: MappingSet) -> None:
+    """Start planning the deals with the mappings in force in the background (nothing
+    waits for it); nothing when the jobs are busy or the store cannot be read now (a
+    preview then says so itself)."""
+    try:
+        version = context.store.state_version(pipeline.name)
+        key = baseline_key(context.store, pipeline.name, current,
+                           pipeline.create_opportunities)
+        if context.whatif_baselines.get(key, context.clock()) is not None:
+            return
+        bucket = int(time.monotonic() // WARM_BUCKET)  # held baselines age out
+        context.jobs.get(("policy-warm", pipeline.name),
+                         ("policy-warm", pipeline.name, version,
+                          folder_digest(pipeline.mappings), pipeline.create_opportunities,
+                          bucket),
+                         lambda: _warm(context, pipeline, current))
+    except Exception as exc:  # a courtesy: the page opens regardless, a preview says why
+        log.info("policy_warm_skipped", pipeline=pipeline.name, error=type(exc).__name__)
+
+
+def _warm(context: ConsoleContext, pipeline: PipelineConfig, current: MappingSet) -> int:
+    baseline = warm(context.store, pipeline.name, current, context.clock(),
+                    create=pipeline.create_opportunities, baselines=context.whatif_baselines)
+    return baseline.plan.deals
+
+
+def deals_known(context: ConsoleContext, pipeline: str) -> int | None:
+    """How many deals the last baseline of ``pipeline`` planned (for "over N deals")."""
+    held = context.whatif_baselines.peek(pipeline)
+    return held.plan.deals if held is not None else None
+
+
+def shown(context: ConsoleContext, job_id: str, pipeline: str, text: str) -> bool:
+    """Whether ``job_id`` is a finished what-if of this very draft (the save's proof)."""
+    found: Any = context.jobs.status(job_id) if job_id else None
+    return isinstance(found, Done) and isinstance(found.value, Preview) and \
+        found.value.pipeline == pipeline and found.value.draft == draft_digest(text)
