@@ -36,6 +36,10 @@ from handoff_sync.sync.whatif import WhatIf, baseline_key, warm, what_if
 
 WAIT = 0.5  # seconds a preview waits for its what-if before answering "computing"
 WARM_BUCKET = 300.0  # seconds: a warm-up job is asked again at most this often
+# Above this many deals the page does not warm: the plan is minutes of CPU in this one
+# interpreter (100,000 deals), slowing every page and probe meanwhile (the GIL), for an
+# admin who may only be reading. A preview then plans both halves, behind its panel.
+WARM_MAX_DEALS = 20_000
 log = structlog.get_logger("handoff_sync.console")
 
 
@@ -80,13 +84,15 @@ def preview(context: ConsoleContext, pipeline: PipelineConfig, current: MappingS
 def start_warming(context: ConsoleContext, pipeline: PipelineConfig,
                   current: MappingSet) -> None:
     """Start planning the deals with the mappings in force in the background (nothing
-    waits for it); nothing when the jobs are busy or the store cannot be read now (a
-    preview then says so itself)."""
+    waits for it); nothing above WARM_MAX_DEALS deals, when the jobs are busy, or when
+    the store cannot be read now (a preview then says so itself)."""
     try:
         version = context.store.state_version(pipeline.name)
         key = baseline_key(context.store, pipeline.name, current,
                            pipeline.create_opportunities)
         if context.whatif_baselines.get(key, context.clock()) is not None:
+            return
+        if context.store.count_deals(pipeline.name) > WARM_MAX_DEALS:
             return
         bucket = int(time.monotonic() // WARM_BUCKET)  # held baselines age out
         context.jobs.get(("policy-warm", pipeline.name),
@@ -105,9 +111,15 @@ def _warm(context: ConsoleContext, pipeline: PipelineConfig, current: MappingSet
 
 
 def deals_known(context: ConsoleContext, pipeline: str) -> int | None:
-    """How many deals the last baseline of ``pipeline`` planned (for "over N deals")."""
+    """How many deals a what-if of ``pipeline`` plans (for "over N deals"): the last
+    baseline's, else the store's count; None when the store cannot say now."""
     held = context.whatif_baselines.peek(pipeline)
-    return held.plan.deals if held is not None else None
+    if held is not None:
+        return held.plan.deals
+    try:
+        return context.store.count_deals(pipeline)
+    except Exception:  # a courtesy in a panel: it says "the stored deals" instead
+        return None
 
 
 def shown(context: ConsoleContext, job_id: str, pipeline: str, text: str) -> bool:

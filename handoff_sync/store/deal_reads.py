@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from handoff_sync.engine.types import ClockState, Link, Verdict
 from handoff_sync.model import Role, Value
@@ -68,6 +68,13 @@ def load_deals(connection: Connection, pipeline: str, crm_field: str | None) -> 
     return DealRows(MappingProxyType(verdicts), MappingProxyType(links),
                     MappingProxyType(agreed), clocks, MappingProxyType(mirror),
                     MappingProxyType(fields))
+
+
+def count_deals(connection: Connection, pipeline: str) -> int:
+    """How many deals the pipeline's last cycles judged (one verdict row each)."""
+    verdicts = table(VerdictRow)
+    return int(connection.execute(select(func.count()).select_from(verdicts).where(
+        verdicts.c.pipeline == pipeline)).scalar_one())
 
 
 def _rows(connection: Connection, model: type[Any], pipeline: str) -> Any:

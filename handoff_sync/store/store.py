@@ -32,7 +32,7 @@ from handoff_sync.store.database import (
     redact_url,
     write_transaction,
 )
-from handoff_sync.store.deal_reads import DealRows, load_deals
+from handoff_sync.store.deal_reads import DealRows, count_deals, load_deals
 from handoff_sync.store.load import load_pipeline, state_version
 from handoff_sync.store.partners import load_partners
 from handoff_sync.store.record import finish_run, record_cycle, run_values
@@ -150,6 +150,12 @@ class Store:
         with self._guard(f"reading the state version of {pipeline!r}"), \
                 read_transaction(self._engine) as connection:
             return state_version(connection, pipeline)
+
+    def count_deals(self, pipeline: str) -> int:
+        """How many deals the pipeline holds (its verdicts): one indexed count."""
+        with self._guard(f"counting the deals of pipeline {pipeline!r}"), \
+                read_transaction(self._engine) as connection:
+            return count_deals(connection, pipeline)
 
     def load_deals(self, pipeline: str, *, crm_field: str | None) -> DealRows:
         """The pipeline's deals as a report reads them (store.deal_reads): verdicts,

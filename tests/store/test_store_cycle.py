@@ -95,6 +95,8 @@ def test_a_recorded_cycle_loads_back_as_the_state_its_plan_leads_to(
     assert loaded.bases == expected.bases
     assert loaded.clocks == expected.clocks
     assert loaded.verdicts == expected.verdicts
+    assert store.count_deals(PIPELINE) == len(expected.verdicts) > 0
+    assert store.count_deals("another pipeline") == 0
     assert loaded.baselines == expected.baselines and loaded.baselines
     assert {key: state.spec for key, state in loaded.tasks.items()} == {
         key: state.spec for key, state in expected.tasks.items()}
