@@ -62,7 +62,7 @@ from handoff_sync.report.figure import (
 )
 from handoff_sync.report.funnel import FunnelMemo, FunnelSection, compute_funnels
 from handoff_sync.report.maturity import Maturity, assess
-from handoff_sync.report.period import as_of
+from handoff_sync.report.period import as_of, deals_at
 from handoff_sync.report.quality import Quality, Reused, quality
 from handoff_sync.report.readiness import ReadinessSection
 from handoff_sync.report.readiness import readiness as partner_readiness
@@ -228,7 +228,10 @@ def compute(data: ReportData, *, now: datetime, since: datetime | None = None,
     selection = selection or Selection()
     generated = now  # the figures' "now" is the end when the end is past
     if until is not None:
-        data, now = as_of(data, until, now), min(until, now)
+        end, rows = until, data.deals  # the memo keeps the rewound deals per end
+        deals_then = (None if memo is None
+                      else memo.rewound(rows, end, lambda: deals_at(rows, end)))
+        data, now = as_of(data, until, now, deals_then), min(until, now)
     whole, data = data, select(data, selection)
     deals = in_period(data.deals, since, until)
     keys = {deal.key for deal in deals}

@@ -158,12 +158,15 @@ class FunnelMemo:
     grouping: a report of the same rows a minute later (the console's minute tick) or
     grouped otherwise has the same funnel section, and another filter the same paths for
     the deals it keeps. Deals are known by identity (the memo holds them, so an id is
-    never another deal's), so a deal taken back to a period's end (period.as_of) is
-    worked out afresh. Make one per rows read. Thread-safe; each value is computed as
-    without a memo, so the figures are the same."""
+    never another deal's), so the deals taken back to a period's end (period.as_of) are
+    kept here per end too (``rewound``): otherwise each report with an end would make new
+    copies, never find its section and add paths for them. Make one per rows read.
+    Thread-safe; each value is computed as without a memo, so the figures are the
+    same."""
 
     SECTIONS_KEPT = 16
-    PATHS_KEPT = 1_000_000  # then forgotten: new deals per period end add up
+    ENDS_KEPT = 8  # period ends whose rewound deals are kept
+    PATHS_KEPT = 1_000_000  # then forgotten: deals of ends no longer kept add up
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -172,6 +175,33 @@ class FunnelMemo:
         # (funnel, until, id(deal)) -> the deal and its path (None: not applying)
         self._paths: dict[tuple[str, datetime | None, int],
                           tuple[DealFact, _Path | None]] = {}
+        # until -> (the deals given, the deals as they stood then)
+        self._rewound: OrderedDict[datetime, tuple[Sequence[DealFact],
+                                                   tuple[DealFact, ...]]] = OrderedDict()
+
+    def kept(self) -> tuple[int, int]:
+        """How many funnel sections and deal paths the memo holds (its memory)."""
+        with self._lock:
+            return len(self._sections), len(self._paths)
+
+    def rewound(self, deals: Sequence[DealFact], until: datetime,
+                rewind: Callable[[], tuple[DealFact, ...]]) -> tuple[DealFact, ...]:
+        """``rewind()`` (``deals`` as they stood at ``until``), the same tuple each time
+        for the same deals and end, so its sections and paths are found again."""
+        with self._lock:
+            found = self._rewound.get(until)
+            if found is not None and found[0] is deals:
+                self._rewound.move_to_end(until)
+                return found[1]
+        rows = rewind()  # outside the lock: the rest of the memo stays usable meanwhile
+        with self._lock:
+            found = self._rewound.get(until)
+            if found is not None and found[0] is deals:
+                return found[1]  # another thread's, so every report shares one copy
+            self._rewound[until] = (deals, rows)
+            while len(self._rewound) > self.ENDS_KEPT:
+                self._rewound.popitem(last=False)
+        return rows
 
     def section(self, deals: Sequence[DealFact], funnels: Sequence[Funnel],
                 min_sample: int, until: datetime | None) -> FunnelSection:

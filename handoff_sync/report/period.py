@@ -33,7 +33,7 @@ future changes nothing but the period's close dates: the report is then "so far"
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -74,11 +74,13 @@ def closed_after(deal: DealFact, until: datetime) -> bool:
             and day_start(deal.close_date) >= until)
 
 
-def as_of(data: ReportData, until: datetime, now: datetime) -> ReportData:
-    """``data`` as it stood at ``until`` (see the module's rules); ``now`` the real now."""
+def as_of(data: ReportData, until: datetime, now: datetime,
+          deals: tuple[DealFact, ...] | None = None) -> ReportData:
+    """``data`` as it stood at ``until`` (see the module's rules); ``now`` the real now;
+    ``deals`` the deals at ``until`` when already worked out (``deals_at``)."""
     at = min(until, now)
-    deals = tuple(_deal(d, until) for d in data.deals
-                  if (first := born(d)) is None or first < until)
+    if deals is None:
+        deals = deals_at(data.deals, until)
     risky: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     for event in data.events:
         if event.kind == "at_risk" and event.at < until:
@@ -92,6 +94,13 @@ def as_of(data: ReportData, until: datetime, now: datetime) -> ReportData:
         decisions=tuple(d for d in data.decisions if d.at < until),
         conflicts=tuple(c for c in data.conflicts if c.recorded_at < until),
         baselines=tuple(b for b in data.baselines if b.recorded_at < until))
+
+
+def deals_at(deals: Iterable[DealFact], until: datetime) -> tuple[DealFact, ...]:
+    """The deals as they stood at ``until``: not yet created ones left out, ones closed
+    after it open. Independent of now, so a memo can keep it per end."""
+    return tuple(_deal(d, until) for d in deals
+                 if (first := born(d)) is None or first < until)
 
 
 def born(deal: DealFact) -> datetime | None:

@@ -6,7 +6,7 @@ number is worked out next to it."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -20,6 +20,7 @@ from handoff_sync.report.facts import (
     SlaEventFact,
 )
 from handoff_sync.report.figures import compute
+from handoff_sync.report.funnel import FunnelMemo
 from handoff_sync.report.period import parse_end, parse_start
 from handoff_sync.report.text import period, subtitle
 from tests.unit.test_report_figures import DATA, DEALS, EVENTS, NOW, ONE, SINCE, at
@@ -140,3 +141,22 @@ def test_every_format_carries_the_end() -> None:
     assert "report,,until,2026-12-01T00:00:00+00:00" in render(report, "csv")
     assert "15 Nov 2026 – 30 Nov 2026" in render(report, "html")
     assert "15 Nov 2026 – 30 Nov 2026" in render(report, "table")
+
+
+def test_reports_with_an_end_reuse_one_memo_without_growing_it() -> None:
+    """The console's memo (one per rows read) across the minute tick: the deals closed
+    after the end are taken back to it once per end, so the funnel section is found again
+    and the memo's size stays put; the figures are those computed without it."""
+    deals = tuple(dataclasses.replace(d, close_date=d.values.get("close_date"))
+                  for d in FUNNEL_DEALS)
+    data = ReportData(pipeline="p", deals=deals,
+                      policy=PolicyFacts(funnels=(FUNNEL,), min_sample=1))
+    until, memo = parse_end("2026-11-12"), FunnelMemo()
+    first = compute(data, now=NOW, until=until, memo=memo)
+    kept = memo.kept()
+    for minute in range(1, 5):
+        again = compute(data, now=NOW + timedelta(minutes=minute), until=until, memo=memo)
+        assert again.funnel is first.funnel
+    assert memo.kept() == kept
+    assert first.funnel == compute(data, now=NOW, until=until).funnel
+    assert first.funnel.funnels[0].entered == 4  # p1 and p2 closed after it: open then
