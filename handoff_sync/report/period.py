@@ -1,7 +1,7 @@
 """A report's period end: reading it, and the rows as they stood at it (pure).
 
 The period is ``[since, until)``: ``since`` its first instant, ``until`` the first instant
-after it. A day given as the end (``--until 2026-09-30``, the console's date field) ends
+after it. A day given as the end (``--until 2026-09-30`` or ``20260930``, the console's field) ends
 the period at the end of that day, so "1 Jul - 30 Sep" is the third quarter, 30 Sep
 included. Close dates are days: a deal closed on a day that starts before ``until`` closed
 in the period, as a close on ``since``'s day counts from its start.
@@ -53,10 +53,11 @@ def parse_end(text: str) -> datetime:
     """A period end: an ISO date (the day is in the period: the next midnight UTC) or an
     ISO instant (the first instant after the period); ValueError otherwise."""
     text = text.strip()
-    if len(text) == 10:  # YYYY-MM-DD: a whole day
-        return datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(),
-                                UTC)
-    return parse_start(text)
+    try:  # a date in any ISO form (2026-09-30, 20260930, 2026-W40-3): the whole day
+        day = date.fromisoformat(text)
+    except ValueError:
+        return parse_start(text)
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
 
 
 def last_day(until: datetime) -> date:

@@ -147,6 +147,10 @@ def test_a_period_end_narrows_the_report_and_stays_in_its_links(
                                               "2027-01-01T00:00:00+00:00")
     csv = client.get("/reports/report.csv", params={"until": "2000-01-31"})
     assert "report,,until,2000-02-01T00:00:00+00:00" in csv.text
+    # A day written without dashes is the same whole day.
+    basic = client.get("/reports", params={"since": "20260101", "until": "20261231"})
+    assert "1 Jan 2026 – 31 Dec 2026" in basic.text
+    assert kpi(basic.text, "deals") == kpi(later.text, "deals")
 
 
 def test_htmx_gets_the_view_alone_and_a_plain_get_the_whole_page(

@@ -149,6 +149,9 @@ def test_until_takes_the_whole_day_and_an_end_before_the_start_is_refused(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert until_value("2026-11-30").isoformat() == "2026-12-01T00:00:00+00:00"
     assert until_value("2026-11-30T18:00:00").isoformat() == "2026-11-30T18:00:00+00:00"
+    # Any ISO form of a date is the whole day (Python 3.11 reads the basic form too).
+    assert until_value("20261130").isoformat() == "2026-12-01T00:00:00+00:00"
+    assert until_value(" 2026-W49-1 ").isoformat() == "2026-12-01T00:00:00+00:00"
     with pytest.raises(SystemExit) as exit_:
         run_command(["report", "--until", "end of Q3"])
     assert exit_.value.code == 2
