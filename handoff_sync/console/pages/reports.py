@@ -13,7 +13,7 @@ pipeline: about 15 s at 100,000 deals), then the query's figures (one job per qu
 version and minute). The page waits ``WAIT`` seconds for both, so a small store's report
 shows at once; past that it shows the query's last report, labelled with its age, or that it is
 being computed, and htmx asks again every two seconds (a Refresh link and a meta refresh
-without script) until the fresh report is there.
+to the page's own address without script) until the fresh report is there.
 """
 
 from __future__ import annotations
@@ -157,7 +157,11 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                       headers={"Vary": "HX-Request"}, **values)
 
     def view(request: Request) -> Response:
-        return page(request, outcome(request, WAIT, request.query_params.get("job", "")))
+        # Only htmx's poll follows its job (to show its failure once): a reload of the
+        # address bar asks again, so a failure is retried once the cause is fixed.
+        polled = (request.query_params.get("job", "")
+                  if request.headers.get("HX-Request") == "true" else "")
+        return page(request, outcome(request, WAIT, polled))
 
     async def reports(request: Request) -> Response:
         # In a console worker thread, waiting at most WAIT for the jobs doing the work.
@@ -230,6 +234,8 @@ def _view(context: ConsoleContext, found: Outcome) -> dict[str, Any]:
         fields = [(name, value) for name, value in query.text.items() if value]
         pending = {
             "poll": "/reports?" + urlencode([*fields, ("job", found.pending.id)]),
+            # Without script (the Refresh link, the meta refresh): the page itself.
+            "refresh": "/reports?" + urlencode(fields),
             "seconds": round(context.jobs.age(found.pending.started_at)),
             "running": found.pending.running,
             "stale": found.stale,
