@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from starlette.testclient import TestClient
 
-from handoff_sync.console.jobs import Jobs
+from handoff_sync.console import report_cache
+from handoff_sync.console.jobs import Done, Jobs
 from handoff_sync.console.pages import reports
 from handoff_sync.sandbox.server import SandboxServer
 from tests.console.support import client_for, console_world, job_threads_busy
@@ -141,3 +144,46 @@ def test_a_download_waits_for_the_fresh_report_then_says_try_again(
     csv = client.get("/reports/report.csv")  # the job may still run: the download waits
     assert csv.status_code == 200 and csv.headers["content-disposition"].endswith('.csv"')
     assert "report,,pipeline," in csv.text
+
+
+def test_rows_of_older_versions_read_last_are_never_shown_as_the_fresh_report(
+        world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two slow reads of older versions finish after the current version's read and push
+    it out of the cache (it keeps two versions): the page reads the current version
+    again rather than show the older rows' figures as fresh."""
+    jobs = world["context"].jobs = Jobs(workers=3, queue=4)
+    gates = [threading.Event(), threading.Event()]
+    real, calls = report_cache.read_report_data, iter(range(100))
+
+    def read_slowly(*args: Any, **kwargs: Any) -> Any:
+        data = real(*args, **kwargs)  # read now, at the mappings as they are now
+        call = next(calls)
+        if call < len(gates):  # the first two reads finish when the test says
+            assert gates[call].wait(30), "the test never released the read"
+        return data
+
+    monkeypatch.setattr(report_cache, "read_report_data", read_slowly)
+    handoff = world["mappings"] / "handoff.yaml"
+    original = handoff.read_text(encoding="utf-8")
+    client = client_for(world["context"])
+    held = []
+    try:
+        for cases in (11, 12, 13):  # each mapping save is a version
+            handoff.write_text(original.replace("min_sample: 5", f"min_sample: {cases}"),
+                               encoding="utf-8")
+            if cases < 13:  # its read is held
+                page = client.get("/reports").text
+                assert COMPUTING in page
+                held.append(parse_qs(urlparse(poll_link(page)).query)["job"][0])
+        assert "fewer than 13 cases" in shown(client, "/reports")
+    finally:
+        for gate, job in zip(gates, held, strict=False):  # the 11's read ends, then the 12's
+            gate.set()
+            for _ in range(1000):
+                if isinstance(jobs.status(job), Done):
+                    break
+                time.sleep(0.01)
+        for gate in gates:
+            gate.set()
+    page = shown(client, "/reports")
+    assert "fewer than 13 cases" in page and "fewer than 12 cases" not in page

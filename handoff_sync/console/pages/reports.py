@@ -111,22 +111,29 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
             version = cache.version(query.pipeline, folder)
         except UserError as exc:
             return Outcome(query, cache.kept(query.pipeline), problem=str(exc))
-        rows = cache.kept(query.pipeline, version)
-        if rows is None:
-            # One rows job per pipeline and version, whichever query asked first: report
-            # jobs start once it is done, so none holds a job thread waiting for it.
-            pipeline = query.pipeline
-            status = jobs.get(("rows", pipeline), ("rows", pipeline, version),
+        pipeline = query.pipeline
+        rows = cache.kept(pipeline, version)
+        # One rows job per pipeline and version, whichever query asked first: report
+        # jobs start once it is done, so none holds a job thread waiting for it.
+        key: Hashable = ("rows", pipeline, version)
+        for _ in range(2):
+            if rows is not None:
+                break
+            status = jobs.get(("rows", pipeline), key,
                               lambda: cache.read(pipeline, folder, version).version,
                               wait=max(0.0, deadline - time.monotonic()))
             if isinstance(status, Failed):
                 return Outcome(query, cache.kept(pipeline), problem=status.message)
             if isinstance(status, Pending):
                 return _waiting(query, cache.kept(pipeline), status, previous, version)
-            rows = cache.kept(pipeline, version) or cache.kept(pipeline)
-            if rows is None:  # read and already replaced by two newer versions: rare
-                return Outcome(query, problem="The store changed while the report was "
-                               "read: reload the page.")
+            rows = cache.kept(pipeline, version)
+            # Read, then dropped by reads of other versions that finished after it (out
+            # of order): the last rows kept may be older, and would be shown as fresh.
+            # Read this version again, once per dropped read.
+            key = ("rows", pipeline, version, status.id)
+        if rows is None:  # read again and dropped again: the store changes fast
+            return Outcome(query, cache.kept(pipeline), problem="The store changed while "
+                           "the report was read: reload the page.")
         query = query.with_errors(unknown_values(
             unknown(rows.data, query.selection, rows.options), query.pipeline))
         if query.errors:
