@@ -167,8 +167,8 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
     # What the result box shows beside the what-if, kept with it for the polls.
-    view = {"fields": changes.fields, "warnings": warnings, "new_warnings": new,
-            "form_path": changes.form_path}
+    view: dict[str, Any] = {"fields": changes.fields, "warnings": warnings,
+                            "new_warnings": new, "form_path": changes.form_path}
     if current is None:
         return _result(request, form, whatif=UNCOMPARABLE, diff=draft.diff(),
                        summary=changes.summary, **view)
