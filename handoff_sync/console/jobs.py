@@ -19,13 +19,14 @@ with Busy (429, "try again") rather than queued for minutes.
 from __future__ import annotations
 
 import contextlib
+import queue
 import secrets
 import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -87,7 +88,7 @@ class Jobs:
 
     def __init__(self, *, workers: int = 2, queue: int = 8, kept: int = 32,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="console-job")
+        self._pool = _DaemonPool(workers, "console-job")
         self._queue, self._kept, self._clock = workers + queue, kept, clock
         self._lock = threading.Lock()
         self._runs: dict[Hashable, _Run] = {}  # key -> run not finished yet
@@ -187,6 +188,36 @@ class Jobs:
                 if ((run := self._runs.get(key)) is not None and run.id == job_id)
                 or ((done := self._done.get(key)) is not None and done.id == job_id))
 
-    def shutdown(self) -> None:
-        """Stop taking jobs; running ones finish in their threads (daemon shutdown)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+
+class _DaemonPool:
+    """ThreadPoolExecutor's work on daemon threads. Python joins an executor's threads
+    when it exits, so a running report or what-if (minutes at 100,000 deals) would hold a
+    stopping daemon up until it is killed; jobs only read, so they may stop with it."""
+
+    def __init__(self, workers: int, prefix: str) -> None:
+        self._tasks: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = \
+            queue.SimpleQueue()
+        self._workers, self._prefix = workers, prefix
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._tasks.put((future, lambda: work(*args)))
+        with self._lock:
+            if len(self._threads) < self._workers:  # started as jobs come
+                thread = threading.Thread(target=self._serve, daemon=True,
+                                          name=f"{self._prefix}-{len(self._threads)}")
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            future, work = self._tasks.get()
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled before it started
+            try:
+                future.set_result(work())
+            except BaseException as exc:  # the future carries it to its askers
+                future.set_exception(exc)
