@@ -131,9 +131,10 @@ def set_at(data: Any, path: KeyPath, value: Any, *, insert: bool = False) -> Non
     ``insert``: at a list index, put the value before the item there."""
     if not path:
         raise EditError("a change needs a path inside the file")
-    parent = data
+    parent, holder, held = data, None, None  # holder[held] is parent
     for depth, key in enumerate(path[:-1]):
         following = path[depth + 1]
+        holder, held = parent, key
         parent = _child(parent, key, path[:depth + 1], make=type(following) is int)
     last = path[-1]
     if isinstance(parent, list):
@@ -141,7 +142,7 @@ def set_at(data: Any, path: KeyPath, value: Any, *, insert: bool = False) -> Non
             raise EditError(f"{format_path(path)}: no such list item")
         if value is DELETE:
             if last < len(parent):
-                _delete_item(parent, last)
+                _delete_item(parent, last, holder, held)
         elif last == len(parent):
             parent.append(_round_trip(value))
         elif insert:
@@ -165,23 +166,86 @@ def set_at(data: Any, path: KeyPath, value: Any, *, insert: bool = False) -> Non
             parent.ca.items[last] = [None, None, trailing, None]
 
 
-def _delete_item(items: list[Any], index: int) -> None:
+def _delete_item(items: list[Any], index: int, holder: Any, held: Any) -> None:
     """Delete ``items[index]`` with the comment lines above it (they introduced it) but
-    not those below it (they introduce the next item, or close the list): ruamel keeps a
-    block mapping's following lines with its last entry, the other way round."""
-    item = items[index]
-    below = _trailing_comment(item) if _is_block(item) else None
-    if index > 0 and _is_block(items[index - 1]):
-        _trailing_comment(items[index - 1])  # the lines above the item go with it
-        if below is not None:
-            _attach_trailing(items[index - 1], below)
+    not those below it (they introduce the next item, or close the list). ruamel keeps
+    the lines between two items with the one above (a block mapping's last entry, or a
+    scalar's own comment), and those above the first item with the key holding the list
+    (``holder[held]``)."""
+    if isinstance(items, CommentedSeq) and items.fa.flow_style():
+        del items[index]  # one line: the comments around it are the key's
+        return
+    below = _detach_after(items, index)
+    if index > 0:
+        _detach_after(items, index - 1)  # the lines above the item go with it
+    elif _replace_leading(items, holder, held, below):
         below = None
     del items[index]
-    if below is not None and items and isinstance(items, CommentedSeq):
-        lines = below.value.lstrip("\n")
-        indent = len(lines) - len(lines.lstrip(" "))
-        items.ca.items[0] = [None, [CommentToken(lines.lstrip(" "), CommentMark(indent),
-                                                 None)], None, None]
+    if below is None:
+        return
+    if index > 0:
+        _attach_after(items, index - 1, below)
+    elif items and isinstance(items, CommentedSeq):  # a document's or a list's list
+        slots = items.ca.items.setdefault(0, [None, None, None, None])
+        slots[1] = _comment_lines(below)
+
+
+def _detach_after(items: list[Any], index: int) -> CommentToken | None:
+    """Detach the lines between ``items[index]`` and the next item (as
+    ``_trailing_comment`` does for a mapping)."""
+    item = items[index]
+    if _is_block(item):
+        return _trailing_comment(item)
+    if not isinstance(items, CommentedSeq) or isinstance(item, list):
+        return None
+    own = items.ca.items.get(index)
+    return _split_off(own[0] if own else None)
+
+
+def _attach_after(items: list[Any], index: int, token: CommentToken) -> None:
+    item = items[index]
+    if _is_block(item):
+        _attach_trailing(item, token)
+    elif isinstance(items, CommentedSeq) and not isinstance(item, list):
+        own = items.ca.items.get(index)
+        if own and isinstance(own[0], CommentToken):
+            own[0].value = own[0].value.rstrip("\n") + token.value
+        else:
+            items.ca.items[index] = [token, None, None, None]
+
+
+def _replace_leading(items: list[Any], holder: Any, held: Any,
+                     below: CommentToken | None) -> bool:
+    """Put ``below`` (or nothing) where the lines above a list's first item are kept: on
+    the holding key, after the comment on its own line (which stays: it is the key's).
+    False when the list is not a mapping's value (those lines are the list's then)."""
+    if not isinstance(holder, CommentedMap):
+        return False
+    slots = holder.ca.items.setdefault(held, [None, None, None, None])
+    while len(slots) < 4:
+        slots.append(None)
+    key_line = slots[2]
+    if isinstance(key_line, CommentToken) and "\n" in key_line.value.rstrip("\n"):
+        key_line.value = key_line.value.split("\n", 1)[0] + "\n"
+    slots[3] = _comment_lines(below) or None  # an empty list would break the dump
+    if isinstance(items, CommentedSeq) and items.ca.comment:
+        items.ca.comment[1] = slots[3]  # ruamel keeps the same lines there too
+    return True
+
+
+def _comment_lines(token: CommentToken | None) -> list[CommentToken]:
+    """Detached lines (a newline, then lines: as ``_split_off`` returns them) as ruamel keeps
+    the lines above an item: a token per blank line, then the comment lines, indented."""
+    if token is None:
+        return []
+    lines = token.value[1:]
+    blanks = len(lines) - len(lines.lstrip("\n"))
+    rest = lines[blanks:]
+    result = [CommentToken("\n", CommentMark(0), None) for _ in range(blanks)]
+    if rest:
+        indent = len(rest) - len(rest.lstrip(" "))
+        result.append(CommentToken(rest.lstrip(" "), CommentMark(indent), None))
+    return result
 
 
 def _is_block(value: Any) -> bool:
@@ -218,15 +282,20 @@ def _trailing_comment(parent: Any) -> CommentToken | None:
             node = value  # a block mapping: its last entry holds the comment
             continue
         items = node.ca.items.get(last)
-        token = items[2] if items and len(items) > 2 else None
-        if not isinstance(token, CommentToken) or "\n" not in token.value:
-            return None
-        head, rest = token.value.split("\n", 1)
-        if not rest:
-            return None
-        token.value = head + "\n"
-        return CommentToken("\n" + rest, token.start_mark, None)
+        return _split_off(items[2] if items and len(items) > 2 else None)
     return None
+
+
+def _split_off(token: Any) -> CommentToken | None:
+    """Cut a comment token after its first line; the rest (a newline, then the lines) or
+    None."""
+    if not isinstance(token, CommentToken) or "\n" not in token.value:
+        return None
+    head, rest = token.value.split("\n", 1)
+    if not rest:
+        return None
+    token.value = head + "\n"
+    return CommentToken("\n" + rest, token.start_mark, None)
 
 
 def _child(parent: Any, key: str | int, where: KeyPath, *, make: bool) -> Any:

@@ -81,3 +81,74 @@ def test_an_item_appended_after_a_wrapped_line_is_one_added_line() -> None:
     assert [line for line in text.splitlines() if line not in shrunk.splitlines()] == [
         '          - {field: need, label: "Need documented (BANT)"}']
     assert len(shrunk.splitlines()) == len(text.splitlines()) - 1
+
+
+RULES_TEXT = """\
+routing:
+  fallback_owner: revops@example.com
+  # Tried in order: the first rule that routes the deal wins.
+  rules:   # see docs/admin-guide.md
+    # first rule: EMEA
+    - name: EMEA
+      team: emea_direct
+
+    # second rule: NA
+    - name: NA
+      owner: felix@vendor.example
+    # third rule: APAC
+    - name: APAC
+      owner: diego@vendor.example
+    # - partner_ae: custom.partner_ae_email
+
+matching:
+  fuzzy: [deal_name]
+"""
+
+
+def _without(text: str, *lines: str) -> str:
+    kept = text.splitlines(True)
+    for line in lines:
+        kept.remove(line + "\n")
+    return "".join(kept)
+
+
+@pytest.mark.parametrize(("index", "gone"), [
+    (0, ["    # first rule: EMEA", "    - name: EMEA", "      team: emea_direct"]),
+    (1, ["", "    # second rule: NA", "    - name: NA", "      owner: felix@vendor.example"]),
+    (2, ["    # third rule: APAC", "    - name: APAC", "      owner: diego@vendor.example"]),
+])
+def test_a_removed_list_item_takes_its_comment_above_and_leaves_the_one_below(
+        index: int, gone: list[str]) -> None:
+    changed = apply(RULES_TEXT, [Change(("routing", "rules", index), DELETE)])
+    assert changed == _without(RULES_TEXT, *gone)
+
+
+SCALARS_TEXT = """\
+stages:
+  # kickoff first
+  - kickoff  # day one
+
+  # then the review
+  - review
+  # last: the close
+  - close  # done
+  # more to come
+next: 1
+"""
+
+
+@pytest.mark.parametrize(("index", "gone"), [
+    (0, ["  # kickoff first", "  - kickoff  # day one"]),
+    (1, ["", "  # then the review", "  - review"]),
+    (2, ["  # last: the close", "  - close  # done"]),
+])
+def test_a_removed_scalar_item_takes_its_comment_above_and_leaves_the_one_below(
+        index: int, gone: list[str]) -> None:
+    changed = apply(SCALARS_TEXT, [Change(("stages", index), DELETE)])
+    assert changed == _without(SCALARS_TEXT, *gone)
+
+
+def test_removing_the_only_commented_first_item_keeps_the_keys_own_comments() -> None:
+    text = "# who gets what\nrules:\n  # the catch-all\n  - name: a\n    team: x\n  - name: b\n"
+    changed = apply(text, [Change(("rules", 0), DELETE)])
+    assert changed == "# who gets what\nrules:\n  - name: b\n"
