@@ -302,7 +302,9 @@ def test_a_slow_what_if_says_computing_then_the_poll_shows_it_with_the_save_butt
         pending = client.post("/policy/preview", data=form)
         assert pending.status_code == 202, pending.text
         assert "Computing the what-if" in pending.text and "started" in pending.text
-        assert "-      - {field: budget" in pending.text or "+" in pending.text  # the diff
+        diff = html.unescape(pending.text)  # the change's diff, in the panel
+        assert '-          - {field: budget, label: "Budget confirmed (BANT)", weight: 2}\n' \
+            '+          - {field: budget, label: "Budget confirmed (BANT)", weight: 5}' in diff
         assert "Save the change" not in pending.text and 'name="whatif"' not in pending.text
         url = _poll_url(pending.text)
         assert 'class="refresh"' in pending.text  # a plain link without JavaScript
@@ -603,3 +605,34 @@ def test_a_preview_past_the_queue_of_what_ifs_says_busy(world: dict[str, Any]) -
         assert "try again in a few seconds" in busy.text
     finally:
         release.set()
+
+
+def test_a_stage_id_ungated_in_a_second_type_needs_save_anyway(
+        world: dict[str, Any]) -> None:
+    """closed_won_to_cs's kickoff saved without a gate; partner_to_direct's own, gated,
+    kickoff then ungated: the same words, another type, a new warning."""
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    text = file.read_text(encoding="utf-8")
+    cs_gate = text[text.index("        gate:\n          - {field: cs_owner_email, label: CS "
+                              "owner assigned"):text.index("    tasks:\n      - kind: "
+                                                           "complete_cs_handoff")]
+    gated = ("        gate:\n          - {field: kickoff_at, label: Kickoff held}\n")
+    kickoff = ("      - id: kickoff\n        label: Customer success kickoff\n"
+               "        days: [31, 40]\n        owner: crm_owner\n" + gated)
+    acceptance = "    # The AE accepts or rejects the handoff on the opportunity"
+    file.write_text(text.replace(cs_gate, "").replace(acceptance, kickoff + acceptance),
+                    encoding="utf-8")
+    before = file.read_text(encoding="utf-8")
+    form = _form(world, client, raw=before.replace(kickoff, kickoff.replace(gated, "")))
+    preview = _previewed(client, form)
+    assert preview.status_code == 200, preview.text
+    assert 'name="confirm" value="save-anyway"' in preview.text
+    assert "handoff_types.partner_to_direct.stages[5].gate: stage &#39;kickoff&#39;" in \
+        preview.text
+    form["whatif"] = _shown_job(preview.text)
+    refused = client.post("/policy/save", data=form)
+    assert refused.status_code == 409 and "Save anyway" in refused.text, refused.text
+    assert file.read_text(encoding="utf-8") == before
+    saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
+    assert "Saved (audit entry" in saved.text, saved.text

@@ -14,6 +14,7 @@ what-if's job, so a save of a draft whose what-if was not shown is refused too.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
@@ -183,11 +184,22 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
 
 
 def _new_warnings(current: MappingSet | None, candidate: MappingSet) -> list[Problem]:
-    """The candidate's warnings the saved file does not have (by their words: a stage's
-    warning names it, wherever its line moved). Those need 'Save anyway'; the others
-    were saved so before."""
-    known = {warning.message for warning in current.warnings} if current else set()
-    return [warning for warning in candidate.warnings if warning.message not in known]
+    """The candidate's warnings the saved file does not have, by identity: the handoff
+    type (the path's head) and the words (which name the stage, wherever its line moved),
+    counted, as two types may share a stage id. Those need 'Save anyway'; the others were
+    saved so before."""
+    known = Counter(_identity(w) for w in current.warnings) if current else Counter()
+    new = []
+    for warning in candidate.warnings:
+        if known[_identity(warning)] > 0:
+            known[_identity(warning)] -= 1
+        else:
+            new.append(warning)
+    return new
+
+
+def _identity(warning: Problem) -> tuple[object, ...]:
+    return (*warning.path[:2], warning.message)
 
 
 def _count(warnings: list[Problem]) -> str:
