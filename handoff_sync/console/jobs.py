@@ -21,13 +21,14 @@ queue of its own, so they never take the threads the reports need.
 from __future__ import annotations
 
 import contextlib
+import queue
 import secrets
 import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -89,8 +90,7 @@ class Jobs:
 
     def __init__(self, *, workers: int = 2, queue: int = 8, kept: int = 32,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._pools = {"": ThreadPoolExecutor(max_workers=workers,
-                                              thread_name_prefix="console-job")}
+        self._pools = {"": _DaemonPool(workers, "console-job")}
         self._limits = {"": workers + queue}  # lane -> jobs unfinished at most
         self._lane_queue, self._kept, self._clock = queue, kept, clock
         self._lock = threading.Lock()
@@ -161,8 +161,7 @@ class Jobs:
     def _start(self, family: Hashable, key: Hashable, work: Callable[[], T],
                lane: str) -> _Run:
         if lane not in self._pools:  # one thread of its own, from its first job
-            self._pools[lane] = ThreadPoolExecutor(max_workers=1,
-                                                   thread_name_prefix=f"console-{lane}")
+            self._pools[lane] = _DaemonPool(1, f"console-{lane}")
             self._limits[lane] = 1 + self._lane_queue
         if sum(run.lane == lane for run in self._runs.values()) >= self._limits[lane]:
             raise Busy()
@@ -210,9 +209,36 @@ class Jobs:
                 if ((run := self._runs.get(key)) is not None and run.id == job_id)
                 or ((done := self._done.get(key)) is not None and done.id == job_id))
 
-    def shutdown(self) -> None:
-        """Stop taking jobs; running ones finish in their threads (daemon shutdown)."""
+
+class _DaemonPool:
+    """ThreadPoolExecutor's work on daemon threads. Python joins an executor's threads
+    when it exits, so a running report or what-if (minutes at 100,000 deals) would hold a
+    stopping daemon up until it is killed; jobs only read, so they may stop with it."""
+
+    def __init__(self, workers: int, prefix: str) -> None:
+        self._tasks: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = \
+            queue.SimpleQueue()
+        self._workers, self._prefix = workers, prefix
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._tasks.put((future, lambda: work(*args)))
         with self._lock:
-            pools = list(self._pools.values())
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+            if len(self._threads) < self._workers:  # started as jobs come
+                thread = threading.Thread(target=self._serve, daemon=True,
+                                          name=f"{self._prefix}-{len(self._threads)}")
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            future, work = self._tasks.get()
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled before it started
+            try:
+                future.set_result(work())
+            except BaseException as exc:  # the future carries it to its askers
+                future.set_exception(exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -145,3 +147,17 @@ def test_a_lanes_jobs_run_one_at_a_time_on_a_thread_of_their_own() -> None:
         assert isinstance(jobs.status(first.id), Pending)
     finally:
         gate.set()
+
+
+def test_a_running_job_does_not_hold_up_a_stopping_process() -> None:
+    # A report or what-if runs for minutes at 100,000 deals: a daemon told to stop
+    # must not wait for it (jobs only read). Before, the process stayed up with it.
+    script = ("import threading, time\n"
+              "from handoff_sync.console.jobs import Jobs\n"
+              "started = threading.Event()\n"
+              "Jobs().get('f', 'k', lambda: (started.set(), time.sleep(600)))\n"
+              "started.wait(30)\n"
+              "print('exiting', flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout == "exiting\n", done.stderr
