@@ -175,8 +175,8 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
             return _result(request, form, fields=changes.fields, error=str(exc))
         return _result(request, form, fields=changes.fields, saved=entry, summary=summary)
     # What the result box shows beside the what-if, kept with it for the polls.
-    view = {"fields": changes.fields, "warnings": warnings, "new_warnings": new,
-            "form_path": changes.form_path}
+    view: dict[str, Any] = {"fields": changes.fields, "warnings": warnings,
+                            "new_warnings": new, "form_path": changes.form_path}
     if current is None:
         return _result(request, form, whatif=UNCOMPARABLE, diff=draft.diff(),
                        summary=changes.summary, **view)
@@ -196,7 +196,7 @@ def _new_warnings(current: MappingSet | None, candidate: MappingSet) -> list[Pro
     counted, as two types may share a stage id. Those need 'Save anyway'; the others were
     saved so before."""
     known = Counter(_identity(w) for w in current.warnings) if current else Counter()
-    new = []
+    new: list[Problem] = []
     for warning in candidate.warnings:
         if known[_identity(warning)] > 0:
             known[_identity(warning)] -= 1
