@@ -9,6 +9,7 @@ from pathlib import Path
 
 from handoff_sync.config.settings import Config, PipelineConfig
 from handoff_sync.console.jobs import Jobs
+from handoff_sync.console.whatif_proofs import WhatIfProofs
 from handoff_sync.errors import CommandError
 from handoff_sync.store import Store
 from handoff_sync.sync.whatif import Baselines
@@ -32,6 +33,8 @@ class ConsoleContext:
     """The plans with the mappings in force that /policy's previews compare with."""
     jobs: Jobs = field(default_factory=Jobs)
     """Reports and what-ifs computed in the background (jobs.py), shared by requests."""
+    whatif_proofs: WhatIfProofs = field(default_factory=WhatIfProofs)
+    """The what-ifs shown to admins, a save's proof (whatif_proofs.py)."""
 
     @property
     def pipelines(self) -> list[PipelineConfig]:

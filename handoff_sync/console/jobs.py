@@ -13,7 +13,9 @@ Jobs are keyed by everything their result depends on (the data's version include
 visitors asking the same thing share one run; results are kept, a bounded number. Jobs
 run on their own few threads, never the pages' (offload.py), so a queue of long jobs
 cannot stall the pages or the probes; past ``queue`` waiting jobs, a new one is refused
-with Busy (429, "try again") rather than queued for minutes.
+with Busy (429, "try again") rather than queued for minutes. A named *lane* (what-ifs:
+minutes each at 100,000 deals) runs its jobs one at a time on a thread of its own, with a
+queue of its own, so they never take the threads the reports need.
 """
 
 from __future__ import annotations
@@ -76,9 +78,9 @@ Status = Done[T] | Failed | Pending[T]
 
 
 class _Run:
-    def __init__(self, family: Hashable, key: Hashable, started_at: float) -> None:
+    def __init__(self, family: Hashable, key: Hashable, started_at: float, lane: str) -> None:
         self.id = secrets.token_urlsafe(12)  # unguessable: a poll URL names its job
-        self.family, self.key, self.started_at = family, key, started_at
+        self.family, self.key, self.started_at, self.lane = family, key, started_at, lane
         self.running = False
         self.future: Future[Any] | None = None
 
@@ -88,8 +90,9 @@ class Jobs:
 
     def __init__(self, *, workers: int = 2, queue: int = 8, kept: int = 32,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._pool = _DaemonPool(workers, "console-job")
-        self._queue, self._kept, self._clock = workers + queue, kept, clock
+        self._pools = {"": _DaemonPool(workers, "console-job")}
+        self._limits = {"": workers + queue}  # lane -> jobs unfinished at most
+        self._lane_queue, self._kept, self._clock = queue, kept, clock
         self._lock = threading.Lock()
         self._runs: dict[Hashable, _Run] = {}  # key -> run not finished yet
         self._by_id: OrderedDict[str, Hashable] = OrderedDict()  # job id -> key
@@ -97,10 +100,11 @@ class Jobs:
         self._latest: OrderedDict[Hashable, Done[Any]] = OrderedDict()  # family -> last
 
     def get(self, family: Hashable, key: Hashable, work: Callable[[], T], *,
-            wait: float = 0.0) -> Status[T]:
+            wait: float = 0.0, lane: str = "") -> Status[T]:
         """The job ``key`` (of ``family``): its result if done, else started (unless
         running already) and waited for up to ``wait`` seconds, so quick work is shown
-        at once rather than after a poll. Busy when too many jobs wait already."""
+        at once rather than after a poll. Busy when too many jobs wait already (in its
+        ``lane``: a name runs them one at a time on a thread of its own)."""
         with self._lock:
             found = self._done.get(key)
             if isinstance(found, Done):
@@ -110,7 +114,7 @@ class Jobs:
             # (the store or the mappings may have been fixed meanwhile).
             run = self._runs.get(key)
             if run is None:
-                run = self._start(family, key, work)
+                run = self._start(family, key, work, lane)
             future = run.future
         if wait > 0 and future is not None:
             # A failure was recorded by _execute; the status below says so.
@@ -141,13 +145,30 @@ class Jobs:
         with self._lock:
             return self._latest.get(family)
 
-    def _start(self, family: Hashable, key: Hashable, work: Callable[[], T]) -> _Run:
-        if len(self._runs) >= self._queue:
+    def cancel(self, job_id: str) -> bool:
+        """Drop the job ``job_id`` if it has not started (a newer ask replaces it): its
+        id is then unknown. False when it runs already, is done, or is unknown."""
+        with self._lock:
+            key = self._by_id.get(job_id)
+            run = self._runs.get(key) if key is not None else None
+            if run is None or run.id != job_id or run.running or run.future is None or \
+                    not run.future.cancel():
+                return False
+            del self._runs[key]
+            del self._by_id[job_id]
+            return True
+
+    def _start(self, family: Hashable, key: Hashable, work: Callable[[], T],
+               lane: str) -> _Run:
+        if lane not in self._pools:  # one thread of its own, from its first job
+            self._pools[lane] = _DaemonPool(1, f"console-{lane}")
+            self._limits[lane] = 1 + self._lane_queue
+        if sum(run.lane == lane for run in self._runs.values()) >= self._limits[lane]:
             raise Busy()
-        run = _Run(family, key, self._clock())
+        run = _Run(family, key, self._clock(), lane)
         self._runs[key] = run
         self._by_id[run.id] = key
-        run.future = self._pool.submit(self._execute, run, work)
+        run.future = self._pools[lane].submit(self._execute, run, work)
         return run
 
     def _execute(self, run: _Run, work: Callable[[], T]) -> T:

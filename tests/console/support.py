@@ -203,16 +203,17 @@ def screenshot(driver: Any, folder: Path, name: str) -> Path:
 
 
 @contextmanager
-def job_threads_busy(jobs: Jobs, threads: int = 1) -> Iterator[None]:
-    """``threads`` job threads of the console (all it has: a Jobs(workers=threads))
-    taken by other work until the block ends: the jobs asked meanwhile wait."""
+def job_threads_busy(jobs: Jobs, threads: int = 1, lane: str = "") -> Iterator[None]:
+    """``threads`` job threads of the console (all it has: a Jobs(workers=threads); a
+    named ``lane`` has one) taken by other work until the block ends: the jobs asked
+    meanwhile wait."""
     gate, started = threading.Event(), threading.Semaphore(0)
 
     def other_work() -> None:
         started.release()
         assert gate.wait(30), "the test never released the job threads"
 
-    held = [jobs.get("other", ("other", time.monotonic_ns()), other_work).id
+    held = [jobs.get("other", ("other", time.monotonic_ns()), other_work, lane=lane).id
             for _ in range(threads)]
     for _ in range(threads):
         assert started.acquire(timeout=10)

@@ -16,6 +16,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from handoff_sync.console import policy_whatif
 from handoff_sync.console.jobs import Jobs
 from handoff_sync.console.pages import reports
 from handoff_sync.daemon.health import store_readiness
@@ -103,9 +104,12 @@ def test_reports_and_what_ifs_say_busy_past_the_jobs_queue(
         assert client.get("/reports/report.csv", params={"by": "region"}).status_code == 429
         # The report already computed still shows.
         assert '<section id="volume"' in client.get("/reports").text
+    # What-ifs run one at a time on a thread of their own: busy there, a preview is
+    # refused, and the reports still have their thread.
+    with job_threads_busy(jobs, lane=policy_whatif.LANE):
         whatif = client.post("/policy/preview", data=form)
         assert whatif.status_code == 429 and "try again" in whatif.text
-    assert client.get("/reports", params={"by": "segment"}).status_code == 200
+        assert client.get("/reports", params={"by": "segment"}).status_code == 200
     assert client.post("/policy/preview", data=form).status_code in (200, 202)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -108,6 +109,42 @@ def test_a_pending_jobs_age_is_counted_on_the_consoles_clock() -> None:
         assert isinstance(pending, Pending)
         now[0] = 137.5
         assert jobs.age(pending.started_at) == 37.5  # "started 37 s ago"
+    finally:
+        gate.set()
+
+
+def test_a_job_not_started_is_cancelled_and_forgotten_a_running_one_is_not() -> None:
+    jobs, gate, ran = Jobs(workers=1), threading.Event(), []
+    try:
+        running = jobs.get("f", 1, lambda: blocked("a", gate))
+        waiting = jobs.get("f", 2, lambda: ran.append(2) or "b")
+        assert isinstance(waiting, Pending) and not waiting.running
+        assert jobs.cancel(waiting.id) and jobs.status(waiting.id) is None
+        assert not jobs.cancel(waiting.id) and not jobs.cancel("made-up")
+        for _ in range(1000):  # the first one runs (its thread took it)
+            if (status := jobs.status(running.id)) is not None and \
+                    isinstance(status, Pending) and status.running:
+                break
+            time.sleep(0.01)
+        assert not jobs.cancel(running.id)
+    finally:
+        gate.set()
+    assert isinstance(jobs.get("f", 1, lambda: "unused", wait=5), Done)
+    again = jobs.get("f", 2, lambda: "b again", wait=5)  # asked again: runs anew
+    assert isinstance(again, Done) and again.value == "b again" and ran == []
+
+
+def test_a_lanes_jobs_run_one_at_a_time_on_a_thread_of_their_own() -> None:
+    jobs, gate = Jobs(workers=1, queue=1), threading.Event()
+    try:
+        first = jobs.get("what-if", 1, lambda: blocked("a", gate), lane="what-if")
+        second = jobs.get("what-if", 2, lambda: blocked("b", gate), lane="what-if")
+        assert isinstance(second, Pending) and not second.running  # one at a time
+        with pytest.raises(Busy):  # its own queue is full...
+            jobs.get("what-if", 3, lambda: "c", lane="what-if")
+        report = jobs.get("report", "r", lambda: "figures", wait=5)
+        assert isinstance(report, Done) and report.value == "figures"  # ...not the reports'
+        assert isinstance(jobs.status(first.id), Pending)
     finally:
         gate.set()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from handoff_sync.console import policy_whatif
 from handoff_sync.console.jobs import Jobs
 from handoff_sync.model import GateStatus
 from handoff_sync.sandbox.server import SandboxServer
@@ -67,11 +68,11 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         field.send_keys("kickoff_at")
         form.find_element(By.CSS_SELECTOR, f'input[name="f:text:{KICKOFF_GATE}/6/label"]') \
             .send_keys(LABEL)
-        # The console's one job thread busy with another what-if: this one waits its turn,
+        # The console's what-if thread busy with another what-if: this one waits its turn,
         # the panel says so and polls until the what-if and the Save button replace it.
         world["context"].jobs = jobs = Jobs(workers=1)
         release = threading.Event()
-        jobs.get("other", "other", lambda: release.wait(60))
+        jobs.get("other", "other", lambda: release.wait(60), lane=policy_whatif.LANE)
         try:
             form.find_element(By.CSS_SELECTOR, "button.preview").click()
             computing = wait.until(lambda d: form.find_element(

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from handoff_sync.console import policy_whatif
 from handoff_sync.console.drafts import digest
-from handoff_sync.console.jobs import Jobs
+from handoff_sync.console.jobs import Done, Jobs, Pending
 from handoff_sync.sandbox.server import SandboxServer
 from tests.console.support import ADMIN, VIEWER, client_for, console_world, csrf_of
 
@@ -97,12 +98,13 @@ def test_a_new_required_field_shows_the_what_if_then_saves_with_an_audit_entry(
     assert again.status_code == 409 and "changed on disk" in again.text
 
 
-def test_a_viewer_may_look_and_preview_but_not_save(world: dict[str, Any]) -> None:
+def test_a_viewer_may_look_but_not_preview_or_save(world: dict[str, Any]) -> None:
     client = client_for(world["context"], VIEWER)
     page = client.get("/policy").text
     assert "Preview the change" not in page and "Read only" in page and " disabled" in page
     form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
-    assert "Save the change" not in client.post("/policy/preview", data=form).text
+    refused = client.post("/policy/preview", data=form)  # minutes of CPU at 100k deals
+    assert refused.status_code == 403 and "cannot preview a policy change" in refused.text
     assert client.post("/policy/save", data=form).status_code == 403
     assert world["store"].mapping_edits() == []
 
@@ -273,11 +275,11 @@ def _poll_url(page: str) -> str:
 
 @contextmanager
 def _busy_jobs(world: dict[str, Any]) -> Iterator[threading.Event]:
-    """The console's one job thread held by another job until the event is set: what-ifs
+    """The console's what-if thread held by another job until the event is set: what-ifs
     asked meanwhile wait their turn (as behind a what-if over 100,000 deals)."""
     world["context"].jobs = jobs = Jobs(workers=1)
     release = threading.Event()
-    jobs.get("other", "other", lambda: release.wait(30))
+    jobs.get("other", "other", lambda: release.wait(30), lane=policy_whatif.LANE)
     try:
         yield release
     finally:
@@ -302,7 +304,9 @@ def test_a_slow_what_if_says_computing_then_the_poll_shows_it_with_the_save_butt
         pending = client.post("/policy/preview", data=form)
         assert pending.status_code == 202, pending.text
         assert "Computing the what-if" in pending.text and "started" in pending.text
-        assert "-      - {field: budget" in pending.text or "+" in pending.text  # the diff
+        diff = html.unescape(pending.text)  # the change's diff, in the panel
+        assert '-          - {field: budget, label: "Budget confirmed (BANT)", weight: 2}\n' \
+            '+          - {field: budget, label: "Budget confirmed (BANT)", weight: 5}' in diff
         assert "Save the change" not in pending.text and 'name="whatif"' not in pending.text
         url = _poll_url(pending.text)
         assert 'class="refresh"' in pending.text  # a plain link without JavaScript
@@ -337,14 +341,66 @@ def test_a_save_without_the_matching_preview_is_refused(world: dict[str, Any]) -
         assert refused.status_code == 409, refused.text
         assert "was not previewed as it stands" in refused.text
         assert "nothing was saved" in refused.text
-    with _busy_jobs(world):  # previewed, but its what-if not shown yet
+    with _busy_jobs(world) as release:  # previewed, but its what-if not shown yet
         pending = client.post("/policy/preview", data=edited_after)
         assert pending.status_code == 202
         job = _poll_url(pending.text).split("/")[-1].split("?")[0]
         refused = client.post("/policy/save", data={**edited_after, "whatif": job})
         assert refused.status_code == 409, refused.text
+        release.set()
+        for _ in range(600):  # done now, but nobody has seen it: still no proof
+            if not isinstance(world["context"].jobs.status(job), Pending):
+                break
+            time.sleep(0.05)
+        assert isinstance(world["context"].jobs.status(job), Done)
+        refused = client.post("/policy/save", data={**edited_after, "whatif": job})
+        assert refused.status_code == 409, refused.text
     assert file.read_text(encoding="utf-8") == before
     assert world["store"].mapping_edits() == []
+
+
+def test_a_what_if_shown_stays_the_saves_proof_while_reports_fill_the_jobs(
+        world: dict[str, Any]) -> None:
+    world["context"].jobs = jobs = Jobs(kept=2)
+    client = client_for(world["context"])
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
+    form["whatif"] = _shown_job(_previewed(client, form).text)
+    for n in range(5):  # a report per query per minute, say
+        jobs.get("report", ("report", n), lambda n=n: n, wait=5)
+    assert jobs.status(form["whatif"]) is None  # the jobs forgot it...
+    saved = client.post("/policy/save", data=form)  # ...the save's proof did not
+    assert saved.status_code == 200 and "Saved (audit entry" in saved.text, saved.text
+
+
+def test_a_what_if_shown_before_another_mapping_file_changed_is_no_proof(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
+    form["whatif"] = _shown_job(_previewed(client, form).text)
+    system = world["mappings"] / "salesforce.yaml"
+    system.write_text(system.read_text(encoding="utf-8") + "# edited by hand\n",
+                      encoding="utf-8")
+    refused = client.post("/policy/save", data=form)
+    assert refused.status_code == 409 and "was not previewed as it stands" in refused.text
+    assert world["store"].mapping_edits() == []
+
+
+def test_a_newer_draft_replaces_the_admins_what_if_still_waiting(
+        world: dict[str, Any]) -> None:
+    client = client_for(world["context"])
+    with _busy_jobs(world) as release:
+        polls = []
+        for weight in ("5", "6", "7"):  # each edit previewed while the thread is busy
+            form = _form(world, client, **{f"f:num:{GATE}/0/weight": weight})
+            pending = client.post("/policy/preview", data=form)
+            assert pending.status_code == 202, pending.text
+            polls.append(_poll_url(pending.text))
+        for url in polls[:2]:  # dropped: their polls say to preview again
+            gone = client.get(url, headers={"HX-Request": "true"})
+            assert gone.status_code == 404 and "preview the change again" in gone.text
+        release.set()
+        done = _until_done(client, polls[2])
+    assert done.status_code == 200 and "What if:" in done.text, done.text
 
 
 TASKS = "handoff_types/partner_to_direct/tasks"
@@ -529,6 +585,10 @@ def test_a_stage_left_with_no_gate_is_validates_warning_at_the_gate_and_needs_sa
     refused = client.post("/policy/save", data=form)
     assert refused.status_code == 409 and "Save anyway" in refused.text
     assert "nothing was saved" in refused.text and f"Warning: {words}" in refused.text
+    # The what-if again under the words, with the box to tick and the Save button.
+    after_error = refused.text.split("Tick &#39;Save anyway&#39; under the preview")[1]
+    assert "What if:" in after_error and 'name="confirm" value="save-anyway"' in after_error
+    assert "Save the change" in after_error and _shown_job(after_error) == form["whatif"]
     assert file.read_text(encoding="utf-8") == before and world["store"].mapping_edits() == []
 
     saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
@@ -573,11 +633,6 @@ def test_a_viewer_cannot_poll_a_what_if(world: dict[str, Any]) -> None:
             refused = viewer.get(url, headers=headers)
             assert refused.status_code == 403, refused.text
             assert "viewer role cannot follow a what-if" in refused.text
-        # A viewer's own slow preview says so, without a poll it may not follow.
-        theirs = viewer.post("/policy/preview",
-                             data=_form(world, viewer, **{f"f:num:{GATE}/0/weight": "6"}))
-        assert theirs.status_code == 202 and "Press Preview again" in theirs.text
-        assert "hx-trigger" not in theirs.text
 
 
 def test_a_failing_what_if_shows_its_message(world: dict[str, Any], tmp_path: Path) -> None:
@@ -596,10 +651,41 @@ def test_a_preview_past_the_queue_of_what_ifs_says_busy(world: dict[str, Any]) -
     form = _form(world, client, **{f"f:num:{GATE}/0/weight": "5"})
     world["context"].jobs = jobs = Jobs(workers=1, queue=0)
     release = threading.Event()
-    jobs.get("other", "other", lambda: release.wait(30))
+    jobs.get("other", "other", lambda: release.wait(30), lane=policy_whatif.LANE)
     try:
         busy = client.post("/policy/preview", data=form)
         assert busy.status_code == 429 and busy.headers["Retry-After"] == "5"
         assert "try again in a few seconds" in busy.text
     finally:
         release.set()
+
+
+def test_a_stage_id_ungated_in_a_second_type_needs_save_anyway(
+        world: dict[str, Any]) -> None:
+    """closed_won_to_cs's kickoff saved without a gate; partner_to_direct's own, gated,
+    kickoff then ungated: the same words, another type, a new warning."""
+    client = client_for(world["context"])
+    file = world["mappings"] / "handoff.yaml"
+    text = file.read_text(encoding="utf-8")
+    cs_gate = text[text.index("        gate:\n          - {field: cs_owner_email, label: CS "
+                              "owner assigned"):text.index("    tasks:\n      - kind: "
+                                                           "complete_cs_handoff")]
+    gated = ("        gate:\n          - {field: kickoff_at, label: Kickoff held}\n")
+    kickoff = ("      - id: kickoff\n        label: Customer success kickoff\n"
+               "        days: [31, 40]\n        owner: crm_owner\n" + gated)
+    acceptance = "    # The AE accepts or rejects the handoff on the opportunity"
+    file.write_text(text.replace(cs_gate, "").replace(acceptance, kickoff + acceptance),
+                    encoding="utf-8")
+    before = file.read_text(encoding="utf-8")
+    form = _form(world, client, raw=before.replace(kickoff, kickoff.replace(gated, "")))
+    preview = _previewed(client, form)
+    assert preview.status_code == 200, preview.text
+    assert 'name="confirm" value="save-anyway"' in preview.text
+    assert "handoff_types.partner_to_direct.stages[5].gate: stage &#39;kickoff&#39;" in \
+        preview.text
+    form["whatif"] = _shown_job(preview.text)
+    refused = client.post("/policy/save", data=form)
+    assert refused.status_code == 409 and "Save anyway" in refused.text, refused.text
+    assert file.read_text(encoding="utf-8") == before
+    saved = client.post("/policy/save", data={**form, "confirm": "save-anyway"})
+    assert "Saved (audit entry" in saved.text, saved.text

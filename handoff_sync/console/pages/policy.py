@@ -2,7 +2,8 @@
 raw YAML, each edit checked as `mappings validate` checks it and previewed as a what-if on
 the stored deals before an admin saves it.
 
-Every form posts to /policy/preview (htmx): the change is made on a draft, checked (the
+Every form posts to /policy/preview (htmx; admins only, as a what-if may be minutes of
+the console's CPU): the change is made on a draft, checked (the
 problems come back at their inputs, nothing is written) and, when valid, planned against
 the store (``sync.whatif``) as a background job (policy_whatif.py): the answer is the
 what-if and a Save button that posts the same form to /policy/save, or, while a large
@@ -14,6 +15,7 @@ what-if's job, so a save of a draft whose what-if was not shown is refused too.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
@@ -92,6 +94,7 @@ def routes(context: ConsoleContext) -> list[BaseRoute]:
                       raw=request.url.path.endswith("/raw"))
 
     def preview(request: Request, form: FormData) -> Response:
+        require_admin(request, "preview a policy change")
         return _answer(request, context, pipeline_of(request, form), dict(form), save=False)
 
     def save(request: Request, form: FormData) -> Response:
@@ -145,18 +148,23 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
     current, _problems = mapping_cache.validated(pipeline.mappings)
     warnings = list(candidate.warnings)
     new = _new_warnings(current, candidate)
+    user = require_admin(request, "save the policy" if save else "preview a policy change")
     if save:
-        user = require_admin(request, "save the policy")
-        if not policy_whatif.shown(context, form.get("whatif", ""), pipeline.name,
-                                   draft.text(FILE)):
+        job = form.get("whatif", "")
+        if not policy_whatif.shown(context, job, pipeline, draft.text(FILE)):
             return _result(request, form, fields=changes.fields, error=NOT_SHOWN,
                            status_code=409)
         if new and form.get("confirm") != CONFIRM:
+            # The what-if again, with its box to tick and the Save button under the words.
+            kept = policy_whatif.kept(context, user.name, pipeline.name, job)
+            again: dict[str, Any] = {} if kept is None else {
+                "whatif": kept.whatif, "job": job, "diff": dict(kept.diff),
+                "summary": kept.summary}
             return _result(request, form, status_code=409, error=(
                 f"{_count(new)} of this change: {new[0].message}. Tick 'Save anyway' under "
                 "the preview if that is what you mean; nothing was saved"),
                 fields=changes.fields, warnings=warnings, new_warnings=new,
-                form_path=changes.form_path)
+                form_path=changes.form_path, **again)
         summary = form.get("what") or changes.summary
         if new:
             summary += "; saved anyway: " + "; ".join(w.message for w in new)
@@ -173,7 +181,7 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
         return _result(request, form, whatif=UNCOMPARABLE, diff=draft.diff(),
                        summary=changes.summary, **view)
     try:
-        status = policy_whatif.preview(context, pipeline, current, candidate,
+        status = policy_whatif.preview(context, user.name, pipeline, current, candidate,
                                        draft.text(FILE), diff=draft.diff(), view=view,
                                        summary=changes.summary, remove=form.get("remove", ""))
     except Busy as exc:
@@ -183,11 +191,22 @@ def _answer(request: Request, context: ConsoleContext, pipeline: PipelineConfig,
 
 
 def _new_warnings(current: MappingSet | None, candidate: MappingSet) -> list[Problem]:
-    """The candidate's warnings the saved file does not have (by their words: a stage's
-    warning names it, wherever its line moved). Those need 'Save anyway'; the others
-    were saved so before."""
-    known = {warning.message for warning in current.warnings} if current else set()
-    return [warning for warning in candidate.warnings if warning.message not in known]
+    """The candidate's warnings the saved file does not have, by identity: the handoff
+    type (the path's head) and the words (which name the stage, wherever its line moved),
+    counted, as two types may share a stage id. Those need 'Save anyway'; the others were
+    saved so before."""
+    known = Counter(_identity(w) for w in current.warnings) if current else Counter()
+    new: list[Problem] = []
+    for warning in candidate.warnings:
+        if known[_identity(warning)] > 0:
+            known[_identity(warning)] -= 1
+        else:
+            new.append(warning)
+    return new
+
+
+def _identity(warning: Problem) -> tuple[object, ...]:
+    return (*warning.path[:2], warning.message)
 
 
 def _count(warnings: list[Problem]) -> str:
@@ -195,8 +214,8 @@ def _count(warnings: list[Problem]) -> str:
 
 
 NOT_SHOWN = ("this change was not previewed as it stands (the form changed after its "
-             "what-if, or the what-if is no longer kept): preview it again, then save; "
-             "nothing was saved")
+             "what-if, another mapping file changed since, or the what-if is no longer "
+             "kept): preview it again, then save; nothing was saved")
 UNCOMPARABLE = (f"the saved {FILE} does not validate, so there is nothing to compare the "
                 "change with: fix it (the raw YAML view shows it) to see a what-if")
 GONE = ("this what-if is no longer kept (the console restarted, or computed many others "
@@ -221,8 +240,11 @@ def _status(request: Request, context: ConsoleContext,
         return _result(request, form, status_code=202, pending=status,
                        age=int(context.jobs.age(status.started_at)), diff=diff or {},
                        deals=policy_whatif.deals_known(context, pipeline) if pipeline else None,
-                       can_poll=_is_admin(request), template=template, **view)
+                       template=template, **view)
     shown: policy_whatif.Preview = status.value
+    user = current_user(request)
+    if user is not None and user.is_admin:  # the proof its Save button needs
+        policy_whatif.record(context, user.name, status)
     if shown.remove:  # the save sends the previewed Remove again (policy_result.html)
         form = {**form, "remove": shown.remove}
     return _result(request, form, whatif=shown.whatif, job=status.id,
