@@ -8,6 +8,7 @@ people run it, in its own process, and must end with its last figure.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,22 @@ def test_the_benchmark_runs_and_prints_its_figure(name: str, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert lines and last in lines[-1], done.stdout[-2000:]
+
+
+def test_the_scale_benchmark_ends_with_its_headline() -> None:
+    """benchmarks/scale.py at 200 deals: three processes (sandbox, daemon, a fresh quiet
+    one), the sandbox's real quotas; its last line names the size and every figure in it
+    is a positive number (times are not bounded: they depend on the machine)."""
+    done = subprocess.run([sys.executable, "benchmarks/scale.py", "--sizes", "200"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr[-3000:]
+    number = r"(\d+(?:\.\d+)?)"
+    found = re.fullmatch(rf"scale: first-sync {number}x api-minimum at 200, "
+                         rf"quiet {number} ms {number} MB at 200", lines[-1])
+    assert found is not None, done.stdout[-2000:]
+    assert all(float(figure) > 0 for figure in found.groups()), lines[-1]
+    for phase in ("first sync", "echo cycle", "quiet cycle", "quiet, fresh process",
+                  "1% changed cycle", "API-bound minimum", "bytes per deal"):
+        assert phase in done.stdout, phase
