@@ -97,6 +97,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 import requests  # noqa: E402
 
+from handoff_sync.sandbox.control import MAX_SEED_PARTNERS  # noqa: E402
 from handoff_sync.sandbox.core.control_client import ControlClient  # noqa: E402
 
 RANDOM_SEED = 7
@@ -261,20 +262,26 @@ def measure(deals: int, database: str, clock: str) -> Result:
         folder = Path(tmp)
         control = sandbox.control
         started = time.perf_counter()
-        counts = control.seed(deals=deals, partners=max(12, deals // 40),
+        progress(f"{deals:,} deals: seeding the sandbox")
+        counts = control.seed(deals=deals, partners=min(MAX_SEED_PARTNERS, max(12, deals // 40)),
                               random_seed=RANDOM_SEED)
         seed_seconds = time.perf_counter() - started
+        progress(f"{deals:,} deals: seeded in {seed_seconds:.1f} s")
         config_file = folder / "handoff-sync.yaml"
         config = write_config(sandbox.base_url, config_file, url)
         with DaemonProcess(config_file, folder) as daemon:
             before = control.stats()
             first = daemon.cycle("first")
+            progress(f"{deals:,} deals: first sync took {first.wall:.1f} s")
             lanes = api_lanes(before, control.stats(), quotas(control), config)
             store_bytes = store_size(url)
             echo = daemon.cycle("echo")
+            progress(f"{deals:,} deals: echo cycle took {echo.wall:.1f} s")
             pass_overlap(control, config, clock)
             quiet = daemon.cycle("quiet")
             fresh = run_fresh_quiet(config_file, folder)
+            progress(f"{deals:,} deals: quiet cycles took {quiet.wall:.1f} s, "
+                     f"{fresh.wall:.1f} s in a fresh process")
             started = time.perf_counter()
             edits = edit_one_percent(control, deals)
             edit_seconds = time.perf_counter() - started
@@ -285,6 +292,11 @@ def measure(deals: int, database: str, clock: str) -> Result:
                                  f"{cycle.message}")
         return Result(deals, database, clock, seed_seconds, counts, first, lanes, store_bytes,
                       echo, quiet, fresh, edits, edit_seconds, changed)
+
+
+def progress(text: str) -> None:
+    """Where a long run is (stderr, so stdout stays the figures)."""
+    print(f"{time.strftime('%H:%M:%S')} scale: {text}", file=sys.stderr, flush=True)
 
 
 # --- the sandbox process ------------------------------------------------------------------
