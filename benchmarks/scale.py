@@ -81,12 +81,13 @@ import math
 import os
 import resource
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,11 +126,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clock", choices=("shift", "wait"), default="shift",
                         help="pass the overlap windows before the quiet cycle by moving the "
                              "sandbox's clock (default) or by waiting in real time")
+    parser.add_argument("--calls", action="store_true",
+                        help="also print each cycle's API calls per endpoint, as the sandbox "
+                             "counted them")
+    parser.add_argument("--logs", type=Path, metavar="DIR",
+                        help="keep the sandbox's and the daemon processes' logs in DIR/<size>/")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        default="error", help="the daemon processes' log level (default: "
+                                              "error; info logs each pull's reads and cursor)")
     parser.add_argument("--child", choices=("daemon", "quiet"), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return run_child(args.child, args.config)
+        return run_child(args.child, args.config, args.log_level)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
@@ -139,8 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     try:
         for size in sizes:
-            result = measure(size, args.database, args.clock)
-            print(result.table(), flush=True)
+            result = measure(size, args.database, args.clock, args.log_level, args.logs)
+            print(result.table(calls=args.calls), flush=True)
             results.append(result)
     except BenchError as exc:
         print(f"scale: {exc}", file=sys.stderr)
@@ -171,6 +180,8 @@ class Cycle:
     counts: dict[str, int]
     calls: dict[str, int]
     message: str | None
+    # Calls per system and endpoint during the cycle, as the sandbox counted them.
+    endpoints: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Cycle:
@@ -216,7 +227,7 @@ class Result:
     def quiet_rss_mb(self) -> float:
         return self.fresh.peak_rss_mb
 
-    def table(self) -> str:
+    def table(self, *, calls: bool = False) -> str:
         n = self.deals
         records = sum(v for k, v in self.seed_counts.items())
         lines = [
@@ -229,7 +240,7 @@ class Result:
                 ("quiet cycle", self.quiet), ("quiet, fresh process", self.fresh),
                 ("1% changed cycle", self.changed)]
         for label, cycle in rows:
-            calls = ", ".join(f"{system} {count:,}" for system, count in sorted(
+            spent = ", ".join(f"{system} {count:,}" for system, count in sorted(
                 cycle.calls.items()))
             outcome = "" if cycle.outcome == "ok" else f"  outcome {cycle.outcome}: " \
                 f"{cycle.message or ''}"
@@ -237,7 +248,7 @@ class Result:
                 f"  {label:<22}{cycle.wall:>9.2f}{cycle.cpu:>9.2f}"
                 f"{cycle.peak_rss_mb:>7.0f} MB{cycle.rss_mb:>6.0f} MB"
                 f"{cycle.counts.get('deals', 0):>9,}{cycle.counts.get('records_read', 0):>9,}"
-                f"{cycle.counts.get('records_written', 0):>9,}  {calls}{outcome}")
+                f"{cycle.counts.get('records_written', 0):>9,}  {spent}{outcome}")
         lines.append(f"  API-bound minimum of the first sync: {self.api_minimum:.1f} s; "
                      f"measured {self.first.wall:.1f} s = {self.ratio:.2f}x")
         for lane in self.lanes:
@@ -252,13 +263,20 @@ class Result:
         lines.append(f"  1% changed: {sum(self.edits.values()):,} deals edited ({edited}) in "
                      f"{self.edit_seconds:.1f} s; the cycle took {self.changed.wall:.2f} s, "
                      f"{self.changed.cpu:.2f} s CPU")
+        if calls:
+            for label, cycle in rows:
+                lines.append(f"  {label} calls by endpoint:")
+                for system, endpoints in sorted(cycle.endpoints.items()):
+                    for endpoint, count in sorted(endpoints.items(), key=lambda e: -e[1]):
+                        lines.append(f"    {system:<11}{count:>7,}  {endpoint}")
         return "\n".join(lines)
 
 
-def measure(deals: int, database: str, clock: str) -> Result:
+def measure(deals: int, database: str, clock: str, log_level: str,
+            logs: Path | None) -> Result:
     with tempfile.TemporaryDirectory(prefix="hs-scale-") as tmp, \
             store_database(database, Path(tmp)) as url, \
-            SandboxProcess(Path(tmp)) as sandbox:
+            SandboxProcess(Path(tmp)) as sandbox, kept_logs(Path(tmp), logs, deals):
         folder = Path(tmp)
         control = sandbox.control
         started = time.perf_counter()
@@ -269,29 +287,51 @@ def measure(deals: int, database: str, clock: str) -> Result:
         progress(f"{deals:,} deals: seeded in {seed_seconds:.1f} s")
         config_file = folder / "handoff-sync.yaml"
         config = write_config(sandbox.base_url, config_file, url)
-        with DaemonProcess(config_file, folder) as daemon:
-            before = control.stats()
-            first = daemon.cycle("first")
+        with DaemonProcess(config_file, folder, log_level) as daemon:
+            first = counted(control, lambda: daemon.cycle("first"))
             progress(f"{deals:,} deals: first sync took {first.wall:.1f} s")
-            lanes = api_lanes(before, control.stats(), quotas(control), config)
+            lanes = api_lanes(first.endpoints, quotas(control), config)
             store_bytes = store_size(url)
-            echo = daemon.cycle("echo")
+            echo = counted(control, lambda: daemon.cycle("echo"))
             progress(f"{deals:,} deals: echo cycle took {echo.wall:.1f} s")
             pass_overlap(control, config, clock)
-            quiet = daemon.cycle("quiet")
-            fresh = run_fresh_quiet(config_file, folder)
+            quiet = counted(control, lambda: daemon.cycle("quiet"))
+            fresh = counted(control, lambda: run_fresh_quiet(config_file, folder, log_level))
             progress(f"{deals:,} deals: quiet cycles took {quiet.wall:.1f} s, "
                      f"{fresh.wall:.1f} s in a fresh process")
             started = time.perf_counter()
             edits = edit_one_percent(control, deals)
             edit_seconds = time.perf_counter() - started
-            changed = daemon.cycle("changed")
+            changed = counted(control, lambda: daemon.cycle("changed"))
         for cycle in (first, echo, quiet, fresh, changed):
             if cycle.outcome in ("failed", "interrupted"):
                 raise BenchError(f"{deals:,} deals: the {cycle.name} cycle {cycle.outcome}: "
                                  f"{cycle.message}")
         return Result(deals, database, clock, seed_seconds, counts, first, lanes, store_bytes,
                       echo, quiet, fresh, edits, edit_seconds, changed)
+
+
+def counted(control: ControlClient, run: Callable[[], Cycle]) -> Cycle:
+    """Run a cycle; note the calls the sandbox counted meanwhile on it."""
+    before = control.stats()
+    cycle = run()
+    after = control.stats()
+    cycle.endpoints = {system: _metered(before.get(system, {}), after.get(system, {}))
+                       for system in ("salesforce", "hubspot")}
+    return cycle
+
+
+@contextmanager
+def kept_logs(folder: Path, logs: Path | None, deals: int) -> Iterator[None]:
+    """Copy the processes' logs to ``logs``/<deals>/ when the size is done (or failed)."""
+    try:
+        yield
+    finally:
+        if logs is not None:
+            target = logs / str(deals)
+            target.mkdir(parents=True, exist_ok=True)
+            for log in folder.glob("*.log"):
+                shutil.copyfile(log, target / log.name)
 
 
 def progress(text: str) -> None:
@@ -423,16 +463,14 @@ def store_size(url: str) -> int:
 
 # --- API-bound minimum ---------------------------------------------------------------------------
 
-def api_lanes(before: dict[str, Any], after: dict[str, Any], quota: dict[str, Any],
+def api_lanes(made: dict[str, dict[str, int]], quota: dict[str, Any],
               config: Any) -> list[Lane]:
-    """Per lane: the metered calls the first sync made and the fewest seconds they take at
-    the sandbox's quotas (see the module docstring)."""
-    made = {system: _metered(before.get(system, {}), after.get(system, {}))
-            for system in ("salesforce", "hubspot")}
+    """Per lane: the metered calls the first sync made (per system and endpoint) and the
+    fewest seconds they take at the sandbox's quotas (see the module docstring)."""
     shares = {connection.system: float(connection.budget.share)
               for connection in config.connections.values()}
     lanes = []
-    hubspot = made["hubspot"]
+    hubspot = made.get("hubspot", {})
     total = sum(hubspot.values())
     searches = sum(n for endpoint, n in hubspot.items() if endpoint.endswith("/search"))
     burst = quota.get("hubspot_per_10s")
@@ -444,7 +482,7 @@ def api_lanes(before: dict[str, Any], after: dict[str, Any], quota: dict[str, An
         lanes.append(Lane("hubspot search", searches, searches / per_second,
                           f"searches at {per_second} per s"))
     for system, key in (("hubspot", "hubspot_daily"), ("salesforce", "salesforce_daily")):
-        calls = sum(made[system].values())
+        calls = sum(made.get(system, {}).values())
         daily = quota.get(key)
         if daily:
             share = shares.get(system, 1.0)
@@ -548,10 +586,10 @@ def _send(session: requests.Session, method: str, url: str, what: str, **kwargs:
 class DaemonProcess:
     """A child that loads the config and store once, then runs one cycle per request."""
 
-    def __init__(self, config_file: Path, folder: Path) -> None:
+    def __init__(self, config_file: Path, folder: Path, log_level: str) -> None:
         self.log = folder / "daemon.log"
         self._args = [sys.executable, str(Path(__file__).resolve()), "--child", "daemon",
-                      "--config", str(config_file)]
+                      "--config", str(config_file), "--log-level", log_level]
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> DaemonProcess:
@@ -581,11 +619,12 @@ class DaemonProcess:
                 self._process.wait()
 
 
-def run_fresh_quiet(config_file: Path, folder: Path) -> Cycle:
+def run_fresh_quiet(config_file: Path, folder: Path, log_level: str) -> Cycle:
     log = folder / "fresh.log"
     with log.open("w") as err:
         done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
-                               "quiet", "--config", str(config_file)], cwd=ROOT,
+                               "quiet", "--config", str(config_file), "--log-level",
+                               log_level], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=err, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT):
@@ -615,7 +654,7 @@ def tail(path: Path, lines: int = 15) -> str:
 
 # --- inside the children ------------------------------------------------------------------------
 
-def run_child(kind: str, config_file: Path) -> int:
+def run_child(kind: str, config_file: Path, log_level: str) -> int:
     """The daemon side: `daemon` answers `cycle NAME` lines until `exit`; `quiet` runs one
     cycle in a fresh process and exits. Answers are RESULT lines of JSON on stdout."""
     from handoff_sync.config.load import load_config
@@ -623,7 +662,7 @@ def run_child(kind: str, config_file: Path) -> int:
     from handoff_sync.store import Store
     from handoff_sync.sync.cycle import PipelineRunner
 
-    configure_logging("error", "json")  # to stderr: the parent keeps it in a log file
+    configure_logging(log_level, "json")  # to stderr: the parent keeps it in a log file
     config = load_config(config_file)
     store = Store.connect(config.database.url)
     runner = None
