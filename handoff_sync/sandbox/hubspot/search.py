@@ -19,12 +19,13 @@ import heapq
 import math
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from handoff_sync.sandbox.hubspot.errors import bad_request
+from handoff_sync.sandbox.hubspot.index import SortedKeys
 from handoff_sync.sandbox.hubspot.properties import PropertyDef, PropertyRegistry
 from handoff_sync.sandbox.hubspot.requests import name_list
 from handoff_sync.sandbox.hubspot.schema import DEFAULT_PROPERTIES
@@ -336,9 +337,13 @@ def text_predicate(object_type: str, text: str) -> Predicate:
 
 
 # --- planning --------------------------------------------------------------------------
+Spec = Hashable  # what a predicate tests, comparable between requests (a Filter, a text)
+
+
 @dataclass
 class GroupPlan:
-    """One filter group as ranges over the two indexes plus leftover predicates."""
+    """One filter group as ranges over the two indexes plus leftover predicates (each
+    with the spec it was compiled from, so a filtered view can be found for them)."""
 
     ts_low: int = LOWEST
     ts_high: int = HIGHEST
@@ -347,14 +352,20 @@ class GroupPlan:
     ts_filters: list[Predicate] = field(default_factory=list)
     id_filters: list[Predicate] = field(default_factory=list)
     others: list[Predicate] = field(default_factory=list)
+    id_specs: list[Spec] = field(default_factory=list)
+    other_specs: list[Spec] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return self.ts_low > self.ts_high or self.id_low > self.id_high
 
+    @property
+    def one_instant(self) -> bool:
+        return self.ts_low == self.ts_high
+
     def key_range(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """Range over (hs_lastmodifieddate, id) keys; ids narrow it only at one instant."""
-        if self.ts_low == self.ts_high:
+        if self.one_instant:
             return (self.ts_low, self.id_low), (self.ts_high, self.id_high)
         return (self.ts_low, LOWEST), (self.ts_high, HIGHEST)
 
@@ -362,13 +373,19 @@ class GroupPlan:
         """Predicates the chosen index range does not already enforce."""
         if source == "ids":
             return [*self.ts_filters, *self.others]
-        if self.ts_low == self.ts_high:
+        if self.one_instant:
             return self.others
         return [*self.id_filters, *self.others]
 
+    def residual(self) -> frozenset[Spec]:
+        """What ``leftovers("modified")`` tests, as specs."""
+        if self.one_instant:
+            return frozenset(self.other_specs)
+        return frozenset([*self.id_specs, *self.other_specs])
 
-def plan_group(filters: tuple[Filter, ...], extra: list[Predicate]) -> GroupPlan:
-    plan = GroupPlan(others=list(extra))
+
+def plan_group(filters: tuple[Filter, ...], extra: list[tuple[Spec, Predicate]]) -> GroupPlan:
+    plan = GroupPlan(others=[p for _, p in extra], other_specs=[spec for spec, _ in extra])
     for f in filters:
         predicate = compile_filter(f)
         name = f.property.name
@@ -380,8 +397,10 @@ def plan_group(filters: tuple[Filter, ...], extra: list[Predicate]) -> GroupPlan
             low, high = _bounds(f)
             plan.id_low, plan.id_high = max(plan.id_low, low), min(plan.id_high, high)
             plan.id_filters.append(predicate)
+            plan.id_specs.append(f)
         else:
             plan.others.append(predicate)
+            plan.other_specs.append(f)
     return plan
 
 
@@ -403,11 +422,17 @@ def _bounds(f: Filter) -> tuple[int, int]:
 # --- execution -------------------------------------------------------------------------
 @dataclass
 class Source:
-    """Candidate records in index order: merged position intervals over one index."""
+    """Candidate records in index order: merged position intervals over one index.
+
+    ``keys`` is the (hs_lastmodifieddate, id) index a "modified" source reads: the
+    table's, or a filtered view that already holds only records passing every group's
+    leftovers (``filtered``)."""
 
     name: str  # "modified" or "ids"
     intervals: list[tuple[int, int]]
     plans: list[GroupPlan]
+    keys: SortedKeys | None = None
+    filtered: bool = False
 
     @property
     def size(self) -> int:
@@ -416,14 +441,15 @@ class Source:
     @property
     def exact(self) -> bool:
         """Every candidate matches: no group leaves a predicate to check."""
-        return all(not plan.leftovers(self.name) for plan in self.plans)
+        return self.filtered or all(not plan.leftovers(self.name) for plan in self.plans)
 
 
 def run(query: SearchQuery, table: ObjectTable, object_type: str,
         visible_until_ms: int | None) -> SearchPage:
-    extra: list[Predicate] = []
+    extra: list[tuple[Spec, Predicate]] = []
     if query.text:
-        extra.append(text_predicate(object_type, query.text))
+        extra.append((("query", object_type, query.text),
+                      text_predicate(object_type, query.text)))
     plans = [p for p in (plan_group(g, extra) for g in query.groups) if not p.empty]
     if visible_until_ms is not None:  # index lag: fresh writes are not searchable yet
         def visible(obj: HsObject) -> bool:
@@ -434,21 +460,40 @@ def run(query: SearchQuery, table: ObjectTable, object_type: str,
             plan.ts_filters.append(visible)
     plans = [plan for plan in plans if not plan.empty]
     by_modified, by_id = _modified_source(table, plans), _id_source(table, plans)
-    ordered = {"hs_lastmodifieddate": by_modified, None: by_id, "hs_object_id": by_id}.get(
-        query.sort.name if query.sort else None)
-    smaller = min(by_modified, by_id, key=lambda s: s.size)
+    sort = query.sort.name if query.sort else None
+    in_order = []  # the sources whose index order is the requested order
+    if sort == "hs_lastmodifieddate" or (sort in (None, "hs_object_id") and _one_instant(plans)):
+        in_order.append(by_modified)  # at one instant, (instant, id) order is id order
+    if sort in (None, "hs_object_id"):
+        in_order.append(by_id)
+    smaller = min(by_modified, by_id, key=lambda s: (s.size, not s.exact))
+    ordered = min(in_order, key=lambda s: (s.size, not s.exact), default=None)
     if ordered is not None and ordered.size <= ORDERED_SOURCE_SLACK * smaller.size + 1_000:
         return _page_in_order(ordered, table, query)
     return _page_sorted(smaller, table, query)
 
 
+def _one_instant(plans: list[GroupPlan]) -> bool:
+    """Every group sits at the same single instant (an empty search has no order)."""
+    return bool(plans) and plans[0].one_instant and \
+        len({(plan.ts_low, plan.ts_high) for plan in plans}) == 1
+
+
 def _modified_source(table: ObjectTable, plans: list[GroupPlan]) -> Source:
-    index = table.by_modified
+    """Over the table's index, or over the filtered view of the leftovers when every
+    group leaves the same ones (the connector's scoped cursor query does)."""
+    index, filtered = table.by_modified, False
+    residuals = {plan.residual() for plan in plans}
+    if len(residuals) == 1 and (residual := residuals.pop()):
+        view = table.views.get(residual, _all_of(plans[0].leftovers("modified")),
+                               table.live_items)
+        if view is not None:
+            index, filtered = view, True
     spans = []
     for plan in plans:
         low, high = plan.key_range()
         spans.append((index.bisect_left(low), index.bisect_right(high)))
-    return Source("modified", _merge(spans), plans)
+    return Source("modified", _merge(spans), plans, index, filtered)
 
 
 def _id_source(table: ObjectTable, plans: list[GroupPlan]) -> Source:
@@ -467,23 +512,78 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _candidates(source: Source, table: ObjectTable, *, reverse: bool) -> Iterator[HsObject]:
-    intervals = reversed(source.intervals) if reverse else iter(source.intervals)
+def _candidates(source: Source, table: ObjectTable, *, reverse: bool,
+                skip: int = 0) -> Iterator[HsObject]:
+    """The source's live records in index order (or reversed); ``skip`` passes over that
+    many first ones by position arithmetic when the source is exact (cheaply: a page deep
+    into a query does not walk the pages before it), else by reading them."""
     objects = table.objects
-    for start, stop in intervals:
-        if source.name == "modified":
-            for _, object_id in table.by_modified.iter_range(start, stop, reverse=reverse):
+    if source.name == "modified":
+        assert source.keys is not None
+        keys = source.keys
+        for start, stop in _after_skip(source.intervals, skip, reverse=reverse):
+            for _, object_id in keys.iter_range(start, stop, reverse=reverse):
                 yield objects[object_id]
-        else:
-            ids = table.ids[start:stop]
-            for object_id in reversed(ids) if reverse else ids:
-                obj = objects[object_id]
-                if not obj.archived:
-                    yield obj
+        return
+    ids = table.ids
+    for start, stop in _after_skip(source.intervals, skip, reverse=reverse,
+                                   dead=_archived_counter(table)):
+        for position in range(stop - 1, start - 1, -1) if reverse else range(start, stop):
+            obj = objects[ids[position]]
+            if not obj.archived:
+                yield obj
+
+
+def _archived_counter(table: ObjectTable) -> Callable[[int, int], int]:
+    """Archived records among ``table.ids[start:stop]`` (the id list holds them too)."""
+    ids, archived = table.ids, table.archived_ids
+
+    def count(start: int, stop: int) -> int:
+        if start >= stop:
+            return 0
+        return bisect_right(archived, ids[stop - 1]) - bisect_left(archived, ids[start])
+
+    return count
+
+
+def _after_skip(intervals: list[tuple[int, int]], skip: int, *, reverse: bool,
+                dead: Callable[[int, int], int] | None = None) -> Iterator[tuple[int, int]]:
+    """The intervals (in reading order) less the first ``skip`` live positions; ``dead``
+    counts the positions of a span that hold no live record."""
+    def live(start: int, stop: int) -> int:
+        return stop - start - (dead(start, stop) if dead is not None else 0)
+
+    for start, stop in reversed(intervals) if reverse else intervals:
+        if skip:
+            here = live(start, stop)
+            if skip >= here:
+                skip -= here
+                continue
+            low, high = start, stop
+            if reverse:  # the highest cut leaving ``skip`` live positions above it
+                while low < high:
+                    middle = (low + high + 1) // 2
+                    if live(middle, stop) >= skip:
+                        low = middle
+                    else:
+                        high = middle - 1
+                stop = low
+            else:  # the lowest cut leaving ``skip`` live positions below it
+                while low < high:
+                    middle = (low + high) // 2
+                    if live(start, middle) >= skip:
+                        high = middle
+                    else:
+                        low = middle + 1
+                start = low
+            skip = 0
+        yield start, stop
 
 
 def _matcher(source: Source) -> Predicate:
     """A record matches when some group's range holds it and its leftovers pass."""
+    if source.filtered:
+        return lambda obj: True
     if len(source.plans) == 1:  # every candidate comes from this group's own range
         return _all_of(source.plans[0].leftovers(source.name))
     checks = [(_in_range(source.name, plan), plan.leftovers(source.name))
@@ -512,14 +612,14 @@ def _in_range(source: str, plan: GroupPlan) -> Predicate:
 
 def _page_in_order(source: Source, table: ObjectTable, query: SearchQuery) -> SearchPage:
     end = query.offset + query.limit
-    candidates = _candidates(source, table, reverse=query.descending)
     if source.exact:
         total = _exact_total(source, table)
-        objects = list(islice(candidates, query.offset, end))
+        candidates = _candidates(source, table, reverse=query.descending, skip=query.offset)
+        objects = list(islice(candidates, query.limit))
         return SearchPage(total, objects, end if end < total else None)
     matches = _matcher(source)
     total, objects = 0, []
-    for obj in candidates:
+    for obj in _candidates(source, table, reverse=query.descending):
         if matches(obj):
             if query.offset <= total < end:
                 objects.append(obj)
@@ -531,12 +631,8 @@ def _exact_total(source: Source, table: ObjectTable) -> int:
     """Candidates counted from positions; the id list also holds archived records."""
     if source.name == "modified":
         return source.size
-    archived = table.archived_ids
-    total = 0
-    for start, stop in source.intervals:
-        low, high = table.ids[start], table.ids[stop - 1]
-        total += stop - start - (bisect_right(archived, high) - bisect_left(archived, low))
-    return total
+    dead = _archived_counter(table)
+    return sum(stop - start - dead(start, stop) for start, stop in source.intervals)
 
 
 def _page_sorted(source: Source, table: ObjectTable, query: SearchQuery) -> SearchPage:
