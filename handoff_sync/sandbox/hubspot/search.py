@@ -11,6 +11,12 @@ index; filters on hs_object_id become a range over its sorted ids. Whatever a ra
 cannot express stays a per-record predicate. When no predicate is left, ``total`` is
 arithmetic on index positions and a page touches only its own records, which keeps the
 connector's cursor query (``hs_lastmodifieddate GTE x``, ascending) fast at any size.
+
+Leftover predicates every group shares (the connector's scope, ``pipeline EQ x``) are
+answered by a filtered view of the (hs_lastmodifieddate, id) index that the table keeps
+current on every write (``handoff_sync.sandbox.hubspot.views``), so the scoped cursor query
+is positions too and a full pull costs the sandbox O(N), not O(N^2). Anything else is
+tested record by record once per query and kept ranked until a record changes.
 """
 
 from __future__ import annotations
@@ -469,8 +475,10 @@ def run(query: SearchQuery, table: ObjectTable, object_type: str,
     smaller = min(by_modified, by_id, key=lambda s: (s.size, not s.exact))
     ordered = min(in_order, key=lambda s: (s.size, not s.exact), default=None)
     if ordered is not None and ordered.size <= ORDERED_SOURCE_SLACK * smaller.size + 1_000:
-        return _page_in_order(ordered, table, query)
-    return _page_sorted(smaller, table, query)
+        if ordered.exact:
+            return _page_in_order(ordered, table, query)
+        return _ranked_page(ordered, table, query, visible_until_ms, in_order=True)
+    return _ranked_page(smaller, table, query, visible_until_ms, in_order=False)
 
 
 def _one_instant(plans: list[GroupPlan]) -> bool:
@@ -611,20 +619,53 @@ def _in_range(source: str, plan: GroupPlan) -> Predicate:
 
 
 def _page_in_order(source: Source, table: ObjectTable, query: SearchQuery) -> SearchPage:
+    """An exact source: the page and the total are positions."""
     end = query.offset + query.limit
-    if source.exact:
-        total = _exact_total(source, table)
-        candidates = _candidates(source, table, reverse=query.descending, skip=query.offset)
-        objects = list(islice(candidates, query.limit))
-        return SearchPage(total, objects, end if end < total else None)
+    total = _exact_total(source, table)
+    candidates = _candidates(source, table, reverse=query.descending, skip=query.offset)
+    objects = list(islice(candidates, query.limit))
+    return SearchPage(total, objects, end if end < total else None)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A query's matches: how many, and the ids of the first ``MAX_RESULTS`` in order."""
+
+    total: int
+    ids: list[int]
+
+
+def _ranked_page(source: Source, table: ObjectTable, query: SearchQuery,
+                 visible_until_ms: int | None, *, in_order: bool) -> SearchPage:
+    """A page of a query whose matches must be tested one by one: ranked once, then kept
+    until a record changes, so the query's later pages cost only their own records."""
+    key = (query.groups, query.sort, query.descending, query.text, visible_until_ms)
+    ranking = table.views.ranked(key)
+    if not isinstance(ranking, Ranking):
+        ranking = _rank_in_order(source, table, query) if in_order else \
+            _rank_sorted(source, table, query)
+        table.views.keep_ranked(key, ranking)
+    end = query.offset + query.limit
+    objects = [table.objects[object_id] for object_id in ranking.ids[query.offset:end]]
+    return SearchPage(ranking.total, objects, end if end < ranking.total else None)
+
+
+def _rank_in_order(source: Source, table: ObjectTable, query: SearchQuery) -> Ranking:
     matches = _matcher(source)
-    total, objects = 0, []
+    total, ids = 0, []
     for obj in _candidates(source, table, reverse=query.descending):
         if matches(obj):
-            if query.offset <= total < end:
-                objects.append(obj)
+            if total < MAX_RESULTS:
+                ids.append(obj.id)
             total += 1
-    return SearchPage(total, objects, end if end < total else None)
+    return Ranking(total, ids)
+
+
+def _rank_sorted(source: Source, table: ObjectTable, query: SearchQuery) -> Ranking:
+    matches = _matcher(source)
+    found = [obj for obj in _candidates(source, table, reverse=False) if matches(obj)]
+    ordered = _first_sorted(found, query.sort, MAX_RESULTS, descending=query.descending)
+    return Ranking(len(found), [obj.id for obj in ordered])
 
 
 def _exact_total(source: Source, table: ObjectTable) -> int:
@@ -633,14 +674,6 @@ def _exact_total(source: Source, table: ObjectTable) -> int:
         return source.size
     dead = _archived_counter(table)
     return sum(stop - start - dead(start, stop) for start, stop in source.intervals)
-
-
-def _page_sorted(source: Source, table: ObjectTable, query: SearchQuery) -> SearchPage:
-    matches = _matcher(source)
-    found = [obj for obj in _candidates(source, table, reverse=False) if matches(obj)]
-    end = query.offset + query.limit
-    ordered = _first_sorted(found, query.sort, end, descending=query.descending)
-    return SearchPage(len(found), ordered[query.offset:end], end if end < len(found) else None)
 
 
 def _first_sorted(objects: list[HsObject], prop: PropertyDef | None, count: int, *,

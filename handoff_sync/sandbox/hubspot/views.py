@@ -7,6 +7,10 @@ without a view every page would test every record of the range just to count ``t
 a full pull would cost the sandbox O(N^2). A view holds exactly the keys whose records
 pass the residual filter, so a page and its total are positions again.
 
+Queries no view or index answers in order (a sort on another property, OR'ed groups with
+different filters) keep their ranked matches here until any record changes, so their
+later pages are O(page) too while nothing is written.
+
 Views are made for residual filters asked for more than once (a paged or re-anchored
 query; a one-off lookup never pays for one), at most ``MAX_VIEWS`` per table, least
 recently used first out. The table tells its views about every insert, modification and
@@ -41,6 +45,7 @@ class FilteredViews:
     def __init__(self) -> None:
         self._views: OrderedDict[Hashable, FilteredView] = OrderedDict()
         self._asked: OrderedDict[Hashable, None] = OrderedDict()
+        self._ranked: OrderedDict[Hashable, Any] = OrderedDict()
         self.built = 0  # views made since the last clear (tests and benchmarks read it)
 
     def __len__(self) -> int:
@@ -49,6 +54,7 @@ class FilteredViews:
     def clear(self) -> None:
         self._views.clear()
         self._asked.clear()
+        self._ranked.clear()
         self.built = 0
 
     def get(self, signature: Hashable, accepts: Callable[[Any], bool],
@@ -73,13 +79,28 @@ class FilteredViews:
             self._views.popitem(last=False)
         return keys
 
+    def ranked(self, query: Hashable) -> Any | None:
+        """The ranking kept for ``query`` since the last change, if any."""
+        found = self._ranked.get(query)
+        if found is not None:
+            self._ranked.move_to_end(query)
+        return found
+
+    def keep_ranked(self, query: Hashable, ranking: Any) -> None:
+        """Keep a query's ranked matches until any record changes."""
+        self._ranked[query] = ranking
+        while len(self._ranked) > MAX_VIEWS:
+            self._ranked.popitem(last=False)
+
     def added(self, key: Key, obj: Any) -> None:
         """A live record now has ``key`` (created, or modified after ``removed``)."""
+        self._ranked.clear()
         for view in self._views.values():
             if view.accepts(obj):
                 view.keys.add(key)
 
     def removed(self, key: Key) -> None:
         """The record that had ``key`` left it (modified or archived)."""
+        self._ranked.clear()
         for view in self._views.values():
             view.keys.discard(key)
