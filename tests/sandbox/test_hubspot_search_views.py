@@ -16,13 +16,12 @@ import pytest
 
 from connectors.hubspot.search import Hit, Lower, SlicedSearch
 from handoff_sync.sandbox.hubspot.properties import PropertyRegistry
-from handoff_sync.sandbox.hubspot.search import (
-    SearchPage,
+from handoff_sync.sandbox.hubspot.search import SearchPage, run
+from handoff_sync.sandbox.hubspot.search_query import (
     SearchQuery,
     compile_filter,
     parse_query,
     record_value,
-    run,
     text_predicate,
 )
 from handoff_sync.sandbox.hubspot.store import HsObject, ObjectTable
