@@ -364,13 +364,12 @@ class HubSpotConnector:
                 continue
             changes += len(page_changes)
             yield Page(page_changes, cursor)
-        handed = cursor
-        cursor = settled(cursor, started, self.settings.overlap)
         deletions = 0
         for page in self._deletions(object_name, properties, since, scope, cursor):
             deletions += len(page.changes)
-            handed = page.cursor
             yield page
+        # Complete: only now may the cursor run ahead of the records handed over.
+        handed, cursor = cursor, settled(cursor, started, self.settings.overlap)
         if cursor is not None and cursor != handed:
             yield Page((), cursor)
         log.info("hubspot pull", object=object_name, changes=changes, deletions=deletions,

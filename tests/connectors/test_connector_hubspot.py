@@ -371,9 +371,10 @@ def test_archived_deals_come_back_as_deletions_since_the_cursor(
     assert set(deleted) == {ids[5], ids[6], other[0]}
     assert all(c.modified_at is not None and c.modified_at > cursor.modified_at
                for c in deleted.values())
-    # Deletions do not move the search cursor: their pages carry the (settled) one.
-    assert {page.cursor for page in pages if page.changes} == {pages[-1].cursor}
-    assert pages[-1].cursor is not None and pages[-1].cursor >= cursor
+    # Deletions do not move the search cursor; the completed pull then settles it.
+    assert {page.cursor for page in pages if page.changes} == {cursor}
+    assert pages[-1].changes == () and pages[-1].cursor is not None
+    assert pages[-1].cursor > cursor
 
     scoped = list(connector.pull("deals", FIELDS, cursor, scope={"pipeline": "default"}))
     assert {c.id for c in changes(scoped) if c.deleted} == {ids[5], ids[6]}
