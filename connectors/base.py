@@ -86,7 +86,10 @@ class Cursor:
 
     Records are pulled in (modified at, id) order; a pull from a cursor re-reads an
     overlap window before ``modified_at`` (late commits), so callers must treat records
-    as upserts (the engine's echo suppression makes a re-read free).
+    as upserts (the engine's echo suppression makes a re-read free). A completed pull's
+    last cursor may lie past every record it read, at the system's time its first query
+    ran, with no id (``connectors.server_time``): the window then re-reads only what
+    changed since.
     """
 
     modified_at: datetime
@@ -105,7 +108,9 @@ class RecordChange:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A batch of changes and the cursor that is safe to store once they are handled."""
+    """A batch of changes and the cursor that is safe to store once they are handled.
+
+    A pull's last page may hold no changes, only the cursor its completion settles."""
 
     changes: tuple[RecordChange, ...]
     cursor: Cursor | None  # None: the page held nothing and the cursor did not move
