@@ -13,8 +13,9 @@ the sandbox the way it ships, and prints a table:
   store         the store's bytes per deal after the first sync (SQLite: the file after a
                 WAL checkpoint, -wal and -shm included; PostgreSQL: pg_total_relation_size
                 summed over the store's tables);
-  echo cycle    the next cycle, which reads the first cycle's writes back;
-  quiet cycle   nothing changed since the echo cycle, the overlap windows passed: CPU and
+  echo cycle    the next cycle, an overlap window later: it reads the first cycle's
+                writes back;
+  quiet cycle   nothing changed since the echo cycle, an overlap window later: CPU and
                 wall time in the long-running daemon process, its RSS then; and the peak
                 RSS of a fresh process that loads the store and runs one quiet cycle (the
                 honest "quiet RSS": a daemon restarted into a quiet world);
