@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 from handoff_sync.model import Role
 from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map
-from handoff_sync.store.rows import mirror_from
+from handoff_sync.store.rows import agreed_from, mirror_from
 from handoff_sync.store.schema import BaseRow, LinkRow, MirrorRow, SyncRun, table
 from handoff_sync.store.types import DealRecords, MirrorRecord
 
@@ -43,10 +43,10 @@ def deal_records(connection: Connection, pipeline: str, deals: Collection[str],
     agreed: dict[str, Mapping[str, Any]] = {}
     keys = sorted({*deals, *(f"prm:{prm_id}" for prm_id in prm_ids)})
     for chunk in bulk.chunks(keys, bulk.DELETE_CHUNK):
-        query = select(bases.c.deal, bases.c.agreed).where(
+        query = select(bases.c.deal, bases.c.snapshot).where(
             bases.c.pipeline == pipeline, bases.c.deal.in_(list(chunk)))
-        agreed.update((str(deal), MappingProxyType(decode_map(values or {})))
-                      for deal, values in connection.execute(query))
+        agreed.update((str(deal), agreed_from(snapshot))
+                      for deal, snapshot in connection.execute(query))
     return DealRecords(prm=MappingProxyType(mirror[Role.PRM]),
                        crm=MappingProxyType(mirror[Role.CRM]),
                        links=MappingProxyType(links), agreed=MappingProxyType(agreed))

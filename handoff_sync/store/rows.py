@@ -35,7 +35,18 @@ from handoff_sync.model import (
     TaskSpec,
     TaskStatus,
 )
-from handoff_sync.store.codec import decode, decode_map, encode, encode_map, frozen_map
+from handoff_sync.store.codec import (
+    AGREED,
+    decode,
+    decode_map,
+    encode,
+    encode_map,
+    frozen_map,
+    pack,
+    snapshot_data,
+    snapshot_maps,
+    unpack,
+)
 from handoff_sync.store.types import MirrorRecord
 
 Row = dict[str, Any]
@@ -52,13 +63,20 @@ def link_from(row: Any) -> Link:
 
 
 def base_row(pipeline: str, base: BaseSnapshot, now: datetime) -> Row:
-    return {"pipeline": pipeline, "deal": base.deal, "prm": encode_map(base.prm),
-            "crm": encode_map(base.crm), "agreed": encode_map(base.agreed), "updated_at": now}
+    snapshot = snapshot_data(encode_map(base.prm), encode_map(base.crm),
+                             encode_map(base.agreed))
+    return {"pipeline": pipeline, "deal": base.deal, "snapshot": pack(snapshot),
+            "updated_at": now}
 
 
 def base_from(row: Any) -> BaseSnapshot:
-    return BaseSnapshot(row.deal, frozen_map(row.prm), frozen_map(row.crm),
-                        frozen_map(row.agreed))
+    prm, crm, agreed = snapshot_maps(unpack(row.snapshot))
+    return BaseSnapshot(row.deal, frozen_map(prm), frozen_map(crm), frozen_map(agreed))
+
+
+def agreed_from(snapshot: bytes) -> Mapping[str, Any]:
+    """The agreed values of a stored base snapshot (a ``bases.snapshot`` value)."""
+    return frozen_map(unpack(snapshot)[AGREED])
 
 
 def spec_data(spec: TaskSpec) -> dict[str, Any]:
@@ -169,13 +187,18 @@ def conflict_from(row: Any) -> Conflict:
 
 def mirror_row(pipeline: str, role: Role, record: MirrorRecord) -> Row:
     return {"pipeline": pipeline, "role": role.value, "record_id": record.record_id,
-            "modified_at": record.modified_at, "fields": encode_map(record.fields),
+            "modified_at": record.modified_at, "packed": pack(encode_map(record.fields)),
             "deleted": record.deleted}
 
 
 def mirror_from(row: Any) -> MirrorRecord:
-    return MirrorRecord(row.record_id, row.modified_at, decode_map(row.fields),
+    return MirrorRecord(row.record_id, row.modified_at, mirror_fields(row.packed),
                         bool(row.deleted))
+
+
+def mirror_fields(packed: bytes) -> dict[str, Any]:
+    """A mirrored record's fields from its stored form (a ``mirror.packed`` value)."""
+    return decode_map(unpack(packed))
 
 
 def checkpoint_row(pipeline: str, system: str, object_: str, cursor: Cursor,
