@@ -124,6 +124,18 @@ class MirrorRow(Base):
     deleted: Mapped[bool] = mapped_column(Boolean)
 
 
+class PackDictionaryRow(Base):
+    """A preset dictionary packed values of one pipeline are compressed against
+    (``store.packing``): written once, never changed (values name it by id)."""
+
+    __tablename__ = "pack_dictionaries"
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String())  # "bases", "mirror:prm", "mirror:crm"
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class PartnerRow(Base):
     """One live partner account of the PRM, mapped (the PRM file's ``partners:``): its
     name, its owner's email and its ``partner.*`` values (``store.codec``). A partner

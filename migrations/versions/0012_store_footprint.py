@@ -3,10 +3,12 @@
 The two largest tables held JSON text: every field of every mirrored record, and each
 base snapshot's values three times (the agreed ones and each side's, which nearly always
 equal them). From here they are binary columns (BLOB, bytea) holding that JSON packed
-(``handoff_sync.store.codec.pack``): without whitespace and zlib-compressed, a base
-snapshot with each side's values only where they differ from the agreed ones
-(``codec.snapshot_data``). ``gate_history``'s index by deal goes: nothing reads the
-history by deal (the reports read a pipeline's in time order, the other index).
+(``handoff_sync.store.codec.pack``): without whitespace and zlib-compressed against a
+preset dictionary per pipeline and kind (``pack_dictionaries``, trained on its first
+values: here the first ones by key), a base snapshot with each side's values only where
+they differ from the agreed ones (``codec.snapshot_data``). ``gate_history``'s index by
+deal goes: nothing reads the history by deal (the reports read a pipeline's in time
+order, the other index).
 
 Existing rows are converted in batches of ``BATCH`` (paged by primary key, so memory
 stays bounded at any size), on SQLite and PostgreSQL alike. The downgrade converts them
@@ -28,6 +30,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,28 +48,97 @@ BASES_KEY = ("pipeline", "deal")
 SIDES = ("prm", "crm", "agreed")
 
 
+DICTIONARY_BYTES = 32 * 1024
+DICTIONARY_SAMPLES = 50
+DICTIONARY_MIN_SAMPLES = 20
+
+DICTIONARIES = sa.table("pack_dictionaries", sa.column("id", sa.Integer()),
+                        sa.column("pipeline", sa.String()), sa.column("kind", sa.String()),
+                        sa.column("data", sa.LargeBinary()),
+                        sa.column("created_at", sa.DateTime(timezone=True)))
+
+
 def upgrade() -> None:
     op.drop_index("ix_gate_history_pipeline_deal_recorded_at", table_name="gate_history")
+    op.create_table(
+        "pack_dictionaries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("pipeline", sa.String(), nullable=False),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pack_dictionaries")))
+    mirror = _Dictionaries(lambda row: f"mirror:{row['role']}",
+                           lambda row: row["fields"])
     _convert("mirror", MIRROR_KEY, ["fields"], [sa.Column("packed", sa.LargeBinary())],
-             lambda row: {"packed": _pack(row["fields"])})
+             lambda row: {"packed": _pack(row["fields"], mirror.of(row))}, mirror.train)
+    bases = _Dictionaries(lambda _row: "bases",
+                          lambda row: _snapshot(row["prm"], row["crm"], row["agreed"]))
     _convert("bases", BASES_KEY, list(SIDES), [sa.Column("snapshot", sa.LargeBinary())],
-             lambda row: {"snapshot": _pack(_snapshot(row["prm"], row["crm"],
-                                                      row["agreed"]))})
+             lambda row: {"snapshot": _pack(bases.value(row), bases.of(row))}, bases.train)
 
 
 def downgrade() -> None:
+    connection = op.get_bind()
+    stored = {int(row.id): bytes(row.data) for row in connection.execute(
+        sa.select(DICTIONARIES.c.id, DICTIONARIES.c.data))}
     _convert("bases", BASES_KEY, ["snapshot"],
              [sa.Column(name, sa.JSON()) for name in SIDES],
-             lambda row: dict(zip(SIDES, _sides(_unpack(row["snapshot"])), strict=True)))
+             lambda row: dict(zip(SIDES, _sides(_unpack(row["snapshot"], stored)),
+                                  strict=True)))
     _convert("mirror", MIRROR_KEY, ["packed"], [sa.Column("fields", sa.JSON())],
-             lambda row: {"fields": _unpack(row["packed"])})
+             lambda row: {"fields": _unpack(row["packed"], stored)})
+    op.drop_table("pack_dictionaries")
     op.create_index("ix_gate_history_pipeline_deal_recorded_at", "gate_history",
                     ["pipeline", "deal", "recorded_at"])
 
 
+class _Dictionaries:
+    """One dictionary per pipeline and kind, trained on its first rows (by key)."""
+
+    def __init__(self, kind: Callable[[Mapping[str, Any]], str],
+                 value: Callable[[Mapping[str, Any]], Any]) -> None:
+        self.kind, self.value = kind, value
+        self.found: dict[tuple[str, str], tuple[int, bytes] | None] = {}
+        self.samples: dict[tuple[str, str], list[Any]] = {}
+
+    def train(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Note a page's values; store a dictionary once a pipeline's kind has enough."""
+        for row in rows:
+            key = (str(row["pipeline"]), self.kind(row))
+            samples = self.samples.setdefault(key, []) if key not in self.found else None
+            if samples is not None and len(samples) < DICTIONARY_SAMPLES:
+                samples.append(self.value(row))
+        last = (str(rows[-1]["pipeline"]), self.kind(rows[-1]))
+        for key, samples in list(self.samples.items()):
+            # Rows come in key order: a pipeline's kind before the page's last is done.
+            if len(samples) >= DICTIONARY_SAMPLES or key != last:
+                self._store(connection, key, self.samples.pop(key))
+        if rows and len(rows) < BATCH:  # the last page: what is left too
+            for key in list(self.samples):
+                self._store(connection, key, self.samples.pop(key))
+
+    def _store(self, connection: sa.Connection, key: tuple[str, str],
+               samples: list[Any]) -> None:
+        if len(samples) < DICTIONARY_MIN_SAMPLES:
+            self.found[key] = None
+            return
+        data = b"".join(map(_json_bytes, samples))[-DICTIONARY_BYTES:]
+        number = connection.execute(DICTIONARIES.insert().values(
+            pipeline=key[0], kind=key[1], data=data, created_at=datetime.now(UTC))
+            .returning(DICTIONARIES.c.id)).scalar_one()
+        self.found[key] = (int(number), data)
+
+    def of(self, row: Mapping[str, Any]) -> tuple[int, bytes] | None:
+        return self.found.get((str(row["pipeline"]), self.kind(row)))
+
+
 def _convert(name: str, key: Sequence[str], old: list[str], new: list[sa.Column[Any]],
-             convert: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
-    """Replace columns ``old`` of table ``name`` by ``new``, filled by ``convert``."""
+             convert: Callable[[Mapping[str, Any]], dict[str, Any]],
+             train: Callable[[sa.Connection, Sequence[Mapping[str, Any]]], None] | None = None,
+             ) -> None:
+    """Replace columns ``old`` of table ``name`` by ``new``, filled by ``convert``
+    (after ``train`` has seen each page)."""
     types = {column.name: column.type for column in new}
     with op.batch_alter_table(name) as batch:
         for column in new:
@@ -81,6 +153,8 @@ def _convert(name: str, key: Sequence[str], old: list[str], new: list[sa.Column[
              .values({c: sa.bindparam(f"v_{c}") for c in types}))
     connection = op.get_bind()
     for rows in _pages(connection, source, key):
+        if train is not None:
+            train(connection, rows)
         connection.execute(write, [
             {**{f"k_{k}": row[k] for k in key},
              **{f"v_{c}": value for c, value in convert(row).items()}} for row in rows])
@@ -107,19 +181,33 @@ def _pages(connection: sa.Connection, source: sa.TableClause,
         last = tuple(rows[-1][k] for k in key)
 
 
-# The packed form, as handoff_sync.store.codec.pack writes it: a form byte, then compact
-# JSON, zlib-compressed when that is smaller.
-def _pack(data: Any) -> bytes:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"),
+# The packed forms, as handoff_sync.store.codec.pack writes them: a form byte, then
+# compact JSON ("j"), zlib-compressed ("z"), or compressed with a preset dictionary ("d",
+# the dictionary's id in 4 bytes first), whichever is smallest.
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False).encode("utf-8", "surrogatepass")
-    packed = zlib.compress(text, 6)
-    return b"z" + packed if len(packed) < len(text) else b"j" + text
 
 
-def _unpack(blob: bytes | memoryview) -> Any:
+def _pack(data: Any, dictionary: tuple[int, bytes] | None = None) -> bytes:
+    text = _json_bytes(data)
+    if dictionary is not None:
+        compressor = zlib.compressobj(6, zdict=dictionary[1])
+        packed = (b"d" + dictionary[0].to_bytes(4, "big") + compressor.compress(text)
+                  + compressor.flush())
+    else:
+        packed = b"z" + zlib.compress(text, 6)
+    return packed if len(packed) <= len(text) else b"j" + text
+
+
+def _unpack(blob: bytes | memoryview, dictionaries: Mapping[int, bytes]) -> Any:
     data = bytes(blob)
-    body = zlib.decompress(data[1:]) if data[:1] == b"z" else data[1:]
-    return json.loads(body.decode("utf-8", "surrogatepass"))
+    if data[:1] == b"d":
+        decompressor = zlib.decompressobj(zdict=dictionaries[int.from_bytes(data[1:5], "big")])
+        text = decompressor.decompress(data[5:]) + decompressor.flush()
+    else:
+        text = zlib.decompress(data[1:]) if data[:1] == b"z" else data[1:]
+    return json.loads(text.decode("utf-8", "surrogatepass"))
 
 
 # A base snapshot's stored form, as codec.snapshot_data writes it: the agreed values, and
