@@ -3,7 +3,8 @@
 For each size N it seeds the sandbox, runs the first (full) cycle, the echo cycle and a
 quiet one against a SQLite store (as ``benchmarks/sync.py`` does), then prints
 
-  - the store file's size and bytes per deal (after VACUUM, so free pages do not count);
+  - the store file's size and bytes per deal after VACUUM (free pages do not count), and
+    as the cycles left it;
   - per table and per index, the bytes SQLite's ``dbstat`` counts (pages, headers and
     free space in them included);
   - per column of the larger tables, the bytes of its stored values (``length`` of the
@@ -82,10 +83,12 @@ def measure(deals: int, keep: Path | None) -> float:
 
 
 def report(database: Path, deals: int) -> float:
+    written = database.stat().st_size
     with sqlite3.connect(database) as db:
         db.execute("VACUUM")
     size = database.stat().st_size
-    print(f"{deals:>7,} deals  store {size:,} bytes  {size / deals:,.0f} bytes per deal")
+    print(f"{deals:>7,} deals  store {size:,} bytes  {size / deals:,.0f} bytes per deal "
+          f"(as the cycles left it: {written:,} bytes, {written / deals:,.0f} per deal)")
     with sqlite3.connect(database) as db:
         objects = db.execute(
             "SELECT s.name, m.type, m.tbl_name, SUM(s.pgsize) FROM dbstat s "
