@@ -19,7 +19,7 @@ from handoff_sync.engine.types import LinkChangeKind, Plan, deal_key
 from handoff_sync.model import TaskStatus
 from handoff_sync.store import bulk, packing
 from handoff_sync.store.backoff import NOT_RETRIABLE_DELAY, backoff
-from handoff_sync.store.codec import encode_map
+from handoff_sync.store.codec import dictionary_samples, encode_map
 from handoff_sync.store.packing import dictionary_for
 from handoff_sync.store.partners import record_partners
 from handoff_sync.store.reviews import record_reviews
@@ -127,7 +127,8 @@ def _bases(connection: Connection, outcome: CycleOutcome) -> None:
     if not bases:
         return
     dictionary = dictionary_for(connection, outcome.pipeline, packing.BASES,
-                                lambda: [base_data(base) for base in bases], outcome.ended_at)
+                                lambda: [base_data(base) for base in dictionary_samples(bases)],
+                                outcome.ended_at)
     bulk.upsert(connection, table(BaseRow),
                 [base_row(outcome.pipeline, base, outcome.ended_at, dictionary)
                  for base in bases], ["pipeline", "deal"])
@@ -203,7 +204,8 @@ def _mirror(connection: Connection, outcome: CycleOutcome) -> None:
 
 def _fields(records: list[MirrorRecord]) -> list[dict[str, Any]]:
     """What a mirror dictionary is trained on: the records' fields, as packed."""
-    return [encode_map(record.fields) for record in records if not record.deleted]
+    live = [record for record in records if not record.deleted]
+    return [encode_map(record.fields) for record in dictionary_samples(live)]
 
 
 def _meta(connection: Connection, outcome: CycleOutcome) -> None:
