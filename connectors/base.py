@@ -196,7 +196,12 @@ class DealCreate:
 
 @dataclass
 class ApiUsage:
-    """API calls this connector made, by kind, and what the server says about limits."""
+    """API calls this connector made, by kind, and what the server says about limits.
+
+    ``calls`` and ``throttled_seconds`` are the current cycle's: the runner calls
+    ``begin_cycle`` as a cycle starts, so a report (its log line, run row and metrics)
+    carries that cycle's own figures however long the process has lived. The rest is
+    what the server last reported and what the connector learned, kept across cycles."""
 
     calls: dict[str, int] = field(default_factory=dict)  # kind (query, write, ...) -> calls
     daily_used: int | None = None  # the whole org's/account's use today, as reported
@@ -219,6 +224,11 @@ class ApiUsage:
 
     def count(self, kind: str, n: int = 1) -> None:
         self.calls[kind] = self.calls.get(kind, 0) + n
+
+    def begin_cycle(self) -> None:
+        """Start the per-cycle figures again: no calls, no time throttled."""
+        self.calls.clear()
+        self.throttled_seconds = 0.0
 
     def snapshot(self) -> dict[str, Any]:
         return {"calls": dict(sorted(self.calls.items())), "total": self.total,
