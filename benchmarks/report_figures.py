@@ -65,8 +65,14 @@ from handoff_sync.report.render_html import notes_html, section_html  # noqa: E4
 from handoff_sync.report.selection import Selection, options  # noqa: E402
 from handoff_sync.report.source import read_report_data  # noqa: E402
 from handoff_sync.store import Store  # noqa: E402
+from handoff_sync.store.codec import (  # noqa: E402
+    PACKED_DICTIONARY,
+    PackDictionary,
+    pack,
+    unpack,
+)
 
-COPYING = 1  # bump when the copying below changes: cached stores are then built again
+COPYING = 2  # bump when the copying below changes: cached stores are then built again
 # The functions compute() calls, one per figure family, as figures.py names them.
 FAMILIES = ("select", "in_period", "volume", "breakdown", "completeness", "sla",
             "acceptance", "preservation", "quality", "compute_funnels", "reviews",
@@ -243,7 +249,9 @@ def big_store(demo: Path, cache: Path, deals: int, partner_sets: int) -> Path:
 
 class Copier:
     """Copies of the demo's deal rows, their ids (and partners) renamed by a regex over
-    every text column, so ids inside JSON (links, task specs, review details) follow."""
+    every text column, so ids inside JSON (links, task specs, review details) follow; the
+    packed columns (mirrored records, base snapshots) are unpacked, renamed and packed
+    again with the dictionary they were packed with."""
 
     def __init__(self, db: sqlite3.Connection, partner_sets: int) -> None:
         self.db = db
@@ -254,6 +262,8 @@ class Copier:
         names = [row["name"] for row in self.partners[1]]
         self.names = _words(names) if names else None
         self.accounts = frozenset(row["account_id"] for row in self.partners[1])
+        self.dictionaries = {int(number): bytes(data) for number, data in db.execute(
+            "SELECT id, data FROM pack_dictionaries")}
         if not all(WORD.fullmatch(i) for i in self.ids | self.accounts):
             raise SystemExit("the demo's ids changed shape: update Copier's WORD")
 
@@ -304,6 +314,8 @@ class Copier:
             return old
 
         def rename(value: Any) -> Any:
+            if isinstance(value, bytes):  # a packed column
+                return self._repack(value, rename)
             if not isinstance(value, str):
                 return value
             if s and self.names is not None:
@@ -311,6 +323,13 @@ class Copier:
             return WORD.sub(word, value)
 
         return rename
+
+    def _repack(self, packed: bytes, rename: Callable[[Any], Any]) -> bytes:
+        data = json.loads(rename(json.dumps(unpack(packed, self.dictionaries))))
+        if packed[:1] != PACKED_DICTIONARY:
+            return pack(data)
+        number = int.from_bytes(packed[1:5], "big")
+        return pack(data, PackDictionary(number, self.dictionaries[number]))
 
     def _insert(self, name: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         if rows:

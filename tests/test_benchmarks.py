@@ -22,6 +22,7 @@ RUNS = {
     # Its summary line is for 100,000 pairs only; at 200 the last cycle's line ends it.
     "engine": (["benchmarks/engine.py", "--sizes", "200"], "200 pairs, incremental cycle"),
     "file_drop": (["benchmarks/file_drop.py", "--sizes", "1000"], "file-drop: "),
+    "footprint": (["benchmarks/footprint.py", "--sizes", "200"], "footprint: "),
     "connectors": (["benchmarks/connectors.py", "--sizes", "200"], "api-call-ratio: "),
     "console": (["benchmarks/console.py", "--deals", "200", "--repeat", "2"], "console: "),
     "sandbox": (["benchmarks/sandbox.py", "--deals", "200", "--repeat", "1"],

@@ -5,8 +5,8 @@ with both sides' values. A report needs much less: each deal's verdict, its link
 values both sides last agreed, its clocks, and the raw record only of the deals no agreed
 values stand for (direct deals, unlinked registrations). At 100,000 deals decoding the
 whole mirror was most of a report's first view, so this reads just those rows, plus one
-field of each linked CRM record (its owner id, to name the owners of direct deals), taken
-out of the JSON by the database. One read transaction, as ``load_pipeline``.
+field of each linked CRM record (its owner id, to name the owners of direct deals), the
+only value decoded of that record. One read transaction, as ``load_pipeline``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from sqlalchemy import Connection, func, select
 
 from handoff_sync.engine.types import ClockState, Link, Verdict
 from handoff_sync.model import Role, Value
-from handoff_sync.store.codec import decode, frozen_map
-from handoff_sync.store.rows import clock_from, link_from, mirror_from, verdict_from
+from handoff_sync.store.codec import decode, unpack
+from handoff_sync.store.packing import dictionaries
+from handoff_sync.store.rows import agreed_from, clock_from, link_from, mirror_from, verdict_from
 from handoff_sync.store.schema import BaseRow, ClockRow, LinkRow, MirrorRow, VerdictRow, table
 from handoff_sync.store.types import MirrorRecord
 
@@ -48,8 +49,9 @@ def load_deals(connection: Connection, pipeline: str, crm_field: str | None) -> 
     verdicts = {v.deal: v for v in map(verdict_from, _rows(connection, VerdictRow, pipeline))}
     links = {link.prm_id: link for link in map(link_from, _rows(connection, LinkRow, pipeline))}
     bases = table(BaseRow)
-    agreed = {row.deal: frozen_map(row.agreed) for row in connection.execute(
-        select(bases.c.deal, bases.c.agreed).where(bases.c.pipeline == pipeline))}
+    packed = dictionaries(connection, pipeline)
+    agreed = {row.deal: agreed_from(row.snapshot, packed) for row in connection.execute(
+        select(bases.c.deal, bases.c.snapshot).where(bases.c.pipeline == pipeline))}
     clocks = tuple(map(clock_from, _rows(connection, ClockRow, pipeline)))
     wanted: dict[Role, set[str]] = {Role.PRM: set(), Role.CRM: set()}
     for key, verdict in verdicts.items():
@@ -61,9 +63,10 @@ def load_deals(connection: Connection, pipeline: str, crm_field: str | None) -> 
                 wanted[Role.CRM].add(link.crm_id)
         elif verdict.crm_id is not None:
             wanted[Role.CRM].add(verdict.crm_id)
-    mirror = {role: MappingProxyType(_records(connection, pipeline, role, ids))
+    mirror = {role: MappingProxyType(_records(connection, pipeline, role, ids, packed))
               for role, ids in wanted.items()}
-    fields = (_field(connection, pipeline, crm_field, {link.crm_id for link in links.values()})
+    fields = (_field(connection, pipeline, crm_field, {link.crm_id for link in links.values()},
+                     packed)
               if crm_field is not None else {})
     return DealRows(MappingProxyType(verdicts), MappingProxyType(links),
                     MappingProxyType(agreed), clocks, MappingProxyType(mirror),
@@ -82,8 +85,8 @@ def _rows(connection: Connection, model: type[Any], pipeline: str) -> Any:
     return connection.execute(select(rows).where(rows.c.pipeline == pipeline))
 
 
-def _records(connection: Connection, pipeline: str, role: Role,
-             ids: Collection[str]) -> dict[str, MirrorRecord]:
+def _records(connection: Connection, pipeline: str, role: Role, ids: Collection[str],
+             packed: Mapping[int, bytes]) -> dict[str, MirrorRecord]:
     rows = table(MirrorRow)
     ordered = sorted(ids)
     found: dict[str, MirrorRecord] = {}
@@ -91,17 +94,19 @@ def _records(connection: Connection, pipeline: str, role: Role,
         query = select(rows).where(rows.c.pipeline == pipeline, rows.c.role == role.value,
                                    rows.c.record_id.in_(ordered[start:start + CHUNK]))
         for row in connection.execute(query):
-            found[row.record_id] = mirror_from(row)
+            found[row.record_id] = mirror_from(row, packed)
     return found
 
 
-def _field(connection: Connection, pipeline: str, name: str,
-           ids: Collection[str]) -> dict[str, Any]:
+def _field(connection: Connection, pipeline: str, name: str, ids: Collection[str],
+           packed: Mapping[int, bytes]) -> dict[str, Any]:
     """Record id -> the decoded value of field ``name`` of CRM records ``ids`` (those
-    that have it), extracted by the database: the rest of each record stays unread."""
+    that have it): each record's packed fields are unpacked, but only that value decoded."""
     rows = table(MirrorRow)
-    value = rows.c.fields[name]
-    query = select(rows.c.record_id, value).where(rows.c.pipeline == pipeline,
-                                                 rows.c.role == Role.CRM.value)
-    return {record_id: decode(found) for record_id, found in connection.execute(query)
-            if record_id in ids and found is not None}
+    query = select(rows.c.record_id, rows.c.packed).where(rows.c.pipeline == pipeline,
+                                                         rows.c.role == Role.CRM.value)
+    found: dict[str, Any] = {}
+    for record_id, fields in connection.execute(query):
+        if record_id in ids and (value := unpack(fields, packed).get(name)) is not None:
+            found[record_id] = decode(value)
+    return found

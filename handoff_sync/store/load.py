@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 from connectors.base import Cursor
 from handoff_sync.engine.types import EngineState, HandoffDecision, ReviewKind
 from handoff_sync.model import Role
+from handoff_sync.store.packing import dictionaries
 from handoff_sync.store.rows import (
     base_from,
     baseline_from,
@@ -53,7 +54,8 @@ def _rows(connection: Connection, model: type[Any], pipeline: str) -> Any:
 def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
     links = {link.prm_id: link
              for link in map(link_from, _rows(connection, LinkRow, pipeline))}
-    bases = {base.deal: base for base in map(base_from, _rows(connection, BaseRow, pipeline))}
+    packed = dictionaries(connection, pipeline)
+    bases = {row.deal: base_from(row, packed) for row in _rows(connection, BaseRow, pipeline)}
     tasks = {state.spec.key: state
              for state in map(task_from, _rows(connection, TaskRow, pipeline))}
     clocks = {(clock.deal, clock.handoff_type, clock.clock): clock
@@ -69,7 +71,7 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
                          MappingProxyType(baselines))
     mirror: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
     for row in _rows(connection, MirrorRow, pipeline):
-        mirror[Role(row.role)][row.record_id] = mirror_from(row)
+        mirror[Role(row.role)][row.record_id] = mirror_from(row, packed)
     checkpoints = {(row.system, row.object): Cursor(row.modified_at, row.last_id)
                    for row in _rows(connection, Checkpoint, pipeline)}
     meta = _rows(connection, PipelineMeta, pipeline).first()

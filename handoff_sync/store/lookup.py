@@ -15,7 +15,8 @@ from sqlalchemy import Connection, select
 from handoff_sync.model import Role
 from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map
-from handoff_sync.store.rows import mirror_from
+from handoff_sync.store.packing import dictionaries
+from handoff_sync.store.rows import agreed_from, mirror_from
 from handoff_sync.store.schema import BaseRow, LinkRow, MirrorRow, SyncRun, table
 from handoff_sync.store.types import DealRecords, MirrorRecord
 
@@ -37,29 +38,31 @@ def deal_records(connection: Connection, pipeline: str, deals: Collection[str],
         links.update((str(prm_id), str(crm_id))
                      for prm_id, crm_id in connection.execute(query))
     wanted_crm |= set(links.values())
-    mirror = {Role.PRM: _mirror(connection, pipeline, Role.PRM, prm_ids),
-              Role.CRM: _mirror(connection, pipeline, Role.CRM, sorted(wanted_crm))}
+    packed = dictionaries(connection, pipeline)
+    mirror = {Role.PRM: _mirror(connection, pipeline, Role.PRM, prm_ids, packed),
+              Role.CRM: _mirror(connection, pipeline, Role.CRM, sorted(wanted_crm), packed)}
     bases = table(BaseRow)
     agreed: dict[str, Mapping[str, Any]] = {}
     keys = sorted({*deals, *(f"prm:{prm_id}" for prm_id in prm_ids)})
     for chunk in bulk.chunks(keys, bulk.DELETE_CHUNK):
-        query = select(bases.c.deal, bases.c.agreed).where(
+        query = select(bases.c.deal, bases.c.snapshot).where(
             bases.c.pipeline == pipeline, bases.c.deal.in_(list(chunk)))
-        agreed.update((str(deal), MappingProxyType(decode_map(values or {})))
-                      for deal, values in connection.execute(query))
+        agreed.update((str(deal), agreed_from(snapshot, packed))
+                      for deal, snapshot in connection.execute(query))
     return DealRecords(prm=MappingProxyType(mirror[Role.PRM]),
                        crm=MappingProxyType(mirror[Role.CRM]),
                        links=MappingProxyType(links), agreed=MappingProxyType(agreed))
 
 
-def _mirror(connection: Connection, pipeline: str, role: Role,
-            ids: list[str]) -> dict[str, MirrorRecord]:
+def _mirror(connection: Connection, pipeline: str, role: Role, ids: list[str],
+            packed: Mapping[int, bytes]) -> dict[str, MirrorRecord]:
     rows = table(MirrorRow)
     found: dict[str, MirrorRecord] = {}
     for chunk in bulk.chunks(ids, bulk.DELETE_CHUNK):
         query = select(rows).where(rows.c.pipeline == pipeline, rows.c.role == role.value,
                                    rows.c.record_id.in_(list(chunk)))
-        found.update((row.record_id, mirror_from(row)) for row in connection.execute(query))
+        found.update((row.record_id, mirror_from(row, packed))
+                     for row in connection.execute(query))
     return found
 
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, select, update
 
 from handoff_sync.engine.types import LinkChangeKind, Plan, deal_key
 from handoff_sync.model import TaskStatus
-from handoff_sync.store import bulk
+from handoff_sync.store import bulk, packing
 from handoff_sync.store.backoff import NOT_RETRIABLE_DELAY, backoff
-from handoff_sync.store.codec import encode_map
+from handoff_sync.store.codec import dictionary_samples, encode_map
+from handoff_sync.store.packing import dictionary_for
 from handoff_sync.store.partners import record_partners
 from handoff_sync.store.reviews import record_reviews
 from handoff_sync.store.rows import (
+    base_data,
     base_row,
     baseline_row,
     checkpoint_row,
@@ -55,6 +58,7 @@ from handoff_sync.store.schema import (
 from handoff_sync.store.types import (
     CycleOutcome,
     FailureKind,
+    MirrorRecord,
     RecordFailure,
     ReviewChanges,
     RunKind,
@@ -69,9 +73,7 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
                  holder: str | None = None) -> ReviewChanges:
     pipeline, now, plan = outcome.pipeline, outcome.ended_at, outcome.plan
     _links(connection, pipeline, plan, now)
-    bulk.upsert(connection, table(BaseRow),
-                [base_row(pipeline, base, now) for base in plan.bases
-                 if base.deal in outcome.written_deals], ["pipeline", "deal"])
+    _bases(connection, outcome)
     _tasks(connection, outcome)
     bulk.upsert(connection, table(ClockRow), [clock_row(pipeline, c) for c in plan.clocks],
                 ["pipeline", "deal", "handoff_type", "clock"])
@@ -118,6 +120,18 @@ def _links(connection: Connection, pipeline: str, plan: Plan, now: datetime) -> 
     absorbed = [deal_key(None, link.crm_id) for link in final.values() if link is not None]
     for row in (VerdictRow, BaseRow, ClockRow, BaselineRow):
         bulk.delete_ids(connection, table(row), {"pipeline": pipeline}, "deal", absorbed)
+
+
+def _bases(connection: Connection, outcome: CycleOutcome) -> None:
+    bases = [base for base in outcome.plan.bases if base.deal in outcome.written_deals]
+    if not bases:
+        return
+    dictionary = dictionary_for(connection, outcome.pipeline, packing.BASES,
+                                lambda: [base_data(base) for base in dictionary_samples(bases)],
+                                outcome.ended_at)
+    bulk.upsert(connection, table(BaseRow),
+                [base_row(outcome.pipeline, base, outcome.ended_at, dictionary)
+                 for base in bases], ["pipeline", "deal"])
 
 
 def _tasks(connection: Connection, outcome: CycleOutcome) -> None:
@@ -176,9 +190,22 @@ def _mirror(connection: Connection, outcome: CycleOutcome) -> None:
         gone = [record_id for record_id in stored if record_id not in kept]
         bulk.delete_ids(connection, mirror, {"pipeline": outcome.pipeline, "role": role.value},
                         "record_id", gone)
-    rows = [mirror_row(outcome.pipeline, role, record)
-            for role, records in outcome.mirror.items() for record in records.values()]
+    rows: list[dict[str, Any]] = []
+    for role, records in sorted(outcome.mirror.items()):
+        if not records:
+            continue
+        recorded = list(records.values())
+        dictionary = dictionary_for(connection, outcome.pipeline, packing.MIRROR_KINDS[role],
+                                    partial(_fields, recorded), outcome.ended_at)
+        rows.extend(mirror_row(outcome.pipeline, role, record, dictionary)
+                    for record in recorded)
     bulk.upsert(connection, mirror, rows, ["pipeline", "role", "record_id"])
+
+
+def _fields(records: list[MirrorRecord]) -> list[dict[str, Any]]:
+    """What a mirror dictionary is trained on: the records' fields, as packed."""
+    live = [record for record in records if not record.deleted]
+    return [encode_map(record.fields) for record in dictionary_samples(live)]
 
 
 def _meta(connection: Connection, outcome: CycleOutcome) -> None:

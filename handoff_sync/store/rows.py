@@ -35,7 +35,19 @@ from handoff_sync.model import (
     TaskSpec,
     TaskStatus,
 )
-from handoff_sync.store.codec import decode, decode_map, encode, encode_map, frozen_map
+from handoff_sync.store.codec import (
+    AGREED,
+    PackDictionary,
+    decode,
+    decode_map,
+    encode,
+    encode_map,
+    frozen_map,
+    pack,
+    snapshot_data,
+    snapshot_maps,
+    unpack,
+)
 from handoff_sync.store.types import MirrorRecord
 
 Row = dict[str, Any]
@@ -51,14 +63,25 @@ def link_from(row: Any) -> Link:
     return Link(row.prm_id, row.crm_id, LinkMethod(row.method), row.confidence)
 
 
-def base_row(pipeline: str, base: BaseSnapshot, now: datetime) -> Row:
-    return {"pipeline": pipeline, "deal": base.deal, "prm": encode_map(base.prm),
-            "crm": encode_map(base.crm), "agreed": encode_map(base.agreed), "updated_at": now}
+def base_data(base: BaseSnapshot) -> dict[str, Any]:
+    """A base snapshot as the JSON data its row packs (``codec.snapshot_data``)."""
+    return snapshot_data(encode_map(base.prm), encode_map(base.crm), encode_map(base.agreed))
 
 
-def base_from(row: Any) -> BaseSnapshot:
-    return BaseSnapshot(row.deal, frozen_map(row.prm), frozen_map(row.crm),
-                        frozen_map(row.agreed))
+def base_row(pipeline: str, base: BaseSnapshot, now: datetime,
+             dictionary: PackDictionary | None = None) -> Row:
+    return {"pipeline": pipeline, "deal": base.deal,
+            "snapshot": pack(base_data(base), dictionary), "updated_at": now}
+
+
+def base_from(row: Any, dictionaries: Mapping[int, bytes]) -> BaseSnapshot:
+    prm, crm, agreed = snapshot_maps(unpack(row.snapshot, dictionaries))
+    return BaseSnapshot(row.deal, frozen_map(prm), frozen_map(crm), frozen_map(agreed))
+
+
+def agreed_from(snapshot: bytes, dictionaries: Mapping[int, bytes]) -> Mapping[str, Any]:
+    """The agreed values of a stored base snapshot (a ``bases.snapshot`` value)."""
+    return frozen_map(unpack(snapshot, dictionaries)[AGREED])
 
 
 def spec_data(spec: TaskSpec) -> dict[str, Any]:
@@ -167,15 +190,21 @@ def conflict_from(row: Any) -> Conflict:
                     decode(row.kept), decode(row.lost))
 
 
-def mirror_row(pipeline: str, role: Role, record: MirrorRecord) -> Row:
+def mirror_row(pipeline: str, role: Role, record: MirrorRecord,
+               dictionary: PackDictionary | None = None) -> Row:
     return {"pipeline": pipeline, "role": role.value, "record_id": record.record_id,
-            "modified_at": record.modified_at, "fields": encode_map(record.fields),
-            "deleted": record.deleted}
+            "modified_at": record.modified_at,
+            "packed": pack(encode_map(record.fields), dictionary), "deleted": record.deleted}
 
 
-def mirror_from(row: Any) -> MirrorRecord:
-    return MirrorRecord(row.record_id, row.modified_at, decode_map(row.fields),
-                        bool(row.deleted))
+def mirror_from(row: Any, dictionaries: Mapping[int, bytes]) -> MirrorRecord:
+    return MirrorRecord(row.record_id, row.modified_at,
+                        mirror_fields(row.packed, dictionaries), bool(row.deleted))
+
+
+def mirror_fields(packed: bytes, dictionaries: Mapping[int, bytes]) -> dict[str, Any]:
+    """A mirrored record's fields from its stored form (a ``mirror.packed`` value)."""
+    return decode_map(unpack(packed, dictionaries))
 
 
 def checkpoint_row(pipeline: str, system: str, object_: str, cursor: Cursor,

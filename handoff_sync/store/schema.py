@@ -2,7 +2,9 @@
 
 Every row carries its ``pipeline``: one database serves several pipelines (and several
 daemon replicas). JSON columns hold ``store.codec`` data so canonical values come back
-with their types. Instants are stored timezone-aware and always read back as aware UTC
+with their types; the two large ones (mirrored records, base snapshots) are binary
+columns holding it packed (``codec.pack``: compact, compressed), read only through
+``store.rows``. Instants are stored timezone-aware and always read back as aware UTC
 (``UtcDateTime``), on SQLite too, which has no time zone type.
 
 ``migrations/versions`` creates exactly these tables; a test compares the two.
@@ -23,6 +25,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -109,15 +112,28 @@ class PipelineMeta(Base):
 
 
 class MirrorRow(Base):
-    """The last version of one system record the daemon read (raw, flat API values)."""
+    """The last version of one system record the daemon read (raw, flat API values):
+    ``packed`` holds its fields, ``store.codec.pack``ed (``rows.mirror_fields`` reads it)."""
 
     __tablename__ = "mirror"
     pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
     role: Mapped[str] = mapped_column(String(), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(), primary_key=True)
     modified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
     deleted: Mapped[bool] = mapped_column(Boolean)
+
+
+class PackDictionaryRow(Base):
+    """A preset dictionary packed values of one pipeline are compressed against
+    (``store.packing``): written once, never changed (values name it by id)."""
+
+    __tablename__ = "pack_dictionaries"
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String())  # "bases", "mirror:prm", "mirror:crm"
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PartnerRow(Base):
@@ -151,14 +167,14 @@ class LinkRow(Base):
 
 
 class BaseRow(Base):
-    """The last agreed canonical values of one deal, per side (for the 3-way merge)."""
+    """The last agreed canonical values of one deal, per side (for the 3-way merge):
+    ``snapshot`` holds the agreed values and each side's where they differ
+    (``store.codec.snapshot_data``, ``pack``ed; ``rows.base_from`` reads it)."""
 
     __tablename__ = "bases"
     pipeline: Mapped[str] = mapped_column(String(), primary_key=True)
     deal: Mapped[str] = mapped_column(String(), primary_key=True)
-    prm: Mapped[dict[str, Any]] = mapped_column(JSON)
-    crm: Mapped[dict[str, Any]] = mapped_column(JSON)
-    agreed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -215,13 +231,11 @@ class VerdictRow(Base):
 
 
 class GateHistoryRow(Base):
-    """Every change of a deal's verdict (append-only; trend reports read it)."""
+    """Every change of a deal's verdict (append-only; trend reports read it, a whole
+    pipeline's in time order: no index by deal)."""
 
     __tablename__ = "gate_history"
-    __table_args__ = (
-        Index("ix_gate_history_pipeline_deal_recorded_at", "pipeline", "deal", "recorded_at"),
-        Index("ix_gate_history_pipeline_recorded_at", "pipeline", "recorded_at"),
-    )
+    __table_args__ = (Index("ix_gate_history_pipeline_recorded_at", "pipeline", "recorded_at"),)
     id: Mapped[int] = mapped_column(HistoryId, primary_key=True, autoincrement=True)
     pipeline: Mapped[str] = mapped_column(String())
     run_id: Mapped[str] = mapped_column(String())
