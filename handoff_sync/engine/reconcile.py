@@ -209,7 +209,10 @@ class Reconciler:
             for side in (0, 1):
                 if field.writes[side] and records[side] is not None \
                         and name not in unknown[side]:
-                    write(side, field, agreed_value, held[side], writes[side], rejected)
+                    now = held[side]
+                    if now is not _MISSING and agreed_value == now:
+                        continue  # held values are stored forms: nothing to write
+                    write(side, field, agreed_value, now, writes[side], rejected)
         return _reconciled(deal, merged, writes, holds, conflicts, rejected)
 
     def redecide(self, first: Reconciled, prm: MappedRecord | None, crm: MappedRecord | None,
