@@ -213,7 +213,8 @@ class Reconciler:
                     if now is not _MISSING and agreed_value == now:
                         continue  # held values are stored forms: nothing to write
                     write(side, field, agreed_value, now, writes[side], rejected)
-        return _reconciled(deal, merged, writes, holds, conflicts, rejected)
+        # The fields come sorted by name (_table), and so do the dicts filled from them.
+        return _reconciled(deal, merged, writes, holds, conflicts, rejected, ordered=True)
 
     def redecide(self, first: Reconciled, prm: MappedRecord | None, crm: MappedRecord | None,
                  decided: Mapping[str, Value]) -> Reconciled:
@@ -247,7 +248,7 @@ class Reconciler:
         rejected.sort(key=lambda r: (r.field, _ROLES.index(r.role)))  # as a merge lists them
         return _reconciled(first.base.deal, merged, writes,
                            (dict(first.held[0]), dict(first.held[1])),
-                           list(first.conflicts), rejected)
+                           list(first.conflicts), rejected, ordered=False)
 
     def _write(self, side: int, field: _Field, agreed_value: Value, now: Any,
                writes: dict[str, Value], rejected: list[Rejected]) -> None:
@@ -278,16 +279,24 @@ def _unknown(record: MappedRecord | None) -> frozenset[str]:
 def _reconciled(deal: str, merged: dict[str, Value],
                 writes: tuple[dict[str, Value], dict[str, Value]],
                 holds: tuple[dict[str, Value], dict[str, Value]],
-                conflicts: list[Conflict], rejected: list[Rejected]) -> Reconciled:
-    """The merge's result; each side holds afterwards what it held, with the writes."""
-    planned = MappingProxyType({role: MappingProxyType(dict(sorted(values.items())))
+                conflicts: list[Conflict], rejected: list[Rejected], *,
+                ordered: bool) -> Reconciled:
+    """The merge's result; each side holds afterwards what it held, with the writes.
+    ``ordered``: ``writes`` and ``holds`` were filled in field name order already."""
+    planned = MappingProxyType({role: MappingProxyType(values if ordered else _by_name(values))
                                 for role, values in zip(_ROLES, writes, strict=True)
                                 if values})
-    prm_after, crm_after = (MappingProxyType(dict(sorted({**held, **written}.items())))
-                            for held, written in zip(holds, writes, strict=True))
+    prm_after, crm_after = (
+        MappingProxyType({**held, **written} if ordered and written.keys() <= held.keys()
+                         else _by_name({**held, **written}))
+        for held, written in zip(holds, writes, strict=True))
     return Reconciled(MappingProxyType(merged), planned, tuple(conflicts),
                       BaseSnapshot(deal, prm_after, crm_after, MappingProxyType(dict(merged))),
                       tuple(rejected), (MappingProxyType(holds[0]), MappingProxyType(holds[1])))
+
+
+def _by_name(values: Mapping[str, Value]) -> dict[str, Value]:
+    return dict(sorted(values.items()))
 
 
 def _three_way(deal: str, name: str, rule: FieldSync, prm: Value, crm: Value,
