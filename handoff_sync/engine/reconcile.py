@@ -90,6 +90,10 @@ class _Field:
     writes: tuple[bool, bool]
     written: bool  # the policy lets the engine write it at all (not read_only)
     forms: tuple[Form | None, Form | None]  # per side, its stored form; None: as given
+    # Per side: its stored form holds any non-blank text as given (StoredForms.keeps_text),
+    # so the merge loop need not call it for one.
+    texts: tuple[bool, bool] = (False, False)
+    blanks: tuple[Value, Value] = (None, None)  # per side, a blank (None) in stored form
 
 
 # A side that holds nothing we know of for a field. Typed Any: it stands where a Value
@@ -124,10 +128,14 @@ class Reconciler:
         if rule is None:
             return _Field(name, None, (False, False), (False, False), False, (None, None))
         forms = tuple(self._form(role, name) for role in _ROLES)
+        stored = self._stored
+        texts = tuple(isinstance(stored, StoredForms) and stored.keeps_text(role, name)
+                      for role in _ROLES)
         return _Field(name, rule, (rule.prm_reads, rule.crm_reads),
                       (rule.prm_writes, rule.crm_writes),
                       rule.policy != ConflictPolicy.READ_ONLY,
-                      (forms[0], forms[1]))
+                      (forms[0], forms[1]), (texts[0], texts[1]),
+                      (_blank(forms[0]), _blank(forms[1])))
 
     def _form(self, role: Role, name: str) -> Form | None:
         stored = self._stored
@@ -162,7 +170,7 @@ class Reconciler:
             rule = field.rule
             if rule is None and name not in ids:
                 continue
-            reads, forms = field.reads, field.forms
+            reads, forms, texts = field.reads, field.forms, field.texts
             held = [_MISSING, _MISSING]  # per side, what it holds now (when known)
             was = [_MISSING, _MISSING]  # per side, the base's value in the form held has
             for side in (0, 1):
@@ -174,7 +182,13 @@ class Reconciler:
                     # need not hold stored forms (kept before the field's mapping or an
                     # owner changed), and a read left as given would differ from the
                     # agreed value it stands for and plan an echo write.
-                    now = held[side] = value if form is None else form(value)
+                    if form is None or (texts[side] and value.__class__ is str
+                                        and value.strip()):
+                        now = held[side] = value
+                    elif value is None:
+                        now = held[side] = field.blanks[side]
+                    else:
+                        now = held[side] = form(value)
                     if name in last:  # compared in the same form: unchanged stays unchanged
                         before = last[name]
                         same = type(before) is type(value) and before == value
@@ -267,6 +281,11 @@ class Reconciler:
                 rejected.append(Rejected(_ROLES[side], field.name, agreed_value, problem))
                 return
             writes[field.name] = desired
+
+
+def _blank(form: Form | None) -> Value:
+    """A blank read (None) in the stored form (forms are pure: asked once per table)."""
+    return None if form is None else form(None)
 
 
 def _unknown(record: MappedRecord | None) -> frozenset[str]:
