@@ -20,6 +20,8 @@ Memory: the peak resident set during planning minus the resident set before it (
 kernel's high-water mark is reset just before planning), per deal, for each cycle; and
 the process's peak resident set itself (input included).
 The last line is `engine: <N> deal-pairs/s`, the first cycle's rate for N = 100,000.
+Each rate is also given per CPU second the process used: on a machine shared with other
+work the wall-clock rate falls with the load, the CPU one much less.
 
     .venv/bin/python benchmarks/engine.py [--sizes 10000,100000,1000000] [--collector on]
 """
@@ -142,7 +144,7 @@ def run_size(n: int, collector_on: bool = False) -> dict[str, float]:
         gc.collect()
         before = _rss_kb()
         _reset_peak()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if cycle != "incremental":  # the daemon keeps unchanged records mapped
             prm = [to_canonical(mappings.prm, raw, prm_owners) for raw in raw_prm]
             crm = [to_canonical(mappings.crm, raw, crm_owners) for raw in raw_crm]
@@ -153,11 +155,12 @@ def run_size(n: int, collector_on: bool = False) -> dict[str, float]:
                                    prm_owners, dirty)
         # As sync.cycle plans: with the cyclic collector paused (--collector on: running).
         result = plan(engine_input) if collector_on else paused(plan, engine_input)
-        done = time.perf_counter()
+        done, cpu_done = time.perf_counter(), time.process_time()
         peak = _status_kb("VmHWM")
         figures[f"{cycle}_s"] = done - started
         figures[f"{cycle}_map_s"] = mapped - started
         figures[f"{cycle}_rate"] = n / (done - started)
+        figures[f"{cycle}_cpu_rate"] = n / max(cpu_done - cpu_started, 1e-9)
         figures[f"{cycle}_kb_per_deal"] = (peak - before) / n
         figures[f"{cycle}_peak_mb"] = peak / 1024
         figures[f"{cycle}_writes"] = len(result.writes)
@@ -216,7 +219,8 @@ def main() -> None:
         for cycle in CYCLES:
             print(f"{n:>9,} pairs, {cycle:11} cycle: {f[f'{cycle}_s']:7.2f} s "
                   f"(mapping {f[f'{cycle}_map_s']:6.2f} s), "
-                  f"{f[f'{cycle}_rate']:9,.0f} pairs/s, "
+                  f"{f[f'{cycle}_rate']:9,.0f} pairs/s "
+                  f"({f[f'{cycle}_cpu_rate']:,.0f} per CPU second), "
                   f"{f[f'{cycle}_kb_per_deal']:5.2f} KB/deal peak over input "
                   f"(peak {f[f'{cycle}_peak_mb']:,.0f} MB), "
                   f"{int(f[f'{cycle}_writes']):,} record writes, "
