@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import RunOutcome, StoreError
 from handoff_sync.sync.cycle import CycleReport, PipelineRunner, now_utc
 from handoff_sync.sync.failures import classify_message, failure_text
+from handoff_sync.sync.progress import Progress, no_progress
 
 WATCH_SECONDS = 2.0
 
@@ -130,13 +131,20 @@ def holder_id() -> str:
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    from handoff_sync.cli.progress_view import CycleDisplay, wanted
+
     reports: list[CycleReport] = []
-    with opened(args.config) as (config, store), StopSignals("handoff-sync sync") as stop:
+    # At a terminal, where each cycle stands while it runs (stderr; gone at the end).
+    display = CycleDisplay() if wanted(as_json=args.json) else None
+    with opened(args.config) as (config, store), StopSignals("handoff-sync sync") as stop, \
+            display or nullcontext():
         for pipeline in selected_pipelines(config, args.pipeline):
             if stop.requested():
                 break
-            reports.append(one_cycle(config, store, pipeline, full=args.full,
-                                     dry_run=args.dry_run, should_stop=stop.requested))
+            reports.append(one_cycle(
+                config, store, pipeline, full=args.full, dry_run=args.dry_run,
+                should_stop=stop.requested,
+                progress=display.listener(pipeline.name) if display else no_progress))
     if args.json:
         print(json.dumps([r.summary() for r in reports], indent=2, sort_keys=True))
     else:
@@ -162,9 +170,11 @@ def failed_line(command: str, report: CycleReport, verb: str) -> str:
 
 def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
               dry_run: bool, should_stop: Callable[[], bool] = lambda: False,
-              clock: Callable[[], datetime] | None = None) -> CycleReport:
+              clock: Callable[[], datetime] | None = None,
+              progress: Progress = no_progress) -> CycleReport:
     """One cycle of one pipeline under its lease (a dry run writes nothing: no lease).
-    ``clock``: the instant the cycle plans at (`plan --now`); default the real time."""
+    ``clock``: the instant the cycle plans at (`plan --now`); default the real time.
+    ``progress``: hears where the cycle stands (sync.progress)."""
     holder = holder_id()
     lease_name = f"pipeline:{pipeline.name}"
     ttl = timedelta(seconds=config.schedule.lease_seconds)
@@ -192,11 +202,12 @@ def one_cycle(config: Any, store: Any, pipeline: Any, *, full: bool,
     try:
         if lease is None:
             return runner.run_cycle(full=True if full else None, dry_run=True,
-                                    should_stop=should_stop)
+                                    should_stop=should_stop, progress=progress)
         with lease_kept(lambda: store.try_lease(lease_name, holder, ttl, datetime.now(UTC)),
                         ttl.total_seconds() / 3):
             return runner.run_cycle(full=True if full else None, dry_run=dry_run,
-                                    lease=lease, heartbeat=renew, should_stop=should_stop)
+                                    lease=lease, heartbeat=renew, should_stop=should_stop,
+                                    progress=progress)
     finally:
         try:
             runner.close()

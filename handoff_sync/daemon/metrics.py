@@ -11,12 +11,14 @@ a restart.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync.failures import CLASSES, classify, classify_message
+from handoff_sync.sync.progress import STEPS, ProgressEvent
 
 if TYPE_CHECKING:
     from handoff_sync.store.types import CycleHealth
@@ -94,6 +96,21 @@ class Metrics:
         self.leases_lost = Counter("handoff_sync_leases_lost",
                                    "Cycles abandoned because another replica took the lease",
                                    ["pipeline"], registry=reg)
+        # Where a long cycle stands (sync.progress): per step of the running cycle, or of
+        # the last one once it ended.
+        self.cycle_step_running = Gauge(
+            "handoff_sync_cycle_step_running",
+            "1 for the step the pipeline's cycle is in now (describe, pull_prm, pull_crm, "
+            "plan, write, record), else 0", ["pipeline", "phase"], registry=reg)
+        self.cycle_step_done = Gauge(
+            "handoff_sync_cycle_step_done",
+            "Items the step has done in the current (or last) cycle: records read, objects "
+            "described, deals planned, writes and tasks sent, mirror rows stored",
+            ["pipeline", "phase"], registry=reg)
+        self.cycle_step_total = Gauge(
+            "handoff_sync_cycle_step_total",
+            "Items the step has to do, where the cycle knows it beforehand (absent when not: "
+            "a pull)", ["pipeline", "phase"], registry=reg)
 
     def add_pipeline(self, pipeline: str) -> None:
         """Show the pipeline's series at zero before its first cycle."""
@@ -130,6 +147,34 @@ class Metrics:
             remaining = budget_remaining(usage)
             if remaining is not None:
                 self.api_budget_remaining.labels(pipeline, system).set(remaining)
+
+    def start_progress(self, pipeline: str) -> None:
+        """A cycle starts: no step has done anything yet (a step this cycle skips, such
+        as describe, shows 0, not the last cycle's figure)."""
+        for step in STEPS:
+            self.cycle_step_running.labels(pipeline, step).set(0)
+            self.cycle_step_done.labels(pipeline, step).set(0)
+            self._forget_total(pipeline, step)
+
+    def observe_progress(self, pipeline: str, event: ProgressEvent) -> None:
+        step = event.step
+        for other in STEPS:
+            running = other == step and not event.ended
+            self.cycle_step_running.labels(pipeline, other).set(1 if running else 0)
+        self.cycle_step_done.labels(pipeline, step).set(max(0, event.done))
+        if event.total is None:
+            self._forget_total(pipeline, step)
+        else:
+            self.cycle_step_total.labels(pipeline, step).set(max(0, event.total))
+
+    def end_progress(self, pipeline: str) -> None:
+        """The cycle ended (recorded, failed or stopped): no step is running."""
+        for step in STEPS:
+            self.cycle_step_running.labels(pipeline, step).set(0)
+
+    def _forget_total(self, pipeline: str, step: str) -> None:
+        with suppress(KeyError):  # never set (prometheus-client before 0.21 raises)
+            self.cycle_step_total.remove(pipeline, step)
 
     def observe_exception(self, pipeline: str, kind: str, exc: BaseException) -> None:
         self.cycle_exceptions.labels(pipeline, kind, type(exc).__name__).inc()

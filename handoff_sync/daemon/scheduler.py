@@ -51,7 +51,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -69,12 +69,14 @@ from handoff_sync.daemon.health import HealthServer, one_line, store_readiness
 from handoff_sync.daemon.health_routes import health_routes
 from handoff_sync.daemon.lease_keeper import lease_kept
 from handoff_sync.daemon.metrics import Metrics
+from handoff_sync.daemon.progress import CycleProgressLog
 from handoff_sync.daemon.requests import Claim, Requests
 from handoff_sync.daemon.signals import StopSignals
 from handoff_sync.errors import USER_ERRORS, CommandError
 from handoff_sync.store.leases import pipeline_lease
 from handoff_sync.store.types import LeaseLost, RunKind, RunOutcome, StoreError
 from handoff_sync.sync.failures import failure_message
+from handoff_sync.sync.progress import Progress
 
 if TYPE_CHECKING:
     from handoff_sync.config.settings import Config, PipelineConfig
@@ -106,7 +108,8 @@ class Runner(Protocol):
     def run_cycle(self, *, full: bool | None = None, dry_run: bool = False,
                   should_stop: Callable[[], bool] = ...,
                   lease: tuple[str, str] | None = None,
-                  heartbeat: Callable[[], None] = ...) -> CycleReport: ...
+                  heartbeat: Callable[[], None] = ...,
+                  progress: Progress = ...) -> CycleReport: ...
 
     def close(self) -> None: ...
 
@@ -284,12 +287,14 @@ class Daemon:
             if slot.runner is None:
                 slot.runner = self._build_runner(slot, full)
             lease = pipeline_lease(name)
+            progress = CycleProgressLog(name, self.metrics)
             with lease_kept(lambda: self.store.try_lease(lease, self.holder, self._ttl,
                                                          self._clock()),
-                            self._ttl.total_seconds() / 3):
+                            self._ttl.total_seconds() / 3), closing(progress):
                 report = slot.runner.run_cycle(
                     full=True if full else None, should_stop=self.should_stop,
-                    lease=(lease, self.holder), heartbeat=lambda: self._heartbeat(slot))
+                    lease=(lease, self.holder), heartbeat=lambda: self._heartbeat(slot),
+                    progress=progress)
         except LeaseLost as exc:
             slot.renewed_at = None
             self.failed_cycles += 1

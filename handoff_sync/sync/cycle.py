@@ -11,7 +11,6 @@ changes nothing twice.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from handoff_sync.sync.cycle_parts import (
     canonical_values,
     closed_by_people,
     links_after,
+    mappings_hash,
     merged_mirror,
     planned_counts,
     run_message,
@@ -67,6 +67,7 @@ from handoff_sync.sync.fresh import fresh_plan
 from handoff_sync.sync.partners import PartnerPull, cycle_partners, describe_partners
 from handoff_sync.sync.plan_context import PlanContext
 from handoff_sync.sync.plan_explain import dry_run_context
+from handoff_sync.sync.progress import Phase, Progress, ProgressEvent, no_progress
 from handoff_sync.sync.pull import (
     PullStopped,
     SidePull,
@@ -133,16 +134,6 @@ class CycleFailed(Exception):
     """The cycle could not run at all (mappings invalid, a system unreachable)."""
 
 
-def mappings_hash(folder: Path) -> str:
-    """Content hash of the mappings folder: a changed hash triggers a full reconcile."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()
-                       and p.suffix in (".yaml", ".yml")):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 class PipelineRunner:
     """One pipeline's connectors and its cycles; not thread-safe (one per pipeline)."""
 
@@ -168,6 +159,7 @@ class PipelineRunner:
         self.clock = clock
         # The cycle in hand's stop flag; budget waits inside the connectors poll it.
         self._should_stop: Callable[[], bool] = _never
+        self._progress: Progress = no_progress  # the cycle in hand's progress listener
         if connectors is None:
             # One API budget per org, kept in the store for every pipeline and replica.
             ledgers = getattr(store, "budget_ledger", None)
@@ -205,7 +197,8 @@ class PipelineRunner:
     def run_cycle(self, *, full: bool | None = None, dry_run: bool = False,
                   should_stop: Callable[[], bool] = lambda: False,
                   lease: tuple[str, str] | None = None,
-                  heartbeat: Callable[[], None] = lambda: None) -> CycleReport:
+                  heartbeat: Callable[[], None] = lambda: None,
+                  progress: Progress = no_progress) -> CycleReport:
         run_id = uuid.uuid4().hex[:12]
         started = self.clock()
         bound = structlog.contextvars.bound_contextvars(pipeline=self.name, run_id=run_id)
@@ -221,6 +214,7 @@ class PipelineRunner:
             if not dry_run:
                 self.store.start_run(self.name, run_id, kind, started, self.holder)
             self._should_stop = should_stop
+            self._progress = progress
             try:
                 return self._cycle(run_id, kind, started, state, folder, digest, dry_run,
                                    should_stop, lease, heartbeat)
@@ -253,6 +247,7 @@ class PipelineRunner:
                 raise
             finally:
                 self._should_stop = _never
+                self._progress = no_progress
 
     def _failure(self, exc: Exception) -> str:
         """A failed cycle's message: a connector's failure named in the config's terms
@@ -284,7 +279,10 @@ class PipelineRunner:
             # per object (the connectors keep their describe caches until start_cycle).
             for connector in self.connectors.values():
                 connector.start_cycle()
+            objects = sum(spec(mappings.side(role).system).untyped is None for role in Role)
+            self._progress(ProgressEvent(Phase.DESCRIBE, 0, objects))
             drift = self._describe(mappings)
+            self._progress(ProgressEvent(Phase.DESCRIBE, objects, objects, ended=True))
         owners = self._owner_directories(full)
         pulls = self._pull(mappings, state, drift, full, should_stop, heartbeat)
         partners = PartnerPull() if dry_run else cycle_partners(
@@ -316,10 +314,12 @@ class PipelineRunner:
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}
+        self._progress(ProgressEvent(Phase.PLAN))
         result = planned(dirty)
         heartbeat()
         result, refreshed, withheld = fresh_plan(result, planned, dirty, sides, mirror,
                                                   state, drift, now)
+        self._progress(ProgressEvent(Phase.PLAN, result.deals, result.deals, ended=True))
         read = {f"records_read_{role.value}": pulls[role].read for role in Role}
         base_counts = {"deals": result.deals, "records_read": sum(read.values()), **read,
                        "conflicts": len(result.conflicts), "reviews_open": len(result.reviews),
@@ -340,7 +340,8 @@ class PipelineRunner:
                                write_call_estimate(result, sides), context)
         done = carry_out(result, sides, mirror=mirror, holds=state.holds, drift=drift,
                          now=now, should_stop=should_stop, heartbeat=heartbeat,
-                         withheld=withheld, field_holds=state.field_holds)
+                         withheld=withheld, field_holds=state.field_holds,
+                         progress=self._progress)
         result = with_refusals(with_creations(result, done.created), done.refused)
         failures = [*done.failures, *partners.failures]
         skipped_rows = [problem for role in Role for problem in pulls[role].problems]
@@ -374,6 +375,8 @@ class PipelineRunner:
              state.engine.bases))
         ended = self.clock()
         message = run_message(failures, drift, done.stopped)
+        stored = sum(len(changed_mirror[role]) for role in Role)  # mirror rows rewritten
+        self._progress(ProgressEvent(Phase.RECORD, 0, stored))
         reviews = paused(self.store.record_cycle, CycleOutcome(
             pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
             outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
@@ -387,6 +390,7 @@ class PipelineRunner:
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
             message=message, closed_by_user=frozenset(closures.keys),
             partners=partners.changes, review_names=names), lease=lease)
+        self._progress(ProgressEvent(Phase.RECORD, stored, stored, ended=True))
         # What the next cycle compares with to find what changed outside it.
         # An interrupted cycle left planned work undone, and withheld writes wait: the
         # next one looks at every deal.
@@ -539,7 +543,8 @@ class PipelineRunner:
             try:
                 pulls[role] = pull_side(self.connectors[role], mapping, mirror=mirror,
                                         since=since, drift=drift, checkpoints=state.checkpoints,
-                                        should_stop=should_stop, heartbeat=heartbeat)
+                                        should_stop=should_stop, heartbeat=heartbeat,
+                                        progress=self._progress)
             except SchemaError:
                 # A field vanished since the last describe: forget the cached describes,
                 # find out which field, pull without it.
@@ -548,7 +553,8 @@ class PipelineRunner:
                 drift.update(self._describe(mappings))
                 pulls[role] = pull_side(self.connectors[role], mapping, mirror=mirror,
                                         since=since, drift=drift, checkpoints=state.checkpoints,
-                                        should_stop=should_stop, heartbeat=heartbeat)
+                                        should_stop=should_stop, heartbeat=heartbeat,
+                                        progress=self._progress)
         return pulls
 
     def _task_closures(self, mappings: MappingSet, state: PipelineState,

@@ -5,7 +5,9 @@ records."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 
 from connectors.errors import StopRequested
@@ -27,6 +29,16 @@ from handoff_sync.store.types import MirrorRecord, PipelineState, RecordFailure
 from handoff_sync.sync.drift import SCHEMA_ERROR_CODES
 from handoff_sync.sync.pull import SidePull
 from handoff_sync.sync.write import Refused
+
+
+def mappings_hash(folder: Path) -> str:
+    """Content hash of the mappings folder: a changed hash triggers a full reconcile."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                       and p.suffix in (".yaml", ".yml")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def merged_mirror(state: PipelineState, pulls: Mapping[Role, SidePull],

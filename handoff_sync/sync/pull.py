@@ -16,6 +16,7 @@ from connectors.base import Connector, Cursor, DropSource, RecordChange
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.store.types import MirrorRecord
 from handoff_sync.sync.drift import drifted_fields
+from handoff_sync.sync.progress import Phase, Progress, ProgressEvent, no_progress
 
 FILE_CHECKPOINT_PREFIX = "sha256:"  # a drop folder: one checkpoint row per handled export
 
@@ -38,11 +39,22 @@ class PullStopped(Exception):
 def pull_side(connector: Connector, mapping: SystemMapping, *,
               mirror: Mapping[str, MirrorRecord], since: Cursor | None,
               drift: Mapping[str, str], checkpoints: Mapping[tuple[str, str], Cursor],
-              should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> SidePull:
-    """Pull one side and merge what came back into mirror records (not yet stored)."""
+              should_stop: Callable[[], bool], heartbeat: Callable[[], None],
+              progress: Progress = no_progress) -> SidePull:
+    """Pull one side and merge what came back into mirror records (not yet stored).
+    ``progress`` hears the records read so far, after each page (or file)."""
+    side = mapping.role.value
+
+    def read_so_far(read: int, ended: bool = False) -> None:
+        progress(ProgressEvent(Phase.PULL, read, side=side, ended=ended))
+
+    read_so_far(0)
     if isinstance(connector, DropSource):  # records arrive as files, not from a cursor
-        return _pull_files(connector, mapping.system.value, mirror, checkpoints, should_stop,
-                           heartbeat, names=read_fields(mapping))
+        pulled = _pull_files(connector, mapping.system.value, mirror, checkpoints,
+                             should_stop, heartbeat, names=read_fields(mapping),
+                             progress=read_so_far)
+        read_so_far(pulled.read, ended=True)
+        return pulled
     skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
     fields = sorted(mapping.system_fields() - skipped)
     out = SidePull()
@@ -54,9 +66,11 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
             out.read += 1
         if page.cursor is not None:
             out.checkpoints[key] = page.cursor
+        read_so_far(out.read)
         heartbeat()
         if should_stop():
             raise PullStopped
+    read_so_far(out.read, ended=True)
     return out
 
 
@@ -98,7 +112,8 @@ def _json_safe(value: Any) -> Any:
 def _pull_files(connector: DropSource, system: str, mirror: Mapping[str, MirrorRecord],
                 checkpoints: Mapping[tuple[str, str], Cursor],
                 should_stop: Callable[[], bool], heartbeat: Callable[[], None], *,
-                names: Collection[str]) -> SidePull:
+                names: Collection[str],
+                progress: Callable[[int], None] = lambda read: None) -> SidePull:
     """A drop folder: every export not handled before, oldest first, rows as upserts.
 
     The connector's ``read`` merges a file: its records are kept only once the file has
@@ -128,6 +143,7 @@ def _pull_files(connector: DropSource, system: str, mirror: Mapping[str, MirrorR
         out.read += len(staged)
         out.checkpoints[(system, FILE_CHECKPOINT_PREFIX + drop.checksum)] = Cursor(
             drop.modified_at, drop.name)
+        progress(out.read)
     return out
 
 

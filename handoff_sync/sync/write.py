@@ -80,6 +80,7 @@ from handoff_sync.store.types import (
     RetryHold,
 )
 from handoff_sync.sync.drift import drifted_fields
+from handoff_sync.sync.progress import Phase, Progress, ProgressEvent, no_progress
 from handoff_sync.sync.pull import merge
 
 CHUNK = 200  # writes per connector call: one Salesforce collection, two HubSpot batches
@@ -137,24 +138,28 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
               now: datetime, should_stop: Callable[[], bool],
               heartbeat: Callable[[], None],
               withheld: Collection[tuple[Role, str]] = (),
-              field_holds: Mapping[tuple[Role, str, str], FieldHold] | None = None
-              ) -> WriteOutcome:
+              field_holds: Mapping[tuple[Role, str, str], FieldHold] | None = None,
+              progress: Progress = no_progress) -> WriteOutcome:
     """Send the plan's writes and tasks; record what happened to each.
 
     Writes to ``withheld`` records (changed since the plan was made) are not sent: their
-    deals keep their base, so the next cycle plans them again."""
+    deals keep their base, so the next cycle plans them again. ``progress`` hears how
+    many of the plan's creations, writes and tasks are dealt with (sent, or left for a
+    later cycle), after each batch."""
     out = WriteOutcome()
     done: Counter[str] = Counter()  # successful writes per deal
+    advance = _Tally(progress, len(plan.creations) + len(plan.writes) + len(plan.tasks))
+    advance(sum(1 for w in plan.writes if (w.role, w.record_id) in withheld))
     if plan.creations:
         _create_deals(sides[Role.CRM], plan.creations, out, holds=holds, now=now,
-                      should_stop=should_stop, heartbeat=heartbeat)
+                      should_stop=should_stop, heartbeat=heartbeat, advance=advance)
     for writes in _passes(plan.writes) if not out.stopped else ():
         for role in (Role.CRM, Role.PRM):
             _write_records(sides[role], [w for w in writes if w.role is role
                                          and (role, w.record_id) not in withheld], out, done,
                            mirror=mirror.get(role, {}), holds=holds, drift=drift, now=now,
                            should_stop=should_stop, heartbeat=heartbeat,
-                           field_holds=field_holds or {})
+                           field_holds=field_holds or {}, advance=advance)
             if out.stopped:
                 break
         if out.stopped:
@@ -166,9 +171,32 @@ def carry_out(plan: Plan, sides: Mapping[Role, Side], *,
                        and a.task.anchor is anchor]
             if not out.stopped and actions and side.mapping.tasks is not None:
                 _upsert_tasks(side, actions, out, holds=holds, now=now,
-                              should_stop=should_stop, heartbeat=heartbeat)
+                              should_stop=should_stop, heartbeat=heartbeat, advance=advance)
+            elif not out.stopped:
+                advance(len(actions))  # no task object on this side: nothing to send
     out.written_deals = advancing_deals(plan, done)
+    advance.end()
     return out
+
+
+class _Tally:
+    """The write phase's count for ``Progress``: items dealt with so far of the plan's."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+        progress(ProgressEvent(Phase.WRITE, 0, total))
+
+    def __call__(self, count: int) -> None:
+        if count > 0:
+            self.done += count
+            self.progress(ProgressEvent(Phase.WRITE, self.done, self.total))
+
+    def end(self) -> None:
+        self.progress(ProgressEvent(Phase.WRITE, self.done, self.total, ended=True))
+
+
+def _no_tally(count: int) -> None:
+    """Counting for nobody (the helpers called outside ``carry_out``)."""
 
 
 def advancing_deals(plan: Plan, done: Counter[str]) -> set[str]:
@@ -207,7 +235,8 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
                    holds: Mapping[tuple[Role, str], RetryHold], drift: Mapping[str, str],
                    now: datetime, should_stop: Callable[[], bool],
                    heartbeat: Callable[[], None],
-                   field_holds: Mapping[tuple[Role, str, str], FieldHold]) -> None:
+                   field_holds: Mapping[tuple[Role, str, str], FieldHold],
+                   advance: Callable[[int], None] = _no_tally) -> None:
     mapping = side.mapping
     skipped = drifted_fields(dict(drift), mapping.system.value, mapping.object)
     ready: list[tuple[FieldWrite, RecordWrite, bool]] = []
@@ -236,6 +265,7 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
                           not dropped and not held))
         elif not dropped and not held:
             done.update(_settles(write))  # nothing this system can take: nothing to fail
+    advance(len(writes) - len(ready))  # backing off, refused here, or nothing to send
     for chunk in _chunks(ready, CHUNK):
         if should_stop():
             out.stopped = True
@@ -271,6 +301,7 @@ def _write_records(side: Side, writes: Sequence[FieldWrite], out: WriteOutcome,
                     _refuse(side, write, first, error, named, out)
                 # else the second write failed too: the record fails as before
                 _settle(side, write, record_write, whole, result, out, done, mirror)
+        advance(len(chunk))
         heartbeat()
 
 
@@ -339,13 +370,15 @@ def _settle(side: Side, write: FieldWrite, record_write: RecordWrite, whole: boo
 
 def _create_deals(side: Side, creations: Sequence[DealCreation], out: WriteOutcome, *,
                   holds: Mapping[tuple[Role, str], RetryHold], now: datetime,
-                  should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> None:
+                  should_stop: Callable[[], bool], heartbeat: Callable[[], None],
+                  advance: Callable[[int], None] = _no_tally) -> None:
     """Create the plan's opportunities by their keys (before any other write: a failed or
     cut-off creation leaves nothing else waiting on it, and is planned again next cycle,
     when the key finds whatever this call did create)."""
     mapping = side.mapping
     rules = mapping.create
     if rules is None:
+        advance(len(creations))
         return
     account = rules.account
     target = CreateTarget(mapping.object, rules.external_id_field, None if account is None
@@ -371,6 +404,7 @@ def _create_deals(side: Side, creations: Sequence[DealCreation], out: WriteOutco
             continue
         ready.append((creation, DealCreate(creation.external_id, dict(values.values),
                                            creation.account_name, creation.account_domain)))
+    advance(len(creations) - len(ready))
     for chunk in _chunks(ready, CHUNK):
         if should_stop():
             out.stopped = True
@@ -396,12 +430,14 @@ def _create_deals(side: Side, creations: Sequence[DealCreation], out: WriteOutco
                 error.message if error else "the system gave no reason",
                 fields=error.fields if error else (),
                 retriable=error.retriable if error else True))
+        advance(len(chunk))
         heartbeat()
 
 
 def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, *,
                   holds: Mapping[tuple[Role, str], RetryHold], now: datetime,
-                  should_stop: Callable[[], bool], heartbeat: Callable[[], None]) -> None:
+                  should_stop: Callable[[], bool], heartbeat: Callable[[], None],
+                  advance: Callable[[int], None] = _no_tally) -> None:
     """Upsert ``actions`` (all attached alike: to deals, or to partner accounts)."""
     rules = side.mapping.tasks
     assert rules is not None
@@ -410,6 +446,7 @@ def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, 
               TaskTarget(rules.object, rules.key_field, rules.deal_link_field,
                          rules.deal_association_type_id))
     if target is None:  # mappings validate refuses training tasks without a task_link
+        advance(len(actions))
         return
     ready: list[tuple[TaskAction, TaskWrite]] = []
     for action in actions:
@@ -428,6 +465,7 @@ def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, 
                                          obj=rules.object, retriable=False))
             continue
         ready.append((action, write))
+    advance(len(actions) - len(ready))
     for chunk in _chunks(ready, CHUNK):
         if should_stop():
             out.stopped = True
@@ -450,6 +488,7 @@ def _upsert_tasks(side: Side, actions: Sequence[TaskAction], out: WriteOutcome, 
                     error.code if error else "UNKNOWN",
                     error.message if error else "the system gave no reason",
                     obj=rules.object, retriable=error.retriable if error else True))
+        advance(len(chunk))
         heartbeat()
 
 

@@ -21,6 +21,7 @@ from handoff_sync.config.settings import Config
 from handoff_sync.store import Store, sqlite_url_for
 from handoff_sync.store.types import RunKind, RunOutcome
 from handoff_sync.sync.cycle import CycleReport
+from handoff_sync.sync.progress import Phase, Progress, ProgressEvent, no_progress
 from handoff_sync.testing.clock import START, FakeClock
 
 T0 = START
@@ -97,7 +98,8 @@ class Overlap:
 
 class FakeRunner:
     """Runs ``batches`` batches of ``batch_seconds`` each, checking ``should_stop`` and
-    calling ``heartbeat`` between them as ``sync.PipelineRunner`` does."""
+    calling ``heartbeat`` between them and reporting them as the write step's progress,
+    as ``sync.PipelineRunner`` does."""
 
     def __init__(self, name: str, *, batches: int = 1, batch_seconds: float = 0.0,
                  overlap: Overlap | None = None, clock: FakeClock | None = None,
@@ -123,7 +125,8 @@ class FakeRunner:
     def run_cycle(self, *, full: bool | None = None, dry_run: bool = False,
                   should_stop: Callable[[], bool] = lambda: False,
                   lease: tuple[str, str] | None = None,
-                  heartbeat: Callable[[], None] = lambda: None) -> CycleReport:
+                  heartbeat: Callable[[], None] = lambda: None,
+                  progress: Progress = no_progress) -> CycleReport:
         self.calls.append({"full": full, "dry_run": dry_run, "lease": lease,
                            "should_stop": should_stop})
         kind = RunKind.FULL if full else RunKind.INCREMENTAL
@@ -136,6 +139,7 @@ class FakeRunner:
             if self.fail is not None:
                 raise self.fail
             done = 0
+            progress(ProgressEvent(Phase.WRITE, 0, self.batches))
             for _ in range(self.batches):
                 if should_stop() and not self.ignore_stop:
                     self.saw_stop = True
@@ -145,6 +149,8 @@ class FakeRunner:
                     self.clock.advance(self.clock_step)
                 heartbeat()
                 done += 1
+                progress(ProgressEvent(Phase.WRITE, done, self.batches))
+            progress(ProgressEvent(Phase.WRITE, done, self.batches, ended=True))
         finally:
             self.overlap.leave(self.name)
         outcome = RunOutcome.INTERRUPTED if self.saw_stop else RunOutcome.OK
