@@ -546,3 +546,30 @@ def test_redeciding_a_merge_equals_merging_with_the_decided_values(case, data):
     assert redone.base == again.base
     assert [dict(held) for held in redone.held] == [dict(held) for held in again.held]
     assert list(redone.merged) == list(again.merged)  # the same field order
+
+
+# Canonical texts per field type (readers clean them: trimmed, emails and domains in
+# lower case).
+TEXT_SAMPLES = {FieldType.TEXT: ("Acme renewal", "x" * 250),
+                FieldType.EMAIL: ("ann@example.com",), FieldType.DOMAIN: ("acme.example",)}
+
+
+@pytest.mark.parametrize("role", [Role.PRM, Role.CRM])
+def test_the_merge_tables_shortcuts_equal_the_stored_forms_of_the_shipped_mappings(role):
+    """The merge table answers two questions without calling a field's stored form: a
+    blank's form (asked once), and a non-blank text where the side holds text as given."""
+    from handoff_sync.engine.reconcile import Reconciler
+    from handoff_sync.engine.stored import StoredForms
+
+    stored = StoredForms({Role.PRM: PACK.prm, Role.CRM: PACK.crm},
+                         {Role.PRM: OWNERS, Role.CRM: OWNERS})
+    side = 0 if role is Role.PRM else 1
+    table = Reconciler(PACK.sync, stored=stored)._fields
+    assert any(field.texts[side] for field in table)  # the shortcut is taken at all
+    mapping = PACK.side(role)
+    for field in table:  # each compared with the write-and-read-back round trip itself
+        assert field.blanks[side] == as_stored(mapping, field.name, None, OWNERS), field.name
+        if field.texts[side]:
+            assert field.rule is not None
+            for text in TEXT_SAMPLES[field.rule.type]:
+                assert as_stored(mapping, field.name, text, OWNERS) == text, (field.name, text)
