@@ -6,6 +6,12 @@ a full SOQL query_all of Opportunity (per 2,000-row page), a 200-record sObject 
 update, a HubSpot search page of 200 and a 100-input batch update; and reads the server's
 peak memory (VmHWM). Targets: a 2,000-row page under 0.1 s, a batch write under 0.05 s.
 
+It also reads the sandbox's own CPU time (/proc/<pid>/stat) over two full paged reads on
+the wire: the HubSpot connector's incremental pull of the default mappings' scope (its
+exact search requests, planned by ``connectors.hubspot.search``: 200 per page, re-anchored
+at the 10,000-result cap) and a Salesforce query plus every queryMore page. A page must
+cost the server the same at any depth and size, so the CPU per page must not grow with N.
+
     .venv/bin/python benchmarks/sandbox.py [--deals 100000] [--repeat 5]
 
 The last line is the headline: `sandbox-page-2000: <seconds> s`.
@@ -14,6 +20,7 @@ The last line is the headline: `sandbox-page-2000: <seconds> s`.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import statistics
@@ -22,9 +29,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import requests
+import yaml
 from hubspot import HubSpot
 from hubspot.crm.deals import (
     BatchInputSimplePublicObjectBatchInput,
@@ -34,6 +43,9 @@ from hubspot.crm.deals import (
 from simple_salesforce import Salesforce
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `connectors` is the package at the root, not this script
+
+from connectors.hubspot.search import Hit, SlicedSearch  # noqa: E402
 
 
 def start_sandbox(deals: int, ca_out: Path) -> tuple[subprocess.Popen[str], str]:
@@ -56,6 +68,49 @@ def peak_memory_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def full_search_pull(session: requests.Session, url: str, headers: dict[str, str],
+                     scope: dict[str, str]) -> tuple[int, int]:
+    """The connector's first (cursorless) pull of ``scope``, request for request; (records
+    handed over, search calls)."""
+    plan = SlicedSearch(None, scope=scope)
+    records = 0
+    while (request := plan.next_request()) is not None:
+        body = {"filterGroups": [{"filters": [
+                    {"propertyName": c.property, "operator": c.operator, "value": c.value}
+                    for c in group]} for group in request.groups],
+                "sorts": [{"propertyName": request.sort, "direction": "ASCENDING"}],
+                "properties": ["dealname", "amount", "dealstage", "hs_lastmodifieddate"],
+                "limit": request.limit}
+        if request.after is not None:
+            body["after"] = request.after
+        answer = session.post(url, json=body, headers=headers)
+        answer.raise_for_status()
+        found = answer.json()
+        hits = [Hit(int(r["id"]), int(datetime.fromisoformat(
+            r["properties"]["hs_lastmodifieddate"]).timestamp() * 1000))
+            for r in found["results"]]
+        step = plan.accept(hits, has_more="paging" in found, total=found.get("total"))
+        records += len(step.hits)
+    return records, plan.calls
+
+
+def full_query(session: requests.Session, base_url: str, data: str,
+               headers: dict[str, str], soql: str) -> tuple[int, int]:
+    """A SOQL query and every queryMore page after it; (rows, calls)."""
+    answer = session.get(f"{data}/query/", params={"q": soql}, headers=headers).json()
+    rows, calls = len(answer["records"]), 1
+    while not answer["done"]:
+        answer = session.get(base_url + answer["nextRecordsUrl"], headers=headers).json()
+        rows, calls = rows + len(answer["records"]), calls + 1
+    return rows, calls
 
 
 def typical_time(repeat: int, action: Callable[[], object]) -> float:
@@ -150,6 +205,22 @@ def main() -> None:
             public_object_search_request=request))
         print(f"hubspot search page of {len(found['results'])} (of {found['total']}): "
               f"{search_page:.4f} s on the wire, {client_search:.4f} s through the client")
+
+        scope = {str(k): str(v) for k, v in yaml.safe_load(
+            (ROOT / "mappings" / "hubspot.yaml").read_text(encoding="utf-8"))["scope"].items()}
+        before = cpu_seconds(proc.pid)
+        pulled, calls = full_search_pull(wire, search_url, hs_headers, scope)
+        pull_cpu = cpu_seconds(proc.pid) - before
+        print(f"hubspot full pull of scope {scope}: {pulled} deals in {calls} searches, "
+              f"{pull_cpu:.2f} s of sandbox CPU ({1000 * pull_cpu / max(calls, 1):.1f} ms "
+              "per search page)")
+        before = cpu_seconds(proc.pid)
+        queried, calls = full_query(wire, base_url, data, sf_headers,
+                                    soql + " ORDER BY SystemModstamp, Id")
+        query_cpu = cpu_seconds(proc.pid) - before
+        print(f"salesforce full query + queryMore: {queried} rows in {calls} calls, "
+              f"{query_cpu:.2f} s of sandbox CPU ({1000 * query_cpu / max(calls, 1):.1f} ms "
+              "per page)")
 
         inputs = [{"id": deal["id"], "properties": {"description": "bench"}}
                   for deal in found["results"][:100]]

@@ -86,7 +86,10 @@ class Cursor:
 
     Records are pulled in (modified at, id) order; a pull from a cursor re-reads an
     overlap window before ``modified_at`` (late commits), so callers must treat records
-    as upserts (the engine's echo suppression makes a re-read free).
+    as upserts (the engine's echo suppression makes a re-read free). A completed pull's
+    last cursor may lie past every record it read, at the system's time its first query
+    ran, with no id (``connectors.server_time``): the window then re-reads only what
+    changed since.
     """
 
     modified_at: datetime
@@ -105,7 +108,9 @@ class RecordChange:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A batch of changes and the cursor that is safe to store once they are handled."""
+    """A batch of changes and the cursor that is safe to store once they are handled.
+
+    A pull's last page may hold no changes, only the cursor its completion settles."""
 
     changes: tuple[RecordChange, ...]
     cursor: Cursor | None  # None: the page held nothing and the cursor did not move
@@ -196,7 +201,12 @@ class DealCreate:
 
 @dataclass
 class ApiUsage:
-    """API calls this connector made, by kind, and what the server says about limits."""
+    """API calls this connector made, by kind, and what the server says about limits.
+
+    ``calls`` and ``throttled_seconds`` are the current cycle's: the runner calls
+    ``begin_cycle`` as a cycle starts, so a report (its log line, run row and metrics)
+    carries that cycle's own figures however long the process has lived. The rest is
+    what the server last reported and what the connector learned, kept across cycles."""
 
     calls: dict[str, int] = field(default_factory=dict)  # kind (query, write, ...) -> calls
     daily_used: int | None = None  # the whole org's/account's use today, as reported
@@ -219,6 +229,11 @@ class ApiUsage:
 
     def count(self, kind: str, n: int = 1) -> None:
         self.calls[kind] = self.calls.get(kind, 0) + n
+
+    def begin_cycle(self) -> None:
+        """Start the per-cycle figures again: no calls, no time throttled."""
+        self.calls.clear()
+        self.throttled_seconds = 0.0
 
     def snapshot(self) -> dict[str, Any]:
         return {"calls": dict(sorted(self.calls.items())), "total": self.total,

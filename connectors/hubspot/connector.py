@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -86,6 +86,7 @@ from connectors.hubspot.writes import BatchWriter
 from connectors.quoting import quoted
 from connectors.retry import RetrySettings
 from connectors.secret_text import SecretHook, ignore
+from connectors.server_time import settled
 
 log = structlog.get_logger("connectors.hubspot")
 
@@ -325,13 +326,21 @@ class HubSpotConnector:
              scope: Mapping[str, str] | None = None) -> Iterator[Page]:
         """Records modified since the cursor (less the overlap window), then the records
         archived since it (deletions). Page cursors advance in (hs_lastmodifieddate, id)
-        order and each covers exactly the records handed over so far."""
+        order and each covers exactly the records handed over so far.
+
+        With an overlap, the pull's last cursor is at least the time its first search ran
+        by HubSpot's clock (``connectors.server_time``): every change stamped an overlap
+        (>= the index lag) before it was searchable then, and the search read on to the
+        end. An empty page carries it when no record moved the cursor that far, so a quiet
+        pull stops re-reading the last write burst once the overlap has passed."""
         scope = dict(scope or {})
         self._schema.require(object_name, [*fields, *scope])
         properties = list(dict.fromkeys([*fields, MODIFIED, RECORD_ID, *scope]))
         plan = SlicedSearch(self._start(since), scope=scope, page_size=self.settings.page_size)
         cursor = since
         changes = 0
+        started: datetime | None = None
+        first = True
         while (request := plan.next_request()) is not None:
             def do_search(kw: dict[str, Any], r: SearchRequest = request) -> Any:
                 return self._search.do_search_with_http_info(
@@ -339,6 +348,8 @@ class HubSpotConnector:
 
             reply = self.transport.call(f"search {object_name}", "search", do_search,
                                         search=True)
+            if first:
+                started, first = reply.started_by, False
             body = reply.body if isinstance(reply.body, dict) else {}
             records = results_of(reply)
             self._schema.check_returned(object_name, properties, records)
@@ -357,6 +368,10 @@ class HubSpotConnector:
         for page in self._deletions(object_name, properties, since, scope, cursor):
             deletions += len(page.changes)
             yield page
+        # Complete: only now may the cursor run ahead of the records handed over.
+        handed, cursor = cursor, settled(cursor, started, self.settings.overlap)
+        if cursor is not None and cursor != handed:
+            yield Page((), cursor)
         log.info("hubspot pull", object=object_name, changes=changes, deletions=deletions,
                  search_calls=plan.calls, id_slices=plan.slices, reanchors=plan.reanchors,
                  cursor=str(cursor.modified_at) if cursor else None)

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -34,6 +35,7 @@ from connectors.hubspot.errors import (
     failure_of,
 )
 from connectors.retry import RetrySettings, call_with_retry
+from connectors.server_time import query_started_by
 
 log = structlog.get_logger("connectors.hubspot")
 
@@ -50,6 +52,9 @@ class Reply:
     status: int
     body: Any
     headers: Mapping[str, str]
+    # When HubSpot surely began handling the request, by its clock (its Date header less
+    # the round trip, ``connectors.server_time``); None: the answer did not say.
+    started_by: datetime | None = None
 
 
 class HubSpotTransport:
@@ -102,6 +107,7 @@ class HubSpotTransport:
                 kwargs["_request_auth"] = {"in": "header", "key": "Authorization",
                                            "value": "Bearer " + self.tokens.bearer()}
             self.usage.count(kind)
+            sent = time.monotonic()  # real time, whatever clock the transport is given
             try:
                 raw = invoke(kwargs)
             except Exception as exc:
@@ -124,13 +130,14 @@ class HubSpotTransport:
                     raise OutcomeUnknown(error.message, system=SYSTEM, status=failure.status,
                                          code=failure.code) from exc
                 raise error from exc
-            return self._reply(raw, what, repeatable)
+            return self._reply(raw, what, repeatable, sent)
 
-    def _reply(self, raw: Any, what: str, repeatable: bool) -> Reply:
+    def _reply(self, raw: Any, what: str, repeatable: bool, sent: float) -> Reply:
         try:
             data = raw.data
         finally:
             raw.release_conn()
+        received = time.monotonic()
         headers = dict(raw.headers or {})
         self._observe(headers)
         try:
@@ -141,7 +148,8 @@ class HubSpotTransport:
             if not repeatable:
                 raise OutcomeUnknown(message, system=SYSTEM, status=raw.status) from exc
             raise TransientError(message, system=SYSTEM, status=raw.status) from exc
-        return Reply(raw.status, body, headers)
+        date = next((value for key, value in headers.items() if key.lower() == "date"), None)
+        return Reply(raw.status, body, headers, query_started_by(date, received - sent))
 
     def _wait_turn(self, search: bool, *, paced: bool) -> None:
         """The budget first (it may wait long), then the search window, the burst window

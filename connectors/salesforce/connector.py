@@ -29,7 +29,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -87,6 +87,7 @@ from connectors.salesforce.records import (
     write_result,
 )
 from connectors.secret_text import SecretHook, ignore
+from connectors.server_time import query_started_by, settled
 
 T = TypeVar("T")
 log = structlog.get_logger("connectors.salesforce")
@@ -140,6 +141,9 @@ class _MeteredSession(requests.Session):
         super().__init__()
         self.kind = "other"  # set by the connector around each call
         self.retry_after: float | None = None  # the last response's Retry-After
+        # When Salesforce surely began handling the last request, by its clock (its Date
+        # header less the round trip, ``connectors.server_time``); None: not known.
+        self.started_by: datetime | None = None
         self._usage = usage
         self._budget = budget
         # A query may take minutes to answer, but a connection is made in seconds or not
@@ -153,7 +157,11 @@ class _MeteredSession(requests.Session):
             self._usage.throttled_seconds += self._budget.before_call()
         self._usage.count(self.kind)
         self.retry_after = None
+        self.started_by = None
+        sent = time.monotonic()  # real time, whatever clock the connector is given
         response = super().request(method, url, *args, **kwargs)
+        self.started_by = query_started_by(response.headers.get("Date"),
+                                           time.monotonic() - sent)
         self.retry_after = retry_after_seconds(response)
         info = response.headers.get("Sforce-Limit-Info")
         if info:
@@ -218,6 +226,11 @@ class SalesforceConnector:
         Without one it is a backfill of live records. The start is re-read
         ``overlap_seconds`` early (closed interval); with no overlap the (time, id)
         tie-break resumes exactly after the cursor's record.
+
+        With an overlap, the last page's cursor is at least the time the first query ran
+        by Salesforce's clock (``connectors.server_time``): an empty page carries it when
+        no record moved the cursor that far, so a quiet pull stops re-reading the last
+        write burst once the overlap has passed.
         """
         obj = query.api_name(object_name)
         include_deleted = since is not None
@@ -232,6 +245,8 @@ class SalesforceConnector:
                                include_deleted)
 
         result = query_after(start)
+        started = self._session.started_by
+        overlap = timedelta(seconds=self.settings.overlap_seconds)
         page, position = self._page(result["records"], select, floor, start)
         pages, records = 1, len(page.changes)
         if not result["done"] and result["totalSize"] > self.settings.bulk_threshold:
@@ -240,13 +255,18 @@ class SalesforceConnector:
             log.info("salesforce pull switches to bulk api 2.0", object=obj,
                      matched=result["totalSize"], threshold=self.settings.bulk_threshold)
             yield page
+            last = page.cursor
             for bulk_page in self._bulk_pull(obj, select, scope, include_deleted, position,
                                              page.cursor):
                 pages, records = pages + 1, records + len(bulk_page.changes)
+                last = bulk_page.cursor
                 yield bulk_page
+            yield from _settle(last, started, overlap)
             self._log_pull(obj, pages, records, bulk=True)
             return
+        last = floor
         if page.changes:
+            last = page.cursor
             yield page
         while not result["done"]:
             try:
@@ -261,7 +281,9 @@ class SalesforceConnector:
             page, position = self._page(result["records"], select, page.cursor, position)
             pages, records = pages + 1, records + len(page.changes)
             if page.changes:
+                last = page.cursor
                 yield page
+        yield from _settle(last, started, overlap)
         self._log_pull(obj, pages, records, bulk=False)
 
     def id_problem(self, object_name: str, record_id: str) -> str | None:
@@ -543,6 +565,15 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     iterator = iter(items)
     while chunk := tuple(islice(iterator, size)):
         yield chunk
+
+
+def _settle(last: Cursor | None, started: datetime | None,
+            overlap: timedelta) -> Iterator[Page]:
+    """An empty closing page when the pull, now complete, settles the cursor past ``last``
+    (the cursor the pages so far carried)."""
+    cursor = settled(last, started, overlap)
+    if cursor is not None and cursor != last:
+        yield Page((), cursor)
 
 
 def _query_more(url: str, headers: dict[str, str], sf: Salesforce) -> Any:

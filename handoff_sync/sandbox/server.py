@@ -14,6 +14,7 @@ import socket
 import ssl
 import tempfile
 import threading
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _handle
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header by the sandbox's clock (frozen or shifted as a test set it), as
+        the vendors date their answers by the clock that stamps their records: connectors
+        read it as the system's time (``connectors.server_time``)."""
+        if timestamp is None:
+            timestamp = self.server.sandbox.clock.now().timestamp()
+        return formatdate(timestamp, usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access logs are noise for a test server; stats are in /__sandbox__/stats."""

@@ -210,7 +210,7 @@ class PipelineRunner:
                 full = state.last_full_at is None or state.mappings_hash != digest
             kind = RunKind.FULL if full else RunKind.INCREMENTAL
             for connector in self.connectors.values():
-                connector.usage.calls.clear()
+                connector.usage.begin_cycle()  # the report's figures: this cycle's
             if not dry_run:
                 self.store.start_run(self.name, run_id, kind, started, self.holder)
             self._should_stop = should_stop

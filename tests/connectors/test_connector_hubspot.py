@@ -302,7 +302,9 @@ def test_twelve_thousand_deals_at_one_instant_are_pulled_completely_once(
     pages = list(connector.pull("deals", FIELDS, None))
     pulled = [change.id for change in changes(pages)]
     assert len(pulled) == 12_000 and set(pulled) == set(ids)
-    assert final_cursor(pages) == Cursor(T0, ids[-1])
+    assert final_cursor([page for page in pages if page.changes]) == Cursor(T0, ids[-1])
+    # The pull is complete: its cursor settles at the time its first search ran.
+    assert pages[-1].changes == () and final_cursor(pages) > Cursor(T0, ids[-1])
     # ceil(12,000 / 200) = 60 search pages; one page is read twice when the slice by id
     # starts; plus the property definitions and one archived-listing call.
     assert connector.usage.calls == {"search": 61, "metadata": 1, "read": 1}
@@ -316,13 +318,17 @@ def test_an_incremental_pull_returns_what_changed_since_the_cursor(
     connector = make()
     first = list(connector.pull("deals", FIELDS, None))
     assert [c.id for c in changes(first)] == ids  # (hs_lastmodifieddate, id) order
+    assert final_cursor([p for p in first if p.changes]) == Cursor(
+        T0 + timedelta(seconds=449), ids[-1])
+    # The seeded deals are older than the overlap: the cursor settles at the time of the
+    # first search, by the sandbox's clock.
     cursor = final_cursor(first)
-    assert cursor == Cursor(T0 + timedelta(seconds=449), ids[-1])
+    assert cursor is not None and cursor.modified_at > T0 + timedelta(seconds=449)
     # Every page's cursor is safe: it never claims a record that was not on a page yet.
     seen: set[str] = set()
     for page in first:
         seen |= {c.id for c in page.changes}
-        if page.cursor is not None:
+        if page.cursor is not None and page.changes:
             assert page.cursor.last_id in seen
 
     results = connector.write("deals", [
@@ -365,7 +371,10 @@ def test_archived_deals_come_back_as_deletions_since_the_cursor(
     assert set(deleted) == {ids[5], ids[6], other[0]}
     assert all(c.modified_at is not None and c.modified_at > cursor.modified_at
                for c in deleted.values())
-    assert pages[-1].cursor == cursor  # deletions do not move the search cursor
+    # Deletions do not move the search cursor; the completed pull then settles it.
+    assert {page.cursor for page in pages if page.changes} == {cursor}
+    assert pages[-1].changes == () and pages[-1].cursor is not None
+    assert pages[-1].cursor > cursor
 
     scoped = list(connector.pull("deals", FIELDS, cursor, scope={"pipeline": "default"}))
     assert {c.id for c in changes(scoped) if c.deleted} == {ids[5], ids[6]}

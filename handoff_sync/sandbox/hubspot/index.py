@@ -29,7 +29,10 @@ class SortedKeys:
 
     def rebuild(self, keys: Iterable[Any]) -> None:
         """Replace the contents (bulk loads: one sort instead of many inserts)."""
-        ordered = sorted(set(keys))
+        self.load_sorted(sorted(set(keys)))
+
+    def load_sorted(self, ordered: list[Any]) -> None:
+        """Replace the contents with keys already ascending and unique (not checked)."""
         self._blocks = [ordered[i:i + LOAD] for i in range(0, len(ordered), LOAD)]
         self._maxes = [block[-1] for block in self._blocks]
         self._len = len(ordered)

@@ -22,7 +22,8 @@ from handoff_sync.sandbox.hubspot.requests import (
     path_type,
 )
 from handoff_sync.sandbox.hubspot.schema import DEFAULT_PROPERTIES
-from handoff_sync.sandbox.hubspot.search import parse_query, run
+from handoff_sync.sandbox.hubspot.search import run
+from handoff_sync.sandbox.hubspot.search_query import parse_query
 from handoff_sync.sandbox.hubspot.store import SYSTEM_PROPERTIES, HsObject, resolve_type
 
 if TYPE_CHECKING:

@@ -4,7 +4,8 @@ associations, owners and issued OAuth tokens, and the validated writes that chan
 Records keep property values as the strings HubSpot stores, plus epoch-ms ``created_at``/
 ``updated_at`` (which *are* ``createdate``/``hs_lastmodifieddate``; ``hs_object_id`` is the
 id). Each table keeps its ids in order (list paging), an index of live records by
-(hs_lastmodifieddate, id) (the incremental search cursor) and one map per unique property.
+(hs_lastmodifieddate, id) (the incremental search cursor), the filtered views of that index
+paged searches use (``views``) and one map per unique property.
 A write is prepared (validated, typed, derived values computed) before it is applied, so a
 batch can check every input first and fail as a whole when HubSpot would.
 """
@@ -46,6 +47,7 @@ from handoff_sync.sandbox.hubspot.time import (
 )
 from handoff_sync.sandbox.hubspot.tokens import TokenRegistry
 from handoff_sync.sandbox.hubspot.values import coerce
+from handoff_sync.sandbox.hubspot.views import FilteredViews, Key
 
 OBJECT_TYPES: tuple[str, ...] = tuple(schema.PROPERTIES)
 SYSTEM_PROPERTIES = ("hs_object_id", "createdate", "hs_lastmodifieddate")
@@ -95,6 +97,7 @@ class ObjectTable:
         self.ids: list[int] = []  # ascending; archived records included
         self.archived_ids: list[int] = []  # ascending
         self.by_modified = SortedKeys()  # (updated_at, id) of live records
+        self.views = FilteredViews()  # subsets of by_modified, told of every change
         self.unique: defaultdict[str, dict[str, int]] = defaultdict(dict)
         self.next_id = FIRST_ID
 
@@ -105,6 +108,12 @@ class ObjectTable:
     def live_count(self) -> int:
         return len(self.by_modified)
 
+    def live_items(self) -> Iterable[tuple[Key, HsObject]]:
+        """Live records with their (updated_at, id) keys, in key order."""
+        objects = self.objects
+        return ((key, objects[key[1]])
+                for key in self.by_modified.iter_range(0, len(self.by_modified)))
+
     def load(self, objects: list[HsObject], unique_names: Collection[str]) -> None:
         """Bulk-add records keeping their ids, then rebuild the indexes once."""
         self.objects.update((obj.id, obj) for obj in objects)
@@ -112,6 +121,7 @@ class ObjectTable:
         self.archived_ids = [i for i in self.ids if self.objects[i].archived]
         live = [obj for obj in self.objects.values() if not obj.archived]
         self.by_modified.rebuild((obj.updated_at, obj.id) for obj in live)
+        self.views.clear()
         self.unique.clear()
         for obj in live:
             self._index_unique(obj, unique_names)
@@ -125,6 +135,7 @@ class ObjectTable:
         self.objects[obj.id] = obj
         self.ids.append(obj.id)  # new ids are always the highest
         self.by_modified.add((now_ms, obj.id))
+        self.views.added((now_ms, obj.id), obj)
         self._index_unique(obj, unique_names)
         return obj
 
@@ -139,12 +150,15 @@ class ObjectTable:
                 obj.properties[name] = value
         self._index_unique(obj, touched)
         self.by_modified.discard((obj.updated_at, obj.id))
+        self.views.removed((obj.updated_at, obj.id))
         obj.updated_at = now_ms
         self.by_modified.add((now_ms, obj.id))
+        self.views.added((now_ms, obj.id), obj)
 
     def archive(self, obj: HsObject, now_ms: int, unique_names: Collection[str]) -> None:
         # hs_lastmodifieddate stays put: that is why incremental search never sees deletes.
         self.by_modified.discard((obj.updated_at, obj.id))
+        self.views.removed((obj.updated_at, obj.id))
         self._unindex_unique(obj, unique_names)
         obj.archived, obj.archived_at = True, now_ms
         insort(self.archived_ids, obj.id)
