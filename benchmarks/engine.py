@@ -13,12 +13,17 @@ returns them), with the mix a running daemon sees: 85% already linked (stored li
                 cycle and only deals whose SLA clocks time moved are planned (EngineInput.dirty);
                 linking still looks at every record.
 
+Planning runs with the cyclic garbage collector paused, as sync.cycle runs it
+(``--collector on`` leaves it running; mapping the records runs with it on either way).
+
 Memory: the peak resident set during planning minus the resident set before it (the
 kernel's high-water mark is reset just before planning), per deal, for each cycle; and
 the process's peak resident set itself (input included).
 The last line is `engine: <N> deal-pairs/s`, the first cycle's rate for N = 100,000.
+Each rate is also given per CPU second the process used: on a machine shared with other
+work the wall-clock rate falls with the load, the CPU one much less.
 
-    .venv/bin/python benchmarks/engine.py [--sizes 10000,100000,1000000]
+    .venv/bin/python benchmarks/engine.py [--sizes 10000,100000,1000000] [--collector on]
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from handoff_sync.engine.types import EngineState, Link, LinkMethod  # noqa: E40
 from handoff_sync.mapping.loader import load_mappings  # noqa: E402
 from handoff_sync.mapping.system.convert import to_canonical  # noqa: E402
 from handoff_sync.model import OwnerDirectory  # noqa: E402
+from handoff_sync.sync.collector import paused  # noqa: E402
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 CYCLES = ("first", "steady", "incremental")
@@ -125,7 +131,7 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
 
 
-def run_size(n: int) -> dict[str, float]:
+def run_size(n: int, collector_on: bool = False) -> dict[str, float]:
     mappings = load_mappings(ROOT / "mappings")
     crm_owners, prm_owners = OwnerDirectory(USERS), OwnerDirectory()
     raw_prm, raw_crm, links = generate(n)
@@ -138,20 +144,23 @@ def run_size(n: int) -> dict[str, float]:
         gc.collect()
         before = _rss_kb()
         _reset_peak()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if cycle != "incremental":  # the daemon keeps unchanged records mapped
             prm = [to_canonical(mappings.prm, raw, prm_owners) for raw in raw_prm]
             crm = [to_canonical(mappings.crm, raw, crm_owners) for raw in raw_crm]
         mapped = time.perf_counter()
         dirty = (Dirty(deals=clock_driven_deals(state, mappings.policy, NOW))
                  if cycle == "incremental" else None)
-        result = plan(EngineInput("bench", mappings, prm, crm, state, NOW, crm_owners,
-                                  prm_owners, dirty))
-        done = time.perf_counter()
+        engine_input = EngineInput("bench", mappings, prm, crm, state, NOW, crm_owners,
+                                   prm_owners, dirty)
+        # As sync.cycle plans: with the cyclic collector paused (--collector on: running).
+        result = plan(engine_input) if collector_on else paused(plan, engine_input)
+        done, cpu_done = time.perf_counter(), time.process_time()
         peak = _status_kb("VmHWM")
         figures[f"{cycle}_s"] = done - started
         figures[f"{cycle}_map_s"] = mapped - started
         figures[f"{cycle}_rate"] = n / (done - started)
+        figures[f"{cycle}_cpu_rate"] = n / max(cpu_done - cpu_started, 1e-9)
         figures[f"{cycle}_kb_per_deal"] = (peak - before) / n
         figures[f"{cycle}_peak_mb"] = peak / 1024
         figures[f"{cycle}_writes"] = len(result.writes)
@@ -193,20 +202,25 @@ def _next_state(state: EngineState, result: Any) -> EngineState:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--collector", choices=("paused", "on"), default="paused",
+                        help="the garbage collector while planning: paused as the daemon "
+                             "plans (sync.collector), or on")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_size(args.child)))
+        print(json.dumps(run_size(args.child, args.collector == "on")))
         return
     rate_100k = None
     for n in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, __file__, "--child", str(n)], check=True,
+        out = subprocess.run([sys.executable, __file__, "--child", str(n),
+                              "--collector", args.collector], check=True,
                              capture_output=True, text=True).stdout
         f = json.loads(out.strip().splitlines()[-1])
         for cycle in CYCLES:
             print(f"{n:>9,} pairs, {cycle:11} cycle: {f[f'{cycle}_s']:7.2f} s "
                   f"(mapping {f[f'{cycle}_map_s']:6.2f} s), "
-                  f"{f[f'{cycle}_rate']:9,.0f} pairs/s, "
+                  f"{f[f'{cycle}_rate']:9,.0f} pairs/s "
+                  f"({f[f'{cycle}_cpu_rate']:,.0f} per CPU second), "
                   f"{f[f'{cycle}_kb_per_deal']:5.2f} KB/deal peak over input "
                   f"(peak {f[f'{cycle}_peak_mb']:,.0f} MB), "
                   f"{int(f[f'{cycle}_writes']):,} record writes, "

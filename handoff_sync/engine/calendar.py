@@ -30,7 +30,7 @@ How working time is measured, and why:
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -80,10 +80,18 @@ class WorkCalendar:
     day_starts: timedelta  # since local midnight
     day_ends: timedelta
     holidays: tuple[int, ...]  # sorted date ordinals, only those on working weekdays
+    # Derived once (a cycle asks a calendar thousands of times): the day's length, the
+    # working weekdays before each weekday of a week, and the working time before LATEST.
+    day_length: timedelta = field(init=False, repr=False, compare=False)
+    _partial_week: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _work_before_latest: timedelta = field(init=False, repr=False, compare=False)
 
-    @property
-    def day_length(self) -> timedelta:
-        return self.day_ends - self.day_starts
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "day_length", self.day_ends - self.day_starts)
+        object.__setattr__(self, "_partial_week", tuple(
+            sum(1 for weekday in self.weekdays if weekday < rest) for rest in range(7)))
+        object.__setattr__(self, "_work_before_latest",
+                           self._work_before(self._to_local(LATEST)))
 
     def is_working_day(self, day: date) -> bool:
         ordinal = day.toordinal()
@@ -94,8 +102,8 @@ class WorkCalendar:
     def _working_days_before(self, ordinal: int) -> int:
         """Working days from the start of the calendar era up to (not including) a date."""
         weeks, rest = divmod(ordinal - _MONDAY_ORDINAL, 7)
-        partial = sum(1 for weekday in self.weekdays if weekday < rest)
-        return weeks * len(self.weekdays) + partial - bisect_left(self.holidays, ordinal)
+        return (weeks * len(self.weekdays) + self._partial_week[rest]
+                - bisect_left(self.holidays, ordinal))
 
     def _working_day(self, index: int) -> date:
         """The working day with this index (0-based, as counted by _working_days_before)."""
@@ -152,7 +160,7 @@ class WorkCalendar:
         """The earliest aware UTC instant by which `work` working time has passed."""
         _require_aware(start, "start")
         target = self._work_before(self._to_local(start)) + work
-        if target >= self._work_before(self._to_local(LATEST)):
+        if target >= self._work_before_latest:
             return LATEST
         return self._to_utc(self._local_at(target))
 

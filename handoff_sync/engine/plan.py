@@ -376,7 +376,6 @@ class _DealPlanner:
             base = None
         # A linked side not pulled this cycle (and not in the mirror) is None here:
         # reconcile takes it to hold its base values and plans no write to it.
-        identity: dict[str, Value] = {"prm_id": prm_id, "crm_id": crm_id}
         merged = merge_of(self.inputs.merges, self.reconcile, key, prm, crm, base,
                           (prm_id, crm_id))
         deal = deal_from(merged.merged, inputs.pipeline)
@@ -389,7 +388,7 @@ class _DealPlanner:
                           previous=previous, now=inputs.now, rejection=step.rejection)
         decided = decided_values(deal, placement)
         if decided:  # the autopilot moved the deal: merge again with its position
-            merged = self.reconcile(key, prm, crm, base, identity=identity, decided=decided)
+            merged = self.reconcile.redecide(merged, prm, crm, decided)
         if (move := placement.move(key, deal)) is not None:
             out.moves.append(move)
         deal = placement.applied(deal)

@@ -102,8 +102,10 @@ class Placement:
 
     def applied(self, deal: Deal) -> Deal:
         """The deal as it stands in this position."""
-        if self.handoff_type is None:
-            return deal
+        if self.handoff_type is None or (
+                deal.stage_entered_at is self.entered_at  # not ==: a zone can differ
+                and deal.handoff_type == self.handoff_type and deal.handoff_stage == self.stage):
+            return deal  # it stands there already: no copy of its ~50 fields
         return replace(deal, handoff_type=self.handoff_type, handoff_stage=self.stage,
                        stage_entered_at=self.entered_at)
 

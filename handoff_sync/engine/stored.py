@@ -80,6 +80,11 @@ class StoredForms:
 
         return stored_form
 
+    def keeps_text(self, role: Role, name: str | Output) -> bool:
+        """Whether ``role`` holds any non-blank text for ``name`` as given (its form
+        returns it unchanged), so a caller may skip asking."""
+        return (role, name) in self._identity
+
     def problem(self, role: Role, name: str, value: Value) -> str | None:
         """Why ``role``'s system would refuse ``value`` for ``name`` (longer or larger than
         its described field holds); None when it fits or nothing is known of its limits."""

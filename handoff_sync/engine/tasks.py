@@ -176,7 +176,7 @@ def task_actions(deal: str, crm_id: str | None, desired: Iterable[DesiredTask],
         record = task.record_id or crm_id
         assert record is not None, "a task needs the record it is attached to"
         spec = TaskSpec(task.key, task.kind, record, task.subject, task.body,
-                        task.assignee.email, due_at(now, task.due, calendar), task.priority,
+                        task.assignee.email, _due(now, task.due, calendar), task.priority,
                         side=task.side, anchor=task.anchor)
         if state is None:
             actions.append(TaskAction(TaskActionKind.OPEN, spec, deal, "trigger holds"))
@@ -200,6 +200,27 @@ def task_actions(deal: str, crm_id: str | None, desired: Iterable[DesiredTask],
             actions.append(TaskAction(TaskActionKind.CLOSE, replace(held, status=TaskStatus.DONE),
                                       deal, "trigger no longer holds"))
     return sorted(actions, key=lambda action: action.task.key)
+
+
+# (now, duration, calendar), by identity -> them and the due time: a cycle asks the same
+# few (its one now, the policy's task durations) for every task of every deal. An entry
+# keeps its objects alive, so their ids are not reused while it is held.
+_DUE: dict[tuple[int, int, int],
+           tuple[datetime, Duration, BusinessCalendar | None, datetime]] = {}
+_DUE_LIMIT = 256
+
+
+def _due(now: datetime, duration: Duration, calendar: BusinessCalendar | None) -> datetime:
+    """``due_at(now, duration, calendar)``, remembered."""
+    key = (id(now), id(duration), id(calendar))
+    held = _DUE.get(key)
+    if held is not None and held[0] is now and held[1] is duration and held[2] is calendar:
+        return held[3]
+    due = due_at(now, duration, calendar)
+    if len(_DUE) >= _DUE_LIMIT:
+        _DUE.clear()
+    _DUE[key] = (now, duration, calendar, due)
+    return due
 
 
 def _holds(template: TaskTemplate, ctx: TaskContext) -> bool:

@@ -46,6 +46,7 @@ from handoff_sync.store.types import (
     RunOutcome,
 )
 from handoff_sync.sync.advice import explain
+from handoff_sync.sync.collector import paused
 from handoff_sync.sync.cycle_parts import (
     canonical,
     canonical_values,
@@ -302,7 +303,7 @@ class PipelineRunner:
             self.store.load_partners(self.name)), dry_run=dry_run)
 
         def planned(deals: Dirty | None) -> Plan:
-            return plan(EngineInput(
+            return paused(plan, EngineInput(
                 self.name, mappings,
                 self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
                 self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
@@ -376,7 +377,7 @@ class PipelineRunner:
         message = run_message(failures, drift, done.stopped)
         stored = sum(len(changed_mirror[role]) for role in Role)  # mirror rows rewritten
         self._progress(ProgressEvent(Phase.RECORD, 0, stored))
-        reviews = self.store.record_cycle(CycleOutcome(
+        reviews = paused(self.store.record_cycle, CycleOutcome(
             pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
             outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
             task_ids=MappingProxyType(done.task_ids),

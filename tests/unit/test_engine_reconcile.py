@@ -509,3 +509,67 @@ def test_a_first_cycle_with_an_unreadable_value_writes_nothing_to_that_side():
     assert result.writes == {}
     assert result.merged == {"amount": Decimal("10.00")}
     assert "amount" not in result.base.prm
+
+
+# ---------------------------------------------------------------- merging decided values again
+
+
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.data())
+def test_redeciding_a_merge_equals_merging_with_the_decided_values(case, data):
+    """The planner merges a deal, then (the stage autopilot moved it) merges it again with
+    decided values: ``redecide`` redoes only the decided fields, with the same result."""
+    from handoff_sync.engine.reconcile import Reconciler
+    from handoff_sync.mapping.system.convert import ValueIssue
+
+    sync, identity = case["sync"], case["identity"]
+    names = sorted({*sync, "prm_id", "crm_id", "not_mapped"})
+    decided = data.draw(st.dictionaries(st.sampled_from(names), TEXTS | AMOUNTS | FLAGS))
+    records = []
+    for role, values, modified in ((Role.PRM, case["prm"], case["prm_time"]),
+                                   (Role.CRM, case["crm"], case["crm_time"])):
+        if values is None:
+            records.append(None)
+            continue
+        plain = record(role, values, modified)
+        bad = data.draw(st.lists(st.sampled_from(sorted(values)), unique=True)) if values \
+            else []
+        records.append(MappedRecord(plain.system, role, plain.record_id, modified, True,
+                                    plain.values, tuple(ValueIssue(n, n, "?", "unreadable")
+                                                        for n in bad)))
+    merge = Reconciler(sync, stored=fake_stored)
+    prm, crm = records
+    first = merge(DEAL, prm, crm, case["base"], identity=identity)
+    again = merge(DEAL, prm, crm, case["base"], identity=identity, decided=decided)
+    redone = merge.redecide(first, prm, crm, decided)
+    assert redone == again
+    assert redone.base == again.base
+    assert [dict(held) for held in redone.held] == [dict(held) for held in again.held]
+    assert list(redone.merged) == list(again.merged)  # the same field order
+
+
+# Canonical texts per field type (readers clean them: trimmed, emails and domains in
+# lower case).
+TEXT_SAMPLES = {FieldType.TEXT: ("Acme renewal", "x" * 250),
+                FieldType.EMAIL: ("ann@example.com",), FieldType.DOMAIN: ("acme.example",)}
+
+
+@pytest.mark.parametrize("role", [Role.PRM, Role.CRM])
+def test_the_merge_tables_shortcuts_equal_the_stored_forms_of_the_shipped_mappings(role):
+    """The merge table answers two questions without calling a field's stored form: a
+    blank's form (asked once), and a non-blank text where the side holds text as given."""
+    from handoff_sync.engine.reconcile import Reconciler
+    from handoff_sync.engine.stored import StoredForms
+
+    stored = StoredForms({Role.PRM: PACK.prm, Role.CRM: PACK.crm},
+                         {Role.PRM: OWNERS, Role.CRM: OWNERS})
+    side = 0 if role is Role.PRM else 1
+    table = Reconciler(PACK.sync, stored=stored)._fields
+    assert any(field.texts[side] for field in table)  # the shortcut is taken at all
+    mapping = PACK.side(role)
+    for field in table:  # each compared with the write-and-read-back round trip itself
+        assert field.blanks[side] == as_stored(mapping, field.name, None, OWNERS), field.name
+        if field.texts[side]:
+            assert field.rule is not None
+            for text in TEXT_SAMPLES[field.rule.type]:
+                assert as_stored(mapping, field.name, text, OWNERS) == text, (field.name, text)
