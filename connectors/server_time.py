@@ -15,8 +15,11 @@ longer re-read by every cycle (a quiet cycle then costs one call per object).
 the HTTP ``Date`` header of the first query's answer. That header is written after the
 query ran and is cut to whole seconds, so the lower bound is the header less one second
 (its resolution, and any rounding a server may do) less the whole round trip, measured by
-us: however long the query took, it cannot have started before that. Without a usable
-header nothing is settled and the cursor moves as before (the newest stamp seen).
+us: however long the query took, it cannot have started before that. A further
+``CLOCK_MARGIN`` allows for the header coming from another server than the one that stamps
+records (a vendor's edge proxy, whose clock may differ a little from its database's); it
+costs nothing but that many seconds of the overlap's re-read. Without a usable header
+nothing is settled and the cursor moves as before (the newest stamp seen).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from email.utils import parsedate_to_datetime
 from connectors.base import Cursor
 
 DATE_RESOLUTION = timedelta(seconds=1)
+CLOCK_MARGIN = timedelta(seconds=5)  # the Date header's server against the record stamps'
 
 
 def query_started_by(date_header: str | None, round_trip_seconds: float) -> datetime | None:
@@ -41,7 +45,7 @@ def query_started_by(date_header: str | None, round_trip_seconds: float) -> date
         return None
     if stamped.tzinfo is None:  # RFC 5322 "-0000": a time whose zone is not known
         return None
-    start = (stamped.astimezone(UTC) - DATE_RESOLUTION
+    start = (stamped.astimezone(UTC) - DATE_RESOLUTION - CLOCK_MARGIN
              - timedelta(seconds=max(round_trip_seconds, 0.0)))
     return start.replace(microsecond=start.microsecond // 1000 * 1000)
 

@@ -310,6 +310,15 @@ class HubSpotConnectionConfig(Section):
         if self.deletion_lookback_seconds < self.overlap_seconds:
             found.append((("deletion_lookback_seconds",), "must be at least overlap_seconds "
                           f"({self.overlap_seconds:g})"))
+        elif self.deletion_lookback_seconds < (
+                floor := self.overlap_seconds + self.archive_scan_interval_seconds):
+            # A restarted daemon (or the replica taking the pipeline over) reports
+            # deletions back to its cursor less this; the last scan before it may be an
+            # interval older than the cursor, which settles at the last pull's time.
+            found.append((("deletion_lookback_seconds",), "must be at least overlap_seconds "
+                          "+ archive_scan_interval_seconds "
+                          f"({floor:g}), or a deal archived between the last archive scan "
+                          "and a restart is never reported deleted"))
         if found:
             raise KeyProblems(found)
         return self

@@ -30,6 +30,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from handoff_sync.errors import StoreError
+
 T = TypeVar("T")
 
 # Values that need no work on the way in or out (the common case, kept cheap: the
@@ -183,8 +185,11 @@ def unpack(blob: bytes | memoryview, dictionaries: Mapping[int, bytes] | None = 
         number = int.from_bytes(data[1:5], "big")
         dictionary = (dictionaries or {}).get(number)
         if dictionary is None:
-            raise ValueError(f"packed with dictionary {number}, which was not given "
-                             "(pack_dictionaries holds it)")
+            raise StoreError(
+                f"a stored value was packed with compression dictionary {number}, which the "
+                "table pack_dictionaries does not hold: the mirror and base rows packed "
+                "with it cannot be read; restore that table from a backup of this "
+                "database (its rows are never changed or deleted by handoff-sync)")
         decompressor = zlib.decompressobj(zdict=dictionary)
         text = decompressor.decompress(data[5:]) + decompressor.flush()
     else:

@@ -102,8 +102,10 @@ class _Dictionaries:
         self.found: dict[tuple[str, str], tuple[int, bytes] | None] = {}
         self.samples: dict[tuple[str, str], list[Any]] = {}
 
-    def train(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Note a page's values; store a dictionary once a pipeline's kind has enough."""
+    def train(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]],
+              final: bool) -> None:
+        """Note a page's values; store a dictionary once a pipeline's kind has enough
+        (and on the ``final`` page, whatever is left)."""
         for row in rows:
             key = (str(row["pipeline"]), self.kind(row))
             samples = self.samples.setdefault(key, []) if key not in self.found else None
@@ -114,7 +116,7 @@ class _Dictionaries:
             # Rows come in key order: a pipeline's kind before the page's last is done.
             if len(samples) >= DICTIONARY_SAMPLES or key != last:
                 self._store(connection, key, self.samples.pop(key))
-        if rows and len(rows) < BATCH:  # the last page: what is left too
+        if final:  # the last page: what is left too
             for key in list(self.samples):
                 self._store(connection, key, self.samples.pop(key))
 
@@ -135,7 +137,8 @@ class _Dictionaries:
 
 def _convert(name: str, key: Sequence[str], old: list[str], new: list[sa.Column[Any]],
              convert: Callable[[Mapping[str, Any]], dict[str, Any]],
-             train: Callable[[sa.Connection, Sequence[Mapping[str, Any]]], None] | None = None,
+             train: Callable[[sa.Connection, Sequence[Mapping[str, Any]], bool], None]
+             | None = None,
              ) -> None:
     """Replace columns ``old`` of table ``name`` by ``new``, filled by ``convert``
     (after ``train`` has seen each page)."""
@@ -152,12 +155,17 @@ def _convert(name: str, key: Sequence[str], old: list[str], new: list[sa.Column[
              .where(*(target.c[k] == sa.bindparam(f"k_{k}") for k in key))
              .values({c: sa.bindparam(f"v_{c}") for c in types}))
     connection = op.get_bind()
-    for rows in _pages(connection, source, key):
+    pages = _pages(connection, source, key)
+    rows = next(pages, None)
+    while rows is not None:
+        # One page ahead, so the last page is known even when it is a full one.
+        following = next(pages, None)
         if train is not None:
-            train(connection, rows)
+            train(connection, rows, following is None)
         connection.execute(write, [
             {**{f"k_{k}": row[k] for k in key},
              **{f"v_{c}": value for c, value in convert(row).items()}} for row in rows])
+        rows = following
     with op.batch_alter_table(name) as batch:
         for column in old:
             batch.drop_column(column)

@@ -155,3 +155,24 @@ def test_a_recorded_cycle_loads_the_same_after_a_downgrade_and_upgrade(store: St
     after = store.load_pipeline(PIPELINE)
     assert after == before
     assert typed(after) == typed(before)
+
+
+def test_the_last_kind_of_a_full_last_page_still_gets_its_dictionary(store_url: str) -> None:
+    """Rows page in key order (crm before prm): a last page that is exactly full must
+    still train the dictionary of the kind it ends with (30 PRM records here)."""
+    fields = {"dealname": "Deal", "amount": "1000", "stage": "qualified", "closed": False}
+    rows = [{"pipeline": PIPELINE, "role": role, "record_id": f"{role}{n:05}",
+             "modified_at": NOW, "fields": {**fields, "dealname": f"Deal {n}"},
+             "deleted": False}
+            for role, count in (("crm", BATCH - 30), ("prm", 30)) for n in range(count)]
+    with Store.connect(store_url) as store:
+        _to(store, BEFORE)
+        with store.engine.begin() as connection:
+            connection.execute(OLD_MIRROR.insert(), rows)
+        store.migrate()
+        with store.engine.connect() as connection:
+            kinds = set(connection.execute(sa.text(
+                "SELECT kind FROM pack_dictionaries WHERE pipeline = :p"),
+                {"p": PIPELINE}).scalars())
+        assert kinds == {"mirror:crm", "mirror:prm"}
+        assert len(store.load_pipeline(PIPELINE).mirror[Role.PRM]) == 30

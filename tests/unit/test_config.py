@@ -368,6 +368,15 @@ def test_hubspot_limits(folder: Path) -> None:
                          "    deletion_lookback_seconds: 60\n")
     assert problems(folder, text) == [
         "12: connections.prm.deletion_lookback_seconds: must be at least overlap_seconds (600)"]
+    # A restart reports deletions back to the settled cursor less the lookback: the last
+    # archive scan before it may be a scan interval older (default 900 s).
+    text = VALID.replace("    access_token: {file: secrets/token}\n",
+                         "    access_token: {file: secrets/token}\n"
+                         "    deletion_lookback_seconds: 1000\n")
+    assert problems(folder, text) == [
+        "11: connections.prm.deletion_lookback_seconds: must be at least overlap_seconds + "
+        "archive_scan_interval_seconds (1020), or a deal archived between the last archive "
+        "scan and a restart is never reported deleted"]
     # The re-read window must cover HubSpot's search index lag (30 s by default).
     text = VALID.replace("    access_token: {file: secrets/token}\n",
                          "    access_token: {file: secrets/token}\n    overlap_seconds: 10\n")

@@ -87,7 +87,7 @@ def test_every_setting_reaches_the_connector(tmp_path: Path) -> None:
           page_size: 50
           search_lag_seconds: 5
           overlap_seconds: 6
-          deletion_lookback_seconds: 7
+          deletion_lookback_seconds: 17
           archive_scan_interval_seconds: 8
           burst_limit: 9
           burst_window_seconds: 11
@@ -126,7 +126,7 @@ def test_every_setting_reaches_the_connector(tmp_path: Path) -> None:
                                       refresh_token_env="HS_REFRESH"),
         ca_file=str(tmp_path / "ca.pem"), connect_timeout=3, read_timeout=4, page_size=50,
         search_lag=timedelta(seconds=5), overlap=timedelta(seconds=6),
-        deletion_lookback=timedelta(seconds=7),
+        deletion_lookback=timedelta(seconds=17),
         archive_scan_interval=timedelta(seconds=8), burst_limit=9, burst_window=11,
         search_limit=2, search_window=1.5, pacing_margin=0.1, token_refresh_margin=60,
         retry=RetrySettings(max_attempts=2), budget=BudgetSettings(share=0.1))
