@@ -110,10 +110,16 @@ class RecordChange:
 class Page:
     """A batch of changes and the cursor that is safe to store once they are handled.
 
-    A pull's last page may hold no changes, only the cursor its completion settles."""
+    A pull's last page may hold no changes, only the cursor its completion settles.
+
+    ``total`` is what the system said, for free, the whole pull would return (HubSpot's
+    search ``total``, Salesforce's ``totalSize``): an estimate for progress displays, as
+    records may change while the pull runs, and it may leave deletions out. None: the
+    system did not say (a file drop, a connector that does not look)."""
 
     changes: tuple[RecordChange, ...]
     cursor: Cursor | None  # None: the page held nothing and the cursor did not move
+    total: int | None = None  # the whole pull's records, as estimated (not this page's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ from connectors.hubspot.records import (
     record_change,
     results_of,
     search_body,
+    search_total,
     to_ms,
 )
 from connectors.hubspot.schema import PropertySchema
@@ -340,6 +341,7 @@ class HubSpotConnector:
         cursor = since
         changes = 0
         started: datetime | None = None
+        expected: int | None = None  # the first search's total: the whole pull's estimate
         first = True
         while (request := plan.next_request()) is not None:
             def do_search(kw: dict[str, Any], r: SearchRequest = request) -> Any:
@@ -348,9 +350,12 @@ class HubSpotConnector:
 
             reply = self.transport.call(f"search {object_name}", "search", do_search,
                                         search=True)
+            body = reply.body if isinstance(reply.body, dict) else {}
             if first:
                 started, first = reply.started_by, False
-            body = reply.body if isinstance(reply.body, dict) else {}
+                # Later searches re-anchor (the result cap, a shift) and count only what is
+                # left from their start, overlapping what was read: never add them up.
+                expected = search_total(body)
             records = results_of(reply)
             self._schema.check_returned(object_name, properties, records)
             hits = [Hit(int(r["id"]), modified_ms(r), r) for r in records]
@@ -363,15 +368,15 @@ class HubSpotConnector:
             elif not page_changes:
                 continue
             changes += len(page_changes)
-            yield Page(page_changes, cursor)
+            yield Page(page_changes, cursor, expected)
         deletions = 0
         for page in self._deletions(object_name, properties, since, scope, cursor):
             deletions += len(page.changes)
-            yield page
+            yield Page(page.changes, page.cursor, expected)
         # Complete: only now may the cursor run ahead of the records handed over.
         handed, cursor = cursor, settled(cursor, started, self.settings.overlap)
         if cursor is not None and cursor != handed:
-            yield Page((), cursor)
+            yield Page((), cursor, expected)
         log.info("hubspot pull", object=object_name, changes=changes, deletions=deletions,
                  search_calls=plan.calls, id_slices=plan.slices, reanchors=plan.reanchors,
                  cursor=str(cursor.modified_at) if cursor else None)

@@ -51,6 +51,13 @@ def has_more(body: Mapping[str, Any]) -> bool:
     return next_after(body) is not None
 
 
+def search_total(body: Mapping[str, Any]) -> int | None:
+    """The records a search matches in all, as its answer says (None if it does not)."""
+    total = body.get("total")
+    return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 \
+        else None
+
+
 def next_after(body: Any) -> str | None:
     paging = body.get("paging") if isinstance(body, dict) else None
     following = paging.get("next") if isinstance(paging, dict) else None

@@ -42,18 +42,26 @@ class BulkQuery:
         self._sleep = sleep
 
     def pages(self, obj: str, text: str, schema: ObjectSchema, select: Sequence[str], *,
-              include_deleted: bool, safe: Cursor | None) -> Iterator[Page]:
+              include_deleted: bool, safe: Cursor | None, handed: int = 0,
+              expected: int | None = None) -> Iterator[Page]:
         """The records ``text`` (SOQL) matches, through one query job.
 
         Bulk results are unordered (ORDER BY disables Salesforce's chunking and risks
         timeouts), so the cursor cannot move until the last page is in: earlier pages
         carry ``safe`` (the cursor already reached), the last one the highest seen.
+
+        Pages carry the pull's total: the ``handed`` records its REST pages held plus the
+        job's numberRecordsProcessed once it is complete; ``expected`` (the REST estimate)
+        if the job does not say.
         """
         operation = Operation.query_all if include_deleted else Operation.query
         job = self._call("bulk", f"bulk query {obj}",
                          lambda sf: _bulk(sf, obj).create_job(operation, text))
         job_id = str(job["id"])
-        self._await_job(obj, job_id)
+        processed = self._await_job(obj, job_id).get("numberRecordsProcessed")
+        total = expected
+        if isinstance(processed, int) and not isinstance(processed, bool) and processed >= 0:
+            total = handed + processed
         best, locator = safe, ""
         while True:
             result = self._call("bulk", f"bulk results {obj}",
@@ -65,18 +73,19 @@ class BulkQuery:
                     best = seen if best is None else max(best, seen)
             locator = result["locator"]
             if not locator:
-                yield Page(changes, best)
+                yield Page(changes, best, total)
                 return
-            yield Page(changes, safe)
+            yield Page(changes, safe, total)
 
-    def _await_job(self, obj: str, job_id: str) -> None:
+    def _await_job(self, obj: str, job_id: str) -> dict[str, Any]:
+        """The complete job's status (its record count among it)."""
         waited = 0.0
         while True:
             info = self._call("bulk", f"bulk job status {obj}",
                               lambda sf: _bulk(sf, obj).get_job(job_id, True))
             state = info.get("state")
             if state == "JobComplete":
-                return
+                return info if isinstance(info, dict) else {}
             if state in ("Failed", "Aborted"):
                 raise RetriesExhausted(
                     f"the Bulk API 2.0 query job {job_id} on {obj} ended {state}: "

@@ -247,7 +247,10 @@ class SalesforceConnector:
         result = query_after(start)
         started = self._session.started_by
         overlap = timedelta(seconds=self.settings.overlap_seconds)
-        page, position = self._page(result["records"], select, floor, start)
+        # The first query's totalSize is the whole pull's estimate: a query re-run after an
+        # expired locator counts only what is left, and bulk refines it (its job's count).
+        expected = _total_size(result)
+        page, position = self._page(result["records"], select, floor, start, expected)
         pages, records = 1, len(page.changes)
         if not result["done"] and result["totalSize"] > self.settings.bulk_threshold:
             # Decided on the first page's totalSize, not a COUNT() query: that costs no
@@ -257,11 +260,11 @@ class SalesforceConnector:
             yield page
             last = page.cursor
             for bulk_page in self._bulk_pull(obj, select, scope, include_deleted, position,
-                                             page.cursor):
+                                             page.cursor, records, expected):
                 pages, records = pages + 1, records + len(bulk_page.changes)
-                last = bulk_page.cursor
+                last, expected = bulk_page.cursor, bulk_page.total
                 yield bulk_page
-            yield from _settle(last, started, overlap)
+            yield from _settle(last, started, overlap, expected)
             self._log_pull(obj, pages, records, bulk=True)
             return
         last = floor
@@ -278,12 +281,13 @@ class SalesforceConnector:
                 log.warning("salesforce query locator expired: re-querying from the cursor",
                             object=obj)
                 result = query_after(position)
-            page, position = self._page(result["records"], select, page.cursor, position)
+            page, position = self._page(result["records"], select, page.cursor, position,
+                                        expected)
             pages, records = pages + 1, records + len(page.changes)
             if page.changes:
                 last = page.cursor
                 yield page
-        yield from _settle(last, started, overlap)
+        yield from _settle(last, started, overlap, expected)
         self._log_pull(obj, pages, records, bulk=False)
 
     def id_problem(self, object_name: str, record_id: str) -> str | None:
@@ -493,8 +497,10 @@ class SalesforceConnector:
         return len(self._client().base_url + "query/?q=")
 
     def _page(self, records: list[dict[str, Any]], select: Sequence[str],
-              floor: Cursor | None, position: Cursor | None) -> tuple[Page, Cursor | None]:
-        """A page with its cursor, and the exact position reached.
+              floor: Cursor | None, position: Cursor | None,
+              total: int | None = None) -> tuple[Page, Cursor | None]:
+        """A page with its cursor (and the pull's estimated ``total``), and the exact
+        position reached.
 
         The position is the last row's (SystemModstamp, Id): where a re-query resumes. The
         page's cursor is the same but never below ``floor``, the cursor the caller holds,
@@ -506,19 +512,20 @@ class SalesforceConnector:
         cursor = floor
         if position is not None:
             cursor = position if cursor is None else max(cursor, position)
-        return Page(changes, cursor), position
+        return Page(changes, cursor, total), position
 
     def _bulk_pull(self, obj: str, select: Sequence[str], scope: Mapping[str, str] | None,
-                   include_deleted: bool, after: Cursor | None,
-                   safe: Cursor | None) -> Iterator[Page]:
+                   include_deleted: bool, after: Cursor | None, safe: Cursor | None,
+                   handed: int, expected: int | None) -> Iterator[Page]:
         """The rest of a big pull, after ``after``, through one Bulk API 2.0 query job
-        (``connectors.salesforce.bulk``); its pages carry ``safe`` until the last."""
+        (``connectors.salesforce.bulk``); its pages carry ``safe`` until the last, and
+        the pull's total as ``handed`` (records before the job) plus the job's count."""
         bulk = BulkQuery(self._call, page_size=self.settings.bulk_page_size,
                          poll_seconds=self.settings.bulk_poll_seconds,
                          timeout_seconds=self.settings.bulk_timeout_seconds, sleep=self._sleep)
         yield from bulk.pages(obj, query.query_text(obj, select, scope, after, ordered=False),
                               self.describe(obj), select, include_deleted=include_deleted,
-                              safe=safe)
+                              safe=safe, handed=handed, expected=expected)
 
     # --- writes ---------------------------------------------------------------------------
     def _collection(self, path: str, method: str, records: list[dict[str, Any]], *,
@@ -567,13 +574,20 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield chunk
 
 
-def _settle(last: Cursor | None, started: datetime | None,
-            overlap: timedelta) -> Iterator[Page]:
+def _settle(last: Cursor | None, started: datetime | None, overlap: timedelta,
+            total: int | None) -> Iterator[Page]:
     """An empty closing page when the pull, now complete, settles the cursor past ``last``
     (the cursor the pages so far carried)."""
     cursor = settled(last, started, overlap)
     if cursor is not None and cursor != last:
-        yield Page((), cursor)
+        yield Page((), cursor, total)
+
+
+def _total_size(result: Any) -> int | None:
+    """A query answer's totalSize: every row the query matches (None if not a count)."""
+    size = result.get("totalSize") if isinstance(result, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 \
+        else None
 
 
 def _query_more(url: str, headers: dict[str, str], sf: Salesforce) -> Any:

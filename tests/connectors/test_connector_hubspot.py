@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import requests
+from structlog.testing import capture_logs
 from hubspot import HubSpot
 from hubspot.crm.companies import SimplePublicObjectInputForCreate
 from hubspot.crm.deals import (
@@ -32,7 +33,12 @@ from hubspot.crm.deals import (
     SimplePublicObjectBatchInputForCreate,
 )
 from hubspot.crm.objects import ApiException as ObjectsApiException
-from hubspot.crm.objects import Filter, FilterGroup, PublicObjectSearchRequest
+from hubspot.crm.objects import (
+    Filter,
+    FilterGroup,
+    PublicObjectSearchRequest,
+    SimplePublicObjectInput,
+)
 
 from connectors.base import (
     AccountTarget,
@@ -64,6 +70,8 @@ from handoff_sync.model import SystemName
 from handoff_sync.sandbox.core.seed_data import HubSpotSeedObject, SeedData
 from handoff_sync.sandbox.core.usage import Quotas
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.sync.progress import Phase, ProgressEvent
+from handoff_sync.sync.pull import pull_side
 from handoff_sync.testing import contract
 from handoff_sync.testing.clock import FakeClock
 from handoff_sync.testing.contract import ConnectorContract, ContractAdapter
@@ -414,6 +422,70 @@ def test_a_pull_narrowed_by_scope_reads_only_that_pipeline(
     partner = seed_deals(sandbox, 7, first_id=50_001, pipeline=PARTNER_PIPELINE)
     pages = list(make().pull("deals", FIELDS, None, scope={"pipeline": PARTNER_PIPELINE}))
     assert [c.id for c in changes(pages)] == partner
+
+
+def test_every_page_carries_the_first_searchs_total_of_the_pull(
+    sandbox: SandboxServer, make: Factory
+) -> None:
+    seed_deals(sandbox, 450)
+    seed_deals(sandbox, 30, first_id=50_001, pipeline=PARTNER_PIPELINE)
+    pages = list(make().pull("deals", FIELDS, None))
+    assert len(changes(pages)) == 480 and len(pages) >= 3
+    assert [page.total for page in pages] == [480] * len(pages)
+    scoped = list(make().pull("deals", FIELDS, None, scope={"pipeline": PARTNER_PIPELINE}))
+    assert len(changes(scoped)) == 30
+    assert [page.total for page in scoped] == [30] * len(scoped)
+
+
+def test_a_re_anchored_search_keeps_the_first_total_and_adds_nothing_up(
+    sandbox: SandboxServer, make: Factory, hs: HubSpot
+) -> None:
+    """A deal modified behind the scan shifts the offsets: the next page is thrown away
+    and the search restarts from the open group, its own total counting only what is
+    left. The pages still carry the first search's figure, neither summed nor replaced;
+    the record read twice makes the pull one more than it said (pull_side clamps)."""
+    ids = seed_deals(sandbox, 450)
+    connector = make()
+    pulled = connector.pull("deals", FIELDS, None)
+    with capture_logs() as logs:
+        first = next(pulled)
+        hs.crm.deals.basic_api.update(ids[3],
+                                      SimplePublicObjectInput(properties={"amount": "7"}))
+        pages = [first, *pulled]
+    (summary,) = [entry for entry in logs if entry["event"] == "hubspot pull"]
+    assert summary["reanchors"] == 1
+    read = changes(pages)
+    assert len(read) == 451 and {c.id for c in read} == set(ids)
+    assert [page.total for page in pages] == [450] * len(pages)
+
+
+def test_pull_side_reports_the_estimate_clamped_to_what_it_read(
+    sandbox: SandboxServer, make: Factory, hs: HubSpot
+) -> None:
+    mapping = load_mappings(ROOT / "mappings").for_system(SystemName.HUBSPOT)
+    assert mapping is not None
+    ids = seed_deals(sandbox, 450, pipeline=PARTNER_PIPELINE)
+    connector = make()
+    events: list[ProgressEvent] = []
+    beats: list[None] = []
+
+    def heartbeat() -> None:  # after the first page: a deal already read is edited
+        beats.append(None)
+        if len(beats) == 1:
+            hs.crm.deals.basic_api.update(ids[3],
+                                          SimplePublicObjectInput(properties={"amount": "7"}))
+
+    pulled = pull_side(connector, mapping, mirror={}, since=None, drift={}, checkpoints={},
+                       should_stop=lambda: False, heartbeat=heartbeat,
+                       progress=events.append)
+    assert pulled.read == 451 and set(pulled.records) == set(ids)
+    assert events[0] == ProgressEvent(Phase.PULL, 0, None, side="prm")
+    middle = events[1:-1]
+    assert [e.total for e in middle if e.done <= 450] == [450] * sum(
+        e.done <= 450 for e in middle)
+    assert any(e.done == 451 and e.total == 451 and not e.ended for e in middle)
+    assert all(e.total is not None and e.done <= e.total for e in events[1:])
+    assert events[-1] == ProgressEvent(Phase.PULL, 451, 451, side="prm", ended=True)
 
 
 def test_fetch_reads_by_id_in_batches_of_100_leaving_out_unknown_ids(

@@ -282,6 +282,36 @@ def test_a_big_pull_continues_through_bulk_api_2_with_rest_types_and_a_safe_curs
     assert connector.usage.calls == {"auth": 1, "query": 1, "describe": 1, "bulk": 5}
 
 
+def test_rest_pages_carry_the_first_querys_total_size(
+    frozen: SandboxServer, sf: Salesforce
+) -> None:
+    seeded = create_many(sf, "Opportunity", [opportunity(Name=f"D{i}") for i in range(450)])
+    sf.Opportunity.delete(seeded[9])  # queryAll counts it too: a deletion it hands over
+    pages = list(make(frozen, page_size=200).pull("Opportunity", ["Name"], BEFORE))
+    assert len(ids_of(pages)) == 450 and len(pages) == 3
+    assert [p.total for p in pages] == [450, 450, 450]
+    backfill = list(make(frozen, page_size=200).pull("Opportunity", ["Name"], None))
+    assert len(ids_of(backfill)) == 449  # live records only
+    assert [p.total for p in backfill] == [449] * len(backfill)
+
+
+def test_a_bulk_tail_counts_the_rest_pull_and_the_jobs_records(
+    frozen: SandboxServer, sf: Salesforce
+) -> None:
+    """The first REST page's totalSize is the estimate; once the bulk job is complete its
+    numberRecordsProcessed counts the rest exactly, records created meanwhile among it."""
+    create_many(sf, "Opportunity", [opportunity(Name=f"Bulk {i}") for i in range(1_200)])
+    connector = make(frozen, page_size=200, bulk_threshold=500, bulk_page_size=400)
+    pulled = connector.pull("Opportunity", ["Name"], BEFORE)
+    first = next(pulled)
+    frozen.sandbox.clock.shift(1)  # after the first page's position
+    create_many(sf, "Opportunity", [opportunity(Name=f"Late {i}") for i in range(5)])
+    pages = [first, *pulled]
+    assert len(ids_of(pages)) == 1_205 and connector.usage.calls["bulk"] >= 3
+    assert [len(p.changes) for p in pages] == [200, 400, 400, 205]
+    assert [p.total for p in pages] == [1_200, 1_205, 1_205, 1_205]
+
+
 def test_a_query_locator_that_expired_mid_pull_is_replaced_from_the_cursor(
     frozen: SandboxServer, sf: Salesforce
 ) -> None:
