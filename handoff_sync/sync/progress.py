@@ -4,9 +4,12 @@ A cycle runs describe, pull (one step per side), plan, write and record. Each st
 reports ``ProgressEvent``s to a ``Progress`` callback: one when it starts (done 0), one
 as its count moves (after each page read, each batch sent) and one when it ends. ``done``
 is cumulative, so a listener that drops events (a display drawing ten times a second)
-loses nothing. ``total`` is given only where the cycle knows it before the step ends
-(the writes and tasks a plan holds); a pull's total is unknown (the connectors' pages
-do not carry the systems' match counts), and so is its ETA.
+loses nothing. ``total`` is given where the cycle knows it before the step ends: the
+writes and tasks a plan holds, and a pull's records where the system said how many its
+query matches (the connectors' ``Page.total``: HubSpot's search total, Salesforce's
+totalSize or bulk job count). A pull's total is an estimate (records change while it
+runs, deletions come on top), so it never falls below ``done`` (``estimated_total``):
+no display shows more than 100% or a negative ETA. Without one, a pull has no ETA.
 
 Nothing here draws or logs: the CLI turns events into a rich display, the daemon into
 ``cycle_progress`` log lines and gauges. ``PhaseMeter`` is the arithmetic both may share:
@@ -58,6 +61,15 @@ def no_progress(event: ProgressEvent) -> None:
 STEPS = ("describe", "pull_prm", "pull_crm", "plan", "write", "record")
 
 
+def estimated_total(done: int, estimate: int | None) -> int | None:
+    """An estimated total as an event may carry it: never below what is ``done`` (records
+    that arrived after the estimate was made), so the step shows at most 100% and no
+    negative time left; None when there is no estimate."""
+    if estimate is None:
+        return None
+    return max(estimate, done, 0)
+
+
 @dataclass
 class PhaseMeter:
     """One step's rate and ETA, from its events and the readings (seconds, any origin:
@@ -71,7 +83,9 @@ class PhaseMeter:
     def update(self, event: ProgressEvent, now: float) -> None:
         self.done = max(0, event.done)
         if event.total is not None:
-            self.total = max(0, event.total)
+            self.total = estimated_total(self.done, event.total)
+        elif self.total is not None:  # a total kept from an earlier event, overtaken
+            self.total = estimated_total(self.done, self.total)
         self.at = now
 
     @property

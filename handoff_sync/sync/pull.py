@@ -16,7 +16,13 @@ from connectors.base import Connector, Cursor, DropSource, RecordChange
 from handoff_sync.mapping.system.convert import SystemMapping
 from handoff_sync.store.types import MirrorRecord
 from handoff_sync.sync.drift import drifted_fields
-from handoff_sync.sync.progress import Phase, Progress, ProgressEvent, no_progress
+from handoff_sync.sync.progress import (
+    Phase,
+    Progress,
+    ProgressEvent,
+    estimated_total,
+    no_progress,
+)
 
 FILE_CHECKPOINT_PREFIX = "sha256:"  # a drop folder: one checkpoint row per handled export
 
@@ -42,11 +48,17 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
               should_stop: Callable[[], bool], heartbeat: Callable[[], None],
               progress: Progress = no_progress) -> SidePull:
     """Pull one side and merge what came back into mirror records (not yet stored).
-    ``progress`` hears the records read so far, after each page (or file)."""
+    ``progress`` hears the records read so far, after each page (or file), of the total
+    the system estimated for the pull when its pages say (``estimated_total``); a pull
+    that ended reports what it read as its total."""
     side = mapping.role.value
+    expected: int | None = None  # the connector's estimate, from the latest page telling
 
     def read_so_far(read: int, ended: bool = False) -> None:
-        progress(ProgressEvent(Phase.PULL, read, side=side, ended=ended))
+        total = estimated_total(read, expected)
+        if ended and total is not None:
+            total = read  # it ended: what it read was all of it
+        progress(ProgressEvent(Phase.PULL, read, total, side=side, ended=ended))
 
     read_so_far(0)
     if isinstance(connector, DropSource):  # records arrive as files, not from a cursor
@@ -64,6 +76,8 @@ def pull_side(connector: Connector, mapping: SystemMapping, *,
         for change in page.changes:
             out.records[change.id] = merge(mirror.get(change.id), change, read=read)
             out.read += 1
+        if page.total is not None:
+            expected = page.total
         if page.cursor is not None:
             out.checkpoints[key] = page.cursor
         read_so_far(out.read)

@@ -43,7 +43,12 @@ def test_a_full_cycle_reports_every_step_in_order_with_its_counts(
         counts = report.counts
         assert done["pull_prm"].done == counts["records_read_prm"] > 0
         assert done["pull_crm"].done == counts["records_read_crm"] > 0
-        assert done["pull_prm"].total is None  # the connectors give no match count
+        # The systems said how many records their queries match: the pulls had a total
+        # (and so an ETA) before they ended, and ended on what they read.
+        for side in ("pull_prm", "pull_crm"):
+            assert any(e.total is not None and not e.ended and e.done > 0
+                       for e in events if e.step == side), side
+            assert done[side].total == done[side].done
         assert done["plan"].done == counts["deals"] > 0
         write = done["write"]
         # Every planned creation, write and task was dealt with; the first cycle writes.
@@ -102,6 +107,8 @@ def test_the_daemon_logs_each_step_and_keeps_the_step_gauges(
                  phase="pull_prm") == report.counts["records_read_prm"]
     assert value("handoff_sync_cycle_step_total", pipeline="partners",
                  phase="write") == write["total"]
-    assert value("handoff_sync_cycle_step_total", pipeline="partners", phase="pull_crm") is None
+    assert value("handoff_sync_cycle_step_total", pipeline="partners",
+                 phase="pull_crm") == report.counts["records_read_crm"]
+    assert finished[("pull", "prm")]["total"] == report.counts["records_read_prm"]
     assert all(value("handoff_sync_cycle_step_running", pipeline="partners", phase=step) == 0
                for step in STEPS)  # the cycle is over

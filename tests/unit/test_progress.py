@@ -16,7 +16,14 @@ from structlog.testing import capture_logs
 from handoff_sync.cli.progress_view import CycleDisplay, wanted
 from handoff_sync.daemon.metrics import Metrics
 from handoff_sync.daemon.progress import CycleProgressLog
-from handoff_sync.sync.progress import STEPS, Phase, PhaseMeter, ProgressEvent, no_progress
+from handoff_sync.sync.progress import (
+    STEPS,
+    Phase,
+    PhaseMeter,
+    ProgressEvent,
+    estimated_total,
+    no_progress,
+)
 
 
 class Ticks:
@@ -78,6 +85,36 @@ def test_no_eta_without_a_total_or_before_anything_is_done() -> None:
     # A total known from an earlier event stays when a later one does not repeat it.
     write.update(ProgressEvent(Phase.WRITE, 5), now=10.0)
     assert write.total == 10 and write.eta == 10.0
+
+
+def test_an_estimated_total_never_falls_below_what_is_done() -> None:
+    assert estimated_total(300, None) is None  # no estimate: no total
+    assert estimated_total(300, 1000) == 1000
+    assert estimated_total(1000, 1000) == 1000
+    assert estimated_total(1010, 1000) == 1010  # records arrived after the estimate
+    assert estimated_total(0, -5) == 0
+    # A meter whose total (kept from an earlier event) is overtaken: 100%, ETA 0, never
+    # negative.
+    pull = PhaseMeter(started=0.0)
+    pull.update(ProgressEvent(Phase.PULL, 400, 1000, side="crm"), now=8.0)
+    assert pull.total == 1000 and pull.eta == 12.0
+    pull.update(ProgressEvent(Phase.PULL, 1010, side="crm"), now=20.0)
+    assert pull.total == 1010 and pull.eta == 0.0
+    pull.update(ProgressEvent(Phase.PULL, 1020, 1000, side="crm"), now=21.0)
+    assert pull.total == 1020 and pull.eta == 0.0
+
+
+def test_a_pull_with_an_estimate_logs_its_eta(logs: list[dict[str, Any]]) -> None:
+    ticks = Ticks()
+    listener = CycleProgressLog("alpha", Metrics(), every_seconds=30.0, clock=ticks)
+    listener(ProgressEvent(Phase.PULL, 0, side="crm"))
+    ticks.now += 40
+    listener(ProgressEvent(Phase.PULL, 400, 1200, side="crm"))
+    ticks.now += 40
+    listener(ProgressEvent(Phase.PULL, 1200, 1200, side="crm", ended=True))
+    first, last = progress_lines(logs)
+    assert (first["done"], first["total"], first["eta_seconds"]) == (400, 1200, 80.0)
+    assert last["ended"] and last["total"] == 1200
 
 
 # -- the daemon: cycle_progress lines and gauges ----------------------------------------------
@@ -180,8 +217,11 @@ def test_the_display_shows_each_step_with_its_count_and_total() -> None:
         listen(ProgressEvent(Phase.PULL, 0, side="prm"))
         listen(ProgressEvent(Phase.PULL, 1234, side="prm"))
         listen(ProgressEvent(Phase.PULL, 1500, side="prm", ended=True))
+        listen(ProgressEvent(Phase.PULL, 0, side="crm"))
+        listen(ProgressEvent(Phase.PULL, 600, 1200, side="crm"))  # the system's estimate
         listen(ProgressEvent(Phase.WRITE, 0, 300))
         listen(ProgressEvent(Phase.WRITE, 200, 300))
     text = out.getvalue()
     assert "partners pull prm" in text and "1,500 records" in text
     assert "partners write" in text and "200/300 writes" in text
+    assert "partners pull crm" in text and "600/1,200 records" in text
