@@ -25,7 +25,6 @@ from typing import Any
 
 import pytest
 import requests
-from structlog.testing import capture_logs
 from hubspot import HubSpot
 from hubspot.crm.companies import SimplePublicObjectInputForCreate
 from hubspot.crm.deals import (
@@ -39,6 +38,7 @@ from hubspot.crm.objects import (
     PublicObjectSearchRequest,
     SimplePublicObjectInput,
 )
+from structlog.testing import capture_logs
 
 from connectors.base import (
     AccountTarget,
