@@ -7,13 +7,16 @@ simple-salesforce, ``host`` and ``ssl_ca_cert`` for hubspot-api-client.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import structlog
 from hubspot import HubSpot
 from hypothesis import is_hypothesis_test, settings
 from simple_salesforce import Salesforce
+from structlog.testing import capture_logs
 
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.testing.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
@@ -70,3 +73,15 @@ def sf(sandbox: SandboxServer) -> Salesforce:
 @pytest.fixture
 def hs(sandbox: SandboxServer) -> HubSpot:
     return hubspot_client(sandbox)
+
+
+@pytest.fixture
+def logs() -> Iterator[list[dict[str, Any]]]:
+    """Captured log entries at debug level, with contextvars (pipeline, run_id) merged."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+            yield captured
+    finally:
+        structlog.configure(**saved)

@@ -3,15 +3,9 @@ the daemon's cycle_progress lines and step gauges for it."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import pytest
-import structlog
-from structlog.testing import capture_logs
 
 from handoff_sync.config.load import load_config
 from handoff_sync.daemon.scheduler import Daemon
@@ -67,16 +61,6 @@ def test_a_full_cycle_reports_every_step_in_order_with_its_counts(
         assert "describe" not in quiet
         assert quiet["write"].total == quiet["write"].done
 
-
-@pytest.fixture
-def logs() -> Iterator[list[dict[str, Any]]]:
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
-            yield captured
-    finally:
-        structlog.configure(**saved)
 
 
 def test_the_daemon_logs_each_step_and_keeps_the_step_gauges(

@@ -7,7 +7,6 @@ the test is about it.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import urllib.error
@@ -19,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from structlog.testing import capture_logs
 
 from handoff_sync.config.settings import Config, PipelineConfig
 from handoff_sync.daemon import scheduler
@@ -43,18 +40,6 @@ from handoff_sync.testing.daemon import (
     usage,
     wait_for,
 )
-
-
-@pytest.fixture
-def logs() -> Iterator[list[dict[str, Any]]]:
-    """Captured log entries at debug level, with contextvars (pipeline, run_id) merged."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
-            yield captured
-    finally:
-        structlog.configure(**saved)
 
 
 @pytest.fixture

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 from rich.console import Console
-from structlog.testing import capture_logs
 
 from handoff_sync.cli.progress_view import CycleDisplay, wanted
 from handoff_sync.daemon.metrics import Metrics
@@ -35,16 +31,6 @@ class Ticks:
     def __call__(self) -> float:
         return self.now
 
-
-@pytest.fixture
-def logs() -> Iterator[list[dict[str, Any]]]:
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        with capture_logs() as captured:
-            yield captured
-    finally:
-        structlog.configure(**saved)
 
 
 def progress_lines(captured: list[dict[str, Any]]) -> list[dict[str, Any]]:
