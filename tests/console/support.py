@@ -183,6 +183,28 @@ def browser_login(driver: Any, base_url: str, user: str = ADMIN) -> None:
     WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
 
 
+def swap_wait(driver: Any, seconds: float = 20) -> Any:
+    """A WebDriverWait that tries again when htmx swapped the element it was reading.
+
+    An element found a moment before an htmx swap (an out-of-band error message, a
+    polling panel) raises StaleElementReferenceException when read: the page is fine,
+    the reference is old. So read elements inside the waited-for function, not after it.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, ignored_exceptions=[StaleElementReferenceException])
+
+
+def text_at(scope: Any, css: str) -> str | None:
+    """The text of the first element under SCOPE matching CSS, None while there is none
+    or it is empty (a function for swap_wait)."""
+    from selenium.webdriver.common.by import By
+
+    found = scope.find_elements(By.CSS_SELECTOR, css)
+    return (found[0].text or None) if found else None
+
+
 def artefacts_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     """Where a browser test keeps its screenshots: $HANDOFF_SYNC_ARTEFACTS/console/NAME
     (default: a pytest temporary folder)."""

@@ -22,11 +22,14 @@ from tests.console.support import (
     console_world,
     live_console,
     screenshot,
+    swap_wait,
+    text_at,
 )
 from tests.e2e.sync_support import handoff_tasks
 
 KICKOFF_GATE = "handoff_types/closed_won_to_cs/stages/0/gate"
 LABEL = "Kickoff date booked"
+FIELD_ERROR = f"#err-p-{KICKOFF_GATE.replace('/', '-')}-6-field"  # the new field's message
 
 
 def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
@@ -34,7 +37,6 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
-    from selenium.webdriver.support.ui import WebDriverWait
 
     shots = artefacts_folder(tmp_path_factory, "policy")
     with console_world(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/state.db",
@@ -47,7 +49,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         assert passed, "the seeded world has a won deal whose kickoff gate passes"
         browser_login(driver, url)
         driver.get(f"{url}/policy")
-        wait = WebDriverWait(driver, 20)
+        wait = swap_wait(driver)
         field = wait.until(ready.presence_of_element_located(
             (By.CSS_SELECTOR, f'input[name="f:text:{KICKOFF_GATE}/6/field"]')))
         form = field.find_element(By.XPATH, "./ancestor::form")
@@ -57,8 +59,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         # A typo first: validate's message at the field, nothing written.
         field.send_keys("kickof_at")
         form.find_element(By.CSS_SELECTOR, "button.preview").click()
-        error = wait.until(lambda d: form.find_element(
-            By.CSS_SELECTOR, f"#err-p-{KICKOFF_GATE.replace('/', '-')}-6-field").text or None)
+        error = wait.until(lambda d: text_at(form, FIELD_ERROR))
         assert error is not None and "unknown canonical field 'kickof_at'" in error
         assert "did you mean 'kickoff_at'?" in error
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
@@ -75,8 +76,7 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
         jobs.get("other", "other", lambda: release.wait(60), lane=policy_whatif.LANE)
         try:
             form.find_element(By.CSS_SELECTOR, "button.preview").click()
-            computing = wait.until(lambda d: form.find_element(
-                By.CSS_SELECTOR, ".whatif.pending .headline")).text
+            computing = wait.until(lambda d: text_at(form, ".whatif.pending .headline"))
             assert "Computing the what-if" in computing
             assert not form.find_elements(By.XPATH, ".//button[normalize-space()='Save the "
                                           "change']")
@@ -84,15 +84,13 @@ def test_a_gate_change_is_previewed_saved_and_applied_by_the_next_cycle(
             screenshot(driver, shots, "3-computing")
         finally:
             release.set()
-        headline = wait.until(lambda d: form.find_element(
-            By.CSS_SELECTOR, ".whatif:not(.pending) .headline")).text
+        headline = wait.until(lambda d: text_at(form, ".whatif:not(.pending) .headline"))
         assert "flips 1 deal to Blocked" in headline and "creates" in headline, headline
-        assert not form.find_element(By.CSS_SELECTOR, f"#err-p-{KICKOFF_GATE.replace('/', '-')}"
-                                     "-6-field").text  # the old message went
+        assert wait.until(lambda d: text_at(form, FIELD_ERROR) is None)  # the old one went
         screenshot(driver, shots, "4-what-if")
 
         form.find_element(By.XPATH, ".//button[normalize-space()='Save the change']").click()
-        saved = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".flash.saved")).text
+        saved = wait.until(lambda d: text_at(form, ".flash.saved"))
         assert "Saved (audit entry" in saved
         screenshot(driver, shots, "5-saved")
         assert f"label: {LABEL}" in (world["mappings"] / "handoff.yaml").read_text()
@@ -122,7 +120,6 @@ def test_ungating_a_stage_in_the_browser_shows_the_warning_and_needs_save_anyway
         sandbox: SandboxServer, tmp_path: Path,
         tmp_path_factory: pytest.TempPathFactory) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     shots = artefacts_folder(tmp_path_factory, "policy")
     with console_world(sandbox, tmp_path, database_url=f"sqlite:///{tmp_path}/state.db",
@@ -132,21 +129,20 @@ def test_ungating_a_stage_in_the_browser_shows_the_warning_and_needs_save_anyway
         before = file.read_text(encoding="utf-8")
         browser_login(driver, url)
         driver.get(f"{url}/policy")
-        wait = WebDriverWait(driver, 20)
+        wait = swap_wait(driver)
         remove = wait.until(lambda d: d.find_element(
             By.CSS_SELECTOR, f'button[name="remove"][value="{UNGATED}/0"]'))
         form = remove.find_element(By.XPATH, "./ancestor::form")
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
         remove.click()
-        at_gate = wait.until(lambda d: form.find_element(
-            By.CSS_SELECTOR, f"#err-p-{UNGATED.replace('/', '-')}").text or None)
+        at_gate = wait.until(lambda d: text_at(form, f"#err-p-{UNGATED.replace('/', '-')}"))
         assert at_gate is not None and "has no gate: deals pass it at once" in at_gate
         wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".whatif .headline"))
         screenshot(driver, shots, "6-ungated-warning")
 
         save = form.find_element(By.XPATH, ".//button[normalize-space()='Save the change']")
         save.click()
-        refused = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".flash.bad")).text
+        refused = wait.until(lambda d: text_at(form, ".flash.bad"))
         assert "Save anyway" in refused and "nothing was saved" in refused
         assert file.read_text(encoding="utf-8") == before
 
@@ -154,7 +150,7 @@ def test_ungating_a_stage_in_the_browser_shows_the_warning_and_needs_save_anyway
         box = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, 'input[name="confirm"]'))
         box.click()
         form.find_element(By.XPATH, ".//button[normalize-space()='Save the change']").click()
-        saved = wait.until(lambda d: form.find_element(By.CSS_SELECTOR, ".flash.saved")).text
+        saved = wait.until(lambda d: text_at(form, ".flash.saved"))
         assert "saved anyway: stage 'responsibility_transition'" in saved
         assert "co_led_meetings" not in file.read_text(encoding="utf-8")
         routing = driver.find_element(By.ID, "routing")

@@ -22,6 +22,8 @@ from tests.console.support import (
     console_world,
     job_threads_busy,
     live_console,
+    swap_wait,
+    text_at,
 )
 from tests.console.support import screenshot as full_page
 
@@ -125,18 +127,17 @@ def test_reports_in_a_browser(world: dict[str, Any],
 def test_a_report_computed_in_the_background_replaces_what_the_page_shows_by_itself(
         world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     folder = artefacts_folder(tmp_path_factory, "reports")
     context = world["context"]
     context.jobs = Jobs(workers=1)
     with live_console(context) as base, chrome() as driver:
         browser_login(driver, base)
-        wait = WebDriverWait(driver, 20)
+        wait = swap_wait(driver)
         with job_threads_busy(context.jobs):  # the report waits for a job thread
             driver.get(f"{base}/reports?by=segment")
-            panel = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".report-pending"))
-            assert "Computing the report… started" in panel[0].text
+            panel = wait.until(lambda d: text_at(d, ".report-pending"))
+            assert "Computing the report… started" in panel
             assert not driver.find_elements(By.CSS_SELECTOR, ".report section")
             driver.execute_script("window.marker = 'same page'")  # gone on a reload
             screenshot(driver, folder, "reports-computing")
@@ -150,9 +151,9 @@ def test_a_report_computed_in_the_background_replaces_what_the_page_shows_by_its
         world["runner"].run_cycle()  # a new cycle: the figures above are now older
         with job_threads_busy(context.jobs):
             driver.get(f"{base}/reports?by=segment")
-            panel = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".report-pending"))
-            assert "before the store last changed" in panel[0].text
-            assert "refreshing" in panel[0].text
+            panel = wait.until(lambda d: text_at(d, ".report-pending"))
+            assert "before the store last changed" in panel
+            assert "refreshing" in panel
             assert driver.find_elements(By.CSS_SELECTOR, ".report section#readiness")
             assert driver.execute_script(OVERFLOWING) == [0, []]
             driver.execute_script("window.marker = 'same page'")
