@@ -34,14 +34,12 @@ from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
-from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
     MirrorRecord,
     PipelineState,
     RecordFailure,
-    ReviewChanges,
     RunKind,
     RunOutcome,
 )
@@ -52,6 +50,7 @@ from handoff_sync.sync.cycle_parts import (
     canonical_values,
     closed_by_people,
     links_after,
+    log_review_changes,
     mappings_hash,
     merged_mirror,
     planned_counts,
@@ -178,6 +177,9 @@ class PipelineRunner:
         self._mapped_cache: dict[Role, dict[str, tuple[MirrorRecord, MappedRecord]]] = {
             role: {} for role in Role}
         self._mapped_for: tuple[str | None, int] | None = None
+        # The state the last recorded cycle left (store.kept): the next one starts from
+        # it unless someone else wrote since. None: load it whole.
+        self._kept: PipelineState | None = None
 
     def close(self) -> None:
         """Close every connector, even when one fails (logged): the caller still has a
@@ -203,7 +205,8 @@ class PipelineRunner:
         started = self.clock()
         bound = structlog.contextvars.bound_contextvars(pipeline=self.name, run_id=run_id)
         with bound:
-            state = self.store.load_pipeline(self.name)
+            state = self.store.load_pipeline(self.name, kept=self._kept)
+            self._kept = state if dry_run else None  # kept again once this one is recorded
             folder = Path(self.pipeline.mappings)
             digest = mappings_hash(folder) if folder.is_dir() else None
             if full is None:
@@ -377,7 +380,7 @@ class PipelineRunner:
         message = run_message(failures, drift, done.stopped)
         stored = sum(len(changed_mirror[role]) for role in Role)  # mirror rows rewritten
         self._progress(ProgressEvent(Phase.RECORD, 0, stored))
-        reviews = paused(self.store.record_cycle, CycleOutcome(
+        reviews, self._kept = paused(self.store.record_and_keep, CycleOutcome(
             pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
             outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
             task_ids=MappingProxyType(done.task_ids),
@@ -389,7 +392,7 @@ class PipelineRunner:
             fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
             message=message, closed_by_user=frozenset(closures.keys),
-            partners=partners.changes, review_names=names), lease=lease)
+            partners=partners.changes, review_names=names), state, lease=lease)
         self._progress(ProgressEvent(Phase.RECORD, stored, stored, ended=True))
         # What the next cycle compares with to find what changed outside it.
         # An interrupted cycle left planned work undone, and withheld writes wait: the
@@ -397,7 +400,7 @@ class PipelineRunner:
         self._links_seen = None if done.stopped or withheld else links
         if result.planned_deals is not None:  # the plan restated only its deals' items
             counts["reviews_open"] = len(self.store.reviews(self.name))
-        _log_review_changes(reviews)
+        log_review_changes(reviews)
         log.info("cycle_recorded", kind=kind.value, outcome=outcome.value, **counts)
         return CycleReport(self.name, run_id, kind, outcome, started, ended, counts,
                            self._usage(), tuple(failures), drift, message, result)
@@ -584,16 +587,6 @@ class PipelineRunner:
     def _usage(self) -> dict[str, dict[str, Any]]:
         return {connector.system: connector.usage.snapshot()
                 for connector in self.connectors.values()}
-
-
-def _log_review_changes(changes: ReviewChanges) -> None:
-    """One line when a problem enters the review queue and one when it leaves it by
-    itself; a problem that stands is in `review`, not in every cycle's log."""
-    for item in changes.opened:
-        log.info("review_opened", kind=item["kind"], key=for_terminal(item["key"]),
-                 summary=for_terminal(item["summary"]))
-    for key in changes.resolved:
-        log.info("review_resolved", key=for_terminal(key))
 
 
 def _never() -> bool:

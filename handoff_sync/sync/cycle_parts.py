@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
+import structlog
+
 from connectors.errors import StopRequested
 from handoff_sync.engine.types import (
     EngineState,
@@ -24,12 +26,13 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus, Value
-from handoff_sync.safety.sanitise import quoted
-from handoff_sync.store.types import MirrorRecord, PipelineState, RecordFailure
+from handoff_sync.safety.sanitise import for_terminal, quoted
+from handoff_sync.store.types import MirrorRecord, PipelineState, RecordFailure, ReviewChanges
 from handoff_sync.sync.drift import SCHEMA_ERROR_CODES
 from handoff_sync.sync.pull import SidePull
 from handoff_sync.sync.write import Refused
 
+log = structlog.get_logger("handoff_sync.sync")
 
 def mappings_hash(folder: Path) -> str:
     """Content hash of the mappings folder: a changed hash triggers a full reconcile."""
@@ -174,3 +177,13 @@ def with_refusals(result: Plan, refused: Sequence[Refused]) -> Plan:
                      "field": refusal.field, "value": quoted(str(refusal.value)),
                      "message": quoted(refusal.message, 200)})
     return dataclasses.replace(result, reviews=(*result.reviews, *items.values()))
+
+
+def log_review_changes(changes: ReviewChanges) -> None:
+    """One line when a problem enters the review queue and one when it leaves it by
+    itself; a problem that stands is in `review`, not in every cycle's log."""
+    for item in changes.opened:
+        log.info("review_opened", kind=item["kind"], key=for_terminal(item["key"]),
+                 summary=for_terminal(item["summary"]))
+    for key in changes.resolved:
+        log.info("review_resolved", key=for_terminal(key))
