@@ -49,6 +49,7 @@ from handoff_sync.sync.cycle_parts import (
     canonical,
     canonical_values,
     closed_by_people,
+    engine_changes,
     links_after,
     log_review_changes,
     mappings_hash,
@@ -297,7 +298,7 @@ class PipelineRunner:
         heartbeat()
         now = self.clock()
         closures = self._task_closures(mappings, state, now)
-        dirty = self._dirty(state, pulls, mappings, full=full, drift=drift, now=now)
+        dirty = self._dirty(state, pulls, mappings, owners, full=full, drift=drift, now=now)
         if self._mapped_for != (digest, self._owners_version):
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
@@ -495,23 +496,22 @@ class PipelineRunner:
         return self._owners
 
     def _dirty(self, state: PipelineState, pulls: Mapping[Role, SidePull],
-               mappings: MappingSet, *, full: bool, drift: Mapping[str, str],
-               now: datetime) -> Dirty | None:
+               mappings: MappingSet, owners: Mapping[Role, OwnerDirectory], *, full: bool,
+               drift: Mapping[str, str], now: datetime) -> Dirty | None:
         """What changed since the last recorded cycle; None: plan every deal.
 
         Every deal is planned on a full cycle, in a runner's first cycle (it does not know
         what the last one saw), after the owner directory, a link made outside the cycle
         or the schema drift changed, and when a failed write is due for its retry. Else
-        only deals whose records came back different, and deals whose SLA clocks time has
-        moved.
+        only deals whose records the engine sees differently (cycle_parts.engine_changes:
+        not the read-back of our own writes), and deals whose SLA clocks time has moved.
         """
         retry_due = any(hold.next_retry_at <= now for hold in state.holds.values())
         if (full or self._links_seen is None or dict(drift) != dict(state.drift)
                 or retry_due):
             return None
-        changed = {role: {record_id for record_id, record in pulls[role].records.items()
-                          if state.mirror.get(role, {}).get(record_id) != record}
-                   for role in Role}
+        changed = {role: engine_changes(pulls[role].records, state.mirror.get(role, {}),
+                                        mappings.side(role), owners[role]) for role in Role}
         links = state.engine.links
         # Links a person made or removed with `handoff-sync review` since the last cycle.
         changed[Role.PRM] |= {prm_id for prm_id in links.keys() | self._links_seen.keys()

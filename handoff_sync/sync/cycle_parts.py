@@ -84,6 +84,25 @@ def canonical(record: MirrorRecord, mapping: SystemMapping,
     return mapped
 
 
+def engine_changes(pulled: Mapping[str, MirrorRecord], mirror: Mapping[str, MirrorRecord],
+                   mapping: SystemMapping, owners: OwnerDirectory) -> set[str]:
+    """The ids of pulled records the engine would see otherwise than their mirrored
+    version: new ones, and ones whose canonical form (the values it reads, the outputs it
+    compares, deleted, in scope, the stamp) changed. A record that came back differing
+    only in what no rule reads, like the system's modification stamp on the read-back of
+    the daemon's own writes (an echo), plans nothing: its deal's plan would be the same.
+    Only records that came back are mapped: O(records pulled), not O(mirror)."""
+    changed = set()
+    for record_id, record in pulled.items():
+        old = mirror.get(record_id)
+        if old == record:
+            continue
+        if old is None or canonical(old, mapping, owners) != canonical(record, mapping,
+                                                                       owners):
+            changed.add(record_id)
+    return changed
+
+
 def canonical_values(cache: Mapping[Role, Mapping[str, tuple[MirrorRecord, MappedRecord]]],
                      mappings: MappingSet, owners: Mapping[Role, OwnerDirectory]
                      ) -> Callable[[Role, MirrorRecord], Mapping[str, Value]]:

@@ -76,9 +76,12 @@ def test_initial_sync_flags_every_deal_and_opens_one_task_per_gap(world: dict[st
 
 def test_a_second_cycle_writes_nothing_and_a_quiet_one_reads_once_per_object(
         world: dict[str, Any]) -> None:
-    cycle(world)
+    first = cycle(world)
     echo = cycle(world)  # reads its own writes back: plans nothing
     assert echo.counts["records_written"] == 0
+    # Only deals whose records the engine sees otherwise are planned: not every deal the
+    # first cycle wrote (a HubSpot date written as 2027-01-08 comes back as a datetime).
+    assert echo.counts["deals"] < first.counts["deals"] / 2
     assert echo.counts["tasks_created"] + echo.counts["tasks_updated"] == 0
     quiet = cycle(world)
     assert quiet.counts["records_written"] == 0
