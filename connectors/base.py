@@ -148,6 +148,10 @@ class WriteResult:
     ok: bool
     created: bool = False
     error: RecordError | None = None
+    # The written fields as the system holds them now, when its answer says (HubSpot
+    # returns the record: a date written to a datetime property comes back a datetime).
+    # The mirror keeps these, so reading the write back finds no change. None: as sent.
+    stored: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

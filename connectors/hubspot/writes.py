@@ -78,7 +78,8 @@ class BatchWriter:
             record_id = write.id or (str(outcome.record["id"]) if outcome.record else None)
             results.append(WriteResult(write.ref, record_id, outcome.error is None,
                                        created=not write.id and outcome.error is None,
-                                       error=outcome.error))
+                                       error=outcome.error,
+                                       stored=_stored(write.fields, outcome.record)))
         failed = sum(1 for r in results if not r.ok)
         log.info("hubspot write", object=object_name, records=len(writes),
                  updated=len(updates), created=len(creates), failed=failed)
@@ -209,3 +210,12 @@ def send_upsert(transport: HubSpotTransport, batch_api: Any, object_name: str,
         f"batch upsert {object_name}", "write",
         lambda kw: batch_api.upsert_with_http_info(object_name, body, **kw), writing=True)
     return body_of(reply)
+
+
+def _stored(fields: Mapping[str, Any], record: Mapping[str, Any] | None
+            ) -> dict[str, Any] | None:
+    """The written properties as the answer's record holds them (those it names)."""
+    properties = record.get("properties") if record else None
+    if not isinstance(properties, Mapping):
+        return None
+    return {name: properties[name] for name in fields if name in properties}

@@ -102,9 +102,15 @@ def merge(previous: MirrorRecord | None, change: RecordChange, *,
     modified_at = change.modified_at
     if previous is not None and (modified_at is None or (
             read and change.deleted == previous.deleted and previous.modified_at is not None
-            and all(fields.get(name) == previous.fields.get(name) for name in read))):
+            and all(_same(fields.get(name), previous.fields.get(name)) for name in read))):
         modified_at = previous.modified_at
     return MirrorRecord(change.id, modified_at, fields, change.deleted)
+
+
+def _same(value: Any, before: Any) -> bool:
+    """Equal, or both blank: a field the daemon cleared by writing "" reads back as null
+    (HubSpot), which is no one's newer edit."""
+    return value == before or (value in ("", None) and before in ("", None))
 
 
 def read_fields(mapping: SystemMapping) -> frozenset[str]:

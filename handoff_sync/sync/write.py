@@ -356,9 +356,9 @@ def _settle(side: Side, write: FieldWrite, record_write: RecordWrite, whole: boo
         out.cleared.add((side.role, write.record_id))
         out.counts["records_written"] += 1
         previous = mirror.get(write.record_id)
-        if previous is not None:  # the record now holds what we wrote
+        if previous is not None:  # the record now holds what we wrote, in its own form
             out.mirror[side.role][write.record_id] = _with_written(
-                previous, record_write.fields)
+                previous, {**record_write.fields, **(result.stored or {})})
         return
     error = result.error
     out.failures.append(_failure(

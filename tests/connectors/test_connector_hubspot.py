@@ -579,6 +579,22 @@ def test_a_partly_failed_batch_reports_each_record_and_writes_the_good_ones_once
     assert (amounts[ids[0]], amounts[ids[2]]) == ("10", "30")
 
 
+def test_a_write_says_how_hubspot_stores_what_was_written(
+    sandbox: SandboxServer, make: Factory
+) -> None:
+    """The mirror keeps a written record as HubSpot holds it, so reading the write back
+    is no change: a date sent to a datetime property comes back a datetime."""
+    ids = seed_deals(sandbox, 1)
+    connector = make()
+    [result] = connector.write("deals", [
+        RecordWrite("w", ids[0], {"closedate": "2027-01-08", "amount": "10"})])
+    assert result.ok and result.stored is not None
+    page = next(iter(connector.pull("deals", ["closedate", "amount"], None)))
+    [read] = [change for change in page.changes if change.id == ids[0]]
+    assert result.stored == {"closedate": read.fields["closedate"], "amount": "10"}
+    assert result.stored["closedate"] != "2027-01-08"
+
+
 def test_a_batch_refused_as_a_whole_is_split_and_each_record_written_once(
     sandbox: SandboxServer, make: Factory
 ) -> None:

@@ -79,15 +79,16 @@ def test_a_second_cycle_writes_nothing_and_a_quiet_one_reads_once_per_object(
     first = cycle(world)
     echo = cycle(world)  # reads its own writes back: plans nothing
     assert echo.counts["records_written"] == 0
-    # Only deals whose records the engine sees otherwise are planned: not every deal the
-    # first cycle wrote (a HubSpot date written as 2027-01-08 comes back as a datetime).
-    assert echo.counts["deals"] < first.counts["deals"] / 2
+    # Only deals whose records the engine sees otherwise are planned: none, although the
+    # first cycle wrote every deal (only the systems' stamps moved; a date written to a
+    # HubSpot datetime property is mirrored as HubSpot answered it, a datetime).
+    assert first.counts["records_written"] > 0 and echo.counts["deals"] == 0
     assert echo.counts["tasks_created"] + echo.counts["tasks_updated"] == 0
     quiet = cycle(world)
     assert quiet.counts["records_written"] == 0
     # Nothing changed: only deals whose SLA clocks run are planned again.
     assert quiet.plan is not None and quiet.plan.planned_deals is not None
-    assert quiet.counts["deals"] < echo.counts["deals"]
+    assert quiet.counts["deals"] < first.counts["deals"]
     # Objects a quiet cycle reads: the deal object on each side, each side's tasks (to
     # notice the ones people completed: the AE's in the CRM, the partner's in the PRM),
     # and the PRM's partner accounts (HubSpot companies in the default pack).

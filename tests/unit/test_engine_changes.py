@@ -59,3 +59,17 @@ def test_a_record_leaving_the_scope_is_planned() -> None:
     name = next(iter(scope))
     inside = _record(**{name: scope[name]})
     assert _changed(_record(**{name: "some-other-pipeline"}), inside)
+
+
+def test_a_field_we_cleared_reading_back_as_null_is_no_newer_edit() -> None:
+    from connectors.base import RecordChange
+    from handoff_sync.sync.pull import merge
+
+    written = _record(amount="")  # the daemon cleared it: HubSpot answers null on read
+    back = merge(written, RecordChange("101", ECHOED, {**FIELDS, "amount": None}),
+                 read=frozenset({"amount"}))
+    assert back.modified_at == WRITTEN  # the mirror's stamp stays: no one edited it
+    assert not _changed(back, written)
+    edited = merge(written, RecordChange("101", ECHOED, {**FIELDS, "amount": "7"}),
+                   read=frozenset({"amount"}))
+    assert edited.modified_at == ECHOED and _changed(edited, written)
