@@ -9,9 +9,13 @@ returns them), with the mix a running daemon sees: 85% already linked (stored li
                 brief and tasks written);
   steady cycle  map + plan again after the first plan was applied (nothing changed, so
                 nothing to do: the daemon's common case);
-  incremental   the same as the daemon runs it now: records stay mapped from the last
-                cycle and only deals whose SLA clocks time moved are planned (EngineInput.dirty);
-                linking still looks at every record.
+  no memo       the same as the daemon ran it before engine.memo: records stay mapped
+                from the last cycle and only deals whose SLA clocks time moved are planned
+                (EngineInput.dirty), but matching, channel conflicts and creation look at
+                every record again;
+  incremental   the same as the daemon runs it now: as "no memo", with the memo the
+                steady cycle filled (EngineInput.memo), so those steps redo only what
+                changed (here: nothing).
 
 Planning runs with the cyclic garbage collector paused, as sync.cycle runs it
 (``--collector on`` leaves it running; mapping the records runs with it on either way).
@@ -43,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from connectors.base import Owner  # noqa: E402
+from handoff_sync.engine.memo import PlanMemo  # noqa: E402
 from handoff_sync.engine.plan import Dirty, EngineInput, plan  # noqa: E402
 from handoff_sync.engine.time_driven import clock_driven_deals  # noqa: E402
 from handoff_sync.engine.types import EngineState, Link, LinkMethod  # noqa: E402
@@ -52,7 +57,8 @@ from handoff_sync.model import OwnerDirectory  # noqa: E402
 from handoff_sync.sync.collector import paused  # noqa: E402
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
-CYCLES = ("first", "steady", "incremental")
+CYCLES = ("first", "steady", "no memo", "incremental")
+QUIET = ("no memo", "incremental")  # cycles after which nothing changed
 WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka",
          "Tyrell", "Cyberdyne", "Soylent", "Aperture", "Vandelay", "Pied", "Piper", "Gringotts",
          "Oscorp", "Monarch", "Dunder", "Sterling", "Prestige", "Massive", "Dynamic",
@@ -140,19 +146,21 @@ def run_size(n: int, collector_on: bool = False) -> dict[str, float]:
     state = EngineState(links=links)
     prm: list[Any] = []
     crm: list[Any] = []
+    memo = PlanMemo()  # the daemon's, filled by each plan given it
     for cycle in CYCLES:
         gc.collect()
         before = _rss_kb()
         _reset_peak()
         started, cpu_started = time.perf_counter(), time.process_time()
-        if cycle != "incremental":  # the daemon keeps unchanged records mapped
+        if cycle not in QUIET:  # the daemon keeps unchanged records mapped
             prm = [to_canonical(mappings.prm, raw, prm_owners) for raw in raw_prm]
             crm = [to_canonical(mappings.crm, raw, crm_owners) for raw in raw_crm]
         mapped = time.perf_counter()
         dirty = (Dirty(deals=clock_driven_deals(state, mappings.policy, NOW))
-                 if cycle == "incremental" else None)
+                 if cycle in QUIET else None)
         engine_input = EngineInput("bench", mappings, prm, crm, state, NOW, crm_owners,
-                                   prm_owners, dirty)
+                                   prm_owners, dirty,
+                                   memo=None if cycle in ("first", "no memo") else memo)
         # As sync.cycle plans: with the cyclic collector paused (--collector on: running).
         result = plan(engine_input) if collector_on else paused(plan, engine_input)
         done, cpu_done = time.perf_counter(), time.process_time()
