@@ -109,7 +109,7 @@ def creation_step(pipeline: str, mappings: MappingSet,
                                         if prm_id not in linked.links)
     if memo is not None and policy.creation is not None:
         wanted = creatable(pipeline, policy, policy.creation.when)
-        kept = memo.creations(reuse).under((pipeline, policy))
+        kept = memo.creations(reuse).start((pipeline, policy))
         unlinked = [record for record in unlinked if kept.get(record, wanted)]
     outcome = plan_creations(
         pipeline, policy, crm, ((record, deal_of(record)) for record in unlinked),

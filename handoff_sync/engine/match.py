@@ -119,7 +119,7 @@ class Matcher:
     def __init__(self, matching: Matching, norm: Normaliser,
                  pool: Sequence[MappedRecord],
                  features: Sequence[Features] | None = None) -> None:
-        """``features``: the pool's, in its order, when already known (engine.match_memo)."""
+        """``features``: the pool's, in its order, when already known (engine.memo)."""
         self.norm = norm
         self.fuzzy_fields = tuple(matching.fuzzy)
         self.exact_fields = tuple(matching.exact)
@@ -149,9 +149,9 @@ class Matcher:
                         if value is not None)
         currency = get("currency")
         return Features(fuzzy, customer_words(self.norm, get("account_name")), exact,
-                         _amount(get("amount")),
-                         currency.strip().upper() if isinstance(currency, str) else None,
-                         _day(get("close_date")), tuple(keys))
+                        _amount(get("amount")),
+                        currency.strip().upper() if isinstance(currency, str) else None,
+                        _day(get("close_date")), tuple(keys))
 
     def _exact_value(self, name: str, value: Value) -> Hashable | None:
         if is_blank(value):

@@ -46,24 +46,26 @@ def same(held: MappedRecord, record: MappedRecord) -> bool:
 @dataclasses.dataclass
 class PerRecord(Generic[T]):
     """One result per record id, with the record it was computed from, under one set of
-    rules (``rules``: anything comparable; another value drops every entry)."""
+    rules (``rules``: anything comparable). Only the records the last step looked at are
+    kept, so records that left it (linked since) do not pile up."""
 
     rules: Hashable | None = None
     entries: dict[str, tuple[MappedRecord, T]] = dataclasses.field(default_factory=dict)
+    last: dict[str, tuple[MappedRecord, T]] = dataclasses.field(default_factory=dict)
 
-    def under(self, rules: Hashable) -> PerRecord[T]:
-        if rules != self.rules:
-            self.rules, self.entries = rules, {}
+    def start(self, rules: Hashable) -> PerRecord[T]:
+        """Begin a step under ``rules``: another set of rules drops every entry."""
+        self.last = self.entries if rules == self.rules else {}
+        self.rules, self.entries = rules, {}
         return self
 
     def get(self, record: MappedRecord, compute: Callable[[MappedRecord], T]) -> T:
         record_id = record.record_id or ""
-        hit = self.entries.get(record_id)
-        if hit is not None and same(hit[0], record):
-            return hit[1]
-        value = compute(record)
-        self.entries[record_id] = (record, value)
-        return value
+        hit = self.last.get(record_id)
+        if hit is None or not same(hit[0], record):
+            hit = (record, compute(record))
+        self.entries[record_id] = hit
+        return hit[1]
 
 
 @dataclasses.dataclass
