@@ -3,7 +3,10 @@
 For each size N (default 10k, 100k, 1M) a child process generates N partner registrations
 (HubSpot deals as the search API returns them) and N Salesforce opportunities (as SOQL
 returns them), with the mix a running daemon sees: 85% already linked (stored links),
-10% linked by an explicit id field, 5% found by the matching rules. It then times
+10% linked by an explicit id field, 5% found by the matching rules; and, on top, N/4
+registrations no opportunity is for (submitted, not yet in the CRM) and N/40 opportunities
+no registration names (direct deals), alike in name: matching looks at them every cycle,
+and a few stand in its review queue. It then times
 
   first cycle   map both sides + plan with no history (every deal gets its verdict,
                 brief and tasks written);
@@ -119,6 +122,19 @@ def generate(n: int, seed: int = 42) -> tuple[list[dict[str, Any]], list[dict[st
         })
         if kind < 0.85:
             links[hs_id] = Link(hs_id, sf_id, LinkMethod.STORED, 1.0)
+    loose = random.Random(seed + 1)  # its own draws: the linked records stay as they were
+    for i in range(n // 4):
+        record = dict(prm[loose.randrange(n)])
+        record.update({"hs_object_id": str(30_000_000 + i), "dealstage": "9004452",
+                       "crm_opportunity_id": "", "dealname": f"{loose.choice(WORDS)} "
+                       f"{loose.choice(WORDS)} {loose.choice(PRODUCTS)} u{i}"})
+        prm.append(record)
+    for i in range(n // 40):
+        record = dict(crm[loose.randrange(n)])
+        record.update({"Id": f"006{i:012d}DDD", "Partner_Registration_Id__c": None,
+                       "Name": f"{loose.choice(WORDS)} {loose.choice(WORDS)} "
+                               f"{loose.choice(PRODUCTS)} d{i}"})
+        crm.append(record)
     return prm, crm, links
 
 
