@@ -8,6 +8,7 @@ simple-salesforce, ``host`` and ``ssl_ca_cert`` for hubspot-api-client.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,10 +20,15 @@ from simple_salesforce import Salesforce
 from structlog.testing import capture_logs
 
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.store.kept import VERIFY_VARIABLE
 from handoff_sync.testing.sandbox_clients import generous_quotas, hubspot_client, salesforce_client
 from tests.property_support import profile_for
 
 pytest_plugins = ("tests.store_support",)  # store and store_url, on SQLite and PostgreSQL
+
+# Every cycle of every test (in this process and in the CLI processes it starts) checks the
+# state a daemon keeps between cycles against a full load of the store (store.kept).
+os.environ.setdefault(VERIFY_VARIABLE, "1")
 
 
 @pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin adds --hypothesis-verbosity

@@ -67,25 +67,33 @@ def load_pipeline(connection: Connection, pipeline: str) -> PipelineState:
     engine = EngineState(MappingProxyType(links), MappingProxyType(bases),
                          MappingProxyType(tasks), MappingProxyType(clocks),
                          MappingProxyType(verdicts),
-                         MappingProxyType(_latest_decisions(connection, pipeline)),
+                         MappingProxyType(latest_decisions(connection, pipeline)),
                          MappingProxyType(baselines))
     mirror: dict[Role, dict[str, MirrorRecord]] = {role: {} for role in Role}
     for row in _rows(connection, MirrorRow, pipeline):
         mirror[Role(row.role)][row.record_id] = mirror_from(row, packed)
-    checkpoints = {(row.system, row.object): Cursor(row.modified_at, row.last_id)
-                   for row in _rows(connection, Checkpoint, pipeline)}
-    meta = _rows(connection, PipelineMeta, pipeline).first()
     return PipelineState(
         pipeline=pipeline, engine=engine,
         mirror=MappingProxyType({role: MappingProxyType(records)
                                  for role, records in mirror.items()}),
-        checkpoints=MappingProxyType(checkpoints),
-        mappings_hash=meta.mappings_hash if meta is not None else None,
-        last_full_at=meta.last_full_at if meta is not None else None,
-        holds=MappingProxyType(_holds(connection, pipeline)),
-        drift=MappingProxyType(dict(meta.drift) if meta is not None else {}),
-        field_holds=MappingProxyType(_field_holds(connection, pipeline)),
-        dismissed=_dismissed_conflicts(connection, pipeline))
+        **small_parts(connection, pipeline))
+
+
+def small_parts(connection: Connection, pipeline: str) -> dict[str, Any]:
+    """The fields of a PipelineState that are few rows whatever the pipeline's size
+    (cursors, meta, holds, dismissed conflicts): read whole, also when a kept state is
+    reused (store.kept)."""
+    checkpoints = {(row.system, row.object): Cursor(row.modified_at, row.last_id)
+                   for row in _rows(connection, Checkpoint, pipeline)}
+    meta = _rows(connection, PipelineMeta, pipeline).first()
+    return {"checkpoints": MappingProxyType(checkpoints),
+            "mappings_hash": meta.mappings_hash if meta is not None else None,
+            "last_full_at": meta.last_full_at if meta is not None else None,
+            "holds": MappingProxyType(_holds(connection, pipeline)),
+            "drift": MappingProxyType(dict(meta.drift) if meta is not None else {}),
+            "field_holds": MappingProxyType(_field_holds(connection, pipeline)),
+            "dismissed": _dismissed_conflicts(connection, pipeline),
+            "serial": int(meta.state_serial) if meta is not None else 0}
 
 
 def state_version(connection: Connection, pipeline: str) -> tuple[Any, ...]:
@@ -114,10 +122,15 @@ def _dismissed_conflicts(connection: Connection, pipeline: str) -> frozenset[str
     return frozenset(str(key) for key in connection.execute(query).scalars())
 
 
-def _latest_decisions(connection: Connection, pipeline: str) -> dict[str, HandoffDecision]:
-    """The last recorded decision of each deal (the highest id: rows are appended)."""
+def latest_decisions(connection: Connection, pipeline: str,
+                      deals: list[str] | None = None) -> dict[str, HandoffDecision]:
+    """The last recorded decision of each deal (the highest id: rows are appended), of
+    every deal or of ``deals``."""
     rows = table(DecisionRow)
-    latest = (select(func.max(rows.c.id)).where(rows.c.pipeline == pipeline)
+    wanted = rows.c.pipeline == pipeline
+    if deals is not None:
+        wanted = wanted & rows.c.deal.in_(deals)
+    latest = (select(func.max(rows.c.id)).where(wanted)
               .group_by(rows.c.deal).scalar_subquery())
     return {decision.deal: decision for decision in map(decision_from, connection.execute(
         select(rows).where(rows.c.id.in_(latest))))}

@@ -55,6 +55,7 @@ from handoff_sync.store.schema import (
     VerdictRow,
     table,
 )
+from handoff_sync.store.serial import bump_serial
 from handoff_sync.store.types import (
     CycleOutcome,
     FailureKind,
@@ -98,6 +99,7 @@ def record_cycle(connection: Connection, outcome: CycleOutcome, *,
     _meta(connection, outcome)
     _errors(connection, outcome)
     _run(connection, outcome, holder)
+    bump_serial(connection, pipeline)
     return reviews
 
 

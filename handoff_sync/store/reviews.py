@@ -30,6 +30,7 @@ from handoff_sync.store import bulk
 from handoff_sync.store.codec import decode_map, encode_map
 from handoff_sync.store.rows import link_row
 from handoff_sync.store.schema import LinkRow, ReviewRow, table
+from handoff_sync.store.serial import bump_serial
 from handoff_sync.store.types import ReviewChanges, ReviewNames, StoreError
 
 AUTO_RESOLUTION = "auto: no longer applies"
@@ -227,6 +228,7 @@ def resolve(connection: Connection, pipeline: str, key: str, *, action: str,
     changes.update(resolved_at=now, resolved_by=by)
     connection.execute(update(queue).where(queue.c.pipeline == pipeline, queue.c.key == key)
                        .values(**changes))
+    bump_serial(connection, pipeline)  # links and dismissals are cycle state
     return review_dict({**row, **changes})
 
 
@@ -253,6 +255,7 @@ def dismiss_owner(connection: Connection, pipeline: str, email: str, *, by: str,
         connection.execute(update(queue).where(queue.c.pipeline == pipeline,
                                                queue.c.key.in_(list(chunk)))
                            .values(**changes))
+    bump_serial(connection, pipeline)
     return [review_dict({**row, **changes}) for row in matching]
 
 
@@ -282,6 +285,7 @@ def dismiss_many(connection: Connection, pipeline: str, keys: Collection[str], *
         connection.execute(update(queue).where(queue.c.pipeline == pipeline,
                                                queue.c.key.in_(list(chunk)))
                            .values(**changes))
+    bump_serial(connection, pipeline)
     return [review_dict({**found[key], **changes} if key in open_keys else found[key])
             for key in wanted]
 

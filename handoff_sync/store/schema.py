@@ -109,6 +109,9 @@ class PipelineMeta(Base):
     last_full_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     drift: Mapped[dict[str, Any]] = mapped_column(JSON)  # "system.object.field" -> why
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Bumped by every writer of the state load_pipeline reads (store.serial).
+    state_serial: Mapped[int] = mapped_column(BigInteger(), nullable=False,
+                                              server_default="0")
 
 
 class MirrorRow(Base):

@@ -33,10 +33,12 @@ from handoff_sync.store.database import (
     write_transaction,
 )
 from handoff_sync.store.deal_reads import DealRows, count_deals, load_deals
+from handoff_sync.store.kept import refreshed, still_current
 from handoff_sync.store.load import load_pipeline, state_version
 from handoff_sync.store.partners import load_partners
 from handoff_sync.store.record import finish_run, record_cycle, run_values
 from handoff_sync.store.schema import SyncRun, table
+from handoff_sync.store.serial import read_serial
 from handoff_sync.store.status import ERRORS_SHOWN, cycle_health, pipeline_status, pipelines
 from handoff_sync.store.types import (
     CycleHealth,
@@ -140,9 +142,16 @@ class Store:
 
     # -- cycles
 
-    def load_pipeline(self, pipeline: str) -> PipelineState:
+    def load_pipeline(self, pipeline: str, *,
+                      kept: PipelineState | None = None) -> PipelineState:
+        """The pipeline's state. ``kept``: the state ``record_and_keep`` returned last,
+        reused (its few-row parts read again) when nobody wrote the state since."""
         with self._guard(f"loading pipeline {pipeline!r}"), \
                 read_transaction(self._engine) as connection:
+            if kept is not None and kept.pipeline == pipeline:
+                current = still_current(connection, kept)
+                if current is not None:
+                    return current
             return load_pipeline(connection, pipeline)
 
     def state_version(self, pipeline: str) -> tuple[Any, ...]:
@@ -207,6 +216,25 @@ class Store:
             if lease is not None:
                 leases.check_held(connection, lease[0], lease[1], outcome.ended_at)
             return record_cycle(connection, outcome, holder=lease[1] if lease else None)
+
+    def record_and_keep(self, outcome: CycleOutcome, before: PipelineState, *,
+                        lease: tuple[str, str] | None = None
+                        ) -> tuple[ReviewChanges, PipelineState | None]:
+        """``record_cycle``, and the state after it for the next cycle to start from:
+        ``before`` (the state the cycle planned on) with the rows it wrote read back
+        (store.kept). None when someone else wrote the state since ``before`` was read,
+        or the cycle replaced the mirror: the next cycle then loads it whole."""
+        with self._guard(f"recording run {outcome.run_id}"), \
+                write_transaction(self._engine) as connection:
+            if lease is not None:
+                leases.check_held(connection, lease[0], lease[1], outcome.ended_at)
+            prior = read_serial(connection, outcome.pipeline)
+            reviews = record_cycle(connection, outcome, holder=lease[1] if lease else None)
+            serial = read_serial(connection, outcome.pipeline)
+            alone = before.pipeline == outcome.pipeline and prior == before.serial
+            if not alone or serial != prior + 1:
+                return reviews, None
+            return reviews, refreshed(connection, before, outcome, serial)
 
     # -- leases
 

@@ -101,6 +101,9 @@ class PipelineState:
     # Keys of the channel_conflict items a person dismissed: a dismissed direct-deal
     # conflict lets its registration's opportunity be created (engine.create).
     dismissed: frozenset[str] = frozenset()
+    # The store's state serial this state was read at (store.serial): a version stamp,
+    # not content, so two states with equal content compare equal whatever their serials.
+    serial: int = field(default=0, compare=False)
 
 
 class FailureKind(StrEnum):

@@ -34,14 +34,12 @@ from handoff_sync.mapping.loader import validate_mappings
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus
-from handoff_sync.safety.sanitise import for_terminal
 from handoff_sync.store.types import (
     CycleOutcome,
     LeaseLost,
     MirrorRecord,
     PipelineState,
     RecordFailure,
-    ReviewChanges,
     RunKind,
     RunOutcome,
 )
@@ -51,7 +49,9 @@ from handoff_sync.sync.cycle_parts import (
     canonical,
     canonical_values,
     closed_by_people,
+    engine_changes,
     links_after,
+    log_review_changes,
     mappings_hash,
     merged_mirror,
     planned_counts,
@@ -179,6 +179,9 @@ class PipelineRunner:
             role: {} for role in Role}
         self._mapped_for: tuple[str | None, int] | None = None
         self._memo = PlanMemo()  # what the plan's steps over every record found (engine.memo)
+        # The state the last recorded cycle left (store.kept): the next one starts from
+        # it unless someone else wrote since. None: load it whole.
+        self._kept: PipelineState | None = None
 
     def close(self) -> None:
         """Close every connector, even when one fails (logged): the caller still has a
@@ -204,7 +207,8 @@ class PipelineRunner:
         started = self.clock()
         bound = structlog.contextvars.bound_contextvars(pipeline=self.name, run_id=run_id)
         with bound:
-            state = self.store.load_pipeline(self.name)
+            state = self.store.load_pipeline(self.name, kept=self._kept)
+            self._kept = state if dry_run else None  # kept again once this one is recorded
             folder = Path(self.pipeline.mappings)
             digest = mappings_hash(folder) if folder.is_dir() else None
             if full is None:
@@ -295,7 +299,7 @@ class PipelineRunner:
         heartbeat()
         now = self.clock()
         closures = self._task_closures(mappings, state, now)
-        dirty = self._dirty(state, pulls, mappings, full=full, drift=drift, now=now)
+        dirty = self._dirty(state, pulls, mappings, owners, full=full, drift=drift, now=now)
         if self._mapped_for != (digest, self._owners_version):
             self._mapped_cache = {role: {} for role in Role}
             self._mapped_for = (digest, self._owners_version)
@@ -377,7 +381,7 @@ class PipelineRunner:
         message = run_message(failures, drift, done.stopped)
         stored = sum(len(changed_mirror[role]) for role in Role)  # mirror rows rewritten
         self._progress(ProgressEvent(Phase.RECORD, 0, stored))
-        reviews = paused(self.store.record_cycle, CycleOutcome(
+        reviews, self._kept = paused(self.store.record_and_keep, CycleOutcome(
             pipeline=self.name, run_id=run_id, kind=kind, started_at=started, ended_at=ended,
             outcome=outcome, plan=result, written_deals=frozenset(done.written_deals),
             task_ids=MappingProxyType(done.task_ids),
@@ -389,7 +393,7 @@ class PipelineRunner:
             fields_held=frozenset(done.fields_held), counts=MappingProxyType(counts),
             api_calls=self._usage(), mappings_hash=digest, drift=MappingProxyType(drift),
             message=message, closed_by_user=frozenset(closures.keys),
-            partners=partners.changes, review_names=names), lease=lease)
+            partners=partners.changes, review_names=names), state, lease=lease)
         self._progress(ProgressEvent(Phase.RECORD, stored, stored, ended=True))
         # What the next cycle compares with to find what changed outside it.
         # An interrupted cycle left planned work undone, and withheld writes wait: the
@@ -397,7 +401,7 @@ class PipelineRunner:
         self._links_seen = None if done.stopped or withheld else links
         if result.planned_deals is not None:  # the plan restated only its deals' items
             counts["reviews_open"] = len(self.store.reviews(self.name))
-        _log_review_changes(reviews)
+        log_review_changes(reviews)
         log.info("cycle_recorded", kind=kind.value, outcome=outcome.value, **counts)
         return CycleReport(self.name, run_id, kind, outcome, started, ended, counts,
                            self._usage(), tuple(failures), drift, message, result)
@@ -492,23 +496,22 @@ class PipelineRunner:
         return self._owners
 
     def _dirty(self, state: PipelineState, pulls: Mapping[Role, SidePull],
-               mappings: MappingSet, *, full: bool, drift: Mapping[str, str],
-               now: datetime) -> Dirty | None:
+               mappings: MappingSet, owners: Mapping[Role, OwnerDirectory], *, full: bool,
+               drift: Mapping[str, str], now: datetime) -> Dirty | None:
         """What changed since the last recorded cycle; None: plan every deal.
 
         Every deal is planned on a full cycle, in a runner's first cycle (it does not know
         what the last one saw), after the owner directory, a link made outside the cycle
         or the schema drift changed, and when a failed write is due for its retry. Else
-        only deals whose records came back different, and deals whose SLA clocks time has
-        moved.
+        only deals whose records the engine sees differently (cycle_parts.engine_changes:
+        not the read-back of our own writes), and deals whose SLA clocks time has moved.
         """
         retry_due = any(hold.next_retry_at <= now for hold in state.holds.values())
         if (full or self._links_seen is None or dict(drift) != dict(state.drift)
                 or retry_due):
             return None
-        changed = {role: {record_id for record_id, record in pulls[role].records.items()
-                          if state.mirror.get(role, {}).get(record_id) != record}
-                   for role in Role}
+        changed = {role: engine_changes(pulls[role].records, state.mirror.get(role, {}),
+                                        mappings.side(role), owners[role]) for role in Role}
         links = state.engine.links
         # Links a person made or removed with `handoff-sync review` since the last cycle.
         changed[Role.PRM] |= {prm_id for prm_id in links.keys() | self._links_seen.keys()
@@ -584,16 +587,6 @@ class PipelineRunner:
     def _usage(self) -> dict[str, dict[str, Any]]:
         return {connector.system: connector.usage.snapshot()
                 for connector in self.connectors.values()}
-
-
-def _log_review_changes(changes: ReviewChanges) -> None:
-    """One line when a problem enters the review queue and one when it leaves it by
-    itself; a problem that stands is in `review`, not in every cycle's log."""
-    for item in changes.opened:
-        log.info("review_opened", kind=item["kind"], key=for_terminal(item["key"]),
-                 summary=for_terminal(item["summary"]))
-    for key in changes.resolved:
-        log.info("review_resolved", key=for_terminal(key))
 
 
 def _never() -> bool:

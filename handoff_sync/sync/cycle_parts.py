@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
+import structlog
+
 from connectors.errors import StopRequested
 from handoff_sync.engine.types import (
     EngineState,
@@ -24,12 +26,13 @@ from handoff_sync.engine.types import (
 from handoff_sync.mapping.mapping_set import MappingSet
 from handoff_sync.mapping.system.convert import MappedRecord, SystemMapping, to_canonical
 from handoff_sync.model import OwnerDirectory, Role, TaskStatus, Value
-from handoff_sync.safety.sanitise import quoted
-from handoff_sync.store.types import MirrorRecord, PipelineState, RecordFailure
+from handoff_sync.safety.sanitise import for_terminal, quoted
+from handoff_sync.store.types import MirrorRecord, PipelineState, RecordFailure, ReviewChanges
 from handoff_sync.sync.drift import SCHEMA_ERROR_CODES
 from handoff_sync.sync.pull import SidePull
 from handoff_sync.sync.write import Refused
 
+log = structlog.get_logger("handoff_sync.sync")
 
 def mappings_hash(folder: Path) -> str:
     """Content hash of the mappings folder: a changed hash triggers a full reconcile."""
@@ -79,6 +82,25 @@ def canonical(record: MirrorRecord, mapping: SystemMapping,
         # a stamp our own output write moved is not a person's newer edit.
         mapped = dataclasses.replace(mapped, modified_at=record.modified_at)
     return mapped
+
+
+def engine_changes(pulled: Mapping[str, MirrorRecord], mirror: Mapping[str, MirrorRecord],
+                   mapping: SystemMapping, owners: OwnerDirectory) -> set[str]:
+    """The ids of pulled records the engine would see otherwise than their mirrored
+    version: new ones, and ones whose canonical form (the values it reads, the outputs it
+    compares, deleted, in scope, the stamp) changed. A record that came back differing
+    only in what no rule reads, like the system's modification stamp on the read-back of
+    the daemon's own writes (an echo), plans nothing: its deal's plan would be the same.
+    Only records that came back are mapped: O(records pulled), not O(mirror)."""
+    changed = set()
+    for record_id, record in pulled.items():
+        old = mirror.get(record_id)
+        if old == record:
+            continue
+        if old is None or canonical(old, mapping, owners) != canonical(record, mapping,
+                                                                       owners):
+            changed.add(record_id)
+    return changed
 
 
 def canonical_values(cache: Mapping[Role, Mapping[str, tuple[MirrorRecord, MappedRecord]]],
@@ -174,3 +196,13 @@ def with_refusals(result: Plan, refused: Sequence[Refused]) -> Plan:
                      "field": refusal.field, "value": quoted(str(refusal.value)),
                      "message": quoted(refusal.message, 200)})
     return dataclasses.replace(result, reviews=(*result.reviews, *items.values()))
+
+
+def log_review_changes(changes: ReviewChanges) -> None:
+    """One line when a problem enters the review queue and one when it leaves it by
+    itself; a problem that stands is in `review`, not in every cycle's log."""
+    for item in changes.opened:
+        log.info("review_opened", kind=item["kind"], key=for_terminal(item["key"]),
+                 summary=for_terminal(item["summary"]))
+    for key in changes.resolved:
+        log.info("review_resolved", key=for_terminal(key))

@@ -23,7 +23,7 @@ from handoff_sync.engine.types import LinkMethod
 from handoff_sync.model import Role
 from handoff_sync.sandbox.server import SandboxServer
 from handoff_sync.store import Store
-from handoff_sync.store.types import CycleOutcome, ReviewChanges, RunOutcome
+from handoff_sync.store.types import CycleOutcome, PipelineState, ReviewChanges, RunOutcome
 from tests.e2e.sync_support import configured_sandbox, run_cli
 
 
@@ -185,12 +185,13 @@ class BudgetGoneAfterRecording(Store):
     """The real store, whose shared API budget table fails once the cycle is recorded:
     the connectors' last budget flush, on close, meets a database error."""
 
-    def record_cycle(self, outcome: CycleOutcome, *,
-                     lease: tuple[str, str] | None = None) -> ReviewChanges:
-        changes = super().record_cycle(outcome, lease=lease)
+    def record_and_keep(self, outcome: CycleOutcome, before: PipelineState, *,
+                        lease: tuple[str, str] | None = None
+                        ) -> tuple[ReviewChanges, PipelineState | None]:
+        recorded = super().record_and_keep(outcome, before, lease=lease)
         with self.engine.begin() as connection:
             connection.execute(text("DROP TABLE api_budget"))
-        return changes
+        return recorded
 
 
 def test_a_budget_flush_failing_on_close_loses_neither_the_result_nor_the_lease(

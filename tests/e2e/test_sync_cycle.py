@@ -21,6 +21,7 @@ from handoff_sync.engine.types import TaskActionKind
 from handoff_sync.mapping.policy.gates import evaluate_gate
 from handoff_sync.model import Deal, Role, TaskStatus
 from handoff_sync.sandbox.server import SandboxServer
+from handoff_sync.store.kept import VERIFY_VARIABLE
 from handoff_sync.store.types import RunOutcome
 from handoff_sync.sync.cycle import CycleReport
 from tests.e2e.sync_support import handoff_tasks, sample_value, sync_world
@@ -75,9 +76,12 @@ def test_initial_sync_flags_every_deal_and_opens_one_task_per_gap(world: dict[st
 
 def test_a_second_cycle_writes_nothing_and_a_quiet_one_reads_once_per_object(
         world: dict[str, Any]) -> None:
-    cycle(world)
+    first = cycle(world)
     echo = cycle(world)  # reads its own writes back: plans nothing
     assert echo.counts["records_written"] == 0
+    # Only deals whose records the engine sees otherwise are planned: not every deal the
+    # first cycle wrote (a HubSpot date written as 2027-01-08 comes back as a datetime).
+    assert echo.counts["deals"] < first.counts["deals"] / 2
     assert echo.counts["tasks_created"] + echo.counts["tasks_updated"] == 0
     quiet = cycle(world)
     assert quiet.counts["records_written"] == 0
@@ -92,6 +96,34 @@ def test_a_second_cycle_writes_nothing_and_a_quiet_one_reads_once_per_object(
         writes = {k: n for k, n in usage["calls"].items() if k in ("write", "upsert", "batch")}
         assert not writes, (system, usage)
         assert usage["total"] <= objects[system], (system, usage)  # one read per object
+
+
+def test_a_running_daemons_quiet_cycle_reads_no_per_deal_table_whole(
+        world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state a cycle plans on stays in memory between cycles (store.kept): a quiet
+    cycle reads no table that grows with the deals, it only checks nobody else wrote."""
+    from sqlalchemy import event
+
+    monkeypatch.delenv(VERIFY_VARIABLE)  # its check loads the whole state on purpose
+    cycle(world)
+    cycle(world)
+    statements: list[str] = []
+    engine = world["store"].engine
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        quiet = cycle(world)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert quiet.counts["records_written"] == 0
+    per_deal = ("mirror", "bases", "verdicts", "links", "tasks", "clocks", "baselines",
+                "handoff_decisions")
+    whole = [sql for sql in statements if sql.startswith("SELECT") and " IN (" not in sql
+             and any(f"FROM {name} " in f"{sql} " for name in per_deal)]
+    assert whole == []
 
 
 def test_incremental_changes_on_each_side_cross_over(world: dict[str, Any], sf: Salesforce,

@@ -24,13 +24,13 @@ def run(*argv: str) -> int:
 def test_migrate_then_migrate_again(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--database", store_url) == 0
     assert capsys.readouterr().out == (
-        f"database {store_url}: migrated (empty) -> 0012_store_footprint (applied: "
+        f"database {store_url}: migrated (empty) -> 0013_state_serial (applied: "
         "0001_initial, 0002_budget, 0003_crm_claims, 0004_field_holds, "
         "0005_stage_autopilot, 0006_handoff_decisions, 0007_partner_accounts, "
         "0008_handoff_baselines, 0009_mapping_audit, 0010_sync_requests, "
-        "0011_review_names, 0012_store_footprint)\n")
+        "0011_review_names, 0012_store_footprint, 0013_state_serial)\n")
     assert run("--database", store_url) == 0
-    assert capsys.readouterr().out == f"database {store_url}: already at 0012_store_footprint\n"
+    assert capsys.readouterr().out == f"database {store_url}: already at 0013_state_serial\n"
     with Store.connect(store_url) as store:
         store.require_current_schema()
 
@@ -44,7 +44,7 @@ def test_the_database_comes_from_the_config_file(tmp_path: Path,
     # A relative SQLite path is relative to the config file's folder.
     database = tmp_path / "conf" / "state" / "handoff-sync.db"
     assert capsys.readouterr().out.startswith(
-        f"database {sqlite_url_for(database)}: migrated (empty) -> 0012_store_footprint")
+        f"database {sqlite_url_for(database)}: migrated (empty) -> 0013_state_serial")
     assert database.is_file()
 
 
@@ -75,15 +75,15 @@ def test_json_says_from_to_and_what_was_applied(store_url: str,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--database", store_url, "--json") == 0
     assert json.loads(capsys.readouterr().out) == {
-        "database": store_url, "from": None, "to": "0012_store_footprint", "changed": True,
+        "database": store_url, "from": None, "to": "0013_state_serial", "changed": True,
         "applied": ["0001_initial", "0002_budget", "0003_crm_claims", "0004_field_holds",
                     "0005_stage_autopilot", "0006_handoff_decisions",
                     "0007_partner_accounts", "0008_handoff_baselines",
                     "0009_mapping_audit", "0010_sync_requests", "0011_review_names",
-                    "0012_store_footprint"]}
+                    "0012_store_footprint", "0013_state_serial"]}
     assert run("--database", store_url, "--json") == 0
     assert json.loads(capsys.readouterr().out) == {
-        "database": store_url, "from": "0012_store_footprint", "to": "0012_store_footprint",
+        "database": store_url, "from": "0013_state_serial", "to": "0013_state_serial",
         "changed": False, "applied": []}
 
 

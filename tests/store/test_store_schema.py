@@ -24,17 +24,17 @@ def test_migrate_creates_the_schema_once_and_the_daemon_check_passes(store_url: 
             store.require_current_schema()
         assert str(refused.value) == (
             f"the database {store.url} has no handoff-sync tables; this version needs "
-            "revision 0012_store_footprint: run `handoff-sync migrate --config FILE`")
+            "revision 0013_state_serial: run `handoff-sync migrate --config FILE`")
         assert store.migrate() == ["0001", "0002_budget", "0003_crm_claims",
                                    "0004_field_holds", "0005_stage_autopilot",
                                    "0006_handoff_decisions", "0007_partner_accounts",
                                    "0008_handoff_baselines", "0009_mapping_audit",
                                    "0010_sync_requests", "0011_review_names",
-                                   "0012_store_footprint"]
-        assert Store.head_revision() == "0012_store_footprint"
+                                   "0012_store_footprint", "0013_state_serial"]
+        assert Store.head_revision() == "0013_state_serial"
         assert store.migrate() == []
         store.require_current_schema()
-        assert store.schema_revision() == "0012_store_footprint"
+        assert store.schema_revision() == "0013_state_serial"
         assert Store.revision_label("0001") == "0001_initial"
         assert Store.revision_label("0002_budget") == "0002_budget"
 
