@@ -1,8 +1,9 @@
 """What the steps over every record worked out in the last plan, kept to redo only what changed.
 
-engine.plan plans only the deals ``Dirty`` names, but three steps look at every record each
+engine.plan plans only the deals ``Dirty`` names, but four steps look at every record each
 cycle: matching (engine.link: every unlinked registration's candidates), channel conflicts
-(every customer that two partners hold) and creation (every unlinked registration's gate).
+(every customer that two partners hold), creation (every unlinked registration's gate) and
+partner readiness (every deal's history: engine.readiness_memo).
 In a quiet cycle their results are last cycle's. A ``PlanMemo`` keeps them: the sync layer
 holds one per pipeline and passes it in (``EngineInput.memo``); the steps read it only when
 ``dirty`` is given, and refill it on every plan, so a full cycle starts it afresh. It is
@@ -32,6 +33,7 @@ from typing import Generic, TypeVar
 
 from handoff_sync.engine.match import COMMON_KEY_MIN, COMMON_KEY_SHARE, Candidate, Features, Matcher
 from handoff_sync.engine.normalise import Normaliser
+from handoff_sync.engine.readiness_memo import ReadinessMemo
 from handoff_sync.mapping.policy.file_model import Matching
 from handoff_sync.mapping.system.convert import MappedRecord
 
@@ -93,6 +95,7 @@ class PlanMemo:
     customers: dict[str, tuple[tuple[object, ...], list[tuple[str, str]]]] = (
         dataclasses.field(default_factory=dict))
     customers_rules: Hashable | None = None
+    readiness: ReadinessMemo = dataclasses.field(default_factory=ReadinessMemo)  # partners
 
     def creations(self, reuse: bool) -> PerRecord[bool]:
         """The creation step's memo, emptied first on a full plan."""

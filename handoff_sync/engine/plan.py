@@ -251,8 +251,8 @@ def plan(inputs: EngineInput) -> Plan:
     if inputs.partners is not None:  # scored on the history with this plan applied
         out.tasks.extend(readiness_step(
             inputs.pipeline, mappings.policy, inputs.partners, prm_by_id, inputs.state, out,
-            owners=inputs.prm_owners, now=inputs.now, crm_records=crm_by_id,
-            links={prm_id: link.crm_id for prm_id, link in linked.links.items()}))
+            owners=inputs.prm_owners, now=inputs.now, crm_records=crm_by_id, memo=memo,
+            links={prm_id: link.crm_id for prm_id, link in linked.links.items()}, reuse=reuse))
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,
