@@ -8,8 +8,10 @@ partner's summed history and score. The next scoring compares each map with the 
 entry by entry - the same object is the same entry, so a state the sync layer keeps
 between cycles (store.kept) costs a pointer comparison per entry - reads again only the
 deals an entry of which differs, sums again only their partners' histories, and scores
-again only partners whose history or account differs. What it returns is what
-engine.readiness's ``score_partners`` gives over all deals.
+again only partners whose history or account differs. When a map holds other objects
+for more than a quarter as many entries as there are registrations (a state loaded afresh,
+a busy cycle), every deal is read again: that costs less than comparing them. What it
+returns is what engine.readiness's ``score_partners`` gives over all deals.
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ _MISSING: Any = object()
 _PREFIX = "prm:"  # deal_key of a registration
 
 
-def changed_keys(old: Mapping[Any, Any], new: Mapping[Any, Any]) -> set[Any]:
-    """Keys whose entry differs between two maps (added, removed or unequal)."""
-    out = {key for key, value in new.items()
-           if (held := old.get(key, _MISSING)) is not value and held != value}
+def changed_keys(old: Mapping[Any, Any], new: Mapping[Any, Any],
+                 limit: int | None = None) -> set[Any] | None:
+    """Keys whose entry differs between two maps (added, removed or unequal); None when
+    more than ``limit`` entries are other objects (reading everything again is cheaper)."""
+    other = [key for key, value in new.items() if old.get(key, _MISSING) is not value]
+    if limit is not None and len(other) > limit:
+        return None
+    out = {key for key in other if old.get(key, _MISSING) != new[key]}
     out.update(old.keys() - new.keys())
     return out
 
@@ -74,26 +80,28 @@ def readiness_scores(memo: ReadinessMemo, reuse: bool, readiness: Readiness, min
     """Partner id -> its readiness, as score_partners gives it; ``memo`` refilled."""
     sources = (registrations, crm_records, links, bases, verdicts, clocks, decisions)
     rules = (readiness, min_sample)
-    if not reuse or memo.rules != rules or not memo.sources:
+    limit = len(registrations) // 4  # more changed than that: read every deal again
+    changes = [changed_keys(old, new, limit) for old, new in zip(memo.sources, sources,
+                                                                  strict=True)] if (
+        reuse and memo.rules == rules and memo.sources) else [None]
+    if any(found is None for found in changes):
         fresh = ReadinessMemo(rules, sources)
-        deals = set(registrations)
-        _read(fresh, deals, *sources)
+        _read(fresh, set(registrations), *sources)
         _sum(fresh, set(fresh.groups))
         for field in dataclasses.fields(ReadinessMemo):
             setattr(memo, field.name, getattr(fresh, field.name))
     else:
-        (old_prm, old_crm, old_links, old_bases, old_verdicts, old_clocks,
-         old_decisions) = memo.sources
-        touched = changed_keys(old_prm, registrations) | changed_keys(old_links, links)
-        moved_crm = changed_keys(old_crm, crm_records)
+        old_links, old_clocks = memo.sources[2], memo.sources[5]
+        moved_prm, moved_crm, moved_links, moved_bases, moved_verdicts, moved_clocks, \
+            moved_decisions = (found or set() for found in changes)
+        touched = moved_prm | moved_links
         if moved_crm:
             touched.update(prm_id for held in (old_links, links)
                            for prm_id, crm_id in held.items() if crm_id in moved_crm)
-        for key in (changed_keys(old_bases, bases) | changed_keys(old_verdicts, verdicts)
-                    | changed_keys(old_decisions, decisions)):
+        for key in moved_bases | moved_verdicts | moved_decisions:
             if key.startswith(_PREFIX):
                 touched.add(key.removeprefix(_PREFIX))
-        for key in changed_keys(old_clocks, clocks):
+        for key in moved_clocks:
             for clock, sign in ((old_clocks.get(key), -1), (clocks.get(key), 1)):
                 if clock is not None:
                     _count(memo.clocks, clock, sign)
