@@ -45,7 +45,16 @@ from handoff_sync.engine.types import BaseSnapshot, DecisionKind, HandoffDecisio
 from handoff_sync.mapping.policy.file_model import HandoffType
 from handoff_sync.mapping.system.conflicts import ConflictPolicy, FieldSync
 from handoff_sync.mapping.system.convert import MappedRecord
-from handoff_sync.model import ROLE_FIELDS, Acceptance, Deal, PersonRole, Role, Value
+from handoff_sync.model import (
+    ROLE_FIELDS,
+    Acceptance,
+    Deal,
+    PersonRole,
+    Role,
+    Value,
+    deal_with,
+    quick_init,
+)
 
 # What a re-submission writes: a pending decision, no reason. The tick is cleared a cycle
 # later, once the decision reads pending: cleared first, a failed reset would leave a
@@ -62,7 +71,8 @@ _EMPTY: Mapping[str, Value] = MappingProxyType({})
 UNREVIEWED_FIELDS = frozenset({"handoff_decided_by"})
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class AcceptanceStep:
     """One deal's acceptance this cycle: what to record, and what to write."""
 
@@ -86,7 +96,7 @@ def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: 
         # The decision the deal holds is the one recorded for its previous handoff (the AE
         # accepted the partner handoff; now the deal is won and the CSM is to decide):
         # it says nothing about this one, so it goes back to pending, unrecorded.
-        deal = dataclasses.replace(deal, **_RESET)  # type: ignore[arg-type]
+        deal = deal_with(deal, **_RESET)
         return AcceptanceStep((), _RESET, deal, None)
     resubmitting = current == Acceptance.REJECTED and deal.handoff_resubmit is True
     records: list[HandoffDecision] = []
@@ -122,7 +132,7 @@ def acceptance_step(*, key: str, handoff_type: str, handoff: HandoffType, deal: 
     elif deal.handoff_resubmit is True:
         sets = _CLEAR_TICK
     if sets:
-        deal = dataclasses.replace(deal, **sets)  # type: ignore[arg-type]
+        deal = deal_with(deal, **sets)
     accepted_at = latest.at if (latest is not None and latest.decision is DecisionKind.ACCEPTED
                                 and deal.handoff_acceptance == Acceptance.ACCEPTED) else None
     rejection = (Rejection(latest.at, any(r.decision is DecisionKind.REJECTED for r in records))

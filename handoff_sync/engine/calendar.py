@@ -48,10 +48,13 @@ LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 _LONGEST = LATEST - datetime(1, 1, 1, tzinfo=UTC)
 
 
+_LONGEST_HOURS = _LONGEST / _HOUR
+
+
 def _scaled(span: timedelta, factor: float) -> timedelta:
     """``span * factor``, at most _LONGEST (timedelta overflows long before a float does;
     `not <=` also catches infinity and NaN)."""
-    return span * factor if span / _HOUR * factor <= _LONGEST / _HOUR else _LONGEST
+    return span * factor if span / _HOUR * factor <= _LONGEST_HOURS else _LONGEST
 
 
 def _after(start: datetime, span: timedelta) -> datetime:
@@ -167,8 +170,20 @@ class WorkCalendar:
 
 def compile_calendar(calendar: BusinessCalendar) -> WorkCalendar:
     """The compiled form of a calendar, cached (policies are reloaded, calendars rarely change)."""
-    return _compile(calendar.timezone, tuple(calendar.working_days), calendar.day_starts,
-                    calendar.day_ends, tuple(calendar.holidays))
+    held = _COMPILED.get(id(calendar))  # a cycle asks for the same few thousands of times
+    if held is not None and held[0] is calendar:
+        return held[1]
+    compiled = _compile(calendar.timezone, tuple(calendar.working_days), calendar.day_starts,
+                        calendar.day_ends, tuple(calendar.holidays))
+    if len(_COMPILED) >= 64:
+        _COMPILED.clear()
+    _COMPILED[id(calendar)] = (calendar, compiled)
+    return compiled
+
+
+# id(calendar) -> it and its compiled form. An entry keeps the (frozen) calendar alive, so
+# its id is not reused while the entry is held.
+_COMPILED: dict[int, tuple[BusinessCalendar, WorkCalendar]] = {}
 
 
 @lru_cache(maxsize=64)

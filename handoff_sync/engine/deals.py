@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from handoff_sync.model import CANONICAL_FIELDS, CUSTOM_PREFIX, Deal, Value
+from handoff_sync.model import CANONICAL_FIELDS, CUSTOM_PREFIX, Deal, Value, read_deal
 
 
 def deal_from(values: Mapping[str, Value], pipeline: str) -> Deal:
@@ -13,12 +13,8 @@ def deal_from(values: Mapping[str, Value], pipeline: str) -> Deal:
 
     Built directly rather than through Deal.from_values: it runs once per deal per cycle,
     and the merged names are known to be canonical or custom."""
-    known: dict[str, Value] = {}
-    custom: dict[str, Value] = {}
-    for name, value in values.items():
-        if name in CANONICAL_FIELDS:
-            known[name] = value
-        elif name.startswith(CUSTOM_PREFIX):
-            custom[name] = value
-    known["pipeline"] = pipeline
-    return Deal(**known, custom=MappingProxyType(custom))  # type: ignore[arg-type]
+    # Names outside the catalogue are few (custom fields): found by a set difference.
+    others = values.keys() - CANONICAL_FIELDS.keys()
+    custom = {name: value for name, value in values.items()
+              if name in others and name.startswith(CUSTOM_PREFIX)} if others else {}
+    return read_deal(values, pipeline, MappingProxyType(custom))

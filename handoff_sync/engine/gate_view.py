@@ -13,7 +13,7 @@ from datetime import datetime
 from handoff_sync.engine.stages import WINDOW_WORDS, StageWindow
 from handoff_sync.mapping.policy.file_model import HandoffPolicy, Stage
 from handoff_sync.mapping.policy.gates import evaluate_stage
-from handoff_sync.model import CANONICAL_FIELDS, Deal, GateResult, Value
+from handoff_sync.model import Deal, GateResult, Value
 
 # Per deal: stage id -> whether its gate fails (None: the deal's current stage, unknown).
 Fails = dict[str | None, bool]
@@ -57,7 +57,7 @@ def shown_gate(policy: HandoffPolicy, deal: Deal, gate: GateResult,
 def template_values(deal: Deal, gate: GateResult, handoff_label: str, stage_label: str,
                     window: tuple[datetime, StageWindow] | None) -> dict[str, Value]:
     """Canonical values plus the computed placeholders (templates.COMPUTED_PLACEHOLDERS)."""
-    values: dict[str, Value] = {name: getattr(deal, name) for name in CANONICAL_FIELDS}
+    values = deal.canonical()
     values.update(deal.custom)
     values["handoff_label"] = handoff_label
     values["stage_label"] = stage_label

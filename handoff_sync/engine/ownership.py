@@ -19,7 +19,15 @@ from types import MappingProxyType
 
 from connectors.reading import is_blank
 from handoff_sync.engine.types import ReviewItem, ReviewKind
-from handoff_sync.model import CANONICAL_FIELDS, ROLE_FIELDS, Deal, OwnerDirectory, PersonRole, Role
+from handoff_sync.model import (
+    CANONICAL_FIELDS,
+    ROLE_FIELDS,
+    Deal,
+    OwnerDirectory,
+    PersonRole,
+    Role,
+    quick_init,
+)
 
 _WHO: dict[PersonRole, str] = {
     PersonRole.PRM_OWNER: "partner rep",
@@ -29,7 +37,8 @@ _WHO: dict[PersonRole, str] = {
 }
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Assignee:
     """The person a role's work goes to, and whether that is the role's own person."""
 

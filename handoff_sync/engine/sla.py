@@ -63,12 +63,13 @@ from handoff_sync.engine.calendar import due_at, elapsed_fraction, instant_at_fr
 from handoff_sync.engine.types import ClockState, SlaEvent, SlaEventKind
 from handoff_sync.mapping.policy.file_model import BusinessCalendar, Event, HandoffType, SlaClock
 from handoff_sync.mapping.policy.templates import format_value
-from handoff_sync.model import Acceptance, Deal, SlaStatus
+from handoff_sync.model import Acceptance, Deal, SlaStatus, quick_init
 
 _LIFE_ORDER = {kind: index for index, kind in enumerate(SlaEventKind)}
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ClockUpdate:
     """The clocks of one deal and handoff type after a cycle."""
 
@@ -77,7 +78,8 @@ class ClockUpdate:
     events: tuple[SlaEvent, ...]  # transitions this cycle, by (clock id, at, life order)
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class _Context:
     deal: Deal
     deal_key: str

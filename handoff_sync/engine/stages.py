@@ -41,7 +41,7 @@ entry, so a stage entered on its first day is due by its last: on_track, at_risk
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -57,7 +57,7 @@ from handoff_sync.mapping.policy.gates import (
     stage_of,
 )
 from handoff_sync.mapping.policy.templates import format_value
-from handoff_sync.model import Deal, GateStatus, Value
+from handoff_sync.model import Deal, GateStatus, Value, deal_with, quick_init
 
 AT_RISK_SHARE = 0.75  # of a stage's window, as SLA clocks' default at_risk_pct
 
@@ -70,6 +70,7 @@ class StageWindow(StrEnum):
     OVERDUE = "overdue"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where the deal stands after this cycle, and what the engine did to put it there."""
@@ -106,8 +107,8 @@ class Placement:
                 deal.stage_entered_at is self.entered_at  # not ==: a zone can differ
                 and deal.handoff_type == self.handoff_type and deal.handoff_stage == self.stage):
             return deal  # it stands there already: no copy of its ~50 fields
-        return replace(deal, handoff_type=self.handoff_type, handoff_stage=self.stage,
-                       stage_entered_at=self.entered_at)
+        return deal_with(deal, handoff_type=self.handoff_type, handoff_stage=self.stage,
+                         stage_entered_at=self.entered_at)
 
 
 # Whether a stage's gate fails for the deal (cached by the caller per deal).

@@ -60,6 +60,7 @@ from handoff_sync.model import (
     TaskSpec,
     TaskStatus,
     Value,
+    quick_init,
 )
 
 ESCALATION_PREFIX = "escalate_"
@@ -78,6 +79,7 @@ def task_key(pipeline: str, crm_id: str, handoff_type: str, scope: str, kind: st
     return "hs1-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DesiredTask:
     """A task whose trigger holds now, before it is compared with the ledger."""
@@ -94,7 +96,8 @@ class DesiredTask:
     anchor: TaskAnchor = TaskAnchor.DEAL  # PARTNER: record_id is a partner account
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class TaskContext:
     """What the task templates of one deal are evaluated against."""
 

@@ -27,6 +27,7 @@ from handoff_sync.model import (
     TaskSpec,
     TaskStatus,
     Value,
+    quick_init,
 )
 
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
@@ -103,6 +104,7 @@ class ReviewItem:
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BaseSnapshot:
     """What each side held, and what was agreed, for one linked pair after the last cycle.
@@ -117,6 +119,7 @@ class BaseSnapshot:
     agreed: Mapping[str, Value]  # canonical field -> the merged value
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Conflict:
     """Both sides changed a field since the last agreed value; the policy picked one."""
@@ -137,6 +140,7 @@ class Conflict:
 LINK_ID_FIELDS = ("prm_id", "crm_id")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FieldWrite:
     """Canonical values and outputs to write to one record (only what differs from it)."""
@@ -178,6 +182,7 @@ class TaskActionKind(StrEnum):
     REOPEN = "reopen"  # the gap came back after the engine closed the task
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TaskAction:
     kind: TaskActionKind
@@ -186,6 +191,7 @@ class TaskAction:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TaskState:
     """The ledger's row for a task key: what was last written and who closed it."""
@@ -195,6 +201,7 @@ class TaskState:
     closed_by_user: bool = False  # a person completed it in the CRM: never reopen it
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClockState:
     """One SLA clock of one deal."""
@@ -216,6 +223,7 @@ class SlaEventKind(StrEnum):
     CANCELLED = "cancelled"  # the deal no longer needs the handoff
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlaEvent:
     deal: str
@@ -226,6 +234,7 @@ class SlaEvent:
     escalate_to: str | None = None  # email, for BREACHED with an escalation role
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """A deal's gate outcome as recorded in gate history (one row per change)."""
@@ -252,6 +261,7 @@ class Verdict:
     placed_by_person: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StageMove:
     """The stage autopilot put a deal in another handoff position (engine.stages)."""
@@ -268,6 +278,7 @@ class StageMove:
     reasons: tuple[str, ...]  # one line per step: "stage set to ...", "advanced a -> b ..."
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """The rejection a deal holds (engine.acceptance), as the stage autopilot needs it."""
@@ -285,6 +296,7 @@ class DecisionKind(StrEnum):
     WITHDRAWN = "withdrawn"  # the receiver set an accepted or rejected handoff back to pending
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HandoffDecision:
     """One recorded decision: what, why, who and when (one row per change, kept)."""
@@ -299,6 +311,7 @@ class HandoffDecision:
     partner: str | None = None  # partner_account, for reports
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HandoffBaseline:
     """What a deal looked like when its handoff started (engine.baselines): the close date

@@ -44,7 +44,7 @@ from handoff_sync.store.types import (
     RunOutcome,
 )
 from handoff_sync.sync.advice import explain
-from handoff_sync.sync.collector import paused
+from handoff_sync.sync.collector import collector_paused, paused
 from handoff_sync.sync.cycle_parts import (
     canonical,
     canonical_values,
@@ -308,13 +308,14 @@ class PipelineRunner:
             self.store.load_partners(self.name)), dry_run=dry_run)
 
         def planned(deals: Dirty | None) -> Plan:
-            return paused(plan, EngineInput(
-                self.name, mappings,
-                self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
-                self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
-                engine, now, owners[Role.CRM], owners[Role.PRM], deals, self._limits(mappings),
-                create=self.pipeline.create_opportunities, dismissed=state.dismissed,
-                partners=partners_now, memo=self._memo))
+            with collector_paused():  # mapping the records allocates as much as planning
+                return plan(EngineInput(
+                    self.name, mappings,
+                    self._mapped(Role.PRM, mirror[Role.PRM], mappings.prm, owners[Role.PRM]),
+                    self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
+                    engine, now, owners[Role.CRM], owners[Role.PRM], deals,
+                    self._limits(mappings), create=self.pipeline.create_opportunities,
+                    dismissed=state.dismissed, partners=partners_now, memo=self._memo))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}

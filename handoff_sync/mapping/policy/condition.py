@@ -37,6 +37,8 @@ class Condition(FileModel):
 
     # Operands converted to the tested field's type, filled on first use (conditions.py).
     _operands: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # The condition compiled to a function of the deal's lookup, on first use (conditions.py).
+    _compiled: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_form(self) -> Condition:

@@ -6,11 +6,13 @@ sides differ from the last agreed value); ``decide`` says who wins when there is
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 
-from handoff_sync.model import FieldType, Role, Value
+from handoff_sync.model import FieldType, Role, Value, quick_init
 
 
 class ConflictPolicy(StrEnum):
@@ -38,10 +40,64 @@ class FieldSync:
     crm_writes: bool
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     winner: Role | None  # None: read_only, nothing is written
     value: Value
+
+
+# (prm value, crm value, prm modified, crm modified) -> (winner, value): one policy's rule.
+Choose = Callable[[Value, Value, datetime | None, datetime | None], tuple[Role | None, Value]]
+
+
+def _prm_wins(prm: Value, crm: Value, pm: datetime | None,
+              cm: datetime | None) -> tuple[Role | None, Value]:
+    return Role.PRM, prm
+
+
+def _crm_wins(prm: Value, crm: Value, pm: datetime | None,
+              cm: datetime | None) -> tuple[Role | None, Value]:
+    return Role.CRM, crm
+
+
+def _prm_unless_blank(prm: Value, crm: Value, pm: datetime | None,
+                      cm: datetime | None) -> tuple[Role | None, Value]:
+    return (Role.CRM, crm) if prm is None else (Role.PRM, prm)
+
+
+def _crm_unless_blank(prm: Value, crm: Value, pm: datetime | None,
+                      cm: datetime | None) -> tuple[Role | None, Value]:
+    return (Role.PRM, prm) if crm is None else (Role.CRM, crm)
+
+
+def _newest_wins(prm: Value, crm: Value, pm: datetime | None,
+                 cm: datetime | None) -> tuple[Role | None, Value]:
+    if pm is not None and (cm is None or pm > cm):
+        return Role.PRM, prm
+    return Role.CRM, crm
+
+
+def _read_only(prm: Value, crm: Value, pm: datetime | None,
+               cm: datetime | None) -> tuple[Role | None, Value]:
+    return None, prm if crm is None else crm
+
+
+_CHOOSERS: Mapping[ConflictPolicy, Choose] = MappingProxyType({
+    ConflictPolicy.PRM_WINS: _prm_wins, ConflictPolicy.CRM_WINS: _crm_wins,
+    ConflictPolicy.PRM_UNLESS_BLANK: _prm_unless_blank,
+    ConflictPolicy.CRM_UNLESS_BLANK: _crm_unless_blank,
+    ConflictPolicy.NEWEST_WINS: _newest_wins, ConflictPolicy.READ_ONLY: _read_only})
+
+
+def chooser(policy: ConflictPolicy) -> Choose:
+    """``decide`` for one policy as a plain function returning (winner, value): the merge
+    looks it up once per field rather than matching the policy for every pair."""
+    try:
+        return _CHOOSERS[policy]
+    except KeyError:
+        raise ValueError(f"unknown conflict policy {policy!r}; expected one of "
+                         f"{', '.join(ConflictPolicy)}") from None
 
 
 def decide(policy: ConflictPolicy, prm: Value, crm: Value, *,
@@ -53,21 +109,5 @@ def decide(policy: ConflictPolicy, prm: Value, crm: Value, *,
     side, goes to the CRM (it is where the direct team works). read_only never writes;
     its value for gates is the CRM's, or the PRM's when the CRM's is blank.
     """
-    match policy:
-        case ConflictPolicy.PRM_WINS:
-            return Decision(Role.PRM, prm)
-        case ConflictPolicy.CRM_WINS:
-            return Decision(Role.CRM, crm)
-        case ConflictPolicy.PRM_UNLESS_BLANK:
-            return Decision(Role.CRM, crm) if prm is None else Decision(Role.PRM, prm)
-        case ConflictPolicy.CRM_UNLESS_BLANK:
-            return Decision(Role.PRM, prm) if crm is None else Decision(Role.CRM, crm)
-        case ConflictPolicy.NEWEST_WINS:
-            if prm_modified is not None and (crm_modified is None
-                                             or prm_modified > crm_modified):
-                return Decision(Role.PRM, prm)
-            return Decision(Role.CRM, crm)
-        case ConflictPolicy.READ_ONLY:
-            return Decision(None, prm if crm is None else crm)
-    raise ValueError(f"unknown conflict policy {policy!r}; expected one of "
-                     f"{', '.join(ConflictPolicy)}")
+    winner, value = chooser(policy)(prm, crm, prm_modified, crm_modified)
+    return Decision(winner, value)

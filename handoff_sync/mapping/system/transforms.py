@@ -253,7 +253,8 @@ def _date_out(value: Value, system: SystemName) -> Any:
 def _datetime_out(value: Value, system: SystemName) -> Any:
     assert isinstance(value, datetime)
     moment = value.astimezone(UTC)
-    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}"
+    stamp = (moment.isoformat("T", "milliseconds")[:23] if moment.year >= 1000  # faster
+             else moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}")
     return stamp + ("Z" if text_values(system) else "+0000")
 
 
