@@ -3,15 +3,22 @@
 For each size N (default 10k, 100k, 1M) a child process generates N partner registrations
 (HubSpot deals as the search API returns them) and N Salesforce opportunities (as SOQL
 returns them), with the mix a running daemon sees: 85% already linked (stored links),
-10% linked by an explicit id field, 5% found by the matching rules. It then times
+10% linked by an explicit id field, 5% found by the matching rules; and, on top, N/4
+registrations no opportunity is for (submitted, not yet in the CRM) and N/40 opportunities
+no registration names (direct deals), alike in name: matching looks at them every cycle,
+and a few stand in its review queue. It then times
 
   first cycle   map both sides + plan with no history (every deal gets its verdict,
                 brief and tasks written);
   steady cycle  map + plan again after the first plan was applied (nothing changed, so
                 nothing to do: the daemon's common case);
-  incremental   the same as the daemon runs it now: records stay mapped from the last
-                cycle and only deals whose SLA clocks time moved are planned (EngineInput.dirty);
-                linking still looks at every record.
+  no memo       the same as the daemon ran it before engine.memo: records stay mapped
+                from the last cycle and only deals whose SLA clocks time moved are planned
+                (EngineInput.dirty), but matching, channel conflicts and creation look at
+                every record again;
+  incremental   the same as the daemon runs it now: as "no memo", with the memo the
+                steady cycle filled (EngineInput.memo), so those steps redo only what
+                changed (here: nothing).
 
 Planning runs with the cyclic garbage collector paused, as sync.cycle runs it
 (``--collector on`` leaves it running; mapping the records runs with it on either way).
@@ -43,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from connectors.base import Owner  # noqa: E402
+from handoff_sync.engine.memo import PlanMemo  # noqa: E402
 from handoff_sync.engine.plan import Dirty, EngineInput, plan  # noqa: E402
 from handoff_sync.engine.time_driven import clock_driven_deals  # noqa: E402
 from handoff_sync.engine.types import EngineState, Link, LinkMethod  # noqa: E402
@@ -52,7 +60,8 @@ from handoff_sync.model import OwnerDirectory  # noqa: E402
 from handoff_sync.sync.collector import paused  # noqa: E402
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
-CYCLES = ("first", "steady", "incremental")
+CYCLES = ("first", "steady", "no memo", "incremental")
+QUIET = ("no memo", "incremental")  # cycles after which nothing changed
 WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka",
          "Tyrell", "Cyberdyne", "Soylent", "Aperture", "Vandelay", "Pied", "Piper", "Gringotts",
          "Oscorp", "Monarch", "Dunder", "Sterling", "Prestige", "Massive", "Dynamic",
@@ -113,6 +122,19 @@ def generate(n: int, seed: int = 42) -> tuple[list[dict[str, Any]], list[dict[st
         })
         if kind < 0.85:
             links[hs_id] = Link(hs_id, sf_id, LinkMethod.STORED, 1.0)
+    loose = random.Random(seed + 1)  # its own draws: the linked records stay as they were
+    for i in range(n // 4):
+        record = dict(prm[loose.randrange(n)])
+        record.update({"hs_object_id": str(30_000_000 + i), "dealstage": "9004452",
+                       "crm_opportunity_id": "", "dealname": f"{loose.choice(WORDS)} "
+                       f"{loose.choice(WORDS)} {loose.choice(PRODUCTS)} u{i}"})
+        prm.append(record)
+    for i in range(n // 40):
+        record = dict(crm[loose.randrange(n)])
+        record.update({"Id": f"006{i:012d}DDD", "Partner_Registration_Id__c": None,
+                       "Name": f"{loose.choice(WORDS)} {loose.choice(WORDS)} "
+                               f"{loose.choice(PRODUCTS)} d{i}"})
+        crm.append(record)
     return prm, crm, links
 
 
@@ -140,19 +162,21 @@ def run_size(n: int, collector_on: bool = False) -> dict[str, float]:
     state = EngineState(links=links)
     prm: list[Any] = []
     crm: list[Any] = []
+    memo = PlanMemo()  # the daemon's, filled by each plan given it
     for cycle in CYCLES:
         gc.collect()
         before = _rss_kb()
         _reset_peak()
         started, cpu_started = time.perf_counter(), time.process_time()
-        if cycle != "incremental":  # the daemon keeps unchanged records mapped
+        if cycle not in QUIET:  # the daemon keeps unchanged records mapped
             prm = [to_canonical(mappings.prm, raw, prm_owners) for raw in raw_prm]
             crm = [to_canonical(mappings.crm, raw, crm_owners) for raw in raw_crm]
         mapped = time.perf_counter()
         dirty = (Dirty(deals=clock_driven_deals(state, mappings.policy, NOW))
-                 if cycle == "incremental" else None)
+                 if cycle in QUIET else None)
         engine_input = EngineInput("bench", mappings, prm, crm, state, NOW, crm_owners,
-                                   prm_owners, dirty)
+                                   prm_owners, dirty,
+                                   memo=None if cycle in ("first", "no memo") else memo)
         # As sync.cycle plans: with the cyclic collector paused (--collector on: running).
         result = plan(engine_input) if collector_on else paused(plan, engine_input)
         done, cpu_done = time.perf_counter(), time.process_time()

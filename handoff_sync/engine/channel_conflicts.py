@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from handoff_sync.engine.link_state import LinkState, connected
 from handoff_sync.engine.match import customer_words, name_similarity, name_tokens
+from handoff_sync.engine.memo import PlanMemo
 from handoff_sync.engine.normalise import Normaliser
 from handoff_sync.engine.types import ReviewItem, ReviewKind, deal_key
 
@@ -18,7 +19,8 @@ DEAD_STATUSES = frozenset({"rejected", "expired", "closed_lost"})
 
 def channel_conflicts(state: LinkState, edges_named: Iterable[tuple[str, str]],
                       torn_crm: set[str], contested: list[tuple[str, list[str]]],
-                      norm: Normaliser, min_score: float) -> None:
+                      norm: Normaliser, min_score: float, memo: PlanMemo | None = None,
+                      reuse: bool = False) -> None:
     """One channel_conflict review per connected group of registrations with 2+ partners.
 
     Two registrations are the same deal when they are on the same opportunity (named by a
@@ -26,7 +28,9 @@ def channel_conflicts(state: LinkState, edges_named: Iterable[tuple[str, str]],
     or the contested automatic choice), or are for the same customer
     with deal names alike (see _same_customer_pairs). Only customers that registrations of
     two partners hold are compared, and only among their own registrations: a customer
-    held by one partner costs a dictionary entry and nothing more.
+    held by one partner costs a dictionary entry and nothing more. ``memo``: each such
+    customer's pairs last time, taken again (if ``reuse``) while its registrations' ids and
+    names are the same (engine.memo).
     """
     partner_of: dict[str, str] = {}
     by_customer: dict[str, list[str]] = defaultdict(list)
@@ -42,10 +46,22 @@ def channel_conflicts(state: LinkState, edges_named: Iterable[tuple[str, str]],
         elif isinstance(account, str) and (name := text(account)):
             by_customer["account " + name].append(prm_id)
     edges: list[tuple[str, str, str]] = []  # (key, registration, registration)
+    also = state.prm.also
+    customers: dict[str, tuple[tuple[object, ...], list[tuple[str, str]]]] = {}
+    held = memo.customers if memo is not None and reuse and memo.customers_rules == (
+        min_score, norm) else {}
     for key, prm_ids in by_customer.items():
         if len({partner_of[prm_id] for prm_id in prm_ids}) > 1:
-            edges.extend((key, *pair) for pair in _same_customer_pairs(
-                state, sorted(prm_ids), norm, min_score))
+            ordered = sorted(prm_ids)
+            # What the pairs are made of: ids, account names and deal names.
+            made_of = tuple((prm_id, also[prm_id][2], also[prm_id][4]) for prm_id in ordered)
+            hit = held.get(key)
+            pairs = hit[1] if hit is not None and hit[0] == made_of else \
+                _same_customer_pairs(state, ordered, norm, min_score)
+            customers[key] = (made_of, pairs)
+            edges.extend((key, *pair) for pair in pairs)
+    if memo is not None:
+        memo.customers, memo.customers_rules = customers, (min_score, norm)
     on_opportunity: dict[str, set[str]] = defaultdict(set)
     if torn_crm:
         for prm_id, crm_id in edges_named:

@@ -39,6 +39,7 @@ from types import MappingProxyType
 from connectors.reading import is_blank
 from handoff_sync.engine.deals import deal_from
 from handoff_sync.engine.link import LinkOutcome
+from handoff_sync.engine.memo import PlanMemo
 from handoff_sync.engine.routing import RouteDecision, Router, open_handoffs
 from handoff_sync.engine.types import (
     BaseSnapshot,
@@ -52,6 +53,7 @@ from handoff_sync.engine.types import (
     deal_key,
 )
 from handoff_sync.mapping.mapping_set import MappingSet
+from handoff_sync.mapping.policy.condition import Condition
 from handoff_sync.mapping.policy.conditions import evaluate
 from handoff_sync.mapping.policy.file_model import HandoffPolicy
 from handoff_sync.mapping.policy.gates import evaluate_gate
@@ -84,10 +86,13 @@ class CreationOutcome:
 def creation_step(pipeline: str, mappings: MappingSet,
                   prm_by_id: Mapping[str, MappedRecord], crm_by_id: Mapping[str, MappedRecord],
                   linked: LinkOutcome, state: EngineState, owners: OwnerDirectory, *,
-                  create: bool, dismissed: frozenset[str] = frozenset()) -> CreationOutcome:
+                  create: bool, dismissed: frozenset[str] = frozenset(),
+                  memo: PlanMemo | None = None, reuse: bool = False) -> CreationOutcome:
     """engine.plan's creation step, after linking: the creations (none when the pipeline's
     switch is off), routing's standing items, and the ``unrouted`` items restated for
-    opportunities created earlier."""
+    opportunities created earlier. ``memo``: whether each registration is one to create for,
+    kept per record (engine.memo; afresh unless ``reuse``), so only those are looked at
+    again."""
     policy, crm = mappings.policy, mappings.crm
 
     def deal_of(record: MappedRecord) -> Deal:
@@ -100,9 +105,14 @@ def creation_step(pipeline: str, mappings: MappingSet,
                       if link.method is LinkMethod.CREATED and link.crm_id in crm_by_id}
     loads = open_handoffs(state, policy, created_owners) if policy.routing else {}
     router = Router(policy.routing, owners, loads, policy.ownership.fallback_owner_email)
+    unlinked: Iterable[MappedRecord] = (record for prm_id, record in prm_by_id.items()
+                                        if prm_id not in linked.links)
+    if memo is not None and policy.creation is not None:
+        wanted = creatable(pipeline, policy, policy.creation.when)
+        kept = memo.creations(reuse).start((pipeline, policy))
+        unlinked = [record for record in unlinked if kept.get(record, wanted)]
     outcome = plan_creations(
-        pipeline, policy, crm, ((record, deal_of(record)) for prm_id, record in
-                                prm_by_id.items() if prm_id not in linked.links),
+        pipeline, policy, crm, ((record, deal_of(record)) for record in unlinked),
         linked.reviews, state.bases, router.route, owners, dismissed) if create else \
         CreationOutcome((), (), frozenset())
     # The loads as the cycle found them (not as this cycle's creations left them): a
@@ -114,6 +124,23 @@ def creation_step(pipeline: str, mappings: MappingSet,
     return CreationOutcome(outcome.creations,
                            (*outcome.reviews, *router.reviews(), *restated),
                            outcome.replaced)
+
+
+def creatable(pipeline: str, policy: HandoffPolicy,
+              when: Condition) -> Callable[[MappedRecord], bool]:
+    """Whether an unlinked registration passes plan_creations' tests of the record alone
+    (in scope, live, no id field, needs a handoff, meets ``when``): only those can get an
+    opportunity or an item from it."""
+    def test(record: MappedRecord) -> bool:
+        if (not record.in_scope or record.deleted
+                or not is_blank(record.values.get("crm_id"))):
+            return False
+        deal = deal_from(record.values, pipeline)
+        gate = evaluate_gate(policy, deal)
+        return bool(gate.required and gate.handoff_type is not None
+                    and evaluate(when, deal.get))
+
+    return test
 
 
 def plan_creations(pipeline: str, policy: HandoffPolicy, crm: SystemMapping,

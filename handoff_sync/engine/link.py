@@ -81,7 +81,10 @@ registration whose keys are all that common uses its rarest one), and the names 
 remaining candidates are scored in one rapidfuzz call with a score cutoff. A true match
 sharing no word with its registration is not found; at a name similarity of 85 or more
 that takes a misspelling in every word. Channel conflicts compare names only within a
-customer that two partners hold, every pair of its live registrations.
+customer that two partners hold, every pair of its live registrations. Between cycles
+(``memo``, engine.memo) a registration is matched again only when it or an opportunity
+sharing a blocking key with it changed, and a customer's pairs are compared again only
+when its registrations did: a quiet cycle matches nothing.
 
 The outcome does not depend on input order: records are keyed by id (a record listed
 twice counts once, the most recently modified), decisions depend on whole candidate
@@ -99,11 +102,8 @@ from typing import Any, NamedTuple
 
 from handoff_sync.engine.channel_conflicts import channel_conflicts
 from handoff_sync.engine.link_state import LinkState, connected, drop_deleted, partner_of, scan
-from handoff_sync.engine.match import (
-    Candidate,
-    Matcher,
-    auto_choice,
-)
+from handoff_sync.engine.match import Candidate, auto_choice
+from handoff_sync.engine.memo import PlanMemo, find_candidates, normaliser
 from handoff_sync.engine.normalise import Normaliser
 from handoff_sync.engine.types import (
     Link,
@@ -148,20 +148,23 @@ class LinkOutcome:
 def link_records(prm: Sequence[MappedRecord], crm: Sequence[MappedRecord],
                  stored: Mapping[str, Link], matching: Matching, *,
                  former: Former | None = None,
-                 clearable: Collection[Role] = ()) -> LinkOutcome:
+                 clearable: Collection[Role] = (), memo: PlanMemo | None = None,
+                 reuse: bool = False) -> LinkOutcome:
     """Link registrations to opportunities: stored link, id field, then matching rules.
 
-    ``former`` and ``clearable``: see stale id fields in the module docstring.
+    ``former`` and ``clearable``: see stale id fields in the module docstring. ``memo``:
+    last plan's candidates and same-customer pairs, refilled here; used if ``reuse``
+    (engine.memo: the outcome is the same either way).
     """
     state = LinkState(scan(prm, "crm_id", _CHANNEL_FIELDS), scan(crm, "prm_id"), stored)
     drop_deleted(state)
     stale = _stale_claims(state, former, clearable)
     claims = _Claims(state, stale)
     claims.resolve()
-    norm = Normaliser(matching.normalise)
-    contested = _match(state, claims, matching, norm)
+    norm = normaliser(matching, memo, reuse)
+    contested = _match(state, claims, matching, norm, memo, reuse)
     channel_conflicts(state, claims.edges, claims.torn_crm, contested, norm,
-                      matching.fuzzy_min_score)
+                      matching.fuzzy_min_score, memo, reuse)
     changes = sorted(state.changes, key=lambda change: (
         change.kind is not LinkChangeKind.REMOVE, change.link.prm_id, change.link.crm_id))
     return LinkOutcome(MappingProxyType(state.links), tuple(changes),
@@ -319,8 +322,8 @@ _ID_FIELD_REASONS = {
 }
 
 
-def _match(state: LinkState, claims: _Claims, matching: Matching,
-           norm: Normaliser) -> list[tuple[str, list[str]]]:
+def _match(state: LinkState, claims: _Claims, matching: Matching, norm: Normaliser,
+           memo: PlanMemo | None, reuse: bool) -> list[tuple[str, list[str]]]:
     """Link what the rules are sure of and review the rest; return the opportunities that
     registrations of different partners both picked (channel conflicts).
 
@@ -333,15 +336,12 @@ def _match(state: LinkState, claims: _Claims, matching: Matching,
             if crm_id not in claims.crm_degree]
     if not queries or not pool:
         return []
-    matcher = Matcher(matching, norm, pool)
-    found: dict[str, list[Candidate]] = {}
+    found = find_candidates(matching, norm, [state.prm.records[prm_id] for prm_id in queries],
+                            pool, memo.matches if memo is not None else None, reuse)
     listed_by: dict[str, list[str]] = defaultdict(list)  # crm id -> registrations
-    for prm_id in queries:
-        candidates = matcher.candidates(state.prm.records[prm_id])
-        if candidates:
-            found[prm_id] = candidates
-            for candidate in candidates:
-                listed_by[candidate.crm_id].append(prm_id)
+    for prm_id, candidates in found.items():
+        for candidate in candidates:
+            listed_by[candidate.crm_id].append(prm_id)
     choices: dict[str, Candidate] = {}  # registration -> its automatic choice
     undecided = list(found)
     while True:

@@ -101,7 +101,7 @@ def name_similarity(mine: tuple[str, ...], theirs: tuple[str, ...],
     return fuzz.ratio(" ".join(left), " ".join(right), score_cutoff=score_cutoff)
 
 
-class _Features(NamedTuple):
+class Features(NamedTuple):
     """What one record brings to matching, normalised once."""
 
     fuzzy: tuple[tuple[str, ...], ...]  # per fuzzy field: name_tokens (empty: no value)
@@ -117,7 +117,9 @@ class Matcher:
     """Candidates and confidences for registrations against a pool of opportunities."""
 
     def __init__(self, matching: Matching, norm: Normaliser,
-                 pool: Sequence[MappedRecord]) -> None:
+                 pool: Sequence[MappedRecord],
+                 features: Sequence[Features] | None = None) -> None:
+        """``features``: the pool's, in its order, when already known (engine.memo)."""
         self.norm = norm
         self.fuzzy_fields = tuple(matching.fuzzy)
         self.exact_fields = tuple(matching.exact)
@@ -128,14 +130,15 @@ class Matcher:
         self.tolerance = Decimal(str(matching.amount_tolerance_pct))
         self.window = matching.close_date_window_days
         self.ids = [record.record_id or "" for record in pool]
-        self.features = [self.features_of(record) for record in pool]
+        self.features = (list(features) if features is not None
+                         else [self.features_of(record) for record in pool])
         self.postings: dict[str, list[int]] = defaultdict(list)
-        for position, features in enumerate(self.features):
-            for key in features.keys:
+        for position, held in enumerate(self.features):
+            for key in held.keys:
                 self.postings[key].append(position)
         self.common = max(COMMON_KEY_MIN, int(len(pool) * COMMON_KEY_SHARE))
 
-    def features_of(self, record: MappedRecord) -> _Features:
+    def features_of(self, record: MappedRecord) -> Features:
         get = record.values.get
         fuzzy = tuple([name_tokens(self.norm, get(name)) for name in self.fuzzy_fields])
         keys = {f"{index}:{token}" for index, tokens in enumerate(fuzzy) for token in tokens}
@@ -145,10 +148,10 @@ class Matcher:
             keys.update(f"={index}:{value!r}" for index, value in enumerate(exact)
                         if value is not None)
         currency = get("currency")
-        return _Features(fuzzy, customer_words(self.norm, get("account_name")), exact,
-                         _amount(get("amount")),
-                         currency.strip().upper() if isinstance(currency, str) else None,
-                         _day(get("close_date")), tuple(keys))
+        return Features(fuzzy, customer_words(self.norm, get("account_name")), exact,
+                        _amount(get("amount")),
+                        currency.strip().upper() if isinstance(currency, str) else None,
+                        _day(get("close_date")), tuple(keys))
 
     def _exact_value(self, name: str, value: Value) -> Hashable | None:
         if is_blank(value):
@@ -162,7 +165,10 @@ class Matcher:
 
     def candidates(self, record: MappedRecord) -> list[Candidate]:
         """Every candidate for this registration, best first (ties by opportunity id)."""
-        query = self.features_of(record)
+        return self.candidates_of(self.features_of(record))
+
+    def candidates_of(self, query: Features) -> list[Candidate]:
+        """``candidates`` of a registration whose features are known."""
         alive = self._block(query.keys)
         features, cutoff = self.features, self.min_score
         fuzzy_scores: list[dict[int, float]] = []
@@ -189,6 +195,10 @@ class Matcher:
         out.sort(key=lambda candidate: (-candidate.confidence, candidate.crm_id))
         return out
 
+    def key_sizes(self) -> dict[str, int]:
+        """Blocking key -> how many opportunities of the pool hold it."""
+        return {key: len(postings) for key, postings in self.postings.items()}
+
     def _block(self, keys: tuple[str, ...]) -> list[int]:
         sizes = [(len(postings), key) for key in keys
                  if (postings := self.postings.get(key)) is not None]
@@ -202,7 +212,7 @@ class Matcher:
             found.update(self.postings[key])
         return sorted(found)
 
-    def _score(self, query: _Features, position: int,
+    def _score(self, query: Features, position: int,
                fuzzy_scores: list[dict[int, float]]) -> Candidate | None:
         other = self.features[position]
         customer = query.customer | other.customer
@@ -241,7 +251,7 @@ class Matcher:
             parts.append((name, compared))
         return Candidate(self.ids[position], round(total / weight, 4), tuple(parts))
 
-    def _amount_score(self, mine: _Features, theirs: _Features) -> float | None:
+    def _amount_score(self, mine: Features, theirs: Features) -> float | None:
         """None: not compared; negative: outside the tolerance; else the 0.5..1 score."""
         if mine.amount is None or theirs.amount is None:
             return None
@@ -255,7 +265,7 @@ class Matcher:
             return -1.0
         return 1.0 if not self.tolerance else _closeness(float(difference / self.tolerance))
 
-    def _date_score(self, mine: _Features, theirs: _Features) -> float | None:
+    def _date_score(self, mine: Features, theirs: Features) -> float | None:
         if mine.close is None or theirs.close is None:
             return None
         days = abs((mine.close - theirs.close).days)

@@ -54,6 +54,7 @@ from handoff_sync.engine.gate_view import (
 )
 from handoff_sync.engine.id_passes import split_waiting_replacements
 from handoff_sync.engine.link import StaleId, link_records
+from handoff_sync.engine.memo import PlanMemo
 from handoff_sync.engine.merges import Merge, merge_of
 from handoff_sync.engine.ownership import (
     Assignee,
@@ -150,6 +151,7 @@ class EngineInput:
     partners: Mapping[str, PartnerAccount] | None = None
     carry: Plan | None = None  # where the deals ``dirty`` leaves out come from (engine.carry)
     merges: Mapping[str, Merge] | None = None  # another plan's field merges (engine.merges)
+    memo: PlanMemo | None = None  # a cache of the steps over every record (engine.memo)
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class Dirty:
 
     A deal is planned when one of its records changed, when its link was made or removed
     this cycle, or when its key is in ``deals`` (the sync layer adds deals whose SLA clocks
-    are running: time alone moves them). Linking always looks at every record.
+    are running: time alone moves them). Linking looks at every record (engine.memo: once).
     """
 
     prm: frozenset[str] = frozenset()  # PRM record ids read with new content (or deleted)
@@ -187,16 +189,16 @@ class _Collector:
 
 def plan(inputs: EngineInput) -> Plan:
     """The plan for one cycle: deterministic, sorted, and empty when nothing is to do."""
-    mappings = inputs.mappings
+    mappings, memo, reuse = inputs.mappings, inputs.memo, inputs.dirty is not None
     linked = link_records(inputs.prm, inputs.crm, inputs.state.links,
                           mappings.policy.matching, former=_former(inputs.state),
-                          clearable=_clearable(mappings))
+                          clearable=_clearable(mappings), memo=memo, reuse=reuse)
     out = _Collector()
     prm_by_id = {r.record_id: r for r in inputs.prm if r.record_id and not r.deleted}
     crm_by_id = {r.record_id: r for r in inputs.crm if r.record_id and not r.deleted}
     created = creation_step(inputs.pipeline, mappings, prm_by_id, crm_by_id, linked,
                             inputs.state, inputs.crm_owners, create=inputs.create,
-                            dismissed=inputs.dismissed)
+                            dismissed=inputs.dismissed, memo=memo, reuse=reuse)
     # A look-alike's ambiguous_link item is restated as a channel conflict (engine.create).
     for item in (*(i for i in linked.reviews if i.key not in created.replaced),
                  *created.reviews):
@@ -217,8 +219,7 @@ def plan(inputs: EngineInput) -> Plan:
     wanted = _wanted(inputs.dirty, linked.changes, linked.stale, moving_ids(carry))
     deals = 0
     planned: set[str] = set()
-    for prm_id in sorted(linked.links):
-        link = linked.links[prm_id]
+    for prm_id, link in sorted(linked.links.items()):  # ids are unique: links not compared
         claimed_crm.add(link.crm_id)
         prm, crm = prm_by_id.get(prm_id), crm_by_id.get(link.crm_id)
         if (prm is None and crm is None) or not wanted(prm_id, link.crm_id):
@@ -250,8 +251,8 @@ def plan(inputs: EngineInput) -> Plan:
     if inputs.partners is not None:  # scored on the history with this plan applied
         out.tasks.extend(readiness_step(
             inputs.pipeline, mappings.policy, inputs.partners, prm_by_id, inputs.state, out,
-            owners=inputs.prm_owners, now=inputs.now, crm_records=crm_by_id,
-            links={prm_id: link.crm_id for prm_id, link in linked.links.items()}))
+            owners=inputs.prm_owners, now=inputs.now, crm_records=crm_by_id, memo=memo,
+            links={prm_id: link.crm_id for prm_id, link in linked.links.items()}, reuse=reuse))
     writes = split_waiting_replacements(out.writes, held)
     return Plan(
         pipeline=inputs.pipeline, now=inputs.now, links=linked.changes,

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
+from handoff_sync.engine.memo import PlanMemo
 from handoff_sync.engine.ownership import Assignee
 from handoff_sync.engine.readiness import (
     DimensionScore,
@@ -39,6 +40,7 @@ from handoff_sync.engine.readiness import (
     engine_histories,
     score_partners,
 )
+from handoff_sync.engine.readiness_memo import partner_names, readiness_scores
 from handoff_sync.engine.tasks import DesiredTask, task_actions
 from handoff_sync.engine.types import (
     BaseSnapshot,
@@ -48,7 +50,6 @@ from handoff_sync.engine.types import (
     TaskAction,
     TaskState,
     Verdict,
-    deal_key,
 )
 from handoff_sync.mapping.policy.file_model import BusinessCalendar, HandoffPolicy
 from handoff_sync.mapping.policy.measures import Readiness, TrainingTask
@@ -174,39 +175,18 @@ def deal_tasks(state: EngineState) -> EngineState:
         key: task for key, task in state.tasks.items() if task.spec.anchor is TaskAnchor.DEAL})
 
 
-def partner_names(registrations: Mapping[str, MappedRecord],
-                  crm_records: Mapping[str, MappedRecord], links: Mapping[str, str],
-                  bases: Mapping[str, BaseSnapshot]) -> dict[str, str]:
-    """Deal key -> the partner_account of each registration's deal, read as the report
-    reads it (report.source): a linked deal's agreed values (else both records, the CRM's
-    over the PRM's), a registration alone its own. The partner's name may live on either
-    side: the reversed pack's Salesforce registrations hold only the partner account's
-    id, and the name comes from the HubSpot deal."""
-    names: dict[str, str] = {}
-    for prm_id, record in registrations.items():
-        key = deal_key(prm_id, None)
-        values: Mapping[str, Value] = record.values
-        crm_id = links.get(prm_id)
-        if crm_id is not None:
-            base = bases.get(key)
-            crm = crm_records.get(crm_id)
-            values = base.agreed if base is not None else {
-                **record.values, **(crm.values if crm is not None else {})}
-        name = values.get("partner_account")
-        if isinstance(name, str):
-            names[key] = name
-    return names
-
-
 def readiness_step(pipeline: str, policy: HandoffPolicy, partners: Mapping[str, PartnerAccount],
                    registrations: Mapping[str, MappedRecord], state: EngineState,
                    planned: PlannedChanges, *, owners: OwnerDirectory, now: datetime,
                    crm_records: Mapping[str, MappedRecord] | None = None,
-                   links: Mapping[str, str] | None = None) -> list[TaskAction]:
+                   links: Mapping[str, str] | None = None, memo: PlanMemo | None = None,
+                   reuse: bool = False) -> list[TaskAction]:
     """engine.plan's training tasks: every partner scored on the store's history with
     the deals' ``planned`` changes applied, so a full and an incremental plan score
     alike; ``registrations``: the PRM records by id, ``crm_records`` the CRM's and
-    ``links`` registration id -> CRM id (where a deal's partner_account is read)."""
+    ``links`` registration id -> CRM id (where a deal's partner_account is read).
+    ``memo``: the last scoring, read again only where it changed (engine.readiness_memo;
+    afresh unless ``reuse``)."""
     verdicts, clocks, decisions, bases = (planned.verdicts, planned.clocks,
                                           planned.decisions, planned.bases)
     measures = policy.measures
@@ -214,13 +194,21 @@ def readiness_step(pipeline: str, policy: HandoffPolicy, partners: Mapping[str, 
     scores: dict[str, PartnerReadiness] = {}
     if readiness is not None:
         all_bases = {**state.bases, **{b.deal: b for b in bases}}
-        partner_of = partner_names(registrations, crm_records or {}, links or {}, all_bases)
         all_clocks = {**state.clocks, **{(c.deal, c.handoff_type, c.clock): c
                                          for c in clocks}}
-        deals = engine_histories(
-            partner_of, {**state.verdicts, **{v.deal: v for v in verdicts}},
-            all_clocks.values(), {**state.decisions, **{d.deal: d for d in decisions}},
-            all_bases)
+        all_verdicts = {**state.verdicts, **{v.deal: v for v in verdicts}}
+        all_decisions = {**state.decisions, **{d.deal: d for d in decisions}}
+        if memo is not None:
+            return training_actions(
+                pipeline, readiness, partners, readiness_scores(
+                    memo.readiness, reuse, readiness, measures.min_sample, partners,
+                    registrations, crm_records or {}, links or {}, all_bases, all_verdicts,
+                    all_clocks, all_decisions), state.tasks.values(), owners=owners,
+                fallback_email=policy.ownership.fallback_owner_email,
+                calendars=policy.calendars, now=now)
+        partner_of = partner_names(registrations, crm_records or {}, links or {}, all_bases)
+        deals = engine_histories(partner_of, all_verdicts, all_clocks.values(), all_decisions,
+                                 all_bases)
         scores = {p.partner_id: p for p in score_partners(
             readiness, partners.values(), deals, min_sample=measures.min_sample)}
     return training_actions(pipeline, readiness, partners, scores, state.tasks.values(),

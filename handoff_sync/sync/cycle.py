@@ -24,7 +24,7 @@ import structlog
 from connectors.base import Connector, Cursor, ObjectSchema
 from connectors.errors import ConnectorError, SchemaError, StopRequested
 from connectors.registry import spec
-from handoff_sync.engine.plan import Dirty, EngineInput, clock_driven_deals, plan
+from handoff_sync.engine.plan import Dirty, EngineInput, PlanMemo, clock_driven_deals, plan
 from handoff_sync.engine.types import (
     Link,
     Plan,
@@ -178,6 +178,7 @@ class PipelineRunner:
         self._mapped_cache: dict[Role, dict[str, tuple[MirrorRecord, MappedRecord]]] = {
             role: {} for role in Role}
         self._mapped_for: tuple[str | None, int] | None = None
+        self._memo = PlanMemo()  # what the plan's steps over every record found (engine.memo)
         # The state the last recorded cycle left (store.kept): the next one starts from
         # it unless someone else wrote since. None: load it whole.
         self._kept: PipelineState | None = None
@@ -314,7 +315,7 @@ class PipelineRunner:
                     self._mapped(Role.CRM, mirror[Role.CRM], mappings.crm, owners[Role.CRM]),
                     engine, now, owners[Role.CRM], owners[Role.PRM], deals,
                     self._limits(mappings), create=self.pipeline.create_opportunities,
-                    dismissed=state.dismissed, partners=partners_now))
+                    dismissed=state.dismissed, partners=partners_now, memo=self._memo))
 
         sides = {role: Side(role, self.connectors[role], mappings.side(role), owners[role])
                  for role in Role}
