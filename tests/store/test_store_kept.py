@@ -10,13 +10,24 @@ again).
 from __future__ import annotations
 
 import dataclasses
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from handoff_sync.engine.plan import plan
-from handoff_sync.engine.types import Plan, ReviewItem, ReviewKind
+from handoff_sync.engine.types import (
+    Link,
+    LinkChange,
+    LinkChangeKind,
+    LinkMethod,
+    Plan,
+    ReviewItem,
+    ReviewKind,
+)
 from handoff_sync.store import Store
+from handoff_sync.store import reviews as review_queue
 from handoff_sync.store.kept import VERIFY_VARIABLE
 from handoff_sync.testing.builders import seeded_inputs
 from tests.store.test_store_cycle import NOW, PIPELINE, cycle
@@ -96,3 +107,45 @@ def test_a_full_pull_replaced_the_mirror_so_nothing_is_kept(store: Store) -> Non
         cycle(first, mirror=_mirror(), mirror_replace=frozenset({Role.PRM})),
         store.load_pipeline(PIPELINE))
     assert kept is None
+
+
+def test_a_link_that_absorbs_a_lone_opportunity_drops_its_deal_from_what_is_kept(
+        store: Store) -> None:
+    first = _first(store)
+    _, kept = store.record_and_keep(cycle(first), store.load_pipeline(PIPELINE))
+    assert kept is not None
+    lone = next(deal for deal in sorted(kept.engine.verdicts) if deal.startswith("crm:"))
+    link = Link(REGISTRATION, lone.removeprefix("crm:"), LinkMethod.MANUAL, 1.0)
+    _, after = store.record_and_keep(
+        cycle(Plan(PIPELINE, LATER, links=(LinkChange(LinkChangeKind.CREATE, link, "test"),)),
+              run_id="run-2", ended_at=LATER), kept)
+    assert after is not None
+    assert lone not in after.engine.verdicts
+    assert not [key for key in after.engine.clocks if key[0] == lone]
+    assert typed(after) == typed(store.load_pipeline(PIPELINE))
+
+
+def test_a_decision_committed_while_the_cycle_records_is_never_kept_stale(
+        store: Store) -> None:
+    """PostgreSQL, READ COMMITTED: a person's link, written but not yet committed when the
+    cycle records, holds the rows the recording needs; whichever commits second, the
+    next cycle plans on the person's link."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's write transactions never overlap")
+    first = _first(store)
+    _, kept = store.record_and_keep(cycle(first), store.load_pipeline(PIPELINE))
+    assert kept is not None
+    planning_on = store.load_pipeline(PIPELINE, kept=kept)
+    with ThreadPoolExecutor(1) as pool:
+        with store.engine.connect() as person, person.begin():
+            review_queue.resolve(person, PIPELINE, AMBIGUOUS.key, action="link",
+                                 crm_id="006X1", by="ada", now=LATER)
+            recording = pool.submit(store.record_and_keep, cycle(
+                Plan(PIPELINE, LATER, reviews=(AMBIGUOUS,)), run_id="run-2",
+                ended_at=LATER), planning_on)
+            time.sleep(0.5)  # the recording waits on the person's locks
+            assert not recording.done()
+        _, after = recording.result(timeout=30)
+    state = store.load_pipeline(PIPELINE, kept=after)
+    assert state.engine.links[REGISTRATION].crm_id == "006X1"
+    assert typed(state) == typed(store.load_pipeline(PIPELINE))
