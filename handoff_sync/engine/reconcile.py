@@ -184,6 +184,8 @@ class Reconciler:
             # equal to the base's value: a base need not hold stored forms (kept before
             # the field's mapping or an owner changed), and a read left as given would
             # differ from the agreed value it stands for and plan an echo write.
+            # The two sides are written out, not a helper called per side: this is the
+            # merge's innermost loop (a field of a deal), and the call cost showed.
             p_held = p_was = c_held = c_was = _MISSING
             if p_values is not None and p_reads and name not in p_unknown:
                 value = p_values.get(name)
